@@ -1,0 +1,23 @@
+//! The product's nouns, each valid by construction: a value of these types has
+//! passed the rules that make it one (an [`E164`] is a dialable number, an
+//! [`AccessCodes`] never gives two roles the same code).
+
+pub mod account;
+pub mod activity;
+pub mod cdr;
+pub mod codes;
+pub mod conference;
+pub mod e164;
+pub mod ids;
+pub mod phone_number;
+pub mod user;
+
+pub use account::{Account, DEFAULT_TIME_ZONE, Language, Plan};
+pub use activity::{Activity, ActivityKind};
+pub use cdr::{CallLeg, DisconnectCause, YearMonth};
+pub use codes::{AccessCode, AccessCodes, CallerRole, CodeChoices, ConferenceNumber};
+pub use conference::{Admission, Conference, ConferenceStatus, Schedule};
+pub use e164::E164;
+pub use ids::{AccountId, ActivityId, ConferenceId, LegId, PromptId, RecordingId, UserId};
+pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
+pub use user::{Email, PasswordHash, Role, User};

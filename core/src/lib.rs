@@ -1,0 +1,30 @@
+//! # teleconf-core
+//!
+//! The domain of the teleconference service and its adapters to AWS. The domain
+//! half does no I/O: values valid by construction and the rules as pure functions,
+//! unit-tested beside their code. The adapter half talks to DynamoDB, S3 and SES,
+//! each behind a narrow trait with an in-memory twin for tests.
+//!
+//! ## Layout
+//! - [`domain`]: the nouns: accounts and plans, users and roles, access numbers,
+//!   conferences with their schedule and codes, CDR legs, activity.
+//! - [`permissions`]: the one matrix of who may do what to which conference.
+//! - [`billing`]: usage pricing in exact decimal money.
+//! - [`store`]: persistence traits, the DynamoDB single-table design (documented
+//!   there), the in-memory store, and the conformance suite both must pass.
+//! - [`blobs`]: prompts, recordings and exports in S3.
+//! - [`mail`]: outgoing e-mail through SES.
+//! - [`aws`]: settings from the environment and the SDK clients, emulator-aware.
+//! - [`error`]: the crate's error type.
+
+pub mod aws;
+pub mod billing;
+pub mod blobs;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod permissions;
+pub mod random;
+pub mod store;
+
+pub use error::{Error, Result};

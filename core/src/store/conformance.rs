@@ -1,0 +1,531 @@
+//! The behaviour every [`Store`] must have, as one suite run against the in-memory
+//! store (unit tests) and against DynamoDB on the emulator (integration tests).
+//! Each check makes its own uniquely-named entities, so checks may share a table
+//! with other tests running at the same time.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use chrono::{Duration, DurationRound, Utc};
+
+use super::Store;
+use crate::domain::{
+    AccessCodes, Account, AccountId, Activity, ActivityKind, CallLeg, CallerRole, CodeChoices,
+    Conference, ConferenceNumber, DisconnectCause, E164, Email, Language, LegId, NumberAction,
+    NumberKind, PhoneNumber, Role, Schedule, User, YearMonth, conference::EARLY_ACCESS,
+};
+use crate::error::Error;
+use crate::random;
+
+/// Runs every check.
+pub async fn run_all(store: &impl Store) {
+    account_user_number_and_conference_read_back_by_every_key(store).await;
+    a_second_conference_cannot_take_an_existing_number(store).await;
+    an_email_belongs_to_one_user_and_moves_with_it(store).await;
+    an_access_number_is_assigned_once(store).await;
+    updates_and_deletes_take_effect(store).await;
+    legs_are_written_idempotently_and_listed_by_conference_and_month(store).await;
+    activity_is_listed_newest_first(store).await;
+}
+
+/// A random, valid, unassigned-looking NANP number.
+pub fn unique_e164() -> E164 {
+    let d = random::digits(10, true);
+    let area = format!(
+        "{}{}",
+        (b'2' + (d.as_bytes()[0] - b'0') % 8) as char,
+        &d[1..3]
+    );
+    let exchange = format!(
+        "{}{}",
+        (b'2' + (d.as_bytes()[3] - b'0') % 8) as char,
+        &d[4..6]
+    );
+    format!("+1{area}{exchange}{}", &d[6..10]).parse().unwrap()
+}
+
+/// A unique e-mail address.
+pub fn unique_email() -> Email {
+    format!("user-{}@conformance.example", uuid::Uuid::new_v4().simple())
+        .parse()
+        .unwrap()
+}
+
+/// A stored account with a stored owner.
+pub async fn account_with_owner(store: &impl Store) -> (Account, User) {
+    let now = Utc::now();
+    let account = Account::new("Omnivigil Solutions", now).unwrap();
+    store.create_account(&account).await.unwrap();
+    let owner = User::new(
+        account.id,
+        unique_email(),
+        "Olivia Owner",
+        Role::Owner,
+        "a long enough password",
+        now,
+    )
+    .unwrap();
+    store.create_user(&owner).await.unwrap();
+    (account, owner)
+}
+
+/// An access number of `account`, not yet stored.
+pub fn access_number(account: AccountId) -> PhoneNumber {
+    PhoneNumber {
+        number: unique_e164(),
+        account_id: account,
+        kind: NumberKind::TollFree,
+        greeting_language: Language::Fr,
+        filter: true,
+        callthru: false,
+        notes: "Téléconférence".into(),
+        e911_address: "290-4765 1re Avenue, QUEBEC, QC G1H 2T3".into(),
+        action: NumberAction::ConferenceAccess {
+            prompts: Default::default(),
+        },
+        display_name: "Omnivigil".into(),
+        confidential: false,
+        created_at: Utc::now(),
+    }
+}
+
+/// A conference of `owner`'s account starting in an hour, not yet stored.
+pub fn conference(owner: &User, number: ConferenceNumber) -> Conference {
+    let now = Utc::now()
+        .duration_trunc(Duration::milliseconds(1))
+        .unwrap();
+    let start = now + Duration::hours(1);
+    Conference::schedule(
+        owner.account_id,
+        number,
+        "Réunion mensuelle",
+        Schedule::new(start, start + Duration::minutes(90)).unwrap(),
+        false,
+        Language::Fr,
+        AccessCodes::from_choices(CodeChoices::default()).unwrap(),
+        owner.id,
+        25,
+        now,
+    )
+    .unwrap()
+}
+
+/// Stores a conference, drawing another number when one is taken (as the API does).
+pub async fn create_conference(store: &impl Store, owner: &User) -> Conference {
+    loop {
+        let c = conference(owner, ConferenceNumber::generate());
+        match store.create_conference(&c).await {
+            Ok(()) => return c,
+            Err(Error::Conflict("conference_number")) => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+pub async fn account_user_number_and_conference_read_back_by_every_key(store: &impl Store) {
+    let (account, owner) = account_with_owner(store).await;
+    assert_eq!(
+        store.account(account.id).await.unwrap().as_ref(),
+        Some(&account)
+    );
+    assert!(
+        store
+            .accounts()
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.id == account.id)
+    );
+
+    // User: by id, by e-mail, by account.
+    assert_eq!(store.user(owner.id).await.unwrap().as_ref(), Some(&owner));
+    assert_eq!(
+        store.user_by_email(&owner.email).await.unwrap().as_ref(),
+        Some(&owner)
+    );
+    assert_eq!(store.users(account.id).await.unwrap(), vec![owner.clone()]);
+    assert!(
+        store
+            .user_by_email(&unique_email())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Access number: by E.164, by account.
+    let number = access_number(account.id);
+    store.create_number(&number).await.unwrap();
+    assert_eq!(
+        store.number(&number.number).await.unwrap().as_ref(),
+        Some(&number)
+    );
+    assert_eq!(
+        store.numbers(account.id).await.unwrap(),
+        vec![number.clone()]
+    );
+    assert!(store.number(&unique_e164()).await.unwrap().is_none());
+
+    // Conference: by id, by number, by account.
+    let conf = create_conference(store, &owner).await;
+    assert_eq!(
+        store.conference(conf.id).await.unwrap().as_ref(),
+        Some(&conf)
+    );
+    assert_eq!(
+        store
+            .conference_by_number(&conf.number)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&conf)
+    );
+    assert_eq!(
+        store.conferences(account.id).await.unwrap(),
+        vec![conf.clone()]
+    );
+    assert_eq!(store.conferences(AccountId::new()).await.unwrap(), vec![]);
+}
+
+pub async fn a_second_conference_cannot_take_an_existing_number(store: &impl Store) {
+    let (_, owner) = account_with_owner(store).await;
+    let first = create_conference(store, &owner).await;
+    let (_, other_owner) = account_with_owner(store).await;
+    let second = conference(&other_owner, first.number.clone());
+    assert!(matches!(
+        store.create_conference(&second).await,
+        Err(Error::Conflict("conference_number"))
+    ));
+    // Nothing of the refused conference was stored.
+    assert!(store.conference(second.id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .conference_by_number(&first.number)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        first.id
+    );
+    assert!(
+        store
+            .conferences(other_owner.account_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Deleting the first frees its number.
+    store.delete_conference(&first).await.unwrap();
+    assert!(
+        store
+            .conference_by_number(&first.number)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.create_conference(&second).await.unwrap();
+    assert_eq!(
+        store
+            .conference_by_number(&first.number)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        second.id
+    );
+}
+
+pub async fn an_email_belongs_to_one_user_and_moves_with_it(store: &impl Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let now = Utc::now();
+    let clash = User::new(
+        account.id,
+        owner.email.clone(),
+        "Someone Else",
+        Role::ConferenceOperator,
+        "another long password",
+        now,
+    )
+    .unwrap();
+    assert!(matches!(
+        store.create_user(&clash).await,
+        Err(Error::Conflict("email"))
+    ));
+    assert!(store.user(clash.id).await.unwrap().is_none());
+
+    let operator = User::new(
+        account.id,
+        unique_email(),
+        "Oscar Operator",
+        Role::ConferenceOperator,
+        "another long password",
+        now,
+    )
+    .unwrap();
+    store.create_user(&operator).await.unwrap();
+
+    // Taking the owner's e-mail is refused and changes nothing.
+    let mut stolen = operator.clone();
+    stolen.email = owner.email.clone();
+    assert!(matches!(
+        store.update_user(&stolen).await,
+        Err(Error::Conflict("email"))
+    ));
+    assert_eq!(
+        store.user_by_email(&owner.email).await.unwrap().unwrap().id,
+        owner.id
+    );
+    assert_eq!(
+        store.user(operator.id).await.unwrap().unwrap().email,
+        operator.email
+    );
+
+    // A new e-mail moves the login and frees the old one.
+    let mut moved = operator.clone();
+    moved.email = unique_email();
+    store.update_user(&moved).await.unwrap();
+    assert_eq!(
+        store.user_by_email(&moved.email).await.unwrap().unwrap().id,
+        operator.id
+    );
+    assert!(
+        store
+            .user_by_email(&operator.email)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store.delete_user(&moved).await.unwrap();
+    assert!(store.user(operator.id).await.unwrap().is_none());
+    assert!(store.user_by_email(&moved.email).await.unwrap().is_none());
+    let reuse = User::new(
+        account.id,
+        moved.email.clone(),
+        "Reuse",
+        Role::ConferenceAdmin,
+        "another long password",
+        now,
+    )
+    .unwrap();
+    store.create_user(&reuse).await.unwrap();
+}
+
+pub async fn an_access_number_is_assigned_once(store: &impl Store) {
+    let (a, _) = account_with_owner(store).await;
+    let (b, _) = account_with_owner(store).await;
+    let number = access_number(a.id);
+    store.create_number(&number).await.unwrap();
+    let mut taken = access_number(b.id);
+    taken.number = number.number.clone();
+    assert!(matches!(
+        store.create_number(&taken).await,
+        Err(Error::Conflict("number"))
+    ));
+    assert_eq!(
+        store
+            .number(&number.number)
+            .await
+            .unwrap()
+            .unwrap()
+            .account_id,
+        a.id
+    );
+    // Another account cannot overwrite it through an update either.
+    assert!(matches!(
+        store.update_number(&taken).await,
+        Err(Error::NotFound("number"))
+    ));
+    assert_eq!(
+        store
+            .number(&number.number)
+            .await
+            .unwrap()
+            .unwrap()
+            .account_id,
+        a.id
+    );
+}
+
+pub async fn updates_and_deletes_take_effect(store: &impl Store) {
+    let (mut account, owner) = account_with_owner(store).await;
+    account.name = "Omnivigil Solutions inc.".into();
+    account.language = Language::En;
+    store.update_account(&account).await.unwrap();
+    assert_eq!(store.account(account.id).await.unwrap().unwrap(), account);
+    let ghost = Account::new("Ghost", Utc::now()).unwrap();
+    assert!(matches!(
+        store.update_account(&ghost).await,
+        Err(Error::NotFound("account"))
+    ));
+
+    let mut conf = create_conference(store, &owner).await;
+    conf.description = "Réunion annuelle".into();
+    conf.record = true;
+    let start = conf.schedule.start() + Duration::days(1);
+    conf.schedule = Schedule::new(start, start + Duration::hours(2)).unwrap();
+    store.update_conference(&conf).await.unwrap();
+    assert_eq!(store.conference(conf.id).await.unwrap().unwrap(), conf);
+    assert_eq!(
+        store.conferences(account.id).await.unwrap(),
+        vec![conf.clone()]
+    );
+    assert_eq!(
+        store
+            .conference_by_number(&conf.number)
+            .await
+            .unwrap()
+            .unwrap(),
+        conf
+    );
+
+    let mut renumbered = conf.clone();
+    renumbered.number = ConferenceNumber::generate();
+    assert!(matches!(
+        store.update_conference(&renumbered).await,
+        Err(Error::NotFound("conference"))
+    ));
+    assert_eq!(
+        store
+            .conference_by_number(&renumbered.number)
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = conference(&owner, ConferenceNumber::generate());
+    assert!(matches!(
+        store.update_conference(&unknown).await,
+        Err(Error::NotFound("conference"))
+    ));
+
+    let mut number = access_number(account.id);
+    store.create_number(&number).await.unwrap();
+    number.notes = "Ligne principale".into();
+    number.greeting_language = Language::En;
+    store.update_number(&number).await.unwrap();
+    assert_eq!(store.number(&number.number).await.unwrap().unwrap(), number);
+    store.delete_number(&number).await.unwrap();
+    assert!(store.number(&number.number).await.unwrap().is_none());
+    assert!(store.numbers(account.id).await.unwrap().is_empty());
+
+    // Conferences list in start order.
+    let later = create_conference(store, &owner).await;
+    let ids: Vec<_> = store
+        .conferences(account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![later.id, conf.id]);
+}
+
+pub async fn legs_are_written_idempotently_and_listed_by_conference_and_month(store: &impl Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let conf = create_conference(store, &owner).await;
+    let joined = conf.schedule.start() - EARLY_ACCESS + Duration::seconds(30);
+    let month = YearMonth::of(joined, account.time_zone);
+    let mut leg = CallLeg {
+        id: LegId::new(),
+        account_id: account.id,
+        conference_id: conf.id,
+        conference_number: conf.number.clone(),
+        dialled: unique_e164(),
+        caller_id: "+15145550100".into(),
+        role: CallerRole::Participant,
+        joined_at: joined,
+        month,
+        left_at: None,
+        cause: None,
+    };
+    store.put_leg(&leg).await.unwrap();
+    store.put_leg(&leg).await.unwrap();
+    assert_eq!(
+        store.legs_of_conference(conf.id).await.unwrap(),
+        vec![leg.clone()]
+    );
+
+    let open = leg.clone();
+    leg.close(
+        joined + Duration::seconds(61),
+        DisconnectCause::CallerHangup,
+    );
+    store.put_leg(&leg).await.unwrap();
+    // A replayed open write, or a second close, changes nothing.
+    store.put_leg(&open).await.unwrap();
+    let mut reclosed = leg.clone();
+    reclosed.close(
+        joined + Duration::seconds(3600),
+        DisconnectCause::NodeRestart,
+    );
+    store.put_leg(&reclosed).await.unwrap();
+    assert_eq!(
+        store.legs_of_conference(conf.id).await.unwrap(),
+        vec![leg.clone()]
+    );
+    assert_eq!(leg.duration_ms(), Some(61_000));
+
+    let mut listener = leg.clone();
+    listener.id = LegId::new();
+    listener.role = CallerRole::Listener;
+    listener.joined_at = joined + Duration::seconds(5);
+    store.put_leg(&listener).await.unwrap();
+    assert_eq!(
+        store.legs_of_month(account.id, month).await.unwrap(),
+        vec![leg.clone(), listener.clone()]
+    );
+    assert!(
+        store
+            .legs_of_month(account.id, month.next())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .legs_of_month(AccountId::new(), month)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.legs_of_conference(conf.id).await.unwrap().len(), 2);
+}
+
+pub async fn activity_is_listed_newest_first(store: &impl Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for (i, kind) in [
+        ActivityKind::UserCreated,
+        ActivityKind::ConferenceCreated,
+        ActivityKind::CallJoined,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = Activity::new(
+            account.id,
+            now + Duration::seconds(i as i64),
+            Some(owner.id),
+            kind,
+            None,
+            format!("entry {i}"),
+        );
+        store.record_activity(&a).await.unwrap();
+        ids.push(a.id);
+    }
+    let recent: Vec<_> = store
+        .recent_activity(account.id, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(recent, vec![ids[2], ids[1]]);
+    assert!(
+        store
+            .recent_activity(AccountId::new(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,0 +1,726 @@
+//! The [`Store`](super::Store) on DynamoDB (the key design is in [`super`]).
+//!
+//! Uniqueness is enforced by conditional writes and transactions, never by reading
+//! first; every SDK failure is classified: conditional failures become
+//! [`Error::Conflict`], timeouts, unreachable endpoints and throttling become
+//! [`Error::Unavailable`] (retryable), anything else [`Error::Store`].
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, KIND, Key, PK, SK};
+use super::{AccountStore, ActivityStore, CdrStore, ConferenceStore, NumberStore, UserStore};
+use crate::aws::classify;
+use crate::domain::{
+    Account, AccountId, Activity, CallLeg, Conference, ConferenceId, ConferenceNumber, E164, Email,
+    PhoneNumber, User, UserId, YearMonth,
+};
+use crate::error::{Error, Result};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB store: a client and the table name.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: Key) -> Result<Option<T>> {
+        self.get_raw(key).await?.map(from_item).transpose()
+    }
+
+    async fn get_raw(&self, (pk, sk): Key) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// The string attribute `attr` of the item at `key` (the id a key item points to).
+    async fn get_pointer(&self, key: Key, attr: &str) -> Result<Option<String>> {
+        Ok(self
+            .get_raw(key)
+            .await?
+            .and_then(|mut i| match i.remove(attr) {
+                Some(AttributeValue::S(s)) => Some(s),
+                _ => None,
+            }))
+    }
+
+    /// Every item a lookup finds (up to its limit), following pagination.
+    async fn query<T: DeserializeOwned>(&self, lookup: Lookup) -> Result<Vec<T>> {
+        let (pk_attr, sk_attr) = match lookup.index {
+            None => (PK, SK),
+            Some(GSI1) => (GSI1PK, GSI1SK),
+            Some(_) => (GSI2PK, GSI2SK),
+        };
+        let mut condition = String::from("#pk = :pk");
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(lookup.index.map(str::to_string))
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(lookup.partition))
+            .scan_index_forward(!lookup.newest_first);
+        if let Some(prefix) = lookup.sk_prefix {
+            condition.push_str(" AND begins_with(#sk, :sk)");
+            req = req
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":sk", AttributeValue::S(prefix.to_string()));
+        }
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let remaining = lookup
+                .limit
+                .map(|l| i32::try_from(l - out.len()).unwrap_or(i32::MAX));
+            let page = req
+                .clone()
+                .key_condition_expression(&condition)
+                .set_exclusive_start_key(start)
+                .set_limit(remaining)
+                .send()
+                .await
+                .map_err(|e| classify("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || lookup.limit.is_some_and(|l| out.len() >= l) {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn put_new(&self, item: Item, what: &'static str) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| conflict_or("PutItem", e, what))?;
+        Ok(())
+    }
+
+    /// Replaces an item that must exist and, with a guard, whose stored attribute
+    /// still has the given value; `NotFound(what)` otherwise.
+    async fn put_existing(
+        &self,
+        item: Item,
+        guard: Option<Guard<'_>>,
+        what: &'static str,
+    ) -> Result<()> {
+        let (condition, names, values) = existing_condition(guard);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(Error::NotFound(what)),
+            Err(e) => Err(classify("PutItem", e)),
+        }
+    }
+
+    async fn delete(&self, (pk, sk): Key) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .send()
+            .await
+            .map_err(|e| classify("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Runs a transaction; a cancelled one becomes `Conflict(names[i])` for the first
+    /// item `i` whose condition failed.
+    async fn transact(&self, items: Vec<TransactWriteItem>, names: &[&'static str]) -> Result<()> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(transaction_error(e, names)),
+        }
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(|e| Error::Store(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn put_existing_op(&self, item: Item, guard: Option<Guard<'_>>) -> Result<TransactWriteItem> {
+        let (condition, names, values) = existing_condition(guard);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| Error::Store(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete_op(&self, (pk, sk): Key, condition: Option<&str>) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(|e| Error::Store(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+/// One of the design's three query shapes: a table partition, the by-account index,
+/// or the by-month index; optionally a sort-key prefix, newest first, a limit.
+#[derive(Debug)]
+struct Lookup {
+    index: Option<&'static str>,
+    partition: String,
+    sk_prefix: Option<&'static str>,
+    newest_first: bool,
+    limit: Option<usize>,
+}
+
+impl Lookup {
+    /// Items of a table partition whose sort key starts with `prefix`.
+    fn partition(pk: String, prefix: &'static str) -> Self {
+        Self {
+            index: None,
+            partition: pk,
+            sk_prefix: Some(prefix),
+            newest_first: false,
+            limit: None,
+        }
+    }
+
+    /// An account's items of one kind, through the by-account index.
+    fn by_account(gsi1pk: String, prefix: &'static str) -> Self {
+        Self {
+            index: Some(GSI1),
+            ..Self::partition(gsi1pk, prefix)
+        }
+    }
+
+    /// An account's CDR legs of a month, through the by-month index.
+    fn by_month(gsi2pk: String) -> Self {
+        Self {
+            index: Some(GSI2),
+            sk_prefix: None,
+            ..Self::partition(gsi2pk, "")
+        }
+    }
+
+    /// The newest `limit` first.
+    fn newest(self, limit: usize) -> Self {
+        Self {
+            newest_first: true,
+            limit: Some(limit),
+            ..self
+        }
+    }
+}
+
+/// "The stored item's `attribute` still equals `value`."
+type Guard<'a> = (&'a str, &'a str);
+
+/// The condition of a replace: the item exists and, with a guard, is unchanged.
+/// Attribute names go through placeholders (`number` is a DynamoDB reserved word).
+fn existing_condition(
+    guard: Option<Guard<'_>>,
+) -> (String, Option<HashMap<String, String>>, Option<Item>) {
+    match guard {
+        None => ("attribute_exists(pk)".into(), None, None),
+        Some((attribute, value)) => (
+            "attribute_exists(pk) AND #guard = :guard".into(),
+            Some(HashMap::from([(
+                "#guard".to_string(),
+                attribute.to_string(),
+            )])),
+            Some(HashMap::from([(
+                ":guard".to_string(),
+                AttributeValue::S(value.to_string()),
+            )])),
+        ),
+    }
+}
+
+/// Serializes an entity and adds its keys.
+fn to_item<T: Serialize>(
+    value: &T,
+    kind: &str,
+    (pk, sk): Key,
+    index: &[(&str, String)],
+) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(value)
+        .map_err(|e| Error::Store(format!("cannot store {kind}: {e}")))?;
+    if let Some(clash) = keys::RESERVED.iter().find(|r| item.contains_key(**r)) {
+        return Err(Error::Store(format!(
+            "a {kind} field is named {clash}, which the store reserves"
+        )));
+    }
+    item.insert(PK.into(), AttributeValue::S(pk));
+    item.insert(SK.into(), AttributeValue::S(sk));
+    item.insert(KIND.into(), AttributeValue::S(kind.into()));
+    for (name, value) in index {
+        item.insert((*name).into(), AttributeValue::S(value.clone()));
+    }
+    Ok(item)
+}
+
+/// A key item: reserves a unique value and points at its owner.
+fn key_item(kind: &str, key: Key, pointer_attr: &str, pointer: String) -> Item {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(key.0)),
+        (SK.to_string(), AttributeValue::S(key.1)),
+        (KIND.to_string(), AttributeValue::S(kind.to_string())),
+        (pointer_attr.to_string(), AttributeValue::S(pointer)),
+    ])
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(|e| Error::Store(format!("unreadable item: {e}")))
+}
+
+fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+fn conflict_or<E, R>(op: &str, err: SdkError<E, R>, what: &'static str) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if is_conditional_failure(&err) {
+        Error::Conflict(what)
+    } else {
+        classify(op, err)
+    }
+}
+
+fn transaction_error<R>(err: SdkError<TransactWriteItemsError, R>, names: &[&'static str]) -> Error
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+        err.as_service_error()
+    {
+        let failed = cancel
+            .cancellation_reasons()
+            .iter()
+            .position(|r| r.code() == Some("ConditionalCheckFailed"));
+        let reasons: Vec<_> = cancel
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code())
+            .collect();
+        let throttled = reasons.iter().any(|c| {
+            matches!(
+                *c,
+                "ThrottlingError" | "ProvisionedThroughputExceeded" | "TransactionConflict"
+            )
+        });
+        return match (failed, throttled) {
+            (Some(i), _) => Error::Conflict(names.get(i).copied().unwrap_or("item")),
+            (None, true) => Error::Unavailable(format!("transaction cancelled: {reasons:?}")),
+            // Some emulators give no reasons: the first named item is the unique one.
+            (None, false) => Error::Conflict(names.first().copied().unwrap_or("item")),
+        };
+    }
+    classify("TransactWriteItems", err)
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn create_account(&self, account: &Account) -> Result<()> {
+        let item = to_item(
+            account,
+            "account",
+            keys::account(account.id),
+            &[
+                (GSI1PK, keys::PROVIDER.into()),
+                (GSI1SK, keys::account(account.id).0),
+            ],
+        )?;
+        self.put_new(item, "account").await
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>> {
+        self.get(keys::account(id)).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        self.query(Lookup::by_account(keys::PROVIDER.into(), "ACCOUNT#"))
+            .await
+    }
+
+    async fn update_account(&self, account: &Account) -> Result<()> {
+        let item = to_item(
+            account,
+            "account",
+            keys::account(account.id),
+            &[
+                (GSI1PK, keys::PROVIDER.into()),
+                (GSI1SK, keys::account(account.id).0),
+            ],
+        )?;
+        self.put_existing(item, None, "account").await
+    }
+}
+
+fn user_item(user: &User) -> Result<Item> {
+    to_item(
+        user,
+        "user",
+        keys::user(user.id),
+        &[
+            (GSI1PK, keys::by_account(user.account_id)),
+            (GSI1SK, keys::user(user.id).0),
+        ],
+    )
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let email = key_item(
+            "email_key",
+            keys::email(&user.email),
+            "user_id",
+            user.id.to_string(),
+        );
+        let ops = vec![
+            self.put(email, Some("attribute_not_exists(pk)"))?,
+            self.put(user_item(user)?, Some("attribute_not_exists(pk)"))?,
+        ];
+        self.transact(ops, &["email", "user"]).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.get(keys::user(id)).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        let Some(id) = self.get_pointer(keys::email(email), "user_id").await? else {
+            return Ok(None);
+        };
+        let user: Option<User> = self.get(keys::user(id.parse()?)).await?;
+        // A key item outliving its user (never written so, but be strict) finds nobody.
+        Ok(user.filter(|u| &u.email == email))
+    }
+
+    async fn users(&self, account: AccountId) -> Result<Vec<User>> {
+        self.query(Lookup::by_account(keys::by_account(account), "USER#"))
+            .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<()> {
+        let Some(stored) = self.user(user.id).await? else {
+            return Err(Error::NotFound("user"));
+        };
+        if stored.email == user.email {
+            return self
+                .put_existing(
+                    user_item(user)?,
+                    Some(("email", stored.email.as_str())),
+                    "user",
+                )
+                .await;
+        }
+        // Move the e-mail key in the same transaction as the user, on the condition
+        // that the stored e-mail is still the one read (a concurrent change conflicts).
+        let ops = vec![
+            self.put(
+                key_item(
+                    "email_key",
+                    keys::email(&user.email),
+                    "user_id",
+                    user.id.to_string(),
+                ),
+                Some("attribute_not_exists(pk)"),
+            )?,
+            self.put_existing_op(user_item(user)?, Some(("email", stored.email.as_str())))?,
+            self.delete_op(keys::email(&stored.email), Some("attribute_exists(pk)"))?,
+        ];
+        self.transact(ops, &["email", "user", "user"]).await
+    }
+
+    async fn delete_user(&self, user: &User) -> Result<()> {
+        let Some(stored) = self.user(user.id).await? else {
+            return Ok(());
+        };
+        let ops = vec![
+            self.delete_op(keys::user(stored.id), None)?,
+            self.delete_op(keys::email(&stored.email), None)?,
+        ];
+        self.transact(ops, &["user", "email"]).await
+    }
+}
+
+fn number_item(n: &PhoneNumber) -> Result<Item> {
+    to_item(
+        n,
+        "number",
+        keys::number(&n.number),
+        &[
+            (GSI1PK, keys::by_account(n.account_id)),
+            (GSI1SK, keys::number(&n.number).0),
+        ],
+    )
+}
+
+#[async_trait]
+impl NumberStore for DynamoStore {
+    async fn create_number(&self, number: &PhoneNumber) -> Result<()> {
+        self.put_new(number_item(number)?, "number").await
+    }
+
+    async fn number(&self, e164: &E164) -> Result<Option<PhoneNumber>> {
+        self.get(keys::number(e164)).await
+    }
+
+    async fn numbers(&self, account: AccountId) -> Result<Vec<PhoneNumber>> {
+        self.query(Lookup::by_account(keys::by_account(account), "NUMBER#"))
+            .await
+    }
+
+    async fn update_number(&self, number: &PhoneNumber) -> Result<()> {
+        let account = number.account_id.to_string();
+        self.put_existing(
+            number_item(number)?,
+            Some(("account_id", &account)),
+            "number",
+        )
+        .await
+    }
+
+    async fn delete_number(&self, number: &PhoneNumber) -> Result<()> {
+        self.delete(keys::number(&number.number)).await
+    }
+}
+
+fn conference_item(c: &Conference) -> Result<Item> {
+    to_item(
+        c,
+        "conference",
+        keys::conference(c.id),
+        &[
+            (GSI1PK, keys::by_account(c.account_id)),
+            (GSI1SK, keys::conference_by_start(c.schedule.start(), c.id)),
+        ],
+    )
+}
+
+#[async_trait]
+impl ConferenceStore for DynamoStore {
+    async fn create_conference(&self, conference: &Conference) -> Result<()> {
+        let number = key_item(
+            "conference_number_key",
+            keys::conference_number(&conference.number),
+            "conference_id",
+            conference.id.to_string(),
+        );
+        let ops = vec![
+            self.put(number, Some("attribute_not_exists(pk)"))?,
+            self.put(
+                conference_item(conference)?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+        ];
+        self.transact(ops, &["conference_number", "conference"])
+            .await
+    }
+
+    async fn conference(&self, id: ConferenceId) -> Result<Option<Conference>> {
+        self.get(keys::conference(id)).await
+    }
+
+    async fn conference_by_number(&self, number: &ConferenceNumber) -> Result<Option<Conference>> {
+        let Some(id) = self
+            .get_pointer(keys::conference_number(number), "conference_id")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let conference: Option<Conference> = self.get(keys::conference(id.parse()?)).await?;
+        Ok(conference.filter(|c| &c.number == number))
+    }
+
+    async fn conferences(&self, account: AccountId) -> Result<Vec<Conference>> {
+        self.query(Lookup::by_account(keys::by_account(account), "CONF#"))
+            .await
+    }
+
+    async fn update_conference(&self, conference: &Conference) -> Result<()> {
+        // The number is fixed at creation: its key item points at this conference.
+        self.put_existing(
+            conference_item(conference)?,
+            Some(("number", conference.number.as_str())),
+            "conference",
+        )
+        .await
+    }
+
+    async fn delete_conference(&self, conference: &Conference) -> Result<()> {
+        let Some(stored) = self.conference(conference.id).await? else {
+            return Ok(());
+        };
+        let ops = vec![
+            self.delete_op(keys::conference(stored.id), None)?,
+            self.delete_op(keys::conference_number(&stored.number), None)?,
+        ];
+        self.transact(ops, &["conference", "conference_number"])
+            .await
+    }
+}
+
+#[async_trait]
+impl CdrStore for DynamoStore {
+    async fn put_leg(&self, leg: &CallLeg) -> Result<()> {
+        let item = to_item(
+            leg,
+            "leg",
+            keys::leg(leg.conference_id, leg.id),
+            &[
+                (GSI2PK, keys::legs_of_month(leg.account_id, leg.month)),
+                (GSI2SK, keys::leg_by_join(leg.joined_at, leg.id)),
+            ],
+        )?;
+        // Writes until the leg is closed; after that the first close stands.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(left_at)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(classify("PutItem", e)),
+        }
+    }
+
+    async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>> {
+        self.query(Lookup::partition(keys::conference(conference).0, "LEG#"))
+            .await
+    }
+
+    async fn legs_of_month(&self, account: AccountId, month: YearMonth) -> Result<Vec<CallLeg>> {
+        self.query(Lookup::by_month(keys::legs_of_month(account, month)))
+            .await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for DynamoStore {
+    async fn record_activity(&self, activity: &Activity) -> Result<()> {
+        let item = to_item(
+            activity,
+            "activity",
+            keys::activity(activity.account_id, activity.id),
+            &[],
+        )?;
+        self.put_new(item, "activity").await
+    }
+
+    async fn recent_activity(&self, account: AccountId, limit: usize) -> Result<Vec<Activity>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.query(Lookup::partition(keys::by_account(account), "ACTIVITY#").newest(limit))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Clashing {
+        pk: String,
+    }
+
+    #[test]
+    fn an_entity_may_not_shadow_a_key_attribute() {
+        let err = to_item(
+            &Clashing { pk: "x".into() },
+            "clash",
+            ("p".into(), "s".into()),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("reserves"), "{err}");
+    }
+
+    #[test]
+    fn entities_become_items_with_their_keys() {
+        let account = Account::new("Omnivigil", chrono::Utc::now()).unwrap();
+        let item = to_item(
+            &account,
+            "account",
+            keys::account(account.id),
+            &[(GSI1PK, keys::PROVIDER.into())],
+        )
+        .unwrap();
+        assert_eq!(
+            item[PK],
+            AttributeValue::S(format!("ACCOUNT#{}", account.id))
+        );
+        assert_eq!(item[KIND], AttributeValue::S("account".into()));
+        assert_eq!(from_item::<Account>(item).unwrap(), account);
+    }
+}

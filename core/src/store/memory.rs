@@ -1,0 +1,328 @@
+//! An in-memory [`Store`](super::Store) with the same uniqueness and idempotency
+//! rules as DynamoDB (the conformance suite runs against both), for unit tests of
+//! handlers and state machines.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{AccountStore, ActivityStore, CdrStore, ConferenceStore, NumberStore, UserStore};
+use crate::domain::{
+    Account, AccountId, Activity, ActivityId, CallLeg, Conference, ConferenceId, ConferenceNumber,
+    E164, Email, LegId, PhoneNumber, User, UserId, YearMonth,
+};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: BTreeMap<AccountId, Account>,
+    users: BTreeMap<UserId, User>,
+    emails: HashMap<Email, UserId>,
+    numbers: BTreeMap<E164, PhoneNumber>,
+    conferences: BTreeMap<ConferenceId, Conference>,
+    conference_numbers: HashMap<ConferenceNumber, ConferenceId>,
+    legs: BTreeMap<LegId, CallLeg>,
+    activity: BTreeMap<ActivityId, Activity>,
+    /// When set, every call fails as an unreachable store would.
+    unavailable: bool,
+}
+
+/// The in-memory store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every later call fail with [`Error::Unavailable`] (or succeed again), to
+    /// test how callers degrade and recover.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.state.lock().expect("store lock").unavailable = unavailable;
+    }
+
+    fn state(&self) -> Result<MutexGuard<'_, State>> {
+        let state = self.state.lock().expect("store lock");
+        if state.unavailable {
+            return Err(Error::Unavailable(
+                "the in-memory store is switched off".into(),
+            ));
+        }
+        Ok(state)
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn create_account(&self, account: &Account) -> Result<()> {
+        let mut s = self.state()?;
+        if s.accounts.contains_key(&account.id) {
+            return Err(Error::Conflict("account"));
+        }
+        s.accounts.insert(account.id, account.clone());
+        Ok(())
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>> {
+        Ok(self.state()?.accounts.get(&id).cloned())
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.state()?.accounts.values().cloned().collect())
+    }
+
+    async fn update_account(&self, account: &Account) -> Result<()> {
+        let mut s = self.state()?;
+        let slot = s
+            .accounts
+            .get_mut(&account.id)
+            .ok_or(Error::NotFound("account"))?;
+        *slot = account.clone();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let mut s = self.state()?;
+        if s.emails.contains_key(&user.email) {
+            return Err(Error::Conflict("email"));
+        }
+        if s.users.contains_key(&user.id) {
+            return Err(Error::Conflict("user"));
+        }
+        s.emails.insert(user.email.clone(), user.id);
+        s.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        Ok(self.state()?.users.get(&id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        let s = self.state()?;
+        Ok(s.emails.get(email).and_then(|id| s.users.get(id)).cloned())
+    }
+
+    async fn users(&self, account: AccountId) -> Result<Vec<User>> {
+        Ok(self
+            .state()?
+            .users
+            .values()
+            .filter(|u| u.account_id == account)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_user(&self, user: &User) -> Result<()> {
+        let mut s = self.state()?;
+        let old_email = s
+            .users
+            .get(&user.id)
+            .ok_or(Error::NotFound("user"))?
+            .email
+            .clone();
+        if old_email != user.email {
+            if s.emails.contains_key(&user.email) {
+                return Err(Error::Conflict("email"));
+            }
+            s.emails.remove(&old_email);
+            s.emails.insert(user.email.clone(), user.id);
+        }
+        s.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn delete_user(&self, user: &User) -> Result<()> {
+        let mut s = self.state()?;
+        if let Some(old) = s.users.remove(&user.id) {
+            s.emails.remove(&old.email);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl NumberStore for MemoryStore {
+    async fn create_number(&self, number: &PhoneNumber) -> Result<()> {
+        let mut s = self.state()?;
+        if s.numbers.contains_key(&number.number) {
+            return Err(Error::Conflict("number"));
+        }
+        s.numbers.insert(number.number.clone(), number.clone());
+        Ok(())
+    }
+
+    async fn number(&self, e164: &E164) -> Result<Option<PhoneNumber>> {
+        Ok(self.state()?.numbers.get(e164).cloned())
+    }
+
+    async fn numbers(&self, account: AccountId) -> Result<Vec<PhoneNumber>> {
+        Ok(self
+            .state()?
+            .numbers
+            .values()
+            .filter(|n| n.account_id == account)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_number(&self, number: &PhoneNumber) -> Result<()> {
+        let mut s = self.state()?;
+        match s.numbers.get_mut(&number.number) {
+            Some(slot) if slot.account_id == number.account_id => {
+                *slot = number.clone();
+                Ok(())
+            }
+            _ => Err(Error::NotFound("number")),
+        }
+    }
+
+    async fn delete_number(&self, number: &PhoneNumber) -> Result<()> {
+        self.state()?.numbers.remove(&number.number);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConferenceStore for MemoryStore {
+    async fn create_conference(&self, conference: &Conference) -> Result<()> {
+        let mut s = self.state()?;
+        if s.conference_numbers.contains_key(&conference.number) {
+            return Err(Error::Conflict("conference_number"));
+        }
+        if s.conferences.contains_key(&conference.id) {
+            return Err(Error::Conflict("conference"));
+        }
+        s.conference_numbers
+            .insert(conference.number.clone(), conference.id);
+        s.conferences.insert(conference.id, conference.clone());
+        Ok(())
+    }
+
+    async fn conference(&self, id: ConferenceId) -> Result<Option<Conference>> {
+        Ok(self.state()?.conferences.get(&id).cloned())
+    }
+
+    async fn conference_by_number(&self, number: &ConferenceNumber) -> Result<Option<Conference>> {
+        let s = self.state()?;
+        Ok(s.conference_numbers
+            .get(number)
+            .and_then(|id| s.conferences.get(id))
+            .cloned())
+    }
+
+    async fn conferences(&self, account: AccountId) -> Result<Vec<Conference>> {
+        let mut list: Vec<Conference> = self
+            .state()?
+            .conferences
+            .values()
+            .filter(|c| c.account_id == account)
+            .cloned()
+            .collect();
+        list.sort_by_key(|c| (c.schedule.start(), c.id));
+        Ok(list)
+    }
+
+    async fn update_conference(&self, conference: &Conference) -> Result<()> {
+        let mut s = self.state()?;
+        match s.conferences.get_mut(&conference.id) {
+            Some(slot) if slot.number == conference.number => {
+                *slot = conference.clone();
+                Ok(())
+            }
+            // The number is fixed at creation, as on DynamoDB.
+            _ => Err(Error::NotFound("conference")),
+        }
+    }
+
+    async fn delete_conference(&self, conference: &Conference) -> Result<()> {
+        let mut s = self.state()?;
+        if let Some(old) = s.conferences.remove(&conference.id) {
+            s.conference_numbers.remove(&old.number);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CdrStore for MemoryStore {
+    async fn put_leg(&self, leg: &CallLeg) -> Result<()> {
+        let mut s = self.state()?;
+        match s.legs.get(&leg.id) {
+            Some(stored) if stored.left_at.is_some() => {} // closed legs stay as first closed
+            _ => {
+                s.legs.insert(leg.id, leg.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>> {
+        Ok(self
+            .state()?
+            .legs
+            .values()
+            .filter(|l| l.conference_id == conference)
+            .cloned()
+            .collect())
+    }
+
+    async fn legs_of_month(&self, account: AccountId, month: YearMonth) -> Result<Vec<CallLeg>> {
+        let mut legs: Vec<CallLeg> = self
+            .state()?
+            .legs
+            .values()
+            .filter(|l| l.account_id == account && l.month == month)
+            .cloned()
+            .collect();
+        legs.sort_by_key(|l| (l.joined_at, l.id));
+        Ok(legs)
+    }
+}
+
+#[async_trait]
+impl ActivityStore for MemoryStore {
+    async fn record_activity(&self, activity: &Activity) -> Result<()> {
+        self.state()?.activity.insert(activity.id, activity.clone());
+        Ok(())
+    }
+
+    async fn recent_activity(&self, account: AccountId, limit: usize) -> Result<Vec<Activity>> {
+        Ok(self
+            .state()?
+            .activity
+            .values()
+            .rev()
+            .filter(|a| a.account_id == account)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_passes_the_conformance_suite() {
+        super::super::conformance::run_all(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn a_switched_off_store_is_unavailable_and_recovers() {
+        let store = MemoryStore::new();
+        store.set_unavailable(true);
+        assert!(matches!(store.accounts().await, Err(Error::Unavailable(_))));
+        store.set_unavailable(false);
+        assert!(store.accounts().await.unwrap().is_empty());
+    }
+}

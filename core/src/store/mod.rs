@@ -1,0 +1,147 @@
+//! Persistence of the domain, behind narrow traits: each handler asks only for the
+//! capability it uses, and tests swap DynamoDB for [`memory::MemoryStore`].
+//!
+//! # DynamoDB single-table design
+//!
+//! One table, string keys `pk`/`sk`, two global secondary indexes (projection ALL),
+//! streams on (NEW_AND_OLD_IMAGES) for the mailer. Every item also has `item_kind`.
+//!
+//! | item            | `pk`                   | `sk`            | `gsi1pk` / `gsi1sk` (by account)              | `gsi2pk` / `gsi2sk` (CDRs by account-month)          |
+//! |-----------------|------------------------|-----------------|-----------------------------------------------|------------------------------------------------------|
+//! | account         | `ACCOUNT#<id>`         | `ACCOUNT`       | `PROVIDER` / `ACCOUNT#<id>`                    |                                                      |
+//! | user            | `USER#<id>`            | `USER`          | `ACCOUNT#<account>` / `USER#<id>`              |                                                      |
+//! | e-mail key      | `EMAIL#<email>`        | `EMAIL`         |                                               |                                                      |
+//! | access number   | `NUMBER#<e164>`        | `NUMBER`        | `ACCOUNT#<account>` / `NUMBER#<e164>`          |                                                      |
+//! | conference      | `CONF#<id>`            | `CONF`          | `ACCOUNT#<account>` / `CONF#<start>#<id>`      |                                                      |
+//! | conference-number key | `CONFNUM#<number>` | `CONFNUM`     |                                               |                                                      |
+//! | CDR leg         | `CONF#<conference id>` | `LEG#<leg id>`  |                                               | `ACCOUNT#<account>#MONTH#<YYYY-MM>` / `<joined>#<leg id>` |
+//! | activity        | `ACCOUNT#<account>`    | `ACTIVITY#<id>` |                                               |                                                      |
+//!
+//! How each access pattern is served:
+//! - **by id**: GetItem on the entity's `pk`/`sk`.
+//! - **by account** (users, numbers, conferences sorted by start): Query `gsi1` on
+//!   `gsi1pk = ACCOUNT#<account>` and an `sk` prefix; all accounts: `gsi1pk = PROVIDER`.
+//! - **by access number**: the number *is* the key (`NUMBER#<e164>`); creating it
+//!   with `attribute_not_exists(pk)` makes it unique.
+//! - **by conference number** and **by user e-mail**: a key item (`CONFNUM#…`,
+//!   `EMAIL#…`) holds the id of its owner. It is written in the same transaction as
+//!   its entity with `attribute_not_exists(pk)`, which makes the value unique across
+//!   the service without any read-then-write; a lookup is two strongly consistent
+//!   GetItems. Changing a user's e-mail moves the key in one transaction.
+//! - **CDRs by conference**: Query `pk = CONF#<id>`, `begins_with(sk, "LEG#")`.
+//! - **CDRs by account-month**: Query `gsi2` on `ACCOUNT#<account>#MONTH#<YYYY-MM>`.
+//! - **activity, newest first**: Query `pk = ACCOUNT#<account>`,
+//!   `begins_with(sk, "ACTIVITY#")`, descending (ids are UUIDv7, so time-ordered).
+//!
+//! Timestamps inside keys are RFC 3339 UTC with milliseconds, so they sort as text.
+
+pub mod dynamo;
+pub mod keys;
+pub mod memory;
+
+#[cfg(any(test, feature = "testkit"))]
+pub mod conformance;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Account, AccountId, Activity, CallLeg, Conference, ConferenceId, ConferenceNumber, E164, Email,
+    PhoneNumber, User, UserId, YearMonth,
+};
+use crate::error::Result;
+
+/// Accounts (the provider's side).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Stores a new account; [`Error::Conflict`](crate::Error::Conflict) if the id exists.
+    async fn create_account(&self, account: &Account) -> Result<()>;
+    /// The account, if it exists.
+    async fn account(&self, id: AccountId) -> Result<Option<Account>>;
+    /// Every account.
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    /// Replaces an existing account; `NotFound` if it does not exist.
+    async fn update_account(&self, account: &Account) -> Result<()>;
+}
+
+/// Users and their logins.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Stores a new user; `Conflict("email")` if the e-mail is taken anywhere.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    /// The user, if it exists.
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+    /// The user who signs in with `email`.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    /// The users of an account.
+    async fn users(&self, account: AccountId) -> Result<Vec<User>>;
+    /// Replaces an existing user, moving the e-mail key when the e-mail changed;
+    /// `Conflict("email")` if the new e-mail is taken, `NotFound` if the user is gone.
+    async fn update_user(&self, user: &User) -> Result<()>;
+    /// Removes a user and frees their e-mail.
+    async fn delete_user(&self, user: &User) -> Result<()>;
+}
+
+/// Access numbers.
+#[async_trait]
+pub trait NumberStore: Send + Sync {
+    /// Stores a new access number; `Conflict("number")` if it is assigned already.
+    async fn create_number(&self, number: &PhoneNumber) -> Result<()>;
+    /// The access number, by its E.164 form.
+    async fn number(&self, e164: &E164) -> Result<Option<PhoneNumber>>;
+    /// The access numbers of an account.
+    async fn numbers(&self, account: AccountId) -> Result<Vec<PhoneNumber>>;
+    /// Replaces an existing number of the same account; `NotFound` otherwise.
+    async fn update_number(&self, number: &PhoneNumber) -> Result<()>;
+    /// Removes an access number.
+    async fn delete_number(&self, number: &PhoneNumber) -> Result<()>;
+}
+
+/// Conferences.
+#[async_trait]
+pub trait ConferenceStore: Send + Sync {
+    /// Stores a new conference; `Conflict("conference_number")` if its number is
+    /// taken anywhere in the service (the caller draws another and retries).
+    async fn create_conference(&self, conference: &Conference) -> Result<()>;
+    /// The conference, if it exists.
+    async fn conference(&self, id: ConferenceId) -> Result<Option<Conference>>;
+    /// The conference callers reach with `number`.
+    async fn conference_by_number(&self, number: &ConferenceNumber) -> Result<Option<Conference>>;
+    /// The conferences of an account, by start time.
+    async fn conferences(&self, account: AccountId) -> Result<Vec<Conference>>;
+    /// Replaces an existing conference (its number never changes); `NotFound` otherwise.
+    async fn update_conference(&self, conference: &Conference) -> Result<()>;
+    /// Removes a conference and frees its number.
+    async fn delete_conference(&self, conference: &Conference) -> Result<()>;
+}
+
+/// Call detail records.
+#[async_trait]
+pub trait CdrStore: Send + Sync {
+    /// Writes a leg, idempotently: the same leg written twice is stored once, and a
+    /// closed leg is never reopened or re-closed by a late or replayed write.
+    async fn put_leg(&self, leg: &CallLeg) -> Result<()>;
+    /// The legs of a conference, in join order.
+    async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>>;
+    /// The legs an account is billed for in `month`, in join order.
+    async fn legs_of_month(&self, account: AccountId, month: YearMonth) -> Result<Vec<CallLeg>>;
+}
+
+/// The activity feed.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Appends an entry.
+    async fn record_activity(&self, activity: &Activity) -> Result<()>;
+    /// The newest `limit` entries of an account, newest first.
+    async fn recent_activity(&self, account: AccountId, limit: usize) -> Result<Vec<Activity>>;
+}
+
+/// Every capability at once, for wiring a binary.
+pub trait Store:
+    AccountStore + UserStore + NumberStore + ConferenceStore + CdrStore + ActivityStore
+{
+}
+
+impl<T: AccountStore + UserStore + NumberStore + ConferenceStore + CdrStore + ActivityStore> Store
+    for T
+{
+}
