@@ -1,0 +1,52 @@
+//! `teleconf-provision [--demo]`: creates the table, bucket and mail identity named
+//! by the environment (`TELECONF_TABLE`, `TELECONF_BUCKET`, `TELECONF_MAIL_FROM`,
+//! and `AWS_ENDPOINT_URL` for an emulator) when missing; with `--demo`, seeds the
+//! demo account and prints its logins as `email: …` / `password: …` lines.
+
+use anyhow::Context;
+use teleconf_core::aws::{AwsSettings, Clients};
+use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_infra::{demo, provision};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let demo = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--demo") => true,
+        Some(other) => {
+            anyhow::bail!("unknown argument {other:?}; usage: teleconf-provision [--demo]")
+        }
+    };
+    let settings = AwsSettings::from_env()?;
+    let clients = Clients::load(&settings).await;
+    provision::provision(&clients, &settings)
+        .await
+        .with_context(|| {
+            format!(
+                "provisioning {} at {}",
+                settings.table,
+                settings.endpoint_url.as_deref().unwrap_or("AWS")
+            )
+        })?;
+    println!(
+        "provisioned: table {}, bucket {}, sender {}",
+        settings.table, settings.bucket, settings.mail_from
+    );
+    if demo {
+        let store = DynamoStore::new(clients.dynamodb.clone(), &settings.table);
+        let logins = demo::seed(&store, chrono::Utc::now())
+            .await
+            .context("seeding the demo account")?;
+        println!("demo owner (account \"Démo Omnivigil\"):");
+        println!("email: {}", logins.owner.email);
+        println!("password: {}", logins.owner.password);
+        println!("provider admin:");
+        println!("email: {}", logins.provider_admin.email);
+        println!("password: {}", logins.provider_admin.password);
+    }
+    Ok(())
+}
