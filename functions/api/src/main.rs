@@ -1,0 +1,56 @@
+//! `teleconf-api`: serves the router on `TELECONF_API_ADDR` when set (the local
+//! stack), under the Lambda runtime otherwise.
+
+use std::sync::Arc;
+
+use teleconf_api::config::Config;
+use teleconf_api::{AppState, router};
+use teleconf_core::aws::Clients;
+use teleconf_core::store::dynamo::DynamoStore;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = Config::from_env()?;
+    let clients = Clients::load(&config.aws).await;
+    let state = AppState {
+        store: Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            &config.aws.table,
+        )),
+    };
+    let app = router(state);
+    match config.listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "API listening");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await?;
+        }
+        None => lambda_http::run(app)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
