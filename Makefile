@@ -1,0 +1,113 @@
+# teleconf: the local stack and CI entry points. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+EMULATOR ?= moto
+ifeq ($(EMULATOR),localstack)
+EMULATOR_PORT ?= 4566
+else
+EMULATOR_PORT ?= 4577
+endif
+API_ADDR ?= 127.0.0.1:8080
+SIP_ADDR ?= 127.0.0.1:5060
+CARGO ?= cargo
+# Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-p teleconf-core -- --nocapture'
+TEST_ARGS ?=
+
+# Every recipe talks to the local emulator with dummy credentials, never to a real AWS account
+# (`:=` on purpose: credentials from the caller's environment are not used).
+export EMULATOR EMULATOR_PORT API_ADDR SIP_ADDR
+export AWS_ENDPOINT_URL := http://127.0.0.1:$(EMULATOR_PORT)
+export AWS_ACCESS_KEY_ID := test
+export AWS_SECRET_ACCESS_KEY := test
+export AWS_REGION := us-east-1
+export TELECONF_TABLE := teleconf-local
+export TELECONF_BUCKET := teleconf-local-media
+export TELECONF_MAIL_FROM := conferences@teleconf.example
+export TELECONF_EMULATOR := $(EMULATOR)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+# $(call install_missing,COMMAND:PACKAGE ...): apt-get installs each Debian PACKAGE whose
+# COMMAND is not on PATH, with one `apt-get update` first; does nothing when all are there.
+define install_missing
+pkgs=""; \
+for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || pkgs="$$pkgs $${pair#*:}"; done; \
+if [ -n "$$pkgs" ]; then \
+  echo "installing:$$pkgs"; \
+  $(APT_GET) update -qq && $(APT_GET) install -y -qq $$pkgs; \
+fi
+endef
+
+# $(call rust_component,COMPONENT): adds a rustup component (clippy, rustfmt) when cargo lacks it.
+define rust_component
+$(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component add $(1)
+endef
+
+.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench \
+	fmt fmt-check lint emulator-start emulator-stop emulator-status clean-run
+
+help: ## List the targets
+	@echo "usage: make TARGET [EMULATOR=moto|localstack] [EMULATOR_PORT=…] [API_ADDR=…] [SIP_ADDR=…]"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
+	@echo
+	@echo "now: EMULATOR=$(EMULATOR) AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) API_ADDR=$(API_ADDR) SIP_ADDR=$(SIP_ADDR)"
+
+deps: deps-emulator deps-tools ## Install what build/test/run need and is missing (idempotent)
+
+deps-emulator: ## Install the AWS emulator into its venv (.venv, or .venv-localstack)
+	@scripts/emulator.sh install
+
+deps-tools: ## Install curl when missing
+	@$(call install_missing,curl:curl)
+
+deps-sip: ## Install the real SIP peers (sipp, baresip) when missing
+	@$(call install_missing,sipp:sip-tester baresip:baresip-core)
+
+deps-browser: ## Install chromium and chromedriver when missing
+	@$(call install_missing,chromium:chromium chromedriver:chromium-driver)
+
+build: ## Build every crate and target (tests included, so `make test` reuses them)
+	$(CARGO) build --workspace --all-targets
+
+test: deps build ## Run every test, with the emulator up (started and stopped if not running)
+	scripts/with-emulator.sh $(CARGO) test --workspace --all-targets $(TEST_ARGS)
+
+run: deps ## Run the local stack (emulator, API + portal, loops, media node) until Ctrl-C
+	$(CARGO) build --workspace --bins
+	scripts/run-local.sh
+
+bench: ## Run the benchmarks (bench targets only)
+	@if $(CARGO) metadata --no-deps --format-version 1 | grep -q '"kind":\["bench"\]'; then \
+	  $(CARGO) bench --workspace --bench '*'; \
+	else \
+	  echo "no benchmarks in the workspace yet"; \
+	fi
+
+fmt: ## Format the code
+	@$(call rust_component,rustfmt)
+	$(CARGO) fmt --all
+
+fmt-check: ## Check the formatting
+	@$(call rust_component,rustfmt)
+	$(CARGO) fmt --all -- --check
+
+lint: ## Clippy on every target, warnings are errors
+	@$(call rust_component,clippy)
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+emulator-start: deps-emulator ## Start the emulator in the background (reused if running)
+	@scripts/emulator.sh start
+
+emulator-stop: ## Stop the emulator started by emulator-start
+	@scripts/emulator.sh stop
+
+emulator-status: ## Is the emulator running?
+	@scripts/emulator.sh status
+
+clean-run: ## Stop the emulator and remove .run/ (logs, PID files)
+	@scripts/emulator.sh stop
+	rm -rf .run

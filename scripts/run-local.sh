@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The local stack behind `make run`: emulator, provisioning + demo account, API (serving the
+# portal), the scheduler and mailer loops and a media node, in the foreground until Ctrl-C.
+#
+# Env (defaults in brackets): API_ADDR [127.0.0.1:8080], SIP_ADDR [127.0.0.1:5060],
+# BIN_DIR [target/debug] (where the teleconf-* binaries are), plus the AWS_* / TELECONF_*
+# variables the Makefile exports (defaulted here too, so the script also runs on its own).
+# Logs go to .run/<service>.log. On exit everything this script started is stopped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+EMU="$ROOT/scripts/emulator.sh"
+RUN_DIR="$ROOT/.run"
+BIN_DIR="${BIN_DIR:-$ROOT/target/debug}"
+API_ADDR="${API_ADDR:-127.0.0.1:8080}"
+SIP_ADDR="${SIP_ADDR:-127.0.0.1:5060}"
+API_READY_TIMEOUT_S=20
+
+: "${AWS_ENDPOINT_URL:=$("$EMU" url)}"
+: "${AWS_ACCESS_KEY_ID:=test}"
+: "${AWS_SECRET_ACCESS_KEY:=test}"
+: "${AWS_REGION:=us-east-1}"
+: "${TELECONF_TABLE:=teleconf-local}"
+: "${TELECONF_BUCKET:=teleconf-local-media}"
+: "${TELECONF_MAIL_FROM:=conferences@teleconf.example}"
+: "${TELECONF_EMULATOR:=${EMULATOR:-moto}}"
+export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION TELECONF_TABLE \
+  TELECONF_BUCKET TELECONF_MAIL_FROM TELECONF_EMULATOR
+
+note() { echo "run-local: $*" >&2; }
+die() { note "$*"; exit 1; }
+
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+started_emulator=0
+pids=()             # services started by this script, in start order
+declare -A names=() # pid -> binary name
+finished=0
+
+# Stops every service (each leads its own process group), then the emulator if we started it.
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+  ((finished)) && return
+  finished=1
+  trap '' INT TERM HUP # a second Ctrl-C must not cut the cleanup short
+  local pid deadline
+  if ((${#pids[@]})); then
+    local list=()
+    for pid in "${pids[@]}"; do list+=("${names[$pid]}"); done
+    note "stopping ${list[*]}"
+    for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+    deadline=$((SECONDS + 10))
+    for pid in "${pids[@]}"; do
+      while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+      if alive "$pid"; then
+        note "${names[$pid]} ignored SIGTERM; killing it"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+      fi
+      kill -KILL -- "-$pid" 2>/dev/null || true # anything its process group left behind
+      wait "$pid" 2>/dev/null || true
+    done
+  fi
+  if ((started_emulator)); then "$EMU" stop || true; fi
+}
+trap cleanup EXIT
+trap 'echo >&2; note "stopping teleconf"; exit 0' INT TERM HUP
+
+# start_service NAME ARGS...: starts $BIN_DIR/NAME in the background, logging to .run/<NAME without teleconf->.log.
+start_service() {
+  local name="$1" log="$RUN_DIR/${1#teleconf-}.log"
+  shift
+  : >"$log"
+  # setsid: its own process group, so stopping it also stops anything it spawned. Services log
+  # at info unless RUST_LOG says otherwise.
+  RUST_LOG="${RUST_LOG:-info}" setsid "$BIN_DIR/$name" "$@" </dev/null >>"$log" 2>&1 &
+  pids+=("$!")
+  names[$!]="$name"
+}
+
+port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+
+command -v curl >/dev/null || die "curl is required (make deps installs it)"
+for bin in teleconf-provision teleconf-api; do
+  [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin is missing: build it first (make build, or cargo build --workspace --bins)"
+done
+port_open "$API_ADDR" && die "$API_ADDR is already in use (another make run?); set API_ADDR=host:port"
+mkdir -p "$RUN_DIR"
+
+# 1. The emulator (left running at the end if it was already running).
+if "$EMU" status >/dev/null 2>&1; then
+  note "reusing the running emulator at $AWS_ENDPOINT_URL"
+else
+  started_emulator=1
+  "$EMU" start
+fi
+
+# 2. Tables, bucket, SES identity and the demo account; its output reaches the user unchanged.
+(umask 077 && : >"$RUN_DIR/provision.out")
+"$BIN_DIR/teleconf-provision" --demo | tee "$RUN_DIR/provision.out" ||
+  die "teleconf-provision --demo failed"
+# The logins to repeat at the end: each `email:`/`password:` line, plus the label line (ending in
+# ':', e.g. "provider admin:") just before an `email:` line.
+credentials="$(awk '
+  /^[[:space:]]*email: / { if (prev ~ /:[[:space:]]*$/ && prev !~ /^[[:space:]]*(email|password): /) print prev }
+  /^[[:space:]]*(email|password): / { sub(/^[[:space:]]+/, ""); print }
+  { prev = $0 }' "$RUN_DIR/provision.out")"
+
+# 3. The API (it serves the portal too).
+TELECONF_API_ADDR="$API_ADDR" start_service teleconf-api
+api_pid="${pids[-1]}"
+deadline=$((SECONDS + API_READY_TIMEOUT_S))
+until [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/healthz" || true)" == 200 ]]; do
+  if ! alive "$api_pid" || ((SECONDS >= deadline)); then
+    note "teleconf-api did not become healthy on http://$API_ADDR/healthz; last lines of .run/api.log:"
+    tail -n 30 "$RUN_DIR/api.log" >&2 || true
+    exit 1
+  fi
+  sleep 0.2
+done
+
+# 4. The background loops and the media node, when they are built.
+for bin in teleconf-scheduler teleconf-mailer; do
+  if [[ -x "$BIN_DIR/$bin" ]]; then start_service "$bin" --local; else note "$bin not built yet: skipped"; fi
+done
+media_node=0
+if [[ -x "$BIN_DIR/teleconf-media-node" ]]; then
+  TELECONF_SIP_ADDR="$SIP_ADDR" start_service teleconf-media-node
+  media_node=1
+else
+  note "teleconf-media-node not built yet: skipped"
+fi
+
+# 5. Where to go and how to log in.
+echo
+echo "teleconf is running."
+# The portal line only once the API serves pages at / (issue #8); until then, the API alone.
+if [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/" || true)" == 200 ]]; then
+  echo "portal: http://$API_ADDR/"
+fi
+echo "api: http://$API_ADDR/v1"
+if ((media_node)); then echo "sip: udp $SIP_ADDR"; fi
+echo "logs: .run/*.log"
+if [[ -n "$credentials" ]]; then
+  printf '%s\n' "$credentials"
+else
+  note "no 'email:'/'password:' lines in the teleconf-provision output"
+fi
+echo "Press Ctrl-C to stop."
+
+# 6. Foreground until Ctrl-C (the INT/TERM trap exits). The API exiting ends the run; another
+#    service exiting is reported and the rest keep running.
+while ((${#pids[@]})); do
+  pid=""
+  status=0
+  wait -n -p pid || status=$?
+  [[ -n "$pid" ]] || continue
+  name="${names[$pid]}"
+  note "$name exited (status $status); last lines of .run/${name#teleconf-}.log:"
+  tail -n 20 "$RUN_DIR/${name#teleconf-}.log" >&2 || true
+  remaining=()
+  for other in "${pids[@]}"; do [[ "$other" == "$pid" ]] || remaining+=("$other"); done
+  pids=("${remaining[@]}")
+  unset "names[$pid]"
+  [[ "$name" != teleconf-api ]] || die "the API is down: stopping"
+done
+die "every service has exited"

@@ -1,0 +1,44 @@
+//! Mail through SES on the emulator, read back through the outbox helper.
+
+use teleconf_core::mail::{Mailer, OutgoingMail};
+use teleconf_tests::outbox;
+use teleconf_tests::stack::Stack;
+
+#[tokio::test]
+async fn a_sent_mail_reaches_the_emulators_outbox() {
+    let stack = Stack::new().await;
+    let to = format!("invitee-{}@client.example", uuid::Uuid::new_v4().simple());
+    let mail = OutgoingMail {
+        to: to.parse().unwrap(),
+        subject: "Détails de la téléconférence « Réunion mensuelle »".into(),
+        text: "Bonjour,\n\nNuméro Téléconférence: 3832257".into(),
+        html: "<p>Bonjour,</p><p>Numéro Téléconférence: <b>3832257</b></p>".into(),
+    };
+    stack.mailer.send(&mail).await.unwrap();
+
+    let received = outbox::sent_to(&to).await.unwrap();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].source, "conferences@teleconf.example");
+    assert_eq!(received[0].subject, mail.subject);
+    assert!(
+        received[0].body.contains("3832257"),
+        "{:?}",
+        received[0].body
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_sender_is_refused_as_on_aws() {
+    let stack = Stack::new().await;
+    let stranger = teleconf_core::mail::SesMailer::new(
+        stack.clients.ses.clone(),
+        "nobody@unverified.example".parse().unwrap(),
+    );
+    let mail = OutgoingMail {
+        to: "someone@client.example".parse().unwrap(),
+        subject: "x".into(),
+        text: "x".into(),
+        html: "x".into(),
+    };
+    assert!(stranger.send(&mail).await.is_err());
+}

@@ -1,0 +1,10 @@
+//! The integration test binary: one binary, one module per area, all against the
+//! local AWS emulator that `make test` starts (`AWS_ENDPOINT_URL`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod mail;
+mod media_files;
+mod outage;
+mod provisioning;
+mod store;

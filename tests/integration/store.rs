@@ -1,0 +1,55 @@
+//! The DynamoDB store on the emulator passes the same conformance suite as the
+//! in-memory store.
+
+use teleconf_core::store::conformance;
+use teleconf_tests::stack::Stack;
+
+#[tokio::test]
+async fn account_user_number_and_conference_read_back_by_every_key() {
+    let stack = Stack::new().await;
+    conformance::account_user_number_and_conference_read_back_by_every_key(&stack.store).await;
+}
+
+#[tokio::test]
+async fn a_second_conference_cannot_take_an_existing_number() {
+    let stack = Stack::new().await;
+    conformance::a_second_conference_cannot_take_an_existing_number(&stack.store).await;
+}
+
+#[tokio::test]
+async fn an_email_belongs_to_one_user_and_moves_with_it() {
+    let stack = Stack::new().await;
+    conformance::an_email_belongs_to_one_user_and_moves_with_it(&stack.store).await;
+}
+
+#[tokio::test]
+async fn an_access_number_is_assigned_once() {
+    let stack = Stack::new().await;
+    conformance::an_access_number_is_assigned_once(&stack.store).await;
+}
+
+#[tokio::test]
+async fn updates_and_deletes_take_effect() {
+    let stack = Stack::new().await;
+    conformance::updates_and_deletes_take_effect(&stack.store).await;
+}
+
+#[tokio::test]
+async fn legs_are_written_idempotently_and_listed_by_conference_and_month() {
+    let stack = Stack::new().await;
+    conformance::legs_are_written_idempotently_and_listed_by_conference_and_month(&stack.store)
+        .await;
+}
+
+#[tokio::test]
+async fn activity_is_listed_newest_first() {
+    let stack = Stack::new().await;
+    conformance::activity_is_listed_newest_first(&stack.store).await;
+}
+
+#[tokio::test]
+async fn the_whole_suite_runs_in_one_go() {
+    // Guards against a check being added to `run_all` and forgotten above.
+    let stack = Stack::new().await;
+    conformance::run_all(&stack.store).await;
+}

@@ -1,0 +1,17 @@
+//! # teleconf-tests support
+//!
+//! What the integration tests share: a provisioned stack on the local AWS emulator,
+//! the one reader of the emulator's captured mail, and a TCP proxy that can cut a
+//! client off from the emulator and reconnect it.
+//!
+//! ## Layout
+//! - [`stack`]: settings, clients and a provisioned table/bucket per test process.
+//! - [`outbox`]: mail the emulator captured (moto's `/moto-api/data.json`,
+//!   LocalStack's `/_aws/ses`).
+//! - [`proxy`]: a switchable TCP forwarder, for outage tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod outbox;
+pub mod proxy;
+pub mod stack;

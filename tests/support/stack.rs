@@ -1,0 +1,95 @@
+//! A provisioned stack on the emulator named by `AWS_ENDPOINT_URL` (`make test` sets it).
+//! One table and one bucket per test process, provisioned by the project's own code.
+
+use std::sync::OnceLock;
+
+use teleconf_core::aws::{AwsSettings, Clients, sdk_loader};
+use teleconf_core::blobs::S3Blobs;
+use teleconf_core::mail::SesMailer;
+use teleconf_core::store::dynamo::DynamoStore;
+
+/// Which emulator serves the tests (`TELECONF_EMULATOR`: moto or localstack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulator {
+    /// moto_server.
+    Moto,
+    /// LocalStack.
+    LocalStack,
+}
+
+impl Emulator {
+    /// From `TELECONF_EMULATOR` (moto when unset).
+    pub fn from_env() -> Self {
+        match std::env::var("TELECONF_EMULATOR").as_deref() {
+            Ok("localstack") => Emulator::LocalStack,
+            _ => Emulator::Moto,
+        }
+    }
+}
+
+/// The emulator's endpoint; panics with the way to run the tests when unset.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the integration tests through `make test`, which starts the emulator")
+    })
+}
+
+/// Settings unique to this test process.
+pub fn settings() -> AwsSettings {
+    static SUFFIX: OnceLock<String> = OnceLock::new();
+    let suffix = SUFFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+    AwsSettings {
+        table: format!("teleconf-test-{suffix}"),
+        bucket: format!("teleconf-test-{suffix}"),
+        mail_from: "conferences@teleconf.example"
+            .parse()
+            .expect("valid sender"),
+        endpoint_url: Some(endpoint()),
+    }
+}
+
+/// The production SDK loader, with the emulator's endpoint and dummy credentials
+/// given explicitly (so the tests do not depend on the shell's environment).
+pub async fn emulator_sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+    sdk_loader()
+        .endpoint_url(settings.endpoint_url.clone().expect("an emulator endpoint"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
+        .load()
+        .await
+}
+
+/// A provisioned stack: settings, clients and the adapters on them.
+#[derive(Debug)]
+pub struct Stack {
+    /// Names of the table, bucket, sender.
+    pub settings: AwsSettings,
+    /// The SDK clients.
+    pub clients: Clients,
+    /// The DynamoDB store.
+    pub store: DynamoStore,
+    /// The S3 bucket.
+    pub blobs: S3Blobs,
+    /// SES.
+    pub mailer: SesMailer,
+}
+
+impl Stack {
+    /// Connects to the emulator and provisions (idempotently) this process's resources.
+    pub async fn new() -> Self {
+        let settings = settings();
+        let clients = Clients::from_sdk_config(&emulator_sdk_config(&settings).await, &settings);
+        teleconf_infra::provision::provision(&clients, &settings)
+            .await
+            .expect("provisioning the emulator");
+        Self {
+            store: DynamoStore::new(clients.dynamodb.clone(), &settings.table),
+            blobs: S3Blobs::new(clients.s3.clone(), &settings.bucket),
+            mailer: SesMailer::new(clients.ses.clone(), settings.mail_from.clone()),
+            settings,
+            clients,
+        }
+    }
+}
