@@ -14,6 +14,14 @@ pub enum Error {
         /// What is wrong with it, for a human.
         message: String,
     },
+    /// Input is larger than the service accepts (HTTP 413); `field` names it.
+    #[error("{field}: {message}")]
+    TooLarge {
+        /// The input at fault.
+        field: Cow<'static, str>,
+        /// The limit, for a human.
+        message: String,
+    },
     /// The thing does not exist (or belongs to someone the caller may not see).
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -14,15 +14,20 @@
 //!   there), the in-memory store, and the conformance suite both must pass.
 //! - [`blobs`]: prompts, recordings and exports in S3.
 //! - [`mail`]: outgoing e-mail through SES.
+//! - [`audio`]: WAV reading and writing, G.711 µ-law/A-law, prompt normalisation
+//!   to 8 kHz mono.
+//! - [`messages`]: what the product says, in French and English (the confirmation).
 //! - [`aws`]: settings from the environment and the SDK clients, emulator-aware.
 //! - [`error`]: the crate's error type.
 
+pub mod audio;
 pub mod aws;
 pub mod billing;
 pub mod blobs;
 pub mod domain;
 pub mod error;
 pub mod mail;
+pub mod messages;
 pub mod permissions;
 pub mod random;
 pub mod store;
