@@ -48,6 +48,39 @@ async fn ensure_table(
         }
         Err(e) => return Err(classify("DescribeTable", e).into()),
     }
+    wait_active(client, table).await?;
+    // TTL is set after creation (CreateTable cannot); setting it again is refused
+    // with a validation error when already on, which is the state we want.
+    if let Some(attribute) = TableSpec::from_template()?.ttl_attribute() {
+        let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()
+            .map_err(|e| ProvisionError::Template(e.to_string()))?;
+        let current = client
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTimeToLive", e))?;
+        let on = current
+            .time_to_live_description()
+            .and_then(|d| d.attribute_name())
+            == Some(attribute);
+        if !on {
+            client
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| classify("UpdateTimeToLive", e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn wait_active(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), ProvisionError> {
     for _ in 0..120 {
         let out = client
             .describe_table()

@@ -71,6 +71,15 @@ pub struct TableSpec {
     global_secondary_indexes: Vec<IndexDef>,
     #[serde(default)]
     stream_specification: Option<StreamDef>,
+    #[serde(default)]
+    time_to_live_specification: Option<TtlDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TtlDef {
+    attribute_name: String,
+    enabled: bool,
 }
 
 impl TableSpec {
@@ -121,6 +130,14 @@ impl TableSpec {
                 .map(|k| k.attribute_name.as_str())
         };
         Some((find("HASH")?, find("RANGE")?))
+    }
+
+    /// The time-to-live attribute, when the template enables one.
+    pub fn ttl_attribute(&self) -> Option<&str> {
+        self.time_to_live_specification
+            .as_ref()
+            .filter(|t| t.enabled)
+            .map(|t| t.attribute_name.as_str())
     }
 
     /// Fills a CreateTable request for `table_name`.

@@ -48,6 +48,36 @@ async fn activity_is_listed_newest_first() {
 }
 
 #[tokio::test]
+async fn recordings_are_listed_by_account_and_conference() {
+    let stack = Stack::new().await;
+    conformance::recordings_are_listed_by_account_and_conference(&stack.store).await;
+}
+
+#[tokio::test]
+async fn an_invoice_is_issued_once_per_month() {
+    let stack = Stack::new().await;
+    conformance::an_invoice_is_issued_once_per_month(&stack.store).await;
+}
+
+#[tokio::test]
+async fn invitations_are_queued_per_conference() {
+    let stack = Stack::new().await;
+    conformance::invitations_are_queued_per_conference(&stack.store).await;
+}
+
+#[tokio::test]
+async fn an_intro_code_is_granted_once() {
+    let stack = Stack::new().await;
+    conformance::an_intro_code_is_granted_once(&stack.store).await;
+}
+
+#[tokio::test]
+async fn failures_are_counted_per_attempt_and_window() {
+    let stack = Stack::new().await;
+    conformance::failures_are_counted_per_attempt_and_window(&stack.store).await;
+}
+
+#[tokio::test]
 async fn the_whole_suite_runs_in_one_go() {
     // Guards against a check being added to `run_all` and forgotten above.
     let stack = Stack::new().await;

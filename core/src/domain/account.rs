@@ -200,11 +200,7 @@ impl Account {
 }
 
 /// A required, trimmed, bounded free-text field.
-pub(crate) fn validate_name(
-    field: &'static str,
-    value: &str,
-    max_chars: usize,
-) -> Result<String, Error> {
+pub fn validate_name(field: &'static str, value: &str, max_chars: usize) -> Result<String, Error> {
     let v = value.trim();
     if v.is_empty() {
         return Err(Error::invalid(field, "required"));

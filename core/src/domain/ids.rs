@@ -84,6 +84,12 @@ id_type!(
     "recording_id"
 );
 
+id_type!(
+    /// An invitation queued for the mailer.
+    InvitationId,
+    "invitation_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

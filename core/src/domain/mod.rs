@@ -9,7 +9,12 @@ pub mod codes;
 pub mod conference;
 pub mod e164;
 pub mod ids;
+pub mod intro_code;
+pub mod invitation;
+pub mod invoice;
 pub mod phone_number;
+pub mod recording;
+pub mod throttle;
 pub mod user;
 
 pub use account::{Account, DEFAULT_TIME_ZONE, Language, Plan};
@@ -18,6 +23,13 @@ pub use cdr::{CallLeg, DisconnectCause, YearMonth};
 pub use codes::{AccessCode, AccessCodes, CallerRole, CodeChoices, ConferenceNumber};
 pub use conference::{Admission, Conference, ConferenceStatus, Schedule};
 pub use e164::E164;
-pub use ids::{AccountId, ActivityId, ConferenceId, LegId, PromptId, RecordingId, UserId};
+pub use ids::{
+    AccountId, ActivityId, ConferenceId, InvitationId, LegId, PromptId, RecordingId, UserId,
+};
+pub use intro_code::{IntroCode, IntroGrant};
+pub use invitation::Invitation;
+pub use invoice::{Invoice, InvoiceLine, TaxLine};
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
+pub use recording::Recording;
+pub use throttle::{Attempt, Limit};
 pub use user::{Email, PasswordHash, Role, User};

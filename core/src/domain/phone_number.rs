@@ -110,32 +110,13 @@ impl PhoneNumber {
 }
 
 #[cfg(test)]
-pub(crate) fn sample(account_id: AccountId, number: &str) -> PhoneNumber {
-    PhoneNumber {
-        number: number.parse().expect("valid number"),
-        account_id,
-        kind: NumberKind::TollFree,
-        greeting_language: Language::Fr,
-        filter: true,
-        callthru: false,
-        notes: "Téléconférence".into(),
-        e911_address: "290-4765 1re Avenue, QUEBEC, QC G1H 2T3".into(),
-        action: NumberAction::ConferenceAccess {
-            prompts: ConferencePrompts::default(),
-        },
-        display_name: String::new(),
-        confidential: false,
-        created_at: Utc::now(),
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::conformance::access_number;
 
     #[test]
     fn conference_access_requires_filter() {
-        let mut n = sample(AccountId::new(), "+18883806331");
+        let mut n = access_number(AccountId::new());
         assert!(n.validate().is_ok());
         n.filter = false;
         assert!(matches!(n.validate(), Err(Error::Invalid { ref field, .. }) if field == "filter"));
@@ -145,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_911_address_is_required() {
-        let mut n = sample(AccountId::new(), "+18883806331");
+        let mut n = access_number(AccountId::new());
         n.e911_address = "  ".into();
         assert!(
             matches!(n.validate(), Err(Error::Invalid { ref field, .. }) if field == "e911_address")
@@ -154,7 +135,7 @@ mod tests {
 
     #[test]
     fn the_action_serializes_with_its_type() {
-        let n = sample(AccountId::new(), "+18883806331");
+        let n = access_number(AccountId::new());
         let v = serde_json::to_value(&n.action).unwrap();
         assert_eq!(v["type"], "conference_access");
         assert!(v["prompts"]["greeting"].is_null());

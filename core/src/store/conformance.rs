@@ -13,6 +13,10 @@ use crate::domain::{
     Conference, ConferenceNumber, DisconnectCause, E164, Email, Language, LegId, NumberAction,
     NumberKind, PhoneNumber, Role, Schedule, User, YearMonth, conference::EARLY_ACCESS,
 };
+use crate::domain::{
+    Attempt, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, Limit, Recording,
+    RecordingId,
+};
 use crate::error::Error;
 use crate::random;
 
@@ -25,6 +29,11 @@ pub async fn run_all(store: &impl Store) {
     updates_and_deletes_take_effect(store).await;
     legs_are_written_idempotently_and_listed_by_conference_and_month(store).await;
     activity_is_listed_newest_first(store).await;
+    recordings_are_listed_by_account_and_conference(store).await;
+    an_invoice_is_issued_once_per_month(store).await;
+    invitations_are_queued_per_conference(store).await;
+    an_intro_code_is_granted_once(store).await;
+    failures_are_counted_per_attempt_and_window(store).await;
 }
 
 /// A random, valid, unassigned-looking NANP number.
@@ -527,5 +536,148 @@ pub async fn activity_is_listed_newest_first(store: &impl Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn recordings_are_listed_by_account_and_conference(store: &impl Store) {
+    let (account, owner) = account_with_owner(store).await;
+    let a = create_conference(store, &owner).await;
+    let b = create_conference(store, &owner).await;
+    let rec = |conference: &Conference| Recording {
+        id: RecordingId::new(),
+        account_id: account.id,
+        conference_id: conference.id,
+        started_at: conference.schedule.start(),
+        duration_ms: 61_000,
+        size_bytes: 976_044,
+    };
+    let (ra, rb) = (rec(&a), rec(&b));
+    store.put_recording(&ra).await.unwrap();
+    store.put_recording(&ra).await.unwrap();
+    store.put_recording(&rb).await.unwrap();
+    assert_eq!(store.recording(ra.id).await.unwrap(), Some(ra.clone()));
+    assert_eq!(
+        store.recordings(account.id, Some(a.id)).await.unwrap(),
+        vec![ra.clone()]
+    );
+    assert_eq!(store.recordings(account.id, None).await.unwrap().len(), 2);
+    assert!(
+        store
+            .recordings(AccountId::new(), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn an_invoice_is_issued_once_per_month(store: &impl Store) {
+    let (account, _) = account_with_owner(store).await;
+    let invoice = |month: &str, total: u32| Invoice {
+        number: format!("F-{month}"),
+        account_id: account.id,
+        month: month.parse().unwrap(),
+        currency: "USD".into(),
+        lines: Vec::new(),
+        usage_amount: total.into(),
+        plan_fee: 0.into(),
+        taxes: Vec::new(),
+        total: total.into(),
+        issued_at: Utc::now(),
+        due_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+    };
+    let october = invoice("2026-10", 12);
+    store.create_invoice(&october).await.unwrap();
+    assert!(matches!(
+        store.create_invoice(&invoice("2026-10", 99)).await,
+        Err(Error::Conflict("invoice"))
+    ));
+    store.create_invoice(&invoice("2026-11", 30)).await.unwrap();
+    assert_eq!(
+        store
+            .invoice(account.id, "2026-10".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(october)
+    );
+    let months: Vec<String> = store
+        .invoices(account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.month.to_string())
+        .collect();
+    assert_eq!(months, ["2026-11", "2026-10"]);
+}
+
+pub async fn invitations_are_queued_per_conference(store: &impl Store) {
+    let (_, owner) = account_with_owner(store).await;
+    let conf = create_conference(store, &owner).await;
+    let invite = |role| Invitation {
+        id: InvitationId::new(),
+        account_id: owner.account_id,
+        conference_id: conf.id,
+        email: unique_email(),
+        role,
+        language: Language::Fr,
+        invited_by: owner.id,
+        invited_at: Utc::now(),
+    };
+    let batch = vec![
+        invite(CallerRole::Participant),
+        invite(CallerRole::Listener),
+    ];
+    store.queue_invitations(&batch).await.unwrap();
+    let mut stored = store.invitations(conf.id).await.unwrap();
+    stored.sort_by_key(|i| i.id);
+    assert_eq!(stored, batch);
+}
+
+pub async fn an_intro_code_is_granted_once(store: &impl Store) {
+    let (_, owner) = account_with_owner(store).await;
+    let conf = create_conference(store, &owner).await;
+    let grant = IntroGrant {
+        code: IntroCode::generate(),
+        account_id: owner.account_id,
+        conference_id: conf.id,
+        granted_to: owner.id,
+        expires_at: Utc::now() + crate::domain::intro_code::INTRO_CODE_LIFETIME,
+    };
+    store.create_intro_grant(&grant).await.unwrap();
+    assert!(matches!(
+        store.create_intro_grant(&grant).await,
+        Err(Error::Conflict("intro_code"))
+    ));
+    assert_eq!(store.intro_grant(&grant.code).await.unwrap(), Some(grant));
+    assert_eq!(
+        store.intro_grant(&IntroCode::generate()).await.unwrap(),
+        None
+    );
+}
+
+pub async fn failures_are_counted_per_attempt_and_window(store: &impl Store) {
+    let limit = Limit {
+        max_failures: 3,
+        window: Duration::minutes(15),
+    };
+    let who = Attempt::Login(unique_email());
+    let now = Utc::now();
+    assert_eq!(store.failures(&who, &limit, now).await.unwrap(), 0);
+    assert_eq!(store.record_failure(&who, &limit, now).await.unwrap(), 1);
+    assert_eq!(store.record_failure(&who, &limit, now).await.unwrap(), 2);
+    assert_eq!(store.failures(&who, &limit, now).await.unwrap(), 2);
+    // Another attempt kind, and the next window, start from zero.
+    assert_eq!(
+        store
+            .failures(&Attempt::Login(unique_email()), &limit, now)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .failures(&who, &limit, now + Duration::minutes(15))
+            .await
+            .unwrap(),
+        0
     );
 }

@@ -16,11 +16,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, KIND, Key, PK, SK};
-use super::{AccountStore, ActivityStore, CdrStore, ConferenceStore, NumberStore, UserStore};
+use chrono::{DateTime, Utc};
+
+use super::{
+    AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
+    InvoiceStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
+};
 use crate::aws::classify;
 use crate::domain::{
-    Account, AccountId, Activity, CallLeg, Conference, ConferenceId, ConferenceNumber, E164, Email,
-    PhoneNumber, User, UserId, YearMonth,
+    Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
+    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, Limit, PhoneNumber, Recording,
+    RecordingId, User, UserId, YearMonth,
 };
 use crate::error::{Error, Result};
 
@@ -65,15 +71,29 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// The string attribute `attr` of the item at `key` (the id a key item points to).
-    async fn get_pointer(&self, key: Key, attr: &str) -> Result<Option<String>> {
-        Ok(self
+    /// The entity a key item (`EMAIL#…`, `CONFNUM#…`) points at: reads the id in
+    /// the key item's `pointer` attribute, then the entity at `entity(id)`.
+    async fn get_through<T, Id>(
+        &self,
+        key: Key,
+        pointer: &str,
+        entity: impl FnOnce(Id) -> Key,
+    ) -> Result<Option<T>>
+    where
+        T: DeserializeOwned,
+        Id: std::str::FromStr<Err = Error>,
+    {
+        let id = self
             .get_raw(key)
             .await?
-            .and_then(|mut i| match i.remove(attr) {
+            .and_then(|mut item| match item.remove(pointer) {
                 Some(AttributeValue::S(s)) => Some(s),
                 _ => None,
-            }))
+            });
+        match id {
+            Some(id) => self.get(entity(id.parse()?)).await,
+            None => Ok(None),
+        }
     }
 
     /// Every item a lookup finds (up to its limit), following pagination.
@@ -96,7 +116,7 @@ impl DynamoStore {
             condition.push_str(" AND begins_with(#sk, :sk)");
             req = req
                 .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":sk", AttributeValue::S(prefix.to_string()));
+                .expression_attribute_values(":sk", AttributeValue::S(prefix));
         }
         let mut out = Vec::new();
         let mut start = None;
@@ -228,25 +248,25 @@ impl DynamoStore {
 struct Lookup {
     index: Option<&'static str>,
     partition: String,
-    sk_prefix: Option<&'static str>,
+    sk_prefix: Option<String>,
     newest_first: bool,
     limit: Option<usize>,
 }
 
 impl Lookup {
     /// Items of a table partition whose sort key starts with `prefix`.
-    fn partition(pk: String, prefix: &'static str) -> Self {
+    fn partition(pk: String, prefix: impl Into<String>) -> Self {
         Self {
             index: None,
             partition: pk,
-            sk_prefix: Some(prefix),
+            sk_prefix: Some(prefix.into()),
             newest_first: false,
             limit: None,
         }
     }
 
     /// An account's items of one kind, through the by-account index.
-    fn by_account(gsi1pk: String, prefix: &'static str) -> Self {
+    fn by_account(gsi1pk: String, prefix: impl Into<String>) -> Self {
         Self {
             index: Some(GSI1),
             ..Self::partition(gsi1pk, prefix)
@@ -452,11 +472,10 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
-        let Some(id) = self.get_pointer(keys::email(email), "user_id").await? else {
-            return Ok(None);
-        };
-        let user: Option<User> = self.get(keys::user(id.parse()?)).await?;
-        // A key item outliving its user (never written so, but be strict) finds nobody.
+        let user: Option<User> = self
+            .get_through(keys::email(email), "user_id", keys::user)
+            .await?;
+        // Strict: a key item outliving its owner's change finds nobody.
         Ok(user.filter(|u| &u.email == email))
     }
 
@@ -587,13 +606,13 @@ impl ConferenceStore for DynamoStore {
     }
 
     async fn conference_by_number(&self, number: &ConferenceNumber) -> Result<Option<Conference>> {
-        let Some(id) = self
-            .get_pointer(keys::conference_number(number), "conference_id")
-            .await?
-        else {
-            return Ok(None);
-        };
-        let conference: Option<Conference> = self.get(keys::conference(id.parse()?)).await?;
+        let conference: Option<Conference> = self
+            .get_through(
+                keys::conference_number(number),
+                "conference_id",
+                keys::conference,
+            )
+            .await?;
         Ok(conference.filter(|c| &c.number == number))
     }
 
@@ -682,6 +701,165 @@ impl ActivityStore for DynamoStore {
         }
         self.query(Lookup::partition(keys::by_account(account), "ACTIVITY#").newest(limit))
             .await
+    }
+}
+
+fn recording_item(r: &Recording) -> Result<Item> {
+    to_item(
+        r,
+        "recording",
+        keys::recording(r.id),
+        &[
+            (GSI1PK, keys::by_account(r.account_id)),
+            (GSI1SK, keys::recording_by_conference(r.conference_id, r.id)),
+        ],
+    )
+}
+
+#[async_trait]
+impl RecordingStore for DynamoStore {
+    async fn put_recording(&self, recording: &Recording) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(recording_item(recording)?))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn recording(&self, id: RecordingId) -> Result<Option<Recording>> {
+        self.get(keys::recording(id)).await
+    }
+
+    async fn recordings(
+        &self,
+        account: AccountId,
+        conference: Option<ConferenceId>,
+    ) -> Result<Vec<Recording>> {
+        let prefix = match conference {
+            None => "REC#".to_string(),
+            Some(c) => format!("REC#{c}#"),
+        };
+        self.query(Lookup::by_account(keys::by_account(account), prefix))
+            .await
+    }
+}
+
+#[async_trait]
+impl InvoiceStore for DynamoStore {
+    async fn create_invoice(&self, invoice: &Invoice) -> Result<()> {
+        self.put_new(
+            to_item(
+                invoice,
+                "invoice",
+                keys::invoice(invoice.account_id, invoice.month),
+                &[],
+            )?,
+            "invoice",
+        )
+        .await
+    }
+
+    async fn invoice(&self, account: AccountId, month: YearMonth) -> Result<Option<Invoice>> {
+        self.get(keys::invoice(account, month)).await
+    }
+
+    async fn invoices(&self, account: AccountId) -> Result<Vec<Invoice>> {
+        self.query(Lookup::partition(keys::by_account(account), "INVOICE#").newest(usize::MAX))
+            .await
+    }
+}
+
+#[async_trait]
+impl InvitationStore for DynamoStore {
+    async fn queue_invitations(&self, invitations: &[Invitation]) -> Result<()> {
+        // A transaction holds at most 100 writes: the API caps a request below that.
+        for chunk in invitations.chunks(100) {
+            let ops = chunk
+                .iter()
+                .map(|i| {
+                    self.put(
+                        to_item(
+                            i,
+                            "invitation",
+                            keys::invitation(i.conference_id, i.id),
+                            &[],
+                        )?,
+                        Some("attribute_not_exists(pk)"),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.transact(ops, &["invitation"]).await?;
+        }
+        Ok(())
+    }
+
+    async fn invitations(&self, conference: ConferenceId) -> Result<Vec<Invitation>> {
+        self.query(Lookup::partition(keys::conference(conference).0, "INVITE#"))
+            .await
+    }
+}
+
+#[async_trait]
+impl IntroCodeStore for DynamoStore {
+    async fn create_intro_grant(&self, grant: &IntroGrant) -> Result<()> {
+        let mut item = to_item(grant, "intro_grant", keys::intro_code(&grant.code), &[])?;
+        item.insert(
+            keys::TTL.into(),
+            AttributeValue::N(grant.expires_at.timestamp().to_string()),
+        );
+        self.put_new(item, "intro_code").await
+    }
+
+    async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>> {
+        self.get(keys::intro_code(code)).await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    async fn record_failure(
+        &self,
+        attempt: &Attempt,
+        limit: &Limit,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let (pk, sk) = keys::throttle(attempt, limit.window_start(now));
+        let expires = limit.window_end(now).timestamp().to_string();
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .update_expression("ADD failures :one SET #ttl = :ttl, #kind = :kind")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#kind", KIND)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires))
+            .expression_attribute_values(":kind", AttributeValue::S("failure_counter".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem", e))?;
+        Ok(failure_count(out.attributes.as_ref()))
+    }
+
+    async fn failures(&self, attempt: &Attempt, limit: &Limit, now: DateTime<Utc>) -> Result<u32> {
+        Ok(failure_count(
+            self.get_raw(keys::throttle(attempt, limit.window_start(now)))
+                .await?
+                .as_ref(),
+        ))
+    }
+}
+
+fn failure_count(item: Option<&Item>) -> u32 {
+    match item.and_then(|i| i.get("failures")) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap_or(u32::MAX),
+        _ => 0,
     }
 }
 

@@ -4,7 +4,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::{
-    AccountId, ActivityId, ConferenceId, ConferenceNumber, E164, Email, LegId, UserId, YearMonth,
+    AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, E164, Email, IntroCode,
+    InvitationId, LegId, RecordingId, UserId, YearMonth,
 };
 
 /// Name of the by-account index.
@@ -26,8 +27,11 @@ pub const GSI2SK: &str = "gsi2sk";
 /// The attribute naming an item's kind (not `kind`: entities have fields of that name).
 pub const KIND: &str = "item_kind";
 
+/// The time-to-live attribute (epoch seconds); DynamoDB deletes expired items.
+pub const TTL: &str = "ttl";
+
 /// Attributes the store owns on every item; no entity field may use these names.
-pub const RESERVED: [&str; 7] = [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, KIND];
+pub const RESERVED: [&str; 8] = [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, KIND, TTL];
 
 /// A `pk`/`sk` pair.
 pub type Key = (String, String);
@@ -86,4 +90,28 @@ pub fn leg_by_join(joined: DateTime<Utc>, leg: LegId) -> String {
 /// An activity entry, in its account's partition.
 pub fn activity(account: AccountId, id: ActivityId) -> Key {
     (format!("ACCOUNT#{account}"), format!("ACTIVITY#{id}"))
+}
+/// A recording item.
+pub fn recording(id: RecordingId) -> Key {
+    (format!("REC#{id}"), "REC".into())
+}
+/// A recording's sort key in the by-account index: grouped by conference.
+pub fn recording_by_conference(conference: ConferenceId, id: RecordingId) -> String {
+    format!("REC#{conference}#{id}")
+}
+/// An invoice, in its account's partition.
+pub fn invoice(account: AccountId, month: YearMonth) -> Key {
+    (format!("ACCOUNT#{account}"), format!("INVOICE#{month}"))
+}
+/// A queued invitation, in its conference's partition.
+pub fn invitation(conference: ConferenceId, id: InvitationId) -> Key {
+    (format!("CONF#{conference}"), format!("INVITE#{id}"))
+}
+/// A one-time intro recording code.
+pub fn intro_code(code: &IntroCode) -> Key {
+    (format!("INTROCODE#{code}"), "INTROCODE".into())
+}
+/// A failure counter for one attempt kind in one window.
+pub fn throttle(attempt: &Attempt, window_start: DateTime<Utc>) -> Key {
+    (format!("THROTTLE#{}", attempt.key()), instant(window_start))
 }

@@ -7,10 +7,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{AccountStore, ActivityStore, CdrStore, ConferenceStore, NumberStore, UserStore};
+use chrono::{DateTime, Utc};
+
+use super::{
+    AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
+    InvoiceStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
+};
 use crate::domain::{
-    Account, AccountId, Activity, ActivityId, CallLeg, Conference, ConferenceId, ConferenceNumber,
-    E164, Email, LegId, PhoneNumber, User, UserId, YearMonth,
+    Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
+    ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
+    Limit, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 use crate::error::{Error, Result};
 
@@ -24,6 +30,11 @@ struct State {
     conference_numbers: HashMap<ConferenceNumber, ConferenceId>,
     legs: BTreeMap<LegId, CallLeg>,
     activity: BTreeMap<ActivityId, Activity>,
+    recordings: BTreeMap<RecordingId, Recording>,
+    invoices: BTreeMap<(AccountId, YearMonth), Invoice>,
+    invitations: BTreeMap<InvitationId, Invitation>,
+    intro_grants: HashMap<IntroCode, IntroGrant>,
+    failures: HashMap<(String, DateTime<Utc>), u32>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }
@@ -305,6 +316,128 @@ impl ActivityStore for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl RecordingStore for MemoryStore {
+    async fn put_recording(&self, recording: &Recording) -> Result<()> {
+        self.state()?
+            .recordings
+            .insert(recording.id, recording.clone());
+        Ok(())
+    }
+
+    async fn recording(&self, id: RecordingId) -> Result<Option<Recording>> {
+        Ok(self.state()?.recordings.get(&id).cloned())
+    }
+
+    async fn recordings(
+        &self,
+        account: AccountId,
+        conference: Option<ConferenceId>,
+    ) -> Result<Vec<Recording>> {
+        let mut list: Vec<Recording> = self
+            .state()?
+            .recordings
+            .values()
+            .filter(|r| r.account_id == account && conference.is_none_or(|c| r.conference_id == c))
+            .cloned()
+            .collect();
+        list.sort_by_key(|r| (r.conference_id, r.id));
+        Ok(list)
+    }
+}
+
+#[async_trait]
+impl InvoiceStore for MemoryStore {
+    async fn create_invoice(&self, invoice: &Invoice) -> Result<()> {
+        let mut s = self.state()?;
+        let key = (invoice.account_id, invoice.month);
+        if s.invoices.contains_key(&key) {
+            return Err(Error::Conflict("invoice"));
+        }
+        s.invoices.insert(key, invoice.clone());
+        Ok(())
+    }
+
+    async fn invoice(&self, account: AccountId, month: YearMonth) -> Result<Option<Invoice>> {
+        Ok(self.state()?.invoices.get(&(account, month)).cloned())
+    }
+
+    async fn invoices(&self, account: AccountId) -> Result<Vec<Invoice>> {
+        Ok(self
+            .state()?
+            .invoices
+            .values()
+            .rev()
+            .filter(|i| i.account_id == account)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl InvitationStore for MemoryStore {
+    async fn queue_invitations(&self, invitations: &[Invitation]) -> Result<()> {
+        let mut s = self.state()?;
+        for i in invitations {
+            s.invitations.insert(i.id, i.clone());
+        }
+        Ok(())
+    }
+
+    async fn invitations(&self, conference: ConferenceId) -> Result<Vec<Invitation>> {
+        Ok(self
+            .state()?
+            .invitations
+            .values()
+            .filter(|i| i.conference_id == conference)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl IntroCodeStore for MemoryStore {
+    async fn create_intro_grant(&self, grant: &IntroGrant) -> Result<()> {
+        let mut s = self.state()?;
+        if s.intro_grants.contains_key(&grant.code) {
+            return Err(Error::Conflict("intro_code"));
+        }
+        s.intro_grants.insert(grant.code.clone(), grant.clone());
+        Ok(())
+    }
+
+    async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>> {
+        Ok(self.state()?.intro_grants.get(code).cloned())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryStore {
+    async fn record_failure(
+        &self,
+        attempt: &Attempt,
+        limit: &Limit,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let mut s = self.state()?;
+        let count = s
+            .failures
+            .entry((attempt.key(), limit.window_start(now)))
+            .or_insert(0);
+        *count += 1;
+        Ok(*count)
+    }
+
+    async fn failures(&self, attempt: &Attempt, limit: &Limit, now: DateTime<Utc>) -> Result<u32> {
+        Ok(self
+            .state()?
+            .failures
+            .get(&(attempt.key(), limit.window_start(now)))
+            .copied()
+            .unwrap_or(0))
     }
 }
 

@@ -16,6 +16,11 @@
 //! | conference-number key | `CONFNUM#<number>` | `CONFNUM`     |                                               |                                                      |
 //! | CDR leg         | `CONF#<conference id>` | `LEG#<leg id>`  |                                               | `ACCOUNT#<account>#MONTH#<YYYY-MM>` / `<joined>#<leg id>` |
 //! | activity        | `ACCOUNT#<account>`    | `ACTIVITY#<id>` |                                               |                                                      |
+//! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  |                                                      |
+//! | invoice         | `ACCOUNT#<account>`    | `INVOICE#<YYYY-MM>` |                                           |                                                      |
+//! | invitation      | `CONF#<conference id>` | `INVITE#<id>`   |                                               |                                                      |
+//! | intro code      | `INTROCODE#<code>`     | `INTROCODE`     |                                               | (expires through `ttl`)                              |
+//! | failure counter | `THROTTLE#<attempt>`   | `<window start>` |                                              | (expires through `ttl`)                              |
 //!
 //! How each access pattern is served:
 //! - **by id**: GetItem on the entity's `pk`/`sk`.
@@ -33,6 +38,13 @@
 //! - **activity, newest first**: Query `pk = ACCOUNT#<account>`,
 //!   `begins_with(sk, "ACTIVITY#")`, descending (ids are UUIDv7, so time-ordered).
 //!
+//! - **recordings** by account, or by conference: Query `gsi1` with the prefix
+//!   `REC#` or `REC#<conference>#`.
+//! - **invitations** reach the mailer through the table's stream (an inserted item
+//!   whose `item_kind` is `invitation`).
+//! - **failure counters**: an atomic `ADD` per failure in a fixed window; old
+//!   windows expire through the table's TTL attribute `ttl`.
+//!
 //! Timestamps inside keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 pub mod dynamo;
@@ -44,9 +56,12 @@ pub mod conformance;
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{
-    Account, AccountId, Activity, CallLeg, Conference, ConferenceId, ConferenceNumber, E164, Email,
-    PhoneNumber, User, UserId, YearMonth,
+    Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
+    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, Limit, PhoneNumber, Recording,
+    RecordingId, User, UserId, YearMonth,
 };
 use crate::error::Result;
 
@@ -135,13 +150,93 @@ pub trait ActivityStore: Send + Sync {
     async fn recent_activity(&self, account: AccountId, limit: usize) -> Result<Vec<Activity>>;
 }
 
+/// Conference recordings.
+#[async_trait]
+pub trait RecordingStore: Send + Sync {
+    /// Stores (or rewrites) a recording's metadata.
+    async fn put_recording(&self, recording: &Recording) -> Result<()>;
+    /// The recording, if it exists.
+    async fn recording(&self, id: RecordingId) -> Result<Option<Recording>>;
+    /// An account's recordings, of one conference or of all.
+    async fn recordings(
+        &self,
+        account: AccountId,
+        conference: Option<ConferenceId>,
+    ) -> Result<Vec<Recording>>;
+}
+
+/// Issued invoices.
+#[async_trait]
+pub trait InvoiceStore: Send + Sync {
+    /// Stores an issued invoice; `Conflict("invoice")` if the month was issued already.
+    async fn create_invoice(&self, invoice: &Invoice) -> Result<()>;
+    /// The account's invoice for a month.
+    async fn invoice(&self, account: AccountId, month: YearMonth) -> Result<Option<Invoice>>;
+    /// The account's invoices, newest month first.
+    async fn invoices(&self, account: AccountId) -> Result<Vec<Invoice>>;
+}
+
+/// Invitations queued for the mailer.
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    /// Queues invitations, all or none.
+    async fn queue_invitations(&self, invitations: &[Invitation]) -> Result<()>;
+    /// A conference's invitations.
+    async fn invitations(&self, conference: ConferenceId) -> Result<Vec<Invitation>>;
+}
+
+/// One-time codes for recording an intro message by phone.
+#[async_trait]
+pub trait IntroCodeStore: Send + Sync {
+    /// Stores a grant; `Conflict("intro_code")` if the code is in use (draw another).
+    async fn create_intro_grant(&self, grant: &IntroGrant) -> Result<()>;
+    /// The grant behind a code, if any (expired grants may still be returned; check
+    /// [`IntroGrant::is_valid_at`]).
+    async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>>;
+}
+
+/// Failure counters that slow down guessing.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Counts one failure of `attempt` in the window of `limit` that `now` falls
+    /// in; returns the window's count including this one.
+    async fn record_failure(
+        &self,
+        attempt: &Attempt,
+        limit: &Limit,
+        now: DateTime<Utc>,
+    ) -> Result<u32>;
+    /// The failures of `attempt` so far in the current window.
+    async fn failures(&self, attempt: &Attempt, limit: &Limit, now: DateTime<Utc>) -> Result<u32>;
+}
+
 /// Every capability at once, for wiring a binary.
 pub trait Store:
-    AccountStore + UserStore + NumberStore + ConferenceStore + CdrStore + ActivityStore
+    AccountStore
+    + UserStore
+    + NumberStore
+    + ConferenceStore
+    + CdrStore
+    + ActivityStore
+    + RecordingStore
+    + InvoiceStore
+    + InvitationStore
+    + IntroCodeStore
+    + ThrottleStore
 {
 }
 
-impl<T: AccountStore + UserStore + NumberStore + ConferenceStore + CdrStore + ActivityStore> Store
-    for T
+impl<T> Store for T where
+    T: AccountStore
+        + UserStore
+        + NumberStore
+        + ConferenceStore
+        + CdrStore
+        + ActivityStore
+        + RecordingStore
+        + InvoiceStore
+        + InvitationStore
+        + IntroCodeStore
+        + ThrottleStore
 {
 }
