@@ -1,14 +1,25 @@
 //! # teleconf-api
 //!
-//! The HTTPS API (and, from issue #8, the portal's pages): one axum [`Router`] that
-//! runs under `lambda_http` in AWS and on a plain TCP listener locally. No second
-//! implementation: `main` only chooses the entry point.
+//! The HTTPS API (and, from issue #8, the portal's pages): one axum router that runs
+//! under `lambda_http` in AWS and on a plain TCP listener locally. `main` only
+//! chooses the entry point; there is no second implementation.
 //!
 //! ## Layout
-//! - [`router`]: the routes and the shared state handlers receive.
-//! - [`config`]: the binary's typed configuration, read from the environment once.
+//! - [`router`]: the routes and the OpenAPI document generated from them.
+//! - [`routes`]: one module per resource (accounts, users, numbers, prompts,
+//!   conferences, invitations, cdrs, recordings, invoices, activity, me, health).
+//! - [`auth`]: login, signed expiring tokens, the failed-login throttle.
+//! - [`extract`]: JSON bodies that name the failing field, the signed-in caller.
+//! - [`error`]: the error type and its one mapping to HTTP (status table there).
+//! - [`state`]: what handlers share; [`config`]: the binary's settings.
 
+pub mod auth;
 pub mod config;
+pub mod error;
+pub mod extract;
 pub mod router;
+pub mod routes;
+pub mod state;
 
-pub use router::{AppState, router};
+pub use router::router;
+pub use state::AppState;

@@ -1,11 +1,14 @@
 //! `teleconf-api`: serves the router on `TELECONF_API_ADDR` when set (the local
-//! stack), under the Lambda runtime otherwise.
+//! stack), under the Lambda runtime otherwise. Config and clients are built once.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use teleconf_api::auth::Tokens;
 use teleconf_api::config::Config;
 use teleconf_api::{AppState, router};
 use teleconf_core::aws::Clients;
+use teleconf_core::blobs::S3Blobs;
 use teleconf_core::store::dynamo::DynamoStore;
 
 #[tokio::main]
@@ -17,20 +20,36 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = Config::from_env()?;
     let clients = Clients::load(&config.aws).await;
+    let secret = match &config.token_secret {
+        Some(secret) => secret.clone(),
+        None => {
+            tracing::warn!(
+                "TELECONF_TOKEN_SECRET is not set: using a random secret; tokens end when this process does"
+            );
+            teleconf_core::random::bytes::<32>().to_vec()
+        }
+    };
     let state = AppState {
         store: Arc::new(DynamoStore::new(
             clients.dynamodb.clone(),
             &config.aws.table,
         )),
+        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
+        tokens: Arc::new(Tokens::new(&secret).map_err(anyhow::Error::msg)?),
+        clock: Arc::new(chrono::Utc::now),
+        branding: Arc::new(Default::default()),
     };
     let app = router(state);
     match config.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(%addr, "API listening");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown())
+            .await?;
         }
         None => lambda_http::run(app)
             .await

@@ -1,63 +1,175 @@
-//! The routes.
+//! The routes, and the OpenAPI document generated from them (never hand-kept:
+//! each handler's `#[utoipa::path]` sits on the handler itself).
 
-use std::sync::Arc;
-
-use axum::Router;
+use axum::Json;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use teleconf_core::store::Store;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// What every handler may use, built once in `main`.
-#[derive(Clone)]
-pub struct AppState {
-    /// Persistence.
-    pub store: Arc<dyn Store>,
-}
+use crate::auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::{
+    accounts, activity, cdrs, conferences, health, invitations, invoices, me, numbers, prompts,
+    recordings, users,
+};
+use crate::state::AppState;
 
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "teleconf API", description = "Self-service audio teleconference: accounts, users, access numbers, prompts, conferences, logs, recordings, invoices. Errors are JSON {\"error\": {\"code\", \"message\", \"field\"?}}."),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
     }
 }
 
-/// The API.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+/// The API: every route, `/v1/openapi.json`, and JSON 404s for unknown paths.
+pub fn router(state: AppState) -> axum::Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(auth::login))
+        .routes(routes!(me::me))
+        .routes(routes!(accounts::list_accounts, accounts::create_account))
+        .routes(routes!(accounts::get_account, accounts::patch_account))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(
+            users::get_user,
+            users::patch_user,
+            users::delete_user
+        ))
+        .routes(routes!(numbers::list_numbers, numbers::create_number))
+        .routes(routes!(
+            numbers::get_number,
+            numbers::patch_number,
+            numbers::delete_number
+        ))
+        .routes(routes!(prompts::get_prompt))
+        .routes(routes!(
+            conferences::list_conferences,
+            conferences::create_conference
+        ))
+        .routes(routes!(
+            conferences::get_conference,
+            conferences::patch_conference,
+            conferences::delete_conference
+        ))
+        .routes(routes!(conferences::intro_by_phone))
+        .routes(routes!(invitations::confirmation))
+        .routes(routes!(invitations::invite))
+        .routes(routes!(cdrs::list_cdrs))
+        .routes(routes!(recordings::list_recordings))
+        .routes(routes!(recordings::get_recording))
+        .routes(routes!(invoices::list_invoices))
+        .routes(routes!(invoices::get_invoice))
+        .routes(routes!(activity::list_activity))
+        .split_for_parts();
+    // Prompt uploads carry up to 10 MB of audio: their own body limit.
+    let (uploads, upload_api) = OpenApiRouter::new()
+        .routes(routes!(prompts::upload_prompt))
+        .layer(DefaultBodyLimit::max(prompts::MAX_UPLOAD_BYTES))
+        .split_for_parts();
+    let mut openapi = openapi;
+    openapi.merge(upload_api);
+    let openapi = Json(openapi);
+    router
+        .merge(uploads)
+        .route(
+            "/v1/openapi.json",
+            get(move || async move { openapi.clone().into_response() }),
+        )
+        .fallback(|| async { ApiError::not_found("route") })
         .with_state(state)
-}
-
-/// Liveness: answers without touching the store, so a cold start is measured
-/// without a network round trip and a store outage does not restart the function.
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
+    use teleconf_core::blobs::MemoryBlobs;
     use teleconf_core::store::memory::MemoryStore;
     use tower::ServiceExt;
+
+    fn app() -> axum::Router {
+        router(AppState {
+            store: Arc::new(MemoryStore::new()),
+            blobs: Arc::new(MemoryBlobs::default()),
+            tokens: Arc::new(auth::Tokens::new(&[1; 32]).unwrap()),
+            clock: Arc::new(chrono::Utc::now),
+            branding: Arc::new(Default::default()),
+        })
+    }
 
     #[tokio::test]
     async fn an_api_gateway_event_reaches_the_router() {
         // The same conversion lambda_http applies to every invocation in AWS.
-        let request = lambda_http::request::from_str(include_str!("../../../events/api-healthz.json")).unwrap();
-        let app = router(AppState { store: Arc::new(MemoryStore::new()) });
-        let res = app.oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
+        let request =
+            lambda_http::request::from_str(include_str!("../../../events/api-healthz.json"))
+                .unwrap();
+        let res = app()
+            .oneshot(request.map(|b| Body::from(b.to_vec())))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
     }
 
     #[tokio::test]
-    async fn healthz_answers_ok() {
-        let app = router(AppState {
-            store: Arc::new(MemoryStore::new()),
-        });
-        let res = app
-            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+    async fn the_openapi_document_lists_every_route() {
+        let res = app()
+            .oneshot(
+                Request::get("/v1/openapi.json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for path in [
+            "/v1/auth/login",
+            "/v1/conferences",
+            "/v1/conferences/{id}/invitations",
+            "/v1/prompts",
+            "/v1/cdrs",
+            "/healthz",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} missing");
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_route_is_a_json_404() {
+        let res = app()
+            .oneshot(Request::get("/v2/nothing").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -1,0 +1,230 @@
+//! Signing in: password check (argon2, in `core`), signed expiring tokens (JWT,
+//! HS256), and the failed-login throttle (per e-mail and per client address,
+//! counted in the store so every Lambda instance sees the same counts).
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use teleconf_core::domain::{Attempt, Email, Limit, User, UserId};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ClientAddr, JsonBody};
+use crate::routes::users::UserView;
+use crate::state::AppState;
+
+/// How long a token is accepted.
+pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
+
+/// Failed logins allowed per e-mail per window.
+pub const LOGIN_LIMIT_PER_EMAIL: Limit = Limit {
+    max_failures: 5,
+    window: Duration::minutes(15),
+};
+/// Failed logins allowed per client address per window.
+pub const LOGIN_LIMIT_PER_CLIENT: Limit = Limit {
+    max_failures: 20,
+    window: Duration::minutes(15),
+};
+
+/// Signs and checks tokens with one secret.
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(…)")
+    }
+}
+
+/// What a token says.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user.
+    sub: String,
+    /// Issued at (Unix seconds).
+    iat: i64,
+    /// Expires at (Unix seconds).
+    exp: i64,
+}
+
+impl Tokens {
+    /// Shortest secret accepted: 256 bits for HS256.
+    pub const MIN_SECRET_LEN: usize = 32;
+
+    /// Tokens signed with `secret`.
+    pub fn new(secret: &[u8]) -> Result<Self, String> {
+        if secret.len() < Self::MIN_SECRET_LEN {
+            return Err(format!(
+                "the token secret needs at least {} bytes",
+                Self::MIN_SECRET_LEN
+            ));
+        }
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        })
+    }
+
+    /// A token for `user`, valid from `now` for [`TOKEN_LIFETIME`].
+    pub fn issue(&self, user: UserId, now: DateTime<Utc>) -> ApiResult<(String, DateTime<Utc>)> {
+        let expires = now + TOKEN_LIFETIME;
+        let claims = Claims {
+            sub: user.to_string(),
+            iat: now.timestamp(),
+            exp: expires.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| {
+            tracing::error!(error = %e, "token signing failed");
+            ApiError::from(teleconf_core::Error::Store("token signing failed".into()))
+        })?;
+        Ok((token, expires))
+    }
+
+    /// The user a token names, if it is ours and not expired at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<UserId> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked against the state's clock below, not the library's.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp", "sub"].into_iter().map(String::from).collect();
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?;
+        if data.claims.exp <= now.timestamp() {
+            return None;
+        }
+        data.claims.sub.parse().ok()
+    }
+}
+
+/// `POST /v1/auth/login` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The login e-mail.
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A signed-in session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who signed in.
+    pub user: UserView,
+}
+
+/// Exchanges an e-mail and password for a token.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let now = state.now();
+    let email: Email = req
+        .email
+        .parse()
+        .map_err(|_| ApiError::unauthenticated("wrong e-mail or password"))?;
+    let by_email = Attempt::Login(email.clone());
+    let by_client = client.0.map(Attempt::LoginFrom);
+    refuse_when_locked(&state, &by_email, &LOGIN_LIMIT_PER_EMAIL, now).await?;
+    if let Some(by_client) = &by_client {
+        refuse_when_locked(&state, by_client, &LOGIN_LIMIT_PER_CLIENT, now).await?;
+    }
+
+    let user: Option<User> = state.store.user_by_email(&email).await?;
+    match user.filter(|u| u.password.verify(&req.password)) {
+        Some(user) => {
+            let (token, expires_at) = state.tokens.issue(user.id, now)?;
+            Ok(Json(LoginResponse {
+                token,
+                expires_at,
+                user: UserView::from(&user),
+            }))
+        }
+        None => {
+            state
+                .store
+                .record_failure(&by_email, &LOGIN_LIMIT_PER_EMAIL, now)
+                .await?;
+            if let Some(by_client) = &by_client {
+                state
+                    .store
+                    .record_failure(by_client, &LOGIN_LIMIT_PER_CLIENT, now)
+                    .await?;
+            }
+            tracing::info!(email = %email, client = ?client.0, "failed login");
+            Err(ApiError::unauthenticated("wrong e-mail or password"))
+        }
+    }
+}
+
+async fn refuse_when_locked(
+    state: &AppState,
+    attempt: &Attempt,
+    limit: &Limit,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if limit.is_exceeded(state.store.failures(attempt, limit, now).await?) {
+        let wait = (limit.window_end(now) - now).num_seconds().max(1);
+        return Err(ApiError::too_many_attempts(
+            u64::try_from(wait).unwrap_or(1),
+        ));
+    }
+    Ok(())
+}
+
+/// The client's address, when known (for the per-client throttle).
+pub type ClientIp = Option<IpAddr>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> Tokens {
+        Tokens::new(&[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn a_token_names_its_user_until_it_expires() {
+        let user = UserId::new();
+        let now = Utc::now();
+        let (token, expires) = tokens().issue(user, now).unwrap();
+        assert_eq!(tokens().verify(&token, now), Some(user));
+        assert_eq!(
+            tokens().verify(&token, expires - Duration::seconds(1)),
+            Some(user)
+        );
+        assert_eq!(tokens().verify(&token, expires), None);
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_or_tampered_is_refused() {
+        let (token, _) = tokens().issue(UserId::new(), Utc::now()).unwrap();
+        assert_eq!(
+            Tokens::new(&[8u8; 32]).unwrap().verify(&token, Utc::now()),
+            None
+        );
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(tokens().verify(&tampered, Utc::now()), None);
+        assert_eq!(tokens().verify("not a token", Utc::now()), None);
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert!(Tokens::new(b"short").is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! The API's errors, and the one place they become HTTP: every error is JSON
+//! `{"error": {"code", "message", "field"?}}` with its status.
+//!
+//! | status | `code` | when |
+//! |---|---|---|
+//! | 400 | `invalid` | malformed JSON, an unknown or missing field, a value breaking a rule (format, range, end before start, too long, start in the past, duplicate code, not a WAV) |
+//! | 401 | `unauthenticated` | no token, a bad or expired token, wrong credentials |
+//! | 403 | `forbidden` | the caller sees the thing but may not do this |
+//! | 404 | `not_found` | no such thing, or it belongs to another account |
+//! | 409 | `conflict` | a unique value is taken (e-mail, access number) |
+//! | 413 | `too_large` | a prompt over 10 MB or 5 minutes |
+//! | 422 | `state` | valid, but the thing's state forbids it (a running conference cannot be deleted, the last owner cannot be removed) |
+//! | 429 | `too_many_attempts` | too many failed logins; `Retry-After` says when to try again |
+//! | 503 | `unavailable` | the store cannot be reached; nothing was changed, retry later |
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use teleconf_core::permissions::Decision;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code (see the table above).
+    pub code: &'static str,
+    /// For a human.
+    pub message: String,
+    /// The input field at fault.
+    pub field: Option<Cow<'static, str>>,
+    /// Seconds before retrying, for 429 and 503.
+    pub retry_after: Option<u64>,
+}
+
+/// The JSON body of an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code: invalid, unauthenticated, forbidden, not_found, conflict, too_large, state, too_many_attempts, unavailable.
+    pub code: String,
+    /// For a human.
+    pub message: String,
+    /// The input field at fault, when there is one (`codes.listener`, `start`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// 400 naming `field`.
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+        }
+    }
+
+    /// 401.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// 403.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role does not allow this",
+        )
+    }
+
+    /// 404 for `what`.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 422: the thing's state forbids the change.
+    pub fn state(field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.map(Cow::Borrowed),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "state", message)
+        }
+    }
+
+    /// 429 with the seconds until the lock lifts.
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed attempts; try again later",
+            )
+        }
+    }
+
+    /// 413 naming `field`.
+    pub fn too_large(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+        }
+    }
+
+    /// The same error with its field nested under `prefix` (`email` → `owner.email`).
+    pub fn in_field_prefix(mut self, prefix: &str) -> Self {
+        if let Some(field) = self.field.take() {
+            self.field = Some(Cow::Owned(format!("{prefix}.{field}")));
+        }
+        self
+    }
+
+    /// Maps a permission decision: allowed is `Ok`.
+    pub fn check(decision: Decision, what: &str) -> Result<(), ApiError> {
+        match decision {
+            Decision::Allowed => Ok(()),
+            Decision::Forbidden => Err(Self::forbidden()),
+            Decision::NotFound => Err(Self::not_found(what)),
+        }
+    }
+}
+
+impl From<teleconf_core::Error> for ApiError {
+    fn from(err: teleconf_core::Error) -> Self {
+        use teleconf_core::Error as E;
+        match err {
+            E::Invalid { field, message } => Self::invalid(field, message),
+            E::TooLarge { field, message } => Self::too_large(field, message),
+            E::NotFound(what) => Self::not_found(what),
+            E::Conflict(what) => Self {
+                field: Some(Cow::Borrowed(what)),
+                ..Self::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!("this {} is already taken", what.replace('_', " ")),
+                )
+            },
+            E::Unavailable(detail) => {
+                tracing::warn!(%detail, "answering 503");
+                Self {
+                    retry_after: Some(5),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the service is temporarily unavailable; nothing was changed, please retry",
+                    )
+                }
+            }
+            E::Store(detail) | E::Config(detail) => {
+                tracing::error!(%detail, "answering 500");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "an internal error occurred",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field.map(Cow::into_owned),
+            },
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+/// A handler's result.
+pub type ApiResult<T> = Result<T, ApiError>;

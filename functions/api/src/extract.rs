@@ -1,0 +1,208 @@
+//! Request extractors: JSON bodies that name the failing field, the signed-in
+//! caller, the client's address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use teleconf_core::domain::{Account, User};
+use teleconf_core::permissions::Actor;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. Malformed JSON, a wrong type, a missing or unknown field all answer
+/// 400 naming the field (`codes.listener`), before anything reaches the store.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::invalid(
+                "body",
+                "send JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::invalid("body", e.body_text()))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, reporting the path of the first failing field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        // A missing field is named in the message; the path stops at its parent.
+        let field = quoted_field(&message)
+            .filter(|_| message.starts_with("missing field"))
+            .map(|f| {
+                if path == "." {
+                    f.to_string()
+                } else {
+                    format!("{path}.{f}")
+                }
+            })
+            .unwrap_or_else(|| {
+                if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                }
+            });
+        match inner.classify() {
+            // Malformed JSON: the body as a whole is at fault, not the last key read.
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                ApiError::invalid("body", format!("malformed JSON: {message}"))
+            }
+            _ => ApiError::invalid(field, message),
+        }
+    })
+}
+
+fn quoted_field(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+/// The signed-in caller: the user (reloaded on every request, so a changed role or
+/// a removed user takes effect at once) and their account.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user.
+    pub user: User,
+    /// Their account.
+    pub account: Account,
+}
+
+impl Caller {
+    /// The caller as the permission matrix sees them.
+    pub fn actor(&self) -> Actor {
+        Actor::from(&self.user)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthenticated("sign in: send Authorization: Bearer <token>")
+            })?;
+        let user_id = state
+            .tokens
+            .verify(token.trim(), state.now())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the token is invalid or expired; sign in again")
+            })?;
+        let user = state
+            .store
+            .user(user_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("this user no longer exists"))?;
+        let account = state
+            .store
+            .account(user.account_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
+        Ok(Caller { user, account })
+    }
+}
+
+/// The client's address: API Gateway's source IP under Lambda, the socket's peer
+/// locally, `None` when neither is known.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        use lambda_http::request::RequestContext;
+        let from_gateway = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => {
+                ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())
+            }
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx
+                .identity
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok()),
+            _ => None,
+        };
+        let from_socket = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientAddr(from_gateway.or(from_socket)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        description: String,
+        codes: Option<Codes>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Codes {
+        listener: Option<teleconf_core::domain::AccessCode>,
+    }
+
+    fn field_of(json: &str) -> String {
+        parse_json::<Body>(json.as_bytes())
+            .unwrap_err()
+            .field
+            .unwrap()
+            .into_owned()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(field_of(r#"{"description": 3}"#), "description");
+        assert_eq!(
+            field_of(r#"{"description": "x", "colour": "red"}"#),
+            "colour"
+        );
+        assert_eq!(field_of(r#"{"codes": {}}"#), "description");
+        assert_eq!(
+            field_of(r#"{"description": "x", "codes": {"listener": "12"}}"#),
+            "codes.listener"
+        );
+        assert_eq!(
+            field_of(r#"{"description": "x", "codes": {"speaker": "1234"}}"#),
+            "codes.speaker"
+        );
+        assert_eq!(field_of(r#"{"description": "#), "body");
+    }
+}

@@ -1,0 +1,397 @@
+//! Access numbers (the seed's « Numéros de téléphones » form). The owner configures
+//! them; every role of the account sees them (they are in every confirmation).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use teleconf_core::blobs::BlobKey;
+use teleconf_core::domain::{
+    AccountId, ActivityKind, ConferencePrompts, E164, Language, NumberAction, NumberKind,
+    PhoneNumber, PromptId,
+};
+use teleconf_core::permissions::{Action, decide};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Caller, JsonBody};
+use crate::routes::record;
+use crate::state::AppState;
+
+/// The three messages of the conference action, as prompt ids (null: the default).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptsBody {
+    /// « Msg d'accueil général ».
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub greeting: Option<PromptId>,
+    /// « Msg téléconférence désirée ».
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub conference_number: Option<PromptId>,
+    /// « Msg code d'accès ».
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub access_code: Option<PromptId>,
+}
+
+/// What a call to the number does.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionBody {
+    /// « Accéder Téléconférences ».
+    ConferenceAccess {
+        /// Custom prompts.
+        #[serde(default)]
+        prompts: PromptsBody,
+    },
+    /// Not routed to conferences.
+    None,
+}
+
+impl From<ActionBody> for NumberAction {
+    fn from(a: ActionBody) -> Self {
+        match a {
+            ActionBody::ConferenceAccess { prompts } => NumberAction::ConferenceAccess {
+                prompts: ConferencePrompts {
+                    greeting: prompts.greeting,
+                    conference_number: prompts.conference_number,
+                    access_code: prompts.access_code,
+                },
+            },
+            ActionBody::None => NumberAction::None,
+        }
+    }
+}
+
+impl From<&NumberAction> for ActionBody {
+    fn from(a: &NumberAction) -> Self {
+        match a {
+            NumberAction::ConferenceAccess { prompts } => ActionBody::ConferenceAccess {
+                prompts: PromptsBody {
+                    greeting: prompts.greeting,
+                    conference_number: prompts.conference_number,
+                    access_code: prompts.access_code,
+                },
+            },
+            NumberAction::None => ActionBody::None,
+        }
+    }
+}
+
+/// An access number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NumberView {
+    /// E.164.
+    #[schema(value_type = String, example = "+18883806331")]
+    pub number: E164,
+    /// As people read it: (888) 380-6331.
+    pub national: String,
+    /// Its account.
+    #[schema(value_type = String)]
+    pub account_id: AccountId,
+    /// local or toll_free.
+    #[schema(value_type = String)]
+    pub kind: NumberKind,
+    /// fr or en.
+    #[schema(value_type = String)]
+    pub greeting_language: Language,
+    /// « Filtrer ».
+    pub filter: bool,
+    /// « Numéro de Callthru? ».
+    pub callthru: bool,
+    /// Notes.
+    pub notes: String,
+    /// « Service 911 » address.
+    pub e911_address: String,
+    /// « Action ».
+    pub action: ActionBody,
+    /// « Nom affiché ».
+    pub display_name: String,
+    /// « Confidentiel ».
+    pub confidential: bool,
+    /// Configured at.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&PhoneNumber> for NumberView {
+    fn from(n: &PhoneNumber) -> Self {
+        Self {
+            number: n.number.clone(),
+            national: n.number.national(),
+            account_id: n.account_id,
+            kind: n.kind,
+            greeting_language: n.greeting_language,
+            filter: n.filter,
+            callthru: n.callthru,
+            notes: n.notes.clone(),
+            e911_address: n.e911_address.clone(),
+            action: ActionBody::from(&n.action),
+            display_name: n.display_name.clone(),
+            confidential: n.confidential,
+            created_at: n.created_at,
+        }
+    }
+}
+
+/// `POST /v1/numbers` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNumber {
+    /// The number; E.164 or NANP as people type it.
+    #[schema(value_type = String)]
+    pub number: E164,
+    /// local or toll_free.
+    #[schema(value_type = String)]
+    pub kind: NumberKind,
+    /// fr (default) or en.
+    #[schema(value_type = Option<String>)]
+    pub greeting_language: Option<Language>,
+    /// « Filtrer »; required (true) for conference access.
+    pub filter: bool,
+    /// « Numéro de Callthru? ».
+    #[serde(default)]
+    pub callthru: bool,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+    /// « Service 911 » civic address.
+    pub e911_address: String,
+    /// « Action »; conference access by default.
+    pub action: Option<ActionBody>,
+    /// « Nom affiché ».
+    #[serde(default)]
+    pub display_name: String,
+    /// « Confidentiel ».
+    #[serde(default)]
+    pub confidential: bool,
+}
+
+/// `PATCH /v1/numbers/{e164}` body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberPatch {
+    /// local or toll_free.
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<NumberKind>,
+    /// fr or en.
+    #[schema(value_type = Option<String>)]
+    pub greeting_language: Option<Language>,
+    /// « Filtrer ».
+    pub filter: Option<bool>,
+    /// « Numéro de Callthru? ».
+    pub callthru: Option<bool>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// « Service 911 ».
+    pub e911_address: Option<String>,
+    /// « Action ».
+    pub action: Option<ActionBody>,
+    /// « Nom affiché ».
+    pub display_name: Option<String>,
+    /// « Confidentiel ».
+    pub confidential: Option<bool>,
+}
+
+/// Checks the rules of the form and that every prompt named exists in the account.
+async fn validated(state: &AppState, number: PhoneNumber) -> ApiResult<PhoneNumber> {
+    number.validate()?;
+    if let Some(prompts) = number.conference_prompts() {
+        for (field, prompt) in [
+            ("action.prompts.greeting", prompts.greeting),
+            (
+                "action.prompts.conference_number",
+                prompts.conference_number,
+            ),
+            ("action.prompts.access_code", prompts.access_code),
+        ] {
+            if let Some(id) = prompt {
+                ensure_prompt(state, number.account_id, id, field).await?;
+            }
+        }
+    }
+    Ok(number)
+}
+
+/// 400 on `field` unless prompt `id` was uploaded to `account`.
+pub async fn ensure_prompt(
+    state: &AppState,
+    account: AccountId,
+    id: PromptId,
+    field: &'static str,
+) -> ApiResult<()> {
+    if state
+        .blobs
+        .get(&BlobKey::prompt(account, id))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::invalid(
+            field,
+            "no such prompt in this account: upload it with POST /v1/prompts",
+        ));
+    }
+    Ok(())
+}
+
+async fn number_of(
+    state: &AppState,
+    caller: &Caller,
+    e164: &str,
+    action: Action,
+) -> ApiResult<PhoneNumber> {
+    ApiError::check(decide(&caller.actor(), action), "number")?;
+    let e164: E164 = e164.parse().map_err(|_| ApiError::not_found("number"))?;
+    match state.store.number(&e164).await? {
+        Some(n) if n.account_id == caller.account.id => Ok(n),
+        _ => Err(ApiError::not_found("number")),
+    }
+}
+
+/// Lists the account's access numbers.
+#[utoipa::path(get, path = "/v1/numbers", tag = "numbers", responses((status = 200, body = [NumberView])))]
+pub async fn list_numbers(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<NumberView>>> {
+    ApiError::check(
+        decide(&caller.actor(), Action::ViewNumbers(caller.account.id)),
+        "number",
+    )?;
+    Ok(Json(
+        state
+            .store
+            .numbers(caller.account.id)
+            .await?
+            .iter()
+            .map(NumberView::from)
+            .collect(),
+    ))
+}
+
+/// Configures an access number (owner).
+#[utoipa::path(post, path = "/v1/numbers", tag = "numbers", request_body = NewNumber,
+    responses((status = 201, body = NumberView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewNumber>,
+) -> ApiResult<(StatusCode, Json<NumberView>)> {
+    ApiError::check(
+        decide(&caller.actor(), Action::ManageNumbers(caller.account.id)),
+        "number",
+    )?;
+    let number = PhoneNumber {
+        number: body.number,
+        account_id: caller.account.id,
+        kind: body.kind,
+        greeting_language: body.greeting_language.unwrap_or(caller.account.language),
+        filter: body.filter,
+        callthru: body.callthru,
+        notes: body.notes,
+        e911_address: body.e911_address,
+        action: body
+            .action
+            .map(NumberAction::from)
+            .unwrap_or(NumberAction::ConferenceAccess {
+                prompts: ConferencePrompts::default(),
+            }),
+        display_name: body.display_name,
+        confidential: body.confidential,
+        created_at: state.now(),
+    };
+    let number = validated(&state, number).await?;
+    state.store.create_number(&number).await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::NumberCreated,
+        None,
+        number.number.national(),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(NumberView::from(&number))))
+}
+
+/// One access number.
+#[utoipa::path(get, path = "/v1/numbers/{e164}", tag = "numbers", params(("e164" = String, Path)), responses((status = 200, body = NumberView), (status = 404, body = ErrorBody)))]
+pub async fn get_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(e164): Path<String>,
+) -> ApiResult<Json<NumberView>> {
+    let n = number_of(
+        &state,
+        &caller,
+        &e164,
+        Action::ViewNumbers(caller.account.id),
+    )
+    .await?;
+    Ok(Json(NumberView::from(&n)))
+}
+
+/// Changes an access number (owner).
+#[utoipa::path(patch, path = "/v1/numbers/{e164}", tag = "numbers", params(("e164" = String, Path)), request_body = NumberPatch,
+    responses((status = 200, body = NumberView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn patch_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(e164): Path<String>,
+    JsonBody(p): JsonBody<NumberPatch>,
+) -> ApiResult<Json<NumberView>> {
+    let mut n = number_of(
+        &state,
+        &caller,
+        &e164,
+        Action::ManageNumbers(caller.account.id),
+    )
+    .await?;
+    n.kind = p.kind.unwrap_or(n.kind);
+    n.greeting_language = p.greeting_language.unwrap_or(n.greeting_language);
+    n.filter = p.filter.unwrap_or(n.filter);
+    n.callthru = p.callthru.unwrap_or(n.callthru);
+    n.notes = p.notes.unwrap_or(n.notes);
+    n.e911_address = p.e911_address.unwrap_or(n.e911_address);
+    n.action = p.action.map(NumberAction::from).unwrap_or(n.action);
+    n.display_name = p.display_name.unwrap_or(n.display_name);
+    n.confidential = p.confidential.unwrap_or(n.confidential);
+    let n = validated(&state, n).await?;
+    state.store.update_number(&n).await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::NumberUpdated,
+        None,
+        n.number.national(),
+    )
+    .await;
+    Ok(Json(NumberView::from(&n)))
+}
+
+/// Removes an access number (owner).
+#[utoipa::path(delete, path = "/v1/numbers/{e164}", tag = "numbers", params(("e164" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(e164): Path<String>,
+) -> ApiResult<StatusCode> {
+    let n = number_of(
+        &state,
+        &caller,
+        &e164,
+        Action::ManageNumbers(caller.account.id),
+    )
+    .await?;
+    state.store.delete_number(&n).await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::NumberDeleted,
+        None,
+        n.number.national(),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

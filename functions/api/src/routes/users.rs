@@ -1,0 +1,245 @@
+//! Users of an account and their roles. Only the owner manages them; nobody
+//! removes (or demotes) the account's last owner.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use teleconf_core::domain::account::validate_name;
+use teleconf_core::domain::{AccountId, ActivityKind, Email, PasswordHash, Role, User, UserId};
+use teleconf_core::permissions::{Action, decide};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Caller, JsonBody};
+use crate::routes::record;
+use crate::state::AppState;
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// Identity.
+    #[schema(value_type = String)]
+    pub id: UserId,
+    /// Account.
+    #[schema(value_type = String)]
+    pub account_id: AccountId,
+    /// Login.
+    #[schema(value_type = String)]
+    pub email: Email,
+    /// Name.
+    pub name: String,
+    /// Role.
+    #[schema(value_type = String, example = "conference_operator")]
+    pub role: Role,
+    /// Added at.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            account_id: u.account_id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// `POST /v1/users` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login, unique across the service.
+    #[schema(value_type = String)]
+    pub email: Email,
+    /// Name.
+    pub name: String,
+    /// owner, conference_admin or conference_operator.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+/// `PATCH /v1/users/{id}` body: only the fields to change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// New login.
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Email>,
+    /// New name.
+    pub name: Option<String>,
+    /// New role.
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    /// New password.
+    pub password: Option<String>,
+}
+
+fn account_role(role: Role) -> ApiResult<Role> {
+    if role.is_provider() {
+        return Err(ApiError::invalid(
+            "role",
+            "an account's users are owner, conference_admin or conference_operator",
+        ));
+    }
+    Ok(role)
+}
+
+/// The user `id` of the caller's account, after the owner-only check.
+async fn managed_user(state: &AppState, caller: &Caller, id: UserId) -> ApiResult<User> {
+    ApiError::check(
+        decide(&caller.actor(), Action::ManageUsers(caller.account.id)),
+        "user",
+    )?;
+    match state.store.user(id).await? {
+        Some(u) if u.account_id == caller.account.id => Ok(u),
+        _ => Err(ApiError::not_found("user")),
+    }
+}
+
+/// Refuses a change that would leave the account without an owner.
+async fn keep_an_owner(state: &AppState, user: &User, still_owner: bool) -> ApiResult<()> {
+    if user.role != Role::Owner || still_owner {
+        return Ok(());
+    }
+    let owners = state
+        .store
+        .users(user.account_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == Role::Owner)
+        .count();
+    if owners <= 1 {
+        return Err(ApiError::state(
+            Some("role"),
+            "an account keeps at least one owner",
+        ));
+    }
+    Ok(())
+}
+
+/// Lists the account's users (owner).
+#[utoipa::path(get, path = "/v1/users", tag = "users", responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<UserView>>> {
+    ApiError::check(
+        decide(&caller.actor(), Action::ManageUsers(caller.account.id)),
+        "user",
+    )?;
+    let users = state.store.users(caller.account.id).await?;
+    Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+/// Adds a user (owner).
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    ApiError::check(
+        decide(&caller.actor(), Action::ManageUsers(caller.account.id)),
+        "user",
+    )?;
+    let user = User::new(
+        caller.account.id,
+        body.email,
+        &body.name,
+        account_role(body.role)?,
+        &body.password,
+        state.now(),
+    )?;
+    state.store.create_user(&user).await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::UserCreated,
+        None,
+        format!("{} ({})", user.email, user.role.as_str()),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// One user (owner).
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    let id = id.parse().map_err(|_| ApiError::not_found("user"))?;
+    Ok(Json(UserView::from(
+        &managed_user(&state, &caller, id).await?,
+    )))
+}
+
+/// Changes a user's e-mail, name, role or password (owner).
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserPatch,
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<UserPatch>,
+) -> ApiResult<Json<UserView>> {
+    let id = id.parse().map_err(|_| ApiError::not_found("user"))?;
+    let mut user = managed_user(&state, &caller, id).await?;
+    if let Some(role) = patch.role {
+        let role = account_role(role)?;
+        keep_an_owner(&state, &user, role == Role::Owner).await?;
+        user.role = role;
+    }
+    if let Some(email) = patch.email {
+        user.email = email;
+    }
+    if let Some(name) = patch.name {
+        user.name = validate_name("name", &name, 200)?;
+    }
+    if let Some(password) = patch.password {
+        user.password = PasswordHash::new(&password)?;
+    }
+    state.store.update_user(&user).await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::UserUpdated,
+        None,
+        user.email.to_string(),
+    )
+    .await;
+    Ok(Json(UserView::from(&user)))
+}
+
+/// Removes a user (owner); never the last owner.
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = id.parse().map_err(|_| ApiError::not_found("user"))?;
+    let user = managed_user(&state, &caller, id).await?;
+    keep_an_owner(&state, &user, false).await?;
+    state.store.delete_user(&user).await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::UserDeleted,
+        None,
+        user.email.to_string(),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
