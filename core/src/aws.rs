@@ -8,6 +8,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::domain::Email;
@@ -107,16 +108,20 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Classifies an SDK failure as unavailable (retryable) or a store error.
-pub fn classify<E, R>(op: &str, err: SdkError<E, R>) -> Error
+pub fn classify<E>(op: &str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let retryable = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
         }
-        SdkError::ServiceError(_) => err.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+        // A throttling or internal error code, or any 5xx (some endpoints and
+        // emulators answer a bare 500 with no code).
+        SdkError::ServiceError(service) => {
+            err.code().is_some_and(|c| RETRYABLE_CODES.contains(&c))
+                || service.raw().status().is_server_error()
+        }
         _ => false,
     };
     let text = format!("{op}: {}", DisplayErrorContext(&err));

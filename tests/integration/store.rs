@@ -78,6 +78,12 @@ async fn failures_are_counted_per_attempt_and_window() {
 }
 
 #[tokio::test]
+async fn an_account_keeps_its_last_owner() {
+    let stack = Stack::new().await;
+    conformance::an_account_keeps_its_last_owner(&stack.store).await;
+}
+
+#[tokio::test]
 async fn the_whole_suite_runs_in_one_go() {
     // Guards against a check being added to `run_all` and forgotten above.
     let stack = Stack::new().await;

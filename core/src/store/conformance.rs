@@ -34,6 +34,7 @@ pub async fn run_all(store: &impl Store) {
     invitations_are_queued_per_conference(store).await;
     an_intro_code_is_granted_once(store).await;
     failures_are_counted_per_attempt_and_window(store).await;
+    an_account_keeps_its_last_owner(store).await;
 }
 
 /// A random, valid, unassigned-looking NANP number.
@@ -680,4 +681,60 @@ pub async fn failures_are_counted_per_attempt_and_window(store: &impl Store) {
             .unwrap(),
         0
     );
+}
+
+pub async fn an_account_keeps_its_last_owner(store: &impl Store) {
+    let (account, first) = account_with_owner(store).await;
+    let now = Utc::now();
+    let second = User::new(
+        account.id,
+        unique_email(),
+        "Second Owner",
+        Role::Owner,
+        "a long enough password",
+        now,
+    )
+    .unwrap();
+    store.create_user(&second).await.unwrap();
+
+    // Demoting one of two owners is fine; demoting the last is refused.
+    let mut demoted = second.clone();
+    demoted.role = Role::ConferenceAdmin;
+    store.update_user(&demoted).await.unwrap();
+    let mut last = first.clone();
+    last.role = Role::ConferenceOperator;
+    assert!(matches!(
+        store.update_user(&last).await,
+        Err(Error::Conflict("last_owner"))
+    ));
+    assert!(matches!(
+        store.delete_user(&first).await,
+        Err(Error::Conflict("last_owner"))
+    ));
+    assert_eq!(
+        store.user(first.id).await.unwrap().unwrap().role,
+        Role::Owner
+    );
+
+    // Promoted again, either owner may go, but not both.
+    let mut promoted = demoted.clone();
+    promoted.role = Role::Owner;
+    store.update_user(&promoted).await.unwrap();
+    store.delete_user(&first).await.unwrap();
+    assert!(matches!(
+        store.delete_user(&promoted).await,
+        Err(Error::Conflict("last_owner"))
+    ));
+    // Other users come and go freely.
+    let operator = User::new(
+        account.id,
+        unique_email(),
+        "Op",
+        Role::ConferenceOperator,
+        "a long enough password",
+        now,
+    )
+    .unwrap();
+    store.create_user(&operator).await.unwrap();
+    store.delete_user(&operator).await.unwrap();
 }

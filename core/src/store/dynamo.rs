@@ -9,9 +9,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,7 +27,7 @@ use crate::aws::classify;
 use crate::domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
     E164, Email, IntroCode, IntroGrant, Invitation, Invoice, Limit, PhoneNumber, Recording,
-    RecordingId, User, UserId, YearMonth,
+    RecordingId, Role, User, UserId, YearMonth,
 };
 use crate::error::{Error, Result};
 
@@ -154,15 +155,15 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Replaces an item that must exist and, with a guard, whose stored attribute
-    /// still has the given value; `NotFound(what)` otherwise.
+    /// Replaces an item that must exist and whose guarded attributes still have the
+    /// values read; `NotFound(what)` otherwise.
     async fn put_existing(
         &self,
         item: Item,
-        guard: Option<Guard<'_>>,
+        guards: &[Guard<'_>],
         what: &'static str,
     ) -> Result<()> {
-        let (condition, names, values) = existing_condition(guard);
+        let (condition, names, values) = existing_condition(guards);
         let result = self
             .client
             .put_item()
@@ -217,8 +218,8 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn put_existing_op(&self, item: Item, guard: Option<Guard<'_>>) -> Result<TransactWriteItem> {
-        let (condition, names, values) = existing_condition(guard);
+    fn put_existing_op(&self, item: Item, guards: &[Guard<'_>]) -> Result<TransactWriteItem> {
+        let (condition, names, values) = existing_condition(guards);
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -228,6 +229,29 @@ impl DynamoStore {
             .build()
             .map_err(|e| Error::Store(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Moves the account's owner count by `delta` in a transaction. A decrement only
+    /// succeeds while more than one owner remains, so two owners removing each
+    /// other at once cannot leave the account without one.
+    fn owner_count(&self, account: AccountId, delta: i32) -> Result<TransactWriteItem> {
+        let (pk, sk) = keys::owners(account);
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .update_expression("SET #kind = :kind ADD #count :delta")
+            .expression_attribute_names("#kind", KIND)
+            .expression_attribute_names("#count", "owners")
+            .expression_attribute_values(":kind", AttributeValue::S("owner_count".into()))
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+        if delta < 0 {
+            update = update
+                .condition_expression("#count > :one")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        }
+        let update = update.build().map_err(|e| Error::Store(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     fn delete_op(&self, (pk, sk): Key, condition: Option<&str>) -> Result<TransactWriteItem> {
@@ -295,25 +319,24 @@ impl Lookup {
 /// "The stored item's `attribute` still equals `value`."
 type Guard<'a> = (&'a str, &'a str);
 
-/// The condition of a replace: the item exists and, with a guard, is unchanged.
-/// Attribute names go through placeholders (`number` is a DynamoDB reserved word).
+/// The condition of a replace: the item exists and each guarded attribute still has
+/// the value read. Attribute names go through placeholders (`number` is a DynamoDB
+/// reserved word).
 fn existing_condition(
-    guard: Option<Guard<'_>>,
+    guards: &[Guard<'_>],
 ) -> (String, Option<HashMap<String, String>>, Option<Item>) {
-    match guard {
-        None => ("attribute_exists(pk)".into(), None, None),
-        Some((attribute, value)) => (
-            "attribute_exists(pk) AND #guard = :guard".into(),
-            Some(HashMap::from([(
-                "#guard".to_string(),
-                attribute.to_string(),
-            )])),
-            Some(HashMap::from([(
-                ":guard".to_string(),
-                AttributeValue::S(value.to_string()),
-            )])),
-        ),
+    if guards.is_empty() {
+        return ("attribute_exists(pk)".into(), None, None);
     }
+    let mut condition = String::from("attribute_exists(pk)");
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    for (i, (attribute, value)) in guards.iter().enumerate() {
+        condition.push_str(&format!(" AND #g{i} = :g{i}"));
+        names.insert(format!("#g{i}"), attribute.to_string());
+        values.insert(format!(":g{i}"), AttributeValue::S(value.to_string()));
+    }
+    (condition, Some(names), Some(values))
 }
 
 /// Serializes an entity and adds its keys.
@@ -357,10 +380,9 @@ fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> b
     err.code() == Some("ConditionalCheckFailedException")
 }
 
-fn conflict_or<E, R>(op: &str, err: SdkError<E, R>, what: &'static str) -> Error
+fn conflict_or<E>(op: &str, err: SdkError<E, HttpResponse>, what: &'static str) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     if is_conditional_failure(&err) {
         Error::Conflict(what)
@@ -369,10 +391,10 @@ where
     }
 }
 
-fn transaction_error<R>(err: SdkError<TransactWriteItemsError, R>, names: &[&'static str]) -> Error
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
+fn transaction_error(
+    err: SdkError<TransactWriteItemsError, HttpResponse>,
+    names: &[&'static str],
+) -> Error {
     if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
         err.as_service_error()
     {
@@ -435,7 +457,7 @@ impl AccountStore for DynamoStore {
                 (GSI1SK, keys::account(account.id).0),
             ],
         )?;
-        self.put_existing(item, None, "account").await
+        self.put_existing(item, &[], "account").await
     }
 }
 
@@ -460,11 +482,14 @@ impl UserStore for DynamoStore {
             "user_id",
             user.id.to_string(),
         );
-        let ops = vec![
+        let mut ops = vec![
             self.put(email, Some("attribute_not_exists(pk)"))?,
             self.put(user_item(user)?, Some("attribute_not_exists(pk)"))?,
         ];
-        self.transact(ops, &["email", "user"]).await
+        if user.role == Role::Owner {
+            ops.push(self.owner_count(user.account_id, 1)?);
+        }
+        self.transact(ops, &["email", "user", "user"]).await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -488,42 +513,51 @@ impl UserStore for DynamoStore {
         let Some(stored) = self.user(user.id).await? else {
             return Err(Error::NotFound("user"));
         };
-        if stored.email == user.email {
-            return self
-                .put_existing(
-                    user_item(user)?,
-                    Some(("email", stored.email.as_str())),
-                    "user",
-                )
-                .await;
-        }
-        // Move the e-mail key in the same transaction as the user, on the condition
-        // that the stored e-mail is still the one read (a concurrent change conflicts).
-        let ops = vec![
-            self.put(
-                key_item(
-                    "email_key",
-                    keys::email(&user.email),
-                    "user_id",
-                    user.id.to_string(),
-                ),
-                Some("attribute_not_exists(pk)"),
-            )?,
-            self.put_existing_op(user_item(user)?, Some(("email", stored.email.as_str())))?,
-            self.delete_op(keys::email(&stored.email), Some("attribute_exists(pk)"))?,
+        // The user, on the condition that the e-mail and role read are still stored
+        // (a concurrent change conflicts instead of being overwritten).
+        let guards = [
+            ("email", stored.email.as_str()),
+            ("role", stored.role.as_str()),
         ];
-        self.transact(ops, &["email", "user", "user"]).await
+        let mut ops = vec![self.put_existing_op(user_item(user)?, &guards)?];
+        let mut names = vec!["user"];
+        if stored.email != user.email {
+            let key = key_item(
+                "email_key",
+                keys::email(&user.email),
+                "user_id",
+                user.id.to_string(),
+            );
+            ops.push(self.put(key, Some("attribute_not_exists(pk)"))?);
+            ops.push(self.delete_op(keys::email(&stored.email), Some("attribute_exists(pk)"))?);
+            names.extend(["email", "user"]);
+        }
+        match (stored.role == Role::Owner, user.role == Role::Owner) {
+            (true, false) => {
+                ops.push(self.owner_count(user.account_id, -1)?);
+                names.push("last_owner");
+            }
+            (false, true) => {
+                ops.push(self.owner_count(user.account_id, 1)?);
+                names.push("user");
+            }
+            _ => {}
+        }
+        self.transact(ops, &names).await
     }
 
     async fn delete_user(&self, user: &User) -> Result<()> {
         let Some(stored) = self.user(user.id).await? else {
             return Ok(());
         };
-        let ops = vec![
-            self.delete_op(keys::user(stored.id), None)?,
+        let mut ops = vec![
+            self.delete_op(keys::user(stored.id), Some("attribute_exists(pk)"))?,
             self.delete_op(keys::email(&stored.email), None)?,
         ];
-        self.transact(ops, &["user", "email"]).await
+        if stored.role == Role::Owner {
+            ops.push(self.owner_count(stored.account_id, -1)?);
+        }
+        self.transact(ops, &["user", "email", "last_owner"]).await
     }
 }
 
@@ -556,12 +590,8 @@ impl NumberStore for DynamoStore {
 
     async fn update_number(&self, number: &PhoneNumber) -> Result<()> {
         let account = number.account_id.to_string();
-        self.put_existing(
-            number_item(number)?,
-            Some(("account_id", &account)),
-            "number",
-        )
-        .await
+        self.put_existing(number_item(number)?, &[("account_id", &account)], "number")
+            .await
     }
 
     async fn delete_number(&self, number: &PhoneNumber) -> Result<()> {
@@ -625,7 +655,7 @@ impl ConferenceStore for DynamoStore {
         // The number is fixed at creation: its key item points at this conference.
         self.put_existing(
             conference_item(conference)?,
-            Some(("number", conference.number.as_str())),
+            &[("number", conference.number.as_str())],
             "conference",
         )
         .await

@@ -51,6 +51,10 @@ pub const PROVIDER: &str = "PROVIDER";
 pub fn by_account(id: AccountId) -> String {
     format!("ACCOUNT#{id}")
 }
+/// The account's owner counter (guards "an account keeps an owner").
+pub fn owners(id: AccountId) -> Key {
+    (format!("ACCOUNT#{id}"), "OWNERS".into())
+}
 /// The user item.
 pub fn user(id: UserId) -> Key {
     (format!("USER#{id}"), "USER".into())

@@ -16,7 +16,7 @@ use super::{
 use crate::domain::{
     Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
     ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
-    Limit, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
+    Limit, PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
 };
 use crate::error::{Error, Result};
 
@@ -37,6 +37,15 @@ struct State {
     failures: HashMap<(String, DateTime<Utc>), u32>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
+}
+
+impl State {
+    fn owners(&self, account: AccountId) -> usize {
+        self.users
+            .values()
+            .filter(|u| u.account_id == account && u.role == Role::Owner)
+            .count()
+    }
 }
 
 /// The in-memory store.
@@ -134,12 +143,12 @@ impl UserStore for MemoryStore {
 
     async fn update_user(&self, user: &User) -> Result<()> {
         let mut s = self.state()?;
-        let old_email = s
-            .users
-            .get(&user.id)
-            .ok_or(Error::NotFound("user"))?
-            .email
-            .clone();
+        let stored = s.users.get(&user.id).ok_or(Error::NotFound("user"))?;
+        let old_email = stored.email.clone();
+        if stored.role == Role::Owner && user.role != Role::Owner && s.owners(user.account_id) <= 1
+        {
+            return Err(Error::Conflict("last_owner"));
+        }
         if old_email != user.email {
             if s.emails.contains_key(&user.email) {
                 return Err(Error::Conflict("email"));
@@ -153,6 +162,11 @@ impl UserStore for MemoryStore {
 
     async fn delete_user(&self, user: &User) -> Result<()> {
         let mut s = self.state()?;
+        let last_owner = s.users.get(&user.id).is_some_and(|u| u.role == Role::Owner)
+            && s.owners(user.account_id) <= 1;
+        if last_owner {
+            return Err(Error::Conflict("last_owner"));
+        }
         if let Some(old) = s.users.remove(&user.id) {
             s.emails.remove(&old.email);
         }

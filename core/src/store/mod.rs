@@ -15,6 +15,7 @@
 //! | conference      | `CONF#<id>`            | `CONF`          | `ACCOUNT#<account>` / `CONF#<start>#<id>`      |                                                      |
 //! | conference-number key | `CONFNUM#<number>` | `CONFNUM`     |                                               |                                                      |
 //! | CDR leg         | `CONF#<conference id>` | `LEG#<leg id>`  |                                               | `ACCOUNT#<account>#MONTH#<YYYY-MM>` / `<joined>#<leg id>` |
+//! | owner counter   | `ACCOUNT#<id>`         | `OWNERS`        |                                               |                                                      |
 //! | activity        | `ACCOUNT#<account>`    | `ACTIVITY#<id>` |                                               |                                                      |
 //! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  |                                                      |
 //! | invoice         | `ACCOUNT#<account>`    | `INVOICE#<YYYY-MM>` |                                           |                                                      |
@@ -35,6 +36,9 @@
 //!   GetItems. Changing a user's e-mail moves the key in one transaction.
 //! - **CDRs by conference**: Query `pk = CONF#<id>`, `begins_with(sk, "LEG#")`.
 //! - **CDRs by account-month**: Query `gsi2` on `ACCOUNT#<account>#MONTH#<YYYY-MM>`.
+//! - **an account keeps an owner**: an owner counter item moves in the same
+//!   transaction as every write that adds, demotes or removes an owner; the
+//!   decrement is conditional on `owners > 1`.
 //! - **activity, newest first**: Query `pk = ACCOUNT#<account>`,
 //!   `begins_with(sk, "ACTIVITY#")`, descending (ids are UUIDv7, so time-ordered).
 //!
@@ -90,9 +94,11 @@ pub trait UserStore: Send + Sync {
     /// The users of an account.
     async fn users(&self, account: AccountId) -> Result<Vec<User>>;
     /// Replaces an existing user, moving the e-mail key when the e-mail changed;
-    /// `Conflict("email")` if the new e-mail is taken, `NotFound` if the user is gone.
+    /// `Conflict("email")` if the new e-mail is taken, `NotFound` if the user is gone,
+    /// `Conflict("last_owner")` if it would demote the account's last owner.
     async fn update_user(&self, user: &User) -> Result<()>;
-    /// Removes a user and frees their e-mail.
+    /// Removes a user and frees their e-mail; `Conflict("last_owner")` for the
+    /// account's last owner.
     async fn delete_user(&self, user: &User) -> Result<()>;
 }
 
