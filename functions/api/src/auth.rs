@@ -2,11 +2,9 @@
 //! HS256), and the failed-login throttle (per e-mail and per client address,
 //! counted in the store so every Lambda instance sees the same counts).
 
-use std::net::IpAddr;
-
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::{Attempt, Email, Limit, User, UserId};
@@ -14,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ClientAddr, JsonBody};
+use crate::routes::local;
 use crate::routes::users::UserView;
 use crate::state::AppState;
 
@@ -117,8 +116,8 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
-    /// When the token stops working.
-    pub expires_at: DateTime<Utc>,
+    /// When the token stops working, in the account's zone.
+    pub expires_at: DateTime<FixedOffset>,
     /// Who signed in.
     pub user: UserView,
 }
@@ -146,11 +145,17 @@ pub async fn login(
     let user: Option<User> = state.store.user_by_email(&email).await?;
     match user.filter(|u| u.password.verify(&req.password)) {
         Some(user) => {
+            let account = state
+                .store
+                .account(user.account_id)
+                .await?
+                .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
             let (token, expires_at) = state.tokens.issue(user.id, now)?;
+            let tz = account.time_zone;
             Ok(Json(LoginResponse {
                 token,
-                expires_at,
-                user: UserView::from(&user),
+                expires_at: local(expires_at, tz),
+                user: UserView::new(&user, tz),
             }))
         }
         None => {
@@ -184,9 +189,6 @@ async fn refuse_when_locked(
     }
     Ok(())
 }
-
-/// The client's address, when known (for the per-client throttle).
-pub type ClientIp = Option<IpAddr>;
 
 #[cfg(test)]
 mod tests {

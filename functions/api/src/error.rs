@@ -8,6 +8,7 @@
 //! | 403 | `forbidden` | the caller sees the thing but may not do this |
 //! | 404 | `not_found` | no such thing, or it belongs to another account |
 //! | 409 | `conflict` | a unique value is taken (e-mail, access number) |
+//! | 405 | `method_not_allowed` | the path exists, not with this method |
 //! | 413 | `too_large` | a prompt over 10 MB or 5 minutes |
 //! | 422 | `state` | valid, but the thing's state forbids it (a running conference cannot be deleted, the last owner cannot be removed) |
 //! | 429 | `too_many_attempts` | too many failed logins; `Retry-After` says when to try again |
@@ -98,6 +99,15 @@ impl ApiError {
         )
     }
 
+    /// 405: the path exists, not with this method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not take this method",
+        )
+    }
+
     /// 422: the thing's state forbids the change.
     pub fn state(field: Option<&'static str>, message: impl Into<String>) -> Self {
         Self {
@@ -151,6 +161,9 @@ impl From<teleconf_core::Error> for ApiError {
             E::Invalid { field, message } => Self::invalid(field, message),
             E::TooLarge { field, message } => Self::too_large(field, message),
             E::NotFound(what) => Self::not_found(what),
+            E::Conflict("last_owner") => {
+                Self::state(Some("role"), "an account keeps at least one owner")
+            }
             E::Conflict(what) => Self {
                 field: Some(Cow::Borrowed(what)),
                 ..Self::new(
@@ -192,6 +205,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, Json(body)).into_response();
+
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> axum::Router {
             get(move || async move { openapi.clone().into_response() }),
         )
         .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
 }
 

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, JsonBody};
-use crate::routes::record;
 use crate::routes::users::UserView;
+use crate::routes::{local, record};
 use crate::state::AppState;
 
 /// A plan as the API shows it (money as decimal strings).
@@ -50,8 +50,8 @@ pub struct AccountView {
     pub language: Language,
     /// Billing plan.
     pub plan: PlanView,
-    /// Created at.
-    pub created_at: DateTime<Utc>,
+    /// Created at, in the account's zone.
+    pub created_at: DateTime<FixedOffset>,
 }
 
 impl From<&Account> for AccountView {
@@ -67,7 +67,7 @@ impl From<&Account> for AccountView {
                 increment_secs: a.plan.increment_secs(),
                 monthly_fee: a.plan.monthly_fee(),
             },
-            created_at: a.created_at,
+            created_at: local(a.created_at, a.time_zone),
         }
     }
 }
@@ -205,7 +205,7 @@ pub async fn create_account(
         StatusCode::CREATED,
         Json(CreatedAccount {
             account: AccountView::from(&account),
-            owner: UserView::from(&owner),
+            owner: UserView::new(&owner, account.time_zone),
         }),
     ))
 }

@@ -1,7 +1,7 @@
 //! The account's recent activity, newest first.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::ActivityKind;
@@ -9,7 +9,7 @@ use teleconf_core::permissions::{Action, decide};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Caller;
+use crate::extract::{Caller, QueryParams};
 use crate::routes::local;
 use crate::state::AppState;
 
@@ -45,7 +45,7 @@ pub struct ActivityView {
 pub async fn list_activity(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ActivityQuery>,
+    QueryParams(q): QueryParams<ActivityQuery>,
 ) -> ApiResult<Json<Vec<ActivityView>>> {
     ApiError::check(
         decide(&caller.actor(), Action::ViewActivity(caller.account.id)),

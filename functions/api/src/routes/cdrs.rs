@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
@@ -14,7 +14,7 @@ use teleconf_core::permissions::{Action, ConferenceRef, decide};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Caller;
+use crate::extract::{Caller, QueryParams};
 use crate::routes::conferences::conference_for;
 use crate::routes::local;
 use crate::state::AppState;
@@ -132,28 +132,25 @@ async fn visible_legs(state: &AppState, caller: &Caller, q: &CdrQuery) -> ApiRes
                 })
                 .map(|c| c.id)
                 .collect();
-            let mut month = YearMonth::of(from, tz);
+            let mut months = vec![YearMonth::of(from, tz)];
             let last = YearMonth::of(to, tz);
+            while months[months.len() - 1] < last {
+                if months.len() == MAX_MONTHS {
+                    return Err(ApiError::invalid(
+                        "from",
+                        format!("ask for at most {MAX_MONTHS} months at a time"),
+                    ));
+                }
+                months.push(months[months.len() - 1].next());
+            }
             let mut legs = Vec::new();
-            for _ in 0..MAX_MONTHS {
+            for month in months {
+                let of_month = state.store.legs_of_month(caller.account.id, month).await?;
                 legs.extend(
-                    state
-                        .store
-                        .legs_of_month(caller.account.id, month)
-                        .await?
+                    of_month
                         .into_iter()
                         .filter(|l| in_range(l) && visible.contains(&l.conference_id)),
                 );
-                if month >= last {
-                    break;
-                }
-                month = month.next();
-            }
-            if month < last {
-                return Err(ApiError::invalid(
-                    "from",
-                    format!("ask for at most {MAX_MONTHS} months at a time"),
-                ));
             }
             legs
         }
@@ -176,7 +173,7 @@ pub async fn list_cdrs(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Query(q): Query<CdrQuery>,
+    QueryParams(q): QueryParams<CdrQuery>,
 ) -> ApiResult<Response> {
     let legs = visible_legs(&state, &caller, &q).await?;
     let tz = caller.account.time_zone;

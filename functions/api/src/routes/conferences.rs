@@ -445,6 +445,7 @@ pub async fn patch_conference(
     )
     .await;
     let numbers = access_numbers(&state, &caller).await?;
+    let status = self::status(&state, &conference).await?;
     Ok(Json(view(&caller, &conference, &numbers, status)))
 }
 

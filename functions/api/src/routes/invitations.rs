@@ -2,7 +2,7 @@
 //! queued for the mailer: each invitee gets only the code of their role.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use teleconf_core::permissions::Action;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::routes::conferences::{access_numbers, conference_for, status};
 use crate::routes::record;
 use crate::state::AppState;
@@ -38,7 +38,7 @@ pub async fn confirmation(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    QueryParams(q): QueryParams<LangQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let conference = conference_for(&state, &caller, &id, Action::ModifyConference).await?;
     let numbers = access_numbers(&state, &caller).await?;

@@ -22,7 +22,7 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(Me {
-        user: UserView::from(&caller.user),
+        user: UserView::new(&caller.user, caller.account.time_zone),
         account: AccountView::from(&caller.account),
     })
 }

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use teleconf_core::blobs::BlobKey;
 use teleconf_core::domain::{
@@ -16,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, JsonBody};
-use crate::routes::record;
+use crate::routes::{local, record};
 use crate::state::AppState;
 
 /// The three messages of the conference action, as prompt ids (null: the default).
@@ -112,12 +113,13 @@ pub struct NumberView {
     pub display_name: String,
     /// « Confidentiel ».
     pub confidential: bool,
-    /// Configured at.
-    pub created_at: DateTime<Utc>,
+    /// Configured at, in the account's zone.
+    pub created_at: DateTime<FixedOffset>,
 }
 
-impl From<&PhoneNumber> for NumberView {
-    fn from(n: &PhoneNumber) -> Self {
+impl NumberView {
+    /// The view of `n`, times on the wall clock of `tz`.
+    pub fn new(n: &PhoneNumber, tz: Tz) -> Self {
         Self {
             number: n.number.clone(),
             national: n.number.national(),
@@ -131,7 +133,7 @@ impl From<&PhoneNumber> for NumberView {
             action: ActionBody::from(&n.action),
             display_name: n.display_name.clone(),
             confidential: n.confidential,
-            created_at: n.created_at,
+            created_at: local(n.created_at, tz),
         }
     }
 }
@@ -266,7 +268,7 @@ pub async fn list_numbers(
             .numbers(caller.account.id)
             .await?
             .iter()
-            .map(NumberView::from)
+            .map(|n| NumberView::new(n, caller.account.time_zone))
             .collect(),
     ))
 }
@@ -312,7 +314,10 @@ pub async fn create_number(
         number.number.national(),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(NumberView::from(&number))))
+    Ok((
+        StatusCode::CREATED,
+        Json(NumberView::new(&number, caller.account.time_zone)),
+    ))
 }
 
 /// One access number.
@@ -329,7 +334,7 @@ pub async fn get_number(
         Action::ViewNumbers(caller.account.id),
     )
     .await?;
-    Ok(Json(NumberView::from(&n)))
+    Ok(Json(NumberView::new(&n, caller.account.time_zone)))
 }
 
 /// Changes an access number (owner).
@@ -367,7 +372,7 @@ pub async fn patch_number(
         n.number.national(),
     )
     .await;
-    Ok(Json(NumberView::from(&n)))
+    Ok(Json(NumberView::new(&n, caller.account.time_zone)))
 }
 
 /// Removes an access number (owner).

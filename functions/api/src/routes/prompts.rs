@@ -9,12 +9,13 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use teleconf_core::audio::{MAX_PROMPT_BYTES, normalize_prompt};
 use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::PromptId;
+use teleconf_core::domain::{ActivityKind, PromptId};
 use teleconf_core::permissions::{Action, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Caller;
+use crate::routes::record;
 use crate::state::AppState;
 
 /// Room for multipart framing around the largest accepted file.
@@ -119,6 +120,14 @@ pub async fn upload_prompt(
             "audio/wav",
         )
         .await?;
+    record(
+        &state,
+        &caller,
+        ActivityKind::PromptUploaded,
+        None,
+        format!("prompt {id} ({} s)", prompt.duration_ms / 1000),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(PromptView {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::{Recording, RecordingId};
@@ -12,7 +12,7 @@ use teleconf_core::permissions::{Action, ConferenceRef, decide};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Caller;
+use crate::extract::{Caller, QueryParams};
 use crate::routes::conferences::conference_for;
 use crate::routes::local;
 use crate::state::AppState;
@@ -62,7 +62,7 @@ fn view(r: &Recording, caller: &Caller, download_url: Option<String>) -> Recordi
 pub async fn list_recordings(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<RecordingQuery>,
+    QueryParams(q): QueryParams<RecordingQuery>,
 ) -> ApiResult<Json<Vec<RecordingView>>> {
     let recordings = match &q.conference_id {
         Some(id) => {

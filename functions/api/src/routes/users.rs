@@ -1,10 +1,12 @@
 //! Users of an account and their roles. Only the owner manages them; nobody
-//! removes (or demotes) the account's last owner.
+//! removes (or demotes) the account's last owner: the store refuses it atomically
+//! (two owners removing each other at once cannot both succeed), answered 422.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::account::validate_name;
 use teleconf_core::domain::{AccountId, ActivityKind, Email, PasswordHash, Role, User, UserId};
@@ -13,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, JsonBody};
-use crate::routes::record;
+use crate::routes::{local, record};
 use crate::state::AppState;
 
 /// A user as the API shows it (never the password hash).
@@ -33,19 +35,20 @@ pub struct UserView {
     /// Role.
     #[schema(value_type = String, example = "conference_operator")]
     pub role: Role,
-    /// Added at.
-    pub created_at: DateTime<Utc>,
+    /// Added at, in the account's zone.
+    pub created_at: DateTime<FixedOffset>,
 }
 
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
+impl UserView {
+    /// The view of `u`, times on the wall clock of `tz`.
+    pub fn new(u: &User, tz: Tz) -> Self {
         Self {
             id: u.id,
             account_id: u.account_id,
             email: u.email.clone(),
             name: u.name.clone(),
             role: u.role,
-            created_at: u.created_at,
+            created_at: local(u.created_at, tz),
         }
     }
 }
@@ -104,27 +107,6 @@ async fn managed_user(state: &AppState, caller: &Caller, id: UserId) -> ApiResul
     }
 }
 
-/// Refuses a change that would leave the account without an owner.
-async fn keep_an_owner(state: &AppState, user: &User, still_owner: bool) -> ApiResult<()> {
-    if user.role != Role::Owner || still_owner {
-        return Ok(());
-    }
-    let owners = state
-        .store
-        .users(user.account_id)
-        .await?
-        .into_iter()
-        .filter(|u| u.role == Role::Owner)
-        .count();
-    if owners <= 1 {
-        return Err(ApiError::state(
-            Some("role"),
-            "an account keeps at least one owner",
-        ));
-    }
-    Ok(())
-}
-
 /// Lists the account's users (owner).
 #[utoipa::path(get, path = "/v1/users", tag = "users", responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
@@ -136,7 +118,12 @@ pub async fn list_users(
         "user",
     )?;
     let users = state.store.users(caller.account.id).await?;
-    Ok(Json(users.iter().map(UserView::from).collect()))
+    Ok(Json(
+        users
+            .iter()
+            .map(|u| UserView::new(u, caller.account.time_zone))
+            .collect(),
+    ))
 }
 
 /// Adds a user (owner).
@@ -168,7 +155,10 @@ pub async fn create_user(
         format!("{} ({})", user.email, user.role.as_str()),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    Ok((
+        StatusCode::CREATED,
+        Json(UserView::new(&user, caller.account.time_zone)),
+    ))
 }
 
 /// One user (owner).
@@ -179,8 +169,9 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserView>> {
     let id = id.parse().map_err(|_| ApiError::not_found("user"))?;
-    Ok(Json(UserView::from(
+    Ok(Json(UserView::new(
         &managed_user(&state, &caller, id).await?,
+        caller.account.time_zone,
     )))
 }
 
@@ -197,7 +188,6 @@ pub async fn patch_user(
     let mut user = managed_user(&state, &caller, id).await?;
     if let Some(role) = patch.role {
         let role = account_role(role)?;
-        keep_an_owner(&state, &user, role == Role::Owner).await?;
         user.role = role;
     }
     if let Some(email) = patch.email {
@@ -218,7 +208,7 @@ pub async fn patch_user(
         user.email.to_string(),
     )
     .await;
-    Ok(Json(UserView::from(&user)))
+    Ok(Json(UserView::new(&user, caller.account.time_zone)))
 }
 
 /// Removes a user (owner); never the last owner.
@@ -231,7 +221,6 @@ pub async fn delete_user(
 ) -> ApiResult<StatusCode> {
     let id = id.parse().map_err(|_| ApiError::not_found("user"))?;
     let user = managed_user(&state, &caller, id).await?;
-    keep_an_owner(&state, &user, false).await?;
     state.store.delete_user(&user).await?;
     record(
         &state,
