@@ -5,6 +5,8 @@
 //! client off from the emulator and reconnect it.
 //!
 //! ## Layout
+//! - [`api`]: the HTTPS API's router in process over the stack, and a world of
+//!   accounts, users and conferences built through it.
 //! - [`stack`]: settings, clients and a provisioned table/bucket per test process.
 //! - [`outbox`]: mail the emulator captured (moto's `/moto-api/data.json`,
 //!   LocalStack's `/_aws/ses`).
@@ -12,6 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod api;
 pub mod outbox;
 pub mod proxy;
 pub mod stack;

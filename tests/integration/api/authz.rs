@@ -1,0 +1,378 @@
+//! The authorization matrix through the router: every endpoint × every kind of
+//! caller, one expected status per cell (from core's permission matrix and the
+//! handlers), every cell run, every mismatch reported at once.
+//!
+//! Where a path takes an id it is a thing of account A; a conference id is one of
+//! operator 1's. Mutating cells are harmless (a PATCH writes what is already there)
+//! or get a fresh target of their own (each DELETE cell removes its own user,
+//! number or conference), so no cell changes what a later cell sees.
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use chrono::Utc;
+use serde_json::{Value, json};
+use teleconf_core::domain::{Invoice, YearMonth};
+use teleconf_core::store::InvoiceStore;
+use teleconf_core::store::conformance::unique_email;
+use teleconf_tests::api::{
+    Member, PASSWORD, World, conference_body, encode_plus, number_body, tone_wav,
+};
+
+use super::ROUTES;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// A's owner.
+    Owner,
+    /// A's conference administrator.
+    Admin,
+    /// A's operator who created the conference in the path.
+    Op1,
+    /// A's other operator.
+    Op2,
+    /// B's owner.
+    Foreign,
+    /// The provider's administrator.
+    Provider,
+    /// No `Authorization` header.
+    Anonymous,
+}
+
+const CALLERS: [Who; 7] = [
+    Who::Owner,
+    Who::Admin,
+    Who::Op1,
+    Who::Op2,
+    Who::Foreign,
+    Who::Provider,
+    Who::Anonymous,
+];
+
+/// What `{…}` in the path becomes.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// No placeholder.
+    None,
+    /// Account A.
+    AccountA,
+    /// Operator 1 (a user of A).
+    UserOp1,
+    /// A user of A created for this cell alone.
+    FreshUser,
+    /// A's access number.
+    NumberA,
+    /// An access number of A created for this cell alone.
+    FreshNumber,
+    /// A's prompt.
+    PromptA,
+    /// Operator 1's conference.
+    ConfOp1,
+    /// A conference of operator 1 created for this cell alone.
+    FreshConfOp1,
+    /// A recording of operator 1's conference.
+    RecordingOp1,
+    /// The month of A's invoice.
+    InvoiceMonth,
+}
+
+/// What the request carries.
+#[derive(Debug, Clone, Copy)]
+enum Payload {
+    /// Nothing.
+    Empty,
+    /// The caller's own credentials (the owner's for the anonymous caller).
+    OwnLogin,
+    /// A new account with a fresh owner.
+    NewAccount,
+    /// Account A's name, unchanged.
+    SameAccountName,
+    /// A new user with a fresh e-mail.
+    NewUser,
+    /// Operator 1's name, unchanged.
+    SameUserName,
+    /// A fresh access number.
+    NewNumber,
+    /// A's number's notes, unchanged.
+    SameNumberNotes,
+    /// A small WAV.
+    Wav,
+    /// A conference tomorrow.
+    NewConference,
+    /// Operator 1's conference's description, unchanged.
+    SameDescription,
+    /// One invitee.
+    Invitation,
+}
+
+#[derive(Debug)]
+struct Row {
+    method: Method,
+    route: &'static str,
+    query: &'static str,
+    target: Target,
+    payload: Payload,
+    /// Owner, admin, op1, op2, foreign owner, provider admin, no token.
+    expected: [u16; 7],
+}
+
+fn row(
+    method: Method,
+    route: &'static str,
+    query: &'static str,
+    target: Target,
+    payload: Payload,
+    expected: [u16; 7],
+) -> Row {
+    Row {
+        method,
+        route,
+        query,
+        target,
+        payload,
+        expected,
+    }
+}
+
+#[rustfmt::skip]
+fn rows() -> Vec<Row> {
+    use Payload as P;
+    use Target as T;
+    let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
+    vec![
+        //                                                                                     owner admin  op1  op2  frgn  prov  anon
+        row(get.clone(),    "/healthz",                             "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 200, 200]),
+        row(get.clone(),    "/v1/openapi.json",                     "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 200, 200]),
+        row(post.clone(),   "/v1/auth/login",                       "", T::None,          P::OwnLogin,        [200, 200, 200, 200, 200, 200, 200]),
+        row(get.clone(),    "/v1/me",                               "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 200, 401]),
+        row(get.clone(),    "/v1/accounts",                         "", T::None,          P::Empty,           [403, 403, 403, 403, 403, 200, 401]),
+        row(post.clone(),   "/v1/accounts",                         "", T::None,          P::NewAccount,      [403, 403, 403, 403, 403, 201, 401]),
+        row(get.clone(),    "/v1/accounts/{id}",                    "", T::AccountA,      P::Empty,           [403, 403, 403, 403, 403, 200, 401]),
+        row(patch.clone(),  "/v1/accounts/{id}",                    "", T::AccountA,      P::SameAccountName, [403, 403, 403, 403, 403, 200, 401]),
+        row(get.clone(),    "/v1/users",                            "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
+        row(post.clone(),   "/v1/users",                            "", T::None,          P::NewUser,         [201, 403, 403, 403, 201, 404, 401]),
+        row(get.clone(),    "/v1/users/{id}",                       "", T::UserOp1,       P::Empty,           [200, 403, 403, 403, 404, 404, 401]),
+        row(patch.clone(),  "/v1/users/{id}",                       "", T::UserOp1,       P::SameUserName,    [200, 403, 403, 403, 404, 404, 401]),
+        row(delete.clone(), "/v1/users/{id}",                       "", T::FreshUser,     P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/numbers",                          "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+        row(post.clone(),   "/v1/numbers",                          "", T::None,          P::NewNumber,       [201, 403, 403, 403, 201, 404, 401]),
+        row(get.clone(),    "/v1/numbers/{e164}",                   "", T::NumberA,       P::Empty,           [200, 200, 200, 200, 404, 404, 401]),
+        row(patch.clone(),  "/v1/numbers/{e164}",                   "", T::NumberA,       P::SameNumberNotes, [200, 403, 403, 403, 404, 404, 401]),
+        row(delete.clone(), "/v1/numbers/{e164}",                   "", T::FreshNumber,   P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
+        row(post.clone(),   "/v1/prompts",                          "", T::None,          P::Wav,             [201, 201, 201, 201, 201, 404, 401]),
+        row(get.clone(),    "/v1/prompts/{id}",                     "", T::PromptA,       P::Empty,           [200, 200, 200, 200, 404, 404, 401]),
+        row(get.clone(),    "/v1/conferences",                      "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+        row(post.clone(),   "/v1/conferences",                      "", T::None,          P::NewConference,   [201, 201, 201, 201, 201, 404, 401]),
+        row(get.clone(),    "/v1/conferences/{id}",                 "", T::ConfOp1,       P::Empty,           [200, 200, 200, 200, 404, 404, 401]),
+        row(patch.clone(),  "/v1/conferences/{id}",                 "", T::ConfOp1,       P::SameDescription, [200, 200, 200, 403, 404, 404, 401]),
+        row(delete.clone(), "/v1/conferences/{id}",                 "", T::FreshConfOp1,  P::Empty,           [204, 204, 204, 403, 404, 404, 401]),
+        row(post.clone(),   "/v1/conferences/{id}/intro/by-phone",  "", T::ConfOp1,       P::Empty,           [201, 201, 201, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/conferences/{id}/confirmation",    "", T::ConfOp1,       P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
+        row(post.clone(),   "/v1/conferences/{id}/invitations",     "", T::ConfOp1,       P::Invitation,      [202, 202, 202, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/cdrs",                             "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+        row(get.clone(),    "/v1/cdrs",                             "?conference_id={conf}", T::None, P::Empty, [200, 200, 200, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/recordings",                       "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+        row(get.clone(),    "/v1/recordings",                       "?conference_id={conf}", T::None, P::Empty, [200, 200, 200, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/recordings/{id}",                  "", T::RecordingOp1,  P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/invoices",                         "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
+        row(get.clone(),    "/v1/invoices/{month}",                 "", T::InvoiceMonth,  P::Empty,           [200, 403, 403, 403, 404, 404, 401]),
+        row(get,            "/v1/activity",                         "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+    ]
+}
+
+const INVOICE_MONTH: &str = "2026-10";
+
+struct Fixture {
+    world: World,
+    recording: String,
+}
+
+impl Fixture {
+    fn member(&self, who: Who) -> Option<&Member> {
+        let w = &self.world;
+        match who {
+            Who::Owner => Some(&w.owner),
+            Who::Admin => Some(&w.admin),
+            Who::Op1 => Some(&w.op1),
+            Who::Op2 => Some(&w.op2),
+            Who::Foreign => Some(&w.foreign),
+            Who::Provider => Some(&w.provider),
+            Who::Anonymous => None,
+        }
+    }
+
+    /// The path placeholder's value, creating a fresh target where the cell needs one.
+    async fn target(&self, target: Target) -> String {
+        let w = &self.world;
+        match target {
+            Target::None => String::new(),
+            Target::AccountA => w.a.clone(),
+            Target::UserOp1 => w.op1.id.clone(),
+            Target::FreshUser => w.new_member("Éphémère", "conference_operator").await.id,
+            Target::NumberA => encode_plus(&w.number),
+            Target::FreshNumber => encode_plus(&w.new_number().await),
+            Target::PromptA => w.prompt.clone(),
+            Target::ConfOp1 => w.conf_op1_id().to_string(),
+            Target::FreshConfOp1 => w.new_conference(&w.op1.token, "À supprimer", 27).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            Target::RecordingOp1 => self.recording.clone(),
+            Target::InvoiceMonth => INVOICE_MONTH.to_string(),
+        }
+    }
+
+    fn body(&self, payload: Payload, who: Who) -> Option<Vec<u8>> {
+        let w = &self.world;
+        let json = match payload {
+            Payload::Empty | Payload::Wav => return None,
+            Payload::OwnLogin => {
+                let m = self.member(who).unwrap_or(&w.owner);
+                json!({ "email": m.email, "password": m.password })
+            }
+            Payload::NewAccount => json!({
+                "name": "Compte de la matrice",
+                "owner": { "email": unique_email().to_string(), "name": "Owen Owner", "password": PASSWORD },
+            }),
+            Payload::SameAccountName => json!({ "name": w.account_a["name"] }),
+            Payload::NewUser => json!({
+                "email": unique_email().to_string(),
+                "name": "Nouvel Opérateur",
+                "role": "conference_operator",
+                "password": PASSWORD,
+            }),
+            Payload::SameUserName => json!({ "name": "Oscar Operator" }),
+            Payload::NewNumber => number_body(),
+            Payload::SameNumberNotes => json!({ "notes": "Téléconférence" }),
+            Payload::NewConference => conference_body("Réunion de la matrice", 31),
+            Payload::SameDescription => json!({ "description": w.conf_op1["description"] }),
+            Payload::Invitation => json!({
+                "invitees": [{ "email": unique_email().to_string(), "role": "listener" }],
+            }),
+        };
+        Some(serde_json::to_vec(&json).unwrap())
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_says() {
+    let world = World::new().await;
+    let (recording, _) = world.put_recording(world.conf_op1_id()).await;
+    let month: YearMonth = INVOICE_MONTH.parse().unwrap();
+    world
+        .api
+        .stack
+        .store
+        .create_invoice(&Invoice {
+            number: format!("F-{month}-{}", &world.a[..8]),
+            account_id: world.account_a_id(),
+            month,
+            currency: "USD".into(),
+            lines: vec![],
+            usage_amount: Default::default(),
+            plan_fee: Default::default(),
+            taxes: vec![],
+            total: Default::default(),
+            issued_at: Utc::now(),
+            due_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        })
+        .await
+        .unwrap();
+    let fixture = Fixture {
+        world,
+        recording: recording.id.to_string(),
+    };
+    let api = &fixture.world.api;
+    let rows = rows();
+
+    // Every route of the router has a row.
+    let covered: BTreeSet<(String, &str)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.route))
+        .collect();
+    let uncovered: Vec<_> = ROUTES
+        .iter()
+        .filter(|(m, p)| !covered.contains(&(m.to_string(), *p)))
+        .collect();
+    assert!(uncovered.is_empty(), "routes without a row: {uncovered:?}");
+
+    let mut cells = 0;
+    let mut mismatches = Vec::new();
+    for row in &rows {
+        for (who, expected) in CALLERS.iter().zip(row.expected) {
+            let value = fixture.target(row.target).await;
+            let path = format!(
+                "{}{}",
+                row.route
+                    .replace("{id}", &value)
+                    .replace("{e164}", &value)
+                    .replace("{month}", &value),
+                row.query.replace("{conf}", fixture.world.conf_op1_id())
+            );
+            let token = fixture.member(*who).map(|m| m.token.as_str());
+            let res = match (row.payload, fixture.body(row.payload, *who)) {
+                (Payload::Wav, _) => {
+                    api.raw(
+                        row.method.clone(),
+                        &path,
+                        token,
+                        &[("content-type", "audio/wav")],
+                        tone_wav(8_000, 1, 100),
+                    )
+                    .await
+                }
+                (_, Some(body)) => {
+                    api.raw(
+                        row.method.clone(),
+                        &path,
+                        token,
+                        &[("content-type", "application/json")],
+                        body,
+                    )
+                    .await
+                }
+                (_, None) => api.raw(row.method.clone(), &path, token, &[], vec![]).await,
+            };
+            cells += 1;
+            if res.status != StatusCode::from_u16(expected).unwrap() {
+                let body = res.json();
+                let detail = if body == Value::Null {
+                    res.text().chars().take(120).collect()
+                } else {
+                    body.to_string()
+                };
+                mismatches.push(format!(
+                    "{} {} as {:?}: expected {}, got {} {}",
+                    row.method,
+                    path,
+                    who,
+                    expected,
+                    res.status.as_u16(),
+                    detail
+                ));
+            } else if res.status.is_client_error() {
+                // Refusals are JSON errors too.
+                let body = res.json();
+                if !body["error"]["code"].is_string() {
+                    mismatches.push(format!(
+                        "{} {} as {:?}: {} without a JSON error: {}",
+                        row.method,
+                        path,
+                        who,
+                        expected,
+                        res.text()
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(cells, rows.len() * CALLERS.len());
+    assert_eq!(cells, 36 * 7, "a row was added or lost: update the count");
+    assert!(
+        mismatches.is_empty(),
+        "{} unexpected answer(s) of {cells} cells:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
