@@ -46,7 +46,7 @@ define rust_component
 $(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component add $(1)
 endef
 
-.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench \
+.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench bench-api \
 	fmt fmt-check lint emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
@@ -61,8 +61,8 @@ deps: deps-emulator deps-tools ## Install what build/test/run need and is missin
 deps-emulator: ## Install the AWS emulator into its venv (.venv, or .venv-localstack)
 	@scripts/emulator.sh install
 
-deps-tools: ## Install curl when missing
-	@$(call install_missing,curl:curl)
+deps-tools: ## Install curl and jq when missing
+	@$(call install_missing,curl:curl jq:jq)
 
 deps-sip: ## Install the real SIP peers (sipp, baresip) when missing
 	@$(call install_missing,sipp:sip-tester baresip:baresip-core)
@@ -80,12 +80,14 @@ run: deps ## Run the local stack (emulator, API + portal, loops, media node) unt
 	$(CARGO) build --workspace --bins
 	scripts/run-local.sh
 
-bench: ## Run the benchmarks (bench targets only)
+bench: bench-api ## Run every benchmark and print its figures
 	@if $(CARGO) metadata --no-deps --format-version 1 | grep -q '"kind":\["bench"\]'; then \
 	  $(CARGO) bench --workspace --bench '*'; \
-	else \
-	  echo "no benchmarks in the workspace yet"; \
 	fi
+
+bench-api: ## The API's cold start and size, built as deployed (profile lambda)
+	$(CARGO) build --profile lambda -p teleconf-api --bin teleconf-api
+	$(CARGO) run --quiet --profile lambda -p teleconf-api --example cold_start -- target/lambda/teleconf-api
 
 fmt: ## Format the code
 	@$(call rust_component,rustfmt)

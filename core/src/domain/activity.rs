@@ -29,6 +29,8 @@ pub enum ActivityKind {
     ConferenceUpdated,
     /// A conference was cancelled.
     ConferenceDeleted,
+    /// An audio prompt was uploaded.
+    PromptUploaded,
     /// Invitations were sent.
     InvitationsSent,
     /// A caller joined.
