@@ -91,7 +91,15 @@ pub fn sdk_loader() -> aws_config::ConfigLoader {
         .operation_attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_secs(12))
         .build();
+    // rustls on ring: the SDK's default client would bring aws-lc as a second
+    // crypto library, the largest single part of a Lambda binary.
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
 }

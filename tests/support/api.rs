@@ -77,9 +77,9 @@ pub struct TestApi {
 }
 
 impl TestApi {
-    /// The API over a table of its own (and this process's bucket), on the wall clock.
+    /// The API over a stack of its own (its own table, this process's bucket), on the wall clock.
     pub async fn new() -> Self {
-        let stack = Arc::new(own_table().await);
+        let stack = Arc::new(Stack::new().await);
         let store = DynamoStore::new(stack.clients.dynamodb.clone(), &stack.settings.table);
         Self::with_store(stack, Arc::new(store), Arc::new(Utc::now))
     }
@@ -229,29 +229,6 @@ impl TestApi {
             .iter()
             .filter_map(|o| o.key().map(str::to_string))
             .collect()
-    }
-}
-
-/// This process's stack, but with a table of its own.
-///
-/// moto copies a whole table at the start of every TransactWriteItems (to roll it
-/// back) and fails with an HTTP 500 when another thread writes to that table during
-/// the copy. One table per test keeps concurrent tests from racing each other in the
-/// emulator; within a test the requests are sequential.
-async fn own_table() -> Stack {
-    let shared = Stack::new().await;
-    let mut settings = shared.settings.clone();
-    settings.table = format!(
-        "teleconf-api-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    teleconf_infra::provision::provision(&shared.clients, &settings)
-        .await
-        .expect("provisioning a table");
-    Stack {
-        store: DynamoStore::new(shared.clients.dynamodb.clone(), &settings.table),
-        settings,
-        ..shared
     }
 }
 

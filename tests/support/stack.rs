@@ -1,5 +1,5 @@
-//! A provisioned stack on the emulator named by `AWS_ENDPOINT_URL` (`make test` sets it).
-//! One table and one bucket per test process, provisioned by the project's own code.
+//! A provisioned stack on the emulator named by `AWS_ENDPOINT_URL` (`make test` sets it):
+//! a table per stack and a bucket per test process, provisioned by the project's own code.
 
 use std::sync::OnceLock;
 
@@ -34,13 +34,28 @@ pub fn endpoint() -> String {
     })
 }
 
-/// Settings unique to this test process.
+/// This process's bucket, and a table of this stack's own.
+///
+/// One table per stack, not per process: moto snapshots a whole table when a
+/// TransactWriteItems starts and restores the snapshot when the transaction is
+/// cancelled, so a concurrent test's write to the same table can vanish (and a write
+/// during the copy answers 500). DynamoDB has neither behaviour; sharing a table
+/// would make the tests test moto.
 pub fn settings() -> AwsSettings {
-    static SUFFIX: OnceLock<String> = OnceLock::new();
-    let suffix = SUFFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+    static BUCKET: OnceLock<String> = OnceLock::new();
+    let bucket = BUCKET.get_or_init(|| {
+        format!(
+            "teleconf-test-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        )
+    });
+    let table = format!(
+        "teleconf-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    );
     AwsSettings {
-        table: format!("teleconf-test-{suffix}"),
-        bucket: format!("teleconf-test-{suffix}"),
+        table,
+        bucket: bucket.clone(),
         mail_from: "conferences@teleconf.example"
             .parse()
             .expect("valid sender"),

@@ -5,8 +5,10 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use hmac::{Hmac, Mac};
+use jwt::{SignWithKey, VerifyWithKey};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use teleconf_core::domain::{Attempt, Email, Limit, User, UserId};
 use utoipa::ToSchema;
 
@@ -30,10 +32,9 @@ pub const LOGIN_LIMIT_PER_CLIENT: Limit = Limit {
     window: Duration::minutes(15),
 };
 
-/// Signs and checks tokens with one secret.
+/// Signs and checks tokens (JWT, HS256) with one secret.
 pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    key: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -65,10 +66,8 @@ impl Tokens {
                 Self::MIN_SECRET_LEN
             ));
         }
-        Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        })
+        let key = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?;
+        Ok(Self { key })
     }
 
     /// A token for `user`, valid from `now` for [`TOKEN_LIFETIME`].
@@ -79,25 +78,21 @@ impl Tokens {
             iat: now.timestamp(),
             exp: expires.timestamp(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| {
+        let token = claims.sign_with_key(&self.key).map_err(|e| {
             tracing::error!(error = %e, "token signing failed");
             ApiError::from(teleconf_core::Error::Store("token signing failed".into()))
         })?;
         Ok((token, expires))
     }
 
-    /// The user a token names, if it is ours and not expired at `now`.
+    /// The user a token names, if it is ours (signature and `alg` checked) and not
+    /// expired at `now`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<UserId> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is checked against the state's clock below, not the library's.
-        validation.validate_exp = false;
-        validation.required_spec_claims = ["exp", "sub"].into_iter().map(String::from).collect();
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?;
-        if data.claims.exp <= now.timestamp() {
+        let claims: Claims = token.verify_with_key(&self.key).ok()?;
+        if claims.exp <= now.timestamp() {
             return None;
         }
-        data.claims.sub.parse().ok()
+        claims.sub.parse().ok()
     }
 }
 
@@ -223,6 +218,30 @@ mod tests {
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(tokens().verify(&tampered, Utc::now()), None);
         assert_eq!(tokens().verify("not a token", Utc::now()), None);
+    }
+
+    #[test]
+    fn an_unsigned_alg_none_token_is_refused() {
+        // {"alg":"none"} . {"sub":<a user>,"iat":0,"exp":<far future>} . (no signature)
+        let b64 = |s: &str| {
+            const T: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let bytes = s.as_bytes();
+            let mut out = String::new();
+            for chunk in bytes.chunks(3) {
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+                for i in 0..=chunk.len() {
+                    out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+                }
+            }
+            out
+        };
+        let claims = format!(r#"{{"sub":"{}","iat":0,"exp":4102444800}}"#, UserId::new());
+        let forged = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims));
+        assert_eq!(tokens().verify(&forged, Utc::now()), None);
     }
 
     #[test]

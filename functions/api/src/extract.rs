@@ -159,11 +159,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             Some(RequestContext::ApiGatewayV2(ctx)) => {
                 ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())
             }
-            Some(RequestContext::ApiGatewayV1(ctx)) => ctx
-                .identity
-                .source_ip
-                .as_deref()
-                .and_then(|ip| ip.parse().ok()),
             _ => None,
         };
         let from_socket = parts
