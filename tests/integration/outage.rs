@@ -4,27 +4,13 @@
 use std::time::{Duration, Instant};
 
 use teleconf_core::Error;
-use teleconf_core::aws::Clients;
 use teleconf_core::store::AccountStore;
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_tests::proxy::Proxy;
-use teleconf_tests::stack::{Stack, emulator_sdk_config};
+use teleconf_tests::stack::Stack;
 
 #[tokio::test]
 async fn an_unreachable_store_is_unavailable_then_recovers() {
     let stack = Stack::new().await;
-    let target = stack
-        .settings
-        .endpoint_url
-        .clone()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_string();
-    let proxy = Proxy::start(target).await.unwrap();
-    let mut settings = stack.settings.clone();
-    settings.endpoint_url = Some(proxy.url());
-    let clients = Clients::from_sdk_config(&emulator_sdk_config(&settings).await, &settings);
-    let store = DynamoStore::new(clients.dynamodb, &settings.table);
+    let (proxy, store) = stack.store_through_proxy().await;
 
     store.accounts().await.expect("through the proxy");
 

@@ -108,3 +108,23 @@ impl Stack {
         }
     }
 }
+
+impl Stack {
+    /// This stack's table reached through a [`Proxy`](crate::proxy::Proxy) that the
+    /// test can cut and restore (an outage without stopping the emulator).
+    pub async fn store_through_proxy(&self) -> (crate::proxy::Proxy, DynamoStore) {
+        let endpoint = self
+            .settings
+            .endpoint_url
+            .clone()
+            .expect("an emulator endpoint");
+        let target = endpoint.trim_start_matches("http://").to_string();
+        let proxy = crate::proxy::Proxy::start(target)
+            .await
+            .expect("a loopback proxy");
+        let mut settings = self.settings.clone();
+        settings.endpoint_url = Some(proxy.url());
+        let clients = Clients::from_sdk_config(&emulator_sdk_config(&settings).await, &settings);
+        (proxy, DynamoStore::new(clients.dynamodb, &settings.table))
+    }
+}

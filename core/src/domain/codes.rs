@@ -8,40 +8,73 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::random;
 
-/// A conference's 7-digit number, unique across the whole service (the store enforces
-/// the uniqueness). Never starts with 0.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ConferenceNumber(String);
+/// Defines a code of exactly `LEN` digits that never starts with 0 (people read
+/// these aloud and type them into forms that drop leading zeros), drawn from the OS
+/// CSPRNG, validated on parse and on deserialization. `Debug` is left to each type:
+/// some codes are secrets.
+macro_rules! fixed_digits {
+    ($(#[$doc:meta])* $name:ident, $len:expr, $field:literal, $message:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
 
-impl ConferenceNumber {
-    /// Digits in a conference number.
-    pub const LEN: usize = 7;
+        impl $name {
+            /// How many digits.
+            pub const LEN: usize = $len;
 
-    /// A random conference number from the OS CSPRNG.
-    pub fn generate() -> Self {
-        Self(random::digits(Self::LEN, true))
-    }
+            /// A random one from the OS CSPRNG.
+            pub fn generate() -> Self {
+                Self($crate::random::digits(Self::LEN, true))
+            }
 
-    /// The digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for ConferenceNumber {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        if s.len() == Self::LEN && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(Error::invalid(
-                "conference_number",
-                "a conference number is 7 digits, not starting with 0",
-            ))
+            /// The digits.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                if s.len() == Self::LEN && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') {
+                    Ok(Self(s.to_string()))
+                } else {
+                    Err($crate::error::Error::invalid($field, $message))
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::error::Error;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
+pub(crate) use fixed_digits;
+
+fixed_digits!(
+    /// A conference's 7-digit number, unique across the whole service (the store
+    /// enforces the uniqueness).
+    ConferenceNumber,
+    7,
+    "conference_number",
+    "a conference number is 7 digits, not starting with 0"
+);
 
 /// The role a caller joins with, chosen by the access code they key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,7 +182,7 @@ macro_rules! string_newtype_conversions {
         }
     )*};
 }
-string_newtype_conversions!(ConferenceNumber, AccessCode);
+string_newtype_conversions!(AccessCode);
 
 impl fmt::Debug for ConferenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

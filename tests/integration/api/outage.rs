@@ -7,12 +7,8 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, Method, StatusCode};
 use chrono::Utc;
 use serde_json::{Value, json};
-use teleconf_core::aws::Clients;
 use teleconf_core::store::conformance::account_with_owner;
-use teleconf_core::store::dynamo::DynamoStore;
 use teleconf_tests::api::{TestApi, conference_body, retry_after};
-use teleconf_tests::proxy::Proxy;
-use teleconf_tests::stack::emulator_sdk_config;
 
 use super::error_of;
 
@@ -41,18 +37,7 @@ fn assert_unavailable(what: &str, (status, body, headers): &(StatusCode, Value, 
 #[tokio::test]
 async fn an_unreachable_store_answers_503_in_json_promptly_then_the_api_recovers() {
     let stack = TestApi::new().await.stack;
-    let target = stack
-        .settings
-        .endpoint_url
-        .clone()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_string();
-    let proxy = Proxy::start(target).await.unwrap();
-    let mut settings = stack.settings.clone();
-    settings.endpoint_url = Some(proxy.url());
-    let clients = Clients::from_sdk_config(&emulator_sdk_config(&settings).await, &settings);
-    let store = DynamoStore::new(clients.dynamodb, &settings.table);
+    let (proxy, store) = stack.store_through_proxy().await;
     let api = TestApi::with_store(stack.clone(), Arc::new(store), Arc::new(Utc::now));
 
     // Seeded directly; signed in through the proxy.

@@ -14,7 +14,7 @@ use teleconf_core::permissions::{Action, ConferenceRef, decide};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, QueryParams};
+use crate::extract::{Caller, QueryParams, wants_csv};
 use crate::routes::conferences::conference_for;
 use crate::routes::local;
 use crate::state::AppState;
@@ -157,13 +157,6 @@ async fn visible_legs(state: &AppState, caller: &Caller, q: &CdrQuery) -> ApiRes
     };
     legs.sort_by_key(|l| (l.joined_at, l.id));
     Ok(legs)
-}
-
-fn wants_csv(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"))
 }
 
 /// Call detail records of the account, as JSON pages or one CSV.

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -13,7 +12,7 @@ use teleconf_core::permissions::{Action, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Caller;
+use crate::extract::{Caller, wants_csv};
 use crate::routes::cdrs::csv_response;
 use crate::state::AppState;
 
@@ -148,11 +147,7 @@ pub async fn get_invoice(
         .await?
         .ok_or_else(|| ApiError::not_found("invoice"))?;
     let view = InvoiceView::from(&invoice);
-    if headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"))
-    {
+    if wants_csv(&headers) {
         return csv_response(view.lines, &format!("invoice-{month}.csv"));
     }
     Ok(Json(view).into_response())
