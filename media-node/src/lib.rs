@@ -1,11 +1,25 @@
-//! # teleconf-media-node (not built yet: issue #4)
+//! # teleconf-media-node
 //!
-//! Will own the calls: a long-running service terminating the provider's SIP trunk.
-//! Its protocol logic is sans-IO (state machines fed `(now, input)` that return
-//! datagrams, timers and events): SIP message codec around `rsip`, RFC 3261
-//! transactions and dialogs, SDP offer/answer, RTP (`rtp-rs`) and RFC 4733 DTMF,
-//! the IVR (conference number, access code, access window), the 20 ms N-1 mixer,
-//! recording and CDR legs. A thin tokio shell owns the sockets, the clock and AWS.
+//! Terminates the provider's SIP trunk: callers dial an access number, the IVR
+//! admits them to a conference, the mixer bridges them. The protocol logic is
+//! sans-IO (the str0m pattern): every state machine takes `(now, input)` and
+//! returns outputs (datagrams, timers, events); it never reads a socket or a clock.
+//! A thin tokio shell owns those (issue #4).
 //!
-//! Until then this crate is only this description: no binary, so `make run` starts
-//! no media node and says so.
+//! ## Layout (being built, issue #4)
+//! - [`sip`]: SIP messages: the codec around `rsip` (compact headers, bare LF,
+//!   folded headers, Content-Length checked, never a panic on garbage).
+//! - [`sdp`]: SDP offer/answer for G.711 and telephone-event.
+//! - [`rtp`]: RTP packets (`rtp-rs`) and RFC 4733 DTMF events.
+//! - [`error`]: the crate's error, wrapping each module's.
+//!
+//! Still to come in #4: SIP transactions and dialogs, the IVR, the mixer, the
+//! tokio shell and the `teleconf-media-node` binary. Until the binary exists,
+//! `make run` starts no media node and says so.
+
+pub mod error;
+pub mod rtp;
+pub mod sdp;
+pub mod sip;
+
+pub use error::Error;

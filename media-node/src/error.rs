@@ -1,0 +1,17 @@
+//! The crate's error: each protocol module has its own error type (what went wrong
+//! reading a SIP message is not what went wrong in SDP); this wraps them so the
+//! shell can log one type and map it to a SIP response at the edge.
+
+/// Anything the media node's protocol core can refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A SIP message could not be read.
+    #[error(transparent)]
+    Sip(#[from] crate::sip::SipError),
+    /// An SDP body could not be read or answered.
+    #[error(transparent)]
+    Sdp(#[from] crate::sdp::SdpError),
+    /// An RTP packet could not be read.
+    #[error(transparent)]
+    Rtp(#[from] crate::rtp::RtpError),
+}

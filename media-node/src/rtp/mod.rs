@@ -1,0 +1,26 @@
+//! RTP and the key presses it carries.
+//!
+//! - [`packet`]: reading and writing RTP packets (RFC 3550) over `rtp-rs`, with
+//!   RTCP on the RTP port refused (RFC 5761 §4).
+//! - [`event`]: the RFC 4733 telephone-event payload and the sixteen DTMF keys.
+//! - [`dtmf`]: the receiver that turns telephone events into key presses, once
+//!   each (RFC 4733 §2.5), and the SIP INFO fallback bodies.
+
+pub mod dtmf;
+pub mod event;
+pub mod packet;
+
+pub use dtmf::{DtmfReceiver, END_TIMEOUT, REMEMBERED_PRESSES, digit_from_info};
+pub use event::{Digit, EVENT_LEN, TelephoneEvent, parse_event};
+pub use packet::{RtpError, RtpPacket, build, parse};
+
+/// Proptest settings for this module's properties: 2,000 cases in the normal
+/// suite, or `PROPTEST_CASES` when set (the million-input fuzz run).
+#[cfg(test)]
+fn proptest_config() -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config::default(); // reads PROPTEST_CASES
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 2_000;
+    }
+    config
+}

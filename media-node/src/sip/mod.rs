@@ -1,0 +1,5 @@
+//! SIP (RFC 3261) above `rsip`.
+
+pub mod codec;
+
+pub use codec::SipError;
