@@ -14,4 +14,7 @@ pub enum Error {
     /// An RTP packet could not be read.
     #[error(transparent)]
     Rtp(#[from] crate::rtp::RtpError),
+    /// The mixer refused a leg operation or a frame.
+    #[error(transparent)]
+    Mixer(#[from] crate::mixer::MixerError),
 }

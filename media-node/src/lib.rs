@@ -8,16 +8,24 @@
 //!
 //! ## Layout (being built, issue #4)
 //! - [`sip`]: SIP messages: the codec around `rsip` (compact headers, bare LF,
-//!   folded headers, Content-Length checked, never a panic on garbage).
+//!   folded headers, Content-Length checked, never a panic on garbage), and the
+//!   RFC 3261 §17 transactions (INVITE server with RFC 6026's Accepted state,
+//!   non-INVITE server and client) with their timers.
 //! - [`sdp`]: SDP offer/answer for G.711 and telephone-event.
-//! - [`rtp`]: RTP packets (`rtp-rs`) and RFC 4733 DTMF events.
+//! - [`rtp`]: RTP packets (`rtp-rs`), RFC 4733 events and the DTMF receiver.
+//! - [`ivr`]: the access IVR: greeting, conference number, access code, window,
+//!   full and brute-force checks, `*44`.
+//! - [`mixer`]: a conference's room: jitter buffers, the 20 ms N−1 mix on
+//!   absolute deadlines, listeners never heard, the shared mix encoded once.
 //! - [`error`]: the crate's error, wrapping each module's.
 //!
-//! Still to come in #4: SIP transactions and dialogs, the IVR, the mixer, the
-//! tokio shell and the `teleconf-media-node` binary. Until the binary exists,
-//! `make run` starts no media node and says so.
+//! Still to come in #4: dialogs, the call that ties a dialog to the IVR and a
+//! room, the tokio shell and the `teleconf-media-node` binary. Until the binary
+//! exists, `make run` starts no media node and says so.
 
 pub mod error;
+pub mod ivr;
+pub mod mixer;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

@@ -1,5 +1,6 @@
 //! SIP (RFC 3261) above `rsip`.
 
 pub mod codec;
+pub mod transaction;
 
 pub use codec::SipError;

@@ -1,0 +1,681 @@
+//! The conference IVR: one sans-IO state machine per call that greets the caller,
+//! collects the conference number and the access code, checks the access window,
+//! the moderator's lock, brute-force counters and occupancy, then admits the caller
+//! with the role their code opens (issue #4, « DTMF and IVR »; the seed's notes on
+//! access).
+//!
+//! It never touches the store, S3, a socket or a clock. Everything it needs to
+//! know comes in as an [`Input`] stamped with `now`; everything it wants done
+//! goes out as an [`Output`] read with [`Ivr::poll_output`], and its next
+//! deadline with [`Ivr::poll_timeout`] (str0m's pattern, see `STYLE.md`).
+//!
+//! # Flow
+//!
+//! ```text
+//!  Start ──(access number)──> Greeting ──PromptFinished──┐
+//!    │                                                  ▼
+//!    └──(*44: no greeting)──────────────────────> Number entry  <────────────┐
+//!                                                       │ # / 5 s gap        │ try < 3
+//!                                  not 7 digits ────────┤                    │
+//!                                                       ▼                    │
+//!                                   LookupConference ─> ConferenceFound ── None ┘
+//!                                                       │ Some(conference)
+//!             NotYetOpen ─> "opens at HH:MM" ─┐         │
+//!             Ended ──────> "has ended" ──────┼─────────┤ window, lock
+//!             locked ─────> "locked" ─────────┤         ▼
+//!                                             │   CheckAttempts ─> Attempts
+//!          over the limits ─> "too many" ─────┤         │ under the limits
+//!                                             │         ▼
+//!                                             │    Code entry <─────────────┐
+//!                                             │         │ # / 5 s gap       │ try < 3
+//!                                             │         ├─ wrong: RecordFailure ×2,
+//!                                             │         │   CheckAttempts ──┘
+//!                                             │         ▼ code matches a role
+//!             Ended (again, at admission) ────┤   LookupOccupancy ─> Occupancy
+//!             occupancy ≥ max ─> "full" ──────┤         │ room left
+//!                                             │         ▼
+//!       third failed try ─> "invalid" ────────┤   Admit { conference, role },
+//!                                             ▼   then Play(Intro) if any ─> Admitted
+//!                              Goodbye ─> PromptFinished ─> Hangup ─> Done
+//! ```
+//!
+//! # Keys
+//!
+//! - `#` ends an entry. `*` clears the entry being keyed (no try is used; the
+//!   caller simply starts over). `A`-`D` are ignored.
+//! - **Barge-in**: a key pressed while a prompt plays emits [`Output::StopPrompt`]
+//!   and counts as part of the entry. After `StopPrompt` the shell drops every
+//!   prompt still queued and does not report `PromptFinished` for them.
+//! - Keys are read only while an entry is being collected; keys pressed while the
+//!   greeting plays, while a lookup is pending or while the call is ending are
+//!   dropped (the greeting is short and is followed by the number prompt).
+//!
+//! # Timers
+//!
+//! - **Entry timeout, [`INTER_DIGIT_TIMEOUT`] (5 s).** The clock starts when the
+//!   last prompt asking for the entry *finishes* ([`Input::PromptFinished`]), and
+//!   restarts at every key (`*` included). It does not run while a prompt plays.
+//!   When it fires with an empty entry, the caller stayed silent: that uses a try.
+//!   When it fires with keys typed, the entry ends as if `#` had been pressed.
+//! - **Prompt guard, [`PROMPT_GUARD`].** If the shell never reports the end of a
+//!   prompt, the machine behaves as if it had finished after this long.
+//! - **Answer guard, [`ANSWER_TIMEOUT`].** A lookup the shell never answers ends
+//!   the call with Goodbye and Hangup rather than holding the line forever.
+//!
+//! # Tries and brute force
+//!
+//! Each step (number, code) has [`TRIES_PER_STEP`] tries; the third failure says
+//! why, then Goodbye, then hangs up. An unknown conference number, a number that
+//! is not 7 digits, an empty entry and a silent timeout all use a try.
+//!
+//! A wrong code emits two [`Output::RecordFailure`]s: one for the caller ID, one
+//! for the conference. Before asking for a code (the first time and after every
+//! wrong one) the machine emits [`Output::CheckAttempts`] and waits for
+//! [`Input::Attempts`]: if either count has reached its limit
+//! ([`CALLER_LIMIT`], [`CONFERENCE_LIMIT`]) it says TooManyAttempts, Goodbye and
+//! hangs up. The store counts failures and keeps a lock for [`LOCKOUT`]; the IVR
+//! only reads the counts. "More than 10 failures locks further attempts" is read
+//! as: once 10 failures are counted, the 11th attempt is refused.
+//!
+//! # Window, lock, occupancy
+//!
+//! The access window ([`Schedule::admission`]) and the moderator's lock are
+//! checked right after the conference is found, so nobody is asked for a code
+//! uselessly; the window is checked again when the code matches (a caller may
+//! have keyed slowly across the planned end). Occupancy is checked only when the
+//! code matches, just before admission, since the room changes while callers key.
+//!
+//! # Not handled here
+//!
+//! - **Intro recording by phone** (8-digit [`teleconf_core::domain::IntroCode`]
+//!   keyed at the conference-number prompt) is not implemented yet: an 8-digit
+//!   entry is an invalid conference number for now.
+//!
+//! Wall-clock time is read once, at [`Input::Start`], and advanced with the
+//! monotonic `now` of later inputs: the machine never reads a clock.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+use teleconf_core::domain::{
+    AccessCodes, AccountId, Admission, Attempt, CallerRole, ConferenceId, ConferenceNumber,
+    ConferencePrompts, Language, Limit, PromptId, Schedule,
+};
+
+use crate::rtp::Digit;
+
+/// How long the IVR waits for the next key (and for the first key once the
+/// prompt asking for an entry has finished). Issue #4: « Inter-digit timeout 5 s ».
+pub const INTER_DIGIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Tries for each step (conference number, access code). Issue #4: « 3 tries ».
+pub const TRIES_PER_STEP: u8 = 3;
+
+/// Longest a prompt may take before the IVR assumes it has finished.
+pub const PROMPT_GUARD: Duration = Duration::from_secs(120);
+
+/// Longest the IVR waits for the shell to answer a lookup or a check.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest kept of an entry; keys beyond are dropped (a conference number is 7
+/// digits, an intro code 8, an access code at most 10).
+pub const MAX_ENTRY_LEN: usize = 16;
+
+/// Failed codes one caller ID may make in 10 minutes (issue #4: « more than 10
+/// failed codes in 10 minutes from one caller ID … locks »).
+pub const CALLER_LIMIT: Limit = Limit {
+    max_failures: 10,
+    window: TimeDelta::minutes(10),
+};
+
+/// Failed codes one conference may receive in 10 minutes (issue #4: « or 30
+/// against one conference »).
+pub const CONFERENCE_LIMIT: Limit = Limit {
+    max_failures: 30,
+    window: CALLER_LIMIT.window,
+};
+
+/// How long the store keeps further attempts locked once a limit is reached
+/// (issue #4: « locks further attempts for 15 minutes »).
+pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+/// What the IVR needs to know about a conference, answering
+/// [`Output::LookupConference`].
+#[derive(Debug, Clone)]
+pub struct ConferenceInfo {
+    /// Identity.
+    pub id: ConferenceId,
+    /// The account it belongs to (a `*44` caller may reach only their own account's).
+    pub account: AccountId,
+    /// Its 7-digit number.
+    pub number: ConferenceNumber,
+    /// Planned start and end: the access window.
+    pub schedule: Schedule,
+    /// One code per role.
+    pub codes: AccessCodes,
+    /// The intro message played to each admitted caller.
+    pub intro: Option<PromptId>,
+    /// Callers it may hold at once.
+    pub max_participants: u32,
+    /// The account's time zone, for saying the opening time.
+    pub time_zone: Tz,
+    /// Locked by its moderator: nobody else may join.
+    pub locked: bool,
+}
+
+/// Something that happened on the call, stamped with the monotonic `now`.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// The call is answered: begin.
+    Start {
+        /// Monotonic time.
+        now: Instant,
+        /// Wall-clock time at `now`: the machine's only reading of it; later
+        /// wall-clock times are `wall_clock + (later now - now)`.
+        wall_clock: DateTime<Utc>,
+        /// The number's language (fr/en), or the account's for `*44`.
+        language: Language,
+        /// The number's custom messages; `None` in a field plays the default.
+        prompts: ConferencePrompts,
+        /// The caller ID, the key brute-force failures are counted under
+        /// (`"anonymous"` when withheld).
+        caller_id: String,
+        /// `Some(account)` when an IP phone of that account dialled `*44`: no
+        /// greeting, and only that account's conferences may be reached.
+        star44: Option<AccountId>,
+    },
+    /// The caller pressed a key.
+    Digit(Instant, Digit),
+    /// The oldest prompt still playing has finished.
+    PromptFinished(Instant),
+    /// The deadline given by [`Ivr::poll_timeout`] has come.
+    Timeout(Instant),
+    /// Answers [`Output::LookupConference`]: `None` when no conference has that number.
+    ConferenceFound(Instant, Option<ConferenceInfo>),
+    /// Answers [`Output::CheckAttempts`]: failed codes counted in the current window.
+    Attempts {
+        /// Monotonic time.
+        now: Instant,
+        /// Failures from this caller ID.
+        by_caller: u32,
+        /// Failures against this conference.
+        by_conference: u32,
+    },
+    /// Answers [`Output::LookupOccupancy`]: callers now in the conference.
+    Occupancy(Instant, u32),
+}
+
+/// What to say; the shell picks the audio (custom prompt from S3, or the default
+/// in the call's [`Ivr::language`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// « Msg d'accueil général »: the number's custom greeting, or the default.
+    Greeting(Option<PromptId>),
+    /// "Key the conference number, then #": custom or default.
+    AskConferenceNumber(Option<PromptId>),
+    /// "Key your access code, then #": custom or default.
+    AskAccessCode(Option<PromptId>),
+    /// "This conference number is not valid."
+    InvalidConferenceNumber,
+    /// "This access code is not valid."
+    InvalidCode,
+    /// "This conference opens at HH:MM" (in the conference's time zone).
+    NotYetOpen {
+        /// The opening time (five minutes before the start), local.
+        opens_at_local: NaiveTime,
+    },
+    /// "This conference has ended."
+    Ended,
+    /// "This conference is full."
+    Full,
+    /// "This conference is locked."
+    Locked,
+    /// "Too many attempts, try again later."
+    TooManyAttempts,
+    /// "Goodbye."
+    Goodbye,
+    /// The conference's intro message.
+    Intro(PromptId),
+}
+
+/// What the IVR asks the shell to do, read with [`Ivr::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Queue a prompt; prompts play in order and each end is reported with
+    /// [`Input::PromptFinished`].
+    Play(Prompt),
+    /// Stop the prompt playing and drop the queued ones (barge-in); no
+    /// `PromptFinished` for them.
+    StopPrompt,
+    /// Find the conference with this number; answer with [`Input::ConferenceFound`].
+    LookupConference(ConferenceNumber),
+    /// Count failed codes from `caller` and against `conference` in the current
+    /// window; answer with [`Input::Attempts`].
+    CheckAttempts {
+        /// `Attempt::CodeFrom(caller id)`.
+        caller: Attempt,
+        /// `Attempt::CodeAt(conference)`.
+        conference: Attempt,
+    },
+    /// Count one failed code under this key (recorded as activity by the shell).
+    RecordFailure(Attempt),
+    /// Count the callers in the conference; answer with [`Input::Occupancy`].
+    LookupOccupancy(ConferenceId),
+    /// Join the caller to the conference with this role.
+    Admit {
+        /// Where.
+        conference: ConferenceId,
+        /// As what, from the code keyed.
+        role: CallerRole,
+    },
+    /// End the call (BYE).
+    Hangup,
+}
+
+/// Which entry is being collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Number,
+    Code,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before `Start`.
+    Idle,
+    /// The greeting plays.
+    Greeting,
+    /// Collecting keys for a step.
+    Collecting(Step),
+    /// Waiting for `ConferenceFound`.
+    FindingConference,
+    /// Waiting for `Attempts`.
+    CheckingAttempts,
+    /// Waiting for `Occupancy`, the code having opened `role`.
+    CheckingOccupancy(CallerRole),
+    /// Final prompts play; hang up when they are done.
+    Ending,
+    /// Admitted: the IVR's work is over (the intro may still be playing).
+    Admitted,
+    /// Hung up.
+    Done,
+}
+
+/// The IVR of one call. See the [module documentation](self) for the flow.
+#[derive(Debug)]
+pub struct Ivr {
+    state: State,
+    outputs: VecDeque<Output>,
+    /// Monotonic and wall-clock time at `Start`.
+    started: Option<(Instant, DateTime<Utc>)>,
+    language: Language,
+    prompts: ConferencePrompts,
+    caller_id: String,
+    star44: Option<AccountId>,
+    /// Keys of the entry being collected.
+    entry: String,
+    /// Failed tries of the current step.
+    tries: u8,
+    /// Prompts queued and not yet reported finished.
+    playing: usize,
+    /// When the current timer fires.
+    deadline: Option<Instant>,
+    /// The conference found for the number keyed.
+    conference: Option<ConferenceInfo>,
+}
+
+impl Default for Ivr {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ivr {
+    /// An IVR waiting for [`Input::Start`].
+    pub fn new() -> Self {
+        Self {
+            state: State::Idle,
+            outputs: VecDeque::new(),
+            started: None,
+            language: Language::default(),
+            prompts: ConferencePrompts::default(),
+            caller_id: String::new(),
+            star44: None,
+            entry: String::new(),
+            tries: 0,
+            playing: 0,
+            deadline: None,
+            conference: None,
+        }
+    }
+
+    /// The language prompts are said in (the number's, or the account's for `*44`).
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Whether the IVR is finished: the caller was admitted or hung up.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Admitted | State::Done)
+    }
+
+    /// The next thing to do, until `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When to feed [`Input::Timeout`], if a timer runs.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Feeds one input. Inputs that make no sense in the current state (an
+    /// answer nobody asked for, a key during a lookup) are ignored.
+    pub fn handle_input(&mut self, input: Input) {
+        match input {
+            Input::Start {
+                now,
+                wall_clock,
+                language,
+                prompts,
+                caller_id,
+                star44,
+            } => {
+                if self.state != State::Idle {
+                    tracing::debug!("ivr: Start ignored, already started");
+                    return;
+                }
+                self.started = Some((now, wall_clock));
+                self.language = language;
+                self.caller_id = caller_id;
+                self.star44 = star44;
+                if star44.is_some() {
+                    self.prompts = ConferencePrompts::default();
+                    self.ask(now, Step::Number);
+                } else {
+                    self.play(Prompt::Greeting(prompts.greeting));
+                    self.prompts = prompts;
+                    self.state = State::Greeting;
+                    self.deadline = Some(now + PROMPT_GUARD);
+                }
+            }
+            Input::Digit(now, digit) => self.on_digit(now, digit),
+            Input::PromptFinished(now) => self.on_prompt_finished(now),
+            Input::Timeout(now) => self.on_timeout(now),
+            Input::ConferenceFound(now, found) => {
+                if self.state == State::FindingConference {
+                    self.on_conference(now, found);
+                }
+            }
+            Input::Attempts {
+                now,
+                by_caller,
+                by_conference,
+            } => {
+                if self.state == State::CheckingAttempts {
+                    if CALLER_LIMIT.is_exceeded(by_caller)
+                        || CONFERENCE_LIMIT.is_exceeded(by_conference)
+                    {
+                        tracing::info!(by_caller, by_conference, "ivr: too many attempts");
+                        self.end(now, &[Prompt::TooManyAttempts]);
+                    } else {
+                        self.ask(now, Step::Code);
+                    }
+                }
+            }
+            Input::Occupancy(now, callers) => {
+                if let State::CheckingOccupancy(role) = self.state {
+                    self.on_occupancy(now, callers, role);
+                }
+            }
+        }
+    }
+
+    fn play(&mut self, prompt: Prompt) {
+        self.playing += 1;
+        self.outputs.push_back(Output::Play(prompt));
+    }
+
+    /// Plays the prompt asking for `step` and starts collecting it.
+    fn ask(&mut self, now: Instant, step: Step) {
+        let prompt = match step {
+            Step::Number => Prompt::AskConferenceNumber(self.prompts.conference_number),
+            Step::Code => Prompt::AskAccessCode(self.prompts.access_code),
+        };
+        self.play(prompt);
+        self.entry.clear();
+        self.state = State::Collecting(step);
+        // The entry timer starts when the prompt finishes; until then only the guard runs.
+        self.deadline = Some(now + PROMPT_GUARD);
+    }
+
+    /// Says `prompts`, then Goodbye, then hangs up once they have played.
+    fn end(&mut self, now: Instant, prompts: &[Prompt]) {
+        for prompt in prompts {
+            self.play(prompt.clone());
+        }
+        self.play(Prompt::Goodbye);
+        self.state = State::Ending;
+        self.deadline = Some(now + PROMPT_GUARD);
+    }
+
+    fn hang_up(&mut self) {
+        self.outputs.push_back(Output::Hangup);
+        self.state = State::Done;
+        self.deadline = None;
+    }
+
+    /// Wall-clock time at the monotonic `now`.
+    fn wall_clock(&self, now: Instant) -> DateTime<Utc> {
+        match self.started {
+            Some((t0, wall0)) => {
+                wall0
+                    + TimeDelta::from_std(now.saturating_duration_since(t0))
+                        .unwrap_or(TimeDelta::MAX)
+            }
+            None => DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn on_digit(&mut self, now: Instant, digit: Digit) {
+        let State::Collecting(step) = self.state else {
+            return;
+        };
+        if matches!(digit, Digit::A | Digit::B | Digit::C | Digit::D) {
+            return;
+        }
+        if self.playing > 0 {
+            // Barge-in: the caller knows what to key.
+            self.playing = 0;
+            self.outputs.push_back(Output::StopPrompt);
+        }
+        match digit {
+            Digit::Pound => self.submit(now, step),
+            Digit::Star => {
+                self.entry.clear();
+                self.deadline = Some(now + INTER_DIGIT_TIMEOUT);
+            }
+            _ => {
+                if self.entry.len() < MAX_ENTRY_LEN {
+                    self.entry.push(digit.as_char());
+                }
+                self.deadline = Some(now + INTER_DIGIT_TIMEOUT);
+            }
+        }
+    }
+
+    fn on_prompt_finished(&mut self, now: Instant) {
+        if self.playing == 0 {
+            return;
+        }
+        self.playing -= 1;
+        if self.playing > 0 {
+            return;
+        }
+        match self.state {
+            State::Greeting => self.ask(now, Step::Number),
+            State::Collecting(_) => self.deadline = Some(now + INTER_DIGIT_TIMEOUT),
+            State::Ending => self.hang_up(),
+            _ => {}
+        }
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        match self.deadline {
+            Some(deadline) if now >= deadline => {}
+            _ => return,
+        }
+        match self.state {
+            State::Greeting => {
+                self.playing = 0;
+                self.ask(now, Step::Number);
+            }
+            State::Collecting(step) => {
+                if self.playing > 0 {
+                    // The shell lost track of a prompt: start listening.
+                    self.playing = 0;
+                    self.deadline = Some(now + INTER_DIGIT_TIMEOUT);
+                } else {
+                    // Silence uses a try; a gap after keys ends the entry.
+                    self.submit(now, step);
+                }
+            }
+            State::FindingConference | State::CheckingAttempts | State::CheckingOccupancy(_) => {
+                tracing::warn!("ivr: no answer from the shell, ending the call");
+                self.end(now, &[]);
+            }
+            State::Ending => self.hang_up(),
+            State::Idle | State::Admitted | State::Done => self.deadline = None,
+        }
+    }
+
+    /// The entry of `step` is complete (`#` or the inter-digit timeout).
+    fn submit(&mut self, now: Instant, step: Step) {
+        let keyed = std::mem::take(&mut self.entry);
+        match step {
+            Step::Number => match keyed.parse::<ConferenceNumber>() {
+                Ok(number) => {
+                    self.outputs.push_back(Output::LookupConference(number));
+                    self.state = State::FindingConference;
+                    self.deadline = Some(now + ANSWER_TIMEOUT);
+                }
+                // TODO(#4): an 8-digit entry is an intro-recording code; not handled yet.
+                Err(_) => self.failed(now, Step::Number),
+            },
+            Step::Code => {
+                let Some(conference) = &self.conference else {
+                    return self.end(now, &[]);
+                };
+                match conference.codes.role_for(&keyed) {
+                    Some(role) => {
+                        if let Some(refusal) = self.window_refusal(now) {
+                            return self.end(now, &[refusal]);
+                        }
+                        self.outputs
+                            .push_back(Output::LookupOccupancy(conference.id));
+                        self.state = State::CheckingOccupancy(role);
+                        self.deadline = Some(now + ANSWER_TIMEOUT);
+                    }
+                    None => {
+                        let id = conference.id;
+                        tracing::info!(conference = %id, "ivr: wrong access code");
+                        self.outputs
+                            .push_back(Output::RecordFailure(Attempt::CodeFrom(
+                                self.caller_id.clone(),
+                            )));
+                        self.outputs
+                            .push_back(Output::RecordFailure(Attempt::CodeAt(id)));
+                        self.failed(now, Step::Code);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One try of `step` failed: say so and ask again, or end after the last try.
+    fn failed(&mut self, now: Instant, step: Step) {
+        let invalid = match step {
+            Step::Number => Prompt::InvalidConferenceNumber,
+            Step::Code => Prompt::InvalidCode,
+        };
+        self.tries += 1;
+        if self.tries >= TRIES_PER_STEP {
+            return self.end(now, &[invalid]);
+        }
+        self.play(invalid);
+        match step {
+            Step::Number => self.ask(now, Step::Number),
+            Step::Code => self.check_attempts(now),
+        }
+    }
+
+    fn check_attempts(&mut self, now: Instant) {
+        let Some(conference) = &self.conference else {
+            return self.end(now, &[]);
+        };
+        self.outputs.push_back(Output::CheckAttempts {
+            caller: Attempt::CodeFrom(self.caller_id.clone()),
+            conference: Attempt::CodeAt(conference.id),
+        });
+        self.state = State::CheckingAttempts;
+        self.deadline = Some(now + ANSWER_TIMEOUT);
+    }
+
+    /// Why the conference refuses callers at `now` by its window, if it does.
+    fn window_refusal(&self, now: Instant) -> Option<Prompt> {
+        let conference = self.conference.as_ref()?;
+        let wall = self.wall_clock(now);
+        match conference.schedule.admission(wall) {
+            Admission::Open => None,
+            Admission::NotYetOpen { opens_at } => Some(Prompt::NotYetOpen {
+                opens_at_local: opens_at.with_timezone(&conference.time_zone).time(),
+            }),
+            Admission::Ended => Some(Prompt::Ended),
+        }
+    }
+
+    fn on_conference(&mut self, now: Instant, found: Option<ConferenceInfo>) {
+        // A *44 caller reaches only their own account's conferences (seed: « téléphone
+        // IP dans le MÊME compte que la conférence »): another's is as good as unknown.
+        let found = found.filter(|c| self.star44.is_none_or(|account| c.account == account));
+        let Some(conference) = found else {
+            return self.failed(now, Step::Number);
+        };
+        let locked = conference.locked;
+        self.conference = Some(conference);
+        if let Some(refusal) = self.window_refusal(now) {
+            return self.end(now, &[refusal]);
+        }
+        if locked {
+            return self.end(now, &[Prompt::Locked]);
+        }
+        self.tries = 0;
+        self.check_attempts(now);
+    }
+
+    fn on_occupancy(&mut self, now: Instant, callers: u32, role: CallerRole) {
+        let Some(conference) = &self.conference else {
+            return self.end(now, &[]);
+        };
+        if callers >= conference.max_participants {
+            return self.end(now, &[Prompt::Full]);
+        }
+        let (id, intro) = (conference.id, conference.intro);
+        tracing::info!(conference = %id, %role, "ivr: caller admitted");
+        self.outputs.push_back(Output::Admit {
+            conference: id,
+            role,
+        });
+        if let Some(intro) = intro {
+            self.play(Prompt::Intro(intro));
+        }
+        self.state = State::Admitted;
+        self.deadline = None;
+    }
+}
+
+#[cfg(test)]
+mod tests;

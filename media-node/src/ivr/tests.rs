@@ -1,0 +1,626 @@
+//! Call scenarios on a simulated clock: a `Call` plays the shell (answers
+//! lookups from a fixture, counts prompts) and records every output.
+
+use super::*;
+use proptest::prelude::*;
+
+/// 2026-06-06 at `h:m` UTC.
+fn utc(h: i64, m: i64) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let midnight = Utc
+        .with_ymd_and_hms(2026, 6, 6, 0, 0, 0)
+        .single()
+        .expect("a valid instant");
+    midnight + TimeDelta::hours(h) + TimeDelta::minutes(m)
+}
+
+const NUMBER: &str = "3832257";
+const PARTICIPANT: &str = "69501";
+const LISTENER: &str = "83269";
+const MODERATOR: &str = "44444";
+
+fn intro_prompt() -> PromptId {
+    "0190a3c4-0000-7000-8000-000000000001"
+        .parse()
+        .expect("a prompt id")
+}
+
+/// The seed's example, 09:30 to 11:00 Toronto (EDT, UTC-4): 13:30 to 15:00 UTC.
+fn seed_conference() -> ConferenceInfo {
+    let code = |s: &str| s.parse().expect("a code");
+    ConferenceInfo {
+        id: ConferenceId::new(),
+        account: AccountId::new(),
+        number: NUMBER.parse().expect("a number"),
+        schedule: Schedule::new(utc(13, 30), utc(15, 0)).expect("a schedule"),
+        codes: AccessCodes::new(code(PARTICIPANT), code(LISTENER), code(MODERATOR))
+            .expect("distinct codes"),
+        intro: Some(intro_prompt()),
+        max_participants: 25,
+        time_zone: chrono_tz::America::Toronto,
+        locked: false,
+    }
+}
+
+/// The shell's side of a call, answering from fixtures.
+struct Call {
+    ivr: Ivr,
+    now: Instant,
+    conference: ConferenceInfo,
+    attempts: (u32, u32),
+    occupancy: u32,
+    /// Prompts queued and not yet reported finished.
+    playing: usize,
+    /// Every output, in order.
+    log: Vec<Output>,
+}
+
+impl Call {
+    fn new() -> Self {
+        Self {
+            ivr: Ivr::new(),
+            now: Instant::now(),
+            conference: seed_conference(),
+            attempts: (0, 0),
+            occupancy: 3,
+            playing: 0,
+            log: Vec::new(),
+        }
+    }
+
+    /// Answers the call at wall-clock `wall`.
+    fn start(mut self, wall: DateTime<Utc>, star44: Option<AccountId>) -> Self {
+        self.feed(Input::Start {
+            now: self.now,
+            wall_clock: wall,
+            language: Language::Fr,
+            prompts: ConferencePrompts::default(),
+            caller_id: "+15145550100".into(),
+            star44,
+        });
+        self
+    }
+
+    /// During the window, through an access number.
+    fn during_the_window() -> Self {
+        Self::new().start(utc(13, 40), None)
+    }
+
+    fn feed(&mut self, input: Input) {
+        self.ivr.handle_input(input);
+        while let Some(out) = self.ivr.poll_output() {
+            let answer = match &out {
+                Output::Play(_) => {
+                    self.playing += 1;
+                    None
+                }
+                Output::StopPrompt => {
+                    self.playing = 0;
+                    None
+                }
+                Output::LookupConference(n) => Some(Input::ConferenceFound(
+                    self.now,
+                    (*n == self.conference.number).then(|| self.conference.clone()),
+                )),
+                Output::CheckAttempts { .. } => Some(Input::Attempts {
+                    now: self.now,
+                    by_caller: self.attempts.0,
+                    by_conference: self.attempts.1,
+                }),
+                Output::LookupOccupancy(_) => Some(Input::Occupancy(self.now, self.occupancy)),
+                Output::RecordFailure(_) | Output::Admit { .. } | Output::Hangup => None,
+            };
+            self.log.push(out);
+            if let Some(answer) = answer {
+                self.ivr.handle_input(answer);
+            }
+        }
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+    }
+
+    /// Lets every queued prompt play to its end (3 s each).
+    fn play_out(&mut self) {
+        while self.playing > 0 {
+            self.playing -= 1;
+            self.advance(Duration::from_secs(3));
+            self.feed(Input::PromptFinished(self.now));
+        }
+    }
+
+    /// Keys `keys`, 300 ms apart.
+    fn key(&mut self, keys: &str) {
+        for c in keys.chars() {
+            self.advance(Duration::from_millis(300));
+            let digit = Digit::from_char(c).expect("a key");
+            self.feed(Input::Digit(self.now, digit));
+        }
+    }
+
+    /// Lets prompts play, then keys `keys`.
+    fn answer(&mut self, keys: &str) {
+        self.play_out();
+        self.key(keys);
+    }
+
+    /// Jumps to the pending deadline and fires it.
+    fn time_out(&mut self) {
+        let deadline = self.ivr.poll_timeout().expect("a timer runs");
+        self.now = self.now.max(deadline);
+        self.feed(Input::Timeout(self.now));
+    }
+
+    fn said(&self) -> Vec<Prompt> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Play(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn admitted_as(&self) -> Option<CallerRole> {
+        self.log.iter().find_map(|o| match o {
+            Output::Admit { role, .. } => Some(*role),
+            _ => None,
+        })
+    }
+
+    fn hung_up(&self) -> bool {
+        self.log.contains(&Output::Hangup)
+    }
+
+    /// Number keyed and accepted: the code prompt is queued.
+    fn at_the_code_prompt() -> Self {
+        let mut call = Self::during_the_window();
+        call.answer(&format!("{NUMBER}#"));
+        assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+        call
+    }
+}
+
+#[test]
+fn a_caller_keys_number_and_code_and_is_admitted_as_participant() {
+    let mut call = Call::at_the_code_prompt();
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.admitted_as(), Some(CallerRole::Participant));
+    assert_eq!(
+        call.said()[..3],
+        [
+            Prompt::Greeting(None),
+            Prompt::AskConferenceNumber(None),
+            Prompt::AskAccessCode(None)
+        ]
+    );
+    assert!(!call.hung_up());
+    assert!(call.ivr.is_finished());
+    assert_eq!(call.ivr.poll_timeout(), None);
+}
+
+#[test]
+fn the_listener_code_admits_a_listener() {
+    let mut call = Call::at_the_code_prompt();
+    call.answer(&format!("{LISTENER}#"));
+    assert_eq!(call.admitted_as(), Some(CallerRole::Listener));
+}
+
+#[test]
+fn the_moderator_code_admits_a_moderator() {
+    let mut call = Call::at_the_code_prompt();
+    call.answer(&format!("{MODERATOR}#"));
+    assert_eq!(call.admitted_as(), Some(CallerRole::Moderator));
+}
+
+#[test]
+fn three_wrong_codes_say_goodbye_and_hang_up() {
+    let mut call = Call::at_the_code_prompt();
+    for _ in 0..3 {
+        call.answer("11111#");
+    }
+    assert!(!call.hung_up(), "the goodbye plays before the BYE");
+    call.play_out();
+    assert!(call.hung_up());
+    assert_eq!(call.admitted_as(), None);
+    let said = call.said();
+    assert_eq!(
+        said[said.len() - 2..],
+        [Prompt::InvalidCode, Prompt::Goodbye]
+    );
+    assert_eq!(
+        said.iter().filter(|p| **p == Prompt::InvalidCode).count(),
+        3
+    );
+    let id = call.conference.id;
+    let failures: Vec<_> = call
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::RecordFailure(a) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures.len(), 6);
+    assert!(failures.contains(&Attempt::CodeFrom("+15145550100".into())));
+    assert!(failures.contains(&Attempt::CodeAt(id)));
+}
+
+#[test]
+fn three_unknown_conference_numbers_say_goodbye_and_hang_up() {
+    let mut call = Call::during_the_window();
+    call.answer("1234567#");
+    call.answer("42#");
+    call.answer("7654321#");
+    call.play_out();
+    assert!(call.hung_up());
+    let said = call.said();
+    assert_eq!(
+        said.iter()
+            .filter(|p| **p == Prompt::InvalidConferenceNumber)
+            .count(),
+        3
+    );
+    assert_eq!(said.last(), Some(&Prompt::Goodbye));
+    assert!(!said.contains(&Prompt::AskAccessCode(None)));
+}
+
+#[test]
+fn silence_after_the_prompt_times_out_and_counts_as_a_try() {
+    let mut call = Call::during_the_window();
+    call.play_out();
+    let finished = call.now;
+    assert_eq!(
+        call.ivr.poll_timeout(),
+        Some(finished + INTER_DIGIT_TIMEOUT)
+    );
+    call.time_out();
+    assert_eq!(
+        call.said()[2..],
+        [
+            Prompt::InvalidConferenceNumber,
+            Prompt::AskConferenceNumber(None)
+        ]
+    );
+    call.play_out();
+    call.time_out();
+    call.play_out();
+    call.time_out();
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn an_inter_digit_gap_of_five_seconds_ends_the_entry() {
+    let mut call = Call::during_the_window();
+    call.answer(NUMBER);
+    let last_key = call.now;
+    assert_eq!(
+        call.ivr.poll_timeout(),
+        Some(last_key + INTER_DIGIT_TIMEOUT)
+    );
+    // Just before the deadline nothing happens.
+    call.feed(Input::Timeout(
+        last_key + INTER_DIGIT_TIMEOUT - Duration::from_millis(1),
+    ));
+    assert!(
+        !call
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::LookupConference(_)))
+    );
+    call.time_out();
+    assert!(
+        call.log
+            .contains(&Output::LookupConference(NUMBER.parse().expect("a number")))
+    );
+    assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+}
+
+#[test]
+fn a_conference_not_yet_open_says_its_opening_time_and_hangs_up() {
+    // 13:00 UTC is 09:00 in Toronto; the 09:30 conference opens at 09:25.
+    let mut call = Call::new().start(utc(13, 0), None);
+    call.answer(&format!("{NUMBER}#"));
+    assert_eq!(
+        call.said()[2..],
+        [
+            Prompt::NotYetOpen {
+                opens_at_local: NaiveTime::from_hms_opt(9, 25, 0).expect("a time")
+            },
+            Prompt::Goodbye
+        ]
+    );
+    call.play_out();
+    assert!(call.hung_up());
+    assert!(
+        !call
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::CheckAttempts { .. }))
+    );
+}
+
+#[test]
+fn an_ended_conference_says_so_and_hangs_up() {
+    let mut call = Call::new().start(utc(15, 1), None);
+    call.answer(&format!("{NUMBER}#"));
+    assert_eq!(call.said()[2..], [Prompt::Ended, Prompt::Goodbye]);
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn a_window_that_closes_while_the_code_is_keyed_refuses_at_admission() {
+    let mut call = Call::new().start(utc(14, 59), None);
+    call.answer(&format!("{NUMBER}#"));
+    call.play_out();
+    call.advance(Duration::from_secs(70));
+    call.key(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.admitted_as(), None);
+    assert_eq!(
+        call.said()[call.said().len() - 2..],
+        [Prompt::Ended, Prompt::Goodbye]
+    );
+}
+
+#[test]
+fn a_full_conference_says_so_and_hangs_up() {
+    let mut call = Call::at_the_code_prompt();
+    call.occupancy = 25;
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.admitted_as(), None);
+    assert_eq!(
+        call.said()[call.said().len() - 2..],
+        [Prompt::Full, Prompt::Goodbye]
+    );
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn a_locked_conference_says_so_and_hangs_up() {
+    let mut call = Call::new();
+    call.conference.locked = true;
+    let mut call = call.start(utc(13, 40), None);
+    call.answer(&format!("{NUMBER}#"));
+    assert_eq!(call.said()[2..], [Prompt::Locked, Prompt::Goodbye]);
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn a_locked_out_caller_hears_too_many_attempts() {
+    for attempts in [(10, 0), (0, 30)] {
+        let mut call = Call::new();
+        call.attempts = attempts;
+        let mut call = call.start(utc(13, 40), None);
+        call.answer(&format!("{NUMBER}#"));
+        assert_eq!(call.said()[2..], [Prompt::TooManyAttempts, Prompt::Goodbye]);
+        call.play_out();
+        assert!(call.hung_up());
+    }
+    // One below either limit is still let in.
+    let mut call = Call::new();
+    call.attempts = (9, 29);
+    let mut call = call.start(utc(13, 40), None);
+    call.answer(&format!("{NUMBER}#"));
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.admitted_as(), Some(CallerRole::Participant));
+}
+
+#[test]
+fn a_caller_locked_out_between_two_tries_is_stopped() {
+    let mut call = Call::at_the_code_prompt();
+    call.answer("11111#");
+    call.attempts = (10, 1);
+    call.answer("22222#");
+    assert_eq!(
+        call.said()[call.said().len() - 3..],
+        [
+            Prompt::InvalidCode,
+            Prompt::TooManyAttempts,
+            Prompt::Goodbye
+        ]
+    );
+}
+
+#[test]
+fn star44_skips_the_greeting() {
+    let account = AccountId::new();
+    let mut call = Call::new();
+    call.conference.account = account;
+    let mut call = call.start(utc(13, 40), Some(account));
+    assert_eq!(call.said(), [Prompt::AskConferenceNumber(None)]);
+    call.answer(&format!("{NUMBER}#"));
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.admitted_as(), Some(CallerRole::Participant));
+}
+
+#[test]
+fn star44_cannot_reach_another_accounts_conference() {
+    let mut call = Call::new().start(utc(13, 40), Some(AccountId::new()));
+    call.answer(&format!("{NUMBER}#"));
+    assert_eq!(call.said().last(), Some(&Prompt::AskConferenceNumber(None)));
+    assert!(call.said().contains(&Prompt::InvalidConferenceNumber));
+}
+
+#[test]
+fn the_intro_message_is_played_after_admission() {
+    let mut call = Call::at_the_code_prompt();
+    call.answer(&format!("{PARTICIPANT}#"));
+    let admit = call
+        .log
+        .iter()
+        .position(|o| matches!(o, Output::Admit { .. }))
+        .expect("admitted");
+    assert_eq!(
+        call.log[admit + 1..],
+        [Output::Play(Prompt::Intro(intro_prompt()))]
+    );
+}
+
+#[test]
+fn no_intro_is_played_when_the_conference_has_none() {
+    let mut call = Call::new();
+    call.conference.intro = None;
+    let mut call = call.start(utc(13, 40), None);
+    call.answer(&format!("{NUMBER}#"));
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert!(matches!(call.log.last(), Some(Output::Admit { .. })));
+}
+
+#[test]
+fn digits_during_a_prompt_barge_in() {
+    let mut call = Call::during_the_window();
+    // The greeting ends; the number prompt starts and is still playing.
+    call.playing -= 1;
+    call.feed(Input::PromptFinished(call.now));
+    assert_eq!(call.playing, 1, "the number prompt plays");
+    call.key(&format!("{NUMBER}#"));
+    let stop = call
+        .log
+        .iter()
+        .position(|o| *o == Output::StopPrompt)
+        .expect("the prompt stopped");
+    assert!(matches!(
+        call.log[stop + 1..].first(),
+        Some(Output::LookupConference(_))
+    ));
+    assert_eq!(
+        call.log
+            .iter()
+            .filter(|o| **o == Output::StopPrompt)
+            .count(),
+        1
+    );
+    assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+}
+
+#[test]
+fn keys_during_the_greeting_are_dropped() {
+    let mut call = Call::during_the_window();
+    call.key("99");
+    call.answer(&format!("{NUMBER}#"));
+    assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+}
+
+#[test]
+fn star_clears_the_entry() {
+    let mut call = Call::during_the_window();
+    call.answer(&format!("999*{NUMBER}#"));
+    assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+    assert!(!call.said().contains(&Prompt::InvalidConferenceNumber));
+}
+
+#[test]
+fn a_shell_that_never_answers_a_lookup_ends_the_call() {
+    let mut call = Call::during_the_window();
+    call.conference.number = "7777777".parse().expect("a number");
+    call.play_out();
+    call.key(NUMBER);
+    // Answer nothing: feed the IVR directly.
+    call.ivr.handle_input(Input::Digit(call.now, Digit::Pound));
+    assert!(matches!(
+        call.ivr.poll_output(),
+        Some(Output::LookupConference(_))
+    ));
+    call.time_out();
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn the_limits_match_the_issue() {
+    assert_eq!(CALLER_LIMIT.max_failures, 10);
+    assert_eq!(CALLER_LIMIT.window.num_minutes(), 10);
+    assert_eq!(CONFERENCE_LIMIT.max_failures, 30);
+    assert_eq!(CONFERENCE_LIMIT.window.num_minutes(), 10);
+    assert_eq!(LOCKOUT, Duration::from_secs(15 * 60));
+}
+
+/// One thing a caller or the network does.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(char),
+    Keys(String),
+    PromptFinished,
+    Timeout,
+    Wait(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let key = prop::sample::select("0123456789*#ABCD".chars().collect::<Vec<_>>());
+    let entry = prop::sample::select(vec![
+        format!("{NUMBER}#"),
+        format!("{PARTICIPANT}#"),
+        format!("{LISTENER}#"),
+        "11111#".to_string(),
+        "1234567#".to_string(),
+    ]);
+    prop_oneof![
+        4 => key.prop_map(Step::Key),
+        3 => entry.prop_map(Step::Keys),
+        3 => Just(Step::PromptFinished),
+        2 => Just(Step::Timeout),
+        1 => (0u64..8000).prop_map(Step::Wait),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_sequence_ends_in_admit_or_hangup_without_a_wrong_admission(
+        steps in prop::collection::vec(step(), 0..80),
+        wall_minutes in 0i64..(24 * 60),
+        occupancy in 0u32..30,
+        attempts in (0u32..12, 0u32..32),
+    ) {
+        let mut call = Call::new();
+        call.occupancy = occupancy;
+        call.attempts = attempts;
+        let mut call = call.start(utc(0, wall_minutes), None);
+        let mut keyed = String::new();
+        for step in steps {
+            match step {
+                Step::Key(c) => {
+                    keyed.push(c);
+                    call.key(&c.to_string());
+                }
+                Step::Keys(s) => {
+                    keyed.push_str(&s);
+                    call.key(&s);
+                }
+                Step::PromptFinished => {
+                    call.playing = call.playing.saturating_sub(1);
+                    call.feed(Input::PromptFinished(call.now));
+                }
+                Step::Timeout => {
+                    if let Some(deadline) = call.ivr.poll_timeout() {
+                        call.now = call.now.max(deadline);
+                        call.feed(Input::Timeout(call.now));
+                    }
+                }
+                Step::Wait(ms) => call.advance(Duration::from_millis(ms)),
+            }
+        }
+        // Nothing more from the caller: timers alone must end the call.
+        let mut fired = 0;
+        while let Some(deadline) = call.ivr.poll_timeout() {
+            prop_assert!(fired < 40, "still running after {fired} timeouts");
+            call.now = call.now.max(deadline);
+            call.feed(Input::Timeout(call.now));
+            fired += 1;
+        }
+        prop_assert!(call.ivr.is_finished());
+        let admits = call.log.iter().filter(|o| matches!(o, Output::Admit { .. })).count();
+        let hangups = call.log.iter().filter(|o| **o == Output::Hangup).count();
+        prop_assert_eq!(admits + hangups, 1, "exactly one ending: {:?}", call.log);
+        if let Some(role) = call.admitted_as() {
+            let code = call.conference.codes.code(role).as_str().to_string();
+            prop_assert!(keyed.contains(&code), "admitted as {role} without keying its code");
+            prop_assert!(occupancy < 25);
+            prop_assert!(attempts.0 < 10 && attempts.1 < 30);
+        }
+    }
+}
