@@ -21,12 +21,18 @@
 //!   full and brute-force checks, `*44`.
 //! - [`mixer`]: a conference's room: jitter buffers, the 20 ms N−1 mix on
 //!   absolute deadlines, listeners never heard, the shared mix encoded once.
+//! - [`call`]: one inbound leg tying the above together: INVITE → 100/200 with
+//!   the SDP answer, prompts as RTP, DTMF (RFC 4733 or INFO) into the IVR,
+//!   admission (join the room, open the CDR), BYE either way, CANCEL, hold,
+//!   symmetric RTP, RTP timeout; the room itself belongs to the node.
 //! - [`error`]: the crate's error, wrapping each module's.
 //!
-//! Still to come in #4: the call that ties a dialog to the IVR, the prompt player
-//! and a room; CDR legs; the tokio shell and the `teleconf-media-node` binary. Until the binary
+//! Still to come in #4: the node that owns the calls and rooms (routing SIP and
+//! RTP to calls, answering their lookups from the store, writing CDRs), the
+//! tokio shell and the `teleconf-media-node` binary, and the end-to-end calls. Until the binary
 //! exists, `make run` starts no media node and says so.
 
+pub mod call;
 pub mod error;
 pub mod ivr;
 pub mod mixer;
@@ -36,3 +42,6 @@ pub mod sdp;
 pub mod sip;
 
 pub use error::Error;
+
+#[cfg(test)]
+mod testkit;

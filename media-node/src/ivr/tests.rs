@@ -2,22 +2,8 @@
 //! lookups from a fixture, counts prompts) and records every output.
 
 use super::*;
+use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 use proptest::prelude::*;
-
-/// 2026-06-06 at `h:m` UTC.
-fn utc(h: i64, m: i64) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    let midnight = Utc
-        .with_ymd_and_hms(2026, 6, 6, 0, 0, 0)
-        .single()
-        .expect("a valid instant");
-    midnight + TimeDelta::hours(h) + TimeDelta::minutes(m)
-}
-
-const NUMBER: &str = "3832257";
-const PARTICIPANT: &str = "69501";
-const LISTENER: &str = "83269";
-const MODERATOR: &str = "44444";
 
 fn intro_prompt() -> PromptId {
     "0190a3c4-0000-7000-8000-000000000001"
@@ -27,19 +13,7 @@ fn intro_prompt() -> PromptId {
 
 /// The seed's example, 09:30 to 11:00 Toronto (EDT, UTC-4): 13:30 to 15:00 UTC.
 fn seed_conference() -> ConferenceInfo {
-    let code = |s: &str| s.parse().expect("a code");
-    ConferenceInfo {
-        id: ConferenceId::new(),
-        account: AccountId::new(),
-        number: NUMBER.parse().expect("a number"),
-        schedule: Schedule::new(utc(13, 30), utc(15, 0)).expect("a schedule"),
-        codes: AccessCodes::new(code(PARTICIPANT), code(LISTENER), code(MODERATOR))
-            .expect("distinct codes"),
-        intro: Some(intro_prompt()),
-        max_participants: 25,
-        time_zone: chrono_tz::America::Toronto,
-        locked: false,
-    }
+    testkit::seed_conference(Some(intro_prompt()))
 }
 
 /// The shell's side of a call, answering from fixtures.

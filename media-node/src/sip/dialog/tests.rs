@@ -11,12 +11,7 @@ use rsip::{Header, Request, Response, SipMessage};
 use super::*;
 use crate::sdp::{self, LocalMedia};
 use crate::sip::codec::{encode, parse};
-
-/// A message: `head` (start line and headers, each ending CRLF), a Content-Length
-/// counting `body`, the empty line, `body`.
-fn message(head: &str, body: &str) -> String {
-    format!("{head}Content-Length: {}\r\n\r\n{body}", body.len())
-}
+use crate::testkit::{SIPP_SDP, message};
 
 /// sipp's `uac` INVITE, through two record-routing proxies.
 fn sipp_invite() -> String {
@@ -37,17 +32,6 @@ Content-Type: application/sdp\r\n",
         SIPP_SDP,
     )
 }
-
-/// sipp's offer: PCMU only.
-const SIPP_SDP: &str = "v=0\r\n\
-o=user1 53655765 2353687637 IN IP4 127.0.0.1\r\n\
-s=-\r\n\
-c=IN IP4 127.0.0.1\r\n\
-t=0 0\r\n\
-m=audio 6000 RTP/AVP 0 101\r\n\
-a=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:101 telephone-event/8000\r\n\
-a=fmtp:101 0-15\r\n";
 
 /// baresip's INVITE, straight to us (no proxy), with a bracketed Contact.
 fn baresip_invite() -> String {

@@ -274,17 +274,13 @@ mod tests {
     use super::*;
     use crate::sip::codec::parse;
 
-    pub(super) const INVITE: &str = "INVITE sip:+33100000000@127.0.0.1:5060 SIP/2.0\r\n\
-Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-1-0\r\n\
-From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001\r\n\
-To: <sip:+33100000000@127.0.0.1:5060>\r\n\
-Call-ID: 1-4242@127.0.0.1\r\n\
-CSeq: 1 INVITE\r\n\
-Contact: sip:sipp@127.0.0.1:5061\r\n\
-Max-Forwards: 70\r\n\
-Subject: Performance Test\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length: 0\r\n\r\n";
+    /// sipp's INVITE, without a body.
+    pub(super) fn invite_text() -> String {
+        format!(
+            "{}Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n",
+            crate::testkit::SIPP_INVITE_HEAD
+        )
+    }
 
     pub(super) fn request(text: &str) -> Request {
         match parse(text.as_bytes()).expect("a valid literal") {
@@ -295,14 +291,14 @@ Content-Length: 0\r\n\r\n";
 
     #[test]
     fn requests_match_their_transaction_by_branch_sent_by_and_method() {
-        let invite = TransactionKey::of_request(&request(INVITE)).expect("a key");
+        let invite = TransactionKey::of_request(&request(&invite_text())).expect("a key");
         assert_eq!(invite.branch, "z9hG4bK-4242-1-0");
         assert_eq!(invite.sent_by, "127.0.0.1:5061");
         assert_eq!(invite.method, KeyMethod::Invite);
 
-        let other_branch = INVITE.replace("z9hG4bK-4242-1-0", "z9hG4bK-4242-2-0");
-        let other_sent_by = INVITE.replace("127.0.0.1:5061;", "127.0.0.2:5061;");
-        let cancel = INVITE
+        let other_branch = invite_text().replace("z9hG4bK-4242-1-0", "z9hG4bK-4242-2-0");
+        let other_sent_by = invite_text().replace("127.0.0.1:5061;", "127.0.0.2:5061;");
+        let cancel = invite_text()
             .replace("INVITE sip:", "CANCEL sip:")
             .replace("1 INVITE", "1 CANCEL");
         for different in [other_branch, other_sent_by, cancel.clone()] {
@@ -316,7 +312,7 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(cancel.cancelled_invite(), Some(invite.clone()));
         assert_eq!(invite.cancelled_invite(), None);
 
-        let rfc2543 = INVITE.replace("z9hG4bK-4242-1-0", "4242-1-0");
+        let rfc2543 = invite_text().replace("z9hG4bK-4242-1-0", "4242-1-0");
         assert_eq!(TransactionKey::of_request(&request(&rfc2543)), None);
     }
 
@@ -332,16 +328,16 @@ Max-Forwards: 70\r\n\
 Content-Length: 0\r\n\r\n";
         assert_eq!(
             TransactionKey::of_request(&request(ack)),
-            TransactionKey::of_request(&request(INVITE))
+            TransactionKey::of_request(&request(&invite_text()))
         );
     }
 
     #[test]
     fn a_response_matches_the_client_transaction_by_branch_and_cseq_method() {
-        let response = response_to(&request(INVITE), 486, Some("node1"));
+        let response = response_to(&request(&invite_text()), 486, Some("node1"));
         assert_eq!(
             TransactionKey::of_response(&response),
-            TransactionKey::of_request(&request(INVITE))
+            TransactionKey::of_request(&request(&invite_text()))
         );
         let printed =
             String::from_utf8(crate::sip::codec::encode(&response.into())).expect("UTF-8");

@@ -275,7 +275,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::sip::transaction::tests::{INVITE, request};
+    use crate::sip::transaction::tests::{invite_text, request};
 
     const T1: Duration = Timers::T1;
 
@@ -293,7 +293,7 @@ Content-Length: 0\r\n\r\n"
     }
 
     fn invite() -> Request {
-        request(INVITE)
+        request(&invite_text())
     }
 
     /// The outputs queued so far, transmissions shown by their status line.
@@ -498,7 +498,7 @@ Content-Length: 0\r\n\r\n"
         let mut transaction = ServerInviteTransaction::new(start, invite(), Timers::default());
         drain(&mut transaction);
         let cancel = request(
-            &INVITE
+            &invite_text()
                 .replace("INVITE sip:", "CANCEL sip:")
                 .replace("1 INVITE", "1 CANCEL"),
         );

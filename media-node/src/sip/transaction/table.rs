@@ -192,14 +192,14 @@ fn dialog_position(request: &Request) -> Option<(String, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::transaction::tests::{INVITE, request};
+    use crate::sip::transaction::tests::{invite_text, request};
     use crate::sip::transaction::{TuEvent, response_to};
 
     #[test]
     fn the_ack_for_a_2xx_reaches_its_accepted_invite_despite_a_new_branch() {
         let start = Instant::now();
         let mut table = ServerTransactions::new(Timers::default());
-        let invite = request(INVITE);
+        let invite = request(&invite_text());
         let Received::New(key) = table.receive(start, invite.clone()) else {
             panic!("a new transaction");
         };
@@ -215,7 +215,7 @@ mod tests {
         while table.poll_output().is_some() {}
 
         let ack = request(
-            &INVITE
+            &invite_text()
                 .replace("INVITE sip:", "ACK sip:")
                 .replace("1 INVITE", "1 ACK")
                 .replace("z9hG4bK-4242-1-0", "z9hG4bK-4242-1-2"),

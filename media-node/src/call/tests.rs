@@ -1,0 +1,699 @@
+//! Call scenarios on a simulated clock: literal SIP shaped like sipp's `uac`
+//! scenario, RTP and RFC 4733 packets built by hand, the node played by a harness
+//! that answers the IVR's lookups from a fixture and records every output.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use super::*;
+use crate::rtp::TelephoneEvent;
+use crate::sip::codec::parse;
+use crate::testkit::{self, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, message, utc};
+
+const SIGNALLING: &str = "127.0.0.1:5061";
+const MEDIA: &str = "127.0.0.1:6000";
+const NAT_MEDIA: &str = "127.0.0.1:16000";
+
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("an address")
+}
+
+fn invite(sdp: &str) -> String {
+    let content_type = if sdp.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
+    message(&format!("{SIPP_INVITE_HEAD}{content_type}"), sdp)
+}
+
+/// A request of sipp's on the dialog (our tag `node1`).
+fn in_dialog(method: &str, cseq: u32, extra: &str, body: &str) -> String {
+    message(
+        &format!(
+            "{method} sip:conference@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-{cseq}-{method}\r\n\
+From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001\r\n\
+To: <sip:+33100000000@127.0.0.1:5060>;tag=node1\r\n\
+Call-ID: 1-4242@127.0.0.1\r\n\
+CSeq: {cseq} {method}\r\n\
+Contact: sip:sipp@127.0.0.1:5061\r\n\
+Max-Forwards: 70\r\n\
+{extra}"
+        ),
+        body,
+    )
+}
+
+fn ack() -> String {
+    in_dialog("ACK", 1, "", "")
+}
+
+fn sip(text: &str) -> SipMessage {
+    parse(text.as_bytes()).expect("a valid literal")
+}
+
+fn request(text: &str) -> Request {
+    match sip(text) {
+        SipMessage::Request(request) => request,
+        SipMessage::Response(_) => panic!("not a request"),
+    }
+}
+
+/// Open 13:30 to 15:00 UTC; the calls come at 13:40.
+fn conference() -> ConferenceInfo {
+    testkit::seed_conference(None)
+}
+
+fn settings() -> Settings {
+    Settings {
+        leg: LegKey(7),
+        local_tag: "node1".into(),
+        ssrc: 0x1234_5678,
+        local_contact: rsip::Uri::try_from("sip:conference@127.0.0.1:5060").expect("a URI"),
+        via_host: "127.0.0.1:5060".into(),
+        timers: Timers::default(),
+        answer_after: Duration::ZERO,
+    }
+}
+
+/// The node around one call: a simulated clock, 20 ms ticks, the lookups answered
+/// from a fixture, and (unless told otherwise) a caller that talks every 20 ms.
+struct Node {
+    call: Call,
+    now: Instant,
+    conference: ConferenceInfo,
+    occupancy: u32,
+    caller_talks: bool,
+    caller_seq: u16,
+    dtmf_ts: u32,
+    /// Every output, in order.
+    log: Vec<Output>,
+}
+
+impl Node {
+    fn new(settings: Settings) -> Self {
+        Self {
+            call: Call::new(settings),
+            now: Instant::now(),
+            conference: conference(),
+            occupancy: 0,
+            caller_talks: true,
+            caller_seq: 0,
+            dtmf_ts: 1000,
+            log: Vec::new(),
+        }
+    }
+
+    /// A call answered from sipp's INVITE with `sdp`.
+    fn invited(sdp: &str) -> Self {
+        let mut node = Self::new(settings());
+        node.invite(sdp);
+        node
+    }
+
+    fn invite(&mut self, sdp: &str) {
+        let local_media = LocalMedia {
+            addr: Ipv4Addr::LOCALHOST,
+            port: 20_000,
+            session_id: 42,
+            version: 1,
+        };
+        self.feed(Input::Invite {
+            request: request(&invite(sdp)),
+            source: addr(SIGNALLING),
+            dialled: "+33100000000".parse().expect("an E.164 number"),
+            caller_id: "+15145550100".into(),
+            local_media,
+            wall_clock: utc(13, 40),
+            language: Language::Fr,
+            prompts: ConferencePrompts::default(),
+            star44: None,
+        });
+    }
+
+    fn feed(&mut self, input: Input<'_>) {
+        self.call.handle_input(self.now, input);
+        while let Some(output) = self.call.poll_output() {
+            let answer = match &output {
+                Output::Ivr(ivr::Output::LookupConference(number)) => Some(Input::ConferenceFound(
+                    (*number == self.conference.number).then(|| self.conference.clone()),
+                )),
+                Output::Ivr(ivr::Output::CheckAttempts { .. }) => Some(Input::Attempts {
+                    by_caller: 0,
+                    by_conference: 0,
+                }),
+                Output::Ivr(ivr::Output::LookupOccupancy(_)) => {
+                    Some(Input::Occupancy(self.occupancy))
+                }
+                _ => None,
+            };
+            self.log.push(output);
+            if let Some(answer) = answer {
+                self.call.handle_input(self.now, answer);
+            }
+        }
+    }
+
+    fn sip(&mut self, text: &str) {
+        self.feed(Input::Sip(sip(text)));
+    }
+
+    fn rtp(&mut self, packet: &[u8], from: &str) {
+        self.feed(Input::Rtp(packet, addr(from)));
+    }
+
+    /// Runs the clock for `by`: a tick every 20 ms, each deadline on time, the
+    /// caller's audio packet every tick while `caller_talks`.
+    fn progress(&mut self, by: Duration) {
+        let until = self.now + by;
+        let mut next_tick = self.now + Duration::from_millis(20);
+        while self.now < until && !self.call.is_ended() {
+            let deadline = self.call.poll_timeout().filter(|at| *at < next_tick);
+            match deadline {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    self.feed(Input::Timeout);
+                }
+                _ if next_tick <= until => {
+                    self.now = next_tick;
+                    next_tick += Duration::from_millis(20);
+                    if self.caller_talks {
+                        self.caller_seq = self.caller_seq.wrapping_add(1);
+                        let ts = u32::from(self.caller_seq) * 160;
+                        let packet = rtp::build(9, self.caller_seq, ts, 0, false, &[0xFF; 160])
+                            .expect("a packet");
+                        self.rtp(&packet, MEDIA);
+                    }
+                    self.feed(Input::Tick);
+                }
+                _ => self.now = until,
+            }
+        }
+    }
+
+    /// Runs the clock until the IVR has played `count` prompts to their end.
+    fn until_prompts_finished(&mut self, count: u32) {
+        for _ in 0..60_000 {
+            if self.call.prompts_finished >= count {
+                return;
+            }
+            self.progress(Duration::from_millis(20));
+        }
+        panic!("the prompts never finished");
+    }
+
+    /// Keys `keys` as RFC 4733 events: a start packet, then the end packet three times.
+    fn key_rfc4733(&mut self, keys: &str) {
+        for key in keys.chars() {
+            let digit = Digit::from_char(key).expect("a key");
+            self.dtmf_ts += 2000;
+            for (i, (end, duration)) in [(false, 160), (true, 800), (true, 800), (true, 800)]
+                .into_iter()
+                .enumerate()
+            {
+                let event = TelephoneEvent {
+                    event: digit.event_code(),
+                    end,
+                    volume: 10,
+                    duration,
+                };
+                let packet = rtp::build(
+                    9,
+                    self.caller_seq.wrapping_add(1),
+                    self.dtmf_ts,
+                    101,
+                    i == 0,
+                    &event.to_bytes(),
+                )
+                .expect("a packet");
+                self.caller_seq = self.caller_seq.wrapping_add(1);
+                self.rtp(&packet, MEDIA);
+            }
+            self.progress(Duration::from_millis(100));
+        }
+    }
+
+    /// Keys `keys` as SIP INFO (`application/dtmf-relay`), CSeq from `cseq`.
+    fn key_info(&mut self, keys: &str, mut cseq: u32) {
+        for key in keys.chars() {
+            let body = format!("Signal={key}\r\nDuration=160\r\n");
+            self.sip(&in_dialog(
+                "INFO",
+                cseq,
+                "Content-Type: application/dtmf-relay\r\n",
+                &body,
+            ));
+            cseq += 1;
+            self.progress(Duration::from_millis(100));
+        }
+    }
+
+    /// INVITE, ACK, the greeting to its end.
+    fn answered_and_greeted() -> Self {
+        let mut node = Self::invited(SIPP_SDP);
+        node.sip(&ack());
+        node.until_prompts_finished(1);
+        node
+    }
+
+    /// Through the IVR into the conference with the participant code.
+    fn admitted() -> Self {
+        let mut node = Self::answered_and_greeted();
+        node.key_rfc4733(&format!("{NUMBER}#"));
+        node.key_rfc4733(&format!("{PARTICIPANT}#"));
+        node
+    }
+
+    /// The start lines of the SIP messages sent, in order.
+    fn sip_sent(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|output| match output {
+                Output::SendSip { bytes, .. } => Some(
+                    String::from_utf8_lossy(bytes)
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The SIP message sent whose start line begins with `start`.
+    fn sent_message(&self, start: &str) -> String {
+        self.log
+            .iter()
+            .find_map(|output| match output {
+                Output::SendSip { bytes, .. } => {
+                    let text = String::from_utf8_lossy(bytes).into_owned();
+                    text.starts_with(start).then_some(text)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {start} sent: {:?}", self.sip_sent()))
+    }
+
+    fn rtp_sent(&self) -> Vec<(SocketAddr, &[u8])> {
+        self.log
+            .iter()
+            .filter_map(|output| match output {
+                Output::SendRtp { to, bytes } => Some((*to, bytes.as_slice())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn cdr_opened(&self) -> Option<&CallLeg> {
+        self.log.iter().find_map(|output| match output {
+            Output::CdrOpen(leg) => Some(leg),
+            _ => None,
+        })
+    }
+
+    fn cdr_closed(&self) -> Option<&CallLeg> {
+        self.log.iter().find_map(|output| match output {
+            Output::CdrClose(leg) => Some(leg),
+            _ => None,
+        })
+    }
+
+    fn ended(&self) -> bool {
+        self.log.contains(&Output::Ended)
+    }
+}
+
+#[test]
+fn a_caller_is_answered_100_then_200_with_an_sdp_answer() {
+    let node = Node::invited(SIPP_SDP);
+    assert_eq!(
+        node.sip_sent(),
+        ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"],
+        "100 then 200"
+    );
+    let ok = node.sent_message("SIP/2.0 200");
+    assert!(
+        ok.contains("To: <sip:+33100000000@127.0.0.1:5060>;tag=node1"),
+        "{ok}"
+    );
+    assert!(ok.contains("m=audio 20000 RTP/AVP 0 101"), "{ok}");
+    assert!(ok.contains("a=rtpmap:101 telephone-event/8000"), "{ok}");
+    assert!(node.log.iter().all(|output| match output {
+        Output::SendSip { to, .. } => *to == addr(SIGNALLING),
+        _ => true,
+    }));
+}
+
+#[test]
+fn the_200_is_retransmitted_until_the_ack() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.progress(Duration::from_millis(1600));
+    let oks = node
+        .sip_sent()
+        .iter()
+        .filter(|line| line.contains("200"))
+        .count();
+    assert_eq!(oks, 3, "at 0, T1, 3*T1: {:?}", node.sip_sent());
+    node.sip(&ack());
+    node.progress(Duration::from_secs(5));
+    let after = node
+        .sip_sent()
+        .iter()
+        .filter(|line| line.contains("200"))
+        .count();
+    assert_eq!(after, 3, "no 200 after the ACK");
+}
+
+#[test]
+fn the_greeting_is_sent_as_rtp_frames_of_the_negotiated_codec() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.sip(&ack());
+    node.progress(Duration::from_secs(1));
+    let sent = node.rtp_sent();
+    assert!(sent.len() >= 45, "about one frame per tick: {}", sent.len());
+    let mut last_seq = None;
+    for (to, bytes) in &sent {
+        assert_eq!(*to, addr(MEDIA));
+        let packet = rtp::parse(bytes).expect("RTP");
+        assert_eq!(packet.payload_type, 0, "PCMU");
+        assert_eq!(packet.payload.len(), 160, "20 ms");
+        assert_eq!(packet.ssrc, 0x1234_5678);
+        if let Some(last) = last_seq {
+            assert_eq!(packet.sequence, u16::wrapping_add(last, 1));
+        }
+        last_seq = Some(packet.sequence);
+    }
+    assert!(
+        sent.iter().any(|(_, bytes)| rtp::parse(bytes)
+            .expect("RTP")
+            .payload
+            .iter()
+            .any(|&b| b != 0xFF)),
+        "not only silence"
+    );
+}
+
+#[test]
+fn keyed_number_and_code_as_rfc4733_admit_the_caller_and_open_a_cdr() {
+    let node = Node::admitted();
+    let join = node.log.iter().find_map(|output| match output {
+        Output::Join {
+            leg,
+            conference,
+            role,
+            codec,
+        } => Some((*leg, *conference, *role, *codec)),
+        _ => None,
+    });
+    assert_eq!(
+        join,
+        Some((
+            LegKey(7),
+            node.conference.id,
+            CallerRole::Participant,
+            Codec::Pcmu
+        ))
+    );
+    let leg = node.cdr_opened().expect("a CDR leg");
+    assert_eq!(leg.account_id, node.conference.account);
+    assert_eq!(leg.conference_id, node.conference.id);
+    assert_eq!(leg.conference_number.to_string(), NUMBER);
+    assert_eq!(leg.dialled.to_string(), "+33100000000");
+    assert_eq!(leg.caller_id, "+15145550100");
+    assert_eq!(leg.role, CallerRole::Participant);
+    assert!(leg.joined_at > utc(13, 40) && leg.joined_at < utc(13, 42));
+    assert_eq!(leg.month.to_string(), "2026-06");
+    assert_eq!(leg.left_at, None);
+    assert!(
+        node.log
+            .iter()
+            .any(|output| matches!(output, Output::ToRoom { leg: LegKey(7), payload, .. } if payload.len() == 160)),
+        "the caller's audio goes to the room after admission"
+    );
+}
+
+#[test]
+fn the_room_mix_is_sent_after_admission() {
+    let mut node = Node::admitted();
+    let before = node.rtp_sent().len();
+    node.feed(Input::FromRoom(&[0x55; 160]));
+    let sent = node.rtp_sent();
+    assert_eq!(sent.len(), before + 1);
+    let packet = rtp::parse(sent[before].1).expect("RTP");
+    assert_eq!(packet.payload, &[0x55; 160]);
+}
+
+#[test]
+fn dtmf_by_sip_info_works_too() {
+    let mut node = Node::answered_and_greeted();
+    node.key_info(&format!("{NUMBER}#"), 2);
+    node.key_info(&format!("{PARTICIPANT}#"), 10);
+    assert!(node.cdr_opened().is_some(), "{:?}", node.sip_sent());
+    let infos_ok = node
+        .sip_sent()
+        .iter()
+        .filter(|line| *line == "SIP/2.0 200 OK")
+        .count();
+    assert!(infos_ok >= 13, "each INFO answered 200");
+}
+
+#[test]
+fn a_caller_bye_after_admission_closes_the_cdr_with_caller_hangup() {
+    let mut node = Node::admitted();
+    node.sip(&in_dialog("BYE", 30, "", ""));
+    assert_eq!(
+        node.sip_sent().last().map(String::as_str),
+        Some("SIP/2.0 200 OK")
+    );
+    assert!(node.log.contains(&Output::Leave { leg: LegKey(7) }));
+    let leg = node.cdr_closed().expect("closed");
+    assert_eq!(leg.cause, Some(DisconnectCause::CallerHangup));
+    assert!(leg.left_at >= Some(leg.joined_at));
+    let sent = node.rtp_sent().len();
+    node.progress(Duration::from_secs(40));
+    assert!(node.ended(), "ended once the transactions finished");
+    assert_eq!(node.rtp_sent().len(), sent, "no RTP after the BYE");
+}
+
+#[test]
+fn three_wrong_codes_end_in_our_bye_and_no_cdr() {
+    let mut node = Node::answered_and_greeted();
+    node.key_rfc4733(&format!("{NUMBER}#"));
+    for _ in 0..3 {
+        node.key_rfc4733("11111#");
+        // The "invalid code" prompt, then the code prompt again (or Goodbye).
+        let finished = node.call.prompts_finished;
+        node.until_prompts_finished(finished + 1);
+    }
+    node.progress(Duration::from_secs(30));
+    let bye = node.sent_message("BYE ");
+    assert!(bye.contains("CSeq: 1 BYE"), "{bye}");
+    assert!(
+        bye.contains("To: <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001"),
+        "{bye}"
+    );
+    assert!(node.cdr_opened().is_none());
+    assert!(node.cdr_closed().is_none());
+    let failures = node
+        .log
+        .iter()
+        .filter(|output| matches!(output, Output::Ivr(ivr::Output::RecordFailure(_))))
+        .count();
+    assert_eq!(failures, 6, "two per wrong code");
+
+    // Our BYE is retransmitted until answered.
+    let byes = node
+        .sip_sent()
+        .iter()
+        .filter(|line| line.starts_with("BYE"))
+        .count();
+    assert!(byes > 1, "Timer E: {byes}");
+    let via = bye
+        .lines()
+        .find(|line| line.starts_with("Via:"))
+        .expect("a Via")
+        .to_string();
+    node.sip(&message(
+        &format!(
+            "SIP/2.0 200 OK\r\n{via}\r\n\
+From: <sip:+33100000000@127.0.0.1:5060>;tag=node1\r\n\
+To: <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001\r\n\
+Call-ID: 1-4242@127.0.0.1\r\n\
+CSeq: 1 BYE\r\n"
+        ),
+        "",
+    ));
+    node.progress(Duration::from_secs(40));
+    assert!(node.ended());
+}
+
+#[test]
+fn cancel_before_answer_gets_487_and_no_cdr() {
+    let mut node = Node::new(Settings {
+        answer_after: Duration::from_secs(2),
+        ..settings()
+    });
+    node.invite(SIPP_SDP);
+    assert_eq!(
+        node.sip_sent(),
+        ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]
+    );
+    node.progress(Duration::from_millis(500));
+    let cancel = invite("")
+        .replace("INVITE sip:", "CANCEL sip:")
+        .replace("1 INVITE", "1 CANCEL");
+    node.sip(&cancel);
+    let sent = node.sip_sent();
+    assert!(sent.contains(&"SIP/2.0 200 OK".to_string()), "{sent:?}");
+    assert!(
+        sent.contains(&"SIP/2.0 487 Request Terminated".to_string()),
+        "{sent:?}"
+    );
+    let ack_487 = message(
+        "ACK sip:+33100000000@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-1-0\r\n\
+From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001\r\n\
+To: <sip:+33100000000@127.0.0.1:5060>;tag=node1\r\n\
+Call-ID: 1-4242@127.0.0.1\r\n\
+CSeq: 1 ACK\r\n\
+Max-Forwards: 70\r\n",
+        "",
+    );
+    node.sip(&ack_487);
+    node.progress(Duration::from_secs(40));
+    assert!(node.ended());
+    assert!(
+        !node
+            .sip_sent()
+            .iter()
+            .any(|line| line.contains("200 OK") && line.contains("INVITE"))
+    );
+    assert!(node.rtp_sent().is_empty(), "never answered, never played");
+    assert!(node.cdr_opened().is_none() && node.cdr_closed().is_none());
+}
+
+#[test]
+fn no_rtp_for_30_seconds_ends_the_call_with_rtp_timeout() {
+    let mut node = Node::admitted();
+    node.caller_talks = false;
+    node.progress(Duration::from_secs(29));
+    assert!(node.cdr_closed().is_none(), "not yet");
+    node.progress(Duration::from_secs(2));
+    let leg = node.cdr_closed().expect("closed");
+    assert_eq!(leg.cause, Some(DisconnectCause::RtpTimeout));
+    assert!(node.sip_sent().iter().any(|line| line.starts_with("BYE")));
+}
+
+#[test]
+fn symmetric_rtp_sends_to_where_media_comes_from() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.caller_talks = false;
+    node.sip(&ack());
+    node.progress(Duration::from_millis(100));
+    assert!(node.rtp_sent().iter().all(|(to, _)| *to == addr(MEDIA)));
+    let packet = rtp::build(9, 1, 160, 0, false, &[0xFF; 160]).expect("a packet");
+    node.rtp(&packet, NAT_MEDIA);
+    let before = node.rtp_sent().len();
+    node.progress(Duration::from_millis(100));
+    let after = &node.rtp_sent()[before..];
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|(to, _)| *to == addr(NAT_MEDIA)));
+}
+
+#[test]
+fn an_offerless_invite_gets_our_offer_and_the_ack_answer() {
+    let mut node = Node::invited("");
+    let ok = node.sent_message("SIP/2.0 200");
+    assert!(ok.contains("m=audio 20000 RTP/AVP 0 8 101"), "{ok}");
+    node.progress(Duration::from_millis(100));
+    assert!(
+        node.rtp_sent().is_empty(),
+        "nothing to send before the answer"
+    );
+    let answer = SIPP_SDP
+        .replace("RTP/AVP 0 101", "RTP/AVP 8 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000");
+    node.sip(&in_dialog(
+        "ACK",
+        1,
+        "Content-Type: application/sdp\r\n",
+        &answer,
+    ));
+    assert_eq!(node.call.negotiated().map(|n| n.codec), Some(Codec::Pcma));
+    node.progress(Duration::from_millis(100));
+    let sent = node.rtp_sent();
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter()
+            .all(|(_, bytes)| rtp::parse(bytes).expect("RTP").payload_type == 8)
+    );
+}
+
+#[test]
+fn no_common_codec_is_488() {
+    let g729 = SIPP_SDP
+        .replace("RTP/AVP 0 101", "RTP/AVP 18 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
+    let mut node = Node::invited(&g729);
+    assert_eq!(
+        node.sip_sent(),
+        ["SIP/2.0 100 Trying", "SIP/2.0 488 Not Acceptable Here"]
+    );
+    node.progress(Duration::from_secs(40));
+    assert!(node.ended(), "ends when Timer H gives up");
+    assert!(node.rtp_sent().is_empty());
+}
+
+#[test]
+fn a_reinvite_for_hold_is_answered_and_rtp_stops() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.sip(&ack());
+    node.progress(Duration::from_millis(200));
+    let hold = SIPP_SDP.replace("a=fmtp:101 0-15\r\n", "a=fmtp:101 0-15\r\na=sendonly\r\n");
+    node.sip(&in_dialog(
+        "INVITE",
+        2,
+        "Content-Type: application/sdp\r\n",
+        &hold,
+    ));
+    let ok = node
+        .log
+        .iter()
+        .rev()
+        .find_map(|output| match output {
+            Output::SendSip { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        })
+        .expect("an answer");
+    assert!(ok.starts_with("SIP/2.0 200 OK"), "{ok}");
+    assert!(ok.contains("CSeq: 2 INVITE"), "{ok}");
+    assert!(ok.contains("a=recvonly"), "{ok}");
+    node.sip(&in_dialog("ACK", 2, "", ""));
+    let before = node.rtp_sent().len();
+    node.progress(Duration::from_secs(1));
+    assert_eq!(node.rtp_sent().len(), before, "no RTP while held");
+
+    // Unhold: sending resumes.
+    node.sip(&in_dialog(
+        "INVITE",
+        3,
+        "Content-Type: application/sdp\r\n",
+        SIPP_SDP,
+    ));
+    node.progress(Duration::from_millis(200));
+    assert!(node.rtp_sent().len() > before, "RTP again after unhold");
+}
+
+#[test]
+fn no_ack_for_our_200_ends_the_leg_with_transaction_failure() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.until_prompts_finished(1);
+    node.key_rfc4733(&format!("{NUMBER}#"));
+    node.key_rfc4733(&format!("{PARTICIPANT}#"));
+    assert!(node.cdr_opened().is_some(), "admitted before Timer L");
+    node.progress(Duration::from_secs(40));
+    let leg = node.cdr_closed().expect("closed");
+    assert_eq!(leg.cause, Some(DisconnectCause::TransactionFailure));
+    assert!(node.sip_sent().iter().any(|line| line.starts_with("BYE")));
+}
