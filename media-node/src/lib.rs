@@ -25,17 +25,22 @@
 //!   the SDP answer, prompts as RTP, DTMF (RFC 4733 or INFO) into the IVR,
 //!   admission (join the room, open the CDR), BYE either way, CANCEL, hold,
 //!   symmetric RTP, RTP timeout; the room itself belongs to the node.
+//! - [`node`]: all calls and rooms of the node: the trunk allow-list (403),
+//!   OPTIONS keep-alives, access-number lookup (404), `*44`, RTP ports, SIP and
+//!   RTP routed to their call, rooms created on the first join and ticked on
+//!   their deadlines, CDRs and lookups handed to the shell.
 //! - [`error`]: the crate's error, wrapping each module's.
 //!
-//! Still to come in #4: the node that owns the calls and rooms (routing SIP and
-//! RTP to calls, answering their lookups from the store, writing CDRs), the
-//! tokio shell and the `teleconf-media-node` binary, and the end-to-end calls. Until the binary
+//! Still to come in #4: the tokio shell (sockets, the 20 ms clock, answering the
+//! node's lookups from the store, writing CDRs), the `teleconf-media-node`
+//! binary, and the end-to-end calls with sipp and baresip. Until the binary
 //! exists, `make run` starts no media node and says so.
 
 pub mod call;
 pub mod error;
 pub mod ivr;
 pub mod mixer;
+pub mod node;
 pub mod prompts;
 pub mod rtp;
 pub mod sdp;

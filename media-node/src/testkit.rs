@@ -70,3 +70,12 @@ pub(crate) fn seed_conference(intro: Option<PromptId>) -> ConferenceInfo {
         locked: false,
     }
 }
+
+/// The start line of a printed SIP message (`SIP/2.0 200 OK`, `BYE sip:…`).
+pub(crate) fn start_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}

@@ -269,13 +269,7 @@ impl Node {
         self.log
             .iter()
             .filter_map(|output| match output {
-                Output::SendSip { bytes, .. } => Some(
-                    String::from_utf8_lossy(bytes)
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
+                Output::SendSip { bytes, .. } => Some(testkit::start_line(bytes)),
                 _ => None,
             })
             .collect()

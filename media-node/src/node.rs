@@ -1,0 +1,772 @@
+//! The node: every call and every room of one media node, sans-IO (issue #4).
+//!
+//! The node only routes; each protocol rule lives in the module it calls:
+//!
+//! - **SIP datagrams** are parsed by the [codec](crate::sip::codec) (garbage gets its
+//!   [`bad_request`] or nothing). A request from a source outside the trunk
+//!   allow-list gets 403; a message whose Call-ID names a call goes to that
+//!   [`Call`] (retransmitted INVITEs included); a response for no call is dropped;
+//!   out of any call, OPTIONS gets 200 with Allow (the trunk's keep-alive), a
+//!   request with a To tag (in-dialog) or any other non-INVITE gets 481, an ACK
+//!   nothing.
+//! - **A new INVITE**: the Request-URI's user part is the access number, looked up
+//!   through the shell ([`Output::LookupNumber`]); unknown, or not routed to
+//!   conferences, → 404. `*44` from an account's IP phone skips the lookup. The call
+//!   then gets an RTP port from the range (none left → 503), the shell is told to
+//!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
+//! - **RTP** received on a port goes to the call that owns the port.
+//! - **Rooms**: a call's `Join` puts its leg into its conference's [`Room`]
+//!   (created on the first join), `ToRoom` pushes its audio, `Leave` removes it
+//!   (the room goes when empty). Each room ticks on its own absolute deadlines
+//!   ([`Room::poll_timeout`]) and every leg's payload goes back to its call
+//!   (`FromRoom`).
+//! - **Lookups** of the IVR go out as [`Output::Lookup`], keyed by the call's
+//!   [`LegKey`], and come back as inputs with that key; occupancy is answered here,
+//!   from the room (a conference is pinned to one node; bridging is #5's).
+//! - **The end**: a call's `Ended` forgets it and releases its port
+//!   ([`Output::ReleaseRtp`]).
+//!
+//! Stateless answers (403, 404, 481, 503, OPTIONS' 200) are built with
+//! [`response_to`] and a To tag that is a hash of the request, so a retransmitted
+//! request gets the very same answer.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rsip::headers::UntypedHeader;
+use rsip::message::HeadersExt;
+use rsip::{Header, Method, Request, SipMessage};
+
+use teleconf_core::domain::{AccountId, CallLeg, ConferenceId, E164, PhoneNumber, PromptId};
+
+use crate::call::{self, Call, Settings};
+use crate::ivr::{self, ConferenceInfo};
+use crate::mixer::{LegKey, Room};
+use crate::prompts;
+use crate::sdp::LocalMedia;
+use crate::sip::codec;
+use crate::sip::dialog::ALLOW;
+use crate::sip::transaction::{Timers, response_to};
+
+#[cfg(test)]
+mod tests;
+
+/// What `*44` calls record as the dialled number: a `*44` call dials no access
+/// number, and [`call::Input::Invite`] (and the CDR's `dialled`) want an E.164.
+/// TODO(#4): make `dialled` optional in the call and the CDR.
+pub const STAR44_DIALLED: &str = "+99900000044";
+
+/// The Request-URI user part of an IP phone's conference access.
+pub const STAR44: &str = "*44";
+
+/// What a node is configured with.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The SIP trunk's addresses: the only sources (besides the `*44` IP phones)
+    /// whose requests are served.
+    pub trunk_sources: Vec<IpAddr>,
+    /// Our SIP address, for Contact and Via.
+    pub local_addr: SocketAddr,
+    /// Our RTP address, advertised in SDP.
+    pub rtp_addr: Ipv4Addr,
+    /// The RTP ports calls get (even ones only, RFC 3550 §11).
+    pub rtp_ports: Range<u16>,
+    /// RFC 3261 timer values.
+    pub timers: Timers,
+    /// IP phones allowed to dial `*44`, and their account.
+    pub star44_sources: HashMap<IpAddr, AccountId>,
+}
+
+/// A lookup of the access number, handed out with [`Output::LookupNumber`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// What happens to the node.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A datagram on the SIP socket.
+    Datagram {
+        /// Monotonic time.
+        now: Instant,
+        /// The wall clock at `now` (a new call's only reading of it).
+        wall_clock: DateTime<Utc>,
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        bytes: &'a [u8],
+    },
+    /// A datagram on one of our RTP ports.
+    Rtp {
+        /// Monotonic time.
+        now: Instant,
+        /// Our local port it came in on.
+        port: u16,
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        bytes: &'a [u8],
+    },
+    /// The shell's 20 ms clock: prompts and rooms advance.
+    Tick(Instant),
+    /// The deadline of [`Node::poll_timeout`] has come.
+    Timeout(Instant),
+    /// Answers [`Output::LookupNumber`].
+    NumberFound {
+        /// Monotonic time.
+        now: Instant,
+        /// The lookup answered.
+        req: RequestId,
+        /// The number, `None` when unknown.
+        number: Option<PhoneNumber>,
+    },
+    /// Answers [`Output::Lookup`] of `ivr::Output::LookupConference`.
+    ConferenceFound {
+        /// Monotonic time.
+        now: Instant,
+        /// The call that asked.
+        leg: LegKey,
+        /// The conference, `None` when no conference has the number.
+        info: Option<ConferenceInfo>,
+    },
+    /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts`.
+    Attempts {
+        /// Monotonic time.
+        now: Instant,
+        /// The call that asked.
+        leg: LegKey,
+        /// Failures from this caller ID.
+        by_caller: u32,
+        /// Failures against this conference.
+        by_conference: u32,
+    },
+    /// Answers `ivr::Output::LookupOccupancy`, should the shell know better than
+    /// the room (the node answers it itself).
+    Occupancy {
+        /// Monotonic time.
+        now: Instant,
+        /// The call that asked.
+        leg: LegKey,
+        /// Callers in the conference.
+        callers: u32,
+    },
+    /// Answers [`Output::FetchPrompt`]: the prompt's 8 kHz PCM.
+    PromptAudio {
+        /// Monotonic time.
+        now: Instant,
+        /// The call that asked.
+        leg: LegKey,
+        /// The prompt.
+        id: PromptId,
+        /// Its audio.
+        pcm: Arc<[i16]>,
+    },
+}
+
+/// What the node asks of its shell, drained with [`Node::poll_output`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A SIP datagram to send from the SIP socket.
+    SendSip {
+        /// Destination.
+        to: SocketAddr,
+        /// The printed message.
+        bytes: Vec<u8>,
+    },
+    /// An RTP datagram to send from one of our RTP ports.
+    SendRtp {
+        /// The port (bound after [`Output::BindRtp`]).
+        from_port: u16,
+        /// Destination.
+        to: SocketAddr,
+        /// The packet.
+        bytes: Vec<u8>,
+    },
+    /// Look up the access number; answer with [`Input::NumberFound`].
+    LookupNumber {
+        /// The key of the answer.
+        req: RequestId,
+        /// The number dialled.
+        e164: E164,
+    },
+    /// A call's lookup or record (`LookupConference`, `CheckAttempts`,
+    /// `RecordFailure`); answer with the matching input and `leg`.
+    Lookup {
+        /// The call that asks.
+        leg: LegKey,
+        /// What it asks.
+        what: ivr::Output,
+    },
+    /// Fetch a custom prompt; answer with [`Input::PromptAudio`].
+    FetchPrompt {
+        /// The call that asks.
+        leg: LegKey,
+        /// The prompt.
+        id: PromptId,
+    },
+    /// Write the CDR leg.
+    CdrOpen(CallLeg),
+    /// Close the CDR leg.
+    CdrClose(CallLeg),
+    /// Open a socket on this RTP port.
+    BindRtp(u16),
+    /// Close the socket of this RTP port.
+    ReleaseRtp(u16),
+}
+
+/// An INVITE waiting for its access number.
+#[derive(Debug)]
+struct PendingInvite {
+    request: Request,
+    source: SocketAddr,
+    call_id: String,
+    dialled: E164,
+    /// When it came, with the wall clock then.
+    received: (Instant, DateTime<Utc>),
+}
+
+/// A call and what the node knows of it.
+#[derive(Debug)]
+struct Leg {
+    call: Call,
+    call_id: String,
+    port: u16,
+    /// Its room, while it is in one.
+    conference: Option<ConferenceId>,
+}
+
+/// What a new call is given besides its INVITE.
+#[derive(Debug)]
+struct NewCall {
+    request: Request,
+    source: SocketAddr,
+    call_id: String,
+    dialled: E164,
+    wall_clock: DateTime<Utc>,
+    language: teleconf_core::domain::Language,
+    prompts: teleconf_core::domain::ConferencePrompts,
+    star44: Option<AccountId>,
+}
+
+/// Every call and room of one media node. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    outputs: VecDeque<Output>,
+    legs: HashMap<LegKey, Leg>,
+    by_call_id: HashMap<String, LegKey>,
+    by_port: HashMap<u16, LegKey>,
+    rooms: HashMap<ConferenceId, Room>,
+    pending: HashMap<RequestId, PendingInvite>,
+    free_ports: BTreeSet<u16>,
+    next_leg: u64,
+    next_req: u64,
+}
+
+impl Node {
+    /// A node with no call.
+    pub fn new(config: NodeConfig) -> Self {
+        // RFC 3550 §11: RTP on even ports (the odd one above is RTCP's).
+        let free_ports = config.rtp_ports.clone().filter(|p| p % 2 == 0).collect();
+        Self {
+            config,
+            outputs: VecDeque::new(),
+            legs: HashMap::new(),
+            by_call_id: HashMap::new(),
+            by_port: HashMap::new(),
+            rooms: HashMap::new(),
+            pending: HashMap::new(),
+            free_ports,
+            next_leg: 0,
+            next_req: 0,
+        }
+    }
+
+    /// Calls alive (for the shell's drain and the tests).
+    pub fn calls(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// Rooms alive.
+    pub fn rooms(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Feeds one input.
+    pub fn handle_input(&mut self, input: Input<'_>) {
+        match input {
+            Input::Datagram {
+                now,
+                wall_clock,
+                from,
+                bytes,
+            } => self.receive_sip(now, wall_clock, from, bytes),
+            Input::Rtp {
+                now,
+                port,
+                from,
+                bytes,
+            } => {
+                if let Some(&leg) = self.by_port.get(&port) {
+                    self.feed(now, leg, call::Input::Rtp(bytes, from));
+                }
+            }
+            Input::Tick(now) => {
+                let legs: Vec<LegKey> = self.legs.keys().copied().collect();
+                for leg in legs {
+                    self.feed(now, leg, call::Input::Tick);
+                }
+                self.tick_rooms(now);
+            }
+            Input::Timeout(now) => {
+                let due: Vec<LegKey> = self
+                    .legs
+                    .iter()
+                    .filter(|(_, leg)| leg.call.poll_timeout().is_some_and(|at| at <= now))
+                    .map(|(key, _)| *key)
+                    .collect();
+                for leg in due {
+                    self.feed(now, leg, call::Input::Timeout);
+                }
+                self.tick_rooms(now);
+            }
+            Input::NumberFound { now, req, number } => self.number_found(now, req, number),
+            Input::ConferenceFound { now, leg, info } => {
+                self.feed(now, leg, call::Input::ConferenceFound(info));
+            }
+            Input::Attempts {
+                now,
+                leg,
+                by_caller,
+                by_conference,
+            } => self.feed(
+                now,
+                leg,
+                call::Input::Attempts {
+                    by_caller,
+                    by_conference,
+                },
+            ),
+            Input::Occupancy { now, leg, callers } => {
+                self.feed(now, leg, call::Input::Occupancy(callers));
+            }
+            Input::PromptAudio { now, leg, id, pcm } => {
+                self.feed(now, leg, call::Input::PromptAudio(id, pcm));
+            }
+        }
+    }
+
+    /// The next thing to do, until `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When to feed [`Input::Timeout`]: the earliest deadline of the calls and
+    /// the rooms (the 20 ms [`Input::Tick`] is the shell's own clock).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let calls = self.legs.values().filter_map(|leg| leg.call.poll_timeout());
+        let rooms = self.rooms.values().filter_map(Room::poll_timeout);
+        calls.chain(rooms).min()
+    }
+
+    // ---- SIP ---------------------------------------------------------------------
+
+    fn receive_sip(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        from: SocketAddr,
+        bytes: &[u8],
+    ) {
+        let message = match codec::parse(bytes) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::debug!(%from, %error, "node: unreadable SIP");
+                if self.is_allowed(from.ip())
+                    && let Some(bytes) = codec::bad_request(bytes, &error)
+                {
+                    self.outputs.push_back(Output::SendSip { to: from, bytes });
+                }
+                return;
+            }
+        };
+        let request = match message {
+            SipMessage::Response(response) => {
+                if let Some(leg) = call_id(&response).and_then(|id| self.by_call_id.get(&id)) {
+                    let leg = *leg;
+                    self.feed(now, leg, call::Input::Sip(SipMessage::Response(response)));
+                }
+                return;
+            }
+            SipMessage::Request(request) => request,
+        };
+        if request.method == Method::Ack && !self.is_allowed(from.ip()) {
+            return;
+        }
+        if !self.is_allowed(from.ip()) {
+            tracing::info!(%from, method = %request.method, "node: source not allowed");
+            return self.respond(from, &request, 403);
+        }
+        let Some(id) = call_id(&request) else {
+            return;
+        };
+        if let Some(&leg) = self.by_call_id.get(&id) {
+            return self.feed(now, leg, call::Input::Sip(SipMessage::Request(request)));
+        }
+        let in_dialog = request
+            .to_header()
+            .ok()
+            .and_then(|to| to.tag().ok().flatten())
+            .is_some();
+        match request.method {
+            Method::Ack => {}
+            Method::Invite if !in_dialog => self.new_invite(now, wall_clock, from, id, request),
+            Method::Options if !in_dialog => {
+                let mut response = response_to(&request, 200, Some(&stateless_tag(&request)));
+                response
+                    .headers
+                    .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+                self.send(from, SipMessage::Response(response));
+            }
+            _ => self.respond(from, &request, 481),
+        }
+    }
+
+    fn is_allowed(&self, ip: IpAddr) -> bool {
+        self.config.trunk_sources.contains(&ip) || self.config.star44_sources.contains_key(&ip)
+    }
+
+    fn new_invite(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        source: SocketAddr,
+        call_id: String,
+        request: Request,
+    ) {
+        if self.pending.values().any(|p| p.call_id == call_id) {
+            return; // A retransmission while its number is looked up.
+        }
+        let user = request.uri.user().unwrap_or_default().to_string();
+        if user == STAR44
+            && let Some(&account) = self.config.star44_sources.get(&source.ip())
+            && let Ok(dialled) = STAR44_DIALLED.parse()
+        {
+            // TODO(#4): the account's language; the node is not told it.
+            return self.start_call(
+                now,
+                NewCall {
+                    request,
+                    source,
+                    call_id,
+                    dialled,
+                    wall_clock,
+                    language: Default::default(),
+                    prompts: Default::default(),
+                    star44: Some(account),
+                },
+            );
+        }
+        let Ok(dialled) = user.parse::<E164>() else {
+            tracing::info!(%user, "node: not an E.164 number");
+            return self.respond(source, &request, 404);
+        };
+        let req = RequestId(self.next_req);
+        self.next_req += 1;
+        self.outputs.push_back(Output::LookupNumber {
+            req,
+            e164: dialled.clone(),
+        });
+        self.pending.insert(
+            req,
+            PendingInvite {
+                request,
+                source,
+                call_id,
+                dialled,
+                received: (now, wall_clock),
+            },
+        );
+    }
+
+    fn number_found(&mut self, now: Instant, req: RequestId, number: Option<PhoneNumber>) {
+        let Some(pending) = self.pending.remove(&req) else {
+            return;
+        };
+        let Some((number, prompts)) = number
+            .as_ref()
+            .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
+        else {
+            tracing::info!(dialled = %pending.dialled.as_str(), "node: no conference access on this number");
+            return self.respond(pending.source, &pending.request, 404);
+        };
+        let elapsed = TimeDelta::from_std(now.saturating_duration_since(pending.received.0))
+            .unwrap_or(TimeDelta::zero());
+        let language = number.greeting_language;
+        self.start_call(
+            now,
+            NewCall {
+                request: pending.request,
+                source: pending.source,
+                call_id: pending.call_id,
+                dialled: pending.dialled,
+                wall_clock: pending.received.1 + elapsed,
+                language,
+                prompts,
+                star44: None,
+            },
+        );
+    }
+
+    fn start_call(&mut self, now: Instant, new: NewCall) {
+        let Some(port) = self.free_ports.pop_first() else {
+            tracing::warn!("node: no RTP port left");
+            return self.respond(new.source, &new.request, 503);
+        };
+        let key = LegKey(self.next_leg);
+        self.next_leg += 1;
+        let random: [u8; 20] = teleconf_core::random::bytes();
+        let [
+            t0,
+            t1,
+            t2,
+            t3,
+            t4,
+            t5,
+            t6,
+            t7,
+            s0,
+            s1,
+            s2,
+            s3,
+            i0,
+            i1,
+            i2,
+            i3,
+            i4,
+            i5,
+            i6,
+            i7,
+        ] = random;
+        let local_tag = format!(
+            "{:016x}",
+            u64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7])
+        );
+        let Ok(local_contact) =
+            rsip::Uri::try_from(format!("sip:conference@{}", self.config.local_addr))
+        else {
+            self.free_ports.insert(port);
+            return self.respond(new.source, &new.request, 500);
+        };
+        let settings = Settings {
+            leg: key,
+            local_tag,
+            ssrc: u32::from_be_bytes([s0, s1, s2, s3]),
+            local_contact,
+            via_host: self.config.local_addr.to_string(),
+            timers: self.config.timers,
+            answer_after: Duration::ZERO,
+        };
+        let local_media = LocalMedia {
+            addr: self.config.rtp_addr,
+            port,
+            // RFC 4566 §5.2: an NTP-format id is suggested; any unique number works.
+            session_id: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) >> 1,
+            version: 1,
+        };
+        tracing::info!(call_id = %new.call_id, port, leg = key.0, "node: new call");
+        self.outputs.push_back(Output::BindRtp(port));
+        self.by_call_id.insert(new.call_id.clone(), key);
+        self.by_port.insert(port, key);
+        self.legs.insert(
+            key,
+            Leg {
+                call: Call::new(settings),
+                call_id: new.call_id,
+                port,
+                conference: None,
+            },
+        );
+        let caller_id = new
+            .request
+            .from_header()
+            .ok()
+            .and_then(|from| from.uri().ok())
+            .and_then(|uri| uri.user().map(str::to_string))
+            .filter(|user| !user.is_empty())
+            .unwrap_or_else(|| "anonymous".into());
+        self.feed(
+            now,
+            key,
+            call::Input::Invite {
+                request: new.request,
+                source: new.source,
+                dialled: new.dialled,
+                caller_id,
+                local_media,
+                wall_clock: new.wall_clock,
+                language: new.language,
+                prompts: new.prompts,
+                star44: new.star44,
+            },
+        );
+    }
+
+    /// A stateless response to `request`.
+    fn respond(&mut self, to: SocketAddr, request: &Request, status: u16) {
+        if request.method == Method::Ack {
+            return;
+        }
+        let response = response_to(request, status, Some(&stateless_tag(request)));
+        self.send(to, SipMessage::Response(response));
+    }
+
+    fn send(&mut self, to: SocketAddr, message: SipMessage) {
+        self.outputs.push_back(Output::SendSip {
+            to,
+            bytes: codec::encode(&message),
+        });
+    }
+
+    // ---- calls and rooms ---------------------------------------------------------
+
+    /// Feeds one input to a call and carries out what it asks.
+    fn feed(&mut self, now: Instant, key: LegKey, input: call::Input<'_>) {
+        let Some(leg) = self.legs.get_mut(&key) else {
+            return;
+        };
+        leg.call.handle_input(now, input);
+        while let Some(output) = self
+            .legs
+            .get_mut(&key)
+            .and_then(|leg| leg.call.poll_output())
+        {
+            self.carry_out(now, key, output);
+        }
+    }
+
+    fn carry_out(&mut self, now: Instant, key: LegKey, output: call::Output) {
+        let Some(leg) = self.legs.get_mut(&key) else {
+            return;
+        };
+        match output {
+            call::Output::SendSip { to, bytes } => {
+                self.outputs.push_back(Output::SendSip { to, bytes })
+            }
+            call::Output::SendRtp { to, bytes } => self.outputs.push_back(Output::SendRtp {
+                from_port: leg.port,
+                to,
+                bytes,
+            }),
+            call::Output::Ivr(ivr::Output::LookupOccupancy(conference)) => {
+                let callers = self.rooms.get(&conference).map_or(0, Room::len);
+                let callers = u32::try_from(callers).unwrap_or(u32::MAX);
+                leg.call.handle_input(now, call::Input::Occupancy(callers));
+            }
+            call::Output::Ivr(what) => self.outputs.push_back(Output::Lookup { leg: key, what }),
+            call::Output::FetchPrompt(id) => {
+                self.outputs.push_back(Output::FetchPrompt { leg: key, id });
+            }
+            call::Output::Join {
+                leg: _,
+                conference,
+                role,
+                codec,
+            } => {
+                let room = self.rooms.entry(conference).or_default();
+                match room.join(key, role, codec) {
+                    Ok(()) => leg.conference = Some(conference),
+                    Err(error) => tracing::warn!(%error, "node: join refused"),
+                }
+            }
+            call::Output::ToRoom {
+                leg: _,
+                seq,
+                ts,
+                payload,
+            } => {
+                if let Some(room) = leg.conference.and_then(|c| self.rooms.get_mut(&c))
+                    && let Err(error) = room.push(now, key, seq, ts, &payload)
+                {
+                    tracing::debug!(%error, "node: frame refused by the room");
+                }
+            }
+            call::Output::Leave { leg: _ } => self.leave_room(key),
+            call::Output::CdrOpen(cdr) => self.outputs.push_back(Output::CdrOpen(cdr)),
+            call::Output::CdrClose(cdr) => self.outputs.push_back(Output::CdrClose(cdr)),
+            call::Output::Ended => self.forget(key),
+        }
+    }
+
+    fn leave_room(&mut self, key: LegKey) {
+        let Some(conference) = self
+            .legs
+            .get_mut(&key)
+            .and_then(|leg| leg.conference.take())
+        else {
+            return;
+        };
+        if let Some(room) = self.rooms.get_mut(&conference) {
+            let _ = room.leave(key);
+            if room.is_empty() {
+                tracing::info!(%conference, "node: room closed");
+                self.rooms.remove(&conference);
+            }
+        }
+    }
+
+    fn forget(&mut self, key: LegKey) {
+        self.leave_room(key);
+        if let Some(leg) = self.legs.remove(&key) {
+            tracing::info!(call_id = %leg.call_id, port = leg.port, "node: call ended");
+            self.by_call_id.remove(&leg.call_id);
+            self.by_port.remove(&leg.port);
+            self.free_ports.insert(leg.port);
+            self.outputs.push_back(Output::ReleaseRtp(leg.port));
+        }
+    }
+
+    /// Ticks every room whose deadline has come (catching up when late) and hands
+    /// each leg its payload.
+    fn tick_rooms(&mut self, now: Instant) {
+        let mut frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])> = Vec::new();
+        for room in self.rooms.values_mut() {
+            while room.tick(now).is_some() {
+                frames.extend(room.outputs().filter_map(|(leg, payload)| {
+                    payload.try_into().ok().map(|frame| (leg, frame))
+                }));
+            }
+        }
+        for (leg, frame) in frames {
+            self.feed(now, leg, call::Input::FromRoom(&frame));
+        }
+    }
+}
+
+/// The Call-ID of a message.
+fn call_id(message: &impl HeadersExt) -> Option<String> {
+    message
+        .call_id_header()
+        .ok()
+        .map(|header| header.value().to_string())
+}
+
+/// The To tag of a stateless response: a hash of the request's identity, so its
+/// retransmission gets the same response (as [`codec::bad_request`] does).
+fn stateless_tag(request: &Request) -> String {
+    let mut hasher = DefaultHasher::new();
+    for header in [
+        request.call_id_header().map(|h| h.value().to_string()),
+        request.from_header().map(|h| h.value().to_string()),
+        request.cseq_header().map(|h| h.value().to_string()),
+        request.via_header().map(|h| h.value().to_string()),
+    ] {
+        header.unwrap_or_default().hash(&mut hasher);
+    }
+    format!("{:016x}", hasher.finish())
+}

@@ -1,0 +1,702 @@
+//! Node scenarios on a simulated clock: sipp-shaped callers on the trunk, the shell
+//! played by a harness that answers the lookups from fixtures, ticks every 20 ms,
+//! meets each deadline and records every output.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use teleconf_core::audio::g711;
+use teleconf_core::domain::{Language, NumberAction, NumberKind};
+
+use super::*;
+use crate::rtp::{self, Digit, TelephoneEvent};
+use crate::testkit::{
+    self, LISTENER, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, message, utc,
+};
+
+const TRUNK: &str = "127.0.0.1";
+const DIALLED: &str = "+33100000000";
+const PORTS: Range<u16> = 20_000..20_010;
+
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("an address")
+}
+
+fn config(rtp_ports: Range<u16>) -> NodeConfig {
+    NodeConfig {
+        trunk_sources: vec![TRUNK.parse().expect("an IP")],
+        local_addr: addr("127.0.0.1:5060"),
+        rtp_addr: Ipv4Addr::LOCALHOST,
+        rtp_ports,
+        timers: Timers::default(),
+        star44_sources: HashMap::new(),
+    }
+}
+
+fn access_number(action: NumberAction) -> PhoneNumber {
+    PhoneNumber {
+        number: DIALLED.parse().expect("an E.164 number"),
+        account_id: AccountId::new(),
+        kind: NumberKind::Local,
+        greeting_language: Language::Fr,
+        filter: true,
+        callthru: false,
+        notes: String::new(),
+        e911_address: "1 rue du Test".into(),
+        action,
+        display_name: String::new(),
+        confidential: false,
+        created_at: utc(0, 0),
+    }
+}
+
+fn conference_number() -> PhoneNumber {
+    access_number(NumberAction::ConferenceAccess {
+        prompts: Default::default(),
+    })
+}
+
+/// sipp's INVITE as caller `n` (its own Call-ID, From tag and branch).
+fn invite(n: u32) -> String {
+    let head = SIPP_INVITE_HEAD
+        .replace("1-4242@", &format!("{n}-4242@"))
+        .replace("4242SIPpTag001", &format!("4242SIPpTag{n:03}"))
+        .replace(
+            "branch=z9hG4bK-4242-1-0",
+            &format!("branch=z9hG4bK-4242-{n}-0"),
+        );
+    message(
+        &format!("{head}Content-Type: application/sdp\r\n"),
+        SIPP_SDP,
+    )
+}
+
+/// A request of caller `n` on its dialog (`to_tag`) or outside any (`None`).
+fn request(n: u32, method: &str, cseq: u32, to_tag: Option<&str>) -> String {
+    let tag = to_tag.map(|tag| format!(";tag={tag}")).unwrap_or_default();
+    message(
+        &format!(
+            "{method} sip:conference@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-{n}-{cseq}-{method}\r\n\
+From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag{n:03}\r\n\
+To: <sip:{DIALLED}@127.0.0.1:5060>{tag}\r\n\
+Call-ID: {n}-4242@127.0.0.1\r\n\
+CSeq: {cseq} {method}\r\n\
+Contact: sip:sipp@127.0.0.1:5061\r\n\
+Max-Forwards: 70\r\n"
+        ),
+        "",
+    )
+}
+
+/// A caller on the trunk: its SIP and media addresses, and what it says.
+#[derive(Debug)]
+struct Caller {
+    n: u32,
+    sip: SocketAddr,
+    media: SocketAddr,
+    /// Our RTP port for it, read from our 200.
+    port: Option<u16>,
+    /// Our To tag, read from our 200.
+    tag: Option<String>,
+    /// The linear level it talks at every 20 ms (`None`: sends no RTP).
+    level: Option<i16>,
+    seq: u16,
+    dtmf_ts: u32,
+}
+
+/// The shell around one node.
+struct Shell {
+    node: Node,
+    now: Instant,
+    number: Option<PhoneNumber>,
+    conference: ConferenceInfo,
+    callers: Vec<Caller>,
+    next_tick: Instant,
+    log: Vec<Output>,
+}
+
+impl Shell {
+    fn new(config: NodeConfig) -> Self {
+        let now = Instant::now();
+        Self {
+            node: Node::new(config),
+            now,
+            number: Some(conference_number()),
+            conference: testkit::seed_conference(None),
+            callers: Vec::new(),
+            next_tick: now + Duration::from_millis(20),
+            log: Vec::new(),
+        }
+    }
+
+    fn wall_clock(&self) -> DateTime<Utc> {
+        // The calls come at 13:40 UTC, the conference is open.
+        utc(13, 40)
+    }
+
+    /// Feeds an input, then answers every lookup, until the node has nothing more.
+    fn feed(&mut self, input: Input<'_>) {
+        self.node.handle_input(input);
+        while let Some(output) = self.node.poll_output() {
+            let now = self.now;
+            let answer = match &output {
+                Output::LookupNumber { req, e164 } => Some(Input::NumberFound {
+                    now,
+                    req: *req,
+                    number: self.number.clone().filter(|n| n.number == *e164),
+                }),
+                Output::Lookup {
+                    leg,
+                    what: ivr::Output::LookupConference(number),
+                } => Some(Input::ConferenceFound {
+                    now,
+                    leg: *leg,
+                    info: (*number == self.conference.number).then(|| self.conference.clone()),
+                }),
+                Output::Lookup {
+                    leg,
+                    what: ivr::Output::CheckAttempts { .. },
+                } => Some(Input::Attempts {
+                    now,
+                    leg: *leg,
+                    by_caller: 0,
+                    by_conference: 0,
+                }),
+                Output::SendSip { to, bytes } => {
+                    self.learn(*to, bytes);
+                    None
+                }
+                _ => None,
+            };
+            self.log.push(output);
+            if let Some(answer) = answer {
+                self.node.handle_input(answer);
+            }
+        }
+    }
+
+    /// Reads our port and tag from a 200 to an INVITE.
+    fn learn(&mut self, to: SocketAddr, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        if !text.starts_with("SIP/2.0 200") || !text.contains("INVITE") {
+            return;
+        }
+        let Some(caller) = self
+            .callers
+            .iter_mut()
+            .find(|c| c.sip == to && text.contains(&format!("Call-ID: {}-4242@", c.n)))
+        else {
+            return;
+        };
+        caller.port = text
+            .lines()
+            .find_map(|line| line.strip_prefix("m=audio "))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|port| port.parse().ok());
+        caller.tag = text
+            .lines()
+            .find(|line| line.starts_with("To:"))
+            .and_then(|line| line.split(";tag=").nth(1))
+            .map(|tag| tag.trim().to_string());
+    }
+
+    fn datagram(&mut self, from: SocketAddr, text: &str) {
+        let wall_clock = self.wall_clock();
+        self.feed(Input::Datagram {
+            now: self.now,
+            wall_clock,
+            from,
+            bytes: text.as_bytes(),
+        });
+    }
+
+    /// A new caller `n` dials; returns its index.
+    fn dial(&mut self, n: u32) -> usize {
+        self.callers.push(Caller {
+            n,
+            sip: addr(&format!("{TRUNK}:5061")),
+            media: addr(&format!("{TRUNK}:{}", 6000 + 2 * n)),
+            port: None,
+            tag: None,
+            // Silence until told otherwise: a caller that sends nothing for 30 s
+            // is hung up.
+            level: Some(0),
+            seq: 0,
+            dtmf_ts: 1000,
+        });
+        self.datagram(addr(&format!("{TRUNK}:5061")), &invite(n));
+        self.callers.len() - 1
+    }
+
+    fn ack(&mut self, i: usize) {
+        let caller = &self.callers[i];
+        let ack = request(caller.n, "ACK", 1, caller.tag.as_deref());
+        let from = caller.sip;
+        self.datagram(from, &ack);
+    }
+
+    fn rtp(&mut self, i: usize, packet: &[u8]) {
+        let caller = &self.callers[i];
+        let (Some(port), from) = (caller.port, caller.media) else {
+            return;
+        };
+        self.feed(Input::Rtp {
+            now: self.now,
+            port,
+            from,
+            bytes: packet,
+        });
+    }
+
+    /// Runs the clock for `by`: a tick every 20 ms with each talker's frame, each
+    /// deadline on time.
+    fn progress(&mut self, by: Duration) {
+        let until = self.now + by;
+        while self.now < until {
+            match self.node.poll_timeout().filter(|at| *at < self.next_tick) {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    self.feed(Input::Timeout(self.now));
+                }
+                _ if self.next_tick <= until => {
+                    self.now = self.next_tick;
+                    self.next_tick += Duration::from_millis(20);
+                    for i in 0..self.callers.len() {
+                        let Some(level) = self.callers[i].level else {
+                            continue;
+                        };
+                        let caller = &mut self.callers[i];
+                        caller.seq = caller.seq.wrapping_add(1);
+                        let mut frame = Vec::new();
+                        g711::encode_ulaw(&[level; 160], &mut frame);
+                        let packet = rtp::build(
+                            9,
+                            caller.seq,
+                            u32::from(caller.seq) * 160,
+                            0,
+                            false,
+                            &frame,
+                        )
+                        .expect("a packet");
+                        self.rtp(i, &packet);
+                    }
+                    self.feed(Input::Tick(self.now));
+                }
+                _ => self.now = until,
+            }
+        }
+    }
+
+    /// Keys `keys` as RFC 4733 events: a start packet, then the end three times.
+    fn key(&mut self, i: usize, keys: &str) {
+        for key in keys.chars() {
+            let digit = Digit::from_char(key).expect("a key");
+            self.callers[i].dtmf_ts += 2000;
+            for (first, (end, duration)) in [
+                (true, (false, 160)),
+                (false, (true, 800)),
+                (false, (true, 800)),
+                (false, (true, 800)),
+            ] {
+                let event = TelephoneEvent {
+                    event: digit.event_code(),
+                    end,
+                    volume: 10,
+                    duration,
+                };
+                let caller = &mut self.callers[i];
+                caller.seq = caller.seq.wrapping_add(1);
+                let packet =
+                    rtp::build(9, caller.seq, caller.dtmf_ts, 101, first, &event.to_bytes())
+                        .expect("a packet");
+                self.rtp(i, &packet);
+            }
+            self.progress(Duration::from_millis(100));
+        }
+    }
+
+    /// Caller `n` dials, is greeted, keys the number and `code`: in the room.
+    fn admitted(&mut self, n: u32, code: &str) -> usize {
+        let i = self.dial(n);
+        self.ack(i);
+        // The greeting and the question, then the number.
+        self.progress(Duration::from_secs(12));
+        self.key(i, &format!("{NUMBER}#"));
+        self.progress(Duration::from_secs(5));
+        self.key(i, &format!("{code}#"));
+        self.progress(Duration::from_millis(200));
+        assert!(
+            self.log
+                .iter()
+                .filter(|o| matches!(o, Output::CdrOpen(_)))
+                .count()
+                >= self.callers.len(),
+            "caller {n} admitted: {:?}",
+            self.sip_sent()
+        );
+        i
+    }
+
+    fn sip_sent(&self) -> Vec<String> {
+        sip_lines(&self.log)
+    }
+
+    /// The mean level of each RTP frame sent to caller `i`, from `since` on in the
+    /// log.
+    fn heard(&self, i: usize, since: usize) -> Vec<i16> {
+        let port = self.callers[i].port.expect("a port");
+        self.log[since..]
+            .iter()
+            .filter_map(|output| match output {
+                Output::SendRtp {
+                    from_port, bytes, ..
+                } if *from_port == port => {
+                    let packet = rtp::parse(bytes).expect("RTP");
+                    let mut pcm = Vec::new();
+                    g711::decode_ulaw(packet.payload, &mut pcm);
+                    Some(pcm.iter().map(|&s| i32::from(s)).sum::<i32>() / pcm.len().max(1) as i32)
+                }
+                _ => None,
+            })
+            .map(|mean| mean as i16)
+            .collect()
+    }
+}
+
+fn sip_lines(log: &[Output]) -> Vec<String> {
+    log.iter()
+        .filter_map(|output| match output {
+            Output::SendSip { bytes, .. } => Some(crate::testkit::start_line(bytes)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn close_to(value: i16, expected: i16) -> bool {
+    (i32::from(value) - i32::from(expected)).abs() <= i32::from(expected).abs() / 10 + 16
+}
+
+#[test]
+fn a_source_outside_the_allow_list_gets_403() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.datagram(addr("10.9.9.9:5060"), &invite(1));
+    shell.datagram(addr("10.9.9.9:5060"), &request(1, "ACK", 1, Some("x")));
+    assert_eq!(
+        shell.sip_sent(),
+        ["SIP/2.0 403 Forbidden"],
+        "403 and nothing for the ACK"
+    );
+    assert_eq!(shell.node.calls(), 0);
+    assert!(
+        !shell
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::LookupNumber { .. }))
+    );
+}
+
+#[test]
+fn options_from_the_trunk_gets_200() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.datagram(addr("127.0.0.1:5061"), &request(9, "OPTIONS", 1, None));
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 200 OK"]);
+    let Output::SendSip { to, bytes } = &shell.log[0] else {
+        panic!("a response");
+    };
+    assert_eq!(*to, addr("127.0.0.1:5061"));
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        text.contains("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+        "{text}"
+    );
+    assert_eq!(shell.node.calls(), 0);
+}
+
+#[test]
+fn garbage_gets_400_or_nothing_and_no_panic() {
+    let mut shell = Shell::new(config(PORTS));
+    let body_cut_short = invite(1).replace(
+        &format!("Content-Length: {}", SIPP_SDP.len()),
+        "Content-Length: 9999",
+    );
+    shell.datagram(addr("127.0.0.1:5061"), &body_cut_short);
+    assert_eq!(shell.sip_sent().len(), 1);
+    assert!(
+        shell.sip_sent()[0].starts_with("SIP/2.0 400"),
+        "{:?}",
+        shell.sip_sent()
+    );
+    for garbage in [
+        &b""[..],
+        b"\r\n\r\n",
+        b"\xff\xfe\x00garbage",
+        b"SIP/2.0 200 OK\r\n\r\n",
+        b"INVITE\r\n",
+    ] {
+        shell.feed(Input::Datagram {
+            now: shell.now,
+            wall_clock: utc(13, 40),
+            from: addr("127.0.0.1:5061"),
+            bytes: garbage,
+        });
+    }
+    assert!(
+        shell
+            .sip_sent()
+            .iter()
+            .all(|line| line.starts_with("SIP/2.0 400")),
+        "{:?}",
+        shell.sip_sent()
+    );
+    // Garbage on an RTP port nobody owns, and on none.
+    shell.feed(Input::Rtp {
+        now: shell.now,
+        port: 20_000,
+        from: addr("127.0.0.1:6000"),
+        bytes: b"\x80",
+    });
+    assert_eq!(shell.node.calls(), 0);
+}
+
+#[test]
+fn an_invite_for_an_unknown_number_gets_404() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.number = None;
+    shell.dial(1);
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
+    assert_eq!(shell.node.calls(), 0);
+    assert!(!shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
+}
+
+#[test]
+fn an_invite_for_a_number_without_conference_access_gets_404() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.number = Some(access_number(NumberAction::None));
+    shell.dial(1);
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
+    assert_eq!(shell.node.calls(), 0);
+}
+
+#[test]
+fn an_invite_for_a_conference_number_creates_a_call_and_binds_an_rtp_port() {
+    let mut shell = Shell::new(config(PORTS));
+    let i = shell.dial(1);
+    assert!(shell.log.contains(&Output::LookupNumber {
+        req: RequestId(0),
+        e164: DIALLED.parse().expect("an E.164 number"),
+    }));
+    assert!(shell.log.contains(&Output::BindRtp(20_000)));
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+    assert_eq!(
+        shell.callers[i].port,
+        Some(20_000),
+        "the SDP answer names the bound port"
+    );
+    assert_eq!(shell.node.calls(), 1);
+    shell.ack(i);
+    shell.progress(Duration::from_secs(1));
+    // To where the caller's media comes from (symmetric RTP), from its port.
+    let prompts = shell
+        .log
+        .iter()
+        .filter(|o| matches!(o, Output::SendRtp { from_port: 20_000, to, .. } if *to == addr("127.0.0.1:6002")))
+        .count();
+    assert!(
+        prompts >= 45,
+        "the greeting goes out on the call's port: {prompts}"
+    );
+}
+
+#[test]
+fn a_retransmitted_invite_reaches_the_same_call() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.dial(1);
+    shell.datagram(addr("127.0.0.1:5061"), &invite(1));
+    assert_eq!(shell.node.calls(), 1);
+    assert_eq!(
+        shell
+            .log
+            .iter()
+            .filter(|o| matches!(o, Output::BindRtp(_)))
+            .count(),
+        1
+    );
+    assert_eq!(
+        shell
+            .log
+            .iter()
+            .filter(|o| matches!(o, Output::LookupNumber { .. }))
+            .count(),
+        1,
+        "looked up once"
+    );
+    // The call's INVITE transaction absorbs it (RFC 6026's Accepted state): no
+    // second call, no 404 nor 503.
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+}
+
+#[test]
+fn two_admitted_callers_share_one_room_and_hear_each_other() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let b = shell.admitted(2, PARTICIPANT);
+    assert_eq!(shell.node.rooms(), 1);
+    shell.callers[a].level = Some(2000);
+    shell.callers[b].level = Some(-5000);
+    shell.progress(Duration::from_millis(500));
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(500));
+    let a_hears = shell.heard(a, since);
+    let b_hears = shell.heard(b, since);
+    assert!(
+        a_hears.len() >= 20 && b_hears.len() >= 20,
+        "{} / {}",
+        a_hears.len(),
+        b_hears.len()
+    );
+    assert!(
+        a_hears.iter().all(|&l| close_to(l, -5000)),
+        "A hears B only: {a_hears:?}"
+    );
+    assert!(
+        b_hears.iter().all(|&l| close_to(l, 2000)),
+        "B hears A only: {b_hears:?}"
+    );
+}
+
+#[test]
+fn a_listener_admitted_to_the_room_is_never_heard_by_the_others() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let b = shell.admitted(2, PARTICIPANT);
+    let l = shell.admitted(3, LISTENER);
+    shell.callers[a].level = Some(2000);
+    shell.callers[l].level = Some(-8000);
+    shell.progress(Duration::from_millis(500));
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(500));
+    let a_hears = shell.heard(a, since);
+    let b_hears = shell.heard(b, since);
+    let l_hears = shell.heard(l, since);
+    assert!(a_hears.len() >= 20, "{}", a_hears.len());
+    assert!(
+        a_hears.iter().all(|&x| x.abs() <= 16),
+        "A hears silence, not the listener: {a_hears:?}"
+    );
+    assert!(
+        b_hears.iter().all(|&x| close_to(x, 2000)),
+        "B hears A, not the listener: {b_hears:?}"
+    );
+    assert!(
+        l_hears.iter().all(|&x| close_to(x, 2000)),
+        "the listener hears A: {l_hears:?}"
+    );
+}
+
+#[test]
+fn the_last_leg_leaving_drops_the_room() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let b = shell.admitted(2, PARTICIPANT);
+    assert_eq!(shell.node.rooms(), 1);
+    for i in [a, b] {
+        let caller = &shell.callers[i];
+        let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
+        let from = caller.sip;
+        shell.datagram(from, &bye);
+        shell.progress(Duration::from_millis(40));
+        if i == a {
+            assert_eq!(shell.node.rooms(), 1, "B is still in");
+        }
+    }
+    assert_eq!(shell.node.rooms(), 0);
+    assert_eq!(
+        shell
+            .log
+            .iter()
+            .filter(|o| matches!(o, Output::CdrClose(_)))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn ports_are_released_when_calls_end() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let port = shell.callers[a].port.expect("a port");
+    let caller = &shell.callers[a];
+    let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
+    let from = caller.sip;
+    shell.datagram(from, &bye);
+    assert!(sip_lines(&shell.log).contains(&"SIP/2.0 200 OK".to_string()));
+    // Timer J keeps the BYE's transaction for 64*T1 to absorb retransmissions.
+    shell.progress(Duration::from_secs(33));
+    assert!(shell.log.contains(&Output::ReleaseRtp(port)), "released");
+    assert_eq!(shell.node.calls(), 0);
+    // The next call gets the port again.
+    shell.dial(2);
+    assert_eq!(
+        shell
+            .log
+            .iter()
+            .filter(|o| **o == Output::BindRtp(port))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn no_port_left_gets_503() {
+    let mut shell = Shell::new(config(20_000..20_002));
+    shell.dial(1);
+    assert_eq!(shell.node.calls(), 1);
+    let before = shell.log.len();
+    shell.dial(2);
+    assert_eq!(
+        sip_lines(&shell.log[before..]),
+        ["SIP/2.0 503 Service Unavailable"]
+    );
+    assert_eq!(shell.node.calls(), 1);
+}
+
+#[test]
+fn an_in_dialog_request_for_an_unknown_call_gets_481() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.datagram(addr("127.0.0.1:5061"), &request(7, "BYE", 2, Some("gone")));
+    shell.datagram(addr("127.0.0.1:5061"), &request(7, "ACK", 1, Some("gone")));
+    assert_eq!(
+        shell.sip_sent(),
+        ["SIP/2.0 481 Call/Transaction Does Not Exist"],
+        "and nothing for the ACK"
+    );
+    // A response for no call is dropped.
+    let response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n\
+From: <sip:conference@127.0.0.1>;tag=a\r\nTo: <sip:x@127.0.0.1>;tag=b\r\n\
+Call-ID: nobody\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
+    shell.datagram(addr("127.0.0.1:5061"), response);
+    assert_eq!(shell.sip_sent().len(), 1);
+}
+
+#[test]
+fn star44_from_an_ip_phone_skips_the_number_lookup() {
+    let phone: IpAddr = "10.0.0.5".parse().expect("an IP");
+    let trunk_only = config(PORTS);
+    let mut with_phone = trunk_only.clone();
+    with_phone.star44_sources.insert(phone, AccountId::new());
+    let mut shell = Shell::new(with_phone);
+    let star44 = invite(1).replace("INVITE sip:+33100000000@", "INVITE sip:*44@");
+    shell.datagram(SocketAddr::new(phone, 5060), &star44);
+    assert!(
+        !shell
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::LookupNumber { .. }))
+    );
+    assert!(shell.log.contains(&Output::BindRtp(20_000)));
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+    // From a source that is not that IP phone, `*44` is no number: 404.
+    let mut shell = Shell::new(trunk_only);
+    shell.datagram(addr("127.0.0.1:5061"), &star44);
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
+}
