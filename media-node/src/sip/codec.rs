@@ -743,26 +743,47 @@ fn normalise(fields: Vec<Field>) -> Vec<Field> {
     out
 }
 
+/// Tracks whether a header value's characters are inside a quoted string (RFC 3261
+/// §25.1 `quoted-string`, with `\` escapes): the one rule the scanners below share.
+#[derive(Debug, Default, Clone, Copy)]
+struct Quotes {
+    quoted: bool,
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Feeds `c`; true when `c` belongs to a quoted string (its opening and closing
+    /// quotes included).
+    fn feed(&mut self, c: char) -> bool {
+        if self.quoted {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == '\\' {
+                self.escaped = true;
+            } else if c == '"' {
+                self.quoted = false;
+            }
+            return true;
+        }
+        if c == '"' {
+            self.quoted = true;
+            return true;
+        }
+        false
+    }
+}
+
 /// Splits on `separator` outside double-quoted strings and `<...>`.
 fn split_outside_quotes(value: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut from = 0;
-    let mut quoted = false;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     let mut angle = false;
     for (index, c) in value.char_indices() {
-        if quoted {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                quoted = false;
-            }
+        if !angle && quotes.feed(c) {
             continue;
         }
         match c {
-            '"' if !angle => quoted = true,
             '<' => angle = true,
             '>' => angle = false,
             c if c == separator && !angle => {
@@ -781,20 +802,13 @@ fn split_outside_quotes(value: &str, separator: char) -> Vec<&str> {
 /// runs to one space; trims both ends. Idempotent.
 fn collapse_whitespace(value: &str, separators: &[char]) -> String {
     let mut out = String::with_capacity(value.len());
-    let mut quoted = false;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     let mut angle = false;
     let mut pending_space = false;
     for c in value.chars() {
-        if quoted {
+        if quotes.quoted {
+            quotes.feed(c);
             out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                quoted = false;
-            }
             continue;
         }
         if angle {
@@ -815,10 +829,8 @@ fn collapse_whitespace(value: &str, separators: &[char]) -> String {
                 out.push(' ');
             }
         }
-        match c {
-            '"' => quoted = true,
-            '<' => angle = true,
-            _ => {}
+        if !quotes.feed(c) && c == '<' {
+            angle = true;
         }
         out.push(c);
     }
@@ -1068,21 +1080,10 @@ fn skip_crlf(bytes: &[u8]) -> &[u8] {
 fn has_tag(value: &str) -> bool {
     // name-addr: the header parameters follow the closing '>' (outside quotes);
     // addr-spec: they follow the URI's first ';'.
-    let mut quoted = false;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     let mut close = None;
     for (index, c) in value.char_indices() {
-        if quoted {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                quoted = false;
-            }
-        } else if c == '"' {
-            quoted = true;
-        } else if c == '>' {
+        if !quotes.feed(c) && c == '>' {
             close = Some(index);
         }
     }
