@@ -52,7 +52,6 @@ pub mod jitter;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use teleconf_core::audio::g711;
 use teleconf_core::domain::CallerRole;
 
 use crate::sdp::Codec;
@@ -162,9 +161,9 @@ impl Room {
     /// An empty room; its schedule starts at the first [`Room::tick`].
     pub fn new() -> Self {
         let silence = [0; FRAME_SAMPLES];
-        let shared_mix = |codec| {
+        let shared_mix = |codec: Codec| {
             let mut encoded = Vec::with_capacity(FRAME_BYTES);
-            encode(codec, &silence, &mut encoded);
+            codec.encode(&silence, &mut encoded);
             encoded
         };
         Self {
@@ -349,10 +348,7 @@ impl Room {
                 continue;
             }
             leg.pcm.clear();
-            match leg.codec {
-                Codec::Pcmu => g711::decode_ulaw(frame, &mut leg.pcm),
-                Codec::Pcma => g711::decode_alaw(frame, &mut leg.pcm),
-            }
+            leg.codec.decode(frame, &mut leg.pcm);
             if leg
                 .pcm
                 .iter()
@@ -390,7 +386,7 @@ impl Room {
                     .map(|(&total, &own)| clip(total - i32::from(own))),
             );
             leg.own.clear();
-            encode(leg.codec, &self.scratch, &mut leg.own);
+            leg.codec.encode(&self.scratch, &mut leg.own);
             own_encodes += 1;
         }
         let mut shared_encodes = 0;
@@ -398,7 +394,7 @@ impl Room {
             if needs_shared[codec_slot(codec)] {
                 let encoded = &mut self.shared[codec_slot(codec)];
                 encoded.clear();
-                encode(codec, &self.mix, encoded);
+                codec.encode(&self.mix, encoded);
                 shared_encodes += 1;
             }
         }
@@ -435,14 +431,6 @@ fn codec_slot(codec: Codec) -> usize {
     match codec {
         Codec::Pcmu => 0,
         Codec::Pcma => 1,
-    }
-}
-
-/// Appends `samples` encoded in `codec` to `out`.
-fn encode(codec: Codec, samples: &[i16], out: &mut Vec<u8>) {
-    match codec {
-        Codec::Pcmu => g711::encode_ulaw(samples, out),
-        Codec::Pcma => g711::encode_alaw(samples, out),
     }
 }
 

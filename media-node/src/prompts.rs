@@ -62,7 +62,7 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{NaiveTime, Timelike};
-use teleconf_core::audio::{decode_wav, linear_to_alaw, linear_to_ulaw};
+use teleconf_core::audio::decode_wav;
 use teleconf_core::domain::{Language, PromptId};
 
 use crate::ivr::Prompt;
@@ -582,11 +582,7 @@ impl Player {
 
 /// Encodes 20 ms of PCM in `codec`.
 pub fn encode_frame(codec: Codec, pcm: &PcmFrame) -> Payload {
-    let encode = match codec {
-        Codec::Pcmu => linear_to_ulaw,
-        Codec::Pcma => linear_to_alaw,
-    };
-    pcm.map(encode)
+    pcm.map(|sample| codec.encode_sample(sample))
 }
 
 /// 20 ms of silence in `codec` (`0xFF` for PCMU, `0xD5` for PCMA).
@@ -817,7 +813,11 @@ mod tests {
         let Frame::Audio(last) = player.next_frame(Codec::Pcma) else {
             panic!("expected a second frame");
         };
-        assert!(last[..10].iter().all(|&b| b == linear_to_alaw(1_000)));
+        assert!(
+            last[..10]
+                .iter()
+                .all(|&b| b == Codec::Pcma.encode_sample(1_000))
+        );
         assert!(last[10..].iter().all(|&b| b == 0xD5));
         assert_eq!(silence_frame(Codec::Pcmu), [0xFF; FRAME_SAMPLES]);
         assert_eq!(silence_frame(Codec::Pcma), [0xD5; FRAME_SAMPLES]);

@@ -621,3 +621,25 @@ pub fn retry_after(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v: &HeaderValue| v.to_str().ok())
         .and_then(|v| v.parse().ok())
 }
+
+/// A `multipart/form-data` body carrying `fields` (name, value) then `wav` as the
+/// file part `filename`: the content type (with its boundary) and the bytes.
+pub fn multipart_wav(fields: &[(&str, &str)], filename: &str, wav: Vec<u8>) -> (String, Vec<u8>) {
+    let boundary = "teleconf-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .into_bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: audio/wav\r\n\r\n")
+            .into_bytes(),
+    );
+    body.extend(wav);
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}

@@ -22,33 +22,19 @@ const TONE_C: i16 = 9000;
 /// What a listener sends: loud, and no sum of the others can make it.
 const LISTENER_TONE: i16 = 20000;
 
-fn encode_sample(codec: Codec, sample: i16) -> u8 {
-    match codec {
-        Codec::Pcmu => g711::linear_to_ulaw(sample),
-        Codec::Pcma => g711::linear_to_alaw(sample),
-    }
-}
-
-fn decode_sample(codec: Codec, code: u8) -> i16 {
-    match codec {
-        Codec::Pcmu => g711::ulaw_to_linear(code),
-        Codec::Pcma => g711::alaw_to_linear(code),
-    }
-}
-
 /// One frame of a constant level, in `codec`.
 fn frame(codec: Codec, level: i16) -> Vec<u8> {
-    vec![encode_sample(codec, level); FRAME_BYTES]
+    vec![codec.encode_sample(level); FRAME_BYTES]
 }
 
 /// The level a leg actually sends when it plays `level` through `codec`.
 fn sent(codec: Codec, level: i16) -> i32 {
-    i32::from(decode_sample(codec, encode_sample(codec, level)))
+    i32::from(codec.decode_sample(codec.encode_sample(level)))
 }
 
 /// What a leg in `codec` hears when the mix sums to `total` (clipped, then coded).
 fn heard_as(codec: Codec, total: i32) -> i16 {
-    decode_sample(codec, encode_sample(codec, clip(total)))
+    codec.decode_sample(codec.encode_sample(clip(total)))
 }
 
 /// A room on a simulated clock, with each leg's next sequence number.
@@ -106,11 +92,11 @@ impl Sim {
         let codec = self.codecs[&leg];
         let payload = self.room.output(leg).expect("leg in the room");
         assert_eq!(payload.len(), FRAME_BYTES);
-        let first = decode_sample(codec, payload[0]);
+        let first = codec.decode_sample(payload[0]);
         assert!(
             payload
                 .iter()
-                .all(|&code| decode_sample(codec, code) == first),
+                .all(|&code| codec.decode_sample(code) == first),
             "{leg:?} hears a constant"
         );
         first
@@ -557,7 +543,7 @@ fn before_anything_is_said_everyone_hears_silence() {
     // Even before the first mixing tick the shared buffers hold coded silence.
     assert_eq!(sim.heard(A), 0);
     assert_eq!(
-        decode_sample(Codec::Pcma, sim.room.output(B).expect("in")[0]),
+        Codec::Pcma.decode_sample(sim.room.output(B).expect("in")[0]),
         8
     );
     sim.step();
@@ -667,7 +653,7 @@ proptest! {
                             prop_assert_eq!(payload.len(), FRAME_BYTES);
                             let (_, codec, _) = members[&u8::try_from(leg.0).expect("small key")];
                             for &code in payload {
-                                let sample = decode_sample(codec, code);
+                                let sample = codec.decode_sample(code);
                                 prop_assert!(
                                     sample <= i16::try_from(SILENCE_PEAK).expect("small"),
                                     "{:?} hears a listener ({})", leg, sample

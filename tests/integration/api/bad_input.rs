@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use chrono::{Duration, DurationRound, Utc};
 use serde_json::{Value, json};
 use teleconf_core::store::conformance::{account_with_owner, unique_email};
-use teleconf_tests::api::{Raw, TestApi, World, retry_after, rfc3339, tone_wav};
+use teleconf_tests::api::{Raw, TestApi, World, multipart_wav, retry_after, rfc3339, tone_wav};
 
 use super::error_of;
 
@@ -193,15 +193,7 @@ async fn a_prompt_over_10_mb_is_too_large_and_not_stored() {
     }
 
     // The same as a multipart file.
-    let boundary = "teleconf-boundary-oversize";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.wav\"\r\n\
-         Content-Type: audio/wav\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend(far_over);
-    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let (content_type, body) = multipart_wav(&[], "big.wav", far_over);
     let res = w
         .api
         .raw(

@@ -20,8 +20,8 @@ use teleconf_core::store::{
     ConferenceStore, IntroCodeStore, InvitationStore, InvoiceStore, UserStore,
 };
 use teleconf_tests::api::{
-    PASSWORD, TestApi, World, conference_body, encode_plus, ids, rfc3339, seed_provider_admin,
-    tone_wav,
+    PASSWORD, TestApi, World, conference_body, encode_plus, ids, multipart_wav, rfc3339,
+    seed_provider_admin, tone_wav,
 };
 
 use super::{ROUTES, error_of};
@@ -560,16 +560,11 @@ async fn a_stereo_44_1_khz_prompt_is_stored_as_8_khz_mono_of_the_same_length() {
 #[tokio::test]
 async fn a_prompt_uploaded_as_multipart_form_data_is_stored() {
     let w = World::new().await;
-    let boundary = "teleconf-boundary-7MA4YWxkTrZu0gW";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nAccueil\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"accueil.wav\"\r\n\
-         Content-Type: audio/wav\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend(tone_wav(16_000, 1, 800));
-    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let (content_type, body) = multipart_wav(
+        &[("description", "Accueil")],
+        "accueil.wav",
+        tone_wav(16_000, 1, 800),
+    );
     let res = w
         .api
         .raw(
