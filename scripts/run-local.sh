@@ -143,7 +143,13 @@ if [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/" || true
   echo "portal: http://$API_ADDR/"
 fi
 echo "api: http://$API_ADDR/v1"
-if ((media_node)); then echo "sip: udp $SIP_ADDR"; fi
+if ((media_node)); then
+  echo "sip: udp and tcp $SIP_ADDR"
+  # The demo conference to call (see the README's softphone walkthrough).
+  grep -E '^(demo conference|access number|conference number|(participant|listener|moderator) code)' \
+    "$RUN_DIR/provision.out" || true
+  echo "dial: sip:$(awk '/^access number: / { print $3 }' "$RUN_DIR/provision.out")@$SIP_ADDR"
+fi
 echo "logs: .run/*.log"
 if [[ -n "$credentials" ]]; then
   printf '%s\n' "$credentials"

@@ -18,6 +18,7 @@
 //!   to 8 kHz mono.
 //! - [`messages`]: what the product says, in French and English (the confirmation).
 //! - [`aws`]: settings from the environment and the SDK clients, emulator-aware.
+//! - [`process`]: logging and the shutdown signal, shared by the binaries.
 //! - [`error`]: the crate's error type.
 
 pub mod audio;
@@ -29,6 +30,7 @@ pub mod error;
 pub mod mail;
 pub mod messages;
 pub mod permissions;
+pub mod process;
 pub mod random;
 pub mod store;
 

@@ -1,9 +1,13 @@
-//! The demo data `make run` seeds: an account with its owner, and a provider admin.
-//! Seeding again finds them and gives each a fresh password, so the printed login
-//! always works.
+//! The demo data `make run` seeds: an account with its owner, its access number and
+//! a conference open now, and a provider admin. Seeding again finds them, gives each
+//! login a fresh password and opens the conference again, so what is printed always
+//! works.
 
-use chrono::{DateTime, Utc};
-use teleconf_core::domain::{Account, Email, PasswordHash, Role, User};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use teleconf_core::domain::{
+    AccessCodes, Account, CodeChoices, Conference, ConferenceNumber, E164, Email, Language,
+    NumberAction, NumberKind, PasswordHash, PhoneNumber, Role, Schedule, User,
+};
 use teleconf_core::random;
 use teleconf_core::store::Store;
 
@@ -13,6 +17,13 @@ use crate::ProvisionError;
 pub const OWNER_EMAIL: &str = "owner@demo.teleconf.example";
 /// The provider admin's login.
 pub const PROVIDER_ADMIN_EMAIL: &str = "admin@provider.teleconf.example";
+/// The demo account's access number (a softphone dials it at the media node).
+pub const ACCESS_NUMBER: &str = "+15145550100";
+/// The demo conference's number.
+pub const CONFERENCE_NUMBER: &str = "7654321";
+/// The demo conference's codes: participant, listener, moderator. Fixed, so the
+/// README's walkthrough can name them; a local demo guards nothing.
+pub const CODES: [&str; 3] = ["1234", "5678", "9999"];
 
 /// A login to print.
 #[derive(Debug, Clone)]
@@ -23,13 +34,17 @@ pub struct Login {
     pub password: String,
 }
 
-/// The seeded logins.
+/// The seeded logins, and the conference to call.
 #[derive(Debug, Clone)]
 pub struct DemoLogins {
     /// The demo account's owner.
     pub owner: Login,
     /// The provider's administrator.
     pub provider_admin: Login,
+    /// The demo conference, open from now for 12 hours.
+    pub conference: Conference,
+    /// Its access number.
+    pub access_number: E164,
 }
 
 /// Seeds (or refreshes) the demo data.
@@ -52,10 +67,90 @@ pub async fn seed(store: &impl Store, now: DateTime<Utc>) -> Result<DemoLogins, 
         now,
     )
     .await?;
+    let owner_user = store
+        .user_by_email(&owner.email)
+        .await?
+        .ok_or_else(|| ProvisionError::Demo("the demo owner vanished".into()))?;
+    let access_number = ensure_access_number(store, &owner_user, now).await?;
+    let conference = ensure_open_conference(store, &owner_user, now).await?;
     Ok(DemoLogins {
         owner,
         provider_admin,
+        conference,
+        access_number,
     })
+}
+
+/// The demo account's access number, routed to conference access, French first.
+async fn ensure_access_number(
+    store: &impl Store,
+    owner: &User,
+    now: DateTime<Utc>,
+) -> Result<E164, ProvisionError> {
+    let e164: E164 = ACCESS_NUMBER.parse()?;
+    if store.number(&e164).await?.is_none() {
+        store
+            .create_number(&PhoneNumber {
+                number: e164.clone(),
+                account_id: owner.account_id,
+                kind: NumberKind::Local,
+                greeting_language: Language::Fr,
+                filter: true,
+                callthru: false,
+                notes: "Démo".into(),
+                e911_address: String::new(),
+                action: NumberAction::ConferenceAccess {
+                    prompts: Default::default(),
+                },
+                display_name: "Démo Omnivigil".into(),
+                confidential: false,
+                created_at: now,
+            })
+            .await?;
+    }
+    Ok(e164)
+}
+
+/// The demo conference, (re)scheduled to be open from now for 12 hours.
+async fn ensure_open_conference(
+    store: &impl Store,
+    owner: &User,
+    now: DateTime<Utc>,
+) -> Result<Conference, ProvisionError> {
+    let number: ConferenceNumber = CONFERENCE_NUMBER.parse()?;
+    let start = now.duration_trunc(Duration::minutes(1)).unwrap_or(now) + Duration::minutes(1);
+    let schedule = Schedule::new(start, start + Duration::hours(12))?;
+    let [participant, listener, moderator] = CODES.map(|code| code.parse().ok());
+    let codes = AccessCodes::from_choices(CodeChoices {
+        participant,
+        listener,
+        moderator,
+    })?;
+    match store.conference_by_number(&number).await? {
+        Some(mut conference) => {
+            conference.schedule = schedule;
+            conference.codes = codes;
+            conference.ended_at = None;
+            store.update_conference(&conference).await?;
+            Ok(conference)
+        }
+        None => {
+            let conference = Conference::schedule(
+                owner.account_id,
+                number,
+                "Conférence de démonstration",
+                schedule,
+                false,
+                Language::Fr,
+                codes,
+                owner.id,
+                25,
+                now,
+            )?;
+            store.create_conference(&conference).await?;
+            Ok(conference)
+        }
+    }
 }
 
 async fn ensure_user(

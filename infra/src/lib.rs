@@ -27,4 +27,7 @@ pub enum ProvisionError {
     /// A resource did not become ready in time.
     #[error("{0} did not become ready in time")]
     NotReady(String),
+    /// The demo data could not be seeded.
+    #[error("demo data: {0}")]
+    Demo(String),
 }

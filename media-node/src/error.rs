@@ -2,7 +2,7 @@
 //! reading a SIP message is not what went wrong in SDP); this wraps them so the
 //! shell can log one type and map it to a SIP response at the edge.
 
-/// Anything the media node's protocol core can refuse.
+/// Anything the media node's protocol core can refuse, or its shell fail at.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A SIP message could not be read.
@@ -17,4 +17,15 @@ pub enum Error {
     /// The mixer refused a leg operation or a frame.
     #[error(transparent)]
     Mixer(#[from] crate::mixer::MixerError),
+    /// A setting of the shell is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A socket of the shell failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What the shell was doing.
+        what: String,
+        /// The failure.
+        source: std::io::Error,
+    },
 }

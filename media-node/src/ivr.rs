@@ -260,8 +260,16 @@ pub enum Output {
         /// `Attempt::CodeAt(conference)`.
         conference: Attempt,
     },
-    /// Count one failed code under this key (recorded as activity by the shell).
-    RecordFailure(Attempt),
+    /// Count one failed code under this key; the one that reaches a limit locks
+    /// further tries and is recorded in the account's activity.
+    RecordFailure {
+        /// `Attempt::CodeFrom(caller id)` or `Attempt::CodeAt(conference)`.
+        attempt: Attempt,
+        /// The conference's account, whose activity records a lock.
+        account: AccountId,
+        /// The conference the code was keyed for.
+        conference: ConferenceId,
+    },
     /// Count the callers in the conference; answer with [`Input::Occupancy`].
     LookupOccupancy(ConferenceId),
     /// Join the caller to the conference with this role.
@@ -580,14 +588,18 @@ impl Ivr {
                         self.deadline = Some(now + ANSWER_TIMEOUT);
                     }
                     None => {
-                        let id = conference.id;
+                        let (id, account) = (conference.id, conference.account);
                         tracing::info!(conference = %id, "ivr: wrong access code");
-                        self.outputs
-                            .push_back(Output::RecordFailure(Attempt::CodeFrom(
-                                self.caller_id.clone(),
-                            )));
-                        self.outputs
-                            .push_back(Output::RecordFailure(Attempt::CodeAt(id)));
+                        for attempt in [
+                            Attempt::CodeFrom(self.caller_id.clone()),
+                            Attempt::CodeAt(id),
+                        ] {
+                            self.outputs.push_back(Output::RecordFailure {
+                                attempt,
+                                account,
+                                conference: id,
+                            });
+                        }
                         self.failed(now, Step::Code);
                     }
                 }

@@ -44,9 +44,12 @@ pub mod node;
 pub mod prompts;
 pub mod rtp;
 pub mod sdp;
+pub mod shell;
 pub mod sip;
 
 pub use error::Error;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod testkit;

@@ -125,6 +125,14 @@ pub enum Input<'a> {
         /// The number, `None` when unknown.
         number: Option<PhoneNumber>,
     },
+    /// Answers [`Output::LookupNumber`] when the store could not be read: the
+    /// caller gets 503, so the trunk may try another node or route.
+    NumberUnavailable {
+        /// Monotonic time.
+        now: Instant,
+        /// The lookup that failed.
+        req: RequestId,
+    },
     /// Answers [`Output::Lookup`] of `ivr::Output::LookupConference`.
     ConferenceFound {
         /// Monotonic time.
@@ -336,6 +344,12 @@ impl Node {
                 self.tick_rooms(now);
             }
             Input::NumberFound { now, req, number } => self.number_found(now, req, number),
+            Input::NumberUnavailable { req, .. } => {
+                if let Some(pending) = self.pending.remove(&req) {
+                    tracing::warn!(dialled = %pending.dialled.as_str(), "node: number lookup failed");
+                    self.respond(pending.source, &pending.request, 503);
+                }
+            }
             Input::ConferenceFound { now, leg, info } => {
                 self.feed(now, leg, call::Input::ConferenceFound(info));
             }

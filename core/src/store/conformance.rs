@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use chrono::{Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::Store;
 use crate::domain::{
@@ -34,6 +34,7 @@ pub async fn run_all(store: &impl Store) {
     invitations_are_queued_per_conference(store).await;
     an_intro_code_is_granted_once(store).await;
     failures_are_counted_per_attempt_and_window(store).await;
+    a_lock_holds_until_it_lifts_and_is_only_lengthened(store).await;
     an_account_keeps_its_last_owner(store).await;
 }
 
@@ -681,6 +682,21 @@ pub async fn failures_are_counted_per_attempt_and_window(store: &impl Store) {
             .unwrap(),
         0
     );
+}
+
+pub async fn a_lock_holds_until_it_lifts_and_is_only_lengthened(store: &impl Store) {
+    let who = Attempt::CodeFrom(format!("+1514555{}", random::digits(4, false)));
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    assert_eq!(store.locked_until(&who, now).await.unwrap(), None);
+    let until = now + Duration::minutes(15);
+    store.lock(&who, until).await.unwrap();
+    assert_eq!(store.locked_until(&who, now).await.unwrap(), Some(until));
+    // An earlier end does not shorten it; another attempt is not locked.
+    store.lock(&who, now + Duration::minutes(1)).await.unwrap();
+    assert_eq!(store.locked_until(&who, now).await.unwrap(), Some(until));
+    let other = Attempt::CodeFrom(format!("+1438555{}", random::digits(4, false)));
+    assert_eq!(store.locked_until(&other, now).await.unwrap(), None);
+    assert_eq!(store.locked_until(&who, until).await.unwrap(), None);
 }
 
 pub async fn an_account_keeps_its_last_owner(store: &impl Store) {

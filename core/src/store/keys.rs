@@ -119,3 +119,7 @@ pub fn intro_code(code: &IntroCode) -> Key {
 pub fn throttle(attempt: &Attempt, window_start: DateTime<Utc>) -> Key {
     (format!("THROTTLE#{}", attempt.key()), instant(window_start))
 }
+/// The lock on one attempt kind, beside its counters.
+pub fn throttle_lock(attempt: &Attempt) -> Key {
+    (format!("THROTTLE#{}", attempt.key()), "LOCK".into())
+}

@@ -35,6 +35,7 @@ struct State {
     invitations: BTreeMap<InvitationId, Invitation>,
     intro_grants: HashMap<IntroCode, IntroGrant>,
     failures: HashMap<(String, DateTime<Utc>), u32>,
+    locks: HashMap<String, DateTime<Utc>>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }
@@ -452,6 +453,26 @@ impl ThrottleStore for MemoryStore {
             .get(&(attempt.key(), limit.window_start(now)))
             .copied()
             .unwrap_or(0))
+    }
+
+    async fn lock(&self, attempt: &Attempt, until: DateTime<Utc>) -> Result<()> {
+        let mut s = self.state()?;
+        let lock = s.locks.entry(attempt.key()).or_insert(until);
+        *lock = (*lock).max(until);
+        Ok(())
+    }
+
+    async fn locked_until(
+        &self,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .state()?
+            .locks
+            .get(&attempt.key())
+            .copied()
+            .filter(|until| *until > now))
     }
 }
 

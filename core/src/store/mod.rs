@@ -214,6 +214,14 @@ pub trait ThrottleStore: Send + Sync {
     ) -> Result<u32>;
     /// The failures of `attempt` so far in the current window.
     async fn failures(&self, attempt: &Attempt, limit: &Limit, now: DateTime<Utc>) -> Result<u32>;
+    /// Locks further tries of `attempt` until `until` (a limit was reached).
+    async fn lock(&self, attempt: &Attempt, until: DateTime<Utc>) -> Result<()>;
+    /// When the lock on `attempt` lifts, if it is locked at `now`.
+    async fn locked_until(
+        &self,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>>;
 }
 
 /// Every capability at once, for wiring a binary.

@@ -10,22 +10,10 @@ use teleconf_api::{AppState, router};
 use teleconf_core::aws::Clients;
 use teleconf_core::blobs::S3Blobs;
 use teleconf_core::store::dynamo::DynamoStore;
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // RUST_LOG as targets (`info`, `teleconf_api=debug,info`): EnvFilter's regex
-    // engine would add half a megabyte to the Lambda binary for nothing.
-    let filter: Targets = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer())
-        .with(filter)
-        .init();
+    teleconf_core::process::init_tracing();
     let config = Config::from_env()?;
     let clients = Clients::load(&config.aws).await;
     let secret = match &config.token_secret {
@@ -56,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(shutdown())
+            .with_graceful_shutdown(teleconf_core::process::shutdown_signal())
             .await?;
         }
         None => lambda_http::run(app)
@@ -64,20 +52,4 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!(e))?,
     }
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

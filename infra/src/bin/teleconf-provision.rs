@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use teleconf_core::aws::{AwsSettings, Clients};
+use teleconf_core::domain::CallerRole;
 use teleconf_core::store::dynamo::DynamoStore;
 use teleconf_infra::{demo, provision};
 
@@ -47,6 +48,18 @@ async fn main() -> anyhow::Result<()> {
         println!("provider admin:");
         println!("email: {}", logins.provider_admin.email);
         println!("password: {}", logins.provider_admin.password);
+        let conference = &logins.conference;
+        println!(
+            "demo conference \"{}\" (open until {}):",
+            conference.description,
+            conference.schedule.end().format("%Y-%m-%d %H:%M UTC")
+        );
+        println!("access number: {}", logins.access_number.as_str());
+        println!("conference number: {}", conference.number.as_str());
+        for role in CallerRole::ALL {
+            let code = conference.codes.code(role);
+            println!("{} code: {}", role.as_str(), code.as_str());
+        }
     }
     Ok(())
 }

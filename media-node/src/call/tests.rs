@@ -492,7 +492,7 @@ fn three_wrong_codes_end_in_our_bye_and_no_cdr() {
     let failures = node
         .log
         .iter()
-        .filter(|output| matches!(output, Output::Ivr(ivr::Output::RecordFailure(_))))
+        .filter(|output| matches!(output, Output::Ivr(ivr::Output::RecordFailure { .. })))
         .count();
     assert_eq!(failures, 6, "two per wrong code");
 

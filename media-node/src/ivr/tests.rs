@@ -82,7 +82,7 @@ impl Call {
                     by_conference: self.attempts.1,
                 }),
                 Output::LookupOccupancy(_) => Some(Input::Occupancy(self.now, self.occupancy)),
-                Output::RecordFailure(_) | Output::Admit { .. } | Output::Hangup => None,
+                Output::RecordFailure { .. } | Output::Admit { .. } | Output::Hangup => None,
             };
             self.log.push(out);
             if let Some(answer) = answer {
@@ -212,7 +212,7 @@ fn three_wrong_codes_say_goodbye_and_hang_up() {
         .log
         .iter()
         .filter_map(|o| match o {
-            Output::RecordFailure(a) => Some(a.clone()),
+            Output::RecordFailure { attempt, .. } => Some(attempt.clone()),
             _ => None,
         })
         .collect();

@@ -109,6 +109,8 @@ struct Shell {
     node: Node,
     now: Instant,
     number: Option<PhoneNumber>,
+    /// The store cannot be read: number lookups fail.
+    store_down: bool,
     conference: ConferenceInfo,
     callers: Vec<Caller>,
     next_tick: Instant,
@@ -122,6 +124,7 @@ impl Shell {
             node: Node::new(config),
             now,
             number: Some(conference_number()),
+            store_down: false,
             conference: testkit::seed_conference(None),
             callers: Vec::new(),
             next_tick: now + Duration::from_millis(20),
@@ -140,6 +143,9 @@ impl Shell {
         while let Some(output) = self.node.poll_output() {
             let now = self.now;
             let answer = match &output {
+                Output::LookupNumber { req, .. } if self.store_down => {
+                    Some(Input::NumberUnavailable { now, req: *req })
+                }
                 Output::LookupNumber { req, e164 } => Some(Input::NumberFound {
                     now,
                     req: *req,
@@ -466,6 +472,19 @@ fn an_invite_for_an_unknown_number_gets_404() {
     assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
     assert_eq!(shell.node.calls(), 0);
     assert!(!shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
+}
+
+#[test]
+fn an_invite_while_the_store_is_unreachable_gets_503_and_the_next_one_is_served() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.store_down = true;
+    shell.dial(1);
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 503 Service Unavailable"]);
+    assert_eq!(shell.node.calls(), 0);
+    shell.store_down = false;
+    shell.log.clear();
+    shell.dial(2);
+    assert_eq!(shell.node.calls(), 1);
 }
 
 #[test]

@@ -1,0 +1,204 @@
+//! The media node's settings, read once from the environment by `main`.
+//!
+//! | variable                  | meaning                                              | default          |
+//! |---------------------------|------------------------------------------------------|------------------|
+//! | `TELECONF_SIP_ADDR`       | SIP address, UDP and TCP                             | `127.0.0.1:5060` |
+//! | `TELECONF_PUBLIC_IP`      | address put in Contact and SDP (needed when the SIP address is `0.0.0.0`) | the SIP address's |
+//! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
+//! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses allowed to call      | `127.0.0.1,::1`  |
+//! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
+
+use teleconf_core::domain::AccountId;
+
+use crate::Error;
+use crate::node::NodeConfig;
+use crate::sip::transaction::Timers;
+
+/// Where the node listens and whom it serves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The SIP socket (UDP and TCP); port 0 takes a free one (tests).
+    pub sip_addr: SocketAddr,
+    /// The address callers reach us at, in Contact and SDP.
+    pub public_ip: Ipv4Addr,
+    /// The RTP ports (even ones are used; the odd one above is RTCP's).
+    pub rtp_ports: Range<u16>,
+    /// Trunk addresses allowed to call.
+    pub trunk_sources: Vec<IpAddr>,
+    /// IP phones allowed to dial `*44`, and their account.
+    pub star44_sources: HashMap<IpAddr, AccountId>,
+}
+
+impl Config {
+    /// Reads the settings through `var` (the environment in `main`, a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let sip_addr: SocketAddr = parse(
+            "TELECONF_SIP_ADDR",
+            &var("TELECONF_SIP_ADDR").unwrap_or_else(|| "127.0.0.1:5060".into()),
+        )?;
+        let public_ip = match var("TELECONF_PUBLIC_IP") {
+            Some(ip) => parse("TELECONF_PUBLIC_IP", &ip)?,
+            None => match sip_addr.ip() {
+                IpAddr::V4(ip) if !ip.is_unspecified() => ip,
+                _ => {
+                    return Err(config(
+                        "TELECONF_PUBLIC_IP",
+                        "must be set (an IPv4 address) when TELECONF_SIP_ADDR is not a specific IPv4 address",
+                    ));
+                }
+            },
+        };
+        let rtp_ports =
+            rtp_ports(&var("TELECONF_RTP_PORTS").unwrap_or_else(|| "20000-29999".into()))?;
+        let trunk_sources = var("TELECONF_TRUNK_SOURCES")
+            .unwrap_or_else(|| "127.0.0.1,::1".into())
+            .split(',')
+            .map(|ip| parse("TELECONF_TRUNK_SOURCES", ip.trim()))
+            .collect::<Result<_, _>>()?;
+        let star44_sources = match var("TELECONF_STAR44_SOURCES") {
+            None => HashMap::new(),
+            Some(list) => list
+                .split(',')
+                .map(|pair| {
+                    let (ip, account) = pair.trim().split_once('=').ok_or_else(|| {
+                        config(
+                            "TELECONF_STAR44_SOURCES",
+                            "expects address=account-id pairs",
+                        )
+                    })?;
+                    Ok((
+                        parse("TELECONF_STAR44_SOURCES", ip.trim())?,
+                        parse("TELECONF_STAR44_SOURCES", account.trim())?,
+                    ))
+                })
+                .collect::<Result<_, Error>>()?,
+        };
+        Ok(Self {
+            sip_addr,
+            public_ip,
+            rtp_ports,
+            trunk_sources,
+            star44_sources,
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The sans-IO node's configuration, once the SIP socket is bound at `local`.
+    pub fn node_config(&self, local: SocketAddr) -> NodeConfig {
+        NodeConfig {
+            trunk_sources: self.trunk_sources.clone(),
+            local_addr: SocketAddr::new(IpAddr::V4(self.public_ip), local.port()),
+            rtp_addr: self.public_ip,
+            rtp_ports: self.rtp_ports.clone(),
+            timers: Timers::default(),
+            star44_sources: self.star44_sources.clone(),
+        }
+    }
+}
+
+fn config(name: &str, why: &str) -> Error {
+    Error::Config(format!("{name} {why}"))
+}
+
+fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, Error> {
+    value
+        .parse()
+        .map_err(|_| config(name, &format!("cannot read {value:?}")))
+}
+
+/// `low-high`, inclusive, with at least one even port.
+fn rtp_ports(value: &str) -> Result<Range<u16>, Error> {
+    const NAME: &str = "TELECONF_RTP_PORTS";
+    let (low, high) = value
+        .split_once('-')
+        .ok_or_else(|| config(NAME, "expects low-high, e.g. 20000-29999"))?;
+    let low: u16 = parse(NAME, low.trim())?;
+    let high: u16 = parse(NAME, high.trim())?;
+    if low < 1024 || high < low || !(low..=high).any(|p| p % 2 == 0) {
+        return Err(config(
+            NAME,
+            "expects low-high with 1024 <= low <= high and an even port",
+        ));
+    }
+    Ok(low..high.saturating_add(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_loopback_on_5060() {
+        let config = read(&[]).unwrap();
+        assert_eq!(config.sip_addr, "127.0.0.1:5060".parse().unwrap());
+        assert_eq!(config.public_ip, Ipv4Addr::LOCALHOST);
+        assert_eq!(config.rtp_ports, 20000..30000);
+        assert_eq!(
+            config.trunk_sources,
+            vec![IpAddr::from(Ipv4Addr::LOCALHOST), "::1".parse().unwrap()]
+        );
+        assert!(config.star44_sources.is_empty());
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let account = AccountId::new();
+        let config = read(&[
+            ("TELECONF_SIP_ADDR", "0.0.0.0:5080"),
+            ("TELECONF_PUBLIC_IP", "203.0.113.7"),
+            ("TELECONF_RTP_PORTS", "30000-30099"),
+            ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
+            ("TELECONF_STAR44_SOURCES", &format!("192.0.2.10={account}")),
+        ])
+        .unwrap();
+        assert_eq!(config.sip_addr.port(), 5080);
+        assert_eq!(config.public_ip, Ipv4Addr::new(203, 0, 113, 7));
+        assert_eq!(config.rtp_ports, 30000..30100);
+        assert_eq!(config.trunk_sources.len(), 2);
+        assert_eq!(
+            config.star44_sources.get(&"192.0.2.10".parse().unwrap()),
+            Some(&account)
+        );
+        let node = config.node_config("0.0.0.0:5080".parse().unwrap());
+        assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
+    }
+
+    #[test]
+    fn a_wildcard_address_needs_a_public_ip() {
+        let err = read(&[("TELECONF_SIP_ADDR", "0.0.0.0:5060")]).unwrap_err();
+        assert!(err.to_string().contains("TELECONF_PUBLIC_IP"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("TELECONF_SIP_ADDR", "localhost"),
+            ("TELECONF_RTP_PORTS", "3000"),
+            ("TELECONF_RTP_PORTS", "20001-20001"),
+            ("TELECONF_RTP_PORTS", "100-200"),
+            ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
+            ("TELECONF_STAR44_SOURCES", "10.0.0.1"),
+            ("TELECONF_STAR44_SOURCES", "10.0.0.1=not-an-id"),
+        ] {
+            let err = read(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}={value}: {err}");
+        }
+    }
+}

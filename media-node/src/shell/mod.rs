@@ -1,0 +1,448 @@
+//! The tokio shell around the sans-IO [`Node`]: the only code of the media node
+//! that touches sockets, clocks and AWS.
+//!
+//! One task owns the node and feeds it, in order of urgency: the 20 ms tick (a
+//! [clock] thread on absolute deadlines), the node's own deadline, then events —
+//! SIP over UDP (one socket) and TCP ([tcp]: one task per connection), RTP (one
+//! socket and reader task per port the node binds), and the answers of the
+//! [services] the node asked for. After each input it drains the node's outputs:
+//! datagrams are sent at once (non-blocking), lookups and writes go to tasks so
+//! the media never waits on the store. CDR writes go through one ordered queue: a
+//! leg's close is never written before its open.
+//!
+//! - [`config`]: the settings, from the environment.
+//! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
+
+pub mod config;
+pub mod services;
+
+mod clock;
+mod tcp;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use teleconf_core::domain::{CallLeg, PhoneNumber, PromptId};
+
+use crate::Error;
+use crate::ivr::{self, ConferenceInfo};
+use crate::mixer::LegKey;
+use crate::node::{Input, Node, Output, RequestId};
+
+pub use config::Config;
+pub use services::Services;
+
+/// Events waiting for the node (RTP beyond this is dropped, as a NIC would).
+const EVENT_QUEUE: usize = 8192;
+/// Largest datagram read.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// What reaches the node's task.
+#[derive(Debug)]
+enum Event {
+    /// A SIP message, from UDP or a TCP connection.
+    Sip { from: SocketAddr, bytes: Vec<u8> },
+    /// A TCP connection opened: answers to `peer` go through `writer`.
+    TcpOpened {
+        peer: SocketAddr,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    /// That connection closed.
+    TcpClosed { peer: SocketAddr },
+    /// An RTP datagram on one of our ports.
+    Rtp {
+        port: u16,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    /// A service answered.
+    Answer(Answer),
+}
+
+/// The services' answers, owned (the node's inputs borrow).
+#[derive(Debug)]
+enum Answer {
+    Number {
+        req: RequestId,
+        number: Result<Option<PhoneNumber>, teleconf_core::Error>,
+    },
+    Conference {
+        leg: LegKey,
+        info: Option<ConferenceInfo>,
+    },
+    Attempts {
+        leg: LegKey,
+        by_caller: u32,
+        by_conference: u32,
+    },
+    Prompt {
+        leg: LegKey,
+        id: PromptId,
+        pcm: Arc<[i16]>,
+    },
+}
+
+/// A bound media node, ready to [`run`](Shell::run).
+#[derive(Debug)]
+pub struct Shell {
+    config: Config,
+    udp: Arc<UdpSocket>,
+    tcp: TcpListener,
+    local: SocketAddr,
+}
+
+impl Shell {
+    /// Binds the SIP address, UDP and TCP on the same port.
+    pub async fn bind(config: Config) -> Result<Self, Error> {
+        let udp = UdpSocket::bind(config.sip_addr)
+            .await
+            .map_err(|source| io(format!("SIP UDP {}", config.sip_addr), source))?;
+        let local = udp
+            .local_addr()
+            .map_err(|source| io("SIP UDP address".into(), source))?;
+        let tcp = TcpListener::bind(local)
+            .await
+            .map_err(|source| io(format!("SIP TCP {local}"), source))?;
+        Ok(Self {
+            config,
+            udp: Arc::new(udp),
+            tcp,
+            local,
+        })
+    }
+
+    /// The SIP address bound (its port is the one taken when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serves calls until `shutdown` completes.
+    pub async fn run(
+        self,
+        services: Services,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), Error> {
+        let node = Node::new(self.config.node_config(self.local));
+        let (events, mut inbox) = mpsc::channel(EVENT_QUEUE);
+        let mut ticks = clock::start().map_err(|source| io("clock thread".into(), source))?;
+        let (cdrs, cdr_queue) = mpsc::unbounded_channel();
+        let mut tasks = vec![
+            tokio::spawn(receive_udp(self.udp.clone(), events.clone())),
+            tokio::spawn(tcp::accept(self.tcp, events.clone())),
+            tokio::spawn(write_cdrs(services.clone(), cdr_queue)),
+        ];
+        tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
+        let mut io = Io {
+            udp: self.udp,
+            rtp_ip: self.config.sip_addr.ip(),
+            rtp: HashMap::new(),
+            tcp: HashMap::new(),
+            events,
+            services,
+            cdrs,
+        };
+        let mut node = node;
+        tokio::pin!(shutdown);
+        loop {
+            let deadline = node.poll_timeout();
+            let sleep = tokio::time::sleep_until(
+                deadline
+                    .map(tokio::time::Instant::from_std)
+                    .unwrap_or_else(|| tokio::time::Instant::now() + clock::PERIOD * 50),
+            );
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some(_) = ticks.recv() => node.handle_input(Input::Tick(Instant::now())),
+                () = sleep, if deadline.is_some() => node.handle_input(Input::Timeout(Instant::now())),
+                event = inbox.recv() => match event {
+                    Some(event) => io.deliver(&mut node, event),
+                    None => break,
+                },
+            }
+            while let Some(output) = node.poll_output() {
+                io.dispatch(output);
+            }
+        }
+        tracing::info!(calls = node.calls(), "media node stopping");
+        for task in tasks.drain(..) {
+            task.abort();
+        }
+        for (_, (_, reader)) in io.rtp.drain() {
+            reader.abort();
+        }
+        Ok(())
+    }
+}
+
+/// The node's side of the world: sockets, connections, the services.
+struct Io {
+    udp: Arc<UdpSocket>,
+    rtp_ip: std::net::IpAddr,
+    /// Bound RTP ports: the socket and its reader.
+    rtp: HashMap<u16, (Arc<UdpSocket>, JoinHandle<()>)>,
+    /// Open SIP TCP connections by peer.
+    tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    events: mpsc::Sender<Event>,
+    services: Services,
+    cdrs: mpsc::UnboundedSender<CallLeg>,
+}
+
+impl Io {
+    /// Feeds one event to the node.
+    fn deliver(&mut self, node: &mut Node, event: Event) {
+        let now = Instant::now();
+        match event {
+            Event::Sip { from, bytes } => node.handle_input(Input::Datagram {
+                now,
+                wall_clock: Utc::now(),
+                from,
+                bytes: &bytes,
+            }),
+            Event::TcpOpened { peer, writer } => {
+                self.tcp.insert(peer, writer);
+            }
+            Event::TcpClosed { peer } => {
+                self.tcp.remove(&peer);
+            }
+            Event::Rtp { port, from, bytes } => node.handle_input(Input::Rtp {
+                now,
+                port,
+                from,
+                bytes: &bytes,
+            }),
+            Event::Answer(answer) => node.handle_input(match answer {
+                Answer::Number {
+                    req,
+                    number: Ok(number),
+                } => Input::NumberFound { now, req, number },
+                Answer::Number {
+                    req,
+                    number: Err(error),
+                } => {
+                    tracing::warn!(%error, "access number lookup failed");
+                    Input::NumberUnavailable { now, req }
+                }
+                Answer::Conference { leg, info } => Input::ConferenceFound { now, leg, info },
+                Answer::Attempts {
+                    leg,
+                    by_caller,
+                    by_conference,
+                } => Input::Attempts {
+                    now,
+                    leg,
+                    by_caller,
+                    by_conference,
+                },
+                Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
+            }),
+        }
+    }
+
+    /// Carries out one output of the node.
+    fn dispatch(&mut self, output: Output) {
+        match output {
+            Output::SendSip { to, bytes } => self.send_sip(to, bytes),
+            Output::SendRtp {
+                from_port,
+                to,
+                bytes,
+            } => {
+                if let Some((socket, _)) = self.rtp.get(&from_port) {
+                    // A full send buffer drops the packet: late audio is no audio.
+                    let _ = socket.try_send_to(&bytes, to);
+                }
+            }
+            Output::LookupNumber { req, e164 } => {
+                let services = self.services.clone();
+                self.answer(async move {
+                    Some(Answer::Number {
+                        req,
+                        number: services.number(&e164).await,
+                    })
+                });
+            }
+            Output::Lookup { leg, what } => self.lookup(leg, what),
+            Output::FetchPrompt { leg, id } => {
+                let services = self.services.clone();
+                self.answer(async move {
+                    match services.prompt(id).await {
+                        Ok(Some(pcm)) => Some(Answer::Prompt { leg, id, pcm }),
+                        // The call plays the default after its grace period.
+                        Ok(None) => None,
+                        Err(error) => {
+                            tracing::warn!(prompt = %id, %error, "prompt fetch failed");
+                            None
+                        }
+                    }
+                });
+            }
+            Output::CdrOpen(leg) | Output::CdrClose(leg) => {
+                let _ = self.cdrs.send(leg);
+            }
+            Output::BindRtp(port) => self.bind_rtp(port),
+            Output::ReleaseRtp(port) => {
+                if let Some((_, reader)) = self.rtp.remove(&port) {
+                    reader.abort();
+                }
+            }
+        }
+    }
+
+    fn lookup(&mut self, leg: LegKey, what: ivr::Output) {
+        let services = self.services.clone();
+        match what {
+            ivr::Output::LookupConference(number) => self.answer(async move {
+                match services.conference(&number).await {
+                    Ok(info) => Some(Answer::Conference { leg, info }),
+                    Err(error) => {
+                        // Unanswered, the IVR says goodbye after its answer timeout.
+                        tracing::warn!(%error, "conference lookup failed");
+                        None
+                    }
+                }
+            }),
+            ivr::Output::CheckAttempts { caller, conference } => self.answer(async move {
+                let (by_caller, by_conference) =
+                    match services.attempts(&caller, &conference, Utc::now()).await {
+                        Ok(counts) => counts,
+                        Err(error) => {
+                            // Fail open: the call's own three tries still bound it.
+                            tracing::warn!(%error, "attempt counters unreadable");
+                            (0, 0)
+                        }
+                    };
+                Some(Answer::Attempts {
+                    leg,
+                    by_caller,
+                    by_conference,
+                })
+            }),
+            ivr::Output::RecordFailure {
+                attempt,
+                account,
+                conference,
+            } => {
+                tokio::spawn(async move {
+                    if let Err(error) = services
+                        .record_failure(&attempt, account, conference, Utc::now())
+                        .await
+                    {
+                        tracing::warn!(%error, "failed code not counted");
+                    }
+                });
+            }
+            other => tracing::debug!(?other, "not a lookup for the shell"),
+        }
+    }
+
+    /// Runs `work` on a task and feeds its answer, if any, back to the node.
+    fn answer(&self, work: impl Future<Output = Option<Answer>> + Send + 'static) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            if let Some(answer) = work.await {
+                let _ = events.send(Event::Answer(answer)).await;
+            }
+        });
+    }
+
+    fn send_sip(&self, to: SocketAddr, bytes: Vec<u8>) {
+        if let Some(writer) = self.tcp.get(&to) {
+            if writer.try_send(bytes).is_err() {
+                tracing::warn!(%to, "SIP TCP connection backed up; message dropped");
+            }
+            return;
+        }
+        match self.udp.try_send_to(&bytes, to) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let udp = self.udp.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = udp.send_to(&bytes, to).await {
+                        tracing::warn!(%to, %error, "SIP send failed");
+                    }
+                });
+            }
+            Err(error) => tracing::warn!(%to, %error, "SIP send failed"),
+        }
+    }
+
+    fn bind_rtp(&mut self, port: u16) {
+        let addr = SocketAddr::new(self.rtp_ip, port);
+        let socket = match std::net::UdpSocket::bind(addr)
+            .and_then(|socket| {
+                socket.set_nonblocking(true)?;
+                Ok(socket)
+            })
+            .and_then(UdpSocket::from_std)
+        {
+            Ok(socket) => Arc::new(socket),
+            Err(error) => {
+                // The call goes on without media from us; its RTP timeout ends it.
+                tracing::error!(%addr, %error, "RTP port cannot be bound");
+                return;
+            }
+        };
+        let reader = tokio::spawn(receive_rtp(socket.clone(), port, self.events.clone()));
+        if let Some((_, old)) = self.rtp.insert(port, (socket, reader)) {
+            old.abort();
+        }
+    }
+}
+
+/// Reads the SIP UDP socket.
+async fn receive_udp(socket: Arc<UdpSocket>, events: mpsc::Sender<Event>) {
+    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match socket.recv_from(&mut buffer).await {
+            Ok((n, from)) => {
+                let bytes = buffer[..n].to_vec();
+                if events.send(Event::Sip { from, bytes }).await.is_err() {
+                    return;
+                }
+            }
+            // ICMP port unreachable from a gone peer, and the like: go on.
+            Err(error) => tracing::debug!(%error, "SIP UDP receive"),
+        }
+    }
+}
+
+/// Reads one RTP port.
+async fn receive_rtp(socket: Arc<UdpSocket>, port: u16, events: mpsc::Sender<Event>) {
+    let mut buffer = vec![0u8; 2048];
+    loop {
+        match socket.recv_from(&mut buffer).await {
+            Ok((n, from)) => {
+                let event = Event::Rtp {
+                    port,
+                    from,
+                    bytes: buffer[..n].to_vec(),
+                };
+                match events.try_send(event) {
+                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                }
+            }
+            Err(error) => tracing::debug!(port, %error, "RTP receive"),
+        }
+    }
+}
+
+/// Writes CDR legs in the order the node closed them, one at a time.
+async fn write_cdrs(services: Services, mut queue: mpsc::UnboundedReceiver<CallLeg>) {
+    while let Some(leg) = queue.recv().await {
+        services.write_leg(leg).await;
+    }
+}
+
+fn io(what: String, source: std::io::Error) -> Error {
+    Error::Io { what, source }
+}

@@ -1,0 +1,244 @@
+//! What the node asks of the cloud: access numbers, conferences, failure
+//! counters and locks from the store, custom prompts from S3, CDRs and activity
+//! written back. Every call here is made by a task the [shell](super) spawns, so a
+//! slow store never holds up the media.
+//!
+//! A store that does not answer degrades the service, it does not break it: an
+//! unreachable number lookup gets the caller a 503 (the trunk tries elsewhere), an
+//! unanswered conference lookup ends the IVR with its goodbye, a prompt that cannot
+//! be fetched is replaced by the default one, and a CDR write is retried until the
+//! store is back (for as long as this process lives; the spool that survives a crash
+//! is #5's).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use teleconf_core::Error as CoreError;
+use teleconf_core::audio::prompt::normalize_prompt;
+use teleconf_core::blobs::{BlobKey, BlobStore};
+use teleconf_core::domain::{
+    AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceId, ConferenceNumber, E164,
+    Limit, PhoneNumber, PromptId,
+};
+use teleconf_core::store::Store;
+
+use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, LOCKOUT};
+
+type Result<T> = std::result::Result<T, CoreError>;
+
+/// The longest a CDR write is retried for before it is given up (and logged whole).
+const CDR_RETRY_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// The store and the bucket, with the prompt cache.
+#[derive(Clone)]
+pub struct Services {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    /// Custom prompts already fetched, as 8 kHz PCM.
+    prompts: Arc<Mutex<HashMap<PromptId, Arc<[i16]>>>>,
+    /// Whose each custom prompt is (its S3 key names the account): learnt from the
+    /// numbers and conferences looked up, which are what name a prompt.
+    owners: Arc<Mutex<HashMap<PromptId, AccountId>>>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// Services over `store` and `blobs`.
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>) -> Self {
+        Self {
+            store,
+            blobs,
+            prompts: Arc::default(),
+            owners: Arc::default(),
+        }
+    }
+
+    /// The access number dialled.
+    pub async fn number(&self, e164: &E164) -> Result<Option<PhoneNumber>> {
+        let number = self.store.number(e164).await?;
+        if let Some(prompts) = number.as_ref().and_then(PhoneNumber::conference_prompts) {
+            let ids = [
+                prompts.greeting,
+                prompts.conference_number,
+                prompts.access_code,
+            ];
+            self.learn_owner(number.as_ref().map(|n| n.account_id), ids);
+        }
+        Ok(number)
+    }
+
+    /// The conference with this number, with what the IVR needs of its account.
+    pub async fn conference(&self, number: &ConferenceNumber) -> Result<Option<ConferenceInfo>> {
+        let Some(conference) = self.store.conference_by_number(number).await? else {
+            return Ok(None);
+        };
+        let time_zone = match self.store.account(conference.account_id).await? {
+            Some(account) => account.time_zone,
+            None => {
+                tracing::warn!(conference = %conference.id, "conference of no account");
+                return Ok(None);
+            }
+        };
+        self.learn_owner(Some(conference.account_id), [conference.intro_prompt]);
+        Ok(Some(ConferenceInfo {
+            id: conference.id,
+            account: conference.account_id,
+            number: conference.number,
+            schedule: conference.schedule,
+            codes: conference.codes,
+            intro: conference.intro_prompt,
+            max_participants: conference.max_participants,
+            time_zone,
+            locked: false,
+        }))
+    }
+
+    /// Failed codes counted now from the caller and against the conference. A
+    /// locked attempt reads as its limit reached: the IVR then says « too many
+    /// attempts » whatever the window's count.
+    pub async fn attempts(
+        &self,
+        caller: &Attempt,
+        conference: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(u32, u32)> {
+        let (by_caller, by_conference) = tokio::try_join!(
+            self.count(caller, &CALLER_LIMIT, now),
+            self.count(conference, &CONFERENCE_LIMIT, now),
+        )?;
+        Ok((by_caller, by_conference))
+    }
+
+    async fn count(&self, attempt: &Attempt, limit: &Limit, now: DateTime<Utc>) -> Result<u32> {
+        if self.store.locked_until(attempt, now).await?.is_some() {
+            return Ok(limit.max_failures);
+        }
+        self.store.failures(attempt, limit, now).await
+    }
+
+    /// Counts one failed code; the failure that reaches its limit locks further
+    /// tries for [`LOCKOUT`] and is recorded in the account's activity.
+    pub async fn record_failure(
+        &self,
+        attempt: &Attempt,
+        account: AccountId,
+        conference: ConferenceId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let limit = match attempt {
+            Attempt::CodeAt(_) => CONFERENCE_LIMIT,
+            _ => CALLER_LIMIT,
+        };
+        let count = self.store.record_failure(attempt, &limit, now).await?;
+        if limit.is_exceeded(count) {
+            let until = now + LOCKOUT;
+            self.store.lock(attempt, until).await?;
+            let summary = match attempt {
+                Attempt::CodeFrom(caller) => format!("{caller}: {count} wrong codes"),
+                _ => format!("{count} wrong codes"),
+            };
+            tracing::warn!(%conference, %summary, "access locked until {until}");
+            self.store
+                .record_activity(&Activity::new(
+                    account,
+                    now,
+                    None,
+                    ActivityKind::AccessLocked,
+                    Some(conference),
+                    summary,
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A custom prompt's 8 kHz PCM: from the cache, else from S3 (any WAV the
+    /// portal took is normalised again here, so an object put there by other
+    /// means still plays). `None` when it is not there or not audio.
+    pub async fn prompt(&self, id: PromptId) -> Result<Option<Arc<[i16]>>> {
+        if let Some(pcm) = lock(&self.prompts).get(&id) {
+            return Ok(Some(pcm.clone()));
+        }
+        let Some(account) = lock(&self.owners).get(&id).copied() else {
+            tracing::warn!(prompt = %id, "a prompt of no known account");
+            return Ok(None);
+        };
+        let Some(bytes) = self.blobs.get(&BlobKey::prompt(account, id)).await? else {
+            tracing::warn!(prompt = %id, "prompt missing from the bucket");
+            return Ok(None);
+        };
+        let pcm: Arc<[i16]> = match normalize_prompt(&bytes) {
+            Ok(prompt) => prompt.samples.into(),
+            Err(error) => {
+                tracing::warn!(prompt = %id, %error, "prompt is not playable audio");
+                return Ok(None);
+            }
+        };
+        lock(&self.prompts).insert(id, pcm.clone());
+        Ok(Some(pcm))
+    }
+
+    /// Writes a CDR leg (opened or closed) and its activity, retrying while the
+    /// store is unavailable. Writes are idempotent by leg id.
+    pub async fn write_leg(&self, leg: CallLeg) {
+        let mut delay = Duration::from_millis(200);
+        let started = tokio::time::Instant::now();
+        loop {
+            match self.store.put_leg(&leg).await {
+                Ok(()) => break,
+                Err(error) if started.elapsed() < CDR_RETRY_FOR && error.is_retryable() => {
+                    tracing::warn!(leg = %leg.id, %error, "CDR write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                Err(error) => {
+                    let record = serde_json::to_string(&leg).unwrap_or_default();
+                    tracing::error!(%error, %record, "CDR write given up");
+                    return;
+                }
+            }
+        }
+        let (kind, at) = match leg.left_at {
+            None => (ActivityKind::CallJoined, leg.joined_at),
+            Some(left) => (ActivityKind::CallLeft, left),
+        };
+        let activity = Activity::new(
+            leg.account_id,
+            at,
+            None,
+            kind,
+            Some(leg.conference_id),
+            format!("{} ({})", leg.caller_id, leg.role.as_str()),
+        );
+        if let Err(error) = self.store.record_activity(&activity).await {
+            tracing::warn!(leg = %leg.id, %error, "activity not recorded");
+        }
+    }
+
+    fn learn_owner(
+        &self,
+        account: Option<AccountId>,
+        ids: impl IntoIterator<Item = Option<PromptId>>,
+    ) {
+        let Some(account) = account else { return };
+        let mut owners = lock(&self.owners);
+        for id in ids.into_iter().flatten() {
+            owners.insert(id, account);
+        }
+    }
+}
+
+/// A poisoned cache is still a cache.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
