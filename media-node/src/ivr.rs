@@ -46,9 +46,12 @@
 //! - **Barge-in**: a key pressed while a prompt plays emits [`Output::StopPrompt`]
 //!   and counts as part of the entry. After `StopPrompt` the shell drops every
 //!   prompt still queued and does not report `PromptFinished` for them.
-//! - Keys are read only while an entry is being collected; keys pressed while the
-//!   greeting plays, while a lookup is pending or while the call is ending are
-//!   dropped (the greeting is short and is followed by the number prompt).
+//! - A key over the greeting stops it and starts the conference number (a caller
+//!   who knows it does not wait for the number prompt).
+//! - **Type-ahead**: keys pressed while a lookup or check is pending are kept
+//!   (up to an entry's length) and go into the next entry, over its prompt; a
+//!   wrong entry drops them, so the caller hears why first. Keys while the call
+//!   is ending are dropped.
 //!
 //! # Timers
 //!
@@ -325,6 +328,9 @@ pub struct Ivr {
     star44: Option<AccountId>,
     /// Keys of the entry being collected.
     entry: String,
+    /// Keys typed ahead while a lookup ran: they go into the next entry, as if
+    /// keyed over its prompt (a caller who knows the code does not wait).
+    ahead: Vec<Digit>,
     /// Failed tries of the current step.
     tries: u8,
     /// Prompts queued and not yet reported finished.
@@ -353,6 +359,7 @@ impl Ivr {
             caller_id: String::new(),
             star44: None,
             entry: String::new(),
+            ahead: Vec::new(),
             tries: 0,
             playing: 0,
             deadline: None,
@@ -381,7 +388,7 @@ impl Ivr {
     }
 
     /// Feeds one input. Inputs that make no sense in the current state (an
-    /// answer nobody asked for, a key during a lookup) are ignored.
+    /// answer nobody asked for, a key while ending) are ignored.
     pub fn handle_input(&mut self, input: Input) {
         match input {
             Input::Start {
@@ -458,6 +465,9 @@ impl Ivr {
         self.state = State::Collecting(step);
         // The entry timer starts when the prompt finishes; until then only the guard runs.
         self.deadline = Some(now + PROMPT_GUARD);
+        for digit in std::mem::take(&mut self.ahead) {
+            self.on_digit(now, digit);
+        }
     }
 
     /// Says `prompts`, then Goodbye, then hangs up once they have played.
@@ -489,12 +499,25 @@ impl Ivr {
     }
 
     fn on_digit(&mut self, now: Instant, digit: Digit) {
-        let State::Collecting(step) = self.state else {
-            return;
-        };
         if matches!(digit, Digit::A | Digit::B | Digit::C | Digit::D) {
             return;
         }
+        let step = match self.state {
+            State::Collecting(step) => step,
+            // Keying over the greeting skips it: the number is being keyed.
+            State::Greeting => {
+                self.entry.clear();
+                self.state = State::Collecting(Step::Number);
+                Step::Number
+            }
+            State::FindingConference | State::CheckingAttempts => {
+                if self.ahead.len() < MAX_ENTRY_LEN {
+                    self.ahead.push(digit);
+                }
+                return;
+            }
+            _ => return,
+        };
         if self.playing > 0 {
             // Barge-in: the caller knows what to key.
             self.playing = 0;
@@ -613,6 +636,8 @@ impl Ivr {
             Step::Number => Prompt::InvalidConferenceNumber,
             Step::Code => Prompt::InvalidCode,
         };
+        // What was typed ahead followed a wrong entry: the caller hears why first.
+        self.ahead.clear();
         self.tries += 1;
         if self.tries >= TRIES_PER_STEP {
             return self.end(now, &[invalid]);

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod calls;
 mod local_stack;
 mod mail;
 mod media_files;

@@ -11,10 +11,12 @@
 //! - [`outbox`]: mail the emulator captured (moto's `/moto-api/data.json`,
 //!   LocalStack's `/_aws/ses`).
 //! - [`proxy`]: a switchable TCP forwarder, for outage tests.
+//! - [`media`]: a media node in the test process, and a conference open now to call.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod api;
+pub mod media;
 pub mod outbox;
 pub mod proxy;
 pub mod stack;

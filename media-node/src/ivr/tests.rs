@@ -473,9 +473,49 @@ fn digits_during_a_prompt_barge_in() {
 }
 
 #[test]
-fn keys_during_the_greeting_are_dropped() {
+fn keys_over_the_greeting_skip_it_and_are_the_number() {
     let mut call = Call::during_the_window();
-    call.key("99");
+    call.key(&format!("{NUMBER}#"));
+    assert!(call.log.contains(&Output::StopPrompt));
+    assert!(!call.said().contains(&Prompt::AskConferenceNumber(None)));
+    assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+}
+
+#[test]
+fn keys_typed_ahead_while_the_conference_is_looked_up_go_into_the_code() {
+    let mut call = Call::during_the_window();
+    call.play_out();
+    // The number and the code at once, before the lookup is answered.
+    for c in format!("{NUMBER}#{PARTICIPANT}#").chars() {
+        let digit = Digit::from_char(c).expect("a key");
+        call.ivr.handle_input(Input::Digit(call.now, digit));
+    }
+    let mut asked = false;
+    while let Some(out) = call.ivr.poll_output() {
+        asked |= matches!(out, Output::LookupConference(_));
+        call.log.push(out);
+    }
+    assert!(asked);
+    assert_eq!(call.admitted_as(), None);
+    let found = Input::ConferenceFound(call.now, Some(call.conference.clone()));
+    call.feed(found);
+    assert_eq!(call.admitted_as(), Some(CallerRole::Participant));
+}
+
+#[test]
+fn keys_typed_ahead_of_a_wrong_number_are_dropped() {
+    let mut call = Call::during_the_window();
+    call.play_out();
+    for c in format!("7777777#{PARTICIPANT}#").chars() {
+        let digit = Digit::from_char(c).expect("a key");
+        call.ivr.handle_input(Input::Digit(call.now, digit));
+    }
+    while let Some(out) = call.ivr.poll_output() {
+        call.log.push(out);
+    }
+    call.feed(Input::ConferenceFound(call.now, None));
+    assert_eq!(call.said().last(), Some(&Prompt::AskConferenceNumber(None)));
+    assert!(call.said().contains(&Prompt::InvalidConferenceNumber));
     call.answer(&format!("{NUMBER}#"));
     assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
 }

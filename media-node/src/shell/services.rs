@@ -242,3 +242,123 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::TimeDelta;
+    use teleconf_core::audio::write_pcm16_mono;
+    use teleconf_core::blobs::MemoryBlobs;
+    use teleconf_core::domain::{NumberAction, PhoneNumber};
+    use teleconf_core::store::conformance::{access_number, account_with_owner, create_conference};
+    use teleconf_core::store::memory::MemoryStore;
+    use teleconf_core::store::{ActivityStore, ConferenceStore, NumberStore};
+
+    use super::*;
+
+    fn services(store: &Arc<MemoryStore>, blobs: &Arc<MemoryBlobs>) -> Services {
+        Services::new(store.clone(), blobs.clone())
+    }
+
+    #[tokio::test]
+    async fn the_failure_that_reaches_the_caller_limit_locks_for_fifteen_minutes_and_is_recorded() {
+        let store = Arc::new(MemoryStore::new());
+        let services = services(&store, &Arc::default());
+        let (account, owner) = account_with_owner(store.as_ref()).await;
+        let conference = create_conference(store.as_ref(), &owner).await.id;
+        let caller = Attempt::CodeFrom("+15145550123".into());
+        let at = Attempt::CodeAt(conference);
+        // At the start of a counting window, so the lock outlives the window.
+        let now = CALLER_LIMIT.window_start(Utc::now());
+        for _ in 0..CALLER_LIMIT.max_failures - 1 {
+            services
+                .record_failure(&caller, account.id, conference, now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(services.attempts(&caller, &at, now).await.unwrap(), (9, 0));
+        assert!(
+            store
+                .recent_activity(account.id, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        services
+            .record_failure(&caller, account.id, conference, now)
+            .await
+            .unwrap();
+        let activity = store.recent_activity(account.id, 10).await.unwrap();
+        assert_eq!(activity.len(), 1);
+        assert_eq!(activity[0].kind, ActivityKind::AccessLocked);
+        assert_eq!(activity[0].conference_id, Some(conference));
+        // Locked past the counting window, free after fifteen minutes.
+        let later = now + TimeDelta::minutes(12);
+        assert_eq!(services.attempts(&caller, &at, later).await.unwrap().0, 10);
+        let free = now + TimeDelta::minutes(16);
+        assert_eq!(services.attempts(&caller, &at, free).await.unwrap().0, 0);
+    }
+
+    #[tokio::test]
+    async fn a_conference_is_found_with_its_accounts_time_zone() {
+        let store = Arc::new(MemoryStore::new());
+        let services = services(&store, &Arc::default());
+        let (account, owner) = account_with_owner(store.as_ref()).await;
+        let conference = create_conference(store.as_ref(), &owner).await;
+        let info = services
+            .conference(&conference.number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(info.id, conference.id);
+        assert_eq!(info.account, account.id);
+        assert_eq!(info.time_zone, account.time_zone);
+        assert_eq!(info.max_participants, conference.max_participants);
+        let other = loop {
+            let number = ConferenceNumber::generate();
+            if number != conference.number {
+                break number;
+            }
+        };
+        assert!(services.conference(&other).await.unwrap().is_none());
+        assert!(store.conference(conference.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_numbers_custom_greeting_is_fetched_from_its_accounts_prefix() {
+        let store = Arc::new(MemoryStore::new());
+        let blobs = Arc::new(MemoryBlobs::default());
+        let services = services(&store, &blobs);
+        let (account, _) = account_with_owner(store.as_ref()).await;
+        let greeting = PromptId::new();
+        let mut number: PhoneNumber = access_number(account.id);
+        number.action = NumberAction::ConferenceAccess {
+            prompts: teleconf_core::domain::ConferencePrompts {
+                greeting: Some(greeting),
+                ..Default::default()
+            },
+        };
+        store.create_number(&number).await.unwrap();
+        let samples: Vec<i16> = (0..800).map(|i| (i % 100) as i16 * 50).collect();
+        blobs
+            .put(
+                &BlobKey::prompt(account.id, greeting),
+                write_pcm16_mono(8_000, &samples),
+                "audio/wav",
+            )
+            .await
+            .unwrap();
+
+        // Unknown until a number naming it was looked up.
+        assert!(services.prompt(greeting).await.unwrap().is_none());
+        services.number(&number.number).await.unwrap().unwrap();
+        let pcm = services.prompt(greeting).await.unwrap().unwrap();
+        assert_eq!(&pcm[..], &samples[..]);
+        // A prompt missing from the bucket is none, not an error.
+        let missing = PromptId::new();
+        services.learn_owner(Some(account.id), [Some(missing)]);
+        assert!(services.prompt(missing).await.unwrap().is_none());
+    }
+}

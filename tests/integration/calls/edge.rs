@@ -1,0 +1,323 @@
+//! The node's SIP edge, spoken to with hand-written messages over real sockets: a
+//! tiny user agent that says exactly what a test needs and reads what comes back.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
+use teleconf_core::store::CdrStore;
+use teleconf_tests::media::{MediaNode, OpenConference};
+use teleconf_tests::stack::Stack;
+
+/// How long a test waits for one answer.
+const ANSWER: Duration = Duration::from_secs(5);
+
+/// A SIP user agent on its own UDP port of `ip`.
+struct Ua {
+    socket: UdpSocket,
+    node: SocketAddr,
+    call_id: String,
+    tag: String,
+    cseq: u32,
+    /// The node's To tag, once answered.
+    remote_tag: Option<String>,
+}
+
+impl Ua {
+    async fn new(ip: &str, node: SocketAddr) -> Self {
+        let socket = UdpSocket::bind((ip, 0)).await.unwrap();
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            socket,
+            node,
+            call_id: format!("{}@test", &n[..12]),
+            tag: n[12..20].to_string(),
+            cseq: 0,
+            remote_tag: None,
+        }
+    }
+
+    fn local(&self) -> SocketAddr {
+        self.socket.local_addr().unwrap()
+    }
+
+    /// A request of this UA's dialog (or out of any before the answer).
+    fn request(&mut self, method: &str, target: &str, extra: &str, body: &str) -> String {
+        if method != "ACK" {
+            self.cseq += 1;
+        }
+        let local = self.local();
+        let to_tag = self
+            .remote_tag
+            .as_ref()
+            .map(|tag| format!(";tag={tag}"))
+            .unwrap_or_default();
+        format!(
+            "{method} {target} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK{}{}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:+15145551234@{local}>;tag={}\r\n\
+             To: <{target}>{to_tag}\r\n\
+             Call-ID: {}\r\n\
+             CSeq: {} {method}\r\n\
+             Contact: <sip:test@{local}>\r\n\
+             {extra}Content-Length: {}\r\n\r\n{body}",
+            self.tag,
+            if method == "ACK" {
+                format!("{}ack", self.cseq)
+            } else {
+                self.cseq.to_string()
+            },
+            self.tag,
+            self.call_id,
+            self.cseq,
+            body.len(),
+        )
+    }
+
+    async fn send(&self, message: &str) {
+        self.socket
+            .send_to(message.as_bytes(), self.node)
+            .await
+            .unwrap();
+    }
+
+    /// The next SIP message from the node (RTP never comes to this port).
+    async fn receive(&self) -> String {
+        let mut buffer = vec![0u8; 65_535];
+        let (n, _) = tokio::time::timeout(ANSWER, self.socket.recv_from(&mut buffer))
+            .await
+            .expect("the node answers in time")
+            .unwrap();
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    }
+
+    /// The next final response (1xx skipped).
+    async fn final_response(&mut self) -> String {
+        loop {
+            let message = self.receive().await;
+            if message.starts_with("SIP/2.0 1") {
+                continue;
+            }
+            if let Some(tag) = header(&message, "To").and_then(|to| to.split(";tag=").nth(1)) {
+                self.remote_tag
+                    .get_or_insert_with(|| tag.trim().to_string());
+            }
+            return message;
+        }
+    }
+
+    /// Sends `INVITE target` with a G.711 offer; returns the final response.
+    async fn invite(&mut self, target: &str, rtp_port: u16) -> String {
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {rtp_port} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
+             a=fmtp:101 0-16\r\na=ptime:20\r\n"
+        );
+        let invite = self.request("INVITE", target, "Content-Type: application/sdp\r\n", &sdp);
+        self.send(&invite).await;
+        self.final_response().await
+    }
+
+    /// ACKs a 2xx.
+    async fn ack(&mut self, target: &str) {
+        let ack = self.request("ACK", target, "", "");
+        self.send(&ack).await;
+    }
+
+    /// Keys `digits` as SIP INFO (application/dtmf-relay), one request each.
+    async fn key(&mut self, target: &str, digits: &str) {
+        for digit in digits.chars() {
+            let body = format!("Signal={digit}\r\nDuration=160\r\n");
+            let info = self.request(
+                "INFO",
+                target,
+                "Content-Type: application/dtmf-relay\r\n",
+                &body,
+            );
+            self.send(&info).await;
+            let answer = self.final_response().await;
+            assert!(answer.starts_with("SIP/2.0 200"), "INFO answered {answer}");
+        }
+    }
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+fn status(message: &str) -> &str {
+    message.lines().next().unwrap_or_default()
+}
+
+async fn node() -> (Stack, MediaNode) {
+    let stack = Stack::new().await;
+    let node = MediaNode::start(&stack).await;
+    (stack, node)
+}
+
+#[tokio::test]
+async fn options_keepalives_are_answered_over_udp_and_tcp() {
+    let (_stack, node) = node().await;
+    let mut ua = Ua::new("127.0.0.1", node.sip).await;
+    let options = ua.request("OPTIONS", &format!("sip:{}", node.sip), "", "");
+    ua.send(&options).await;
+    let answer = ua.final_response().await;
+    assert_eq!(status(&answer), "SIP/2.0 200 OK");
+    assert!(header(&answer, "Allow").is_some_and(|allow| allow.contains("INVITE")));
+
+    let mut tcp = TcpStream::connect(node.sip).await.unwrap();
+    let options = options.replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    // A CRLF ping first (RFC 5626), then the request in two pieces.
+    tcp.write_all(b"\r\n\r\n").await.unwrap();
+    let (head, tail) = options.split_at(40);
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tcp.write_all(tail.as_bytes()).await.unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let mut received = String::new();
+    while !received.contains("\r\n\r\n") || !received.contains("SIP/2.0 200") {
+        let n = tokio::time::timeout(ANSWER, tcp.read(&mut buffer))
+            .await
+            .expect("the node answers over TCP")
+            .unwrap();
+        assert!(n > 0, "the node closed the connection: {received:?}");
+        received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(
+        received.starts_with("\r\n"),
+        "the ping gets its pong: {received:?}"
+    );
+    assert!(received.contains("SIP/2.0 200 OK"), "{received}");
+}
+
+#[tokio::test]
+async fn garbage_gets_400_and_the_node_keeps_serving() {
+    let (_stack, node) = node().await;
+    let mut ua = Ua::new("127.0.0.1", node.sip).await;
+    let options = ua.request("OPTIONS", &format!("sip:{}", node.sip), "", "");
+    ua.send(&options.replace("CSeq: 1 OPTIONS", "CSeq: one OPTIONS"))
+        .await;
+    let answer = ua.receive().await;
+    assert!(status(&answer).starts_with("SIP/2.0 400 "), "{answer}");
+    // Bytes that are not SIP at all get nothing; the node still answers.
+    ua.socket
+        .send_to(&[0xff, 0x00, 0x13, 0x37], node.sip)
+        .await
+        .unwrap();
+    let options = ua.request("OPTIONS", &format!("sip:{}", node.sip), "", "");
+    ua.send(&options).await;
+    assert_eq!(status(&ua.final_response().await), "SIP/2.0 200 OK");
+}
+
+#[tokio::test]
+async fn only_the_trunk_may_call_and_only_known_numbers_answer() {
+    let (stack, node) = node().await;
+    let open = OpenConference::create(&stack.store).await;
+    let target = node.uri(&open.access.number);
+
+    // 127.0.0.2 is loopback but not the configured trunk address.
+    let mut stranger = Ua::new("127.0.0.2", node.sip).await;
+    assert_eq!(
+        status(&stranger.invite(&target, 7000).await),
+        "SIP/2.0 403 Forbidden"
+    );
+
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    let unknown: E164 = "+15145550199".parse().unwrap();
+    let answer = caller.invite(&node.uri(&unknown), 7000).await;
+    assert_eq!(status(&answer), "SIP/2.0 404 Not Found");
+}
+
+#[tokio::test]
+async fn a_caller_keying_by_sip_info_joins_and_the_cdr_is_opened_then_closed() {
+    let (stack, node) = node().await;
+    let open = OpenConference::create(&stack.store).await;
+    let target = node.uri(&open.access.number);
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+
+    let answer = caller.invite(&target, 7002).await;
+    assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
+    assert!(
+        answer.contains("m=audio "),
+        "the 200 carries the SDP answer"
+    );
+    caller.ack(&target).await;
+    caller.key(&target, &open.number_keys()).await;
+    caller
+        .key(&target, &open.code_keys(CallerRole::Participant))
+        .await;
+
+    // Admission writes the CDR leg, open.
+    let legs = wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
+    let leg = &legs[0];
+    assert_eq!(leg.role, CallerRole::Participant);
+    assert_eq!(leg.dialled, open.access.number);
+    assert_eq!(leg.caller_id, "+15145551234");
+    assert_eq!(leg.left_at, None);
+
+    let bye = caller.request("BYE", &target, "", "");
+    caller.send(&bye).await;
+    assert_eq!(status(&caller.final_response().await), "SIP/2.0 200 OK");
+    let legs = wait_for_legs(&stack, &open, |legs| {
+        legs.iter().all(|l| l.left_at.is_some())
+    })
+    .await;
+    assert_eq!(legs[0].cause, Some(DisconnectCause::CallerHangup));
+    assert!(legs[0].left_at.unwrap() >= legs[0].joined_at);
+}
+
+#[tokio::test]
+async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_back() {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let (proxy, store) = stack.store_through_proxy().await;
+    let node = MediaNode::start_with(&stack, store).await;
+    let target = node.uri(&open.access.number);
+
+    proxy.cut();
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    let answer = tokio::time::timeout(Duration::from_secs(30), caller.invite(&target, 7004))
+        .await
+        .expect("an answer despite the outage");
+    assert_eq!(status(&answer), "SIP/2.0 503 Service Unavailable");
+
+    proxy.restore();
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    assert_eq!(
+        status(&caller.invite(&target, 7006).await),
+        "SIP/2.0 200 OK"
+    );
+    caller.ack(&target).await;
+}
+
+/// The conference's legs once `done` holds of them (CDRs are written by a task).
+async fn wait_for_legs(
+    stack: &Stack,
+    open: &OpenConference,
+    done: impl Fn(&[teleconf_core::domain::CallLeg]) -> bool,
+) -> Vec<teleconf_core::domain::CallLeg> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let legs = stack
+            .store
+            .legs_of_conference(open.conference.id)
+            .await
+            .unwrap();
+        if done(&legs) {
+            return legs;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "CDRs not as expected in time: {legs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,5 @@
+//! Calls to a media node running in this process over the emulator's table:
+//! the SIP edge over real sockets (UDP and TCP), the store side of the IVR, CDRs
+//! written and closed, and a store outage.
+
+mod edge;

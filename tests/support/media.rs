@@ -1,0 +1,169 @@
+//! A media node in the test process, on free loopback ports, over a stack's table
+//! and bucket; and a conference open now to call.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use chrono::{Duration, DurationRound, Utc};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use teleconf_core::blobs::S3Blobs;
+use teleconf_core::domain::{
+    AccessCodes, CallerRole, CodeChoices, Conference, ConferenceNumber, E164, Language,
+    PhoneNumber, Schedule, User,
+};
+use teleconf_core::store::conformance::{access_number, account_with_owner};
+use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_core::store::{ConferenceStore, NumberStore};
+use teleconf_media_node::shell::{Config, Services, Shell};
+
+use crate::stack::Stack;
+
+/// RTP ports each node of this process gets (its own block: nodes run at once).
+const PORTS_PER_NODE: u16 = 200;
+
+/// A running media node; stopped when dropped.
+#[derive(Debug)]
+pub struct MediaNode {
+    /// Its SIP address (UDP and TCP).
+    pub sip: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl MediaNode {
+    /// Starts a node serving `stack`'s table and bucket, trusting loopback.
+    pub async fn start(stack: &Stack) -> Self {
+        let store = DynamoStore::new(stack.clients.dynamodb.clone(), &stack.settings.table);
+        Self::start_with(stack, store).await
+    }
+
+    /// Starts a node over `store` (e.g. one behind a [`Proxy`](crate::proxy::Proxy)).
+    pub async fn start_with(stack: &Stack, store: DynamoStore) -> Self {
+        static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
+        let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
+        let low = 40_000 + block * PORTS_PER_NODE;
+        let vars = [
+            ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
+            (
+                "TELECONF_RTP_PORTS",
+                format!("{low}-{}", low + PORTS_PER_NODE - 1),
+            ),
+            ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
+        ];
+        let config = Config::from_vars(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        })
+        .expect("a valid node configuration");
+        let services = Services::new(
+            Arc::new(store),
+            Arc::new(S3Blobs::new(
+                stack.clients.s3.clone(),
+                &stack.settings.bucket,
+            )),
+        );
+        let shell = Shell::bind(config).await.expect("the node binds loopback");
+        let sip = shell.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            shell.run(services, stopped).await.expect("the node runs");
+        });
+        Self {
+            sip,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// The SIP URI that dials `number` at this node.
+    pub fn uri(&self, number: &E164) -> String {
+        format!("sip:{}@{}", number.as_str(), self.sip)
+    }
+
+    /// Stops the node and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for MediaNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An account's access number and a conference of it open now.
+#[derive(Debug, Clone)]
+pub struct OpenConference {
+    /// The access number to dial.
+    pub access: PhoneNumber,
+    /// The conference (its number and codes are what callers key).
+    pub conference: Conference,
+    /// Its scheduler.
+    pub owner: User,
+}
+
+impl OpenConference {
+    /// Creates an account with an access number and a conference that opened
+    /// already (it starts in a minute; callers are let in from five before).
+    pub async fn create(store: &DynamoStore) -> Self {
+        let (_, owner) = account_with_owner(store).await;
+        let access = access_number(owner.account_id);
+        store
+            .create_number(&access)
+            .await
+            .expect("the access number");
+        let now = Utc::now()
+            .duration_trunc(Duration::milliseconds(1))
+            .expect("a time");
+        let start = now + Duration::minutes(1);
+        loop {
+            let conference = Conference::schedule(
+                owner.account_id,
+                ConferenceNumber::generate(),
+                "Essai de bout en bout",
+                Schedule::new(start, start + Duration::hours(1)).expect("a schedule"),
+                false,
+                Language::Fr,
+                AccessCodes::from_choices(CodeChoices::default()).expect("codes"),
+                owner.id,
+                25,
+                now,
+            )
+            .expect("a conference");
+            match store.create_conference(&conference).await {
+                Ok(()) => {
+                    return Self {
+                        access,
+                        conference,
+                        owner,
+                    };
+                }
+                Err(teleconf_core::Error::Conflict(_)) => continue,
+                Err(error) => panic!("creating the conference: {error}"),
+            }
+        }
+    }
+
+    /// The digits a caller keys for the conference number, with the final `#`.
+    pub fn number_keys(&self) -> String {
+        format!("{}#", self.conference.number.as_str())
+    }
+
+    /// The digits a caller keys for `role`'s code, with the final `#`.
+    pub fn code_keys(&self, role: CallerRole) -> String {
+        format!("{}#", self.conference.codes.code(role).as_str())
+    }
+}
