@@ -107,8 +107,8 @@ pub enum Input<'a> {
         request: Request,
         /// Where it came from: where our SIP goes.
         source: SocketAddr,
-        /// The access number dialled.
-        dialled: E164,
+        /// The access number dialled (`None` for `*44`).
+        dialled: Option<E164>,
         /// The caller ID as the trunk presented it (`anonymous` when withheld).
         caller_id: String,
         /// Our RTP address and `o=` line.
@@ -210,7 +210,7 @@ pub enum Output {
 #[derive(Debug, Clone)]
 struct Caller {
     source: SocketAddr,
-    dialled: E164,
+    dialled: Option<E164>,
     caller_id: String,
     local_media: LocalMedia,
     started: (Instant, DateTime<Utc>),

@@ -593,7 +593,7 @@ impl Ivr {
                     self.state = State::FindingConference;
                     self.deadline = Some(now + ANSWER_TIMEOUT);
                 }
-                // TODO(#4): an 8-digit entry is an intro-recording code; not handled yet.
+                // TODO(#5): an 8-digit entry is an intro-recording code (intro by phone).
                 Err(_) => self.failed(now, Step::Number),
             },
             Step::Code => {

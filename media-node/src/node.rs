@@ -11,7 +11,9 @@
 //!   nothing.
 //! - **A new INVITE**: the Request-URI's user part is the access number, looked up
 //!   through the shell ([`Output::LookupNumber`]); unknown, or not routed to
-//!   conferences, → 404. `*44` from an account's IP phone skips the lookup. The call
+//!   conferences, → 404; a store that cannot be read → 503. `*44` from an account's
+//!   IP phone looks up that account instead ([`Output::LookupAccount`]), for the
+//!   language its IVR speaks (no account → 403), and dials no number. The call
 //!   then gets an RTP port from the range (none left → 503), the shell is told to
 //!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port.
@@ -43,7 +45,9 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage};
 
-use teleconf_core::domain::{AccountId, CallLeg, ConferenceId, E164, PhoneNumber, PromptId};
+use teleconf_core::domain::{
+    AccountId, CallLeg, ConferenceId, ConferencePrompts, E164, Language, PhoneNumber, PromptId,
+};
 
 use crate::call::{self, Call, Settings};
 use crate::ivr::{self, ConferenceInfo};
@@ -56,11 +60,6 @@ use crate::sip::transaction::{Timers, response_to};
 
 #[cfg(test)]
 mod tests;
-
-/// What `*44` calls record as the dialled number: a `*44` call dials no access
-/// number, and [`call::Input::Invite`] (and the CDR's `dialled`) want an E.164.
-/// TODO(#4): make `dialled` optional in the call and the CDR.
-pub const STAR44_DIALLED: &str = "+99900000044";
 
 /// The Request-URI user part of an IP phone's conference access.
 pub const STAR44: &str = "*44";
@@ -125,9 +124,20 @@ pub enum Input<'a> {
         /// The number, `None` when unknown.
         number: Option<PhoneNumber>,
     },
-    /// Answers [`Output::LookupNumber`] when the store could not be read: the
-    /// caller gets 503, so the trunk may try another node or route.
-    NumberUnavailable {
+    /// Answers [`Output::LookupAccount`]: the account's language, `None` when
+    /// there is no such account.
+    AccountFound {
+        /// Monotonic time.
+        now: Instant,
+        /// The lookup answered.
+        req: RequestId,
+        /// The account's language.
+        language: Option<Language>,
+    },
+    /// Answers [`Output::LookupNumber`] or [`Output::LookupAccount`] when the
+    /// store could not be read: the caller gets 503, so the trunk may try another
+    /// node or route.
+    LookupFailed {
         /// Monotonic time.
         now: Instant,
         /// The lookup that failed.
@@ -202,6 +212,14 @@ pub enum Output {
         /// The number dialled.
         e164: E164,
     },
+    /// Look up the account of an IP phone's `*44`, for its language; answer with
+    /// [`Input::AccountFound`].
+    LookupAccount {
+        /// The key of the answer.
+        req: RequestId,
+        /// The IP phone's account.
+        account: AccountId,
+    },
     /// A call's lookup or record (`LookupConference`, `CheckAttempts`,
     /// `RecordFailure`); answer with the matching input and `leg`.
     Lookup {
@@ -227,13 +245,14 @@ pub enum Output {
     ReleaseRtp(u16),
 }
 
-/// An INVITE waiting for its access number.
+/// An INVITE waiting for its access number, or for its `*44` account.
 #[derive(Debug)]
 struct PendingInvite {
     request: Request,
     source: SocketAddr,
     call_id: String,
-    dialled: E164,
+    /// The access number, or `None` for `*44`.
+    dialled: Option<E164>,
     /// When it came, with the wall clock then.
     received: (Instant, DateTime<Utc>),
 }
@@ -254,9 +273,9 @@ struct NewCall {
     request: Request,
     source: SocketAddr,
     call_id: String,
-    dialled: E164,
+    dialled: Option<E164>,
     wall_clock: DateTime<Utc>,
-    language: teleconf_core::domain::Language,
+    language: Language,
     prompts: teleconf_core::domain::ConferencePrompts,
     star44: Option<AccountId>,
 }
@@ -344,9 +363,10 @@ impl Node {
                 self.tick_rooms(now);
             }
             Input::NumberFound { now, req, number } => self.number_found(now, req, number),
-            Input::NumberUnavailable { req, .. } => {
+            Input::AccountFound { now, req, language } => self.account_found(now, req, language),
+            Input::LookupFailed { req, .. } => {
                 if let Some(pending) = self.pending.remove(&req) {
-                    tracing::warn!(dialled = %pending.dialled.as_str(), "node: number lookup failed");
+                    tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
                     self.respond(pending.source, &pending.request, 503);
                 }
             }
@@ -467,35 +487,25 @@ impl Node {
             return; // A retransmission while its number is looked up.
         }
         let user = request.uri.user().unwrap_or_default().to_string();
-        if user == STAR44
-            && let Some(&account) = self.config.star44_sources.get(&source.ip())
-            && let Ok(dialled) = STAR44_DIALLED.parse()
-        {
-            // TODO(#4): the account's language; the node is not told it.
-            return self.start_call(
-                now,
-                NewCall {
-                    request,
-                    source,
-                    call_id,
-                    dialled,
-                    wall_clock,
-                    language: Default::default(),
-                    prompts: Default::default(),
-                    star44: Some(account),
-                },
-            );
-        }
-        let Ok(dialled) = user.parse::<E164>() else {
-            tracing::info!(%user, "node: not an E.164 number");
-            return self.respond(source, &request, 404);
-        };
         let req = RequestId(self.next_req);
+        let dialled = if user == STAR44
+            && let Some(&account) = self.config.star44_sources.get(&source.ip())
+        {
+            self.outputs
+                .push_back(Output::LookupAccount { req, account });
+            None
+        } else {
+            let Ok(dialled) = user.parse::<E164>() else {
+                tracing::info!(%user, "node: not an E.164 number");
+                return self.respond(source, &request, 404);
+            };
+            self.outputs.push_back(Output::LookupNumber {
+                req,
+                e164: dialled.clone(),
+            });
+            Some(dialled)
+        };
         self.next_req += 1;
-        self.outputs.push_back(Output::LookupNumber {
-            req,
-            e164: dialled.clone(),
-        });
         self.pending.insert(
             req,
             PendingInvite {
@@ -516,12 +526,42 @@ impl Node {
             .as_ref()
             .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
         else {
-            tracing::info!(dialled = %pending.dialled.as_str(), "node: no conference access on this number");
+            tracing::info!(call_id = %pending.call_id, "node: no conference access on this number");
             return self.respond(pending.source, &pending.request, 404);
+        };
+        let language = number.greeting_language;
+        self.start_pending(now, pending, language, prompts);
+    }
+
+    /// A `*44` call's account is known: the IVR speaks its language.
+    fn account_found(&mut self, now: Instant, req: RequestId, language: Option<Language>) {
+        let Some(pending) = self.pending.remove(&req) else {
+            return;
+        };
+        let Some(language) = language else {
+            tracing::warn!(call_id = %pending.call_id, "node: *44 from a phone of no account");
+            return self.respond(pending.source, &pending.request, 403);
+        };
+        self.start_pending(now, pending, language, ConferencePrompts::default());
+    }
+
+    fn start_pending(
+        &mut self,
+        now: Instant,
+        pending: PendingInvite,
+        language: Language,
+        prompts: ConferencePrompts,
+    ) {
+        let star44 = match pending.dialled {
+            Some(_) => None,
+            None => self
+                .config
+                .star44_sources
+                .get(&pending.source.ip())
+                .copied(),
         };
         let elapsed = TimeDelta::from_std(now.saturating_duration_since(pending.received.0))
             .unwrap_or(TimeDelta::zero());
-        let language = number.greeting_language;
         self.start_call(
             now,
             NewCall {
@@ -532,7 +572,7 @@ impl Node {
                 wall_clock: pending.received.1 + elapsed,
                 language,
                 prompts,
-                star44: None,
+                star44,
             },
         );
     }

@@ -402,7 +402,7 @@ impl World {
                 .expect("a number")
                 .parse()
                 .expect("a conference number"),
-            dialled: self.number.parse().expect("E.164"),
+            dialled: Some(self.number.parse().expect("E.164")),
             caller_id: "+15145550100".into(),
             role,
             joined_at,

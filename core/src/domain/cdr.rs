@@ -131,8 +131,9 @@ pub struct CallLeg {
     pub conference_id: ConferenceId,
     /// Its number, as keyed.
     pub conference_number: ConferenceNumber,
-    /// The access number dialled.
-    pub dialled: E164,
+    /// The access number dialled; `None` for an IP phone's `*44`, which dials none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialled: Option<E164>,
     /// The caller's number or name as the trunk presented it (may be anonymous).
     pub caller_id: String,
     /// The role the code gave.

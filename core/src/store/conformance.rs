@@ -440,7 +440,7 @@ pub async fn legs_are_written_idempotently_and_listed_by_conference_and_month(st
         account_id: account.id,
         conference_id: conf.id,
         conference_number: conf.number.clone(),
-        dialled: unique_e164(),
+        dialled: Some(unique_e164()),
         caller_id: "+15145550100".into(),
         role: CallerRole::Participant,
         joined_at: joined,

@@ -143,9 +143,16 @@ impl Shell {
         while let Some(output) = self.node.poll_output() {
             let now = self.now;
             let answer = match &output {
-                Output::LookupNumber { req, .. } if self.store_down => {
-                    Some(Input::NumberUnavailable { now, req: *req })
+                Output::LookupNumber { req, .. } | Output::LookupAccount { req, .. }
+                    if self.store_down =>
+                {
+                    Some(Input::LookupFailed { now, req: *req })
                 }
+                Output::LookupAccount { req, .. } => Some(Input::AccountFound {
+                    now,
+                    req: *req,
+                    language: Some(Language::En),
+                }),
                 Output::LookupNumber { req, e164 } => Some(Input::NumberFound {
                     now,
                     req: *req,
@@ -698,11 +705,12 @@ Call-ID: nobody\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
 }
 
 #[test]
-fn star44_from_an_ip_phone_skips_the_number_lookup() {
+fn star44_from_an_ip_phone_skips_the_number_lookup_and_asks_for_its_account() {
     let phone: IpAddr = "10.0.0.5".parse().expect("an IP");
+    let account = AccountId::new();
     let trunk_only = config(PORTS);
     let mut with_phone = trunk_only.clone();
-    with_phone.star44_sources.insert(phone, AccountId::new());
+    with_phone.star44_sources.insert(phone, account);
     let mut shell = Shell::new(with_phone);
     let star44 = invite(1).replace("INVITE sip:+33100000000@", "INVITE sip:*44@");
     shell.datagram(SocketAddr::new(phone, 5060), &star44);
@@ -712,10 +720,42 @@ fn star44_from_an_ip_phone_skips_the_number_lookup() {
             .iter()
             .any(|o| matches!(o, Output::LookupNumber { .. }))
     );
+    assert!(
+        shell
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::LookupAccount { account: a, .. } if *a == account))
+    );
     assert!(shell.log.contains(&Output::BindRtp(20_000)));
     assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
     // From a source that is not that IP phone, `*44` is no number: 404.
     let mut shell = Shell::new(trunk_only);
     shell.datagram(addr("127.0.0.1:5061"), &star44);
     assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
+}
+
+#[test]
+fn star44_of_an_account_that_is_gone_gets_403() {
+    let phone: IpAddr = "10.0.0.5".parse().expect("an IP");
+    let mut with_phone = config(PORTS);
+    with_phone.star44_sources.insert(phone, AccountId::new());
+    let mut shell = Shell::new(with_phone);
+    let star44 = invite(1).replace("INVITE sip:+33100000000@", "INVITE sip:*44@");
+    shell.node.handle_input(Input::Datagram {
+        now: shell.now,
+        wall_clock: shell.wall_clock(),
+        from: SocketAddr::new(phone, 5060),
+        bytes: star44.as_bytes(),
+    });
+    let req = match shell.node.poll_output() {
+        Some(Output::LookupAccount { req, .. }) => req,
+        other => panic!("expected the account lookup, got {other:?}"),
+    };
+    shell.feed(Input::AccountFound {
+        now: shell.now,
+        req,
+        language: None,
+    });
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 403 Forbidden"]);
+    assert_eq!(shell.node.calls(), 0);
 }

@@ -30,7 +30,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use teleconf_core::domain::{CallLeg, PhoneNumber, PromptId};
+use teleconf_core::domain::{CallLeg, Language, PhoneNumber, PromptId};
 
 use crate::Error;
 use crate::ivr::{self, ConferenceInfo};
@@ -73,6 +73,10 @@ enum Answer {
     Number {
         req: RequestId,
         number: Result<Option<PhoneNumber>, teleconf_core::Error>,
+    },
+    Account {
+        req: RequestId,
+        language: Result<Option<Language>, teleconf_core::Error>,
     },
     Conference {
         leg: LegKey,
@@ -224,12 +228,20 @@ impl Io {
                     req,
                     number: Ok(number),
                 } => Input::NumberFound { now, req, number },
+                Answer::Account {
+                    req,
+                    language: Ok(language),
+                } => Input::AccountFound { now, req, language },
                 Answer::Number {
                     req,
                     number: Err(error),
+                }
+                | Answer::Account {
+                    req,
+                    language: Err(error),
                 } => {
-                    tracing::warn!(%error, "access number lookup failed");
-                    Input::NumberUnavailable { now, req }
+                    tracing::warn!(%error, "lookup of a new call failed");
+                    Input::LookupFailed { now, req }
                 }
                 Answer::Conference { leg, info } => Input::ConferenceFound { now, leg, info },
                 Answer::Attempts {
@@ -267,6 +279,15 @@ impl Io {
                     Some(Answer::Number {
                         req,
                         number: services.number(&e164).await,
+                    })
+                });
+            }
+            Output::LookupAccount { req, account } => {
+                let services = self.services.clone();
+                self.answer(async move {
+                    Some(Answer::Account {
+                        req,
+                        language: services.language(account).await,
                     })
                 });
             }

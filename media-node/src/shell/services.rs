@@ -21,7 +21,7 @@ use teleconf_core::audio::prompt::normalize_prompt;
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
     AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceId, ConferenceNumber, E164,
-    Limit, PhoneNumber, PromptId,
+    Language, Limit, PhoneNumber, PromptId,
 };
 use teleconf_core::store::Store;
 
@@ -73,6 +73,11 @@ impl Services {
             self.learn_owner(number.as_ref().map(|n| n.account_id), ids);
         }
         Ok(number)
+    }
+
+    /// An account's language (`*44` calls speak it); `None` for no such account.
+    pub async fn language(&self, account: AccountId) -> Result<Option<Language>> {
+        Ok(self.store.account(account).await?.map(|a| a.language))
     }
 
     /// The conference with this number, with what the IVR needs of its account.

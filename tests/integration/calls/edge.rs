@@ -259,7 +259,7 @@ async fn a_caller_keying_by_sip_info_joins_and_the_cdr_is_opened_then_closed() {
     let legs = wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
     let leg = &legs[0];
     assert_eq!(leg.role, CallerRole::Participant);
-    assert_eq!(leg.dialled, open.access.number);
+    assert_eq!(leg.dialled.as_ref(), Some(&open.access.number));
     assert_eq!(leg.caller_id, "+15145551234");
     assert_eq!(leg.left_at, None);
 

@@ -51,8 +51,8 @@ pub struct CdrView {
     pub conference_id: String,
     /// Its number.
     pub conference_number: String,
-    /// The access number dialled.
-    pub dialled: String,
+    /// The access number dialled; null for an IP phone's `*44`, which dials none.
+    pub dialled: Option<String>,
     /// The caller's number.
     pub caller_id: String,
     /// participant, listener or moderator.
@@ -83,7 +83,7 @@ fn view(leg: &CallLeg, tz: chrono_tz::Tz) -> CdrView {
         leg_id: leg.id.to_string(),
         conference_id: leg.conference_id.to_string(),
         conference_number: leg.conference_number.to_string(),
-        dialled: leg.dialled.to_string(),
+        dialled: leg.dialled.as_ref().map(ToString::to_string),
         caller_id: leg.caller_id.clone(),
         role: leg.role,
         joined_at: local(leg.joined_at, tz),
