@@ -113,6 +113,17 @@ impl Call {
         }
     }
 
+    /// Keys `keys` at once, leaving every lookup unanswered (logged only).
+    fn key_unanswered(&mut self, keys: &str) {
+        for c in keys.chars() {
+            let digit = Digit::from_char(c).expect("a key");
+            self.ivr.handle_input(Input::Digit(self.now, digit));
+        }
+        while let Some(out) = self.ivr.poll_output() {
+            self.log.push(out);
+        }
+    }
+
     /// Lets prompts play, then keys `keys`.
     fn answer(&mut self, keys: &str) {
         self.play_out();
@@ -486,16 +497,12 @@ fn keys_typed_ahead_while_the_conference_is_looked_up_go_into_the_code() {
     let mut call = Call::during_the_window();
     call.play_out();
     // The number and the code at once, before the lookup is answered.
-    for c in format!("{NUMBER}#{PARTICIPANT}#").chars() {
-        let digit = Digit::from_char(c).expect("a key");
-        call.ivr.handle_input(Input::Digit(call.now, digit));
-    }
-    let mut asked = false;
-    while let Some(out) = call.ivr.poll_output() {
-        asked |= matches!(out, Output::LookupConference(_));
-        call.log.push(out);
-    }
-    assert!(asked);
+    call.key_unanswered(&format!("{NUMBER}#{PARTICIPANT}#"));
+    assert!(
+        call.log
+            .iter()
+            .any(|o| matches!(o, Output::LookupConference(_)))
+    );
     assert_eq!(call.admitted_as(), None);
     let found = Input::ConferenceFound(call.now, Some(call.conference.clone()));
     call.feed(found);
@@ -506,13 +513,7 @@ fn keys_typed_ahead_while_the_conference_is_looked_up_go_into_the_code() {
 fn keys_typed_ahead_of_a_wrong_number_are_dropped() {
     let mut call = Call::during_the_window();
     call.play_out();
-    for c in format!("7777777#{PARTICIPANT}#").chars() {
-        let digit = Digit::from_char(c).expect("a key");
-        call.ivr.handle_input(Input::Digit(call.now, digit));
-    }
-    while let Some(out) = call.ivr.poll_output() {
-        call.log.push(out);
-    }
+    call.key_unanswered(&format!("7777777#{PARTICIPANT}#"));
     call.feed(Input::ConferenceFound(call.now, None));
     assert_eq!(call.said().last(), Some(&Prompt::AskConferenceNumber(None)));
     assert!(call.said().contains(&Prompt::InvalidConferenceNumber));
