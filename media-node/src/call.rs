@@ -146,6 +146,8 @@ pub enum Input<'a> {
     PromptAudio(PromptId, Arc<[i16]>),
     /// The deadline of [`Call::poll_timeout`] has come.
     Timeout,
+    /// The node is going away: hang up (BYE, CDR closed as a bridge hang-up).
+    HangUp,
 }
 
 /// What the call asks of the node, drained with [`Call::poll_output`].
@@ -360,6 +362,11 @@ impl Call {
             Input::Sip(SipMessage::Response(response)) => self.receive_response(now, response),
             Input::Rtp(datagram, from) => self.receive_rtp(now, datagram, from),
             Input::Tick => self.tick(now),
+            Input::HangUp => {
+                if !self.over {
+                    self.hang_up(now, DisconnectCause::BridgeHangup);
+                }
+            }
             Input::FromRoom(frame) => {
                 if self.admitted && !self.over && self.player.is_idle() {
                     self.send_rtp(now, frame);

@@ -115,6 +115,11 @@ pub enum Input<'a> {
     Tick(Instant),
     /// The deadline of [`Node::poll_timeout`] has come.
     Timeout(Instant),
+    /// The node is to stop: new calls get 503 from now on, the calls up go on.
+    Drain(Instant),
+    /// Hang up every call (BYE, CDR closed); [`Node::calls`] reaches 0 once the
+    /// BYEs are answered or time out.
+    HangUpAll(Instant),
     /// Answers [`Output::LookupNumber`].
     NumberFound {
         /// Monotonic time.
@@ -291,6 +296,8 @@ pub struct Node {
     rooms: HashMap<ConferenceId, Room>,
     pending: HashMap<RequestId, PendingInvite>,
     free_ports: BTreeSet<u16>,
+    /// New calls are refused (503): the node is stopping.
+    draining: bool,
     next_leg: u64,
     next_req: u64,
 }
@@ -309,6 +316,7 @@ impl Node {
             rooms: HashMap::new(),
             pending: HashMap::new(),
             free_ports,
+            draining: false,
             next_leg: 0,
             next_req: 0,
         }
@@ -361,6 +369,14 @@ impl Node {
                     self.feed(now, leg, call::Input::Timeout);
                 }
                 self.tick_rooms(now);
+            }
+            Input::Drain(_) => self.draining = true,
+            Input::HangUpAll(now) => {
+                self.draining = true;
+                let legs: Vec<LegKey> = self.legs.keys().copied().collect();
+                for leg in legs {
+                    self.feed(now, leg, call::Input::HangUp);
+                }
             }
             Input::NumberFound { now, req, number } => self.number_found(now, req, number),
             Input::AccountFound { now, req, language } => self.account_found(now, req, language),
@@ -486,6 +502,9 @@ impl Node {
         if self.pending.values().any(|p| p.call_id == call_id) {
             return; // A retransmission while its number is looked up.
         }
+        if self.draining {
+            return self.respond(source, &request, 503);
+        }
         let user = request.uri.user().unwrap_or_default().to_string();
         let req = RequestId(self.next_req);
         let dialled = if user == STAR44
@@ -552,6 +571,9 @@ impl Node {
         language: Language,
         prompts: ConferencePrompts,
     ) {
+        if self.draining {
+            return self.respond(pending.source, &pending.request, 503);
+        }
         let star44 = match pending.dialled {
             Some(_) => None,
             None => self

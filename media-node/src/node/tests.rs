@@ -687,6 +687,45 @@ fn no_port_left_gets_503() {
 }
 
 #[test]
+fn a_draining_node_refuses_new_calls_and_hanging_up_all_closes_every_leg() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.admitted(1, PARTICIPANT);
+    shell.feed(Input::Drain(shell.now));
+    let before = shell.log.len();
+    shell.dial(2);
+    assert_eq!(
+        sip_lines(&shell.log[before..]),
+        ["SIP/2.0 503 Service Unavailable"]
+    );
+    assert_eq!(shell.node.calls(), 1, "the call up goes on");
+
+    let before = shell.log.len();
+    shell.feed(Input::HangUpAll(shell.now));
+    assert!(
+        sip_lines(&shell.log[before..])
+            .iter()
+            .any(|line| line.starts_with("BYE ")),
+        "{:?}",
+        sip_lines(&shell.log[before..])
+    );
+    let closed: Vec<_> = shell.log[before..]
+        .iter()
+        .filter_map(|o| match o {
+            Output::CdrClose(leg) => leg.cause,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [teleconf_core::domain::DisconnectCause::BridgeHangup]
+    );
+    // Unanswered, the BYE's transaction times out (64*T1) and the call is gone.
+    shell.progress(Duration::from_secs(33));
+    assert_eq!(shell.node.calls(), 0);
+    assert_eq!(shell.node.rooms(), 0);
+}
+
+#[test]
 fn an_in_dialog_request_for_an_unknown_call_gets_481() {
     let mut shell = Shell::new(config(PORTS));
     shell.datagram(addr("127.0.0.1:5061"), &request(7, "BYE", 2, Some("gone")));

@@ -7,6 +7,7 @@
 //! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
 //! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses allowed to call      | `127.0.0.1,::1`  |
 //! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
+//! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,6 +32,10 @@ pub struct Config {
     pub trunk_sources: Vec<IpAddr>,
     /// IP phones allowed to dial `*44`, and their account.
     pub star44_sources: HashMap<IpAddr, AccountId>,
+    /// On stop, how long the calls up may go on before they are hung up (new
+    /// calls get 503 meanwhile). A conference is never cut by its schedule; a
+    /// node going away is the one case a caller is hung up on.
+    pub drain: std::time::Duration,
 }
 
 impl Config {
@@ -78,12 +83,19 @@ impl Config {
                 })
                 .collect::<Result<_, Error>>()?,
         };
+        let drain = match var("TELECONF_DRAIN_SECS") {
+            Some(secs) => {
+                std::time::Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?)
+            }
+            None => std::time::Duration::ZERO,
+        };
         Ok(Self {
             sip_addr,
             public_ip,
             rtp_ports,
             trunk_sources,
             star44_sources,
+            drain,
         })
     }
 
@@ -166,12 +178,14 @@ mod tests {
             ("TELECONF_RTP_PORTS", "30000-30099"),
             ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
             ("TELECONF_STAR44_SOURCES", &format!("192.0.2.10={account}")),
+            ("TELECONF_DRAIN_SECS", "600"),
         ])
         .unwrap();
         assert_eq!(config.sip_addr.port(), 5080);
         assert_eq!(config.public_ip, Ipv4Addr::new(203, 0, 113, 7));
         assert_eq!(config.rtp_ports, 30000..30100);
         assert_eq!(config.trunk_sources.len(), 2);
+        assert_eq!(config.drain, std::time::Duration::from_secs(600));
         assert_eq!(
             config.star44_sources.get(&"192.0.2.10".parse().unwrap()),
             Some(&account)
@@ -196,6 +210,7 @@ mod tests {
             ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
             ("TELECONF_STAR44_SOURCES", "10.0.0.1"),
             ("TELECONF_STAR44_SOURCES", "10.0.0.1=not-an-id"),
+            ("TELECONF_DRAIN_SECS", "soon"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");

@@ -10,6 +10,10 @@
 //! the media never waits on the store. CDR writes go through one ordered queue: a
 //! leg's close is never written before its open.
 //!
+//! Stopping (SIGTERM, Ctrl-C) drains: new calls get 503, the calls up get
+//! `TELECONF_DRAIN_SECS` to end by themselves, those left are hung up (BYE, CDR
+//! closed as a bridge hang-up), and every CDR is written before the process exits.
+//!
 //! - [`config`]: the settings, from the environment.
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 
@@ -44,6 +48,10 @@ pub use services::Services;
 const EVENT_QUEUE: usize = 8192;
 /// Largest datagram read.
 const MAX_DATAGRAM: usize = 65_535;
+/// How long the BYEs of a stopping node get to be answered.
+const BYE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a stopping node waits for its last CDRs to be written.
+const CDR_FLUSH: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What reaches the node's task.
 #[derive(Debug)]
@@ -128,7 +136,10 @@ impl Shell {
         self.local
     }
 
-    /// Serves calls until `shutdown` completes.
+    /// Serves calls until `shutdown` completes, then stops: new calls get 503, the
+    /// calls up get [`Config::drain`] to end by themselves, those left are hung up
+    /// (BYE, CDR closed as a bridge hang-up), and the CDRs are written before this
+    /// returns.
     pub async fn run(
         self,
         services: Services,
@@ -141,8 +152,8 @@ impl Shell {
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), events.clone())),
             tokio::spawn(tcp::accept(self.tcp, events.clone())),
-            tokio::spawn(write_cdrs(services.clone(), cdr_queue)),
         ];
+        let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue));
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let mut io = Io {
             udp: self.udp,
@@ -155,6 +166,7 @@ impl Shell {
         };
         let mut node = node;
         tokio::pin!(shutdown);
+        let mut phase = Phase::Serving;
         loop {
             let deadline = node.poll_timeout();
             let sleep = tokio::time::sleep_until(
@@ -162,9 +174,24 @@ impl Shell {
                     .map(tokio::time::Instant::from_std)
                     .unwrap_or_else(|| tokio::time::Instant::now() + clock::PERIOD * 50),
             );
+            let phase_end = phase.deadline();
             tokio::select! {
                 biased;
-                () = &mut shutdown => break,
+                () = &mut shutdown, if phase == Phase::Serving => {
+                    tracing::info!(calls = node.calls(), drain = ?self.config.drain, "media node draining: new calls get 503");
+                    node.handle_input(Input::Drain(Instant::now()));
+                    phase = Phase::Draining(tokio::time::Instant::now() + self.config.drain);
+                }
+                () = tokio::time::sleep_until(phase_end.unwrap_or_else(tokio::time::Instant::now)), if phase_end.is_some() => {
+                    match phase {
+                        Phase::Draining(_) => {
+                            tracing::info!(calls = node.calls(), "media node hanging up the calls left");
+                            node.handle_input(Input::HangUpAll(Instant::now()));
+                            phase = Phase::HangingUp(tokio::time::Instant::now() + BYE_GRACE);
+                        }
+                        _ => break,
+                    }
+                }
                 Some(_) = ticks.recv() => node.handle_input(Input::Tick(Instant::now())),
                 () = sleep, if deadline.is_some() => node.handle_input(Input::Timeout(Instant::now())),
                 event = inbox.recv() => match event {
@@ -175,6 +202,9 @@ impl Shell {
             while let Some(output) = node.poll_output() {
                 io.dispatch(output);
             }
+            if phase != Phase::Serving && node.calls() == 0 {
+                break;
+            }
         }
         tracing::info!(calls = node.calls(), "media node stopping");
         for task in tasks.drain(..) {
@@ -183,7 +213,33 @@ impl Shell {
         for (_, (_, reader)) in io.rtp.drain() {
             reader.abort();
         }
+        // Every CDR closed above is written before the process goes.
+        drop(io);
+        if tokio::time::timeout(CDR_FLUSH, cdr_writer).await.is_err() {
+            tracing::error!("CDR writes still pending at exit");
+        }
         Ok(())
+    }
+}
+
+/// Where the node is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Taking calls.
+    Serving,
+    /// Stopping: new calls get 503; the calls up go on until the calls end or the
+    /// deadline comes ([`Config::drain`]).
+    Draining(tokio::time::Instant),
+    /// The calls left were hung up; their BYEs get until the deadline.
+    HangingUp(tokio::time::Instant),
+}
+
+impl Phase {
+    fn deadline(self) -> Option<tokio::time::Instant> {
+        match self {
+            Phase::Serving => None,
+            Phase::Draining(at) | Phase::HangingUp(at) => Some(at),
+        }
     }
 }
 

@@ -128,6 +128,19 @@ impl Ua {
         self.send(&ack).await;
     }
 
+    /// Calls `target` and keys the conference number and `role`'s code by INFO.
+    async fn join(&mut self, target: &str, open: &OpenConference, role: CallerRole) {
+        let answer = self.invite(target, 7002).await;
+        assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
+        assert!(
+            answer.contains("m=audio "),
+            "the 200 carries the SDP answer"
+        );
+        self.ack(target).await;
+        self.key(target, &open.number_keys()).await;
+        self.key(target, &open.code_keys(role)).await;
+    }
+
     /// Keys `digits` as SIP INFO (application/dtmf-relay), one request each.
     async fn key(&mut self, target: &str, digits: &str) {
         for digit in digits.chars() {
@@ -243,17 +256,7 @@ async fn a_caller_keying_by_sip_info_joins_and_the_cdr_is_opened_then_closed() {
     let target = node.uri(&open.access.number);
     let mut caller = Ua::new("127.0.0.1", node.sip).await;
 
-    let answer = caller.invite(&target, 7002).await;
-    assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
-    assert!(
-        answer.contains("m=audio "),
-        "the 200 carries the SDP answer"
-    );
-    caller.ack(&target).await;
-    caller.key(&target, &open.number_keys()).await;
-    caller
-        .key(&target, &open.code_keys(CallerRole::Participant))
-        .await;
+    caller.join(&target, &open, CallerRole::Participant).await;
 
     // Admission writes the CDR leg, open.
     let legs = wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
@@ -272,6 +275,35 @@ async fn a_caller_keying_by_sip_info_joins_and_the_cdr_is_opened_then_closed() {
     .await;
     assert_eq!(legs[0].cause, Some(DisconnectCause::CallerHangup));
     assert!(legs[0].left_at.unwrap() >= legs[0].joined_at);
+}
+
+#[tokio::test]
+async fn a_stopping_node_hangs_up_its_calls_and_writes_their_cdrs_before_it_exits() {
+    let (stack, node) = node().await;
+    let open = OpenConference::create(&stack.store).await;
+    let target = node.uri(&open.access.number);
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    caller.join(&target, &open, CallerRole::Listener).await;
+    wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
+
+    let sip = node.sip;
+    let stopped = tokio::spawn(node.stop());
+    let bye = caller.receive().await;
+    assert!(bye.starts_with("BYE "), "{bye}");
+    // A new call while the node stops is refused.
+    let mut late = Ua::new("127.0.0.1", sip).await;
+    let refused = late.invite(&target, 7010).await;
+    assert_eq!(status(&refused), "SIP/2.0 503 Service Unavailable");
+    stopped.await.unwrap();
+    // No waiting: the node wrote the CDR before it returned.
+    let legs = stack
+        .store
+        .legs_of_conference(open.conference.id)
+        .await
+        .unwrap();
+    assert_eq!(legs.len(), 1);
+    assert_eq!(legs[0].cause, Some(DisconnectCause::BridgeHangup));
+    assert_eq!(legs[0].role, CallerRole::Listener);
 }
 
 #[tokio::test]
