@@ -9,5 +9,6 @@ mod local_stack;
 mod mail;
 mod media_files;
 mod outage;
+mod peers;
 mod provisioning;
 mod store;

@@ -11,6 +11,8 @@
 //! - [`outbox`]: mail the emulator captured (moto's `/moto-api/data.json`,
 //!   LocalStack's `/_aws/ses`).
 //! - [`proxy`]: a switchable TCP forwarder, for outage tests.
+//! - [`peers`]: real SIP peers (sipp, baresip) for end-to-end calls, tone WAVs and
+//!   the frequency analysis of what a caller heard.
 //! - [`media`]: a media node in the test process, and a conference open now to call.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,5 +20,6 @@
 pub mod api;
 pub mod media;
 pub mod outbox;
+pub mod peers;
 pub mod proxy;
 pub mod stack;
