@@ -199,8 +199,15 @@ start() {
   log "$EMULATOR ready on $URL (pid $pid, log .run/emulator.log)"
 }
 
+# stop [--if-mine]: with --if-mine, only the emulator of this EMULATOR and port (another
+# session's, on another port, is left running).
 stop() {
   local pid
+  if [[ "${1:-}" == --if-mine ]] && our_pid >/dev/null &&
+    [[ "$(cat "$KIND_FILE" 2>/dev/null)" != "$EMULATOR $PORT" ]]; then
+    log "leaving $(cat "$KIND_FILE" 2>/dev/null) running: not $EMULATOR $PORT"
+    return 0
+  fi
   if ! pid="$(our_pid)"; then
     [[ -f "$PID_FILE" ]] && log "stale PID file removed"
     rm -f "$PID_FILE" "$KIND_FILE"
@@ -237,8 +244,8 @@ status() {
 case "${1:-}" in
   install) install ;;
   start) start ;;
-  stop) stop ;;
+  stop) stop "${2:-}" ;;
   status) status ;;
   url) echo "$URL" ;;
-  *) echo "usage: $0 install|start|stop|status|url   (env: EMULATOR=moto|localstack, EMULATOR_PORT)" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop [--if-mine]|status|url   (env: EMULATOR=moto|localstack, EMULATOR_PORT)" >&2; exit 2 ;;
 esac

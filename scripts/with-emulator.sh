@@ -18,7 +18,9 @@ fi
 started=0
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-  if ((started)); then "$EMU" stop || true; fi
+  # --if-mine: a start that failed because another session's emulator runs on another
+  # port must not stop that one.
+  if ((started)); then "$EMU" stop --if-mine || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
