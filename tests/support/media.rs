@@ -22,6 +22,9 @@ use teleconf_media_node::shell::{Config, Services, Shell};
 use crate::stack::Stack;
 
 /// RTP ports each node of this process gets (its own block: nodes run at once).
+/// The blocks lie in 20000–29999: below the system's ephemeral ports (32768 on),
+/// which any socket bound to port 0 may take, and apart from baresip's RTP ports
+/// (10000–19999) and the ports the peers' harness picks (30000 on).
 const PORTS_PER_NODE: u16 = 200;
 
 /// A running media node; stopped when dropped.
@@ -44,7 +47,7 @@ impl MediaNode {
     pub async fn start_with(stack: &Stack, store: DynamoStore) -> Self {
         static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
         let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
-        let low = 40_000 + block * PORTS_PER_NODE;
+        let low = 20_000 + block * PORTS_PER_NODE;
         let vars = [
             ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
             (

@@ -112,17 +112,27 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Binds the SIP address, UDP and TCP on the same port.
+    /// Binds the SIP address, UDP and TCP on the same port. Port 0 takes a free
+    /// one: the port the system gives UDP may be taken for TCP, so a few are tried.
     pub async fn bind(config: Config) -> Result<Self, Error> {
-        let udp = UdpSocket::bind(config.sip_addr)
-            .await
-            .map_err(|source| io(format!("SIP UDP {}", config.sip_addr), source))?;
-        let local = udp
-            .local_addr()
-            .map_err(|source| io("SIP UDP address".into(), source))?;
-        let tcp = TcpListener::bind(local)
-            .await
-            .map_err(|source| io(format!("SIP TCP {local}"), source))?;
+        let tries = if config.sip_addr.port() == 0 { 20 } else { 1 };
+        let mut attempt = 0;
+        let (udp, tcp, local) = loop {
+            attempt += 1;
+            let udp = UdpSocket::bind(config.sip_addr)
+                .await
+                .map_err(|source| io(format!("SIP UDP {}", config.sip_addr), source))?;
+            let local = udp
+                .local_addr()
+                .map_err(|source| io("SIP UDP address".into(), source))?;
+            match TcpListener::bind(local).await {
+                Ok(tcp) => break (udp, tcp, local),
+                Err(source) if attempt >= tries => {
+                    return Err(io(format!("SIP TCP {local}"), source));
+                }
+                Err(_) => continue,
+            }
+        };
         Ok(Self {
             config,
             udp: Arc::new(udp),

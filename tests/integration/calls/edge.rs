@@ -331,7 +331,7 @@ async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_
 }
 
 /// The conference's legs once `done` holds of them (CDRs are written by a task).
-async fn wait_for_legs(
+pub(super) async fn wait_for_legs(
     stack: &Stack,
     open: &OpenConference,
     done: impl Fn(&[teleconf_core::domain::CallLeg]) -> bool,

@@ -1,5 +1,7 @@
 //! Calls to a media node running in this process over the emulator's table:
 //! the SIP edge over real sockets (UDP and TCP), the store side of the IVR, CDRs
-//! written and closed, and a store outage.
+//! written and closed, and a store outage ([`edge`]); then real SIP user agents,
+//! sipp and baresip, in a conference ([`real_peers`]).
 
 mod edge;
+mod real_peers;

@@ -1,0 +1,134 @@
+//! Real SIP user agents call the media node: sipp keys the codes as RFC 4733 and
+//! reaches the conference; three baresip callers talk, each playing its own tone
+//! as its microphone, and what each one heard shows who was heard. The peers come
+//! from `make deps-sip`; the harness is `teleconf_tests::peers`.
+
+use std::time::Duration;
+
+use teleconf_core::domain::{CallLeg, CallerRole, DisconnectCause};
+use teleconf_tests::media::{MediaNode, OpenConference};
+use teleconf_tests::peers::ScratchDir;
+use teleconf_tests::peers::baresip::Baresip;
+use teleconf_tests::peers::sipp::{self, DialPlan};
+use teleconf_tests::peers::tone::{Recording, write_tone};
+use teleconf_tests::stack::Stack;
+
+use super::edge::wait_for_legs;
+
+/// A tone's share of a recording above which it was heard: a talker alone gives
+/// ~1.0, two talkers mixed ~0.5 each.
+const HEARD: f64 = 0.3;
+/// A tone's share below which it was not heard at all.
+const NOT_HEARD: f64 = 0.01;
+
+#[tokio::test]
+async fn a_sipp_caller_keys_number_and_code_as_rfc4733_and_reaches_the_conference() {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let node = MediaNode::start(&stack).await;
+    let mut plan = DialPlan::new(
+        open.access.number.as_str(),
+        open.conference.number.as_str(),
+        open.conference.codes.code(CallerRole::Participant).as_str(),
+    );
+    plan.stay = Duration::from_secs(1);
+
+    let run = sipp::dial_and_enter_codes(node.sip, &plan).await;
+    if let Err(error) = run {
+        panic!("{error:#}");
+    }
+    // Reached the conference: its leg was opened at admission, and closed by
+    // sipp's BYE.
+    let legs = wait_for_legs(&stack, &open, |legs| {
+        legs.len() == 1 && legs[0].left_at.is_some()
+    })
+    .await;
+    let leg = &legs[0];
+    assert_eq!(leg.role, CallerRole::Participant);
+    assert_eq!(leg.dialled.as_ref(), Some(&open.access.number));
+    assert_eq!(leg.cause, Some(DisconnectCause::CallerHangup));
+}
+
+#[tokio::test]
+async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener() {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let node = MediaNode::start(&stack).await;
+    let dir = ScratchDir::new("conference").unwrap();
+    // Tones no harmonic of another: 440 and 1000 Hz talk, 1700 Hz listens.
+    let callers = [
+        (440.0, CallerRole::Participant),
+        (1000.0, CallerRole::Participant),
+        (1700.0, CallerRole::Listener),
+    ];
+    let tones = callers.map(|(tone, _)| tone);
+    let mut phones = Vec::new();
+    for (i, (tone, _)) in callers.iter().enumerate() {
+        let microphone = dir.join(&format!("{tone}.wav"));
+        write_tone(&microphone, *tone, Duration::from_secs(60)).unwrap();
+        phones.push(
+            Baresip::start(&format!("caller{i}"), &microphone)
+                .await
+                .unwrap(),
+        );
+    }
+    let uri = node.uri(&open.access.number);
+    for (phone, (_, role)) in phones.iter_mut().zip(callers) {
+        phone.dial(&uri).await.unwrap();
+        phone.send_digits(&open.number_keys()).await.unwrap();
+        phone.send_digits(&open.code_keys(role)).await.unwrap();
+    }
+    // All three in the room, then three seconds of conference.
+    wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for phone in &mut phones {
+        phone.hangup().await.unwrap();
+    }
+
+    // What each heard in the two seconds before the first hang-up.
+    let heard: Vec<Recording> = phones
+        .iter()
+        .map(|phone| conference_window(&Recording::read(&phone.heard().unwrap()).unwrap()))
+        .collect();
+    let share = |who: usize, tone: f64| heard[who].tone_share(tone);
+    let report = heard
+        .iter()
+        .map(|r| r.describe(&tones))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    // Each participant hears the other, not itself.
+    assert!(share(0, 1000.0) > HEARD, "{report}");
+    assert!(share(0, 440.0) < NOT_HEARD, "{report}");
+    assert!(share(1, 440.0) > HEARD, "{report}");
+    assert!(share(1, 1000.0) < NOT_HEARD, "{report}");
+    // The listener hears both participants.
+    assert!(
+        share(2, 440.0) > HEARD && share(2, 1000.0) > HEARD,
+        "{report}"
+    );
+    // Nobody hears the listener, itself included.
+    for who in 0..3 {
+        assert!(share(who, 1700.0) < NOT_HEARD, "{report}");
+    }
+
+    let legs: Vec<CallLeg> = wait_for_legs(&stack, &open, |legs| {
+        legs.len() == 3 && legs.iter().all(|leg| leg.left_at.is_some())
+    })
+    .await;
+    let listeners = legs
+        .iter()
+        .filter(|leg| leg.role == CallerRole::Listener)
+        .count();
+    assert_eq!(listeners, 1);
+}
+
+/// The two seconds of a caller's recording that end half a second before it
+/// ends: everyone was in the room then (the first hang-up comes at the end of the
+/// first caller's recording).
+fn conference_window(heard: &Recording) -> Recording {
+    let tail = heard.last(Duration::from_millis(2_500));
+    let rate = tail.sample_rate();
+    let keep = usize::try_from(rate * 2).unwrap_or(usize::MAX);
+    let samples = tail.samples();
+    Recording::from_samples(rate, samples[..keep.min(samples.len())].to_vec())
+}
