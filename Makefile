@@ -47,7 +47,7 @@ $(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component
 endef
 
 .PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench bench-api \
-	fmt fmt-check lint emulator-start emulator-stop emulator-status clean-run
+	fmt fmt-check lint lint-infra emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
 	@echo "usage: make TARGET [EMULATOR=moto|localstack] [EMULATOR_PORT=…] [API_ADDR=…] [SIP_ADDR=…]"
@@ -97,9 +97,15 @@ fmt-check: ## Check the formatting
 	@$(call rust_component,rustfmt)
 	$(CARGO) fmt --all -- --check
 
-lint: ## Clippy on every target, warnings are errors
+lint: lint-infra ## Clippy on every target (warnings are errors), and the template
 	@$(call rust_component,clippy)
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+CFN_LINT_VERSION := 1.58.0
+lint-infra: ## Check infra/template.json with cfn-lint (pinned, in .venv-tools)
+	@test -x .venv-tools/bin/cfn-lint || { python3 -m venv .venv-tools && \
+	  .venv-tools/bin/pip install -q 'cfn-lint==$(CFN_LINT_VERSION)'; }
+	.venv-tools/bin/cfn-lint infra/template.json
 
 emulator-start: deps-emulator ## Start the emulator in the background (reused if running)
 	@scripts/emulator.sh start
