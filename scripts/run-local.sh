@@ -129,7 +129,7 @@ for bin in teleconf-scheduler teleconf-mailer; do
 done
 media_node=0
 if [[ -x "$BIN_DIR/teleconf-media-node" ]]; then
-  TELECONF_SIP_ADDR="$SIP_ADDR" start_service teleconf-media-node
+  TELECONF_SIP_ADDR="$SIP_ADDR" TELECONF_SPOOL_DIR="$RUN_DIR/spool" start_service teleconf-media-node
   media_node=1
 else
   note "teleconf-media-node not built yet: skipped"

@@ -2,10 +2,15 @@
 //! and bucket; and a conference open now to call.
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration as StdDuration;
 
 use chrono::{Duration, DurationRound, Utc};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -27,6 +32,89 @@ use crate::stack::Stack;
 /// (10000–19999) and the ports the peers' harness picks (30000 on).
 const PORTS_PER_NODE: u16 = 200;
 
+/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
+fn node_vars(spool: &Path) -> [(&'static str, String); 4] {
+    static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
+    let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
+    let low = 20_000 + block * PORTS_PER_NODE;
+    [
+        ("TELECONF_SPOOL_DIR", spool.display().to_string()),
+        ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
+        (
+            "TELECONF_RTP_PORTS",
+            format!("{low}-{}", low + PORTS_PER_NODE - 1),
+        ),
+        ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
+    ]
+}
+
+/// The `teleconf-media-node` binary as a process of its own (a test can SIGKILL
+/// it), over a stack's table and bucket; killed when dropped.
+#[derive(Debug)]
+pub struct NodeProcess {
+    /// Its SIP address.
+    pub sip: SocketAddr,
+    child: Child,
+}
+
+impl NodeProcess {
+    /// Starts the binary `cargo build` put beside this test binary, with its CDR
+    /// spool in `spool`, and waits until it listens.
+    pub async fn start(stack: &Stack, spool: &Path) -> Self {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let binary = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(|dir| dir.join("teleconf-media-node"))
+            .filter(|path| path.exists())
+            .expect("target/…/teleconf-media-node: build it first (`make test` does)");
+        let settings = &stack.settings;
+        let mut child = Command::new(binary)
+            .envs(node_vars(spool))
+            .env("TELECONF_TABLE", &settings.table)
+            .env("TELECONF_BUCKET", &settings.bucket)
+            .env("TELECONF_MAIL_FROM", settings.mail_from.to_string())
+            .env(
+                "AWS_ENDPOINT_URL",
+                settings.endpoint_url.as_deref().expect("an emulator"),
+            )
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the media node starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let sip = tokio::time::timeout(StdDuration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.expect("its output") {
+                if let Some(addr) = line
+                    .strip_prefix("media node: sip:")
+                    .and_then(|rest| rest.split(' ').next())
+                {
+                    return addr.parse().expect("a SIP address");
+                }
+            }
+            panic!("the media node exited before it listened");
+        })
+        .await
+        .expect("the media node listens in time");
+        Self { sip, child }
+    }
+
+    /// The SIP URI that dials `number` at this node.
+    pub fn uri(&self, number: &E164) -> String {
+        format!("sip:{}@{}", number.as_str(), self.sip)
+    }
+
+    /// SIGKILL: no drain, no last write.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("the node is killed");
+    }
+}
+
 /// A running media node; stopped when dropped.
 #[derive(Debug)]
 pub struct MediaNode {
@@ -45,17 +133,8 @@ impl MediaNode {
 
     /// Starts a node over `store` (e.g. one behind a [`Proxy`](crate::proxy::Proxy)).
     pub async fn start_with(stack: &Stack, store: DynamoStore) -> Self {
-        static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
-        let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
-        let low = 20_000 + block * PORTS_PER_NODE;
-        let vars = [
-            ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
-            (
-                "TELECONF_RTP_PORTS",
-                format!("{low}-{}", low + PORTS_PER_NODE - 1),
-            ),
-            ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
-        ];
+        let spool = std::env::temp_dir().join(format!("teleconf-spool-{}", uuid::Uuid::new_v4()));
+        let vars = node_vars(&spool);
         let config = Config::from_vars(|name| {
             vars.iter()
                 .find(|(key, _)| *key == name)

@@ -8,6 +8,7 @@
 //! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses allowed to call      | `127.0.0.1,::1`  |
 //! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
 //! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
+//! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -36,6 +37,9 @@ pub struct Config {
     /// calls get 503 meanwhile). A conference is never cut by its schedule; a
     /// node going away is the one case a caller is hung up on.
     pub drain: std::time::Duration,
+    /// The CDR spool's directory: it must outlive the process (a crash is
+    /// recovered from it on the next start).
+    pub spool_dir: std::path::PathBuf,
 }
 
 impl Config {
@@ -96,6 +100,9 @@ impl Config {
             trunk_sources,
             star44_sources,
             drain,
+            spool_dir: var("TELECONF_SPOOL_DIR")
+                .unwrap_or_else(|| "/var/lib/teleconf/spool".into())
+                .into(),
         })
     }
 

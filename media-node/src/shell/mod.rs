@@ -7,8 +7,9 @@
 //! socket and reader task per port the node binds), and the answers of the
 //! [services] the node asked for. After each input it drains the node's outputs:
 //! datagrams are sent at once (non-blocking), lookups and writes go to tasks so
-//! the media never waits on the store. CDR writes go through one ordered queue: a
-//! leg's close is never written before its open.
+//! the media never waits on the store. CDRs are journaled by the [spool]'s thread
+//! (fsync'd) and then written through one ordered queue: a leg's close is never
+//! written before its open, and a leg is never lost to an outage or a crash.
 //!
 //! Stopping (SIGTERM, Ctrl-C) drains: new calls get 503, the calls up get
 //! `TELECONF_DRAIN_SECS` to end by themselves, those left are hung up (BYE, CDR
@@ -16,9 +17,11 @@
 //!
 //! - [`config`]: the settings, from the environment.
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
+//! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 
 pub mod config;
 pub mod services;
+pub mod spool;
 
 mod clock;
 mod tcp;
@@ -40,6 +43,7 @@ use crate::Error;
 use crate::ivr::{self, ConferenceInfo};
 use crate::mixer::LegKey;
 use crate::node::{Input, Node, Output, RequestId};
+use spool::{Note, Spool};
 
 pub use config::Config;
 pub use services::Services;
@@ -158,12 +162,29 @@ impl Shell {
         let node = Node::new(self.config.node_config(self.local));
         let (events, mut inbox) = mpsc::channel(EVENT_QUEUE);
         let mut ticks = clock::start().map_err(|source| io("clock thread".into(), source))?;
-        let (cdrs, cdr_queue) = mpsc::unbounded_channel();
+        // The spool first: what a previous run left is written before anything new.
+        let (spool, recovered) =
+            Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
+                io(
+                    format!("CDR spool {}", self.config.spool_dir.display()),
+                    source,
+                )
+            })?;
+        if !recovered.is_empty() {
+            tracing::info!(legs = recovered.len(), "CDR legs recovered from the spool");
+        }
+        let (to_store, cdr_queue) = mpsc::unbounded_channel();
+        for leg in recovered {
+            let _ = to_store.send(leg);
+        }
+        let (cdrs, notes) = std::sync::mpsc::channel();
+        spool::spawn(spool, notes, to_store)
+            .map_err(|source| io("CDR spool thread".into(), source))?;
+        let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue, cdrs.clone()));
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), events.clone())),
             tokio::spawn(tcp::accept(self.tcp, events.clone())),
         ];
-        let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue));
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let mut io = Io {
             udp: self.udp,
@@ -223,10 +244,12 @@ impl Shell {
         for (_, (_, reader)) in io.rtp.drain() {
             reader.abort();
         }
-        // Every CDR closed above is written before the process goes.
+        // Every CDR closed above is written before the process goes (or, the
+        // store being away, left in the spool for the next start).
+        let _ = io.cdrs.send(Note::Stop);
         drop(io);
         if tokio::time::timeout(CDR_FLUSH, cdr_writer).await.is_err() {
-            tracing::error!("CDR writes still pending at exit");
+            tracing::error!("CDR writes still pending at exit: they stay in the spool");
         }
         Ok(())
     }
@@ -263,7 +286,8 @@ struct Io {
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     events: mpsc::Sender<Event>,
     services: Services,
-    cdrs: mpsc::UnboundedSender<CallLeg>,
+    /// The CDR spool's thread.
+    cdrs: std::sync::mpsc::Sender<Note>,
 }
 
 impl Io {
@@ -373,7 +397,7 @@ impl Io {
                 });
             }
             Output::CdrOpen(leg) | Output::CdrClose(leg) => {
-                let _ = self.cdrs.send(leg);
+                let _ = self.cdrs.send(Note::Record(leg));
             }
             Output::BindRtp(port) => self.bind_rtp(port),
             Output::ReleaseRtp(port) => {
@@ -523,10 +547,16 @@ async fn receive_rtp(socket: Arc<UdpSocket>, port: u16, events: mpsc::Sender<Eve
     }
 }
 
-/// Writes CDR legs in the order the node closed them, one at a time.
-async fn write_cdrs(services: Services, mut queue: mpsc::UnboundedReceiver<CallLeg>) {
+/// Writes CDR legs in the order the spool passed them, one at a time, and tells
+/// the spool each one is in the store.
+async fn write_cdrs(
+    services: Services,
+    mut queue: mpsc::UnboundedReceiver<CallLeg>,
+    spool: std::sync::mpsc::Sender<Note>,
+) {
     while let Some(leg) = queue.recv().await {
-        services.write_leg(leg).await;
+        services.write_leg(&leg).await;
+        let _ = spool.send(Note::Written(leg));
     }
 }
 

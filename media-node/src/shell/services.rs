@@ -7,8 +7,7 @@
 //! unreachable number lookup gets the caller a 503 (the trunk tries elsewhere), an
 //! unanswered conference lookup ends the IVR with its goodbye, a prompt that cannot
 //! be fetched is replaced by the default one, and a CDR write is retried until the
-//! store is back (for as long as this process lives; the spool that survives a crash
-//! is #5's).
+//! store is back (the spool keeps it across a restart meanwhile).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,8 +28,8 @@ use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, LOCKOUT};
 
 type Result<T> = std::result::Result<T, CoreError>;
 
-/// The longest a CDR write is retried for before it is given up (and logged whole).
-const CDR_RETRY_FOR: Duration = Duration::from_secs(15 * 60);
+/// The longest wait between two tries of a CDR write.
+const CDR_RETRY_MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// The store and the bucket, with the prompt cache.
 #[derive(Clone)]
@@ -191,22 +190,23 @@ impl Services {
         Ok(Some(pcm))
     }
 
-    /// Writes a CDR leg (opened or closed) and its activity, retrying while the
-    /// store is unavailable. Writes are idempotent by leg id.
-    pub async fn write_leg(&self, leg: CallLeg) {
+    /// Writes a CDR leg (opened or closed) and its activity, retrying for as long
+    /// as the store is unavailable (the [spool](super::spool) keeps the leg across
+    /// a restart meanwhile). Writes are idempotent by leg id. A leg the store
+    /// refuses for good is logged whole and not retried.
+    pub async fn write_leg(&self, leg: &CallLeg) {
         let mut delay = Duration::from_millis(200);
-        let started = tokio::time::Instant::now();
         loop {
-            match self.store.put_leg(&leg).await {
+            match self.store.put_leg(leg).await {
                 Ok(()) => break,
-                Err(error) if started.elapsed() < CDR_RETRY_FOR && error.is_retryable() => {
+                Err(error) if error.is_retryable() => {
                     tracing::warn!(leg = %leg.id, %error, "CDR write failed; retrying");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
+                    delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
                 }
                 Err(error) => {
-                    let record = serde_json::to_string(&leg).unwrap_or_default();
-                    tracing::error!(%error, %record, "CDR write given up");
+                    let record = serde_json::to_string(leg).unwrap_or_default();
+                    tracing::error!(%error, %record, "CDR refused by the store");
                     return;
                 }
             }

@@ -16,7 +16,7 @@ use teleconf_tests::stack::Stack;
 const ANSWER: Duration = Duration::from_secs(5);
 
 /// A SIP user agent on its own UDP port of `ip`.
-struct Ua {
+pub(super) struct Ua {
     socket: UdpSocket,
     node: SocketAddr,
     call_id: String,
@@ -27,7 +27,7 @@ struct Ua {
 }
 
 impl Ua {
-    async fn new(ip: &str, node: SocketAddr) -> Self {
+    pub(super) async fn new(ip: &str, node: SocketAddr) -> Self {
         let socket = UdpSocket::bind((ip, 0)).await.unwrap();
         let n = uuid::Uuid::new_v4().simple().to_string();
         Self {
@@ -40,12 +40,18 @@ impl Ua {
         }
     }
 
-    fn local(&self) -> SocketAddr {
+    pub(super) fn local(&self) -> SocketAddr {
         self.socket.local_addr().unwrap()
     }
 
     /// A request of this UA's dialog (or out of any before the answer).
-    fn request(&mut self, method: &str, target: &str, extra: &str, body: &str) -> String {
+    pub(super) fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        extra: &str,
+        body: &str,
+    ) -> String {
         if method != "ACK" {
             self.cseq += 1;
         }
@@ -78,7 +84,7 @@ impl Ua {
         )
     }
 
-    async fn send(&self, message: &str) {
+    pub(super) async fn send(&self, message: &str) {
         self.socket
             .send_to(message.as_bytes(), self.node)
             .await
@@ -86,7 +92,7 @@ impl Ua {
     }
 
     /// The next SIP message from the node (RTP never comes to this port).
-    async fn receive(&self) -> String {
+    pub(super) async fn receive(&self) -> String {
         let mut buffer = vec![0u8; 65_535];
         let (n, _) = tokio::time::timeout(ANSWER, self.socket.recv_from(&mut buffer))
             .await
@@ -96,7 +102,7 @@ impl Ua {
     }
 
     /// The next final response (1xx skipped).
-    async fn final_response(&mut self) -> String {
+    pub(super) async fn final_response(&mut self) -> String {
         loop {
             let message = self.receive().await;
             if message.starts_with("SIP/2.0 1") {
@@ -111,7 +117,7 @@ impl Ua {
     }
 
     /// Sends `INVITE target` with a G.711 offer; returns the final response.
-    async fn invite(&mut self, target: &str, rtp_port: u16) -> String {
+    pub(super) async fn invite(&mut self, target: &str, rtp_port: u16) -> String {
         let sdp = format!(
             "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
              m=audio {rtp_port} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
@@ -123,13 +129,13 @@ impl Ua {
     }
 
     /// ACKs a 2xx.
-    async fn ack(&mut self, target: &str) {
+    pub(super) async fn ack(&mut self, target: &str) {
         let ack = self.request("ACK", target, "", "");
         self.send(&ack).await;
     }
 
     /// Calls `target` and keys the conference number and `role`'s code by INFO.
-    async fn join(&mut self, target: &str, open: &OpenConference, role: CallerRole) {
+    pub(super) async fn join(&mut self, target: &str, open: &OpenConference, role: CallerRole) {
         let answer = self.invite(target, 7002).await;
         assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
         assert!(
@@ -142,7 +148,7 @@ impl Ua {
     }
 
     /// Keys `digits` as SIP INFO (application/dtmf-relay), one request each.
-    async fn key(&mut self, target: &str, digits: &str) {
+    pub(super) async fn key(&mut self, target: &str, digits: &str) {
         for digit in digits.chars() {
             let body = format!("Signal={digit}\r\nDuration=160\r\n");
             let info = self.request(
@@ -165,7 +171,7 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn status(message: &str) -> &str {
+pub(super) fn status(message: &str) -> &str {
     message.lines().next().unwrap_or_default()
 }
 

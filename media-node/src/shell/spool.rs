@@ -1,0 +1,355 @@
+//! The CDR spool: every leg the node opens or closes is appended to a local
+//! journal (one JSON line, fsync'd) before the store is asked to write it, so a
+//! leg survives a store outage and a crash of the node.
+//!
+//! - **At run time** the journal's thread appends and syncs each leg, then hands
+//!   it to the store writer, which retries while the store is unreachable. The
+//!   spool remembers the legs not yet settled (open, or closed and not yet
+//!   written) and rewrites the journal with only those once it has grown, so it
+//!   never holds more than the node's live legs and its backlog.
+//! - **Every few seconds** the node's heartbeat (the time it was last alive) is
+//!   written next to the journal.
+//! - **On start**, [`Spool::open`] reads the journal a previous run left: the last
+//!   state of each leg wins (puts are idempotent by leg id, so a leg written
+//!   already is only written again); a leg still open was cut by a crash and is
+//!   closed at the last heartbeat with cause `node_restart`. The node writes
+//!   those before it takes calls.
+//!
+//! A torn last line (the crash came mid-write) is skipped; nothing after it was
+//! synced.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use teleconf_core::domain::{CallLeg, DisconnectCause, LegId};
+
+/// The journal's file name in the spool directory.
+const JOURNAL: &str = "cdr.jsonl";
+/// The heartbeat's file name (an RFC 3339 time).
+const HEARTBEAT: &str = "heartbeat";
+/// Journal size past which it is rewritten with the unsettled legs only.
+const COMPACT_AT: u64 = 1 << 20;
+
+/// The journal and the legs it still has to see written.
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    file: File,
+    /// Bytes in the journal.
+    size: u64,
+    /// Legs open, or closed and not yet written: their last state.
+    unsettled: HashMap<LegId, CallLeg>,
+}
+
+impl Spool {
+    /// Opens the spool in `dir` (created if missing) and recovers what a
+    /// previous run left: the legs to write again, those cut by a crash closed at
+    /// the last heartbeat (or at `now` when there is none).
+    pub fn open(dir: &Path, now: DateTime<Utc>) -> io::Result<(Self, Vec<CallLeg>)> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join(JOURNAL);
+        let mut last: HashMap<LegId, CallLeg> = HashMap::new();
+        let mut order: Vec<LegId> = Vec::new();
+        if let Ok(file) = File::open(&path) {
+            for line in BufReader::new(file).lines() {
+                let line = line?;
+                match serde_json::from_str::<CallLeg>(&line) {
+                    Ok(leg) => {
+                        if !last.contains_key(&leg.id) {
+                            order.push(leg.id);
+                        }
+                        last.insert(leg.id, leg);
+                    }
+                    Err(error) => tracing::warn!(%error, "spool: unreadable journal line skipped"),
+                }
+            }
+        }
+        let alive = read_heartbeat(dir).unwrap_or(now);
+        let recovered: Vec<CallLeg> = order
+            .into_iter()
+            .filter_map(|id| last.remove(&id))
+            .map(|mut leg| {
+                if leg.left_at.is_none() {
+                    tracing::warn!(leg = %leg.id, "spool: leg left open by a crash; closed at the last heartbeat");
+                    leg.close(alive, DisconnectCause::NodeRestart);
+                }
+                leg
+            })
+            .collect();
+        let unsettled = recovered.iter().map(|leg| (leg.id, leg.clone())).collect();
+        let mut spool = Self {
+            dir: dir.to_path_buf(),
+            file: OpenOptions::new().create(true).append(true).open(&path)?,
+            size: 0,
+            unsettled,
+        };
+        spool.rewrite()?;
+        Ok((spool, recovered))
+    }
+
+    /// Appends `leg` (opened or closed) and syncs it to disk.
+    pub fn record(&mut self, leg: &CallLeg) -> io::Result<()> {
+        let mut line = serde_json::to_vec(leg).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.sync_data()?;
+        self.size += line.len() as u64;
+        self.unsettled.insert(leg.id, leg.clone());
+        if self.size > COMPACT_AT {
+            self.rewrite()?;
+        }
+        Ok(())
+    }
+
+    /// `leg` is in the store: once closed, the spool may forget it.
+    pub fn written(&mut self, leg: &CallLeg) {
+        if let Some(known) = self.unsettled.get(&leg.id)
+            && known.left_at.is_some()
+            && known == leg
+        {
+            self.unsettled.remove(&leg.id);
+        }
+    }
+
+    /// Legs open or not yet written.
+    pub fn unsettled(&self) -> usize {
+        self.unsettled.len()
+    }
+
+    /// Notes that the node is alive at `now` (atomically: written aside, then
+    /// renamed over the last one).
+    pub fn heartbeat(&self, now: DateTime<Utc>) -> io::Result<()> {
+        let aside = self.dir.join(format!("{HEARTBEAT}.new"));
+        let mut file = File::create(&aside)?;
+        file.write_all(now.to_rfc3339().as_bytes())?;
+        file.sync_data()?;
+        fs::rename(aside, self.dir.join(HEARTBEAT))
+    }
+
+    /// Rewrites the journal with the unsettled legs only: written aside, synced,
+    /// renamed over the journal, which is then appended to.
+    fn rewrite(&mut self) -> io::Result<()> {
+        let aside = self.dir.join(format!("{JOURNAL}.new"));
+        let mut file = File::create(&aside)?;
+        let mut size = 0;
+        for leg in self.unsettled.values() {
+            let mut line = serde_json::to_vec(leg).map_err(io::Error::other)?;
+            line.push(b'\n');
+            file.write_all(&line)?;
+            size += line.len() as u64;
+        }
+        file.sync_all()?;
+        let path = self.dir.join(JOURNAL);
+        fs::rename(&aside, &path)?;
+        if let Ok(dir) = File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        self.file = OpenOptions::new().append(true).open(&path)?;
+        self.size = size;
+        Ok(())
+    }
+}
+
+/// What the spool's thread is told.
+#[derive(Debug)]
+pub(super) enum Note {
+    /// A leg opened or closed: journal it, then pass it to the store writer.
+    Record(CallLeg),
+    /// The store has this leg.
+    Written(CallLeg),
+    /// The node stops: pass nothing more on; go when the writer is done.
+    Stop,
+}
+
+/// How often the heartbeat is written.
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs the spool on a thread of its own (its fsyncs never hold up the media):
+/// each leg recorded is synced, then sent to `store`; the heartbeat is kept.
+pub(super) fn spawn(
+    mut spool: Spool,
+    notes: std::sync::mpsc::Receiver<Note>,
+    store: tokio::sync::mpsc::UnboundedSender<CallLeg>,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    use std::sync::mpsc::RecvTimeoutError;
+    std::thread::Builder::new()
+        .name("cdr-spool".into())
+        .spawn(move || {
+            let mut store = Some(store);
+            let mut beat = std::time::Instant::now();
+            loop {
+                match notes.recv_timeout(HEARTBEAT_EVERY) {
+                    Ok(Note::Record(leg)) => {
+                        if let Err(error) = spool.record(&leg) {
+                            tracing::error!(leg = %leg.id, %error, "spool: leg not journaled");
+                        }
+                        if let Some(store) = &store {
+                            let _ = store.send(leg);
+                        }
+                    }
+                    Ok(Note::Written(leg)) => spool.written(&leg),
+                    Ok(Note::Stop) => store = None,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+                if beat.elapsed() >= HEARTBEAT_EVERY {
+                    beat = std::time::Instant::now();
+                    if let Err(error) = spool.heartbeat(Utc::now()) {
+                        tracing::warn!(%error, "spool: heartbeat not written");
+                    }
+                }
+            }
+            let _ = spool.heartbeat(Utc::now());
+            if spool.unsettled() > 0 {
+                tracing::warn!(
+                    legs = spool.unsettled(),
+                    "spool: legs left for the next start"
+                );
+            }
+        })
+}
+
+fn read_heartbeat(dir: &Path) -> Option<DateTime<Utc>> {
+    let text = fs::read_to_string(dir.join(HEARTBEAT)).ok()?;
+    DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::TimeDelta;
+    use teleconf_core::domain::{AccountId, CallerRole, ConferenceId, YearMonth};
+
+    use super::*;
+
+    fn scratch() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("teleconf-spool-{}", LegId::new()));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn leg(joined_at: DateTime<Utc>) -> CallLeg {
+        CallLeg {
+            id: LegId::new(),
+            account_id: AccountId::new(),
+            conference_id: ConferenceId::new(),
+            conference_number: "1234567".parse().unwrap(),
+            dialled: Some("+15145550100".parse().unwrap()),
+            caller_id: "+15145550123".into(),
+            role: CallerRole::Participant,
+            joined_at,
+            month: YearMonth::of(joined_at, chrono_tz::America::Montreal),
+            left_at: None,
+            cause: None,
+        }
+    }
+
+    #[test]
+    fn a_leg_cut_by_a_crash_is_closed_at_the_last_heartbeat_on_restart() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, recovered) = Spool::open(&dir, t0).unwrap();
+        assert!(recovered.is_empty());
+        let mut done = leg(t0);
+        let open = leg(t0);
+        spool.record(&done).unwrap();
+        spool.record(&open).unwrap();
+        done.close(t0 + TimeDelta::seconds(30), DisconnectCause::CallerHangup);
+        spool.record(&done).unwrap();
+        spool.heartbeat(t0 + TimeDelta::seconds(40)).unwrap();
+        drop(spool); // The crash: nothing else is written.
+
+        let (spool, recovered) = Spool::open(&dir, t0 + TimeDelta::hours(1)).unwrap();
+        assert_eq!(recovered.len(), 2);
+        assert_eq!(recovered[0], done, "the last state of each leg, in order");
+        assert_eq!(recovered[1].id, open.id);
+        assert_eq!(recovered[1].cause, Some(DisconnectCause::NodeRestart));
+        assert_eq!(recovered[1].left_at, Some(t0 + TimeDelta::seconds(40)));
+        assert_eq!(spool.unsettled(), 2, "to be written before calls are taken");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn written_closed_legs_are_forgotten_and_open_ones_kept() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, _) = Spool::open(&dir, t0).unwrap();
+        let mut done = leg(t0);
+        let open = leg(t0);
+        spool.record(&done).unwrap();
+        spool.record(&open).unwrap();
+        spool.written(&done);
+        spool.written(&open);
+        assert_eq!(
+            spool.unsettled(),
+            2,
+            "open legs stay until closed and written"
+        );
+        done.close(t0 + TimeDelta::seconds(5), DisconnectCause::CallerHangup);
+        spool.record(&done).unwrap();
+        spool.written(&done);
+        assert_eq!(spool.unsettled(), 1);
+        drop(spool);
+        // No heartbeat: a restart closes the open leg at the time of the restart.
+        let restart = t0 + TimeDelta::minutes(3);
+        let (_, recovered) = Spool::open(&dir, restart).unwrap();
+        let open_again = recovered.iter().find(|l| l.id == open.id).unwrap();
+        assert_eq!(open_again.left_at, Some(restart));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_journal_is_rewritten_with_the_unsettled_legs_once_it_grows() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, _) = Spool::open(&dir, t0).unwrap();
+        let kept = leg(t0);
+        spool.record(&kept).unwrap();
+        while fs::metadata(dir.join(JOURNAL)).unwrap().len() < COMPACT_AT / 2 {
+            let mut other = leg(t0);
+            spool.record(&other).unwrap();
+            other.close(t0, DisconnectCause::CallerHangup);
+            spool.record(&other).unwrap();
+            spool.written(&other);
+        }
+        for _ in 0..3_000 {
+            let mut other = leg(t0);
+            other.close(t0, DisconnectCause::CallerHangup);
+            spool.record(&other).unwrap();
+            spool.written(&other);
+        }
+        assert!(fs::metadata(dir.join(JOURNAL)).unwrap().len() < COMPACT_AT);
+        drop(spool);
+        let (_, recovered) = Spool::open(&dir, t0).unwrap();
+        assert!(recovered.iter().any(|l| l.id == kept.id));
+        assert!(recovered.len() < 3_000, "{} legs", recovered.len());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, _) = Spool::open(&dir, t0).unwrap();
+        let whole = leg(t0);
+        spool.record(&whole).unwrap();
+        drop(spool);
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.join(JOURNAL))
+            .unwrap();
+        file.write_all(b"{\"id\":\"01a2").unwrap();
+        drop(file);
+        let (_, recovered) = Spool::open(&dir, t0).unwrap();
+        assert_eq!(recovered.len(), 1);
+        assert_eq!(recovered[0].id, whole.id);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
