@@ -11,6 +11,7 @@
 #   media-node/prompts/{fr,en}/<name>.wav   sentences and the words that say a time
 #   media-node/prompts/{fr,en}/nNN.wav      the numbers 0 to 59 (n00 … n59)
 #   media-node/prompts/beep.wav             1 kHz, 200 ms
+#   media-node/prompts/{entry,exit}.wav     250 ms glides, rising / falling (joins, leaves)
 #
 # Idempotent: sox runs in repeatable mode (-R) without dither (-D), so running it
 # again rewrites byte-identical files. Each file is written to a temporary name and
@@ -71,6 +72,21 @@ say fr goodbye "Au revoir."
 say fr heures "heures" "$WORD_PAD"
 say fr heure "heure" "$WORD_PAD"
 say fr une "une" "$WORD_PAD"
+# In the conference (#5): keypad answers, announcements, the keys each role may use.
+say fr muted "Votre micro est fermé."
+say fr unmuted "Votre micro est ouvert."
+say fr all_muted "Les micros des participants sont fermés."
+say fr all_unmuted "Les micros des participants sont ouverts."
+say fr conference_locked "La téléconférence est maintenant verrouillée."
+say fr conference_unlocked "La téléconférence est maintenant déverrouillée."
+say fr callers "participants en ligne."
+say fr caller_removed "Le dernier participant arrivé a été retiré."
+say fr nobody_to_remove "Il n'y a personne à retirer."
+say fr first_caller "Vous êtes le premier participant."
+say fr ends_soon "Cette téléconférence doit se terminer dans cinq minutes."
+say fr help_listener "Étoile carré: le nombre de participants. Étoile zéro: cette aide."
+say fr help_participant "Étoile six: fermer ou ouvrir votre micro. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
+say fr help_moderator "Étoile six: fermer ou ouvrir votre micro. Étoile cinq: fermer ou ouvrir les micros des participants. Étoile sept: verrouiller ou déverrouiller la téléconférence. Étoile neuf: retirer le dernier participant arrivé. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
 
 # --- English -------------------------------------------------------------------------
 say en-us greeting "Welcome to the teleconference service."
@@ -88,6 +104,20 @@ say en-us oclock "o'clock" "$WORD_PAD"
 say en-us oh "oh" "$WORD_PAD"
 say en-us am "a.m." "$WORD_PAD"
 say en-us pm "p.m." "$WORD_PAD"
+say en-us muted "You are muted."
+say en-us unmuted "You are unmuted."
+say en-us all_muted "All participants are muted."
+say en-us all_unmuted "All participants are unmuted."
+say en-us conference_locked "The conference is now locked."
+say en-us conference_unlocked "The conference is now unlocked."
+say en-us callers "callers in the conference."
+say en-us caller_removed "The last caller to join has been removed."
+say en-us nobody_to_remove "There is no one to remove."
+say en-us first_caller "You are the first caller."
+say en-us ends_soon "This conference is scheduled to end in five minutes."
+say en-us help_listener "Star pound: the number of callers. Star zero: this help."
+say en-us help_participant "Star six: mute or unmute yourself. Star pound: the number of callers. Star zero: this help."
+say en-us help_moderator "Star six: mute or unmute yourself. Star five: mute or unmute all participants. Star seven: lock or unlock the conference. Star nine: remove the last caller to join. Star pound: the number of callers. Star zero: this help."
 
 # --- Numbers 0 to 59, both languages (espeak-ng reads the digits in each language) -----
 for n in $(seq 0 59); do
@@ -99,6 +129,12 @@ done
 # --- Beep: 1 kHz, 200 ms, 5 ms fades against clicks ------------------------------------
 sox -R -D -n -r 8000 -c 1 -e mu-law -t wav "$OUT/.beep.wav.tmp" synth 0.2 sine 1000 vol 0.5 fade 0.005 0.2 0.005
 mv -f "$OUT/.beep.wav.tmp" "$OUT/beep.wav"
+
+# --- Entry and exit tones (#5): a 250 ms glide, rising for a join, falling for a leave ----
+sox -R -D -n -r 8000 -c 1 -e mu-law -t wav "$OUT/.entry.wav.tmp" synth 0.25 sine 600:900 vol 0.4 fade 0.01 0.25 0.01
+sox -R -D -n -r 8000 -c 1 -e mu-law -t wav "$OUT/.exit.wav.tmp" synth 0.25 sine 900:600 vol 0.4 fade 0.01 0.25 0.01
+mv -f "$OUT/.entry.wav.tmp" "$OUT/entry.wav"
+mv -f "$OUT/.exit.wav.tmp" "$OUT/exit.wav"
 
 count="$(find "$OUT" -name '*.wav' | wc -l)"
 size="$(du -sh "$OUT" | cut -f1)"

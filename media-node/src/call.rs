@@ -54,6 +54,7 @@ use teleconf_core::domain::{
 };
 
 use crate::ivr::{self, ConferenceInfo, Ivr, Prompt};
+use crate::keypad::{Command, Keypad};
 use crate::mixer::LegKey;
 use crate::prompts::{self, Audio, Clip, Frame, Player};
 use crate::rtp::{self, Digit, DtmfReceiver};
@@ -73,6 +74,9 @@ pub const RTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a custom prompt may take to arrive from S3 before the default plays
 /// instead (the caller should not hear dead air).
 pub const FETCH_GRACE: Duration = Duration::from_secs(2);
+
+/// How long before the planned end callers are told the conference ends soon.
+pub const END_WARNING: TimeDelta = TimeDelta::minutes(5);
 
 /// Samples (RTP timestamp units) in one 20 ms frame at 8 kHz.
 const FRAME_TICKS: u32 = prompts::FRAME_SAMPLES as u32;
@@ -148,6 +152,10 @@ pub enum Input<'a> {
     Timeout,
     /// The node is going away: hang up (BYE, CDR closed as a bridge hang-up).
     HangUp,
+    /// A moderator removed this caller: hang up (CDR closed as a kick).
+    Kick,
+    /// Say this to the caller, over the room's audio (a keypad answer, a tone).
+    Say(Prompt),
 }
 
 /// What the call asks of the node, drained with [`Call::poll_output`].
@@ -194,6 +202,13 @@ pub enum Output {
         ts: u32,
         /// The payload (160 bytes of G.711).
         payload: Vec<u8>,
+    },
+    /// The caller keyed a keypad command in the conference.
+    Keypad {
+        /// The leg.
+        leg: LegKey,
+        /// What it asks.
+        command: Command,
     },
     /// Remove the leg from its room.
     Leave {
@@ -266,6 +281,10 @@ pub struct Call {
     /// The open CDR leg, from admission to the end.
     leg: Option<CallLeg>,
     admitted: bool,
+    /// The keypad, once admitted.
+    keypad: Option<Keypad>,
+    /// When to say the conference ends in five minutes.
+    warn_at: Option<Instant>,
     /// Our RTP sequence number, and the timestamp of the last packet sent.
     rtp_seq: u16,
     last_sent_ts: Option<u32>,
@@ -303,6 +322,8 @@ impl Call {
             conference: None,
             leg: None,
             admitted: false,
+            keypad: None,
+            warn_at: None,
             rtp_seq: 0,
             last_sent_ts: None,
             prompts_finished: 0,
@@ -367,6 +388,16 @@ impl Call {
                     self.hang_up(now, DisconnectCause::BridgeHangup);
                 }
             }
+            Input::Kick => {
+                if !self.over {
+                    self.hang_up(now, DisconnectCause::ModeratorKick);
+                }
+            }
+            Input::Say(prompt) => {
+                if self.admitted && !self.over {
+                    self.queue_prompt(now, prompt);
+                }
+            }
             Input::FromRoom(frame) => {
                 if self.admitted && !self.over && self.player.is_idle() {
                     self.send_rtp(now, frame);
@@ -419,6 +450,7 @@ impl Call {
                 .and_then(DtmfReceiver::poll_timeout)
                 .filter(|_| live),
             self.ivr.poll_timeout().filter(|_| live),
+            self.warn_at.filter(|_| live),
             self.waiting
                 .front()
                 .map(|queued| queued.give_up_at)
@@ -827,6 +859,10 @@ impl Call {
         if self.ivr.poll_timeout().is_some_and(|at| at <= now) {
             self.feed_ivr(now, ivr::Input::Timeout(now));
         }
+        if self.warn_at.is_some_and(|at| at <= now) {
+            self.warn_at = None;
+            self.queue_prompt(now, Prompt::EndsSoon);
+        }
         self.feed_player(now);
         if self.rtp_deadline().is_some_and(|at| at <= now) {
             tracing::info!("call: no RTP for {RTP_TIMEOUT:?}");
@@ -946,8 +982,13 @@ impl Call {
 
     fn on_digit(&mut self, now: Instant, digit: Digit) {
         if self.admitted {
-            // TODO(#5): the keypad (mute, lock, …) after admission.
-            tracing::debug!(digit = %digit.as_char(), "call: key after admission ignored");
+            if let Some(command) = self.keypad.as_mut().and_then(|k| k.on_digit(now, digit)) {
+                tracing::info!(?command, "call: keypad");
+                self.outputs.push_back(Output::Keypad {
+                    leg: self.settings.leg,
+                    command,
+                });
+            }
             return;
         }
         self.feed_ivr(now, ivr::Input::Digit(now, digit));
@@ -995,6 +1036,15 @@ impl Call {
         };
         tracing::info!(leg = %leg.id, %conference, %role, "call: admitted");
         self.admitted = true;
+        self.keypad = Some(Keypad::new(role));
+        // "Ends in five minutes", said at five minutes before the planned end
+        // (nothing is cut: the conference goes on until the last caller leaves).
+        let warn_wall = info.schedule.end() - END_WARNING;
+        self.warn_at = (warn_wall - joined_at)
+            .to_std()
+            .ok()
+            .filter(|lead| !lead.is_zero())
+            .map(|lead| now + lead);
         self.outputs.push_back(Output::Join {
             leg: self.settings.leg,
             conference,

@@ -21,8 +21,8 @@
 //!                                   LookupConference ─> ConferenceFound ── None ┘
 //!                                                       │ Some(conference)
 //!             NotYetOpen ─> "opens at HH:MM" ─┐         │
-//!             Ended ──────> "has ended" ──────┼─────────┤ window, lock
-//!             locked ─────> "locked" ─────────┤         ▼
+//!             Ended ──────> "has ended" ──────┼─────────┤ window
+//!                                             │         ▼
 //!                                             │   CheckAttempts ─> Attempts
 //!          over the limits ─> "too many" ─────┤         │ under the limits
 //!                                             │         ▼
@@ -31,7 +31,8 @@
 //!                                             │         ├─ wrong: RecordFailure ×2,
 //!                                             │         │   CheckAttempts ──┘
 //!                                             │         ▼ code matches a role
-//!             Ended (again, at admission) ────┤   LookupOccupancy ─> Occupancy
+//!             Ended (again, at admission) ────┤   (locked and not a moderator:
+//!             locked ─────> "locked" ─────────┤    refused) LookupOccupancy ─> Occupancy
 //!             occupancy ≥ max ─> "full" ──────┤         │ room left
 //!                                             │         ▼
 //!       third failed try ─> "invalid" ────────┤   Admit { conference, role },
@@ -242,6 +243,28 @@ pub enum Prompt {
     Goodbye,
     /// The conference's intro message.
     Intro(PromptId),
+    // In the conference (the keypad and the room's announcements, #5):
+    /// "You are muted." (`true`) / "You are unmuted." (`false`).
+    Muted(bool),
+    /// "All participants are muted." / "… unmuted." (lecture mode on / off).
+    AllMuted(bool),
+    /// "The conference is now locked." / "… unlocked."
+    ConferenceLocked(bool),
+    /// "N callers in the conference."
+    Callers(u32),
+    /// "The last caller to join has been removed." (`true`) / "There is no one
+    /// to remove." (`false`).
+    CallerRemoved(bool),
+    /// "You are the first caller."
+    FirstCaller,
+    /// "This conference is scheduled to end in five minutes."
+    EndsSoon,
+    /// The keys this role may use ([`crate::keypad`]'s table, spoken).
+    KeypadHelp(CallerRole),
+    /// Somebody joined: a rising tone.
+    EntryTone,
+    /// Somebody left: a falling tone.
+    ExitTone,
 }
 
 /// What the IVR asks the shell to do, read with [`Ivr::poll_output`].
@@ -605,6 +628,10 @@ impl Ivr {
                         if let Some(refusal) = self.window_refusal(now) {
                             return self.end(now, &[refusal]);
                         }
+                        // A moderator's lock keeps out all but moderators.
+                        if conference.locked && role != CallerRole::Moderator {
+                            return self.end(now, &[Prompt::Locked]);
+                        }
                         self.outputs
                             .push_back(Output::LookupOccupancy(conference.id));
                         self.state = State::CheckingOccupancy(role);
@@ -681,13 +708,9 @@ impl Ivr {
         let Some(conference) = found else {
             return self.failed(now, Step::Number);
         };
-        let locked = conference.locked;
         self.conference = Some(conference);
         if let Some(refusal) = self.window_refusal(now) {
             return self.end(now, &[refusal]);
-        }
-        if locked {
-            return self.end(now, &[Prompt::Locked]);
         }
         self.tries = 0;
         self.check_attempts(now);

@@ -37,8 +37,10 @@
 //! exists, `make run` starts no media node and says so.
 
 pub mod call;
+pub mod conference;
 pub mod error;
 pub mod ivr;
+pub mod keypad;
 pub mod mixer;
 pub mod node;
 pub mod prompts;

@@ -50,8 +50,9 @@ use teleconf_core::domain::{
 };
 
 use crate::call::{self, Call, Settings};
+use crate::conference::{Conference, Effect};
 use crate::ivr::{self, ConferenceInfo};
-use crate::mixer::{LegKey, Room};
+use crate::mixer::LegKey;
 use crate::prompts;
 use crate::sdp::LocalMedia;
 use crate::sip::codec;
@@ -293,7 +294,7 @@ pub struct Node {
     legs: HashMap<LegKey, Leg>,
     by_call_id: HashMap<String, LegKey>,
     by_port: HashMap<u16, LegKey>,
-    rooms: HashMap<ConferenceId, Room>,
+    rooms: HashMap<ConferenceId, Conference>,
     pending: HashMap<RequestId, PendingInvite>,
     free_ports: BTreeSet<u16>,
     /// New calls are refused (503): the node is stopping.
@@ -387,6 +388,11 @@ impl Node {
                 }
             }
             Input::ConferenceFound { now, leg, info } => {
+                // A moderator's lock lives here, in the conference's state.
+                let info = info.map(|mut info| {
+                    info.locked |= self.rooms.get(&info.id).is_some_and(Conference::is_locked);
+                    info
+                });
                 self.feed(now, leg, call::Input::ConferenceFound(info));
             }
             Input::Attempts {
@@ -420,7 +426,7 @@ impl Node {
     /// the rooms (the 20 ms [`Input::Tick`] is the shell's own clock).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.legs.values().filter_map(|leg| leg.call.poll_timeout());
-        let rooms = self.rooms.values().filter_map(Room::poll_timeout);
+        let rooms = self.rooms.values().filter_map(Conference::poll_timeout);
         calls.chain(rooms).min()
     }
 
@@ -740,7 +746,7 @@ impl Node {
                 bytes,
             }),
             call::Output::Ivr(ivr::Output::LookupOccupancy(conference)) => {
-                let callers = self.rooms.get(&conference).map_or(0, Room::len);
+                let callers = self.rooms.get(&conference).map_or(0, Conference::len);
                 let callers = u32::try_from(callers).unwrap_or(u32::MAX);
                 leg.call.handle_input(now, call::Input::Occupancy(callers));
             }
@@ -756,8 +762,20 @@ impl Node {
             } => {
                 let room = self.rooms.entry(conference).or_default();
                 match room.join(key, role, codec) {
-                    Ok(()) => leg.conference = Some(conference),
+                    Ok(effects) => {
+                        leg.conference = Some(conference);
+                        self.apply(now, effects);
+                    }
                     Err(error) => tracing::warn!(%error, "node: join refused"),
+                }
+            }
+            call::Output::Keypad { leg: _, command } => {
+                if let Some(effects) = leg
+                    .conference
+                    .and_then(|c| self.rooms.get_mut(&c))
+                    .map(|room| room.command(key, command))
+                {
+                    self.apply(now, effects);
                 }
             }
             call::Output::ToRoom {
@@ -767,19 +785,19 @@ impl Node {
                 payload,
             } => {
                 if let Some(room) = leg.conference.and_then(|c| self.rooms.get_mut(&c))
-                    && let Err(error) = room.push(now, key, seq, ts, &payload)
+                    && let Err(error) = room.room_mut().push(now, key, seq, ts, &payload)
                 {
                     tracing::debug!(%error, "node: frame refused by the room");
                 }
             }
-            call::Output::Leave { leg: _ } => self.leave_room(key),
+            call::Output::Leave { leg: _ } => self.leave_room(now, key),
             call::Output::CdrOpen(cdr) => self.outputs.push_back(Output::CdrOpen(cdr)),
             call::Output::CdrClose(cdr) => self.outputs.push_back(Output::CdrClose(cdr)),
-            call::Output::Ended => self.forget(key),
+            call::Output::Ended => self.forget(now, key),
         }
     }
 
-    fn leave_room(&mut self, key: LegKey) {
+    fn leave_room(&mut self, now: Instant, key: LegKey) {
         let Some(conference) = self
             .legs
             .get_mut(&key)
@@ -788,16 +806,27 @@ impl Node {
             return;
         };
         if let Some(room) = self.rooms.get_mut(&conference) {
-            let _ = room.leave(key);
+            let effects = room.leave(key);
             if room.is_empty() {
                 tracing::info!(%conference, "node: room closed");
                 self.rooms.remove(&conference);
             }
+            self.apply(now, effects);
         }
     }
 
-    fn forget(&mut self, key: LegKey) {
-        self.leave_room(key);
+    /// Carries out what a conference's change asks of its calls.
+    fn apply(&mut self, now: Instant, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Say(leg, prompt) => self.feed(now, leg, call::Input::Say(prompt)),
+                Effect::Remove(leg) => self.feed(now, leg, call::Input::Kick),
+            }
+        }
+    }
+
+    fn forget(&mut self, now: Instant, key: LegKey) {
+        self.leave_room(now, key);
         if let Some(leg) = self.legs.remove(&key) {
             tracing::info!(call_id = %leg.call_id, port = leg.port, "node: call ended");
             self.by_call_id.remove(&leg.call_id);
@@ -811,7 +840,8 @@ impl Node {
     /// each leg its payload.
     fn tick_rooms(&mut self, now: Instant) {
         let mut frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])> = Vec::new();
-        for room in self.rooms.values_mut() {
+        for conference in self.rooms.values_mut() {
+            let room = conference.room_mut();
             while room.tick(now).is_some() {
                 frames.extend(room.outputs().filter_map(|(leg, payload)| {
                     payload.try_into().ok().map(|frame| (leg, frame))

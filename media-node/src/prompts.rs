@@ -63,7 +63,7 @@ use std::sync::{Arc, LazyLock};
 
 use chrono::{NaiveTime, Timelike};
 use teleconf_core::audio::decode_wav;
-use teleconf_core::domain::{Language, PromptId};
+use teleconf_core::domain::{CallerRole, Language, PromptId};
 
 use crate::ivr::Prompt;
 use crate::sdp::Codec;
@@ -99,6 +99,21 @@ enum Word {
     Locked,
     TooManyAttempts,
     Goodbye,
+    Muted,
+    Unmuted,
+    AllMuted,
+    AllUnmuted,
+    ConferenceLocked,
+    ConferenceUnlocked,
+    /// "… callers in the conference", after a number.
+    Callers,
+    CallerRemoved,
+    NobodyToRemove,
+    FirstCaller,
+    EndsSoon,
+    HelpListener,
+    HelpParticipant,
+    HelpModerator,
     /// fr « heures ».
     Heures,
     /// fr « heure » (after zéro and une).
@@ -208,6 +223,20 @@ macro_rules! bank_files {
 type Embedded = (Word, (&'static str, &'static [u8]));
 
 static FR_FILES: &[Embedded] = bank_files!("fr" {
+    Muted => "muted",
+    Unmuted => "unmuted",
+    AllMuted => "all_muted",
+    AllUnmuted => "all_unmuted",
+    ConferenceLocked => "conference_locked",
+    ConferenceUnlocked => "conference_unlocked",
+    Callers => "callers",
+    CallerRemoved => "caller_removed",
+    NobodyToRemove => "nobody_to_remove",
+    FirstCaller => "first_caller",
+    EndsSoon => "ends_soon",
+    HelpListener => "help_listener",
+    HelpParticipant => "help_participant",
+    HelpModerator => "help_moderator",
     Greeting => "greeting",
     AskNumber => "ask_number",
     AskCode => "ask_code",
@@ -225,6 +254,20 @@ static FR_FILES: &[Embedded] = bank_files!("fr" {
 });
 
 static EN_FILES: &[Embedded] = bank_files!("en" {
+    Muted => "muted",
+    Unmuted => "unmuted",
+    AllMuted => "all_muted",
+    AllUnmuted => "all_unmuted",
+    ConferenceLocked => "conference_locked",
+    ConferenceUnlocked => "conference_unlocked",
+    Callers => "callers",
+    CallerRemoved => "caller_removed",
+    NobodyToRemove => "nobody_to_remove",
+    FirstCaller => "first_caller",
+    EndsSoon => "ends_soon",
+    HelpListener => "help_listener",
+    HelpParticipant => "help_participant",
+    HelpModerator => "help_moderator",
     Greeting => "greeting",
     AskNumber => "ask_number",
     AskCode => "ask_code",
@@ -243,6 +286,9 @@ static EN_FILES: &[Embedded] = bank_files!("en" {
 });
 
 static BEEP_FILE: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts/beep.wav"));
+static ENTRY_FILE: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts/entry.wav"));
+static EXIT_FILE: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts/exit.wav"));
 
 /// One language's files, decoded.
 struct Bank(HashMap<Word, Vec<i16>>);
@@ -287,6 +333,8 @@ fn decode_clip(name: &str, bytes: &[u8]) -> Vec<i16> {
 static FR: LazyLock<Bank> = LazyLock::new(|| Bank::decode(FR_FILES));
 static EN: LazyLock<Bank> = LazyLock::new(|| Bank::decode(EN_FILES));
 static BEEP: LazyLock<Vec<i16>> = LazyLock::new(|| decode_clip("beep", BEEP_FILE));
+static ENTRY: LazyLock<Vec<i16>> = LazyLock::new(|| decode_clip("entry", ENTRY_FILE));
+static EXIT: LazyLock<Vec<i16>> = LazyLock::new(|| decode_clip("exit", EXIT_FILE));
 
 fn bank(language: Language) -> &'static Bank {
     match language {
@@ -360,6 +408,49 @@ pub fn default_prompt(language: Language, prompt: &Prompt) -> Vec<Clip> {
         Prompt::TooManyAttempts => sentence(Word::TooManyAttempts),
         Prompt::Goodbye => sentence(Word::Goodbye),
         Prompt::Intro(id) => vec![Clip::Custom(*id)],
+        Prompt::Muted(on) => sentence(if *on { Word::Muted } else { Word::Unmuted }),
+        Prompt::AllMuted(on) => sentence(if *on {
+            Word::AllMuted
+        } else {
+            Word::AllUnmuted
+        }),
+        Prompt::ConferenceLocked(on) => sentence(if *on {
+            Word::ConferenceLocked
+        } else {
+            Word::ConferenceUnlocked
+        }),
+        Prompt::Callers(n) => number_words(*n)
+            .into_iter()
+            .chain([Word::Callers])
+            .map(|word| Clip::Default(clip(language, word)))
+            .collect(),
+        Prompt::CallerRemoved(done) => sentence(if *done {
+            Word::CallerRemoved
+        } else {
+            Word::NobodyToRemove
+        }),
+        Prompt::FirstCaller => sentence(Word::FirstCaller),
+        Prompt::EndsSoon => sentence(Word::EndsSoon),
+        Prompt::KeypadHelp(role) => sentence(match role {
+            CallerRole::Listener => Word::HelpListener,
+            CallerRole::Participant => Word::HelpParticipant,
+            CallerRole::Moderator => Word::HelpModerator,
+        }),
+        Prompt::EntryTone => vec![Clip::Default(&ENTRY)],
+        Prompt::ExitTone => vec![Clip::Default(&EXIT)],
+    }
+}
+
+/// The words that say `n`: one word up to 59 (the catalogue's numbers), digit by
+/// digit above ("one two five").
+fn number_words(n: u32) -> Vec<Word> {
+    match u8::try_from(n) {
+        Ok(n) if n < 60 => vec![Word::Number(n)],
+        _ => n
+            .to_string()
+            .bytes()
+            .map(|digit| Word::Number(digit - b'0'))
+            .collect(),
     }
 }
 
@@ -636,13 +727,35 @@ mod tests {
             Prompt::TooManyAttempts,
             Prompt::Goodbye,
             Prompt::Intro(id),
+            Prompt::Muted(true),
+            Prompt::Muted(false),
+            Prompt::AllMuted(true),
+            Prompt::AllMuted(false),
+            Prompt::ConferenceLocked(true),
+            Prompt::ConferenceLocked(false),
+            Prompt::Callers(0),
+            Prompt::Callers(25),
+            Prompt::Callers(2_000),
+            Prompt::CallerRemoved(true),
+            Prompt::CallerRemoved(false),
+            Prompt::FirstCaller,
+            Prompt::EndsSoon,
+            Prompt::KeypadHelp(CallerRole::Listener),
+            Prompt::KeypadHelp(CallerRole::Participant),
+            Prompt::KeypadHelp(CallerRole::Moderator),
+            Prompt::EntryTone,
+            Prompt::ExitTone,
         ]
     }
 
     fn all_files() -> impl Iterator<Item = (String, &'static [u8])> {
         let fr = FR_FILES.iter().map(|(_, (n, b))| (format!("fr/{n}"), *b));
         let en = EN_FILES.iter().map(|(_, (n, b))| (format!("en/{n}"), *b));
-        fr.chain(en).chain([("beep".to_owned(), BEEP_FILE)])
+        fr.chain(en).chain([
+            ("beep".to_owned(), BEEP_FILE),
+            ("entry".to_owned(), ENTRY_FILE),
+            ("exit".to_owned(), EXIT_FILE),
+        ])
     }
 
     fn pcm(len: usize) -> Vec<i16> {
@@ -766,17 +879,23 @@ mod tests {
     }
 
     #[test]
-    fn every_embedded_wav_decodes_to_8_khz_mono_lasting_0_2_to_8_seconds() {
+    fn every_embedded_wav_decodes_to_8_khz_mono_lasting_0_2_to_8_seconds_but_the_keypad_help() {
         let mut total = 0;
         for (name, bytes) in all_files() {
             total += bytes.len();
             let d = decode_wav(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((d.sample_rate, d.channels), (8_000, 1), "{name}");
             let ms = d.duration_ms();
-            assert!((200..=8_000).contains(&ms), "{name} lasts {ms} ms");
+            // The moderator's spoken key table is the one long prompt.
+            let longest = if name.contains("help_") {
+                20_000
+            } else {
+                8_000
+            };
+            assert!((200..=longest).contains(&ms), "{name} lasts {ms} ms");
         }
-        assert_eq!(all_files().count(), 60 * 2 + 14 + 15 + 1);
-        assert!(total < 1_200_000, "the prompts take {total} bytes");
+        assert_eq!(all_files().count(), 60 * 2 + (14 + 14) + (15 + 14) + 3);
+        assert!(total < 2_000_000, "the prompts take {total} bytes");
     }
 
     #[test]

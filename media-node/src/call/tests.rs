@@ -694,3 +694,32 @@ fn no_ack_for_our_200_ends_the_leg_with_transaction_failure() {
     assert_eq!(leg.cause, Some(DisconnectCause::TransactionFailure));
     assert!(node.sip_sent().iter().any(|line| line.starts_with("BYE")));
 }
+
+#[test]
+fn five_minutes_before_the_planned_end_the_caller_is_told_and_nothing_is_cut() {
+    let mut node = Node::new(settings());
+    node.conference.schedule = teleconf_core::domain::Schedule::new(utc(13, 30), utc(13, 46))
+        .expect("a schedule ending at 13:46");
+    node.invite(SIPP_SDP);
+    node.sip(&ack());
+    node.until_prompts_finished(1);
+    node.key_rfc4733(&format!("{NUMBER}#"));
+    node.key_rfc4733(&format!("{PARTICIPANT}#"));
+    assert!(node.cdr_opened().is_some());
+    node.progress(Duration::from_secs(5));
+    let said = node.call.prompts_finished;
+    // Admitted a few seconds after 13:40 (the keys barge in); the warning is due
+    // at 13:41.
+    node.progress(Duration::from_secs(40));
+    assert_eq!(node.call.prompts_finished, said, "not yet");
+    node.progress(Duration::from_secs(20));
+    assert_eq!(
+        node.call.prompts_finished,
+        said + 1,
+        "« ends in five minutes »"
+    );
+    // Past the planned end the call goes on: the last caller ends a conference.
+    node.progress(Duration::from_secs(6 * 60));
+    assert!(node.cdr_closed().is_none());
+    assert_eq!(node.call.prompts_finished, said + 1, "said once");
+}

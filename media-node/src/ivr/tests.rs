@@ -365,14 +365,23 @@ fn a_full_conference_says_so_and_hangs_up() {
 }
 
 #[test]
-fn a_locked_conference_says_so_and_hangs_up() {
+fn a_locked_conference_says_so_to_all_but_moderators_and_hangs_up() {
     let mut call = Call::new();
     call.conference.locked = true;
     let mut call = call.start(utc(13, 40), None);
     call.answer(&format!("{NUMBER}#"));
-    assert_eq!(call.said()[2..], [Prompt::Locked, Prompt::Goodbye]);
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.said()[3..], [Prompt::Locked, Prompt::Goodbye]);
     call.play_out();
     assert!(call.hung_up());
+    assert_eq!(call.admitted_as(), None);
+
+    let mut moderator = Call::new();
+    moderator.conference.locked = true;
+    let mut moderator = moderator.start(utc(13, 40), None);
+    moderator.answer(&format!("{NUMBER}#"));
+    moderator.answer(&format!("{MODERATOR}#"));
+    assert_eq!(moderator.admitted_as(), Some(CallerRole::Moderator));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use teleconf_core::domain::{Language, NumberAction, NumberKind};
 use super::*;
 use crate::rtp::{self, Digit, TelephoneEvent};
 use crate::testkit::{
-    self, LISTENER, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, message, utc,
+    self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, message, utc,
 };
 
 const TRUNK: &str = "127.0.0.1";
@@ -616,6 +616,82 @@ fn a_listener_admitted_to_the_room_is_never_heard_by_the_others() {
     assert!(
         l_hears.iter().all(|&x| close_to(x, 2000)),
         "the listener hears A: {l_hears:?}"
+    );
+}
+
+#[test]
+fn a_participant_keying_star_6_is_not_heard_until_it_keys_it_again() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let b = shell.admitted(2, PARTICIPANT);
+    shell.callers[a].level = Some(2000);
+    shell.key(a, "*6");
+    shell.progress(Duration::from_secs(3));
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(500));
+    let b_hears = shell.heard(b, since);
+    assert!(
+        b_hears.len() >= 20 && b_hears.iter().all(|&x| x.abs() <= 16),
+        "{b_hears:?}"
+    );
+    shell.key(a, "*6");
+    shell.progress(Duration::from_secs(3));
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(500));
+    let b_hears = shell.heard(b, since);
+    assert!(
+        b_hears.len() >= 20 && b_hears.iter().all(|&x| close_to(x, 2000)),
+        "{b_hears:?}"
+    );
+}
+
+#[test]
+fn a_moderator_locks_the_conference_and_a_participant_calling_next_is_turned_away() {
+    let mut shell = Shell::new(config(PORTS));
+    let m = shell.admitted(1, MODERATOR);
+    shell.key(m, "*7");
+    shell.progress(Duration::from_secs(3));
+    let i = shell.dial(2);
+    shell.ack(i);
+    shell.progress(Duration::from_secs(12));
+    shell.key(i, &format!("{NUMBER}#"));
+    shell.progress(Duration::from_secs(5));
+    shell.key(i, &format!("{PARTICIPANT}#"));
+    shell.progress(Duration::from_secs(10));
+    let opened = shell
+        .log
+        .iter()
+        .filter(|o| matches!(o, Output::CdrOpen(_)))
+        .count();
+    assert_eq!(opened, 1, "only the moderator is in");
+    assert!(shell.sip_sent().iter().any(|line| line.starts_with("BYE ")));
+    // Its BYE unanswered here, the refused call goes when the BYE times out.
+    shell.progress(Duration::from_secs(33));
+    assert_eq!(shell.node.calls(), 1);
+}
+
+#[test]
+fn a_moderator_removes_the_last_caller_who_joined() {
+    let mut shell = Shell::new(config(PORTS));
+    let m = shell.admitted(1, MODERATOR);
+    shell.admitted(2, PARTICIPANT);
+    shell.admitted(3, LISTENER);
+    shell.key(m, "*9");
+    shell.progress(Duration::from_secs(1));
+    let closed: Vec<_> = shell
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::CdrClose(leg) => Some((leg.role, leg.cause)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [(
+            teleconf_core::domain::CallerRole::Listener,
+            Some(teleconf_core::domain::DisconnectCause::ModeratorKick)
+        )]
     );
 }
 

@@ -1,0 +1,326 @@
+//! One conference on this node: its [`Room`], who joined in what order, the lock
+//! and lecture mode, and what the keypad's [`Command`]s do (issue #5). Sans-IO
+//! and pure: each change returns the [`Effect`]s the node carries out on the
+//! calls (a prompt or tone to a caller, a caller to remove).
+//!
+//! - **Joining**: the first caller hears « you are the first caller »; when
+//!   others are in, they hear the entry tone. A participant joining in lecture
+//!   mode joins muted.
+//! - **Leaving**: those still in hear the exit tone.
+//! - **Muting**: `*6` mutes or unmutes oneself (not in lecture mode: a muted
+//!   participant stays muted until the moderator lifts it). `*5` mutes every
+//!   participant (moderators go on being heard) or unmutes them, except those
+//!   who had muted themselves.
+//! - **Lock**: `*7`; a locked conference turns new callers away with « this
+//!   conference is locked » (the node tells the IVR).
+//! - **Removing**: `*9` removes the caller who joined last, the moderator
+//!   pressing it aside.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use teleconf_core::domain::CallerRole;
+
+use crate::ivr::Prompt;
+use crate::keypad::Command;
+use crate::mixer::{LegKey, MixerError, Room};
+use crate::sdp::Codec;
+
+/// What a change asks of the calls.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Say this to that caller.
+    Say(LegKey, Prompt),
+    /// Hang up on that caller: a moderator removed them.
+    Remove(LegKey),
+}
+
+/// A conference's state on the node.
+#[derive(Debug, Default)]
+pub struct Conference {
+    room: Room,
+    /// Legs in, oldest first, with their roles.
+    order: Vec<(LegKey, CallerRole)>,
+    /// Legs that muted themselves.
+    self_muted: HashSet<LegKey>,
+    locked: bool,
+    lecture: bool,
+}
+
+impl Conference {
+    /// An empty conference.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Its mixer.
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    /// Its mixer, to push frames and tick.
+    pub fn room_mut(&mut self) -> &mut Room {
+        &mut self.room
+    }
+
+    /// Callers in.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Nobody is in.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Locked by a moderator: new callers are turned away.
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    /// When the room's next tick is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.room.poll_timeout()
+    }
+
+    /// A caller comes in.
+    pub fn join(
+        &mut self,
+        leg: LegKey,
+        role: CallerRole,
+        codec: Codec,
+    ) -> Result<Vec<Effect>, MixerError> {
+        self.room.join(leg, role, codec)?;
+        if self.lecture && role == CallerRole::Participant {
+            self.room.set_muted(leg, true)?;
+        }
+        let effects = if self.order.is_empty() {
+            vec![Effect::Say(leg, Prompt::FirstCaller)]
+        } else {
+            self.others(leg, Prompt::EntryTone)
+        };
+        self.order.push((leg, role));
+        Ok(effects)
+    }
+
+    /// A caller goes (hung up, removed, dropped).
+    pub fn leave(&mut self, leg: LegKey) -> Vec<Effect> {
+        if self.room.leave(leg).is_err() {
+            return Vec::new();
+        }
+        self.order.retain(|(key, _)| *key != leg);
+        self.self_muted.remove(&leg);
+        self.others(leg, Prompt::ExitTone)
+    }
+
+    /// Carries out `command` keyed by `leg`.
+    pub fn command(&mut self, leg: LegKey, command: Command) -> Vec<Effect> {
+        let Some(role) = self.role(leg) else {
+            return Vec::new();
+        };
+        let say = |prompt| vec![Effect::Say(leg, prompt)];
+        match command {
+            Command::Help => say(Prompt::KeypadHelp(role)),
+            Command::Count => say(Prompt::Callers(
+                u32::try_from(self.order.len()).unwrap_or(u32::MAX),
+            )),
+            Command::MuteSelf => {
+                if role == CallerRole::Listener {
+                    return Vec::new();
+                }
+                if self.lecture && role == CallerRole::Participant {
+                    return say(Prompt::Muted(true));
+                }
+                let muted = !self.room.is_muted(leg).unwrap_or(false);
+                let _ = self.room.set_muted(leg, muted);
+                if muted {
+                    self.self_muted.insert(leg);
+                } else {
+                    self.self_muted.remove(&leg);
+                }
+                say(Prompt::Muted(muted))
+            }
+            Command::LectureMode if role == CallerRole::Moderator => {
+                self.lecture = !self.lecture;
+                for &(key, role) in &self.order {
+                    if role == CallerRole::Participant {
+                        let muted = self.lecture || self.self_muted.contains(&key);
+                        let _ = self.room.set_muted(key, muted);
+                    }
+                }
+                say(Prompt::AllMuted(self.lecture))
+            }
+            Command::Lock if role == CallerRole::Moderator => {
+                self.locked = !self.locked;
+                say(Prompt::ConferenceLocked(self.locked))
+            }
+            Command::RemoveLast if role == CallerRole::Moderator => {
+                match self.order.iter().rev().find(|(key, _)| *key != leg) {
+                    Some(&(last, _)) => vec![
+                        Effect::Remove(last),
+                        Effect::Say(leg, Prompt::CallerRemoved(true)),
+                    ],
+                    None => say(Prompt::CallerRemoved(false)),
+                }
+            }
+            // The keypad gives these to moderators only.
+            Command::LectureMode | Command::Lock | Command::RemoveLast => Vec::new(),
+        }
+    }
+
+    fn role(&self, leg: LegKey) -> Option<CallerRole> {
+        self.order
+            .iter()
+            .find(|(key, _)| *key == leg)
+            .map(|(_, role)| *role)
+    }
+
+    /// `prompt` to everybody in but `leg`.
+    fn others(&self, leg: LegKey, prompt: Prompt) -> Vec<Effect> {
+        self.order
+            .iter()
+            .filter(|(key, _)| *key != leg)
+            .map(|(key, _)| Effect::Say(*key, prompt.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: CallerRole = CallerRole::Participant;
+    const L: CallerRole = CallerRole::Listener;
+    const M: CallerRole = CallerRole::Moderator;
+
+    fn conference(roles: &[CallerRole]) -> Conference {
+        let mut conference = Conference::new();
+        for (i, role) in roles.iter().enumerate() {
+            conference
+                .join(LegKey(i as u64), *role, Codec::Pcmu)
+                .expect("joins");
+        }
+        conference
+    }
+
+    fn muted(conference: &Conference, leg: u64) -> bool {
+        conference
+            .room()
+            .is_muted(LegKey(leg))
+            .expect("in the room")
+    }
+
+    #[test]
+    fn the_first_caller_is_told_and_the_next_ones_are_announced_by_a_tone() {
+        let mut conference = Conference::new();
+        assert_eq!(
+            conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
+            [Effect::Say(LegKey(0), Prompt::FirstCaller)]
+        );
+        assert_eq!(
+            conference.join(LegKey(1), P, Codec::Pcma).unwrap(),
+            [Effect::Say(LegKey(0), Prompt::EntryTone)]
+        );
+        let effects = conference.join(LegKey(2), L, Codec::Pcmu).unwrap();
+        assert_eq!(effects.len(), 2);
+        assert!(!effects.contains(&Effect::Say(LegKey(2), Prompt::EntryTone)));
+        assert_eq!(
+            conference.leave(LegKey(0)),
+            [
+                Effect::Say(LegKey(1), Prompt::ExitTone),
+                Effect::Say(LegKey(2), Prompt::ExitTone)
+            ]
+        );
+        assert_eq!(conference.len(), 2);
+        assert!(conference.leave(LegKey(0)).is_empty(), "gone already");
+    }
+
+    #[test]
+    fn a_participant_mutes_and_unmutes_itself_and_a_listener_cannot() {
+        let mut conference = conference(&[P, L]);
+        assert_eq!(
+            conference.command(LegKey(0), Command::MuteSelf),
+            [Effect::Say(LegKey(0), Prompt::Muted(true))]
+        );
+        assert!(muted(&conference, 0));
+        assert_eq!(
+            conference.command(LegKey(0), Command::MuteSelf),
+            [Effect::Say(LegKey(0), Prompt::Muted(false))]
+        );
+        assert!(!muted(&conference, 0));
+        assert!(conference.command(LegKey(1), Command::MuteSelf).is_empty());
+    }
+
+    #[test]
+    fn lecture_mode_mutes_participants_not_moderators_and_lifting_it_keeps_self_mutes() {
+        let mut conference = conference(&[M, P, P]);
+        conference.command(LegKey(2), Command::MuteSelf);
+        assert_eq!(
+            conference.command(LegKey(0), Command::LectureMode),
+            [Effect::Say(LegKey(0), Prompt::AllMuted(true))]
+        );
+        assert!(!muted(&conference, 0), "the moderator is still heard");
+        assert!(muted(&conference, 1) && muted(&conference, 2));
+        // A participant cannot unmute itself in lecture mode; a newcomer joins muted.
+        assert_eq!(
+            conference.command(LegKey(1), Command::MuteSelf),
+            [Effect::Say(LegKey(1), Prompt::Muted(true))]
+        );
+        assert!(muted(&conference, 1));
+        conference.join(LegKey(3), P, Codec::Pcmu).unwrap();
+        assert!(muted(&conference, 3));
+        // Lifted: everyone speaks again but the one who muted itself.
+        assert_eq!(
+            conference.command(LegKey(0), Command::LectureMode),
+            [Effect::Say(LegKey(0), Prompt::AllMuted(false))]
+        );
+        assert!(!muted(&conference, 1) && !muted(&conference, 3));
+        assert!(muted(&conference, 2));
+    }
+
+    #[test]
+    fn only_a_moderator_locks_and_the_lock_toggles() {
+        let mut conference = conference(&[M, P]);
+        assert!(conference.command(LegKey(1), Command::Lock).is_empty());
+        assert!(!conference.is_locked());
+        assert_eq!(
+            conference.command(LegKey(0), Command::Lock),
+            [Effect::Say(LegKey(0), Prompt::ConferenceLocked(true))]
+        );
+        assert!(conference.is_locked());
+        conference.command(LegKey(0), Command::Lock);
+        assert!(!conference.is_locked());
+    }
+
+    #[test]
+    fn remove_last_takes_the_latest_caller_but_never_the_moderator_pressing_it() {
+        let mut conference = conference(&[P, M, L]);
+        assert_eq!(
+            conference.command(LegKey(1), Command::RemoveLast),
+            [
+                Effect::Remove(LegKey(2)),
+                Effect::Say(LegKey(1), Prompt::CallerRemoved(true))
+            ]
+        );
+        conference.leave(LegKey(2));
+        conference.leave(LegKey(0));
+        assert_eq!(
+            conference.command(LegKey(1), Command::RemoveLast),
+            [Effect::Say(LegKey(1), Prompt::CallerRemoved(false))]
+        );
+    }
+
+    #[test]
+    fn count_and_help_answer_the_caller_in_its_role() {
+        let mut conference = conference(&[M, P, L]);
+        assert_eq!(
+            conference.command(LegKey(2), Command::Count),
+            [Effect::Say(LegKey(2), Prompt::Callers(3))]
+        );
+        assert_eq!(
+            conference.command(LegKey(1), Command::Help),
+            [Effect::Say(LegKey(1), Prompt::KeypadHelp(P))]
+        );
+        assert!(conference.command(LegKey(9), Command::Help).is_empty());
+    }
+}
