@@ -86,7 +86,10 @@ say fr first_caller "Vous êtes le premier participant."
 say fr ends_soon "Cette téléconférence doit se terminer dans cinq minutes."
 say fr help_listener "Étoile carré: le nombre de participants. Étoile zéro: cette aide."
 say fr help_participant "Étoile six: fermer ou ouvrir votre micro. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
-say fr help_moderator "Étoile six: fermer ou ouvrir votre micro. Étoile cinq: fermer ou ouvrir les micros des participants. Étoile sept: verrouiller ou déverrouiller la téléconférence. Étoile neuf: retirer le dernier participant arrivé. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
+say fr help_moderator "Étoile six: fermer ou ouvrir votre micro. Étoile cinq: fermer ou ouvrir les micros des participants. Étoile sept: verrouiller ou déverrouiller la téléconférence. Étoile huit: suspendre ou reprendre l'enregistrement. Étoile neuf: retirer le dernier participant arrivé. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
+say fr recorded "Cette téléconférence est enregistrée."
+say fr recording_paused "L'enregistrement est suspendu."
+say fr recording_resumed "L'enregistrement reprend."
 
 # --- English -------------------------------------------------------------------------
 say en-us greeting "Welcome to the teleconference service."
@@ -117,7 +120,10 @@ say en-us first_caller "You are the first caller."
 say en-us ends_soon "This conference is scheduled to end in five minutes."
 say en-us help_listener "Star pound: the number of callers. Star zero: this help."
 say en-us help_participant "Star six: mute or unmute yourself. Star pound: the number of callers. Star zero: this help."
-say en-us help_moderator "Star six: mute or unmute yourself. Star five: mute or unmute all participants. Star seven: lock or unlock the conference. Star nine: remove the last caller to join. Star pound: the number of callers. Star zero: this help."
+say en-us help_moderator "Star six: mute or unmute yourself. Star five: mute or unmute all participants. Star seven: lock or unlock the conference. Star eight: pause or resume the recording. Star nine: remove the last caller to join. Star pound: the number of callers. Star zero: this help."
+say en-us recorded "This conference is recorded."
+say en-us recording_paused "Recording is paused."
+say en-us recording_resumed "Recording has resumed."
 
 # --- Numbers 0 to 59, both languages (espeak-ng reads the digits in each language) -----
 for n in $(seq 0 59); do

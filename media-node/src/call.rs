@@ -191,6 +191,10 @@ pub enum Output {
         role: CallerRole,
         /// The leg's codec.
         codec: Codec,
+        /// The conference's account (whose bucket prefix a recording goes under).
+        account: AccountId,
+        /// The conference records.
+        record: bool,
     },
     /// One frame of the caller's audio for the room ([`crate::mixer::Room::push`]).
     ToRoom {
@@ -1050,6 +1054,8 @@ impl Call {
             conference,
             role,
             codec: negotiated.codec,
+            account: info.account,
+            record: info.record,
         });
         self.outputs.push_back(Output::CdrOpen(leg.clone()));
         self.leg = Some(leg);

@@ -15,6 +15,10 @@
 //!   conference is locked » (the node tells the IVR).
 //! - **Removing**: `*9` removes the caller who joined last, the moderator
 //!   pressing it aside.
+//! - **Recording**: a conference that records tells each caller it admits
+//!   (« this conference is recorded »); its recording is the room's full mix,
+//!   what a listener hears (prompts and tones are said to one caller at a time
+//!   and are never in it); `*8` pauses and resumes it.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -45,12 +49,28 @@ pub struct Conference {
     self_muted: HashSet<LegKey>,
     locked: bool,
     lecture: bool,
+    /// `Some(paused)` while the conference records.
+    recording: Option<bool>,
 }
 
 impl Conference {
-    /// An empty conference.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty conference, recording when `record`.
+    pub fn new(record: bool) -> Self {
+        Self {
+            recording: record.then_some(false),
+            ..Self::default()
+        }
+    }
+
+    /// Whether it records (paused or not).
+    pub fn records(&self) -> bool {
+        self.recording.is_some()
+    }
+
+    /// The frame to record after a tick: the full mix, unless not recording or
+    /// paused.
+    pub fn recording_frame(&self) -> Option<&[i16]> {
+        (self.recording == Some(false)).then(|| self.room.last_mix())
     }
 
     /// Its mixer.
@@ -94,11 +114,15 @@ impl Conference {
         if self.lecture && role == CallerRole::Participant {
             self.room.set_muted(leg, true)?;
         }
-        let effects = if self.order.is_empty() {
-            vec![Effect::Say(leg, Prompt::FirstCaller)]
+        let mut effects = Vec::new();
+        if self.records() {
+            effects.push(Effect::Say(leg, Prompt::Recorded));
+        }
+        if self.order.is_empty() {
+            effects.push(Effect::Say(leg, Prompt::FirstCaller));
         } else {
-            self.others(leg, Prompt::EntryTone)
-        };
+            effects.extend(self.others(leg, Prompt::EntryTone));
+        }
         self.order.push((leg, role));
         Ok(effects)
     }
@@ -154,6 +178,13 @@ impl Conference {
                 self.locked = !self.locked;
                 say(Prompt::ConferenceLocked(self.locked))
             }
+            Command::RecordingPause if role == CallerRole::Moderator => match &mut self.recording {
+                Some(paused) => {
+                    *paused = !*paused;
+                    say(Prompt::RecordingPaused(*paused))
+                }
+                None => Vec::new(),
+            },
             Command::RemoveLast if role == CallerRole::Moderator => {
                 match self.order.iter().rev().find(|(key, _)| *key != leg) {
                     Some(&(last, _)) => vec![
@@ -164,7 +195,10 @@ impl Conference {
                 }
             }
             // The keypad gives these to moderators only.
-            Command::LectureMode | Command::Lock | Command::RemoveLast => Vec::new(),
+            Command::LectureMode
+            | Command::Lock
+            | Command::RecordingPause
+            | Command::RemoveLast => Vec::new(),
         }
     }
 
@@ -194,7 +228,7 @@ mod tests {
     const M: CallerRole = CallerRole::Moderator;
 
     fn conference(roles: &[CallerRole]) -> Conference {
-        let mut conference = Conference::new();
+        let mut conference = Conference::new(false);
         for (i, role) in roles.iter().enumerate() {
             conference
                 .join(LegKey(i as u64), *role, Codec::Pcmu)
@@ -212,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_first_caller_is_told_and_the_next_ones_are_announced_by_a_tone() {
-        let mut conference = Conference::new();
+        let mut conference = Conference::new(false);
         assert_eq!(
             conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
             [Effect::Say(LegKey(0), Prompt::FirstCaller)]
@@ -322,5 +356,43 @@ mod tests {
             [Effect::Say(LegKey(1), Prompt::KeypadHelp(P))]
         );
         assert!(conference.command(LegKey(9), Command::Help).is_empty());
+    }
+
+    #[test]
+    fn a_recording_conference_says_so_and_a_moderator_pauses_and_resumes_it() {
+        let mut conference = Conference::new(true);
+        assert_eq!(
+            conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
+            [
+                Effect::Say(LegKey(0), Prompt::Recorded),
+                Effect::Say(LegKey(0), Prompt::FirstCaller)
+            ]
+        );
+        conference.join(LegKey(1), P, Codec::Pcmu).unwrap();
+        assert!(conference.recording_frame().is_some());
+        assert!(
+            conference
+                .command(LegKey(1), Command::RecordingPause)
+                .is_empty()
+        );
+        assert_eq!(
+            conference.command(LegKey(0), Command::RecordingPause),
+            [Effect::Say(LegKey(0), Prompt::RecordingPaused(true))]
+        );
+        assert!(
+            conference.recording_frame().is_none(),
+            "paused: nothing recorded"
+        );
+        conference.command(LegKey(0), Command::RecordingPause);
+        assert!(conference.recording_frame().is_some());
+
+        let mut unrecorded = Conference::new(false);
+        unrecorded.join(LegKey(0), M, Codec::Pcmu).unwrap();
+        assert!(
+            unrecorded
+                .command(LegKey(0), Command::RecordingPause)
+                .is_empty()
+        );
+        assert!(unrecorded.recording_frame().is_none());
     }
 }

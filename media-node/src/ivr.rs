@@ -168,6 +168,8 @@ pub struct ConferenceInfo {
     pub time_zone: Tz,
     /// Locked by its moderator: nobody else may join.
     pub locked: bool,
+    /// Its audio is recorded (the conference's `record`).
+    pub record: bool,
 }
 
 /// Something that happened on the call, stamped with the monotonic `now`.
@@ -261,6 +263,10 @@ pub enum Prompt {
     EndsSoon,
     /// The keys this role may use ([`crate::keypad`]'s table, spoken).
     KeypadHelp(CallerRole),
+    /// "This conference is recorded." (to each caller admitted while it records)
+    Recorded,
+    /// "Recording is paused." (`true`) / "Recording has resumed." (`false`).
+    RecordingPaused(bool),
     /// Somebody joined: a rising tone.
     EntryTone,
     /// Somebody left: a falling tone.

@@ -9,12 +9,12 @@
 //! | `*6` | participants, moderators | mute / unmute yourself |
 //! | `*5` | moderators | mute all participants (lecture mode) / unmute them |
 //! | `*7` | moderators | lock the conference (new callers hear « locked ») / unlock it |
+//! | `*8` | moderators | pause / resume the recording (a conference that records) |
 //! | `*9` | moderators | remove the caller who joined last |
 //!
 //! A key without `*` does nothing (callers press keys by mistake, and some phones
 //! send the code's keys again); `*` followed by nothing for [`ARMED_FOR`] is
-//! forgotten; `*` then a key not in the caller's table does nothing. Recording
-//! pause and resume join the table with recording (#5).
+//! forgotten; `*` then a key not in the caller's table does nothing.
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ pub enum Command {
     LectureMode,
     /// `*7`: lock or unlock the conference.
     Lock,
+    /// `*8`: pause or resume the recording.
+    RecordingPause,
     /// `*9`: remove the caller who joined last.
     RemoveLast,
 }
@@ -52,6 +54,7 @@ pub fn command(role: CallerRole, key: Digit) -> Option<Command> {
         Digit::Six if heard => Some(Command::MuteSelf),
         Digit::Five if moderator => Some(Command::LectureMode),
         Digit::Seven if moderator => Some(Command::Lock),
+        Digit::Eight if moderator => Some(Command::RecordingPause),
         Digit::Nine if moderator => Some(Command::RemoveLast),
         _ => None,
     }
@@ -107,7 +110,7 @@ mod tests {
     #[test]
     fn a_moderator_has_every_command() {
         let mut keypad = Keypad::new(CallerRole::Moderator);
-        let got = keys(&mut keypad, Instant::now(), "*0*#*6*5*7*9");
+        let got = keys(&mut keypad, Instant::now(), "*0*#*6*5*7*8*9");
         assert_eq!(
             got,
             [
@@ -116,6 +119,7 @@ mod tests {
                 Command::MuteSelf,
                 Command::LectureMode,
                 Command::Lock,
+                Command::RecordingPause,
                 Command::RemoveLast
             ]
         );
@@ -124,7 +128,7 @@ mod tests {
     #[test]
     fn a_participant_may_mute_itself_count_and_ask_for_help_only() {
         let mut keypad = Keypad::new(CallerRole::Participant);
-        let got = keys(&mut keypad, Instant::now(), "*5*7*9*6*#*0");
+        let got = keys(&mut keypad, Instant::now(), "*5*7*8*9*6*#*0");
         assert_eq!(got, [Command::MuteSelf, Command::Count, Command::Help]);
     }
 

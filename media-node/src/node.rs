@@ -245,6 +245,25 @@ pub enum Output {
     CdrOpen(CallLeg),
     /// Close the CDR leg.
     CdrClose(CallLeg),
+    /// A conference that records has its first caller: start its recording.
+    RecordingStart {
+        /// The conference.
+        conference: ConferenceId,
+        /// Its account.
+        account: AccountId,
+    },
+    /// 20 ms of a recording: the room's full mix (none while paused).
+    RecordFrame {
+        /// The conference.
+        conference: ConferenceId,
+        /// 8 kHz PCM.
+        pcm: Box<[i16]>,
+    },
+    /// The conference's last caller left: finish its recording and store it.
+    RecordingStop {
+        /// The conference.
+        conference: ConferenceId,
+    },
     /// Open a socket on this RTP port.
     BindRtp(u16),
     /// Close the socket of this RTP port.
@@ -759,8 +778,19 @@ impl Node {
                 conference,
                 role,
                 codec,
+                account,
+                record,
             } => {
-                let room = self.rooms.entry(conference).or_default();
+                if record && !self.rooms.contains_key(&conference) {
+                    self.outputs.push_back(Output::RecordingStart {
+                        conference,
+                        account,
+                    });
+                }
+                let room = self
+                    .rooms
+                    .entry(conference)
+                    .or_insert_with(|| Conference::new(record));
                 match room.join(key, role, codec) {
                     Ok(effects) => {
                         leg.conference = Some(conference);
@@ -809,6 +839,9 @@ impl Node {
             let effects = room.leave(key);
             if room.is_empty() {
                 tracing::info!(%conference, "node: room closed");
+                if room.records() {
+                    self.outputs.push_back(Output::RecordingStop { conference });
+                }
                 self.rooms.remove(&conference);
             }
             self.apply(now, effects);
@@ -840,12 +873,17 @@ impl Node {
     /// each leg its payload.
     fn tick_rooms(&mut self, now: Instant) {
         let mut frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])> = Vec::new();
-        for conference in self.rooms.values_mut() {
-            let room = conference.room_mut();
-            while room.tick(now).is_some() {
-                frames.extend(room.outputs().filter_map(|(leg, payload)| {
+        for (id, conference) in &mut self.rooms {
+            while conference.room_mut().tick(now).is_some() {
+                frames.extend(conference.room().outputs().filter_map(|(leg, payload)| {
                     payload.try_into().ok().map(|frame| (leg, frame))
                 }));
+                if let Some(pcm) = conference.recording_frame() {
+                    self.outputs.push_back(Output::RecordFrame {
+                        conference: *id,
+                        pcm: pcm.into(),
+                    });
+                }
             }
         }
         for (leg, frame) in frames {

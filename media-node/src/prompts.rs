@@ -114,6 +114,9 @@ enum Word {
     HelpListener,
     HelpParticipant,
     HelpModerator,
+    Recorded,
+    RecordingPaused,
+    RecordingResumed,
     /// fr « heures ».
     Heures,
     /// fr « heure » (after zéro and une).
@@ -223,6 +226,9 @@ macro_rules! bank_files {
 type Embedded = (Word, (&'static str, &'static [u8]));
 
 static FR_FILES: &[Embedded] = bank_files!("fr" {
+    Recorded => "recorded",
+    RecordingPaused => "recording_paused",
+    RecordingResumed => "recording_resumed",
     Muted => "muted",
     Unmuted => "unmuted",
     AllMuted => "all_muted",
@@ -254,6 +260,9 @@ static FR_FILES: &[Embedded] = bank_files!("fr" {
 });
 
 static EN_FILES: &[Embedded] = bank_files!("en" {
+    Recorded => "recorded",
+    RecordingPaused => "recording_paused",
+    RecordingResumed => "recording_resumed",
     Muted => "muted",
     Unmuted => "unmuted",
     AllMuted => "all_muted",
@@ -435,6 +444,12 @@ pub fn default_prompt(language: Language, prompt: &Prompt) -> Vec<Clip> {
             CallerRole::Listener => Word::HelpListener,
             CallerRole::Participant => Word::HelpParticipant,
             CallerRole::Moderator => Word::HelpModerator,
+        }),
+        Prompt::Recorded => sentence(Word::Recorded),
+        Prompt::RecordingPaused(paused) => sentence(if *paused {
+            Word::RecordingPaused
+        } else {
+            Word::RecordingResumed
         }),
         Prompt::EntryTone => vec![Clip::Default(&ENTRY)],
         Prompt::ExitTone => vec![Clip::Default(&EXIT)],
@@ -745,6 +760,9 @@ mod tests {
             Prompt::KeypadHelp(CallerRole::Moderator),
             Prompt::EntryTone,
             Prompt::ExitTone,
+            Prompt::Recorded,
+            Prompt::RecordingPaused(true),
+            Prompt::RecordingPaused(false),
         ]
     }
 
@@ -888,13 +906,13 @@ mod tests {
             let ms = d.duration_ms();
             // The moderator's spoken key table is the one long prompt.
             let longest = if name.contains("help_") {
-                20_000
+                25_000
             } else {
                 8_000
             };
             assert!((200..=longest).contains(&ms), "{name} lasts {ms} ms");
         }
-        assert_eq!(all_files().count(), 60 * 2 + (14 + 14) + (15 + 14) + 3);
+        assert_eq!(all_files().count(), 60 * 2 + (14 + 17) + (15 + 17) + 3);
         assert!(total < 2_000_000, "the prompts take {total} bytes");
     }
 

@@ -68,6 +68,7 @@ pub(crate) fn seed_conference(intro: Option<PromptId>) -> ConferenceInfo {
         max_participants: 25,
         time_zone: chrono_tz::America::Toronto,
         locked: false,
+        record: false,
     }
 }
 

@@ -33,12 +33,16 @@ use crate::stack::Stack;
 const PORTS_PER_NODE: u16 = 200;
 
 /// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
-fn node_vars(spool: &Path) -> [(&'static str, String); 4] {
+fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
     static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
     let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
     let low = 20_000 + block * PORTS_PER_NODE;
     [
         ("TELECONF_SPOOL_DIR", spool.display().to_string()),
+        (
+            "TELECONF_RECORDING_DIR",
+            spool.join("recordings").display().to_string(),
+        ),
         ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
         (
             "TELECONF_RTP_PORTS",
@@ -201,6 +205,11 @@ impl OpenConference {
     /// Creates an account with an access number and a conference that opened
     /// already (it starts in a minute; callers are let in from five before).
     pub async fn create(store: &DynamoStore) -> Self {
+        Self::create_with(store, false).await
+    }
+
+    /// The same, recording when `record`.
+    pub async fn create_with(store: &DynamoStore, record: bool) -> Self {
         let (_, owner) = account_with_owner(store).await;
         let access = access_number(owner.account_id);
         store
@@ -217,7 +226,7 @@ impl OpenConference {
                 ConferenceNumber::generate(),
                 "Essai de bout en bout",
                 Schedule::new(start, start + Duration::hours(1)).expect("a schedule"),
-                false,
+                record,
                 Language::Fr,
                 AccessCodes::from_choices(CodeChoices::default()).expect("codes"),
                 owner.id,

@@ -397,6 +397,7 @@ fn keyed_number_and_code_as_rfc4733_admit_the_caller_and_open_a_cdr() {
             conference,
             role,
             codec,
+            ..
         } => Some((*leg, *conference, *role, *codec)),
         _ => None,
     });

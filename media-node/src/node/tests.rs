@@ -696,6 +696,63 @@ fn a_moderator_removes_the_last_caller_who_joined() {
 }
 
 #[test]
+fn a_recording_conference_records_the_full_mix_pauses_on_star_8_and_stops_with_the_last_caller() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.conference.record = true;
+    let m = shell.admitted(1, MODERATOR);
+    let p = shell.admitted(2, PARTICIPANT);
+    let starts = |log: &[Output]| {
+        log.iter()
+            .filter(|o| matches!(o, Output::RecordingStart { .. }))
+            .count()
+    };
+    assert_eq!(starts(&shell.log), 1, "one recording per conference");
+    shell.callers[p].level = Some(3000);
+    shell.progress(Duration::from_millis(500));
+    let frames = |log: &[Output]| -> Vec<i16> {
+        log.iter()
+            .filter_map(|o| match o {
+                Output::RecordFrame { pcm, .. } => {
+                    Some((pcm.iter().map(|&s| i32::from(s)).sum::<i32>() / 160) as i16)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(400));
+    let recorded = frames(&shell.log[since..]);
+    assert!(
+        recorded.len() >= 19,
+        "a frame every 20 ms: {}",
+        recorded.len()
+    );
+    assert!(recorded.iter().all(|&x| close_to(x, 3000)), "{recorded:?}");
+
+    shell.key(m, "*8");
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(400));
+    assert!(frames(&shell.log[since..]).is_empty(), "paused");
+    shell.key(m, "*8");
+    let since = shell.log.len();
+    shell.progress(Duration::from_millis(400));
+    assert!(!frames(&shell.log[since..]).is_empty(), "resumed");
+
+    for i in [m, p] {
+        let caller = &shell.callers[i];
+        let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
+        let from = caller.sip;
+        shell.datagram(from, &bye);
+    }
+    assert!(
+        shell
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::RecordingStop { .. }))
+    );
+}
+
+#[test]
 fn the_last_leg_leaving_drops_the_room() {
     let mut shell = Shell::new(config(PORTS));
     let a = shell.admitted(1, PARTICIPANT);

@@ -9,6 +9,7 @@
 //! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
 //! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
+//! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -40,6 +41,8 @@ pub struct Config {
     /// The CDR spool's directory: it must outlive the process (a crash is
     /// recovered from it on the next start).
     pub spool_dir: std::path::PathBuf,
+    /// Where recordings are written while the conference lasts.
+    pub recording_dir: std::path::PathBuf,
 }
 
 impl Config {
@@ -102,6 +105,9 @@ impl Config {
             drain,
             spool_dir: var("TELECONF_SPOOL_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/spool".into())
+                .into(),
+            recording_dir: var("TELECONF_RECORDING_DIR")
+                .unwrap_or_else(|| "/var/lib/teleconf/recordings".into())
                 .into(),
         })
     }

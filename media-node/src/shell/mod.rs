@@ -18,8 +18,10 @@
 //! - [`config`]: the settings, from the environment.
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
+//! - [`recorder`]: recordings written to disk as they come, then stored in S3.
 
 pub mod config;
+pub mod recorder;
 pub mod services;
 pub mod spool;
 
@@ -43,6 +45,7 @@ use crate::Error;
 use crate::ivr::{self, ConferenceInfo};
 use crate::mixer::LegKey;
 use crate::node::{Input, Node, Output, RequestId};
+use recorder::{Rec, Recorder};
 use spool::{Note, Spool};
 
 pub use config::Config;
@@ -181,6 +184,14 @@ impl Shell {
         spool::spawn(spool, notes, to_store)
             .map_err(|source| io("CDR spool thread".into(), source))?;
         let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue, cdrs.clone()));
+        let (finished, uploads) = mpsc::unbounded_channel();
+        let recorder = Recorder::start(&self.config.recording_dir, finished).map_err(|source| {
+            io(
+                format!("recordings {}", self.config.recording_dir.display()),
+                source,
+            )
+        })?;
+        let uploader = tokio::spawn(upload_recordings(services.clone(), uploads));
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), events.clone())),
             tokio::spawn(tcp::accept(self.tcp, events.clone())),
@@ -194,6 +205,7 @@ impl Shell {
             events,
             services,
             cdrs,
+            recorder,
         };
         let mut node = node;
         tokio::pin!(shutdown);
@@ -251,6 +263,9 @@ impl Shell {
         if tokio::time::timeout(CDR_FLUSH, cdr_writer).await.is_err() {
             tracing::error!("CDR writes still pending at exit: they stay in the spool");
         }
+        if tokio::time::timeout(CDR_FLUSH, uploader).await.is_err() {
+            tracing::error!("recording uploads still pending at exit: the files stay on disk");
+        }
         Ok(())
     }
 }
@@ -288,6 +303,8 @@ struct Io {
     services: Services,
     /// The CDR spool's thread.
     cdrs: std::sync::mpsc::Sender<Note>,
+    /// The recorder's thread.
+    recorder: Recorder,
 }
 
 impl Io {
@@ -399,6 +416,18 @@ impl Io {
             Output::CdrOpen(leg) | Output::CdrClose(leg) => {
                 let _ = self.cdrs.send(Note::Record(leg));
             }
+            Output::RecordingStart {
+                conference,
+                account,
+            } => self.recorder.send(Rec::Start {
+                conference,
+                account,
+                at: Utc::now(),
+            }),
+            Output::RecordFrame { conference, pcm } => {
+                self.recorder.send(Rec::Frame { conference, pcm });
+            }
+            Output::RecordingStop { conference } => self.recorder.send(Rec::Stop { conference }),
             Output::BindRtp(port) => self.bind_rtp(port),
             Output::ReleaseRtp(port) => {
                 if let Some((_, reader)) = self.rtp.remove(&port) {
@@ -544,6 +573,16 @@ async fn receive_rtp(socket: Arc<UdpSocket>, port: u16, events: mpsc::Sender<Eve
             }
             Err(error) => tracing::debug!(port, %error, "RTP receive"),
         }
+    }
+}
+
+/// Stores each recording the recorder closes.
+async fn upload_recordings(
+    services: Services,
+    mut finished: mpsc::UnboundedReceiver<recorder::Finished>,
+) {
+    while let Some(recording) = finished.recv().await {
+        services.store_recording(&recording).await;
     }
 }
 

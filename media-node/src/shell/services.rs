@@ -20,11 +20,12 @@ use teleconf_core::audio::prompt::normalize_prompt;
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
     AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceId, ConferenceNumber, E164,
-    Language, Limit, PhoneNumber, PromptId,
+    Language, Limit, PhoneNumber, PromptId, Recording,
 };
 use teleconf_core::store::Store;
 
 use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, LOCKOUT};
+use crate::shell::recorder::Finished;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -102,6 +103,7 @@ impl Services {
             max_participants: conference.max_participants,
             time_zone,
             locked: false,
+            record: conference.record,
         }))
     }
 
@@ -226,6 +228,52 @@ impl Services {
         if let Err(error) = self.store.record_activity(&activity).await {
             tracing::warn!(leg = %leg.id, %error, "activity not recorded");
         }
+    }
+
+    /// Uploads a finished recording, writes its item for the API, and removes the
+    /// local file; retried while S3 or the table is unavailable. A recording
+    /// refused for good stays on disk, logged.
+    pub async fn store_recording(&self, finished: &Finished) {
+        let size_bytes = match tokio::fs::metadata(&finished.path).await {
+            Ok(meta) => meta.len(),
+            Err(error) => {
+                tracing::error!(path = %finished.path.display(), %error, "recording file gone");
+                return;
+            }
+        };
+        let recording = Recording {
+            id: finished.id,
+            account_id: finished.account,
+            conference_id: finished.conference,
+            started_at: finished.started_at,
+            duration_ms: finished.samples / 8,
+            size_bytes,
+        };
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let stored = match self
+                .blobs
+                .put_file(&recording.key(), &finished.path, "audio/wav")
+                .await
+            {
+                Ok(()) => self.store.put_recording(&recording).await,
+                Err(error) => Err(error),
+            };
+            match stored {
+                Ok(()) => break,
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(recording = %recording.id, %error, "recording upload failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
+                }
+                Err(error) => {
+                    tracing::error!(recording = %recording.id, path = %finished.path.display(), %error, "recording refused; kept on disk");
+                    return;
+                }
+            }
+        }
+        tracing::info!(recording = %recording.id, conference = %recording.conference_id, duration_ms = recording.duration_ms, "recording stored");
+        let _ = tokio::fs::remove_file(&finished.path).await;
     }
 
     fn learn_owner(

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use teleconf_core::domain::{CallLeg, CallerRole, DisconnectCause};
+use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::peers::baresip::Baresip;
@@ -131,4 +132,70 @@ fn conference_window(heard: &Recording) -> Recording {
     let keep = usize::try_from(rate * 2).unwrap_or(usize::MAX);
     let samples = tail.samples();
     Recording::from_samples(rate, samples[..keep.min(samples.len())].to_vec())
+}
+
+#[tokio::test]
+async fn a_recorded_conference_of_two_talkers_is_a_wav_in_s3_with_both_tones_listed_by_the_api() {
+    let api = TestApi::new().await;
+    let stack = &api.stack;
+    let open = OpenConference::create_with(&stack.store, true).await;
+    let node = MediaNode::start(stack).await;
+    let dir = ScratchDir::new("recorded").unwrap();
+    let mut phones = Vec::new();
+    for (i, tone) in [440.0, 1000.0].into_iter().enumerate() {
+        let microphone = dir.join(&format!("{tone}.wav"));
+        write_tone(&microphone, tone, Duration::from_secs(60)).unwrap();
+        phones.push(
+            Baresip::start(&format!("talker{i}"), &microphone)
+                .await
+                .unwrap(),
+        );
+    }
+    let uri = node.uri(&open.access.number);
+    for phone in &mut phones {
+        phone.dial(&uri).await.unwrap();
+        phone.send_digits(&open.number_keys()).await.unwrap();
+        phone
+            .send_digits(&open.code_keys(CallerRole::Participant))
+            .await
+            .unwrap();
+    }
+    wait_for_legs(stack, &open, |legs| legs.len() == 2).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for phone in &mut phones {
+        phone.hangup().await.unwrap();
+    }
+
+    // The last caller gone, the recording is uploaded and listed.
+    let token = api
+        .login(open.owner.email.as_str(), "a long enough password")
+        .await;
+    let path = format!("/v1/recordings?conference_id={}", open.conference.id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let listed = api.get_ok(&path, &token).await;
+        if listed.as_array().is_some_and(|list| !list.is_empty()) {
+            break listed;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no recording listed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let id = listed[0]["id"].as_str().expect("an id").to_string();
+    let one = api.get_ok(&format!("/v1/recordings/{id}"), &token).await;
+    let url = one["download_url"].as_str().expect("a download URL");
+    let wav = reqwest::get(url).await.unwrap();
+    assert!(wav.status().is_success(), "{}", wav.status());
+    let path = dir.join("recording.wav");
+    std::fs::write(&path, wav.bytes().await.unwrap()).unwrap();
+    let recording = Recording::read(&path).unwrap();
+    assert_eq!(recording.sample_rate(), 8_000);
+    // Both talked over the last seconds: both tones are in the mix.
+    let window = conference_window(&recording);
+    let report = window.describe(&[440.0, 1000.0]);
+    assert!(window.tone_share(440.0) > HEARD, "{report}");
+    assert!(window.tone_share(1000.0) > HEARD, "{report}");
+    drop(node);
 }
