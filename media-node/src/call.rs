@@ -1037,6 +1037,7 @@ impl Call {
             month: YearMonth::of(joined_at, info.time_zone),
             left_at: None,
             cause: None,
+            quality: None,
         };
         tracing::info!(leg = %leg.id, %conference, %role, "call: admitted");
         self.admitted = true;

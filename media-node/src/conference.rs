@@ -27,7 +27,7 @@ use teleconf_core::domain::CallerRole;
 
 use crate::ivr::Prompt;
 use crate::keypad::Command;
-use crate::mixer::{LegKey, MixerError, Room};
+use crate::mixer::{LegKey, LegStats, MixerError, Room};
 use crate::sdp::Codec;
 
 /// What a change asks of the calls.
@@ -127,14 +127,15 @@ impl Conference {
         Ok(effects)
     }
 
-    /// A caller goes (hung up, removed, dropped).
-    pub fn leave(&mut self, leg: LegKey) -> Vec<Effect> {
-        if self.room.leave(leg).is_err() {
-            return Vec::new();
-        }
+    /// A caller goes (hung up, removed, dropped): its reception figures, and
+    /// what the others hear.
+    pub fn leave(&mut self, leg: LegKey) -> (Option<LegStats>, Vec<Effect>) {
+        let Ok(stats) = self.room.leave(leg) else {
+            return (None, Vec::new());
+        };
         self.order.retain(|(key, _)| *key != leg);
         self.self_muted.remove(&leg);
-        self.others(leg, Prompt::ExitTone)
+        (Some(stats), self.others(leg, Prompt::ExitTone))
     }
 
     /// Carries out `command` keyed by `leg`.
@@ -258,15 +259,21 @@ mod tests {
         let effects = conference.join(LegKey(2), L, Codec::Pcmu).unwrap();
         assert_eq!(effects.len(), 2);
         assert!(!effects.contains(&Effect::Say(LegKey(2), Prompt::EntryTone)));
+        let (stats, effects) = conference.leave(LegKey(0));
+        assert!(stats.is_some());
         assert_eq!(
-            conference.leave(LegKey(0)),
+            effects,
             [
                 Effect::Say(LegKey(1), Prompt::ExitTone),
                 Effect::Say(LegKey(2), Prompt::ExitTone)
             ]
         );
         assert_eq!(conference.len(), 2);
-        assert!(conference.leave(LegKey(0)).is_empty(), "gone already");
+        assert_eq!(
+            conference.leave(LegKey(0)),
+            (None, Vec::new()),
+            "gone already"
+        );
     }
 
     #[test]

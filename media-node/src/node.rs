@@ -46,13 +46,14 @@ use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage};
 
 use teleconf_core::domain::{
-    AccountId, CallLeg, ConferenceId, ConferencePrompts, E164, Language, PhoneNumber, PromptId,
+    AccountId, CallLeg, ConferenceId, ConferencePrompts, E164, Language, LegQuality, PhoneNumber,
+    PromptId,
 };
 
 use crate::call::{self, Call, Settings};
 use crate::conference::{Conference, Effect};
 use crate::ivr::{self, ConferenceInfo};
-use crate::mixer::LegKey;
+use crate::mixer::{LegKey, LegStats};
 use crate::prompts;
 use crate::sdp::LocalMedia;
 use crate::sip::codec;
@@ -314,6 +315,8 @@ pub struct Node {
     by_call_id: HashMap<String, LegKey>,
     by_port: HashMap<u16, LegKey>,
     rooms: HashMap<ConferenceId, Conference>,
+    /// Reception figures of legs that left their room, until their CDR closes.
+    left: HashMap<LegKey, LegStats>,
     pending: HashMap<RequestId, PendingInvite>,
     free_ports: BTreeSet<u16>,
     /// New calls are refused (503): the node is stopping.
@@ -334,6 +337,7 @@ impl Node {
             by_call_id: HashMap::new(),
             by_port: HashMap::new(),
             rooms: HashMap::new(),
+            left: HashMap::new(),
             pending: HashMap::new(),
             free_ports,
             draining: false,
@@ -822,7 +826,18 @@ impl Node {
             }
             call::Output::Leave { leg: _ } => self.leave_room(now, key),
             call::Output::CdrOpen(cdr) => self.outputs.push_back(Output::CdrOpen(cdr)),
-            call::Output::CdrClose(cdr) => self.outputs.push_back(Output::CdrClose(cdr)),
+            call::Output::CdrClose(mut cdr) => {
+                // The room's figures for the leg, kept when it left (just before).
+                if let Some(stats) = self.left.remove(&key) {
+                    cdr.quality = Some(LegQuality {
+                        packets_received: stats.received,
+                        packets_lost: stats.lost,
+                        max_jitter_ms: u32::try_from(stats.max_jitter().as_millis())
+                            .unwrap_or(u32::MAX),
+                    });
+                }
+                self.outputs.push_back(Output::CdrClose(cdr));
+            }
             call::Output::Ended => self.forget(now, key),
         }
     }
@@ -836,7 +851,10 @@ impl Node {
             return;
         };
         if let Some(room) = self.rooms.get_mut(&conference) {
-            let effects = room.leave(key);
+            let (stats, effects) = room.leave(key);
+            if let Some(stats) = stats {
+                self.left.insert(key, stats);
+            }
             if room.is_empty() {
                 tracing::info!(%conference, "node: room closed");
                 if room.records() {
@@ -860,6 +878,7 @@ impl Node {
 
     fn forget(&mut self, now: Instant, key: LegKey) {
         self.leave_room(now, key);
+        self.left.remove(&key);
         if let Some(leg) = self.legs.remove(&key) {
             tracing::info!(call_id = %leg.call_id, port = leg.port, "node: call ended");
             self.by_call_id.remove(&leg.call_id);

@@ -409,6 +409,7 @@ impl World {
             month: YearMonth::of(joined_at, chrono_tz::America::Toronto),
             left_at: None,
             cause: None,
+            quality: None,
         }
     }
 

@@ -150,6 +150,20 @@ pub struct CallLeg {
     /// Why they left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<DisconnectCause>,
+    /// How the caller's audio reached the bridge, once left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<LegQuality>,
+}
+
+/// A leg's reception figures, measured by the bridge over the leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegQuality {
+    /// 20 ms frames received from the caller.
+    pub packets_received: u64,
+    /// Frames that never arrived in time (silence played instead).
+    pub packets_lost: u64,
+    /// The highest RFC 3550 interarrival jitter seen, in milliseconds.
+    pub max_jitter_ms: u32,
 }
 
 impl CallLeg {

@@ -19,7 +19,7 @@ pub mod user;
 
 pub use account::{Account, DEFAULT_TIME_ZONE, Language, Plan};
 pub use activity::{Activity, ActivityKind};
-pub use cdr::{CallLeg, DisconnectCause, YearMonth};
+pub use cdr::{CallLeg, DisconnectCause, LegQuality, YearMonth};
 pub use codes::{AccessCode, AccessCodes, CallerRole, CodeChoices, ConferenceNumber};
 pub use conference::{Admission, Conference, ConferenceStatus, Schedule};
 pub use e164::E164;

@@ -447,6 +447,7 @@ pub async fn legs_are_written_idempotently_and_listed_by_conference_and_month(st
         month,
         left_at: None,
         cause: None,
+        quality: None,
     };
     store.put_leg(&leg).await.unwrap();
     store.put_leg(&leg).await.unwrap();

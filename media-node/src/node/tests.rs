@@ -753,6 +753,28 @@ fn a_recording_conference_records_the_full_mix_pauses_on_star_8_and_stops_with_t
 }
 
 #[test]
+fn a_closed_leg_carries_its_reception_figures() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    shell.callers[a].level = Some(1000);
+    shell.progress(Duration::from_secs(1));
+    let caller = &shell.callers[a];
+    let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
+    let from = caller.sip;
+    shell.datagram(from, &bye);
+    let quality = shell
+        .log
+        .iter()
+        .find_map(|o| match o {
+            Output::CdrClose(leg) => leg.quality,
+            _ => None,
+        })
+        .expect("the closed leg has its figures");
+    assert!(quality.packets_received >= 45, "{quality:?}");
+    assert!(quality.packets_lost <= 2, "{quality:?}");
+}
+
+#[test]
 fn the_last_leg_leaving_drops_the_room() {
     let mut shell = Shell::new(config(PORTS));
     let a = shell.admitted(1, PARTICIPANT);

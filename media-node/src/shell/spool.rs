@@ -248,6 +248,7 @@ mod tests {
             month: YearMonth::of(joined_at, chrono_tz::America::Montreal),
             left_at: None,
             cause: None,
+            quality: None,
         }
     }
 

@@ -67,6 +67,12 @@ pub struct CdrView {
     /// Why the leg ended.
     #[schema(value_type = Option<String>)]
     pub cause: Option<DisconnectCause>,
+    /// Frames received from the caller, once left.
+    pub packets_received: Option<u64>,
+    /// Frames lost (never arrived in time), once left.
+    pub packets_lost: Option<u64>,
+    /// Highest interarrival jitter in milliseconds, once left.
+    pub max_jitter_ms: Option<u32>,
 }
 
 /// A page of legs.
@@ -90,6 +96,9 @@ fn view(leg: &CallLeg, tz: chrono_tz::Tz) -> CdrView {
         left_at: leg.left_at.map(|t| local(t, tz)),
         duration_s: leg.duration_ms().map(|ms| ms / 1000),
         cause: leg.cause,
+        packets_received: leg.quality.map(|q| q.packets_received),
+        packets_lost: leg.quality.map(|q| q.packets_lost),
+        max_jitter_ms: leg.quality.map(|q| q.max_jitter_ms),
     }
 }
 
