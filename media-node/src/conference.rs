@@ -23,20 +23,37 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use teleconf_core::domain::CallerRole;
+use teleconf_core::domain::{AccountId, CallerRole};
 
 use crate::ivr::Prompt;
 use crate::keypad::Command;
 use crate::mixer::{LegKey, LegStats, MixerError, Room};
 use crate::sdp::Codec;
 
-/// What a change asks of the calls.
+/// What a change asks of the calls, and what it tells the live view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Say this to that caller.
     Say(LegKey, Prompt),
     /// Hang up on that caller: a moderator removed them.
     Remove(LegKey),
+    /// Something the live view and the activity feed show.
+    Event(Event),
+}
+
+/// A change in a running conference, for the live view and the activity feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// That caller is now muted (`true`) or heard again.
+    Muted(LegKey, bool),
+    /// Lecture mode on or off.
+    Lecture(bool),
+    /// Locked or unlocked.
+    Locked(bool),
+    /// Recording paused or resumed.
+    RecordingPaused(bool),
+    /// A moderator removed that caller.
+    Removed(LegKey),
 }
 
 /// A conference's state on the node.
@@ -51,15 +68,23 @@ pub struct Conference {
     lecture: bool,
     /// `Some(paused)` while the conference records.
     recording: Option<bool>,
+    /// Its account (for the activity feed).
+    account: Option<AccountId>,
 }
 
 impl Conference {
-    /// An empty conference, recording when `record`.
-    pub fn new(record: bool) -> Self {
+    /// An empty conference of `account`, recording when `record`.
+    pub fn new(account: AccountId, record: bool) -> Self {
         Self {
             recording: record.then_some(false),
+            account: Some(account),
             ..Self::default()
         }
+    }
+
+    /// Its account.
+    pub fn account(&self) -> Option<AccountId> {
+        self.account
     }
 
     /// Whether it records (paused or not).
@@ -163,32 +188,49 @@ impl Conference {
                 } else {
                     self.self_muted.remove(&leg);
                 }
-                say(Prompt::Muted(muted))
+                vec![
+                    Effect::Say(leg, Prompt::Muted(muted)),
+                    Effect::Event(Event::Muted(leg, muted)),
+                ]
             }
             Command::LectureMode if role == CallerRole::Moderator => {
                 self.lecture = !self.lecture;
+                let mut effects = vec![
+                    Effect::Say(leg, Prompt::AllMuted(self.lecture)),
+                    Effect::Event(Event::Lecture(self.lecture)),
+                ];
                 for &(key, role) in &self.order {
                     if role == CallerRole::Participant {
                         let muted = self.lecture || self.self_muted.contains(&key);
-                        let _ = self.room.set_muted(key, muted);
+                        if self.room.is_muted(key) != Some(muted) {
+                            let _ = self.room.set_muted(key, muted);
+                            effects.push(Effect::Event(Event::Muted(key, muted)));
+                        }
                     }
                 }
-                say(Prompt::AllMuted(self.lecture))
+                effects
             }
             Command::Lock if role == CallerRole::Moderator => {
                 self.locked = !self.locked;
-                say(Prompt::ConferenceLocked(self.locked))
+                vec![
+                    Effect::Say(leg, Prompt::ConferenceLocked(self.locked)),
+                    Effect::Event(Event::Locked(self.locked)),
+                ]
             }
             Command::RecordingPause if role == CallerRole::Moderator => match &mut self.recording {
                 Some(paused) => {
                     *paused = !*paused;
-                    say(Prompt::RecordingPaused(*paused))
+                    vec![
+                        Effect::Say(leg, Prompt::RecordingPaused(*paused)),
+                        Effect::Event(Event::RecordingPaused(*paused)),
+                    ]
                 }
                 None => Vec::new(),
             },
             Command::RemoveLast if role == CallerRole::Moderator => {
                 match self.order.iter().rev().find(|(key, _)| *key != leg) {
                     Some(&(last, _)) => vec![
+                        Effect::Event(Event::Removed(last)),
                         Effect::Remove(last),
                         Effect::Say(leg, Prompt::CallerRemoved(true)),
                     ],
@@ -229,7 +271,7 @@ mod tests {
     const M: CallerRole = CallerRole::Moderator;
 
     fn conference(roles: &[CallerRole]) -> Conference {
-        let mut conference = Conference::new(false);
+        let mut conference = Conference::new(AccountId::new(), false);
         for (i, role) in roles.iter().enumerate() {
             conference
                 .join(LegKey(i as u64), *role, Codec::Pcmu)
@@ -247,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_first_caller_is_told_and_the_next_ones_are_announced_by_a_tone() {
-        let mut conference = Conference::new(false);
+        let mut conference = Conference::new(AccountId::new(), false);
         assert_eq!(
             conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
             [Effect::Say(LegKey(0), Prompt::FirstCaller)]
@@ -281,12 +323,18 @@ mod tests {
         let mut conference = conference(&[P, L]);
         assert_eq!(
             conference.command(LegKey(0), Command::MuteSelf),
-            [Effect::Say(LegKey(0), Prompt::Muted(true))]
+            [
+                Effect::Say(LegKey(0), Prompt::Muted(true)),
+                Effect::Event(Event::Muted(LegKey(0), true))
+            ]
         );
         assert!(muted(&conference, 0));
         assert_eq!(
             conference.command(LegKey(0), Command::MuteSelf),
-            [Effect::Say(LegKey(0), Prompt::Muted(false))]
+            [
+                Effect::Say(LegKey(0), Prompt::Muted(false)),
+                Effect::Event(Event::Muted(LegKey(0), false))
+            ]
         );
         assert!(!muted(&conference, 0));
         assert!(conference.command(LegKey(1), Command::MuteSelf).is_empty());
@@ -298,7 +346,12 @@ mod tests {
         conference.command(LegKey(2), Command::MuteSelf);
         assert_eq!(
             conference.command(LegKey(0), Command::LectureMode),
-            [Effect::Say(LegKey(0), Prompt::AllMuted(true))]
+            [
+                Effect::Say(LegKey(0), Prompt::AllMuted(true)),
+                Effect::Event(Event::Lecture(true)),
+                Effect::Event(Event::Muted(LegKey(1), true))
+            ],
+            "leg 2 was muted already"
         );
         assert!(!muted(&conference, 0), "the moderator is still heard");
         assert!(muted(&conference, 1) && muted(&conference, 2));
@@ -313,7 +366,12 @@ mod tests {
         // Lifted: everyone speaks again but the one who muted itself.
         assert_eq!(
             conference.command(LegKey(0), Command::LectureMode),
-            [Effect::Say(LegKey(0), Prompt::AllMuted(false))]
+            [
+                Effect::Say(LegKey(0), Prompt::AllMuted(false)),
+                Effect::Event(Event::Lecture(false)),
+                Effect::Event(Event::Muted(LegKey(1), false)),
+                Effect::Event(Event::Muted(LegKey(3), false))
+            ]
         );
         assert!(!muted(&conference, 1) && !muted(&conference, 3));
         assert!(muted(&conference, 2));
@@ -326,7 +384,10 @@ mod tests {
         assert!(!conference.is_locked());
         assert_eq!(
             conference.command(LegKey(0), Command::Lock),
-            [Effect::Say(LegKey(0), Prompt::ConferenceLocked(true))]
+            [
+                Effect::Say(LegKey(0), Prompt::ConferenceLocked(true)),
+                Effect::Event(Event::Locked(true))
+            ]
         );
         assert!(conference.is_locked());
         conference.command(LegKey(0), Command::Lock);
@@ -339,6 +400,7 @@ mod tests {
         assert_eq!(
             conference.command(LegKey(1), Command::RemoveLast),
             [
+                Effect::Event(Event::Removed(LegKey(2))),
                 Effect::Remove(LegKey(2)),
                 Effect::Say(LegKey(1), Prompt::CallerRemoved(true))
             ]
@@ -367,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_recording_conference_says_so_and_a_moderator_pauses_and_resumes_it() {
-        let mut conference = Conference::new(true);
+        let mut conference = Conference::new(AccountId::new(), true);
         assert_eq!(
             conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
             [
@@ -384,7 +446,10 @@ mod tests {
         );
         assert_eq!(
             conference.command(LegKey(0), Command::RecordingPause),
-            [Effect::Say(LegKey(0), Prompt::RecordingPaused(true))]
+            [
+                Effect::Say(LegKey(0), Prompt::RecordingPaused(true)),
+                Effect::Event(Event::RecordingPaused(true))
+            ]
         );
         assert!(
             conference.recording_frame().is_none(),
@@ -393,7 +458,7 @@ mod tests {
         conference.command(LegKey(0), Command::RecordingPause);
         assert!(conference.recording_frame().is_some());
 
-        let mut unrecorded = Conference::new(false);
+        let mut unrecorded = Conference::new(AccountId::new(), false);
         unrecorded.join(LegKey(0), M, Codec::Pcmu).unwrap();
         assert!(
             unrecorded

@@ -46,12 +46,12 @@ use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage};
 
 use teleconf_core::domain::{
-    AccountId, CallLeg, ConferenceId, ConferencePrompts, E164, Language, LegQuality, PhoneNumber,
-    PromptId,
+    AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, E164, Language, LegId,
+    LegQuality, LiveParticipant, PhoneNumber, PromptId,
 };
 
 use crate::call::{self, Call, Settings};
-use crate::conference::{Conference, Effect};
+use crate::conference::{Conference, Effect, Event};
 use crate::ivr::{self, ConferenceInfo};
 use crate::mixer::{LegKey, LegStats};
 use crate::prompts;
@@ -265,10 +265,37 @@ pub enum Output {
         /// The conference.
         conference: ConferenceId,
     },
+    /// The live view changed (a caller came, changed, or went).
+    Live(LiveUpdate),
+    /// Something for the account's activity feed (the shell stamps the time).
+    Activity {
+        /// Whose feed.
+        account: AccountId,
+        /// The conference concerned.
+        conference: ConferenceId,
+        /// What happened.
+        kind: ActivityKind,
+        /// Who it concerns, when a caller (their caller ID).
+        summary: String,
+    },
     /// Open a socket on this RTP port.
     BindRtp(u16),
     /// Close the socket of this RTP port.
     ReleaseRtp(u16),
+}
+
+/// A change of the live view, in the order the node saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveUpdate {
+    /// A caller on the line, as now.
+    Put(LiveParticipant),
+    /// A caller gone.
+    Remove {
+        /// The conference.
+        conference: ConferenceId,
+        /// The caller's leg.
+        leg: LegId,
+    },
 }
 
 /// An INVITE waiting for its access number, or for its `*44` account.
@@ -317,6 +344,8 @@ pub struct Node {
     rooms: HashMap<ConferenceId, Conference>,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<LegKey, LegStats>,
+    /// Callers admitted and not yet gone, as the live view shows them.
+    on_line: HashMap<LegKey, LiveParticipant>,
     pending: HashMap<RequestId, PendingInvite>,
     free_ports: BTreeSet<u16>,
     /// New calls are refused (503): the node is stopping.
@@ -338,6 +367,7 @@ impl Node {
             by_port: HashMap::new(),
             rooms: HashMap::new(),
             left: HashMap::new(),
+            on_line: HashMap::new(),
             pending: HashMap::new(),
             free_ports,
             draining: false,
@@ -794,22 +824,22 @@ impl Node {
                 let room = self
                     .rooms
                     .entry(conference)
-                    .or_insert_with(|| Conference::new(record));
+                    .or_insert_with(|| Conference::new(account, record));
                 match room.join(key, role, codec) {
                     Ok(effects) => {
                         leg.conference = Some(conference);
-                        self.apply(now, effects);
+                        self.apply(now, conference, effects);
                     }
                     Err(error) => tracing::warn!(%error, "node: join refused"),
                 }
             }
             call::Output::Keypad { leg: _, command } => {
-                if let Some(effects) = leg
-                    .conference
-                    .and_then(|c| self.rooms.get_mut(&c))
-                    .map(|room| room.command(key, command))
-                {
-                    self.apply(now, effects);
+                if let Some((conference, effects)) = leg.conference.and_then(|c| {
+                    self.rooms
+                        .get_mut(&c)
+                        .map(|room| (c, room.command(key, command)))
+                }) {
+                    self.apply(now, conference, effects);
                 }
             }
             call::Output::ToRoom {
@@ -825,7 +855,26 @@ impl Node {
                 }
             }
             call::Output::Leave { leg: _ } => self.leave_room(now, key),
-            call::Output::CdrOpen(cdr) => self.outputs.push_back(Output::CdrOpen(cdr)),
+            call::Output::CdrOpen(cdr) => {
+                let muted = leg
+                    .conference
+                    .and_then(|c| self.rooms.get(&c))
+                    .and_then(|room| room.room().is_muted(key))
+                    .unwrap_or(false);
+                let participant = LiveParticipant {
+                    leg_id: cdr.id,
+                    conference_id: cdr.conference_id,
+                    account_id: cdr.account_id,
+                    caller_id: cdr.caller_id.clone(),
+                    role: cdr.role,
+                    joined_at: cdr.joined_at,
+                    muted,
+                };
+                self.outputs
+                    .push_back(Output::Live(LiveUpdate::Put(participant.clone())));
+                self.on_line.insert(key, participant);
+                self.outputs.push_back(Output::CdrOpen(cdr));
+            }
             call::Output::CdrClose(mut cdr) => {
                 // The room's figures for the leg, kept when it left (just before).
                 if let Some(stats) = self.left.remove(&key) {
@@ -835,6 +884,12 @@ impl Node {
                         max_jitter_ms: u32::try_from(stats.max_jitter().as_millis())
                             .unwrap_or(u32::MAX),
                     });
+                }
+                if self.on_line.remove(&key).is_some() {
+                    self.outputs.push_back(Output::Live(LiveUpdate::Remove {
+                        conference: cdr.conference_id,
+                        leg: cdr.id,
+                    }));
                 }
                 self.outputs.push_back(Output::CdrClose(cdr));
             }
@@ -862,17 +917,77 @@ impl Node {
                 }
                 self.rooms.remove(&conference);
             }
-            self.apply(now, effects);
+            self.apply(now, conference, effects);
         }
     }
 
-    /// Carries out what a conference's change asks of its calls.
-    fn apply(&mut self, now: Instant, effects: Vec<Effect>) {
+    /// Carries out what a change of `conference` asks of its calls, and tells
+    /// the shell what the live view and the activity feed show.
+    fn apply(&mut self, now: Instant, conference: ConferenceId, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Say(leg, prompt) => self.feed(now, leg, call::Input::Say(prompt)),
                 Effect::Remove(leg) => self.feed(now, leg, call::Input::Kick),
+                Effect::Event(event) => self.publish(conference, event),
             }
+        }
+    }
+
+    /// A conference event, as a live-view update and an activity entry.
+    fn publish(&mut self, conference: ConferenceId, event: Event) {
+        let caller = |on_line: &HashMap<LegKey, LiveParticipant>, leg: LegKey| {
+            on_line
+                .get(&leg)
+                .map(|p| p.caller_id.clone())
+                .unwrap_or_default()
+        };
+        let (kind, summary) = match event {
+            Event::Muted(leg, muted) => {
+                if let Some(participant) = self.on_line.get_mut(&leg) {
+                    participant.muted = muted;
+                    let update = LiveUpdate::Put(participant.clone());
+                    self.outputs.push_back(Output::Live(update));
+                }
+                let kind = if muted {
+                    ActivityKind::CallerMuted
+                } else {
+                    ActivityKind::CallerUnmuted
+                };
+                (kind, caller(&self.on_line, leg))
+            }
+            Event::Lecture(on) => (
+                if on {
+                    ActivityKind::LectureModeOn
+                } else {
+                    ActivityKind::LectureModeOff
+                },
+                String::new(),
+            ),
+            Event::Locked(on) => (
+                if on {
+                    ActivityKind::ConferenceLocked
+                } else {
+                    ActivityKind::ConferenceUnlocked
+                },
+                String::new(),
+            ),
+            Event::RecordingPaused(on) => (
+                if on {
+                    ActivityKind::RecordingPaused
+                } else {
+                    ActivityKind::RecordingResumed
+                },
+                String::new(),
+            ),
+            Event::Removed(leg) => (ActivityKind::CallerRemoved, caller(&self.on_line, leg)),
+        };
+        if let Some(account) = self.rooms.get(&conference).and_then(Conference::account) {
+            self.outputs.push_back(Output::Activity {
+                account,
+                conference,
+                kind,
+                summary,
+            });
         }
     }
 

@@ -39,6 +39,24 @@ pub enum ActivityKind {
     CallLeft,
     /// Too many wrong codes: attempts locked.
     AccessLocked,
+    /// A caller was muted (by themselves or the moderator's lecture mode).
+    CallerMuted,
+    /// A caller was unmuted.
+    CallerUnmuted,
+    /// A moderator muted all participants (lecture mode).
+    LectureModeOn,
+    /// A moderator unmuted the participants.
+    LectureModeOff,
+    /// A moderator locked the conference.
+    ConferenceLocked,
+    /// A moderator unlocked the conference.
+    ConferenceUnlocked,
+    /// A moderator paused the recording.
+    RecordingPaused,
+    /// A moderator resumed the recording.
+    RecordingResumed,
+    /// A moderator removed a caller.
+    CallerRemoved,
     /// Something failed and needs a human (a mail that could not be sent).
     DeliveryFailed,
 }

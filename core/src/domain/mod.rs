@@ -12,6 +12,7 @@ pub mod ids;
 pub mod intro_code;
 pub mod invitation;
 pub mod invoice;
+pub mod live;
 pub mod phone_number;
 pub mod recording;
 pub mod throttle;
@@ -29,6 +30,7 @@ pub use ids::{
 pub use intro_code::{IntroCode, IntroGrant};
 pub use invitation::Invitation;
 pub use invoice::{Invoice, InvoiceLine, TaxLine};
+pub use live::LiveParticipant;
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
 pub use recording::Recording;
 pub use throttle::{Attempt, Limit};

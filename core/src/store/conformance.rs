@@ -10,8 +10,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use super::Store;
 use crate::domain::{
     AccessCodes, Account, AccountId, Activity, ActivityKind, CallLeg, CallerRole, CodeChoices,
-    Conference, ConferenceNumber, DisconnectCause, E164, Email, Language, LegId, NumberAction,
-    NumberKind, PhoneNumber, Role, Schedule, User, YearMonth, conference::EARLY_ACCESS,
+    Conference, ConferenceId, ConferenceNumber, DisconnectCause, E164, Email, Language, LegId,
+    LiveParticipant, NumberAction, NumberKind, PhoneNumber, Role, Schedule, User, YearMonth,
+    conference::EARLY_ACCESS,
 };
 use crate::domain::{
     Attempt, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, Limit, Recording,
@@ -35,6 +36,7 @@ pub async fn run_all(store: &impl Store) {
     an_intro_code_is_granted_once(store).await;
     failures_are_counted_per_attempt_and_window(store).await;
     a_lock_holds_until_it_lifts_and_is_only_lengthened(store).await;
+    live_callers_are_listed_updated_and_removed(store).await;
     an_account_keeps_its_last_owner(store).await;
 }
 
@@ -698,6 +700,50 @@ pub async fn a_lock_holds_until_it_lifts_and_is_only_lengthened(store: &impl Sto
     let other = Attempt::CodeFrom(format!("+1438555{}", random::digits(4, false)));
     assert_eq!(store.locked_until(&other, now).await.unwrap(), None);
     assert_eq!(store.locked_until(&who, until).await.unwrap(), None);
+}
+
+pub async fn live_callers_are_listed_updated_and_removed(store: &impl Store) {
+    let conference = ConferenceId::new();
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    let caller = |joined_at, role| LiveParticipant {
+        leg_id: LegId::new(),
+        conference_id: conference,
+        account_id: AccountId::new(),
+        caller_id: "+15145550123".into(),
+        role,
+        joined_at,
+        muted: false,
+    };
+    let first = caller(now, CallerRole::Moderator);
+    let mut second = caller(now + Duration::seconds(5), CallerRole::Participant);
+    assert!(
+        store
+            .live_participants(conference)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.put_live(&second).await.unwrap();
+    store.put_live(&first).await.unwrap();
+    second.muted = true;
+    store.put_live(&second).await.unwrap();
+    assert_eq!(
+        store.live_participants(conference).await.unwrap(),
+        vec![first.clone(), second.clone()],
+        "oldest first, the update kept"
+    );
+    store.remove_live(conference, first.leg_id).await.unwrap();
+    assert_eq!(
+        store.live_participants(conference).await.unwrap(),
+        vec![second]
+    );
+    assert!(
+        store
+            .live_participants(ConferenceId::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn an_account_keeps_its_last_owner(store: &impl Store) {

@@ -21,13 +21,13 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
-    InvoiceStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
+    InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
 use crate::aws::classify;
 use crate::domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
-    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, Limit, PhoneNumber, Recording,
-    RecordingId, Role, User, UserId, YearMonth,
+    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId, Limit, LiveParticipant,
+    PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
 };
 use crate::error::{Error, Result};
 
@@ -731,6 +731,44 @@ impl ActivityStore for DynamoStore {
         }
         self.query(Lookup::partition(keys::by_account(account), "ACTIVITY#").newest(limit))
             .await
+    }
+}
+
+/// How long a live caller's item outlives its last update (a node that died
+/// without closing it): a day.
+const LIVE_TTL: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+#[async_trait]
+impl LiveStore for DynamoStore {
+    async fn put_live(&self, participant: &LiveParticipant) -> Result<()> {
+        let mut item = to_item(
+            participant,
+            "live",
+            keys::live(participant.conference_id, participant.leg_id),
+            &[],
+        )?;
+        let expires = (Utc::now() + LIVE_TTL).timestamp().to_string();
+        item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn remove_live(&self, conference: ConferenceId, leg: LegId) -> Result<()> {
+        self.delete(keys::live(conference, leg)).await
+    }
+
+    async fn live_participants(&self, conference: ConferenceId) -> Result<Vec<LiveParticipant>> {
+        let mut live: Vec<LiveParticipant> = self
+            .query(Lookup::partition(keys::conference(conference).0, "LIVE#"))
+            .await?;
+        live.sort_by_key(|p| (p.joined_at, p.leg_id));
+        Ok(live)
     }
 }
 

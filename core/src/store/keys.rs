@@ -107,6 +107,10 @@ pub fn recording_by_conference(conference: ConferenceId, id: RecordingId) -> Str
 pub fn invoice(account: AccountId, month: YearMonth) -> Key {
     (format!("ACCOUNT#{account}"), format!("INVOICE#{month}"))
 }
+/// A caller on the line, in its conference's partition.
+pub fn live(conference: ConferenceId, leg: LegId) -> Key {
+    (format!("CONF#{conference}"), format!("LIVE#{leg}"))
+}
 /// A queued invitation, in its conference's partition.
 pub fn invitation(conference: ConferenceId, id: InvitationId) -> Key {
     (format!("CONF#{conference}"), format!("INVITE#{id}"))

@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
-    InvoiceStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
+    InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
 use crate::domain::{
     Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
     ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
-    Limit, PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
+    Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
 };
 use crate::error::{Error, Result};
 
@@ -36,6 +36,7 @@ struct State {
     intro_grants: HashMap<IntroCode, IntroGrant>,
     failures: HashMap<(String, DateTime<Utc>), u32>,
     locks: HashMap<String, DateTime<Utc>>,
+    live: HashMap<(ConferenceId, LegId), LiveParticipant>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }
@@ -473,6 +474,34 @@ impl ThrottleStore for MemoryStore {
             .get(&attempt.key())
             .copied()
             .filter(|until| *until > now))
+    }
+}
+
+#[async_trait]
+impl LiveStore for MemoryStore {
+    async fn put_live(&self, participant: &LiveParticipant) -> Result<()> {
+        self.state()?.live.insert(
+            (participant.conference_id, participant.leg_id),
+            participant.clone(),
+        );
+        Ok(())
+    }
+
+    async fn remove_live(&self, conference: ConferenceId, leg: LegId) -> Result<()> {
+        self.state()?.live.remove(&(conference, leg));
+        Ok(())
+    }
+
+    async fn live_participants(&self, conference: ConferenceId) -> Result<Vec<LiveParticipant>> {
+        let mut live: Vec<LiveParticipant> = self
+            .state()?
+            .live
+            .values()
+            .filter(|p| p.conference_id == conference)
+            .cloned()
+            .collect();
+        live.sort_by_key(|p| (p.joined_at, p.leg_id));
+        Ok(live)
     }
 }
 

@@ -20,6 +20,7 @@
 //! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  |                                                      |
 //! | invoice         | `ACCOUNT#<account>`    | `INVOICE#<YYYY-MM>` |                                           |                                                      |
 //! | invitation      | `CONF#<conference id>` | `INVITE#<id>`   |                                               |                                                      |
+//! | live caller     | `CONF#<conference id>` | `LIVE#<leg id>` |                                               | (expires through `ttl`: a day)                       |
 //! | intro code      | `INTROCODE#<code>`     | `INTROCODE`     |                                               | (expires through `ttl`)                              |
 //! | failure counter | `THROTTLE#<attempt>`   | `<window start>` |                                              | (expires through `ttl`)                              |
 //!
@@ -64,8 +65,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
-    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, Limit, PhoneNumber, Recording,
-    RecordingId, User, UserId, YearMonth,
+    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId, Limit, LiveParticipant,
+    PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 use crate::error::Result;
 
@@ -201,6 +202,17 @@ pub trait IntroCodeStore: Send + Sync {
     async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>>;
 }
 
+/// Who is on the line in a running conference, kept by the media node.
+#[async_trait]
+pub trait LiveStore: Send + Sync {
+    /// Adds or updates a caller on the line.
+    async fn put_live(&self, participant: &LiveParticipant) -> Result<()>;
+    /// The caller left.
+    async fn remove_live(&self, conference: ConferenceId, leg: LegId) -> Result<()>;
+    /// The callers on the line, oldest first.
+    async fn live_participants(&self, conference: ConferenceId) -> Result<Vec<LiveParticipant>>;
+}
+
 /// Failure counters that slow down guessing.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
@@ -237,6 +249,7 @@ pub trait Store:
     + InvitationStore
     + IntroCodeStore
     + ThrottleStore
+    + LiveStore
 {
 }
 
@@ -252,5 +265,6 @@ impl<T> Store for T where
         + InvitationStore
         + IntroCodeStore
         + ThrottleStore
+        + LiveStore
 {
 }

@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, cdrs, conferences, health, invitations, invoices, me, numbers, prompts,
-    recordings, users,
+    accounts, activity, cdrs, conferences, health, invitations, invoices, me, numbers,
+    participants, prompts, recordings, users,
 };
 use crate::state::AppState;
 
@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(invitations::confirmation))
         .routes(routes!(invitations::invite))
         .routes(routes!(cdrs::list_cdrs))
+        .routes(routes!(participants::list_participants))
         .routes(routes!(recordings::list_recordings))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(invoices::list_invoices))
@@ -156,6 +157,7 @@ mod tests {
             "/v1/auth/login",
             "/v1/conferences",
             "/v1/conferences/{id}/invitations",
+            "/v1/conferences/{id}/participants",
             "/v1/prompts",
             "/v1/cdrs",
             "/healthz",

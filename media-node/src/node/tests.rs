@@ -775,6 +775,49 @@ fn a_closed_leg_carries_its_reception_figures() {
 }
 
 #[test]
+fn the_live_view_follows_a_caller_in_mutes_and_out_and_mutes_reach_the_activity_feed() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let live = |log: &[Output]| -> Vec<LiveUpdate> {
+        log.iter()
+            .filter_map(|o| match o {
+                Output::Live(update) => Some(update.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let updates = live(&shell.log);
+    assert!(
+        matches!(&updates[..], [LiveUpdate::Put(p)] if !p.muted && p.caller_id == "sipp"),
+        "{updates:?}"
+    );
+    let since = shell.log.len();
+    shell.key(a, "*6");
+    let updates = live(&shell.log[since..]);
+    assert!(
+        matches!(&updates[..], [LiveUpdate::Put(p)] if p.muted),
+        "{updates:?}"
+    );
+    assert!(shell.log[since..].iter().any(|o| matches!(
+        o,
+        Output::Activity {
+            kind: teleconf_core::domain::ActivityKind::CallerMuted,
+            ..
+        }
+    )));
+    let caller = &shell.callers[a];
+    let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
+    let from = caller.sip;
+    let since = shell.log.len();
+    shell.datagram(from, &bye);
+    let updates = live(&shell.log[since..]);
+    assert!(
+        matches!(&updates[..], [LiveUpdate::Remove { .. }]),
+        "{updates:?}"
+    );
+}
+
+#[test]
 fn the_last_leg_leaving_drops_the_room() {
     let mut shell = Shell::new(config(PORTS));
     let a = shell.admitted(1, PARTICIPANT);

@@ -39,12 +39,12 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use teleconf_core::domain::{CallLeg, Language, PhoneNumber, PromptId};
+use teleconf_core::domain::{CallLeg, DisconnectCause, Language, PhoneNumber, PromptId};
 
 use crate::Error;
 use crate::ivr::{self, ConferenceInfo};
 use crate::mixer::LegKey;
-use crate::node::{Input, Node, Output, RequestId};
+use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
 use recorder::{Rec, Recorder};
 use spool::{Note, Spool};
 
@@ -177,6 +177,12 @@ impl Shell {
             tracing::info!(legs = recovered.len(), "CDR legs recovered from the spool");
         }
         let (to_store, cdr_queue) = mpsc::unbounded_channel();
+        // A crash left these on the live view: they go with their legs.
+        let cut_short: Vec<_> = recovered
+            .iter()
+            .filter(|leg| leg.cause == Some(DisconnectCause::NodeRestart))
+            .map(|leg| (leg.conference_id, leg.id))
+            .collect();
         for leg in recovered {
             let _ = to_store.send(leg);
         }
@@ -192,6 +198,11 @@ impl Shell {
             )
         })?;
         let uploader = tokio::spawn(upload_recordings(services.clone(), uploads));
+        let (live, live_updates) = mpsc::unbounded_channel();
+        for (conference, leg) in cut_short {
+            let _ = live.send(LiveUpdate::Remove { conference, leg });
+        }
+        let live_writer = tokio::spawn(write_live(services.clone(), live_updates));
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), events.clone())),
             tokio::spawn(tcp::accept(self.tcp, events.clone())),
@@ -206,6 +217,7 @@ impl Shell {
             services,
             cdrs,
             recorder,
+            live,
         };
         let mut node = node;
         tokio::pin!(shutdown);
@@ -263,6 +275,9 @@ impl Shell {
         if tokio::time::timeout(CDR_FLUSH, cdr_writer).await.is_err() {
             tracing::error!("CDR writes still pending at exit: they stay in the spool");
         }
+        if tokio::time::timeout(CDR_FLUSH, live_writer).await.is_err() {
+            tracing::warn!("live view updates still pending at exit");
+        }
         if tokio::time::timeout(CDR_FLUSH, uploader).await.is_err() {
             tracing::error!("recording uploads still pending at exit: the files stay on disk");
         }
@@ -305,6 +320,8 @@ struct Io {
     cdrs: std::sync::mpsc::Sender<Note>,
     /// The recorder's thread.
     recorder: Recorder,
+    /// The live view's writer, in order.
+    live: mpsc::UnboundedSender<LiveUpdate>,
 }
 
 impl Io {
@@ -428,6 +445,22 @@ impl Io {
                 self.recorder.send(Rec::Frame { conference, pcm });
             }
             Output::RecordingStop { conference } => self.recorder.send(Rec::Stop { conference }),
+            Output::Live(update) => {
+                let _ = self.live.send(update);
+            }
+            Output::Activity {
+                account,
+                conference,
+                kind,
+                summary,
+            } => {
+                let services = self.services.clone();
+                tokio::spawn(async move {
+                    services
+                        .record_event(account, conference, kind, summary)
+                        .await;
+                });
+            }
             Output::BindRtp(port) => self.bind_rtp(port),
             Output::ReleaseRtp(port) => {
                 if let Some((_, reader)) = self.rtp.remove(&port) {
@@ -573,6 +606,13 @@ async fn receive_rtp(socket: Arc<UdpSocket>, port: u16, events: mpsc::Sender<Eve
             }
             Err(error) => tracing::debug!(port, %error, "RTP receive"),
         }
+    }
+}
+
+/// Writes the live view's changes in the order the node made them.
+async fn write_live(services: Services, mut updates: mpsc::UnboundedReceiver<LiveUpdate>) {
+    while let Some(update) = updates.recv().await {
+        services.update_live(&update).await;
     }
 }
 

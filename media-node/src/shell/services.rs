@@ -25,6 +25,7 @@ use teleconf_core::domain::{
 use teleconf_core::store::Store;
 
 use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, LOCKOUT};
+use crate::node::LiveUpdate;
 use crate::shell::recorder::Finished;
 
 type Result<T> = std::result::Result<T, CoreError>;
@@ -274,6 +275,34 @@ impl Services {
         }
         tracing::info!(recording = %recording.id, conference = %recording.conference_id, duration_ms = recording.duration_ms, "recording stored");
         let _ = tokio::fs::remove_file(&finished.path).await;
+    }
+
+    /// Applies a change of the live view. The view is best effort: a failed
+    /// write is logged, and the item expires within a day anyway.
+    pub async fn update_live(&self, update: &LiveUpdate) {
+        let result = match update {
+            LiveUpdate::Put(participant) => self.store.put_live(participant).await,
+            LiveUpdate::Remove { conference, leg } => {
+                self.store.remove_live(*conference, *leg).await
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "live view not updated");
+        }
+    }
+
+    /// Records a conference event (a mute, a lock, …) in the account's feed.
+    pub async fn record_event(
+        &self,
+        account: AccountId,
+        conference: ConferenceId,
+        kind: ActivityKind,
+        summary: String,
+    ) {
+        let activity = Activity::new(account, Utc::now(), None, kind, Some(conference), summary);
+        if let Err(error) = self.store.record_activity(&activity).await {
+            tracing::warn!(%error, "conference event not recorded");
+        }
     }
 
     fn learn_owner(

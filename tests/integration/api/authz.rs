@@ -170,6 +170,7 @@ fn rows() -> Vec<Row> {
         row(post.clone(),   "/v1/conferences/{id}/intro/by-phone",  "", T::ConfOp1,       P::Empty,           [201, 201, 201, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/conferences/{id}/confirmation",    "", T::ConfOp1,       P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
         row(post.clone(),   "/v1/conferences/{id}/invitations",     "", T::ConfOp1,       P::Invitation,      [202, 202, 202, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/conferences/{id}/participants",    "", T::ConfOp1,       P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/cdrs",                             "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
         row(get.clone(),    "/v1/cdrs",                             "?conference_id={conf}", T::None, P::Empty, [200, 200, 200, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/recordings",                       "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
@@ -368,7 +369,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
         }
     }
     assert_eq!(cells, rows.len() * CALLERS.len());
-    assert_eq!(cells, 36 * 7, "a row was added or lost: update the count");
+    assert_eq!(cells, 37 * 7, "a row was added or lost: update the count");
     assert!(
         mismatches.is_empty(),
         "{} unexpected answer(s) of {cells} cells:\n{}",

@@ -38,6 +38,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/conferences/{id}/intro/by-phone"),
     ("GET", "/v1/conferences/{id}/confirmation"),
     ("POST", "/v1/conferences/{id}/invitations"),
+    ("GET", "/v1/conferences/{id}/participants"),
     ("GET", "/v1/cdrs"),
     ("GET", "/v1/recordings"),
     ("GET", "/v1/recordings/{id}"),

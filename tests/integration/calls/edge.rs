@@ -9,6 +9,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
 use teleconf_core::store::CdrStore;
+use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::stack::Stack;
 
@@ -281,6 +282,58 @@ async fn a_caller_keying_by_sip_info_joins_and_the_cdr_is_opened_then_closed() {
     .await;
     assert_eq!(legs[0].cause, Some(DisconnectCause::CallerHangup));
     assert!(legs[0].left_at.unwrap() >= legs[0].joined_at);
+}
+
+#[tokio::test]
+async fn the_api_shows_who_is_on_the_line_and_muted_and_the_feed_records_the_mute() {
+    let api = TestApi::new().await;
+    let stack = &api.stack;
+    let open = OpenConference::create(&stack.store).await;
+    let node = MediaNode::start(stack).await;
+    let target = node.uri(&open.access.number);
+    let token = api
+        .login(open.owner.email.as_str(), "a long enough password")
+        .await;
+    let path = format!("/v1/conferences/{}/participants", open.conference.id);
+    let on_line = |expected: usize| {
+        let (api, path, token) = (&api, &path, &token);
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let list = api.get_ok(path, token).await;
+                if list.as_array().is_some_and(|l| l.len() == expected) {
+                    return list;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{list}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(on_line(0).await, serde_json::json!([]));
+
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    caller.join(&target, &open, CallerRole::Participant).await;
+    let list = on_line(1).await;
+    assert_eq!(list[0]["caller_id"], "+15145551234");
+    assert_eq!(list[0]["role"], "participant");
+    assert_eq!(list[0]["muted"], false);
+
+    caller.key(&target, "*6").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while on_line(1).await[0]["muted"] != true {
+        assert!(tokio::time::Instant::now() < deadline, "never shown muted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let feed = api.get_ok("/v1/activity", &token).await;
+    assert!(
+        feed.to_string().contains("caller_muted"),
+        "the mute is in the feed: {feed}"
+    );
+
+    let bye = caller.request("BYE", &target, "", "");
+    caller.send(&bye).await;
+    assert_eq!(status(&caller.final_response().await), "SIP/2.0 200 OK");
+    on_line(0).await;
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod invoices;
 pub mod me;
 pub mod numbers;
+pub mod participants;
 pub mod prompts;
 pub mod recordings;
 pub mod users;
