@@ -696,11 +696,14 @@ fn a_moderator_removes_the_last_caller_who_joined() {
 }
 
 #[test]
-fn a_recording_conference_records_the_full_mix_pauses_on_star_8_and_stops_with_the_last_caller() {
+fn a_recording_conference_records_the_full_mix_never_a_listener_pauses_on_star_8_and_stops_with_the_last_caller()
+ {
     let mut shell = Shell::new(config(PORTS));
     shell.conference.record = true;
     let m = shell.admitted(1, MODERATOR);
     let p = shell.admitted(2, PARTICIPANT);
+    let l = shell.admitted(3, LISTENER);
+    shell.callers[l].level = Some(-8000);
     let starts = |log: &[Output]| {
         log.iter()
             .filter(|o| matches!(o, Output::RecordingStart { .. }))
@@ -738,7 +741,7 @@ fn a_recording_conference_records_the_full_mix_pauses_on_star_8_and_stops_with_t
     shell.progress(Duration::from_millis(400));
     assert!(!frames(&shell.log[since..]).is_empty(), "resumed");
 
-    for i in [m, p] {
+    for i in [m, p, l] {
         let caller = &shell.callers[i];
         let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
         let from = caller.sip;
