@@ -696,8 +696,7 @@ fn a_moderator_removes_the_last_caller_who_joined() {
 }
 
 #[test]
-fn a_recording_conference_records_the_full_mix_never_a_listener_pauses_on_star_8_and_stops_with_the_last_caller()
- {
+fn a_recording_holds_the_mix_never_a_listener_pauses_on_star_8_and_ends_with_the_room() {
     let mut shell = Shell::new(config(PORTS));
     shell.conference.record = true;
     let m = shell.admitted(1, MODERATOR);
