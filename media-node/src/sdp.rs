@@ -311,7 +311,7 @@ impl Offer {
     fn first_codec_of(&self, accepted: &[Codec]) -> Option<(Codec, u8)> {
         self.formats.iter().find_map(|format| {
             let codec = format.codec()?;
-            (format.payload_type <= 127 && accepted.contains(&codec))
+            (usable(format.payload_type) && accepted.contains(&codec))
                 .then_some((codec, format.payload_type))
         })
     }
@@ -472,7 +472,7 @@ fn negotiate(remote: &Offer, accepted: &[Codec]) -> Result<Negotiated, SdpError>
         .ok_or(SdpError::NoCommonCodec)?;
     let telephone_event = remote
         .telephone_event
-        .filter(|&te| te <= 127 && te != payload_type);
+        .filter(|&te| usable(te) && te != payload_type);
     let direction = remote.effective_direction().reversed();
     let remote_addr = (direction.sends() && !remote.addr.is_unspecified() && remote.port != 0)
         .then(|| SocketAddrV4::new(remote.addr, remote.port));
@@ -484,6 +484,14 @@ fn negotiate(remote: &Offer, accepted: &[Codec]) -> Result<Negotiated, SdpError>
         direction,
         ptime_ms: PTIME_MS,
     })
+}
+
+/// Whether we may send and receive RTP with this payload type: 7 bits, and not
+/// 72-76, which RFC 3551 §6 reserves because with the marker bit set they read as
+/// RTCP packet types 200-204 (RFC 5761 §4), as our own parser reads them
+/// ([`crate::rtp::parse`]).
+fn usable(payload_type: u8) -> bool {
+    payload_type <= 127 && !(72..=76).contains(&payload_type)
 }
 
 /// `v=`, `o=`, `s=`, `c=`, `t=`: the same for our offers and our answers.
@@ -1028,6 +1036,35 @@ mod tests {
         );
         assert!(body.contains("\r\nm=audio 40000 RTP/AVP 0\r\n"));
         assert!(!body.contains("telephone-event"));
+    }
+
+    #[test]
+    fn payload_types_72_to_76_are_never_chosen_as_they_read_as_rtcp() {
+        // Found by the node fuzz: PCMU offered on 72 was answered on 72, and our
+        // talkspurt starts (marker set) went out as what reads as an RTCP SR.
+        let offer = parse(
+            &SIPP_UAC_OFFER
+                .replace("RTP/AVP 0", "RTP/AVP 72 8 74")
+                .replace(
+                    "a=rtpmap:0 PCMU/8000",
+                    "a=rtpmap:72 PCMU/8000\r\na=rtpmap:74 telephone-event/8000",
+                ),
+        )
+        .unwrap();
+        let (_, negotiated) = answer(&offer, &LOCAL).unwrap();
+        assert_eq!(negotiated.codec, Codec::Pcma);
+        assert_eq!(negotiated.payload_type, 8);
+        assert_eq!(negotiated.telephone_event, None);
+        let only_72 = parse(
+            &SIPP_UAC_OFFER
+                .replace("RTP/AVP 0", "RTP/AVP 72")
+                .replace("rtpmap:0", "rtpmap:72"),
+        )
+        .unwrap();
+        assert_eq!(
+            answer(&only_72, &LOCAL).map(|(_, n)| n),
+            Err(SdpError::NoCommonCodec)
+        );
     }
 
     #[test]

@@ -314,7 +314,8 @@ fn signal(value: &str) -> Option<Digit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::{build, parse, proptest_config};
+    use crate::rtp::{build, parse};
+    use crate::testkit::proptest_config;
     use proptest::prelude::*;
 
     /// The telephone-event payload type most phones offer.
@@ -921,7 +922,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(proptest_config())]
+        #![proptest_config(proptest_config(2_000))]
 
         /// Whatever the loss, duplication, reordering and timing: each press
         /// with at least one packet gives its digit exactly once.

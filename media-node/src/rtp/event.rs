@@ -231,7 +231,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(crate::rtp::proptest_config())]
+        #![proptest_config(crate::testkit::proptest_config(2_000))]
 
         #[test]
         fn every_written_event_reads_back(event: u8, end: bool, volume in 0u8..64, duration: u16) {

@@ -13,14 +13,3 @@ pub mod packet;
 pub use dtmf::{DtmfReceiver, END_TIMEOUT, REMEMBERED_PRESSES, digit_from_info};
 pub use event::{Digit, EVENT_LEN, TelephoneEvent, parse_event};
 pub use packet::{RtpError, RtpPacket, build, parse};
-
-/// Proptest settings for this module's properties: 2,000 cases in the normal
-/// suite, or `PROPTEST_CASES` when set (the million-input fuzz run).
-#[cfg(test)]
-fn proptest_config() -> proptest::test_runner::Config {
-    let mut config = proptest::test_runner::Config::default(); // reads PROPTEST_CASES
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 2_000;
-    }
-    config
-}

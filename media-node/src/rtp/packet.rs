@@ -144,7 +144,8 @@ fn reader_error(error: RtpReaderError, len: usize) -> RtpError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::{parse_event, proptest_config};
+    use crate::rtp::parse_event;
+    use crate::testkit::proptest_config;
     use proptest::prelude::*;
     use proptest::test_runner::TestRunner;
     use std::cell::Cell;
@@ -315,9 +316,7 @@ mod tests {
     fn the_rtp_and_telephone_event_decoders_never_panic_on_arbitrary_bytes() {
         let ran = Cell::new(0u64);
         let started = std::time::Instant::now(); // measures the test, not protocol time
-        let mut config = proptest_config();
-        config.failure_persistence = None; // no source file to write beside
-        let mut runner = TestRunner::new(config);
+        let mut runner = TestRunner::new(proptest_config(2_000));
         let outcome = runner.run(&datagrams(), |datagram| {
             ran.set(ran.get() + 1);
             let _ = parse_event(&datagram);
@@ -339,7 +338,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(proptest_config())]
+        #![proptest_config(proptest_config(2_000))]
 
         #[test]
         fn every_built_packet_parses_back_to_its_fields(

@@ -2140,21 +2140,10 @@ m=audio 7078 RTP/AVP 8 101\na=rtpmap:101 telephone-event/8000\n";
     /// a long run (each property takes that many).
     mod fuzz {
         use super::*;
+        use crate::testkit::{SIP_SNIPPETS, mutate, mutation, proptest_config};
         use proptest::prelude::*;
-        use proptest::sample::{Index, select};
+        use proptest::sample::select;
         use proptest::test_runner::TestCaseError;
-
-        fn config(default_cases: u32) -> ProptestConfig {
-            let cases = std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|cases| cases.parse().ok())
-                .unwrap_or(default_cases);
-            ProptestConfig {
-                cases,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
 
         fn seeds() -> Vec<Vec<u8>> {
             let mut seeds: Vec<Vec<u8>> = [
@@ -2173,147 +2162,6 @@ m=audio 7078 RTP/AVP 8 101\na=rtpmap:101 telephone-event/8000\n";
             seeds.push(SIPP_INVITE.as_bytes().to_vec());
             seeds.push([crlf(BYE), crlf(REGISTER)].concat());
             seeds
-        }
-
-        const SNIPPETS: &[&str] = &[
-            "\r\n",
-            "\n",
-            "\r",
-            " ",
-            "\t",
-            ":",
-            ";",
-            ",",
-            "=",
-            "<",
-            ">",
-            "\"",
-            "\\",
-            "/",
-            "@",
-            "\r\n ",
-            "\r\n\t",
-            "\r\n\r\n",
-            "\n\n",
-            "\0",
-            "é",
-            "\u{fffd}",
-            "[",
-            "]",
-            "::",
-            "%",
-            "sip:",
-            "SIP/2.0",
-            "SIP/2.0 ",
-            "INVITE ",
-            "ACK ",
-            "tag=",
-            ";tag=x",
-            ";branch=z9",
-            "Content-Length: 5\r\n",
-            "l: 100000\r\n",
-            "l:0\n",
-            "i: x\r\n",
-            "Call-ID: y\r\n",
-            "Via: SIP/2.0/UDP h;branch=z\r\n",
-            "v: SIP / 2.0 / TCP h\r\n",
-            "CSeq: 1 BYE\r\n",
-            "CSeq: 1\r\n",
-            "f: <sip:a@b>;tag=1\r\n",
-            "t: sip:c@d\r\n",
-            "Max-Forwards: x\r\n",
-        ];
-
-        #[derive(Debug, Clone)]
-        enum Mutation {
-            Flip(Index, u8),
-            Insert(Index, u8),
-            InsertText(Index, &'static str),
-            Delete(Index, usize),
-            DropLine(Index),
-            DuplicateLine(Index),
-            SwapLines(Index, Index),
-            ContentLength(String),
-            Truncate(Index),
-        }
-
-        fn mutation() -> impl Strategy<Value = Mutation> {
-            prop_oneof![
-                (any::<Index>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-                (any::<Index>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert(at, byte)),
-                (any::<Index>(), select(SNIPPETS))
-                    .prop_map(|(at, text)| Mutation::InsertText(at, text)),
-                (any::<Index>(), 1..24usize).prop_map(|(at, count)| Mutation::Delete(at, count)),
-                any::<Index>().prop_map(Mutation::DropLine),
-                any::<Index>().prop_map(Mutation::DuplicateLine),
-                (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-                prop_oneof![
-                    (0..400usize).prop_map(|length| length.to_string()),
-                    Just(String::new()),
-                    Just("-1".to_owned()),
-                    Just("99999999999999999999999".to_owned()),
-                    Just("12 34".to_owned()),
-                    Just("65536".to_owned()),
-                ]
-                .prop_map(Mutation::ContentLength),
-                any::<Index>().prop_map(Mutation::Truncate),
-            ]
-        }
-
-        fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
-            bytes
-                .split_inclusive(|&byte| byte == b'\n')
-                .map(<[u8]>::to_vec)
-                .collect()
-        }
-
-        fn apply(bytes: &mut Vec<u8>, mutation: &Mutation) {
-            let len = bytes.len();
-            match mutation {
-                Mutation::Insert(at, byte) => bytes.insert(at.index(len + 1), *byte),
-                Mutation::InsertText(at, text) => {
-                    let at = at.index(len + 1);
-                    bytes.splice(at..at, text.bytes());
-                }
-                _ if len == 0 => {}
-                Mutation::Flip(at, mask) => bytes[at.index(len)] ^= mask,
-                Mutation::Delete(at, count) => {
-                    let at = at.index(len);
-                    bytes.drain(at..(at + count).min(len));
-                }
-                Mutation::Truncate(at) => bytes.truncate(at.index(len)),
-                Mutation::DropLine(at) => {
-                    let mut all = lines(bytes);
-                    all.remove(at.index(all.len()));
-                    *bytes = all.concat();
-                }
-                Mutation::DuplicateLine(at) => {
-                    let mut all = lines(bytes);
-                    let line = all[at.index(all.len())].clone();
-                    all.insert(at.index(all.len()), line);
-                    *bytes = all.concat();
-                }
-                Mutation::SwapLines(a, b) => {
-                    let mut all = lines(bytes);
-                    let count = all.len();
-                    all.swap(a.index(count), b.index(count));
-                    *bytes = all.concat();
-                }
-                Mutation::ContentLength(value) => {
-                    let all: Vec<Vec<u8>> = lines(bytes)
-                        .into_iter()
-                        .map(|line| {
-                            let lower = line.to_ascii_lowercase();
-                            if lower.starts_with(b"content-length") || lower.starts_with(b"l:") {
-                                format!("Content-Length: {value}\r\n").into_bytes()
-                            } else {
-                                line
-                            }
-                        })
-                        .collect();
-                    *bytes = all.concat();
-                }
-            }
         }
 
         /// Method (or status), Call-ID and CSeq: what must survive encode → parse.
@@ -2378,7 +2226,7 @@ m=audio 7078 RTP/AVP 8 101\na=rtpmap:101 telephone-event/8000\n";
         }
 
         proptest! {
-            #![proptest_config(config(700))]
+            #![proptest_config(proptest_config(700))]
 
             #[test]
             fn arbitrary_bytes_never_panic_and_whatever_parses_round_trips(
@@ -2390,7 +2238,7 @@ m=audio 7078 RTP/AVP 8 101\na=rtpmap:101 telephone-event/8000\n";
             #[test]
             fn header_soup_never_panics_and_whatever_parses_round_trips(
                 start in select(&["INVITE sip:a@b SIP/2.0\r\n", "SIP/2.0 200 OK\r\n", "BYE sip:x SIP/2.0\n", ""][..]),
-                parts in proptest::collection::vec(select(SNIPPETS), 0..40)
+                parts in proptest::collection::vec(select(SIP_SNIPPETS), 0..40)
             ) {
                 let bytes = [start, &parts.concat()].concat();
                 check(bytes.as_bytes())?;
@@ -2402,9 +2250,7 @@ m=audio 7078 RTP/AVP 8 101\na=rtpmap:101 telephone-event/8000\n";
                 mutations in proptest::collection::vec(mutation(), 1..6)
             ) {
                 let mut bytes = seed;
-                for mutation in &mutations {
-                    apply(&mut bytes, mutation);
-                }
+                mutate(&mut bytes, &mutations);
                 check(&bytes)?;
             }
         }

@@ -185,8 +185,9 @@ impl Dialog {
     /// # Errors
     /// [`DialogError::MissingContact`] when the INVITE has no Contact (no remote
     /// target), [`DialogError::MissingTag`] when its From has no tag, and
-    /// [`DialogError::Malformed`] when it is not an INVITE or its From, To, Call-ID,
-    /// CSeq, Contact or Record-Route cannot be read. Answer any of them 400.
+    /// [`DialogError::Malformed`] when it is not an INVITE, its From, To, Call-ID,
+    /// CSeq, Contact or Record-Route cannot be read, or a URI of From, To, Contact or
+    /// Record-Route is no SIP URI our requests could print. Answer any of them 400.
     pub fn accept(
         invite: &Request,
         local_tag: &str,
@@ -230,6 +231,17 @@ impl Dialog {
             .ok_or(DialogError::MissingContact)?
             .typed()
             .map_err(|error| malformed("Contact", error))?;
+        for (name, uri) in [
+            ("From", &from.uri),
+            ("To", &to.uri),
+            ("Contact", &contact.uri),
+        ] {
+            if !is_sip_uri(uri) {
+                return Err(DialogError::Malformed(format!(
+                    "{name}: not a SIP URI: {uri}"
+                )));
+            }
+        }
         let route_set = record_route_uris(invite)?;
 
         tracing::debug!(%call_id, %remote_tag, routes = route_set.len(), "dialog created");
@@ -662,6 +674,11 @@ fn record_route_uris(request: &Request) -> Result<Vec<Route>, DialogError> {
                     })?;
                 let uri =
                     rsip::Uri::try_from(text).map_err(|error| malformed("Record-Route", error))?;
+                if !is_sip_uri(&uri) {
+                    return Err(DialogError::Malformed(format!(
+                        "Record-Route: not a SIP URI: {text}"
+                    )));
+                }
                 routes.push(Route {
                     uri,
                     text: text.to_owned(),
@@ -731,6 +748,20 @@ fn with_content_length(mut response: Response) -> Response {
             length,
         )));
     response
+}
+
+/// Whether `uri`, which our requests on the dialog print (From, To, Request-URI,
+/// Route), is a SIP or SIPS URI (RFC 3261 §8.1.1.8: the Contact of an INVITE MUST
+/// be one) that prints as one: no whitespace, control character, quote or angle
+/// bracket (§25.1). `rsip` reads `Contact: ! sip:a@b` as a URI with no scheme and
+/// the user `! sip`, and `From: a <si5061>` as one that prints `si5061>`: our BYE
+/// then had a request line or a To that no parser reads.
+fn is_sip_uri(uri: &rsip::Uri) -> bool {
+    matches!(uri.scheme, Some(rsip::Scheme::Sip | rsip::Scheme::Sips))
+        && !uri
+            .to_string()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'))
 }
 
 /// A [`DialogError::Malformed`] naming the unreadable header.

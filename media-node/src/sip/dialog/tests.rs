@@ -633,3 +633,51 @@ fn an_invite_without_contact_cannot_create_a_dialog() {
         Err(DialogError::MissingTag)
     );
 }
+
+#[test]
+fn an_invite_whose_from_to_contact_or_record_route_is_no_sip_uri_cannot_create_a_dialog() {
+    // Found by the node fuzz: `Contact: ! sip:sipp@...` reads as a URI with no
+    // scheme, and our BYE to it went out as `BYE ! sip:sipp@... SIP/2.0`; `From:
+    // sipp <si5061>` made its To `<si5061>>`.
+    for contact in [
+        "! sip:sipp@127.0.0.1:5061",
+        "<! sip:sipp@127.0.0.1:5061>",
+        "sipp:5061",
+        "tel:+15145550100",
+    ] {
+        let invite = sipp_invite().replace(
+            "Contact: sip:sipp@127.0.0.1:5061",
+            &format!("Contact: {contact}"),
+        );
+        assert!(
+            matches!(
+                Dialog::accept(&request(&invite), "node1", &our_contact()),
+                Err(DialogError::Malformed(_))
+            ),
+            "{contact}"
+        );
+    }
+    for (good, bad) in [
+        ("<sip:p2.example.net;lr>", "<! sip:p2.example.net;lr>"),
+        (
+            "From: sipp <sip:sipp@127.0.0.1:5061>",
+            "From: sipp <si5061>",
+        ),
+        ("To: <sip:+33100000000@", "To: <! sip:+33100000000@"),
+    ] {
+        let invite = sipp_invite().replace(good, bad);
+        assert!(
+            matches!(
+                Dialog::accept(&request(&invite), "node1", &our_contact()),
+                Err(DialogError::Malformed(_))
+            ),
+            "{bad}"
+        );
+    }
+    // The usual forms still make one.
+    let bracketed = sipp_invite().replace(
+        "Contact: sip:sipp@127.0.0.1:5061",
+        "Contact: \"sipp\" <sips:sipp@127.0.0.1:5061;transport=tls>",
+    );
+    assert!(Dialog::accept(&request(&bracketed), "node1", &our_contact()).is_ok());
+}
