@@ -88,6 +88,9 @@ say fr help_listener "Étoile carré: le nombre de participants. Étoile zéro: 
 say fr help_participant "Étoile six: fermer ou ouvrir votre micro. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
 say fr help_moderator "Étoile six: fermer ou ouvrir votre micro. Étoile cinq: fermer ou ouvrir les micros des participants. Étoile sept: verrouiller ou déverrouiller la téléconférence. Étoile huit: suspendre ou reprendre l'enregistrement. Étoile neuf: retirer le dernier participant arrivé. Étoile carré: le nombre de participants. Étoile zéro: cette aide."
 say fr recorded "Cette téléconférence est enregistrée."
+say fr intro_instructions "Enregistrez votre message d'accueil après le bip, puis appuyez sur le carré."
+say fr intro_choice "Appuyez sur un pour conserver ce message, ou sur deux pour l'enregistrer de nouveau."
+say fr intro_saved "Votre message d'accueil est enregistré."
 say fr recording_paused "L'enregistrement est suspendu."
 say fr recording_resumed "L'enregistrement reprend."
 
@@ -122,6 +125,9 @@ say en-us help_listener "Star pound: the number of callers. Star zero: this help
 say en-us help_participant "Star six: mute or unmute yourself. Star pound: the number of callers. Star zero: this help."
 say en-us help_moderator "Star six: mute or unmute yourself. Star five: mute or unmute all participants. Star seven: lock or unlock the conference. Star eight: pause or resume the recording. Star nine: remove the last caller to join. Star pound: the number of callers. Star zero: this help."
 say en-us recorded "This conference is recorded."
+say en-us intro_instructions "Record your welcome message after the beep, then press the pound key."
+say en-us intro_choice "Press one to keep this message, or two to record it again."
+say en-us intro_saved "Your welcome message has been saved."
 say en-us recording_paused "Recording is paused."
 say en-us recording_resumed "Recording has resumed."
 

@@ -53,7 +53,8 @@ use teleconf_core::domain::{
     Language, LegId, PromptId, YearMonth,
 };
 
-use crate::ivr::{self, ConferenceInfo, Ivr, Prompt};
+use crate::intro::{self, IntroRecorder};
+use crate::ivr::{self, ConferenceInfo, IntroTarget, Ivr, Prompt};
 use crate::keypad::{Command, Keypad};
 use crate::mixer::LegKey;
 use crate::prompts::{self, Audio, Clip, Frame, Player};
@@ -137,6 +138,8 @@ pub enum Input<'a> {
     FromRoom(&'a [u8; prompts::FRAME_SAMPLES]),
     /// Answers [`ivr::Output::LookupConference`].
     ConferenceFound(Option<ConferenceInfo>),
+    /// Answers [`ivr::Output::LookupIntroCode`].
+    IntroFound(Option<IntroTarget>),
     /// Answers [`ivr::Output::CheckAttempts`].
     Attempts {
         /// Failures from this caller ID.
@@ -214,6 +217,13 @@ pub enum Output {
         /// What it asks.
         command: Command,
     },
+    /// Store this recording as the conference's intro (intro by phone).
+    StoreIntro {
+        /// Whose intro, and the code that opened the recorder.
+        target: IntroTarget,
+        /// 8 kHz PCM.
+        pcm: Arc<[i16]>,
+    },
     /// Remove the leg from its room.
     Leave {
         /// The leg.
@@ -289,6 +299,8 @@ pub struct Call {
     keypad: Option<Keypad>,
     /// When to say the conference ends in five minutes.
     warn_at: Option<Instant>,
+    /// The intro recorder, when an intro code opened it.
+    intro: Option<(IntroRecorder, IntroTarget)>,
     /// Our RTP sequence number, and the timestamp of the last packet sent.
     rtp_seq: u16,
     last_sent_ts: Option<u32>,
@@ -328,6 +340,7 @@ impl Call {
             admitted: false,
             keypad: None,
             warn_at: None,
+            intro: None,
             rtp_seq: 0,
             last_sent_ts: None,
             prompts_finished: 0,
@@ -407,6 +420,7 @@ impl Call {
                     self.send_rtp(now, frame);
                 }
             }
+            Input::IntroFound(found) => self.feed_ivr(now, ivr::Input::IntroFound(now, found)),
             Input::ConferenceFound(found) => {
                 self.conference.clone_from(&found);
                 self.feed_ivr(now, ivr::Input::ConferenceFound(now, found));
@@ -455,6 +469,10 @@ impl Call {
                 .filter(|_| live),
             self.ivr.poll_timeout().filter(|_| live),
             self.warn_at.filter(|_| live),
+            self.intro
+                .as_ref()
+                .and_then(|(r, _)| r.poll_timeout())
+                .filter(|_| live),
             self.waiting
                 .front()
                 .map(|queued| queued.give_up_at)
@@ -863,6 +881,14 @@ impl Call {
         if self.ivr.poll_timeout().is_some_and(|at| at <= now) {
             self.feed_ivr(now, ivr::Input::Timeout(now));
         }
+        if self
+            .intro
+            .as_ref()
+            .and_then(|(r, _)| r.poll_timeout())
+            .is_some_and(|at| at <= now)
+        {
+            self.feed_intro(now, intro::Input::Timeout(now));
+        }
         if self.warn_at.is_some_and(|at| at <= now) {
             self.warn_at = None;
             self.queue_prompt(now, Prompt::EndsSoon);
@@ -918,6 +944,15 @@ impl Call {
         let is_audio = self
             .negotiated
             .is_some_and(|n| n.payload_type == packet.payload_type);
+        if is_audio
+            && let (Some((recorder, _)), Some(negotiated)) = (&self.intro, self.negotiated)
+            && recorder.is_recording()
+        {
+            let mut pcm = Vec::with_capacity(packet.payload.len());
+            negotiated.codec.decode(packet.payload, &mut pcm);
+            self.feed_intro(now, intro::Input::Audio(now, pcm.into()));
+            return;
+        }
         if self.admitted && is_audio {
             self.outputs.push_back(Output::ToRoom {
                 leg: self.settings.leg,
@@ -948,7 +983,9 @@ impl Call {
                 Frame::Audio(payload) => return self.send_rtp(now, &payload),
                 Frame::ClipFinished => {
                     self.prompts_finished += 1;
-                    self.feed_ivr(now, ivr::Input::PromptFinished(now));
+                    if !self.feed_intro(now, intro::Input::PromptFinished(now)) {
+                        self.feed_ivr(now, ivr::Input::PromptFinished(now));
+                    }
                 }
                 Frame::Idle => return,
             }
@@ -985,6 +1022,9 @@ impl Call {
     // ---- IVR and prompts ---------------------------------------------------------
 
     fn on_digit(&mut self, now: Instant, digit: Digit) {
+        if self.feed_intro(now, intro::Input::Digit(now, digit)) {
+            return;
+        }
         if self.admitted {
             if let Some(command) = self.keypad.as_mut().and_then(|k| k.on_digit(now, digit)) {
                 tracing::info!(?command, "call: keypad");
@@ -1011,10 +1051,55 @@ impl Call {
                     self.waiting.clear();
                 }
                 ivr::Output::Admit { conference, role } => self.admit(now, conference, role),
+                ivr::Output::RecordIntro(target) => {
+                    self.intro = Some((IntroRecorder::start(), target));
+                    self.drive_intro(now);
+                }
                 ivr::Output::Hangup => self.hang_up(now, DisconnectCause::BridgeHangup),
                 lookup => self.outputs.push_back(Output::Ivr(lookup)),
             }
         }
+    }
+
+    /// Carries out what the intro recorder asks.
+    fn drive_intro(&mut self, now: Instant) {
+        loop {
+            let Some(output) = self.intro.as_mut().and_then(|(r, _)| r.poll_output()) else {
+                return;
+            };
+            match output {
+                intro::Output::Play(prompt) => self.queue_prompt(now, prompt),
+                intro::Output::Beep => self
+                    .player
+                    .enqueue_parts(vec![Audio::Static(prompts::beep())]),
+                intro::Output::PlayAudio(pcm) => {
+                    self.player.enqueue_parts(vec![Audio::Shared(pcm)])
+                }
+                intro::Output::StopPrompt => {
+                    self.player.stop();
+                    self.waiting.clear();
+                }
+                intro::Output::Keep(pcm) => {
+                    if let Some((_, target)) = &self.intro {
+                        self.outputs.push_back(Output::StoreIntro {
+                            target: target.clone(),
+                            pcm,
+                        });
+                    }
+                }
+                intro::Output::Hangup => self.hang_up(now, DisconnectCause::BridgeHangup),
+            }
+        }
+    }
+
+    /// Feeds the intro recorder, if it has the call.
+    fn feed_intro(&mut self, now: Instant, input: intro::Input) -> bool {
+        let Some((recorder, _)) = &mut self.intro else {
+            return false;
+        };
+        recorder.handle_input(input);
+        self.drive_intro(now);
+        true
     }
 
     fn admit(&mut self, now: Instant, conference: ConferenceId, role: CallerRole) {

@@ -106,7 +106,7 @@ use chrono_tz::Tz;
 
 use teleconf_core::domain::{
     AccessCodes, AccountId, Admission, Attempt, CallerRole, ConferenceId, ConferenceNumber,
-    ConferencePrompts, Language, Limit, PromptId, Schedule,
+    ConferencePrompts, IntroCode, Language, Limit, PromptId, Schedule,
 };
 
 use crate::rtp::Digit;
@@ -145,6 +145,17 @@ pub const CONFERENCE_LIMIT: Limit = Limit {
 /// How long the store keeps further attempts locked once a limit is reached
 /// (issue #4: « locks further attempts for 15 minutes »).
 pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The conference whose intro a one-time code records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntroTarget {
+    /// The code keyed (spent once the intro is kept).
+    pub code: IntroCode,
+    /// The conference.
+    pub conference: ConferenceId,
+    /// Its account.
+    pub account: AccountId,
+}
 
 /// What the IVR needs to know about a conference, answering
 /// [`Output::LookupConference`].
@@ -201,6 +212,8 @@ pub enum Input {
     Timeout(Instant),
     /// Answers [`Output::LookupConference`]: `None` when no conference has that number.
     ConferenceFound(Instant, Option<ConferenceInfo>),
+    /// Answers [`Output::LookupIntroCode`]: `None` when the code opens nothing.
+    IntroFound(Instant, Option<IntroTarget>),
     /// Answers [`Output::CheckAttempts`]: failed codes counted in the current window.
     Attempts {
         /// Monotonic time.
@@ -267,6 +280,12 @@ pub enum Prompt {
     Recorded,
     /// "Recording is paused." (`true`) / "Recording has resumed." (`false`).
     RecordingPaused(bool),
+    /// "Record your message after the beep, then press #." (intro by phone)
+    IntroInstructions,
+    /// "Press 1 to keep this message, or 2 to record it again."
+    IntroChoice,
+    /// "Your message has been saved."
+    IntroSaved,
     /// Somebody joined: a rising tone.
     EntryTone,
     /// Somebody left: a falling tone.
@@ -284,6 +303,11 @@ pub enum Output {
     StopPrompt,
     /// Find the conference with this number; answer with [`Input::ConferenceFound`].
     LookupConference(ConferenceNumber),
+    /// Find what this intro code opens; answer with [`Input::IntroFound`].
+    LookupIntroCode(IntroCode),
+    /// The code opened the intro recorder for this conference: hand the call over
+    /// to [`crate::intro`] (the IVR's work is over).
+    RecordIntro(IntroTarget),
     /// Count failed codes from `caller` and against `conference` in the current
     /// window; answer with [`Input::Attempts`].
     CheckAttempts {
@@ -332,6 +356,8 @@ enum State {
     Collecting(Step),
     /// Waiting for `ConferenceFound`.
     FindingConference,
+    /// Waiting for `IntroFound`.
+    FindingIntro,
     /// Waiting for `Attempts`.
     CheckingAttempts,
     /// Waiting for `Occupancy`, the code having opened `role`.
@@ -452,6 +478,19 @@ impl Ivr {
             Input::ConferenceFound(now, found) => {
                 if self.state == State::FindingConference {
                     self.on_conference(now, found);
+                }
+            }
+            Input::IntroFound(now, found) => {
+                if self.state == State::FindingIntro {
+                    match found {
+                        Some(target) => {
+                            tracing::info!(conference = %target.conference, "ivr: intro recording by phone");
+                            self.state = State::Done;
+                            self.deadline = None;
+                            self.outputs.push_back(Output::RecordIntro(target));
+                        }
+                        None => self.failed(now, Step::Number),
+                    }
                 }
             }
             Input::Attempts {
@@ -603,7 +642,10 @@ impl Ivr {
                     self.submit(now, step);
                 }
             }
-            State::FindingConference | State::CheckingAttempts | State::CheckingOccupancy(_) => {
+            State::FindingConference
+            | State::FindingIntro
+            | State::CheckingAttempts
+            | State::CheckingOccupancy(_) => {
                 tracing::warn!("ivr: no answer from the shell, ending the call");
                 self.end(now, &[]);
             }
@@ -622,8 +664,15 @@ impl Ivr {
                     self.state = State::FindingConference;
                     self.deadline = Some(now + ANSWER_TIMEOUT);
                 }
-                // TODO(#5): an 8-digit entry is an intro-recording code (intro by phone).
-                Err(_) => self.failed(now, Step::Number),
+                // Eight digits: a one-time code to record a conference's intro.
+                Err(_) => match keyed.parse::<IntroCode>() {
+                    Ok(code) if self.star44.is_none() => {
+                        self.outputs.push_back(Output::LookupIntroCode(code));
+                        self.state = State::FindingIntro;
+                        self.deadline = Some(now + ANSWER_TIMEOUT);
+                    }
+                    _ => self.failed(now, Step::Number),
+                },
             },
             Step::Code => {
                 let Some(conference) = &self.conference else {

@@ -39,6 +39,7 @@
 pub mod call;
 pub mod conference;
 pub mod error;
+pub mod intro;
 pub mod ivr;
 pub mod keypad;
 pub mod mixer;

@@ -52,7 +52,7 @@ use teleconf_core::domain::{
 
 use crate::call::{self, Call, Settings};
 use crate::conference::{Conference, Effect, Event};
-use crate::ivr::{self, ConferenceInfo};
+use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::{LegKey, LegStats};
 use crate::prompts;
 use crate::sdp::LocalMedia;
@@ -159,6 +159,15 @@ pub enum Input<'a> {
         /// The conference, `None` when no conference has the number.
         info: Option<ConferenceInfo>,
     },
+    /// Answers [`Output::Lookup`] of `ivr::Output::LookupIntroCode`.
+    IntroFound {
+        /// Monotonic time.
+        now: Instant,
+        /// The call that asked.
+        leg: LegKey,
+        /// What the code opens, `None` when nothing.
+        target: Option<IntroTarget>,
+    },
     /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts`.
     Attempts {
         /// Monotonic time.
@@ -264,6 +273,13 @@ pub enum Output {
     RecordingStop {
         /// The conference.
         conference: ConferenceId,
+    },
+    /// A conference's intro recorded by phone: store it (the code is spent).
+    StoreIntro {
+        /// Whose intro, and the code that opened the recorder.
+        target: IntroTarget,
+        /// 8 kHz PCM.
+        pcm: Arc<[i16]>,
     },
     /// The live view changed (a caller came, changed, or went).
     Live(LiveUpdate),
@@ -439,6 +455,9 @@ impl Node {
                     tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
                     self.respond(pending.source, &pending.request, 503);
                 }
+            }
+            Input::IntroFound { now, leg, target } => {
+                self.feed(now, leg, call::Input::IntroFound(target));
             }
             Input::ConferenceFound { now, leg, info } => {
                 // A moderator's lock lives here, in the conference's state.
@@ -855,6 +874,9 @@ impl Node {
                 }
             }
             call::Output::Leave { leg: _ } => self.leave_room(now, key),
+            call::Output::StoreIntro { target, pcm } => {
+                self.outputs.push_back(Output::StoreIntro { target, pcm });
+            }
             call::Output::CdrOpen(cdr) => {
                 let muted = leg
                     .conference

@@ -115,6 +115,9 @@ enum Word {
     HelpParticipant,
     HelpModerator,
     Recorded,
+    IntroInstructions,
+    IntroChoice,
+    IntroSaved,
     RecordingPaused,
     RecordingResumed,
     /// fr « heures ».
@@ -227,6 +230,9 @@ type Embedded = (Word, (&'static str, &'static [u8]));
 
 static FR_FILES: &[Embedded] = bank_files!("fr" {
     Recorded => "recorded",
+    IntroInstructions => "intro_instructions",
+    IntroChoice => "intro_choice",
+    IntroSaved => "intro_saved",
     RecordingPaused => "recording_paused",
     RecordingResumed => "recording_resumed",
     Muted => "muted",
@@ -261,6 +267,9 @@ static FR_FILES: &[Embedded] = bank_files!("fr" {
 
 static EN_FILES: &[Embedded] = bank_files!("en" {
     Recorded => "recorded",
+    IntroInstructions => "intro_instructions",
+    IntroChoice => "intro_choice",
+    IntroSaved => "intro_saved",
     RecordingPaused => "recording_paused",
     RecordingResumed => "recording_resumed",
     Muted => "muted",
@@ -446,6 +455,9 @@ pub fn default_prompt(language: Language, prompt: &Prompt) -> Vec<Clip> {
             CallerRole::Moderator => Word::HelpModerator,
         }),
         Prompt::Recorded => sentence(Word::Recorded),
+        Prompt::IntroInstructions => sentence(Word::IntroInstructions),
+        Prompt::IntroChoice => sentence(Word::IntroChoice),
+        Prompt::IntroSaved => sentence(Word::IntroSaved),
         Prompt::RecordingPaused(paused) => sentence(if *paused {
             Word::RecordingPaused
         } else {
@@ -761,6 +773,9 @@ mod tests {
             Prompt::EntryTone,
             Prompt::ExitTone,
             Prompt::Recorded,
+            Prompt::IntroInstructions,
+            Prompt::IntroChoice,
+            Prompt::IntroSaved,
             Prompt::RecordingPaused(true),
             Prompt::RecordingPaused(false),
         ]
@@ -912,8 +927,8 @@ mod tests {
             };
             assert!((200..=longest).contains(&ms), "{name} lasts {ms} ms");
         }
-        assert_eq!(all_files().count(), 60 * 2 + (14 + 17) + (15 + 17) + 3);
-        assert!(total < 2_000_000, "the prompts take {total} bytes");
+        assert_eq!(all_files().count(), 60 * 2 + (14 + 20) + (15 + 20) + 3);
+        assert!(total < 2_500_000, "the prompts take {total} bytes");
     }
 
     #[test]

@@ -652,11 +652,16 @@ pub async fn an_intro_code_is_granted_once(store: &impl Store) {
         store.create_intro_grant(&grant).await,
         Err(Error::Conflict("intro_code"))
     ));
-    assert_eq!(store.intro_grant(&grant.code).await.unwrap(), Some(grant));
+    assert_eq!(
+        store.intro_grant(&grant.code).await.unwrap(),
+        Some(grant.clone())
+    );
     assert_eq!(
         store.intro_grant(&IntroCode::generate()).await.unwrap(),
         None
     );
+    store.spend_intro_grant(&grant.code).await.unwrap();
+    assert_eq!(store.intro_grant(&grant.code).await.unwrap(), None, "spent");
 }
 
 pub async fn failures_are_counted_per_attempt_and_window(store: &impl Store) {

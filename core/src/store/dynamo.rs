@@ -884,6 +884,10 @@ impl IntroCodeStore for DynamoStore {
     async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>> {
         self.get(keys::intro_code(code)).await
     }
+
+    async fn spend_intro_grant(&self, code: &IntroCode) -> Result<()> {
+        self.delete(keys::intro_code(code)).await
+    }
 }
 
 #[async_trait]

@@ -428,6 +428,11 @@ impl IntroCodeStore for MemoryStore {
     async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>> {
         Ok(self.state()?.intro_grants.get(code).cloned())
     }
+
+    async fn spend_intro_grant(&self, code: &IntroCode) -> Result<()> {
+        self.state()?.intro_grants.remove(code);
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -200,6 +200,8 @@ pub trait IntroCodeStore: Send + Sync {
     /// The grant behind a code, if any (expired grants may still be returned; check
     /// [`IntroGrant::is_valid_at`]).
     async fn intro_grant(&self, code: &IntroCode) -> Result<Option<IntroGrant>>;
+    /// Spends a code: it opens nothing any more.
+    async fn spend_intro_grant(&self, code: &IntroCode) -> Result<()>;
 }
 
 /// Who is on the line in a running conference, kept by the media node.

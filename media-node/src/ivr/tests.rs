@@ -23,6 +23,8 @@ struct Call {
     conference: ConferenceInfo,
     attempts: (u32, u32),
     occupancy: u32,
+    /// The intro code the shell knows, and what it opens.
+    intro: Option<IntroTarget>,
     /// Prompts queued and not yet reported finished.
     playing: usize,
     /// Every output, in order.
@@ -37,6 +39,7 @@ impl Call {
             conference: seed_conference(),
             attempts: (0, 0),
             occupancy: 3,
+            intro: None,
             playing: 0,
             log: Vec::new(),
         }
@@ -82,6 +85,11 @@ impl Call {
                     by_conference: self.attempts.1,
                 }),
                 Output::LookupOccupancy(_) => Some(Input::Occupancy(self.now, self.occupancy)),
+                Output::LookupIntroCode(code) => Some(Input::IntroFound(
+                    self.now,
+                    self.intro.clone().filter(|target| target.code == *code),
+                )),
+                Output::RecordIntro(_) => None,
                 Output::RecordFailure { .. } | Output::Admit { .. } | Output::Hangup => None,
             };
             self.log.push(out);
@@ -647,4 +655,29 @@ proptest! {
             prop_assert!(attempts.0 < 10 && attempts.1 < 30);
         }
     }
+}
+
+#[test]
+fn an_intro_code_at_the_number_prompt_hands_the_call_to_the_intro_recorder() {
+    let mut call = Call::new();
+    let target = IntroTarget {
+        code: "24681357".parse().expect("an intro code"),
+        conference: call.conference.id,
+        account: call.conference.account,
+    };
+    call.intro = Some(target.clone());
+    let mut call = call.start(utc(13, 40), None);
+    call.answer("24681357#");
+    assert_eq!(call.log.last(), Some(&Output::RecordIntro(target)));
+    assert_eq!(call.ivr.poll_timeout(), None, "the IVR's work is over");
+    assert_eq!(call.admitted_as(), None);
+}
+
+#[test]
+fn an_unknown_intro_code_counts_as_a_wrong_number() {
+    let mut call = Call::during_the_window();
+    call.answer("24681357#");
+    assert!(call.said().contains(&Prompt::InvalidConferenceNumber));
+    assert_eq!(call.said().last(), Some(&Prompt::AskConferenceNumber(None)));
+    assert!(!call.log.iter().any(|o| matches!(o, Output::RecordIntro(_))));
 }

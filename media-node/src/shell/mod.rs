@@ -42,7 +42,7 @@ use tokio::task::JoinHandle;
 use teleconf_core::domain::{CallLeg, DisconnectCause, Language, PhoneNumber, PromptId};
 
 use crate::Error;
-use crate::ivr::{self, ConferenceInfo};
+use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::LegKey;
 use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
 use recorder::{Rec, Recorder};
@@ -101,6 +101,10 @@ enum Answer {
         leg: LegKey,
         by_caller: u32,
         by_conference: u32,
+    },
+    Intro {
+        leg: LegKey,
+        target: Option<IntroTarget>,
     },
     Prompt {
         leg: LegKey,
@@ -379,6 +383,7 @@ impl Io {
                     by_conference,
                 },
                 Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
+                Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
             }),
         }
     }
@@ -445,6 +450,10 @@ impl Io {
                 self.recorder.send(Rec::Frame { conference, pcm });
             }
             Output::RecordingStop { conference } => self.recorder.send(Rec::Stop { conference }),
+            Output::StoreIntro { target, pcm } => {
+                let services = self.services.clone();
+                tokio::spawn(async move { services.store_intro(&target, &pcm).await });
+            }
             Output::Live(update) => {
                 let _ = self.live.send(update);
             }
@@ -479,6 +488,15 @@ impl Io {
                     Err(error) => {
                         // Unanswered, the IVR says goodbye after its answer timeout.
                         tracing::warn!(%error, "conference lookup failed");
+                        None
+                    }
+                }
+            }),
+            ivr::Output::LookupIntroCode(code) => self.answer(async move {
+                match services.intro_target(&code, Utc::now()).await {
+                    Ok(target) => Some(Answer::Intro { leg, target }),
+                    Err(error) => {
+                        tracing::warn!(%error, "intro code lookup failed");
                         None
                     }
                 }

@@ -17,14 +17,15 @@ use chrono::{DateTime, Utc};
 
 use teleconf_core::Error as CoreError;
 use teleconf_core::audio::prompt::normalize_prompt;
+use teleconf_core::audio::write_pcm16_mono;
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
     AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceId, ConferenceNumber, E164,
-    Language, Limit, PhoneNumber, PromptId, Recording,
+    IntroCode, Language, Limit, PhoneNumber, PromptId, Recording,
 };
 use teleconf_core::store::Store;
 
-use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, LOCKOUT};
+use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
 use crate::node::LiveUpdate;
 use crate::shell::recorder::Finished;
 
@@ -275,6 +276,80 @@ impl Services {
         }
         tracing::info!(recording = %recording.id, conference = %recording.conference_id, duration_ms = recording.duration_ms, "recording stored");
         let _ = tokio::fs::remove_file(&finished.path).await;
+    }
+
+    /// What an intro code opens at `now`: its conference, if it is still valid.
+    pub async fn intro_target(
+        &self,
+        code: &IntroCode,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IntroTarget>> {
+        Ok(self
+            .store
+            .intro_grant(code)
+            .await?
+            .filter(|grant| grant.is_valid_at(now))
+            .map(|grant| IntroTarget {
+                code: grant.code,
+                conference: grant.conference_id,
+                account: grant.account_id,
+            }))
+    }
+
+    /// Stores an intro recorded by phone: the WAV in the account's prompts, the
+    /// conference's intro pointing at it, the code spent, the feed told.
+    /// Retried while the store or the bucket is away; logged if refused.
+    pub async fn store_intro(&self, target: &IntroTarget, pcm: &[i16]) {
+        let id = PromptId::new();
+        let wav = write_pcm16_mono(8_000, pcm);
+        let mut delay = Duration::from_millis(500);
+        for _ in 0..8 {
+            match self.try_store_intro(target, id, &wav).await {
+                Ok(()) => {
+                    tracing::info!(conference = %target.conference, prompt = %id, "intro recorded by phone stored");
+                    return;
+                }
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(%error, "intro not stored yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
+                }
+                Err(error) => {
+                    tracing::error!(conference = %target.conference, %error, "intro recorded by phone refused");
+                    return;
+                }
+            }
+        }
+        tracing::error!(conference = %target.conference, "intro recorded by phone given up");
+    }
+
+    async fn try_store_intro(&self, target: &IntroTarget, id: PromptId, wav: &[u8]) -> Result<()> {
+        self.blobs
+            .put(
+                &BlobKey::prompt(target.account, id),
+                wav.to_vec(),
+                "audio/wav",
+            )
+            .await?;
+        let Some(mut conference) = self.store.conference(target.conference).await? else {
+            tracing::warn!(conference = %target.conference, "intro for a conference that is gone");
+            return Ok(());
+        };
+        conference.intro_prompt = Some(id);
+        self.store.update_conference(&conference).await?;
+        self.store.spend_intro_grant(&target.code).await?;
+        let activity = Activity::new(
+            target.account,
+            Utc::now(),
+            None,
+            ActivityKind::PromptUploaded,
+            Some(target.conference),
+            "intro recorded by phone",
+        );
+        if let Err(error) = self.store.record_activity(&activity).await {
+            tracing::warn!(%error, "activity not recorded");
+        }
+        Ok(())
     }
 
     /// Applies a change of the live view. The view is best effort: a failed

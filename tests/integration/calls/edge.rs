@@ -7,8 +7,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+use axum::http::{Method, StatusCode};
+use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
-use teleconf_core::store::CdrStore;
+use teleconf_core::store::{CdrStore, ConferenceStore, IntroCodeStore};
 use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::stack::Stack;
@@ -146,6 +148,28 @@ impl Ua {
         self.ack(target).await;
         self.key(target, &open.number_keys()).await;
         self.key(target, &open.code_keys(role)).await;
+    }
+
+    /// Sends a `freq` tone as PCMU RTP to the node's `port`, 50 packets a second.
+    pub(super) async fn talk(&self, port: u16, freq: f64, length: Duration) {
+        let socket = UdpSocket::bind(("127.0.0.1", 0)).await.unwrap();
+        let mut ticker = tokio::time::interval(Duration::from_millis(20));
+        let frames = length.as_millis() / 20;
+        for n in 0..frames as u32 {
+            ticker.tick().await;
+            let pcm: Vec<i16> = (0..160)
+                .map(|i| {
+                    let t = f64::from(n * 160 + i) / 8_000.0;
+                    (8_000.0 * (2.0 * std::f64::consts::PI * freq * t).sin()) as i16
+                })
+                .collect();
+            let mut packet = vec![0x80, 0x00];
+            packet.extend_from_slice(&(n as u16).to_be_bytes());
+            packet.extend_from_slice(&(n * 160).to_be_bytes());
+            packet.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+            teleconf_core::audio::g711::encode_ulaw(&pcm, &mut packet);
+            socket.send_to(&packet, ("127.0.0.1", port)).await.unwrap();
+        }
     }
 
     /// Keys `digits` as SIP INFO (application/dtmf-relay), one request each.
@@ -411,4 +435,77 @@ pub(super) async fn wait_for_legs(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn an_intro_recorded_by_phone_with_the_one_time_code_becomes_the_conferences_intro() {
+    let api = TestApi::new().await;
+    let stack = &api.stack;
+    let open = OpenConference::create(&stack.store).await;
+    let node = MediaNode::start(stack).await;
+    let token = api
+        .login(open.owner.email.as_str(), "a long enough password")
+        .await;
+    let path = format!("/v1/conferences/{}/intro/by-phone", open.conference.id);
+    let grant = api
+        .expect(StatusCode::CREATED, Method::POST, &path, &token, None)
+        .await;
+    let code = grant["code"].as_str().expect("a code").to_string();
+    assert_eq!(grant["number"], open.access.number.as_str());
+
+    let target = node.uri(&open.access.number);
+    let mut phone = Ua::new("127.0.0.1", node.sip).await;
+    let answer = phone.invite(&target, 7020).await;
+    assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
+    phone.ack(&target).await;
+    phone.key(&target, &format!("{code}#")).await;
+    // The instructions and the beep, then speech: a 440 Hz tone for long
+    // enough to outlast them.
+    let media = media_port(&answer);
+    phone.talk(media, 440.0, Duration::from_secs(8)).await;
+    phone.key(&target, "#1").await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let intro = loop {
+        let conference = stack
+            .store
+            .conference(open.conference.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(intro) = conference.intro_prompt {
+            break intro;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no intro stored");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let wav = stack
+        .blobs
+        .get(&BlobKey::prompt(open.owner.account_id, intro))
+        .await
+        .unwrap()
+        .expect("the intro's WAV");
+    let decoded = teleconf_core::audio::decode_wav(&wav).unwrap();
+    assert_eq!(decoded.sample_rate, 8_000);
+    let seconds = decoded.samples.len() as f64 / 8_000.0;
+    assert!((1.0..8.0).contains(&seconds), "{seconds} s recorded");
+    // Spent: the code opens nothing any more.
+    assert_eq!(
+        stack
+            .store
+            .intro_grant(&code.parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// The port of the node's `m=audio` line in an SDP answer.
+fn media_port(answer: &str) -> u16 {
+    answer
+        .lines()
+        .find_map(|line| line.strip_prefix("m=audio "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|port| port.parse().ok())
+        .expect("an m=audio line")
 }
