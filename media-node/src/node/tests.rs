@@ -350,6 +350,14 @@ impl Shell {
         i
     }
 
+    /// Caller `i` hangs up: its BYE (CSeq 2) on the dialog.
+    fn caller_hangs_up(&mut self, i: usize) {
+        let caller = &self.callers[i];
+        let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
+        let from = caller.sip;
+        self.datagram(from, &bye);
+    }
+
     fn sip_sent(&self) -> Vec<String> {
         sip_lines(&self.log)
     }
@@ -741,10 +749,7 @@ fn a_recording_holds_the_mix_never_a_listener_pauses_on_star_8_and_ends_with_the
     assert!(!frames(&shell.log[since..]).is_empty(), "resumed");
 
     for i in [m, p, l] {
-        let caller = &shell.callers[i];
-        let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
-        let from = caller.sip;
-        shell.datagram(from, &bye);
+        shell.caller_hangs_up(i);
     }
     assert!(
         shell
@@ -760,10 +765,7 @@ fn a_closed_leg_carries_its_reception_figures() {
     let a = shell.admitted(1, PARTICIPANT);
     shell.callers[a].level = Some(1000);
     shell.progress(Duration::from_secs(1));
-    let caller = &shell.callers[a];
-    let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
-    let from = caller.sip;
-    shell.datagram(from, &bye);
+    shell.caller_hangs_up(a);
     let quality = shell
         .log
         .iter()
@@ -807,11 +809,8 @@ fn the_live_view_follows_a_caller_in_mutes_and_out_and_mutes_reach_the_activity_
             ..
         }
     )));
-    let caller = &shell.callers[a];
-    let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
-    let from = caller.sip;
     let since = shell.log.len();
-    shell.datagram(from, &bye);
+    shell.caller_hangs_up(a);
     let updates = live(&shell.log[since..]);
     assert!(
         matches!(&updates[..], [LiveUpdate::Remove { .. }]),
@@ -826,10 +825,7 @@ fn the_last_leg_leaving_drops_the_room() {
     let b = shell.admitted(2, PARTICIPANT);
     assert_eq!(shell.node.rooms(), 1);
     for i in [a, b] {
-        let caller = &shell.callers[i];
-        let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
-        let from = caller.sip;
-        shell.datagram(from, &bye);
+        shell.caller_hangs_up(i);
         shell.progress(Duration::from_millis(40));
         if i == a {
             assert_eq!(shell.node.rooms(), 1, "B is still in");
@@ -851,10 +847,7 @@ fn ports_are_released_when_calls_end() {
     let mut shell = Shell::new(config(PORTS));
     let a = shell.admitted(1, PARTICIPANT);
     let port = shell.callers[a].port.expect("a port");
-    let caller = &shell.callers[a];
-    let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
-    let from = caller.sip;
-    shell.datagram(from, &bye);
+    shell.caller_hangs_up(a);
     assert!(sip_lines(&shell.log).contains(&"SIP/2.0 200 OK".to_string()));
     // Timer J keeps the BYE's transaction for 64*T1 to absorb retransmissions.
     shell.progress(Duration::from_secs(33));

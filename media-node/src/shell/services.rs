@@ -199,21 +199,11 @@ impl Services {
     /// a restart meanwhile). Writes are idempotent by leg id. A leg the store
     /// refuses for good is logged whole and not retried.
     pub async fn write_leg(&self, leg: &CallLeg) {
-        let mut delay = Duration::from_millis(200);
-        loop {
-            match self.store.put_leg(leg).await {
-                Ok(()) => break,
-                Err(error) if error.is_retryable() => {
-                    tracing::warn!(leg = %leg.id, %error, "CDR write failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
-                }
-                Err(error) => {
-                    let record = serde_json::to_string(leg).unwrap_or_default();
-                    tracing::error!(%error, %record, "CDR refused by the store");
-                    return;
-                }
-            }
+        let written = retry_while_unavailable("CDR write", None, || self.store.put_leg(leg)).await;
+        if let Err(error) = written {
+            let record = serde_json::to_string(leg).unwrap_or_default();
+            tracing::error!(%error, %record, "CDR refused by the store");
+            return;
         }
         let (kind, at) = match leg.left_at {
             None => (ActivityKind::CallJoined, leg.joined_at),
@@ -251,28 +241,16 @@ impl Services {
             duration_ms: finished.samples / 8,
             size_bytes,
         };
-        let mut delay = Duration::from_millis(500);
-        loop {
-            let stored = match self
-                .blobs
+        let stored = retry_while_unavailable("recording upload", None, || async {
+            self.blobs
                 .put_file(&recording.key(), &finished.path, "audio/wav")
-                .await
-            {
-                Ok(()) => self.store.put_recording(&recording).await,
-                Err(error) => Err(error),
-            };
-            match stored {
-                Ok(()) => break,
-                Err(error) if error.is_retryable() => {
-                    tracing::warn!(recording = %recording.id, %error, "recording upload failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
-                }
-                Err(error) => {
-                    tracing::error!(recording = %recording.id, path = %finished.path.display(), %error, "recording refused; kept on disk");
-                    return;
-                }
-            }
+                .await?;
+            self.store.put_recording(&recording).await
+        })
+        .await;
+        if let Err(error) = stored {
+            tracing::error!(recording = %recording.id, path = %finished.path.display(), %error, "recording refused; kept on disk");
+            return;
         }
         tracing::info!(recording = %recording.id, conference = %recording.conference_id, duration_ms = recording.duration_ms, "recording stored");
         let _ = tokio::fs::remove_file(&finished.path).await;
@@ -302,25 +280,18 @@ impl Services {
     pub async fn store_intro(&self, target: &IntroTarget, pcm: &[i16]) {
         let id = PromptId::new();
         let wav = write_pcm16_mono(8_000, pcm);
-        let mut delay = Duration::from_millis(500);
-        for _ in 0..8 {
-            match self.try_store_intro(target, id, &wav).await {
-                Ok(()) => {
-                    tracing::info!(conference = %target.conference, prompt = %id, "intro recorded by phone stored");
-                    return;
-                }
-                Err(error) if error.is_retryable() => {
-                    tracing::warn!(%error, "intro not stored yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
-                }
-                Err(error) => {
-                    tracing::error!(conference = %target.conference, %error, "intro recorded by phone refused");
-                    return;
-                }
+        let stored = retry_while_unavailable("intro by phone", Some(8), || {
+            self.try_store_intro(target, id, &wav)
+        })
+        .await;
+        match stored {
+            Ok(()) => {
+                tracing::info!(conference = %target.conference, prompt = %id, "intro recorded by phone stored");
+            }
+            Err(error) => {
+                tracing::error!(conference = %target.conference, %error, "intro recorded by phone not stored");
             }
         }
-        tracing::error!(conference = %target.conference, "intro recorded by phone given up");
     }
 
     async fn try_store_intro(&self, target: &IntroTarget, id: PromptId, wav: &[u8]) -> Result<()> {
@@ -389,6 +360,29 @@ impl Services {
         let mut owners = lock(&self.owners);
         for id in ids.into_iter().flatten() {
             owners.insert(id, account);
+        }
+    }
+}
+
+/// Runs `op` until it succeeds or fails for good, waiting longer between tries
+/// (up to [`CDR_RETRY_MAX_DELAY`]) while the store or bucket is unavailable; at
+/// most `tries` times when given.
+async fn retry_while_unavailable<T, F, Fut>(what: &str, tries: Option<u32>, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match op().await {
+            Err(error) if error.is_retryable() && tries.is_none_or(|most| tried < most) => {
+                tracing::warn!(%error, "{what} failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(CDR_RETRY_MAX_DELAY);
+            }
+            done => return done,
         }
     }
 }
