@@ -616,16 +616,10 @@ impl Shell {
                 prop_assert!(leg.left_at.is_some() && leg.cause.is_some(), "{leg:?}");
                 prop_assert!(self.open_legs.remove(&leg.id), "CDR leg closed unopened");
             }
-            Output::LookupNumber { .. }
-            | Output::LookupAccount { .. }
-            | Output::RecordingStart { .. }
-            | Output::RecordFrame { .. }
-            | Output::RecordingStop { .. }
-            | Output::Live(_)
-            | Output::StoreIntro { .. }
-            | Output::Activity { .. }
-            | Output::Lookup { .. }
-            | Output::FetchPrompt { .. } => {}
+            // Lookups are answered by `feed`; the other outputs (recordings, the
+            // live view, activity, …) promise nothing checked here. A wildcard, so
+            // a new output does not stop this file from building.
+            _ => {}
         }
         Ok(())
     }
