@@ -395,6 +395,10 @@ impl Call {
                     star44,
                 });
                 self.receive_request(now, request);
+                // No transaction took it: nothing will answer or end this call.
+                if self.invite_key.is_none() {
+                    self.over = true;
+                }
             }
             Input::Sip(SipMessage::Request(request)) => self.receive_request(now, request),
             Input::Sip(SipMessage::Response(response)) => self.receive_response(now, response),

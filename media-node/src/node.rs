@@ -58,7 +58,7 @@ use crate::prompts;
 use crate::sdp::LocalMedia;
 use crate::sip::codec;
 use crate::sip::dialog::ALLOW;
-use crate::sip::transaction::{Timers, response_to};
+use crate::sip::transaction::{Timers, TransactionKey, response_to};
 
 #[cfg(test)]
 mod tests;
@@ -582,6 +582,11 @@ impl Node {
         }
         if self.draining {
             return self.respond(source, &request, 503);
+        }
+        // No RFC 3261 branch (an RFC 2543 peer's Via, or none): no transaction
+        // could answer it, so no call may start (found by the fuzz).
+        if TransactionKey::of_request(&request).is_none() {
+            return self.respond(source, &request, 400);
         }
         let user = request.uri.user().unwrap_or_default().to_string();
         let req = RequestId(self.next_req);

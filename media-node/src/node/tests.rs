@@ -5,16 +5,13 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use teleconf_core::audio::g711;
-use teleconf_core::domain::{Language, NumberAction, NumberKind};
+use teleconf_core::domain::{Language, NumberAction};
 
 use super::*;
 use crate::rtp::{self, Digit, TelephoneEvent};
-use crate::testkit::{
-    self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, message, utc,
-};
+use crate::testkit::{self, DIALLED, LISTENER, MODERATOR, NUMBER, PARTICIPANT, SIPP_SDP, utc};
 
 const TRUNK: &str = "127.0.0.1";
-const DIALLED: &str = "+33100000000";
 const PORTS: Range<u16> = 20_000..20_010;
 
 fn addr(text: &str) -> SocketAddr {
@@ -34,58 +31,23 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
 
 fn access_number(action: NumberAction) -> PhoneNumber {
     PhoneNumber {
-        number: DIALLED.parse().expect("an E.164 number"),
-        account_id: AccountId::new(),
-        kind: NumberKind::Local,
-        greeting_language: Language::Fr,
-        filter: true,
-        callthru: false,
-        notes: String::new(),
-        e911_address: "1 rue du Test".into(),
         action,
-        display_name: String::new(),
-        confidential: false,
-        created_at: utc(0, 0),
+        ..conference_number()
     }
 }
 
 fn conference_number() -> PhoneNumber {
-    access_number(NumberAction::ConferenceAccess {
-        prompts: Default::default(),
-    })
+    testkit::conference_access_number()
 }
 
 /// sipp's INVITE as caller `n` (its own Call-ID, From tag and branch).
 fn invite(n: u32) -> String {
-    let head = SIPP_INVITE_HEAD
-        .replace("1-4242@", &format!("{n}-4242@"))
-        .replace("4242SIPpTag001", &format!("4242SIPpTag{n:03}"))
-        .replace(
-            "branch=z9hG4bK-4242-1-0",
-            &format!("branch=z9hG4bK-4242-{n}-0"),
-        );
-    message(
-        &format!("{head}Content-Type: application/sdp\r\n"),
-        SIPP_SDP,
-    )
+    testkit::sipp_invite(n, SIPP_SDP)
 }
 
 /// A request of caller `n` on its dialog (`to_tag`) or outside any (`None`).
 fn request(n: u32, method: &str, cseq: u32, to_tag: Option<&str>) -> String {
-    let tag = to_tag.map(|tag| format!(";tag={tag}")).unwrap_or_default();
-    message(
-        &format!(
-            "{method} sip:conference@127.0.0.1:5060 SIP/2.0\r\n\
-Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-{n}-{cseq}-{method}\r\n\
-From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag{n:03}\r\n\
-To: <sip:{DIALLED}@127.0.0.1:5060>{tag}\r\n\
-Call-ID: {n}-4242@127.0.0.1\r\n\
-CSeq: {cseq} {method}\r\n\
-Contact: sip:sipp@127.0.0.1:5061\r\n\
-Max-Forwards: 70\r\n"
-        ),
-        "",
-    )
+    testkit::sipp_request(n, method, cseq, to_tag, "", "")
 }
 
 /// A caller on the trunk: its SIP and media addresses, and what it says.
@@ -500,6 +462,20 @@ fn an_invite_while_the_store_is_unreachable_gets_503_and_the_next_one_is_served(
     shell.log.clear();
     shell.dial(2);
     assert_eq!(shell.node.calls(), 1);
+}
+
+#[test]
+fn an_invite_without_an_rfc_3261_branch_gets_400_and_keeps_no_port() {
+    // Found by the whole-node fuzz: such an INVITE took a port that nothing freed.
+    for via in [";branch=1234", ""] {
+        let mut shell = Shell::new(config(PORTS));
+        let keyless = invite(1).replace(";branch=z9hG4bK-4242-1-0", via);
+        assert_ne!(keyless, invite(1), "the branch is replaced");
+        shell.datagram(addr("127.0.0.1:5061"), &keyless);
+        assert_eq!(shell.sip_sent(), ["SIP/2.0 400 Bad Request"], "{via:?}");
+        assert_eq!(shell.node.calls(), 0, "{via:?}");
+        assert!(!shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
+    }
 }
 
 #[test]
