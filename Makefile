@@ -14,6 +14,8 @@ SIP_ADDR ?= 127.0.0.1:5060
 CARGO ?= cargo
 # Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-p teleconf-core -- --nocapture'
 TEST_ARGS ?=
+# Arguments of the media benchmark, e.g. make bench-media BENCH_MEDIA_ARGS='--steps 500,1000'
+BENCH_MEDIA_ARGS ?=
 
 # Every recipe talks to the local emulator with dummy credentials, never to a real AWS account
 # (`:=` on purpose: credentials from the caller's environment are not used).
@@ -46,7 +48,7 @@ define rust_component
 $(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component add $(1)
 endef
 
-.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench bench-api \
+.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench bench-api bench-media \
 	fmt fmt-check lint lint-infra emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
@@ -80,7 +82,7 @@ run: deps ## Run the local stack (emulator, API + portal, loops, media node) unt
 	$(CARGO) build --workspace --bins
 	scripts/run-local.sh
 
-bench: bench-api ## Run every benchmark and print its figures
+bench: bench-api bench-media ## Run every benchmark and print its figures
 	@if $(CARGO) metadata --no-deps --format-version 1 | grep -q '"kind":\["bench"\]'; then \
 	  $(CARGO) bench --workspace --bench '*'; \
 	fi
@@ -88,6 +90,9 @@ bench: bench-api ## Run every benchmark and print its figures
 bench-api: ## The API's cold start and size, built as deployed (profile lambda)
 	$(CARGO) build --profile lambda -p teleconf-api --bin teleconf-api
 	$(CARGO) run --quiet --profile lambda -p teleconf-api --example cold_start -- target/lambda/teleconf-api
+
+bench-media: ## The media node's callers per core, with its load generator on loopback (BENCH_MEDIA_ARGS='--help')
+	$(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- $(BENCH_MEDIA_ARGS)
 
 fmt: ## Format the code
 	@$(call rust_component,rustfmt)
