@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::ivr::Prompt;
+use crate::prompts::Awaited;
 use crate::rtp::Digit;
 
 /// The longest intro recorded.
@@ -82,7 +83,7 @@ pub struct IntroRecorder {
     outputs: VecDeque<Output>,
     audio: Vec<i16>,
     /// Clips queued and not yet finished.
-    playing: usize,
+    playing: Awaited,
     deadline: Option<Instant>,
     /// The choice was asked again already.
     asked_again: bool,
@@ -95,7 +96,7 @@ impl IntroRecorder {
             state: State::Done,
             outputs: VecDeque::new(),
             audio: Vec::new(),
-            playing: 0,
+            playing: Awaited::default(),
             deadline: None,
             asked_again: false,
         };
@@ -145,7 +146,7 @@ impl IntroRecorder {
     }
 
     fn play(&mut self, output: Output) {
-        self.playing += 1;
+        self.playing.queued();
         self.outputs.push_back(output);
     }
 
@@ -158,11 +159,7 @@ impl IntroRecorder {
     }
 
     fn on_prompt_finished(&mut self, now: Instant) {
-        if self.playing == 0 {
-            return;
-        }
-        self.playing -= 1;
-        if self.playing > 0 {
+        if !self.playing.finished() {
             return;
         }
         match self.state {
@@ -228,8 +225,7 @@ impl IntroRecorder {
     }
 
     fn interrupt(&mut self) {
-        if self.playing > 0 {
-            self.playing = 0;
+        if self.playing.stop() {
             self.outputs.push_back(Output::StopPrompt);
         }
     }

@@ -109,6 +109,7 @@ use teleconf_core::domain::{
     ConferencePrompts, IntroCode, Language, Limit, PromptId, Schedule,
 };
 
+use crate::prompts::Awaited;
 use crate::rtp::Digit;
 
 /// How long the IVR waits for the next key (and for the first key once the
@@ -389,7 +390,7 @@ pub struct Ivr {
     /// Failed tries of the current step.
     tries: u8,
     /// Prompts queued and not yet reported finished.
-    playing: usize,
+    playing: Awaited,
     /// When the current timer fires.
     deadline: Option<Instant>,
     /// The conference found for the number keyed.
@@ -416,7 +417,7 @@ impl Ivr {
             entry: String::new(),
             ahead: Vec::new(),
             tries: 0,
-            playing: 0,
+            playing: Awaited::default(),
             deadline: None,
             conference: None,
         }
@@ -518,7 +519,7 @@ impl Ivr {
     }
 
     fn play(&mut self, prompt: Prompt) {
-        self.playing += 1;
+        self.playing.queued();
         self.outputs.push_back(Output::Play(prompt));
     }
 
@@ -586,9 +587,8 @@ impl Ivr {
             }
             _ => return,
         };
-        if self.playing > 0 {
+        if self.playing.stop() {
             // Barge-in: the caller knows what to key.
-            self.playing = 0;
             self.outputs.push_back(Output::StopPrompt);
         }
         match digit {
@@ -607,11 +607,7 @@ impl Ivr {
     }
 
     fn on_prompt_finished(&mut self, now: Instant) {
-        if self.playing == 0 {
-            return;
-        }
-        self.playing -= 1;
-        if self.playing > 0 {
+        if !self.playing.finished() {
             return;
         }
         match self.state {
@@ -629,13 +625,12 @@ impl Ivr {
         }
         match self.state {
             State::Greeting => {
-                self.playing = 0;
+                self.playing.stop();
                 self.ask(now, Step::Number);
             }
             State::Collecting(step) => {
-                if self.playing > 0 {
+                if self.playing.stop() {
                     // The shell lost track of a prompt: start listening.
-                    self.playing = 0;
                     self.deadline = Some(now + INTER_DIGIT_TIMEOUT);
                 } else {
                     // Silence uses a try; a gap after keys ends the entry.

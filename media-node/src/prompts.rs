@@ -347,6 +347,33 @@ pub fn beep() -> &'static [i16] {
     &BEEP
 }
 
+/// How many prompts a machine has queued and not yet heard finish; the IVR and
+/// the intro recorder both wait on it (each `PromptFinished` counts one down,
+/// only the last one ends the wait; a barge-in drops them all).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Awaited(usize);
+
+impl Awaited {
+    /// One more prompt queued.
+    pub fn queued(&mut self) {
+        self.0 += 1;
+    }
+
+    /// One finished: whether it was the last one playing.
+    pub fn finished(&mut self) -> bool {
+        if self.0 == 0 {
+            return false;
+        }
+        self.0 -= 1;
+        self.0 == 0
+    }
+
+    /// Forgets them all: whether any was playing (a `StopPrompt` is then due).
+    pub fn stop(&mut self) -> bool {
+        std::mem::take(&mut self.0) > 0
+    }
+}
+
 /// One piece of what a prompt says.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Clip {
