@@ -28,4 +28,7 @@ pub enum Error {
         /// The failure.
         source: std::io::Error,
     },
+    /// The media loop's thread ended without handing its I/O back (it panicked).
+    #[error("the media loop thread panicked")]
+    MediaLoopPanicked,
 }

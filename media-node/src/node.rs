@@ -371,6 +371,9 @@ pub struct Node {
     draining: bool,
     next_leg: u64,
     next_req: u64,
+    /// Scratch of the tick, kept between ticks so a tick allocates nothing.
+    tick_legs: Vec<LegKey>,
+    tick_frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])>,
 }
 
 impl Node {
@@ -394,6 +397,8 @@ impl Node {
             draining: false,
             next_leg: 0,
             next_req: 0,
+            tick_legs: Vec::new(),
+            tick_frames: Vec::new(),
         }
     }
 
@@ -427,10 +432,13 @@ impl Node {
                 }
             }
             Input::Tick(now) => {
-                let legs: Vec<LegKey> = self.legs.keys().copied().collect();
-                for leg in legs {
+                let mut legs = std::mem::take(&mut self.tick_legs);
+                legs.extend(self.legs.keys().copied());
+                for &leg in &legs {
                     self.feed(now, leg, call::Input::Tick);
                 }
+                legs.clear();
+                self.tick_legs = legs;
                 self.tick_rooms(now);
             }
             Input::Timeout(now) => {
@@ -1056,7 +1064,7 @@ impl Node {
     /// Ticks every room whose deadline has come (catching up when late) and hands
     /// each leg its payload.
     fn tick_rooms(&mut self, now: Instant) {
-        let mut frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])> = Vec::new();
+        let mut frames = std::mem::take(&mut self.tick_frames);
         for (id, conference) in &mut self.rooms {
             while conference.room_mut().tick(now).is_some() {
                 frames.extend(conference.room().outputs().filter_map(|(leg, payload)| {
@@ -1070,9 +1078,11 @@ impl Node {
                 }
             }
         }
-        for (leg, frame) in frames {
-            self.feed(now, leg, call::Input::FromRoom(&frame));
+        for (leg, frame) in &frames {
+            self.feed(now, *leg, call::Input::FromRoom(frame));
         }
+        frames.clear();
+        self.tick_frames = frames;
     }
 }
 

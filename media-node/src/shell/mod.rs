@@ -1,15 +1,18 @@
-//! The tokio shell around the sans-IO [`Node`]: the only code of the media node
-//! that touches sockets, clocks and AWS.
+//! The shell around the sans-IO [`Node`]: the only code of the media node that
+//! touches sockets, clocks and AWS.
 //!
-//! One task owns the node and feeds it, in order of urgency: the 20 ms tick (a
-//! [clock] thread on absolute deadlines), the node's own deadline, then events —
-//! SIP over UDP (one socket) and TCP ([tcp]: one task per connection), RTP (one
-//! socket and reader task per port the node binds), and the answers of the
-//! [services] the node asked for. After each input it drains the node's outputs:
-//! datagrams are sent at once (non-blocking), lookups and writes go to tasks so
-//! the media never waits on the store. CDRs are journaled by the [spool]'s thread
-//! (fsync'd) and then written through one ordered queue: a leg's close is never
-//! written before its open, and a leg is never lost to an outage or a crash.
+//! The node, its RTP sockets and its 20 ms clock live on one thread, the
+//! [media] loop, so audio never waits behind other work: it sleeps in one
+//! `epoll_wait` on a timer for the next tick (absolute deadlines, no drift), the
+//! RTP sockets (read with `recvmmsg`, [rtp]) and a bell the tokio side rings when
+//! it has something for the node: SIP over UDP (one socket) and TCP ([tcp]: one
+//! task per connection), and the answers of the [services] the node asked for.
+//! The loop sends RTP itself (non-blocking) and hands every other output to
+//! [`Io`], whose lookups and writes run as tokio tasks, so the media never waits
+//! on the store. CDRs are journaled by the [spool]'s thread (fsync'd) and then
+//! written through one ordered queue: a leg's close is never written before its
+//! open, and a leg is never lost to an outage or a crash. Recording frames go to
+//! the [recorder]'s thread through a bounded queue (a full queue drops and counts).
 //!
 //! Stopping (SIGTERM, Ctrl-C) drains: new calls get 503, the calls up get
 //! `TELECONF_DRAIN_SECS` to end by themselves, those left are hung up (BYE, CDR
@@ -25,7 +28,8 @@ pub mod recorder;
 pub mod services;
 pub mod spool;
 
-mod clock;
+mod media;
+mod rtp;
 mod tcp;
 
 use std::collections::HashMap;
@@ -37,7 +41,6 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use teleconf_core::domain::{CallLeg, DisconnectCause, Language, PhoneNumber, PromptId};
 
@@ -45,18 +48,15 @@ use crate::Error;
 use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::LegKey;
 use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
+use media::{Inbox, Posted};
 use recorder::{Rec, Recorder};
 use spool::{Note, Spool};
 
 pub use config::Config;
 pub use services::Services;
 
-/// Events waiting for the node (RTP beyond this is dropped, as a NIC would).
-const EVENT_QUEUE: usize = 8192;
 /// Largest datagram read.
 const MAX_DATAGRAM: usize = 65_535;
-/// How long the BYEs of a stopping node get to be answered.
-const BYE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long a stopping node waits for its last CDRs to be written.
 const CDR_FLUSH: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -72,14 +72,10 @@ enum Event {
     },
     /// That connection closed.
     TcpClosed { peer: SocketAddr },
-    /// An RTP datagram on one of our ports.
-    Rtp {
-        port: u16,
-        from: SocketAddr,
-        bytes: Vec<u8>,
-    },
     /// A service answered.
     Answer(Answer),
+    /// Stop: drain, then hang up what is left.
+    Stop,
 }
 
 /// The services' answers, owned (the node's inputs borrow).
@@ -167,8 +163,6 @@ impl Shell {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let node = Node::new(self.config.node_config(self.local));
-        let (events, mut inbox) = mpsc::channel(EVENT_QUEUE);
-        let mut ticks = clock::start().map_err(|source| io("clock thread".into(), source))?;
         // The spool first: what a previous run left is written before anything new.
         let (spool, recovered) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
@@ -207,75 +201,57 @@ impl Shell {
             let _ = live.send(LiveUpdate::Remove { conference, leg });
         }
         let live_writer = tokio::spawn(write_live(services.clone(), live_updates));
+        let (inbox, mailbox) = media::inbox().map_err(|source| io("media inbox".into(), source))?;
         let mut tasks = vec![
-            tokio::spawn(receive_udp(self.udp.clone(), events.clone())),
-            tokio::spawn(tcp::accept(self.tcp, events.clone())),
+            tokio::spawn(receive_udp(self.udp.clone(), inbox.clone())),
+            tokio::spawn(tcp::accept(self.tcp, inbox.clone())),
         ];
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
-        let mut io = Io {
+        let io_side = Io {
             udp: self.udp,
             rtp_ip: self.config.sip_addr.ip(),
-            rtp: HashMap::new(),
             tcp: HashMap::new(),
-            events,
+            inbox: inbox.clone(),
+            runtime: tokio::runtime::Handle::current(),
             services,
             cdrs,
             recorder,
             live,
         };
-        let mut node = node;
-        tokio::pin!(shutdown);
-        let mut phase = Phase::Serving;
-        loop {
-            let deadline = node.poll_timeout();
-            let sleep = tokio::time::sleep_until(
-                deadline
-                    .map(tokio::time::Instant::from_std)
-                    .unwrap_or_else(|| tokio::time::Instant::now() + clock::PERIOD * 50),
-            );
-            let phase_end = phase.deadline();
-            tokio::select! {
-                biased;
-                () = &mut shutdown, if phase == Phase::Serving => {
-                    tracing::info!(calls = node.calls(), drain = ?self.config.drain, "media node draining: new calls get 503");
-                    node.handle_input(Input::Drain(Instant::now()));
-                    phase = Phase::Draining(tokio::time::Instant::now() + self.config.drain);
-                }
-                () = tokio::time::sleep_until(phase_end.unwrap_or_else(tokio::time::Instant::now)), if phase_end.is_some() => {
-                    match phase {
-                        Phase::Draining(_) => {
-                            tracing::info!(calls = node.calls(), "media node hanging up the calls left");
-                            node.handle_input(Input::HangUpAll(Instant::now()));
-                            phase = Phase::HangingUp(tokio::time::Instant::now() + BYE_GRACE);
-                        }
-                        _ => break,
-                    }
-                }
-                Some(_) = ticks.recv() => node.handle_input(Input::Tick(Instant::now())),
-                () = sleep, if deadline.is_some() => node.handle_input(Input::Timeout(Instant::now())),
-                event = inbox.recv() => match event {
-                    Some(event) => io.deliver(&mut node, event),
-                    None => break,
-                },
+        // The media loop's thread starts from this one, so it shares its CPUs.
+        let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
+        let drain = self.config.drain;
+        std::thread::Builder::new()
+            .name("media-loop".into())
+            .spawn(move || {
+                let _ = stopped.send(media::run(node, io_side, mailbox, drain));
+            })
+            .map_err(|source| io("media loop thread".into(), source))?;
+        let ended = tokio::select! {
+            ended = &mut loop_done => Some(ended),
+            () = shutdown => None,
+        };
+        let ended = match ended {
+            Some(ended) => ended,
+            None => {
+                inbox.post(Event::Stop);
+                loop_done.await
             }
-            while let Some(output) = node.poll_output() {
-                io.dispatch(output);
-            }
-            if phase != Phase::Serving && node.calls() == 0 {
-                break;
-            }
-        }
-        tracing::info!(calls = node.calls(), "media node stopping");
+        };
         for task in tasks.drain(..) {
             task.abort();
         }
-        for (_, (_, reader)) in io.rtp.drain() {
-            reader.abort();
-        }
+        drop(inbox);
+        let io_side = match ended {
+            Ok(Ok(io_side)) => io_side,
+            Ok(Err(source)) => return Err(io("media loop".into(), source)),
+            Err(_) => return Err(Error::MediaLoopPanicked),
+        };
+        tracing::info!("media node stopping");
         // Every CDR closed above is written before the process goes (or, the
         // store being away, left in the spool for the next start).
-        let _ = io.cdrs.send(Note::Stop);
-        drop(io);
+        let _ = io_side.cdrs.send(Note::Stop);
+        drop(io_side);
         if tokio::time::timeout(CDR_FLUSH, cdr_writer).await.is_err() {
             tracing::error!("CDR writes still pending at exit: they stay in the spool");
         }
@@ -289,36 +265,17 @@ impl Shell {
     }
 }
 
-/// Where the node is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Taking calls.
-    Serving,
-    /// Stopping: new calls get 503; the calls up go on until the calls end or the
-    /// deadline comes ([`Config::drain`]).
-    Draining(tokio::time::Instant),
-    /// The calls left were hung up; their BYEs get until the deadline.
-    HangingUp(tokio::time::Instant),
-}
-
-impl Phase {
-    fn deadline(self) -> Option<tokio::time::Instant> {
-        match self {
-            Phase::Serving => None,
-            Phase::Draining(at) | Phase::HangingUp(at) => Some(at),
-        }
-    }
-}
-
-/// The node's side of the world: sockets, connections, the services.
+/// The node's side of the world besides RTP: SIP sockets and connections, the
+/// services (their work runs on the tokio `runtime`, their answers come back
+/// through the `inbox`), the CDR spool, the recorder, the live view.
 struct Io {
     udp: Arc<UdpSocket>,
+    /// The address RTP ports are bound on.
     rtp_ip: std::net::IpAddr,
-    /// Bound RTP ports: the socket and its reader.
-    rtp: HashMap<u16, (Arc<UdpSocket>, JoinHandle<()>)>,
     /// Open SIP TCP connections by peer.
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
-    events: mpsc::Sender<Event>,
+    inbox: Inbox,
+    runtime: tokio::runtime::Handle,
     services: Services,
     /// The CDR spool's thread.
     cdrs: std::sync::mpsc::Sender<Note>,
@@ -345,12 +302,8 @@ impl Io {
             Event::TcpClosed { peer } => {
                 self.tcp.remove(&peer);
             }
-            Event::Rtp { port, from, bytes } => node.handle_input(Input::Rtp {
-                now,
-                port,
-                from,
-                bytes: &bytes,
-            }),
+            // Handled by the media loop before it comes here.
+            Event::Stop => {}
             Event::Answer(answer) => node.handle_input(match answer {
                 Answer::Number {
                     req,
@@ -392,16 +345,6 @@ impl Io {
     fn dispatch(&mut self, output: Output) {
         match output {
             Output::SendSip { to, bytes } => self.send_sip(to, bytes),
-            Output::SendRtp {
-                from_port,
-                to,
-                bytes,
-            } => {
-                if let Some((socket, _)) = self.rtp.get(&from_port) {
-                    // A full send buffer drops the packet: late audio is no audio.
-                    let _ = socket.try_send_to(&bytes, to);
-                }
-            }
             Output::LookupNumber { req, e164 } => {
                 let services = self.services.clone();
                 self.answer(async move {
@@ -452,7 +395,8 @@ impl Io {
             Output::RecordingStop { conference } => self.recorder.send(Rec::Stop { conference }),
             Output::StoreIntro { target, pcm } => {
                 let services = self.services.clone();
-                tokio::spawn(async move { services.store_intro(&target, &pcm).await });
+                self.runtime
+                    .spawn(async move { services.store_intro(&target, &pcm).await });
             }
             Output::Live(update) => {
                 let _ = self.live.send(update);
@@ -464,17 +408,15 @@ impl Io {
                 summary,
             } => {
                 let services = self.services.clone();
-                tokio::spawn(async move {
+                self.runtime.spawn(async move {
                     services
                         .record_event(account, conference, kind, summary)
                         .await;
                 });
             }
-            Output::BindRtp(port) => self.bind_rtp(port),
-            Output::ReleaseRtp(port) => {
-                if let Some((_, reader)) = self.rtp.remove(&port) {
-                    reader.abort();
-                }
+            // The media loop's own (RTP).
+            Output::SendRtp { .. } | Output::BindRtp(_) | Output::ReleaseRtp(_) => {
+                tracing::error!("an RTP output reached the shell's I/O");
             }
         }
     }
@@ -522,7 +464,7 @@ impl Io {
                 account,
                 conference,
             } => {
-                tokio::spawn(async move {
+                self.runtime.spawn(async move {
                     if let Err(error) = services
                         .record_failure(&attempt, account, conference, Utc::now())
                         .await
@@ -537,10 +479,10 @@ impl Io {
 
     /// Runs `work` on a task and feeds its answer, if any, back to the node.
     fn answer(&self, work: impl Future<Output = Option<Answer>> + Send + 'static) {
-        let events = self.events.clone();
-        tokio::spawn(async move {
+        let inbox = self.inbox.clone();
+        self.runtime.spawn(async move {
             if let Some(answer) = work.await {
-                let _ = events.send(Event::Answer(answer)).await;
+                inbox.send(Event::Answer(answer)).await;
             }
         });
     }
@@ -556,7 +498,7 @@ impl Io {
             Ok(_) => {}
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
                 let udp = self.udp.clone();
-                tokio::spawn(async move {
+                self.runtime.spawn(async move {
                     if let Err(error) = udp.send_to(&bytes, to).await {
                         tracing::warn!(%to, %error, "SIP send failed");
                     }
@@ -565,64 +507,26 @@ impl Io {
             Err(error) => tracing::warn!(%to, %error, "SIP send failed"),
         }
     }
-
-    fn bind_rtp(&mut self, port: u16) {
-        let addr = SocketAddr::new(self.rtp_ip, port);
-        let socket = match std::net::UdpSocket::bind(addr)
-            .and_then(|socket| {
-                socket.set_nonblocking(true)?;
-                Ok(socket)
-            })
-            .and_then(UdpSocket::from_std)
-        {
-            Ok(socket) => Arc::new(socket),
-            Err(error) => {
-                // The call goes on without media from us; its RTP timeout ends it.
-                tracing::error!(%addr, %error, "RTP port cannot be bound");
-                return;
-            }
-        };
-        let reader = tokio::spawn(receive_rtp(socket.clone(), port, self.events.clone()));
-        if let Some((_, old)) = self.rtp.insert(port, (socket, reader)) {
-            old.abort();
-        }
-    }
 }
 
 /// Reads the SIP UDP socket.
-async fn receive_udp(socket: Arc<UdpSocket>, events: mpsc::Sender<Event>) {
+async fn receive_udp(socket: Arc<UdpSocket>, inbox: Inbox) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
         match socket.recv_from(&mut buffer).await {
             Ok((n, from)) => {
                 let bytes = buffer[..n].to_vec();
-                if events.send(Event::Sip { from, bytes }).await.is_err() {
-                    return;
+                match inbox.post(Event::Sip { from, bytes }) {
+                    Posted::Delivered => {}
+                    // The sender retransmits (RFC 3261 §17).
+                    Posted::Full => {
+                        tracing::warn!(%from, "media loop behind: SIP datagram dropped")
+                    }
+                    Posted::Closed => return,
                 }
             }
             // ICMP port unreachable from a gone peer, and the like: go on.
             Err(error) => tracing::debug!(%error, "SIP UDP receive"),
-        }
-    }
-}
-
-/// Reads one RTP port.
-async fn receive_rtp(socket: Arc<UdpSocket>, port: u16, events: mpsc::Sender<Event>) {
-    let mut buffer = vec![0u8; 2048];
-    loop {
-        match socket.recv_from(&mut buffer).await {
-            Ok((n, from)) => {
-                let event = Event::Rtp {
-                    port,
-                    from,
-                    bytes: buffer[..n].to_vec(),
-                };
-                match events.try_send(event) {
-                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
-                    Err(mpsc::error::TrySendError::Closed(_)) => return,
-                }
-            }
-            Err(error) => tracing::debug!(port, %error, "RTP receive"),
         }
     }
 }

@@ -10,13 +10,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::Event;
+use super::media::Inbox;
 use crate::sip::codec::{self, Framing};
 
 /// Messages waiting to be written to one connection.
 const WRITE_QUEUE: usize = 64;
 
 /// Accepts connections until the shell goes.
-pub(super) async fn accept(listener: TcpListener, events: mpsc::Sender<Event>) {
+pub(super) async fn accept(listener: TcpListener, events: Inbox) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -28,23 +29,19 @@ pub(super) async fn accept(listener: TcpListener, events: mpsc::Sender<Event>) {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
-        if events.is_closed() {
-            return;
-        }
     }
 }
 
-async fn serve(stream: TcpStream, peer: SocketAddr, events: mpsc::Sender<Event>) {
+async fn serve(stream: TcpStream, peer: SocketAddr, events: Inbox) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
-    if events
+    if !events
         .send(Event::TcpOpened {
             peer,
             writer: tx.clone(),
         })
         .await
-        .is_err()
     {
         return;
     }
@@ -74,7 +71,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, events: mpsc::Sender<Event>)
                 }
                 Framing::Complete(n) => {
                     let bytes: Vec<u8> = buffer.drain(..n).collect();
-                    if events.send(Event::Sip { from: peer, bytes }).await.is_err() {
+                    if !events.send(Event::Sip { from: peer, bytes }).await {
                         break 'read;
                     }
                 }

@@ -1,0 +1,324 @@
+//! The media loop: one thread that owns the sans-IO [`Node`], its RTP sockets
+//! ([`RtpPorts`]) and its clock, so that audio never waits behind the runtime's
+//! other work.
+//!
+//! It sleeps in one `epoll_wait` on: a `timerfd` armed for the next thing due
+//! (the 20 ms tick on absolute deadlines, the node's own deadline, the stop's
+//! phases), an `eventfd` that the tokio side rings when it puts an event in the
+//! [`Inbox`] (SIP, TCP connections, the services' answers, stop), and every RTP
+//! socket. What is due is done first; between two sockets read, a tick that has
+//! come due is run at once, so a burst of RTP delays a tick by one socket's read
+//! at most. The tick is never queued nor skipped silently: a loop that fell more
+//! than five periods behind (a suspended machine) starts again from now.
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+
+use super::rtp::RtpPorts;
+use super::{Event, Io};
+use crate::node::{Input, Node};
+
+/// The frame period of G.711 at ptime 20.
+pub(super) const PERIOD: Duration = Duration::from_millis(20);
+/// Events waiting for the loop (SIP beyond this is dropped, as a NIC would).
+const INBOX: usize = 8192;
+/// Readiness reports taken per `epoll_wait`.
+const EVENTS: usize = 256;
+/// How long the BYEs of a stopping node get to be answered.
+const BYE_GRACE: Duration = Duration::from_secs(2);
+/// Epoll tokens that are not RTP ports (ports are 0..=65535).
+const TIMER: u64 = u64::MAX;
+const WAKE: u64 = u64::MAX - 1;
+
+/// The tokio side's way into the loop.
+#[derive(Debug, Clone)]
+pub(super) struct Inbox {
+    queue: SyncSender<Event>,
+    bell: Arc<EventFd>,
+}
+
+/// What became of an event put in the [`Inbox`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Posted {
+    Delivered,
+    /// The loop is behind: the event was dropped.
+    Full,
+    /// The loop has stopped.
+    Closed,
+}
+
+impl Inbox {
+    /// Puts `event` in without waiting: dropped when the loop is behind.
+    pub(super) fn post(&self, event: Event) -> Posted {
+        match self.queue.try_send(event) {
+            Ok(()) => {
+                // The counter saturating is the only failure, and it still rings.
+                let _ = self.bell.write(1);
+                Posted::Delivered
+            }
+            Err(TrySendError::Full(_)) => Posted::Full,
+            Err(TrySendError::Disconnected(_)) => Posted::Closed,
+        }
+    }
+
+    /// Puts `event` in, waiting for room (what must not be lost: a TCP message,
+    /// a service's answer). False when the loop has stopped.
+    pub(super) async fn send(&self, mut event: Event) -> bool {
+        loop {
+            match self.queue.try_send(event) {
+                Ok(()) => {
+                    let _ = self.bell.write(1);
+                    return true;
+                }
+                Err(TrySendError::Full(back)) => {
+                    event = back;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err(TrySendError::Disconnected(_)) => return false,
+            }
+        }
+    }
+}
+
+/// The loop's end of the [`Inbox`].
+#[derive(Debug)]
+pub(super) struct Mailbox {
+    queue: Receiver<Event>,
+    bell: Arc<EventFd>,
+}
+
+/// A new inbox and its mailbox.
+pub(super) fn inbox() -> std::io::Result<(Inbox, Mailbox)> {
+    let bell = Arc::new(EventFd::from_flags(
+        EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC,
+    )?);
+    let (queue, receiver) = sync_channel(INBOX);
+    Ok((
+        Inbox {
+            queue,
+            bell: bell.clone(),
+        },
+        Mailbox {
+            queue: receiver,
+            bell,
+        },
+    ))
+}
+
+/// Where the node is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Taking calls.
+    Serving,
+    /// Stopping: new calls get 503; the calls up go on until they end or the
+    /// deadline comes.
+    Draining(Instant),
+    /// The calls left were hung up; their BYEs get until the deadline.
+    HangingUp(Instant),
+}
+
+impl Phase {
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Phase::Serving => None,
+            Phase::Draining(at) | Phase::HangingUp(at) => Some(at),
+        }
+    }
+}
+
+/// The loop's state besides the node and its I/O.
+struct Loop {
+    epoll: Epoll,
+    timer: TimerFd,
+    /// When the timer is set to ring.
+    armed: Option<Instant>,
+    next_tick: Instant,
+    phase: Phase,
+    drain: Duration,
+    rtp: RtpPorts,
+}
+
+/// Runs the node until it has stopped (an [`Event::Stop`], then the drain),
+/// and gives its I/O back for the last writes.
+pub(super) fn run(
+    node: Node,
+    mut io: Io,
+    mailbox: Mailbox,
+    drain: Duration,
+) -> std::io::Result<Io> {
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    let timer = TimerFd::new(
+        ClockId::CLOCK_MONOTONIC,
+        TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+    )?;
+    epoll.add(timer.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, TIMER))?;
+    epoll.add(
+        mailbox.bell.as_fd(),
+        EpollEvent::new(EpollFlags::EPOLLIN, WAKE),
+    )?;
+    let mut state = Loop {
+        rtp: RtpPorts::new(io.rtp_ip),
+        epoll,
+        timer,
+        armed: None,
+        next_tick: Instant::now() + PERIOD,
+        phase: Phase::Serving,
+        drain,
+    };
+    let mut node = node;
+    let mut ready = [EpollEvent::empty(); EVENTS];
+    loop {
+        state.due(&mut node, &mut io);
+        if state.phase != Phase::Serving && node.calls() == 0 {
+            break;
+        }
+        if let Phase::HangingUp(at) = state.phase
+            && at <= Instant::now()
+        {
+            break;
+        }
+        state.arm(&node)?;
+        let count = match state.epoll.wait(&mut ready, EpollTimeout::NONE) {
+            Ok(count) => count,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(error) => return Err(error.into()),
+        };
+        for event in &ready[..count] {
+            match event.data() {
+                TIMER => {
+                    // Reset its readiness; what is due is done at the loop's top.
+                    let _ = state.timer.wait();
+                    state.armed = None;
+                }
+                WAKE => {
+                    let _ = mailbox.bell.read();
+                    state.take_mail(&mut node, &mut io, &mailbox);
+                }
+                token => {
+                    let port = u16::try_from(token).unwrap_or_default();
+                    let now = Instant::now();
+                    state.rtp.receive(port, |from, bytes| {
+                        node.handle_input(Input::Rtp {
+                            now,
+                            port,
+                            from,
+                            bytes,
+                        });
+                    });
+                    state.flush(&mut node, &mut io);
+                    if Instant::now() >= state.next_tick {
+                        state.tick(&mut node, &mut io);
+                    }
+                }
+            }
+        }
+    }
+    Ok(io)
+}
+
+impl Loop {
+    /// Does what is due: the tick, the node's deadline, the stop's phases.
+    fn due(&mut self, node: &mut Node, io: &mut Io) {
+        let now = Instant::now();
+        if now >= self.next_tick {
+            self.tick(node, io);
+        }
+        if node.poll_timeout().is_some_and(|at| at <= now) {
+            node.handle_input(Input::Timeout(now));
+            self.flush(node, io);
+        }
+        if let Phase::Draining(at) = self.phase
+            && at <= now
+        {
+            tracing::info!(calls = node.calls(), "media node hanging up the calls left");
+            node.handle_input(Input::HangUpAll(now));
+            self.flush(node, io);
+            self.phase = Phase::HangingUp(now + BYE_GRACE);
+        }
+    }
+
+    /// The 20 ms tick, and the next deadline on the grid.
+    fn tick(&mut self, node: &mut Node, io: &mut Io) {
+        let now = Instant::now();
+        node.handle_input(Input::Tick(now));
+        self.flush(node, io);
+        self.next_tick += PERIOD;
+        // Asleep far too long (a suspended machine): start again from now rather
+        // than fire a burst of stale ticks.
+        if now > self.next_tick + PERIOD * 5 {
+            tracing::warn!(behind = ?now - self.next_tick, "media loop fell behind its clock");
+            self.next_tick = now + PERIOD;
+        }
+    }
+
+    /// Sets the timer for the next thing due, unless it is set for it already.
+    fn arm(&mut self, node: &Node) -> std::io::Result<()> {
+        let wake = [
+            Some(self.next_tick),
+            node.poll_timeout(),
+            self.phase.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.next_tick);
+        if self.armed == Some(wake) {
+            return Ok(());
+        }
+        // A zero expiry would disarm the timer: what is due now rings in 1 µs.
+        let after = wake
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_micros(1));
+        self.timer.set(
+            Expiration::OneShot(TimeSpec::from_duration(after)),
+            TimerSetTimeFlags::empty(),
+        )?;
+        self.armed = Some(wake);
+        Ok(())
+    }
+
+    /// Feeds the node everything in the mailbox.
+    fn take_mail(&mut self, node: &mut Node, io: &mut Io, mailbox: &Mailbox) {
+        loop {
+            match mailbox.queue.try_recv() {
+                Ok(Event::Stop) => {
+                    if self.phase == Phase::Serving {
+                        let now = Instant::now();
+                        tracing::info!(calls = node.calls(), drain = ?self.drain, "media node draining: new calls get 503");
+                        node.handle_input(Input::Drain(now));
+                        self.phase = Phase::Draining(now + self.drain);
+                    }
+                }
+                Ok(event) => io.deliver(node, event),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
+            }
+            self.flush(node, io);
+            if Instant::now() >= self.next_tick {
+                self.tick(node, io);
+            }
+        }
+    }
+
+    /// Carries out the node's outputs: RTP here, the rest through `io`.
+    fn flush(&mut self, node: &mut Node, io: &mut Io) {
+        while let Some(output) = node.poll_output() {
+            match output {
+                crate::node::Output::SendRtp {
+                    from_port,
+                    to,
+                    bytes,
+                } => self.rtp.send(from_port, to, &bytes),
+                crate::node::Output::BindRtp(port) => self.rtp.bind(&self.epoll, port),
+                crate::node::Output::ReleaseRtp(port) => self.rtp.release(&self.epoll, port),
+                other => io.dispatch(other),
+            }
+        }
+    }
+}
