@@ -9,7 +9,9 @@
 //!
 //! Over UDP the request is retransmitted on Timer E: after T1, then doubling up to T2
 //! in Trying, every T2 in Proceeding (§17.1.2.2). Timer F (64*T1) gives up. The first
-//! final response goes to the TU; Timer K (T4) absorbs its retransmissions.
+//! final response goes to the TU; Timer K (T4) absorbs its retransmissions. Over a
+//! reliable transport (the request's top Via says TCP, TLS, SCTP or WS) the transport
+//! does the resending: no Timer E, and Timer K is zero (§17.1.2.2, Table 4).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -37,6 +39,8 @@ pub enum ClientState {
 pub struct ClientTransaction {
     /// The timer base values.
     timers: Timers,
+    /// Sent over a reliable transport: never retransmitted.
+    reliable: bool,
     /// The request we send.
     request: Request,
     /// The request, printed, for retransmissions.
@@ -60,12 +64,14 @@ impl ClientTransaction {
     pub fn new(now: Instant, request: Request, timers: Timers) -> Self {
         let printed = encode(&request.clone().into());
         let outputs = VecDeque::from([Output::Transmit(printed.clone())]);
+        let reliable = sent_reliably(&request);
         Self {
             timers,
+            reliable,
             request,
             printed,
             state: ClientState::Trying,
-            retransmit: Some(Retransmit::start(now, &timers)),
+            retransmit: (!reliable).then(|| Retransmit::start(now, &timers)),
             give_up_at: Some(now + timers.sixty_four_t1()),
             completed_until: None,
             outputs,
@@ -104,8 +110,12 @@ impl ClientTransaction {
             self.state = ClientState::Completed;
             self.retransmit = None;
             self.give_up_at = None;
-            // Timer K: T4 for UDP (§17.1.2.2, Table 4).
-            self.completed_until = Some(now + self.timers.t4);
+            // Timer K: T4 for UDP, zero for a reliable transport (§17.1.2.2, Table 4).
+            self.completed_until = Some(if self.reliable {
+                now
+            } else {
+                now + self.timers.t4
+            });
         }
         self.outputs.push_back(to_tu(response));
     }
@@ -164,6 +174,17 @@ impl ClientTransaction {
 }
 
 /// A response passed up to the TU.
+/// Whether `request` goes over a reliable transport, as its top Via says.
+fn sent_reliably(request: &Request) -> bool {
+    use rsip::headers::ToTypedHeader;
+    use rsip::prelude::HeadersExt;
+    request
+        .via_header()
+        .ok()
+        .and_then(|via| via.typed().ok())
+        .is_some_and(|via| via.transport != rsip::Transport::Udp)
+}
+
 fn to_tu(response: Response) -> Output {
     Output::ToTu(TuEvent::Response(response))
 }
@@ -258,6 +279,44 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(transaction.poll_output(), None);
         let rest = progress(&mut transaction, start, start + Duration::from_secs(60));
         assert_eq!(rest, [(5_700, Output::Terminated)]);
+    }
+
+    #[test]
+    fn over_tcp_our_bye_is_never_retransmitted_and_ends_with_its_response() {
+        let start = Instant::now();
+        let bye = request(&OUR_BYE.replace("SIP/2.0/UDP", "SIP/2.0/TCP"));
+        let mut transaction = ClientTransaction::new(start, bye.clone(), Timers::default());
+        assert!(matches!(
+            transaction.poll_output(),
+            Some(Output::Transmit(_))
+        ));
+        let seen = progress(&mut transaction, start, start + Duration::from_secs(10));
+        assert_eq!(seen, [], "no Timer E over a reliable transport");
+
+        let ok = response_to(&bye, 200, None);
+        let at = start + Duration::from_secs(10);
+        transaction.handle(at, Input::Receive(ok.clone().into()));
+        assert_eq!(transaction.poll_output(), Some(to_tu(ok)));
+        // Timer K is zero over TCP.
+        assert_eq!(transaction.poll_timeout(), Some(at));
+        transaction.handle_timeout(at);
+        assert_eq!(transaction.poll_output(), Some(Output::Terminated));
+    }
+
+    #[test]
+    fn over_tcp_an_unanswered_bye_still_times_out_on_timer_f() {
+        let start = Instant::now();
+        let bye = request(&OUR_BYE.replace("SIP/2.0/UDP", "SIP/2.0/TCP"));
+        let mut transaction = ClientTransaction::new(start, bye, Timers::default());
+        transaction.poll_output();
+        let seen = progress(&mut transaction, start, start + Duration::from_secs(60));
+        assert_eq!(
+            seen,
+            [
+                (32_000, Output::ToTu(TuEvent::Timeout)),
+                (32_000, Output::Terminated)
+            ]
+        );
     }
 
     #[test]
