@@ -24,8 +24,8 @@
 //! rare, and a limiter would colour every quiet sum too. Never wraps.
 //!
 //! ## Ticks and time
-//! [`Room::tick`] runs on **absolute deadlines** 20 ms apart: the first tick
-//! anchors the schedule, then each deadline is the previous plus exactly 20 ms,
+//! [`Room::tick`] runs on **absolute deadlines** 20 ms apart: [`Room::anchor`]
+//! (or else the first tick) anchors the schedule, then each deadline is the previous plus exactly 20 ms,
 //! whatever the lateness of the call ([`Room::poll_timeout`] gives the next one),
 //! so there is no drift. A call before the deadline does nothing. A tick up to
 //! [`MAX_CATCH_UP_FRAMES`] frames late mixes the frame due and leaves the next
@@ -273,6 +273,14 @@ impl Room {
             .jitter
             .insert(now, sequence, rtp_timestamp, frame);
         Ok(())
+    }
+
+    /// Anchors the schedule: the first frame is due at `at` (unless a tick or an
+    /// earlier anchor set the schedule already). Rooms anchored at different
+    /// moments mix at different phases of the 20 ms period, which spreads a node's
+    /// work over the period instead of piling every room on one instant.
+    pub fn anchor(&mut self, at: Instant) {
+        self.next_deadline.get_or_insert(at);
     }
 
     /// When the next tick is due; `None` until the first tick anchors the

@@ -113,7 +113,8 @@ pub enum Input<'a> {
         /// Its bytes.
         bytes: &'a [u8],
     },
-    /// The shell's 20 ms clock: prompts and rooms advance.
+    /// The shell's 20 ms clock, stamped with its deadline on the grid (not the
+    /// moment it is handled): prompts and rooms advance, rooms anchored on the grid.
     Tick(Instant),
     /// The deadline of [`Node::poll_timeout`] has come.
     Timeout(Instant),
@@ -876,10 +877,14 @@ impl Node {
                         account,
                     });
                 }
-                let room = self
-                    .rooms
-                    .entry(conference)
-                    .or_insert_with(|| Conference::new(account, record));
+                // A room mixes on its own deadlines, from its first caller's
+                // admission: rooms opened at different moments spread the
+                // node's work over the 20 ms period.
+                let room = self.rooms.entry(conference).or_insert_with(|| {
+                    let mut room = Conference::new(account, record);
+                    room.room_mut().anchor(now);
+                    room
+                });
                 match room.join(key, role, codec) {
                     Ok(effects) => {
                         leg.conference = Some(conference);

@@ -666,3 +666,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_room_anchored_at_its_first_admission_keeps_that_phase_whatever_the_ticks() {
+    let start = Instant::now();
+    let opened = start + Duration::from_millis(7);
+    let mut room = Room::new();
+    room.anchor(opened);
+    room.anchor(opened + Duration::from_millis(3));
+    assert_eq!(room.poll_timeout(), Some(opened), "the first anchor holds");
+    // The shell's 20 ms grid (start + k·20 ms) does not move the room's frames.
+    assert_eq!(room.tick(start), None, "before its deadline: nothing");
+    let first = room.tick(start + FRAME_DURATION).expect("due since +7 ms");
+    assert_eq!(first.deadline, opened);
+    assert_eq!(room.poll_timeout(), Some(opened + FRAME_DURATION));
+    let next = room
+        .tick(opened + FRAME_DURATION + Duration::from_micros(50))
+        .expect("on its own deadline");
+    assert_eq!(next.deadline, opened + FRAME_DURATION);
+}

@@ -6,9 +6,9 @@
 //! (the 20 ms tick on absolute deadlines, the node's own deadline, the stop's
 //! phases), an `eventfd` that the tokio side rings when it puts an event in the
 //! [`Inbox`] (SIP, TCP connections, the services' answers, stop), and every RTP
-//! socket. What is due is done first; between two sockets read, a tick that has
-//! come due is run at once, so a burst of RTP delays a tick by one socket's read
-//! at most. The tick is never queued nor skipped silently: a loop that fell more
+//! socket. What is due is done first; between two sockets read, what has come
+//! due (a tick, a room's frame) is done at once, so a burst of RTP delays a frame
+//! by one socket's read at most. The tick is never queued nor skipped silently: a loop that fell more
 //! than five periods behind (a suspended machine) starts again from now.
 
 use std::os::fd::AsFd;
@@ -213,8 +213,8 @@ pub(super) fn run(
                         });
                     });
                     state.flush(&mut node, &mut io);
-                    if Instant::now() >= state.next_tick {
-                        state.tick(&mut node, &mut io);
+                    if state.next_due(&node) <= Instant::now() {
+                        state.due(&mut node, &mut io);
                     }
                 }
             }
@@ -224,6 +224,20 @@ pub(super) fn run(
 }
 
 impl Loop {
+    /// The next thing due: the tick, the node's deadline (a room's frame, a
+    /// call's timer) or the stop's next phase.
+    fn next_due(&self, node: &Node) -> Instant {
+        [
+            Some(self.next_tick),
+            node.poll_timeout(),
+            self.phase.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.next_tick)
+    }
+
     /// Does what is due: the tick, the node's deadline, the stop's phases.
     fn due(&mut self, node: &mut Node, io: &mut Io) {
         let now = Instant::now();
@@ -244,11 +258,14 @@ impl Loop {
         }
     }
 
-    /// The 20 ms tick, and the next deadline on the grid.
+    /// The 20 ms tick (the calls' prompts), and the next deadline on the grid.
+    /// The node is told the deadline, not the time the loop got to it, so a late
+    /// wake-up never shifts the calls' frames. The rooms mix on their own
+    /// deadlines ([`Node::poll_timeout`]), spread over the period.
     fn tick(&mut self, node: &mut Node, io: &mut Io) {
-        let now = Instant::now();
-        node.handle_input(Input::Tick(now));
+        node.handle_input(Input::Tick(self.next_tick));
         self.flush(node, io);
+        let now = Instant::now();
         self.next_tick += PERIOD;
         // Asleep far too long (a suspended machine): start again from now rather
         // than fire a burst of stale ticks.
@@ -260,15 +277,7 @@ impl Loop {
 
     /// Sets the timer for the next thing due, unless it is set for it already.
     fn arm(&mut self, node: &Node) -> std::io::Result<()> {
-        let wake = [
-            Some(self.next_tick),
-            node.poll_timeout(),
-            self.phase.deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(self.next_tick);
+        let wake = self.next_due(node);
         if self.armed == Some(wake) {
             return Ok(());
         }
@@ -300,8 +309,8 @@ impl Loop {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
             }
             self.flush(node, io);
-            if Instant::now() >= self.next_tick {
-                self.tick(node, io);
+            if self.next_due(node) <= Instant::now() {
+                self.due(node, io);
             }
         }
     }
