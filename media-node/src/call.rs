@@ -72,6 +72,12 @@ mod tests;
 /// How long without RTP from the caller ends the call (issue #4: « RTP timeout 30 s »).
 pub const RTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a call that sends us no media by agreement (an `inactive` or
+/// `sendonly` hold) goes without a sign of its caller's side before we ask, by an
+/// in-dialog OPTIONS, whether the dialog still stands: the RTP timeout cannot tell
+/// a held call from one whose BYE was lost.
+pub const HOLD_PROBE: Duration = Duration::from_secs(60);
+
 /// How long a custom prompt may take to arrive from S3 before the default plays
 /// instead (the caller should not hear dead air).
 pub const FETCH_GRACE: Duration = Duration::from_secs(2);
@@ -277,6 +283,12 @@ pub struct Call {
     dialog: Option<Dialog>,
     /// Our BYE.
     bye: Option<ClientTransaction>,
+    /// Our in-dialog OPTIONS, while one is out ([`HOLD_PROBE`]).
+    probe: Option<ClientTransaction>,
+    /// Probes sent (each gets its own branch).
+    probes_sent: u32,
+    /// When we last heard from the caller's side: SIP in the dialog or RTP.
+    last_heard: Option<Instant>,
     /// A hang-up waiting for the ACK (no BYE on an early dialog, RFC 3261 §15).
     bye_pending: bool,
     negotiated: Option<Negotiated>,
@@ -325,6 +337,9 @@ impl Call {
             awaiting_answer: false,
             dialog: None,
             bye: None,
+            probe: None,
+            probes_sent: 0,
+            last_heard: None,
             bye_pending: false,
             negotiated: None,
             rtp_source: None,
@@ -400,8 +415,14 @@ impl Call {
                     self.over = true;
                 }
             }
-            Input::Sip(SipMessage::Request(request)) => self.receive_request(now, request),
-            Input::Sip(SipMessage::Response(response)) => self.receive_response(now, response),
+            Input::Sip(SipMessage::Request(request)) => {
+                self.last_heard = Some(now);
+                self.receive_request(now, request);
+            }
+            Input::Sip(SipMessage::Response(response)) => {
+                self.last_heard = Some(now);
+                self.receive_response(now, response);
+            }
             Input::Rtp(datagram, from) => self.receive_rtp(now, datagram, from),
             Input::Tick => self.tick(now),
             Input::HangUp => {
@@ -466,6 +487,10 @@ impl Call {
         [
             self.servers.poll_timeout(),
             self.bye.as_ref().and_then(ClientTransaction::poll_timeout),
+            self.probe
+                .as_ref()
+                .and_then(ClientTransaction::poll_timeout),
+            self.probe_deadline(),
             self.answer_at.filter(|_| live),
             self.dtmf
                 .as_ref()
@@ -501,10 +526,80 @@ impl Call {
     }
 
     fn receive_response(&mut self, now: Instant, response: Response) {
+        let key = TransactionKey::of_response(&response);
+        let ours = |transaction: &ClientTransaction| {
+            key.is_some() && key == TransactionKey::of_request(transaction.request())
+        };
+        if let Some(probe) = self.probe.as_mut().filter(|probe| ours(probe)) {
+            probe.handle(now, transaction::Input::Receive(response.into()));
+            return self.drain_probe(now);
+        }
         if let Some(bye) = &mut self.bye {
             bye.handle(now, transaction::Input::Receive(response.into()));
         }
         self.drain_bye(now);
+    }
+
+    /// When to ask whether a held call's dialog still stands: [`HOLD_PROBE`]
+    /// after the last sign of its caller's side, while we expect no media from it
+    /// and no probe is out.
+    fn probe_deadline(&self) -> Option<Instant> {
+        let held = self.negotiated.is_some_and(|n| !n.direction.receives());
+        let confirmed = self
+            .dialog
+            .as_ref()
+            .is_some_and(|dialog| dialog.state() == DialogState::Confirmed);
+        (!self.over && held && confirmed && self.probe.is_none())
+            .then_some(self.last_heard)
+            .flatten()
+            .map(|at| at + HOLD_PROBE)
+    }
+
+    fn send_probe(&mut self, now: Instant) {
+        self.probes_sent += 1;
+        let branch = format!(
+            "{}{}-probe{}",
+            transaction::MAGIC_COOKIE,
+            self.settings.local_tag,
+            self.probes_sent
+        );
+        if let Some(dialog) = &mut self.dialog {
+            let options = dialog.options(&self.settings.via_host, &branch);
+            self.probe = Some(ClientTransaction::new(now, options, self.settings.timers));
+        }
+        self.drain_probe(now);
+    }
+
+    /// Sends what the probe transmits; a 481 or 408, or no answer, ends the call
+    /// (RFC 5057 §5.2); any other answer says the dialog stands.
+    fn drain_probe(&mut self, now: Instant) {
+        let Some(probe) = &mut self.probe else {
+            return;
+        };
+        let mut outputs = Vec::new();
+        while let Some(output) = probe.poll_output() {
+            outputs.push(output);
+        }
+        for output in outputs {
+            match output {
+                transaction::Output::Transmit(bytes) => self.send_sip(bytes),
+                transaction::Output::ToTu(TuEvent::Response(response))
+                    if matches!(response.status_code.code(), 408 | 481) =>
+                {
+                    tracing::info!(
+                        status = response.status_code.code(),
+                        "call: the held call's dialog is gone"
+                    );
+                    self.hang_up(now, DisconnectCause::TransactionFailure);
+                }
+                transaction::Output::ToTu(TuEvent::Timeout) => {
+                    tracing::info!("call: no answer to our OPTIONS on hold");
+                    self.hang_up(now, DisconnectCause::TransactionFailure);
+                }
+                transaction::Output::Terminated => self.probe = None,
+                transaction::Output::ToTu(_) => {}
+            }
+        }
     }
 
     /// Sends what the server transactions transmit and handles what they pass up.
@@ -676,6 +771,7 @@ impl Call {
         let ok = dialog.answer(transaction.invite(), 200, Some(&sdp));
         transaction.handle(now, transaction::Input::Respond(ok));
         self.last_rtp = Some(now);
+        self.last_heard = Some(now);
         let Some(caller) = &self.caller else {
             return;
         };
@@ -866,6 +962,10 @@ impl Call {
             bye.handle_timeout(now);
         }
         self.drain_bye(now);
+        if let Some(probe) = &mut self.probe {
+            probe.handle_timeout(now);
+        }
+        self.drain_probe(now);
         if self.over {
             return;
         }
@@ -898,6 +998,9 @@ impl Call {
             self.queue_prompt(now, Prompt::EndsSoon);
         }
         self.feed_player(now);
+        if self.probe_deadline().is_some_and(|at| at <= now) {
+            self.send_probe(now);
+        }
         if self.rtp_deadline().is_some_and(|at| at <= now) {
             tracing::info!("call: no RTP for {RTP_TIMEOUT:?}");
             self.hang_up(now, DisconnectCause::RtpTimeout);
@@ -935,6 +1038,7 @@ impl Call {
             self.rtp_source = Some(from);
         }
         self.last_rtp = Some(now);
+        self.last_heard = Some(now);
         if let Some(dtmf) = self
             .dtmf
             .as_mut()

@@ -114,7 +114,8 @@ pub enum DisconnectCause {
     ModeratorKick,
     /// No RTP from the caller for too long.
     RtpTimeout,
-    /// A SIP transaction failed (no ACK, no answer to BYE).
+    /// A SIP transaction failed (no ACK, no answer to BYE), or a held call's dialog
+    /// is gone (its in-dialog OPTIONS got 481 or 408, or no answer).
     TransactionFailure,
     /// The node restarted while the leg was up; closed at its last heartbeat.
     NodeRestart,

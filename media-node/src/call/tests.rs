@@ -724,3 +724,92 @@ fn five_minutes_before_the_planned_end_the_caller_is_told_and_nothing_is_cut() {
     assert!(node.cdr_closed().is_none());
     assert_eq!(node.call.prompts_finished, said + 1, "said once");
 }
+
+/// A caller in the conference who puts the call on an `inactive` hold
+/// (re-INVITE, then its ACK): no media either way.
+fn on_inactive_hold() -> Node {
+    let mut node = Node::admitted();
+    assert!(node.cdr_opened().is_some());
+    let hold = SIPP_SDP.replace("a=fmtp:101 0-15\r\n", "a=fmtp:101 0-15\r\na=inactive\r\n");
+    node.sip(&in_dialog(
+        "INVITE",
+        2,
+        "Content-Type: application/sdp\r\n",
+        &hold,
+    ));
+    node.sip(&in_dialog("ACK", 2, "", ""));
+    node.caller_talks = false;
+    node
+}
+
+/// The caller's answer, with `status`, to the `nth` (from 1) OPTIONS we sent.
+fn answer_our_options(node: &mut Node, nth: usize, status: u16) {
+    let request = node
+        .log
+        .iter()
+        .filter_map(|output| match output {
+            Output::SendSip { bytes, .. } if bytes.starts_with(b"OPTIONS ") => Some(bytes.clone()),
+            _ => None,
+        })
+        .nth(nth - 1)
+        .expect("our OPTIONS");
+    let Ok(SipMessage::Request(request)) = parse(&request) else {
+        panic!("our OPTIONS parses");
+    };
+    let response = transaction::response_to(&request, status, None);
+    node.feed(Input::Sip(response.into()));
+}
+
+fn options_sent(node: &Node) -> usize {
+    node.sip_sent()
+        .iter()
+        .filter(|line| line.starts_with("OPTIONS"))
+        .count()
+}
+
+#[test]
+fn a_call_on_inactive_hold_is_asked_in_dialog_after_a_minute_of_silence() {
+    let mut node = on_inactive_hold();
+    node.progress(HOLD_PROBE - Duration::from_secs(1));
+    assert_eq!(options_sent(&node), 0, "not before a minute of silence");
+    assert!(!node.ended(), "no RTP timeout on an inactive hold");
+    node.progress(Duration::from_millis(1_100));
+    assert_eq!(options_sent(&node), 1);
+    let options = node.sent_message("OPTIONS ");
+    assert!(options.contains("CSeq: 1 OPTIONS"), "{options}");
+    assert!(
+        options.contains("Call-ID: 1-4242@127.0.0.1"),
+        "in the dialog: {options}"
+    );
+
+    // Answered (even 405 says the dialog stands): the call goes on, asked again later.
+    answer_our_options(&mut node, 1, 405);
+    node.progress(HOLD_PROBE + Duration::from_millis(200));
+    assert!(node.cdr_closed().is_none(), "still on the line");
+    assert_eq!(
+        options_sent(&node),
+        2,
+        "asked again a minute after the answer"
+    );
+}
+
+#[test]
+fn a_held_call_whose_dialog_is_gone_ends_on_the_481() {
+    let mut node = on_inactive_hold();
+    node.progress(HOLD_PROBE + Duration::from_secs(1));
+    answer_our_options(&mut node, 1, 481);
+    let leg = node.cdr_closed().expect("the leg is closed");
+    assert_eq!(leg.cause, Some(DisconnectCause::TransactionFailure));
+}
+
+#[test]
+fn a_held_call_whose_caller_never_answers_ends_when_timer_f_fires() {
+    let mut node = on_inactive_hold();
+    node.progress(HOLD_PROBE + Duration::from_secs(1));
+    assert!(options_sent(&node) > 1, "retransmitted over UDP");
+    assert!(!node.sip_sent().iter().any(|line| line.starts_with("BYE")));
+    node.progress(Duration::from_secs(33));
+    assert!(node.sip_sent().iter().any(|line| line.starts_with("BYE")));
+    let leg = node.cdr_closed().expect("the leg is closed");
+    assert_eq!(leg.cause, Some(DisconnectCause::TransactionFailure));
+}

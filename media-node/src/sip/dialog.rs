@@ -498,11 +498,22 @@ impl Dialog {
     /// The dialog is terminated once this is built. Send it only on a confirmed
     /// dialog (after the ACK or [`Dialog::confirm`], §15).
     pub fn bye(&mut self, via_host: &str, branch: &str) -> Request {
+        self.state = DialogState::Terminated;
+        tracing::debug!(call_id = %self.call_id, "dialog ended by our BYE");
+        self.request(Method::Bye, via_host, branch)
+    }
+
+    /// Our in-dialog OPTIONS, built as [`Dialog::bye`] is: asks whether the
+    /// caller's side still knows the dialog (RFC 5057 §5.2: a 481 or 408, or no
+    /// answer, says it does not; any other answer says it does). The dialog goes on.
+    pub fn options(&mut self, via_host: &str, branch: &str) -> Request {
+        self.request(Method::Options, via_host, branch)
+    }
+
+    /// A request on the dialog (§12.2.1.1), with the next local CSeq.
+    fn request(&mut self, method: Method, via_host: &str, branch: &str) -> Request {
         let seq = self.local_seq.map_or(1, |seq| seq.saturating_add(1));
         self.local_seq = Some(seq);
-        self.state = DialogState::Terminated;
-        tracing::debug!(call_id = %self.call_id, seq, "dialog ended by our BYE");
-
         let (uri, routes) = self.request_target();
         let transport = match self.remote_target.transport() {
             Some(transport) => transport.to_string().to_ascii_uppercase(),
@@ -531,12 +542,14 @@ impl Dialog {
         headers.push(Header::CallId(rsip::headers::CallId::new(
             self.call_id.clone(),
         )));
-        headers.push(Header::CSeq(rsip::headers::CSeq::new(format!("{seq} BYE"))));
+        headers.push(Header::CSeq(rsip::headers::CSeq::new(format!(
+            "{seq} {method}"
+        ))));
         headers.push(Header::ContentLength(rsip::headers::ContentLength::from(
             0u32,
         )));
         Request {
-            method: Method::Bye,
+            method,
             uri,
             version: rsip::Version::V2,
             headers,
