@@ -1078,6 +1078,17 @@ impl Call {
         Some(self.rtp_source.unwrap_or(SocketAddr::V4(remote)))
     }
 
+    /// Whether the 20 ms tick would do anything: a prompt is playing or queued
+    /// on an answered call. The node feeds the tick only to these calls, so a
+    /// node full of callers listening to their rooms does no work per call per tick.
+    pub fn wants_tick(&self) -> bool {
+        !self.ended
+            && !self.over
+            && self.answer_at.is_none()
+            && self.negotiated.is_some()
+            && !self.player.is_idle()
+    }
+
     /// The 20 ms tick: the player's next frame while a prompt plays.
     fn tick(&mut self, now: Instant) {
         if self.over || self.answer_at.is_some() {

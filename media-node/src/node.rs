@@ -434,7 +434,12 @@ impl Node {
             }
             Input::Tick(now) => {
                 let mut legs = std::mem::take(&mut self.tick_legs);
-                legs.extend(self.legs.keys().copied());
+                legs.extend(
+                    self.legs
+                        .iter()
+                        .filter(|(_, leg)| leg.call.wants_tick())
+                        .map(|(key, _)| *key),
+                );
                 for &leg in &legs {
                     self.feed(now, leg, call::Input::Tick);
                 }
