@@ -6,7 +6,7 @@
 //!
 //! Runs the real [`Shell`] in this process, over an in-memory store seeded with an
 //! account, an access number and conferences open now, on a tokio runtime of its own
-//! whose threads (`node-rt`, and the `media-clock` and `cdr-spool` threads the shell
+//! whose threads (`node-rt`, and the `media-loop`, `cdr-spool` and `recorder` threads the shell
 //! starts from them) are pinned to the node's CPUs. A load generator (`bench-gen`,
 //! one thread) runs on the other CPU and plays every caller:
 //!
