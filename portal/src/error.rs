@@ -96,7 +96,7 @@ impl IntoResponse for PortalError {
             html! {
                 h1 { (title) }
                 p role="alert" { (detail) }
-                p { a href={(crate::session::BASE) "/"} { (lang.t("Retour à l'accueil", "Back to the dashboard")) } }
+                p { a href=(crate::session::BASE) { (lang.t("Retour à l'accueil", "Back to the dashboard")) } }
             },
         );
         (status, body).into_response()

@@ -80,7 +80,7 @@ pub fn page(s: &Session, title: &str, current: Nav, content: Markup) -> Markup {
     let may = |a: Action| decide(&actor, a).is_allowed();
     let mut entries: Vec<(Nav, &str, &str)> = Vec::new();
     if may(Action::ListConferences(account)) {
-        entries.push((Nav::Dashboard, "/", lang.t("Tableau de bord", "Dashboard")));
+        entries.push((Nav::Dashboard, "", lang.t("Tableau de bord", "Dashboard")));
         entries.push((
             Nav::Conferences,
             "/conferences",

@@ -55,9 +55,12 @@ pub fn mount(api: Router) -> Router {
     };
     Router::new()
         .nest(session::BASE, pages::routes().with_state(portal))
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::to("/portal/") }),
-        )
+        // The dashboard is `/portal`; `/` and `/portal/` lead there.
+        .route("/", axum::routing::get(to_dashboard))
+        .route("/portal/", axum::routing::get(to_dashboard))
         .fallback_service(api)
+}
+
+async fn to_dashboard() -> axum::response::Redirect {
+    axum::response::Redirect::to(session::BASE)
 }

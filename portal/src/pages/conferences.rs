@@ -32,6 +32,17 @@ pub fn may(s: &Session, c: &ConferenceView, action: fn(ConferenceRef) -> Action)
     .is_allowed()
 }
 
+/// « Your role does not allow this », as the API says it.
+pub fn forbidden(lang: crate::i18n::L) -> PortalError {
+    PortalError::Api(crate::backend::ApiFailure {
+        status: axum::http::StatusCode::FORBIDDEN,
+        code: "forbidden".into(),
+        message: "your role does not allow this".into(),
+        field: None,
+    })
+    .in_language(lang)
+}
+
 /// The conference `id`, as the API shows it to `s`.
 pub async fn fetch(portal: &Portal, s: &Session, id: &str) -> Result<ConferenceView, PortalError> {
     portal
@@ -370,6 +381,10 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Markup, PortalError> {
     let c = fetch(&portal, &s, &id).await?;
+    if !may(&s, &c, Action::ModifyConference) {
+        // The API would refuse the change: the form is not even shown.
+        return Err(forbidden(s.lang));
+    }
     Ok(form_page(
         &s,
         Some(&c),

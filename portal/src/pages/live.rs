@@ -24,13 +24,7 @@ use crate::session::{BASE, Session};
 async fn allowed(portal: &Portal, s: &Session, id: &str) -> Result<ConferenceView, PortalError> {
     let c = fetch(portal, s, id).await?;
     if !may(s, &c, Action::ModifyConference) {
-        return Err(PortalError::Api(crate::backend::ApiFailure {
-            status: axum::http::StatusCode::FORBIDDEN,
-            code: "forbidden".into(),
-            message: "your role does not allow this".into(),
-            field: None,
-        })
-        .in_language(s.lang));
+        return Err(crate::pages::conferences::forbidden(s.lang));
     }
     Ok(c)
 }

@@ -56,7 +56,7 @@ fn with_login_csrf(lang: L, https: bool, email: &str, errors: &FieldErrors) -> R
 /// `GET /portal/sign-in`.
 pub async fn form(visitor: Visitor, session: Option<Session>) -> Response {
     if session.is_some() {
-        return Redirect::to(&format!("{BASE}/")).into_response();
+        return Redirect::to(BASE).into_response();
     }
     with_login_csrf(visitor.lang, visitor.https, "", &FieldErrors::default())
 }
@@ -83,7 +83,7 @@ pub async fn submit(
         .await;
     match answer {
         Ok(login) => {
-            let mut res = Redirect::to(&format!("{BASE}/")).into_response();
+            let mut res = Redirect::to(BASE).into_response();
             add_cookie(
                 res.headers_mut(),
                 set_cookie(
@@ -141,7 +141,7 @@ pub async fn switch_language(
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.find(BASE).map(|i| r[i..].to_string()))
         .filter(|p| !p.starts_with(&format!("{BASE}/lang/")) && !p.contains("//"))
-        .unwrap_or_else(|| format!("{BASE}/"));
+        .unwrap_or_else(|| BASE.to_string());
     let mut res = Redirect::to(&back).into_response();
     add_cookie(
         res.headers_mut(),
