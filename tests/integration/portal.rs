@@ -35,16 +35,26 @@ async fn an_owner_adds_a_number_schedules_a_conference_and_invites_a_listener_wh
     b.fill("f-e911_address", "290-4765 1re Avenue, QUEBEC, QC G1H 2T3")
         .await
         .unwrap();
-    b.fill("f-display_name", "Téléconférence Omnivigil")
-        .await
-        .unwrap();
+    b.fill("f-display_name", "Omnivigil").await.unwrap();
     b.screenshot("numero-d-acces").await.unwrap();
     b.click("button[value=list]").await.unwrap();
-    b.client
+    if b.client
         .wait()
         .for_element(Locator::Id("numbers"))
         .await
-        .unwrap();
+        .is_err()
+    {
+        let mut errors = Vec::new();
+        for e in b
+            .client
+            .find_all(Locator::Css(".field-error"))
+            .await
+            .unwrap()
+        {
+            errors.push(e.html(false).await.unwrap());
+        }
+        panic!("the number was not saved: {errors:?}");
+    }
     assert!(
         b.text("#numbers")
             .await
