@@ -4,6 +4,7 @@
 
 mod authz;
 mod bad_input;
+mod controls;
 mod endpoints;
 mod outage;
 
