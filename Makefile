@@ -58,7 +58,7 @@ help: ## List the targets
 	@echo
 	@echo "now: EMULATOR=$(EMULATOR) AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) API_ADDR=$(API_ADDR) SIP_ADDR=$(SIP_ADDR)"
 
-deps: deps-emulator deps-tools deps-sip ## Install what build/test/run need and is missing (idempotent)
+deps: deps-emulator deps-tools deps-sip deps-browser ## Install what build/test/run need and is missing (idempotent)
 
 deps-emulator: ## Install the AWS emulator into its venv (.venv, or .venv-localstack)
 	@scripts/emulator.sh install

@@ -138,9 +138,9 @@ fi
 # 5. Where to go and how to log in.
 echo
 echo "teleconf is running."
-# The portal line only once the API serves pages at / (issue #8); until then, the API alone.
-if [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/" || true)" == 200 ]]; then
-  echo "portal: http://$API_ADDR/"
+# The portal line only when the API serves its sign-in page (issue #8).
+if [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/portal/sign-in" || true)" == 200 ]]; then
+  echo "portal: http://$API_ADDR/portal"
 fi
 echo "api: http://$API_ADDR/v1"
 if ((media_node)); then

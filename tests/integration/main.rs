@@ -10,5 +10,6 @@ mod mail;
 mod media_files;
 mod outage;
 mod peers;
+mod portal;
 mod provisioning;
 mod store;

@@ -90,6 +90,12 @@ id_type!(
     "invitation_id"
 );
 
+id_type!(
+    /// A live-view command queued for a conference's media node.
+    ControlId,
+    "control_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod cdr;
 pub mod codes;
 pub mod conference;
+pub mod control;
 pub mod e164;
 pub mod ids;
 pub mod intro_code;
@@ -23,9 +24,11 @@ pub use activity::{Activity, ActivityKind};
 pub use cdr::{CallLeg, DisconnectCause, LegQuality, YearMonth};
 pub use codes::{AccessCode, AccessCodes, CallerRole, CodeChoices, ConferenceNumber};
 pub use conference::{Admission, Conference, ConferenceStatus, Schedule};
+pub use control::{ConferenceControl, ControlCommand};
 pub use e164::E164;
 pub use ids::{
-    AccountId, ActivityId, ConferenceId, InvitationId, LegId, PromptId, RecordingId, UserId,
+    AccountId, ActivityId, ConferenceId, ControlId, InvitationId, LegId, PromptId, RecordingId,
+    UserId,
 };
 pub use intro_code::{IntroCode, IntroGrant};
 pub use invitation::Invitation;

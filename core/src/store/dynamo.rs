@@ -772,6 +772,50 @@ impl LiveStore for DynamoStore {
     }
 }
 
+#[async_trait]
+impl super::ControlStore for DynamoStore {
+    async fn queue_control(&self, control: &crate::domain::ConferenceControl) -> Result<()> {
+        let mut item = to_item(
+            control,
+            "control",
+            keys::control(control.conference_id, control.id),
+            &[],
+        )?;
+        let expires = (control.issued_at + super::CONTROL_TTL)
+            .timestamp()
+            .to_string();
+        item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn pending_controls(
+        &self,
+        conference: ConferenceId,
+    ) -> Result<Vec<crate::domain::ConferenceControl>> {
+        // Ascending sort keys: UUIDv7 ids, so in the order the commands were given.
+        self.query(Lookup::partition(
+            keys::conference(conference).0,
+            "CONTROL#",
+        ))
+        .await
+    }
+
+    async fn ack_control(
+        &self,
+        conference: ConferenceId,
+        id: crate::domain::ControlId,
+    ) -> Result<()> {
+        self.delete(keys::control(conference, id)).await
+    }
+}
+
 fn recording_item(r: &Recording) -> Result<Item> {
     to_item(
         r,

@@ -4,8 +4,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::{
-    AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, E164, Email, IntroCode,
-    InvitationId, LegId, RecordingId, UserId, YearMonth,
+    AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, ControlId, E164, Email,
+    IntroCode, InvitationId, LegId, RecordingId, UserId, YearMonth,
 };
 
 /// Name of the by-account index.
@@ -110,6 +110,10 @@ pub fn invoice(account: AccountId, month: YearMonth) -> Key {
 /// A caller on the line, in its conference's partition.
 pub fn live(conference: ConferenceId, leg: LegId) -> Key {
     (format!("CONF#{conference}"), format!("LIVE#{leg}"))
+}
+/// A live-view command waiting for the media node, in its conference's partition.
+pub fn control(conference: ConferenceId, id: ControlId) -> Key {
+    (format!("CONF#{conference}"), format!("CONTROL#{id}"))
 }
 /// A queued invitation, in its conference's partition.
 pub fn invitation(conference: ConferenceId, id: InvitationId) -> Key {

@@ -37,6 +37,7 @@ struct State {
     failures: HashMap<(String, DateTime<Utc>), u32>,
     locks: HashMap<String, DateTime<Utc>>,
     live: HashMap<(ConferenceId, LegId), LiveParticipant>,
+    controls: BTreeMap<crate::domain::ControlId, crate::domain::ConferenceControl>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }
@@ -507,6 +508,37 @@ impl LiveStore for MemoryStore {
             .collect();
         live.sort_by_key(|p| (p.joined_at, p.leg_id));
         Ok(live)
+    }
+}
+
+#[async_trait]
+impl super::ControlStore for MemoryStore {
+    async fn queue_control(&self, control: &crate::domain::ConferenceControl) -> Result<()> {
+        self.state()?.controls.insert(control.id, control.clone());
+        Ok(())
+    }
+
+    async fn pending_controls(
+        &self,
+        conference: ConferenceId,
+    ) -> Result<Vec<crate::domain::ConferenceControl>> {
+        let now = Utc::now();
+        Ok(self
+            .state()?
+            .controls
+            .values()
+            .filter(|c| c.conference_id == conference && c.issued_at + super::CONTROL_TTL > now)
+            .cloned()
+            .collect())
+    }
+
+    async fn ack_control(
+        &self,
+        _conference: ConferenceId,
+        id: crate::domain::ControlId,
+    ) -> Result<()> {
+        self.state()?.controls.remove(&id);
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@
 //! | invoice         | `ACCOUNT#<account>`    | `INVOICE#<YYYY-MM>` |                                           |                                                      |
 //! | invitation      | `CONF#<conference id>` | `INVITE#<id>`   |                                               |                                                      |
 //! | live caller     | `CONF#<conference id>` | `LIVE#<leg id>` |                                               | (expires through `ttl`: a day)                       |
+//! | live control    | `CONF#<conference id>` | `CONTROL#<id>`  |                                               | (expires through `ttl`: an hour)                     |
 //! | intro code      | `INTROCODE#<code>`     | `INTROCODE`     |                                               | (expires through `ttl`)                              |
 //! | failure counter | `THROTTLE#<attempt>`   | `<window start>` |                                              | (expires through `ttl`)                              |
 //!
@@ -47,6 +48,9 @@
 //!   `REC#` or `REC#<conference>#`.
 //! - **invitations** reach the mailer through the table's stream (an inserted item
 //!   whose `item_kind` is `invitation`).
+//! - **live controls** (the portal's mute, remove, lock… for the media node): Query
+//!   `pk = CONF#<id>`, `begins_with(sk, "CONTROL#")`, ascending (ids are UUIDv7, so
+//!   in the order given); the node deletes each one it applied.
 //! - **failure counters**: an atomic `ADD` per failure in a fixed window; old
 //!   windows expire through the table's TTL attribute `ttl`.
 //!
@@ -64,9 +68,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
-    E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId, Limit, LiveParticipant,
-    PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
+    Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceControl, ConferenceId,
+    ConferenceNumber, ControlId, E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId,
+    Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 use crate::error::Result;
 
@@ -215,6 +219,23 @@ pub trait LiveStore: Send + Sync {
     async fn live_participants(&self, conference: ConferenceId) -> Result<Vec<LiveParticipant>>;
 }
 
+/// Commands from the portal's live view, queued for the media node that holds the
+/// conference (issue #8; the node takes them in order and acknowledges each).
+#[async_trait]
+pub trait ControlStore: Send + Sync {
+    /// Queues a command for its conference. Unconsumed commands expire after
+    /// [`CONTROL_TTL`]: a command is worth applying only soon after it was given.
+    async fn queue_control(&self, control: &ConferenceControl) -> Result<()>;
+    /// The commands waiting for `conference`, oldest first.
+    async fn pending_controls(&self, conference: ConferenceId) -> Result<Vec<ConferenceControl>>;
+    /// The media node applied (or dropped) a command: it leaves the queue.
+    /// Acknowledging a command no longer queued is not an error.
+    async fn ack_control(&self, conference: ConferenceId, id: ControlId) -> Result<()>;
+}
+
+/// How long an unconsumed live-view command stays queued.
+pub const CONTROL_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// Failure counters that slow down guessing.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
@@ -252,6 +273,7 @@ pub trait Store:
     + IntroCodeStore
     + ThrottleStore
     + LiveStore
+    + ControlStore
 {
 }
 
@@ -268,5 +290,6 @@ impl<T> Store for T where
         + IntroCodeStore
         + ThrottleStore
         + LiveStore
+        + ControlStore
 {
 }

@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, cdrs, conferences, health, invitations, invoices, me, numbers,
-    participants, prompts, recordings, users,
+    accounts, activity, cdrs, conferences, controls, exports, health, invitations, invoices, me,
+    numbers, participants, prompts, recordings, usage, users,
 };
 use crate::state::AppState;
 
@@ -44,7 +44,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API: every route, `/v1/openapi.json`, and JSON 404s for unknown paths.
+/// The API: every route, `/v1/openapi.json`, JSON 404s for unknown paths, and the
+/// portal's pages under `/portal`.
 pub fn router(state: AppState) -> axum::Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
@@ -79,10 +80,13 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(invitations::invite))
         .routes(routes!(cdrs::list_cdrs))
         .routes(routes!(participants::list_participants))
+        .routes(routes!(controls::control_conference))
         .routes(routes!(recordings::list_recordings))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(invoices::list_invoices))
         .routes(routes!(invoices::get_invoice))
+        .routes(routes!(usage::current_usage))
+        .routes(routes!(exports::get_export))
         .routes(routes!(activity::list_activity))
         .split_for_parts();
     // Prompt uploads carry up to 10 MB of audio: their own body limit.
@@ -93,7 +97,7 @@ pub fn router(state: AppState) -> axum::Router {
     let mut openapi = openapi;
     openapi.merge(upload_api);
     let openapi = Json(openapi);
-    router
+    let api = router
         .merge(uploads)
         .route(
             "/v1/openapi.json",
@@ -101,7 +105,9 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .with_state(state)
+        .with_state(state);
+    // The customer portal under /portal, a client of this same router (issue #8).
+    teleconf_portal::mount(api)
 }
 
 #[cfg(test)]

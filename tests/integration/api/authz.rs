@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
 use serde_json::{Value, json};
+use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{Invoice, YearMonth};
 use teleconf_core::store::InvoiceStore;
 use teleconf_core::store::conformance::unique_email;
@@ -104,6 +105,8 @@ enum Payload {
     SameDescription,
     /// One invitee.
     Invitation,
+    /// A live control (the conference is not running: 422 for its moderators).
+    Control,
 }
 
 #[derive(Debug)]
@@ -171,6 +174,7 @@ fn rows() -> Vec<Row> {
         row(get.clone(),    "/v1/conferences/{id}/confirmation",    "", T::ConfOp1,       P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
         row(post.clone(),   "/v1/conferences/{id}/invitations",     "", T::ConfOp1,       P::Invitation,      [202, 202, 202, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/conferences/{id}/participants",    "", T::ConfOp1,       P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
+        row(post.clone(),   "/v1/conferences/{id}/controls",        "", T::ConfOp1,       P::Control,         [422, 422, 422, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/cdrs",                             "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
         row(get.clone(),    "/v1/cdrs",                             "?conference_id={conf}", T::None, P::Empty, [200, 200, 200, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/recordings",                       "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
@@ -178,6 +182,8 @@ fn rows() -> Vec<Row> {
         row(get.clone(),    "/v1/recordings/{id}",                  "", T::RecordingOp1,  P::Empty,           [200, 200, 200, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/invoices",                         "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
         row(get.clone(),    "/v1/invoices/{month}",                 "", T::InvoiceMonth,  P::Empty,           [200, 403, 403, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/usage",                            "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
+        row(get.clone(),    "/v1/exports/{month}",                  "", T::InvoiceMonth,  P::Empty,           [403, 403, 403, 403, 403, 200, 401]),
         row(get,            "/v1/activity",                         "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
     ]
 }
@@ -248,6 +254,7 @@ impl Fixture {
             Payload::SameNumberNotes => json!({ "notes": "Téléconférence" }),
             Payload::NewConference => conference_body("Réunion de la matrice", 31),
             Payload::SameDescription => json!({ "description": w.conf_op1["description"] }),
+            Payload::Control => json!({ "command": "lock" }),
             Payload::Invitation => json!({
                 "invitees": [{ "email": unique_email().to_string(), "role": "listener" }],
             }),
@@ -278,6 +285,17 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
             issued_at: Utc::now(),
             due_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         })
+        .await
+        .unwrap();
+    world
+        .api
+        .stack
+        .blobs
+        .put(
+            &BlobKey::finance_export(month),
+            b"account,month,total\n".to_vec(),
+            "text/csv",
+        )
         .await
         .unwrap();
     let fixture = Fixture {
@@ -369,7 +387,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
         }
     }
     assert_eq!(cells, rows.len() * CALLERS.len());
-    assert_eq!(cells, 37 * 7, "a row was added or lost: update the count");
+    assert_eq!(cells, 40 * 7, "a row was added or lost: update the count");
     assert!(
         mismatches.is_empty(),
         "{} unexpected answer(s) of {cells} cells:\n{}",

@@ -4,6 +4,7 @@
 
 mod authz;
 mod bad_input;
+mod controls;
 mod endpoints;
 mod outage;
 
@@ -39,11 +40,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/conferences/{id}/confirmation"),
     ("POST", "/v1/conferences/{id}/invitations"),
     ("GET", "/v1/conferences/{id}/participants"),
+    ("POST", "/v1/conferences/{id}/controls"),
     ("GET", "/v1/cdrs"),
     ("GET", "/v1/recordings"),
     ("GET", "/v1/recordings/{id}"),
     ("GET", "/v1/invoices"),
     ("GET", "/v1/invoices/{month}"),
+    ("GET", "/v1/usage"),
+    ("GET", "/v1/exports/{month}"),
     ("GET", "/v1/activity"),
     ("GET", "/v1/openapi.json"),
 ];

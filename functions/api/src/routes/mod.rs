@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod activity;
 pub mod cdrs;
 pub mod conferences;
+pub mod controls;
+pub mod exports;
 pub mod health;
 pub mod invitations;
 pub mod invoices;
@@ -14,6 +16,7 @@ pub mod numbers;
 pub mod participants;
 pub mod prompts;
 pub mod recordings;
+pub mod usage;
 pub mod users;
 
 use chrono::{DateTime, FixedOffset, Utc};

@@ -1,0 +1,230 @@
+//! The customer portal in a real browser: headless Chromium driven through
+//! chromedriver (installed by `make deps-browser` when missing) against the API
+//! router, which serves the portal, over the emulator. The French screenshots of the
+//! main pages are taken here into `portal/screenshots/`.
+
+use chrono::{Duration, Utc};
+use fantoccini::Locator;
+use teleconf_core::domain::CallerRole;
+use teleconf_core::store::conformance::{unique_e164, unique_email};
+use teleconf_tests::api::World;
+use teleconf_tests::browser::{Browser, serve};
+use teleconf_tests::{mailer_hook, outbox};
+
+/// A world of accounts and its portal served on loopback, and a browser on it.
+async fn portal() -> (World, Browser) {
+    let world = World::new().await;
+    let base = serve(&world.api).await;
+    let browser = Browser::start(&base).await.expect("headless Chromium");
+    (world, browser)
+}
+
+#[tokio::test]
+async fn an_owner_adds_a_number_schedules_a_conference_and_invites_a_listener_who_gets_the_mail() {
+    let (world, b) = portal().await;
+    b.sign_in(&world.owner.email, &world.owner.password)
+        .await
+        .unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Tableau de bord");
+    b.screenshot("tableau-de-bord").await.unwrap();
+
+    // The seed's access-number form.
+    b.open("/portal/numbers/new").await.unwrap();
+    let number = unique_e164();
+    b.fill("f-number", &number.national()).await.unwrap();
+    b.fill("f-e911_address", "290-4765 1re Avenue, QUEBEC, QC G1H 2T3")
+        .await
+        .unwrap();
+    b.fill("f-display_name", "Omnivigil").await.unwrap();
+    b.screenshot("numero-d-acces").await.unwrap();
+    b.click("button[value=list]").await.unwrap();
+    if b.client
+        .wait()
+        .for_element(Locator::Id("numbers"))
+        .await
+        .is_err()
+    {
+        let mut errors = Vec::new();
+        for e in b
+            .client
+            .find_all(Locator::Css(".field-error"))
+            .await
+            .unwrap()
+        {
+            errors.push(e.html(false).await.unwrap());
+        }
+        panic!("the number was not saved: {errors:?}");
+    }
+    assert!(
+        b.text("#numbers")
+            .await
+            .unwrap()
+            .contains(&number.national())
+    );
+
+    // A bad number comes back with the API's error next to the field, in French.
+    b.open("/portal/numbers/new").await.unwrap();
+    b.fill("f-number", "12").await.unwrap();
+    b.fill("f-e911_address", "290-4765 1re Avenue")
+        .await
+        .unwrap();
+    b.click("button[value=list]").await.unwrap();
+    let error = b.text("#f-number-error").await.unwrap();
+    assert!(!error.is_empty());
+
+    // Schedule a conference for tomorrow, on the account's wall clock.
+    b.open("/portal/conferences/new").await.unwrap();
+    let day = (Utc::now() + Duration::days(1))
+        .with_timezone(&chrono_tz::America::Toronto)
+        .date_naive();
+    b.fill("f-description", "Réunion mensuelle du portail")
+        .await
+        .unwrap();
+    b.set("f-start-date", &day.to_string()).await.unwrap();
+    b.set("f-start-time", "09:30").await.unwrap();
+    b.set("f-end-date", &day.to_string()).await.unwrap();
+    b.set("f-end-time", "11:00").await.unwrap();
+    b.fill("f-codes-participant", "69501").await.unwrap();
+    b.fill("f-codes-listener", "83269").await.unwrap();
+    b.screenshot("planifier-une-teleconference").await.unwrap();
+    b.click("form.card button[type=submit]").await.unwrap();
+
+    // The confirmation screen: the e-mail's text.
+    b.client
+        .wait()
+        .for_element(Locator::Id("confirmation"))
+        .await
+        .unwrap();
+    let confirmation = b.text("#confirmation").await.unwrap();
+    assert!(
+        confirmation
+            .contains("Voici les détails de la téléconférence « Réunion mensuelle du portail »"),
+        "{confirmation}"
+    );
+    assert!(
+        confirmation.contains("Code d'accès Participant: 69501"),
+        "{confirmation}"
+    );
+    assert!(
+        confirmation.contains("Code d'accès Auditeur: 83269"),
+        "{confirmation}"
+    );
+    assert!(confirmation.contains(&number.national()), "{confirmation}");
+    b.screenshot("confirmation").await.unwrap();
+
+    // Invite a listener.
+    let listener = unique_email().to_string();
+    b.fill("f-invitees-0--email", &listener).await.unwrap();
+    b.client
+        .find(Locator::Id("f-invitees-0--role"))
+        .await
+        .unwrap()
+        .select_by_value("listener")
+        .await
+        .unwrap();
+    b.click("form[aria-labelledby=invite-title] button[type=submit]")
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.text("p.notice").await.unwrap(),
+        "Invitations envoyées : 1"
+    );
+
+    // The mail, in the emulator: the listener's code only.
+    let url = b.client.current_url().await.unwrap();
+    let conference: teleconf_core::domain::ConferenceId =
+        url.path().split('/').nth(3).unwrap().parse().unwrap();
+    let sent = mailer_hook::deliver_queued_invitations(&world.api.stack, conference)
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+    let mail = outbox::sent_to(&listener).await.unwrap();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0].body.contains("83269"), "{}", mail[0].body);
+    assert!(
+        !mail[0].body.contains("69501"),
+        "a listener gets no participant code"
+    );
+
+    b.open("/portal/conferences").await.unwrap();
+    b.screenshot("teleconferences").await.unwrap();
+    b.open("/portal/users").await.unwrap();
+    b.screenshot("utilisateurs").await.unwrap();
+    b.open("/portal/invoices").await.unwrap();
+    assert!(b.count("#estimate").await.unwrap() == 1);
+    b.screenshot("factures").await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_operator_finds_no_edit_control_on_another_operators_conference() {
+    let (world, b) = portal().await;
+    b.sign_in(&world.op2.email, &world.op2.password)
+        .await
+        .unwrap();
+    b.open("/portal/conferences").await.unwrap();
+    let theirs = format!("tr[data-conference='{}']", world.conf_op1_id());
+    let mine = format!("tr[data-conference='{}']", world.conf_op2_id());
+    assert_eq!(
+        b.count(&theirs).await.unwrap(),
+        1,
+        "the whole list is visible"
+    );
+    assert_eq!(b.count(&format!("{theirs} a.edit")).await.unwrap(), 0);
+    assert_eq!(b.count(&format!("{mine} a.edit")).await.unwrap(), 1);
+    // Neither on the conference's page…
+    b.open(&format!("/portal/conferences/{}", world.conf_op1_id()))
+        .await
+        .unwrap();
+    assert_eq!(b.count("a.edit").await.unwrap(), 0);
+    // …and the server refuses the form anyway.
+    b.open(&format!("/portal/conferences/{}/edit", world.conf_op1_id()))
+        .await
+        .unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Accès refusé");
+    assert_eq!(b.count("form.card").await.unwrap(), 0);
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_owner_switches_to_english_and_downloads_the_cdr_csv() {
+    let (world, b) = portal().await;
+    let leg = world
+        .put_leg(
+            &world.conf_owner,
+            Utc::now() - Duration::minutes(30),
+            125,
+            CallerRole::Participant,
+        )
+        .await;
+    b.sign_in(&world.owner.email, &world.owner.password)
+        .await
+        .unwrap();
+    b.open("/portal/logs").await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Journaux (CDR)");
+    assert!(b.text("#totals").await.unwrap().contains("1 appel(s)"));
+    b.screenshot("journaux-cdr").await.unwrap();
+
+    b.click("a.lang-switch").await.unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("html[lang=en]"))
+        .await
+        .unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Logs (CDR)");
+    assert!(b.text("#totals").await.unwrap().contains("1 call(s)"));
+
+    b.click("#csv").await.unwrap();
+    let csv = b.downloaded("cdrs.csv").await.unwrap();
+    assert!(csv.starts_with("leg_id,conference_id"), "{csv}");
+    assert!(csv.contains(&leg.id.to_string()), "{csv}");
+
+    b.open("/portal").await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Dashboard");
+    b.close().await.unwrap();
+}
