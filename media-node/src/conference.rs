@@ -19,6 +19,9 @@
 //!   (« this conference is recorded »); its recording is the room's full mix,
 //!   what a listener hears (prompts and tones are said to one caller at a time
 //!   and are never in it); `*8` pauses and resumes it.
+//! - **From the portal** ([`Conference::control`]): a moderator of the account
+//!   mutes or unmutes one caller (who is told), removes one, locks or unlocks,
+//!   mutes all participants or lifts it: the keypad's rules, nobody's keys.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -54,6 +57,20 @@ pub enum Event {
     RecordingPaused(bool),
     /// A moderator removed that caller.
     Removed(LegKey),
+}
+
+/// A moderator's command from the portal's live view (the keypad's, aimed at a
+/// caller by leg rather than by order of arrival).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Mute (`true`) or unmute that caller.
+    Mute(LegKey, bool),
+    /// Hang up on that caller.
+    Remove(LegKey),
+    /// Lock (`true`) or unlock the conference.
+    Lock(bool),
+    /// Mute all participants (`true`) or lift it.
+    Lecture(bool),
 }
 
 /// A conference's state on the node.
@@ -194,28 +211,16 @@ impl Conference {
                 ]
             }
             Command::LectureMode if role == CallerRole::Moderator => {
-                self.lecture = !self.lecture;
-                let mut effects = vec![
-                    Effect::Say(leg, Prompt::AllMuted(self.lecture)),
-                    Effect::Event(Event::Lecture(self.lecture)),
-                ];
-                for &(key, role) in &self.order {
-                    if role == CallerRole::Participant {
-                        let muted = self.lecture || self.self_muted.contains(&key);
-                        if self.room.is_muted(key) != Some(muted) {
-                            let _ = self.room.set_muted(key, muted);
-                            effects.push(Effect::Event(Event::Muted(key, muted)));
-                        }
-                    }
-                }
+                let on = !self.lecture;
+                let mut effects = vec![Effect::Say(leg, Prompt::AllMuted(on))];
+                effects.extend(self.set_lecture(on));
                 effects
             }
             Command::Lock if role == CallerRole::Moderator => {
-                self.locked = !self.locked;
-                vec![
-                    Effect::Say(leg, Prompt::ConferenceLocked(self.locked)),
-                    Effect::Event(Event::Locked(self.locked)),
-                ]
+                let on = !self.locked;
+                let mut effects = vec![Effect::Say(leg, Prompt::ConferenceLocked(on))];
+                effects.extend(self.set_locked(on));
+                effects
             }
             Command::RecordingPause if role == CallerRole::Moderator => match &mut self.recording {
                 Some(paused) => {
@@ -243,6 +248,66 @@ impl Conference {
             | Command::RecordingPause
             | Command::RemoveLast => Vec::new(),
         }
+    }
+
+    /// Carries out a moderator's `control` from the portal. What is already so
+    /// (locking a locked conference, muting a muted caller) changes nothing and
+    /// says nothing; a caller no longer in is ignored.
+    pub fn control(&mut self, control: Control) -> Vec<Effect> {
+        match control {
+            Control::Mute(leg, muted) => {
+                let Some(role) = self.role(leg) else {
+                    return Vec::new();
+                };
+                // A listener is never heard; in lecture mode a participant stays muted.
+                let lectured = self.lecture && role == CallerRole::Participant;
+                if role == CallerRole::Listener
+                    || (lectured && !muted)
+                    || self.room.is_muted(leg) == Some(muted)
+                {
+                    return Vec::new();
+                }
+                let _ = self.room.set_muted(leg, muted);
+                // Kept as the caller's own mute: lecture mode ending does not lift it.
+                if muted {
+                    self.self_muted.insert(leg);
+                } else {
+                    self.self_muted.remove(&leg);
+                }
+                vec![
+                    Effect::Say(leg, Prompt::Muted(muted)),
+                    Effect::Event(Event::Muted(leg, muted)),
+                ]
+            }
+            Control::Remove(leg) if self.role(leg).is_some() => {
+                vec![Effect::Event(Event::Removed(leg)), Effect::Remove(leg)]
+            }
+            Control::Remove(_) => Vec::new(),
+            Control::Lock(on) if on != self.locked => self.set_locked(on),
+            Control::Lecture(on) if on != self.lecture => self.set_lecture(on),
+            Control::Lock(_) | Control::Lecture(_) => Vec::new(),
+        }
+    }
+
+    /// Lecture mode on or off: participants muted, or back to their own choice.
+    fn set_lecture(&mut self, on: bool) -> Vec<Effect> {
+        self.lecture = on;
+        let mut effects = vec![Effect::Event(Event::Lecture(on))];
+        for &(key, role) in &self.order {
+            if role == CallerRole::Participant {
+                let muted = on || self.self_muted.contains(&key);
+                if self.room.is_muted(key) != Some(muted) {
+                    let _ = self.room.set_muted(key, muted);
+                    effects.push(Effect::Event(Event::Muted(key, muted)));
+                }
+            }
+        }
+        effects
+    }
+
+    fn set_locked(&mut self, on: bool) -> Vec<Effect> {
+        self.locked = on;
+        vec![Effect::Event(Event::Locked(on))]
     }
 
     fn role(&self, leg: LegKey) -> Option<CallerRole> {
@@ -285,6 +350,62 @@ mod tests {
             .room()
             .is_muted(LegKey(leg))
             .expect("in the room")
+    }
+
+    #[test]
+    fn the_portal_mutes_one_caller_who_is_told_and_a_listener_is_left_alone() {
+        let mut conference = conference(&[M, P, L]);
+        assert_eq!(
+            conference.control(Control::Mute(LegKey(1), true)),
+            [
+                Effect::Say(LegKey(1), Prompt::Muted(true)),
+                Effect::Event(Event::Muted(LegKey(1), true))
+            ]
+        );
+        assert!(muted(&conference, 1));
+        assert_eq!(conference.control(Control::Mute(LegKey(1), true)), []);
+        assert_eq!(conference.control(Control::Mute(LegKey(2), false)), []);
+        assert_eq!(
+            conference.control(Control::Mute(LegKey(9), true)),
+            [],
+            "not in"
+        );
+        // Lecture mode on and off leaves the portal's mute in place.
+        conference.control(Control::Lecture(true));
+        conference.control(Control::Lecture(false));
+        assert!(muted(&conference, 1));
+        conference.control(Control::Mute(LegKey(1), false));
+        assert!(!muted(&conference, 1));
+    }
+
+    #[test]
+    fn the_portal_locks_mutes_all_and_removes_like_the_keypad_without_prompts() {
+        let mut conference = conference(&[M, P, P]);
+        assert_eq!(
+            conference.control(Control::Lock(true)),
+            [Effect::Event(Event::Locked(true))]
+        );
+        assert!(conference.is_locked());
+        assert_eq!(
+            conference.control(Control::Lock(true)),
+            [],
+            "already locked"
+        );
+        let effects = conference.control(Control::Lecture(true));
+        assert_eq!(effects[0], Effect::Event(Event::Lecture(true)));
+        assert!(muted(&conference, 1) && muted(&conference, 2) && !muted(&conference, 0));
+        assert_eq!(
+            conference.control(Control::Mute(LegKey(1), false)),
+            [],
+            "lecture mode keeps participants muted"
+        );
+        assert_eq!(
+            conference.control(Control::Remove(LegKey(2))),
+            [
+                Effect::Event(Event::Removed(LegKey(2))),
+                Effect::Remove(LegKey(2))
+            ]
+        );
     }
 
     #[test]

@@ -46,12 +46,12 @@ use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage};
 
 use teleconf_core::domain::{
-    AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, E164, Language, LegId,
-    LegQuality, LiveParticipant, PhoneNumber, PromptId,
+    AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, ControlCommand, E164,
+    Language, LegId, LegQuality, LiveParticipant, PhoneNumber, PromptId,
 };
 
 use crate::call::{self, Call, Settings};
-use crate::conference::{Conference, Effect, Event};
+use crate::conference::{Conference, Control, Effect, Event};
 use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::{LegKey, LegStats};
 use crate::prompts;
@@ -200,6 +200,16 @@ pub enum Input<'a> {
         id: PromptId,
         /// Its audio.
         pcm: Arc<[i16]>,
+    },
+    /// A moderator's command from the portal for a conference this node holds
+    /// ([`Node::conferences`]); one aimed at a caller no longer in does nothing.
+    Control {
+        /// Monotonic time.
+        now: Instant,
+        /// The conference.
+        conference: ConferenceId,
+        /// What to do.
+        command: ControlCommand,
     },
 }
 
@@ -413,6 +423,12 @@ impl Node {
         self.rooms.len()
     }
 
+    /// The conferences this node holds (those with a room): the ones whose portal
+    /// commands the shell fetches.
+    pub fn conferences(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.rooms.keys().copied()
+    }
+
     /// Feeds one input.
     pub fn handle_input(&mut self, input: Input<'_>) {
         match input {
@@ -505,6 +521,11 @@ impl Node {
             Input::PromptAudio { now, leg, id, pcm } => {
                 self.feed(now, leg, call::Input::PromptAudio(id, pcm));
             }
+            Input::Control {
+                now,
+                conference,
+                command,
+            } => self.control(now, conference, command),
         }
     }
 
@@ -999,6 +1020,35 @@ impl Node {
                 Effect::Event(event) => self.publish(conference, event),
             }
         }
+    }
+
+    /// Carries out a portal command on `conference`'s room.
+    fn control(&mut self, now: Instant, conference: ConferenceId, command: ControlCommand) {
+        let caller = |leg_id: LegId| {
+            self.on_line
+                .iter()
+                .find(|(_, p)| p.leg_id == leg_id && p.conference_id == conference)
+                .map(|(key, _)| *key)
+        };
+        let control = match command {
+            ControlCommand::Mute { leg_id } => caller(leg_id).map(|leg| Control::Mute(leg, true)),
+            ControlCommand::Unmute { leg_id } => {
+                caller(leg_id).map(|leg| Control::Mute(leg, false))
+            }
+            ControlCommand::Remove { leg_id } => caller(leg_id).map(Control::Remove),
+            ControlCommand::Lock => Some(Control::Lock(true)),
+            ControlCommand::Unlock => Some(Control::Lock(false)),
+            ControlCommand::MuteAll => Some(Control::Lecture(true)),
+            ControlCommand::UnmuteAll => Some(Control::Lecture(false)),
+        };
+        let effects = match (control, self.rooms.get_mut(&conference)) {
+            (Some(control), Some(room)) => room.control(control),
+            _ => {
+                tracing::info!(%conference, command = command.as_str(), "node: control for no caller or room here");
+                return;
+            }
+        };
+        self.apply(now, conference, effects);
     }
 
     /// A conference event, as a live-view update and an activity entry.

@@ -33,6 +33,8 @@ const INBOX: usize = 8192;
 const EVENTS: usize = 256;
 /// How long the BYEs of a stopping node get to be answered.
 const BYE_GRACE: Duration = Duration::from_secs(2);
+/// How often the conferences held are told to the portal commands' task (1 s).
+const TICKS_PER_PUBLISH: u64 = 50;
 /// Epoll tokens that are not RTP ports (ports are 0..=65535).
 const TIMER: u64 = u64::MAX;
 const WAKE: u64 = u64::MAX - 1;
@@ -140,6 +142,8 @@ struct Loop {
     /// When the timer is set to ring.
     armed: Option<Instant>,
     next_tick: Instant,
+    /// Ticks run, to publish the conferences held every [`TICKS_PER_PUBLISH`].
+    ticks: u64,
     phase: Phase,
     drain: Duration,
     rtp: RtpPorts,
@@ -169,6 +173,7 @@ pub(super) fn run(
         timer,
         armed: None,
         next_tick: Instant::now() + PERIOD,
+        ticks: 0,
         phase: Phase::Serving,
         drain,
     };
@@ -265,6 +270,10 @@ impl Loop {
     fn tick(&mut self, node: &mut Node, io: &mut Io) {
         node.handle_input(Input::Tick(self.next_tick));
         self.flush(node, io);
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % TICKS_PER_PUBLISH == 0 {
+            io.publish_held(node);
+        }
         let now = Instant::now();
         self.next_tick += PERIOD;
         // Asleep far too long (a suspended machine): start again from now rather

@@ -28,6 +28,7 @@ pub mod recorder;
 pub mod services;
 pub mod spool;
 
+mod controls;
 mod media;
 mod rtp;
 mod tcp;
@@ -42,7 +43,9 @@ use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-use teleconf_core::domain::{CallLeg, DisconnectCause, Language, PhoneNumber, PromptId};
+use teleconf_core::domain::{
+    CallLeg, ConferenceId, ControlCommand, DisconnectCause, Language, PhoneNumber, PromptId,
+};
 
 use crate::Error;
 use crate::ivr::{self, ConferenceInfo, IntroTarget};
@@ -76,6 +79,11 @@ enum Event {
     Answer(Answer),
     /// Stop: drain, then hang up what is left.
     Stop,
+    /// A moderator's command from the portal.
+    Control {
+        conference: ConferenceId,
+        command: ControlCommand,
+    },
 }
 
 /// The services' answers, owned (the node's inputs borrow).
@@ -202,9 +210,15 @@ impl Shell {
         }
         let live_writer = tokio::spawn(write_live(services.clone(), live_updates));
         let (inbox, mailbox) = media::inbox().map_err(|source| io("media inbox".into(), source))?;
+        let (held, held_by_node) = tokio::sync::watch::channel(Vec::new());
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), inbox.clone())),
             tokio::spawn(tcp::accept(self.tcp, inbox.clone())),
+            tokio::spawn(controls::fetch(
+                services.clone(),
+                held_by_node,
+                inbox.clone(),
+            )),
         ];
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let io_side = Io {
@@ -217,6 +231,7 @@ impl Shell {
             cdrs,
             recorder,
             live,
+            held,
         };
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
@@ -283,6 +298,8 @@ struct Io {
     recorder: Recorder,
     /// The live view's writer, in order.
     live: mpsc::UnboundedSender<LiveUpdate>,
+    /// The conferences the node holds, for the portal commands' [controls] task.
+    held: tokio::sync::watch::Sender<Vec<ConferenceId>>,
 }
 
 impl Io {
@@ -304,6 +321,14 @@ impl Io {
             }
             // Handled by the media loop before it comes here.
             Event::Stop => {}
+            Event::Control {
+                conference,
+                command,
+            } => node.handle_input(Input::Control {
+                now,
+                conference,
+                command,
+            }),
             Event::Answer(answer) => node.handle_input(match answer {
                 Answer::Number {
                     req,
@@ -339,6 +364,18 @@ impl Io {
                 Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
             }),
         }
+    }
+
+    /// Tells the [controls] task which conferences the node holds, if that changed.
+    fn publish_held(&self, node: &Node) {
+        self.held.send_if_modified(|held| {
+            let now: Vec<ConferenceId> = node.conferences().collect();
+            let changed = held.len() != now.len() || !now.iter().all(|c| held.contains(c));
+            if changed {
+                *held = now;
+            }
+            changed
+        });
     }
 
     /// Carries out one output of the node.

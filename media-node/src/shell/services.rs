@@ -20,8 +20,9 @@ use teleconf_core::audio::prompt::normalize_prompt;
 use teleconf_core::audio::write_pcm16_mono;
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
-    AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceId, ConferenceNumber, E164,
-    IntroCode, Language, Limit, PhoneNumber, PromptId, Recording,
+    AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceControl, ConferenceId,
+    ConferenceNumber, ControlId, E164, IntroCode, Language, Limit, PhoneNumber, PromptId,
+    Recording,
 };
 use teleconf_core::store::Store;
 
@@ -335,6 +336,19 @@ impl Services {
         if let Err(error) = result {
             tracing::warn!(%error, "live view not updated");
         }
+    }
+
+    /// The portal's commands waiting for `conference`, oldest first.
+    pub async fn pending_controls(
+        &self,
+        conference: ConferenceId,
+    ) -> Result<Vec<ConferenceControl>> {
+        self.store.pending_controls(conference).await
+    }
+
+    /// A portal command was carried out (or dropped): off its queue.
+    pub async fn ack_control(&self, conference: ConferenceId, id: ControlId) -> Result<()> {
+        self.store.ack_control(conference, id).await
     }
 
     /// Records a conference event (a mute, a lock, …) in the account's feed.

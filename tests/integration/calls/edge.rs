@@ -10,7 +10,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use axum::http::{Method, StatusCode};
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
-use teleconf_core::store::{CdrStore, ConferenceStore, IntroCodeStore};
+use teleconf_core::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
 use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::stack::Stack;
@@ -358,6 +358,70 @@ async fn the_api_shows_who_is_on_the_line_and_muted_and_the_feed_records_the_mut
     caller.send(&bye).await;
     assert_eq!(status(&caller.final_response().await), "SIP/2.0 200 OK");
     on_line(0).await;
+}
+
+#[tokio::test]
+async fn the_portals_mute_and_remove_reach_the_caller_through_the_node() {
+    let api = TestApi::new().await;
+    let stack = &api.stack;
+    let open = OpenConference::create(&stack.store).await;
+    let node = MediaNode::start(stack).await;
+    let target = node.uri(&open.access.number);
+    let token = api
+        .login(open.owner.email.as_str(), "a long enough password")
+        .await;
+    let participants = format!("/v1/conferences/{}/participants", open.conference.id);
+    let controls = format!("/v1/conferences/{}/controls", open.conference.id);
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    caller.join(&target, &open, CallerRole::Participant).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let leg_id = loop {
+        let list = api.get_ok(&participants, &token).await;
+        if let Some(leg) = list[0]["leg_id"].as_str() {
+            break leg.to_string();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never on the line");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    api.expect(
+        StatusCode::ACCEPTED,
+        Method::POST,
+        &controls,
+        &token,
+        Some(serde_json::json!({"command": "mute", "leg_id": leg_id})),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while api.get_ok(&participants, &token).await[0]["muted"] != true {
+        assert!(tokio::time::Instant::now() < deadline, "never shown muted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    api.expect(
+        StatusCode::ACCEPTED,
+        Method::POST,
+        &controls,
+        &token,
+        Some(serde_json::json!({"command": "remove", "leg_id": leg_id})),
+    )
+    .await;
+    let bye = caller.receive().await;
+    assert!(
+        bye.starts_with("BYE "),
+        "the node hangs up on the caller: {bye}"
+    );
+    let legs = wait_for_legs(stack, &open, |legs| legs.iter().all(|l| l.cause.is_some())).await;
+    assert_eq!(legs[0].cause, Some(DisconnectCause::ModeratorKick));
+    let queued = stack
+        .store
+        .pending_controls(open.conference.id)
+        .await
+        .unwrap();
+    assert!(
+        queued.is_empty(),
+        "each command is taken off the queue: {queued:?}"
+    );
 }
 
 #[tokio::test]
