@@ -41,12 +41,13 @@ pub enum Entity {
     Other(String),
 }
 
-/// Decodes an image by its `item_kind`; an image without one is an error (every item
-/// the store writes has it).
+/// Decodes an image by its `item_kind`. An image without one is [`Entity::Other`]
+/// with an empty kind: an upsert (`UpdateItem` on a missing item) may first show only
+/// the keys.
 pub fn decode(image: Image) -> Result<Entity> {
     let kind = match image.get(KIND) {
         Some(AttributeValue::S(kind)) => kind.clone(),
-        _ => return Err(Error::Store(format!("a stream image without {KIND}"))),
+        _ => return Ok(Entity::Other(String::new())),
     };
     let read = |what: &str, e: serde_dynamo::Error| {
         Error::Store(format!("unreadable {what} in the stream: {e}"))

@@ -104,3 +104,6 @@ async fn handle_change(change: &Change, deps: &Deps) -> Result<(), crate::Mailer
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
