@@ -4,42 +4,32 @@
 //! repetition; its end queues the attendance report, which the mailer sends from the
 //! table's stream with every leg.
 
-use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
+use serde_json::Value;
 use teleconf_core::domain::{CallerRole, ConferenceId, ConferenceStatus, QueuedMailKind};
 use teleconf_core::store::{CdrStore, LifecycleStore};
-use teleconf_tests::api::{World, rfc3339};
-use teleconf_tests::lambdas::{MailLoop, mailer_deps, scheduler_deps, ses_mailer, tick};
+use teleconf_tests::api::World;
+use teleconf_tests::lambdas::{MailLoop, scheduler_deps, tick};
 use teleconf_tests::outbox;
 
-/// A conference of the owner starting in `hours`, 90 minutes long: (id, start, end).
+/// A conference of the owner starting in `hours`, an hour long: (id, start, end, its JSON).
 async fn conference(
     w: &World,
     description: &str,
     hours: i64,
-) -> (ConferenceId, DateTime<Utc>, DateTime<Utc>) {
-    let start = (Utc::now() + Duration::hours(hours))
-        .with_timezone(&Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let start: DateTime<Utc> = start.parse().unwrap();
-    let end = start + Duration::minutes(90);
-    let body = w
-        .api
-        .expect(
-            StatusCode::CREATED,
-            Method::POST,
-            "/v1/conferences",
-            &w.owner.token,
-            Some(json!({
-                "description": description,
-                "start": rfc3339(start),
-                "end": rfc3339(end),
-                "record": false,
-            })),
-        )
-        .await;
-    (body["id"].as_str().unwrap().parse().unwrap(), start, end)
+) -> (ConferenceId, DateTime<Utc>, DateTime<Utc>, Value) {
+    let conf = w.new_conference(&w.owner.token, description, hours).await;
+    let at = |field: &str| -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(conf[field].as_str().unwrap())
+            .unwrap()
+            .to_utc()
+    };
+    (
+        conf["id"].as_str().unwrap().parse().unwrap(),
+        at("start"),
+        at("end"),
+        conf,
+    )
 }
 
 async fn status(w: &World, id: ConferenceId) -> Option<ConferenceStatus> {
@@ -56,11 +46,7 @@ async fn status(w: &World, id: ConferenceId) -> Option<ConferenceStatus> {
 async fn a_conference_lives_once_through_duplicated_and_out_of_order_ticks() {
     let w = World::new().await;
     let d = scheduler_deps(&w.api.stack);
-    let (id, start, end) = conference(&w, "Cycle de vie", 50).await;
-    let conf = w
-        .api
-        .get_ok(&format!("/v1/conferences/{id}"), &w.owner.token)
-        .await;
+    let (id, start, end, conf) = conference(&w, "Cycle de vie", 50).await;
     let mine = |r: &teleconf_scheduler::TickReport| {
         r.written
             .iter()
@@ -135,16 +121,8 @@ async fn a_conference_lives_once_through_duplicated_and_out_of_order_ticks() {
 async fn the_attendance_report_lists_every_leg_of_the_conference() {
     let w = World::new().await;
     let d = scheduler_deps(&w.api.stack);
-    let mut mail = MailLoop::new(
-        &w.api.stack,
-        mailer_deps(&w.api.stack, ses_mailer(&w.api.stack)),
-    )
-    .await;
-    let (id, start, end) = conference(&w, "Rapport de présence", 60).await;
-    let conf = w
-        .api
-        .get_ok(&format!("/v1/conferences/{id}"), &w.owner.token)
-        .await;
+    let mut mail = MailLoop::over_ses(&w.api.stack).await;
+    let (id, start, end, conf) = conference(&w, "Rapport de présence", 60).await;
     let legs = [
         w.put_leg(
             &conf,
@@ -223,7 +201,9 @@ async fn the_attendance_report_lists_every_leg_of_the_conference() {
             .await
             .unwrap()
             .iter()
-            .filter(|m| m.subject.starts_with("Rapport de présence – Téléconférence « Rapport"))
+            .filter(|m| m
+                .subject
+                .starts_with("Rapport de présence – Téléconférence « Rapport"))
             .count(),
         1
     );

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use teleconf_core::mail::MemoryMailer;
 use teleconf_core::store::conformance::unique_email;
 use teleconf_tests::api::World;
-use teleconf_tests::lambdas::{MailLoop, mailer_deps, ses_mailer};
+use teleconf_tests::lambdas::{MailLoop, mailer_deps};
 use teleconf_tests::outbox::{self, SentMail};
 
 /// A conference of `w`'s owner at fixed local times (RFC 3339 with Toronto's offset)
@@ -35,6 +35,18 @@ async fn schedule(w: &World, description: &str, start: &str, end: &str) -> Value
             })),
         )
         .await
+}
+
+/// A conference of `w`'s owner on the morning daylight saving time ends in Toronto,
+/// 09:30–11:00 EST (14:30–16:00 UTC).
+async fn on_dst_day(w: &World, description: &str) -> Value {
+    schedule(
+        w,
+        description,
+        "2027-11-07T09:30:00-05:00",
+        "2027-11-07T11:00:00-05:00",
+    )
+    .await
 }
 
 /// The mail to `to` whose subject mentions `description`.
@@ -71,19 +83,9 @@ fn national(e164: &str) -> String {
 #[tokio::test]
 async fn a_scheduled_conference_gets_exactly_one_french_confirmation_in_local_time() {
     let w = World::new().await;
-    let mut mail = MailLoop::new(
-        &w.api.stack,
-        mailer_deps(&w.api.stack, ses_mailer(&w.api.stack)),
-    )
-    .await;
+    let mut mail = MailLoop::over_ses(&w.api.stack).await;
     // The morning daylight saving time ends in Toronto (EST, UTC−5 from 02:00)…
-    let winter = schedule(
-        &w,
-        "Bilan de novembre",
-        "2027-11-07T09:30:00-05:00",
-        "2027-11-07T11:00:00-05:00",
-    )
-    .await;
+    let winter = on_dst_day(&w, "Bilan de novembre").await;
     // …and a summer day (EDT, UTC−4).
     let summer = schedule(
         &w,
@@ -170,18 +172,8 @@ async fn invite(w: &World, conference: &str, who: &[(&str, &str)]) -> Value {
 #[tokio::test]
 async fn each_invitee_receives_only_the_code_of_their_role() {
     let w = World::new().await;
-    let mut mail = MailLoop::new(
-        &w.api.stack,
-        mailer_deps(&w.api.stack, ses_mailer(&w.api.stack)),
-    )
-    .await;
-    let conf = schedule(
-        &w,
-        "Assemblée annuelle",
-        "2027-11-07T09:30:00-05:00",
-        "2027-11-07T11:00:00-05:00",
-    )
-    .await;
+    let mut mail = MailLoop::over_ses(&w.api.stack).await;
+    let conf = on_dst_day(&w, "Assemblée annuelle").await;
     let id = conf["id"].as_str().unwrap();
     let participant = unique_email().to_string();
     let listener = unique_email().to_string();
@@ -234,18 +226,8 @@ async fn each_invitee_receives_only_the_code_of_their_role() {
 #[tokio::test]
 async fn a_change_and_a_cancellation_reach_the_creator_and_the_invitees() {
     let w = World::new().await;
-    let mut mail = MailLoop::new(
-        &w.api.stack,
-        mailer_deps(&w.api.stack, ses_mailer(&w.api.stack)),
-    )
-    .await;
-    let conf = schedule(
-        &w,
-        "Comité de direction",
-        "2027-11-07T09:30:00-05:00",
-        "2027-11-07T11:00:00-05:00",
-    )
-    .await;
+    let mut mail = MailLoop::over_ses(&w.api.stack).await;
+    let conf = on_dst_day(&w, "Comité de direction").await;
     let id = conf["id"].as_str().unwrap().to_string();
     let guest = unique_email().to_string();
     invite(&w, &id, &[(&guest, "listener")]).await;
@@ -309,18 +291,8 @@ async fn a_change_and_a_cancellation_reach_the_creator_and_the_invitees() {
 #[tokio::test]
 async fn a_stream_record_delivered_twice_sends_one_mail() {
     let w = World::new().await;
-    let mut mail = MailLoop::new(
-        &w.api.stack,
-        mailer_deps(&w.api.stack, ses_mailer(&w.api.stack)),
-    )
-    .await;
-    schedule(
-        &w,
-        "Réunion en double",
-        "2027-11-07T09:30:00-05:00",
-        "2027-11-07T11:00:00-05:00",
-    )
-    .await;
+    let mut mail = MailLoop::over_ses(&w.api.stack).await;
+    on_dst_day(&w, "Réunion en double").await;
     mail.pump().await;
     assert_eq!(
         mail_about(&w.owner.email, "Réunion en double").await.len(),
@@ -389,13 +361,7 @@ async fn a_failing_ses_is_retried_then_dead_lettered_and_shown_in_the_activity_f
 
     // Once SES is back, the settled dead letters are not resent; new mail goes out.
     failing.set_failing(false);
-    schedule(
-        &w,
-        "Après la panne",
-        "2027-11-07T09:30:00-05:00",
-        "2027-11-07T11:00:00-05:00",
-    )
-    .await;
+    on_dst_day(&w, "Après la panne").await;
     mail.pump().await;
     let sent = failing.sent();
     assert_eq!(sent.len(), 1, "{sent:#?}");

@@ -72,6 +72,11 @@ impl MailLoop {
         }
     }
 
+    /// A loop over `stack`'s stream sending through the emulator's SES, as deployed.
+    pub async fn over_ses(stack: &Stack) -> Self {
+        Self::new(stack, mailer_deps(stack, ses_mailer(stack))).await
+    }
+
     /// Hands every record available now to the mailer's handler (as the local loop
     /// does once per poll); how many were handled successfully.
     pub async fn pump(&mut self) -> usize {

@@ -126,33 +126,18 @@ fn sequence(created: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures;
     use super::*;
-    use crate::domain::{AccessCodes, AccountId, Language, Schedule, UserId};
     use chrono::TimeZone;
     use icalendar::{CalendarComponent, CalendarDateTime, DatePerhapsTime};
 
     fn conference() -> Conference {
         // 2026-11-01 09:30–11:00 in Toronto: the morning DST ends (EST, UTC−5).
-        let start = Utc.with_ymd_and_hms(2026, 11, 1, 14, 30, 0).unwrap();
-        let end = Utc.with_ymd_and_hms(2026, 11, 1, 16, 0, 0).unwrap();
-        Conference::schedule(
-            AccountId::new(),
-            "3832257".parse().unwrap(),
+        fixtures::conference(
             "Réunion; mensuelle, « spéciale »",
-            Schedule::new(start, end).unwrap(),
-            false,
-            Language::Fr,
-            AccessCodes::new(
-                "69501".parse().unwrap(),
-                "83269".parse().unwrap(),
-                "44444".parse().unwrap(),
-            )
-            .unwrap(),
-            UserId::new(),
-            25,
-            start - chrono::Duration::days(2),
+            Utc.with_ymd_and_hms(2026, 11, 1, 14, 30, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 1, 16, 0, 0).unwrap(),
         )
-        .unwrap()
     }
 
     fn parse(ics: &str) -> Calendar {

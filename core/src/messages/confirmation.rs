@@ -507,63 +507,11 @@ impl Content<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{conference, number, seed_conference, seed_number, toronto};
     use super::*;
-    use crate::domain::{AccessCodes, AccountId, NumberAction, Schedule, UserId};
-    use crate::store::conformance::access_number;
-    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use crate::domain::NumberAction;
+    use chrono::{TimeZone, Utc};
     use chrono_tz::America::Toronto;
-
-    /// A Toronto wall-clock time as the UTC instant stored.
-    fn toronto(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Toronto
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .single()
-            .expect("an unambiguous local time")
-            .with_timezone(&Utc)
-    }
-
-    fn conference(description: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Conference {
-        let account = AccountId::new();
-        Conference::schedule(
-            account,
-            "3832257".parse().unwrap(),
-            description,
-            Schedule::new(start, end).unwrap(),
-            false,
-            Language::Fr,
-            AccessCodes::new(
-                "69501".parse().unwrap(),
-                "83269".parse().unwrap(),
-                "44444".parse().unwrap(),
-            )
-            .unwrap(),
-            UserId::new(),
-            25,
-            start - Duration::days(1),
-        )
-        .unwrap()
-    }
-
-    /// The seed's conference: 2019-06-06 09:30–11:00 in Toronto.
-    fn seed_conference() -> Conference {
-        conference(
-            "Réunion mensuelle",
-            toronto(2019, 6, 6, 9, 30),
-            toronto(2019, 6, 6, 11, 0),
-        )
-    }
-
-    fn number(e164: &str, kind: NumberKind) -> PhoneNumber {
-        let mut n = access_number(AccountId::new());
-        n.number = e164.parse().unwrap();
-        n.kind = kind;
-        n
-    }
-
-    /// The seed's toll-free access number.
-    fn seed_number() -> PhoneNumber {
-        number("+18883806331", NumberKind::TollFree)
-    }
 
     fn render(
         conference: &Conference,

@@ -26,6 +26,8 @@
 pub mod attendance;
 pub mod calendar;
 pub mod confirmation;
+#[cfg(test)]
+mod fixtures;
 pub mod keypad;
 mod layout;
 pub mod recording_ready;

@@ -4,52 +4,20 @@
 //! change to any text shows up here as a diff to review (`cargo insta review`, or
 //! `INSTA_UPDATE=always` then `git diff`).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::America::Toronto;
 
 use super::attendance::AttendanceReport;
 use super::confirmation::{Branding, Confirmation, Notice};
+use super::fixtures::{seed_conference, seed_number, toronto};
 use super::recording_ready::RecordingReady;
 use crate::domain::{
-    AccessCodes, AccountId, CallLeg, CallerRole, Conference, DisconnectCause, Language, LegId,
-    NumberKind, PhoneNumber, Recording, RecordingId, Schedule, UserId, YearMonth,
+    CallLeg, CallerRole, Conference, DisconnectCause, Language, Recording, RecordingId,
 };
-use crate::store::conformance::access_number;
 
-fn toronto(h: u32, m: u32, s: u32) -> DateTime<Utc> {
-    Toronto
-        .with_ymd_and_hms(2019, 6, 6, h, m, s)
-        .single()
-        .expect("unambiguous")
-        .with_timezone(&Utc)
-}
-
-fn seed_conference() -> Conference {
-    Conference::schedule(
-        AccountId::new(),
-        "3832257".parse().unwrap(),
-        "Réunion mensuelle",
-        Schedule::new(toronto(9, 30, 0), toronto(11, 0, 0)).unwrap(),
-        false,
-        Language::Fr,
-        AccessCodes::new(
-            "69501".parse().unwrap(),
-            "83269".parse().unwrap(),
-            "44444".parse().unwrap(),
-        )
-        .unwrap(),
-        UserId::new(),
-        25,
-        toronto(8, 0, 0),
-    )
-    .unwrap()
-}
-
-fn seed_number() -> PhoneNumber {
-    let mut n = access_number(AccountId::new());
-    n.number = "+18883806331".parse().unwrap();
-    n.kind = NumberKind::TollFree;
-    n
+/// The seed's day in Toronto, to the second.
+fn at(h: u32, m: u32, s: i64) -> DateTime<Utc> {
+    toronto(2019, 6, 6, h, m) + Duration::seconds(s)
 }
 
 fn notice(notice: Notice, language: Language, roles: &[CallerRole]) -> String {
@@ -106,22 +74,14 @@ fn update_and_cancellation() {
     }
 }
 
-fn leg(caller: &str, role: CallerRole, join: DateTime<Utc>, leave: DateTime<Utc>) -> CallLeg {
-    let c = seed_conference();
-    let mut leg = CallLeg {
-        id: LegId::new(),
-        account_id: c.account_id,
-        conference_id: c.id,
-        conference_number: c.number.clone(),
-        dialled: Some("+18883806331".parse().unwrap()),
-        caller_id: caller.into(),
-        role,
-        joined_at: join,
-        month: YearMonth::of(join, Toronto),
-        left_at: None,
-        cause: None,
-        quality: None,
-    };
+fn leg(
+    c: &Conference,
+    caller: &str,
+    role: CallerRole,
+    join: DateTime<Utc>,
+    leave: DateTime<Utc>,
+) -> CallLeg {
+    let mut leg = crate::store::conformance::leg(c, caller, role, join);
     leg.close(leave, DisconnectCause::CallerHangup);
     leg
 }
@@ -131,22 +91,25 @@ fn attendance_report() {
     let c = seed_conference();
     let legs = [
         leg(
+            &c,
             "+15145550101",
             CallerRole::Moderator,
-            toronto(9, 26, 4),
-            toronto(11, 2, 30),
+            at(9, 26, 4),
+            at(11, 2, 30),
         ),
         leg(
+            &c,
             "+14185550102",
             CallerRole::Participant,
-            toronto(9, 31, 0),
-            toronto(10, 15, 45),
+            at(9, 31, 0),
+            at(10, 15, 45),
         ),
         leg(
+            &c,
             "anonymous",
             CallerRole::Listener,
-            toronto(9, 40, 0),
-            toronto(11, 0, 0),
+            at(9, 40, 0),
+            at(11, 0, 0),
         ),
     ];
     for (lang, name) in [(Language::Fr, "fr"), (Language::En, "en")] {
@@ -181,7 +144,7 @@ fn recording_ready() {
         id: RecordingId::new(),
         account_id: c.account_id,
         conference_id: c.id,
-        started_at: toronto(9, 26, 4),
+        started_at: at(9, 26, 4),
         duration_ms: (Duration::minutes(96) + Duration::seconds(26)).num_milliseconds() as u64,
         size_bytes: 92_000_000,
     };

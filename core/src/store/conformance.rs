@@ -122,6 +122,30 @@ pub fn conference(owner: &User, number: ConferenceNumber) -> Conference {
     .unwrap()
 }
 
+/// An open leg of `conference`: `caller` admitted with `role` at `joined_at`, billed in
+/// the month of Toronto's wall clock; not yet stored.
+pub fn leg(
+    conference: &Conference,
+    caller: &str,
+    role: CallerRole,
+    joined_at: DateTime<Utc>,
+) -> CallLeg {
+    CallLeg {
+        id: LegId::new(),
+        account_id: conference.account_id,
+        conference_id: conference.id,
+        conference_number: conference.number.clone(),
+        dialled: None,
+        caller_id: caller.into(),
+        role,
+        joined_at,
+        month: YearMonth::of(joined_at, crate::domain::DEFAULT_TIME_ZONE),
+        left_at: None,
+        cause: None,
+        quality: None,
+    }
+}
+
 /// Stores a conference, drawing another number when one is taken (as the API does).
 pub async fn create_conference(store: &impl Store, owner: &User) -> Conference {
     loop {

@@ -135,8 +135,9 @@ mod tests {
     use chrono::TimeZone;
     use teleconf_core::domain::{
         AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, DisconnectCause,
-        Language, LegId, Schedule, UserId, YearMonth,
+        Language, Schedule, UserId,
     };
+    use teleconf_core::store::conformance;
     use teleconf_core::store::memory::MemoryStore;
 
     /// The sample EventBridge event: a tick at 2026-11-01T14:26:00Z.
@@ -182,20 +183,7 @@ mod tests {
     }
 
     async fn join(store: &MemoryStore, c: &Conference, caller: &str, at: DateTime<Utc>) -> CallLeg {
-        let leg = CallLeg {
-            id: LegId::new(),
-            account_id: c.account_id,
-            conference_id: c.id,
-            conference_number: c.number.clone(),
-            dialled: None,
-            caller_id: caller.into(),
-            role: CallerRole::Participant,
-            joined_at: at,
-            month: YearMonth::of(at, chrono_tz::UTC),
-            left_at: None,
-            cause: None,
-            quality: None,
-        };
+        let leg = conformance::leg(c, caller, CallerRole::Participant, at);
         store.put_leg(&leg).await.unwrap();
         leg
     }

@@ -8,12 +8,11 @@ use std::sync::Arc;
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use teleconf_core::domain::{
-    Account, ActivityKind, CallLeg, CallerRole, Conference, DisconnectCause, Invitation, LegId,
-    Role, User, YearMonth,
+    Account, ActivityKind, CallerRole, Conference, DisconnectCause, Invitation, Role, User,
 };
 use teleconf_core::mail::{MemoryMailer, OutgoingMail, Sender};
 use teleconf_core::messages::Branding;
-use teleconf_core::store::conformance::access_number;
+use teleconf_core::store::conformance::{self, access_number};
 use teleconf_core::store::memory::MemoryStore;
 use teleconf_core::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, InvitationStore, NumberStore, UserStore,
@@ -257,20 +256,7 @@ async fn the_sample_queued_report_lists_every_leg() {
         ("+14185550102", CallerRole::Participant, 60, 600),
     ] {
         let joined = c.schedule.start() + Duration::seconds(join);
-        let mut leg = CallLeg {
-            id: LegId::new(),
-            account_id: c.account_id,
-            conference_id: c.id,
-            conference_number: c.number.clone(),
-            dialled: None,
-            caller_id: caller.into(),
-            role,
-            joined_at: joined,
-            month: YearMonth::of(joined, chrono_tz::America::Toronto),
-            left_at: None,
-            cause: None,
-            quality: None,
-        };
+        let mut leg = conformance::leg(&c, caller, role, joined);
         leg.close(
             joined + Duration::seconds(secs),
             DisconnectCause::CallerHangup,
