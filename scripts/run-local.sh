@@ -123,7 +123,10 @@ until [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/health
   sleep 0.2
 done
 
-# 4. The background loops and the media node, when they are built.
+# 4. The background loops and the media node, when they are built. The mailer links mail to
+#    the portal this API serves; the scheduler ticks every minute as EventBridge would.
+export TELECONF_PORTAL_URL="${TELECONF_PORTAL_URL:-http://$API_ADDR}"
+export TELECONF_SCHEDULER_INTERVAL_S="${TELECONF_SCHEDULER_INTERVAL_S:-60}"
 for bin in teleconf-scheduler teleconf-mailer; do
   if [[ -x "$BIN_DIR/$bin" ]]; then start_service "$bin" --local; else note "$bin not built yet: skipped"; fi
 done
@@ -151,6 +154,7 @@ if ((media_node)); then
   echo "dial: sip:$(awk '/^access number: / { print $3 }' "$RUN_DIR/provision.out")@$SIP_ADDR"
 fi
 echo "logs: .run/*.log"
+echo "mail: scripts/outbox.sh (the mail the emulator captured)"
 if [[ -n "$credentials" ]]; then
   printf '%s\n' "$credentials"
 else

@@ -13,6 +13,7 @@ async fn a_sent_mail_reaches_the_emulators_outbox() {
         subject: "Détails de la téléconférence « Réunion mensuelle »".into(),
         text: "Bonjour,\n\nNuméro Téléconférence: 3832257".into(),
         html: "<p>Bonjour,</p><p>Numéro Téléconférence: <b>3832257</b></p>".into(),
+        attachments: Vec::new(),
     };
     stack.mailer.send(&mail).await.unwrap();
 
@@ -39,6 +40,7 @@ async fn an_unverified_sender_is_refused_as_on_aws() {
         subject: "x".into(),
         text: "x".into(),
         html: "x".into(),
+        attachments: Vec::new(),
     };
     assert!(stranger.send(&mail).await.is_err());
 }

@@ -5,8 +5,10 @@
 
 mod api;
 mod calls;
+mod lifecycle;
 mod local_stack;
 mod mail;
+mod mailer;
 mod media_files;
 mod outage;
 mod peers;

@@ -89,3 +89,9 @@ async fn the_whole_suite_runs_in_one_go() {
     let stack = Stack::new().await;
     conformance::run_all(&stack.store).await;
 }
+
+#[tokio::test]
+async fn lifecycles_queued_mail_and_deliveries_follow_the_suite() {
+    let stack = Stack::new().await;
+    conformance::run_lifecycle_and_deliveries(&stack.store).await;
+}

@@ -9,7 +9,8 @@
 //!   accounts, users and conferences built through it.
 //! - [`stack`]: settings, clients and a provisioned table/bucket per test process.
 //! - [`outbox`]: mail the emulator captured (moto's `/moto-api/data.json`,
-//!   LocalStack's `/_aws/ses`).
+//!   LocalStack's `/_aws/ses`), raw MIME parsed.
+//! - [`lambdas`]: the scheduler's ticks and the mailer over the table's real stream.
 //! - [`proxy`]: a switchable TCP forwarder, for outage tests.
 //! - [`peers`]: real SIP peers (sipp, baresip) for end-to-end calls, tone WAVs and
 //!   the frequency analysis of what a caller heard.
@@ -23,6 +24,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod lambdas;
 pub mod mailer_hook;
 pub mod media;
 pub mod outbox;

@@ -1,6 +1,8 @@
 //! The mail the emulator captured instead of sending. The only place that knows
-//! where each emulator keeps it: moto at `GET /moto-api/data.json` (`ses.Message`),
-//! LocalStack at `GET /_aws/ses`.
+//! where each emulator keeps it: moto at `GET /moto-api/data.json` (`ses.Message` for
+//! formatted sends, `ses.RawMessage` for raw MIME sends), LocalStack at `GET /_aws/ses`.
+//! A raw message is parsed (`mail-parser`) into its subject, text and HTML parts and
+//! attachments.
 
 use serde_json::Value;
 
@@ -15,8 +17,76 @@ pub struct SentMail {
     pub to: Vec<String>,
     /// Subject (empty for raw messages the emulator did not parse).
     pub subject: String,
-    /// Text body, or the raw MIME message for raw sends.
+    /// Text body (for raw sends: the decoded text/plain part).
     pub body: String,
+    /// HTML body (raw sends only; empty otherwise).
+    pub html: String,
+    /// Attachments as (file name, content type, decoded text) (raw sends only).
+    pub attachments: Vec<(String, String, String)>,
+    /// The raw MIME message, for raw sends.
+    pub raw: Option<String>,
+}
+
+impl SentMail {
+    /// A formatted send.
+    fn formatted(source: String, to: Vec<String>, subject: String, body: String) -> Self {
+        Self {
+            source,
+            to,
+            subject,
+            body,
+            html: String::new(),
+            attachments: Vec::new(),
+            raw: None,
+        }
+    }
+
+    /// A raw send, parsed.
+    fn raw(source: String, to: Vec<String>, raw: String) -> Self {
+        use mail_parser::{MessageParser, MimeHeaders};
+        let parsed = MessageParser::default().parse(raw.as_bytes());
+        let (subject, body, html, attachments) = match &parsed {
+            Some(m) => (
+                m.subject().unwrap_or_default().to_string(),
+                m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                m.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                m.attachments()
+                    .map(|a| {
+                        (
+                            a.attachment_name().unwrap_or_default().to_string(),
+                            a.content_type()
+                                .map(|c| match c.subtype() {
+                                    Some(sub) => format!("{}/{sub}", c.ctype()),
+                                    None => c.ctype().to_string(),
+                                })
+                                .unwrap_or_default(),
+                            String::from_utf8_lossy(a.contents()).into_owned(),
+                        )
+                    })
+                    .collect(),
+            ),
+            None => (String::new(), raw.clone(), String::new(), Vec::new()),
+        };
+        let mut to = to;
+        to.dedup();
+        Self {
+            source,
+            to,
+            subject,
+            body,
+            html,
+            attachments,
+            raw: Some(raw),
+        }
+    }
+
+    /// The `.ics` attachment's text, if any.
+    pub fn calendar(&self) -> Option<&str> {
+        self.attachments
+            .iter()
+            .find(|(name, ctype, _)| name.ends_with(".ics") || ctype == "text/calendar")
+            .map(|(_, _, text)| text.as_str())
+    }
 }
 
 /// Every message the emulator captured, oldest first.
@@ -56,31 +126,35 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// moto: `{"ses": {"Message": [{"source", "destinations": {"ToAddresses": […]}, "subject", "body"}, …]}}`
-/// (raw sends carry `raw_data` and `destinations` as a list).
+/// moto: `{"ses": {"Message": [{"source", "destinations": {"ToAddresses": […]}, "subject", "body"}, …],
+/// "RawMessage": [{"source", "destinations": […], "raw_data"}, …]}}`.
 fn parse_moto(data: &Value) -> Vec<SentMail> {
-    let Some(messages) = data.pointer("/ses/Message").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    messages
-        .iter()
+    let formatted = data
+        .pointer("/ses/Message")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
         .map(|m| {
-            let to = match &m["destinations"] {
-                Value::Array(_) => strings(&m["destinations"]),
-                d => strings(&d["ToAddresses"]),
-            };
-            SentMail {
-                source: text(&m["source"]),
-                to,
-                subject: text(&m["subject"]),
-                body: if m["body"].is_null() {
-                    text(&m["raw_data"])
-                } else {
-                    text(&m["body"])
-                },
-            }
-        })
-        .collect()
+            SentMail::formatted(
+                text(&m["source"]),
+                strings(&m["destinations"]["ToAddresses"]),
+                text(&m["subject"]),
+                text(&m["body"]),
+            )
+        });
+    let raw = data
+        .pointer("/ses/RawMessage")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            SentMail::raw(
+                text(&m["source"]),
+                strings(&m["destinations"]),
+                text(&m["raw_data"]),
+            )
+        });
+    formatted.chain(raw).collect()
 }
 
 /// LocalStack: `{"messages": [{"Source", "Destination": {"ToAddresses": […]}, "Subject", "Body": {"text_part", "html_part"}, "RawData"}, …]}`.
@@ -90,14 +164,18 @@ fn parse_localstack(data: &Value) -> Vec<SentMail> {
     };
     messages
         .iter()
-        .map(|m| SentMail {
-            source: text(&m["Source"]),
-            to: strings(&m["Destination"]["ToAddresses"]),
-            subject: text(&m["Subject"]),
-            body: match &m["Body"]["text_part"] {
-                Value::String(s) => s.clone(),
-                _ => text(&m["RawData"]),
-            },
+        .map(|m| match &m["Body"]["text_part"] {
+            Value::String(body) => SentMail::formatted(
+                text(&m["Source"]),
+                strings(&m["Destination"]["ToAddresses"]),
+                text(&m["Subject"]),
+                body.clone(),
+            ),
+            _ => SentMail::raw(
+                text(&m["Source"]),
+                strings(&m["Destination"]["ToAddresses"]),
+                text(&m["RawData"]),
+            ),
         })
         .collect()
 }

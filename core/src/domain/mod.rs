@@ -8,13 +8,16 @@ pub mod cdr;
 pub mod codes;
 pub mod conference;
 pub mod control;
+pub mod delivery;
 pub mod e164;
 pub mod ids;
 pub mod intro_code;
 pub mod invitation;
 pub mod invoice;
+pub mod lifecycle;
 pub mod live;
 pub mod phone_number;
+pub mod queued_mail;
 pub mod recording;
 pub mod throttle;
 pub mod user;
@@ -25,6 +28,7 @@ pub use cdr::{CallLeg, DisconnectCause, LegQuality, YearMonth};
 pub use codes::{AccessCode, AccessCodes, CallerRole, CodeChoices, ConferenceNumber};
 pub use conference::{Admission, Conference, ConferenceStatus, Schedule};
 pub use control::{ConferenceControl, ControlCommand};
+pub use delivery::{Claim, DeliveryKey, Outcome};
 pub use e164::E164;
 pub use ids::{
     AccountId, ActivityId, ConferenceId, ControlId, InvitationId, LegId, PromptId, RecordingId,
@@ -33,8 +37,10 @@ pub use ids::{
 pub use intro_code::{IntroCode, IntroGrant};
 pub use invitation::Invitation;
 pub use invoice::{Invoice, InvoiceLine, TaxLine};
+pub use lifecycle::{Callers, Lifecycle, Step};
 pub use live::LiveParticipant;
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
+pub use queued_mail::{QueuedMail, QueuedMailKind};
 pub use recording::Recording;
 pub use throttle::{Attempt, Limit};
 pub use user::{Email, PasswordHash, Role, User};

@@ -107,6 +107,17 @@ impl PhoneNumber {
             NumberAction::None => None,
         }
     }
+
+    /// Of an account's numbers, those that lead to conferences, as a confirmation
+    /// lists them: toll-free first (the one to give callers from afar), then by number.
+    pub fn for_conferences(numbers: Vec<PhoneNumber>) -> Vec<PhoneNumber> {
+        let mut numbers: Vec<PhoneNumber> = numbers
+            .into_iter()
+            .filter(|n| n.conference_prompts().is_some())
+            .collect();
+        numbers.sort_by_key(|n| (n.kind != NumberKind::TollFree, n.number.clone()));
+        numbers
+    }
 }
 
 #[cfg(test)]

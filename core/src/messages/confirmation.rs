@@ -19,10 +19,9 @@
 //! - HTML: a small inline-styled document with the same content; every value is
 //!   escaped with [`escape_html`](super::escape_html).
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{escape_html, role_meaning, role_name};
+use super::{escape_html, keypad, layout, role_meaning, role_name};
 use crate::domain::conference::EARLY_ACCESS;
 use crate::domain::{CallerRole, Conference, Email, Language, NumberKind, PhoneNumber};
 use crate::mail::OutgoingMail;
@@ -51,6 +50,30 @@ impl Default for Branding {
     }
 }
 
+impl Branding {
+    /// The provider's branding from `TELECONF_PROVIDER_NAME`, `TELECONF_SUPPORT_PHONE`
+    /// and `TELECONF_SUPPORT_EMAIL` read through `var`; the seed's for each one unset.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> crate::Result<Self> {
+        let seed = Self::default();
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            provider_name: set("TELECONF_PROVIDER_NAME").unwrap_or(seed.provider_name),
+            support_phone: set("TELECONF_SUPPORT_PHONE").unwrap_or(seed.support_phone),
+            support_email: match set("TELECONF_SUPPORT_EMAIL") {
+                Some(e) => e.parse().map_err(|_| {
+                    crate::Error::Config("TELECONF_SUPPORT_EMAIL is not an e-mail address".into())
+                })?,
+                None => seed.support_email,
+            },
+        })
+    }
+
+    /// The provider's branding from the process environment.
+    pub fn from_env() -> crate::Result<Self> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+}
+
 /// What to confirm, to whom, and how.
 #[derive(Debug, Clone, Copy)]
 pub struct Confirmation<'a> {
@@ -68,6 +91,19 @@ pub struct Confirmation<'a> {
     pub roles: &'a [CallerRole],
     /// Signature and support line.
     pub branding: &'a Branding,
+}
+
+/// Which message about a conference: the same details, introduced differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// To the creator, once scheduled (the seed's text).
+    Confirmation,
+    /// To an invitee, with only their role's code.
+    Invitation,
+    /// The conference changed: its new details.
+    Update,
+    /// The conference was cancelled: what was cancelled, no codes.
+    Cancellation,
 }
 
 /// A confirmation ready to show or send.
@@ -89,17 +125,25 @@ impl Rendered {
             subject: self.subject,
             text: self.text,
             html: self.html,
+            attachments: Vec::new(),
         }
     }
 }
 
 /// The fixed words of the confirmation in one language.
 struct Words {
-    greeting: &'static str,
     intro_before: &'static str,
     intro_after: &'static str,
-    subject_before: &'static str,
-    subject_after: &'static str,
+    invitation_before: &'static str,
+    invitation_after: &'static str,
+    update_before: &'static str,
+    update_after: &'static str,
+    cancellation_before: &'static str,
+    cancellation_after: &'static str,
+    invitation_subject: &'static str,
+    update_subject: &'static str,
+    cancellation_subject: &'static str,
+    keypad: &'static str,
     access_number: &'static str,
     local: &'static str,
     toll_free: &'static str,
@@ -110,15 +154,21 @@ struct Words {
     recording: &'static str,
     recording_on: &'static str,
     recording_off: &'static str,
-    thanks: &'static str,
 }
 
 const FR: Words = Words {
-    greeting: "Bonjour,",
     intro_before: "Voici les détails de la téléconférence « ",
     intro_after: " ».",
-    subject_before: "Téléconférence « ",
-    subject_after: " »",
+    invitation_before: "Vous êtes invité à la téléconférence « ",
+    invitation_after: " ». En voici les détails.",
+    update_before: "La téléconférence « ",
+    update_after: " » a été modifiée. En voici les nouveaux détails.",
+    cancellation_before: "La téléconférence « ",
+    cancellation_after: " » est annulée. Ses codes d'accès ne sont plus valides.",
+    invitation_subject: "Invitation",
+    update_subject: "Modification",
+    cancellation_subject: "Annulation",
+    keypad: "Commandes du clavier (modérateurs), une étoile puis la touche",
     access_number: "Numéro d'accès",
     local: "local",
     toll_free: "sans frais",
@@ -129,15 +179,21 @@ const FR: Words = Words {
     recording: "Enregistrement",
     recording_on: "Activé",
     recording_off: "Non activé",
-    thanks: "Nous vous remercions de la confiance que vous nous accordez.",
 };
 
 const EN: Words = Words {
-    greeting: "Hello,",
     intro_before: "Here are the details of the conference “",
     intro_after: "”.",
-    subject_before: "Conference “",
-    subject_after: "”",
+    invitation_before: "You are invited to the conference “",
+    invitation_after: "”. Here are its details.",
+    update_before: "The conference “",
+    update_after: "” has changed. Here are its new details.",
+    cancellation_before: "The conference “",
+    cancellation_after: "” is cancelled. Its access codes are no longer valid.",
+    invitation_subject: "Invitation",
+    update_subject: "Updated",
+    cancellation_subject: "Cancelled",
+    keypad: "Keypad commands (moderators), a star then the key",
     access_number: "Access number",
     local: "local",
     toll_free: "toll-free",
@@ -148,7 +204,6 @@ const EN: Words = Words {
     recording: "Recording",
     recording_on: "On",
     recording_off: "Off",
-    thanks: "Thank you for your trust.",
 };
 
 fn words(language: Language) -> &'static Words {
@@ -216,53 +271,48 @@ struct Detail {
 /// The content once, rendered twice (text and HTML) so both always agree.
 struct Content<'a> {
     words: &'static Words,
+    intro_before: &'static str,
+    intro_after: &'static str,
     description: &'a str,
     details: Vec<Detail>,
     bullets: Vec<String>,
-    provider_name: &'a str,
-    support_email: &'a str,
-}
-
-fn local_time(at: DateTime<Utc>, zone: Tz, format: &str) -> String {
-    at.with_timezone(&zone).format(format).to_string()
+    /// The moderator's keys (`*0`, …) and what each does; empty when no moderator code is shown.
+    keypad: Vec<(&'static str, &'static str)>,
+    language: Language,
+    branding: &'a Branding,
 }
 
 impl Confirmation<'_> {
     /// The subject, the text and the HTML of the confirmation.
     pub fn render(&self) -> Rendered {
-        let content = self.content();
+        self.render_notice(Notice::Confirmation)
+    }
+
+    /// The subject, the text and the HTML of `notice` about the conference.
+    pub fn render_notice(&self, notice: Notice) -> Rendered {
+        let content = self.content(notice);
+        let subject = self.subject(notice);
         Rendered {
-            subject: self.subject(),
             text: content.text(),
-            html: content.html(&self.subject(), self.language),
+            html: content.html(&subject),
+            subject,
         }
     }
 
-    fn subject(&self) -> String {
+    fn subject(&self, notice: Notice) -> String {
         let w = words(self.language);
-        // The description holds no control characters when validated, but the field is
-        // public: never let one break the header line.
-        let description: String = self
-            .conference
-            .description
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        format!(
-            "{}{}{} – {}",
-            w.subject_before,
-            description,
-            w.subject_after,
-            local_time(
-                self.conference.schedule.start(),
-                self.time_zone,
-                "%Y-%m-%d %H:%M"
-            ),
-        )
+        let title = layout::conference_title(self.conference, self.time_zone, self.language);
+        match notice {
+            Notice::Confirmation => title,
+            Notice::Invitation => format!("{} – {title}", w.invitation_subject),
+            Notice::Update => format!("{} – {title}", w.update_subject),
+            Notice::Cancellation => format!("{} – {title}", w.cancellation_subject),
+        }
     }
 
-    fn content(&self) -> Content<'_> {
+    fn content(&self, notice: Notice) -> Content<'_> {
         let w = words(self.language);
+        let cancelled = notice == Notice::Cancellation;
         let mut details = Vec::new();
 
         let numbers: Vec<&PhoneNumber> = self
@@ -271,6 +321,7 @@ impl Confirmation<'_> {
             .filter(|n| n.conference_prompts().is_some())
             .collect();
         match numbers.as_slice() {
+            _ if cancelled => {}
             [] => details.push(Detail {
                 label: w.access_number.to_string(),
                 value: w.no_access_number.to_string(),
@@ -297,7 +348,7 @@ impl Confirmation<'_> {
         }
 
         let schedule = &self.conference.schedule;
-        let time = |at| local_time(at, self.time_zone, "%Y-%m-%d %H:%M:%S");
+        let time = |at| layout::local_time(at, self.time_zone, "%Y-%m-%d %H:%M:%S");
         details.push(Detail {
             label: w.conference_number.to_string(),
             value: self.conference.number.as_str().to_string(),
@@ -314,7 +365,7 @@ impl Confirmation<'_> {
             note: None,
         });
         for role in CallerRole::ALL {
-            if self.roles.contains(&role) {
+            if self.roles.contains(&role) && !cancelled {
                 details.push(Detail {
                     label: access_code_label(role, self.language),
                     value: self.conference.codes.code(role).as_str().to_string(),
@@ -322,24 +373,45 @@ impl Confirmation<'_> {
                 });
             }
         }
-        details.push(Detail {
-            label: w.recording.to_string(),
-            value: if self.conference.record {
-                w.recording_on
-            } else {
-                w.recording_off
-            }
-            .to_string(),
-            note: None,
-        });
+        if !cancelled {
+            details.push(Detail {
+                label: w.recording.to_string(),
+                value: if self.conference.record {
+                    w.recording_on
+                } else {
+                    w.recording_off
+                }
+                .to_string(),
+                note: None,
+            });
+        }
+        let (intro_before, intro_after) = match notice {
+            Notice::Confirmation => (w.intro_before, w.intro_after),
+            Notice::Invitation => (w.invitation_before, w.invitation_after),
+            Notice::Update => (w.update_before, w.update_after),
+            Notice::Cancellation => (w.cancellation_before, w.cancellation_after),
+        };
+        let mut bullets = bullets(self.language, &self.branding.support_phone);
+        if cancelled {
+            // Only the support line still applies.
+            bullets.drain(..bullets.len() - 1);
+        }
+        let keypad = if self.roles.contains(&CallerRole::Moderator) && !cancelled {
+            keypad::moderator_keys(self.language).to_vec()
+        } else {
+            Vec::new()
+        };
 
         Content {
             words: w,
+            intro_before,
+            intro_after,
             description: &self.conference.description,
             details,
-            bullets: bullets(self.language, &self.branding.support_phone),
-            provider_name: &self.branding.provider_name,
-            support_email: self.branding.support_email.as_str(),
+            keypad,
+            bullets,
+            language: self.language,
+            branding: self.branding,
         }
     }
 }
@@ -348,9 +420,12 @@ impl Content<'_> {
     fn text(&self) -> String {
         let w = self.words;
         let mut lines: Vec<String> = vec![
-            w.greeting.to_string(),
+            layout::greeting(self.language).to_string(),
             String::new(),
-            format!("{}{}{}", w.intro_before, self.description, w.intro_after),
+            format!(
+                "{}{}{}",
+                self.intro_before, self.description, self.intro_after
+            ),
             String::new(),
         ];
         for d in &self.details {
@@ -360,46 +435,35 @@ impl Content<'_> {
             });
         }
         lines.push(String::new());
+        if !self.keypad.is_empty() {
+            lines.push(format!("{}:", w.keypad));
+            for (keys, what) in &self.keypad {
+                lines.push(format!("  {keys}  {what}"));
+            }
+            lines.push(String::new());
+        }
         for b in &self.bullets {
             lines.push(format!("- {b}"));
         }
-        lines.push(String::new());
-        lines.push(w.thanks.to_string());
-        lines.push(String::new());
-        lines.push(self.provider_name.to_string());
-        lines.push(self.support_email.to_string());
         let mut text = lines.join("\n");
         text.push('\n');
+        text.push_str(&layout::closing_text(self.language, self.branding));
         text
     }
 
-    fn html(&self, subject: &str, language: Language) -> String {
-        const BODY: &str = "margin:0;padding:16px;font-family:Arial,Helvetica,sans-serif;\
-                            font-size:14px;line-height:1.5;color:#222222;";
-        const P: &str = "margin:0 0 12px 0;";
-        const TABLE: &str = "border-collapse:collapse;margin:0 0 12px 0;";
-        const TH: &str = "text-align:left;vertical-align:top;padding:2px 12px 2px 0;\
-                          font-weight:bold;white-space:nowrap;";
-        const TD: &str = "vertical-align:top;padding:2px 0;";
+    fn html(&self, subject: &str) -> String {
+        use layout::{P, TABLE, TD, TH};
         const NOTE: &str = "color:#555555;";
         const UL: &str = "margin:0 0 12px 0;padding-left:20px;";
-        const A: &str = "color:#1a5fb4;";
 
         let w = self.words;
         let e = escape_html;
         let mut h = String::with_capacity(4096);
-        h.push_str("<!DOCTYPE html>\n");
-        h.push_str(&format!("<html lang=\"{}\">\n", language.as_str()));
-        h.push_str("<head>\n<meta charset=\"utf-8\">\n");
-        h.push_str(&format!("<title>{}</title>\n", e(subject)));
-        h.push_str("</head>\n");
-        h.push_str(&format!("<body style=\"{BODY}\">\n"));
-        h.push_str(&format!("<p style=\"{P}\">{}</p>\n", e(w.greeting)));
         h.push_str(&format!(
             "<p style=\"{P}\">{}<strong>{}</strong>{}</p>\n",
-            e(w.intro_before),
+            e(self.intro_before),
             e(self.description),
-            e(w.intro_after)
+            e(self.intro_after)
         ));
         h.push_str(&format!(
             "<table role=\"presentation\" style=\"{TABLE}\">\n"
@@ -417,82 +481,37 @@ impl Content<'_> {
             ));
         }
         h.push_str("</table>\n");
+        if !self.keypad.is_empty() {
+            h.push_str(&format!("<p style=\"{P}\">{}:</p>\n", e(w.keypad)));
+            h.push_str(&format!(
+                "<table role=\"presentation\" style=\"{TABLE}\">\n"
+            ));
+            for (keys, what) in &self.keypad {
+                h.push_str(&format!(
+                    "<tr><th scope=\"row\" style=\"{TH}\">{}</th>\
+                     <td style=\"{TD}\">{}</td></tr>\n",
+                    e(keys),
+                    e(what),
+                ));
+            }
+            h.push_str("</table>\n");
+        }
         h.push_str(&format!("<ul style=\"{UL}\">\n"));
         for b in &self.bullets {
             h.push_str(&format!("<li>{}</li>\n", e(b)));
         }
         h.push_str("</ul>\n");
-        h.push_str(&format!("<p style=\"{P}\">{}</p>\n", e(w.thanks)));
-        h.push_str(&format!(
-            "<p style=\"{P}\">{}<br>\n<a href=\"mailto:{}\" style=\"{A}\">{}</a></p>\n",
-            e(self.provider_name),
-            e(self.support_email),
-            e(self.support_email),
-        ));
-        h.push_str("</body>\n</html>\n");
-        h
+        layout::html_document(self.language, subject, &h, self.branding)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{conference, number, seed_conference, seed_number, toronto};
     use super::*;
-    use crate::domain::{AccessCodes, AccountId, NumberAction, Schedule, UserId};
-    use crate::store::conformance::access_number;
-    use chrono::{Duration, TimeZone};
+    use crate::domain::NumberAction;
+    use chrono::{TimeZone, Utc};
     use chrono_tz::America::Toronto;
-
-    /// A Toronto wall-clock time as the UTC instant stored.
-    fn toronto(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Toronto
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .single()
-            .expect("an unambiguous local time")
-            .with_timezone(&Utc)
-    }
-
-    fn conference(description: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Conference {
-        let account = AccountId::new();
-        Conference::schedule(
-            account,
-            "3832257".parse().unwrap(),
-            description,
-            Schedule::new(start, end).unwrap(),
-            false,
-            Language::Fr,
-            AccessCodes::new(
-                "69501".parse().unwrap(),
-                "83269".parse().unwrap(),
-                "44444".parse().unwrap(),
-            )
-            .unwrap(),
-            UserId::new(),
-            25,
-            start - Duration::days(1),
-        )
-        .unwrap()
-    }
-
-    /// The seed's conference: 2019-06-06 09:30–11:00 in Toronto.
-    fn seed_conference() -> Conference {
-        conference(
-            "Réunion mensuelle",
-            toronto(2019, 6, 6, 9, 30),
-            toronto(2019, 6, 6, 11, 0),
-        )
-    }
-
-    fn number(e164: &str, kind: NumberKind) -> PhoneNumber {
-        let mut n = access_number(AccountId::new());
-        n.number = e164.parse().unwrap();
-        n.kind = kind;
-        n
-    }
-
-    /// The seed's toll-free access number.
-    fn seed_number() -> PhoneNumber {
-        number("+18883806331", NumberKind::TollFree)
-    }
 
     fn render(
         conference: &Conference,
@@ -590,6 +609,15 @@ Participant access code: 69501 (participants hear and are heard by all)
 Listener access code: 83269 (listeners can only listen and are not heard)
 Moderator access code: 44444 (moderators hear, are heard and control the conference from the telephone keypad)
 Recording: On
+
+Keypad commands (moderators), a star then the key:
+  *0  the keys you may use
+  *#  how many callers are in
+  *6  mute or unmute yourself
+  *5  mute or unmute every participant (lecture mode)
+  *7  lock or unlock the conference
+  *8  pause or resume the recording
+  *9  remove the caller who joined last
 
 - To join the conference, simply dial the access number and follow the instructions given by the system.
 - Users with an IP phone in the SAME account as the conference can dial *44.
@@ -814,8 +842,27 @@ services@omnigil.com
             let closes = r.html.matches(&format!("</{tag}>")).count();
             assert_eq!(opens, closes, "<{tag}> unbalanced in\n{}", r.html);
         }
-        assert_eq!(r.html.matches("<tr>").count(), 8);
+        // 8 details and the moderator's 7 keypad commands.
+        assert_eq!(r.html.matches("<tr>").count(), 15);
         assert_eq!(r.html.matches("<li>").count(), 6);
+    }
+
+    #[test]
+    fn the_branding_is_configured_by_the_environment_or_is_the_seeds() {
+        assert_eq!(Branding::from_vars(|_| None).unwrap(), Branding::default());
+        let b = Branding::from_vars(|name| match name {
+            "TELECONF_PROVIDER_NAME" => Some("Télé & Cie".into()),
+            "TELECONF_SUPPORT_EMAIL" => Some("aide@tele.example".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(b.provider_name, "Télé & Cie");
+        assert_eq!(b.support_email.as_str(), "aide@tele.example");
+        assert_eq!(b.support_phone, Branding::default().support_phone);
+        assert!(
+            Branding::from_vars(|name| (name == "TELECONF_SUPPORT_EMAIL").then(|| "x".into()))
+                .is_err()
+        );
     }
 
     #[test]

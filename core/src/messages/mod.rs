@@ -9,14 +9,32 @@
 //!   each interpolated value through.
 //! - [`confirmation`]: the confirmation shown on screen and mailed once a conference
 //!   is scheduled (the seed's « Bonjour, Voici les détails de la téléconférence … »),
-//!   rendered as a subject, a plain-text body and an HTML body.
+//!   rendered as a subject, a plain-text body and an HTML body; the same details
+//!   introduced as an invitation, an update or a cancellation ([`Notice`]); and the
+//!   provider's [`Branding`] that signs every mail.
+//! - [`keypad`]: the moderator's keypad commands, explained in a moderator's mail.
+//! - [`calendar`]: the `.ics` invitation attached to those mails, with the one-tap
+//!   dial string.
+//! - [`attendance`]: the attendance report mailed to the creator once the conference
+//!   has ended: every leg with its caller, role, join, leave and duration.
+//! - [`recording_ready`]: the notice that a recording can be played, with a link to
+//!   the portal (never to the file itself).
 //!
 //! Rendering is pure: no I/O, no clock; times are converted to the time zone the
 //! caller passes in.
 
+pub mod attendance;
+pub mod calendar;
 pub mod confirmation;
+#[cfg(test)]
+mod fixtures;
+pub mod keypad;
+mod layout;
+pub mod recording_ready;
+#[cfg(test)]
+mod snapshot_tests;
 
-pub use confirmation::{Branding, Confirmation, Rendered};
+pub use confirmation::{Branding, Confirmation, Notice, Rendered};
 
 use crate::domain::{CallerRole, Language};
 

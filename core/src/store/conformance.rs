@@ -123,6 +123,30 @@ pub fn conference(owner: &User, number: ConferenceNumber) -> Conference {
     .unwrap()
 }
 
+/// An open leg of `conference`: `caller` admitted with `role` at `joined_at`, billed in
+/// the month of Toronto's wall clock; not yet stored.
+pub fn leg(
+    conference: &Conference,
+    caller: &str,
+    role: CallerRole,
+    joined_at: DateTime<Utc>,
+) -> CallLeg {
+    CallLeg {
+        id: LegId::new(),
+        account_id: conference.account_id,
+        conference_id: conference.id,
+        conference_number: conference.number.clone(),
+        dialled: None,
+        caller_id: caller.into(),
+        role,
+        joined_at,
+        month: YearMonth::of(joined_at, crate::domain::DEFAULT_TIME_ZONE),
+        left_at: None,
+        cause: None,
+        quality: None,
+    }
+}
+
 /// Stores a conference, drawing another number when one is taken (as the API does).
 pub async fn create_conference(store: &impl Store, owner: &User) -> Conference {
     loop {
@@ -848,4 +872,218 @@ pub async fn an_account_keeps_its_last_owner(store: &impl Store) {
     .unwrap();
     store.create_user(&operator).await.unwrap();
     store.delete_user(&operator).await.unwrap();
+}
+
+/// Runs the checks of the scheduler's and the mailer's records.
+pub async fn run_lifecycle_and_deliveries(
+    store: &(impl Store + super::LifecycleStore + super::DeliveryStore),
+) {
+    conferences_are_found_by_their_start(store).await;
+    each_transition_is_written_once_and_only_from_its_status(store).await;
+    a_queued_mail_is_queued_once_with_its_transition(store).await;
+    a_delivery_is_claimed_by_one_worker_until_settled(store).await;
+}
+
+pub async fn conferences_are_found_by_their_start(store: &(impl Store + super::LifecycleStore)) {
+    let (_, owner) = account_with_owner(store).await;
+    let c = create_conference(store, &owner).await;
+    let start = c.schedule.start();
+    let found = |from, to| async move {
+        store
+            .conferences_starting(owner.account_id, from, to)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found(start, start).await, vec![c.id], "both ends included");
+    assert_eq!(
+        found(start - Duration::hours(1), start + Duration::hours(1)).await,
+        vec![c.id]
+    );
+    assert!(
+        found(
+            start + Duration::milliseconds(1),
+            start + Duration::hours(1)
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        found(
+            start - Duration::hours(1),
+            start - Duration::milliseconds(1)
+        )
+        .await
+        .is_empty()
+    );
+    let other = AccountId::new();
+    assert!(
+        store
+            .conferences_starting(other, start, start)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn each_transition_is_written_once_and_only_from_its_status(
+    store: &(impl Store + super::LifecycleStore),
+) {
+    use crate::domain::{ConferenceStatus, Lifecycle, Step};
+    let (_, owner) = account_with_owner(store).await;
+    let c = create_conference(store, &owner).await;
+    assert_eq!(store.lifecycle(c.id).await.unwrap(), None);
+    let scheduled = Lifecycle::scheduled(c.id, c.account_id);
+    let open = scheduled.after(Step {
+        from: ConferenceStatus::Scheduled,
+        to: ConferenceStatus::Open,
+        at: c.schedule.opens_at(),
+    });
+    assert!(
+        store
+            .advance_lifecycle(ConferenceStatus::Scheduled, &open, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_lifecycle(ConferenceStatus::Scheduled, &open, None)
+            .await
+            .unwrap(),
+        "a second writer of the same transition writes nothing"
+    );
+    assert_eq!(store.lifecycle(c.id).await.unwrap(), Some(open.clone()));
+    let running = open.after(Step {
+        from: ConferenceStatus::Open,
+        to: ConferenceStatus::Running,
+        at: c.schedule.start(),
+    });
+    assert!(
+        !store
+            .advance_lifecycle(ConferenceStatus::Running, &running, None)
+            .await
+            .unwrap(),
+        "not from a status it is not in"
+    );
+    assert!(
+        store
+            .advance_lifecycle(ConferenceStatus::Open, &running, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.lifecycle(c.id).await.unwrap().map(|l| l.status),
+        Some(ConferenceStatus::Running)
+    );
+}
+
+pub async fn a_queued_mail_is_queued_once_with_its_transition(
+    store: &(impl Store + super::LifecycleStore),
+) {
+    use crate::domain::{ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind, Step};
+    let (_, owner) = account_with_owner(store).await;
+    let c = create_conference(store, &owner).await;
+    let open = Lifecycle::scheduled(c.id, c.account_id).after(Step {
+        from: ConferenceStatus::Scheduled,
+        to: ConferenceStatus::Open,
+        at: c.schedule.opens_at(),
+    });
+    assert!(
+        store
+            .advance_lifecycle(ConferenceStatus::Scheduled, &open, None)
+            .await
+            .unwrap()
+    );
+    let ended = open.after(Step {
+        from: ConferenceStatus::Open,
+        to: ConferenceStatus::Ended,
+        at: c.schedule.end(),
+    });
+    let mail = QueuedMail {
+        conference_id: c.id,
+        account_id: c.account_id,
+        kind: QueuedMailKind::AttendanceReport,
+        queued_at: c.schedule.end(),
+    };
+    assert!(
+        store
+            .advance_lifecycle(ConferenceStatus::Open, &ended, Some(&mail))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_lifecycle(ConferenceStatus::Open, &ended, Some(&mail))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .queued_mail(c.id, QueuedMailKind::AttendanceReport)
+            .await
+            .unwrap(),
+        Some(mail)
+    );
+    assert_eq!(store.lifecycle(c.id).await.unwrap(), Some(ended));
+}
+
+pub async fn a_delivery_is_claimed_by_one_worker_until_settled(store: &impl super::DeliveryStore) {
+    use crate::domain::{Claim, DeliveryKey, Outcome};
+    let now = Utc::now()
+        .duration_trunc(Duration::milliseconds(1))
+        .unwrap();
+    let lease = Duration::minutes(2);
+    let key = DeliveryKey::new(&["test", &unique_email().to_string()]).unwrap();
+    assert_eq!(
+        store.claim_delivery(&key, now, lease).await.unwrap(),
+        Claim::Mine { attempt: 1 }
+    );
+    assert_eq!(
+        store.claim_delivery(&key, now, lease).await.unwrap(),
+        Claim::Busy,
+        "a fresh claim is held"
+    );
+    store
+        .settle_delivery(
+            &key,
+            &Outcome::Failed {
+                error: "throttled".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_delivery(&key, now, lease).await.unwrap(),
+        Claim::Mine { attempt: 2 },
+        "a failed attempt may be retried"
+    );
+    let later = now + lease + Duration::seconds(1);
+    assert_eq!(
+        store.claim_delivery(&key, later, lease).await.unwrap(),
+        Claim::Mine { attempt: 3 },
+        "a holder that never finished loses its claim after the lease"
+    );
+    store
+        .settle_delivery(
+            &key,
+            &Outcome::Sent {
+                message_id: "m-1".into(),
+                at: later,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_delivery(&key, later, lease).await.unwrap(),
+        Claim::Settled
+    );
+    let other = DeliveryKey::new(&["test", &unique_email().to_string()]).unwrap();
+    assert!(matches!(
+        store
+            .settle_delivery(&other, &Outcome::Failed { error: "x".into() })
+            .await,
+        Err(Error::NotFound("delivery"))
+    ));
 }

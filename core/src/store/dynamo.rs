@@ -23,11 +23,15 @@ use super::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
     InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
+use super::{DeliveryStore, LifecycleStore, lifecycle, stream};
 use crate::aws::classify;
 use crate::domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
     E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId, Limit, LiveParticipant,
     PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
+};
+use crate::domain::{
+    Claim, ConferenceStatus, DeliveryKey, Lifecycle, Outcome, QueuedMail, QueuedMailKind,
 };
 use crate::error::{Error, Result};
 
@@ -113,7 +117,13 @@ impl DynamoStore {
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_values(":pk", AttributeValue::S(lookup.partition))
             .scan_index_forward(!lookup.newest_first);
-        if let Some(prefix) = lookup.sk_prefix {
+        if let Some((low, high)) = lookup.sk_between {
+            condition.push_str(" AND #sk BETWEEN :low AND :high");
+            req = req
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":low", AttributeValue::S(low))
+                .expression_attribute_values(":high", AttributeValue::S(high));
+        } else if let Some(prefix) = lookup.sk_prefix {
             condition.push_str(" AND begins_with(#sk, :sk)");
             req = req
                 .expression_attribute_names("#sk", sk_attr)
@@ -273,6 +283,8 @@ struct Lookup {
     index: Option<&'static str>,
     partition: String,
     sk_prefix: Option<String>,
+    /// A sort-key range instead of a prefix (`BETWEEN`, both ends included).
+    sk_between: Option<(String, String)>,
     newest_first: bool,
     limit: Option<usize>,
 }
@@ -284,6 +296,7 @@ impl Lookup {
             index: None,
             partition: pk,
             sk_prefix: Some(prefix.into()),
+            sk_between: None,
             newest_first: false,
             limit: None,
         }
@@ -1024,6 +1037,187 @@ fn failure_count(item: Option<&Item>) -> u32 {
     match item.and_then(|i| i.get("failures")) {
         Some(AttributeValue::N(n)) => n.parse().unwrap_or(u32::MAX),
         _ => 0,
+    }
+}
+
+#[async_trait]
+impl LifecycleStore for DynamoStore {
+    async fn conferences_starting(
+        &self,
+        account: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conference>> {
+        // `~` sorts after every character of an id: the range takes every conference
+        // starting at `to` whatever its id.
+        let lookup = Lookup {
+            sk_between: Some((
+                format!("CONF#{}", keys::instant(from)),
+                format!("CONF#{}~", keys::instant(to)),
+            )),
+            ..Lookup::by_account(keys::by_account(account), "CONF#")
+        };
+        self.query(lookup).await
+    }
+
+    async fn lifecycle(&self, conference: ConferenceId) -> Result<Option<Lifecycle>> {
+        self.get(keys::lifecycle(conference)).await
+    }
+
+    async fn queued_mail(
+        &self,
+        conference: ConferenceId,
+        kind: QueuedMailKind,
+    ) -> Result<Option<QueuedMail>> {
+        self.get(keys::queued_mail(conference, kind)).await
+    }
+
+    async fn advance_lifecycle(
+        &self,
+        from: ConferenceStatus,
+        next: &Lifecycle,
+        mail: Option<&QueuedMail>,
+    ) -> Result<bool> {
+        let item = to_item(
+            next,
+            stream::LIFECYCLE,
+            keys::lifecycle(next.conference_id),
+            &[],
+        )?;
+        let from_value = serde_dynamo::to_attribute_value(from)
+            .map_err(|e| Error::Store(format!("cannot store a status: {e}")))?;
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        put = if from == ConferenceStatus::Scheduled {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("#status = :from")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":from", from_value)
+        };
+        let put = put.build().map_err(|e| Error::Store(e.to_string()))?;
+        let mut ops = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(mail) = mail {
+            let item = to_item(
+                mail,
+                stream::QUEUED_MAIL,
+                keys::queued_mail(mail.conference_id, mail.kind),
+                &[],
+            )?;
+            ops.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+        }
+        match self.transact(ops, &["lifecycle", "queued_mail"]).await {
+            Ok(()) => Ok(true),
+            Err(Error::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The ledger's states, as stored.
+const SENDING: &str = "sending";
+const FAILED: &str = "failed";
+const SENT: &str = "sent";
+const DEAD_LETTER: &str = "dead_letter";
+
+#[async_trait]
+impl DeliveryStore for DynamoStore {
+    async fn claim_delivery(
+        &self,
+        key: &DeliveryKey,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Claim> {
+        let (pk, sk) = keys::delivery(key);
+        let expires = (now + lifecycle::DELIVERY_RETENTION)
+            .timestamp()
+            .to_string();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .update_expression(
+                "SET #state = :sending, claimed_at = :now, #kind = :kind, #ttl = :ttl \
+                 ADD attempts :one",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR #state = :failed \
+                 OR (#state = :sending AND claimed_at < :stale)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#kind", KIND)
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":sending", AttributeValue::S(SENDING.into()))
+            .expression_attribute_values(":failed", AttributeValue::S(FAILED.into()))
+            .expression_attribute_values(":now", AttributeValue::S(keys::instant(now)))
+            .expression_attribute_values(":stale", AttributeValue::S(keys::instant(now - lease)))
+            .expression_attribute_values(":kind", AttributeValue::S("delivery".into()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let attempt = match out.attributes.as_ref().and_then(|a| a.get("attempts")) {
+                    Some(AttributeValue::N(n)) => n.parse().unwrap_or(1),
+                    _ => 1,
+                };
+                Ok(Claim::Mine { attempt })
+            }
+            Err(e) if is_conditional_failure(&e) => {
+                let state =
+                    self.get_raw(keys::delivery(key))
+                        .await?
+                        .and_then(|mut item| match item.remove("state") {
+                            Some(AttributeValue::S(s)) => Some(s),
+                            _ => None,
+                        });
+                Ok(match state.as_deref() {
+                    Some(SENT | DEAD_LETTER) => Claim::Settled,
+                    _ => Claim::Busy,
+                })
+            }
+            Err(e) => Err(classify("UpdateItem", e)),
+        }
+    }
+
+    async fn settle_delivery(&self, key: &DeliveryKey, outcome: &Outcome) -> Result<()> {
+        let (pk, sk) = keys::delivery(key);
+        let (state, detail_name, detail) = match outcome {
+            Outcome::Sent { message_id, .. } => (SENT, "message_id", message_id.as_str()),
+            Outcome::Failed { error } => (FAILED, "error", error.as_str()),
+            Outcome::DeadLettered { error, .. } => (DEAD_LETTER, "error", error.as_str()),
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#detail", detail_name)
+            .expression_attribute_values(":state", AttributeValue::S(state.into()))
+            .expression_attribute_values(":detail", AttributeValue::S(detail.into()));
+        update = match outcome {
+            Outcome::Sent { at, .. } | Outcome::DeadLettered { at, .. } => update
+                .update_expression("SET #state = :state, #detail = :detail, settled_at = :at")
+                .expression_attribute_values(":at", AttributeValue::S(keys::instant(*at))),
+            Outcome::Failed { .. } => {
+                update.update_expression("SET #state = :state, #detail = :detail")
+            }
+        };
+        update
+            .send()
+            .await
+            .map_err(|e| conflict_or("UpdateItem", e, "delivery"))
+            .map_err(|e| match e {
+                Error::Conflict(_) => Error::NotFound("delivery"),
+                e => e,
+            })?;
+        Ok(())
     }
 }
 

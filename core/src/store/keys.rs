@@ -4,8 +4,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::{
-    AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, ControlId, E164, Email,
-    IntroCode, InvitationId, LegId, RecordingId, UserId, YearMonth,
+    AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, ControlId, DeliveryKey, E164,
+    Email, IntroCode, InvitationId, LegId, QueuedMailKind, RecordingId, UserId, YearMonth,
 };
 
 /// Name of the by-account index.
@@ -130,4 +130,19 @@ pub fn throttle(attempt: &Attempt, window_start: DateTime<Utc>) -> Key {
 /// The lock on one attempt kind, beside its counters.
 pub fn throttle_lock(attempt: &Attempt) -> Key {
     (format!("THROTTLE#{}", attempt.key()), "LOCK".into())
+}
+/// A conference's lifecycle, in its partition.
+pub fn lifecycle(conference: ConferenceId) -> Key {
+    (format!("CONF#{conference}"), "LIFECYCLE".into())
+}
+/// A mail queued for a conference, one per kind.
+pub fn queued_mail(conference: ConferenceId, kind: QueuedMailKind) -> Key {
+    (
+        format!("CONF#{conference}"),
+        format!("MAIL#{}", kind.as_str()),
+    )
+}
+/// The mailer's ledger entry for one delivery.
+pub fn delivery(key: &DeliveryKey) -> Key {
+    (format!("DELIVERY#{key}"), "DELIVERY".into())
 }

@@ -13,10 +13,14 @@ use super::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
     InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
+use super::{DeliveryStore, LifecycleStore};
 use crate::domain::{
     Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
     ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
     Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
+};
+use crate::domain::{
+    Claim, ConferenceStatus, DeliveryKey, Lifecycle, Outcome, QueuedMail, QueuedMailKind,
 };
 use crate::error::{Error, Result};
 
@@ -38,6 +42,9 @@ struct State {
     locks: HashMap<String, DateTime<Utc>>,
     live: HashMap<(ConferenceId, LegId), LiveParticipant>,
     controls: BTreeMap<crate::domain::ControlId, crate::domain::ConferenceControl>,
+    lifecycles: HashMap<ConferenceId, Lifecycle>,
+    queued_mail: HashMap<(ConferenceId, QueuedMailKind), QueuedMail>,
+    deliveries: HashMap<DeliveryKey, Delivery>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }
@@ -542,6 +549,124 @@ impl super::ControlStore for MemoryStore {
     }
 }
 
+/// A ledger entry: where the delivery is and since when.
+#[derive(Debug, Clone)]
+enum Delivery {
+    Sending {
+        attempts: u32,
+        claimed_at: DateTime<Utc>,
+    },
+    Failed {
+        attempts: u32,
+    },
+    Settled,
+}
+
+#[async_trait]
+impl LifecycleStore for MemoryStore {
+    async fn conferences_starting(
+        &self,
+        account: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Conference>> {
+        let mut found: Vec<Conference> = self
+            .state()?
+            .conferences
+            .values()
+            .filter(|c| c.account_id == account)
+            .filter(|c| (from..=to).contains(&c.schedule.start()))
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| (c.schedule.start(), c.id));
+        Ok(found)
+    }
+
+    async fn lifecycle(&self, conference: ConferenceId) -> Result<Option<Lifecycle>> {
+        Ok(self.state()?.lifecycles.get(&conference).cloned())
+    }
+
+    async fn queued_mail(
+        &self,
+        conference: ConferenceId,
+        kind: QueuedMailKind,
+    ) -> Result<Option<QueuedMail>> {
+        Ok(self.state()?.queued_mail.get(&(conference, kind)).cloned())
+    }
+
+    async fn advance_lifecycle(
+        &self,
+        from: ConferenceStatus,
+        next: &Lifecycle,
+        mail: Option<&QueuedMail>,
+    ) -> Result<bool> {
+        let mut s = self.state()?;
+        let current = s
+            .lifecycles
+            .get(&next.conference_id)
+            .map_or(ConferenceStatus::Scheduled, |l| l.status);
+        if current != from {
+            return Ok(false);
+        }
+        if let Some(mail) = mail {
+            if s.queued_mail.contains_key(&(mail.conference_id, mail.kind)) {
+                return Ok(false);
+            }
+            s.queued_mail
+                .insert((mail.conference_id, mail.kind), mail.clone());
+        }
+        s.lifecycles.insert(next.conference_id, next.clone());
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for MemoryStore {
+    async fn claim_delivery(
+        &self,
+        key: &DeliveryKey,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Claim> {
+        let mut s = self.state()?;
+        let attempts = match s.deliveries.get(key) {
+            None => 0,
+            Some(Delivery::Failed { attempts }) => *attempts,
+            Some(Delivery::Sending {
+                attempts,
+                claimed_at,
+            }) if *claimed_at < now - lease => *attempts,
+            Some(Delivery::Sending { .. }) => return Ok(Claim::Busy),
+            Some(Delivery::Settled) => return Ok(Claim::Settled),
+        };
+        let attempt = attempts + 1;
+        s.deliveries.insert(
+            key.clone(),
+            Delivery::Sending {
+                attempts: attempt,
+                claimed_at: now,
+            },
+        );
+        Ok(Claim::Mine { attempt })
+    }
+
+    async fn settle_delivery(&self, key: &DeliveryKey, outcome: &Outcome) -> Result<()> {
+        let mut s = self.state()?;
+        let entry = s
+            .deliveries
+            .get_mut(key)
+            .ok_or(Error::NotFound("delivery"))?;
+        *entry = match (outcome, &*entry) {
+            (Outcome::Failed { .. }, Delivery::Sending { attempts, .. }) => Delivery::Failed {
+                attempts: *attempts,
+            },
+            (Outcome::Failed { .. }, other) => other.clone(),
+            (Outcome::Sent { .. } | Outcome::DeadLettered { .. }, _) => Delivery::Settled,
+        };
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,6 +674,7 @@ mod tests {
     #[tokio::test]
     async fn the_memory_store_passes_the_conformance_suite() {
         super::super::conformance::run_all(&MemoryStore::new()).await;
+        super::super::conformance::run_lifecycle_and_deliveries(&MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -24,6 +24,9 @@
 //! | live control    | `CONF#<conference id>` | `CONTROL#<id>`  |                                               | (expires through `ttl`: an hour)                     |
 //! | intro code      | `INTROCODE#<code>`     | `INTROCODE`     |                                               | (expires through `ttl`)                              |
 //! | failure counter | `THROTTLE#<attempt>`   | `<window start>` |                                              | (expires through `ttl`)                              |
+//! | lifecycle       | `CONF#<conference id>` | `LIFECYCLE`     |                                               |                                                      |
+//! | queued mail     | `CONF#<conference id>` | `MAIL#<kind>`   |                                               |                                                      |
+//! | mail delivery   | `DELIVERY#<key>`       | `DELIVERY`      |                                               | (expires through `ttl`)                              |
 //!
 //! How each access pattern is served:
 //! - **by id**: GetItem on the entity's `pk`/`sk`.
@@ -54,11 +57,18 @@
 //! - **failure counters**: an atomic `ADD` per failure in a fixed window; old
 //!   windows expire through the table's TTL attribute `ttl`.
 //!
+//! - **conferences due for the scheduler**: Query `gsi1` on the account with
+//!   `gsi1sk BETWEEN CONF#<from> AND CONF#<to>~` (conferences sort by start).
+//! - **lifecycles, queued mail and deliveries**: see [`lifecycle`]; the stream's
+//!   readers decode item images with [`stream`].
+//!
 //! Timestamps inside keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 pub mod dynamo;
 pub mod keys;
+pub mod lifecycle;
 pub mod memory;
+pub mod stream;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod conformance;
@@ -73,6 +83,8 @@ use crate::domain::{
     Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 use crate::error::Result;
+
+pub use lifecycle::{DeliveryStore, LifecycleStore};
 
 /// Accounts (the provider's side).
 #[async_trait]

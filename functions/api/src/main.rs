@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
         tokens: Arc::new(Tokens::new(&secret).map_err(anyhow::Error::msg)?),
         clock: Arc::new(chrono::Utc::now),
-        branding: Arc::new(Default::default()),
+        branding: Arc::new(teleconf_core::messages::Branding::from_env()?),
     };
     let app = router(state);
     match config.listen {

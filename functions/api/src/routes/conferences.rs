@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use teleconf_core::domain::intro_code::INTRO_CODE_LIFETIME;
 use teleconf_core::domain::{
     AccessCode, AccessCodes, ActivityKind, CallerRole, CodeChoices, Conference, ConferenceId,
-    ConferenceNumber, ConferenceStatus, IntroCode, IntroGrant, Language, NumberAction, NumberKind,
-    PhoneNumber, PromptId, Schedule, UserId,
+    ConferenceNumber, ConferenceStatus, IntroCode, IntroGrant, Language, NumberKind, PhoneNumber,
+    PromptId, Schedule, UserId,
 };
 use teleconf_core::permissions::{Action, ConferenceRef, decide};
 use utoipa::ToSchema;
@@ -164,16 +164,9 @@ pub struct IntroByPhone {
 
 /// The account's numbers that lead to conferences.
 pub async fn access_numbers(state: &AppState, caller: &Caller) -> ApiResult<Vec<PhoneNumber>> {
-    let mut numbers: Vec<PhoneNumber> = state
-        .store
-        .numbers(caller.account.id)
-        .await?
-        .into_iter()
-        .filter(|n| matches!(n.action, NumberAction::ConferenceAccess { .. }))
-        .collect();
-    // Toll-free first: it is the one to give to callers from afar.
-    numbers.sort_by_key(|n| (n.kind != NumberKind::TollFree, n.number.clone()));
-    Ok(numbers)
+    Ok(PhoneNumber::for_conferences(
+        state.store.numbers(caller.account.id).await?,
+    ))
 }
 
 /// Where the conference is in its life now. Open legs are counted only while the

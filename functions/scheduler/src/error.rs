@@ -1,0 +1,21 @@
+//! The scheduler's error type.
+
+/// Why a tick did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The event carries no `time`: the tick has no instant to act at.
+    #[error("the scheduled event has no time")]
+    NoTime,
+    /// The store failed for some conferences (the others were handled); the next tick,
+    /// or the invocation's retry, catches up.
+    #[error("{failed} conference(s) not handled: {first}")]
+    Store {
+        /// How many conferences failed.
+        failed: usize,
+        /// The first failure.
+        first: teleconf_core::Error,
+    },
+    /// The store failed before any conference could be looked at.
+    #[error(transparent)]
+    Core(#[from] teleconf_core::Error),
+}

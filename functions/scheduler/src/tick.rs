@@ -1,0 +1,318 @@
+//! One tick of the scheduler.
+
+use std::sync::Arc;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Duration, Utc};
+use teleconf_core::domain::conference::EARLY_ACCESS;
+use teleconf_core::domain::{
+    Callers, Conference, ConferenceId, ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind,
+    Step,
+};
+use teleconf_core::store::{AccountStore, CdrStore, ConferenceStore, LifecycleStore};
+
+use crate::error::SchedulerError;
+
+/// How far back a planned start may be for the conference still to be followed: the
+/// longest conference (24 h) and a day of running past its end.
+pub const LOOKBACK: Duration = Duration::hours(48);
+
+/// What the scheduler reads and writes.
+pub trait SchedulerStore: AccountStore + ConferenceStore + CdrStore + LifecycleStore {}
+
+impl<T> SchedulerStore for T where T: AccountStore + ConferenceStore + CdrStore + LifecycleStore {}
+
+/// What the handler needs, built once in `main`.
+#[derive(Clone)]
+pub struct Deps {
+    /// The table.
+    pub store: Arc<dyn SchedulerStore>,
+}
+
+impl std::fmt::Debug for Deps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps").finish_non_exhaustive()
+    }
+}
+
+/// What a tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Conferences looked at.
+    pub examined: usize,
+    /// Transitions this tick wrote, in order.
+    pub written: Vec<(ConferenceId, Step)>,
+}
+
+/// The EventBridge scheduled event for a tick at `time`, as AWS sends it (the local
+/// loop builds it; the sample is `events/scheduler-tick.json`).
+pub fn scheduled_event(time: DateTime<Utc>) -> EventBridgeEvent {
+    let mut event = EventBridgeEvent::default();
+    event.detail_type = "Scheduled Event".into();
+    event.source = "aws.events".into();
+    event.time = Some(time);
+    event.detail = serde_json::json!({});
+    event
+}
+
+/// Handles one tick: every conference in play moved to its current status.
+pub async fn handle(event: &EventBridgeEvent, deps: &Deps) -> Result<TickReport, SchedulerError> {
+    let now = event.time.ok_or(SchedulerError::NoTime)?;
+    let mut report = TickReport::default();
+    let mut failures = Vec::new();
+    for account in deps.store.accounts().await? {
+        let conferences = match deps
+            .store
+            .conferences_starting(account.id, now - LOOKBACK, now + EARLY_ACCESS)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        for conference in conferences {
+            report.examined += 1;
+            match advance(deps, &conference, now).await {
+                Ok(steps) => report
+                    .written
+                    .extend(steps.into_iter().map(|s| (conference.id, s))),
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    let failed = failures.len();
+    match failures.into_iter().next() {
+        None => Ok(report),
+        Some(first) => Err(SchedulerError::Store { failed, first }),
+    }
+}
+
+/// Writes the transitions due for `conference`; returns those this call wrote.
+async fn advance(
+    deps: &Deps,
+    conference: &Conference,
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>, teleconf_core::Error> {
+    let mut life = deps
+        .store
+        .lifecycle(conference.id)
+        .await?
+        .unwrap_or_else(|| Lifecycle::scheduled(conference.id, conference.account_id));
+    if life.status == ConferenceStatus::Ended {
+        return Ok(Vec::new());
+    }
+    let callers = Callers::from_legs(&deps.store.legs_of_conference(conference.id).await?);
+    let mut written = Vec::new();
+    for step in life.steps(&conference.schedule, callers, now) {
+        let next = life.after(step);
+        let mail = (step.to == ConferenceStatus::Ended).then_some(QueuedMail {
+            conference_id: conference.id,
+            account_id: conference.account_id,
+            kind: QueuedMailKind::AttendanceReport,
+            queued_at: now,
+        });
+        if !deps
+            .store
+            .advance_lifecycle(step.from, &next, mail.as_ref())
+            .await?
+        {
+            // Another tick wrote it (or more) first: it owns the rest.
+            tracing::info!(conference = %conference.id, from = ?step.from, to = ?step.to, "already written by another tick");
+            break;
+        }
+        tracing::info!(conference = %conference.id, from = ?step.from, to = ?step.to, at = %step.at, "conference lifecycle");
+        written.push(step);
+        life = next;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use teleconf_core::domain::{
+        AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, DisconnectCause,
+        Language, Schedule, UserId,
+    };
+    use teleconf_core::store::conformance;
+    use teleconf_core::store::memory::MemoryStore;
+
+    /// The sample EventBridge event: a tick at 2026-11-01T14:26:00Z.
+    const TICK: &str = include_str!("../../../events/scheduler-tick.json");
+
+    fn tick_at(time: DateTime<Utc>) -> EventBridgeEvent {
+        let mut event: EventBridgeEvent = serde_json::from_str(TICK).unwrap();
+        event.time = Some(time);
+        event
+    }
+
+    fn utc(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, h, m, 0).unwrap()
+    }
+
+    /// A store with one account and its conference 14:30–16:00 UTC (09:30–11:00 in
+    /// Toronto on the day daylight saving time ends).
+    async fn world() -> (Arc<MemoryStore>, Conference) {
+        let store = Arc::new(MemoryStore::new());
+        let account = Account::new("Omnivigil", utc(8, 0)).unwrap();
+        store.create_account(&account).await.unwrap();
+        let conference = Conference::schedule(
+            account.id,
+            ConferenceNumber::generate(),
+            "Réunion mensuelle",
+            Schedule::new(utc(14, 30), utc(16, 0)).unwrap(),
+            false,
+            Language::Fr,
+            AccessCodes::from_choices(CodeChoices::default()).unwrap(),
+            UserId::new(),
+            25,
+            utc(8, 0),
+        )
+        .unwrap();
+        store.create_conference(&conference).await.unwrap();
+        (store, conference)
+    }
+
+    fn deps(store: &Arc<MemoryStore>) -> Deps {
+        Deps {
+            store: store.clone(),
+        }
+    }
+
+    async fn join(store: &MemoryStore, c: &Conference, caller: &str, at: DateTime<Utc>) -> CallLeg {
+        let leg = conformance::leg(c, caller, CallerRole::Participant, at);
+        store.put_leg(&leg).await.unwrap();
+        leg
+    }
+
+    async fn leave(store: &MemoryStore, mut leg: CallLeg, at: DateTime<Utc>) {
+        leg.close(at, DisconnectCause::CallerHangup);
+        store.put_leg(&leg).await.unwrap();
+    }
+
+    async fn status(store: &MemoryStore, c: &Conference) -> Option<ConferenceStatus> {
+        store.lifecycle(c.id).await.unwrap().map(|l| l.status)
+    }
+
+    #[tokio::test]
+    async fn the_sample_tick_opens_the_conference_five_minutes_before_its_start() {
+        let (store, c) = world().await;
+        let event: EventBridgeEvent = serde_json::from_str(TICK).unwrap();
+        let report = handle(&event, &deps(&store)).await.unwrap();
+        assert_eq!(report.examined, 1);
+        assert_eq!(report.written.len(), 1);
+        assert_eq!(report.written[0].1.to, ConferenceStatus::Open);
+        assert_eq!(report.written[0].1.at, utc(14, 25));
+        assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Open));
+    }
+
+    #[tokio::test]
+    async fn a_tick_before_the_window_writes_nothing() {
+        let (store, c) = world().await;
+        let report = handle(&tick_at(utc(14, 24)), &deps(&store)).await.unwrap();
+        assert!(report.written.is_empty());
+        assert_eq!(status(&store, &c).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_duplicated_tick_writes_each_transition_once() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        let first = handle(&tick_at(utc(14, 26)), &d).await.unwrap();
+        let again = handle(&tick_at(utc(14, 26)), &d).await.unwrap();
+        assert_eq!(first.written.len(), 1);
+        assert!(again.written.is_empty(), "{again:?}");
+        let (e1, e2) = (tick_at(utc(14, 27)), tick_at(utc(14, 27)));
+        let (a, b) = tokio::join!(handle(&e1, &d), handle(&e2, &d));
+        assert!(a.unwrap().written.is_empty() && b.unwrap().written.is_empty());
+        assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Open));
+    }
+
+    #[tokio::test]
+    async fn the_whole_life_follows_the_legs_and_queues_one_attendance_report() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        handle(&tick_at(utc(14, 26)), &d).await.unwrap();
+        let alice = join(&store, &c, "+15145550101", utc(14, 28)).await;
+        let report = handle(&tick_at(utc(14, 29)), &d).await.unwrap();
+        assert_eq!(report.written[0].1.to, ConferenceStatus::Running);
+        assert_eq!(report.written[0].1.at, utc(14, 28));
+
+        // Past the end with a caller on the line: never cut.
+        handle(&tick_at(utc(16, 30)), &d).await.unwrap();
+        assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Running));
+        assert_eq!(
+            store
+                .queued_mail(c.id, QueuedMailKind::AttendanceReport)
+                .await
+                .unwrap(),
+            None
+        );
+
+        leave(&store, alice, utc(16, 40)).await;
+        let report = handle(&tick_at(utc(16, 41)), &d).await.unwrap();
+        assert_eq!(report.written.len(), 1);
+        assert_eq!(report.written[0].1.to, ConferenceStatus::Ended);
+        assert_eq!(
+            report.written[0].1.at,
+            utc(16, 40),
+            "ended when the last caller left"
+        );
+        let life = store.lifecycle(c.id).await.unwrap().unwrap();
+        assert_eq!(life.opened_at, Some(utc(14, 25)));
+        assert_eq!(life.running_at, Some(utc(14, 28)));
+        assert_eq!(life.ended_at, Some(utc(16, 40)));
+        let mail = store
+            .queued_mail(c.id, QueuedMailKind::AttendanceReport)
+            .await
+            .unwrap()
+            .expect("the report is queued with the end");
+        assert_eq!(mail.conference_id, c.id);
+
+        // Later ticks, duplicated or not, change nothing.
+        for t in [utc(16, 41), utc(16, 42), utc(20, 0)] {
+            assert!(handle(&tick_at(t), &d).await.unwrap().written.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn out_of_order_ticks_never_move_a_conference_back() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        // The 16:05 tick runs first (nobody came: open then ended), then a late 14:26 one.
+        let late = handle(&tick_at(utc(16, 5)), &d).await.unwrap();
+        assert_eq!(
+            late.written.iter().map(|(_, s)| s.to).collect::<Vec<_>>(),
+            vec![ConferenceStatus::Open, ConferenceStatus::Ended]
+        );
+        let early = handle(&tick_at(utc(14, 26)), &d).await.unwrap();
+        assert!(early.written.is_empty());
+        assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Ended));
+    }
+
+    #[tokio::test]
+    async fn a_store_outage_fails_the_tick_and_the_next_one_catches_up() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        store.set_unavailable(true);
+        assert!(handle(&tick_at(utc(14, 26)), &d).await.is_err());
+        store.set_unavailable(false);
+        let report = handle(&tick_at(utc(14, 27)), &d).await.unwrap();
+        assert_eq!(report.written[0].1.at, utc(14, 25));
+        assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Open));
+    }
+
+    #[tokio::test]
+    async fn an_event_without_a_time_is_refused() {
+        let (store, _) = world().await;
+        let mut event = tick_at(utc(14, 26));
+        event.time = None;
+        assert!(matches!(
+            handle(&event, &deps(&store)).await,
+            Err(SchedulerError::NoTime)
+        ));
+    }
+}
