@@ -134,7 +134,9 @@ launch() {
   # fd 9 (the start lock) is closed so the emulator does not hold it.
   case "$EMULATOR" in
     moto)
-      setsid "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" \
+      # moto_server_serial.py: moto's server with each DynamoDB request run alone, so
+      # conditional writes and transactions are atomic as in DynamoDB (see the file).
+      setsid "$MOTO_VENV/bin/python" "$ROOT/scripts/moto_server_serial.py" -H 127.0.0.1 -p "$PORT" \
         </dev/null >>"$LOG_FILE" 2>&1 9>&- &
       ;;
     localstack)

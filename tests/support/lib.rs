@@ -17,15 +17,12 @@
 //! - [`media`]: a media node in the test process, and a conference open now to call.
 //! - [`browser`]: headless Chromium through chromedriver (installed when missing),
 //!   the portal served on loopback, screenshots into `portal/screenshots/`.
-//! - [`mailer_hook`]: turns queued invitations into mail in the emulator (stands in
-//!   for the mailer of #6 until it is merged).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod api;
 pub mod browser;
 pub mod lambdas;
-pub mod mailer_hook;
 pub mod media;
 pub mod outbox;
 pub mod peers;
