@@ -751,16 +751,10 @@ impl ActivityStore for DynamoStore {
 /// without closing it): a day.
 const LIVE_TTL: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
-#[async_trait]
-impl LiveStore for DynamoStore {
-    async fn put_live(&self, participant: &LiveParticipant) -> Result<()> {
-        let mut item = to_item(
-            participant,
-            "live",
-            keys::live(participant.conference_id, participant.leg_id),
-            &[],
-        )?;
-        let expires = (Utc::now() + LIVE_TTL).timestamp().to_string();
+impl DynamoStore {
+    /// Puts `item` (overwriting), to be deleted by the table's TTL after `expires`.
+    async fn put_expiring(&self, mut item: Item, expires: DateTime<Utc>) -> Result<()> {
+        let expires = expires.timestamp().to_string();
         item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
         self.client
             .put_item()
@@ -770,6 +764,19 @@ impl LiveStore for DynamoStore {
             .await
             .map_err(|e| classify("PutItem", e))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl LiveStore for DynamoStore {
+    async fn put_live(&self, participant: &LiveParticipant) -> Result<()> {
+        let item = to_item(
+            participant,
+            "live",
+            keys::live(participant.conference_id, participant.leg_id),
+            &[],
+        )?;
+        self.put_expiring(item, Utc::now() + LIVE_TTL).await
     }
 
     async fn remove_live(&self, conference: ConferenceId, leg: LegId) -> Result<()> {
@@ -788,24 +795,14 @@ impl LiveStore for DynamoStore {
 #[async_trait]
 impl super::ControlStore for DynamoStore {
     async fn queue_control(&self, control: &crate::domain::ConferenceControl) -> Result<()> {
-        let mut item = to_item(
+        let item = to_item(
             control,
             "control",
             keys::control(control.conference_id, control.id),
             &[],
         )?;
-        let expires = (control.issued_at + super::CONTROL_TTL)
-            .timestamp()
-            .to_string();
-        item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
+        self.put_expiring(item, control.issued_at + super::CONTROL_TTL)
             .await
-            .map_err(|e| classify("PutItem", e))?;
-        Ok(())
     }
 
     async fn pending_controls(

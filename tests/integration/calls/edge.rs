@@ -384,28 +384,28 @@ async fn the_portals_mute_and_remove_reach_the_caller_through_the_node() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
-    api.expect(
-        StatusCode::ACCEPTED,
-        Method::POST,
-        &controls,
-        &token,
-        Some(serde_json::json!({"command": "mute", "leg_id": leg_id})),
-    )
-    .await;
+    let control = |command: &str| {
+        let body = serde_json::json!({"command": command, "leg_id": leg_id});
+        let (api, controls, token) = (&api, &controls, &token);
+        async move {
+            api.expect(
+                StatusCode::ACCEPTED,
+                Method::POST,
+                controls,
+                token,
+                Some(body),
+            )
+            .await;
+        }
+    };
+    control("mute").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while api.get_ok(&participants, &token).await[0]["muted"] != true {
         assert!(tokio::time::Instant::now() < deadline, "never shown muted");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    api.expect(
-        StatusCode::ACCEPTED,
-        Method::POST,
-        &controls,
-        &token,
-        Some(serde_json::json!({"command": "remove", "leg_id": leg_id})),
-    )
-    .await;
+    control("remove").await;
     let bye = caller.receive().await;
     assert!(
         bye.starts_with("BYE "),
