@@ -10,11 +10,14 @@
 //! - [`confirmation`]: the confirmation shown on screen and mailed once a conference
 //!   is scheduled (the seed's « Bonjour, Voici les détails de la téléconférence … »),
 //!   rendered as a subject, a plain-text body and an HTML body.
+//! - [`invoice`]: the monthly invoice's words (PDF labels, months, money), and the
+//!   mail that carries its PDF to the account's owners.
 //!
 //! Rendering is pure: no I/O, no clock; times are converted to the time zone the
 //! caller passes in.
 
 pub mod confirmation;
+pub mod invoice;
 
 pub use confirmation::{Branding, Confirmation, Rendered};
 
