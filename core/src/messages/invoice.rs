@@ -154,11 +154,14 @@ pub fn month_name(month: YearMonth, language: Language) -> String {
     format!("{} {}", names[index.min(11)], month.year())
 }
 
-/// A date written out: « 1 décembre 2026 » / "December 1, 2026".
+/// A date written out: « 1er décembre 2026 », « 31 décembre 2026 » / "December 1, 2026".
 pub fn date_name(date: chrono::NaiveDate, language: Language) -> String {
     use chrono::Datelike;
     let index = usize::try_from(date.month0()).unwrap_or(0).min(11);
     match language {
+        Language::Fr if date.day() == 1 => {
+            format!("1er {} {}", MONTHS_FR[index], date.year())
+        }
         Language::Fr => format!("{} {} {}", date.day(), MONTHS_FR[index], date.year()),
         Language::En => format!("{} {}, {}", MONTHS_EN[index], date.day(), date.year()),
     }
@@ -432,6 +435,9 @@ mod tests {
         assert_eq!(money(dec!(0), "EUR", Language::Fr), "0,00 EUR");
         assert_eq!(money(dec!(1000000), "USD", Language::En), "US$1,000,000.00");
         assert_eq!(minutes(61, Language::Fr), "1,02");
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(date_name(first, Language::Fr), "1er décembre 2026");
+        assert_eq!(date_name(first, Language::En), "December 1, 2026");
         assert_eq!(percent(dec!(0.09975), Language::Fr), "9,975 %");
         assert_eq!(percent(dec!(0.05), Language::En), "5%");
     }
