@@ -56,13 +56,20 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// moto: `{"ses": {"Message": [{"source", "destinations": {"ToAddresses": […]}, "subject", "body"}, …]}}`
-/// (raw sends carry `raw_data` and `destinations` as a list).
+/// moto: `{"ses": {"Message": [{"source", "destinations": {"ToAddresses": […]}, "subject", "body"}, …]}}`;
+/// raw sends (`SendRawEmail`, e.g. with an attachment) are under `RawMessage`, with
+/// `raw_data` and `destinations` as a list.
 fn parse_moto(data: &Value) -> Vec<SentMail> {
-    let Some(messages) = data.pointer("/ses/Message").and_then(Value::as_array) else {
-        return Vec::new();
+    let list = |pointer: &str| {
+        data.pointer(pointer)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     };
-    messages
+    list("/ses/Message")
+        .into_iter()
+        .chain(list("/ses/RawMessage"))
+        .collect::<Vec<_>>()
         .iter()
         .map(|m| {
             let to = match &m["destinations"] {

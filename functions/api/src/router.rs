@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, cdrs, conferences, health, invitations, invoices, me, numbers,
+    accounts, activity, cdrs, conferences, exports, health, invitations, invoices, me, numbers,
     participants, prompts, recordings, users,
 };
 use crate::state::AppState;
@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(recordings::get_recording))
         .routes(routes!(invoices::list_invoices))
         .routes(routes!(invoices::get_invoice))
+        .routes(routes!(exports::get_export))
         .routes(routes!(activity::list_activity))
         .split_for_parts();
     // Prompt uploads carry up to 10 MB of audio: their own body limit.

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activity;
 pub mod cdrs;
 pub mod conferences;
+pub mod exports;
 pub mod health;
 pub mod invitations;
 pub mod invoices;
