@@ -151,6 +151,8 @@ if ((media_node)); then
   echo "dial: sip:$(awk '/^access number: / { print $3 }' "$RUN_DIR/provision.out")@$SIP_ADDR"
 fi
 echo "logs: .run/*.log"
+# Billing runs on a schedule in AWS; here, on demand, in a second terminal (issue #7).
+echo "bill a month: make bill MONTH=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m) EMULATOR_PORT=$EMULATOR_PORT"
 if [[ -n "$credentials" ]]; then
   printf '%s\n' "$credentials"
 else
