@@ -13,10 +13,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use teleconf_billing::issue::Outcome;
 use teleconf_billing::{Billing, BillingRequest, handle};
+use teleconf_core::billing::usage::synthetic_leg;
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
-    Account, CallLeg, CallerRole, Conference, DisconnectCause, Invoice, Language, LegId, Plan,
-    Province, Role, User, YearMonth,
+    Account, CallLeg, Conference, Invoice, Language, Plan, Province, Role, User, YearMonth,
 };
 use teleconf_core::messages::Branding;
 use teleconf_core::messages::invoice::{money, subject};
@@ -74,7 +74,7 @@ async fn customer(
     }
 }
 
-/// A closed leg of `conference`, `secs` long, stored.
+/// A closed leg of the customer's `conference`, `millis` long, stored.
 async fn call(
     stack: &Stack,
     c: &mut Customer,
@@ -83,24 +83,7 @@ async fn call(
     millis: i64,
 ) -> CallLeg {
     let conf = &c.conferences[conference];
-    let mut leg = CallLeg {
-        id: LegId::new(),
-        account_id: c.account.id,
-        conference_id: conf.id,
-        conference_number: conf.number.clone(),
-        dialled: None,
-        caller_id: "+15145550100".into(),
-        role: CallerRole::Participant,
-        joined_at: joined,
-        month: YearMonth::of(joined, c.account.time_zone),
-        left_at: None,
-        cause: None,
-        quality: None,
-    };
-    leg.close(
-        joined + Duration::milliseconds(millis),
-        DisconnectCause::CallerHangup,
-    );
+    let leg = synthetic_leg(&c.account, conf.id, conf.number.clone(), joined, millis);
     stack.store.put_leg(&leg).await.unwrap();
     c.legs.push(leg.clone());
     leg

@@ -231,6 +231,19 @@ mod tests {
         m.parse().unwrap()
     }
 
+    /// November's invoice, issued on December 1st, with no earlier invoice.
+    fn november_alone(f: &Fixture, usage: &MonthUsage) -> Invoice {
+        make_invoice(&Statement {
+            account: &f.account,
+            month: month("2026-11"),
+            usage,
+            earlier: &[],
+            issued: &[],
+            descriptions: &f.descriptions,
+            now: at(12, 1),
+        })
+    }
+
     #[test]
     fn a_quebec_invoice_has_usage_fee_gst_and_qst_to_the_cent() {
         let f = fixture();
@@ -239,15 +252,7 @@ mod tests {
             .map(|_| leg(&f.account, f.conf, at(11, 3), 61_000))
             .collect();
         let usage = meter(&f.account, &legs);
-        let invoice = make_invoice(&Statement {
-            account: &f.account,
-            month: month("2026-11"),
-            usage: &usage,
-            earlier: &[],
-            issued: &[],
-            descriptions: &f.descriptions,
-            now: at(12, 1),
-        });
+        let invoice = november_alone(&f, &usage);
         assert_eq!(invoice.lines.len(), 1);
         assert_eq!(invoice.lines[0].description, "Réunion mensuelle");
         assert_eq!(invoice.usage_amount, dec!(0.54));
@@ -275,15 +280,7 @@ mod tests {
         let mut f = fixture();
         f.account.province = None;
         let usage = MonthUsage::default();
-        let invoice = make_invoice(&Statement {
-            account: &f.account,
-            month: month("2026-11"),
-            usage: &usage,
-            earlier: &[],
-            issued: &[],
-            descriptions: &f.descriptions,
-            now: at(12, 1),
-        });
+        let invoice = november_alone(&f, &usage);
         assert!(invoice.taxes.is_empty());
         assert_eq!(invoice.total, dec!(10.00));
         f.account.plan = f
@@ -292,15 +289,7 @@ mod tests {
             .clone()
             .with_taxes(Some(vec![Tax::new("HST", dec!(0.13)).unwrap()]))
             .unwrap();
-        let invoice = make_invoice(&Statement {
-            account: &f.account,
-            month: month("2026-11"),
-            usage: &usage,
-            earlier: &[],
-            issued: &[],
-            descriptions: &f.descriptions,
-            now: at(12, 1),
-        });
+        let invoice = november_alone(&f, &usage);
         assert_eq!(invoice.total, dec!(11.30));
     }
 

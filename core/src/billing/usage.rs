@@ -189,11 +189,43 @@ pub fn meter<'l>(account: &Account, legs: impl IntoIterator<Item = &'l CallLeg>)
     meter.finish()
 }
 
+/// A closed participant leg of `conference` (`number`), joined at `joined` and
+/// `duration_ms` long, in the month of the join on `account`'s clock: what the media
+/// node writes, for tests and benchmarks.
+#[cfg(any(test, feature = "testkit"))]
+pub fn synthetic_leg(
+    account: &Account,
+    conference: ConferenceId,
+    number: ConferenceNumber,
+    joined: DateTime<Utc>,
+    duration_ms: i64,
+) -> CallLeg {
+    use crate::domain::{CallerRole, DisconnectCause, LegId, YearMonth};
+    let mut leg = CallLeg {
+        id: LegId::new(),
+        account_id: account.id,
+        conference_id: conference,
+        conference_number: number,
+        dialled: None,
+        caller_id: "+15145550100".into(),
+        role: CallerRole::Participant,
+        joined_at: joined,
+        month: YearMonth::of(joined, account.time_zone),
+        left_at: None,
+        cause: None,
+        quality: None,
+    };
+    leg.close(
+        joined + chrono::Duration::milliseconds(duration_ms),
+        DisconnectCause::CallerHangup,
+    );
+    leg
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{CallerRole, DisconnectCause, LegId, YearMonth};
-    use chrono::{Duration, TimeZone};
+    use chrono::TimeZone;
     use rust_decimal::dec;
 
     /// A closed leg of `conference` joined at `at`, `ms` long.
@@ -203,25 +235,8 @@ pub(crate) mod tests {
         at: DateTime<Utc>,
         ms: i64,
     ) -> CallLeg {
-        let mut leg = CallLeg {
-            id: LegId::new(),
-            account_id: account.id,
-            conference_id: conference.0,
-            conference_number: conference.1.parse().expect("a 7-digit number"),
-            dialled: None,
-            caller_id: "+15145550100".into(),
-            role: CallerRole::Participant,
-            joined_at: at,
-            month: YearMonth::of(at, account.time_zone),
-            left_at: None,
-            cause: None,
-            quality: None,
-        };
-        leg.close(
-            at + Duration::milliseconds(ms),
-            DisconnectCause::CallerHangup,
-        );
-        leg
+        let number = conference.1.parse().expect("a 7-digit number");
+        synthetic_leg(account, conference.0, number, at, ms)
     }
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {

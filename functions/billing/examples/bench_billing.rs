@@ -16,11 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use teleconf_billing::{Billing, BillingRequest, handle};
 use teleconf_core::aws::{AwsSettings, Clients};
-use teleconf_core::billing::usage::meter;
+use teleconf_core::billing::usage::{meter, synthetic_leg};
 use teleconf_core::blobs::S3Blobs;
-use teleconf_core::domain::{
-    Account, CallLeg, CallerRole, ConferenceId, ConferenceNumber, DisconnectCause, LegId, YearMonth,
-};
+use teleconf_core::domain::{Account, CallLeg, ConferenceId, ConferenceNumber, YearMonth};
 use teleconf_core::store::AccountStore;
 use teleconf_core::store::dynamo::DynamoStore;
 
@@ -52,26 +50,8 @@ fn synthetic_legs(account: &Account, legs: usize, conferences: usize) -> Vec<Cal
             let (conference_id, number) = &confs[(rng.next() as usize) % conferences];
             // Joins over the first 29 days, so every leg is November's.
             let joined = start + chrono::Duration::seconds((rng.next() % (29 * 86_400)) as i64);
-            let mut leg = CallLeg {
-                id: LegId::new(),
-                account_id: account.id,
-                conference_id: *conference_id,
-                conference_number: number.clone(),
-                dialled: None,
-                caller_id: "+15145550100".into(),
-                role: CallerRole::Participant,
-                joined_at: joined,
-                month,
-                left_at: None,
-                cause: None,
-                quality: None,
-            };
             let ms = (rng.next() % (3 * 3_600_000)) as i64;
-            leg.close(
-                joined + chrono::Duration::milliseconds(ms),
-                DisconnectCause::CallerHangup,
-            );
-            leg
+            synthetic_leg(account, *conference_id, number.clone(), joined, ms)
         })
         .collect()
 }

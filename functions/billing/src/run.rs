@@ -83,12 +83,11 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use chrono::{Duration, TimeZone, Utc};
+    use chrono::{TimeZone, Utc};
     use rust_decimal::dec;
+    use teleconf_core::billing::usage::synthetic_leg;
     use teleconf_core::blobs::{BlobKey, BlobStore, MemoryBlobs};
-    use teleconf_core::domain::{
-        Account, CallLeg, CallerRole, ConferenceId, DisconnectCause, LegId, Province,
-    };
+    use teleconf_core::domain::{Account, ConferenceId, Province};
     use teleconf_core::store::memory::MemoryStore;
     use teleconf_core::store::{AccountStore, CdrStore};
 
@@ -117,24 +116,8 @@ mod tests {
             (Utc.with_ymd_and_hms(2026, 11, 10, 15, 0, 0).unwrap(), 61),
             (Utc.with_ymd_and_hms(2026, 12, 1, 4, 30, 0).unwrap(), 3_600),
         ] {
-            let mut leg = CallLeg {
-                id: LegId::new(),
-                account_id: account.id,
-                conference_id: conference,
-                conference_number: "7654321".parse().unwrap(),
-                dialled: None,
-                caller_id: "+15145550100".into(),
-                role: CallerRole::Participant,
-                joined_at: joined,
-                month: teleconf_core::domain::YearMonth::of(joined, account.time_zone),
-                left_at: None,
-                cause: None,
-                quality: None,
-            };
-            leg.close(
-                joined + Duration::seconds(secs),
-                DisconnectCause::CallerHangup,
-            );
+            let number = "7654321".parse().unwrap();
+            let leg = synthetic_leg(&account, conference, number, joined, secs * 1_000);
             store.put_leg(&leg).await.unwrap();
         }
         let deps = Billing {
