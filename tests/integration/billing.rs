@@ -480,3 +480,42 @@ async fn a_month_of_cdrs_is_billed_once_with_files_mails_an_export_and_late_legs
             .any(|r| r["kind"] == "adjustment" && r["usage_month"] == "2026-10")
     );
 }
+
+#[tokio::test]
+async fn the_provider_sets_an_accounts_province_and_plan_taxes_and_a_plan_change_keeps_history() {
+    let api = TestApi::new().await;
+    let provider = teleconf_tests::api::seed_provider_admin(&api).await;
+    let (account, _) = teleconf_tests::api::create_account(&api, &provider, "Taxes Inc.").await;
+    let path = format!("/v1/accounts/{}", account["id"].as_str().unwrap());
+    assert!(account["province"].is_null() && account["plan"]["taxes"].is_null());
+
+    let patch = |body: serde_json::Value| {
+        let (api, path, token) = (&api, &path, &provider.token);
+        async move { api.call(Method::PATCH, path, Some(token), Some(body)).await }
+    };
+    let (status, body, _) = patch(serde_json::json!({ "province": "QC" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["province"], "QC");
+    let (status, body, _) = patch(serde_json::json!({
+        "plan": { "rate_per_minute": "0.12", "taxes": [{ "name": "HST", "rate": "0.13" }] }
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["plan"]["taxes"][0]["name"], "HST");
+    let (status, body, _) =
+        patch(serde_json::json!({ "plan": { "taxes": [{ "name": "HST", "rate": "1.5" }] } })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body, _) = patch(serde_json::json!({ "province": "XX" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let id = account["id"].as_str().unwrap().parse().unwrap();
+    let stored = api.stack.store.account(id).await.unwrap().unwrap();
+    assert_eq!(stored.province, Some(Province::Qc));
+    assert_eq!(stored.plan.rate_per_minute(), Decimal::new(12, 2));
+    // Calls made before the change keep the seed's rate.
+    assert_eq!(stored.plan_history.len(), 1);
+    assert_eq!(
+        stored.plan_at(stored.created_at).rate_per_minute(),
+        Decimal::new(9, 2)
+    );
+}

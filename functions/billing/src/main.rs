@@ -67,6 +67,11 @@ async fn bill_once(
         now: chrono::Utc::now(),
     };
     let report = handle(deps, &request).await?;
+    println!(
+        "{month}: {} accounts billed, {} invoices issued now (accounts created after the month ended are not billed)",
+        report.accounts.len(),
+        report.issued().count()
+    );
     for (account, month, outcome) in &report.accounts {
         let what = match outcome {
             Outcome::Issued(i) => format!("issued {} total {} {}", i.number, i.total, i.currency),
