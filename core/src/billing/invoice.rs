@@ -23,9 +23,14 @@ use crate::messages::invoice::{late_legs, words};
 /// Days between an invoice's issue date and its due date.
 pub const DAYS_TO_PAY: u64 = 30;
 
-/// How many months back late legs are looked for: a CDR spooled on a media node
-/// reaches the table within hours of the node's return; a year is far beyond that.
+/// How many months back an issued invoice looks for late legs: a CDR spooled on a
+/// media node reaches the table within hours of the node's return; a year is far
+/// beyond that.
 pub const LATE_LEG_MONTHS: u32 = 12;
+
+/// How many months back the running estimate looks: the month before, where late
+/// legs land in practice (each month looked at is a query of all its legs).
+pub const ESTIMATE_LATE_LEG_MONTHS: u32 = 1;
 
 /// The currency of every plan (the seed's rate is in US dollars).
 pub const CURRENCY: &str = "USD";
@@ -189,10 +194,9 @@ fn billed_for(month: YearMonth, issued: &[Invoice]) -> HashMap<ConferenceId, Bil
     billed
 }
 
-/// The months whose late legs the invoice of `month` looks for.
-pub fn lookback(month: YearMonth) -> impl Iterator<Item = YearMonth> {
-    std::iter::successors(Some(month.previous()), |m| Some(m.previous()))
-        .take(LATE_LEG_MONTHS as usize)
+/// The `months` months before `month`, newest first: where its late legs are looked for.
+pub fn lookback(month: YearMonth, months: u32) -> impl Iterator<Item = YearMonth> {
+    std::iter::successors(Some(month.previous()), |m| Some(m.previous())).take(months as usize)
 }
 
 #[cfg(test)]
@@ -355,7 +359,9 @@ mod tests {
 
     #[test]
     fn lookback_covers_the_twelve_previous_months() {
-        let months: Vec<String> = lookback(month("2026-03")).map(|m| m.to_string()).collect();
+        let months: Vec<String> = lookback(month("2026-03"), LATE_LEG_MONTHS)
+            .map(|m| m.to_string())
+            .collect();
         assert_eq!(months.len(), 12);
         assert_eq!(months[0], "2026-02");
         assert_eq!(months[11], "2025-03");

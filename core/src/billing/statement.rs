@@ -13,13 +13,15 @@ use crate::domain::{Account, CallLeg, Invoice, YearMonth};
 use crate::error::Result;
 use crate::store::{CdrStore, ConferenceStore, InvoiceStore};
 
-/// The invoice `account` would get for `month` if it were issued at `now`, and the
-/// month's own legs (for the CDR detail). Never writes.
+/// The invoice `account` would get for `month` if it were issued at `now`, with late
+/// legs looked for in the `late_leg_months` months before (each an invoiced month's
+/// legs read again), and the month's own legs (for the CDR detail). Never writes.
 pub async fn draft_invoice<S>(
     store: &S,
     account: &Account,
     month: YearMonth,
     now: DateTime<Utc>,
+    late_leg_months: u32,
 ) -> Result<(Invoice, Vec<CallLeg>)>
 where
     S: CdrStore + ConferenceStore + InvoiceStore + ?Sized,
@@ -33,7 +35,7 @@ where
         .filter(|i| i.month != month)
         .collect();
     let mut earlier = Vec::new();
-    for m in lookback(month).filter(|m| issued.iter().any(|i| i.month == *m)) {
+    for m in lookback(month, late_leg_months).filter(|m| issued.iter().any(|i| i.month == *m)) {
         earlier.push(EarlierMonth {
             month: m,
             usage: earlier_usage(store, account, m).await?,
@@ -70,6 +72,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::invoice::LATE_LEG_MONTHS;
     use crate::billing::usage::tests::leg;
     use crate::domain::ConferenceId;
     use crate::store::memory::MemoryStore;
@@ -89,7 +92,7 @@ mod tests {
             .await
             .unwrap();
         let october: YearMonth = "2026-10".parse().unwrap();
-        let (oct, legs) = draft_invoice(&store, &account, october, t(11, 1))
+        let (oct, legs) = draft_invoice(&store, &account, october, t(11, 1), LATE_LEG_MONTHS)
             .await
             .unwrap();
         assert_eq!(legs.len(), 1);
@@ -100,9 +103,10 @@ mod tests {
             .put_leg(&leg(&account, conf, t(10, 31), 120_000))
             .await
             .unwrap();
-        let (nov, legs) = draft_invoice(&store, &account, october.next(), t(12, 1))
-            .await
-            .unwrap();
+        let (nov, legs) =
+            draft_invoice(&store, &account, october.next(), t(12, 1), LATE_LEG_MONTHS)
+                .await
+                .unwrap();
         assert!(legs.is_empty());
         assert_eq!(nov.lines.len(), 1);
         assert_eq!(nov.lines[0].adjusted_month, Some(october));

@@ -8,6 +8,7 @@
 //! bytes), never a second invoice; a run that loses a race to another does the same.
 
 use teleconf_core::billing::csv::{cdr_detail_csv, invoice_csv};
+use teleconf_core::billing::invoice::LATE_LEG_MONTHS;
 use teleconf_core::billing::statement::draft_invoice;
 use teleconf_core::blobs::BlobKey;
 use teleconf_core::domain::{Account, CallLeg, Invoice, YearMonth};
@@ -47,7 +48,8 @@ pub async fn issue(
         write_files(deps, &stored, None).await?;
         return Ok(Outcome::AlreadyIssued(stored));
     }
-    let (invoice, legs) = draft_invoice(deps.store.as_ref(), account, month, now).await?;
+    let (invoice, legs) =
+        draft_invoice(deps.store.as_ref(), account, month, now, LATE_LEG_MONTHS).await?;
     if invoice.lines.is_empty() && invoice.plan_fee.is_zero() {
         return Ok(Outcome::NothingToBill);
     }

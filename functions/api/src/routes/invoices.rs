@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use teleconf_core::billing::csv::invoice_csv;
+use teleconf_core::billing::invoice::ESTIMATE_LATE_LEG_MONTHS;
 use teleconf_core::billing::statement::draft_invoice;
 use teleconf_core::blobs::BlobKey;
 use teleconf_core::domain::{Invoice, YearMonth};
@@ -140,11 +141,17 @@ fn current_month(state: &AppState, caller: &Caller) -> YearMonth {
     YearMonth::of(state.now(), caller.account.time_zone)
 }
 
-/// The running estimate of the current month.
+/// The running estimate of the current month (late legs looked for in last month only).
 async fn estimate(state: &AppState, caller: &Caller) -> ApiResult<Invoice> {
     let month = current_month(state, caller);
-    let (invoice, _) =
-        draft_invoice(state.store.as_ref(), &caller.account, month, state.now()).await?;
+    let (invoice, _) = draft_invoice(
+        state.store.as_ref(),
+        &caller.account,
+        month,
+        state.now(),
+        ESTIMATE_LATE_LEG_MONTHS,
+    )
+    .await?;
     Ok(invoice)
 }
 
