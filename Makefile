@@ -16,6 +16,8 @@ CARGO ?= cargo
 TEST_ARGS ?=
 # Arguments of the media benchmark, e.g. make bench-media BENCH_MEDIA_ARGS='--steps 500,1000'
 BENCH_MEDIA_ARGS ?=
+# The month `make bill` bills (YYYY-MM); last month by default.
+MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 month" +%Y-%m)
 
 # Every recipe talks to the local emulator with dummy credentials, never to a real AWS account
 # (`:=` on purpose: credentials from the caller's environment are not used).
@@ -48,7 +50,7 @@ define rust_component
 $(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component add $(1)
 endef
 
-.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bench bench-api bench-media \
+.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bill bench bench-api bench-media bench-billing \
 	fmt fmt-check lint lint-infra emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
@@ -63,8 +65,8 @@ deps: deps-emulator deps-tools deps-sip deps-browser ## Install what build/test/
 deps-emulator: ## Install the AWS emulator into its venv (.venv, or .venv-localstack)
 	@scripts/emulator.sh install
 
-deps-tools: ## Install curl and jq when missing
-	@$(call install_missing,curl:curl jq:jq)
+deps-tools: ## Install curl, jq and pdftotext (the invoice PDF test) when missing
+	@$(call install_missing,curl:curl jq:jq pdftotext:poppler-utils)
 
 deps-sip: ## Install the real SIP peers (sipp, baresip) when missing
 	@$(call install_missing,sipp:sip-tester baresip:baresip-core)
@@ -82,7 +84,10 @@ run: deps ## Run the local stack (emulator, API + portal, loops, media node) unt
 	$(CARGO) build --workspace --bins
 	scripts/run-local.sh
 
-bench: bench-api bench-media ## Run every benchmark and print its figures
+bill: ## Bill a month on the running local stack: make bill MONTH=YYYY-MM (last month by default)
+	$(CARGO) run --quiet -p teleconf-billing -- --month $(MONTH)
+
+bench: bench-api bench-media bench-billing ## Run every benchmark and print its figures
 	@if $(CARGO) metadata --no-deps --format-version 1 | grep -q '"kind":\["bench"\]'; then \
 	  $(CARGO) bench --workspace --bench '*'; \
 	fi
@@ -90,6 +95,9 @@ bench: bench-api bench-media ## Run every benchmark and print its figures
 bench-api: ## The API's cold start and size, built as deployed (profile lambda)
 	$(CARGO) build --profile lambda -p teleconf-api --bin teleconf-api
 	$(CARGO) run --quiet --profile lambda -p teleconf-api --example cold_start -- target/lambda/teleconf-api
+
+bench-billing: ## Billing: legs/s of the pricing core (1M legs), and 100k legs billed end to end on the emulator
+	scripts/with-emulator.sh $(CARGO) run --quiet --release -p teleconf-billing --example bench_billing
 
 bench-media: ## The media node's callers per core, with its load generator on loopback (BENCH_MEDIA_ARGS='--help')
 	$(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- $(BENCH_MEDIA_ARGS)

@@ -155,6 +155,8 @@ if ((media_node)); then
 fi
 echo "logs: .run/*.log"
 echo "mail: scripts/outbox.sh (the mail the emulator captured)"
+# Billing runs on a schedule in AWS; here, on demand, in a second terminal (issue #7).
+echo "bill a month: make bill MONTH=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m) EMULATOR_PORT=$EMULATOR_PORT"
 if [[ -n "$credentials" ]]; then
   printf '%s\n' "$credentials"
 else

@@ -31,6 +31,21 @@ impl BlobKey {
         ))
     }
 
+    /// An account's invoice for a month, as CSV.
+    pub fn invoice_csv(account: AccountId, month: YearMonth) -> Self {
+        Self(format!("accounts/{account}/invoices/{month}/invoice.csv"))
+    }
+
+    /// An account's invoice for a month, as PDF (beside its CSV).
+    pub fn invoice_pdf(account: AccountId, month: YearMonth) -> Self {
+        Self(format!("accounts/{account}/invoices/{month}/invoice.pdf"))
+    }
+
+    /// The CDR detail behind an account's invoice for a month, as CSV.
+    pub fn invoice_cdrs(account: AccountId, month: YearMonth) -> Self {
+        Self(format!("accounts/{account}/invoices/{month}/cdrs.csv"))
+    }
+
     /// The finance team's export of a month, across accounts.
     pub fn finance_export(month: YearMonth) -> Self {
         Self(format!("finance/exports/{month}.csv"))

@@ -9,7 +9,8 @@
 //! - [`domain`]: the nouns: accounts and plans, users and roles, access numbers,
 //!   conferences with their schedule and codes, CDR legs, activity.
 //! - [`permissions`]: the one matrix of who may do what to which conference.
-//! - [`billing`]: usage pricing in exact decimal money.
+//! - [`billing`]: CDR legs priced in exact decimal money, invoices with late-leg
+//!   adjustments and taxes, their CSVs, and the invoice mails.
 //! - [`store`]: persistence traits, the DynamoDB single-table design (documented
 //!   there), the in-memory store, and the conformance suite both must pass.
 //! - [`blobs`]: prompts, recordings and exports in S3.

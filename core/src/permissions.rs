@@ -111,11 +111,13 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
                 Forbidden
             };
         }
+        // The exports are the finance team's alone; to everyone else they do not
+        // exist (#7: 404 for everyone else).
         Action::ViewFinanceExports => {
-            return if matches!(actor.role, Finance | ProviderAdmin) {
+            return if actor.role == Finance {
                 Allowed
             } else {
-                Forbidden
+                NotFound
             };
         }
         _ => {}
@@ -242,7 +244,7 @@ mod tests {
             (Verb::Prompts,    [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, A, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Invoices,   [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Accounts,   [(Owner, [F, F, F]), (ConferenceAdmin, [F, F, F]), (ConferenceOperator, [F, F, F]), (ProviderAdmin, [A, A, A]), (Finance, [F, F, F])]),
-            (Verb::Exports,    [(Owner, [F, F, F]), (ConferenceAdmin, [F, F, F]), (ConferenceOperator, [F, F, F]), (ProviderAdmin, [A, A, A]), (Finance, [A, A, A])]),
+            (Verb::Exports,    [(Owner, [N, N, N]), (ConferenceAdmin, [N, N, N]), (ConferenceOperator, [N, N, N]), (ProviderAdmin, [N, N, N]), (Finance, [A, A, A])]),
         ]
     };
 

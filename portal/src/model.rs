@@ -252,9 +252,21 @@ pub struct TaxView {
     pub amount: Decimal,
 }
 
-/// An invoice.
+/// Whether an invoice was issued or is the current month's running estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvoiceStatus {
+    /// Issued by the monthly billing.
+    Issued,
+    /// The current month so far.
+    Estimate,
+}
+
+/// An invoice, issued or the month's running estimate (`GET /v1/invoices`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct InvoiceView {
+    /// Issued or estimate.
+    pub status: InvoiceStatus,
     /// Number.
     pub number: String,
     /// Month, YYYY-MM.
@@ -269,25 +281,10 @@ pub struct InvoiceView {
     pub taxes: Vec<TaxView>,
     /// Total.
     pub total: Decimal,
-    /// Due.
-    pub due_on: NaiveDate,
-}
-
-/// The month so far.
-#[derive(Debug, Clone, Deserialize)]
-pub struct UsageEstimate {
-    /// Month.
-    pub month: String,
-    /// Computed at.
-    pub as_of: DateTime<FixedOffset>,
-    /// Lines.
-    pub lines: Vec<InvoiceLineView>,
-    /// Usage.
-    pub usage_amount: Decimal,
-    /// Fee.
-    pub plan_fee: Decimal,
-    /// Before taxes.
-    pub subtotal: Decimal,
+    /// Due; none on an estimate.
+    pub due_on: Option<NaiveDate>,
+    /// The PDF, a link valid a few minutes; none on an estimate.
+    pub pdf_url: Option<String>,
 }
 
 /// An activity entry.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod billing;
 mod calls;
 mod lifecycle;
 mod local_stack;

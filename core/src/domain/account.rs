@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use rust_decimal::dec;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::AccountId;
+use crate::domain::{AccountId, Province, Tax};
 use crate::error::Error;
 
 /// The languages the product speaks (prompts, mail, portal).
@@ -49,6 +49,7 @@ pub struct Plan {
     rate_per_minute: Decimal,
     increment_secs: u32,
     monthly_fee: Decimal,
+    taxes: Option<Vec<Tax>>,
 }
 
 impl Plan {
@@ -58,6 +59,8 @@ impl Plan {
     pub const MAX_PARTICIPANT_LIMIT: u32 = 1_000;
     /// Longest billing increment accepted (one hour).
     pub const MAX_INCREMENT_SECS: u32 = 3_600;
+    /// Most taxes one plan may list.
+    pub const MAX_TAXES: usize = 4;
 
     /// A plan; refuses a zero or huge participant limit, a negative rate or fee, or an
     /// increment outside 1 s – 1 h.
@@ -99,7 +102,28 @@ impl Plan {
             rate_per_minute,
             increment_secs,
             monthly_fee,
+            taxes: None,
         })
+    }
+
+    /// The same plan with its own taxes (`None`: the defaults of the account's
+    /// province); refuses more than [`Plan::MAX_TAXES`] or two of one name.
+    pub fn with_taxes(mut self, taxes: Option<Vec<Tax>>) -> Result<Self, Error> {
+        if let Some(list) = &taxes {
+            if list.len() > Self::MAX_TAXES {
+                return Err(Error::invalid(
+                    "taxes",
+                    format!("at most {} taxes", Self::MAX_TAXES),
+                ));
+            }
+            for (i, t) in list.iter().enumerate() {
+                if list[..i].iter().any(|u| u.name() == t.name()) {
+                    return Err(Error::invalid("taxes", "two taxes have the same name"));
+                }
+            }
+        }
+        self.taxes = taxes;
+        Ok(self)
     }
 
     /// The most callers one conference of the account may hold.
@@ -117,6 +141,10 @@ impl Plan {
     /// USD billed every month whatever the usage.
     pub fn monthly_fee(&self) -> Decimal {
         self.monthly_fee
+    }
+    /// The plan's own taxes; `None` when it takes the province's defaults.
+    pub fn taxes(&self) -> Option<&[Tax]> {
+        self.taxes.as_deref()
     }
 }
 
@@ -140,6 +168,8 @@ struct PlanRaw {
     rate_per_minute: Decimal,
     increment_secs: u32,
     monthly_fee: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    taxes: Option<Vec<Tax>>,
 }
 
 impl TryFrom<PlanRaw> for Plan {
@@ -150,7 +180,8 @@ impl TryFrom<PlanRaw> for Plan {
             r.rate_per_minute,
             r.increment_secs,
             r.monthly_fee,
-        )
+        )?
+        .with_taxes(r.taxes)
     }
 }
 
@@ -161,8 +192,19 @@ impl From<Plan> for PlanRaw {
             rate_per_minute: p.rate_per_minute,
             increment_secs: p.increment_secs,
             monthly_fee: p.monthly_fee,
+            taxes: p.taxes,
         }
     }
+}
+
+/// A plan the account was billed on before, until an instant (its successor was
+/// in force from then on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastPlan {
+    /// The plan.
+    pub plan: Plan,
+    /// When it stopped being in force.
+    pub until: DateTime<Utc>,
 }
 
 /// The time zone accounts are in unless they say otherwise.
@@ -183,6 +225,13 @@ pub struct Account {
     pub plan: Plan,
     /// When the provider created it.
     pub created_at: DateTime<Utc>,
+    /// Where the account is billed; gives the taxes of a plan that lists none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<Province>,
+    /// The plans in force before [`Account::plan`], oldest first (usage is priced
+    /// with the plan in force when the leg started).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_history: Vec<PastPlan>,
 }
 
 impl Account {
@@ -195,7 +244,40 @@ impl Account {
             language: Language::default(),
             plan: Plan::default(),
             created_at: now,
+            province: None,
+            plan_history: Vec::new(),
         })
+    }
+
+    /// Puts `plan` in force from `now`, keeping the one it replaces in the history
+    /// (nothing changes when the plan is the same).
+    pub fn change_plan(&mut self, plan: Plan, now: DateTime<Utc>) {
+        if plan != self.plan {
+            let old = std::mem::replace(&mut self.plan, plan);
+            self.plan_history.push(PastPlan {
+                plan: old,
+                until: now,
+            });
+        }
+    }
+
+    /// The plan in force at `at`.
+    pub fn plan_at(&self, at: DateTime<Utc>) -> &Plan {
+        self.plan_history
+            .iter()
+            .find(|p| at < p.until)
+            .map_or(&self.plan, |p| &p.plan)
+    }
+
+    /// The taxes `plan` charges this account: its own, or the province's defaults.
+    pub fn taxes_under(&self, plan: &Plan) -> Vec<Tax> {
+        match plan.taxes() {
+            Some(own) => own.to_vec(),
+            None => self
+                .province
+                .map(Province::default_taxes)
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -248,6 +330,42 @@ mod tests {
             serde_json::from_str::<Plan>(&good).unwrap(),
             Plan::default()
         );
+    }
+
+    #[test]
+    fn a_plan_lists_its_own_taxes_or_takes_the_provinces() {
+        let mut a = Account::new("Omnivigil", Utc::now()).unwrap();
+        assert!(a.taxes_under(&a.plan).is_empty());
+        a.province = Some(Province::Qc);
+        assert_eq!(a.taxes_under(&a.plan), vec![Tax::gst(), Tax::qst()]);
+        let hst = Plan::default()
+            .with_taxes(Some(vec![Tax::new("HST", dec!(0.13)).unwrap()]))
+            .unwrap();
+        assert_eq!(a.taxes_under(&hst)[0].name(), "HST");
+        let none = Plan::default().with_taxes(Some(vec![])).unwrap();
+        assert!(a.taxes_under(&none).is_empty());
+        assert!(
+            Plan::default()
+                .with_taxes(Some(vec![Tax::gst(), Tax::gst()]))
+                .is_err()
+        );
+        let json = serde_json::to_string(&hst).unwrap();
+        assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), hst);
+    }
+
+    #[test]
+    fn the_plan_in_force_follows_the_changes() {
+        let t0 = Utc::now();
+        let mut a = Account::new("Omnivigil", t0).unwrap();
+        let dearer = Plan::new(25, dec!(0.12), 60, Decimal::ZERO).unwrap();
+        let change = t0 + chrono::Duration::days(10);
+        a.change_plan(dearer.clone(), change);
+        a.change_plan(dearer.clone(), change + chrono::Duration::days(1)); // same plan: no entry
+        assert_eq!(a.plan_history.len(), 1);
+        assert_eq!(a.plan_at(t0).rate_per_minute(), dec!(0.09));
+        assert_eq!(a.plan_at(change).rate_per_minute(), dec!(0.12));
+        let back: Account = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
     }
 
     #[test]

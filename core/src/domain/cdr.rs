@@ -62,6 +62,26 @@ impl YearMonth {
         }
     }
 
+    /// The month before this one.
+    pub fn previous(self) -> Self {
+        if self.month == 1 {
+            Self {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Self {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// The instant the month ends (the next one starts) on the wall clock of `tz`, in UTC.
+    pub fn end_in(self, tz: Tz) -> DateTime<Utc> {
+        self.next().start_in(tz)
+    }
+
     /// The instant the month starts on the wall clock of `tz`, in UTC.
     pub fn start_in(self, tz: Tz) -> DateTime<Utc> {
         tz.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0)
@@ -190,6 +210,8 @@ mod tests {
         let m: YearMonth = "2026-12".parse().unwrap();
         assert_eq!(m.to_string(), "2026-12");
         assert_eq!(m.next().to_string(), "2027-01");
+        assert_eq!(m.next().previous(), m);
+        assert_eq!("2027-01".parse::<YearMonth>().unwrap().previous(), m);
         for bad in ["2026-13", "2026-00", "26-11", "2026-1", "2026/11", ""] {
             assert!(bad.parse::<YearMonth>().is_err(), "{bad}");
         }

@@ -19,6 +19,8 @@
 //!   has ended: every leg with its caller, role, join, leave and duration.
 //! - [`recording_ready`]: the notice that a recording can be played, with a link to
 //!   the portal (never to the file itself).
+//! - [`invoice`]: the monthly invoice's words (PDF labels, months, money), and the
+//!   mail that carries its PDF to the account's owners.
 //!
 //! Rendering is pure: no I/O, no clock; times are converted to the time zone the
 //! caller passes in.
@@ -28,6 +30,7 @@ pub mod calendar;
 pub mod confirmation;
 #[cfg(test)]
 mod fixtures;
+pub mod invoice;
 pub mod keypad;
 mod layout;
 pub mod recording_ready;

@@ -605,6 +605,9 @@ pub async fn an_invoice_is_issued_once_per_month(store: &impl Store) {
     let invoice = |month: &str, total: u32| Invoice {
         number: format!("F-{month}"),
         account_id: account.id,
+        account_name: account.name.clone(),
+        language: account.language,
+        time_zone: account.time_zone,
         month: month.parse().unwrap(),
         currency: "USD".into(),
         lines: Vec::new(),

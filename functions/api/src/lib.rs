@@ -7,7 +7,8 @@
 //! ## Layout
 //! - [`router`]: the routes and the OpenAPI document generated from them.
 //! - [`routes`]: one module per resource (accounts, users, numbers, prompts,
-//!   conferences, invitations, cdrs, recordings, invoices, activity, me, health).
+//!   conferences, invitations, cdrs, recordings, invoices and the running estimate,
+//!   finance exports, activity, me, health).
 //! - [`auth`]: login, signed expiring tokens, the failed-login throttle.
 //! - [`extract`]: JSON bodies that name the failing field, the signed-in caller.
 //! - [`error`]: the error type and its one mapping to HTTP (status table there).

@@ -14,7 +14,7 @@ use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
     accounts, activity, cdrs, conferences, controls, exports, health, invitations, invoices, me,
-    numbers, participants, prompts, recordings, usage, users,
+    numbers, participants, prompts, recordings, users,
 };
 use crate::state::AppState;
 
@@ -85,7 +85,6 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(recordings::get_recording))
         .routes(routes!(invoices::list_invoices))
         .routes(routes!(invoices::get_invoice))
-        .routes(routes!(usage::current_usage))
         .routes(routes!(exports::get_export))
         .routes(routes!(activity::list_activity))
         .split_for_parts();

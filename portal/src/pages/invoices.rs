@@ -11,7 +11,7 @@ use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{Nav, page};
 use crate::i18n::L;
-use crate::model::{InvoiceLineView, InvoiceView, UsageEstimate};
+use crate::model::{InvoiceLineView, InvoiceStatus, InvoiceView};
 use crate::pages::logs::attachment;
 use crate::session::{BASE, Session};
 
@@ -40,33 +40,42 @@ fn lines(lang: L, lines: &[InvoiceLineView]) -> Markup {
     }
 }
 
-/// `GET /portal/invoices`.
+/// The totals of an invoice or of the estimate: usage, fee, each tax, total.
+fn totals(lang: L, i: &InvoiceView) -> Markup {
+    html! {
+        dl.facts {
+            dt { (lang.t("Utilisation", "Usage")) } dd { (lang.money(i.usage_amount)) }
+            dt { (lang.t("Frais mensuels", "Monthly fee")) } dd { (lang.money(i.plan_fee)) }
+            @for t in &i.taxes { dt { (t.name) " (" (lang.number(t.rate * rust_decimal::Decimal::from(100))) " %)" } dd { (lang.money(t.amount)) } }
+            dt { (lang.t("Total", "Total")) } dd { strong { (lang.money(i.total)) } }
+            @if let Some(due) = i.due_on { dt { (lang.t("Échéance", "Due")) } dd { (lang.date(due)) } }
+        }
+    }
+}
+
+/// `GET /portal/invoices`: the current month's running estimate, then the issued ones.
 pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, PortalError> {
     let lang = s.lang;
-    let estimate: UsageEstimate = portal
-        .backend
-        .send(s.call(Method::GET, "/v1/usage"))
-        .await
-        .map_err(|e| e.in_language(lang))?;
-    let invoices: Vec<InvoiceView> = portal
+    let all: Vec<InvoiceView> = portal
         .backend
         .send(s.call(Method::GET, "/v1/invoices"))
         .await
         .map_err(|e| e.in_language(lang))?;
+    let (estimates, invoices): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|i| i.status == InvoiceStatus::Estimate);
     Ok(page(
         &s,
         lang.t("Factures", "Invoices"),
         Nav::Invoices,
         html! {
             h1 { (lang.t("Factures", "Invoices")) }
-            section.card #estimate {
-                h2 { (lang.t("Mois en cours : estimation", "Current month: estimate")) " – " (lang.month(&estimate.month)) }
-                p.hint { (lang.t("Au", "As of")) " " (lang.date_time(estimate.as_of)) ". " (lang.t("Taxes en sus, calculées à la facture.", "Taxes extra, computed on the invoice.")) }
-                (lines(lang, &estimate.lines))
-                dl.facts {
-                    dt { (lang.t("Utilisation", "Usage")) } dd { (lang.money(estimate.usage_amount)) }
-                    dt { (lang.t("Frais mensuels", "Monthly fee")) } dd { (lang.money(estimate.plan_fee)) }
-                    dt { (lang.t("Sous-total", "Subtotal")) } dd { strong { (lang.money(estimate.subtotal)) } }
+            @for estimate in &estimates {
+                section.card #estimate {
+                    h2 { (lang.t("Mois en cours : estimation", "Current month: estimate")) " – " (lang.month(&estimate.month)) }
+                    p.hint { (lang.t("Les appels du mois jusqu'ici ; la facture est émise au début du mois prochain.", "The month's calls so far; the invoice is issued early next month.")) }
+                    (lines(lang, &estimate.lines))
+                    (totals(lang, estimate))
                 }
             }
             section {
@@ -78,6 +87,7 @@ pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, Po
                             th scope="col" { (lang.t("Numéro", "Number")) }
                             th scope="col" { (lang.t("Total", "Total")) }
                             th scope="col" { (lang.t("Échéance", "Due")) }
+                            th scope="col" { "PDF" }
                             th scope="col" { "CSV" }
                         } }
                         tbody {
@@ -86,7 +96,8 @@ pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, Po
                                     td { a href={(BASE) "/invoices/" (i.month)} { (lang.month(&i.month)) } }
                                     td { (i.number) }
                                     td.amount { (lang.money(i.total)) }
-                                    td { (lang.date(i.due_on)) }
+                                    td { @if let Some(due) = i.due_on { (lang.date(due)) } }
+                                    td { @if let Some(pdf) = &i.pdf_url { a href=(pdf) { (lang.t("Ouvrir", "Open")) } } }
                                     td { a href={(BASE) "/invoices/" (i.month) "/csv"} download { (lang.t("Télécharger", "Download")) } }
                                 }
                             }
@@ -117,14 +128,11 @@ pub async fn detail(
         html! {
             h1 { (lang.t("Facture", "Invoice")) " " (i.number) " – " (lang.month(&i.month)) }
             (lines(lang, &i.lines))
-            dl.facts {
-                dt { (lang.t("Utilisation", "Usage")) } dd { (lang.money(i.usage_amount)) }
-                dt { (lang.t("Frais mensuels", "Monthly fee")) } dd { (lang.money(i.plan_fee)) }
-                @for t in &i.taxes { dt { (t.name) " (" (lang.number(t.rate * rust_decimal::Decimal::from(100))) " %)" } dd { (lang.money(t.amount)) } }
-                dt { (lang.t("Total", "Total")) } dd { strong { (lang.money(i.total)) } }
-                dt { (lang.t("Échéance", "Due")) } dd { (lang.date(i.due_on)) }
+            (totals(lang, &i))
+            p {
+                @if let Some(pdf) = &i.pdf_url { a.button href=(pdf) { (lang.t("Ouvrir le PDF", "Open the PDF")) } " " }
+                a.button href={(BASE) "/invoices/" (i.month) "/csv"} download { (lang.t("Télécharger en CSV", "Download as CSV")) }
             }
-            p { a.button href={(BASE) "/invoices/" (i.month) "/csv"} download { (lang.t("Télécharger en CSV", "Download as CSV")) } }
         },
     ))
 }

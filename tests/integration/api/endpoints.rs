@@ -1258,6 +1258,9 @@ fn invoice(w: &World, month: &str, total_cents: i64) -> Invoice {
     Invoice {
         number: format!("F-{month}-{}", &w.a[..8]),
         account_id: w.account_a_id(),
+        account_name: "Omnivigil A".into(),
+        language: Default::default(),
+        time_zone: chrono_tz::America::Toronto,
         month,
         currency: "USD".into(),
         lines: vec![
@@ -1274,6 +1277,7 @@ fn invoice(w: &World, month: &str, total_cents: i64) -> Invoice {
                 legs: 3,
                 billable_seconds: 600,
                 amount: Decimal::new(90, 2),
+                adjusted_month: None,
             },
             InvoiceLine {
                 conference_id: None,
@@ -1282,6 +1286,7 @@ fn invoice(w: &World, month: &str, total_cents: i64) -> Invoice {
                 legs: 0,
                 billable_seconds: 0,
                 amount: Decimal::new(-10, 2),
+                adjusted_month: None,
             },
         ],
         usage_amount: Decimal::new(80, 2),
@@ -1310,14 +1315,31 @@ async fn invoices_are_listed_and_read_by_month_as_json_or_csv() {
         .await
         .unwrap();
 
+    // The current month's running estimate first, then the issued ones.
+    let current = YearMonth::of(Utc::now(), chrono_tz::America::Toronto).to_string();
     let list = w.api.get_ok("/v1/invoices", &w.owner.token).await;
-    let months: Vec<&str> = list
+    let months: Vec<(&str, &str)> = list
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["month"].as_str().unwrap())
+        .map(|i| (i["month"].as_str().unwrap(), i["status"].as_str().unwrap()))
         .collect();
-    assert_eq!(months, ["2026-10", "2026-09"]);
+    assert_eq!(
+        months,
+        [
+            (current.as_str(), "estimate"),
+            ("2026-10", "issued"),
+            ("2026-09", "issued")
+        ]
+    );
+    assert!(list[0]["due_on"].is_null() && list[0]["pdf_url"].is_null());
+    assert!(list[1]["pdf_url"].is_string());
+    let estimate = w
+        .api
+        .get_ok(&format!("/v1/invoices/{current}"), &w.owner.token)
+        .await;
+    assert_eq!(estimate["status"], "estimate");
+    assert_eq!(dec(&estimate["total"]), Decimal::ZERO);
 
     let one = w.api.get_ok("/v1/invoices/2026-10", &w.owner.token).await;
     assert_eq!(one["month"], "2026-10");
@@ -1345,13 +1367,18 @@ async fn invoices_are_listed_and_read_by_month_as_json_or_csv() {
     assert!(res.content_type().starts_with("text/csv"));
     let text = res.text();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    // Two lines, then the plan fee, subtotal, one tax and the total.
+    assert_eq!(lines.len(), 7, "{text}");
     for column in ["conference_number", "description", "legs", "amount"] {
         assert!(lines[0].split(',').any(|c| c == column), "{text}");
     }
     assert!(lines[1].contains(w.conf_op1["conference_number"].as_str().unwrap()));
 
-    for missing in ["/v1/invoices/2026-11", "/v1/invoices/not-a-month"] {
+    for missing in [
+        "/v1/invoices/2026-08",
+        "/v1/invoices/2099-01",
+        "/v1/invoices/not-a-month",
+    ] {
         let (status, body, _) = w
             .api
             .call(Method::GET, missing, Some(&w.owner.token), None)

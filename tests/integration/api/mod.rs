@@ -46,7 +46,6 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/recordings/{id}"),
     ("GET", "/v1/invoices"),
     ("GET", "/v1/invoices/{month}"),
-    ("GET", "/v1/usage"),
     ("GET", "/v1/exports/{month}"),
     ("GET", "/v1/activity"),
     ("GET", "/v1/openapi.json"),

@@ -9,14 +9,16 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::account::validate_name;
-use teleconf_core::domain::{Account, AccountId, ActivityKind, Email, Language, Plan, Role, User};
+use teleconf_core::domain::{
+    Account, AccountId, ActivityKind, Email, Language, Plan, Province, Role, Tax, User,
+};
 use teleconf_core::permissions::{Action, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, JsonBody};
 use crate::routes::users::UserView;
-use crate::routes::{local, record};
+use crate::routes::{double_option, local, record};
 use crate::state::AppState;
 
 /// A plan as the API shows it (money as decimal strings).
@@ -32,6 +34,10 @@ pub struct PlanView {
     /// USD per month.
     #[schema(value_type = String, example = "0")]
     pub monthly_fee: Decimal,
+    /// The plan's own taxes; null when it takes the defaults of the account's
+    /// province (Québec: TPS/GST 5 %, TVQ/QST 9.975 %; elsewhere none).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub taxes: Option<Vec<Tax>>,
 }
 
 /// An account.
@@ -50,6 +56,9 @@ pub struct AccountView {
     pub language: Language,
     /// Billing plan.
     pub plan: PlanView,
+    /// Where the account is billed (QC, ON…); gives the default taxes.
+    #[schema(value_type = Option<String>, example = "QC")]
+    pub province: Option<Province>,
     /// Created at, in the account's zone.
     pub created_at: DateTime<FixedOffset>,
 }
@@ -66,7 +75,9 @@ impl From<&Account> for AccountView {
                 rate_per_minute: a.plan.rate_per_minute(),
                 increment_secs: a.plan.increment_secs(),
                 monthly_fee: a.plan.monthly_fee(),
+                taxes: a.plan.taxes().map(<[Tax]>::to_vec),
             },
+            province: a.province,
             created_at: local(a.created_at, a.time_zone),
         }
     }
@@ -86,6 +97,11 @@ pub struct PlanPatch {
     /// USD per month.
     #[schema(value_type = Option<String>)]
     pub monthly_fee: Option<Decimal>,
+    /// The plan's own taxes (`[{"name": "HST", "rate": "0.13"}]`; `[]` for none);
+    /// null to take the province's defaults again.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub taxes: Option<Option<Vec<Tax>>>,
 }
 
 impl PlanPatch {
@@ -96,6 +112,12 @@ impl PlanPatch {
             self.increment_secs.unwrap_or(plan.increment_secs()),
             self.monthly_fee.unwrap_or(plan.monthly_fee()),
         )
+        .and_then(|p| {
+            p.with_taxes(
+                self.taxes
+                    .unwrap_or_else(|| plan.taxes().map(<[Tax]>::to_vec)),
+            )
+        })
         .map_err(|e| ApiError::from(e).in_field_prefix("plan"))
     }
 }
@@ -125,6 +147,9 @@ pub struct NewAccount {
     /// fr (default) or en.
     #[schema(value_type = Option<String>)]
     pub language: Option<Language>,
+    /// Where the account is billed (QC, ON…); none by default.
+    #[schema(value_type = Option<String>)]
+    pub province: Option<Province>,
     /// Plan parameters; the seed's plan by default.
     #[serde(default)]
     pub plan: PlanPatch,
@@ -144,7 +169,12 @@ pub struct AccountPatch {
     /// fr or en.
     #[schema(value_type = Option<String>)]
     pub language: Option<Language>,
-    /// Plan parameters.
+    /// Where the account is billed; null for nowhere.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub province: Option<Option<Province>>,
+    /// Plan parameters (a change is in force from now; earlier calls keep the
+    /// plan they were made under).
     #[serde(default)]
     pub plan: PlanPatch,
 }
@@ -175,6 +205,7 @@ pub async fn create_account(
     let mut account = Account::new(&body.name, now)?;
     account.time_zone = body.time_zone.unwrap_or(account.time_zone);
     account.language = body.language.unwrap_or(account.language);
+    account.province = body.province;
     account.plan = body.plan.apply(&account.plan)?;
     let owner = User::new(
         account.id,
@@ -264,7 +295,11 @@ pub async fn patch_account(
     }
     account.time_zone = patch.time_zone.unwrap_or(account.time_zone);
     account.language = patch.language.unwrap_or(account.language);
-    account.plan = patch.plan.apply(&account.plan)?;
+    if let Some(province) = patch.province {
+        account.province = province;
+    }
+    let plan = patch.plan.apply(&account.plan)?;
+    account.change_plan(plan, state.now());
     state.store.update_account(&account).await?;
     record(
         &state,

@@ -217,7 +217,12 @@ pub fn csv_response<T: Serialize>(rows: Vec<T>, filename: &str) -> ApiResult<Res
     let body = writer
         .into_inner()
         .map_err(|e| ApiError::from(teleconf_core::Error::Store(format!("csv: {e}"))))?;
-    Ok((
+    Ok(csv_file_response(body, filename))
+}
+
+/// A CSV file already rendered, downloaded as `filename`.
+pub fn csv_file_response(body: Vec<u8>, filename: &str) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
@@ -227,5 +232,5 @@ pub fn csv_response<T: Serialize>(rows: Vec<T>, filename: &str) -> ApiResult<Res
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }

@@ -1,20 +1,22 @@
-//! The provider's monthly finance exports (written to S3 by the billing function):
-//! the provider admin and finance download them as CSV.
+//! The finance team's monthly export (written by the billing function to S3): one
+//! CSV across every account's invoice of the month. Only the `finance` role reads it;
+//! for everyone else it does not exist (404).
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use teleconf_core::blobs::BlobKey;
 use teleconf_core::domain::YearMonth;
 use teleconf_core::permissions::{Action, decide};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Caller;
+use crate::routes::cdrs::csv_file_response;
 use crate::state::AppState;
 
-/// One month's finance export, as CSV (provider admin, finance); 404 until billing wrote it.
-#[utoipa::path(get, path = "/v1/exports/{month}", tag = "invoices", params(("month" = String, Path, example = "2026-11")),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// A month's finance export as CSV: account, invoice number, usage minutes, usage
+/// amount, plan fee, taxes, total (finance).
+#[utoipa::path(get, path = "/v1/exports/{month}", tag = "exports", params(("month" = String, Path, example = "2026-11")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
 pub async fn get_export(
     State(state): State<AppState>,
     caller: Caller,
@@ -30,15 +32,5 @@ pub async fn get_export(
         .get(&BlobKey::finance_export(month))
         .await?
         .ok_or_else(|| ApiError::not_found("export"))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"finance-{month}.csv\""),
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(csv_file_response(csv, &format!("finance-{month}.csv")))
 }

@@ -16,7 +16,6 @@ pub mod numbers;
 pub mod participants;
 pub mod prompts;
 pub mod recordings;
-pub mod usage;
 pub mod users;
 
 use chrono::{DateTime, FixedOffset, Utc};

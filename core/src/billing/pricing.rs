@@ -64,6 +64,69 @@ mod tests {
         Plan::new(25, rate, increment, Decimal::ZERO).unwrap()
     }
 
+    /// The table: legs of 0 s, 1 s, 59 s, 60 s, 61 s and 3 h under
+    /// increments of 1, 6, 30 and 60 s, at the seed's 0.09 $/min.
+    #[test]
+    fn every_leg_length_under_every_increment_bills_as_the_table_says() {
+        #[rustfmt::skip]
+        let cases: &[(u64, u32, u64, Decimal)] = &[
+            // leg s, increment s, billable s, amount at 0.09 $/min
+            (0,      1,  0,      dec!(0.00)),
+            (1,      1,  1,      dec!(0.00)),  // 0.0015
+            (59,     1,  59,     dec!(0.09)),  // 0.0885
+            (60,     1,  60,     dec!(0.09)),
+            (61,     1,  61,     dec!(0.09)),  // 0.0915
+            (10_800, 1,  10_800, dec!(16.20)),
+            (0,      6,  0,      dec!(0.00)),
+            (1,      6,  6,      dec!(0.01)),  // 0.009
+            (59,     6,  60,     dec!(0.09)),
+            (60,     6,  60,     dec!(0.09)),
+            (61,     6,  66,     dec!(0.10)),  // 0.099
+            (10_800, 6,  10_800, dec!(16.20)),
+            (0,      30, 0,      dec!(0.00)),
+            (1,      30, 30,     dec!(0.05)),  // 0.045, half away from zero
+            (59,     30, 60,     dec!(0.09)),
+            (60,     30, 60,     dec!(0.09)),
+            (61,     30, 90,     dec!(0.14)),  // 0.135
+            (10_800, 30, 10_800, dec!(16.20)),
+            (0,      60, 0,      dec!(0.00)),
+            (1,      60, 60,     dec!(0.09)),
+            (59,     60, 60,     dec!(0.09)),
+            (60,     60, 60,     dec!(0.09)),
+            (61,     60, 120,    dec!(0.18)),
+            (10_800, 60, 10_800, dec!(16.20)),
+        ];
+        for &(secs, inc, billable, amount) in cases {
+            let p = plan(dec!(0.09), inc);
+            assert_eq!(
+                billable_seconds(secs * 1_000, inc),
+                billable,
+                "{secs} s at {inc} s"
+            );
+            let mut u = Usage::default();
+            u.add_leg(secs * 1_000, &p);
+            assert_eq!(u.amount(&p), amount, "{secs} s at {inc} s");
+        }
+    }
+
+    #[test]
+    fn a_rate_is_applied_to_the_rounded_seconds_exactly() {
+        #[rustfmt::skip]
+        let cases: &[(Decimal, u64, Decimal)] = &[
+            // rate $/min, billable s, amount
+            (dec!(0.09),   120,    dec!(0.18)),
+            (dec!(0.12),   120,    dec!(0.24)),
+            (dec!(0.05),   120,    dec!(0.10)),
+            (dec!(0.0775), 120,    dec!(0.16)),  // 0.155
+            (dec!(0.0775), 60,     dec!(0.08)),  // 0.0775
+            (dec!(0),      10_800, dec!(0.00)),
+            (dec!(1.99),   10_800, dec!(358.20)),
+        ];
+        for &(rate, secs, amount) in cases {
+            assert_eq!(price(secs, rate), amount, "{secs} s at {rate}");
+        }
+    }
+
     #[test]
     fn legs_round_up_to_the_increment() {
         #[rustfmt::skip]

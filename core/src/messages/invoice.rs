@@ -1,0 +1,490 @@
+//! The monthly invoice as the product words it: the labels the PDF prints, the
+//! descriptions of adjustment lines, money and months written the French or the
+//! English way, and the mail that carries the PDF to each of the account's owners
+//! (« Votre facture de novembre 2026 » / "Your invoice for November 2026").
+//!
+//! Everything here is pure: the mail is rendered from the issued [`Invoice`] alone
+//! (its language is the account's, copied in at issue), so the mailer that sends it
+//! (functions/mailer, on the invoice item's insertion in the table's stream) and the
+//! tests render the same bytes.
+
+use rust_decimal::Decimal;
+
+use super::escape_html;
+use super::{Branding, Rendered};
+use crate::domain::{Email, Invoice, Language, Role, User, YearMonth};
+use crate::mail::OutgoingMail;
+
+/// The fixed words of an invoice in one language.
+#[derive(Debug)]
+pub struct Words {
+    /// Document title.
+    pub title: &'static str,
+    /// "Invoice number".
+    pub number: &'static str,
+    /// "Account".
+    pub account: &'static str,
+    /// "Period".
+    pub period: &'static str,
+    /// "Issued on".
+    pub issued_on: &'static str,
+    /// "Due on".
+    pub due_on: &'static str,
+    /// Column: conference number.
+    pub conference: &'static str,
+    /// Column: description.
+    pub description: &'static str,
+    /// Column: legs.
+    pub legs: &'static str,
+    /// Column: billable minutes.
+    pub minutes: &'static str,
+    /// Column: amount.
+    pub amount: &'static str,
+    /// "Usage".
+    pub usage: &'static str,
+    /// "Monthly plan fee".
+    pub plan_fee: &'static str,
+    /// "Subtotal".
+    pub subtotal: &'static str,
+    /// "Total due".
+    pub total: &'static str,
+    /// Shown when the month had no call.
+    pub no_usage: &'static str,
+    /// The rate line's start: "Usage billed at".
+    pub currency_note: &'static str,
+    /// A conference removed since: its line's description.
+    pub deleted_conference: &'static str,
+    /// An adjustment line: before the month.
+    pub late_legs_before: &'static str,
+    /// An adjustment line: between the month and the conference's description.
+    pub late_legs_after: &'static str,
+}
+
+const FR: Words = Words {
+    title: "Facture",
+    number: "Numéro de facture",
+    account: "Compte",
+    period: "Période",
+    issued_on: "Émise le",
+    due_on: "Payable au plus tard le",
+    conference: "Conférence",
+    description: "Description",
+    legs: "Appels",
+    minutes: "Minutes facturables",
+    amount: "Montant",
+    usage: "Frais d'utilisation",
+    plan_fee: "Frais mensuels du forfait",
+    subtotal: "Sous-total",
+    total: "Total à payer",
+    no_usage: "Aucune utilisation ce mois-ci.",
+    currency_note: "Montants en",
+    deleted_conference: "Conférence supprimée",
+    late_legs_before: "Appels reçus en retard (",
+    late_legs_after: ") – ",
+};
+
+const EN: Words = Words {
+    title: "Invoice",
+    number: "Invoice number",
+    account: "Account",
+    period: "Period",
+    issued_on: "Issued on",
+    due_on: "Due on",
+    conference: "Conference",
+    description: "Description",
+    legs: "Calls",
+    minutes: "Billable minutes",
+    amount: "Amount",
+    usage: "Usage",
+    plan_fee: "Monthly plan fee",
+    subtotal: "Subtotal",
+    total: "Total due",
+    no_usage: "No usage this month.",
+    currency_note: "Amounts in",
+    deleted_conference: "Deleted conference",
+    late_legs_before: "Late calls (",
+    late_legs_after: ") – ",
+};
+
+/// The words of an invoice in `language`.
+pub fn words(language: Language) -> &'static Words {
+    match language {
+        Language::Fr => &FR,
+        Language::En => &EN,
+    }
+}
+
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// « novembre 2026 » / "November 2026".
+pub fn month_name(month: YearMonth, language: Language) -> String {
+    let names = match language {
+        Language::Fr => &MONTHS_FR,
+        Language::En => &MONTHS_EN,
+    };
+    let index = usize::try_from(month.month().saturating_sub(1)).unwrap_or(0);
+    format!("{} {}", names[index.min(11)], month.year())
+}
+
+/// A date written out: « 1er décembre 2026 », « 31 décembre 2026 » / "December 1, 2026".
+pub fn date_name(date: chrono::NaiveDate, language: Language) -> String {
+    use chrono::Datelike;
+    let index = usize::try_from(date.month0()).unwrap_or(0).min(11);
+    match language {
+        Language::Fr if date.day() == 1 => {
+            format!("1er {} {}", MONTHS_FR[index], date.year())
+        }
+        Language::Fr => format!("{} {} {}", date.day(), MONTHS_FR[index], date.year()),
+        Language::En => format!("{} {}, {}", MONTHS_EN[index], date.day(), date.year()),
+    }
+}
+
+/// Money the way each language writes it, with its currency: « 1 234,56 $ US » /
+/// "US$1,234.56"; a credit keeps its minus sign. Always two decimals.
+pub fn money(amount: Decimal, currency: &str, language: Language) -> String {
+    let cents = amount.round_dp(2);
+    let negative = cents.is_sign_negative() && !cents.is_zero();
+    let text = format!("{:.2}", cents.abs());
+    let (units, fraction) = text.split_once('.').unwrap_or((&text, "00"));
+    let separator = match language {
+        Language::Fr => ' ',
+        Language::En => ',',
+    };
+    let mut grouped = String::with_capacity(units.len() + units.len() / 3);
+    for (i, digit) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i) % 3 == 0 {
+            grouped.push(separator);
+        }
+        grouped.push(digit);
+    }
+    let sign = if negative { "-" } else { "" };
+    let prefix = match currency {
+        "USD" => "US",
+        "CAD" => "CA",
+        _ => "",
+    };
+    match (language, prefix) {
+        (Language::Fr, "") => format!("{sign}{grouped},{fraction} {currency}"),
+        (Language::Fr, p) => format!("{sign}{grouped},{fraction} $ {p}"),
+        (Language::En, "") => format!("{sign}{currency} {grouped}.{fraction}"),
+        (Language::En, p) => format!("{sign}{p}${grouped}.{fraction}"),
+    }
+}
+
+/// Billable seconds as minutes, two decimals (the exact seconds are in the CSV).
+pub fn minutes(seconds: u64, language: Language) -> String {
+    let m = (Decimal::from(seconds) / Decimal::from(60)).round_dp(2);
+    let text = format!("{m:.2}");
+    match language {
+        Language::Fr => text.replace('.', ","),
+        Language::En => text,
+    }
+}
+
+/// A tax rate as a percentage: « 9,975 % » / "9.975%".
+pub fn percent(rate: Decimal, language: Language) -> String {
+    let p = (rate * Decimal::from(100)).normalize().to_string();
+    match language {
+        Language::Fr => format!("{} %", p.replace('.', ",")),
+        Language::En => format!("{p}%"),
+    }
+}
+
+/// The description of an adjustment line billing late legs of `month`.
+pub fn late_legs(month: YearMonth, conference: &str, language: Language) -> String {
+    let w = words(language);
+    format!(
+        "{}{}{}{}",
+        w.late_legs_before,
+        month_name(month, language),
+        w.late_legs_after,
+        conference
+    )
+}
+
+/// The mail's subject: « Votre facture de novembre 2026 » / "Your invoice for November 2026".
+pub fn subject(month: YearMonth, language: Language) -> String {
+    let month = month_name(month, language);
+    match language {
+        // « de » before a consonant, « d' » before a vowel (avril, août, octobre).
+        Language::Fr if month.starts_with(['a', 'o']) => format!("Votre facture d'{month}"),
+        Language::Fr => format!("Votre facture de {month}"),
+        Language::En => format!("Your invoice for {month}"),
+    }
+}
+
+/// The file name the PDF is attached and downloaded under.
+pub fn pdf_file_name(invoice: &Invoice) -> String {
+    match invoice.language {
+        Language::Fr => format!("facture-{}.pdf", invoice.number),
+        Language::En => format!("invoice-{}.pdf", invoice.number),
+    }
+}
+
+/// The mail announcing `invoice` (its PDF goes as an attachment, see [`InvoiceMail`]).
+pub fn render(invoice: &Invoice, branding: &Branding) -> Rendered {
+    let lang = invoice.language;
+    let w = words(lang);
+    let month = month_name(invoice.month, lang);
+    let total = money(invoice.total, &invoice.currency, lang);
+    let due = date_name(invoice.due_on, lang);
+    let (greeting, body, attached, thanks) = match lang {
+        Language::Fr => (
+            "Bonjour,",
+            format!(
+                "Votre facture de téléconférence pour {month} ({} {}) est jointe en PDF.",
+                w.number.to_lowercase(),
+                invoice.number
+            ),
+            "Le détail de l'utilisation est disponible en ligne dans l'Espace client.",
+            "Merci de votre confiance,",
+        ),
+        Language::En => (
+            "Hello,",
+            format!(
+                "Your teleconference invoice for {month} (invoice number {}) is attached as a PDF.",
+                invoice.number
+            ),
+            "The usage detail is available online in the customer portal.",
+            "Thank you for your business,",
+        ),
+    };
+    let facts = [
+        (w.account, invoice.account_name.clone()),
+        (w.total, total),
+        (w.due_on, due),
+    ];
+    let mut text = format!("{greeting}\n\n{body}\n\n");
+    for (label, value) in &facts {
+        text.push_str(&format!("{label}: {value}\n"));
+    }
+    text.push_str(&format!(
+        "\n{attached}\n\n{thanks}\n{}\n{}\n{}\n",
+        branding.provider_name, branding.support_phone, branding.support_email
+    ));
+
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><body style=\"font-family: sans-serif\">\n<p>{}</p>\n<p>{}</p>\n<table>\n",
+        lang.as_str(),
+        escape_html(greeting),
+        escape_html(&body)
+    );
+    for (label, value) in &facts {
+        html.push_str(&format!(
+            "<tr><th style=\"text-align: left\">{}</th><td>{}</td></tr>\n",
+            escape_html(label),
+            escape_html(value)
+        ));
+    }
+    html.push_str(&format!(
+        "</table>\n<p>{}</p>\n<p>{}<br>{}<br>{}<br>{}</p>\n</body></html>\n",
+        escape_html(attached),
+        escape_html(thanks),
+        escape_html(&branding.provider_name),
+        escape_html(&branding.support_phone),
+        escape_html(branding.support_email.as_str())
+    ));
+    Rendered {
+        subject: subject(invoice.month, lang),
+        text,
+        html,
+    }
+}
+
+/// A file sent with a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the recipient sees.
+    pub file_name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The invoice mail to one owner, with the PDF attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceMail {
+    /// Recipient, subject, text and HTML.
+    pub mail: OutgoingMail,
+    /// The invoice PDF.
+    pub attachment: Attachment,
+}
+
+impl InvoiceMail {
+    /// The whole message as MIME (multipart/mixed: the text and HTML alternatives,
+    /// then the PDF), ready for SES `SendRawEmail` from `from`.
+    pub fn to_mime(&self, from: &Email) -> Vec<u8> {
+        mail_builder::MessageBuilder::new()
+            .from(from.as_str())
+            .to(self.mail.to.as_str())
+            .subject(self.mail.subject.as_str())
+            .text_body(self.mail.text.as_str())
+            .html_body(self.mail.html.as_str())
+            .attachment(
+                self.attachment.content_type.as_str(),
+                self.attachment.file_name.as_str(),
+                self.attachment.bytes.as_slice(),
+            )
+            .write_to_vec()
+            .unwrap_or_default()
+    }
+}
+
+/// One mail per owner among `users` (the account's users), each with `pdf` attached.
+/// Other roles get none: invoices are the owners' (the seed's permission table).
+pub fn invoice_mails(
+    invoice: &Invoice,
+    users: &[User],
+    pdf: &[u8],
+    branding: &Branding,
+) -> Vec<InvoiceMail> {
+    let rendered = render(invoice, branding);
+    let attachment = Attachment {
+        file_name: pdf_file_name(invoice),
+        content_type: "application/pdf".into(),
+        bytes: pdf.to_vec(),
+    };
+    users
+        .iter()
+        .filter(|u| u.role == Role::Owner && u.account_id == invoice.account_id)
+        .map(|owner| InvoiceMail {
+            mail: rendered.clone().into_mail(owner.email.clone()),
+            attachment: attachment.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AccountId;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use rust_decimal::dec;
+
+    fn invoice(language: Language, month: &str) -> Invoice {
+        let account = AccountId::new();
+        let month: YearMonth = month.parse().unwrap();
+        Invoice {
+            number: Invoice::number_for(account, month),
+            account_id: account,
+            account_name: "Omnivigil <Solutions> & fils".into(),
+            language,
+            time_zone: chrono_tz::America::Toronto,
+            month,
+            currency: "USD".into(),
+            lines: vec![],
+            usage_amount: dec!(1234.5),
+            plan_fee: dec!(0),
+            taxes: vec![],
+            total: dec!(1234.5),
+            issued_at: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+            due_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_subject_names_the_month_in_the_accounts_language() {
+        assert_eq!(
+            subject("2026-11".parse().unwrap(), Language::Fr),
+            "Votre facture de novembre 2026"
+        );
+        assert_eq!(
+            subject("2026-11".parse().unwrap(), Language::En),
+            "Your invoice for November 2026"
+        );
+        assert_eq!(
+            subject("2026-08".parse().unwrap(), Language::Fr),
+            "Votre facture d'août 2026"
+        );
+    }
+
+    #[test]
+    fn money_is_written_each_languages_way() {
+        assert_eq!(money(dec!(1234.5), "USD", Language::Fr), "1 234,50 $ US");
+        assert_eq!(money(dec!(1234.5), "USD", Language::En), "US$1,234.50");
+        assert_eq!(money(dec!(-0.1), "CAD", Language::En), "-CA$0.10");
+        assert_eq!(money(dec!(0), "EUR", Language::Fr), "0,00 EUR");
+        assert_eq!(money(dec!(1000000), "USD", Language::En), "US$1,000,000.00");
+        assert_eq!(minutes(61, Language::Fr), "1,02");
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(date_name(first, Language::Fr), "1er décembre 2026");
+        assert_eq!(date_name(first, Language::En), "December 1, 2026");
+        assert_eq!(percent(dec!(0.09975), Language::Fr), "9,975 %");
+        assert_eq!(percent(dec!(0.05), Language::En), "5%");
+    }
+
+    #[test]
+    fn the_mail_goes_to_each_owner_with_the_pdf_and_escaped_html() {
+        let inv = invoice(Language::Fr, "2026-11");
+        let owner = |email: &str, role| {
+            User::new(
+                inv.account_id,
+                email.parse().unwrap(),
+                "X",
+                role,
+                "correct horse battery",
+                Utc::now(),
+            )
+            .unwrap()
+        };
+        let users = [
+            owner("a@example.com", Role::Owner),
+            owner("b@example.com", Role::ConferenceAdmin),
+            owner("c@example.com", Role::Owner),
+        ];
+        let mails = invoice_mails(&inv, &users, b"%PDF-1.7", &Branding::default());
+        let to: Vec<&str> = mails.iter().map(|m| m.mail.to.as_str()).collect();
+        assert_eq!(to, ["a@example.com", "c@example.com"]);
+        let m = &mails[0];
+        assert_eq!(m.mail.subject, "Votre facture de novembre 2026");
+        assert!(m.mail.text.contains("1 234,50 $ US"), "{}", m.mail.text);
+        assert!(m.mail.text.contains("31 décembre 2026"));
+        assert!(
+            m.mail
+                .html
+                .contains("Omnivigil &lt;Solutions&gt; &amp; fils")
+        );
+        assert_eq!(
+            m.attachment.file_name,
+            format!("facture-{}.pdf", inv.number)
+        );
+        let mime =
+            String::from_utf8(m.to_mime(&"billing@teleconf.example".parse().unwrap())).unwrap();
+        assert!(mime.contains("multipart/mixed"));
+        assert!(mime.contains("application/pdf"));
+        assert!(mime.contains("To: <a@example.com>") || mime.contains("To: a@example.com"));
+
+        let en = render(&invoice(Language::En, "2026-11"), &Branding::default());
+        assert_eq!(en.subject, "Your invoice for November 2026");
+        assert!(en.text.contains("US$1,234.50"));
+    }
+}
