@@ -26,6 +26,7 @@ pub fn mailer_deps(stack: &Stack, mailer: Arc<dyn Mailer>) -> teleconf_mailer::D
             &stack.settings.table,
         )),
         mailer,
+        blobs: Arc::new(stack.blobs.clone()),
         sender: Sender {
             name: branding.provider_name.clone(),
             address: stack.settings.mail_from.clone(),

@@ -7,8 +7,9 @@
 use crate::blobs::{BlobKey, BlobStore};
 use crate::domain::{AccountId, YearMonth};
 use crate::error::{Error, Result};
+use crate::mail::OutgoingMail;
 use crate::messages::Branding;
-use crate::messages::invoice::{self, InvoiceMail};
+use crate::messages::invoice;
 use crate::store::{InvoiceStore, UserStore};
 
 /// The mails announcing `account`'s invoice for `month`, one per owner, each with
@@ -19,7 +20,7 @@ pub async fn invoice_mails<S>(
     branding: &Branding,
     account: AccountId,
     month: YearMonth,
-) -> Result<Vec<InvoiceMail>>
+) -> Result<Vec<OutgoingMail>>
 where
     S: InvoiceStore + UserStore + ?Sized,
 {

@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 
 use super::escape_html;
 use super::{Branding, Rendered};
-use crate::domain::{Email, Invoice, Language, Role, User, YearMonth};
-use crate::mail::OutgoingMail;
+use crate::domain::{Invoice, Language, Role, User, YearMonth};
+use crate::mail::{Attachment, OutgoingMail};
 
 /// The fixed words of an invoice in one language.
 #[derive(Debug)]
@@ -249,7 +249,7 @@ pub fn pdf_file_name(invoice: &Invoice) -> String {
     }
 }
 
-/// The mail announcing `invoice` (its PDF goes as an attachment, see [`InvoiceMail`]).
+/// The mail announcing `invoice` (its PDF goes as an attachment, see [`invoice_mails`]).
 pub fn render(invoice: &Invoice, branding: &Branding) -> Rendered {
     let lang = invoice.language;
     let w = words(lang);
@@ -319,46 +319,6 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Rendered {
     }
 }
 
-/// A file sent with a mail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
-    /// The name the recipient sees.
-    pub file_name: String,
-    /// Its MIME type.
-    pub content_type: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
-}
-
-/// The invoice mail to one owner, with the PDF attached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvoiceMail {
-    /// Recipient, subject, text and HTML.
-    pub mail: OutgoingMail,
-    /// The invoice PDF.
-    pub attachment: Attachment,
-}
-
-impl InvoiceMail {
-    /// The whole message as MIME (multipart/mixed: the text and HTML alternatives,
-    /// then the PDF), ready for SES `SendRawEmail` from `from`.
-    pub fn to_mime(&self, from: &Email) -> Vec<u8> {
-        mail_builder::MessageBuilder::new()
-            .from(from.as_str())
-            .to(self.mail.to.as_str())
-            .subject(self.mail.subject.as_str())
-            .text_body(self.mail.text.as_str())
-            .html_body(self.mail.html.as_str())
-            .attachment(
-                self.attachment.content_type.as_str(),
-                self.attachment.file_name.as_str(),
-                self.attachment.bytes.as_slice(),
-            )
-            .write_to_vec()
-            .unwrap_or_default()
-    }
-}
-
 /// One mail per owner among `users` (the account's users), each with `pdf` attached.
 /// Other roles get none: invoices are the owners' (the seed's permission table).
 pub fn invoice_mails(
@@ -366,19 +326,20 @@ pub fn invoice_mails(
     users: &[User],
     pdf: &[u8],
     branding: &Branding,
-) -> Vec<InvoiceMail> {
+) -> Vec<OutgoingMail> {
     let rendered = render(invoice, branding);
     let attachment = Attachment {
-        file_name: pdf_file_name(invoice),
+        filename: pdf_file_name(invoice),
         content_type: "application/pdf".into(),
-        bytes: pdf.to_vec(),
+        data: pdf.to_vec(),
     };
     users
         .iter()
         .filter(|u| u.role == Role::Owner && u.account_id == invoice.account_id)
-        .map(|owner| InvoiceMail {
-            mail: rendered.clone().into_mail(owner.email.clone()),
-            attachment: attachment.clone(),
+        .map(|owner| {
+            let mut mail = rendered.clone().into_mail(owner.email.clone());
+            mail.attachments.push(attachment.clone());
+            mail
         })
         .collect()
 }
@@ -462,23 +423,23 @@ mod tests {
             owner("c@example.com", Role::Owner),
         ];
         let mails = invoice_mails(&inv, &users, b"%PDF-1.7", &Branding::default());
-        let to: Vec<&str> = mails.iter().map(|m| m.mail.to.as_str()).collect();
+        let to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
         assert_eq!(to, ["a@example.com", "c@example.com"]);
         let m = &mails[0];
-        assert_eq!(m.mail.subject, "Votre facture de novembre 2026");
-        assert!(m.mail.text.contains("1 234,50 $ US"), "{}", m.mail.text);
-        assert!(m.mail.text.contains("31 décembre 2026"));
-        assert!(
-            m.mail
-                .html
-                .contains("Omnivigil &lt;Solutions&gt; &amp; fils")
-        );
+        assert_eq!(m.subject, "Votre facture de novembre 2026");
+        assert!(m.text.contains("1 234,50 $ US"), "{}", m.text);
+        assert!(m.text.contains("31 décembre 2026"));
+        assert!(m.html.contains("Omnivigil &lt;Solutions&gt; &amp; fils"));
+        assert_eq!(m.attachments.len(), 1);
         assert_eq!(
-            m.attachment.file_name,
+            m.attachments[0].filename,
             format!("facture-{}.pdf", inv.number)
         );
-        let mime =
-            String::from_utf8(m.to_mime(&"billing@teleconf.example".parse().unwrap())).unwrap();
+        let sender = crate::mail::Sender {
+            name: String::new(),
+            address: "billing@teleconf.example".parse().unwrap(),
+        };
+        let mime = String::from_utf8(m.to_mime(&sender).unwrap()).unwrap();
         assert!(mime.contains("multipart/mixed"));
         assert!(mime.contains("application/pdf"));
         assert!(mime.contains("To: <a@example.com>") || mime.contains("To: a@example.com"));

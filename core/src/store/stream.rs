@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::KIND;
-use crate::domain::{Conference, Invitation, Lifecycle, QueuedMail, Recording};
+use crate::domain::{Conference, Invitation, Invoice, Lifecycle, QueuedMail, Recording};
 use crate::error::{Error, Result};
 
 /// `item_kind` of a conference item.
@@ -20,6 +20,8 @@ pub const RECORDING: &str = "recording";
 pub const LIFECYCLE: &str = "lifecycle";
 /// `item_kind` of a mail the scheduler queued.
 pub const QUEUED_MAIL: &str = "queued_mail";
+/// `item_kind` of an issued invoice.
+pub const INVOICE: &str = "invoice";
 
 /// An item image as the stream carries it.
 pub type Image = HashMap<String, AttributeValue>;
@@ -37,6 +39,8 @@ pub enum Entity {
     Lifecycle(Lifecycle),
     /// A queued mail.
     QueuedMail(QueuedMail),
+    /// An issued invoice.
+    Invoice(Box<Invoice>),
     /// Any other item (users, legs, keys…), named by its kind.
     Other(String),
 }
@@ -68,6 +72,9 @@ pub fn decode(image: Image) -> Result<Entity> {
         QUEUED_MAIL => {
             Entity::QueuedMail(serde_dynamo::from_item(image).map_err(|e| read(QUEUED_MAIL, e))?)
         }
+        INVOICE => Entity::Invoice(Box::new(
+            serde_dynamo::from_item(image).map_err(|e| read(INVOICE, e))?,
+        )),
         _ => Entity::Other(kind),
     })
 }

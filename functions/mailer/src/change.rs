@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_sdk_dynamodb::types::AttributeValue;
-use teleconf_core::domain::{Conference, Invitation, QueuedMail, Recording};
+use teleconf_core::domain::{Conference, Invitation, Invoice, QueuedMail, Recording};
 use teleconf_core::store::stream::{self, Entity};
 
 /// What happened, as far as mail is concerned.
@@ -27,6 +27,8 @@ pub enum Change {
     Recorded(Recording),
     /// The scheduler queued a mail.
     Queued(QueuedMail),
+    /// Billing issued an invoice: its owners get it, PDF attached.
+    Invoiced(Box<Invoice>),
     /// Nothing to mail about.
     Nothing,
 }
@@ -92,6 +94,7 @@ impl Change {
             ("INSERT", Some(Entity::Invitation(i)), _) => Change::Invited(i),
             ("INSERT", Some(Entity::Recording(r)), _) => Change::Recorded(r),
             ("INSERT", Some(Entity::QueuedMail(m)), _) => Change::Queued(m),
+            ("INSERT", Some(Entity::Invoice(i)), _) => Change::Invoiced(i),
             _ => Change::Nothing,
         })
     }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use teleconf_core::billing::notice;
 use teleconf_core::domain::{
     Account, AccountId, CallerRole, Conference, ConferenceId, DeliveryKey, Email, Language,
     PhoneNumber, QueuedMailKind,
@@ -24,8 +25,8 @@ pub struct Planned {
     pub key: DeliveryKey,
     /// The account whose activity feed reports a dead letter.
     pub account_id: AccountId,
-    /// The conference it is about.
-    pub conference_id: ConferenceId,
+    /// The conference it is about (none for an invoice).
+    pub conference_id: Option<ConferenceId>,
     /// What it is, for the log and the dead letter (`invitation to a@b.example`).
     pub label: String,
     /// The message.
@@ -129,7 +130,7 @@ pub async fn mails_for(
             out.push(Planned {
                 key: key(&["confirmation", &c.id.to_string(), to.as_str()])?,
                 account_id: c.account_id,
-                conference_id: c.id,
+                conference_id: Some(c.id),
                 label: format!("confirmation to {to}"),
                 mail: notice_mail(
                     deps,
@@ -156,7 +157,7 @@ pub async fn mails_for(
                 out.push(Planned {
                     key: key(&["update", &id, sequence, to.as_str(), &role_list(&roles)])?,
                     account_id: c.account_id,
-                    conference_id: c.id,
+                    conference_id: Some(c.id),
                     label: format!("update to {to}"),
                     mail: notice_mail(deps, &ctx, c, notice, &roles, language, &to, now),
                 });
@@ -171,7 +172,7 @@ pub async fn mails_for(
                 out.push(Planned {
                     key: key(&["cancellation", &id, to.as_str(), &role_list(&roles)])?,
                     account_id: c.account_id,
-                    conference_id: c.id,
+                    conference_id: Some(c.id),
                     label: format!("cancellation to {to}"),
                     mail: notice_mail(
                         deps,
@@ -197,7 +198,7 @@ pub async fn mails_for(
             out.push(Planned {
                 key: key(&["invitation", &i.id.to_string()])?,
                 account_id: c.account_id,
-                conference_id: c.id,
+                conference_id: Some(c.id),
                 label: format!("invitation to {}", i.email),
                 mail: notice_mail(
                     deps,
@@ -230,7 +231,7 @@ pub async fn mails_for(
             out.push(Planned {
                 key: key(&["recording_ready", &r.id.to_string(), to.as_str()])?,
                 account_id: c.account_id,
-                conference_id: c.id,
+                conference_id: Some(c.id),
                 label: format!("recording ready to {to}"),
                 mail: rendered.into_mail(to),
             });
@@ -256,12 +257,36 @@ pub async fn mails_for(
                 out.push(Planned {
                     key: key(&[q.kind.as_str(), &c.id.to_string(), to.as_str()])?,
                     account_id: c.account_id,
-                    conference_id: c.id,
+                    conference_id: Some(c.id),
                     label: format!("attendance report to {to}"),
                     mail: rendered.into_mail(to),
                 });
             }
         },
+        Change::Invoiced(invoice) => {
+            let mails = notice::invoice_mails(
+                deps.store.as_ref(),
+                deps.blobs.as_ref(),
+                &deps.branding,
+                invoice.account_id,
+                invoice.month,
+            )
+            .await?;
+            for mail in mails {
+                out.push(Planned {
+                    key: key(&[
+                        "invoice",
+                        &invoice.account_id.to_string(),
+                        &invoice.month.to_string(),
+                        mail.to.as_str(),
+                    ])?,
+                    account_id: invoice.account_id,
+                    conference_id: None,
+                    label: format!("invoice {} to {}", invoice.number, mail.to),
+                    mail,
+                });
+            }
+        }
     }
     Ok(out)
 }

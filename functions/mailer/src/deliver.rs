@@ -75,7 +75,7 @@ pub async fn deliver(
                 now,
                 None,
                 ActivityKind::DeliveryFailed,
-                Some(planned.conference_id),
+                planned.conference_id,
                 format!(
                     "{} not sent after {attempt} attempt(s): {error}",
                     planned.label

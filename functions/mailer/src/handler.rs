@@ -8,11 +8,12 @@ use std::sync::Arc;
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
+use teleconf_core::blobs::BlobStore;
 use teleconf_core::mail::{Mailer, Sender};
 use teleconf_core::messages::Branding;
 use teleconf_core::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, DeliveryStore, InvitationStore,
-    NumberStore, UserStore,
+    InvoiceStore, NumberStore, UserStore,
 };
 
 use crate::change::Change;
@@ -29,6 +30,7 @@ pub trait MailerStore:
     + InvitationStore
     + ActivityStore
     + DeliveryStore
+    + InvoiceStore
 {
 }
 
@@ -41,6 +43,7 @@ impl<T> MailerStore for T where
         + InvitationStore
         + ActivityStore
         + DeliveryStore
+        + InvoiceStore
 {
 }
 
@@ -54,6 +57,8 @@ pub struct Deps {
     pub store: Arc<dyn MailerStore>,
     /// SES.
     pub mailer: Arc<dyn Mailer>,
+    /// The bucket (an invoice mail attaches the PDF billing stored there).
+    pub blobs: Arc<dyn BlobStore>,
     /// The provider's signature and support line.
     pub branding: Branding,
     /// The sending address and name (the calendar invitation's organizer).

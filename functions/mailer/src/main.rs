@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use teleconf_core::aws::Clients;
+use teleconf_core::blobs::S3Blobs;
 use teleconf_core::mail::{Sender, SesMailer};
 use teleconf_core::store::dynamo::DynamoStore;
 use teleconf_mailer::stream::StreamReader;
@@ -25,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
             config.aws.mail_from.clone(),
             config.branding.provider_name.clone(),
         )),
+        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
         sender: Sender {
             name: config.branding.provider_name.clone(),
             address: config.aws.mail_from.clone(),

@@ -79,6 +79,7 @@ async fn world() -> (Arc<MemoryStore>, Arc<MemoryMailer>, Deps, Conference) {
     let deps = Deps {
         store: store.clone(),
         mailer: mailer.clone(),
+        blobs: Arc::new(teleconf_core::blobs::MemoryBlobs::default()),
         sender: Sender {
             name: branding.provider_name.clone(),
             address: "conferences@teleconf.example".parse().unwrap(),
