@@ -176,11 +176,14 @@ impl Browser {
         Ok(())
     }
 
-    /// The text of the first element matching `css`.
+    /// The text of the first element matching `css`, waiting up to 10 s for it to
+    /// appear (a click that submits a form may return before the next page is in).
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         Ok(self
             .client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(std::time::Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .with_context(|| css.to_string())?
             .text()
