@@ -34,10 +34,15 @@ fn make_run_prints_the_demo_logins_serves_the_api_and_stops_everything_on_ctrl_c
         "build the binaries first (make test builds every target)"
     );
     let api = free_addr();
-    let mut script = Command::new("bash")
-        .arg("scripts/run-local.sh")
+    // A SIP port of its own: sipp, in a test running alongside, binds 5060 (run-local's default).
+    let sip = free_addr();
+    // `env --default-signal=INT`: a test run launched in the background (a non-interactive
+    // shell's `&`) inherits SIGINT ignored, and bash cannot trap a signal ignored on entry.
+    let mut script = Command::new("env")
+        .args(["--default-signal=INT", "bash", "scripts/run-local.sh"])
         .current_dir(&root)
         .env("API_ADDR", api.to_string())
+        .env("SIP_ADDR", sip.to_string())
         .env("BIN_DIR", &binaries)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
