@@ -12,40 +12,13 @@ use teleconf_core::domain::{
     ActivityKind, CallerRole, ConferenceStatus, Language, NumberKind, Role,
 };
 
+use teleconf_core::messages::words;
+
 use crate::backend::ApiFailure;
 
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L(pub Language);
-
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 impl L {
     /// The French or the English text.
@@ -71,18 +44,7 @@ impl L {
 
     /// A calendar date: « 6 juin 2026 » / "June 6, 2026".
     pub fn date(self, d: NaiveDate) -> String {
-        let m = d.month0() as usize;
-        match self.0 {
-            Language::Fr => {
-                let day = if d.day() == 1 {
-                    "1er".to_string()
-                } else {
-                    d.day().to_string()
-                };
-                format!("{day} {} {}", MONTHS_FR[m], d.year())
-            }
-            Language::En => format!("{} {}, {}", MONTHS_EN[m], d.day(), d.year()),
-        }
+        words::date_words(d, self.0)
     }
 
     /// A time of day: « 09 h 30 » / "9:30 AM".
@@ -105,13 +67,7 @@ impl L {
     pub fn month(self, ym: &str) -> String {
         let parsed = NaiveDate::parse_from_str(&format!("{ym}-01"), "%Y-%m-%d");
         match parsed {
-            Ok(d) => {
-                let m = d.month0() as usize;
-                match self.0 {
-                    Language::Fr => format!("{} {}", MONTHS_FR[m], d.year()),
-                    Language::En => format!("{} {}", MONTHS_EN[m], d.year()),
-                }
-            }
+            Ok(d) => words::month_year(d.year(), d.month0(), self.0),
             Err(_) => ym.to_string(),
         }
     }
@@ -119,24 +75,15 @@ impl L {
     /// Dollars to the cent: « 1 234,56 $ » / "$1,234.56".
     pub fn money(self, amount: Decimal) -> String {
         let cents = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        let negative = cents.is_sign_negative() && !cents.is_zero();
-        let text = format!("{:.2}", cents.abs());
-        let (units, fraction) = text.split_once('.').unwrap_or((&text, "00"));
-        let (sep, point) = match self.0 {
-            Language::Fr => ('\u{202f}', ','),
-            Language::En => (',', '.'),
-        };
-        let mut grouped = String::new();
-        for (i, c) in units.chars().enumerate() {
-            if i > 0 && (units.len() - i) % 3 == 0 {
-                grouped.push(sep);
-            }
-            grouped.push(c);
-        }
-        let sign = if negative { "-" } else { "" };
         match self.0 {
-            Language::Fr => format!("{sign}{grouped}{point}{fraction}\u{a0}$"),
-            Language::En => format!("{sign}${grouped}{point}{fraction}"),
+            Language::Fr => format!("{}\u{a0}$", words::grouped(cents, '\u{202f}', ',')),
+            Language::En => {
+                let text = words::grouped(cents, ',', '.');
+                match text.strip_prefix('-') {
+                    Some(digits) => format!("-${digits}"),
+                    None => format!("${text}"),
+                }
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 use rust_decimal::Decimal;
 
 use super::escape_html;
+use super::words;
 use super::{Branding, Rendered};
 use crate::domain::{Invoice, Language, Role, User, YearMonth};
 use crate::mail::{Attachment, OutgoingMail};
@@ -114,88 +115,35 @@ pub fn words(language: Language) -> &'static Words {
     }
 }
 
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// « novembre 2026 » / "November 2026".
 pub fn month_name(month: YearMonth, language: Language) -> String {
-    let names = match language {
-        Language::Fr => &MONTHS_FR,
-        Language::En => &MONTHS_EN,
-    };
-    let index = usize::try_from(month.month().saturating_sub(1)).unwrap_or(0);
-    format!("{} {}", names[index.min(11)], month.year())
-}
-
-/// A date written out: « 1er décembre 2026 », « 31 décembre 2026 » / "December 1, 2026".
-pub fn date_name(date: chrono::NaiveDate, language: Language) -> String {
-    use chrono::Datelike;
-    let index = usize::try_from(date.month0()).unwrap_or(0).min(11);
-    match language {
-        Language::Fr if date.day() == 1 => {
-            format!("1er {} {}", MONTHS_FR[index], date.year())
-        }
-        Language::Fr => format!("{} {} {}", date.day(), MONTHS_FR[index], date.year()),
-        Language::En => format!("{} {}, {}", MONTHS_EN[index], date.day(), date.year()),
-    }
+    words::month_year(month.year(), month.month().saturating_sub(1), language)
 }
 
 /// Money the way each language writes it, with its currency: « 1 234,56 $ US » /
 /// "US$1,234.56"; a credit keeps its minus sign. Always two decimals.
 pub fn money(amount: Decimal, currency: &str, language: Language) -> String {
     let cents = amount.round_dp(2);
-    let negative = cents.is_sign_negative() && !cents.is_zero();
-    let text = format!("{:.2}", cents.abs());
-    let (units, fraction) = text.split_once('.').unwrap_or((&text, "00"));
-    let separator = match language {
-        Language::Fr => ' ',
-        Language::En => ',',
-    };
-    let mut grouped = String::with_capacity(units.len() + units.len() / 3);
-    for (i, digit) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
-            grouped.push(separator);
-        }
-        grouped.push(digit);
-    }
-    let sign = if negative { "-" } else { "" };
     let prefix = match currency {
         "USD" => "US",
         "CAD" => "CA",
         _ => "",
     };
     match (language, prefix) {
-        (Language::Fr, "") => format!("{sign}{grouped},{fraction} {currency}"),
-        (Language::Fr, p) => format!("{sign}{grouped},{fraction} $ {p}"),
-        (Language::En, "") => format!("{sign}{currency} {grouped}.{fraction}"),
-        (Language::En, p) => format!("{sign}{p}${grouped}.{fraction}"),
+        (Language::Fr, "") => format!("{} {currency}", words::grouped(cents, ' ', ',')),
+        (Language::Fr, p) => format!("{} $ {p}", words::grouped(cents, ' ', ',')),
+        (Language::En, p) => {
+            let text = words::grouped(cents, ',', '.');
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(digits) => ("-", digits),
+                None => ("", text.as_str()),
+            };
+            if p.is_empty() {
+                format!("{sign}{currency} {digits}")
+            } else {
+                format!("{sign}{p}${digits}")
+            }
+        }
     }
 }
 
@@ -255,7 +203,7 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Rendered {
     let w = words(lang);
     let month = month_name(invoice.month, lang);
     let total = money(invoice.total, &invoice.currency, lang);
-    let due = date_name(invoice.due_on, lang);
+    let due = words::date_words(invoice.due_on, lang);
     let (greeting, body, attached, thanks) = match lang {
         Language::Fr => (
             "Bonjour,",
@@ -397,8 +345,8 @@ mod tests {
         assert_eq!(money(dec!(1000000), "USD", Language::En), "US$1,000,000.00");
         assert_eq!(minutes(61, Language::Fr), "1,02");
         let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        assert_eq!(date_name(first, Language::Fr), "1er décembre 2026");
-        assert_eq!(date_name(first, Language::En), "December 1, 2026");
+        assert_eq!(words::date_words(first, Language::Fr), "1er décembre 2026");
+        assert_eq!(words::date_words(first, Language::En), "December 1, 2026");
         assert_eq!(percent(dec!(0.09975), Language::Fr), "9,975 %");
         assert_eq!(percent(dec!(0.05), Language::En), "5%");
     }

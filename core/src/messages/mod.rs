@@ -19,6 +19,8 @@
 //!   has ended: every leg with its caller, role, join, leave and duration.
 //! - [`recording_ready`]: the notice that a recording can be played, with a link to
 //!   the portal (never to the file itself).
+//! - [`words`]: dates, months and amounts written out in each language (the invoice
+//!   and the portal share them).
 //! - [`invoice`]: the monthly invoice's words (PDF labels, months, money), and the
 //!   mail that carries its PDF to the account's owners.
 //!
@@ -36,6 +38,7 @@ mod layout;
 pub mod recording_ready;
 #[cfg(test)]
 mod snapshot_tests;
+pub mod words;
 
 pub use confirmation::{Branding, Confirmation, Notice, Rendered};
 

@@ -25,7 +25,8 @@ use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
 use teleconf_core::domain::Invoice;
 use teleconf_core::messages::Branding;
-use teleconf_core::messages::invoice::{date_name, minutes, money, month_name, percent, words};
+use teleconf_core::messages::invoice::{minutes, money, month_name, percent, words};
+use teleconf_core::messages::words::date_words;
 
 use crate::error::BillingError;
 
@@ -233,7 +234,7 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Result<Vec<u8>, Billing
         let period = format!(
             "{} ({} – {})",
             month_name(invoice.month, lang),
-            date_name(
+            date_words(
                 invoice
                     .month
                     .start_in(invoice.time_zone)
@@ -241,7 +242,7 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Result<Vec<u8>, Billing
                     .date_naive(),
                 lang
             ),
-            date_name(
+            date_words(
                 (invoice.month.end_in(invoice.time_zone) - chrono::Duration::seconds(1))
                     .with_timezone(&invoice.time_zone)
                     .date_naive(),
@@ -252,8 +253,8 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Result<Vec<u8>, Billing
             (w.number, invoice.number.clone()),
             (w.account, invoice.account_name.clone()),
             (w.period, period),
-            (w.issued_on, date_name(issued.date_naive(), lang)),
-            (w.due_on, date_name(invoice.due_on, lang)),
+            (w.issued_on, date_words(issued.date_naive(), lang)),
+            (w.due_on, date_words(invoice.due_on, lang)),
         ];
         for (label, value) in &facts {
             pen.text(MARGIN, y, label, BODY, true, Align::Left);
