@@ -320,18 +320,9 @@ async fn the_api_shows_who_is_on_the_line_and_muted_and_the_feed_records_the_mut
         .await;
     let path = format!("/v1/conferences/{}/participants", open.conference.id);
     let on_line = |expected: usize| {
-        let (api, path, token) = (&api, &path, &token);
-        async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            loop {
-                let list = api.get_ok(path, token).await;
-                if list.as_array().is_some_and(|l| l.len() == expected) {
-                    return list;
-                }
-                assert!(tokio::time::Instant::now() < deadline, "{list}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+        live_view_until(&api, &path, &token, move |list| {
+            list.as_array().is_some_and(|l| l.len() == expected)
+        })
     };
     assert_eq!(on_line(0).await, serde_json::json!([]));
 
@@ -343,11 +334,7 @@ async fn the_api_shows_who_is_on_the_line_and_muted_and_the_feed_records_the_mut
     assert_eq!(list[0]["muted"], false);
 
     caller.key(&target, "*6").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while on_line(1).await[0]["muted"] != true {
-        assert!(tokio::time::Instant::now() < deadline, "never shown muted");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    live_view_until(&api, &path, &token, |list| list[0]["muted"] == true).await;
     let feed = api.get_ok("/v1/activity", &token).await;
     assert!(
         feed.to_string().contains("caller_muted"),
@@ -374,15 +361,11 @@ async fn the_portals_mute_and_remove_reach_the_caller_through_the_node() {
     let controls = format!("/v1/conferences/{}/controls", open.conference.id);
     let mut caller = Ua::new("127.0.0.1", node.sip).await;
     caller.join(&target, &open, CallerRole::Participant).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let leg_id = loop {
-        let list = api.get_ok(&participants, &token).await;
-        if let Some(leg) = list[0]["leg_id"].as_str() {
-            break leg.to_string();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never on the line");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let list = live_view_until(&api, &participants, &token, |list| {
+        list[0]["leg_id"].is_string()
+    })
+    .await;
+    let leg_id = list[0]["leg_id"].as_str().unwrap_or_default().to_string();
 
     let control = |command: &str| {
         let body = serde_json::json!({"command": command, "leg_id": leg_id});
@@ -399,11 +382,7 @@ async fn the_portals_mute_and_remove_reach_the_caller_through_the_node() {
         }
     };
     control("mute").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while api.get_ok(&participants, &token).await[0]["muted"] != true {
-        assert!(tokio::time::Instant::now() < deadline, "never shown muted");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    live_view_until(&api, &participants, &token, |list| list[0]["muted"] == true).await;
 
     control("remove").await;
     let bye = caller.receive().await;
@@ -478,6 +457,24 @@ async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_
 }
 
 /// The conference's legs once `done` holds of them (CDRs are written by a task).
+/// The live view at `path` once `done` holds for it; fails after 10 s.
+async fn live_view_until(
+    api: &TestApi,
+    path: &str,
+    token: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = api.get_ok(path, token).await;
+        if done(&list) {
+            return list;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path}: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub(super) async fn wait_for_legs(
     stack: &Stack,
     open: &OpenConference,
