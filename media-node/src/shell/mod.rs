@@ -172,13 +172,20 @@ impl Shell {
     ) -> Result<(), Error> {
         let node = Node::new(self.config.node_config(self.local));
         // The spool first: what a previous run left is written before anything new.
-        let (spool, recovered) =
+        let (spool, recovery) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
                 io(
                     format!("CDR spool {}", self.config.spool_dir.display()),
                     source,
                 )
             })?;
+        if recovery.skipped_lines > 0 {
+            tracing::warn!(
+                lines = recovery.skipped_lines,
+                "unreadable CDR journal lines skipped"
+            );
+        }
+        let recovered = recovery.legs;
         if !recovered.is_empty() {
             tracing::info!(legs = recovered.len(), "CDR legs recovered from the spool");
         }
