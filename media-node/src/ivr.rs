@@ -1,13 +1,12 @@
 //! The conference IVR: one sans-IO state machine per call that greets the caller,
 //! collects the conference number and the access code, checks the access window,
 //! the moderator's lock, brute-force counters and occupancy, then admits the caller
-//! with the role their code opens (issue #4, « DTMF and IVR »; the seed's notes on
-//! access).
+//! with the role their code opens (issue #4, « DTMF and IVR »).
 //!
 //! It never touches the store, S3, a socket or a clock. Everything it needs to
 //! know comes in as an [`Input`] stamped with `now`; everything it wants done
 //! goes out as an [`Output`] read with [`Ivr::poll_output`], and its next
-//! deadline with [`Ivr::poll_timeout`] (str0m's pattern, see `STYLE.md`).
+//! deadline with [`Ivr::poll_timeout`] (str0m's pattern: time is an input).
 //!
 //! # Flow
 //!
@@ -89,11 +88,12 @@
 //! have keyed slowly across the planned end). Occupancy is checked only when the
 //! code matches, just before admission, since the room changes while callers key.
 //!
-//! # Not handled here
+//! # Intro codes
 //!
-//! - **Intro recording by phone** (8-digit [`teleconf_core::domain::IntroCode`]
-//!   keyed at the conference-number prompt) is not implemented yet: an 8-digit
-//!   entry is an invalid conference number for now.
+//! An 8-digit entry at the conference-number prompt is a one-time
+//! [`teleconf_core::domain::IntroCode`] (not from `*44`): looked up with
+//! [`Output::LookupIntroCode`]; a code that opens a conference hands the call to
+//! the intro recorder ([`Output::RecordIntro`], [`crate::intro`]).
 //!
 //! Wall-clock time is read once, at [`Input::Start`], and advanced with the
 //! monotonic `now` of later inputs: the machine never reads a clock.
@@ -752,8 +752,8 @@ impl Ivr {
     }
 
     fn on_conference(&mut self, now: Instant, found: Option<ConferenceInfo>) {
-        // A *44 caller reaches only their own account's conferences (seed: « téléphone
-        // IP dans le MÊME compte que la conférence »): another's is as good as unknown.
+        // A *44 caller reaches only their own account's conferences (an IP phone
+        // in the SAME account as the conference): another's is as good as unknown.
         let found = found.filter(|c| self.star44.is_none_or(|account| c.account == account));
         let Some(conference) = found else {
             return self.failed(now, Step::Number);

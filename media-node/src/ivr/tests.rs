@@ -11,7 +11,7 @@ fn intro_prompt() -> PromptId {
         .expect("a prompt id")
 }
 
-/// The seed's example, 09:30 to 11:00 Toronto (EDT, UTC-4): 13:30 to 15:00 UTC.
+/// The sample conference, 09:30 to 11:00 Toronto (EDT, UTC-4): 13:30 to 15:00 UTC.
 fn seed_conference() -> ConferenceInfo {
     testkit::seed_conference(Some(intro_prompt()))
 }
