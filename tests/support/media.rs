@@ -22,6 +22,7 @@ use teleconf_core::domain::{
 use teleconf_core::store::conformance::{access_number, account_with_owner};
 use teleconf_core::store::dynamo::DynamoStore;
 use teleconf_core::store::{ConferenceStore, NumberStore};
+use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
 use crate::stack::Stack;
@@ -124,6 +125,10 @@ impl NodeProcess {
 pub struct MediaNode {
     /// Its SIP address (UDP and TCP).
     pub sip: SocketAddr,
+    /// Its RTP ports (it uses the even ones).
+    pub rtp_ports: std::ops::Range<u16>,
+    /// What it refused or dropped, by reason.
+    pub stats: Arc<Stats>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -137,14 +142,36 @@ impl MediaNode {
 
     /// Starts a node over `store` (e.g. one behind a [`Proxy`](crate::proxy::Proxy)).
     pub async fn start_with(stack: &Stack, store: DynamoStore) -> Self {
+        Self::start_configured(stack, store, &[]).await
+    }
+
+    /// Starts a node over `stack`'s table with `settings` (environment variables
+    /// of `teleconf_media_node::shell::config`) over the test defaults.
+    pub async fn start_with_settings(stack: &Stack, settings: &[(&str, &str)]) -> Self {
+        let store = DynamoStore::new(stack.clients.dynamodb.clone(), &stack.settings.table);
+        Self::start_configured(stack, store, settings).await
+    }
+
+    async fn start_configured(
+        stack: &Stack,
+        store: DynamoStore,
+        settings: &[(&str, &str)],
+    ) -> Self {
         let spool = std::env::temp_dir().join(format!("teleconf-spool-{}", uuid::Uuid::new_v4()));
         let vars = node_vars(&spool);
         let config = Config::from_vars(|name| {
-            vars.iter()
+            settings
+                .iter()
                 .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.clone())
+                .map(|(_, value)| (*value).to_string())
+                .or_else(|| {
+                    vars.iter()
+                        .find(|(key, _)| *key == name)
+                        .map(|(_, value)| value.clone())
+                })
         })
         .expect("a valid node configuration");
+        let rtp_ports = config.rtp_ports.clone();
         let services = Services::new(
             Arc::new(store),
             Arc::new(S3Blobs::new(
@@ -154,6 +181,7 @@ impl MediaNode {
         );
         let shell = Shell::bind(config).await.expect("the node binds loopback");
         let sip = shell.local_addr();
+        let stats = shell.stats();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let stopped = async {
@@ -163,6 +191,8 @@ impl MediaNode {
         });
         Self {
             sip,
+            rtp_ports,
+            stats,
             stop: Some(stop),
             task,
         }

@@ -22,11 +22,14 @@
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 //! - [`recorder`]: recordings written to disk as they come, then stored in S3.
+//! - [`stats`]: what the node refused or dropped, by reason ([`Shell::stats`]),
+//!   logged when it changes.
 
 pub mod config;
 pub mod recorder;
 pub mod services;
 pub mod spool;
+pub mod stats;
 
 mod controls;
 mod media;
@@ -54,6 +57,7 @@ use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
 use media::{Inbox, Posted};
 use recorder::{Rec, Recorder};
 use spool::{Note, Spool};
+use stats::Stats;
 
 pub use config::Config;
 pub use services::Services;
@@ -124,6 +128,7 @@ pub struct Shell {
     udp: Arc<UdpSocket>,
     tcp: TcpListener,
     local: SocketAddr,
+    stats: Arc<Stats>,
 }
 
 impl Shell {
@@ -153,12 +158,19 @@ impl Shell {
             udp: Arc::new(udp),
             tcp,
             local,
+            stats: Arc::default(),
         })
     }
 
     /// The SIP address bound (its port is the one taken when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The node's figures of what it refused or dropped, kept up to date while it
+    /// runs.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 
     /// Serves calls until `shutdown` completes, then stops: new calls get 503, the
@@ -220,7 +232,12 @@ impl Shell {
         let (held, held_by_node) = tokio::sync::watch::channel(Vec::new());
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), inbox.clone())),
-            tokio::spawn(tcp::accept(self.tcp, inbox.clone())),
+            tokio::spawn(tcp::accept(
+                self.tcp,
+                inbox.clone(),
+                self.config.tcp,
+                self.stats.clone(),
+            )),
             tokio::spawn(controls::fetch(
                 services.clone(),
                 held_by_node,
@@ -239,6 +256,8 @@ impl Shell {
             recorder,
             live,
             held,
+            stats: self.stats,
+            logged: stats::Figures::default(),
         };
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
@@ -307,6 +326,10 @@ struct Io {
     live: mpsc::UnboundedSender<LiveUpdate>,
     /// The conferences the node holds, for the portal commands' [controls] task.
     held: tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    /// The node's figures.
+    stats: Arc<Stats>,
+    /// The figures as last logged.
+    logged: stats::Figures,
 }
 
 impl Io {
@@ -370,6 +393,19 @@ impl Io {
                 Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
                 Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
             }),
+        }
+    }
+
+    /// Copies the node's figures into [`Stats`], and logs them all when `log` and
+    /// they changed since they were last logged.
+    fn publish_stats(&mut self, node: &Node, log: bool) {
+        self.stats.set_media(node.media_stats());
+        if log {
+            let figures = self.stats.read();
+            if figures != self.logged {
+                figures.log();
+                self.logged = figures;
+            }
         }
     }
 

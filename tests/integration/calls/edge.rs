@@ -562,7 +562,7 @@ async fn an_intro_recorded_by_phone_with_the_one_time_code_becomes_the_conferenc
 }
 
 /// The port of the node's `m=audio` line in an SDP answer.
-fn media_port(answer: &str) -> u16 {
+pub(super) fn media_port(answer: &str) -> u16 {
     answer
         .lines()
         .find_map(|line| line.strip_prefix("m=audio "))
