@@ -51,8 +51,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rsip::{Request, Response, SipMessage};
 
 use teleconf_core::domain::{
-    AccountId, CallLeg, CallerRole, ConferenceId, ConferencePrompts, DisconnectCause, E164,
-    Language, LegId, PromptId, YearMonth,
+    AccountId, CallLeg, CallerRole, CallerSource, ConferenceId, ConferencePrompts, DisconnectCause,
+    E164, Language, LegId, PromptId, YearMonth,
 };
 
 use crate::intro::{self, IntroRecorder};
@@ -152,13 +152,9 @@ pub enum Input<'a> {
     ConferenceFound(Option<ConferenceInfo>),
     /// Answers [`ivr::Output::LookupIntroCode`].
     IntroFound(Option<IntroTarget>),
-    /// Answers [`ivr::Output::CheckAttempts`].
-    Attempts {
-        /// Failures from this caller ID.
-        by_caller: u32,
-        /// Failures against this conference.
-        by_conference: u32,
-    },
+    /// Answers [`ivr::Output::CheckAttempts`] and [`ivr::Output::RecordFailure`]
+    /// (`None`: the store could not tell).
+    Attempts(Option<ivr::Attempts>),
     /// Answers [`ivr::Output::LookupOccupancy`].
     Occupancy(u32),
     /// Answers [`Output::FetchPrompt`]: the prompt's 8 kHz PCM.
@@ -462,17 +458,7 @@ impl Call {
                 self.conference.clone_from(&found);
                 self.feed_ivr(now, ivr::Input::ConferenceFound(now, found));
             }
-            Input::Attempts {
-                by_caller,
-                by_conference,
-            } => self.feed_ivr(
-                now,
-                ivr::Input::Attempts {
-                    now,
-                    by_caller,
-                    by_conference,
-                },
-            ),
+            Input::Attempts(counts) => self.feed_ivr(now, ivr::Input::Attempts(now, counts)),
             Input::Occupancy(callers) => self.feed_ivr(now, ivr::Input::Occupancy(now, callers)),
             Input::PromptAudio(id, pcm) => {
                 self.fetched.insert(id, pcm);
@@ -792,7 +778,7 @@ impl Call {
             wall_clock: caller.started.1 + since(caller.started.0, now),
             language: caller.language,
             prompts: caller.prompts.clone(),
-            caller_id: caller.caller_id.clone(),
+            caller: CallerSource::new(caller.source.ip(), &caller.caller_id),
             star44: caller.star44,
         };
         self.feed_ivr(now, start);

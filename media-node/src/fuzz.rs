@@ -257,8 +257,8 @@ enum Answer {
     /// Unknown number, account or conference, attempts over the limits, empty
     /// audio.
     Refusal,
-    /// The store could not be read (`LookupFailed` for a number or an account;
-    /// a refusal for the rest).
+    /// The store could not be read (`LookupFailed` for a number or an account,
+    /// no counts for the failure counters; a refusal for the rest).
     Failure,
 }
 
@@ -673,7 +673,7 @@ impl Shell {
             } => Some(Lookup::Conference(leg, number)),
             Output::Lookup {
                 leg,
-                what: ivr::Output::CheckAttempts { .. },
+                what: ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
             } => Some(Lookup::Attempts(leg)),
             Output::FetchPrompt { leg, id } => Some(Lookup::Prompt(leg, id)),
             _ => None,
@@ -707,8 +707,10 @@ impl Shell {
                 Input::Attempts {
                     now,
                     leg: *leg,
-                    by_caller: failures,
-                    by_conference: failures,
+                    counts: (how != Answer::Failure).then_some(ivr::Attempts {
+                        by_caller: failures,
+                        by_conference: failures,
+                    }),
                 }
             }
             Lookup::Prompt(leg, id) => Input::PromptAudio {

@@ -186,16 +186,16 @@ pub enum Input<'a> {
         /// What the code opens, `None` when nothing.
         target: Option<IntroTarget>,
     },
-    /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts`.
+    /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts` and
+    /// `ivr::Output::RecordFailure`.
     Attempts {
         /// Monotonic time.
         now: Instant,
         /// The call that asked.
         leg: LegKey,
-        /// Failures from this caller ID.
-        by_caller: u32,
-        /// Failures against this conference.
-        by_conference: u32,
+        /// The failures counted now; `None` when the store could not tell (the
+        /// call is refused: the counters fail closed).
+        counts: Option<ivr::Attempts>,
     },
     /// Answers `ivr::Output::LookupOccupancy`, should the shell know better than
     /// the room (the node answers it itself).
@@ -536,19 +536,9 @@ impl Node {
                 });
                 self.feed(now, leg, call::Input::ConferenceFound(info));
             }
-            Input::Attempts {
-                now,
-                leg,
-                by_caller,
-                by_conference,
-            } => self.feed(
-                now,
-                leg,
-                call::Input::Attempts {
-                    by_caller,
-                    by_conference,
-                },
-            ),
+            Input::Attempts { now, leg, counts } => {
+                self.feed(now, leg, call::Input::Attempts(counts));
+            }
             Input::Occupancy { now, leg, callers } => {
                 self.feed(now, leg, call::Input::Occupancy(callers));
             }

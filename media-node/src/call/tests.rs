@@ -149,10 +149,9 @@ impl Node {
                 Output::Ivr(ivr::Output::LookupConference(number)) => Some(Input::ConferenceFound(
                     (*number == self.conference.number).then(|| self.conference.clone()),
                 )),
-                Output::Ivr(ivr::Output::CheckAttempts { .. }) => Some(Input::Attempts {
-                    by_caller: 0,
-                    by_conference: 0,
-                }),
+                Output::Ivr(
+                    ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
+                ) => Some(Input::Attempts(Some(ivr::Attempts::default()))),
                 Output::Ivr(ivr::Output::LookupOccupancy(_)) => {
                     Some(Input::Occupancy(self.occupancy))
                 }
@@ -515,7 +514,10 @@ fn three_wrong_codes_end_in_our_bye_and_no_cdr() {
         .iter()
         .filter(|output| matches!(output, Output::Ivr(ivr::Output::RecordFailure { .. })))
         .count();
-    assert_eq!(failures, 6, "two per wrong code");
+    assert_eq!(
+        failures, 3,
+        "one per wrong code (the caller's and the conference's)"
+    );
 
     // Our BYE is retransmitted until answered.
     let byes = node

@@ -134,12 +134,11 @@ impl Shell {
                 }),
                 Output::Lookup {
                     leg,
-                    what: ivr::Output::CheckAttempts { .. },
+                    what: ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
                 } => Some(Input::Attempts {
                     now,
                     leg: *leg,
-                    by_caller: 0,
-                    by_conference: 0,
+                    counts: Some(ivr::Attempts::default()),
                 }),
                 Output::SendSip { to, bytes } => {
                     self.learn(*to, bytes);

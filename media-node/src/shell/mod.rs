@@ -107,8 +107,7 @@ enum Answer {
     },
     Attempts {
         leg: LegKey,
-        by_caller: u32,
-        by_conference: u32,
+        counts: Option<ivr::Attempts>,
     },
     Intro {
         leg: LegKey,
@@ -380,16 +379,7 @@ impl Io {
                     Input::LookupFailed { now, req }
                 }
                 Answer::Conference { leg, info } => Input::ConferenceFound { now, leg, info },
-                Answer::Attempts {
-                    leg,
-                    by_caller,
-                    by_conference,
-                } => Input::Attempts {
-                    now,
-                    leg,
-                    by_caller,
-                    by_conference,
-                },
+                Answer::Attempts { leg, counts } => Input::Attempts { now, leg, counts },
                 Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
                 Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
             }),
@@ -523,36 +513,23 @@ impl Io {
                     }
                 }
             }),
+            // The counters fail closed: a store that cannot tell refuses the call.
             ivr::Output::CheckAttempts { caller, conference } => self.answer(async move {
-                let (by_caller, by_conference) =
-                    match services.attempts(&caller, &conference, Utc::now()).await {
-                        Ok(counts) => counts,
-                        Err(error) => {
-                            // Fail open: the call's own three tries still bound it.
-                            tracing::warn!(%error, "attempt counters unreadable");
-                            (0, 0)
-                        }
-                    };
-                Some(Answer::Attempts {
-                    leg,
-                    by_caller,
-                    by_conference,
-                })
+                let counts = services
+                    .attempts(&caller, conference, Utc::now())
+                    .await
+                    .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable"))
+                    .ok();
+                Some(Answer::Attempts { leg, counts })
             }),
-            ivr::Output::RecordFailure {
-                attempt,
-                account,
-                conference,
-            } => {
-                self.runtime.spawn(async move {
-                    if let Err(error) = services
-                        .record_failure(&attempt, account, conference, Utc::now())
-                        .await
-                    {
-                        tracing::warn!(%error, "failed code not counted");
-                    }
-                });
-            }
+            ivr::Output::RecordFailure { caller, conference } => self.answer(async move {
+                let counts = services
+                    .record_failure(&caller, conference, Utc::now())
+                    .await
+                    .inspect_err(|error| tracing::warn!(%error, "wrong entry not counted"))
+                    .ok();
+                Some(Answer::Attempts { leg, counts })
+            }),
             other => tracing::debug!(?other, "not a lookup for the shell"),
         }
     }

@@ -456,6 +456,42 @@ async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_
     caller.ack(&target).await;
 }
 
+#[tokio::test]
+async fn while_the_store_is_away_a_wrong_code_is_refused_with_try_later_never_counted_as_zero() {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let (proxy, store) = stack.store_through_proxy().await;
+    let node = MediaNode::start_with(&stack, store).await;
+    let target = node.uri(&open.access.number);
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    let answer = caller.invite(&target, 7008).await;
+    assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
+    caller.ack(&target).await;
+    caller.key(&target, &open.number_keys()).await;
+    // The conference is found and the counters read: the code is asked for.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    proxy.cut();
+    caller.key(&target, "00000#").await;
+    // « Too many attempts, try again later », goodbye, and our BYE: the call is not
+    // asked for its code again as if nothing had been counted (three more tries
+    // with their prompts and silences would take far longer).
+    let mut buffer = vec![0u8; 65_535];
+    let bye = tokio::time::timeout(Duration::from_secs(12), async {
+        loop {
+            let (n, _) = caller.socket.recv_from(&mut buffer).await.unwrap();
+            let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            if message.starts_with("BYE ") {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("the node hangs up soon after the prompt");
+    assert!(bye.contains(&caller.call_id), "{bye}");
+    proxy.restore();
+}
+
 /// The conference's legs once `done` holds of them (CDRs are written by a task).
 /// The live view at `path` once `done` holds for it; fails after 10 s.
 async fn live_view_until(
