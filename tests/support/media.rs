@@ -30,13 +30,20 @@ use crate::stack::Stack;
 /// RTP ports each node of this process gets (its own block: nodes run at once).
 /// The blocks lie in 20000–29999: below the system's ephemeral ports (32768 on),
 /// which any socket bound to port 0 may take, and apart from baresip's RTP ports
-/// (10000–19999) and the ports the peers' harness picks (30000 on).
+/// (10000–19999) and the ports the peers' harness picks (30000 on). A process
+/// starts at a block of its own drawing, so test processes that run at once seldom
+/// share one (a test that sends to every port of its node's block must reach no
+/// other process's node).
 const PORTS_PER_NODE: u16 = 200;
 
 /// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
 fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
-    static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
-    let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
+    static NEXT_BLOCK: std::sync::OnceLock<AtomicU16> = std::sync::OnceLock::new();
+    let first = || AtomicU16::new((uuid::Uuid::new_v4().as_u128() % 50) as u16);
+    let block = NEXT_BLOCK
+        .get_or_init(first)
+        .fetch_add(1, Ordering::Relaxed)
+        % 50;
     let low = 20_000 + block * PORTS_PER_NODE;
     [
         ("TELECONF_SPOOL_DIR", spool.display().to_string()),
