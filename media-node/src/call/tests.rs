@@ -164,6 +164,17 @@ impl Node {
         }
     }
 
+    /// The caller's re-INVITE (CSeq `cseq`) offering `sdp`, and its ACK.
+    fn reinvite(&mut self, cseq: u32, sdp: &str) {
+        self.sip(&in_dialog(
+            "INVITE",
+            cseq,
+            "Content-Type: application/sdp\r\n",
+            sdp,
+        ));
+        self.sip(&in_dialog("ACK", cseq, "", ""));
+    }
+
     fn sip(&mut self, text: &str) {
         self.feed(Input::Sip(sip(text)));
     }
@@ -710,14 +721,8 @@ fn a_reinvite_that_moves_the_callers_media_is_followed() {
     let offer = SIPP_SDP
         .replace("c=IN IP4 127.0.0.1", "c=IN IP4 192.0.2.50")
         .replace("m=audio 6000", "m=audio 7000");
-    node.sip(&in_dialog(
-        "INVITE",
-        2,
-        "Content-Type: application/sdp\r\n",
-        &offer,
-    ));
-    node.sip(&in_dialog("ACK", 2, "", ""));
-    // The caller's stream now comes from its new address, with a new SSRC.
+    node.reinvite(2, &offer);
+    // The caller's stream now comes from its new address.
     node.caller_media = moved;
     node.progress(Duration::from_millis(100));
     let before = node.rtp_sent().len();
@@ -869,13 +874,7 @@ fn on_inactive_hold() -> Node {
     let mut node = Node::admitted();
     assert!(node.cdr_opened().is_some());
     let hold = SIPP_SDP.replace("a=fmtp:101 0-15\r\n", "a=fmtp:101 0-15\r\na=inactive\r\n");
-    node.sip(&in_dialog(
-        "INVITE",
-        2,
-        "Content-Type: application/sdp\r\n",
-        &hold,
-    ));
-    node.sip(&in_dialog("ACK", 2, "", ""));
+    node.reinvite(2, &hold);
     node.caller_talks = false;
     node
 }

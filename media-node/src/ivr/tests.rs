@@ -91,33 +91,13 @@ impl Call {
                     self.now,
                     (*n == self.conference.number).then(|| self.conference.clone()),
                 )),
-                Output::CheckAttempts { conference, .. } => Some(Input::Attempts(
-                    self.now,
-                    self.attempts.map(|(by_caller, by_conference)| Attempts {
-                        by_caller,
-                        by_conference: if conference.is_some() {
-                            by_conference
-                        } else {
-                            0
-                        },
-                    }),
-                )),
+                Output::CheckAttempts { conference, .. } => Some(self.counts(conference.is_some())),
                 Output::RecordFailure { conference, .. } => {
                     if let Some((by_caller, by_conference)) = &mut self.attempts {
                         *by_caller += 1;
                         *by_conference += u32::from(conference.is_some());
                     }
-                    Some(Input::Attempts(
-                        self.now,
-                        self.attempts.map(|(by_caller, by_conference)| Attempts {
-                            by_caller,
-                            by_conference: if conference.is_some() {
-                                by_conference
-                            } else {
-                                0
-                            },
-                        }),
-                    ))
+                    Some(self.counts(conference.is_some()))
                 }
                 Output::LookupOccupancy(_) => Some(Input::Occupancy(self.now, self.occupancy)),
                 Output::LookupIntroCode(code) => Some(Input::IntroFound(
@@ -132,6 +112,26 @@ impl Call {
                 self.ivr.handle_input(answer);
             }
         }
+    }
+
+    /// The store's answer: the counts (the conference's once it is known).
+    fn counts(&self, of_a_conference: bool) -> Input {
+        let counts = self.attempts.map(|(by_caller, by_conference)| Attempts {
+            by_caller,
+            by_conference: if of_a_conference { by_conference } else { 0 },
+        });
+        Input::Attempts(self.now, counts)
+    }
+
+    /// The wrong entries recorded: by whom, and for which conference.
+    fn failures_recorded(&self) -> Vec<(CallerSource, Option<(ConferenceId, AccountId)>)> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::RecordFailure { caller, conference } => Some((caller.clone(), *conference)),
+                _ => None,
+            })
+            .collect()
     }
 
     fn advance(&mut self, by: Duration) {
@@ -262,16 +262,8 @@ fn three_wrong_codes_say_goodbye_and_hang_up() {
         3
     );
     let keyed_at = Some((call.conference.id, call.conference.account));
-    let failures: Vec<_> = call
-        .log
-        .iter()
-        .filter_map(|o| match o {
-            Output::RecordFailure { caller, conference } => Some((caller.clone(), *conference)),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        failures,
+        call.failures_recorded(),
         vec![(CallerSource::new(trunk(), CALLER_ID), keyed_at); 3],
         "each wrong code counted against the caller and the conference"
     );
@@ -508,16 +500,8 @@ fn wrong_conference_numbers_and_intro_codes_count_against_the_caller() {
     call.answer("1234567#");
     call.answer("24681357#");
     call.answer("42#");
-    let failures: Vec<_> = call
-        .log
-        .iter()
-        .filter_map(|o| match o {
-            Output::RecordFailure { caller, conference } => Some((caller.clone(), *conference)),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        failures,
+        call.failures_recorded(),
         vec![(CallerSource::new(trunk(), CALLER_ID), None); 2],
         "an unknown number and an unknown intro code; 42 guesses nothing"
     );

@@ -513,22 +513,19 @@ impl Io {
                     }
                 }
             }),
-            // The counters fail closed: a store that cannot tell refuses the call.
             ivr::Output::CheckAttempts { caller, conference } => self.answer(async move {
-                let counts = services
-                    .attempts(&caller, conference, Utc::now())
-                    .await
-                    .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable"))
-                    .ok();
-                Some(Answer::Attempts { leg, counts })
+                counted(
+                    leg,
+                    services.attempts(&caller, conference, Utc::now()).await,
+                )
             }),
             ivr::Output::RecordFailure { caller, conference } => self.answer(async move {
-                let counts = services
-                    .record_failure(&caller, conference, Utc::now())
-                    .await
-                    .inspect_err(|error| tracing::warn!(%error, "wrong entry not counted"))
-                    .ok();
-                Some(Answer::Attempts { leg, counts })
+                counted(
+                    leg,
+                    services
+                        .record_failure(&caller, conference, Utc::now())
+                        .await,
+                )
             }),
             other => tracing::debug!(?other, "not a lookup for the shell"),
         }
@@ -564,6 +561,15 @@ impl Io {
             Err(error) => tracing::warn!(%to, %error, "SIP send failed"),
         }
     }
+}
+
+/// The failure counts for the call `leg`. The counters fail closed: a store that
+/// cannot tell answers `None`, and the call is refused, never read as no failures.
+fn counted(leg: LegKey, counts: Result<ivr::Attempts, teleconf_core::Error>) -> Option<Answer> {
+    let counts = counts
+        .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable or not written"))
+        .ok();
+    Some(Answer::Attempts { leg, counts })
 }
 
 /// Reads the SIP UDP socket.

@@ -13,6 +13,7 @@ use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
 use teleconf_core::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
 use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
+use teleconf_tests::proxy::Proxy;
 use teleconf_tests::stack::Stack;
 
 /// How long a test waits for one answer.
@@ -204,6 +205,16 @@ async fn node() -> (Stack, MediaNode) {
     let stack = Stack::new().await;
     let node = MediaNode::start(&stack).await;
     (stack, node)
+}
+
+/// A conference open now, and a node that reaches its store through a proxy the
+/// test may cut.
+pub(super) async fn node_behind_a_proxy() -> (Stack, OpenConference, Proxy, MediaNode) {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let (proxy, store) = stack.store_through_proxy().await;
+    let node = MediaNode::start_with(&stack, store).await;
+    (stack, open, proxy, node)
 }
 
 #[tokio::test]
@@ -434,10 +445,7 @@ async fn a_stopping_node_hangs_up_its_calls_and_writes_their_cdrs_before_it_exit
 
 #[tokio::test]
 async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_back() {
-    let stack = Stack::new().await;
-    let open = OpenConference::create(&stack.store).await;
-    let (proxy, store) = stack.store_through_proxy().await;
-    let node = MediaNode::start_with(&stack, store).await;
+    let (_stack, open, proxy, node) = node_behind_a_proxy().await;
     let target = node.uri(&open.access.number);
 
     proxy.cut();
@@ -458,10 +466,7 @@ async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_
 
 #[tokio::test]
 async fn while_the_store_is_away_a_wrong_code_is_refused_with_try_later_never_counted_as_zero() {
-    let stack = Stack::new().await;
-    let open = OpenConference::create(&stack.store).await;
-    let (proxy, store) = stack.store_through_proxy().await;
-    let node = MediaNode::start_with(&stack, store).await;
+    let (_stack, open, proxy, node) = node_behind_a_proxy().await;
     let target = node.uri(&open.access.number);
     let mut caller = Ua::new("127.0.0.1", node.sip).await;
     let answer = caller.invite(&target, 7008).await;

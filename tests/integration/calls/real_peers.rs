@@ -65,24 +65,8 @@ async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener(
         (1700.0, CallerRole::Listener),
     ];
     let tones = callers.map(|(tone, _)| tone);
-    let mut phones = Vec::new();
-    for (i, (tone, _)) in callers.iter().enumerate() {
-        let microphone = dir.join(&format!("{tone}.wav"));
-        write_tone(&microphone, *tone, Duration::from_secs(60)).unwrap();
-        phones.push(
-            Baresip::start(&format!("caller{i}"), &microphone)
-                .await
-                .unwrap(),
-        );
-    }
-    let uri = node.uri(&open.access.number);
-    for (phone, (_, role)) in phones.iter_mut().zip(callers) {
-        phone.dial(&uri).await.unwrap();
-        phone.send_digits(&open.number_keys()).await.unwrap();
-        phone.send_digits(&open.code_keys(role)).await.unwrap();
-    }
     // All three in the room, then three seconds of conference.
-    wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    let mut phones = in_the_conference(&stack, &open, &node, &dir, &callers).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     for phone in &mut phones {
         phone.hangup().await.unwrap();
@@ -139,23 +123,7 @@ async fn a_stranger_sending_a_tone_and_keys_to_every_port_is_heard_by_nobody_key
         (1700.0, CallerRole::Participant),
     ];
     const STRANGER_TONE: f64 = 2300.0;
-    let mut phones = Vec::new();
-    for (i, (tone, _)) in callers.iter().enumerate() {
-        let microphone = dir.join(&format!("{tone}.wav"));
-        write_tone(&microphone, *tone, Duration::from_secs(60)).unwrap();
-        phones.push(
-            Baresip::start(&format!("caller{i}"), &microphone)
-                .await
-                .unwrap(),
-        );
-    }
-    let uri = node.uri(&open.access.number);
-    for (phone, (_, role)) in phones.iter_mut().zip(callers) {
-        phone.dial(&uri).await.unwrap();
-        phone.send_digits(&open.number_keys()).await.unwrap();
-        phone.send_digits(&open.code_keys(role)).await.unwrap();
-    }
-    wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    let mut phones = in_the_conference(&stack, &open, &node, &dir, &callers).await;
 
     // Strangers on the trunk's own host and on another address send their tone to
     // every port, and key *5 (mute all), *9 (remove the last caller), *6 (mute).
@@ -220,6 +188,33 @@ async fn a_stranger_sending_a_tone_and_keys_to_every_port_is_heard_by_nobody_key
     assert!(dropped.foreign_source > 1_000, "{dropped:?}");
 }
 
+/// One baresip caller per `(tone, role)`, its tone as its microphone: each dials
+/// `node` and keys `open`'s number and its role's code; returned once all are in
+/// the room.
+async fn in_the_conference(
+    stack: &Stack,
+    open: &OpenConference,
+    node: &MediaNode,
+    dir: &ScratchDir,
+    callers: &[(f64, CallerRole)],
+) -> Vec<Baresip> {
+    let uri = node.uri(&open.access.number);
+    let mut phones = Vec::new();
+    for (i, (tone, role)) in callers.iter().enumerate() {
+        let microphone = dir.join(&format!("{tone}.wav"));
+        write_tone(&microphone, *tone, Duration::from_secs(60)).unwrap();
+        let mut phone = Baresip::start(&format!("caller{i}"), &microphone)
+            .await
+            .unwrap();
+        phone.dial(&uri).await.unwrap();
+        phone.send_digits(&open.number_keys()).await.unwrap();
+        phone.send_digits(&open.code_keys(*role)).await.unwrap();
+        phones.push(phone);
+    }
+    wait_for_legs(stack, open, |legs| legs.len() == callers.len()).await;
+    phones
+}
+
 /// The two seconds of a caller's recording that end half a second before it
 /// ends: everyone was in the room then (the first hang-up comes at the end of the
 /// first caller's recording).
@@ -238,26 +233,8 @@ async fn a_recorded_conference_of_two_talkers_is_a_wav_in_s3_with_both_tones_lis
     let open = OpenConference::create_with(&stack.store, true).await;
     let node = MediaNode::start(stack).await;
     let dir = ScratchDir::new("recorded").unwrap();
-    let mut phones = Vec::new();
-    for (i, tone) in [440.0, 1000.0].into_iter().enumerate() {
-        let microphone = dir.join(&format!("{tone}.wav"));
-        write_tone(&microphone, tone, Duration::from_secs(60)).unwrap();
-        phones.push(
-            Baresip::start(&format!("talker{i}"), &microphone)
-                .await
-                .unwrap(),
-        );
-    }
-    let uri = node.uri(&open.access.number);
-    for phone in &mut phones {
-        phone.dial(&uri).await.unwrap();
-        phone.send_digits(&open.number_keys()).await.unwrap();
-        phone
-            .send_digits(&open.code_keys(CallerRole::Participant))
-            .await
-            .unwrap();
-    }
-    wait_for_legs(stack, &open, |legs| legs.len() == 2).await;
+    let talkers = [440.0, 1000.0].map(|tone| (tone, CallerRole::Participant));
+    let mut phones = in_the_conference(stack, &open, &node, &dir, &talkers).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     for phone in &mut phones {
         phone.hangup().await.unwrap();
