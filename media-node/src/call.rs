@@ -12,7 +12,8 @@
 //!   for re-INVITEs (hold: [`Negotiated::remote`] is `None`, we stop sending).
 //! - **RTP**: only the caller's media is taken ([`MediaSource`]): packets from
 //!   the address its SDP gave, or, where the trunk's media comes from elsewhere
-//!   (NAT), from one of the trunk's media sources, latched once; after that, every
+//!   (NAT), from one of the trunk's media sources or the host the INVITE came
+//!   from, latched once; after that, every
 //!   packet from another source or with another SSRC is dropped and counted
 //!   ([`Call::dropped_rtp`]). We send to the latched source (symmetric RTP), the
 //!   SDP address until then. Telephone events go to the [`DtmfReceiver`], audio
@@ -407,6 +408,7 @@ impl Call {
                 if self.caller.is_some() {
                     return;
                 }
+                self.media.signalled_from(source.ip());
                 self.caller = Some(Caller {
                     source,
                     dialled,

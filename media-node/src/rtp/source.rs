@@ -6,8 +6,10 @@
 //! - **Before the first packet** is taken, a packet counts only if it comes from
 //!   the address the SDP gave (`c=` and `m=`, offer or answer), or, where the
 //!   trunk's media reaches us from another address than its SDP says (NAT), from
-//!   one of the trunk's media sources ([`Sources`], `TELECONF_TRUNK_MEDIA_SOURCES`).
-//!   The first packet that counts **latches** its source address and SSRC.
+//!   one of the trunk's media sources ([`Sources`], `TELECONF_TRUNK_MEDIA_SOURCES`)
+//!   or from the host the call's SIP came from (an IP phone of `*44` behind NAT
+//!   sends both from its public address). The first packet that counts
+//!   **latches** its source address and SSRC.
 //! - **After that**, a packet from any other source, or from the latched source
 //!   with another SSRC, is dropped and counted ([`DroppedRtp`]). Two exceptions,
 //!   both the caller's own doing: a packet from the SDP address itself replaces a
@@ -25,7 +27,7 @@
 //! Where our RTP goes follows the latch (symmetric RTP), the SDP address until
 //! then, so a stranger who sends to the port never receives the conference.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,6 +116,8 @@ struct Latched {
 #[derive(Debug, Clone)]
 pub struct MediaSource {
     trunk_media: Arc<Sources>,
+    /// The host the call's SIP came from.
+    signalling: Option<IpAddr>,
     /// Where the SDP says the caller's RTP comes from.
     sdp: Option<SocketAddr>,
     latched: Option<Latched>,
@@ -126,10 +130,16 @@ impl MediaSource {
     pub fn new(trunk_media: Arc<Sources>) -> Self {
         Self {
             trunk_media,
+            signalling: None,
             sdp: None,
             latched: None,
             dropped: DroppedRtp::default(),
         }
+    }
+
+    /// The call's SIP came from `host`: its media may too.
+    pub fn signalled_from(&mut self, host: IpAddr) {
+        self.signalling = Some(host.to_canonical());
     }
 
     /// A new SDP from the caller names `sdp` as its media address (`None`: it
@@ -165,7 +175,8 @@ impl MediaSource {
     fn judge(&mut self, now: Instant, from: SocketAddr, ssrc: u32, seq: u16) -> Verdict {
         let from_sdp = self.sdp == Some(from);
         let Some(latched) = &mut self.latched else {
-            if from_sdp || self.trunk_media.contains(from.ip()) {
+            let host = from.ip().to_canonical();
+            if from_sdp || self.signalling == Some(host) || self.trunk_media.contains(host) {
                 self.latch(now, from, ssrc);
                 return Verdict::Take;
             }
@@ -362,6 +373,27 @@ mod tests {
         );
         assert_eq!(source.check(now, moved, 9, 1), Verdict::Take);
         assert_eq!(source.latched(), Some(moved));
+    }
+
+    #[test]
+    fn behind_nat_the_host_the_sip_came_from_latches_too() {
+        let now = Instant::now();
+        let mut source = MediaSource::new(Arc::new(Sources::none()));
+        source.signalled_from("203.0.113.5".parse().expect("an address"));
+        source.expect(Some(addr("10.0.0.20:4000")));
+        assert_eq!(
+            source.check(now, addr(STRANGER), 7, 1),
+            Verdict::Drop(DropReason::Source)
+        );
+        assert_eq!(
+            source.check(now, addr("203.0.113.5:51000"), 7, 1),
+            Verdict::Take
+        );
+        assert_eq!(
+            source.check(now, addr("203.0.113.5:51002"), 7, 2),
+            Verdict::Drop(DropReason::Source),
+            "latched once"
+        );
     }
 
     #[test]
