@@ -63,7 +63,10 @@
 //! - **Prompt guard, [`PROMPT_GUARD`].** If the shell never reports the end of a
 //!   prompt, the machine behaves as if it had finished after this long.
 //! - **Answer guard, [`ANSWER_TIMEOUT`].** A lookup the shell never answers ends
-//!   the call with Goodbye and Hangup rather than holding the line forever.
+//!   the call with Goodbye and Hangup rather than holding the line forever
+//!   (failure counts that never come say « try again later » first).
+//! - **Guard delay, [`GUARD_DELAY`].** On a slowed call, an entry is checked this
+//!   long after it is keyed.
 //!
 //! # Tries and guessing
 //!
