@@ -10,15 +10,18 @@
 //! - **SDP**: [`sdp::answer`] for an INVITE with an offer, [`sdp::offer`] in the 200
 //!   for one without (the answer comes in the ACK, [`sdp::accept_answer`]); the same
 //!   for re-INVITEs (hold: [`Negotiated::remote`] is `None`, we stop sending).
-//! - **RTP**: symmetric RTP (issue #4: « send to where the caller's media actually
-//!   comes from »): the source of the first packet received becomes where we send,
-//!   the SDP address until then. Telephone events go to the [`DtmfReceiver`], audio
+//! - **RTP**: only the caller's media is taken ([`MediaSource`]): packets from
+//!   the address its SDP gave, or, where the trunk's media comes from elsewhere
+//!   (NAT), from one of the trunk's media sources or the host the INVITE came
+//!   from, latched once; after that, every
+//!   packet from another source or with another SSRC is dropped and counted
+//!   ([`Call::dropped_rtp`]). We send to the latched source (symmetric RTP), the
+//!   SDP address until then. Telephone events go to the [`DtmfReceiver`], audio
 //!   after admission to the room ([`Output::ToRoom`]).
-//! - **IVR**: keys (RFC 4733 or SIP INFO) go to the [`Ivr`] until admission (after
-//!   it they are #5's keypad, ignored for now); its lookups go out as
-//!   [`Output::Ivr`] and come back as inputs; its prompts play through the
-//!   [`Player`], one clip per prompt, each clip's end reported as
-//!   `PromptFinished`.
+//! - **IVR**: keys (RFC 4733 or SIP INFO) go to the [`Ivr`] until admission, then
+//!   to the [`Keypad`]; the IVR's lookups go out as [`Output::Ivr`] and come back
+//!   as inputs; its prompts play through the [`Player`], one clip per prompt,
+//!   each clip's end reported as `PromptFinished`.
 //! - **Room**: the room is shared by every call of a conference, so the call does
 //!   not own it: it asks the node to [`Output::Join`], pushes the caller's audio
 //!   with [`Output::ToRoom`], gets its mix back with [`Input::FromRoom`] and asks to
@@ -49,8 +52,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rsip::{Request, Response, SipMessage};
 
 use teleconf_core::domain::{
-    AccountId, CallLeg, CallerRole, ConferenceId, ConferencePrompts, DisconnectCause, E164,
-    Language, LegId, PromptId, YearMonth,
+    AccountId, CallLeg, CallerRole, CallerSource, ConferenceId, ConferencePrompts, DisconnectCause,
+    E164, Language, LegId, PromptId, YearMonth,
 };
 
 use crate::intro::{self, IntroRecorder};
@@ -58,13 +61,14 @@ use crate::ivr::{self, ConferenceInfo, IntroTarget, Ivr, Prompt};
 use crate::keypad::{Command, Keypad};
 use crate::mixer::LegKey;
 use crate::prompts::{self, Audio, Clip, Frame, Player};
-use crate::rtp::{self, Digit, DtmfReceiver};
+use crate::rtp::{self, Digit, DropReason, DroppedRtp, DtmfReceiver, MediaSource, Verdict};
 use crate::sdp::{self, Codec, LocalMedia, Negotiated, SdpError};
 use crate::sip::dialog::{Dialog, DialogState, InDialog};
 use crate::sip::transaction::{
     self, ClientTransaction, Received, Server, ServerTransactions, Timers, TransactionKey, TuEvent,
     response_to,
 };
+use crate::sources::Sources;
 
 #[cfg(test)]
 mod tests;
@@ -106,6 +110,9 @@ pub struct Settings {
     pub timers: Timers,
     /// Ringing before we answer (a 180 goes out meanwhile); zero answers at once.
     pub answer_after: Duration,
+    /// The trunk's media sources: where the caller's RTP may come from when not
+    /// from its SDP address (NAT), latched once ([`MediaSource`]).
+    pub trunk_media: Arc<Sources>,
 }
 
 /// What happens to a call, each input stamped with `now` by [`Call::handle_input`].
@@ -146,13 +153,9 @@ pub enum Input<'a> {
     ConferenceFound(Option<ConferenceInfo>),
     /// Answers [`ivr::Output::LookupIntroCode`].
     IntroFound(Option<IntroTarget>),
-    /// Answers [`ivr::Output::CheckAttempts`].
-    Attempts {
-        /// Failures from this caller ID.
-        by_caller: u32,
-        /// Failures against this conference.
-        by_conference: u32,
-    },
+    /// Answers [`ivr::Output::CheckAttempts`] and [`ivr::Output::RecordFailure`]
+    /// (`None`: the store could not tell).
+    Attempts(Option<ivr::Attempts>),
     /// Answers [`ivr::Output::LookupOccupancy`].
     Occupancy(u32),
     /// Answers [`Output::FetchPrompt`]: the prompt's 8 kHz PCM.
@@ -292,8 +295,8 @@ pub struct Call {
     /// A hang-up waiting for the ACK (no BYE on an early dialog, RFC 3261 §15).
     bye_pending: bool,
     negotiated: Option<Negotiated>,
-    /// Where the caller's RTP comes from (symmetric RTP).
-    rtp_source: Option<SocketAddr>,
+    /// Whose RTP is taken, and where ours goes (symmetric RTP).
+    media: MediaSource,
     /// When we last heard RTP (or answered).
     last_rtp: Option<Instant>,
     dtmf: Option<DtmfReceiver>,
@@ -328,6 +331,7 @@ impl Call {
     pub fn new(settings: Settings) -> Self {
         Self {
             servers: ServerTransactions::new(settings.timers),
+            media: MediaSource::new(settings.trunk_media.clone()),
             settings,
             outputs: VecDeque::new(),
             caller: None,
@@ -342,7 +346,6 @@ impl Call {
             last_heard: None,
             bye_pending: false,
             negotiated: None,
-            rtp_source: None,
             last_rtp: None,
             dtmf: None,
             ivr: Ivr::new(),
@@ -374,6 +377,12 @@ impl Call {
         self.negotiated.as_ref()
     }
 
+    /// RTP packets dropped so far: not from the caller's source, or not of its
+    /// stream.
+    pub fn dropped_rtp(&self) -> DroppedRtp {
+        self.media.dropped()
+    }
+
     /// Whether [`Output::Ended`] was emitted.
     pub fn is_ended(&self) -> bool {
         self.ended
@@ -399,6 +408,7 @@ impl Call {
                 if self.caller.is_some() {
                     return;
                 }
+                self.media.signalled_from(source.ip());
                 self.caller = Some(Caller {
                     source,
                     dialled,
@@ -450,17 +460,7 @@ impl Call {
                 self.conference.clone_from(&found);
                 self.feed_ivr(now, ivr::Input::ConferenceFound(now, found));
             }
-            Input::Attempts {
-                by_caller,
-                by_conference,
-            } => self.feed_ivr(
-                now,
-                ivr::Input::Attempts {
-                    now,
-                    by_caller,
-                    by_conference,
-                },
-            ),
+            Input::Attempts(counts) => self.feed_ivr(now, ivr::Input::Attempts(now, counts)),
             Input::Occupancy(callers) => self.feed_ivr(now, ivr::Input::Occupancy(now, callers)),
             Input::PromptAudio(id, pcm) => {
                 self.fetched.insert(id, pcm);
@@ -780,7 +780,7 @@ impl Call {
             wall_clock: caller.started.1 + since(caller.started.0, now),
             language: caller.language,
             prompts: caller.prompts.clone(),
-            caller_id: caller.caller_id.clone(),
+            caller: CallerSource::new(caller.source.ip(), &caller.caller_id),
             star44: caller.star44,
         };
         self.feed_ivr(now, start);
@@ -878,6 +878,7 @@ impl Call {
             self.dtmf = negotiated.telephone_event.map(DtmfReceiver::new);
         }
         tracing::debug!(codec = ?negotiated.codec, remote = ?negotiated.remote, "call: media negotiated");
+        self.media.expect(negotiated.source.map(SocketAddr::V4));
         self.negotiated = Some(negotiated);
     }
 
@@ -1033,9 +1034,16 @@ impl Call {
         let Ok(packet) = rtp::parse(datagram) else {
             return;
         };
-        if self.rtp_source.is_none() {
-            tracing::debug!(%from, "call: RTP latched");
-            self.rtp_source = Some(from);
+        if let Verdict::Drop(reason) = self.media.check(now, from, packet.ssrc, packet.sequence) {
+            let dropped = self.media.dropped();
+            let first = match reason {
+                DropReason::Source => dropped.foreign_source == 1,
+                DropReason::Ssrc => dropped.foreign_ssrc == 1,
+            };
+            if first {
+                tracing::info!(%from, ssrc = packet.ssrc, reason = reason.as_str(), "call: RTP not from the caller dropped (counted from now on)");
+            }
+            return;
         }
         self.last_rtp = Some(now);
         self.last_heard = Some(now);
@@ -1075,7 +1083,7 @@ impl Call {
     /// the SDP address.
     fn media_destination(&self) -> Option<SocketAddr> {
         let remote = self.negotiated?.remote?;
-        Some(self.rtp_source.unwrap_or(SocketAddr::V4(remote)))
+        Some(self.media.latched().unwrap_or(SocketAddr::V4(remote)))
     }
 
     /// Whether the 20 ms tick would do anything: a prompt is playing or queued

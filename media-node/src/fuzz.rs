@@ -20,7 +20,7 @@
 //!   is left: no call, room, port, CDR leg or deadline.
 //!
 //! A case may first bring callers in along sipp's happy path (answered, or
-//! admitted to the seed's conference), so the chaos also meets live calls and
+//! admitted to the sample conference), so the chaos also meets live calls and
 //! rooms. `PROPTEST_CASES` sets the number of cases (the million-input run).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -257,8 +257,8 @@ enum Answer {
     /// Unknown number, account or conference, attempts over the limits, empty
     /// audio.
     Refusal,
-    /// The store could not be read (`LookupFailed` for a number or an account;
-    /// a refusal for the rest).
+    /// The store could not be read (`LookupFailed` for a number or an account,
+    /// no counts for the failure counters; a refusal for the rest).
     Failure,
 }
 
@@ -302,7 +302,7 @@ enum Prelude {
     Nothing,
     /// Callers 1..=n called and acknowledged our 200.
     Answered(u32),
-    /// Callers 1..=n keyed the seed's number and `code`, by RFC 4733 or INFO.
+    /// Callers 1..=n keyed the sample conference's number and `code`, by RFC 4733 or INFO.
     Admitted {
         callers: u32,
         code: &'static str,
@@ -499,7 +499,8 @@ impl Shell {
     fn new() -> Self {
         let now = Instant::now();
         let config = NodeConfig {
-            trunk_sources: vec![Source::Trunk.addr().ip()],
+            trunk_sources: [Source::Trunk.addr().ip()].into_iter().collect(),
+            trunk_media: [Source::Trunk.addr().ip()].into_iter().collect(),
             local_addr: addr("127.0.0.1:5060"),
             rtp_addr: std::net::Ipv4Addr::LOCALHOST,
             rtp_ports: PORTS,
@@ -672,7 +673,7 @@ impl Shell {
             } => Some(Lookup::Conference(leg, number)),
             Output::Lookup {
                 leg,
-                what: ivr::Output::CheckAttempts { .. },
+                what: ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
             } => Some(Lookup::Attempts(leg)),
             Output::FetchPrompt { leg, id } => Some(Lookup::Prompt(leg, id)),
             _ => None,
@@ -706,8 +707,10 @@ impl Shell {
                 Input::Attempts {
                     now,
                     leg: *leg,
-                    by_caller: failures,
-                    by_conference: failures,
+                    counts: (how != Answer::Failure).then_some(ivr::Attempts {
+                        by_caller: failures,
+                        by_conference: failures,
+                    }),
                 }
             }
             Lookup::Prompt(leg, id) => Input::PromptAudio {
@@ -907,7 +910,7 @@ impl Shell {
         Ok(())
     }
 
-    /// Callers 1..=`callers` hear the greeting, then key the seed's number and
+    /// Callers 1..=`callers` hear the greeting, then key the sample conference's number and
     /// `code` (barging in on the prompts that ask for them): all in the room.
     fn admitted(&mut self, callers: u32, code: &str, by_info: bool) -> Result<(), TestCaseError> {
         self.answered(callers)?;

@@ -1,41 +1,40 @@
 //! The conference IVR: one sans-IO state machine per call that greets the caller,
 //! collects the conference number and the access code, checks the access window,
 //! the moderator's lock, brute-force counters and occupancy, then admits the caller
-//! with the role their code opens (issue #4, « DTMF and IVR »; the seed's notes on
-//! access).
+//! with the role their code opens (issue #4, « DTMF and IVR »).
 //!
 //! It never touches the store, S3, a socket or a clock. Everything it needs to
 //! know comes in as an [`Input`] stamped with `now`; everything it wants done
 //! goes out as an [`Output`] read with [`Ivr::poll_output`], and its next
-//! deadline with [`Ivr::poll_timeout`] (str0m's pattern, see `STYLE.md`).
+//! deadline with [`Ivr::poll_timeout`] (str0m's pattern: time is an input).
 //!
 //! # Flow
 //!
 //! ```text
-//!  Start ──(access number)──> Greeting ──PromptFinished──┐
-//!    │                                                  ▼
+//!  Start ──(access number)──> Greeting ──PromptFinished──┐   (meanwhile: CheckAttempts
+//!    │                                                  ▼    of the caller, the pace)
 //!    └──(*44: no greeting)──────────────────────> Number entry  <────────────┐
-//!                                                       │ # / 5 s gap        │ try < 3
-//!                                  not 7 digits ────────┤                    │
+//!                                                       │ # / 5 s gap        │ try < tries
+//!                                  not 7 or 8 digits ───┤ (slowed: 3 s)      │
 //!                                                       ▼                    │
-//!                                   LookupConference ─> ConferenceFound ── None ┘
-//!                                                       │ Some(conference)
-//!             NotYetOpen ─> "opens at HH:MM" ─┐         │
+//!        LookupConference / LookupIntroCode ─> not found: RecordFailure ─> Attempts
+//!                                                       │ found
+//!             NotYetOpen ─> "opens at HH:MM" ─┐         │ (an intro code: RecordIntro)
 //!             Ended ──────> "has ended" ──────┼─────────┤ window
 //!                                             │         ▼
-//!                                             │   CheckAttempts ─> Attempts
-//!          over the limits ─> "too many" ─────┤         │ under the limits
-//!                                             │         ▼
-//!                                             │    Code entry <─────────────┐
-//!                                             │         │ # / 5 s gap       │ try < 3
-//!                                             │         ├─ wrong: RecordFailure ×2,
-//!                                             │         │   CheckAttempts ──┘
+//!                                             │   CheckAttempts ─> Attempts (the pace)
+//!          the caller over its limit, or ─────┤         │
+//!          the counters unreadable:           │         ▼
+//!          "too many, try later"              │    Code entry <─────────────┐
+//!                                             │         │ # / 5 s gap       │ try < tries
+//!                                             │         │ (slowed: 3 s)     │
+//!                                             │         ├─ wrong: RecordFailure ─> Attempts
 //!                                             │         ▼ code matches a role
 //!             Ended (again, at admission) ────┤   (locked and not a moderator:
 //!             locked ─────> "locked" ─────────┤    refused) LookupOccupancy ─> Occupancy
 //!             occupancy ≥ max ─> "full" ──────┤         │ room left
 //!                                             │         ▼
-//!       third failed try ─> "invalid" ────────┤   Admit { conference, role },
+//!       last failed try ─> "invalid" ─────────┤   Admit { conference, role },
 //!                                             ▼   then Play(Intro) if any ─> Admitted
 //!                              Goodbye ─> PromptFinished ─> Hangup ─> Done
 //! ```
@@ -64,22 +63,37 @@
 //! - **Prompt guard, [`PROMPT_GUARD`].** If the shell never reports the end of a
 //!   prompt, the machine behaves as if it had finished after this long.
 //! - **Answer guard, [`ANSWER_TIMEOUT`].** A lookup the shell never answers ends
-//!   the call with Goodbye and Hangup rather than holding the line forever.
+//!   the call with Goodbye and Hangup rather than holding the line forever
+//!   (failure counts that never come say « try again later » first).
+//! - **Guard delay, [`GUARD_DELAY`].** On a slowed call, an entry is checked this
+//!   long after it is keyed.
 //!
-//! # Tries and brute force
+//! # Tries and guessing
 //!
-//! Each step (number, code) has [`TRIES_PER_STEP`] tries; the third failure says
+//! Each step (number, code) has [`TRIES_PER_STEP`] tries; the last failure says
 //! why, then Goodbye, then hangs up. An unknown conference number, a number that
 //! is not 7 digits, an empty entry and a silent timeout all use a try.
 //!
-//! A wrong code emits two [`Output::RecordFailure`]s: one for the caller ID, one
-//! for the conference. Before asking for a code (the first time and after every
-//! wrong one) the machine emits [`Output::CheckAttempts`] and waits for
-//! [`Input::Attempts`]: if either count has reached its limit
-//! ([`CALLER_LIMIT`], [`CONFERENCE_LIMIT`]) it says TooManyAttempts, Goodbye and
-//! hangs up. The store counts failures and keeps a lock for [`LOCKOUT`]; the IVR
-//! only reads the counts. "More than 10 failures locks further attempts" is read
-//! as: once 10 failures are counted, the 11th attempt is refused.
+//! Guesses are counted in the store, in windows ([`CALLER_LIMIT`],
+//! [`CONFERENCE_LIMIT`]): a conference number that opens nothing, an intro code
+//! that opens nothing and a wrong access code count against **the caller** (its
+//! caller ID and the trunk it came through, [`CallerSource`]); a wrong access code
+//! counts against **the conference** too. Each is an [`Output::RecordFailure`],
+//! answered with the counts now ([`Input::Attempts`]); the counts are also read
+//! when the call starts and when the conference is found ([`Output::CheckAttempts`]).
+//! From the counts the IVR sets the call's **pace**, which only ever tightens:
+//!
+//! - the caller over its limit (the store keeps it locked for [`LOCKOUT`]): the
+//!   guessing source is shut out, the call hears « too many attempts, try again
+//!   later » and ends, whatever it keys;
+//! - the conference over its limit (kept for [`LOCKOUT`] too), or a caller over its
+//!   limit whose caller ID is withheld (shared by every anonymous caller of the
+//!   trunk): the call is **slowed**, not refused: each entry is checked only
+//!   [`GUARD_DELAY`] after it is keyed, and each step has [`GUARDED_TRIES`] try. A
+//!   caller who keys a right code still gets in, so an outsider cannot lock
+//!   legitimate callers out;
+//! - counts the store cannot give (an error, an answer never comes): fail closed,
+//!   « try again later ».
 //!
 //! # Window, lock, occupancy
 //!
@@ -89,11 +103,12 @@
 //! have keyed slowly across the planned end). Occupancy is checked only when the
 //! code matches, just before admission, since the room changes while callers key.
 //!
-//! # Not handled here
+//! # Intro codes
 //!
-//! - **Intro recording by phone** (8-digit [`teleconf_core::domain::IntroCode`]
-//!   keyed at the conference-number prompt) is not implemented yet: an 8-digit
-//!   entry is an invalid conference number for now.
+//! An 8-digit entry at the conference-number prompt is a one-time
+//! [`teleconf_core::domain::IntroCode`] (not from `*44`): looked up with
+//! [`Output::LookupIntroCode`]; a code that opens a conference hands the call to
+//! the intro recorder ([`Output::RecordIntro`], [`crate::intro`]).
 //!
 //! Wall-clock time is read once, at [`Input::Start`], and advanced with the
 //! monotonic `now` of later inputs: the machine never reads a clock.
@@ -105,7 +120,7 @@ use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use teleconf_core::domain::{
-    AccessCodes, AccountId, Admission, Attempt, CallerRole, ConferenceId, ConferenceNumber,
+    AccessCodes, AccountId, Admission, CallerRole, CallerSource, ConferenceId, ConferenceNumber,
     ConferencePrompts, IntroCode, Language, Limit, PromptId, Schedule,
 };
 
@@ -129,23 +144,30 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// digits, an intro code 8, an access code at most 10).
 pub const MAX_ENTRY_LEN: usize = 16;
 
-/// Failed codes one caller ID may make in 10 minutes (issue #4: « more than 10
-/// failed codes in 10 minutes from one caller ID … locks »).
+/// Wrong entries (conference numbers, intro codes, access codes) one caller may
+/// key in 10 minutes before it is shut out (issue #4: « more than 10 failed codes
+/// in 10 minutes from one caller ID … locks »).
 pub const CALLER_LIMIT: Limit = Limit {
     max_failures: 10,
     window: TimeDelta::minutes(10),
 };
 
-/// Failed codes one conference may receive in 10 minutes (issue #4: « or 30
-/// against one conference »).
+/// Wrong codes one conference may receive in 10 minutes before its callers are
+/// slowed (issue #4: « or 30 against one conference »).
 pub const CONFERENCE_LIMIT: Limit = Limit {
     max_failures: 30,
     window: CALLER_LIMIT.window,
 };
 
-/// How long the store keeps further attempts locked once a limit is reached
-/// (issue #4: « locks further attempts for 15 minutes »).
+/// How long the store keeps a caller shut out, or a conference's callers slowed,
+/// once a limit is reached (issue #4: « locks further attempts for 15 minutes »).
 pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+/// On a slowed call, how long after an entry is keyed it is checked.
+pub const GUARD_DELAY: Duration = Duration::from_secs(3);
+
+/// On a slowed call, the tries of each step.
+pub const GUARDED_TRIES: u8 = 1;
 
 /// The conference whose intro a one-time code records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,9 +220,9 @@ pub enum Input {
         language: Language,
         /// The number's custom messages; `None` in a field plays the default.
         prompts: ConferencePrompts,
-        /// The caller ID, the key brute-force failures are counted under
-        /// (`"anonymous"` when withheld).
-        caller_id: String,
+        /// Who calls: its caller ID and the trunk it came through, under which its
+        /// wrong entries are counted.
+        caller: CallerSource,
         /// `Some(account)` when an IP phone of that account dialled `*44`: no
         /// greeting, and only that account's conferences may be reached.
         star44: Option<AccountId>,
@@ -215,15 +237,10 @@ pub enum Input {
     ConferenceFound(Instant, Option<ConferenceInfo>),
     /// Answers [`Output::LookupIntroCode`]: `None` when the code opens nothing.
     IntroFound(Instant, Option<IntroTarget>),
-    /// Answers [`Output::CheckAttempts`]: failed codes counted in the current window.
-    Attempts {
-        /// Monotonic time.
-        now: Instant,
-        /// Failures from this caller ID.
-        by_caller: u32,
-        /// Failures against this conference.
-        by_conference: u32,
-    },
+    /// Answers [`Output::CheckAttempts`] and [`Output::RecordFailure`]: the
+    /// failures counted now, `None` when the store could not tell (the call is then
+    /// refused: the counters fail closed).
+    Attempts(Instant, Option<Attempts>),
     /// Answers [`Output::LookupOccupancy`]: callers now in the conference.
     Occupancy(Instant, u32),
 }
@@ -309,23 +326,24 @@ pub enum Output {
     /// The code opened the intro recorder for this conference: hand the call over
     /// to [`crate::intro`] (the IVR's work is over).
     RecordIntro(IntroTarget),
-    /// Count failed codes from `caller` and against `conference` in the current
-    /// window; answer with [`Input::Attempts`].
+    /// Read the failures counted against `caller` and, once it is known,
+    /// `conference`; answer with [`Input::Attempts`].
     CheckAttempts {
-        /// `Attempt::CodeFrom(caller id)`.
-        caller: Attempt,
-        /// `Attempt::CodeAt(conference)`.
-        conference: Attempt,
+        /// Who calls.
+        caller: CallerSource,
+        /// The conference keyed, once found.
+        conference: Option<ConferenceId>,
     },
-    /// Count one failed code under this key; the one that reaches a limit locks
-    /// further tries and is recorded in the account's activity.
+    /// Count one wrong entry against `caller`, and against `conference` for a
+    /// wrong access code; answer with the counts now ([`Input::Attempts`]). The
+    /// failure that reaches a limit locks for [`LOCKOUT`] and is recorded in the
+    /// conference's account's activity when there is one.
     RecordFailure {
-        /// `Attempt::CodeFrom(caller id)` or `Attempt::CodeAt(conference)`.
-        attempt: Attempt,
-        /// The conference's account, whose activity records a lock.
-        account: AccountId,
-        /// The conference the code was keyed for.
-        conference: ConferenceId,
+        /// Who keyed it.
+        caller: CallerSource,
+        /// For a wrong access code: the conference it was keyed for, and its
+        /// account.
+        conference: Option<(ConferenceId, AccountId)>,
     },
     /// Count the callers in the conference; answer with [`Input::Occupancy`].
     LookupOccupancy(ConferenceId),
@@ -340,11 +358,40 @@ pub enum Output {
     Hangup,
 }
 
+/// The failures counted in the current windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Wrong entries from this caller.
+    pub by_caller: u32,
+    /// Wrong codes against this conference (0 before it is known).
+    pub by_conference: u32,
+}
+
 /// Which entry is being collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Number,
     Code,
+}
+
+/// How quickly a call's entries are checked, from the counts (only ever tightens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pace {
+    /// At once, [`TRIES_PER_STEP`] tries a step.
+    Normal,
+    /// After [`GUARD_DELAY`], [`GUARDED_TRIES`] a step.
+    Slowed,
+}
+
+/// What waits for the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// An entry of this step, keyed before the counts were known.
+    Submit(Step),
+    /// The conference was found: ask for the code.
+    AskCode,
+    /// A wrong entry of this step was counted.
+    Failed(Step),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,8 +406,10 @@ enum State {
     FindingConference,
     /// Waiting for `IntroFound`.
     FindingIntro,
-    /// Waiting for `Attempts`.
-    CheckingAttempts,
+    /// Waiting for `Attempts`, then doing what is after.
+    Counting(After),
+    /// A slowed call's entry waits [`GUARD_DELAY`] before it is checked.
+    Verifying(Step),
     /// Waiting for `Occupancy`, the code having opened `role`.
     CheckingOccupancy(CallerRole),
     /// Final prompts play; hang up when they are done.
@@ -380,10 +429,15 @@ pub struct Ivr {
     started: Option<(Instant, DateTime<Utc>)>,
     language: Language,
     prompts: ConferencePrompts,
-    caller_id: String,
+    /// Who calls (set at `Start`).
+    caller: Option<CallerSource>,
     star44: Option<AccountId>,
     /// Keys of the entry being collected.
     entry: String,
+    /// An entry keyed and not yet checked (waiting for the counts or the delay).
+    keyed: String,
+    /// How entries are checked; `None` until the first counts come.
+    pace: Option<Pace>,
     /// Keys typed ahead while a lookup ran: they go into the next entry, as if
     /// keyed over its prompt (a caller who knows the code does not wait).
     ahead: Vec<Digit>,
@@ -412,9 +466,11 @@ impl Ivr {
             started: None,
             language: Language::default(),
             prompts: ConferencePrompts::default(),
-            caller_id: String::new(),
+            caller: None,
             star44: None,
             entry: String::new(),
+            keyed: String::new(),
+            pace: None,
             ahead: Vec::new(),
             tries: 0,
             playing: Awaited::default(),
@@ -452,7 +508,7 @@ impl Ivr {
                 wall_clock,
                 language,
                 prompts,
-                caller_id,
+                caller,
                 star44,
             } => {
                 if self.state != State::Idle {
@@ -461,7 +517,12 @@ impl Ivr {
                 }
                 self.started = Some((now, wall_clock));
                 self.language = language;
-                self.caller_id = caller_id;
+                // A caller shut out hears so at once; the greeting plays meanwhile.
+                self.outputs.push_back(Output::CheckAttempts {
+                    caller: caller.clone(),
+                    conference: None,
+                });
+                self.caller = Some(caller);
                 self.star44 = star44;
                 if star44.is_some() {
                     self.prompts = ConferencePrompts::default();
@@ -490,26 +551,11 @@ impl Ivr {
                             self.deadline = None;
                             self.outputs.push_back(Output::RecordIntro(target));
                         }
-                        None => self.failed(now, Step::Number),
+                        None => self.count_failure(now, Step::Number, None),
                     }
                 }
             }
-            Input::Attempts {
-                now,
-                by_caller,
-                by_conference,
-            } => {
-                if self.state == State::CheckingAttempts {
-                    if CALLER_LIMIT.is_exceeded(by_caller)
-                        || CONFERENCE_LIMIT.is_exceeded(by_conference)
-                    {
-                        tracing::info!(by_caller, by_conference, "ivr: too many attempts");
-                        self.end(now, &[Prompt::TooManyAttempts]);
-                    } else {
-                        self.ask(now, Step::Code);
-                    }
-                }
-            }
+            Input::Attempts(now, counts) => self.on_attempts(now, counts),
             Input::Occupancy(now, callers) => {
                 if let State::CheckingOccupancy(role) = self.state {
                     self.on_occupancy(now, callers, role);
@@ -579,7 +625,7 @@ impl Ivr {
                 self.state = State::Collecting(Step::Number);
                 Step::Number
             }
-            State::FindingConference | State::CheckingAttempts => {
+            State::FindingConference | State::Counting(_) | State::Verifying(_) => {
                 if self.ahead.len() < MAX_ENTRY_LEN {
                     self.ahead.push(digit);
                 }
@@ -637,10 +683,13 @@ impl Ivr {
                     self.submit(now, step);
                 }
             }
-            State::FindingConference
-            | State::FindingIntro
-            | State::CheckingAttempts
-            | State::CheckingOccupancy(_) => {
+            State::Verifying(step) => self.check(now, step),
+            // Counts that never come fail closed, like counts the store cannot give.
+            State::Counting(_) => {
+                tracing::warn!("ivr: no failure counts from the shell, ending the call");
+                self.end(now, &[Prompt::TooManyAttempts]);
+            }
+            State::FindingConference | State::FindingIntro | State::CheckingOccupancy(_) => {
                 tracing::warn!("ivr: no answer from the shell, ending the call");
                 self.end(now, &[]);
             }
@@ -649,9 +698,26 @@ impl Ivr {
         }
     }
 
-    /// The entry of `step` is complete (`#` or the inter-digit timeout).
+    /// The entry of `step` is complete (`#` or the inter-digit timeout): checked
+    /// at the call's pace, once the pace is known.
     fn submit(&mut self, now: Instant, step: Step) {
-        let keyed = std::mem::take(&mut self.entry);
+        self.keyed = std::mem::take(&mut self.entry);
+        match self.pace {
+            None => {
+                self.state = State::Counting(After::Submit(step));
+                self.deadline = Some(now + ANSWER_TIMEOUT);
+            }
+            Some(Pace::Slowed) => {
+                self.state = State::Verifying(step);
+                self.deadline = Some(now + GUARD_DELAY);
+            }
+            Some(Pace::Normal) => self.check(now, step),
+        }
+    }
+
+    /// Checks the entry keyed for `step`.
+    fn check(&mut self, now: Instant, step: Step) {
+        let keyed = std::mem::take(&mut self.keyed);
         match step {
             Step::Number => match keyed.parse::<ConferenceNumber>() {
                 Ok(number) => {
@@ -666,6 +732,7 @@ impl Ivr {
                         self.state = State::FindingIntro;
                         self.deadline = Some(now + ANSWER_TIMEOUT);
                     }
+                    // Not a guess at anything: a try, not counted.
                     _ => self.failed(now, Step::Number),
                 },
             },
@@ -688,23 +755,30 @@ impl Ivr {
                         self.deadline = Some(now + ANSWER_TIMEOUT);
                     }
                     None => {
-                        let (id, account) = (conference.id, conference.account);
-                        tracing::info!(conference = %id, "ivr: wrong access code");
-                        for attempt in [
-                            Attempt::CodeFrom(self.caller_id.clone()),
-                            Attempt::CodeAt(id),
-                        ] {
-                            self.outputs.push_back(Output::RecordFailure {
-                                attempt,
-                                account,
-                                conference: id,
-                            });
-                        }
-                        self.failed(now, Step::Code);
+                        let keyed_at = (conference.id, conference.account);
+                        tracing::info!(conference = %keyed_at.0, "ivr: wrong access code");
+                        self.count_failure(now, Step::Code, Some(keyed_at));
                     }
                 }
             }
         }
+    }
+
+    /// A wrong entry of `step` (for `conference`, a code): counted, then the try
+    /// fails once the counts are back.
+    fn count_failure(
+        &mut self,
+        now: Instant,
+        step: Step,
+        conference: Option<(ConferenceId, AccountId)>,
+    ) {
+        let Some(caller) = self.caller.clone() else {
+            return self.end(now, &[]);
+        };
+        self.outputs
+            .push_back(Output::RecordFailure { caller, conference });
+        self.state = State::Counting(After::Failed(step));
+        self.deadline = Some(now + ANSWER_TIMEOUT);
     }
 
     /// One try of `step` failed: say so and ask again, or end after the last try.
@@ -716,25 +790,78 @@ impl Ivr {
         // What was typed ahead followed a wrong entry: the caller hears why first.
         self.ahead.clear();
         self.tries += 1;
-        if self.tries >= TRIES_PER_STEP {
+        let tries = match self.pace {
+            Some(Pace::Slowed) => GUARDED_TRIES,
+            _ => TRIES_PER_STEP,
+        };
+        if self.tries >= tries {
             return self.end(now, &[invalid]);
         }
         self.play(invalid);
-        match step {
-            Step::Number => self.ask(now, Step::Number),
-            Step::Code => self.check_attempts(now),
+        self.ask(now, step);
+    }
+
+    /// The counts came (`None`: the store could not tell): the caller is shut
+    /// out, or the call goes on at the pace they set.
+    fn on_attempts(&mut self, now: Instant, counts: Option<Attempts>) {
+        if matches!(
+            self.state,
+            State::Idle | State::Ending | State::Admitted | State::Done
+        ) {
+            return;
+        }
+        let identified = self
+            .caller
+            .as_ref()
+            .is_some_and(CallerSource::is_identified);
+        let pace = match counts {
+            None => None,
+            Some(counts) if CALLER_LIMIT.is_exceeded(counts.by_caller) && identified => None,
+            Some(counts)
+                if CALLER_LIMIT.is_exceeded(counts.by_caller)
+                    || CONFERENCE_LIMIT.is_exceeded(counts.by_conference) =>
+            {
+                Some(Pace::Slowed)
+            }
+            Some(_) => Some(Pace::Normal),
+        };
+        let Some(pace) = pace else {
+            tracing::info!(?counts, "ivr: too many attempts, or no counts: try later");
+            if self.playing.stop() {
+                self.outputs.push_back(Output::StopPrompt);
+            }
+            self.ahead.clear();
+            return self.end(now, &[Prompt::TooManyAttempts]);
+        };
+        if self.pace.is_none_or(|was| was < pace) {
+            if pace == Pace::Slowed {
+                tracing::info!(?counts, "ivr: guessing: this call is slowed");
+            }
+            self.pace = Some(pace);
+        }
+        match self.state {
+            State::Counting(After::Submit(step)) => {
+                self.entry = std::mem::take(&mut self.keyed);
+                self.submit(now, step);
+            }
+            State::Counting(After::AskCode) => self.ask(now, Step::Code),
+            State::Counting(After::Failed(step)) => self.failed(now, step),
+            // The start's reading, while the caller keys: the pace is all it sets.
+            _ => {}
         }
     }
 
+    /// Reads the counts of the caller and the conference found, then asks for the
+    /// code.
     fn check_attempts(&mut self, now: Instant) {
-        let Some(conference) = &self.conference else {
+        let (Some(conference), Some(caller)) = (&self.conference, self.caller.clone()) else {
             return self.end(now, &[]);
         };
         self.outputs.push_back(Output::CheckAttempts {
-            caller: Attempt::CodeFrom(self.caller_id.clone()),
-            conference: Attempt::CodeAt(conference.id),
+            caller,
+            conference: Some(conference.id),
         });
-        self.state = State::CheckingAttempts;
+        self.state = State::Counting(After::AskCode);
         self.deadline = Some(now + ANSWER_TIMEOUT);
     }
 
@@ -752,11 +879,11 @@ impl Ivr {
     }
 
     fn on_conference(&mut self, now: Instant, found: Option<ConferenceInfo>) {
-        // A *44 caller reaches only their own account's conferences (seed: « téléphone
-        // IP dans le MÊME compte que la conférence »): another's is as good as unknown.
+        // A *44 caller reaches only their own account's conferences (an IP phone
+        // in the SAME account as the conference): another's is as good as unknown.
         let found = found.filter(|c| self.star44.is_none_or(|account| c.account == account));
         let Some(conference) = found else {
-            return self.failed(now, Step::Number);
+            return self.count_failure(now, Step::Number, None);
         };
         self.conference = Some(conference);
         if let Some(refusal) = self.window_refusal(now) {

@@ -4,37 +4,45 @@
 //! admits them to a conference, the mixer bridges them. The protocol logic is
 //! sans-IO (the str0m pattern): every state machine takes `(now, input)` and
 //! returns outputs (datagrams, timers, events); it never reads a socket or a clock.
-//! A thin tokio shell owns those (issue #4).
+//! A thin shell owns those: the media loop's thread (RTP and the 20 ms clock) and
+//! tokio tasks (SIP over UDP and TCP, the store and the bucket, the CDR spool).
 //!
-//! ## Layout (being built, issue #4)
+//! ## Layout
 //! - [`sip`]: SIP messages: the codec around `rsip` (compact headers, bare LF,
 //!   folded headers, Content-Length checked, never a panic on garbage), and the
 //!   RFC 3261 §17 transactions (INVITE server with RFC 6026's Accepted state,
 //!   non-INVITE server and client) with their timers, and the UAS dialog
 //!   (RFC 3261 §12: route set, BYE both ways, re-INVITE, INFO).
 //! - [`sdp`]: SDP offer/answer for G.711 and telephone-event.
-//! - [`rtp`]: RTP packets (`rtp-rs`), RFC 4733 events and the DTMF receiver.
+//! - [`rtp`]: RTP packets (`rtp-rs`), RFC 4733 events and the DTMF receiver, and
+//!   the [media source](rtp::source) a call takes RTP from (the caller's, never a
+//!   stranger's).
+//! - [`sources`]: the sets of addresses the node trusts: the trunk's signalling
+//!   and media sources, as addresses or CIDR blocks.
 //! - [`prompts`]: the default fr/en prompts (made offline by
 //!   `scripts/make-prompts.sh`, embedded) and the player that turns prompts into
 //!   20 ms frames.
 //! - [`ivr`]: the access IVR: greeting, conference number, access code, window,
-//!   full and brute-force checks, `*44`.
+//!   guessing limits, `*44`, one-time intro codes.
+//! - [`intro`]: recording a conference's intro message by phone.
 //! - [`mixer`]: a conference's room: jitter buffers, the 20 ms N−1 mix on
 //!   absolute deadlines, listeners never heard, the shared mix encoded once.
+//! - [`keypad`] and [`conference`]: the keys in the conference (`*6`, `*5`, …)
+//!   and what they do to it: mutes, lecture mode, the lock, removals, recording.
 //! - [`call`]: one inbound leg tying the above together: INVITE → 100/200 with
-//!   the SDP answer, prompts as RTP, DTMF (RFC 4733 or INFO) into the IVR,
-//!   admission (join the room, open the CDR), BYE either way, CANCEL, hold,
-//!   symmetric RTP, RTP timeout; the room itself belongs to the node.
+//!   the SDP answer, prompts as RTP, DTMF (RFC 4733 or INFO) into the IVR, then
+//!   the keypad, admission (join the room, open the CDR), BYE either way, CANCEL,
+//!   hold, RTP from the caller only, RTP timeout; the room itself belongs to the
+//!   node.
 //! - [`node`]: all calls and rooms of the node: the trunk allow-list (403),
-//!   OPTIONS keep-alives, access-number lookup (404), `*44`, RTP ports, SIP and
-//!   RTP routed to their call, rooms created on the first join and ticked on
-//!   their deadlines, CDRs and lookups handed to the shell.
+//!   OPTIONS keep-alives, access-number lookup (404), `*44`, RTP ports drawn at
+//!   random, SIP and RTP routed to their call, rooms created on the first join and
+//!   ticked on their deadlines, CDRs and lookups handed to the shell, the media
+//!   figures ([`node::MediaStats`]).
+//! - [`shell`]: the I/O around the node: sockets, the clock, the store's and the
+//!   bucket's answers, the CDR spool, recordings, the `teleconf-media-node`
+//!   binary's settings.
 //! - [`error`]: the crate's error, wrapping each module's.
-//!
-//! Still to come in #4: the tokio shell (sockets, the 20 ms clock, answering the
-//! node's lookups from the store, writing CDRs), the `teleconf-media-node`
-//! binary, and the end-to-end calls with sipp and baresip. Until the binary
-//! exists, `make run` starts no media node and says so.
 
 pub mod call;
 pub mod conference;
@@ -49,6 +57,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod shell;
 pub mod sip;
+pub mod sources;
 
 pub use error::Error;
 

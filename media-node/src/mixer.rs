@@ -1,7 +1,7 @@
 //! The conference mixer: one [`Room`] per conference, sans-IO (the str0m pattern:
 //! time is an input, nothing here reads a clock or a socket).
 //!
-//! ## What each leg hears (DESIGN.md, "media-node")
+//! ## What each leg hears
 //! Every 20 ms tick pulls one frame per leg from its [jitter buffer](jitter) and:
 //! - a **contributor** — a heard role (participant, moderator), not muted, whose
 //!   frame this tick is present and not silent — is added to the mix and gets the
@@ -44,8 +44,8 @@
 //!   leg table only grows on `join`); outputs are slices into them.
 //!
 //! So a room of 25 with 3 talkers costs ~3 decodes + 5 encodes per 20 ms, a few
-//! microseconds (NOTES.md: 0.2–0.4 µs per participant); the socket work of #5
-//! dominates. Measured in `make bench` (#5), not in tests.
+//! microseconds (0.2–0.4 µs per participant); the socket work dominates.
+//! Measured in `make bench-media`, not in tests.
 
 pub mod jitter;
 

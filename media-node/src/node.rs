@@ -14,9 +14,12 @@
 //!   conferences, → 404; a store that cannot be read → 503. `*44` from an account's
 //!   IP phone looks up that account instead ([`Output::LookupAccount`]), for the
 //!   language its IVR speaks (no account → 403), and dials no number. The call
-//!   then gets an RTP port from the range (none left → 503), the shell is told to
-//!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
-//! - **RTP** received on a port goes to the call that owns the port.
+//!   then gets an RTP port drawn at random from the free ones of the range (none
+//!   left → 503; a stranger cannot guess it from the calls before), the shell is
+//!   told to [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
+//! - **RTP** received on a port goes to the call that owns the port, which takes
+//!   only its caller's ([`crate::rtp::source`]); what the calls drop is counted in
+//!   [`Node::media_stats`].
 //! - **Rooms**: a call's `Join` puts its leg into its conference's [`Room`]
 //!   (created on the first join), `ToRoom` pushes its audio, `Leave` removes it
 //!   (the room goes when empty). Each room ticks on its own absolute deadlines
@@ -55,10 +58,12 @@ use crate::conference::{Conference, Control, Effect, Event};
 use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::{LegKey, LegStats};
 use crate::prompts;
+use crate::rtp::DroppedRtp;
 use crate::sdp::LocalMedia;
 use crate::sip::codec;
 use crate::sip::dialog::ALLOW;
 use crate::sip::transaction::{Timers, TransactionKey, response_to};
+use crate::sources::Sources;
 
 #[cfg(test)]
 mod tests;
@@ -71,17 +76,29 @@ pub const STAR44: &str = "*44";
 pub struct NodeConfig {
     /// The SIP trunk's addresses: the only sources (besides the `*44` IP phones)
     /// whose requests are served.
-    pub trunk_sources: Vec<IpAddr>,
+    pub trunk_sources: Sources,
+    /// Where the trunk's media may come from when not from the address its SDP
+    /// gives (NAT): a call latches once on one of them ([`crate::rtp::source`]).
+    pub trunk_media: Sources,
     /// Our SIP address, for Contact and Via.
     pub local_addr: SocketAddr,
     /// Our RTP address, advertised in SDP.
     pub rtp_addr: Ipv4Addr,
-    /// The RTP ports calls get (even ones only, RFC 3550 §11).
+    /// The RTP ports calls get (even ones only, RFC 3550 §11), drawn at random
+    /// from those free so that a call's port cannot be guessed.
     pub rtp_ports: Range<u16>,
     /// RFC 3261 timer values.
     pub timers: Timers,
     /// IP phones allowed to dial `*44`, and their account.
     pub star44_sources: HashMap<IpAddr, AccountId>,
+}
+
+/// The node's media figures since it started ([`Node::media_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// RTP packets the calls dropped: not from their caller's source, or not of
+    /// its stream.
+    pub rtp_dropped: DroppedRtp,
 }
 
 /// A lookup of the access number, handed out with [`Output::LookupNumber`].
@@ -169,16 +186,16 @@ pub enum Input<'a> {
         /// What the code opens, `None` when nothing.
         target: Option<IntroTarget>,
     },
-    /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts`.
+    /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts` and
+    /// `ivr::Output::RecordFailure`.
     Attempts {
         /// Monotonic time.
         now: Instant,
         /// The call that asked.
         leg: LegKey,
-        /// Failures from this caller ID.
-        by_caller: u32,
-        /// Failures against this conference.
-        by_conference: u32,
+        /// The failures counted now; `None` when the store could not tell (the
+        /// call is refused: the counters fail closed).
+        counts: Option<ivr::Attempts>,
     },
     /// Answers `ivr::Output::LookupOccupancy`, should the shell know better than
     /// the room (the node answers it itself).
@@ -377,7 +394,12 @@ pub struct Node {
     deadlines: HashMap<LegKey, Instant>,
     by_deadline: BTreeSet<(Instant, LegKey)>,
     pending: HashMap<RequestId, PendingInvite>,
-    free_ports: BTreeSet<u16>,
+    /// The RTP ports no call holds, in no order (a call's is drawn at random).
+    free_ports: Vec<u16>,
+    /// Shared by every call: where the trunk's media may come from.
+    trunk_media: Arc<Sources>,
+    /// RTP dropped by the calls that ended.
+    ended_drops: DroppedRtp,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
     next_leg: u64,
@@ -393,6 +415,8 @@ impl Node {
         // RFC 3550 §11: RTP on even ports (the odd one above is RTCP's).
         let free_ports = config.rtp_ports.clone().filter(|p| p % 2 == 0).collect();
         Self {
+            trunk_media: Arc::new(config.trunk_media.clone()),
+            ended_drops: DroppedRtp::default(),
             config,
             outputs: VecDeque::new(),
             legs: HashMap::new(),
@@ -416,6 +440,16 @@ impl Node {
     /// Calls alive (for the shell's drain and the tests).
     pub fn calls(&self) -> usize {
         self.legs.len()
+    }
+
+    /// The media figures since the node started: those of the calls that ended
+    /// and of the calls up.
+    pub fn media_stats(&self) -> MediaStats {
+        let mut rtp_dropped = self.ended_drops;
+        for leg in self.legs.values() {
+            rtp_dropped += leg.call.dropped_rtp();
+        }
+        MediaStats { rtp_dropped }
     }
 
     /// Rooms alive.
@@ -502,19 +536,9 @@ impl Node {
                 });
                 self.feed(now, leg, call::Input::ConferenceFound(info));
             }
-            Input::Attempts {
-                now,
-                leg,
-                by_caller,
-                by_conference,
-            } => self.feed(
-                now,
-                leg,
-                call::Input::Attempts {
-                    by_caller,
-                    by_conference,
-                },
-            ),
+            Input::Attempts { now, leg, counts } => {
+                self.feed(now, leg, call::Input::Attempts(counts));
+            }
             Input::Occupancy { now, leg, callers } => {
                 self.feed(now, leg, call::Input::Occupancy(callers));
             }
@@ -606,7 +630,7 @@ impl Node {
     }
 
     fn is_allowed(&self, ip: IpAddr) -> bool {
-        self.config.trunk_sources.contains(&ip) || self.config.star44_sources.contains_key(&ip)
+        self.config.trunk_sources.contains(ip) || self.config.star44_sources.contains_key(&ip)
     }
 
     fn new_invite(
@@ -722,8 +746,18 @@ impl Node {
         );
     }
 
+    /// A free RTP port drawn at random, taken from the free ones.
+    fn take_port(&mut self) -> Option<u16> {
+        if self.free_ports.is_empty() {
+            return None;
+        }
+        let draw = u32::from_be_bytes(teleconf_core::random::bytes());
+        let index = usize::try_from(draw).unwrap_or(0) % self.free_ports.len();
+        Some(self.free_ports.swap_remove(index))
+    }
+
     fn start_call(&mut self, now: Instant, new: NewCall) {
-        let Some(port) = self.free_ports.pop_first() else {
+        let Some(port) = self.take_port() else {
             tracing::warn!("node: no RTP port left");
             return self.respond(new.source, &new.request, 503);
         };
@@ -759,7 +793,7 @@ impl Node {
         let Ok(local_contact) =
             rsip::Uri::try_from(format!("sip:conference@{}", self.config.local_addr))
         else {
-            self.free_ports.insert(port);
+            self.free_ports.push(port);
             return self.respond(new.source, &new.request, 500);
         };
         let settings = Settings {
@@ -770,6 +804,7 @@ impl Node {
             via_host: self.config.local_addr.to_string(),
             timers: self.config.timers,
             answer_after: Duration::ZERO,
+            trunk_media: self.trunk_media.clone(),
         };
         let local_media = LocalMedia {
             addr: self.config.rtp_addr,
@@ -1113,10 +1148,18 @@ impl Node {
         self.leave_room(now, key);
         self.left.remove(&key);
         if let Some(leg) = self.legs.remove(&key) {
-            tracing::info!(call_id = %leg.call_id, port = leg.port, "node: call ended");
+            let dropped = leg.call.dropped_rtp();
+            tracing::info!(
+                call_id = %leg.call_id,
+                port = leg.port,
+                rtp_dropped_foreign_source = dropped.foreign_source,
+                rtp_dropped_foreign_ssrc = dropped.foreign_ssrc,
+                "node: call ended"
+            );
+            self.ended_drops += dropped;
             self.by_call_id.remove(&leg.call_id);
             self.by_port.remove(&leg.port);
-            self.free_ports.insert(leg.port);
+            self.free_ports.push(leg.port);
             self.outputs.push_back(Output::ReleaseRtp(leg.port));
         }
     }

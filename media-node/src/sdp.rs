@@ -342,6 +342,9 @@ pub struct Negotiated {
     pub telephone_event: Option<u8>,
     /// Where to send RTP; `None` while we must not send (hold, inactive, `0.0.0.0`).
     pub remote: Option<SocketAddrV4>,
+    /// The peer's media address as its SDP gives it, whatever the direction: where
+    /// its RTP is expected from ([`crate::rtp::MediaSource`]); `None` for `0.0.0.0`.
+    pub source: Option<SocketAddrV4>,
     /// Our direction.
     pub direction: Direction,
     /// Our packetisation interval ([`PTIME_MS`]).
@@ -474,13 +477,15 @@ fn negotiate(remote: &Offer, accepted: &[Codec]) -> Result<Negotiated, SdpError>
         .telephone_event
         .filter(|&te| usable(te) && te != payload_type);
     let direction = remote.effective_direction().reversed();
-    let remote_addr = (direction.sends() && !remote.addr.is_unspecified() && remote.port != 0)
+    let source = (!remote.addr.is_unspecified() && remote.port != 0)
         .then(|| SocketAddrV4::new(remote.addr, remote.port));
+    let remote_addr = source.filter(|_| direction.sends());
     Ok(Negotiated {
         codec,
         payload_type,
         telephone_event,
         remote: remote_addr,
+        source,
         direction,
         ptime_ms: PTIME_MS,
     })
@@ -1000,6 +1005,7 @@ mod tests {
                 payload_type: 0,
                 telephone_event: Some(101),
                 remote: Some(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4494)),
+                source: Some(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4494)),
                 direction: Direction::SendRecv,
                 ptime_ms: 20,
             }
@@ -1168,6 +1174,11 @@ mod tests {
         let (answer, negotiated) = answer(&offer, &LOCAL).unwrap();
         assert_eq!(negotiated.direction, Direction::RecvOnly);
         assert_eq!(negotiated.remote, None);
+        assert_eq!(
+            negotiated.source.map(|s| s.to_string()).as_deref(),
+            Some("198.51.100.7:5004"),
+            "its music on hold is expected from its address"
+        );
         assert!(answer.ends_with("a=recvonly\r\n"));
     }
 
@@ -1178,6 +1189,7 @@ mod tests {
         let (answer, negotiated) = answer(&offer, &LOCAL).unwrap();
         assert_eq!(negotiated.direction, Direction::RecvOnly);
         assert_eq!(negotiated.remote, None);
+        assert_eq!(negotiated.source, None);
         assert!(answer.contains("c=IN IP4 127.0.0.1\r\n"));
         assert!(answer.ends_with("a=recvonly\r\n"));
     }
@@ -1401,6 +1413,7 @@ mod tests {
                 payload_type: 8,
                 telephone_event: Some(101),
                 remote: Some(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4494)),
+                source: Some(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4494)),
                 direction: Direction::SendRecv,
                 ptime_ms: 20,
             }

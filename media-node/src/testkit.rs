@@ -1,5 +1,5 @@
 //! Fixtures the unit tests of several modules share: sipp's offer, INVITE and
-//! in-dialog requests, message framing, the seed's conference (number 3832257,
+//! in-dialog requests, message framing, the sample conference (number 3832257,
 //! codes 69501 / 83269 / 44444, 09:30–11:00 Toronto on 2026-06-06, i.e.
 //! 13:30–15:00 UTC) and its access number; and for the fuzz properties, their
 //! proptest settings and the datagram mutator.
@@ -14,11 +14,11 @@ use teleconf_core::domain::{
 
 use crate::ivr::ConferenceInfo;
 
-/// The seed's conference number.
+/// The sample conference's number.
 pub(crate) const NUMBER: &str = "3832257";
-/// The seed's participant code.
+/// The sample conference's participant code.
 pub(crate) const PARTICIPANT: &str = "69501";
-/// The seed's listener code.
+/// The sample conference's listener code.
 pub(crate) const LISTENER: &str = "83269";
 /// A moderator code.
 pub(crate) const MODERATOR: &str = "44444";
@@ -118,7 +118,7 @@ pub(crate) fn utc(h: i64, m: i64) -> DateTime<Utc> {
     midnight + TimeDelta::hours(h) + TimeDelta::minutes(m)
 }
 
-/// The seed's conference, open 13:25–15:00 UTC, with `intro` as its intro message.
+/// The sample conference, open 13:25–15:00 UTC, with `intro` as its intro message.
 pub(crate) fn seed_conference(intro: Option<PromptId>) -> ConferenceInfo {
     let code = |s: &str| s.parse().expect("a code");
     ConferenceInfo {

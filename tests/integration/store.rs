@@ -78,6 +78,12 @@ async fn failures_are_counted_per_attempt_and_window() {
 }
 
 #[tokio::test]
+async fn a_caller_with_a_very_long_caller_id_is_counted_and_locked() {
+    let stack = Stack::new().await;
+    conformance::a_caller_with_a_very_long_caller_id_is_counted_and_locked(&stack.store).await;
+}
+
+#[tokio::test]
 async fn an_account_keeps_its_last_owner() {
     let stack = Stack::new().await;
     conformance::an_account_keeps_its_last_owner(&stack.store).await;

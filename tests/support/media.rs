@@ -22,6 +22,7 @@ use teleconf_core::domain::{
 use teleconf_core::store::conformance::{access_number, account_with_owner};
 use teleconf_core::store::dynamo::DynamoStore;
 use teleconf_core::store::{ConferenceStore, NumberStore};
+use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
 use crate::stack::Stack;
@@ -29,13 +30,20 @@ use crate::stack::Stack;
 /// RTP ports each node of this process gets (its own block: nodes run at once).
 /// The blocks lie in 20000–29999: below the system's ephemeral ports (32768 on),
 /// which any socket bound to port 0 may take, and apart from baresip's RTP ports
-/// (10000–19999) and the ports the peers' harness picks (30000 on).
+/// (10000–19999) and the ports the peers' harness picks (30000 on). A process
+/// starts at a block of its own drawing, so test processes that run at once seldom
+/// share one (a test that sends to every port of its node's block must reach no
+/// other process's node).
 const PORTS_PER_NODE: u16 = 200;
 
 /// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
 fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
-    static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
-    let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
+    static NEXT_BLOCK: std::sync::OnceLock<AtomicU16> = std::sync::OnceLock::new();
+    let first = || AtomicU16::new((uuid::Uuid::new_v4().as_u128() % 50) as u16);
+    let block = NEXT_BLOCK
+        .get_or_init(first)
+        .fetch_add(1, Ordering::Relaxed)
+        % 50;
     let low = 20_000 + block * PORTS_PER_NODE;
     [
         ("TELECONF_SPOOL_DIR", spool.display().to_string()),
@@ -124,6 +132,10 @@ impl NodeProcess {
 pub struct MediaNode {
     /// Its SIP address (UDP and TCP).
     pub sip: SocketAddr,
+    /// Its RTP ports (it uses the even ones).
+    pub rtp_ports: std::ops::Range<u16>,
+    /// What it refused or dropped, by reason.
+    pub stats: Arc<Stats>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -137,14 +149,36 @@ impl MediaNode {
 
     /// Starts a node over `store` (e.g. one behind a [`Proxy`](crate::proxy::Proxy)).
     pub async fn start_with(stack: &Stack, store: DynamoStore) -> Self {
+        Self::start_configured(stack, store, &[]).await
+    }
+
+    /// Starts a node over `stack`'s table with `settings` (environment variables
+    /// of `teleconf_media_node::shell::config`) over the test defaults.
+    pub async fn start_with_settings(stack: &Stack, settings: &[(&str, &str)]) -> Self {
+        let store = DynamoStore::new(stack.clients.dynamodb.clone(), &stack.settings.table);
+        Self::start_configured(stack, store, settings).await
+    }
+
+    async fn start_configured(
+        stack: &Stack,
+        store: DynamoStore,
+        settings: &[(&str, &str)],
+    ) -> Self {
         let spool = std::env::temp_dir().join(format!("teleconf-spool-{}", uuid::Uuid::new_v4()));
         let vars = node_vars(&spool);
         let config = Config::from_vars(|name| {
-            vars.iter()
+            settings
+                .iter()
                 .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.clone())
+                .map(|(_, value)| (*value).to_string())
+                .or_else(|| {
+                    vars.iter()
+                        .find(|(key, _)| *key == name)
+                        .map(|(_, value)| value.clone())
+                })
         })
         .expect("a valid node configuration");
+        let rtp_ports = config.rtp_ports.clone();
         let services = Services::new(
             Arc::new(store),
             Arc::new(S3Blobs::new(
@@ -154,6 +188,7 @@ impl MediaNode {
         );
         let shell = Shell::bind(config).await.expect("the node binds loopback");
         let sip = shell.local_addr();
+        let stats = shell.stats();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let stopped = async {
@@ -163,6 +198,8 @@ impl MediaNode {
         });
         Self {
             sip,
+            rtp_ports,
+            stats,
             stop: Some(stop),
             task,
         }

@@ -44,5 +44,5 @@ pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber}
 pub use queued_mail::{QueuedMail, QueuedMailKind};
 pub use recording::Recording;
 pub use tax::{Province, Tax};
-pub use throttle::{Attempt, Limit};
+pub use throttle::{Attempt, CallerSource, Limit};
 pub use user::{Email, PasswordHash, Role, User};

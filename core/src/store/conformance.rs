@@ -15,8 +15,8 @@ use crate::domain::{
     conference::EARLY_ACCESS,
 };
 use crate::domain::{
-    Attempt, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, Limit, Recording,
-    RecordingId,
+    Attempt, CallerSource, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, Limit,
+    Recording, RecordingId,
 };
 use crate::error::Error;
 use crate::random;
@@ -36,6 +36,7 @@ pub async fn run_all(store: &impl Store) {
     an_intro_code_is_granted_once(store).await;
     failures_are_counted_per_attempt_and_window(store).await;
     a_lock_holds_until_it_lifts_and_is_only_lengthened(store).await;
+    a_caller_with_a_very_long_caller_id_is_counted_and_locked(store).await;
     live_callers_are_listed_updated_and_removed(store).await;
     live_controls_are_queued_in_order_and_acknowledged(store).await;
     an_account_keeps_its_last_owner(store).await;
@@ -721,7 +722,11 @@ pub async fn failures_are_counted_per_attempt_and_window(store: &impl Store) {
 }
 
 pub async fn a_lock_holds_until_it_lifts_and_is_only_lengthened(store: &impl Store) {
-    let who = Attempt::CodeFrom(format!("+1514555{}", random::digits(4, false)));
+    let trunk = "198.51.100.7".parse().unwrap();
+    let who = Attempt::CodeFrom(CallerSource::new(
+        trunk,
+        &format!("+1514555{}", random::digits(4, false)),
+    ));
     let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
     assert_eq!(store.locked_until(&who, now).await.unwrap(), None);
     let until = now + Duration::minutes(15);
@@ -730,9 +735,32 @@ pub async fn a_lock_holds_until_it_lifts_and_is_only_lengthened(store: &impl Sto
     // An earlier end does not shorten it; another attempt is not locked.
     store.lock(&who, now + Duration::minutes(1)).await.unwrap();
     assert_eq!(store.locked_until(&who, now).await.unwrap(), Some(until));
-    let other = Attempt::CodeFrom(format!("+1438555{}", random::digits(4, false)));
+    let other = Attempt::CodeFrom(CallerSource::new(
+        trunk,
+        &format!("+1438555{}", random::digits(4, false)),
+    ));
     assert_eq!(store.locked_until(&other, now).await.unwrap(), None);
     assert_eq!(store.locked_until(&who, until).await.unwrap(), None);
+}
+
+pub async fn a_caller_with_a_very_long_caller_id_is_counted_and_locked(store: &impl Store) {
+    // A From user far longer than a key may be: it is counted all the same.
+    let caller_id = format!("{}{}", random::digits(12, false), "9".repeat(4_000));
+    let who = Attempt::CodeFrom(CallerSource::new(
+        "198.51.100.7".parse().unwrap(),
+        &caller_id,
+    ));
+    let limit = Limit {
+        max_failures: 3,
+        window: Duration::minutes(10),
+    };
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    assert_eq!(store.record_failure(&who, &limit, now).await.unwrap(), 1);
+    assert_eq!(store.record_failure(&who, &limit, now).await.unwrap(), 2);
+    assert_eq!(store.failures(&who, &limit, now).await.unwrap(), 2);
+    let until = now + Duration::minutes(15);
+    store.lock(&who, until).await.unwrap();
+    assert_eq!(store.locked_until(&who, now).await.unwrap(), Some(until));
 }
 
 pub async fn live_callers_are_listed_updated_and_removed(store: &impl Store) {

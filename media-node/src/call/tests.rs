@@ -12,6 +12,12 @@ use crate::testkit::{self, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, mess
 const SIGNALLING: &str = "127.0.0.1:5061";
 const MEDIA: &str = "127.0.0.1:6000";
 const NAT_MEDIA: &str = "127.0.0.1:16000";
+/// Outside the trunk's media sources.
+const STRANGER: &str = "10.66.0.1:6000";
+/// On the trunk's host (a trunk media source), not the caller's port.
+const STRANGER_ON_THE_TRUNK: &str = "127.0.0.1:7777";
+/// The caller's SSRC.
+const CALLER_SSRC: u32 = 9;
 
 fn addr(text: &str) -> SocketAddr {
     text.parse().expect("an address")
@@ -73,6 +79,8 @@ fn settings() -> Settings {
         via_host: "127.0.0.1:5060".into(),
         timers: Timers::default(),
         answer_after: Duration::ZERO,
+        // The trunk's media may come from loopback, not only its SDP's port (NAT).
+        trunk_media: Arc::new("127.0.0.1".parse().expect("sources")),
     }
 }
 
@@ -84,6 +92,8 @@ struct Node {
     conference: ConferenceInfo,
     occupancy: u32,
     caller_talks: bool,
+    /// Where the caller's RTP comes from.
+    caller_media: &'static str,
     caller_seq: u16,
     dtmf_ts: u32,
     /// Every output, in order.
@@ -98,6 +108,7 @@ impl Node {
             conference: conference(),
             occupancy: 0,
             caller_talks: true,
+            caller_media: MEDIA,
             caller_seq: 0,
             dtmf_ts: 1000,
             log: Vec::new(),
@@ -138,10 +149,9 @@ impl Node {
                 Output::Ivr(ivr::Output::LookupConference(number)) => Some(Input::ConferenceFound(
                     (*number == self.conference.number).then(|| self.conference.clone()),
                 )),
-                Output::Ivr(ivr::Output::CheckAttempts { .. }) => Some(Input::Attempts {
-                    by_caller: 0,
-                    by_conference: 0,
-                }),
+                Output::Ivr(
+                    ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
+                ) => Some(Input::Attempts(Some(ivr::Attempts::default()))),
                 Output::Ivr(ivr::Output::LookupOccupancy(_)) => {
                     Some(Input::Occupancy(self.occupancy))
                 }
@@ -152,6 +162,17 @@ impl Node {
                 self.call.handle_input(self.now, answer);
             }
         }
+    }
+
+    /// The caller's re-INVITE (CSeq `cseq`) offering `sdp`, and its ACK.
+    fn reinvite(&mut self, cseq: u32, sdp: &str) {
+        self.sip(&in_dialog(
+            "INVITE",
+            cseq,
+            "Content-Type: application/sdp\r\n",
+            sdp,
+        ));
+        self.sip(&in_dialog("ACK", cseq, "", ""));
     }
 
     fn sip(&mut self, text: &str) {
@@ -180,9 +201,10 @@ impl Node {
                     if self.caller_talks {
                         self.caller_seq = self.caller_seq.wrapping_add(1);
                         let ts = u32::from(self.caller_seq) * 160;
-                        let packet = rtp::build(9, self.caller_seq, ts, 0, false, &[0xFF; 160])
-                            .expect("a packet");
-                        self.rtp(&packet, MEDIA);
+                        let packet =
+                            rtp::build(CALLER_SSRC, self.caller_seq, ts, 0, false, &[0xFF; 160])
+                                .expect("a packet");
+                        self.rtp(&packet, self.caller_media);
                     }
                     self.feed(Input::Tick);
                 }
@@ -204,6 +226,11 @@ impl Node {
 
     /// Keys `keys` as RFC 4733 events: a start packet, then the end packet three times.
     fn key_rfc4733(&mut self, keys: &str) {
+        self.key_rfc4733_from(keys, MEDIA, CALLER_SSRC);
+    }
+
+    /// Keys `keys` as RFC 4733 events from `from` with `ssrc`.
+    fn key_rfc4733_from(&mut self, keys: &str, from: &str, ssrc: u32) {
         for key in keys.chars() {
             let digit = Digit::from_char(key).expect("a key");
             self.dtmf_ts += 2000;
@@ -218,7 +245,7 @@ impl Node {
                     duration,
                 };
                 let packet = rtp::build(
-                    9,
+                    ssrc,
                     self.caller_seq.wrapping_add(1),
                     self.dtmf_ts,
                     101,
@@ -227,7 +254,7 @@ impl Node {
                 )
                 .expect("a packet");
                 self.caller_seq = self.caller_seq.wrapping_add(1);
-                self.rtp(&packet, MEDIA);
+                self.rtp(&packet, from);
             }
             self.progress(Duration::from_millis(100));
         }
@@ -498,7 +525,10 @@ fn three_wrong_codes_end_in_our_bye_and_no_cdr() {
         .iter()
         .filter(|output| matches!(output, Output::Ivr(ivr::Output::RecordFailure { .. })))
         .count();
-    assert_eq!(failures, 6, "two per wrong code");
+    assert_eq!(
+        failures, 3,
+        "one per wrong code (the caller's and the conference's)"
+    );
 
     // Our BYE is retransmitted until answered.
     let byes = node
@@ -597,6 +627,119 @@ fn symmetric_rtp_sends_to_where_media_comes_from() {
     let after = &node.rtp_sent()[before..];
     assert!(!after.is_empty());
     assert!(after.iter().all(|(to, _)| *to == addr(NAT_MEDIA)));
+}
+
+#[test]
+fn a_strangers_audio_and_keys_reach_neither_the_room_nor_the_keypad_and_are_counted() {
+    let mut node = Node::admitted();
+    let before = node.log.len();
+    // Strangers on the trunk's host and elsewhere send audio with the caller's
+    // SSRC, and `*6` (mute) and `*0` (help), while the caller talks.
+    let mut sent = 0;
+    for from in [STRANGER_ON_THE_TRUNK, STRANGER] {
+        for seq in 0..25u16 {
+            let packet =
+                rtp::build(CALLER_SSRC, 5_000 + seq, 0, 0, false, &[0x11; 160]).expect("a packet");
+            node.rtp(&packet, from);
+            sent += 1;
+        }
+        node.key_rfc4733_from("*6*0", from, CALLER_SSRC);
+        sent += 4 * 4;
+    }
+    node.progress(Duration::from_millis(200));
+    let after = &node.log[before..];
+    assert!(
+        !after
+            .iter()
+            .any(|o| matches!(o, Output::ToRoom { payload, .. } if payload[0] == 0x11)),
+        "no stranger's frame reaches the room"
+    );
+    assert!(
+        after.iter().any(|o| matches!(o, Output::ToRoom { .. })),
+        "the caller's still do"
+    );
+    assert!(
+        !after.iter().any(|o| matches!(o, Output::Keypad { .. })),
+        "no stranger's key reaches the keypad"
+    );
+    assert!(
+        node.rtp_sent().iter().all(|(to, _)| *to == addr(MEDIA)),
+        "nothing is sent to a stranger"
+    );
+    assert_eq!(
+        node.call.dropped_rtp(),
+        DroppedRtp {
+            foreign_source: sent,
+            foreign_ssrc: 0
+        }
+    );
+}
+
+#[test]
+fn a_stranger_who_sends_first_is_not_latched_and_never_sent_to() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.caller_talks = false;
+    node.sip(&ack());
+    let packet = rtp::build(77, 1, 160, 0, false, &[0x11; 160]).expect("a packet");
+    node.rtp(&packet, STRANGER);
+    node.progress(Duration::from_millis(200));
+    let sent = node.rtp_sent();
+    assert!(!sent.is_empty(), "the greeting plays");
+    assert!(
+        sent.iter().all(|(to, _)| *to == addr(MEDIA)),
+        "to the SDP's address"
+    );
+    assert_eq!(node.call.dropped_rtp().foreign_source, 1);
+}
+
+#[test]
+fn keys_of_another_ssrc_from_the_callers_own_address_are_ignored_while_its_stream_runs() {
+    let mut node = Node::admitted();
+    let before = node.log.len();
+    node.key_rfc4733_from("*6", MEDIA, 666);
+    node.progress(Duration::from_millis(200));
+    assert!(
+        !node.log[before..]
+            .iter()
+            .any(|o| matches!(o, Output::Keypad { .. })),
+        "the injected keys are not the caller's"
+    );
+    assert_eq!(node.call.dropped_rtp().foreign_ssrc, 8);
+    // The caller's own `*6` still works.
+    node.key_rfc4733("*6");
+    assert!(
+        node.log[before..]
+            .iter()
+            .any(|o| matches!(o, Output::Keypad { .. }))
+    );
+}
+
+#[test]
+fn a_reinvite_that_moves_the_callers_media_is_followed() {
+    let mut node = Node::answered_and_greeted();
+    let moved = "192.0.2.50:7000";
+    let offer = SIPP_SDP
+        .replace("c=IN IP4 127.0.0.1", "c=IN IP4 192.0.2.50")
+        .replace("m=audio 6000", "m=audio 7000");
+    node.reinvite(2, &offer);
+    // The caller's stream now comes from its new address.
+    node.caller_media = moved;
+    node.progress(Duration::from_millis(100));
+    let before = node.rtp_sent().len();
+    let old = rtp::build(CALLER_SSRC, 9_000, 0, 0, false, &[0x11; 160]).expect("a packet");
+    node.rtp(&old, MEDIA);
+    node.progress(Duration::from_millis(100));
+    assert!(
+        node.rtp_sent()[before..]
+            .iter()
+            .all(|(to, _)| *to == addr(moved)),
+        "our RTP follows the caller"
+    );
+    assert_eq!(node.call.dropped_rtp().foreign_source, 1);
+    // Its keys from there are taken: the IVR goes on.
+    node.key_rfc4733_from(&format!("{NUMBER}#"), moved, CALLER_SSRC);
+    node.key_rfc4733_from(&format!("{PARTICIPANT}#"), moved, CALLER_SSRC);
+    assert!(node.cdr_opened().is_some(), "admitted from the new address");
 }
 
 #[test]
@@ -731,13 +874,7 @@ fn on_inactive_hold() -> Node {
     let mut node = Node::admitted();
     assert!(node.cdr_opened().is_some());
     let hold = SIPP_SDP.replace("a=fmtp:101 0-15\r\n", "a=fmtp:101 0-15\r\na=inactive\r\n");
-    node.sip(&in_dialog(
-        "INVITE",
-        2,
-        "Content-Type: application/sdp\r\n",
-        &hold,
-    ));
-    node.sip(&in_dialog("ACK", 2, "", ""));
+    node.reinvite(2, &hold);
     node.caller_talks = false;
     node
 }

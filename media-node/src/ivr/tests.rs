@@ -11,9 +11,17 @@ fn intro_prompt() -> PromptId {
         .expect("a prompt id")
 }
 
-/// The seed's example, 09:30 to 11:00 Toronto (EDT, UTC-4): 13:30 to 15:00 UTC.
+/// The sample conference, 09:30 to 11:00 Toronto (EDT, UTC-4): 13:30 to 15:00 UTC.
 fn seed_conference() -> ConferenceInfo {
     testkit::seed_conference(Some(intro_prompt()))
+}
+
+/// The caller ID every call of these scenarios presents.
+const CALLER_ID: &str = "+15145550100";
+
+/// The trunk the calls come through.
+fn trunk() -> std::net::IpAddr {
+    "198.51.100.7".parse().expect("an address")
 }
 
 /// The shell's side of a call, answering from fixtures.
@@ -21,7 +29,10 @@ struct Call {
     ivr: Ivr,
     now: Instant,
     conference: ConferenceInfo,
-    attempts: (u32, u32),
+    caller_id: &'static str,
+    /// The store's counts (failures by the caller, against the conference), kept
+    /// up to date by each failure recorded; `None`: the store cannot be read.
+    attempts: Option<(u32, u32)>,
     occupancy: u32,
     /// The intro code the shell knows, and what it opens.
     intro: Option<IntroTarget>,
@@ -37,7 +48,8 @@ impl Call {
             ivr: Ivr::new(),
             now: Instant::now(),
             conference: seed_conference(),
-            attempts: (0, 0),
+            caller_id: CALLER_ID,
+            attempts: Some((0, 0)),
             occupancy: 3,
             intro: None,
             playing: 0,
@@ -52,7 +64,7 @@ impl Call {
             wall_clock: wall,
             language: Language::Fr,
             prompts: ConferencePrompts::default(),
-            caller_id: "+15145550100".into(),
+            caller: CallerSource::new(trunk(), self.caller_id),
             star44,
         });
         self
@@ -79,24 +91,47 @@ impl Call {
                     self.now,
                     (*n == self.conference.number).then(|| self.conference.clone()),
                 )),
-                Output::CheckAttempts { .. } => Some(Input::Attempts {
-                    now: self.now,
-                    by_caller: self.attempts.0,
-                    by_conference: self.attempts.1,
-                }),
+                Output::CheckAttempts { conference, .. } => Some(self.counts(conference.is_some())),
+                Output::RecordFailure { conference, .. } => {
+                    if let Some((by_caller, by_conference)) = &mut self.attempts {
+                        *by_caller += 1;
+                        *by_conference += u32::from(conference.is_some());
+                    }
+                    Some(self.counts(conference.is_some()))
+                }
                 Output::LookupOccupancy(_) => Some(Input::Occupancy(self.now, self.occupancy)),
                 Output::LookupIntroCode(code) => Some(Input::IntroFound(
                     self.now,
                     self.intro.clone().filter(|target| target.code == *code),
                 )),
                 Output::RecordIntro(_) => None,
-                Output::RecordFailure { .. } | Output::Admit { .. } | Output::Hangup => None,
+                Output::Admit { .. } | Output::Hangup => None,
             };
             self.log.push(out);
             if let Some(answer) = answer {
                 self.ivr.handle_input(answer);
             }
         }
+    }
+
+    /// The store's answer: the counts (the conference's once it is known).
+    fn counts(&self, of_a_conference: bool) -> Input {
+        let counts = self.attempts.map(|(by_caller, by_conference)| Attempts {
+            by_caller,
+            by_conference: if of_a_conference { by_conference } else { 0 },
+        });
+        Input::Attempts(self.now, counts)
+    }
+
+    /// The wrong entries recorded: by whom, and for which conference.
+    fn failures_recorded(&self) -> Vec<(CallerSource, Option<(ConferenceId, AccountId)>)> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::RecordFailure { caller, conference } => Some((caller.clone(), *conference)),
+                _ => None,
+            })
+            .collect()
     }
 
     fn advance(&mut self, by: Duration) {
@@ -226,18 +261,12 @@ fn three_wrong_codes_say_goodbye_and_hang_up() {
         said.iter().filter(|p| **p == Prompt::InvalidCode).count(),
         3
     );
-    let id = call.conference.id;
-    let failures: Vec<_> = call
-        .log
-        .iter()
-        .filter_map(|o| match o {
-            Output::RecordFailure { attempt, .. } => Some(attempt.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(failures.len(), 6);
-    assert!(failures.contains(&Attempt::CodeFrom("+15145550100".into())));
-    assert!(failures.contains(&Attempt::CodeAt(id)));
+    let keyed_at = Some((call.conference.id, call.conference.account));
+    assert_eq!(
+        call.failures_recorded(),
+        vec![(CallerSource::new(trunk(), CALLER_ID), keyed_at); 3],
+        "each wrong code counted against the caller and the conference"
+    );
 }
 
 #[test]
@@ -328,10 +357,14 @@ fn a_conference_not_yet_open_says_its_opening_time_and_hangs_up() {
     call.play_out();
     assert!(call.hung_up());
     assert!(
-        !call
-            .log
-            .iter()
-            .any(|o| matches!(o, Output::CheckAttempts { .. }))
+        !call.log.iter().any(|o| matches!(
+            o,
+            Output::CheckAttempts {
+                conference: Some(_),
+                ..
+            }
+        )),
+        "nobody is asked for a code"
     );
 }
 
@@ -393,19 +426,34 @@ fn a_locked_conference_says_so_to_all_but_moderators_and_hangs_up() {
 }
 
 #[test]
-fn a_locked_out_caller_hears_too_many_attempts() {
-    for attempts in [(10, 0), (0, 30)] {
-        let mut call = Call::new();
-        call.attempts = attempts;
-        let mut call = call.start(utc(13, 40), None);
-        call.answer(&format!("{NUMBER}#"));
-        assert_eq!(call.said()[2..], [Prompt::TooManyAttempts, Prompt::Goodbye]);
-        call.play_out();
-        assert!(call.hung_up());
-    }
-    // One below either limit is still let in.
+fn a_caller_over_its_limit_is_shut_out_at_once_and_its_right_code_does_not_open() {
     let mut call = Call::new();
-    call.attempts = (9, 29);
+    call.attempts = Some((10, 0));
+    let mut call = call.start(utc(13, 40), None);
+    assert_eq!(
+        call.said(),
+        [
+            Prompt::Greeting(None),
+            Prompt::TooManyAttempts,
+            Prompt::Goodbye
+        ],
+        "said as soon as the counts come, over the greeting"
+    );
+    assert!(call.log.contains(&Output::StopPrompt));
+    call.key(&format!("{NUMBER}#{PARTICIPANT}#"));
+    call.play_out();
+    assert!(call.hung_up());
+    assert_eq!(call.admitted_as(), None);
+    assert!(
+        !call
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::LookupConference(_))),
+        "a shut-out caller learns nothing, not even which numbers exist"
+    );
+    // One below the limit is still let in.
+    let mut call = Call::new();
+    call.attempts = Some((9, 0));
     let mut call = call.start(utc(13, 40), None);
     call.answer(&format!("{NUMBER}#"));
     call.answer(&format!("{PARTICIPANT}#"));
@@ -413,15 +461,123 @@ fn a_locked_out_caller_hears_too_many_attempts() {
 }
 
 #[test]
+fn counters_the_store_cannot_read_refuse_the_call_with_try_later() {
+    let mut call = Call::new();
+    call.attempts = None;
+    let mut call = call.start(utc(13, 40), None);
+    call.answer(&format!("{NUMBER}#{PARTICIPANT}#"));
+    call.play_out();
+    assert!(call.hung_up());
+    assert_eq!(call.admitted_as(), None);
+    assert_eq!(
+        call.said()[1..],
+        [Prompt::TooManyAttempts, Prompt::Goodbye],
+        "never read as no failures"
+    );
+}
+
+#[test]
+fn counts_that_never_come_refuse_the_call_with_try_later() {
+    let mut call = Call::at_the_code_prompt();
+    call.play_out();
+    call.key("11111");
+    // The wrong code's count is never answered.
+    call.key_unanswered("#");
+    assert!(matches!(
+        call.log.last(),
+        Some(Output::RecordFailure { .. })
+    ));
+    call.time_out();
+    assert_eq!(
+        call.said()[call.said().len() - 2..],
+        [Prompt::TooManyAttempts, Prompt::Goodbye]
+    );
+}
+
+#[test]
+fn wrong_conference_numbers_and_intro_codes_count_against_the_caller() {
+    let mut call = Call::during_the_window();
+    call.answer("1234567#");
+    call.answer("24681357#");
+    call.answer("42#");
+    assert_eq!(
+        call.failures_recorded(),
+        vec![(CallerSource::new(trunk(), CALLER_ID), None); 2],
+        "an unknown number and an unknown intro code; 42 guesses nothing"
+    );
+    assert_eq!(call.attempts, Some((2, 0)));
+}
+
+#[test]
+fn a_caller_reaching_its_limit_on_a_wrong_number_is_shut_out() {
+    let mut call = Call::new();
+    call.attempts = Some((9, 0));
+    let mut call = call.start(utc(13, 40), None);
+    call.answer("1234567#");
+    assert_eq!(
+        call.said()[call.said().len() - 2..],
+        [Prompt::TooManyAttempts, Prompt::Goodbye]
+    );
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn a_conference_over_its_limit_slows_its_callers_and_still_lets_a_right_code_in() {
+    let mut call = Call::new();
+    call.attempts = Some((0, 30));
+    let mut call = call.start(utc(13, 40), None);
+    call.answer(&format!("{NUMBER}#"));
+    assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
+    call.answer(&format!("{PARTICIPANT}#"));
+    assert_eq!(call.admitted_as(), None, "checked only after the delay");
+    assert_eq!(call.ivr.poll_timeout(), Some(call.now + GUARD_DELAY));
+    call.time_out();
+    assert_eq!(call.admitted_as(), Some(CallerRole::Participant));
+
+    // A wrong code there gets one try, after the delay.
+    let mut call = Call::new();
+    call.attempts = Some((0, 30));
+    let mut call = call.start(utc(13, 40), None);
+    call.answer(&format!("{NUMBER}#"));
+    call.answer("11111#");
+    call.time_out();
+    assert_eq!(
+        call.said()[call.said().len() - 2..],
+        [Prompt::InvalidCode, Prompt::Goodbye]
+    );
+    call.play_out();
+    assert!(call.hung_up());
+}
+
+#[test]
+fn a_withheld_caller_id_over_its_limit_is_slowed_not_shut_out() {
+    let mut call = Call::new();
+    call.caller_id = "anonymous";
+    call.attempts = Some((10, 0));
+    let mut call = call.start(utc(13, 40), None);
+    assert!(!call.said().contains(&Prompt::TooManyAttempts));
+    call.answer(&format!("{NUMBER}#"));
+    call.time_out();
+    call.answer(&format!("{PARTICIPANT}#"));
+    call.time_out();
+    assert_eq!(
+        call.admitted_as(),
+        Some(CallerRole::Participant),
+        "anonymous callers share one counter: an outsider must not lock them out"
+    );
+}
+
+#[test]
 fn a_caller_locked_out_between_two_tries_is_stopped() {
     let mut call = Call::at_the_code_prompt();
     call.answer("11111#");
-    call.attempts = (10, 1);
+    call.attempts = Some((9, 1));
     call.answer("22222#");
     assert_eq!(
         call.said()[call.said().len() - 3..],
         [
-            Prompt::InvalidCode,
+            Prompt::AskAccessCode(None),
             Prompt::TooManyAttempts,
             Prompt::Goodbye
         ]
@@ -570,6 +726,8 @@ fn the_limits_match_the_issue() {
     assert_eq!(CONFERENCE_LIMIT.max_failures, 30);
     assert_eq!(CONFERENCE_LIMIT.window.num_minutes(), 10);
     assert_eq!(LOCKOUT, Duration::from_secs(15 * 60));
+    assert_eq!(GUARD_DELAY, Duration::from_secs(3));
+    assert_eq!(GUARDED_TRIES, 1);
 }
 
 /// One thing a caller or the network does.
@@ -610,7 +768,7 @@ proptest! {
     ) {
         let mut call = Call::new();
         call.occupancy = occupancy;
-        call.attempts = attempts;
+        call.attempts = Some(attempts);
         let mut call = call.start(utc(0, wall_minutes), None);
         let mut keyed = String::new();
         for step in steps {
@@ -652,7 +810,8 @@ proptest! {
             let code = call.conference.codes.code(role).as_str().to_string();
             prop_assert!(keyed.contains(&code), "admitted as {role} without keying its code");
             prop_assert!(occupancy < 25);
-            prop_assert!(attempts.0 < 10 && attempts.1 < 30);
+            let (by_caller, _) = call.attempts.unwrap_or_default();
+            prop_assert!(by_caller < 10, "a caller over its limit is never admitted");
         }
     }
 }

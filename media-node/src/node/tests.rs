@@ -20,7 +20,8 @@ fn addr(text: &str) -> SocketAddr {
 
 fn config(rtp_ports: Range<u16>) -> NodeConfig {
     NodeConfig {
-        trunk_sources: vec![TRUNK.parse().expect("an IP")],
+        trunk_sources: TRUNK.parse().expect("an IP"),
+        trunk_media: TRUNK.parse().expect("an IP"),
         local_addr: addr("127.0.0.1:5060"),
         rtp_addr: Ipv4Addr::LOCALHOST,
         rtp_ports,
@@ -75,6 +76,8 @@ struct Shell {
     store_down: bool,
     conference: ConferenceInfo,
     callers: Vec<Caller>,
+    /// Strangers that send a loud frame to every even port of [`PORTS`] every 20 ms.
+    strangers: Vec<SocketAddr>,
     next_tick: Instant,
     log: Vec<Output>,
 }
@@ -89,6 +92,7 @@ impl Shell {
             store_down: false,
             conference: testkit::seed_conference(None),
             callers: Vec::new(),
+            strangers: Vec::new(),
             next_tick: now + Duration::from_millis(20),
             log: Vec::new(),
         }
@@ -130,12 +134,11 @@ impl Shell {
                 }),
                 Output::Lookup {
                     leg,
-                    what: ivr::Output::CheckAttempts { .. },
+                    what: ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
                 } => Some(Input::Attempts {
                     now,
                     leg: *leg,
-                    by_caller: 0,
-                    by_conference: 0,
+                    counts: Some(ivr::Attempts::default()),
                 }),
                 Output::SendSip { to, bytes } => {
                     self.learn(*to, bytes);
@@ -255,10 +258,52 @@ impl Shell {
                         .expect("a packet");
                         self.rtp(i, &packet);
                     }
+                    self.strangers_send();
                     self.feed(Input::Tick(self.now));
                 }
                 _ => self.now = until,
             }
+        }
+    }
+
+    /// Each stranger sends a loud frame to every even port of [`PORTS`].
+    fn strangers_send(&mut self) {
+        let mut frame = Vec::new();
+        g711::encode_ulaw(&[9_000; 160], &mut frame);
+        let packet = rtp::build(9, 1, 160, 0, false, &frame).expect("a packet");
+        self.strangers_send_packet(&packet);
+    }
+
+    /// Each stranger sends `packet` to every even port of [`PORTS`].
+    fn strangers_send_packet(&mut self, packet: &[u8]) {
+        for from in self.strangers.clone() {
+            for port in PORTS.step_by(2) {
+                self.feed(Input::Rtp {
+                    now: self.now,
+                    port,
+                    from,
+                    bytes: packet,
+                });
+            }
+        }
+    }
+
+    /// Each stranger keys `keys` as RFC 4733 events on every even port of [`PORTS`].
+    fn strangers_key(&mut self, keys: &str) {
+        for key in keys.chars() {
+            let digit = Digit::from_char(key).expect("a key");
+            for (first, (end, duration)) in [(true, (false, 160)), (false, (true, 800))] {
+                let event = TelephoneEvent {
+                    event: digit.event_code(),
+                    end,
+                    volume: 10,
+                    duration,
+                };
+                let packet =
+                    rtp::build(9, 2, 90_000, 101, first, &event.to_bytes()).expect("a packet");
+                self.strangers_send_packet(&packet);
+            }
+            self.progress(Duration::from_millis(100));
         }
     }
 
@@ -495,13 +540,12 @@ fn an_invite_for_a_conference_number_creates_a_call_and_binds_an_rtp_port() {
         req: RequestId(0),
         e164: DIALLED.parse().expect("an E.164 number"),
     }));
-    assert!(shell.log.contains(&Output::BindRtp(20_000)));
-    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
-    assert_eq!(
-        shell.callers[i].port,
-        Some(20_000),
+    let port = shell.callers[i].port.expect("the SDP answer names a port");
+    assert!(
+        shell.log.contains(&Output::BindRtp(port)),
         "the SDP answer names the bound port"
     );
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
     assert_eq!(shell.node.calls(), 1);
     shell.ack(i);
     shell.progress(Duration::from_secs(1));
@@ -509,7 +553,7 @@ fn an_invite_for_a_conference_number_creates_a_call_and_binds_an_rtp_port() {
     let prompts = shell
         .log
         .iter()
-        .filter(|o| matches!(o, Output::SendRtp { from_port: 20_000, to, .. } if *to == addr("127.0.0.1:6002")))
+        .filter(|o| matches!(o, Output::SendRtp { from_port, to, .. } if *from_port == port && *to == addr("127.0.0.1:6002")))
         .count();
     assert!(
         prompts >= 45,
@@ -554,6 +598,12 @@ fn two_admitted_callers_share_one_room_and_hear_each_other() {
     shell.callers[a].level = Some(2000);
     shell.callers[b].level = Some(-5000);
     shell.progress(Duration::from_millis(500));
+    they_hear_each_other_only(&mut shell, a, b);
+}
+
+/// Over the next half second, `a` (talking at 2000) hears only `b` (at -5000), and
+/// `b` only `a`.
+fn they_hear_each_other_only(shell: &mut Shell, a: usize, b: usize) {
     let since = shell.log.len();
     shell.progress(Duration::from_millis(500));
     let a_hears = shell.heard(a, since);
@@ -819,8 +869,56 @@ fn the_last_leg_leaving_drops_the_room() {
 }
 
 #[test]
-fn ports_are_released_when_calls_end() {
+fn rtp_ports_are_drawn_at_random_from_the_free_ones() {
+    let ports: std::collections::BTreeSet<u16> = (1..=20)
+        .map(|_| {
+            let mut shell = Shell::new(config(20_000..20_200));
+            let i = shell.dial(1);
+            shell.callers[i].port.expect("a port")
+        })
+        .collect();
+    assert!(
+        ports.len() >= 5,
+        "the first call of 20 nodes got {ports:?}: not drawn at random"
+    );
+    assert!(
+        ports
+            .iter()
+            .all(|p| p % 2 == 0 && (20_000..20_200).contains(p))
+    );
+}
+
+#[test]
+fn a_stranger_sending_to_every_port_is_heard_by_nobody_keys_nothing_gets_nothing_and_is_counted() {
     let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let b = shell.admitted(2, PARTICIPANT);
+    shell.callers[a].level = Some(2000);
+    shell.callers[b].level = Some(-5000);
+    // One stranger outside the trunk's media sources, one on the trunk's host.
+    let strangers = [addr("10.66.0.1:6000"), addr(&format!("{TRUNK}:7777"))];
+    shell.strangers = strangers.to_vec();
+    shell.progress(Duration::from_millis(500));
+    // `*6` would mute a participant: the other would hear silence.
+    shell.strangers_key("*6");
+    shell.progress(Duration::from_secs(3));
+    they_hear_each_other_only(&mut shell, a, b);
+    assert!(
+        !shell.log.iter().any(|o| matches!(
+            o,
+            Output::SendRtp { to, .. } | Output::SendSip { to, .. } if strangers.contains(to)
+        )),
+        "nothing is sent to a stranger"
+    );
+    let dropped = shell.node.media_stats().rtp_dropped;
+    assert!(dropped.foreign_source >= 2 * 2 * 150, "{dropped:?}");
+    assert_eq!(dropped.foreign_ssrc, 0);
+}
+
+#[test]
+fn ports_are_released_when_calls_end() {
+    // One even port: the next call can only get it back once it is released.
+    let mut shell = Shell::new(config(20_000..20_002));
     let a = shell.admitted(1, PARTICIPANT);
     let port = shell.callers[a].port.expect("a port");
     shell.caller_hangs_up(a);
@@ -934,7 +1032,7 @@ fn star44_from_an_ip_phone_skips_the_number_lookup_and_asks_for_its_account() {
             .iter()
             .any(|o| matches!(o, Output::LookupAccount { account: a, .. } if *a == account))
     );
-    assert!(shell.log.contains(&Output::BindRtp(20_000)));
+    assert!(shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
     assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
     // From a source that is not that IP phone, `*44` is no number: 404.
     let mut shell = Shell::new(trunk_only);

@@ -5,8 +5,13 @@
 //! | `TELECONF_SIP_ADDR`       | SIP address, UDP and TCP                             | `127.0.0.1:5060` |
 //! | `TELECONF_PUBLIC_IP`      | address put in Contact and SDP (needed when the SIP address is `0.0.0.0`) | the SIP address's |
 //! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
-//! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses allowed to call      | `127.0.0.1,::1`  |
+//! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses or CIDR blocks allowed to call | `127.0.0.1,::1` |
+//! | `TELECONF_TRUNK_MEDIA_SOURCES` | comma-separated addresses or CIDR blocks the trunk's RTP may come from when not from the address its SDP gives (NAT); a call latches once on one of them, and takes nothing from anywhere else | `TELECONF_TRUNK_SOURCES` |
 //! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
+//! | `TELECONF_SIP_TCP_MAX_CONNECTIONS` | SIP TCP connections held at once; one more is closed as soon as accepted | `256` |
+//! | `TELECONF_SIP_TCP_MAX_PER_SOURCE` | SIP TCP connections held at once from one address | `16` |
+//! | `TELECONF_SIP_TCP_IDLE_SECS` | a SIP TCP connection with no message nor keep-alive for this long is closed | `300` |
+//! | `TELECONF_SIP_TCP_MESSAGE_SECS` | a SIP TCP connection whose message is still incomplete this long after its first byte is closed | `10` |
 //! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
@@ -19,7 +24,9 @@ use teleconf_core::domain::AccountId;
 
 use crate::Error;
 use crate::node::NodeConfig;
+use crate::sip::connections::ConnectionLimits;
 use crate::sip::transaction::Timers;
+use crate::sources::Sources;
 
 /// Where the node listens and whom it serves.
 #[derive(Debug, Clone)]
@@ -31,9 +38,13 @@ pub struct Config {
     /// The RTP ports (even ones are used; the odd one above is RTCP's).
     pub rtp_ports: Range<u16>,
     /// Trunk addresses allowed to call.
-    pub trunk_sources: Vec<IpAddr>,
+    pub trunk_sources: Sources,
+    /// Where the trunk's RTP may come from besides the SDP's address (NAT).
+    pub trunk_media: Sources,
     /// IP phones allowed to dial `*44`, and their account.
     pub star44_sources: HashMap<IpAddr, AccountId>,
+    /// SIP over TCP: connections held, and how long each may wait for a message.
+    pub tcp: ConnectionLimits,
     /// On stop, how long the calls up may go on before they are hung up (new
     /// calls get 503 meanwhile). A conference is never cut by its schedule; a
     /// node going away is the one case a caller is hung up on.
@@ -67,11 +78,12 @@ impl Config {
         };
         let rtp_ports =
             rtp_ports(&var("TELECONF_RTP_PORTS").unwrap_or_else(|| "20000-29999".into()))?;
-        let trunk_sources = var("TELECONF_TRUNK_SOURCES")
-            .unwrap_or_else(|| "127.0.0.1,::1".into())
-            .split(',')
-            .map(|ip| parse("TELECONF_TRUNK_SOURCES", ip.trim()))
-            .collect::<Result<_, _>>()?;
+        let trunk_sources = var("TELECONF_TRUNK_SOURCES").unwrap_or_else(|| "127.0.0.1,::1".into());
+        let trunk_media = match var("TELECONF_TRUNK_MEDIA_SOURCES") {
+            Some(list) => parse("TELECONF_TRUNK_MEDIA_SOURCES", &list)?,
+            None => parse("TELECONF_TRUNK_SOURCES", &trunk_sources)?,
+        };
+        let trunk_sources = parse("TELECONF_TRUNK_SOURCES", &trunk_sources)?;
         let star44_sources = match var("TELECONF_STAR44_SOURCES") {
             None => HashMap::new(),
             Some(list) => list
@@ -90,6 +102,31 @@ impl Config {
                 })
                 .collect::<Result<_, Error>>()?,
         };
+        let defaults = ConnectionLimits::default();
+        let count = |name: &str, default: usize| -> Result<usize, Error> {
+            match var(name) {
+                Some(value) => match parse(name, value.trim())? {
+                    0 => Err(config(name, "must be at least 1")),
+                    n => Ok(n),
+                },
+                None => Ok(default),
+            }
+        };
+        let secs = |name: &str, default: std::time::Duration| -> Result<_, Error> {
+            match var(name) {
+                Some(value) => match parse(name, value.trim())? {
+                    0 => Err(config(name, "must be at least 1")),
+                    n => Ok(std::time::Duration::from_secs(n)),
+                },
+                None => Ok(default),
+            }
+        };
+        let tcp = ConnectionLimits {
+            max_total: count("TELECONF_SIP_TCP_MAX_CONNECTIONS", defaults.max_total)?,
+            max_per_source: count("TELECONF_SIP_TCP_MAX_PER_SOURCE", defaults.max_per_source)?,
+            idle: secs("TELECONF_SIP_TCP_IDLE_SECS", defaults.idle)?,
+            message: secs("TELECONF_SIP_TCP_MESSAGE_SECS", defaults.message)?,
+        };
         let drain = match var("TELECONF_DRAIN_SECS") {
             Some(secs) => {
                 std::time::Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?)
@@ -101,7 +138,9 @@ impl Config {
             public_ip,
             rtp_ports,
             trunk_sources,
+            trunk_media,
             star44_sources,
+            tcp,
             drain,
             spool_dir: var("TELECONF_SPOOL_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/spool".into())
@@ -121,6 +160,7 @@ impl Config {
     pub fn node_config(&self, local: SocketAddr) -> NodeConfig {
         NodeConfig {
             trunk_sources: self.trunk_sources.clone(),
+            trunk_media: self.trunk_media.clone(),
             local_addr: SocketAddr::new(IpAddr::V4(self.public_ip), local.port()),
             rtp_addr: self.public_ip,
             rtp_ports: self.rtp_ports.clone(),
@@ -175,11 +215,14 @@ mod tests {
         assert_eq!(config.sip_addr, "127.0.0.1:5060".parse().unwrap());
         assert_eq!(config.public_ip, Ipv4Addr::LOCALHOST);
         assert_eq!(config.rtp_ports, 20000..30000);
+        let loopback = [IpAddr::from(Ipv4Addr::LOCALHOST), "::1".parse().unwrap()];
+        assert_eq!(config.trunk_sources, loopback.into_iter().collect());
         assert_eq!(
-            config.trunk_sources,
-            vec![IpAddr::from(Ipv4Addr::LOCALHOST), "::1".parse().unwrap()]
+            config.trunk_media, config.trunk_sources,
+            "the trunk's own by default"
         );
         assert!(config.star44_sources.is_empty());
+        assert_eq!(config.tcp, ConnectionLimits::default());
     }
 
     #[test]
@@ -190,15 +233,40 @@ mod tests {
             ("TELECONF_PUBLIC_IP", "203.0.113.7"),
             ("TELECONF_RTP_PORTS", "30000-30099"),
             ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
+            ("TELECONF_TRUNK_MEDIA_SOURCES", "203.0.113.0/24"),
             ("TELECONF_STAR44_SOURCES", &format!("192.0.2.10={account}")),
             ("TELECONF_DRAIN_SECS", "600"),
+            ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "64"),
+            ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "4"),
+            ("TELECONF_SIP_TCP_IDLE_SECS", "120"),
+            ("TELECONF_SIP_TCP_MESSAGE_SECS", "5"),
         ])
         .unwrap();
         assert_eq!(config.sip_addr.port(), 5080);
         assert_eq!(config.public_ip, Ipv4Addr::new(203, 0, 113, 7));
         assert_eq!(config.rtp_ports, 30000..30100);
-        assert_eq!(config.trunk_sources.len(), 2);
+        assert!(
+            config
+                .trunk_sources
+                .contains("198.51.100.2".parse().unwrap())
+        );
+        assert!(
+            !config
+                .trunk_sources
+                .contains("198.51.100.3".parse().unwrap())
+        );
+        assert!(config.trunk_media.contains("203.0.113.77".parse().unwrap()));
+        assert!(!config.trunk_media.contains("198.51.100.1".parse().unwrap()));
         assert_eq!(config.drain, std::time::Duration::from_secs(600));
+        assert_eq!(
+            config.tcp,
+            ConnectionLimits {
+                max_total: 64,
+                max_per_source: 4,
+                idle: std::time::Duration::from_secs(120),
+                message: std::time::Duration::from_secs(5),
+            }
+        );
         assert_eq!(
             config.star44_sources.get(&"192.0.2.10".parse().unwrap()),
             Some(&account)
@@ -221,9 +289,14 @@ mod tests {
             ("TELECONF_RTP_PORTS", "20001-20001"),
             ("TELECONF_RTP_PORTS", "100-200"),
             ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
+            ("TELECONF_TRUNK_MEDIA_SOURCES", "10.0.0.0/33"),
             ("TELECONF_STAR44_SOURCES", "10.0.0.1"),
             ("TELECONF_STAR44_SOURCES", "10.0.0.1=not-an-id"),
             ("TELECONF_DRAIN_SECS", "soon"),
+            ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "0"),
+            ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "many"),
+            ("TELECONF_SIP_TCP_IDLE_SECS", "-1"),
+            ("TELECONF_SIP_TCP_MESSAGE_SECS", "0"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");

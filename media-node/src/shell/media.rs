@@ -33,8 +33,11 @@ const INBOX: usize = 8192;
 const EVENTS: usize = 256;
 /// How long the BYEs of a stopping node get to be answered.
 const BYE_GRACE: Duration = Duration::from_secs(2);
-/// How often the conferences held are told to the portal commands' task (1 s).
+/// How often the conferences held are told to the portal commands' task, and the
+/// node's figures copied out (1 s).
 const TICKS_PER_PUBLISH: u64 = 50;
+/// How often the figures are logged, when they changed (10 s).
+const TICKS_PER_LOG: u64 = 500;
 /// Epoll tokens that are not RTP ports (ports are 0..=65535).
 const TIMER: u64 = u64::MAX;
 const WAKE: u64 = u64::MAX - 1;
@@ -225,6 +228,7 @@ pub(super) fn run(
             }
         }
     }
+    io.publish_stats(&node, true);
     Ok(io)
 }
 
@@ -273,6 +277,7 @@ impl Loop {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks % TICKS_PER_PUBLISH == 0 {
             io.publish_held(node);
+            io.publish_stats(node, self.ticks % TICKS_PER_LOG == 0);
         }
         let now = Instant::now();
         self.next_tick += PERIOD;

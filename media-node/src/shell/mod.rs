@@ -22,11 +22,14 @@
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 //! - [`recorder`]: recordings written to disk as they come, then stored in S3.
+//! - [`stats`]: what the node refused or dropped, by reason ([`Shell::stats`]),
+//!   logged when it changes.
 
 pub mod config;
 pub mod recorder;
 pub mod services;
 pub mod spool;
+pub mod stats;
 
 mod controls;
 mod media;
@@ -54,6 +57,7 @@ use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
 use media::{Inbox, Posted};
 use recorder::{Rec, Recorder};
 use spool::{Note, Spool};
+use stats::Stats;
 
 pub use config::Config;
 pub use services::Services;
@@ -103,8 +107,7 @@ enum Answer {
     },
     Attempts {
         leg: LegKey,
-        by_caller: u32,
-        by_conference: u32,
+        counts: Option<ivr::Attempts>,
     },
     Intro {
         leg: LegKey,
@@ -124,6 +127,7 @@ pub struct Shell {
     udp: Arc<UdpSocket>,
     tcp: TcpListener,
     local: SocketAddr,
+    stats: Arc<Stats>,
 }
 
 impl Shell {
@@ -153,12 +157,19 @@ impl Shell {
             udp: Arc::new(udp),
             tcp,
             local,
+            stats: Arc::default(),
         })
     }
 
     /// The SIP address bound (its port is the one taken when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The node's figures of what it refused or dropped, kept up to date while it
+    /// runs.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 
     /// Serves calls until `shutdown` completes, then stops: new calls get 503, the
@@ -172,13 +183,20 @@ impl Shell {
     ) -> Result<(), Error> {
         let node = Node::new(self.config.node_config(self.local));
         // The spool first: what a previous run left is written before anything new.
-        let (spool, recovered) =
+        let (spool, recovery) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
                 io(
                     format!("CDR spool {}", self.config.spool_dir.display()),
                     source,
                 )
             })?;
+        if recovery.skipped_lines > 0 {
+            tracing::warn!(
+                lines = recovery.skipped_lines,
+                "unreadable CDR journal lines skipped"
+            );
+        }
+        let recovered = recovery.legs;
         if !recovered.is_empty() {
             tracing::info!(legs = recovered.len(), "CDR legs recovered from the spool");
         }
@@ -213,7 +231,12 @@ impl Shell {
         let (held, held_by_node) = tokio::sync::watch::channel(Vec::new());
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), inbox.clone())),
-            tokio::spawn(tcp::accept(self.tcp, inbox.clone())),
+            tokio::spawn(tcp::accept(
+                self.tcp,
+                inbox.clone(),
+                self.config.tcp,
+                self.stats.clone(),
+            )),
             tokio::spawn(controls::fetch(
                 services.clone(),
                 held_by_node,
@@ -232,6 +255,8 @@ impl Shell {
             recorder,
             live,
             held,
+            stats: self.stats,
+            logged: stats::Figures::default(),
         };
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
@@ -300,6 +325,10 @@ struct Io {
     live: mpsc::UnboundedSender<LiveUpdate>,
     /// The conferences the node holds, for the portal commands' [controls] task.
     held: tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    /// The node's figures.
+    stats: Arc<Stats>,
+    /// The figures as last logged.
+    logged: stats::Figures,
 }
 
 impl Io {
@@ -350,19 +379,23 @@ impl Io {
                     Input::LookupFailed { now, req }
                 }
                 Answer::Conference { leg, info } => Input::ConferenceFound { now, leg, info },
-                Answer::Attempts {
-                    leg,
-                    by_caller,
-                    by_conference,
-                } => Input::Attempts {
-                    now,
-                    leg,
-                    by_caller,
-                    by_conference,
-                },
+                Answer::Attempts { leg, counts } => Input::Attempts { now, leg, counts },
                 Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
                 Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
             }),
+        }
+    }
+
+    /// Copies the node's figures into [`Stats`], and logs them all when `log` and
+    /// they changed since they were last logged.
+    fn publish_stats(&mut self, node: &Node, log: bool) {
+        self.stats.set_media(node.media_stats());
+        if log {
+            let figures = self.stats.read();
+            if figures != self.logged {
+                figures.log();
+                self.logged = figures;
+            }
         }
     }
 
@@ -481,35 +514,19 @@ impl Io {
                 }
             }),
             ivr::Output::CheckAttempts { caller, conference } => self.answer(async move {
-                let (by_caller, by_conference) =
-                    match services.attempts(&caller, &conference, Utc::now()).await {
-                        Ok(counts) => counts,
-                        Err(error) => {
-                            // Fail open: the call's own three tries still bound it.
-                            tracing::warn!(%error, "attempt counters unreadable");
-                            (0, 0)
-                        }
-                    };
-                Some(Answer::Attempts {
+                counted(
                     leg,
-                    by_caller,
-                    by_conference,
-                })
+                    services.attempts(&caller, conference, Utc::now()).await,
+                )
             }),
-            ivr::Output::RecordFailure {
-                attempt,
-                account,
-                conference,
-            } => {
-                self.runtime.spawn(async move {
-                    if let Err(error) = services
-                        .record_failure(&attempt, account, conference, Utc::now())
-                        .await
-                    {
-                        tracing::warn!(%error, "failed code not counted");
-                    }
-                });
-            }
+            ivr::Output::RecordFailure { caller, conference } => self.answer(async move {
+                counted(
+                    leg,
+                    services
+                        .record_failure(&caller, conference, Utc::now())
+                        .await,
+                )
+            }),
             other => tracing::debug!(?other, "not a lookup for the shell"),
         }
     }
@@ -544,6 +561,15 @@ impl Io {
             Err(error) => tracing::warn!(%to, %error, "SIP send failed"),
         }
     }
+}
+
+/// The failure counts for the call `leg`. The counters fail closed: a store that
+/// cannot tell answers `None`, and the call is refused, never read as no failures.
+fn counted(leg: LegKey, counts: Result<ivr::Attempts, teleconf_core::Error>) -> Option<Answer> {
+    let counts = counts
+        .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable or not written"))
+        .ok();
+    Some(Answer::Attempts { leg, counts })
 }
 
 /// Reads the SIP UDP socket.

@@ -20,13 +20,13 @@ use teleconf_core::audio::prompt::normalize_prompt;
 use teleconf_core::audio::write_pcm16_mono;
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
-    AccountId, Activity, ActivityKind, Attempt, CallLeg, ConferenceControl, ConferenceId,
-    ConferenceNumber, ControlId, E164, IntroCode, Language, Limit, PhoneNumber, PromptId,
-    Recording,
+    AccountId, Activity, ActivityKind, Attempt, CallLeg, CallerSource, ConferenceControl,
+    ConferenceId, ConferenceNumber, ControlId, E164, IntroCode, Language, Limit, PhoneNumber,
+    PromptId, Recording,
 };
 use teleconf_core::store::Store;
 
-use crate::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
+use crate::ivr::{Attempts, CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
 use crate::node::LiveUpdate;
 use crate::shell::recorder::Finished;
 
@@ -110,20 +110,31 @@ impl Services {
         }))
     }
 
-    /// Failed codes counted now from the caller and against the conference. A
-    /// locked attempt reads as its limit reached: the IVR then says « too many
-    /// attempts » whatever the window's count.
+    /// The failures counted now against the caller and, when given, the
+    /// conference. A locked attempt reads as its limit reached, whatever the
+    /// window's count.
     pub async fn attempts(
         &self,
-        caller: &Attempt,
-        conference: &Attempt,
+        caller: &CallerSource,
+        conference: Option<ConferenceId>,
         now: DateTime<Utc>,
-    ) -> Result<(u32, u32)> {
-        let (by_caller, by_conference) = tokio::try_join!(
-            self.count(caller, &CALLER_LIMIT, now),
-            self.count(conference, &CONFERENCE_LIMIT, now),
-        )?;
-        Ok((by_caller, by_conference))
+    ) -> Result<Attempts> {
+        let by_conference = async {
+            match conference {
+                Some(conference) => {
+                    self.count(&Attempt::CodeAt(conference), &CONFERENCE_LIMIT, now)
+                        .await
+                }
+                None => Ok(0),
+            }
+        };
+        let caller = Attempt::CodeFrom(caller.clone());
+        let (by_caller, by_conference) =
+            tokio::try_join!(self.count(&caller, &CALLER_LIMIT, now), by_conference,)?;
+        Ok(Attempts {
+            by_caller,
+            by_conference,
+        })
     }
 
     async fn count(&self, attempt: &Attempt, limit: &Limit, now: DateTime<Utc>) -> Result<u32> {
@@ -133,40 +144,79 @@ impl Services {
         self.store.failures(attempt, limit, now).await
     }
 
-    /// Counts one failed code; the failure that reaches its limit locks further
-    /// tries for [`LOCKOUT`] and is recorded in the account's activity.
+    /// Counts one wrong entry against the caller, and, for a wrong code, against
+    /// `conference` (with its account); returns the counts now. The failure that
+    /// reaches a limit locks for [`LOCKOUT`] (a caller shut out, a conference's
+    /// callers slowed) and is recorded in the account's activity when there is one.
     pub async fn record_failure(
         &self,
-        attempt: &Attempt,
-        account: AccountId,
-        conference: ConferenceId,
+        caller: &CallerSource,
+        conference: Option<(ConferenceId, AccountId)>,
         now: DateTime<Utc>,
-    ) -> Result<()> {
-        let limit = match attempt {
-            Attempt::CodeAt(_) => CONFERENCE_LIMIT,
-            _ => CALLER_LIMIT,
+    ) -> Result<Attempts> {
+        let attempt = Attempt::CodeFrom(caller.clone());
+        let by_caller = self.fail(
+            &attempt,
+            &CALLER_LIMIT,
+            conference,
+            format!("{}: wrong entries", caller.caller_id()),
+            now,
+        );
+        let by_conference = async {
+            match conference {
+                Some(keyed_at) => {
+                    self.fail(
+                        &Attempt::CodeAt(keyed_at.0),
+                        &CONFERENCE_LIMIT,
+                        Some(keyed_at),
+                        "wrong codes".into(),
+                        now,
+                    )
+                    .await
+                }
+                None => Ok(0),
+            }
         };
-        let count = self.store.record_failure(attempt, &limit, now).await?;
-        if limit.is_exceeded(count) {
-            let until = now + LOCKOUT;
-            self.store.lock(attempt, until).await?;
-            let summary = match attempt {
-                Attempt::CodeFrom(caller) => format!("{caller}: {count} wrong codes"),
-                _ => format!("{count} wrong codes"),
-            };
-            tracing::warn!(%conference, %summary, "access locked until {until}");
-            self.store
-                .record_activity(&Activity::new(
-                    account,
-                    now,
-                    None,
-                    ActivityKind::AccessLocked,
-                    Some(conference),
-                    summary,
-                ))
-                .await?;
+        let (by_caller, by_conference) = tokio::try_join!(by_caller, by_conference)?;
+        Ok(Attempts {
+            by_caller,
+            by_conference,
+        })
+    }
+
+    /// Counts one failure of `attempt`; returns its count (its limit while locked).
+    async fn fail(
+        &self,
+        attempt: &Attempt,
+        limit: &Limit,
+        conference: Option<(ConferenceId, AccountId)>,
+        what: String,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let count = self.store.record_failure(attempt, limit, now).await?;
+        if !limit.is_exceeded(count) {
+            return Ok(count);
         }
-        Ok(())
+        let until = now + LOCKOUT;
+        self.store.lock(attempt, until).await?;
+        // The failure that reaches the limit is the one recorded.
+        if count == limit.max_failures {
+            let summary = format!("{count} {what}");
+            tracing::warn!(?conference, %summary, "guessing: locked until {until}");
+            if let Some((conference, account)) = conference {
+                self.store
+                    .record_activity(&Activity::new(
+                        account,
+                        now,
+                        None,
+                        ActivityKind::AccessLocked,
+                        Some(conference),
+                        summary,
+                    ))
+                    .await?;
+            }
+        }
+        Ok(count.max(limit.max_failures))
     }
 
     /// A custom prompt's 8 kHz PCM: from the cache, else from S3 (any WAV the
@@ -426,23 +476,36 @@ mod tests {
         Services::new(store.clone(), blobs.clone())
     }
 
+    fn caller() -> CallerSource {
+        CallerSource::new("198.51.100.7".parse().unwrap(), "+15145550123")
+    }
+
     #[tokio::test]
     async fn the_failure_that_reaches_the_caller_limit_locks_for_fifteen_minutes_and_is_recorded() {
         let store = Arc::new(MemoryStore::new());
         let services = services(&store, &Arc::default());
         let (account, owner) = account_with_owner(store.as_ref()).await;
         let conference = create_conference(store.as_ref(), &owner).await.id;
-        let caller = Attempt::CodeFrom("+15145550123".into());
-        let at = Attempt::CodeAt(conference);
+        let keyed_at = Some((conference, account.id));
+        let counts = |by_caller, by_conference| Attempts {
+            by_caller,
+            by_conference,
+        };
         // At the start of a counting window, so the lock outlives the window.
         let now = CALLER_LIMIT.window_start(Utc::now());
         for _ in 0..CALLER_LIMIT.max_failures - 1 {
             services
-                .record_failure(&caller, account.id, conference, now)
+                .record_failure(&caller(), keyed_at, now)
                 .await
                 .unwrap();
         }
-        assert_eq!(services.attempts(&caller, &at, now).await.unwrap(), (9, 0));
+        assert_eq!(
+            services
+                .attempts(&caller(), Some(conference), now)
+                .await
+                .unwrap(),
+            counts(9, 9)
+        );
         assert!(
             store
                 .recent_activity(account.id, 10)
@@ -451,19 +514,46 @@ mod tests {
                 .is_empty()
         );
 
-        services
-            .record_failure(&caller, account.id, conference, now)
-            .await
-            .unwrap();
+        assert_eq!(
+            services
+                .record_failure(&caller(), keyed_at, now)
+                .await
+                .unwrap(),
+            counts(10, 10),
+            "the counts now come back with the failure"
+        );
         let activity = store.recent_activity(account.id, 10).await.unwrap();
         assert_eq!(activity.len(), 1);
         assert_eq!(activity[0].kind, ActivityKind::AccessLocked);
         assert_eq!(activity[0].conference_id, Some(conference));
         // Locked past the counting window, free after fifteen minutes.
         let later = now + TimeDelta::minutes(12);
-        assert_eq!(services.attempts(&caller, &at, later).await.unwrap().0, 10);
+        assert_eq!(
+            services.attempts(&caller(), None, later).await.unwrap(),
+            counts(10, 0)
+        );
         let free = now + TimeDelta::minutes(16);
-        assert_eq!(services.attempts(&caller, &at, free).await.unwrap().0, 0);
+        assert_eq!(
+            services.attempts(&caller(), None, free).await.unwrap(),
+            counts(0, 0)
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_numbers_count_against_the_caller_only_and_a_store_away_is_an_error_not_zero() {
+        let store = Arc::new(MemoryStore::new());
+        let services = services(&store, &Arc::default());
+        let now = Utc::now();
+        assert_eq!(
+            services.record_failure(&caller(), None, now).await.unwrap(),
+            Attempts {
+                by_caller: 1,
+                by_conference: 0
+            }
+        );
+        store.set_unavailable(true);
+        assert!(services.attempts(&caller(), None, now).await.is_err());
+        assert!(services.record_failure(&caller(), None, now).await.is_err());
     }
 
     #[tokio::test]

@@ -15,8 +15,9 @@
 //!   closed at the last heartbeat with cause `node_restart`. The node writes
 //!   those before it takes calls.
 //!
-//! A torn last line (the crash came mid-write) is skipped; nothing after it was
-//! synced.
+//! A line that cannot be read (torn by a crash mid-write, even in the middle of
+//! a multi-byte character) is skipped and counted ([`Recovery::skipped_lines`]):
+//! it never stops the node from starting.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -34,6 +35,16 @@ const HEARTBEAT: &str = "heartbeat";
 /// Journal size past which it is rewritten with the unsettled legs only.
 const COMPACT_AT: u64 = 1 << 20;
 
+/// What [`Spool::open`] found in the journal a previous run left.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// The legs to write again, in the order they were first journaled; those
+    /// a crash left open are closed with cause `node_restart`.
+    pub legs: Vec<CallLeg>,
+    /// Lines that could not be read (torn by a crash) and were skipped.
+    pub skipped_lines: usize,
+}
+
 /// The journal and the legs it still has to see written.
 #[derive(Debug)]
 pub struct Spool {
@@ -49,22 +60,30 @@ impl Spool {
     /// Opens the spool in `dir` (created if missing) and recovers what a
     /// previous run left: the legs to write again, those cut by a crash closed at
     /// the last heartbeat (or at `now` when there is none).
-    pub fn open(dir: &Path, now: DateTime<Utc>) -> io::Result<(Self, Vec<CallLeg>)> {
+    pub fn open(dir: &Path, now: DateTime<Utc>) -> io::Result<(Self, Recovery)> {
         fs::create_dir_all(dir)?;
         let path = dir.join(JOURNAL);
         let mut last: HashMap<LegId, CallLeg> = HashMap::new();
         let mut order: Vec<LegId> = Vec::new();
+        let mut skipped_lines = 0;
         if let Ok(file) = File::open(&path) {
-            for line in BufReader::new(file).lines() {
+            // Bytes, not text: a line torn inside a character is not UTF-8.
+            for line in BufReader::new(file).split(b'\n') {
                 let line = line?;
-                match serde_json::from_str::<CallLeg>(&line) {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match serde_json::from_slice::<CallLeg>(&line) {
                     Ok(leg) => {
                         if !last.contains_key(&leg.id) {
                             order.push(leg.id);
                         }
                         last.insert(leg.id, leg);
                     }
-                    Err(error) => tracing::warn!(%error, "spool: unreadable journal line skipped"),
+                    Err(error) => {
+                        skipped_lines += 1;
+                        tracing::warn!(%error, "spool: unreadable journal line skipped");
+                    }
                 }
             }
         }
@@ -88,7 +107,13 @@ impl Spool {
             unsettled,
         };
         spool.rewrite()?;
-        Ok((spool, recovered))
+        Ok((
+            spool,
+            Recovery {
+                legs: recovered,
+                skipped_lines,
+            },
+        ))
     }
 
     /// Appends `leg` (opened or closed) and syncs it to disk.
@@ -257,7 +282,7 @@ mod tests {
         let dir = scratch();
         let t0 = Utc::now();
         let (mut spool, recovered) = Spool::open(&dir, t0).unwrap();
-        assert!(recovered.is_empty());
+        assert!(recovered.legs.is_empty());
         let mut done = leg(t0);
         let open = leg(t0);
         spool.record(&done).unwrap();
@@ -268,6 +293,7 @@ mod tests {
         drop(spool); // The crash: nothing else is written.
 
         let (spool, recovered) = Spool::open(&dir, t0 + TimeDelta::hours(1)).unwrap();
+        let recovered = recovered.legs;
         assert_eq!(recovered.len(), 2);
         assert_eq!(recovered[0], done, "the last state of each leg, in order");
         assert_eq!(recovered[1].id, open.id);
@@ -301,6 +327,7 @@ mod tests {
         // No heartbeat: a restart closes the open leg at the time of the restart.
         let restart = t0 + TimeDelta::minutes(3);
         let (_, recovered) = Spool::open(&dir, restart).unwrap();
+        let recovered = recovered.legs;
         let open_again = recovered.iter().find(|l| l.id == open.id).unwrap();
         assert_eq!(open_again.left_at, Some(restart));
         fs::remove_dir_all(dir).unwrap();
@@ -329,8 +356,35 @@ mod tests {
         assert!(fs::metadata(dir.join(JOURNAL)).unwrap().len() < COMPACT_AT);
         drop(spool);
         let (_, recovered) = Spool::open(&dir, t0).unwrap();
+        let recovered = recovered.legs;
         assert!(recovered.iter().any(|l| l.id == kept.id));
         assert!(recovered.len() < 3_000, "{} legs", recovered.len());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_line_torn_inside_a_character_is_skipped_and_counted_and_the_legs_after_it_kept() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, _) = Spool::open(&dir, t0).unwrap();
+        let before = leg(t0);
+        spool.record(&before).unwrap();
+        drop(spool);
+        // A crash mid-write of a multi-byte character, then a later run's leg.
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.join(JOURNAL))
+            .unwrap();
+        file.write_all(b"{\"id\":\"01a2\xc3\n").unwrap();
+        let after = leg(t0);
+        let mut line = serde_json::to_vec(&after).unwrap();
+        line.push(b'\n');
+        file.write_all(&line).unwrap();
+        drop(file);
+        let (_, recovery) = Spool::open(&dir, t0).unwrap();
+        let ids: Vec<LegId> = recovery.legs.iter().map(|l| l.id).collect();
+        assert_eq!(ids, [before.id, after.id]);
+        assert_eq!(recovery.skipped_lines, 1);
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -349,6 +403,8 @@ mod tests {
         file.write_all(b"{\"id\":\"01a2").unwrap();
         drop(file);
         let (_, recovered) = Spool::open(&dir, t0).unwrap();
+        assert_eq!(recovered.skipped_lines, 1);
+        let recovered = recovered.legs;
         assert_eq!(recovered.len(), 1);
         assert_eq!(recovered[0].id, whole.id);
         fs::remove_dir_all(dir).unwrap();

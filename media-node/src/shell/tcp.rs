@@ -2,8 +2,17 @@
 //! stream with [`codec::frame`] and hands whole messages to the shell, which
 //! answers through the connection's writer. An unframeable stream gets its 400
 //! when one can be built, then the connection is closed.
+//!
+//! What a connection may hold is the sans-IO [`connections`](crate::sip::connections)'
+//! to decide: one over the caps (in total, per source address) is closed as soon
+//! as it is accepted; one quiet for its idle time, or whose message is still
+//! incomplete after its message time, is closed. Each is counted in the node's
+//! [`Stats`]. So slow or idle clients never hold descriptors that calls' RTP ports
+//! need.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -11,17 +20,62 @@ use tokio::sync::mpsc;
 
 use super::Event;
 use super::media::Inbox;
+use super::stats::Stats;
 use crate::sip::codec::{self, Framing};
+use crate::sip::connections::{ConnectionLimits, Connections, ReadClock};
 
 /// Messages waiting to be written to one connection.
 const WRITE_QUEUE: usize = 64;
+/// How long the writes queued for a closing connection get to go out.
+const WRITE_GRACE: Duration = Duration::from_secs(2);
 
-/// Accepts connections until the shell goes.
-pub(super) async fn accept(listener: TcpListener, events: Inbox) {
+/// The connections held, shared by the accepting task and the connections'.
+type Held = Arc<Mutex<Connections>>;
+
+/// A connection admitted: its place is given back when it goes.
+struct Admitted {
+    held: Held,
+    peer: SocketAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        lock(&self.held).close(self.peer.ip());
+    }
+}
+
+/// Accepts connections until the shell goes, within `limits`.
+pub(super) async fn accept(
+    listener: TcpListener,
+    events: Inbox,
+    limits: ConnectionLimits,
+    stats: Arc<Stats>,
+) {
+    let held: Held = Arc::new(Mutex::new(Connections::new(limits)));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(serve(stream, peer, events.clone()));
+                let admitted = lock(&held).open(peer.ip());
+                match admitted {
+                    Ok(()) => {
+                        let admitted = Admitted {
+                            held: held.clone(),
+                            peer,
+                        };
+                        tokio::spawn(serve(
+                            stream,
+                            admitted,
+                            events.clone(),
+                            limits,
+                            stats.clone(),
+                        ));
+                    }
+                    Err(why) => {
+                        // Closed at once: dropping the stream.
+                        stats.tcp_refused(why);
+                        tracing::debug!(%peer, reason = why.as_str(), "SIP TCP connection refused");
+                    }
+                }
             }
             Err(error) => {
                 // Out of descriptors and the like: wait, never spin.
@@ -32,7 +86,14 @@ pub(super) async fn accept(listener: TcpListener, events: Inbox) {
     }
 }
 
-async fn serve(stream: TcpStream, peer: SocketAddr, events: Inbox) {
+async fn serve(
+    stream: TcpStream,
+    admitted: Admitted,
+    events: Inbox,
+    limits: ConnectionLimits,
+    stats: Arc<Stats>,
+) {
+    let peer = admitted.peer;
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
@@ -45,7 +106,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, events: Inbox) {
     {
         return;
     }
-    let write = tokio::spawn(async move {
+    let mut write = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             if writer.write_all(&bytes).await.is_err() {
                 break;
@@ -53,13 +114,22 @@ async fn serve(stream: TcpStream, peer: SocketAddr, events: Inbox) {
         }
         let _ = writer.shutdown().await;
     });
+    let mut clock = ReadClock::new(&limits, Instant::now());
     let mut buffer = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
     'read: loop {
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        let (deadline, expiry) = clock.deadline();
+        let read = tokio::time::timeout_at(deadline.into(), reader.read(&mut chunk)).await;
+        match read {
+            Err(_) => {
+                stats.tcp_expired(expiry);
+                tracing::info!(%peer, reason = expiry.as_str(), "SIP TCP connection timed out; closing");
+                break;
+            }
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
         }
+        let mut whole = 0;
         loop {
             match codec::frame(&buffer) {
                 Framing::KeepAlive(n) => {
@@ -68,9 +138,11 @@ async fn serve(stream: TcpStream, peer: SocketAddr, events: Inbox) {
                         let _ = tx.try_send(b"\r\n".to_vec());
                     }
                     buffer.drain(..n);
+                    whole += 1;
                 }
                 Framing::Complete(n) => {
                     let bytes: Vec<u8> = buffer.drain(..n).collect();
+                    whole += 1;
                     if !events.send(Event::Sip { from: peer, bytes }).await {
                         break 'read;
                     }
@@ -85,8 +157,18 @@ async fn serve(stream: TcpStream, peer: SocketAddr, events: Inbox) {
                 }
             }
         }
+        clock.on_read(Instant::now(), whole, !buffer.is_empty());
     }
     drop(tx);
     let _ = events.send(Event::TcpClosed { peer }).await;
-    let _ = write.await;
+    // A peer that reads nothing must not keep the connection (and its place).
+    if tokio::time::timeout(WRITE_GRACE, &mut write).await.is_err() {
+        write.abort();
+    }
+    drop(admitted);
+}
+
+/// A poisoned count is still a count.
+fn lock(held: &Held) -> std::sync::MutexGuard<'_, Connections> {
+    held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

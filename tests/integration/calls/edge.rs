@@ -13,6 +13,7 @@ use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
 use teleconf_core::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
 use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
+use teleconf_tests::proxy::Proxy;
 use teleconf_tests::stack::Stack;
 
 /// How long a test waits for one answer.
@@ -204,6 +205,16 @@ async fn node() -> (Stack, MediaNode) {
     let stack = Stack::new().await;
     let node = MediaNode::start(&stack).await;
     (stack, node)
+}
+
+/// A conference open now, and a node that reaches its store through a proxy the
+/// test may cut.
+pub(super) async fn node_behind_a_proxy() -> (Stack, OpenConference, Proxy, MediaNode) {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let (proxy, store) = stack.store_through_proxy().await;
+    let node = MediaNode::start_with(&stack, store).await;
+    (stack, open, proxy, node)
 }
 
 #[tokio::test]
@@ -434,10 +445,7 @@ async fn a_stopping_node_hangs_up_its_calls_and_writes_their_cdrs_before_it_exit
 
 #[tokio::test]
 async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_back() {
-    let stack = Stack::new().await;
-    let open = OpenConference::create(&stack.store).await;
-    let (proxy, store) = stack.store_through_proxy().await;
-    let node = MediaNode::start_with(&stack, store).await;
+    let (_stack, open, proxy, node) = node_behind_a_proxy().await;
     let target = node.uri(&open.access.number);
 
     proxy.cut();
@@ -454,6 +462,39 @@ async fn while_the_store_is_unreachable_calls_get_503_and_are_served_once_it_is_
         "SIP/2.0 200 OK"
     );
     caller.ack(&target).await;
+}
+
+#[tokio::test]
+async fn while_the_store_is_away_a_wrong_code_is_refused_with_try_later_never_counted_as_zero() {
+    let (_stack, open, proxy, node) = node_behind_a_proxy().await;
+    let target = node.uri(&open.access.number);
+    let mut caller = Ua::new("127.0.0.1", node.sip).await;
+    let answer = caller.invite(&target, 7008).await;
+    assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
+    caller.ack(&target).await;
+    caller.key(&target, &open.number_keys()).await;
+    // The conference is found and the counters read: the code is asked for.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    proxy.cut();
+    caller.key(&target, "00000#").await;
+    // « Too many attempts, try again later », goodbye, and our BYE: the call is not
+    // asked for its code again as if nothing had been counted (three more tries
+    // with their prompts and silences would take far longer).
+    let mut buffer = vec![0u8; 65_535];
+    let bye = tokio::time::timeout(Duration::from_secs(12), async {
+        loop {
+            let (n, _) = caller.socket.recv_from(&mut buffer).await.unwrap();
+            let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            if message.starts_with("BYE ") {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("the node hangs up soon after the prompt");
+    assert!(bye.contains(&caller.call_id), "{bye}");
+    proxy.restore();
 }
 
 /// The conference's legs once `done` holds of them (CDRs are written by a task).
@@ -562,7 +603,7 @@ async fn an_intro_recorded_by_phone_with_the_one_time_code_becomes_the_conferenc
 }
 
 /// The port of the node's `m=audio` line in an SDP answer.
-fn media_port(answer: &str) -> u16 {
+pub(super) fn media_port(answer: &str) -> u16 {
     answer
         .lines()
         .find_map(|line| line.strip_prefix("m=audio "))

@@ -5,17 +5,14 @@ use std::time::Duration;
 
 use teleconf_core::domain::{CallerRole, DisconnectCause};
 use teleconf_core::store::CdrStore;
-use teleconf_tests::media::{MediaNode, NodeProcess, OpenConference};
+use teleconf_tests::media::{NodeProcess, OpenConference};
 use teleconf_tests::stack::Stack;
 
-use super::edge::{Ua, status, wait_for_legs};
+use super::edge::{Ua, node_behind_a_proxy, status, wait_for_legs};
 
 #[tokio::test]
 async fn cdrs_written_while_the_store_is_away_arrive_once_it_is_back() {
-    let stack = Stack::new().await;
-    let open = OpenConference::create(&stack.store).await;
-    let (proxy, store) = stack.store_through_proxy().await;
-    let node = MediaNode::start_with(&stack, store).await;
+    let (stack, open, proxy, node) = node_behind_a_proxy().await;
     let target = node.uri(&open.access.number);
     let mut caller = Ua::new("127.0.0.1", node.sip).await;
     caller.join(&target, &open, CallerRole::Participant).await;

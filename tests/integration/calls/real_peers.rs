@@ -1,7 +1,8 @@
 //! Real SIP user agents call the media node: sipp keys the codes as RFC 4733 and
 //! reaches the conference; three baresip callers talk, each playing its own tone
-//! as its microphone, and what each one heard shows who was heard. The peers come
-//! from `make deps-sip`; the harness is `teleconf_tests::peers`.
+//! as its microphone, and what each one heard shows who was heard, a stranger
+//! sending its own tone and keys to every port of the node included. The peers
+//! come from `make deps-sip`; the harness is `teleconf_tests::peers`.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::peers::baresip::Baresip;
 use teleconf_tests::peers::sipp::{self, DialPlan};
+use teleconf_tests::peers::stranger::Stranger;
 use teleconf_tests::peers::tone::{Recording, write_tone};
 use teleconf_tests::stack::Stack;
 
@@ -63,24 +65,8 @@ async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener(
         (1700.0, CallerRole::Listener),
     ];
     let tones = callers.map(|(tone, _)| tone);
-    let mut phones = Vec::new();
-    for (i, (tone, _)) in callers.iter().enumerate() {
-        let microphone = dir.join(&format!("{tone}.wav"));
-        write_tone(&microphone, *tone, Duration::from_secs(60)).unwrap();
-        phones.push(
-            Baresip::start(&format!("caller{i}"), &microphone)
-                .await
-                .unwrap(),
-        );
-    }
-    let uri = node.uri(&open.access.number);
-    for (phone, (_, role)) in phones.iter_mut().zip(callers) {
-        phone.dial(&uri).await.unwrap();
-        phone.send_digits(&open.number_keys()).await.unwrap();
-        phone.send_digits(&open.code_keys(role)).await.unwrap();
-    }
     // All three in the room, then three seconds of conference.
-    wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    let mut phones = in_the_conference(&stack, &open, &node, &dir, &callers).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     for phone in &mut phones {
         phone.hangup().await.unwrap();
@@ -123,6 +109,112 @@ async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener(
     assert_eq!(listeners, 1);
 }
 
+#[tokio::test]
+async fn a_stranger_sending_a_tone_and_keys_to_every_port_is_heard_by_nobody_keys_nothing_and_gets_nothing()
+ {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let node = MediaNode::start(&stack).await;
+    let dir = ScratchDir::new("stranger").unwrap();
+    // A moderator and two participants; 2300 Hz is the stranger's, no harmonic of theirs.
+    let callers = [
+        (440.0, CallerRole::Moderator),
+        (1000.0, CallerRole::Participant),
+        (1700.0, CallerRole::Participant),
+    ];
+    const STRANGER_TONE: f64 = 2300.0;
+    let mut phones = in_the_conference(&stack, &open, &node, &dir, &callers).await;
+
+    // Strangers on the trunk's own host and on another address send their tone to
+    // every port, and key *5 (mute all), *9 (remove the last caller), *6 (mute).
+    let keys = "*5*9*6";
+    let strangers = [
+        Stranger::start("127.0.0.1", node.rtp_ports.clone(), STRANGER_TONE, keys)
+            .await
+            .unwrap(),
+        Stranger::start("127.0.0.2", node.rtp_ports.clone(), STRANGER_TONE, keys)
+            .await
+            .unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for phone in &mut phones {
+        phone.hangup().await.unwrap();
+    }
+    let mut outcomes = Vec::new();
+    for stranger in strangers {
+        outcomes.push(stranger.stop().await);
+    }
+
+    let mut tones: Vec<f64> = callers.iter().map(|(tone, _)| *tone).collect();
+    tones.push(STRANGER_TONE);
+    let heard: Vec<Recording> = phones
+        .iter()
+        .map(|phone| conference_window(&Recording::read(&phone.heard().unwrap()).unwrap()))
+        .collect();
+    let report = heard
+        .iter()
+        .map(|r| r.describe(&tones))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    for (who, recording) in heard.iter().enumerate() {
+        assert!(
+            recording.tone_share(STRANGER_TONE) < NOT_HEARD,
+            "caller {who} hears the stranger: {report}"
+        );
+        // Nobody was muted nor removed by the stranger's keys: each hears the
+        // two others, and not itself.
+        for (other, (tone, _)) in callers.iter().enumerate() {
+            if other == who {
+                assert!(recording.tone_share(*tone) < NOT_HEARD, "{report}");
+            } else {
+                assert!(recording.tone_share(*tone) > 0.2, "{report}");
+            }
+        }
+    }
+    for outcome in &outcomes {
+        assert!(outcome.sent > 1_000, "{outcome:?}");
+        assert_eq!(outcome.received, 0, "a stranger gets nothing: {outcome:?}");
+    }
+    let legs: Vec<CallLeg> = wait_for_legs(&stack, &open, |legs| {
+        legs.len() == 3 && legs.iter().all(|leg| leg.left_at.is_some())
+    })
+    .await;
+    assert!(
+        legs.iter()
+            .all(|leg| leg.cause == Some(DisconnectCause::CallerHangup)),
+        "nobody removed: {legs:?}"
+    );
+    let dropped = node.stats.read().rtp_dropped;
+    assert!(dropped.foreign_source > 1_000, "{dropped:?}");
+}
+
+/// One baresip caller per `(tone, role)`, its tone as its microphone: each dials
+/// `node` and keys `open`'s number and its role's code; returned once all are in
+/// the room.
+async fn in_the_conference(
+    stack: &Stack,
+    open: &OpenConference,
+    node: &MediaNode,
+    dir: &ScratchDir,
+    callers: &[(f64, CallerRole)],
+) -> Vec<Baresip> {
+    let uri = node.uri(&open.access.number);
+    let mut phones = Vec::new();
+    for (i, (tone, role)) in callers.iter().enumerate() {
+        let microphone = dir.join(&format!("{tone}.wav"));
+        write_tone(&microphone, *tone, Duration::from_secs(60)).unwrap();
+        let mut phone = Baresip::start(&format!("caller{i}"), &microphone)
+            .await
+            .unwrap();
+        phone.dial(&uri).await.unwrap();
+        phone.send_digits(&open.number_keys()).await.unwrap();
+        phone.send_digits(&open.code_keys(*role)).await.unwrap();
+        phones.push(phone);
+    }
+    wait_for_legs(stack, open, |legs| legs.len() == callers.len()).await;
+    phones
+}
+
 /// The two seconds of a caller's recording that end half a second before it
 /// ends: everyone was in the room then (the first hang-up comes at the end of the
 /// first caller's recording).
@@ -141,26 +233,8 @@ async fn a_recorded_conference_of_two_talkers_is_a_wav_in_s3_with_both_tones_lis
     let open = OpenConference::create_with(&stack.store, true).await;
     let node = MediaNode::start(stack).await;
     let dir = ScratchDir::new("recorded").unwrap();
-    let mut phones = Vec::new();
-    for (i, tone) in [440.0, 1000.0].into_iter().enumerate() {
-        let microphone = dir.join(&format!("{tone}.wav"));
-        write_tone(&microphone, tone, Duration::from_secs(60)).unwrap();
-        phones.push(
-            Baresip::start(&format!("talker{i}"), &microphone)
-                .await
-                .unwrap(),
-        );
-    }
-    let uri = node.uri(&open.access.number);
-    for phone in &mut phones {
-        phone.dial(&uri).await.unwrap();
-        phone.send_digits(&open.number_keys()).await.unwrap();
-        phone
-            .send_digits(&open.code_keys(CallerRole::Participant))
-            .await
-            .unwrap();
-    }
-    wait_for_legs(stack, &open, |legs| legs.len() == 2).await;
+    let talkers = [440.0, 1000.0].map(|tone| (tone, CallerRole::Participant));
+    let mut phones = in_the_conference(stack, &open, &node, &dir, &talkers).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     for phone in &mut phones {
         phone.hangup().await.unwrap();

@@ -7,6 +7,7 @@
 //! - [`sipp`]: a sipp UAC running a scenario (dialling and keying codes), a sipp UAS.
 //! - [`baresip`]: a baresip caller driven through its `ctrl_tcp` module.
 //! - [`rtp`]: a UDP sink that reads the RFC 4733 digits a peer sends.
+//! - [`stranger`]: no caller: a tone and keys sent to every port of a node's range.
 //!
 //! Every peer gets its own scratch directory and free loopback ports, so tests run
 //! in parallel; a peer process is killed when its handle is dropped. The tools are
@@ -23,6 +24,7 @@ use anyhow::Context as _;
 pub mod baresip;
 pub mod rtp;
 pub mod sipp;
+pub mod stranger;
 pub mod tone;
 
 /// The path of a SIP tool installed by `make deps-sip` (`sipp`, `baresip`); panics
