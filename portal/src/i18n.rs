@@ -173,6 +173,8 @@ impl L {
             K::NumberCreated => self.t("Numéro d'accès ajouté", "Access number added"),
             K::NumberUpdated => self.t("Numéro d'accès modifié", "Access number changed"),
             K::NumberDeleted => self.t("Numéro d'accès retiré", "Access number removed"),
+            K::IpPhoneAdded => self.t("Téléphone IP ajouté (*44)", "IP phone added (*44)"),
+            K::IpPhoneRemoved => self.t("Téléphone IP retiré (*44)", "IP phone removed (*44)"),
             K::ConferenceCreated => self.t("Téléconférence planifiée", "Conference scheduled"),
             K::ConferenceUpdated => self.t("Téléconférence modifiée", "Conference changed"),
             K::ConferenceDeleted => self.t("Téléconférence annulée", "Conference cancelled"),
