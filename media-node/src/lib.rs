@@ -25,6 +25,8 @@
 //!   the SDP answer, prompts as RTP, DTMF (RFC 4733 or INFO) into the IVR,
 //!   admission (join the room, open the CDR), BYE either way, CANCEL, hold,
 //!   symmetric RTP, RTP timeout; the room itself belongs to the node.
+//! - [`star44`]: who may dial `*44`: the accounts' IP phones (by address, or by
+//!   the identity the trunk asserts), as the shell reads them from the store.
 //! - [`node`]: all calls and rooms of the node: the trunk allow-list (403),
 //!   OPTIONS keep-alives, access-number lookup (404), `*44`, RTP ports, SIP and
 //!   RTP routed to their call, rooms created on the first join and ticked on
@@ -49,6 +51,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod shell;
 pub mod sip;
+pub mod star44;
 
 pub use error::Error;
 

@@ -3,8 +3,8 @@
 //! The node only routes; each protocol rule lives in the module it calls:
 //!
 //! - **SIP datagrams** are parsed by the [codec](crate::sip::codec) (garbage gets its
-//!   [`bad_request`] or nothing). A request from a source outside the trunk
-//!   allow-list gets 403; a message whose Call-ID names a call goes to that
+//!   [`bad_request`] or nothing). A request from a source that is neither a trunk
+//!   address nor an IP phone's ([`IpPhones`]) gets 403; a message whose Call-ID names a call goes to that
 //!   [`Call`] (retransmitted INVITEs included); a response for no call is dropped;
 //!   out of any call, OPTIONS gets 200 with Allow (the trunk's keep-alive), a
 //!   request with a To tag (in-dialog) or any other non-INVITE gets 481, an ACK
@@ -12,8 +12,11 @@
 //! - **A new INVITE**: the Request-URI's user part is the access number, looked up
 //!   through the shell ([`Output::LookupNumber`]); unknown, or not routed to
 //!   conferences, → 404; a store that cannot be read → 503. `*44` from an account's
-//!   IP phone looks up that account instead ([`Output::LookupAccount`]), for the
-//!   language its IVR speaks (no account → 403), and dials no number. The call
+//!   IP phone (by its address, or the identity the trunk asserts: [`crate::star44`])
+//!   looks up that account instead ([`Output::LookupAccount`]), for the language
+//!   its IVR speaks, and dials no number; `*44` from anyone else, or of an account
+//!   that is gone, → 403. The shell hands the node the accounts' IP phones
+//!   ([`Input::IpPhones`]) as it reads them from the store. The call
 //!   then gets an RTP port from the range (none left → 503), the shell is told to
 //!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port.
@@ -59,18 +62,16 @@ use crate::sdp::LocalMedia;
 use crate::sip::codec;
 use crate::sip::dialog::ALLOW;
 use crate::sip::transaction::{Timers, TransactionKey, response_to};
+use crate::star44::{IpPhones, STAR44};
 
 #[cfg(test)]
 mod tests;
 
-/// The Request-URI user part of an IP phone's conference access.
-pub const STAR44: &str = "*44";
-
 /// What a node is configured with.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// The SIP trunk's addresses: the only sources (besides the `*44` IP phones)
-    /// whose requests are served.
+    /// The SIP trunk's addresses: the only sources (besides the accounts' IP
+    /// phones) whose requests are served.
     pub trunk_sources: Vec<IpAddr>,
     /// Our SIP address, for Contact and Via.
     pub local_addr: SocketAddr,
@@ -80,8 +81,6 @@ pub struct NodeConfig {
     pub rtp_ports: Range<u16>,
     /// RFC 3261 timer values.
     pub timers: Timers,
-    /// IP phones allowed to dial `*44`, and their account.
-    pub star44_sources: HashMap<IpAddr, AccountId>,
 }
 
 /// A lookup of the access number, handed out with [`Output::LookupNumber`].
@@ -201,6 +200,9 @@ pub enum Input<'a> {
         /// Its audio.
         pcm: Arc<[i16]>,
     },
+    /// The accounts' IP phones as the store holds them now: they replace those the
+    /// node knew (who may dial `*44`, and whose address may send requests).
+    IpPhones(IpPhones),
     /// A moderator's command from the portal for a conference this node holds
     /// ([`Node::conferences`]); one aimed at a caller no longer in does nothing.
     Control {
@@ -333,6 +335,8 @@ struct PendingInvite {
     call_id: String,
     /// The access number, or `None` for `*44`.
     dialled: Option<E164>,
+    /// For `*44`, the account of the IP phone that dialled.
+    star44: Option<AccountId>,
     /// When it came, with the wall clock then.
     received: (Instant, DateTime<Utc>),
 }
@@ -377,6 +381,8 @@ pub struct Node {
     deadlines: HashMap<LegKey, Instant>,
     by_deadline: BTreeSet<(Instant, LegKey)>,
     pending: HashMap<RequestId, PendingInvite>,
+    /// Who may dial `*44` (and send requests from an address of their own).
+    ip_phones: IpPhones,
     free_ports: BTreeSet<u16>,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
@@ -404,6 +410,7 @@ impl Node {
             deadlines: HashMap::new(),
             by_deadline: BTreeSet::new(),
             pending: HashMap::new(),
+            ip_phones: IpPhones::default(),
             free_ports,
             draining: false,
             next_leg: 0,
@@ -526,6 +533,12 @@ impl Node {
                 conference,
                 command,
             } => self.control(now, conference, command),
+            Input::IpPhones(phones) => {
+                if phones != self.ip_phones {
+                    tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");
+                    self.ip_phones = phones;
+                }
+            }
         }
     }
 
@@ -606,7 +619,7 @@ impl Node {
     }
 
     fn is_allowed(&self, ip: IpAddr) -> bool {
-        self.config.trunk_sources.contains(&ip) || self.config.star44_sources.contains_key(&ip)
+        self.config.trunk_sources.contains(&ip) || self.ip_phones.has_address(ip)
     }
 
     fn new_invite(
@@ -630,12 +643,15 @@ impl Node {
         }
         let user = request.uri.user().unwrap_or_default().to_string();
         let req = RequestId(self.next_req);
-        let dialled = if user == STAR44
-            && let Some(&account) = self.config.star44_sources.get(&source.ip())
-        {
+        let (dialled, star44) = if user == STAR44 {
+            let from_trunk = self.config.trunk_sources.contains(&source.ip());
+            let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
+                tracing::info!(%source, "node: *44 from no account's IP phone");
+                return self.respond(source, &request, 403);
+            };
             self.outputs
                 .push_back(Output::LookupAccount { req, account });
-            None
+            (None, Some(account))
         } else {
             let Ok(dialled) = user.parse::<E164>() else {
                 tracing::info!(%user, "node: not an E.164 number");
@@ -645,7 +661,7 @@ impl Node {
                 req,
                 e164: dialled.clone(),
             });
-            Some(dialled)
+            (Some(dialled), None)
         };
         self.next_req += 1;
         self.pending.insert(
@@ -655,6 +671,7 @@ impl Node {
                 source,
                 call_id,
                 dialled,
+                star44,
                 received: (now, wall_clock),
             },
         );
@@ -697,14 +714,6 @@ impl Node {
         if self.draining {
             return self.respond(pending.source, &pending.request, 503);
         }
-        let star44 = match pending.dialled {
-            Some(_) => None,
-            None => self
-                .config
-                .star44_sources
-                .get(&pending.source.ip())
-                .copied(),
-        };
         let elapsed = TimeDelta::from_std(now.saturating_duration_since(pending.received.0))
             .unwrap_or(TimeDelta::zero());
         self.start_call(
@@ -717,7 +726,7 @@ impl Node {
                 wall_clock: pending.received.1 + elapsed,
                 language,
                 prompts,
-                star44,
+                star44: pending.star44,
             },
         );
     }

@@ -32,8 +32,9 @@ use crate::stack::Stack;
 /// (10000–19999) and the ports the peers' harness picks (30000 on).
 const PORTS_PER_NODE: u16 = 200;
 
-/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
-fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
+/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`, and
+/// the accounts' IP phones read every second (a test sees a change at once).
+fn node_vars(spool: &Path) -> [(&'static str, String); 6] {
     static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
     let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
     let low = 20_000 + block * PORTS_PER_NODE;
@@ -49,6 +50,7 @@ fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
             format!("{low}-{}", low + PORTS_PER_NODE - 1),
         ),
         ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
+        ("TELECONF_IP_PHONES_REFRESH_SECS", "1".to_string()),
     ]
 }
 

@@ -6,16 +6,14 @@
 //! | `TELECONF_PUBLIC_IP`      | address put in Contact and SDP (needed when the SIP address is `0.0.0.0`) | the SIP address's |
 //! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
 //! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses allowed to call      | `127.0.0.1,::1`  |
-//! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
+//! | `TELECONF_IP_PHONES_REFRESH_SECS` | how often the accounts' IP phones (who may dial `*44`) are read from the store | `10` |
 //! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
-
-use teleconf_core::domain::AccountId;
+use std::time::Duration;
 
 use crate::Error;
 use crate::node::NodeConfig;
@@ -32,12 +30,13 @@ pub struct Config {
     pub rtp_ports: Range<u16>,
     /// Trunk addresses allowed to call.
     pub trunk_sources: Vec<IpAddr>,
-    /// IP phones allowed to dial `*44`, and their account.
-    pub star44_sources: HashMap<IpAddr, AccountId>,
+    /// How often the accounts' IP phones are read from the store: a phone the
+    /// owner adds may dial `*44`, and one removed no longer may, within this.
+    pub ip_phones_refresh: Duration,
     /// On stop, how long the calls up may go on before they are hung up (new
     /// calls get 503 meanwhile). A conference is never cut by its schedule; a
     /// node going away is the one case a caller is hung up on.
-    pub drain: std::time::Duration,
+    pub drain: Duration,
     /// The CDR spool's directory: it must outlive the process (a crash is
     /// recovered from it on the next start).
     pub spool_dir: std::path::PathBuf,
@@ -72,36 +71,28 @@ impl Config {
             .split(',')
             .map(|ip| parse("TELECONF_TRUNK_SOURCES", ip.trim()))
             .collect::<Result<_, _>>()?;
-        let star44_sources = match var("TELECONF_STAR44_SOURCES") {
-            None => HashMap::new(),
-            Some(list) => list
-                .split(',')
-                .map(|pair| {
-                    let (ip, account) = pair.trim().split_once('=').ok_or_else(|| {
-                        config(
-                            "TELECONF_STAR44_SOURCES",
-                            "expects address=account-id pairs",
-                        )
-                    })?;
-                    Ok((
-                        parse("TELECONF_STAR44_SOURCES", ip.trim())?,
-                        parse("TELECONF_STAR44_SOURCES", account.trim())?,
-                    ))
-                })
-                .collect::<Result<_, Error>>()?,
+        let ip_phones_refresh = match var("TELECONF_IP_PHONES_REFRESH_SECS") {
+            Some(secs) => match parse("TELECONF_IP_PHONES_REFRESH_SECS", secs.trim())? {
+                0 => {
+                    return Err(config(
+                        "TELECONF_IP_PHONES_REFRESH_SECS",
+                        "is at least 1 second",
+                    ));
+                }
+                secs => Duration::from_secs(secs),
+            },
+            None => Duration::from_secs(10),
         };
         let drain = match var("TELECONF_DRAIN_SECS") {
-            Some(secs) => {
-                std::time::Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?)
-            }
-            None => std::time::Duration::ZERO,
+            Some(secs) => Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?),
+            None => Duration::ZERO,
         };
         Ok(Self {
             sip_addr,
             public_ip,
             rtp_ports,
             trunk_sources,
-            star44_sources,
+            ip_phones_refresh,
             drain,
             spool_dir: var("TELECONF_SPOOL_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/spool".into())
@@ -125,7 +116,6 @@ impl Config {
             rtp_addr: self.public_ip,
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
-            star44_sources: self.star44_sources.clone(),
         }
     }
 }
@@ -160,6 +150,7 @@ fn rtp_ports(value: &str) -> Result<Range<u16>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn read(vars: &[(&str, &str)]) -> Result<Config, Error> {
         let vars: HashMap<String, String> = vars
@@ -179,18 +170,17 @@ mod tests {
             config.trunk_sources,
             vec![IpAddr::from(Ipv4Addr::LOCALHOST), "::1".parse().unwrap()]
         );
-        assert!(config.star44_sources.is_empty());
+        assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
     }
 
     #[test]
     fn every_setting_is_read() {
-        let account = AccountId::new();
         let config = read(&[
             ("TELECONF_SIP_ADDR", "0.0.0.0:5080"),
             ("TELECONF_PUBLIC_IP", "203.0.113.7"),
             ("TELECONF_RTP_PORTS", "30000-30099"),
             ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
-            ("TELECONF_STAR44_SOURCES", &format!("192.0.2.10={account}")),
+            ("TELECONF_IP_PHONES_REFRESH_SECS", "30"),
             ("TELECONF_DRAIN_SECS", "600"),
         ])
         .unwrap();
@@ -198,11 +188,8 @@ mod tests {
         assert_eq!(config.public_ip, Ipv4Addr::new(203, 0, 113, 7));
         assert_eq!(config.rtp_ports, 30000..30100);
         assert_eq!(config.trunk_sources.len(), 2);
-        assert_eq!(config.drain, std::time::Duration::from_secs(600));
-        assert_eq!(
-            config.star44_sources.get(&"192.0.2.10".parse().unwrap()),
-            Some(&account)
-        );
+        assert_eq!(config.drain, Duration::from_secs(600));
+        assert_eq!(config.ip_phones_refresh, Duration::from_secs(30));
         let node = config.node_config("0.0.0.0:5080".parse().unwrap());
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
     }
@@ -221,8 +208,8 @@ mod tests {
             ("TELECONF_RTP_PORTS", "20001-20001"),
             ("TELECONF_RTP_PORTS", "100-200"),
             ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
-            ("TELECONF_STAR44_SOURCES", "10.0.0.1"),
-            ("TELECONF_STAR44_SOURCES", "10.0.0.1=not-an-id"),
+            ("TELECONF_IP_PHONES_REFRESH_SECS", "0"),
+            ("TELECONF_IP_PHONES_REFRESH_SECS", "often"),
             ("TELECONF_DRAIN_SECS", "soon"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
