@@ -49,9 +49,10 @@ impl IpPhoneView {
 #[serde(deny_unknown_fields)]
 pub struct NewIpPhone {
     /// The address its SIP requests come from (`192.0.2.10`, `2001:db8::10`), or its
-    /// SIP identity (`sip:desk@pbx.example`).
-    #[schema(value_type = String, example = "192.0.2.10")]
-    pub source: IpPhoneSource,
+    /// SIP identity (`sip:desk@pbx.example`). Read in the handler, so that a refusal
+    /// says only what is wrong with it.
+    #[schema(example = "192.0.2.10")]
+    pub source: String,
     /// What to call it (« Salle du conseil »), up to 100 characters.
     #[serde(default)]
     pub label: String,
@@ -90,7 +91,8 @@ pub async fn add_ip_phone(
     JsonBody(body): JsonBody<NewIpPhone>,
 ) -> ApiResult<(StatusCode, Json<IpPhoneView>)> {
     owner_only(&caller)?;
-    let phone = IpPhone::new(caller.account.id, body.source, &body.label, state.now())?;
+    let source: IpPhoneSource = body.source.parse()?;
+    let phone = IpPhone::new(caller.account.id, source, &body.label, state.now())?;
     state.store.add_ip_phone(&phone).await?;
     record(
         &state,
