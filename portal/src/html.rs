@@ -65,6 +65,8 @@ pub enum Nav {
     Users,
     /// Access numbers.
     Numbers,
+    /// The account's IP phones (`*44`).
+    IpPhones,
     /// Provider: accounts and plans.
     Accounts,
     /// Provider: finance exports.
@@ -108,6 +110,13 @@ pub fn page(s: &Session, title: &str, current: Nav, content: Markup) -> Markup {
             Nav::Numbers,
             "/numbers",
             lang.t("Numéros d'accès", "Access numbers"),
+        ));
+    }
+    if may(Action::ManageIpPhones(account)) {
+        entries.push((
+            Nav::IpPhones,
+            "/ip-phones",
+            lang.t("Téléphones IP", "IP phones"),
         ));
     }
     if may(Action::ManageAccounts) {
