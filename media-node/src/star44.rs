@@ -131,6 +131,11 @@ mod tests {
         IpPhone::new(account, source.parse().unwrap(), "", Utc::now()).unwrap()
     }
 
+    /// The phones when `account` has one, known by `source`.
+    fn only(account: AccountId, source: &str) -> IpPhones {
+        [phone(account, source)].into_iter().collect()
+    }
+
     fn invite(headers: &str) -> Request {
         let text = format!(
             "INVITE sip:*44@192.0.2.1:5060 SIP/2.0\r\n\
@@ -151,7 +156,7 @@ mod tests {
     #[test]
     fn a_phone_is_known_by_its_address_from_anywhere() {
         let account = AccountId::new();
-        let phones: IpPhones = [phone(account, "192.0.2.10")].into_iter().collect();
+        let phones = only(account, "192.0.2.10");
         let request = invite("From: <sip:anyone@elsewhere.example>;tag=1\r\n");
         assert!(phones.has_address(ip("192.0.2.10")));
         assert!(
@@ -169,9 +174,7 @@ mod tests {
     #[test]
     fn an_identity_is_believed_only_from_the_trunk() {
         let account = AccountId::new();
-        let phones: IpPhones = [phone(account, "sip:desk@pbx.example")]
-            .into_iter()
-            .collect();
+        let phones = only(account, "sip:desk@pbx.example");
         let from = invite("From: \"Desk\" <sip:desk@PBX.example:5070;transport=udp>;tag=1\r\n");
         let trunk = ip("198.51.100.1");
         assert_eq!(phones.account_of(&from, trunk, true), Some(account));
@@ -195,9 +198,7 @@ mod tests {
     #[test]
     fn the_asserted_identity_overrides_the_from() {
         let account = AccountId::new();
-        let phones: IpPhones = [phone(account, "sip:desk@pbx.example")]
-            .into_iter()
-            .collect();
+        let phones = only(account, "sip:desk@pbx.example");
         let trunk = ip("198.51.100.1");
         let asserted = invite(
             "P-Asserted-Identity: <tel:+15145550123>, \"Desk\" <sips:desk@pbx.example>\r\n\
@@ -220,9 +221,7 @@ mod tests {
     #[test]
     fn an_ipv6_host_is_matched_in_brackets() {
         let account = AccountId::new();
-        let phones: IpPhones = [phone(account, "sip:1001@[2001:db8::1]")]
-            .into_iter()
-            .collect();
+        let phones = only(account, "sip:1001@[2001:db8::1]");
         let request = invite("From: <sip:1001@[2001:DB8::1]>;tag=1\r\n");
         assert_eq!(
             phones.account_of(&request, ip("198.51.100.1"), true),

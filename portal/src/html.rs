@@ -168,6 +168,18 @@ pub fn csrf(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
 }
 
+/// A « Retirer » / "Remove" button posting to `action` (under `/portal`), named for
+/// screen readers after `what` it removes.
+pub fn remove_button(s: &Session, action: &str, what: &str) -> Markup {
+    let lang = s.lang;
+    html! {
+        form.inline method="post" action={(BASE) (action)} {
+            (csrf(s))
+            button.danger type="submit" aria-label={(lang.t("Retirer", "Remove")) " " (what)} { (lang.t("Retirer", "Remove")) }
+        }
+    }
+}
+
 /// A notice at the top of a page (after a redirect: « Enregistré »).
 pub fn notice(text: &str) -> Markup {
     html! { p.notice role="status" { (text) } }

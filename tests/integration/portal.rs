@@ -206,12 +206,7 @@ async fn the_owner_switches_to_english_and_downloads_the_cdr_csv() {
     assert!(b.text("#totals").await.unwrap().contains("1 appel(s)"));
     b.screenshot("journaux-cdr").await.unwrap();
 
-    b.click("a.lang-switch").await.unwrap();
-    b.client
-        .wait()
-        .for_element(Locator::Css("html[lang=en]"))
-        .await
-        .unwrap();
+    b.switch_language("en").await.unwrap();
     assert_eq!(b.text("h1").await.unwrap(), "Logs (CDR)");
     assert!(b.text("#totals").await.unwrap().contains("1 call(s)"));
 
@@ -278,12 +273,7 @@ async fn the_owner_adds_and_removes_an_ip_phone_and_reads_each_refusal_in_french
     let left = world.api.get_ok("/v1/ip-phones", &world.owner.token).await;
     assert_eq!(left, serde_json::json!([]));
 
-    b.click("a.lang-switch").await.unwrap();
-    b.client
-        .wait()
-        .for_element(Locator::Css("html[lang=en]"))
-        .await
-        .unwrap();
+    b.switch_language("en").await.unwrap();
     assert_eq!(b.text("h1").await.unwrap(), "IP phones (*44)");
     b.close().await.unwrap();
 }

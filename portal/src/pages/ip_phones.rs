@@ -12,7 +12,7 @@ use teleconf_core::domain::IpPhoneSource;
 use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
-use crate::html::{FieldErrors, Nav, csrf, field, input, page};
+use crate::html::{FieldErrors, Nav, csrf, field, input, page, remove_button};
 use crate::model::IpPhoneView;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
@@ -60,12 +60,11 @@ async fn render(
                                     IpPhoneSource::Identity(_) => lang.t("son identité SIP", "its SIP identity"),
                                 }) }
                                 td { (phone.label) }
-                                td {
-                                    form.inline method="post" action={(BASE) "/ip-phones/" (encode(&phone.source.to_string())) "/delete"} {
-                                        (csrf(s))
-                                        button.danger type="submit" aria-label={(lang.t("Retirer", "Remove")) " " (phone.source)} { (lang.t("Retirer", "Remove")) }
-                                    }
-                                }
+                                td { (remove_button(
+                                    s,
+                                    &format!("/ip-phones/{}/delete", encode(&phone.source.to_string())),
+                                    &phone.source.to_string(),
+                                )) }
                             }
                         }
                     }
