@@ -15,6 +15,17 @@ bucket is gone raised NoSuchBucket from a property and the whole dump was a 500;
 such an attribute is now left out, as moto already leaves out those that do not
 serialise.
 
+3. A table keeps its stream across a cancelled transaction, as on DynamoDB.
+
+moto's TransactWriteItems (DynamoDBBackend.transact_write_items in
+moto/dynamodb/models/__init__.py) deep-copies every table it touches before it
+writes, and when the transaction is cancelled (a condition fails: a 409 in the API)
+it puts the copies in the tables' place. A copy has its own stream shard, with the
+same id: an iterator taken before keeps reading the old shard, which never gets
+another record, while new records go to the copy's (issue #13: the mailer's local
+loop stopped sending). Here the restored table takes back the live shard, minus the
+records of the writes the rollback undid, so every stream reader goes on.
+
 Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh.
 """
 
@@ -63,6 +74,34 @@ def model_data(self, request, full_url, headers):
     return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
 
 
+def keep_streams_across_cancelled_transactions():
+    """Wraps moto's transact_write_items (see 3. above)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    transact = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        live = {}
+        for item in transact_items:
+            _, op = next(iter(item.items()))
+            name = op.get("TableName") if isinstance(op, dict) else None
+            table = self.tables.get(name) if name else None
+            if table is not None and table.stream_shard is not None:
+                live[name] = (table, table.stream_shard, len(table.stream_shard.items))
+        try:
+            return transact(self, transact_items)
+        finally:
+            for name, (table, shard, length) in live.items():
+                restored = self.tables.get(name)
+                if restored is not None and restored is not table:
+                    # The rollback undid the writes after `length`: their records go.
+                    del shard.items[length:]
+                    shard.table = restored
+                    restored.stream_shard = shard
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
 def serial_dynamodb(app):
     lock = threading.Lock()
 
@@ -87,6 +126,7 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     MotoAPIResponse.model_data = model_data
+    keep_streams_across_cancelled_transactions()
     # The URL map binds its handlers when imported: bind the dump again.
     api_urls.url_paths["{0}/moto-api/data.json"] = api_urls.response_instance.model_data
     app = DomainDispatcherApplication(create_backend_app)

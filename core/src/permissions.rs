@@ -68,6 +68,9 @@ pub enum Action {
     ManageNumbers(AccountId),
     /// See an account's access numbers (they appear in every confirmation).
     ViewNumbers(AccountId),
+    /// List, add and remove the account's IP phones (whose `*44` reaches its
+    /// conferences).
+    ManageIpPhones(AccountId),
     /// Upload prompts (greetings, intro messages) to an account.
     UploadPrompts(AccountId),
     /// See an account's invoices.
@@ -133,6 +136,7 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
         | Action::ManageUsers(a)
         | Action::ManageNumbers(a)
         | Action::ViewNumbers(a)
+        | Action::ManageIpPhones(a)
         | Action::UploadPrompts(a)
         | Action::ViewInvoices(a) => a,
         Action::ModifyConference(c) | Action::ViewLogs(c) | Action::ViewRecordings(c) => c.account,
@@ -161,9 +165,13 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             | Action::ViewNumbers(_)
             | Action::UploadPrompts(_),
         ) => true,
-        (Owner, Action::ManageUsers(_) | Action::ManageNumbers(_) | Action::ViewInvoices(_)) => {
-            true
-        }
+        (
+            Owner,
+            Action::ManageUsers(_)
+            | Action::ManageNumbers(_)
+            | Action::ManageIpPhones(_)
+            | Action::ViewInvoices(_),
+        ) => true,
         _ => false,
     };
     if allowed { Allowed } else { Forbidden }
@@ -195,6 +203,7 @@ mod tests {
         Users,
         Numbers,
         SeeNumbers,
+        IpPhones,
         Prompts,
         Invoices,
         Accounts,
@@ -213,6 +222,7 @@ mod tests {
             Verb::Users => Action::ManageUsers(account),
             Verb::Numbers => Action::ManageNumbers(account),
             Verb::SeeNumbers => Action::ViewNumbers(account),
+            Verb::IpPhones => Action::ManageIpPhones(account),
             Verb::Prompts => Action::UploadPrompts(account),
             Verb::Invoices => Action::ViewInvoices(account),
             Verb::Accounts => Action::ManageAccounts,
@@ -241,6 +251,7 @@ mod tests {
             (Verb::Users,      [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Numbers,    [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::SeeNumbers, [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, A, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
+            (Verb::IpPhones,   [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Prompts,    [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, A, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Invoices,   [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Accounts,   [(Owner, [F, F, F]), (ConferenceAdmin, [F, F, F]), (ConferenceOperator, [F, F, F]), (ProviderAdmin, [A, A, A]), (Finance, [F, F, F])]),
@@ -289,8 +300,8 @@ mod tests {
                 }
             }
         }
-        // 14 actions × 5 roles × 3 targets: nothing skipped.
-        assert_eq!(checked, 14 * 5 * 3);
+        // 15 actions × 5 roles × 3 targets: nothing skipped.
+        assert_eq!(checked, 15 * 5 * 3);
         assert!(
             MATRIX
                 .iter()

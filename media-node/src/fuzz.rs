@@ -36,7 +36,8 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Method, SipMessage};
 use teleconf_core::domain::{
-    AccountId, ConferenceNumber, E164, Language, LegId, PhoneNumber, PromptId,
+    AccountId, ConferenceNumber, E164, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber,
+    PromptId,
 };
 
 use crate::ivr::{self, ConferenceInfo, Prompt};
@@ -505,10 +506,18 @@ impl Shell {
             rtp_addr: std::net::Ipv4Addr::LOCALHOST,
             rtp_ports: PORTS,
             timers: Timers::default(),
-            star44_sources: [(Source::Phone.addr().ip(), AccountId::new())].into(),
         };
+        let mut node = Node::new(config);
+        let phone = IpPhone::new(
+            AccountId::new(),
+            IpPhoneSource::Address(Source::Phone.addr().ip()),
+            "",
+            testkit::utc(13, 0),
+        )
+        .expect("an IP phone");
+        node.handle_input(Input::IpPhones([phone].into_iter().collect()));
         Self {
-            node: Node::new(config),
+            node,
             now,
             started: now,
             number: testkit::conference_access_number(),

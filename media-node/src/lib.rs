@@ -34,6 +34,8 @@
 //!   the keypad, admission (join the room, open the CDR), BYE either way, CANCEL,
 //!   hold, RTP from the caller only, RTP timeout; the room itself belongs to the
 //!   node.
+//! - [`star44`]: who may dial `*44`: the accounts' IP phones (by address, or by
+//!   the identity the trunk asserts), as the shell reads them from the store.
 //! - [`node`]: all calls and rooms of the node: the trunk allow-list (403),
 //!   OPTIONS keep-alives, access-number lookup (404), `*44`, RTP ports drawn at
 //!   random, SIP and RTP routed to their call, rooms created on the first join and
@@ -58,6 +60,7 @@ pub mod sdp;
 pub mod shell;
 pub mod sip;
 pub mod sources;
+pub mod star44;
 
 pub use error::Error;
 

@@ -3,8 +3,8 @@
 //! The node only routes; each protocol rule lives in the module it calls:
 //!
 //! - **SIP datagrams** are parsed by the [codec](crate::sip::codec) (garbage gets its
-//!   [`bad_request`] or nothing). A request from a source outside the trunk
-//!   allow-list gets 403; a message whose Call-ID names a call goes to that
+//!   [`bad_request`] or nothing). A request from a source that is neither a trunk
+//!   address nor an IP phone's ([`IpPhones`]) gets 403; a message whose Call-ID names a call goes to that
 //!   [`Call`] (retransmitted INVITEs included); a response for no call is dropped;
 //!   out of any call, OPTIONS gets 200 with Allow (the trunk's keep-alive), a
 //!   request with a To tag (in-dialog) or any other non-INVITE gets 481, an ACK
@@ -12,11 +12,14 @@
 //! - **A new INVITE**: the Request-URI's user part is the access number, looked up
 //!   through the shell ([`Output::LookupNumber`]); unknown, or not routed to
 //!   conferences, → 404; a store that cannot be read → 503. `*44` from an account's
-//!   IP phone looks up that account instead ([`Output::LookupAccount`]), for the
-//!   language its IVR speaks (no account → 403), and dials no number. The call
-//!   then gets an RTP port drawn at random from the free ones of the range (none
-//!   left → 503; a stranger cannot guess it from the calls before), the shell is
-//!   told to [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
+//!   IP phone (by its address, or the identity the trunk asserts: [`crate::star44`])
+//!   looks up that account instead ([`Output::LookupAccount`]), for the language
+//!   its IVR speaks, and dials no number; `*44` from anyone else, or of an account
+//!   that is gone, → 403. The shell hands the node the accounts' IP phones
+//!   ([`Input::IpPhones`]) as it reads them from the store. The call then gets an
+//!   RTP port drawn at random from the free ones of the range (none left → 503; a
+//!   stranger cannot guess it from the calls before), the shell is told to
+//!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port, which takes
 //!   only its caller's ([`crate::rtp::source`]); what the calls drop is counted in
 //!   [`Node::media_stats`].
@@ -64,18 +67,16 @@ use crate::sip::codec;
 use crate::sip::dialog::ALLOW;
 use crate::sip::transaction::{Timers, TransactionKey, response_to};
 use crate::sources::Sources;
+use crate::star44::{IpPhones, STAR44};
 
 #[cfg(test)]
 mod tests;
 
-/// The Request-URI user part of an IP phone's conference access.
-pub const STAR44: &str = "*44";
-
 /// What a node is configured with.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// The SIP trunk's addresses: the only sources (besides the `*44` IP phones)
-    /// whose requests are served.
+    /// The SIP trunk's addresses: the only sources (besides the accounts' IP
+    /// phones) whose requests are served.
     pub trunk_sources: Sources,
     /// Where the trunk's media may come from when not from the address its SDP
     /// gives (NAT): a call latches once on one of them ([`crate::rtp::source`]).
@@ -89,8 +90,6 @@ pub struct NodeConfig {
     pub rtp_ports: Range<u16>,
     /// RFC 3261 timer values.
     pub timers: Timers,
-    /// IP phones allowed to dial `*44`, and their account.
-    pub star44_sources: HashMap<IpAddr, AccountId>,
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).
@@ -218,6 +217,9 @@ pub enum Input<'a> {
         /// Its audio.
         pcm: Arc<[i16]>,
     },
+    /// The accounts' IP phones as the store holds them now: they replace those the
+    /// node knew (who may dial `*44`, and whose address may send requests).
+    IpPhones(IpPhones),
     /// A moderator's command from the portal for a conference this node holds
     /// ([`Node::conferences`]); one aimed at a caller no longer in does nothing.
     Control {
@@ -350,6 +352,8 @@ struct PendingInvite {
     call_id: String,
     /// The access number, or `None` for `*44`.
     dialled: Option<E164>,
+    /// For `*44`, the account of the IP phone that dialled.
+    star44: Option<AccountId>,
     /// When it came, with the wall clock then.
     received: (Instant, DateTime<Utc>),
 }
@@ -394,6 +398,8 @@ pub struct Node {
     deadlines: HashMap<LegKey, Instant>,
     by_deadline: BTreeSet<(Instant, LegKey)>,
     pending: HashMap<RequestId, PendingInvite>,
+    /// Who may dial `*44` (and send requests from an address of their own).
+    ip_phones: IpPhones,
     /// The RTP ports no call holds, in no order (a call's is drawn at random).
     free_ports: Vec<u16>,
     /// Shared by every call: where the trunk's media may come from.
@@ -428,6 +434,7 @@ impl Node {
             deadlines: HashMap::new(),
             by_deadline: BTreeSet::new(),
             pending: HashMap::new(),
+            ip_phones: IpPhones::default(),
             free_ports,
             draining: false,
             next_leg: 0,
@@ -550,6 +557,12 @@ impl Node {
                 conference,
                 command,
             } => self.control(now, conference, command),
+            Input::IpPhones(phones) => {
+                if phones != self.ip_phones {
+                    tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");
+                    self.ip_phones = phones;
+                }
+            }
         }
     }
 
@@ -630,7 +643,7 @@ impl Node {
     }
 
     fn is_allowed(&self, ip: IpAddr) -> bool {
-        self.config.trunk_sources.contains(ip) || self.config.star44_sources.contains_key(&ip)
+        self.config.trunk_sources.contains(ip) || self.ip_phones.has_address(ip)
     }
 
     fn new_invite(
@@ -654,12 +667,15 @@ impl Node {
         }
         let user = request.uri.user().unwrap_or_default().to_string();
         let req = RequestId(self.next_req);
-        let dialled = if user == STAR44
-            && let Some(&account) = self.config.star44_sources.get(&source.ip())
-        {
+        let (dialled, star44) = if user == STAR44 {
+            let from_trunk = self.config.trunk_sources.contains(source.ip());
+            let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
+                tracing::info!(%source, "node: *44 from no account's IP phone");
+                return self.respond(source, &request, 403);
+            };
             self.outputs
                 .push_back(Output::LookupAccount { req, account });
-            None
+            (None, Some(account))
         } else {
             let Ok(dialled) = user.parse::<E164>() else {
                 tracing::info!(%user, "node: not an E.164 number");
@@ -669,7 +685,7 @@ impl Node {
                 req,
                 e164: dialled.clone(),
             });
-            Some(dialled)
+            (Some(dialled), None)
         };
         self.next_req += 1;
         self.pending.insert(
@@ -679,6 +695,7 @@ impl Node {
                 source,
                 call_id,
                 dialled,
+                star44,
                 received: (now, wall_clock),
             },
         );
@@ -721,14 +738,6 @@ impl Node {
         if self.draining {
             return self.respond(pending.source, &pending.request, 503);
         }
-        let star44 = match pending.dialled {
-            Some(_) => None,
-            None => self
-                .config
-                .star44_sources
-                .get(&pending.source.ip())
-                .copied(),
-        };
         let elapsed = TimeDelta::from_std(now.saturating_duration_since(pending.received.0))
             .unwrap_or(TimeDelta::zero());
         self.start_call(
@@ -741,7 +750,7 @@ impl Node {
                 wall_clock: pending.received.1 + elapsed,
                 language,
                 prompts,
-                star44,
+                star44: pending.star44,
             },
         );
     }

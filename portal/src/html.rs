@@ -65,6 +65,8 @@ pub enum Nav {
     Users,
     /// Access numbers.
     Numbers,
+    /// The account's IP phones (`*44`).
+    IpPhones,
     /// Provider: accounts and plans.
     Accounts,
     /// Provider: finance exports.
@@ -108,6 +110,13 @@ pub fn page(s: &Session, title: &str, current: Nav, content: Markup) -> Markup {
             Nav::Numbers,
             "/numbers",
             lang.t("Numéros d'accès", "Access numbers"),
+        ));
+    }
+    if may(Action::ManageIpPhones(account)) {
+        entries.push((
+            Nav::IpPhones,
+            "/ip-phones",
+            lang.t("Téléphones IP", "IP phones"),
         ));
     }
     if may(Action::ManageAccounts) {
@@ -157,6 +166,18 @@ pub fn page(s: &Session, title: &str, current: Nav, content: Markup) -> Markup {
 /// The hidden CSRF field of a signed-in form.
 pub fn csrf(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
+}
+
+/// A « Retirer » / "Remove" button posting to `action` (under `/portal`), named for
+/// screen readers after `what` it removes.
+pub fn remove_button(s: &Session, action: &str, what: &str) -> Markup {
+    let lang = s.lang;
+    html! {
+        form.inline method="post" action={(BASE) (action)} {
+            (csrf(s))
+            button.danger type="submit" aria-label={(lang.t("Retirer", "Remove")) " " (what)} { (lang.t("Retirer", "Remove")) }
+        }
+    }
 }
 
 /// A notice at the top of a page (after a redirect: « Enregistré »).

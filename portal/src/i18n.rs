@@ -173,6 +173,8 @@ impl L {
             K::NumberCreated => self.t("Numéro d'accès ajouté", "Access number added"),
             K::NumberUpdated => self.t("Numéro d'accès modifié", "Access number changed"),
             K::NumberDeleted => self.t("Numéro d'accès retiré", "Access number removed"),
+            K::IpPhoneAdded => self.t("Téléphone IP ajouté (*44)", "IP phone added (*44)"),
+            K::IpPhoneRemoved => self.t("Téléphone IP retiré (*44)", "IP phone removed (*44)"),
             K::ConferenceCreated => self.t("Téléconférence planifiée", "Conference scheduled"),
             K::ConferenceUpdated => self.t("Téléconférence modifiée", "Conference changed"),
             K::ConferenceDeleted => self.t("Téléconférence annulée", "Conference cancelled"),
@@ -295,6 +297,38 @@ const FRENCH_MESSAGES: &[(&str, &str)] = &[
     (
         "this number is already taken",
         "Ce numéro est déjà attribué.",
+    ),
+    (
+        "this source is already taken",
+        "Ce téléphone IP est déjà inscrit, dans ce compte ou dans un autre.",
+    ),
+    (
+        "an IP phone is an IP address",
+        "Un téléphone IP est une adresse IP (192.0.2.10) ou une identité SIP (sip:poste@pbx.exemple.ca).",
+    ),
+    (
+        "a SIP identity is sip:user@host",
+        "Une identité SIP s'écrit sip:utilisateur@hôte, par exemple sip:poste@pbx.exemple.ca.",
+    ),
+    (
+        "a SIP identity has no port",
+        "Une identité SIP s'écrit sans port : sip:utilisateur@hôte.",
+    ),
+    (
+        "a SIP identity has no parameters",
+        "Une identité SIP s'écrit sans paramètres : sip:utilisateur@hôte.",
+    ),
+    (
+        "the user part of a SIP identity",
+        "La partie utilisateur d'une identité SIP a de 1 à 64 lettres, chiffres ou - _ . ! ~ * ' ( ) & = + $ ,",
+    ),
+    (
+        "the host of a SIP identity",
+        "L'hôte d'une identité SIP est un nom de domaine ou une adresse IP.",
+    ),
+    (
+        "this address cannot be a phone's",
+        "Cette adresse ne peut pas être celle d'un téléphone (non spécifiée, de diffusion ou de multidiffusion).",
     ),
     (
         "the 911 service address is required",
@@ -436,6 +470,49 @@ mod tests {
         assert_eq!(
             FR.api_error(&failure("invalid", "at most 200 characters")),
             "Au plus 200 caractères."
+        );
+    }
+
+    #[test]
+    fn every_refusal_of_an_ip_phone_is_said_in_french() {
+        let generic = FR.api_error(&ApiFailure {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid".into(),
+            message: String::new(),
+            field: None,
+        });
+        for typed in [
+            "reception",
+            "0.0.0.0",
+            "sip:pbx.example",
+            "sip:desk@pbx.example:5060",
+            "sip:desk@pbx.example;transport=tcp",
+            "sip:de sk@pbx.example",
+            "sip:desk@-pbx",
+            "sip:desk@[nope]",
+        ] {
+            let Err(teleconf_core::Error::Invalid { message, .. }) =
+                typed.parse::<teleconf_core::domain::IpPhoneSource>()
+            else {
+                panic!("{typed} is refused");
+            };
+            let french = FR.api_error(&ApiFailure {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid".into(),
+                message: message.clone(),
+                field: Some("source".into()),
+            });
+            assert_ne!(french, generic, "{message}");
+        }
+        let taken = ApiFailure {
+            status: StatusCode::CONFLICT,
+            code: "conflict".into(),
+            message: "this source is already taken".into(),
+            field: Some("source".into()),
+        };
+        assert!(
+            FR.api_error(&taken)
+                .starts_with("Ce téléphone IP est déjà inscrit")
         );
     }
 }

@@ -7,8 +7,8 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use teleconf_core::domain::{
-    AccountId, ActivityKind, CallerRole, ConferenceId, ConferenceStatus, Language, NumberKind,
-    Role, UserId,
+    AccountId, ActivityKind, CallerRole, ConferenceId, ConferenceStatus, IpPhoneSource, Language,
+    NumberKind, Role, UserId,
 };
 use teleconf_core::permissions::Actor;
 
@@ -30,6 +30,15 @@ impl Me {
             role: self.user.role,
         }
     }
+}
+
+/// An IP phone of the account (`GET /v1/ip-phones`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IpPhoneView {
+    /// An address or a SIP identity, canonical.
+    pub source: IpPhoneSource,
+    /// What the owner calls it.
+    pub label: String,
 }
 
 /// A user.

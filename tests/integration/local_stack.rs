@@ -1,19 +1,30 @@
 //! `make run`'s body, `scripts/run-local.sh`, run for real: it prints the demo
-//! logins on lines of their own, serves the API, and on Ctrl-C (SIGINT) stops
+//! logins on lines of their own, serves the API, mails as the API changes things
+//! (also after a request the store refused), and on Ctrl-C (SIGINT) stops
 //! everything it started (the emulator that `make test` started is not its own,
 //! so it stays).
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use teleconf_tests::api::conference_body;
+use teleconf_tests::outbox;
 
 /// Provisioning, seeding and the API's start, after the build.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 /// Stopping every service on Ctrl-C.
 const STOPPED_WITHIN: Duration = Duration::from_secs(30);
+/// A change's mail, through the mailer's loop (it polls the stream every second).
+const MAILED_WITHIN: Duration = Duration::from_secs(10);
+
+/// One run at a time: every run writes its logs and the provisioning's output to the
+/// checkout's `.run/`.
+static ONE_RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -25,105 +36,230 @@ fn free_addr() -> SocketAddr {
         .expect("a free loopback port")
 }
 
-#[test]
-fn make_run_prints_the_demo_logins_serves_the_api_and_stops_everything_on_ctrl_c() {
-    let root = repo_root();
-    let binaries = root.join("target/debug");
-    assert!(
-        binaries.join("teleconf-api").exists() && binaries.join("teleconf-provision").exists(),
-        "build the binaries first (make test builds every target)"
-    );
-    let api = free_addr();
-    // A SIP port of its own: sipp, in a test running alongside, binds 5060 (run-local's default).
-    let sip = free_addr();
-    // `env --default-signal=INT`: a test run launched in the background (a non-interactive
-    // shell's `&`) inherits SIGINT ignored, and bash cannot trap a signal ignored on entry.
-    let mut script = Command::new("env")
-        .args(["--default-signal=INT", "bash", "scripts/run-local.sh"])
-        .current_dir(&root)
-        .env("API_ADDR", api.to_string())
-        .env("SIP_ADDR", sip.to_string())
-        .env("BIN_DIR", &binaries)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run scripts/run-local.sh");
+/// `scripts/run-local.sh` running, ready (it printed « Press Ctrl-C to stop. »), on
+/// a table of its own; SIGKILLed if dropped before [`LocalRun::ctrl_c`].
+struct LocalRun {
+    script: Child,
+    /// Its API's address.
+    api: SocketAddr,
+    /// What it printed up to its readiness.
+    printed: Vec<String>,
+}
 
-    let (lines, received) = mpsc::channel();
-    let stdout = script.stdout.take().expect("piped stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
+impl LocalRun {
+    fn start() -> Self {
+        let root = repo_root();
+        let binaries = root.join("target/debug");
+        assert!(
+            binaries.join("teleconf-api").exists()
+                && binaries.join("teleconf-provision").exists()
+                && binaries.join("teleconf-mailer").exists(),
+            "build the binaries first (make test builds every target)"
+        );
+        let api = free_addr();
+        // A SIP port of its own: sipp, in a test running alongside, binds 5060 (run-local's default).
+        let sip = free_addr();
+        // A table of its own: two runs at once would seed the same demo data.
+        let table = format!(
+            "teleconf-run-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        // `env --default-signal=INT`: a test run launched in the background (a non-interactive
+        // shell's `&`) inherits SIGINT ignored, and bash cannot trap a signal ignored on entry.
+        let mut script = Command::new("env")
+            .args(["--default-signal=INT", "bash", "scripts/run-local.sh"])
+            .current_dir(&root)
+            .env("API_ADDR", api.to_string())
+            .env("SIP_ADDR", sip.to_string())
+            .env("BIN_DIR", &binaries)
+            .env("TELECONF_TABLE", table)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run scripts/run-local.sh");
+
+        let (lines, received) = mpsc::channel();
+        let stdout = script.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started = Instant::now();
+        let mut printed = Vec::new();
+        while !printed
+            .iter()
+            .any(|l: &String| l == "Press Ctrl-C to stop.")
+        {
+            let left = READY_WITHIN.saturating_sub(started.elapsed());
+            match received.recv_timeout(left) {
+                Ok(line) => printed.push(line),
+                Err(_) => {
+                    let _ = script.kill();
+                    panic!(
+                        "run-local.sh was not ready within {READY_WITHIN:?}; it printed:\n{}",
+                        printed.join("\n")
+                    );
+                }
             }
         }
-    });
-    let started = Instant::now();
-    let mut printed = Vec::new();
-    while !printed
-        .iter()
-        .any(|l: &String| l == "Press Ctrl-C to stop.")
-    {
-        let left = READY_WITHIN.saturating_sub(started.elapsed());
-        match received.recv_timeout(left) {
-            Ok(line) => printed.push(line),
-            Err(_) => {
-                let _ = script.kill();
-                panic!(
-                    "run-local.sh was not ready within {READY_WITHIN:?}; it printed:\n{}",
-                    printed.join("\n")
-                );
-            }
+        Self {
+            script,
+            api,
+            printed,
         }
     }
 
+    /// The values of the printed lines that begin with `prefix`, in order.
+    fn printed(&self, prefix: &str) -> Vec<&str> {
+        self.printed
+            .iter()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .collect()
+    }
+
+    /// Ctrl-C: SIGINT to the script, as the terminal sends it; its exit status.
+    fn ctrl_c(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-INT", &self.script.id().to_string()])
+            .status()
+            .expect("kill -INT");
+        assert!(status.success());
+        let stopping = Instant::now();
+        loop {
+            if let Some(exit) = self.script.try_wait().expect("the script's status") {
+                return exit;
+            }
+            if stopping.elapsed() > STOPPED_WITHIN {
+                let _ = self.script.kill();
+                panic!("run-local.sh did not stop within {STOPPED_WITHIN:?} of Ctrl-C");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for LocalRun {
+    fn drop(&mut self) {
+        // A test that failed before its Ctrl-C: the services lead their own process
+        // groups, and the script stops them when it gets SIGINT.
+        if matches!(self.script.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.script.id().to_string()])
+                .status();
+            let _ = self.script.wait();
+        }
+    }
+}
+
+#[test]
+fn make_run_prints_the_demo_logins_serves_the_api_and_stops_everything_on_ctrl_c() {
+    let _alone = ONE_RUN.blocking_lock();
+    let run = LocalRun::start();
     // The demo owner's login, each on a line of its own, then the provider admin's.
-    let emails: Vec<&str> = printed
-        .iter()
-        .filter_map(|l| l.strip_prefix("email: "))
-        .collect();
-    let passwords: Vec<&str> = printed
-        .iter()
-        .filter_map(|l| l.strip_prefix("password: "))
-        .collect();
+    let emails = run.printed("email: ");
+    let passwords = run.printed("password: ");
     assert!(
         emails.contains(&"owner@demo.teleconf.example"),
-        "{printed:?}"
+        "{:?}",
+        run.printed
     );
     assert!(
         emails.contains(&"admin@provider.teleconf.example"),
-        "{printed:?}"
+        "{:?}",
+        run.printed
     );
     assert!(
         passwords.len() >= 2 && passwords.iter().all(|p| p.len() >= 10),
-        "{printed:?}"
+        "{:?}",
+        run.printed
     );
+    let api = run.api;
     assert!(
         TcpStream::connect(api).is_ok(),
         "the API is not listening on {api}"
     );
 
-    // Ctrl-C: SIGINT to the script, as the terminal sends it.
-    let status = Command::new("kill")
-        .args(["-INT", &script.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(status.success());
-    let stopping = Instant::now();
-    let exit = loop {
-        if let Some(exit) = script.try_wait().expect("the script's status") {
-            break exit;
-        }
-        if stopping.elapsed() > STOPPED_WITHIN {
-            let _ = script.kill();
-            panic!("run-local.sh did not stop within {STOPPED_WITHIN:?} of Ctrl-C");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let exit = run.ctrl_c();
     assert!(exit.success(), "run-local.sh exited with {exit}");
     assert!(
         TcpStream::connect(api).is_err(),
         "the API still answers on {api} after Ctrl-C"
     );
+}
+
+/// Issue #13: a 409 (the store cancels a transaction) used to leave the mailer's
+/// loop reading a stream that never got another record, and no mail went out again.
+#[tokio::test(flavor = "multi_thread")]
+async fn make_run_mails_a_conferences_confirmation_after_a_conflict() {
+    let _alone = ONE_RUN.lock().await;
+    let run = tokio::task::spawn_blocking(LocalRun::start).await.unwrap();
+    let owner = run.printed("email: ")[0].to_string();
+    let password = run.printed("password: ")[0].to_string();
+    let api = format!("http://{}", run.api);
+    let http = reqwest::Client::new();
+    let token = http
+        .post(format!("{api}/v1/auth/login"))
+        .json(&json!({"email": owner, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .expect("the demo owner signs in")
+        .to_string();
+
+    // A user with the owner's own e-mail: taken, 409.
+    let conflict = http
+        .post(format!("{api}/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "email": owner, "name": "Doublon", "role": "conference_operator",
+            "password": "un mot de passe assez long",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conflict.status(), reqwest::StatusCode::CONFLICT);
+
+    let description = format!(
+        "Après le conflit {}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let created = http
+        .post(format!("{api}/v1/conferences"))
+        .bearer_auth(&token)
+        .json(&conference_body(&description, 24))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+
+    let asked = Instant::now();
+    let confirmations = loop {
+        let sent: Vec<_> = outbox::sent_to(&owner)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.subject.contains(&description))
+            .collect();
+        if !sent.is_empty() || asked.elapsed() > MAILED_WITHIN {
+            break sent;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        confirmations.len(),
+        1,
+        "one confirmation within {MAILED_WITHIN:?} of the conference, after a 409 (see .run/mailer.log)"
+    );
+    let exit = tokio::task::spawn_blocking(move || run.ctrl_c())
+        .await
+        .unwrap();
+    assert!(exit.success(), "run-local.sh exited with {exit}");
 }

@@ -206,12 +206,7 @@ async fn the_owner_switches_to_english_and_downloads_the_cdr_csv() {
     assert!(b.text("#totals").await.unwrap().contains("1 appel(s)"));
     b.screenshot("journaux-cdr").await.unwrap();
 
-    b.click("a.lang-switch").await.unwrap();
-    b.client
-        .wait()
-        .for_element(Locator::Css("html[lang=en]"))
-        .await
-        .unwrap();
+    b.switch_language("en").await.unwrap();
     assert_eq!(b.text("h1").await.unwrap(), "Logs (CDR)");
     assert!(b.text("#totals").await.unwrap().contains("1 call(s)"));
 
@@ -222,5 +217,63 @@ async fn the_owner_switches_to_english_and_downloads_the_cdr_csv() {
 
     b.open("/portal").await.unwrap();
     assert_eq!(b.text("h1").await.unwrap(), "Dashboard");
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_owner_adds_and_removes_an_ip_phone_and_reads_each_refusal_in_french() {
+    let (world, b) = portal().await;
+    // Account B's phone, added through the API.
+    world
+        .api
+        .expect(
+            axum::http::StatusCode::CREATED,
+            axum::http::Method::POST,
+            "/v1/ip-phones",
+            &world.foreign.token,
+            Some(serde_json::json!({ "source": "192.0.2.77" })),
+        )
+        .await;
+    b.sign_in(&world.owner.email, &world.owner.password)
+        .await
+        .unwrap();
+    b.click("nav a[href='/portal/ip-phones']").await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Téléphones IP (*44)");
+    assert!(b.text("#no-ip-phones").await.is_ok());
+    let add = "form[action='/portal/ip-phones'] button[type=submit]";
+
+    // A SIP identity with a port: refused, said in French beside the field.
+    b.fill("f-source", "sip:poste12@pbx.example:5060")
+        .await
+        .unwrap();
+    b.click(add).await.unwrap();
+    assert_eq!(
+        b.text("#f-source-error").await.unwrap(),
+        "Une identité SIP s'écrit sans port : sip:utilisateur@hôte."
+    );
+
+    b.fill("f-source", "SIP:poste12@PBX.example").await.unwrap();
+    b.fill("f-label", "Salle du conseil").await.unwrap();
+    b.click(add).await.unwrap();
+    let table = b.text("#ip-phones").await.unwrap();
+    assert!(table.contains("sip:poste12@pbx.example"), "{table}");
+    assert!(table.contains("son identité SIP"), "{table}");
+    assert!(table.contains("Salle du conseil"), "{table}");
+
+    // B's phone cannot be A's too.
+    b.fill("f-source", "192.0.2.77").await.unwrap();
+    b.click(add).await.unwrap();
+    assert_eq!(
+        b.text("#f-source-error").await.unwrap(),
+        "Ce téléphone IP est déjà inscrit, dans ce compte ou dans un autre."
+    );
+
+    b.click("#ip-phones button.danger").await.unwrap();
+    assert!(b.text("#no-ip-phones").await.is_ok());
+    let left = world.api.get_ok("/v1/ip-phones", &world.owner.token).await;
+    assert_eq!(left, serde_json::json!([]));
+
+    b.switch_language("en").await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "IP phones (*44)");
     b.close().await.unwrap();
 }

@@ -90,6 +90,12 @@ async fn an_account_keeps_its_last_owner() {
 }
 
 #[tokio::test]
+async fn an_ip_phone_belongs_to_one_account() {
+    let stack = Stack::new().await;
+    conformance::an_ip_phone_belongs_to_one_account(&stack.store).await;
+}
+
+#[tokio::test]
 async fn the_whole_suite_runs_in_one_go() {
     // Guards against a check being added to `run_all` and forgotten above.
     let stack = Stack::new().await;

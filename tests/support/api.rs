@@ -266,6 +266,16 @@ pub fn encode_plus(s: &str) -> String {
     s.replace('+', "%2B")
 }
 
+/// An IP phone's source as a path segment, percent-encoded as a client sends it
+/// (`sip:desk@pbx.example` → `sip%3Adesk%40pbx.example`).
+pub fn source_segment(source: &str) -> String {
+    source
+        .replace('%', "%25")
+        .replace(':', "%3A")
+        .replace('@', "%40")
+        .replace('+', "%2B")
+}
+
 /// A conference body starting `hours` from now (whole seconds), an hour long.
 pub fn conference_body(description: &str, hours: i64) -> Value {
     let start = Utc::now() + Duration::hours(hours);

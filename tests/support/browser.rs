@@ -195,6 +195,17 @@ impl Browser {
         Ok(self.client.find_all(Locator::Css(css)).await?.len())
     }
 
+    /// Switches the portal to its other language by the header's link, and waits
+    /// for the page in `lang` (`fr`, `en`).
+    pub async fn switch_language(&self, lang: &str) -> anyhow::Result<()> {
+        self.click("a.lang-switch").await?;
+        self.client
+            .wait()
+            .for_element(Locator::Css(&format!("html[lang={lang}]")))
+            .await?;
+        Ok(())
+    }
+
     /// Signs in through the sign-in form.
     pub async fn sign_in(&self, email: &str, password: &str) -> anyhow::Result<()> {
         self.open("/portal/sign-in").await?;

@@ -36,8 +36,9 @@ use crate::stack::Stack;
 /// other process's node).
 const PORTS_PER_NODE: u16 = 200;
 
-/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
-fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
+/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`, and
+/// the accounts' IP phones read every second (a test sees a change at once).
+fn node_vars(spool: &Path) -> [(&'static str, String); 6] {
     static NEXT_BLOCK: std::sync::OnceLock<AtomicU16> = std::sync::OnceLock::new();
     let first = || AtomicU16::new((uuid::Uuid::new_v4().as_u128() % 50) as u16);
     let block = NEXT_BLOCK
@@ -57,6 +58,7 @@ fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
             format!("{low}-{}", low + PORTS_PER_NODE - 1),
         ),
         ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
+        ("TELECONF_IP_PHONES_REFRESH_SECS", "1".to_string()),
     ]
 }
 

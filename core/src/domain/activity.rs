@@ -23,6 +23,10 @@ pub enum ActivityKind {
     NumberUpdated,
     /// An access number was removed.
     NumberDeleted,
+    /// An IP phone was added (its `*44` reaches the account's conferences).
+    IpPhoneAdded,
+    /// An IP phone was removed.
+    IpPhoneRemoved,
     /// A conference was scheduled.
     ConferenceCreated,
     /// A conference was changed.

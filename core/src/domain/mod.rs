@@ -14,6 +14,7 @@ pub mod ids;
 pub mod intro_code;
 pub mod invitation;
 pub mod invoice;
+pub mod ip_phone;
 pub mod lifecycle;
 pub mod live;
 pub mod phone_number;
@@ -38,6 +39,7 @@ pub use ids::{
 pub use intro_code::{IntroCode, IntroGrant};
 pub use invitation::Invitation;
 pub use invoice::{Invoice, InvoiceLine, TaxLine};
+pub use ip_phone::{IpPhone, IpPhoneSource, SipIdentity};
 pub use lifecycle::{Callers, Lifecycle, Step};
 pub use live::LiveParticipant;
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};

@@ -15,8 +15,8 @@ use crate::domain::{
     conference::EARLY_ACCESS,
 };
 use crate::domain::{
-    Attempt, CallerSource, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, Limit,
-    Recording, RecordingId,
+    Attempt, CallerSource, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, IpPhone,
+    IpPhoneSource, Limit, Recording, RecordingId,
 };
 use crate::error::Error;
 use crate::random;
@@ -40,6 +40,7 @@ pub async fn run_all(store: &impl Store) {
     live_callers_are_listed_updated_and_removed(store).await;
     live_controls_are_queued_in_order_and_acknowledged(store).await;
     an_account_keeps_its_last_owner(store).await;
+    an_ip_phone_belongs_to_one_account(store).await;
 }
 
 /// A random, valid, unassigned-looking NANP number.
@@ -1117,4 +1118,63 @@ pub async fn a_delivery_is_claimed_by_one_worker_until_settled(store: &impl supe
             .await,
         Err(Error::NotFound("delivery"))
     ));
+}
+
+/// A unique IP phone address (in the documentation prefix 2001:db8::/32) and a
+/// unique SIP identity.
+pub fn unique_ip_phone_sources() -> (IpPhoneSource, IpPhoneSource) {
+    let n = uuid::Uuid::new_v4().as_u128();
+    let address = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) | (n >> 32));
+    let address = IpPhoneSource::Address(address.into());
+    let identity = format!("sip:desk-{:x}@pbx.example", n as u32)
+        .parse()
+        .unwrap();
+    (address, identity)
+}
+
+pub async fn an_ip_phone_belongs_to_one_account(store: &impl Store) {
+    let (a, _) = account_with_owner(store).await;
+    let (b, _) = account_with_owner(store).await;
+    let (address, identity) = unique_ip_phone_sources();
+    let now = Utc::now()
+        .duration_trunc(Duration::milliseconds(1))
+        .unwrap();
+    let desk = IpPhone::new(a.id, address.clone(), "Réception", now).unwrap();
+    let pbx = IpPhone::new(a.id, identity.clone(), "", now).unwrap();
+    store.add_ip_phone(&desk).await.unwrap();
+    store.add_ip_phone(&pbx).await.unwrap();
+
+    // A source is one account's: neither the same account nor another takes it again.
+    for account in [a.id, b.id] {
+        let again = IpPhone::new(account, address.clone(), "", now).unwrap();
+        assert!(matches!(
+            store.add_ip_phone(&again).await,
+            Err(Error::Conflict("source"))
+        ));
+    }
+    let mut listed = store.ip_phones(a.id).await.unwrap();
+    listed.sort_by(|x, y| x.source.cmp(&y.source));
+    let mut expected = vec![desk.clone(), pbx.clone()];
+    expected.sort_by(|x, y| x.source.cmp(&y.source));
+    assert_eq!(listed, expected);
+    assert!(store.ip_phones(b.id).await.unwrap().is_empty());
+    let every = store.all_ip_phones().await.unwrap();
+    assert!(every.contains(&desk) && every.contains(&pbx));
+
+    // Another account cannot remove it; its own can, and then the source is free.
+    assert!(matches!(
+        store.remove_ip_phone(b.id, &address).await,
+        Err(Error::NotFound("ip_phone"))
+    ));
+    assert!(store.ip_phones(a.id).await.unwrap().contains(&desk));
+    store.remove_ip_phone(a.id, &address).await.unwrap();
+    assert!(matches!(
+        store.remove_ip_phone(a.id, &address).await,
+        Err(Error::NotFound("ip_phone"))
+    ));
+    assert_eq!(store.ip_phones(a.id).await.unwrap(), vec![pbx.clone()]);
+    assert!(!store.all_ip_phones().await.unwrap().contains(&desk));
+    let moved = IpPhone::new(b.id, address.clone(), "", now).unwrap();
+    store.add_ip_phone(&moved).await.unwrap();
+    assert_eq!(store.ip_phones(b.id).await.unwrap(), vec![moved]);
 }

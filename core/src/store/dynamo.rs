@@ -23,7 +23,7 @@ use super::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
     InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
-use super::{DeliveryStore, LifecycleStore, lifecycle, stream};
+use super::{DeliveryStore, IpPhoneStore, LifecycleStore, lifecycle, stream};
 use crate::aws::classify;
 use crate::domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
@@ -31,7 +31,8 @@ use crate::domain::{
     PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
 };
 use crate::domain::{
-    Claim, ConferenceStatus, DeliveryKey, Lifecycle, Outcome, QueuedMail, QueuedMailKind,
+    Claim, ConferenceStatus, DeliveryKey, IpPhone, IpPhoneSource, Lifecycle, Outcome, QueuedMail,
+    QueuedMailKind,
 };
 use crate::error::{Error, Result};
 
@@ -317,6 +318,11 @@ impl Lookup {
             sk_prefix: None,
             ..Self::partition(gsi2pk, "")
         }
+    }
+
+    /// Every item of a `gsi2` partition that is not a month of CDRs (the IP phones).
+    fn across_accounts(gsi2pk: &str) -> Self {
+        Self::by_month(gsi2pk.to_string())
     }
 
     /// The newest `limit` first.
@@ -1271,6 +1277,56 @@ impl DeliveryStore for DynamoStore {
                 e => e,
             })?;
         Ok(())
+    }
+}
+
+fn ip_phone_item(phone: &IpPhone) -> Result<Item> {
+    let (pk, sk) = keys::ip_phone(&phone.source);
+    to_item(
+        phone,
+        "ip_phone",
+        (pk.clone(), sk),
+        &[
+            (GSI1PK, keys::by_account(phone.account_id)),
+            (GSI1SK, pk),
+            (GSI2PK, keys::IP_PHONES.into()),
+            (GSI2SK, phone.source.to_string()),
+        ],
+    )
+}
+
+#[async_trait]
+impl IpPhoneStore for DynamoStore {
+    async fn add_ip_phone(&self, phone: &IpPhone) -> Result<()> {
+        self.put_new(ip_phone_item(phone)?, "source").await
+    }
+
+    async fn ip_phones(&self, account: AccountId) -> Result<Vec<IpPhone>> {
+        self.query(Lookup::by_account(keys::by_account(account), "IPPHONE#"))
+            .await
+    }
+
+    async fn remove_ip_phone(&self, account: AccountId, source: &IpPhoneSource) -> Result<()> {
+        let (pk, sk) = keys::ip_phone(source);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .condition_expression("account_id = :account")
+            .expression_attribute_values(":account", AttributeValue::S(account.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(Error::NotFound("ip_phone")),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
+
+    async fn all_ip_phones(&self) -> Result<Vec<IpPhone>> {
+        self.query(Lookup::across_accounts(keys::IP_PHONES)).await
     }
 }
 

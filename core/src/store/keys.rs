@@ -5,7 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::{
     AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, ControlId, DeliveryKey, E164,
-    Email, IntroCode, InvitationId, LegId, QueuedMailKind, RecordingId, UserId, YearMonth,
+    Email, IntroCode, InvitationId, IpPhoneSource, LegId, QueuedMailKind, RecordingId, UserId,
+    YearMonth,
 };
 
 /// Name of the by-account index.
@@ -146,3 +147,10 @@ pub fn queued_mail(conference: ConferenceId, kind: QueuedMailKind) -> Key {
 pub fn delivery(key: &DeliveryKey) -> Key {
     (format!("DELIVERY#{key}"), "DELIVERY".into())
 }
+/// An IP phone, keyed by its source (which makes the source unique); the same text
+/// sorts it among its account's items in the by-account index.
+pub fn ip_phone(source: &IpPhoneSource) -> Key {
+    (format!("IPPHONE#{source}"), "IPPHONE".into())
+}
+/// The `gsi2` partition of every account's IP phones (the media nodes' directory).
+pub const IP_PHONES: &str = "IPPHONES";

@@ -13,14 +13,15 @@ use super::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, IntroCodeStore, InvitationStore,
     InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
-use super::{DeliveryStore, LifecycleStore};
+use super::{DeliveryStore, IpPhoneStore, LifecycleStore};
 use crate::domain::{
     Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
     ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
     Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
 };
 use crate::domain::{
-    Claim, ConferenceStatus, DeliveryKey, Lifecycle, Outcome, QueuedMail, QueuedMailKind,
+    Claim, ConferenceStatus, DeliveryKey, IpPhone, IpPhoneSource, Lifecycle, Outcome, QueuedMail,
+    QueuedMailKind,
 };
 use crate::error::{Error, Result};
 
@@ -45,6 +46,7 @@ struct State {
     lifecycles: HashMap<ConferenceId, Lifecycle>,
     queued_mail: HashMap<(ConferenceId, QueuedMailKind), QueuedMail>,
     deliveries: HashMap<DeliveryKey, Delivery>,
+    ip_phones: BTreeMap<IpPhoneSource, IpPhone>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }
@@ -664,6 +666,43 @@ impl DeliveryStore for MemoryStore {
             (Outcome::Sent { .. } | Outcome::DeadLettered { .. }, _) => Delivery::Settled,
         };
         Ok(())
+    }
+}
+
+#[async_trait]
+impl IpPhoneStore for MemoryStore {
+    async fn add_ip_phone(&self, phone: &IpPhone) -> Result<()> {
+        let mut s = self.state()?;
+        if s.ip_phones.contains_key(&phone.source) {
+            return Err(Error::Conflict("source"));
+        }
+        s.ip_phones.insert(phone.source.clone(), phone.clone());
+        Ok(())
+    }
+
+    async fn ip_phones(&self, account: AccountId) -> Result<Vec<IpPhone>> {
+        Ok(self
+            .state()?
+            .ip_phones
+            .values()
+            .filter(|p| p.account_id == account)
+            .cloned()
+            .collect())
+    }
+
+    async fn remove_ip_phone(&self, account: AccountId, source: &IpPhoneSource) -> Result<()> {
+        let mut s = self.state()?;
+        match s.ip_phones.get(source) {
+            Some(phone) if phone.account_id == account => {
+                s.ip_phones.remove(source);
+                Ok(())
+            }
+            _ => Err(Error::NotFound("ip_phone")),
+        }
+    }
+
+    async fn all_ip_phones(&self) -> Result<Vec<IpPhone>> {
+        Ok(self.state()?.ip_phones.values().cloned().collect())
     }
 }
 

@@ -27,6 +27,7 @@
 //! | lifecycle       | `CONF#<conference id>` | `LIFECYCLE`     |                                               |                                                      |
 //! | queued mail     | `CONF#<conference id>` | `MAIL#<kind>`   |                                               |                                                      |
 //! | mail delivery   | `DELIVERY#<key>`       | `DELIVERY`      |                                               | (expires through `ttl`)                              |
+//! | IP phone (`*44`) | `IPPHONE#<source>`    | `IPPHONE`       | `ACCOUNT#<account>` / `IPPHONE#<source>`       | `IPPHONES` / `<source>` (every account's)            |
 //!
 //! How each access pattern is served:
 //! - **by id**: GetItem on the entity's `pk`/`sk`.
@@ -61,10 +62,12 @@
 //!   `gsi1sk BETWEEN CONF#<from> AND CONF#<to>~` (conferences sort by start).
 //! - **lifecycles, queued mail and deliveries**: see [`lifecycle`]; the stream's
 //!   readers decode item images with [`stream`].
+//! - **IP phones**: see [`ip_phones`]; the source is the key, as an access number is.
 //!
 //! Timestamps inside keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 pub mod dynamo;
+pub mod ip_phones;
 pub mod keys;
 pub mod lifecycle;
 pub mod memory;
@@ -84,6 +87,7 @@ use crate::domain::{
 };
 use crate::error::Result;
 
+pub use ip_phones::IpPhoneStore;
 pub use lifecycle::{DeliveryStore, LifecycleStore};
 
 /// Accounts (the provider's side).
@@ -286,6 +290,7 @@ pub trait Store:
     + ThrottleStore
     + LiveStore
     + ControlStore
+    + IpPhoneStore
 {
 }
 
@@ -303,5 +308,6 @@ impl<T> Store for T where
         + ThrottleStore
         + LiveStore
         + ControlStore
+        + IpPhoneStore
 {
 }

@@ -13,14 +13,14 @@ use utoipa_axum::routes;
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    accounts, activity, cdrs, conferences, controls, exports, health, invitations, invoices, me,
-    numbers, participants, prompts, recordings, users,
+    accounts, activity, cdrs, conferences, controls, exports, health, invitations, invoices,
+    ip_phones, me, numbers, participants, prompts, recordings, users,
 };
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "teleconf API", description = "Self-service audio teleconference: accounts, users, access numbers, prompts, conferences, logs, recordings, invoices. Errors are JSON {\"error\": {\"code\", \"message\", \"field\"?}}."),
+    info(title = "teleconf API", description = "Self-service audio teleconference: accounts, users, access numbers, IP phones (*44), prompts, conferences, logs, recordings, invoices. Errors are JSON {\"error\": {\"code\", \"message\", \"field\"?}}."),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -65,6 +65,8 @@ pub fn router(state: AppState) -> axum::Router {
             numbers::patch_number,
             numbers::delete_number
         ))
+        .routes(routes!(ip_phones::list_ip_phones, ip_phones::add_ip_phone))
+        .routes(routes!(ip_phones::remove_ip_phone))
         .routes(routes!(prompts::get_prompt))
         .routes(routes!(
             conferences::list_conferences,

@@ -22,4 +22,12 @@ pub enum MailerError {
     /// The DynamoDB Streams API failed (the local loop only).
     #[error("reading the stream: {0}")]
     Stream(String),
+    /// A stream iterator is past its 15 minutes (`ExpiredIteratorException`): the
+    /// reader takes a fresh one.
+    #[error("the stream iterator has expired")]
+    IteratorExpired,
+    /// The records asked for are past the stream's 24-hour retention
+    /// (`TrimmedDataAccessException`): the reader goes on from the oldest left.
+    #[error("the stream records asked for are trimmed")]
+    StreamTrimmed,
 }

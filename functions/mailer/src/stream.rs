@@ -3,40 +3,198 @@
 //! every shard of the table's latest stream from its oldest record, turns each page of
 //! records into exactly the [`Event`] Lambda would hand the function, and, as Lambda's
 //! retry policy does, reads a shard again from the record the handler reported as
-//! failed.
+//! failed. A child shard is read once its parent is read to its end, as Lambda does.
+//!
+//! **No iterator is trusted to live.** What the reader keeps of a shard is the sequence
+//! number of the last record handled; each poll reads from a fresh
+//! `AFTER_SEQUENCE_NUMBER` iterator (`TRIM_HORIZON` before the first record) and
+//! follows the pages while they bring records. An empty page after a known record means
+//! caught up, and the iterator is dropped. So nothing depends on one iterator answering
+//! for good: DynamoDB Streams expires iterators after 15 minutes
+//! (`ExpiredIteratorException`: a fresh one is taken from the last record handled, and
+//! the page is read again), trims records after 24 hours (`TrimmedDataAccessException`:
+//! the reader goes on from the oldest record left, and says what it skipped), and an
+//! emulator may hand out an iterator that never sees another record (moto restored a
+//! copy of the table after a cancelled transaction: issue #13).
+//!
+//! The stream is reached through the narrow [`StreamApi`]: [`DynamoDbStreams`] in the
+//! loop, a twin with expiring iterators in the tests.
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
 use aws_lambda_events::streams::DynamoDbEventResponse;
+use aws_sdk_dynamodbstreams::error::DisplayErrorContext;
+use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
+use aws_sdk_dynamodbstreams::operation::get_shard_iterator::GetShardIteratorError;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use chrono::{DateTime, Utc};
 
 use crate::error::MailerError;
 
-/// Where the reader is in one shard.
-#[derive(Debug, Default)]
-struct Position {
-    /// The iterator of the next read; `None` once the shard is closed and read.
-    iterator: Option<String>,
-    /// Whether the shard was opened at all.
-    opened: bool,
+/// A shard of the stream, as DescribeStream lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardInfo {
+    /// Its id.
+    pub id: String,
+    /// The shard it split from, whose records come first.
+    pub parent: Option<String>,
 }
 
-/// Follows the table's stream.
-#[derive(Debug)]
-pub struct StreamReader {
+/// Where a new shard iterator starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// At the oldest record the shard still holds.
+    TrimHorizon,
+    /// Just after the record with this sequence number.
+    After(String),
+}
+
+/// One page of records (GetRecords).
+#[derive(Debug, Default)]
+pub struct Page {
+    /// The records, oldest first; possibly none.
+    pub records: Vec<Record>,
+    /// Where the next page starts; `None` once a closed shard is read to its end.
+    pub next: Option<String>,
+}
+
+/// The DynamoDB Streams calls the reader makes. An expired iterator answers
+/// [`MailerError::IteratorExpired`], records past the stream's retention
+/// [`MailerError::StreamTrimmed`].
+#[async_trait]
+pub trait StreamApi: Send + Sync {
+    /// The stream's shards (DescribeStream, every page).
+    async fn shards(&self) -> Result<Vec<ShardInfo>, MailerError>;
+    /// A new iterator into `shard` (GetShardIterator); `None` if the shard has none.
+    async fn iterator(&self, shard: &str, start: &Start) -> Result<Option<String>, MailerError>;
+    /// The page at `iterator` (GetRecords).
+    async fn records(&self, iterator: &str) -> Result<Page, MailerError>;
+}
+
+/// [`StreamApi`] on the AWS SDK, for one stream.
+#[derive(Debug, Clone)]
+pub struct DynamoDbStreams {
     client: aws_sdk_dynamodbstreams::Client,
     stream_arn: String,
-    region: String,
-    shards: BTreeMap<String, Position>,
 }
 
 fn stream_error(op: &str, e: impl std::fmt::Display) -> MailerError {
     MailerError::Stream(format!("{op}: {e}"))
 }
 
-impl StreamReader {
+#[async_trait]
+impl StreamApi for DynamoDbStreams {
+    async fn shards(&self) -> Result<Vec<ShardInfo>, MailerError> {
+        let mut shards = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .describe_stream()
+                .stream_arn(&self.stream_arn)
+                .set_exclusive_start_shard_id(start)
+                .send()
+                .await
+                .map_err(|e| stream_error("DescribeStream", DisplayErrorContext(e)))?;
+            let Some(description) = out.stream_description else {
+                return Ok(shards);
+            };
+            shards.extend(
+                description
+                    .shards
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|shard| {
+                        Some(ShardInfo {
+                            id: shard.shard_id?,
+                            parent: shard.parent_shard_id,
+                        })
+                    }),
+            );
+            start = description.last_evaluated_shard_id;
+            if start.is_none() {
+                return Ok(shards);
+            }
+        }
+    }
+
+    async fn iterator(&self, shard: &str, start: &Start) -> Result<Option<String>, MailerError> {
+        let (kind, sequence) = match start {
+            Start::TrimHorizon => (ShardIteratorType::TrimHorizon, None),
+            Start::After(sequence) => (
+                ShardIteratorType::AfterSequenceNumber,
+                Some(sequence.clone()),
+            ),
+        };
+        match self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard)
+            .shard_iterator_type(kind)
+            .set_sequence_number(sequence)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.shard_iterator),
+            Err(e) => Err(match e.as_service_error() {
+                Some(GetShardIteratorError::TrimmedDataAccessException(_)) => {
+                    MailerError::StreamTrimmed
+                }
+                _ => stream_error("GetShardIterator", DisplayErrorContext(e)),
+            }),
+        }
+    }
+
+    async fn records(&self, iterator: &str) -> Result<Page, MailerError> {
+        match self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Page {
+                records: out.records.unwrap_or_default(),
+                next: out.next_shard_iterator,
+            }),
+            Err(e) => Err(match e.as_service_error() {
+                Some(GetRecordsError::ExpiredIteratorException(_)) => MailerError::IteratorExpired,
+                Some(GetRecordsError::TrimmedDataAccessException(_)) => MailerError::StreamTrimmed,
+                _ => stream_error("GetRecords", DisplayErrorContext(e)),
+            }),
+        }
+    }
+}
+
+/// Where the reader is in one shard.
+#[derive(Debug, Default)]
+struct Position {
+    /// The shard it split from (read first).
+    parent: Option<String>,
+    /// The sequence number of the last record handled: the next read starts after it.
+    last: Option<String>,
+    /// An iterator kept to the next poll, only while nothing of the shard was handled
+    /// yet and its oldest pages came back empty (a trimmed stretch of a real stream is
+    /// walked through page by page; once a record is handled, every poll starts
+    /// afresh after it).
+    walking: Option<String>,
+    /// Closed and read to its end: nothing more will come.
+    finished: bool,
+}
+
+/// Follows the table's stream.
+#[derive(Debug)]
+pub struct StreamReader<A = DynamoDbStreams> {
+    api: A,
+    stream_arn: String,
+    region: String,
+    shards: BTreeMap<String, Position>,
+}
+
+impl StreamReader<DynamoDbStreams> {
     /// A reader of `table`'s latest stream (the table must have one: the template's
     /// `StreamSpecification`).
     pub async fn open(
@@ -65,68 +223,76 @@ impl StreamReader {
             .region()
             .map(ToString::to_string)
             .unwrap_or_default();
-        Ok(Self {
+        let api = DynamoDbStreams {
             client: streams,
+            stream_arn: stream_arn.clone(),
+        };
+        Ok(Self::over(api, stream_arn, region))
+    }
+}
+
+impl<A: StreamApi> StreamReader<A> {
+    /// A reader of the stream `stream_arn` (in `region`) through `api`.
+    pub fn over(api: A, stream_arn: String, region: String) -> Self {
+        Self {
+            api,
             stream_arn,
             region,
             shards: BTreeMap::new(),
-        })
-    }
-
-    /// Learns the stream's shards (new ones appear as the stream grows).
-    async fn refresh_shards(&mut self) -> Result<(), MailerError> {
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .describe_stream()
-                .stream_arn(&self.stream_arn)
-                .set_exclusive_start_shard_id(start)
-                .send()
-                .await
-                .map_err(|e| {
-                    stream_error(
-                        "DescribeStream",
-                        aws_sdk_dynamodbstreams::error::DisplayErrorContext(e),
-                    )
-                })?;
-            let Some(description) = out.stream_description else {
-                return Ok(());
-            };
-            for shard in description.shards.unwrap_or_default() {
-                if let Some(id) = shard.shard_id {
-                    self.shards.entry(id).or_default();
-                }
-            }
-            start = description.last_evaluated_shard_id;
-            if start.is_none() {
-                return Ok(());
-            }
         }
     }
 
-    async fn iterator(
-        &self,
-        shard: &str,
-        kind: ShardIteratorType,
-        sequence: Option<String>,
-    ) -> Result<Option<String>, MailerError> {
-        let out = self
-            .client
-            .get_shard_iterator()
-            .stream_arn(&self.stream_arn)
-            .shard_id(shard)
-            .shard_iterator_type(kind)
-            .set_sequence_number(sequence)
-            .send()
-            .await
-            .map_err(|e| {
-                stream_error(
-                    "GetShardIterator",
-                    aws_sdk_dynamodbstreams::error::DisplayErrorContext(e),
-                )
-            })?;
-        Ok(out.shard_iterator)
+    /// Learns the stream's shards (new ones appear as the stream grows; those past
+    /// the stream's retention disappear) and returns those ready to read: not read
+    /// to their end, and whose parent, if still listed, is.
+    async fn ready_shards(&mut self) -> Result<Vec<String>, MailerError> {
+        let listed = self.api.shards().await?;
+        self.shards
+            .retain(|id, _| listed.iter().any(|shard| &shard.id == id));
+        for shard in listed {
+            self.shards.entry(shard.id).or_default().parent = shard.parent;
+        }
+        Ok(self
+            .shards
+            .iter()
+            .filter(|(_, p)| !p.finished)
+            .filter(|(_, p)| {
+                p.parent
+                    .as_ref()
+                    .and_then(|parent| self.shards.get(parent))
+                    .is_none_or(|parent| parent.finished)
+            })
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    /// A fresh iterator just after the last record handled of `shard` (from its
+    /// oldest record before the first); past the stream's retention, from the
+    /// oldest record left.
+    async fn fresh_iterator(&mut self, shard: &str) -> Result<Option<String>, MailerError> {
+        let last = self.shards.get(shard).and_then(|p| p.last.clone());
+        let start = last.clone().map_or(Start::TrimHorizon, Start::After);
+        match self.api.iterator(shard, &start).await {
+            Err(MailerError::StreamTrimmed) if last.is_some() => {
+                self.trimmed(shard);
+                self.api.iterator(shard, &Start::TrimHorizon).await
+            }
+            other => other,
+        }
+    }
+
+    /// The records after the last one handled of `shard` are gone (older than the
+    /// stream's 24 hours): the reader goes on from the oldest record left.
+    fn trimmed(&mut self, shard: &str) {
+        if let Some(p) = self.shards.get_mut(shard) {
+            tracing::error!(
+                shard,
+                after = ?p.last,
+                "stream records past the stream's retention were never handled: reading on from the oldest left"
+            );
+            p.last = None;
+            p.walking = None;
+        }
     }
 
     /// Reads every record available now and hands each shard's pages to `handle`, in
@@ -137,64 +303,94 @@ impl StreamReader {
         F: FnMut(Event) -> Fut,
         Fut: std::future::Future<Output = DynamoDbEventResponse>,
     {
-        self.refresh_shards().await?;
         let mut handled = 0;
-        let shard_ids: Vec<String> = self.shards.keys().cloned().collect();
-        for shard in shard_ids {
-            if !self.shards[&shard].opened {
-                let iterator = self
-                    .iterator(&shard, ShardIteratorType::TrimHorizon, None)
-                    .await?;
-                let position = self.shards.entry(shard.clone()).or_default();
-                position.iterator = iterator;
-                position.opened = true;
+        for shard in self.ready_shards().await? {
+            handled += self.read_shard(&shard, &mut handle).await?;
+        }
+        Ok(handled)
+    }
+
+    /// Reads one shard from where the reader is in it (see the module doc).
+    async fn read_shard<F, Fut>(
+        &mut self,
+        shard: &str,
+        handle: &mut F,
+    ) -> Result<usize, MailerError>
+    where
+        F: FnMut(Event) -> Fut,
+        Fut: std::future::Future<Output = DynamoDbEventResponse>,
+    {
+        let mut handled = 0;
+        let kept = self.shards.get_mut(shard).and_then(|p| p.walking.take());
+        let mut iterator = match kept {
+            Some(iterator) => Some(iterator),
+            None => self.fresh_iterator(shard).await?,
+        };
+        // One renewal per read that failed: an iterator fresh from the API that
+        // fails again is an error, not a loop.
+        let mut renewed = false;
+        while let Some(current) = iterator.take() {
+            let page = match self.api.records(&current).await {
+                Ok(page) => page,
+                Err(MailerError::IteratorExpired) if !renewed => {
+                    renewed = true;
+                    iterator = self.fresh_iterator(shard).await?;
+                    continue;
+                }
+                Err(MailerError::StreamTrimmed) if !renewed => {
+                    renewed = true;
+                    self.trimmed(shard);
+                    iterator = self.fresh_iterator(shard).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            renewed = false;
+            let Some(position) = self.shards.get_mut(shard) else {
+                return Ok(handled);
+            };
+            if page.records.is_empty() {
+                match page.next {
+                    // The shard is closed and read to its end.
+                    None => position.finished = true,
+                    // Nothing handled yet: walk on from here on the next poll.
+                    Some(next) if position.last.is_none() => position.walking = Some(next),
+                    // Caught up: the next poll starts afresh after the last record.
+                    Some(_) => {}
+                }
+                return Ok(handled);
             }
-            while let Some(iterator) = self.shards[&shard].iterator.clone() {
-                let out = self
-                    .client
-                    .get_records()
-                    .shard_iterator(iterator)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        stream_error(
-                            "GetRecords",
-                            aws_sdk_dynamodbstreams::error::DisplayErrorContext(e),
-                        )
-                    })?;
-                let records = out.records.unwrap_or_default();
-                let next = out.next_shard_iterator;
-                if records.is_empty() {
-                    // Caught up (the iterator stays open), or the shard closed (`None`).
-                    if let Some(p) = self.shards.get_mut(&shard) {
-                        p.iterator = next;
-                    }
-                    break;
-                }
-                let count = records.len();
-                let event = self.event(records);
-                let response = handle(event).await;
-                let failed = response
-                    .batch_item_failures
-                    .first()
-                    .and_then(|f| f.item_identifier.clone());
-                match failed {
-                    None => {
-                        handled += count;
-                        if let Some(p) = self.shards.get_mut(&shard) {
-                            p.iterator = next;
-                        }
-                    }
-                    Some(sequence) => {
-                        let again = self
-                            .iterator(&shard, ShardIteratorType::AtSequenceNumber, Some(sequence))
-                            .await?;
-                        if let Some(p) = self.shards.get_mut(&shard) {
-                            p.iterator = again;
-                        }
-                        break;
-                    }
-                }
+            let sequences: Vec<Option<String>> = page
+                .records
+                .iter()
+                .map(|r| r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone()))
+                .collect();
+            let response = handle(self.event(page.records)).await;
+            let failed = response
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone());
+            let Some(position) = self.shards.get_mut(shard) else {
+                return Ok(handled);
+            };
+            let done = match &failed {
+                // The records before the failed one are handled; it is read again.
+                Some(sequence) => sequences
+                    .iter()
+                    .position(|s| s.as_ref() == Some(sequence))
+                    .unwrap_or(0),
+                None => sequences.len(),
+            };
+            handled += done;
+            if let Some(last) = done.checked_sub(1).and_then(|i| sequences[i].clone()) {
+                position.last = Some(last);
+            }
+            if failed.is_some() {
+                return Ok(handled);
+            }
+            match page.next {
+                Some(next) => iterator = Some(next),
+                None => position.finished = true,
             }
         }
         Ok(handled)
@@ -244,3 +440,6 @@ pub fn lambda_record(record: Record, stream_arn: &str, region: &str) -> EventRec
     out.change = change;
     out
 }
+
+#[cfg(test)]
+mod tests;

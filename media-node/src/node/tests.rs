@@ -26,7 +26,6 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
         rtp_addr: Ipv4Addr::LOCALHOST,
         rtp_ports,
         timers: Timers::default(),
-        star44_sources: HashMap::new(),
     }
 }
 
@@ -1010,43 +1009,112 @@ Call-ID: nobody\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
     assert_eq!(shell.sip_sent().len(), 1);
 }
 
+/// sipp's INVITE as caller `n`, dialling `*44`.
+fn star44_invite(n: u32) -> String {
+    invite(n).replace("INVITE sip:+33100000000@", "INVITE sip:*44@")
+}
+
+/// `account`'s IP phone known by `source` (an address or a SIP identity).
+fn ip_phone(account: AccountId, source: &str) -> teleconf_core::domain::IpPhone {
+    teleconf_core::domain::IpPhone::new(account, source.parse().expect("a source"), "", utc(9, 0))
+        .expect("an IP phone")
+}
+
+impl Shell {
+    /// The shell read these IP phones from the store.
+    fn ip_phones(&mut self, phones: Vec<teleconf_core::domain::IpPhone>) {
+        self.feed(Input::IpPhones(phones.into_iter().collect()));
+    }
+
+    /// The account each `*44` lookup asked for.
+    fn star44_lookups(&self) -> Vec<AccountId> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::LookupAccount { account, .. } => Some(*account),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 #[test]
-fn star44_from_an_ip_phone_skips_the_number_lookup_and_asks_for_its_account() {
+fn star44_from_an_ip_phones_address_skips_the_number_lookup_and_asks_for_its_account() {
     let phone: IpAddr = "10.0.0.5".parse().expect("an IP");
     let account = AccountId::new();
-    let trunk_only = config(PORTS);
-    let mut with_phone = trunk_only.clone();
-    with_phone.star44_sources.insert(phone, account);
-    let mut shell = Shell::new(with_phone);
-    let star44 = invite(1).replace("INVITE sip:+33100000000@", "INVITE sip:*44@");
-    shell.datagram(SocketAddr::new(phone, 5060), &star44);
+    let mut shell = Shell::new(config(PORTS));
+    shell.ip_phones(vec![ip_phone(account, "10.0.0.5")]);
+    shell.datagram(SocketAddr::new(phone, 5060), &star44_invite(1));
     assert!(
         !shell
             .log
             .iter()
             .any(|o| matches!(o, Output::LookupNumber { .. }))
     );
-    assert!(
-        shell
-            .log
-            .iter()
-            .any(|o| matches!(o, Output::LookupAccount { account: a, .. } if *a == account))
-    );
+    assert_eq!(shell.star44_lookups(), [account]);
     assert!(shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
     assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
-    // From a source that is not that IP phone, `*44` is no number: 404.
-    let mut shell = Shell::new(trunk_only);
-    shell.datagram(addr("127.0.0.1:5061"), &star44);
-    assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
+}
+
+#[test]
+fn star44_from_no_accounts_ip_phone_gets_403() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.ip_phones(vec![ip_phone(AccountId::new(), "10.0.0.5")]);
+    // Through the trunk, with an identity no account holds.
+    shell.datagram(addr("127.0.0.1:5061"), &star44_invite(1));
+    // From an address no account holds: not served at all.
+    shell.datagram(addr("10.0.0.6:5060"), &star44_invite(2));
+    assert_eq!(
+        shell.sip_sent(),
+        ["SIP/2.0 403 Forbidden", "SIP/2.0 403 Forbidden"]
+    );
+    assert!(shell.star44_lookups().is_empty());
+    assert_eq!(shell.node.calls(), 0);
+}
+
+#[test]
+fn star44_through_the_trunk_is_known_by_the_identity_the_trunk_asserts() {
+    let account = AccountId::new();
+    let mut shell = Shell::new(config(PORTS));
+    // sipp's From is sip:sipp@127.0.0.1:5061: the identity is its user and host.
+    shell.ip_phones(vec![ip_phone(account, "sip:sipp@127.0.0.1")]);
+    shell.datagram(addr("127.0.0.1:5061"), &star44_invite(1));
+    assert_eq!(shell.star44_lookups(), [account]);
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+    // The trunk asserts another identity (RFC 3325): the From is not believed.
+    let asserted = star44_invite(2).replace(
+        "Subject: Performance Test\r\n",
+        "Subject: Performance Test\r\nP-Asserted-Identity: <sip:lobby@127.0.0.1>\r\n",
+    );
+    shell.datagram(addr("127.0.0.1:5061"), &asserted);
+    assert_eq!(
+        shell.sip_sent().last().map(String::as_str),
+        Some("SIP/2.0 403 Forbidden")
+    );
+    assert_eq!(shell.star44_lookups(), [account]);
+}
+
+#[test]
+fn a_removed_ip_phone_is_refused_from_the_next_read_of_the_store() {
+    let phone = addr("10.0.0.5:5060");
+    let mut shell = Shell::new(config(PORTS));
+    shell.ip_phones(vec![ip_phone(AccountId::new(), "10.0.0.5")]);
+    shell.ip_phones(Vec::new());
+    shell.datagram(phone, &star44_invite(1));
+    shell.datagram(phone, &request(2, "OPTIONS", 1, None));
+    assert_eq!(
+        shell.sip_sent(),
+        ["SIP/2.0 403 Forbidden", "SIP/2.0 403 Forbidden"]
+    );
+    assert_eq!(shell.node.calls(), 0);
 }
 
 #[test]
 fn star44_of_an_account_that_is_gone_gets_403() {
     let phone: IpAddr = "10.0.0.5".parse().expect("an IP");
-    let mut with_phone = config(PORTS);
-    with_phone.star44_sources.insert(phone, AccountId::new());
-    let mut shell = Shell::new(with_phone);
-    let star44 = invite(1).replace("INVITE sip:+33100000000@", "INVITE sip:*44@");
+    let mut shell = Shell::new(config(PORTS));
+    shell.ip_phones(vec![ip_phone(AccountId::new(), "10.0.0.5")]);
+    let star44 = star44_invite(1);
     shell.node.handle_input(Input::Datagram {
         now: shell.now,
         wall_clock: shell.wall_clock(),

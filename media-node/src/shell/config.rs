@@ -7,7 +7,7 @@
 //! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
 //! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses or CIDR blocks allowed to call | `127.0.0.1,::1` |
 //! | `TELECONF_TRUNK_MEDIA_SOURCES` | comma-separated addresses or CIDR blocks the trunk's RTP may come from when not from the address its SDP gives (NAT); a call latches once on one of them, and takes nothing from anywhere else | `TELECONF_TRUNK_SOURCES` |
-//! | `TELECONF_STAR44_SOURCES` | comma-separated `address=account-id` IP phones for `*44` | none          |
+//! | `TELECONF_IP_PHONES_REFRESH_SECS` | how often the accounts' IP phones (who may dial `*44`) are read from the store | `10` |
 //! | `TELECONF_SIP_TCP_MAX_CONNECTIONS` | SIP TCP connections held at once; one more is closed as soon as accepted | `256` |
 //! | `TELECONF_SIP_TCP_MAX_PER_SOURCE` | SIP TCP connections held at once from one address | `16` |
 //! | `TELECONF_SIP_TCP_IDLE_SECS` | a SIP TCP connection with no message nor keep-alive for this long is closed | `300` |
@@ -16,11 +16,9 @@
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
-
-use teleconf_core::domain::AccountId;
+use std::time::Duration;
 
 use crate::Error;
 use crate::node::NodeConfig;
@@ -41,14 +39,15 @@ pub struct Config {
     pub trunk_sources: Sources,
     /// Where the trunk's RTP may come from besides the SDP's address (NAT).
     pub trunk_media: Sources,
-    /// IP phones allowed to dial `*44`, and their account.
-    pub star44_sources: HashMap<IpAddr, AccountId>,
+    /// How often the accounts' IP phones are read from the store: a phone the
+    /// owner adds may dial `*44`, and one removed no longer may, within this.
+    pub ip_phones_refresh: Duration,
     /// SIP over TCP: connections held, and how long each may wait for a message.
     pub tcp: ConnectionLimits,
     /// On stop, how long the calls up may go on before they are hung up (new
     /// calls get 503 meanwhile). A conference is never cut by its schedule; a
     /// node going away is the one case a caller is hung up on.
-    pub drain: std::time::Duration,
+    pub drain: Duration,
     /// The CDR spool's directory: it must outlive the process (a crash is
     /// recovered from it on the next start).
     pub spool_dir: std::path::PathBuf,
@@ -84,24 +83,6 @@ impl Config {
             None => parse("TELECONF_TRUNK_SOURCES", &trunk_sources)?,
         };
         let trunk_sources = parse("TELECONF_TRUNK_SOURCES", &trunk_sources)?;
-        let star44_sources = match var("TELECONF_STAR44_SOURCES") {
-            None => HashMap::new(),
-            Some(list) => list
-                .split(',')
-                .map(|pair| {
-                    let (ip, account) = pair.trim().split_once('=').ok_or_else(|| {
-                        config(
-                            "TELECONF_STAR44_SOURCES",
-                            "expects address=account-id pairs",
-                        )
-                    })?;
-                    Ok((
-                        parse("TELECONF_STAR44_SOURCES", ip.trim())?,
-                        parse("TELECONF_STAR44_SOURCES", account.trim())?,
-                    ))
-                })
-                .collect::<Result<_, Error>>()?,
-        };
         let defaults = ConnectionLimits::default();
         let count = |name: &str, default: usize| -> Result<usize, Error> {
             match var(name) {
@@ -112,11 +93,11 @@ impl Config {
                 None => Ok(default),
             }
         };
-        let secs = |name: &str, default: std::time::Duration| -> Result<_, Error> {
+        let secs = |name: &str, default: Duration| -> Result<_, Error> {
             match var(name) {
                 Some(value) => match parse(name, value.trim())? {
                     0 => Err(config(name, "must be at least 1")),
-                    n => Ok(std::time::Duration::from_secs(n)),
+                    n => Ok(Duration::from_secs(n)),
                 },
                 None => Ok(default),
             }
@@ -127,11 +108,10 @@ impl Config {
             idle: secs("TELECONF_SIP_TCP_IDLE_SECS", defaults.idle)?,
             message: secs("TELECONF_SIP_TCP_MESSAGE_SECS", defaults.message)?,
         };
+        let ip_phones_refresh = secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?;
         let drain = match var("TELECONF_DRAIN_SECS") {
-            Some(secs) => {
-                std::time::Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?)
-            }
-            None => std::time::Duration::ZERO,
+            Some(secs) => Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?),
+            None => Duration::ZERO,
         };
         Ok(Self {
             sip_addr,
@@ -139,7 +119,7 @@ impl Config {
             rtp_ports,
             trunk_sources,
             trunk_media,
-            star44_sources,
+            ip_phones_refresh,
             tcp,
             drain,
             spool_dir: var("TELECONF_SPOOL_DIR")
@@ -165,7 +145,6 @@ impl Config {
             rtp_addr: self.public_ip,
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
-            star44_sources: self.star44_sources.clone(),
         }
     }
 }
@@ -200,6 +179,7 @@ fn rtp_ports(value: &str) -> Result<Range<u16>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn read(vars: &[(&str, &str)]) -> Result<Config, Error> {
         let vars: HashMap<String, String> = vars
@@ -221,20 +201,19 @@ mod tests {
             config.trunk_media, config.trunk_sources,
             "the trunk's own by default"
         );
-        assert!(config.star44_sources.is_empty());
         assert_eq!(config.tcp, ConnectionLimits::default());
+        assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
     }
 
     #[test]
     fn every_setting_is_read() {
-        let account = AccountId::new();
         let config = read(&[
             ("TELECONF_SIP_ADDR", "0.0.0.0:5080"),
             ("TELECONF_PUBLIC_IP", "203.0.113.7"),
             ("TELECONF_RTP_PORTS", "30000-30099"),
             ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
             ("TELECONF_TRUNK_MEDIA_SOURCES", "203.0.113.0/24"),
-            ("TELECONF_STAR44_SOURCES", &format!("192.0.2.10={account}")),
+            ("TELECONF_IP_PHONES_REFRESH_SECS", "30"),
             ("TELECONF_DRAIN_SECS", "600"),
             ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "64"),
             ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "4"),
@@ -257,20 +236,17 @@ mod tests {
         );
         assert!(config.trunk_media.contains("203.0.113.77".parse().unwrap()));
         assert!(!config.trunk_media.contains("198.51.100.1".parse().unwrap()));
-        assert_eq!(config.drain, std::time::Duration::from_secs(600));
+        assert_eq!(config.drain, Duration::from_secs(600));
         assert_eq!(
             config.tcp,
             ConnectionLimits {
                 max_total: 64,
                 max_per_source: 4,
-                idle: std::time::Duration::from_secs(120),
-                message: std::time::Duration::from_secs(5),
+                idle: Duration::from_secs(120),
+                message: Duration::from_secs(5),
             }
         );
-        assert_eq!(
-            config.star44_sources.get(&"192.0.2.10".parse().unwrap()),
-            Some(&account)
-        );
+        assert_eq!(config.ip_phones_refresh, Duration::from_secs(30));
         let node = config.node_config("0.0.0.0:5080".parse().unwrap());
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
     }
@@ -290,8 +266,8 @@ mod tests {
             ("TELECONF_RTP_PORTS", "100-200"),
             ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
             ("TELECONF_TRUNK_MEDIA_SOURCES", "10.0.0.0/33"),
-            ("TELECONF_STAR44_SOURCES", "10.0.0.1"),
-            ("TELECONF_STAR44_SOURCES", "10.0.0.1=not-an-id"),
+            ("TELECONF_IP_PHONES_REFRESH_SECS", "0"),
+            ("TELECONF_IP_PHONES_REFRESH_SECS", "often"),
             ("TELECONF_DRAIN_SECS", "soon"),
             ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "0"),
             ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "many"),

@@ -19,6 +19,8 @@
 //! closed as a bridge hang-up), and every CDR is written before the process exits.
 //!
 //! - [`config`]: the settings, from the environment.
+//! - `ip_phones`: every account's IP phones (who may dial `*44`), read from the
+//!   store periodically and handed to the node.
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 //! - [`recorder`]: recordings written to disk as they come, then stored in S3.
@@ -32,6 +34,7 @@ pub mod spool;
 pub mod stats;
 
 mod controls;
+mod ip_phones;
 mod media;
 mod rtp;
 mod tcp;
@@ -54,6 +57,7 @@ use crate::Error;
 use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::LegKey;
 use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
+use crate::star44::IpPhones;
 use media::{Inbox, Posted};
 use recorder::{Rec, Recorder};
 use spool::{Note, Spool};
@@ -88,6 +92,8 @@ enum Event {
         conference: ConferenceId,
         command: ControlCommand,
     },
+    /// The accounts' IP phones, as the store holds them now.
+    IpPhones(IpPhones),
 }
 
 /// The services' answers, owned (the node's inputs borrow).
@@ -242,6 +248,11 @@ impl Shell {
                 held_by_node,
                 inbox.clone(),
             )),
+            tokio::spawn(ip_phones::refresh(
+                services.clone(),
+                self.config.ip_phones_refresh,
+                inbox.clone(),
+            )),
         ];
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let io_side = Io {
@@ -358,6 +369,7 @@ impl Io {
                 conference,
                 command,
             }),
+            Event::IpPhones(phones) => node.handle_input(Input::IpPhones(phones)),
             Event::Answer(answer) => node.handle_input(match answer {
                 Answer::Number {
                     req,

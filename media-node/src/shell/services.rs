@@ -29,6 +29,7 @@ use teleconf_core::store::Store;
 use crate::ivr::{Attempts, CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
 use crate::node::LiveUpdate;
 use crate::shell::recorder::Finished;
+use crate::star44::IpPhones;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -76,6 +77,11 @@ impl Services {
             self.learn_owner(number.as_ref().map(|n| n.account_id), ids);
         }
         Ok(number)
+    }
+
+    /// Every account's IP phones: who may dial `*44`.
+    pub async fn ip_phones(&self) -> Result<IpPhones> {
+        Ok(self.store.all_ip_phones().await?.into_iter().collect())
     }
 
     /// An account's language (`*44` calls speak it); `None` for no such account.

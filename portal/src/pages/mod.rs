@@ -6,6 +6,7 @@ pub mod conferences;
 pub mod confirmation;
 pub mod dashboard;
 pub mod invoices;
+pub mod ip_phones;
 pub mod live;
 pub mod logs;
 pub mod numbers;
@@ -76,6 +77,8 @@ pub fn routes() -> Router<Portal> {
             get(numbers::edit_form).post(numbers::update),
         )
         .route("/prompts/{id}", get(numbers::prompt_audio))
+        .route("/ip-phones", get(ip_phones::list).post(ip_phones::add))
+        .route("/ip-phones/{source}/delete", post(ip_phones::remove))
         .route(
             "/provider/accounts",
             get(provider::accounts).post(provider::create_account),

@@ -11,7 +11,7 @@ use teleconf_core::domain::Role;
 use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
-use crate::html::{FieldErrors, Nav, csrf, field, input, page, select};
+use crate::html::{FieldErrors, Nav, csrf, field, input, page, remove_button, select};
 use crate::model::UserView;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
@@ -60,12 +60,7 @@ async fn render(
                                     button type="submit" { (lang.t("Changer", "Change")) }
                                 }
                             }
-                            td {
-                                form.inline method="post" action={(BASE) "/users/" (u.id) "/delete"} {
-                                    (csrf(s))
-                                    button.danger type="submit" aria-label={(lang.t("Retirer", "Remove")) " " (u.name)} { (lang.t("Retirer", "Remove")) }
-                                }
-                            }
+                            td { (remove_button(s, &format!("/users/{}/delete", u.id), &u.name)) }
                         }
                     }
                 }

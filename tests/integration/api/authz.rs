@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{Invoice, YearMonth};
 use teleconf_core::store::InvoiceStore;
-use teleconf_core::store::conformance::unique_email;
+use teleconf_core::store::conformance::{unique_email, unique_ip_phone_sources};
 use teleconf_tests::api::{
-    Member, PASSWORD, World, conference_body, encode_plus, number_body, tone_wav,
+    Member, PASSWORD, World, conference_body, encode_plus, number_body, source_segment, tone_wav,
 };
 
 use super::ROUTES;
@@ -66,6 +66,8 @@ enum Target {
     NumberA,
     /// An access number of A created for this cell alone.
     FreshNumber,
+    /// An IP phone of A added for this cell alone.
+    FreshIpPhone,
     /// A's prompt.
     PromptA,
     /// Operator 1's conference.
@@ -97,6 +99,8 @@ enum Payload {
     NewNumber,
     /// A's number's notes, unchanged.
     SameNumberNotes,
+    /// A fresh IP phone.
+    NewIpPhone,
     /// A small WAV.
     Wav,
     /// A conference tomorrow.
@@ -163,6 +167,9 @@ fn rows() -> Vec<Row> {
         row(get.clone(),    "/v1/numbers/{e164}",                   "", T::NumberA,       P::Empty,           [200, 200, 200, 200, 404, 404, 401]),
         row(patch.clone(),  "/v1/numbers/{e164}",                   "", T::NumberA,       P::SameNumberNotes, [200, 403, 403, 403, 404, 404, 401]),
         row(delete.clone(), "/v1/numbers/{e164}",                   "", T::FreshNumber,   P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
+        row(get.clone(),    "/v1/ip-phones",                        "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
+        row(post.clone(),   "/v1/ip-phones",                        "", T::None,          P::NewIpPhone,      [201, 403, 403, 403, 201, 404, 401]),
+        row(delete.clone(), "/v1/ip-phones/{source}",               "", T::FreshIpPhone,  P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
         row(post.clone(),   "/v1/prompts",                          "", T::None,          P::Wav,             [201, 201, 201, 201, 201, 404, 401]),
         row(get.clone(),    "/v1/prompts/{id}",                     "", T::PromptA,       P::Empty,           [200, 200, 200, 200, 404, 404, 401]),
         row(get.clone(),    "/v1/conferences",                      "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
@@ -218,6 +225,19 @@ impl Fixture {
             Target::FreshUser => w.new_member("Éphémère", "conference_operator").await.id,
             Target::NumberA => encode_plus(&w.number),
             Target::FreshNumber => encode_plus(&w.new_number().await),
+            Target::FreshIpPhone => {
+                let (address, _) = unique_ip_phone_sources();
+                w.api
+                    .expect(
+                        StatusCode::CREATED,
+                        Method::POST,
+                        "/v1/ip-phones",
+                        &w.owner.token,
+                        Some(json!({ "source": address.to_string() })),
+                    )
+                    .await;
+                source_segment(&address.to_string())
+            }
             Target::PromptA => w.prompt.clone(),
             Target::ConfOp1 => w.conf_op1_id().to_string(),
             Target::FreshConfOp1 => w.new_conference(&w.op1.token, "À supprimer", 27).await["id"]
@@ -251,6 +271,9 @@ impl Fixture {
             Payload::SameUserName => json!({ "name": "Oscar Operator" }),
             Payload::NewNumber => number_body(),
             Payload::SameNumberNotes => json!({ "notes": "Téléconférence" }),
+            Payload::NewIpPhone => {
+                json!({ "source": unique_ip_phone_sources().1.to_string(), "label": "Matrice" })
+            }
             Payload::NewConference => conference_body("Réunion de la matrice", 31),
             Payload::SameDescription => json!({ "description": w.conf_op1["description"] }),
             Payload::Control => json!({ "command": "lock" }),
@@ -328,6 +351,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
                 row.route
                     .replace("{id}", &value)
                     .replace("{e164}", &value)
+                    .replace("{source}", &value)
                     .replace("{month}", &value),
                 row.query.replace("{conf}", fixture.world.conf_op1_id())
             );
@@ -389,7 +413,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
         }
     }
     assert_eq!(cells, rows.len() * CALLERS.len());
-    assert_eq!(cells, 39 * 7, "a row was added or lost: update the count");
+    assert_eq!(cells, 42 * 7, "a row was added or lost: update the count");
     assert!(
         mismatches.is_empty(),
         "{} unexpected answer(s) of {cells} cells:\n{}",

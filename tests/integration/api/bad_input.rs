@@ -334,3 +334,73 @@ async fn a_json_body_without_the_json_content_type_is_refused_naming_the_body() 
     assert_refused("text/plain", &res, StatusCode::BAD_REQUEST, "body");
     assert_eq!(snapshot(&w).await, before);
 }
+
+#[tokio::test]
+async fn a_refused_ip_phone_names_its_field_and_stores_nothing() {
+    let w = World::new().await;
+    let before = snapshot(&w).await;
+    let long_label = "x".repeat(101);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("no source", json!({ "label": "Réception" }), "source"),
+        ("a word", json!({ "source": "reception" }), "source"),
+        (
+            "the unspecified address",
+            json!({ "source": "0.0.0.0" }),
+            "source",
+        ),
+        (
+            "a multicast address",
+            json!({ "source": "224.0.0.1" }),
+            "source",
+        ),
+        (
+            "an identity without user",
+            json!({ "source": "sip:pbx.example" }),
+            "source",
+        ),
+        (
+            "an identity with a port",
+            json!({ "source": "sip:desk@pbx.example:5060" }),
+            "source",
+        ),
+        (
+            "a tel: URI",
+            json!({ "source": "tel:+15145550123" }),
+            "source",
+        ),
+        (
+            "a number for a source",
+            json!({ "source": 19216801 }),
+            "source",
+        ),
+        (
+            "a label over 100 characters",
+            json!({ "source": "192.0.2.44", "label": long_label }),
+            "label",
+        ),
+        (
+            "an unknown field",
+            json!({ "source": "192.0.2.44", "account_id": w.b }),
+            "account_id",
+        ),
+    ];
+    for (case, body, field) in cases {
+        let res = w
+            .api
+            .raw(
+                Method::POST,
+                "/v1/ip-phones",
+                Some(&w.owner.token),
+                &[("content-type", "application/json")],
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+        assert_refused(case, &res, StatusCode::BAD_REQUEST, field);
+        assert_eq!(snapshot(&w).await, before, "{case}: something was stored");
+        assert_eq!(
+            w.api.get_ok("/v1/ip-phones", &w.owner.token).await,
+            json!([]),
+            "{case}: a phone was stored"
+        );
+    }
+}

@@ -2,10 +2,12 @@
 //! the SIP edge over real sockets (UDP and TCP), the store side of the IVR, CDRs
 //! written and closed, and a store outage ([`edge`]); then real SIP user agents,
 //! sipp and baresip, in a conference ([`real_peers`]); CDRs through a store
-//! outage and a node killed mid-conference ([`faults`]); and the SIP TCP
-//! listener's caps and timeouts ([`tcp`]).
+//! outage and a node killed mid-conference ([`faults`]); the SIP TCP listener's
+//! caps and timeouts ([`tcp`]); and the accounts' IP phones dialling `*44`
+//! ([`star44`]).
 
 mod edge;
 mod faults;
 mod real_peers;
+mod star44;
 mod tcp;

@@ -11,6 +11,7 @@ pub mod exports;
 pub mod health;
 pub mod invitations;
 pub mod invoices;
+pub mod ip_phones;
 pub mod me;
 pub mod numbers;
 pub mod participants;
