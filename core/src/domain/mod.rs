@@ -45,4 +45,4 @@ pub use queued_mail::{QueuedMail, QueuedMailKind};
 pub use recording::Recording;
 pub use tax::{Province, Tax};
 pub use throttle::{Attempt, Limit};
-pub use user::{Email, PasswordHash, Role, User};
+pub use user::{Email, PasswordHash, Role, User, authenticate};
