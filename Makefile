@@ -85,7 +85,7 @@ run: deps ## Run the local stack (emulator, API + portal, loops, media node) unt
 	scripts/run-local.sh
 
 bill: ## Bill a month on the running local stack: make bill MONTH=YYYY-MM (last month by default)
-	$(CARGO) run --quiet -p teleconf-billing -- --month $(MONTH)
+	@$(CARGO) run --quiet -p teleconf-billing -- --month $(MONTH)
 
 bench: bench-api bench-media bench-billing ## Run every benchmark and print its figures
 	@if $(CARGO) metadata --no-deps --format-version 1 | grep -q '"kind":\["bench"\]'; then \

@@ -155,8 +155,11 @@ if ((media_node)); then
 fi
 echo "logs: .run/*.log"
 echo "mail: scripts/outbox.sh (the mail the emulator captured)"
-# Billing runs on a schedule in AWS; here, on demand, in a second terminal (issue #7).
-echo "bill a month: make bill MONTH=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m) EMULATOR_PORT=$EMULATOR_PORT"
+# Billing runs on a schedule in AWS; here, on demand, in a second terminal (issue #7): the
+# month the demo account's calls were seeded in (last month on its clock).
+bill_month="$(awk '/^demo month to bill: / { print $5 }' "$RUN_DIR/provision.out")"
+: "${bill_month:=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)}"
+echo "bill a month: make bill MONTH=$bill_month EMULATOR_PORT=$EMULATOR_PORT"
 if [[ -n "$credentials" ]]; then
   printf '%s\n' "$credentials"
 else

@@ -13,6 +13,8 @@
 //!   adjustments and taxes, their CSVs, and the invoice mails.
 //! - [`store`]: persistence traits, the DynamoDB single-table design (documented
 //!   there), the in-memory store, and the conformance suite both must pass.
+//! - [`spreadsheet`]: every CSV the service writes, its cells safe to open in a
+//!   spreadsheet (no formula runs; numbers stay numbers).
 //! - [`blobs`]: prompts, recordings and exports in S3.
 //! - [`mail`]: outgoing e-mail through SES.
 //! - [`audio`]: WAV reading and writing, G.711 µ-law/A-law, prompt normalisation
@@ -33,6 +35,7 @@ pub mod messages;
 pub mod permissions;
 pub mod process;
 pub mod random;
+pub mod spreadsheet;
 pub mod store;
 
 pub use error::{Error, Result};

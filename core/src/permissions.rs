@@ -62,9 +62,10 @@ pub enum Action {
     ListLogs(AccountId),
     /// See an account's recent activity.
     ViewActivity(AccountId),
-    /// Add, change or remove users of an account.
+    /// Add, change or remove users of an account (the provider's administrator: the
+    /// provider's own users).
     ManageUsers(AccountId),
-    /// Configure an account's access numbers and their greetings.
+    /// Configure the access numbers assigned to an account, and their greetings.
     ManageNumbers(AccountId),
     /// See an account's access numbers (they appear in every confirmation).
     ViewNumbers(AccountId),
@@ -75,7 +76,8 @@ pub enum Action {
     UploadPrompts(AccountId),
     /// See an account's invoices.
     ViewInvoices(AccountId),
-    /// Create and change accounts, plans, limits and rates (provider).
+    /// Create and change accounts, plans, limits and rates, and assign access
+    /// numbers to accounts (provider).
     ManageAccounts,
     /// Read the monthly finance exports (provider).
     ViewFinanceExports,
@@ -127,7 +129,8 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
     }
 
     // Everything else acts on one account; another account's things do not exist for
-    // the actor. Provider users see no customer's conferences, users or logs.
+    // the actor. Provider users see no customer's conferences, users or logs; the
+    // provider's administrator manages the provider's own users.
     let account = match action {
         Action::ListConferences(a)
         | Action::CreateConference(a)
@@ -142,8 +145,14 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
         Action::ModifyConference(c) | Action::ViewLogs(c) | Action::ViewRecordings(c) => c.account,
         Action::ManageAccounts | Action::ViewFinanceExports => unreachable!("handled above"),
     };
-    if account != actor.account || actor.role.is_provider() {
+    if account != actor.account {
         return NotFound;
+    }
+    if actor.role.is_provider() {
+        return match (actor.role, action) {
+            (ProviderAdmin, Action::ManageUsers(_)) => Allowed,
+            _ => NotFound,
+        };
     }
 
     let own = |c: ConferenceRef| c.created_by == actor.user;
@@ -248,7 +257,7 @@ mod tests {
             (Verb::Recordings, [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::ListLogs,   [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, A, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::Activity,   [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, A, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
-            (Verb::Users,      [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
+            (Verb::Users,      [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [A, A, N]), (Finance, [N, N, N])]),
             (Verb::Numbers,    [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::SeeNumbers, [(Owner, [A, A, N]), (ConferenceAdmin, [A, A, N]), (ConferenceOperator, [A, A, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),
             (Verb::IpPhones,   [(Owner, [A, A, N]), (ConferenceAdmin, [F, F, N]), (ConferenceOperator, [F, F, N]), (ProviderAdmin, [N, N, N]), (Finance, [N, N, N])]),

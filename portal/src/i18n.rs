@@ -340,7 +340,15 @@ const FRENCH_MESSAGES: &[(&str, &str)] = &[
     ),
     (
         "an account keeps at least one owner",
-        "Le compte garde au moins un propriétaire.",
+        "Le compte garde au moins un propriétaire (le fournisseur, un administrateur).",
+    ),
+    (
+        "an account's users are",
+        "Les utilisateurs d'un compte sont propriétaires, administrateurs ou opérateurs de téléconférences.",
+    ),
+    (
+        "the provider's users are",
+        "Les utilisateurs du fournisseur sont administrateurs ou finances.",
     ),
     (
         "control characters are not allowed",
@@ -368,8 +376,8 @@ const FRENCH_MESSAGES: &[(&str, &str)] = &[
         "Une téléconférence terminée reste dans l'historique.",
     ),
     (
-        "configure a conference access number first",
-        "Configurez d'abord un numéro d'accès aux téléconférences.",
+        "this account has no conference access number yet",
+        "Ce compte n'a pas encore de numéro d'accès aux téléconférences : le fournisseur les attribue.",
     ),
     (
         "the conference is not running",

@@ -22,10 +22,10 @@ use teleconf_core::messages::Branding;
 use teleconf_core::messages::invoice::{money, subject};
 use teleconf_core::store::conformance::{create_conference, unique_email};
 use teleconf_core::store::{AccountStore, CdrStore, InvoiceStore, UserStore};
-use teleconf_tests::api::{PASSWORD, TestApi};
+use teleconf_tests::api::{PASSWORD, TestApi, csv_rows};
 use teleconf_tests::lambdas::MailLoop;
 use teleconf_tests::outbox::sent_to;
-use teleconf_tests::stack::Stack;
+use teleconf_tests::stack::{Stack, built_binary};
 
 /// Two customers: a Québec account in French with a monthly fee (GST and QST by
 /// default), and an English one elsewhere, billed by 6-second steps at 0.12.
@@ -149,22 +149,6 @@ async fn object(stack: &Stack, key: &BlobKey) -> Vec<u8> {
         .unwrap_or_else(|| panic!("{} is not in S3", key.as_str()))
 }
 
-fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(bytes);
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("a CSV record that parses");
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 fn pdf_text(pdf: &[u8]) -> String {
     let dir = std::env::temp_dir().join(format!("teleconf-invoice-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -245,6 +229,11 @@ async fn a_month_of_cdrs_is_billed_once_with_files_mails_an_export_and_late_legs
         let total_row = rows.iter().find(|r| r["kind"] == "total").unwrap();
         assert_eq!(total_row["amount"].parse::<Decimal>().unwrap(), total);
         assert_eq!(rows.iter().filter(|r| r["kind"] == "conference").count(), 2);
+        // Each conference line gives the rate its minutes were priced at.
+        let rate = c.account.plan.rate_per_minute().normalize().to_string();
+        for line in rows.iter().filter(|r| r["kind"] == "conference") {
+            assert_eq!(line["rate"], rate, "{}: {line:?}", c.account.name);
+        }
         // The CDR detail: one row per leg, the midnight-spanning one included.
         let detail = csv_rows(&object(&stack, &BlobKey::invoice_cdrs(c.account.id, october)).await);
         assert_eq!(detail.len(), legs.len());
@@ -479,5 +468,46 @@ async fn the_provider_sets_an_accounts_province_and_plan_taxes_and_a_plan_change
     assert_eq!(
         stored.plan_at(stored.created_at).rate_per_minute(),
         Decimal::new(9, 2)
+    );
+}
+
+#[tokio::test]
+async fn billing_a_month_that_has_not_ended_is_refused_in_one_line_without_a_backtrace() {
+    let stack = Stack::new().await;
+    let account = Account::new("Omnivigil Solutions", Utc::now() - Duration::days(90)).unwrap();
+    stack.store.create_account(&account).await.unwrap();
+    let this_month = YearMonth::of(Utc::now(), account.time_zone);
+    // `make bill MONTH=<this month>` runs exactly this.
+    let out = Command::new(built_binary("teleconf-billing"))
+        .args(["--month", &this_month.to_string()])
+        .envs(stack.binary_env())
+        // Backtraces on, as a developer's shell may have them: still none printed.
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("teleconf-billing runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, not {stderr:?}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "teleconf-billing: {this_month} has not ended yet in America/Toronto: a month is billed once it has ended (the last that has is {})",
+            this_month.previous()
+        )
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Nothing was billed.
+    assert!(
+        stack
+            .store
+            .invoice(account.id, this_month)
+            .await
+            .unwrap()
+            .is_none()
     );
 }

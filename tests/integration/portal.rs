@@ -21,24 +21,68 @@ async fn portal() -> (World, Browser) {
 }
 
 #[tokio::test]
-async fn an_owner_adds_a_number_schedules_a_conference_and_invites_a_listener_who_gets_the_mail() {
+async fn the_provider_assigns_a_number_the_owner_configures_it_schedules_and_invites_a_listener() {
     let (world, b) = portal().await;
+
+    // The provider assigns the account a number; a bad one comes back with the API's
+    // error next to the field, in French.
+    b.sign_in(&world.provider.email, &world.provider.password)
+        .await
+        .unwrap();
+    b.open("/portal/provider/accounts").await.unwrap();
+    b.click(&format!(
+        "a.account-numbers[href$='/accounts/{}/numbers']",
+        world.a
+    ))
+    .await
+    .unwrap();
+    let number = unique_e164();
+    b.fill("f-number", "12").await.unwrap();
+    b.click("section.card button[type=submit]").await.unwrap();
+    assert!(!b.text("#f-number-error").await.unwrap().is_empty());
+    b.fill("f-number", &number.national()).await.unwrap();
+    b.click("section.card button[type=submit]").await.unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Id("assigned-numbers"))
+        .await
+        .unwrap();
+    assert!(
+        b.text("#assigned-numbers")
+            .await
+            .unwrap()
+            .contains(&number.national())
+    );
+    b.sign_out().await.unwrap();
+
     b.sign_in(&world.owner.email, &world.owner.password)
         .await
         .unwrap();
     assert_eq!(b.text("h1").await.unwrap(), "Tableau de bord");
     b.screenshot("tableau-de-bord").await.unwrap();
 
-    // The seed's access-number form.
-    b.open("/portal/numbers/new").await.unwrap();
-    let number = unique_e164();
-    b.fill("f-number", &number.national()).await.unwrap();
+    // The owner finds it among the account's numbers, cannot add one, and
+    // configures it in the seed's access-number form.
+    b.open("/portal/numbers").await.unwrap();
+    assert!(
+        b.text("#numbers")
+            .await
+            .unwrap()
+            .contains(&number.national())
+    );
+    assert_eq!(b.count("a[href$='/numbers/new']").await.unwrap(), 0);
+    b.open(&format!(
+        "/portal/numbers/{}/edit",
+        number.as_str().replace('+', "%2B")
+    ))
+    .await
+    .unwrap();
     b.fill("f-e911_address", "290-4765 1re Avenue, QUEBEC, QC G1H 2T3")
         .await
         .unwrap();
     b.fill("f-display_name", "Omnivigil").await.unwrap();
     b.screenshot("numero-d-acces").await.unwrap();
-    b.click("button[value=list]").await.unwrap();
+    b.click("form.card button[type=submit]").await.unwrap();
     if b.client
         .wait()
         .for_element(Locator::Id("numbers"))
@@ -56,22 +100,14 @@ async fn an_owner_adds_a_number_schedules_a_conference_and_invites_a_listener_wh
         }
         panic!("the number was not saved: {errors:?}");
     }
-    assert!(
-        b.text("#numbers")
-            .await
-            .unwrap()
-            .contains(&number.national())
-    );
-
-    // A bad number comes back with the API's error next to the field, in French.
-    b.open("/portal/numbers/new").await.unwrap();
-    b.fill("f-number", "12").await.unwrap();
-    b.fill("f-e911_address", "290-4765 1re Avenue")
-        .await
-        .unwrap();
-    b.click("button[value=list]").await.unwrap();
-    let error = b.text("#f-number-error").await.unwrap();
-    assert!(!error.is_empty());
+    let stored = world
+        .api
+        .get_ok(
+            &format!("/v1/numbers/{}", number.as_str().replace('+', "%2B")),
+            &world.owner.token,
+        )
+        .await;
+    assert_eq!(stored["display_name"], "Omnivigil");
 
     // Schedule a conference for tomorrow, on the account's wall clock.
     b.open("/portal/conferences/new").await.unwrap();
@@ -275,5 +311,81 @@ async fn the_owner_adds_and_removes_an_ip_phone_and_reads_each_refusal_in_french
 
     b.switch_language("en").await.unwrap();
     assert_eq!(b.text("h1").await.unwrap(), "IP phones (*44)");
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn signing_out_of_the_portal_ends_the_session_wherever_its_cookie_was_copied() {
+    let (world, b) = portal().await;
+    b.sign_in(&world.op1.email, &world.op1.password)
+        .await
+        .unwrap();
+    let cookie = b.client.get_named_cookie("tc_session").await.unwrap();
+    let token = cookie.value().to_string();
+    world.api.get_ok("/v1/me", &token).await;
+
+    b.sign_out().await.unwrap();
+    // The token the cookie held is refused by the API…
+    let (status, body, _) = world
+        .api
+        .call(axum::http::Method::GET, "/v1/me", Some(&token), None)
+        .await;
+    assert_eq!(status, axum::http::StatusCode::UNAUTHORIZED, "{body}");
+    // …and the cookie put back opens nothing: the sign-in page.
+    b.client.add_cookie(cookie).await.unwrap();
+    b.open("/portal/conferences").await.unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Id("f-email"))
+        .await
+        .unwrap();
+    assert_eq!(b.count("nav").await.unwrap(), 0);
+    b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_provider_admin_adds_a_finance_user_who_finds_the_monthly_exports() {
+    let (world, b) = portal().await;
+    b.sign_in(&world.provider.email, &world.provider.password)
+        .await
+        .unwrap();
+    b.open("/portal/users").await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Utilisateurs et droits");
+    // The provider's roles, not an account's.
+    let roles: Vec<String> = {
+        let mut values = Vec::new();
+        for option in b
+            .client
+            .find_all(Locator::Css("#f-role option"))
+            .await
+            .unwrap()
+        {
+            values.push(option.attr("value").await.unwrap().unwrap_or_default());
+        }
+        values
+    };
+    assert_eq!(roles, ["provider_admin", "finance"]);
+    let email = unique_email().to_string();
+    b.fill("f-name", "Fanny Finance").await.unwrap();
+    b.fill("f-email", &email).await.unwrap();
+    b.fill("f-password", "correct horse battery staple")
+        .await
+        .unwrap();
+    b.click("section.card button[type=submit]").await.unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Id("users"))
+        .await
+        .unwrap();
+    assert!(b.text("#users").await.unwrap().contains(&email));
+    b.sign_out().await.unwrap();
+
+    b.sign_in(&email, "correct horse battery staple")
+        .await
+        .unwrap();
+    b.open("/portal/provider/exports").await.unwrap();
+    assert_eq!(b.text("h1").await.unwrap(), "Exportations mensuelles");
+    assert!(b.count("nav a[href$='/provider/exports']").await.unwrap() == 1);
+    assert!(b.count("nav a[href$='/users']").await.unwrap() == 0);
     b.close().await.unwrap();
 }

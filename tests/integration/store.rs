@@ -54,6 +54,18 @@ async fn recordings_are_listed_by_account_and_conference() {
 }
 
 #[tokio::test]
+async fn the_provider_keeps_its_last_administrator() {
+    let stack = Stack::new().await;
+    conformance::the_provider_keeps_its_last_administrator(&stack.store).await;
+}
+
+#[tokio::test]
+async fn a_users_token_version_never_goes_back() {
+    let stack = Stack::new().await;
+    conformance::a_users_token_version_never_goes_back(&stack.store).await;
+}
+
+#[tokio::test]
 async fn an_invoice_is_issued_once_per_month() {
     let stack = Stack::new().await;
     conformance::an_invoice_is_issued_once_per_month(&stack.store).await;

@@ -6,6 +6,7 @@
 //! Every e-mail and number is unique, so tests sharing the process's table run in
 //! parallel without seeing each other's data.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -166,6 +167,18 @@ impl TestApi {
         (res.status, res.json(), res.headers)
     }
 
+    /// GET with `Accept: text/csv` by `token`; the answer.
+    pub async fn get_csv(&self, path: &str, token: &str) -> Raw {
+        self.raw(
+            Method::GET,
+            path,
+            Some(token),
+            &[("accept", "text/csv")],
+            vec![],
+        )
+        .await
+    }
+
     /// GET, asserting 200; the JSON body.
     pub async fn get_ok(&self, path: &str, token: &str) -> Value {
         let (status, body, _) = self.call(Method::GET, path, Some(token), None).await;
@@ -254,6 +267,28 @@ pub fn tone_wav(rate: u32, channels: u16, millis: u32) -> Vec<u8> {
         writer.finalize().expect("a finished WAV");
     }
     out.into_inner()
+}
+
+/// A CSV file (the API's, or one billing wrote) as rows of column name → cell.
+pub fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a CSV header")
+        .iter()
+        .map(String::from)
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a CSV record that parses");
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
 }
 
 /// RFC 3339 in UTC (`Z`), whole seconds: safe in a query string.
@@ -354,7 +389,7 @@ impl World {
         let admin = create_member(&api, &owner, "Ada Admin", "conference_admin").await;
         let op1 = create_member(&api, &owner, "Oscar Operator", "conference_operator").await;
         let op2 = create_member(&api, &owner, "Otto Operator", "conference_operator").await;
-        let number = create_number(&api, &owner.token).await;
+        let number = create_number(&api, &provider, &a, &owner).await;
         let conf_op1 = create_conference(&api, &op1.token, "Réunion d'Oscar", 26).await;
         let conf_op2 = create_conference(&api, &op2.token, "Réunion d'Otto", 30).await;
         let conf_owner = create_conference(&api, &owner.token, "Réunion mensuelle", 40).await;
@@ -485,9 +520,10 @@ impl World {
         create_conference(&self.api, token, description, hours).await
     }
 
-    /// A fresh access number of A (E.164).
+    /// A fresh access number of A (E.164), assigned by the provider and configured
+    /// by A's owner.
     pub async fn new_number(&self) -> String {
-        create_number(&self.api, &self.owner.token).await
+        create_number(&self.api, &self.provider, &self.a, &self.owner).await
     }
 
     /// The ids of A's conferences, as the owner lists them.
@@ -568,7 +604,8 @@ pub async fn create_account(api: &TestApi, provider: &Member, name: &str) -> (Va
     (created["account"].clone(), owner)
 }
 
-/// `POST /v1/users` by `owner`: the new, signed-in user.
+/// `POST /v1/users` by `owner` (an account's owner, or the provider admin giving a
+/// provider role): the new, signed-in user.
 pub async fn create_member(api: &TestApi, owner: &Member, name: &str, role: &str) -> Member {
     let email = unique_email().to_string();
     let created = api
@@ -588,29 +625,47 @@ pub async fn create_member(api: &TestApi, owner: &Member, name: &str, role: &str
     }
 }
 
-/// A body for `POST /v1/numbers`: a fresh toll-free conference access number.
-pub fn number_body() -> Value {
+/// A body for `POST /v1/accounts/{id}/numbers`: a fresh toll-free number.
+pub fn assigned_number_body() -> Value {
+    json!({ "number": unique_e164().to_string(), "kind": "toll_free" })
+}
+
+/// What an owner sets on a number they were given: the 911 address first.
+pub fn number_settings() -> Value {
     json!({
-        "number": unique_e164().to_string(),
-        "kind": "toll_free",
-        "filter": true,
         "e911_address": "290-4765 1re Avenue, QUEBEC, QC G1H 2T3",
         "notes": "Téléconférence",
+        "display_name": "Omnivigil",
     })
 }
 
-/// `POST /v1/numbers` by `token`: the E.164 number.
-pub async fn create_number(api: &TestApi, token: &str) -> String {
-    let created = api
+/// `POST /v1/accounts/{account}/numbers` by `provider`, then `PATCH /v1/numbers/…`
+/// by the account's `owner` ([`number_settings`]): the E.164 number.
+pub async fn create_number(
+    api: &TestApi,
+    provider: &Member,
+    account: &str,
+    owner: &Member,
+) -> String {
+    let assigned = api
         .expect(
             StatusCode::CREATED,
             Method::POST,
-            "/v1/numbers",
-            token,
-            Some(number_body()),
+            &format!("/v1/accounts/{account}/numbers"),
+            &provider.token,
+            Some(assigned_number_body()),
         )
         .await;
-    created["number"].as_str().expect("a number").to_string()
+    let number = assigned["number"].as_str().expect("a number").to_string();
+    api.expect(
+        StatusCode::OK,
+        Method::PATCH,
+        &format!("/v1/numbers/{}", encode_plus(&number)),
+        &owner.token,
+        Some(number_settings()),
+    )
+    .await;
+    number
 }
 
 /// `POST /v1/conferences` by `token`, `hours` from now: the conference.

@@ -219,6 +219,17 @@ impl Browser {
         Ok(())
     }
 
+    /// Signs out with the header's button, and waits for the sign-in form.
+    pub async fn sign_out(&self) -> anyhow::Result<()> {
+        self.click("header form button[type=submit]").await?;
+        self.client
+            .wait()
+            .for_element(Locator::Id("f-email"))
+            .await
+            .context("signing out led to no sign-in form")?;
+        Ok(())
+    }
+
     /// Saves the page as `portal/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<()> {
         let png = self.client.screenshot().await?;

@@ -25,7 +25,7 @@ use teleconf_core::store::{ConferenceStore, NumberStore};
 use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
-use crate::stack::Stack;
+use crate::stack::{Stack, built_binary};
 
 /// RTP ports each node of this process gets (its own block: nodes run at once).
 /// The blocks lie in 20000–29999: below the system's ephemeral ports (32768 on),
@@ -75,26 +75,9 @@ impl NodeProcess {
     /// Starts the binary `cargo build` put beside this test binary, with its CDR
     /// spool in `spool`, and waits until it listens.
     pub async fn start(stack: &Stack, spool: &Path) -> Self {
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let binary = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(|dir| dir.join("teleconf-media-node"))
-            .filter(|path| path.exists())
-            .expect("target/…/teleconf-media-node: build it first (`make test` does)");
-        let settings = &stack.settings;
-        let mut child = Command::new(binary)
+        let mut child = Command::new(built_binary("teleconf-media-node"))
             .envs(node_vars(spool))
-            .env("TELECONF_TABLE", &settings.table)
-            .env("TELECONF_BUCKET", &settings.bucket)
-            .env("TELECONF_MAIL_FROM", settings.mail_from.to_string())
-            .env(
-                "AWS_ENDPOINT_URL",
-                settings.endpoint_url.as_deref().expect("an emulator"),
-            )
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
+            .envs(stack.binary_env())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)

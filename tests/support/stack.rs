@@ -128,3 +128,34 @@ impl Stack {
         (proxy, DynamoStore::new(clients.dynamodb, &settings.table))
     }
 }
+
+impl Stack {
+    /// The environment a service binary reads this stack from: its table, bucket and
+    /// sender, the emulator and its dummy credentials.
+    pub fn binary_env(&self) -> Vec<(&'static str, String)> {
+        let settings = &self.settings;
+        vec![
+            ("TELECONF_TABLE", settings.table.clone()),
+            ("TELECONF_BUCKET", settings.bucket.clone()),
+            ("TELECONF_MAIL_FROM", settings.mail_from.to_string()),
+            (
+                "AWS_ENDPOINT_URL",
+                settings.endpoint_url.clone().expect("an emulator"),
+            ),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+}
+
+/// The workspace binary `name` that `cargo build` put beside this test binary
+/// (`make test` builds them all).
+pub fn built_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join(name))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| panic!("target/…/{name}: build it first (`make test` does)"))
+}

@@ -1,14 +1,16 @@
 //! The billing files as CSV: an invoice, the CDR detail behind it, and the finance
 //! team's export of a month across accounts. Each is a pure function of its inputs
 //! (rows in a fixed order, money with two decimals, times on the account's wall
-//! clock), so a re-run writes the same bytes.
+//! clock), so a re-run writes the same bytes; each cell is safe to open in a
+//! spreadsheet ([`crate::spreadsheet`]).
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::pricing::billable_seconds;
 use crate::domain::{Account, CallLeg, Invoice};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::spreadsheet::csv_bytes;
 
 fn cents(amount: Decimal) -> String {
     format!("{:.2}", amount.round_dp(2))
@@ -16,16 +18,6 @@ fn cents(amount: Decimal) -> String {
 
 fn minutes(seconds: u64) -> String {
     cents(Decimal::from(seconds) / Decimal::from(60))
-}
-
-fn write_rows<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        out.serialize(row)
-            .map_err(|e| Error::Store(format!("CSV: {e}")))?;
-    }
-    out.into_inner()
-        .map_err(|e| Error::Store(format!("CSV: {e}")))
 }
 
 /// A row of an invoice's CSV.
@@ -43,6 +35,8 @@ struct InvoiceRow<'a> {
     legs: Option<u64>,
     billable_seconds: Option<u64>,
     billable_minutes: String,
+    /// Per participant-minute on a usage line (empty when its legs were priced at
+    /// two rates, a plan having changed); the rate of a `tax` line.
     rate: String,
     amount: String,
 }
@@ -82,6 +76,10 @@ pub fn invoice_csv(invoice: &Invoice) -> Result<Vec<u8>> {
             legs: Some(l.legs),
             billable_seconds: Some(l.billable_seconds),
             billable_minutes: minutes(l.billable_seconds),
+            rate: l
+                .rate_per_minute
+                .map(|r| r.normalize().to_string())
+                .unwrap_or_default(),
             ..row("conference", "", l.amount)
         })
         .collect();
@@ -95,7 +93,7 @@ pub fn invoice_csv(invoice: &Invoice) -> Result<Vec<u8>> {
         });
     }
     rows.push(row("total", "", invoice.total));
-    write_rows(rows)
+    csv_bytes(rows)
 }
 
 /// A row of the CDR detail.
@@ -119,7 +117,7 @@ struct DetailRow<'a> {
 pub fn cdr_detail_csv(account: &Account, legs: &[CallLeg]) -> Result<Vec<u8>> {
     let tz = account.time_zone;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).to_rfc3339();
-    write_rows(legs.iter().filter_map(|leg| {
+    csv_bytes(legs.iter().filter_map(|leg| {
         let (left_at, duration_ms) = (leg.left_at?, leg.duration_ms()?);
         let plan = account.plan_at(leg.joined_at);
         Some(DetailRow {
@@ -160,7 +158,7 @@ struct FinanceRow<'a> {
 pub fn finance_export_csv(invoices: &[Invoice]) -> Result<Vec<u8>> {
     let mut sorted: Vec<&Invoice> = invoices.iter().collect();
     sorted.sort_by(|a, b| a.number.cmp(&b.number));
-    write_rows(sorted.into_iter().map(|i| FinanceRow {
+    csv_bytes(sorted.into_iter().map(|i| FinanceRow {
         account_id: i.account_id.to_string(),
         account_name: &i.account_name,
         invoice_number: &i.number,
@@ -202,6 +200,7 @@ mod tests {
                     billable_seconds: 360,
                     amount: dec!(0.54),
                     adjusted_month: None,
+                    rate_per_minute: Some(dec!(0.09)),
                 },
                 InvoiceLine {
                     conference_id: Some(ConferenceId::new()),
@@ -211,6 +210,7 @@ mod tests {
                     billable_seconds: 60,
                     amount: dec!(0.09),
                     adjusted_month: Some("2026-10".parse().unwrap()),
+                    rate_per_minute: Some(dec!(0.09)),
                 },
             ],
             usage_amount: dec!(0.63),
@@ -248,6 +248,9 @@ mod tests {
         );
         assert_eq!(&rows[0][6], "Réunion, mensuelle");
         assert_eq!(&rows[0][9], "6.00");
+        // Every usage line says its rate.
+        assert_eq!((&rows[0][10], &rows[0][11]), ("0.09", "0.54"));
+        assert_eq!((&rows[1][10], &rows[1][11]), ("0.09", "0.09"));
         assert_eq!(&rows[1][4], "2026-10");
         assert_eq!(&rows[2][11], "10.00");
         assert_eq!(&rows[3][11], "10.63");
@@ -271,6 +274,44 @@ mod tests {
         assert_eq!(lines.len(), 2, "{text}");
         assert!(lines[1].contains("2026-11-30T22:30:00-05:00"), "{text}");
         assert!(lines[1].ends_with(",61500,120,0.09"), "{text}");
+    }
+
+    #[test]
+    fn every_billing_csv_writes_formulas_and_phone_numbers_as_text() {
+        let mut inv = invoice();
+        inv.account_name = "=HYPERLINK(\"http://evil.example\")".into();
+        inv.lines[0].description = "@SUM(1+1)".into();
+        let cell = |bytes: Vec<u8>, row: usize, column: &str| {
+            let mut reader = csv::Reader::from_reader(bytes.as_slice());
+            let at = reader.headers().unwrap().iter().position(|h| h == column);
+            let record = reader.records().nth(row).unwrap().unwrap();
+            record[at.unwrap()].to_string()
+        };
+        assert_eq!(
+            cell(invoice_csv(&inv).unwrap(), 0, "description"),
+            "'@SUM(1+1)"
+        );
+        assert_eq!(cell(invoice_csv(&inv).unwrap(), 0, "amount"), "0.54");
+        assert_eq!(
+            cell(finance_export_csv(&[inv]).unwrap(), 0, "account_name"),
+            "'=HYPERLINK(\"http://evil.example\")"
+        );
+        let account = crate::domain::Account::new("Omnivigil", Utc::now()).unwrap();
+        let mut closed = leg(
+            &account,
+            (ConferenceId::new(), "7654321"),
+            Utc::now(),
+            60_000,
+        );
+        closed.caller_id = "-1+cmd|' /C calc'!A0".into();
+        closed.dialled = Some("+15145550100".parse().unwrap());
+        let detail = cdr_detail_csv(&account, &[closed]).unwrap();
+        assert_eq!(cell(detail.clone(), 0, "dialled"), "'+15145550100");
+        assert_eq!(
+            cell(detail.clone(), 0, "caller_id"),
+            "'-1+cmd|' /C calc'!A0"
+        );
+        assert_eq!(cell(detail, 0, "billable_seconds"), "60");
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn make_invoice(s: &Statement<'_>) -> Invoice {
             billable_seconds: c.billable_seconds,
             amount: c.amount,
             adjusted_month: None,
+            rate_per_minute: c.rate_per_minute,
         })
         .collect();
     lines.extend(late_leg_lines(s, &describe));
@@ -168,6 +169,7 @@ fn late_leg_lines(
                 billable_seconds: c.billable_seconds.saturating_sub(before.seconds),
                 amount: c.amount - before.amount,
                 adjusted_month: Some(earlier.month),
+                rate_per_minute: c.rate_per_minute,
             });
         }
     }

@@ -29,6 +29,9 @@ pub struct ConferenceUsage {
     pub billable_seconds: u64,
     /// Their price, to the cent (each plan's share rounded once).
     pub amount: Decimal,
+    /// The rate per participant-minute they were priced at; `None` when the plan
+    /// changed during the month and its legs were priced at two rates.
+    pub rate_per_minute: Option<Decimal>,
 }
 
 /// A month of an account's legs, priced.
@@ -91,7 +94,8 @@ impl<'a> Timeline<'a> {
 #[derive(Debug)]
 struct Tally {
     number: ConferenceNumber,
-    legs: u64,
+    /// Legs under each plan of the timeline.
+    legs: Vec<u64>,
     /// Billable seconds under each plan of the timeline.
     seconds: Vec<u64>,
 }
@@ -138,10 +142,10 @@ impl<'a> UsageMeter<'a> {
             .entry(leg.conference_id)
             .or_insert_with(|| Tally {
                 number: leg.conference_number.clone(),
-                legs: 0,
+                legs: vec![0; plans],
                 seconds: vec![0; plans],
             });
-        tally.legs += 1;
+        tally.legs[plan] += 1;
         tally.seconds[plan] += seconds;
     }
 
@@ -158,17 +162,25 @@ impl<'a> UsageMeter<'a> {
         let mut conferences: Vec<ConferenceUsage> = self
             .tallies
             .into_iter()
-            .map(|(conference_id, t)| ConferenceUsage {
-                conference_id,
-                amount: t
-                    .seconds
-                    .iter()
-                    .zip(&self.timeline.plans)
-                    .map(|(&s, (_, plan))| price(s, plan.rate_per_minute()))
-                    .sum(),
-                billable_seconds: t.seconds.iter().sum(),
-                legs: t.legs,
-                conference_number: t.number,
+            .map(|(conference_id, t)| {
+                let plans = || {
+                    t.legs
+                        .iter()
+                        .zip(&t.seconds)
+                        .zip(&self.timeline.plans)
+                        .filter(|((legs, _), _)| **legs > 0)
+                        .map(|((_, &s), (_, plan))| (s, plan.rate_per_minute()))
+                };
+                let first_rate = plans().next().map(|(_, rate)| rate);
+                ConferenceUsage {
+                    conference_id,
+                    amount: plans().map(|(s, rate)| price(s, rate)).sum(),
+                    rate_per_minute: first_rate
+                        .filter(|first| plans().all(|(_, rate)| rate == *first)),
+                    billable_seconds: t.seconds.iter().sum(),
+                    legs: t.legs.iter().sum(),
+                    conference_number: t.number,
+                }
             })
             .collect();
         conferences.sort_by(|a, b| {
@@ -267,6 +279,8 @@ pub(crate) mod tests {
         assert_eq!(second.amount, dec!(16.38));
         assert_eq!(usage.amount(), dec!(16.47));
         assert_eq!(usage.legs(), 4);
+        assert_eq!(first.rate_per_minute, Some(dec!(0.09)));
+        assert_eq!(second.rate_per_minute, Some(dec!(0.09)));
     }
 
     #[test]
@@ -286,6 +300,12 @@ pub(crate) mod tests {
         let usage = meter(&account, &legs);
         assert_eq!(usage.conferences[0].billable_seconds, 210);
         assert_eq!(usage.conferences[0].amount, dec!(0.36));
+        // Two rates: no one rate to show.
+        assert_eq!(usage.conferences[0].rate_per_minute, None);
+        // A conference called only after the change shows the new rate.
+        let later = (ConferenceId::new(), "1234567");
+        let usage = meter(&account, &[leg(&account, later, at(16, 9), 1_000)]);
+        assert_eq!(usage.conferences[0].rate_per_minute, Some(dec!(0.12)));
     }
 
     #[test]

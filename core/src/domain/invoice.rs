@@ -32,6 +32,11 @@ pub struct InvoiceLine {
     /// line bills. `None` on a line of the invoice's own month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adjusted_month: Option<YearMonth>,
+    /// The rate per participant-minute its legs were priced at; `None` when they
+    /// were priced at two rates (the plan changed in the month), and on invoices
+    /// issued before lines carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_minute: Option<Decimal>,
 }
 
 /// A tax on the invoice (GST, QST…), each on its own line.

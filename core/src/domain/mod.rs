@@ -47,4 +47,4 @@ pub use queued_mail::{QueuedMail, QueuedMailKind};
 pub use recording::Recording;
 pub use tax::{Province, Tax};
 pub use throttle::{Attempt, CallerSource, Limit};
-pub use user::{Email, PasswordHash, Role, User};
+pub use user::{Email, PasswordHash, Role, User, authenticate};

@@ -73,6 +73,34 @@ pub struct PhoneNumber {
 }
 
 impl PhoneNumber {
+    /// A number the provider assigns to an account: routed to conferences with the
+    /// default messages, filtered, greeting callers in `language`. The owner
+    /// configures the rest (the 911 address first) in the access-number form.
+    pub fn assigned(
+        number: E164,
+        account_id: AccountId,
+        kind: NumberKind,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            number,
+            account_id,
+            kind,
+            greeting_language: language,
+            filter: true,
+            callthru: false,
+            notes: String::new(),
+            e911_address: String::new(),
+            action: NumberAction::ConferenceAccess {
+                prompts: ConferencePrompts::default(),
+            },
+            display_name: String::new(),
+            confidential: false,
+            created_at: now,
+        }
+    }
+
     /// Checks the rules the seed's form states: the E911 address is required, and
     /// the conference action requires « Filtrer ».
     pub fn validate(&self) -> Result<(), Error> {

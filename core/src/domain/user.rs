@@ -46,6 +46,19 @@ impl Role {
         matches!(self, Role::ProviderAdmin | Role::Finance)
     }
 
+    /// True for the role that manages its account's users: an account's owner, the
+    /// provider's administrator. An account always keeps one (the store refuses to
+    /// remove or demote the last).
+    pub fn manages_users(self) -> bool {
+        matches!(self, Role::Owner | Role::ProviderAdmin)
+    }
+
+    /// The roles a user of the same side may be given: an account's roles for an
+    /// account's user, the provider's roles for a provider's user.
+    pub fn same_side(self, other: Role) -> bool {
+        self.is_provider() == other.is_provider()
+    }
+
     /// The API's name of the role.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -144,6 +157,13 @@ impl PasswordHash {
         Ok(Self(hash.to_string()))
     }
 
+    /// A hash of no one's password, with the parameters [`PasswordHash::new`] uses: a
+    /// login for an unknown e-mail verifies against it, so that it costs what a wrong
+    /// password costs and the answer's timing does not tell which e-mails exist.
+    pub fn dummy() -> Self {
+        Self(DUMMY_HASH.to_string())
+    }
+
     /// True when `password` is the one hashed.
     pub fn verify(&self, password: &str) -> bool {
         PhcString::new(&self.0)
@@ -153,6 +173,28 @@ impl PasswordHash {
                     .is_ok()
             })
             .unwrap_or(false)
+    }
+}
+
+/// argon2id of a random password thrown away, with argon2's default parameters
+/// (m=19456 KiB, t=2, p=1): those of every hash [`PasswordHash::new`] makes (a test
+/// checks they stay equal).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$MemmILxoJr/POUOY/w8Krg$z6pQb9NsjmowvdgP/EyVJcXuqMiEG2M3Exo9qHJtzes";
+
+/// The user whose password `password` is, if `user` is known and it is; an unknown
+/// user costs one verification too ([`PasswordHash::dummy`]). `verify` is
+/// [`PasswordHash::verify`] (a test counts its calls).
+pub fn authenticate<'u>(
+    user: Option<&'u User>,
+    password: &str,
+    verify: impl Fn(&PasswordHash, &str) -> bool,
+) -> Option<&'u User> {
+    match user {
+        Some(user) => verify(&user.password, password).then_some(user),
+        None => {
+            verify(&PasswordHash::dummy(), password);
+            None
+        }
     }
 }
 
@@ -179,6 +221,12 @@ pub struct User {
     pub password: PasswordHash,
     /// When the user was added.
     pub created_at: DateTime<Utc>,
+    /// The version every token of the user carries: a token of an older version is
+    /// refused. It moves on sign-out and on a password change, so both end every
+    /// session the user had; it never goes back (the store refuses a write that
+    /// would lower it).
+    #[serde(default)]
+    pub token_version: u32,
 }
 
 impl User {
@@ -199,7 +247,20 @@ impl User {
             role,
             password: PasswordHash::new(password)?,
             created_at: now,
+            token_version: 0,
         })
+    }
+
+    /// Sets a new password and ends every session of the old one.
+    pub fn change_password(&mut self, password: &str) -> Result<(), Error> {
+        self.password = PasswordHash::new(password)?;
+        self.revoke_tokens();
+        Ok(())
+    }
+
+    /// Ends every session: tokens issued until now are refused.
+    pub fn revoke_tokens(&mut self) {
+        self.token_version = self.token_version.wrapping_add(1);
     }
 }
 
@@ -241,6 +302,77 @@ mod tests {
             PasswordHash::new("short"),
             Err(Error::Invalid { .. })
         ));
+    }
+
+    /// An owner whose password is "correct horse battery".
+    fn olivia() -> User {
+        User::new(
+            crate::domain::AccountId::new(),
+            "olivia@example.com".parse().unwrap(),
+            "Olivia",
+            Role::Owner,
+            "correct horse battery",
+            Utc::now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_password_change_or_a_revocation_moves_the_token_version() {
+        let mut user = olivia();
+        assert_eq!(user.token_version, 0);
+        user.revoke_tokens();
+        assert_eq!(user.token_version, 1);
+        user.change_password("another long password").unwrap();
+        assert_eq!(user.token_version, 2);
+        assert!(user.password.verify("another long password"));
+        // A refused password changes nothing.
+        assert!(user.change_password("short").is_err());
+        assert_eq!(user.token_version, 2);
+    }
+
+    #[test]
+    fn a_user_stored_before_token_versions_reads_as_version_zero() {
+        let json = r#"{"id":"0190a1b2-c3d4-7e5f-8a6b-4f3a9b21c0de","account_id":"0190a1b2-c3d4-7e5f-8a6b-4f3a9b21c0df",
+            "email":"a@example.com","name":"A","role":"owner","password":"x","created_at":"2026-01-01T00:00:00Z"}"#;
+        let user: User = serde_json::from_str(json).unwrap();
+        assert_eq!(user.token_version, 0);
+    }
+
+    #[test]
+    fn an_unknown_email_costs_one_password_verification_too() {
+        use std::cell::Cell;
+        let calls = Cell::new(0);
+        let counting = |hash: &PasswordHash, password: &str| {
+            calls.set(calls.get() + 1);
+            hash.verify(password)
+        };
+        assert!(authenticate(None, "any password at all", counting).is_none());
+        assert_eq!(calls.get(), 1, "an unknown e-mail skipped the hash");
+
+        let user = olivia();
+        assert!(authenticate(Some(&user), "wrong password!", counting).is_none());
+        assert_eq!(
+            authenticate(Some(&user), "correct horse battery", counting).map(|u| u.id),
+            Some(user.id)
+        );
+        assert_eq!(calls.get(), 3);
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_parameters_of_a_real_one() {
+        let real = PasswordHash::new("correct horse battery").unwrap();
+        let params = |h: &PasswordHash| {
+            let phc = PhcString::new(&h.0).unwrap();
+            (
+                phc.algorithm.to_string(),
+                phc.version,
+                phc.params.to_string(),
+                phc.hash.map(|o| o.len()),
+            )
+        };
+        assert_eq!(params(&PasswordHash::dummy()), params(&real));
+        assert!(!PasswordHash::dummy().verify(""));
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub async fn run_all(store: &impl Store) {
     live_controls_are_queued_in_order_and_acknowledged(store).await;
     an_account_keeps_its_last_owner(store).await;
     an_ip_phone_belongs_to_one_account(store).await;
+    the_provider_keeps_its_last_administrator(store).await;
+    a_users_token_version_never_goes_back(store).await;
 }
 
 /// A random, valid, unassigned-looking NANP number.
@@ -904,6 +906,65 @@ pub async fn an_account_keeps_its_last_owner(store: &impl Store) {
     .unwrap();
     store.create_user(&operator).await.unwrap();
     store.delete_user(&operator).await.unwrap();
+}
+
+pub async fn the_provider_keeps_its_last_administrator(store: &impl Store) {
+    let now = Utc::now();
+    let provider = Account::new("Fournisseur", now).unwrap();
+    store.create_account(&provider).await.unwrap();
+    let user = |role, name: &str| {
+        User::new(
+            provider.id,
+            unique_email(),
+            name,
+            role,
+            "a long enough password",
+            now,
+        )
+        .unwrap()
+    };
+    let admin = user(Role::ProviderAdmin, "Paula Provider");
+    let finance = user(Role::Finance, "Fanny Finance");
+    store.create_user(&admin).await.unwrap();
+    store.create_user(&finance).await.unwrap();
+    assert!(matches!(
+        store.delete_user(&admin).await,
+        Err(Error::Conflict("last_owner"))
+    ));
+    let mut demoted = admin.clone();
+    demoted.role = Role::Finance;
+    assert!(matches!(
+        store.update_user(&demoted).await,
+        Err(Error::Conflict("last_owner"))
+    ));
+    // The finance user goes freely; a second administrator lets the first go.
+    store.delete_user(&finance).await.unwrap();
+    let second = user(Role::ProviderAdmin, "Pierre Provider");
+    store.create_user(&second).await.unwrap();
+    store.delete_user(&admin).await.unwrap();
+}
+
+pub async fn a_users_token_version_never_goes_back(store: &impl Store) {
+    let (_, owner) = account_with_owner(store).await;
+    let stale = owner.clone();
+    let mut signed_out = owner.clone();
+    signed_out.revoke_tokens();
+    store.update_user(&signed_out).await.unwrap();
+    // A copy read before the sign-out, written back, would revive its tokens.
+    let mut renamed = stale.clone();
+    renamed.name = "Olivia Renamed".into();
+    assert!(matches!(
+        store.update_user(&renamed).await,
+        Err(Error::Conflict("user"))
+    ));
+    let stored = store.user(owner.id).await.unwrap().unwrap();
+    assert_eq!(stored.token_version, signed_out.token_version);
+    assert_eq!(stored.name, owner.name);
+    // A copy of the current version is written as usual.
+    let mut renamed = stored.clone();
+    renamed.name = "Olivia Renamed".into();
+    store.update_user(&renamed).await.unwrap();
+    assert_eq!(store.user(owner.id).await.unwrap().unwrap(), renamed);
 }
 
 /// Runs the checks of the scheduler's and the mailer's records.

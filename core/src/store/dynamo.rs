@@ -28,7 +28,7 @@ use crate::aws::classify;
 use crate::domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
     E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId, Limit, LiveParticipant,
-    PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
+    PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 use crate::domain::{
     Claim, ConferenceStatus, DeliveryKey, IpPhone, IpPhoneSource, Lifecycle, Outcome, QueuedMail,
@@ -229,8 +229,9 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn put_existing_op(&self, item: Item, guards: &[Guard<'_>]) -> Result<TransactWriteItem> {
-        let (condition, names, values) = existing_condition(guards);
+    /// A replace in a transaction, on `condition` (see [`existing_condition`]).
+    fn put_existing_op(&self, item: Item, condition: Condition) -> Result<TransactWriteItem> {
+        let (condition, names, values) = condition;
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -338,12 +339,13 @@ impl Lookup {
 /// "The stored item's `attribute` still equals `value`."
 type Guard<'a> = (&'a str, &'a str);
 
+/// A condition expression with its attribute names and values.
+type Condition = (String, Option<HashMap<String, String>>, Option<Item>);
+
 /// The condition of a replace: the item exists and each guarded attribute still has
 /// the value read. Attribute names go through placeholders (`number` is a DynamoDB
 /// reserved word).
-fn existing_condition(
-    guards: &[Guard<'_>],
-) -> (String, Option<HashMap<String, String>>, Option<Item>) {
+fn existing_condition(guards: &[Guard<'_>]) -> Condition {
     if guards.is_empty() {
         return ("attribute_exists(pk)".into(), None, None);
     }
@@ -505,7 +507,7 @@ impl UserStore for DynamoStore {
             self.put(email, Some("attribute_not_exists(pk)"))?,
             self.put(user_item(user)?, Some("attribute_not_exists(pk)"))?,
         ];
-        if user.role == Role::Owner {
+        if user.role.manages_users() {
             ops.push(self.owner_count(user.account_id, 1)?);
         }
         self.transact(ops, &["email", "user", "user"]).await
@@ -538,7 +540,18 @@ impl UserStore for DynamoStore {
             ("email", stored.email.as_str()),
             ("role", stored.role.as_str()),
         ];
-        let mut ops = vec![self.put_existing_op(user_item(user)?, &guards)?];
+        // …and that it never lowers the token version: a stale copy written back
+        // after a sign-out would revive the tokens the sign-out ended.
+        let (mut condition, mut names, mut values) = existing_condition(&guards);
+        condition.push_str(" AND (attribute_not_exists(#tv) OR #tv <= :tv)");
+        names
+            .get_or_insert_with(HashMap::new)
+            .insert("#tv".into(), "token_version".into());
+        values.get_or_insert_with(HashMap::new).insert(
+            ":tv".into(),
+            AttributeValue::N(user.token_version.to_string()),
+        );
+        let mut ops = vec![self.put_existing_op(user_item(user)?, (condition, names, values))?];
         let mut names = vec!["user"];
         if stored.email != user.email {
             let key = key_item(
@@ -551,7 +564,7 @@ impl UserStore for DynamoStore {
             ops.push(self.delete_op(keys::email(&stored.email), Some("attribute_exists(pk)"))?);
             names.extend(["email", "user"]);
         }
-        match (stored.role == Role::Owner, user.role == Role::Owner) {
+        match (stored.role.manages_users(), user.role.manages_users()) {
             (true, false) => {
                 ops.push(self.owner_count(user.account_id, -1)?);
                 names.push("last_owner");
@@ -573,7 +586,7 @@ impl UserStore for DynamoStore {
             self.delete_op(keys::user(stored.id), Some("attribute_exists(pk)"))?,
             self.delete_op(keys::email(&stored.email), None)?,
         ];
-        if stored.role == Role::Owner {
+        if stored.role.manages_users() {
             ops.push(self.owner_count(stored.account_id, -1)?);
         }
         self.transact(ops, &["user", "email", "last_owner"]).await

@@ -17,7 +17,7 @@ use super::{DeliveryStore, IpPhoneStore, LifecycleStore};
 use crate::domain::{
     Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
     ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
-    Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, Role, User, UserId, YearMonth,
+    Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 use crate::domain::{
     Claim, ConferenceStatus, DeliveryKey, IpPhone, IpPhoneSource, Lifecycle, Outcome, QueuedMail,
@@ -55,7 +55,7 @@ impl State {
     fn owners(&self, account: AccountId) -> usize {
         self.users
             .values()
-            .filter(|u| u.account_id == account && u.role == Role::Owner)
+            .filter(|u| u.account_id == account && u.role.manages_users())
             .count()
     }
 }
@@ -157,9 +157,14 @@ impl UserStore for MemoryStore {
         let mut s = self.state()?;
         let stored = s.users.get(&user.id).ok_or(Error::NotFound("user"))?;
         let old_email = stored.email.clone();
-        if stored.role == Role::Owner && user.role != Role::Owner && s.owners(user.account_id) <= 1
+        if stored.role.manages_users()
+            && !user.role.manages_users()
+            && s.owners(user.account_id) <= 1
         {
             return Err(Error::Conflict("last_owner"));
+        }
+        if user.token_version < stored.token_version {
+            return Err(Error::Conflict("user"));
         }
         if old_email != user.email {
             if s.emails.contains_key(&user.email) {
@@ -174,7 +179,10 @@ impl UserStore for MemoryStore {
 
     async fn delete_user(&self, user: &User) -> Result<()> {
         let mut s = self.state()?;
-        let last_owner = s.users.get(&user.id).is_some_and(|u| u.role == Role::Owner)
+        let last_owner = s
+            .users
+            .get(&user.id)
+            .is_some_and(|u| u.role.manages_users())
             && s.owners(user.account_id) <= 1;
         if last_owner {
             return Err(Error::Conflict("last_owner"));

@@ -1,19 +1,22 @@
-//! Signing in: password check (argon2, in `core`), signed expiring tokens (JWT,
-//! HS256), and the failed-login throttle (per e-mail and per client address,
+//! Signing in and out: password check (argon2, in `core`; an unknown e-mail costs
+//! a verification too), signed expiring tokens (JWT, HS256) that carry the user's
+//! token version (signing out or changing the password moves it, which ends every
+//! older token), and the failed-login throttle (per e-mail and per client address,
 //! counted in the store so every Lambda instance sees the same counts).
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use hmac::{Hmac, Mac};
 use jwt::{SignWithKey, VerifyWithKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use teleconf_core::domain::{Attempt, Email, Limit, User, UserId};
+use teleconf_core::domain::{Attempt, Email, Limit, PasswordHash, User, UserId, authenticate};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ClientAddr, JsonBody};
+use crate::extract::{Caller, ClientAddr, JsonBody};
 use crate::routes::local;
 use crate::routes::users::UserView;
 use crate::state::AppState;
@@ -52,6 +55,19 @@ struct Claims {
     iat: i64,
     /// Expires at (Unix seconds).
     exp: i64,
+    /// The user's token version when it was issued ([`User::token_version`]).
+    #[serde(default)]
+    ver: u32,
+}
+
+/// Who a valid token names: the user, and the token version it was issued under
+/// (compared with the user's, read anyway for the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSubject {
+    /// The user.
+    pub user: UserId,
+    /// Their token version when it was issued.
+    pub version: u32,
 }
 
 impl Tokens {
@@ -70,13 +86,15 @@ impl Tokens {
         Ok(Self { key })
     }
 
-    /// A token for `user`, valid from `now` for [`TOKEN_LIFETIME`].
-    pub fn issue(&self, user: UserId, now: DateTime<Utc>) -> ApiResult<(String, DateTime<Utc>)> {
+    /// A token for `user` (at their current token version), valid from `now` for
+    /// [`TOKEN_LIFETIME`].
+    pub fn issue(&self, user: &User, now: DateTime<Utc>) -> ApiResult<(String, DateTime<Utc>)> {
         let expires = now + TOKEN_LIFETIME;
         let claims = Claims {
-            sub: user.to_string(),
+            sub: user.id.to_string(),
             iat: now.timestamp(),
             exp: expires.timestamp(),
+            ver: user.token_version,
         };
         let token = claims.sign_with_key(&self.key).map_err(|e| {
             tracing::error!(error = %e, "token signing failed");
@@ -85,14 +103,18 @@ impl Tokens {
         Ok((token, expires))
     }
 
-    /// The user a token names, if it is ours (signature and `alg` checked) and not
-    /// expired at `now`.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<UserId> {
+    /// Who a token names, if it is ours (signature and `alg` checked) and not
+    /// expired at `now`. Whether its version is still the user's is for the caller
+    /// to check, with the user it reads.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<TokenSubject> {
         let claims: Claims = token.verify_with_key(&self.key).ok()?;
         if claims.exp <= now.timestamp() {
             return None;
         }
-        claims.sub.parse().ok()
+        Some(TokenSubject {
+            user: claims.sub.parse().ok()?,
+            version: claims.ver,
+        })
     }
 }
 
@@ -138,19 +160,19 @@ pub async fn login(
     }
 
     let user: Option<User> = state.store.user_by_email(&email).await?;
-    match user.filter(|u| u.password.verify(&req.password)) {
+    match authenticate(user.as_ref(), &req.password, PasswordHash::verify) {
         Some(user) => {
             let account = state
                 .store
                 .account(user.account_id)
                 .await?
                 .ok_or_else(|| ApiError::unauthenticated("this account no longer exists"))?;
-            let (token, expires_at) = state.tokens.issue(user.id, now)?;
+            let (token, expires_at) = state.tokens.issue(user, now)?;
             let tz = account.time_zone;
             Ok(Json(LoginResponse {
                 token,
                 expires_at: local(expires_at, tz),
-                user: UserView::new(&user, tz),
+                user: UserView::new(user, tz),
             }))
         }
         None => {
@@ -168,6 +190,18 @@ pub async fn login(
             Err(ApiError::unauthenticated("wrong e-mail or password"))
         }
     }
+}
+
+/// Signs out: every token of the caller stops working, this one and any other
+/// (another browser, a script), as after a password change.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
+    let mut user = caller.user.clone();
+    user.revoke_tokens();
+    state.store.update_user(&user).await?;
+    tracing::info!(user = %user.id, "signed out: every token revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn refuse_when_locked(
@@ -193,22 +227,39 @@ mod tests {
         Tokens::new(&[7u8; 32]).unwrap()
     }
 
+    fn user() -> User {
+        User::new(
+            teleconf_core::domain::AccountId::new(),
+            "olivia@example.com".parse().unwrap(),
+            "Olivia",
+            teleconf_core::domain::Role::Owner,
+            "correct horse battery",
+            Utc::now(),
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn a_token_names_its_user_until_it_expires() {
-        let user = UserId::new();
+    fn a_token_names_its_user_and_version_until_it_expires() {
+        let mut user = user();
+        user.revoke_tokens();
         let now = Utc::now();
-        let (token, expires) = tokens().issue(user, now).unwrap();
-        assert_eq!(tokens().verify(&token, now), Some(user));
+        let (token, expires) = tokens().issue(&user, now).unwrap();
+        let subject = Some(TokenSubject {
+            user: user.id,
+            version: 1,
+        });
+        assert_eq!(tokens().verify(&token, now), subject);
         assert_eq!(
             tokens().verify(&token, expires - Duration::seconds(1)),
-            Some(user)
+            subject
         );
         assert_eq!(tokens().verify(&token, expires), None);
     }
 
     #[test]
     fn a_token_signed_with_another_secret_or_tampered_is_refused() {
-        let (token, _) = tokens().issue(UserId::new(), Utc::now()).unwrap();
+        let (token, _) = tokens().issue(&user(), Utc::now()).unwrap();
         assert_eq!(
             Tokens::new(&[8u8; 32]).unwrap().verify(&token, Utc::now()),
             None

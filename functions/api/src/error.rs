@@ -161,9 +161,10 @@ impl From<teleconf_core::Error> for ApiError {
             E::Invalid { field, message } => Self::invalid(field, message),
             E::TooLarge { field, message } => Self::too_large(field, message),
             E::NotFound(what) => Self::not_found(what),
-            E::Conflict("last_owner") => {
-                Self::state(Some("role"), "an account keeps at least one owner")
-            }
+            E::Conflict("last_owner") => Self::state(
+                Some("role"),
+                "an account keeps at least one owner (the provider, one provider_admin)",
+            ),
             E::Conflict(what) => Self {
                 field: Some(Cow::Borrowed(what)),
                 ..Self::new(

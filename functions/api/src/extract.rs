@@ -104,8 +104,8 @@ fn quoted_field(message: &str) -> Option<&str> {
     Some(&message[start..start + len])
 }
 
-/// The signed-in caller: the user (reloaded on every request, so a changed role or
-/// a removed user takes effect at once) and their account.
+/// The signed-in caller: the user (reloaded on every request, so a changed role,
+/// a removed user or a revoked token takes effect at once) and their account.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The user.
@@ -133,7 +133,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthenticated("sign in: send Authorization: Bearer <token>")
             })?;
-        let user_id = state
+        let subject = state
             .tokens
             .verify(token.trim(), state.now())
             .ok_or_else(|| {
@@ -141,9 +141,16 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         let user = state
             .store
-            .user(user_id)
+            .user(subject.user)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("this user no longer exists"))?;
+        // The user read here anyway tells whether the token was revoked (a sign-out,
+        // a password change): no lookup of its own.
+        if subject.version != user.token_version {
+            return Err(ApiError::unauthenticated(
+                "this session has ended (signed out, or the password changed); sign in again",
+            ));
+        }
         let account = state
             .store
             .account(user.account_id)

@@ -50,21 +50,23 @@ pub fn router(state: AppState) -> axum::Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
         .routes(routes!(me::me))
         .routes(routes!(accounts::list_accounts, accounts::create_account))
         .routes(routes!(accounts::get_account, accounts::patch_account))
+        .routes(routes!(
+            numbers::list_account_numbers,
+            numbers::assign_number
+        ))
+        .routes(routes!(numbers::unassign_number))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(
             users::get_user,
             users::patch_user,
             users::delete_user
         ))
-        .routes(routes!(numbers::list_numbers, numbers::create_number))
-        .routes(routes!(
-            numbers::get_number,
-            numbers::patch_number,
-            numbers::delete_number
-        ))
+        .routes(routes!(numbers::list_numbers))
+        .routes(routes!(numbers::get_number, numbers::patch_number))
         .routes(routes!(ip_phones::list_ip_phones, ip_phones::add_ip_phone))
         .routes(routes!(ip_phones::remove_ip_phone))
         .routes(routes!(prompts::get_prompt))
@@ -162,6 +164,9 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         for path in [
             "/v1/auth/login",
+            "/v1/auth/logout",
+            "/v1/accounts/{id}/numbers",
+            "/v1/accounts/{id}/numbers/{e164}",
             "/v1/conferences",
             "/v1/conferences/{id}/invitations",
             "/v1/conferences/{id}/participants",

@@ -1,6 +1,7 @@
 //! The billing crate's one error type.
 
-use teleconf_core::domain::{AccountId, YearMonth};
+use chrono_tz::Tz;
+use teleconf_core::domain::YearMonth;
 
 /// What can stop a billing run.
 #[derive(Debug, thiserror::Error)]
@@ -12,12 +13,16 @@ pub enum BillingError {
     #[error("bad billing event: {0}")]
     Event(String),
     /// A month is billed only once it has ended on the account's wall clock.
-    #[error("{month} has not ended yet for account {account}")]
+    #[error(
+        "{month} has not ended yet in {zone}: a month is billed once it has ended (the last that has is {last})"
+    )]
     MonthNotOver {
-        /// The account.
-        account: AccountId,
         /// The month asked for.
         month: YearMonth,
+        /// The time zone of an account it has not ended for.
+        zone: Tz,
+        /// The last month that has ended there.
+        last: YearMonth,
     },
     /// The PDF could not be rendered.
     #[error("invoice PDF: {0}")]
@@ -34,6 +39,23 @@ pub enum BillingError {
 }
 
 impl BillingError {
+    /// [`BillingError::MonthNotOver`] when `month` has not ended at `now` on the
+    /// clock of `zone`.
+    pub fn unless_over(
+        month: YearMonth,
+        zone: Tz,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), Self> {
+        if month.end_in(zone) > now {
+            return Err(BillingError::MonthNotOver {
+                month,
+                zone,
+                last: YearMonth::of(now, zone).previous(),
+            });
+        }
+        Ok(())
+    }
+
     /// True when running again later may succeed (the AWS services were away).
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -38,12 +38,7 @@ pub async fn issue(
     month: YearMonth,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Outcome, BillingError> {
-    if month.end_in(account.time_zone) > now {
-        return Err(BillingError::MonthNotOver {
-            account: account.id,
-            month,
-        });
-    }
+    BillingError::unless_over(month, account.time_zone, now)?;
     if let Some(stored) = deps.store.invoice(account.id, month).await? {
         write_files(deps, &stored, None).await?;
         return Ok(Outcome::AlreadyIssued(stored));

@@ -1,7 +1,9 @@
 //! `teleconf-billing`: the Lambda (EventBridge events) or, with `--month YYYY-MM
 //! [--account ID]`, one run against the configured stack (`make bill`). Config and
-//! clients are built once.
+//! clients are built once. A refusal or a failure is one line on stderr
+//! (`teleconf-billing: …`) and exit status 1, never a backtrace.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -14,7 +16,17 @@ use teleconf_core::domain::{AccountId, YearMonth};
 use teleconf_core::store::dynamo::DynamoStore;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("teleconf-billing: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     teleconf_core::process::init_tracing();
     let config = Config::from_env(std::env::args().skip(1))?;
     let clients = Clients::load(&config.aws).await;

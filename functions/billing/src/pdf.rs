@@ -405,6 +405,7 @@ mod tests {
                     billable_seconds: 3_660,
                     amount: dec!(5.49),
                     adjusted_month: None,
+                    rate_per_minute: Some(dec!(0.09)),
                 })
                 .collect(),
             usage_amount: dec!(5.49) * rust_decimal::Decimal::from(lines),

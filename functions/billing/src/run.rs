@@ -30,9 +30,10 @@ impl Report {
     }
 }
 
-/// Runs `request`. An account that fails is logged and the others are still billed
-/// and exported; the run then answers [`BillingError::Incomplete`] so that the
-/// invocation is retried (a retry bills only what is missing).
+/// Runs `request`. A month named that has not ended yet is refused whole
+/// ([`BillingError::MonthNotOver`]). An account that fails is logged and the others
+/// are still billed and exported; the run then answers [`BillingError::Incomplete`]
+/// so that the invocation is retried (a retry bills only what is missing).
 pub async fn handle(deps: &Billing, request: &BillingRequest) -> Result<Report, BillingError> {
     let accounts = match request.account {
         Some(id) => vec![
@@ -43,6 +44,13 @@ pub async fn handle(deps: &Billing, request: &BillingRequest) -> Result<Report, 
         ],
         None => deps.store.accounts().await?,
     };
+    // A month asked for by name is billed once it has ended for every account: one
+    // not over yet is a mistake in the request, refused before anything is written.
+    if let Some(month) = request.month {
+        for account in &accounts {
+            BillingError::unless_over(month, account.time_zone, request.now)?;
+        }
+    }
     let mut report = Report::default();
     let mut months = BTreeSet::new();
     let mut failed = 0;
@@ -177,11 +185,22 @@ mod tests {
         let (deps, account, _) = world().await;
         let mut request = monthly_event();
         request.month = Some("2026-12".parse().unwrap());
-        request.account = Some(account.id);
-        assert!(matches!(
-            handle(&deps, &request).await,
-            Err(BillingError::Incomplete { failed: 1, .. })
-        ));
+        for one in [Some(account.id), None] {
+            request.account = one;
+            let refused = handle(&deps, &request).await.unwrap_err();
+            assert!(!refused.is_retryable());
+            assert_eq!(
+                refused.to_string(),
+                "2026-12 has not ended yet in America/Toronto: a month is billed once it has ended (the last that has is 2026-11)"
+            );
+        }
         assert!(deps.store.invoices(account.id).await.unwrap().is_empty());
+        assert!(
+            deps.blobs
+                .get(&BlobKey::finance_export("2026-12".parse().unwrap()))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! `teleconf-provision [--demo]`: creates the table, bucket and mail identity named
 //! by the environment (`TELECONF_TABLE`, `TELECONF_BUCKET`, `TELECONF_MAIL_FROM`,
 //! and `AWS_ENDPOINT_URL` for an emulator) when missing; with `--demo`, seeds the
-//! demo account and prints its logins as `email: …` / `password: …` lines.
+//! demo account and prints its logins as `email: …` / `password: …` lines, and the
+//! month its calls are ready to bill in (`demo month to bill: YYYY-MM`).
 
 use anyhow::Context;
 use teleconf_core::aws::{AwsSettings, Clients};
@@ -48,6 +49,10 @@ async fn main() -> anyhow::Result<()> {
         println!("provider admin:");
         println!("email: {}", logins.provider_admin.email);
         println!("password: {}", logins.provider_admin.password);
+        println!("finance (the monthly exports):");
+        println!("email: {}", logins.finance.email);
+        println!("password: {}", logins.finance.password);
+        println!("demo month to bill: {}", logins.last_month);
         let conference = &logins.conference;
         println!(
             "demo conference \"{}\" (open until {}):",

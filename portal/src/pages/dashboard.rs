@@ -1,18 +1,36 @@
-//! The dashboard: upcoming and running conferences, the latest activity.
+//! The dashboard: upcoming and running conferences, the latest activity. The
+//! provider's users, who see no conference, land on their own first page instead.
 
 use axum::extract::State;
 use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use teleconf_core::domain::ConferenceStatus;
+use teleconf_core::permissions::{Action, decide};
 
 use crate::Portal;
 use crate::error::PortalError;
 use crate::html::{Nav, page};
 use crate::model::{ActivityView, ConferenceView};
+use crate::pages::see_other;
 use crate::session::{BASE, Session};
 
 /// `GET /portal/`.
-pub async fn dashboard(State(portal): State<Portal>, s: Session) -> Result<Markup, PortalError> {
+pub async fn dashboard(State(portal): State<Portal>, s: Session) -> Result<Response, PortalError> {
+    let actor = s.me.actor();
+    if !decide(&actor, Action::ListConferences(s.me.account.id)).is_allowed() {
+        return Ok(see_other(
+            if decide(&actor, Action::ManageAccounts).is_allowed() {
+                "/provider/accounts"
+            } else {
+                "/provider/exports"
+            },
+        ));
+    }
+    Ok(conferences_and_activity(&portal, &s).await?.into_response())
+}
+
+async fn conferences_and_activity(portal: &Portal, s: &Session) -> Result<Markup, PortalError> {
     let lang = s.lang;
     let conferences: Vec<ConferenceView> = portal
         .backend
@@ -30,7 +48,7 @@ pub async fn dashboard(State(portal): State<Portal>, s: Session) -> Result<Marku
         .take(10)
         .collect();
     Ok(page(
-        &s,
+        s,
         lang.t("Tableau de bord", "Dashboard"),
         Nav::Dashboard,
         html! {
@@ -58,7 +76,7 @@ pub async fn dashboard(State(portal): State<Portal>, s: Session) -> Result<Marku
             }
             section {
                 h2 { (lang.t("Dernières activités", "Latest activity")) }
-                (activity_table(&s, &activity))
+                (activity_table(s, &activity))
             }
         },
     ))

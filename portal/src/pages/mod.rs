@@ -71,7 +71,6 @@ pub fn routes() -> Router<Portal> {
         .route("/users/{id}/role", post(users::change_role))
         .route("/users/{id}/delete", post(users::remove))
         .route("/numbers", get(numbers::list))
-        .route("/numbers/new", get(numbers::new_form).post(numbers::create))
         .route(
             "/numbers/{e164}/edit",
             get(numbers::edit_form).post(numbers::update),
@@ -84,6 +83,14 @@ pub fn routes() -> Router<Portal> {
             get(provider::accounts).post(provider::create_account),
         )
         .route("/provider/accounts/{id}/plan", post(provider::change_plan))
+        .route(
+            "/provider/accounts/{id}/numbers",
+            get(provider::numbers).post(provider::assign_number),
+        )
+        .route(
+            "/provider/accounts/{id}/numbers/{e164}/unassign",
+            post(provider::unassign_number),
+        )
         .route("/provider/exports", get(provider::exports))
         .route("/provider/exports/{month}/csv", get(provider::export_csv))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -1,14 +1,16 @@
 //! Access numbers: the seed's « Numéros de téléphones » form — number, greeting
 //! language, filter, callthru, notes, E911 address, the action « Accéder
 //! Téléconférences » with its three messages (upload and listen), display name,
-//! confidential — with « Enregistrer », « Enregistrer et ajouter » and « Quitter ».
-//! Everyone of the account sees the list; the owner configures.
+//! confidential — with « Enregistrer » and « Quitter ». The provider assigns the
+//! numbers (`pages::provider`); everyone of the account sees the list; the owner
+//! configures each number the account was given.
 
 use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
+use teleconf_core::domain::NumberKind;
 use teleconf_core::permissions::{Action, decide};
 
 use crate::Portal;
@@ -31,7 +33,6 @@ const MESSAGES: [(&str, &str, &str); 3] = [
 ];
 
 const FIELDS: &[&str] = &[
-    "number",
     "kind",
     "greeting_language",
     "filter",
@@ -69,7 +70,10 @@ pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, Po
         Nav::Numbers,
         html! {
             h1 { (lang.t("Numéros d'accès", "Access numbers")) }
-            @if manage { p { a.button #add-number href={(BASE) "/numbers/new"} { (lang.t("Ajouter un numéro", "Add a number")) } } }
+            p #numbers-origin { (lang.t(
+                "Votre fournisseur attribue les numéros d'accès du compte ; pour en obtenir un autre, communiquez avec lui.",
+                "Your provider assigns the account's access numbers; to get another one, contact them.",
+            )) }
             div.scroll { table #numbers {
                 thead { tr {
                     th scope="col" { (lang.t("Numéro", "Number")) }
@@ -96,64 +100,48 @@ pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, Po
     ))
 }
 
-fn form_page(
-    s: &Session,
-    editing: Option<&NumberView>,
-    f: &FormData,
-    errors: &FieldErrors,
-    saved: bool,
-) -> Markup {
+fn form_page(s: &Session, n: &NumberView, f: &FormData, errors: &FieldErrors) -> Markup {
     let lang = s.lang;
-    let title = match editing {
-        Some(_) => lang.t("Modifier le numéro d'accès", "Edit the access number"),
-        None => lang.t("Numéro de téléphone", "Telephone number"),
+    let title = lang.t("Modifier le numéro d'accès", "Edit the access number");
+    let action = format!("{BASE}/numbers/{}/edit", encode(&n.number));
+    let prompts = match &n.action {
+        ActionView::ConferenceAccess { prompts } => prompts.clone(),
+        ActionView::None => PromptIds::default(),
     };
-    let action = match editing {
-        Some(n) => format!("{BASE}/numbers/{}/edit", encode(&n.number)),
-        None => format!("{BASE}/numbers/new"),
-    };
-    let prompts = match editing.map(|n| &n.action) {
-        Some(ActionView::ConferenceAccess { prompts }) => prompts.clone(),
-        _ => PromptIds::default(),
-    };
-    let fresh = editing.is_none() && f.text("csrf").is_empty();
-    let val = |name: &str, stored: Option<String>| -> String {
-        if f.text("csrf").is_empty() {
-            stored.unwrap_or_default()
-        } else {
+    let submitted = !f.text("csrf").is_empty();
+    let val = |name: &str, stored: String| -> String {
+        if submitted {
             f.text(name).to_string()
-        }
-    };
-    let flag = |name: &str, stored: bool| {
-        if f.text("csrf").is_empty() {
-            stored
         } else {
-            f.checked(name)
+            stored
         }
     };
-    let e = editing;
+    let flag = |name: &str, stored: bool| if submitted { f.checked(name) } else { stored };
+    let kind = match n.kind {
+        NumberKind::Local => "local",
+        NumberKind::TollFree => "toll_free",
+    };
+    let action_type = match n.action {
+        ActionView::None => "none",
+        ActionView::ConferenceAccess { .. } => "conference_access",
+    };
     page(
         s,
         title,
         Nav::Numbers,
         html! {
             h1 { (title) }
-            @if saved { (crate::html::notice(lang.t("Numéro enregistré. Ajoutez-en un autre.", "Number saved. Add another one."))) }
             (errors.summary(lang))
             form.card method="post" action=(action) enctype="multipart/form-data" {
                 (csrf(s))
-                @if let Some(n) = e {
-                    div.field { span.label { (lang.t("Numéro de téléphone", "Telephone number")) } strong { (n.national) } }
-                } @else {
-                    (field(errors, "number", lang.t("Numéro de téléphone", "Telephone number"), true, input(errors, "number", "tel", f.text("number"), true), Some("(888) 380-6331")))
-                }
-                (field(errors, "kind", lang.t("Type", "Kind"), true, select(errors, "kind", &[("toll_free", lang.t("Sans frais", "Toll-free")), ("local", lang.t("Local", "Local"))], &val("kind", e.map(|n| if n.kind == teleconf_core::domain::NumberKind::Local { "local".into() } else { "toll_free".into() }))), None))
-                (field(errors, "greeting_language", lang.t("Langue d'accueil", "Greeting language"), true, select(errors, "greeting_language", &[("fr", lang.t("Français", "French")), ("en", lang.t("Anglais", "English"))], &val("greeting_language", e.map(|n| n.greeting_language.as_str().to_string()))), None))
-                div.field.check { (checkbox(errors, "filter", if fresh { true } else { flag("filter", e.is_some_and(|n| n.filter)) })) label for="f-filter" { (lang.t("Filtrer", "Filter")) } @if let Some(m) = errors.of("filter") { span.field-error role="alert" { (m) } } }
-                div.field.check { (checkbox(errors, "callthru", flag("callthru", e.is_some_and(|n| n.callthru)))) label for="f-callthru" { (lang.t("Numéro de Callthru?", "Callthru number?")) } }
-                (field(errors, "notes", lang.t("Notes", "Notes"), false, input(errors, "notes", "text", &val("notes", e.map(|n| n.notes.clone()).or(Some("Téléconférence".into()))), false), None))
-                (field(errors, "e911_address", lang.t("Service 911", "911 service"), true, input(errors, "e911_address", "text", &val("e911_address", e.map(|n| n.e911_address.clone())), true), Some("290-4765 1re Avenue, QUEBEC, QC G1H 2T3")))
-                (field(errors, "action", lang.t("Action", "Action"), true, select(errors, "action", &[("conference_access", lang.t("Accéder Téléconférences", "Conference access")), ("none", lang.t("Aucune", "None"))], &val("action", e.map(|n| match n.action { ActionView::None => "none".into(), _ => "conference_access".into() }))), None))
+                div.field { span.label { (lang.t("Numéro de téléphone", "Telephone number")) } strong { (n.national) } }
+                (field(errors, "kind", lang.t("Type", "Kind"), true, select(errors, "kind", &[("toll_free", lang.t("Sans frais", "Toll-free")), ("local", lang.t("Local", "Local"))], &val("kind", kind.into())), None))
+                (field(errors, "greeting_language", lang.t("Langue d'accueil", "Greeting language"), true, select(errors, "greeting_language", &[("fr", lang.t("Français", "French")), ("en", lang.t("Anglais", "English"))], &val("greeting_language", n.greeting_language.as_str().to_string())), None))
+                div.field.check { (checkbox(errors, "filter", flag("filter", n.filter))) label for="f-filter" { (lang.t("Filtrer", "Filter")) } @if let Some(m) = errors.of("filter") { span.field-error role="alert" { (m) } } }
+                div.field.check { (checkbox(errors, "callthru", flag("callthru", n.callthru))) label for="f-callthru" { (lang.t("Numéro de Callthru?", "Callthru number?")) } }
+                (field(errors, "notes", lang.t("Notes", "Notes"), false, input(errors, "notes", "text", &val("notes", n.notes.clone()), false), None))
+                (field(errors, "e911_address", lang.t("Service 911", "911 service"), true, input(errors, "e911_address", "text", &val("e911_address", n.e911_address.clone()), true), Some("290-4765 1re Avenue, QUEBEC, QC G1H 2T3")))
+                (field(errors, "action", lang.t("Action", "Action"), true, select(errors, "action", &[("conference_access", lang.t("Accéder Téléconférences", "Conference access")), ("none", lang.t("Aucune", "None"))], &val("action", action_type.into())), None))
                 fieldset.field {
                     legend { (lang.t("Messages de l'action (facultatifs, fichiers « .wav »)", "The action's messages (optional, “.wav” files)")) }
                     @for (name, fr, en) in MESSAGES {
@@ -170,26 +158,14 @@ fn form_page(
                         }
                     }
                 }
-                (field(errors, "display_name", lang.t("Nom affiché", "Display name"), false, input(errors, "display_name", "text", &val("display_name", e.map(|n| n.display_name.clone())), false), None))
-                div.field.check { (checkbox(errors, "confidential", flag("confidential", e.is_some_and(|n| n.confidential)))) label for="f-confidential" { (lang.t("Confidentiel", "Confidential")) } }
+                (field(errors, "display_name", lang.t("Nom affiché", "Display name"), false, input(errors, "display_name", "text", &val("display_name", n.display_name.clone()), false), None))
+                div.field.check { (checkbox(errors, "confidential", flag("confidential", n.confidential))) label for="f-confidential" { (lang.t("Confidentiel", "Confidential")) } }
                 div.buttons {
-                    @if e.is_none() { button type="submit" name="then" value="another" { (lang.t("Enregistrer et ajouter", "Save and add another")) } }
-                    button type="submit" name="then" value="list" { (lang.t("Enregistrer", "Save")) }
+                    button type="submit" { (lang.t("Enregistrer", "Save")) }
                     a.button.secondary href={(BASE) "/numbers"} { (lang.t("Quitter", "Quit")) }
                 }
             }
         },
-    )
-}
-
-/// `GET /portal/numbers/new`.
-pub async fn new_form(s: Session) -> Markup {
-    form_page(
-        &s,
-        None,
-        &FormData::default(),
-        &FieldErrors::default(),
-        false,
     )
 }
 
@@ -255,43 +231,6 @@ fn body_of(f: &FormData, action: Value) -> Map<String, Value> {
     body
 }
 
-/// `POST /portal/numbers/new`.
-pub async fn create(
-    State(portal): State<Portal>,
-    s: Session,
-    f: FormData,
-) -> Result<Response, PortalError> {
-    s.check_csrf(f.opt("csrf"))?;
-    let action = match action_of(&portal, &s, &f).await? {
-        Ok(a) => a,
-        Err(errors) => return Ok(form_page(&s, None, &f, &errors, false).into_response()),
-    };
-    let mut body = body_of(&f, action);
-    body.insert("number".into(), json!(f.text("number")));
-    match portal
-        .backend
-        .send::<NumberView>(
-            s.call(Method::POST, "/v1/numbers")
-                .json(&Value::Object(body)),
-        )
-        .await
-    {
-        Ok(_) if f.text("then") == "another" => Ok(form_page(
-            &s,
-            None,
-            &FormData::default(),
-            &FieldErrors::default(),
-            true,
-        )
-        .into_response()),
-        Ok(_) => Ok(see_other("/numbers")),
-        Err(e) => {
-            let errors = FieldErrors::from_refusal(s.lang, e, FIELDS)?;
-            Ok(form_page(&s, None, &f, &errors, false).into_response())
-        }
-    }
-}
-
 async fn fetch(portal: &Portal, s: &Session, e164: &str) -> Result<NumberView, PortalError> {
     portal
         .backend
@@ -309,10 +248,9 @@ pub async fn edit_form(
     let n = fetch(&portal, &s, &e164).await?;
     Ok(form_page(
         &s,
-        Some(&n),
+        &n,
         &FormData::default(),
         &FieldErrors::default(),
-        false,
     ))
 }
 
@@ -327,7 +265,7 @@ pub async fn update(
     let n = fetch(&portal, &s, &e164).await?;
     let action = match action_of(&portal, &s, &f).await? {
         Ok(a) => a,
-        Err(errors) => return Ok(form_page(&s, Some(&n), &f, &errors, false).into_response()),
+        Err(errors) => return Ok(form_page(&s, &n, &f, &errors).into_response()),
     };
     let body = Value::Object(body_of(&f, action));
     match portal
@@ -341,7 +279,7 @@ pub async fn update(
         Ok(_) => Ok(see_other("/numbers")),
         Err(e) => {
             let errors = FieldErrors::from_refusal(s.lang, e, FIELDS)?;
-            Ok(form_page(&s, Some(&n), &f, &errors, false).into_response())
+            Ok(form_page(&s, &n, &f, &errors).into_response())
         }
     }
 }

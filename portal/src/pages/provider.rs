@@ -1,5 +1,5 @@
-//! The provider's pages: accounts and their plans (provider admin), and the monthly
-//! finance exports (finance and provider admin).
+//! The provider's pages: accounts, their plans and the access numbers assigned to
+//! them (provider admin), and the monthly finance exports (finance).
 
 use axum::extract::{Path, State};
 use axum::http::Method;
@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
-use crate::html::{FieldErrors, Nav, csrf, field, input, page};
-use crate::model::{AccountView, CreatedAccount};
+use crate::html::{FieldErrors, Nav, csrf, field, input, page, select};
+use crate::model::{AccountView, CreatedAccount, NumberView};
 use crate::pages::logs::attachment;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
@@ -60,7 +60,10 @@ async fn render(
                     @for a in &accounts {
                         tr {
                             @let form_id = format!("plan-{}", a.id);
-                            td { (a.name) br; small { (a.time_zone.name()) " · " (lang.language(a.language)) } }
+                            td {
+                                (a.name) br; small { (a.time_zone.name()) " · " (lang.language(a.language)) } br;
+                                a.account-numbers href={(BASE) "/provider/accounts/" (a.id) "/numbers"} { (lang.t("Numéros d'accès", "Access numbers")) }
+                            }
                             td { input form=(form_id) type="number" min="1" name="participant_limit" value=(a.plan.participant_limit) aria-label=(lang.t("Limite de participants", "Participant limit")); }
                             td { input form=(form_id) type="text" inputmode="decimal" name="rate_per_minute" value=(a.plan.rate_per_minute) aria-label=(lang.t("Tarif / minute", "Rate / minute")); }
                             td { input form=(form_id) type="number" min="1" name="increment_secs" value=(a.plan.increment_secs) aria-label=(lang.t("Incrément (s)", "Increment (s)")); }
@@ -148,6 +151,154 @@ pub async fn change_plan(
             Ok(render(&portal, &s, &errors, &FormData::default())
                 .await?
                 .into_response())
+        }
+    }
+}
+
+const NUMBER_FIELDS: &[&str] = &["number", "kind"];
+
+async fn render_numbers(
+    portal: &Portal,
+    s: &Session,
+    id: &str,
+    errors: &FieldErrors,
+    f: &FormData,
+) -> Result<Markup, PortalError> {
+    let lang = s.lang;
+    let account: AccountView = portal
+        .backend
+        .send(s.call(Method::GET, format!("/v1/accounts/{}", encode(id))))
+        .await
+        .map_err(|e| e.in_language(lang))?;
+    let numbers: Vec<NumberView> = portal
+        .backend
+        .send(s.call(Method::GET, format!("/v1/accounts/{}/numbers", encode(id))))
+        .await
+        .map_err(|e| e.in_language(lang))?;
+    let title = format!(
+        "{} · {}",
+        lang.t("Numéros d'accès", "Access numbers"),
+        account.name
+    );
+    let base = format!("{BASE}/provider/accounts/{}/numbers", account.id);
+    Ok(page(
+        s,
+        &title,
+        Nav::Accounts,
+        html! {
+            h1 { (title) }
+            p { a href={(BASE) "/provider/accounts"} { (lang.t("← Comptes et forfaits", "← Accounts and plans")) } }
+            (errors.summary(lang))
+            div.scroll { table #assigned-numbers {
+                thead { tr {
+                    th scope="col" { (lang.t("Numéro", "Number")) }
+                    th scope="col" { (lang.t("Type", "Kind")) }
+                    th scope="col" { (lang.t("Retirer", "Take back")) }
+                } }
+                tbody {
+                    @for n in &numbers {
+                        tr {
+                            td { (n.national) }
+                            td { (lang.number_kind(n.kind)) }
+                            td {
+                                form.inline method="post" action={(base) "/" (encode(&n.number)) "/unassign"} {
+                                    (csrf(s))
+                                    button.danger type="submit" aria-label={(lang.t("Retirer", "Take back")) " " (n.national)} { (lang.t("Retirer", "Take back")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+            section.card {
+                h2 { (lang.t("Attribuer un numéro", "Assign a number")) }
+                form method="post" action=(base) {
+                    (csrf(s))
+                    (field(errors, "number", lang.t("Numéro de téléphone", "Telephone number"), true, input(errors, "number", "tel", f.text("number"), true), Some("(888) 380-6331")))
+                    (field(errors, "kind", lang.t("Type", "Kind"), true, select(errors, "kind", &[("toll_free", lang.t("Sans frais", "Toll-free")), ("local", lang.t("Local", "Local"))], f.opt("kind").unwrap_or("local")), None))
+                    button type="submit" { (lang.t("Attribuer", "Assign")) }
+                }
+            }
+        },
+    ))
+}
+
+/// `GET /portal/provider/accounts/{id}/numbers`: the numbers assigned to an account.
+pub async fn numbers(
+    State(portal): State<Portal>,
+    s: Session,
+    Path(id): Path<String>,
+) -> Result<Markup, PortalError> {
+    render_numbers(
+        &portal,
+        &s,
+        &id,
+        &FieldErrors::default(),
+        &FormData::default(),
+    )
+    .await
+}
+
+/// `POST /portal/provider/accounts/{id}/numbers`: assigns one.
+pub async fn assign_number(
+    State(portal): State<Portal>,
+    s: Session,
+    Path(id): Path<String>,
+    f: FormData,
+) -> Result<Response, PortalError> {
+    s.check_csrf(f.opt("csrf"))?;
+    let body = json!({ "number": f.text("number"), "kind": f.text("kind") });
+    match portal
+        .backend
+        .send::<NumberView>(
+            s.call(
+                Method::POST,
+                format!("/v1/accounts/{}/numbers", encode(&id)),
+            )
+            .json(&body),
+        )
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/provider/accounts/{}/numbers",
+            encode(&id)
+        ))),
+        Err(e) => {
+            let errors = FieldErrors::from_refusal(s.lang, e, NUMBER_FIELDS)?;
+            Ok(render_numbers(&portal, &s, &id, &errors, &f)
+                .await?
+                .into_response())
+        }
+    }
+}
+
+/// `POST /portal/provider/accounts/{id}/numbers/{e164}/unassign`: takes one back.
+pub async fn unassign_number(
+    State(portal): State<Portal>,
+    s: Session,
+    Path((id, e164)): Path<(String, String)>,
+    f: FormData,
+) -> Result<Response, PortalError> {
+    s.check_csrf(f.opt("csrf"))?;
+    match portal
+        .backend
+        .send::<()>(s.call(
+            Method::DELETE,
+            format!("/v1/accounts/{}/numbers/{}", encode(&id), encode(&e164)),
+        ))
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!(
+            "/provider/accounts/{}/numbers",
+            encode(&id)
+        ))),
+        Err(e) => {
+            let errors = FieldErrors::from_refusal(s.lang, e, &[])?;
+            Ok(
+                render_numbers(&portal, &s, &id, &errors, &FormData::default())
+                    .await?
+                    .into_response(),
+            )
         }
     }
 }

@@ -118,9 +118,19 @@ pub async fn submit(
     }
 }
 
-/// `POST /portal/sign-out`.
-pub async fn sign_out(session: Session, form: FormData) -> Result<Response, PortalError> {
+/// `POST /portal/sign-out`: the API ends every session of the user (the token
+/// in the cookie stops working wherever it was copied), then the cookie goes.
+pub async fn sign_out(
+    State(portal): State<Portal>,
+    session: Session,
+    form: FormData,
+) -> Result<Response, PortalError> {
     session.check_csrf(form.opt("csrf"))?;
+    portal
+        .backend
+        .send::<()>(session.call(Method::POST, "/v1/auth/logout"))
+        .await
+        .map_err(|e| e.in_language(session.lang))?;
     let mut res = Redirect::to(&format!("{BASE}/sign-in")).into_response();
     add_cookie(
         res.headers_mut(),

@@ -1,5 +1,7 @@
-//! Users and rights (owner): add, change role, remove. The API refuses removing or
-//! demoting the last owner; the page says so.
+//! Users and rights: the owner's account users (owner, conference administrator,
+//! operator), or the provider administrator's provider users (administrator,
+//! finance): add, change role, remove. The API refuses removing or demoting the last
+//! owner (the provider's last administrator); the page says so.
 
 use axum::extract::{Path, State};
 use axum::http::Method;
@@ -16,7 +18,10 @@ use crate::model::UserView;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
 
-const ROLES: [Role; 3] = [Role::Owner, Role::ConferenceAdmin, Role::ConferenceOperator];
+/// The roles an owner gives, the last the default.
+const ACCOUNT_ROLES: [Role; 3] = [Role::Owner, Role::ConferenceAdmin, Role::ConferenceOperator];
+/// The roles the provider's administrator gives, the last the default.
+const PROVIDER_ROLES: [Role; 2] = [Role::ProviderAdmin, Role::Finance];
 
 async fn render(
     portal: &Portal,
@@ -30,7 +35,13 @@ async fn render(
         .send(s.call(Method::GET, "/v1/users"))
         .await
         .map_err(|e| e.in_language(lang))?;
-    let roles: Vec<(&str, &str)> = ROLES.iter().map(|r| (r.as_str(), lang.role(*r))).collect();
+    let given: &[Role] = if s.me.user.role.is_provider() {
+        &PROVIDER_ROLES
+    } else {
+        &ACCOUNT_ROLES
+    };
+    let roles: Vec<(&str, &str)> = given.iter().map(|r| (r.as_str(), lang.role(*r))).collect();
+    let default_role = given.last().map_or("", |r| r.as_str());
     Ok(page(
         s,
         lang.t("Utilisateurs et droits", "Users and rights"),
@@ -71,7 +82,7 @@ async fn render(
                     (csrf(s))
                     (field(errors, "name", lang.t("Nom", "Name"), true, input(errors, "name", "text", typed.text("name"), true), None))
                     (field(errors, "email", lang.t("Courriel", "E-mail"), true, input(errors, "email", "email", typed.text("email"), true), None))
-                    (field(errors, "role", lang.t("Rôle", "Role"), true, select(errors, "role", &roles, typed.opt("role").unwrap_or("conference_operator")), None))
+                    (field(errors, "role", lang.t("Rôle", "Role"), true, select(errors, "role", &roles, typed.opt("role").unwrap_or(default_role)), None))
                     (field(errors, "password", lang.t("Mot de passe initial", "Initial password"), true, input(errors, "password", "password", "", true),
                         Some(lang.t("Au moins 10 caractères.", "At least 10 characters."))))
                     button type="submit" { (lang.t("Ajouter", "Add")) }

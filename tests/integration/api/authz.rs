@@ -5,7 +5,8 @@
 //! Where a path takes an id it is a thing of account A; a conference id is one of
 //! operator 1's. Mutating cells are harmless (a PATCH writes what is already there)
 //! or get a fresh target of their own (each DELETE cell removes its own user,
-//! number or conference), so no cell changes what a later cell sees.
+//! number or conference), so no cell changes what a later cell sees. Signing out
+//! ends every token of the caller: that row comes last.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +18,8 @@ use teleconf_core::domain::{Invoice, YearMonth};
 use teleconf_core::store::InvoiceStore;
 use teleconf_core::store::conformance::{unique_email, unique_ip_phone_sources};
 use teleconf_tests::api::{
-    Member, PASSWORD, World, conference_body, encode_plus, number_body, source_segment, tone_wav,
+    Member, PASSWORD, World, assigned_number_body, conference_body, encode_plus, source_segment,
+    tone_wav,
 };
 
 use super::ROUTES;
@@ -64,8 +66,8 @@ enum Target {
     FreshUser,
     /// A's access number.
     NumberA,
-    /// An access number of A created for this cell alone.
-    FreshNumber,
+    /// Account A, and an access number of A assigned for this cell alone.
+    FreshNumberOfA,
     /// An IP phone of A added for this cell alone.
     FreshIpPhone,
     /// A's prompt.
@@ -91,11 +93,11 @@ enum Payload {
     NewAccount,
     /// Account A's name, unchanged.
     SameAccountName,
-    /// A new user with a fresh e-mail.
+    /// A new user with a fresh e-mail: an operator, a finance user for the provider.
     NewUser,
     /// Operator 1's name, unchanged.
     SameUserName,
-    /// A fresh access number.
+    /// A fresh access number to assign.
     NewNumber,
     /// A's number's notes, unchanged.
     SameNumberNotes,
@@ -157,16 +159,20 @@ fn rows() -> Vec<Row> {
         row(post.clone(),   "/v1/accounts",                         "", T::None,          P::NewAccount,      [403, 403, 403, 403, 403, 201, 401]),
         row(get.clone(),    "/v1/accounts/{id}",                    "", T::AccountA,      P::Empty,           [403, 403, 403, 403, 403, 200, 401]),
         row(patch.clone(),  "/v1/accounts/{id}",                    "", T::AccountA,      P::SameAccountName, [403, 403, 403, 403, 403, 200, 401]),
-        row(get.clone(),    "/v1/users",                            "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
-        row(post.clone(),   "/v1/users",                            "", T::None,          P::NewUser,         [201, 403, 403, 403, 201, 404, 401]),
+        row(get.clone(),    "/v1/accounts/{id}/numbers",            "", T::AccountA,      P::Empty,           [403, 403, 403, 403, 403, 200, 401]),
+        row(post.clone(),   "/v1/accounts/{id}/numbers",            "", T::AccountA,      P::NewNumber,       [403, 403, 403, 403, 403, 201, 401]),
+        row(delete.clone(), "/v1/accounts/{id}/numbers/{e164}",     "", T::FreshNumberOfA, P::Empty,          [403, 403, 403, 403, 403, 204, 401]),
+        row(get.clone(),    "/v1/users",                            "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 200, 401]),
+        row(post.clone(),   "/v1/users",                            "", T::None,          P::NewUser,         [201, 403, 403, 403, 201, 201, 401]),
         row(get.clone(),    "/v1/users/{id}",                       "", T::UserOp1,       P::Empty,           [200, 403, 403, 403, 404, 404, 401]),
         row(patch.clone(),  "/v1/users/{id}",                       "", T::UserOp1,       P::SameUserName,    [200, 403, 403, 403, 404, 404, 401]),
         row(delete.clone(), "/v1/users/{id}",                       "", T::FreshUser,     P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/numbers",                          "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
-        row(post.clone(),   "/v1/numbers",                          "", T::None,          P::NewNumber,       [201, 403, 403, 403, 201, 404, 401]),
+        // Nobody registers or drops a number on their own: the provider assigns them.
+        row(post.clone(),   "/v1/numbers",                          "", T::None,          P::NewNumber,       [405, 405, 405, 405, 405, 405, 405]),
         row(get.clone(),    "/v1/numbers/{e164}",                   "", T::NumberA,       P::Empty,           [200, 200, 200, 200, 404, 404, 401]),
         row(patch.clone(),  "/v1/numbers/{e164}",                   "", T::NumberA,       P::SameNumberNotes, [200, 403, 403, 403, 404, 404, 401]),
-        row(delete.clone(), "/v1/numbers/{e164}",                   "", T::FreshNumber,   P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
+        row(delete.clone(), "/v1/numbers/{e164}",                   "", T::NumberA,       P::Empty,           [405, 405, 405, 405, 405, 405, 405]),
         row(get.clone(),    "/v1/ip-phones",                        "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
         row(post.clone(),   "/v1/ip-phones",                        "", T::None,          P::NewIpPhone,      [201, 403, 403, 403, 201, 404, 401]),
         row(delete.clone(), "/v1/ip-phones/{source}",               "", T::FreshIpPhone,  P::Empty,           [204, 403, 403, 403, 404, 404, 401]),
@@ -190,7 +196,9 @@ fn rows() -> Vec<Row> {
         row(get.clone(),    "/v1/invoices",                         "", T::None,          P::Empty,           [200, 403, 403, 403, 200, 404, 401]),
         row(get.clone(),    "/v1/invoices/{month}",                 "", T::InvoiceMonth,  P::Empty,           [200, 403, 403, 403, 404, 404, 401]),
         row(get.clone(),    "/v1/exports/{month}",                  "", T::InvoiceMonth,  P::Empty,           [404, 404, 404, 404, 404, 404, 401]),
-        row(get,            "/v1/activity",                         "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+        row(get.clone(),    "/v1/activity",                         "", T::None,          P::Empty,           [200, 200, 200, 200, 200, 404, 401]),
+        // Last: it ends every token of the caller.
+        row(post,           "/v1/auth/logout",                      "", T::None,          P::Empty,           [204, 204, 204, 204, 204, 204, 401]),
     ]
 }
 
@@ -215,16 +223,20 @@ impl Fixture {
         }
     }
 
-    /// The path placeholder's value, creating a fresh target where the cell needs one.
-    async fn target(&self, target: Target) -> String {
+    /// The path placeholders' values, creating a fresh target where the cell needs one.
+    async fn target(&self, target: Target) -> Vec<(&'static str, String)> {
         let w = &self.world;
+        let id = |value: String| vec![("{id}", value)];
         match target {
-            Target::None => String::new(),
-            Target::AccountA => w.a.clone(),
-            Target::UserOp1 => w.op1.id.clone(),
-            Target::FreshUser => w.new_member("Éphémère", "conference_operator").await.id,
-            Target::NumberA => encode_plus(&w.number),
-            Target::FreshNumber => encode_plus(&w.new_number().await),
+            Target::None => Vec::new(),
+            Target::AccountA => id(w.a.clone()),
+            Target::UserOp1 => id(w.op1.id.clone()),
+            Target::FreshUser => id(w.new_member("Éphémère", "conference_operator").await.id),
+            Target::NumberA => vec![("{e164}", encode_plus(&w.number))],
+            Target::FreshNumberOfA => vec![
+                ("{id}", w.a.clone()),
+                ("{e164}", encode_plus(&w.new_number().await)),
+            ],
             Target::FreshIpPhone => {
                 let (address, _) = unique_ip_phone_sources();
                 w.api
@@ -236,16 +248,18 @@ impl Fixture {
                         Some(json!({ "source": address.to_string() })),
                     )
                     .await;
-                source_segment(&address.to_string())
+                vec![("{source}", source_segment(&address.to_string()))]
             }
-            Target::PromptA => w.prompt.clone(),
-            Target::ConfOp1 => w.conf_op1_id().to_string(),
-            Target::FreshConfOp1 => w.new_conference(&w.op1.token, "À supprimer", 27).await["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-            Target::RecordingOp1 => self.recording.clone(),
-            Target::InvoiceMonth => INVOICE_MONTH.to_string(),
+            Target::PromptA => id(w.prompt.clone()),
+            Target::ConfOp1 => id(w.conf_op1_id().to_string()),
+            Target::FreshConfOp1 => id(
+                w.new_conference(&w.op1.token, "À supprimer", 27).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ),
+            Target::RecordingOp1 => id(self.recording.clone()),
+            Target::InvoiceMonth => vec![("{month}", INVOICE_MONTH.to_string())],
         }
     }
 
@@ -264,12 +278,12 @@ impl Fixture {
             Payload::SameAccountName => json!({ "name": w.account_a["name"] }),
             Payload::NewUser => json!({
                 "email": unique_email().to_string(),
-                "name": "Nouvel Opérateur",
-                "role": "conference_operator",
+                "name": "Nouvel Utilisateur",
+                "role": if who == Who::Provider { "finance" } else { "conference_operator" },
                 "password": PASSWORD,
             }),
             Payload::SameUserName => json!({ "name": "Oscar Operator" }),
-            Payload::NewNumber => number_body(),
+            Payload::NewNumber => assigned_number_body(),
             Payload::SameNumberNotes => json!({ "notes": "Téléconférence" }),
             Payload::NewIpPhone => {
                 json!({ "source": unique_ip_phone_sources().1.to_string(), "label": "Matrice" })
@@ -345,14 +359,12 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
     let mut mismatches = Vec::new();
     for row in &rows {
         for (who, expected) in CALLERS.iter().zip(row.expected) {
-            let value = fixture.target(row.target).await;
+            let mut route = row.route.to_string();
+            for (placeholder, value) in fixture.target(row.target).await {
+                route = route.replace(placeholder, &value);
+            }
             let path = format!(
-                "{}{}",
-                row.route
-                    .replace("{id}", &value)
-                    .replace("{e164}", &value)
-                    .replace("{source}", &value)
-                    .replace("{month}", &value),
+                "{route}{}",
                 row.query.replace("{conf}", fixture.world.conf_op1_id())
             );
             let token = fixture.member(*who).map(|m| m.token.as_str());
@@ -413,7 +425,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_permission_matrix_sa
         }
     }
     assert_eq!(cells, rows.len() * CALLERS.len());
-    assert_eq!(cells, 42 * 7, "a row was added or lost: update the count");
+    assert_eq!(cells, 46 * 7, "a row was added or lost: update the count");
     assert!(
         mismatches.is_empty(),
         "{} unexpected answer(s) of {cells} cells:\n{}",

@@ -11,17 +11,18 @@ use chrono::{DateTime, Duration, DurationRound, Offset, Utc};
 use chrono_tz::America::Toronto;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use teleconf_core::blobs::{BlobKey, BlobStore};
 use teleconf_core::domain::{
     AccessCodes, CallerRole, CodeChoices, Conference, ConferenceId, ConferenceNumber, Email,
-    IntroCode, Invoice, InvoiceLine, Language, Role, Schedule, TaxLine, UserId, YearMonth,
+    IntroCode, Invoice, InvoiceLine, Language, LegId, Role, Schedule, TaxLine, UserId, YearMonth,
 };
 use teleconf_core::store::conformance::{unique_e164, unique_email};
 use teleconf_core::store::{
-    ConferenceStore, IntroCodeStore, InvitationStore, InvoiceStore, UserStore,
+    CdrStore, ConferenceStore, IntroCodeStore, InvitationStore, InvoiceStore, UserStore,
 };
 use teleconf_tests::api::{
-    PASSWORD, TestApi, World, conference_body, encode_plus, ids, multipart_wav, rfc3339,
-    seed_provider_admin, source_segment, tone_wav,
+    PASSWORD, TestApi, World, conference_body, create_member, csv_rows, encode_plus, ids,
+    multipart_wav, rfc3339, seed_provider_admin, source_segment, tone_wav,
 };
 
 use super::{ROUTES, error_of};
@@ -363,50 +364,186 @@ async fn nobody_removes_or_demotes_the_last_owner() {
     assert_eq!(owners, 1);
 }
 
+#[tokio::test]
+async fn signing_out_ends_every_session_of_the_user() {
+    let w = World::new().await;
+    let api = &w.api;
+    let other_session = api.login(&w.op1.email, PASSWORD).await;
+    api.get_ok("/v1/me", &other_session).await;
+
+    let (status, body, _) = api
+        .call(Method::POST, "/v1/auth/logout", Some(&w.op1.token), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for token in [&w.op1.token, &other_session] {
+        let (status, body, _) = api.call(Method::GET, "/v1/me", Some(token), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(error_of(&body)["code"], "unauthenticated");
+    }
+    // Signing out again with a token already ended: 401.
+    let (status, _, _) = api
+        .call(Method::POST, "/v1/auth/logout", Some(&w.op1.token), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Nobody else was signed out, and signing in again works.
+    api.get_ok("/v1/me", &w.op2.token).await;
+    let again = api.login(&w.op1.email, PASSWORD).await;
+    assert_eq!(
+        api.get_ok("/v1/me", &again).await["user"]["id"],
+        w.op1.id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_sessions_of_the_old_password() {
+    let w = World::new().await;
+    let api = &w.api;
+    api.expect(
+        StatusCode::OK,
+        Method::PATCH,
+        &format!("/v1/users/{}", w.op1.id),
+        &w.owner.token,
+        Some(json!({ "password": "a brand new password" })),
+    )
+    .await;
+    let (status, body, _) = api
+        .call(Method::GET, "/v1/me", Some(&w.op1.token), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let token = api.login(&w.op1.email, "a brand new password").await;
+    api.get_ok("/v1/me", &token).await;
+    // The owner who changed it stays signed in; a name change ends nobody's session.
+    api.expect(
+        StatusCode::OK,
+        Method::PATCH,
+        &format!("/v1/users/{}", w.op1.id),
+        &w.owner.token,
+        Some(json!({ "name": "Oscar Renommé" })),
+    )
+    .await;
+    api.get_ok("/v1/me", &token).await;
+}
+
+#[tokio::test]
+async fn the_provider_admin_adds_a_finance_user_who_reads_the_export() {
+    let w = World::new().await;
+    let api = &w.api;
+    let provider = &w.provider.token;
+    let provider_account = api.get_ok("/v1/me", provider).await["account"]["id"].clone();
+
+    // Each new user signs in.
+    let finance = create_member(api, &w.provider, "Fanny Finance", "finance").await;
+    let second_admin = create_member(api, &w.provider, "Pierre Provider", "provider_admin").await;
+    let me = api.get_ok("/v1/me", &finance.token).await;
+    assert_eq!(me["user"]["role"], "finance");
+    assert_eq!(me["account"]["id"], provider_account);
+    let listed: BTreeSet<String> = ids(&api.get_ok("/v1/users", provider).await)
+        .into_iter()
+        .collect();
+    let expected: BTreeSet<String> =
+        [w.provider.id.clone(), finance.id.clone(), second_admin.id].into();
+    assert_eq!(listed, expected, "the provider's users, and no customer's");
+
+    // The finance user signs in and reads a month's export; nobody else does.
+    let month = "2026-10";
+    w.api
+        .stack
+        .blobs
+        .put(
+            &BlobKey::finance_export(month.parse().unwrap()),
+            b"account_id,total\n".to_vec(),
+            "text/csv",
+        )
+        .await
+        .unwrap();
+    let res = api
+        .raw(
+            Method::GET,
+            &format!("/v1/exports/{month}"),
+            Some(&finance.token),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.text(), "account_id,total\n");
+    let (status, _, _) = api
+        .call(Method::GET, "/v1/users", Some(&finance.token), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "finance manages nobody");
+
+    // Each side's roles only, refused with the field named.
+    for (token, role) in [
+        (provider, "owner"),
+        (provider, "conference_operator"),
+        (&w.owner.token, "finance"),
+    ] {
+        let (status, body, _) = api
+            .call(
+                Method::POST,
+                "/v1/users",
+                Some(token),
+                Some(json!({ "email": unique_email().to_string(), "name": "Mauvais Rôle", "role": role, "password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{role}: {body}");
+        assert_eq!(error_of(&body)["field"], "role");
+    }
+    // A customer's user is not the provider's to read.
+    let (status, _, _) = api
+        .call(
+            Method::GET,
+            &format!("/v1/users/{}", w.op1.id),
+            Some(provider),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 // ---------------------------------------------------------------- numbers
 
 #[tokio::test]
-async fn an_access_number_typed_nanp_is_stored_e164_and_managed_by_its_e164() {
+async fn the_provider_assigns_a_number_typed_nanp_and_the_owner_configures_it() {
     let w = World::new().await;
     let api = &w.api;
     let owner = &w.owner.token;
+    let provider = &w.provider.token;
     let e164 = unique_e164().to_string();
     let d = &e164[2..];
     let typed = format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]);
+    let assigned_to_a = format!("/v1/accounts/{}/numbers", w.a);
 
     let created = api
         .expect(
             StatusCode::CREATED,
             Method::POST,
-            "/v1/numbers",
-            owner,
-            Some(json!({
-                "number": typed,
-                "kind": "local",
-                "filter": true,
-                "greeting_language": "en",
-                "e911_address": "290-4765 1re Avenue, QUEBEC, QC G1H 2T3",
-                "display_name": "Omnivigil",
-            })),
+            &assigned_to_a,
+            provider,
+            Some(json!({ "number": typed, "kind": "local" })),
         )
         .await;
     assert_eq!(created["number"], e164.as_str());
     assert_eq!(created["national"], typed.as_str());
     assert_eq!(created["kind"], "local");
-    assert_eq!(created["greeting_language"], "en");
     assert_eq!(created["account_id"], w.a.as_str());
+    // Ready for conferences in the account's language; the owner does the rest.
+    assert_eq!(created["greeting_language"], "fr");
+    assert_eq!(created["filter"], true);
     assert_eq!(created["action"]["type"], "conference_access");
     assert!(created["action"]["prompts"]["greeting"].is_null());
+    assert_eq!(created["e911_address"], "");
 
-    let listed: BTreeSet<String> = api
-        .get_ok("/v1/numbers", owner)
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["number"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(listed, [e164.clone(), w.number.clone()].into());
+    let numbers = |list: Value| -> BTreeSet<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["number"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let both: BTreeSet<String> = [e164.clone(), w.number.clone()].into();
+    assert_eq!(numbers(api.get_ok(&assigned_to_a, provider).await), both);
+    assert_eq!(numbers(api.get_ok("/v1/numbers", owner).await), both);
 
     let path = format!("/v1/numbers/{}", encode_plus(&e164));
     assert_eq!(api.get_ok(&path, owner).await["number"], e164.as_str());
@@ -416,6 +553,17 @@ async fn an_access_number_typed_nanp_is_stored_e164_and_managed_by_its_e164() {
         e164.as_str()
     );
 
+    // The owner configures it, the 911 address first.
+    let (status, body, _) = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(owner),
+            Some(json!({ "notes": "Ligne principale" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_of(&body)["field"], "e911_address");
     let patched = api
         .expect(
             StatusCode::OK,
@@ -424,31 +572,95 @@ async fn an_access_number_typed_nanp_is_stored_e164_and_managed_by_its_e164() {
             owner,
             Some(json!({
                 "notes": "Ligne principale",
+                "greeting_language": "en",
+                "e911_address": "290-4765 1re Avenue, QUEBEC, QC G1H 2T3",
+                "display_name": "Omnivigil",
                 "action": { "type": "conference_access", "prompts": { "greeting": w.prompt } },
             })),
         )
         .await;
     assert_eq!(patched["notes"], "Ligne principale");
+    assert_eq!(patched["greeting_language"], "en");
     assert_eq!(patched["action"]["prompts"]["greeting"], w.prompt.as_str());
     assert_eq!(patched["kind"], "local");
     assert_eq!(api.get_ok(&path, owner).await, patched);
 
-    api.expect(StatusCode::NO_CONTENT, Method::DELETE, &path, owner, None)
-        .await;
-    let (status, _, _) = api.call(Method::GET, &path, Some(owner), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An owner neither registers a number nor drops one: no such route.
+    for (method, route) in [
+        (Method::POST, "/v1/numbers"),
+        (Method::DELETE, path.as_str()),
+    ] {
+        let (status, body, _) = api
+            .call(
+                method.clone(),
+                route,
+                Some(owner),
+                Some(json!({ "number": unique_e164().to_string(), "kind": "local" })),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {route}: {body}"
+        );
+    }
 
-    // A number belongs to one account.
+    // A number belongs to one account: B cannot be given A's.
     let (status, body, _) = api
         .call(
             Method::POST,
-            "/v1/numbers",
-            Some(&w.foreign.token),
-            Some(json!({ "number": w.number, "kind": "toll_free", "filter": true, "e911_address": "1 rue Ailleurs" })),
+            &format!("/v1/accounts/{}/numbers", w.b),
+            Some(provider),
+            Some(json!({ "number": e164, "kind": "toll_free" })),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(error_of(&body)["field"], "number");
+    let (status, _, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/v1/accounts/{}/numbers/{}", w.b, encode_plus(&e164)),
+            Some(provider),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "A's number is not B's to give back"
+    );
+
+    // Taken back: the account no longer has it.
+    api.expect(
+        StatusCode::NO_CONTENT,
+        Method::DELETE,
+        &format!("{assigned_to_a}/{}", encode_plus(&e164)),
+        provider,
+        None,
+    )
+    .await;
+    let (status, _, _) = api.call(Method::GET, &path, Some(owner), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        numbers(api.get_ok("/v1/numbers", owner).await),
+        [w.number.clone()].into()
+    );
+    // The owner's feed says what the provider did.
+    let feed = w.activity().await;
+    let summaries: Vec<(&str, &str)> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["summary"].as_str().unwrap()))
+        .collect();
+    assert!(
+        summaries.contains(&("number_created", typed.as_str())),
+        "{feed}"
+    );
+    assert!(
+        summaries.contains(&("number_deleted", typed.as_str())),
+        "{feed}"
+    );
 }
 
 #[tokio::test]
@@ -558,59 +770,10 @@ async fn the_conference_action_requires_filter() {
     let w = World::new().await;
     let api = &w.api;
     let owner = &w.owner.token;
-    let unfiltered = |action: Option<Value>| {
-        let mut body = json!({
-            "number": unique_e164().to_string(),
-            "kind": "local",
-            "filter": false,
-            "e911_address": "290-4765 1re Avenue, QUEBEC, QC G1H 2T3",
-        });
-        if let Some(action) = action {
-            body["action"] = action;
-        }
-        body
-    };
-
-    let body = unfiltered(None);
-    let (status, answer, _) = api
-        .call(Method::POST, "/v1/numbers", Some(owner), Some(body.clone()))
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert_eq!(error_of(&answer)["field"], "filter");
-    let path = format!(
-        "/v1/numbers/{}",
-        encode_plus(body["number"].as_str().unwrap())
-    );
-    let (status, _, _) = api.call(Method::GET, &path, Some(owner), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a refused number was stored");
+    let e164 = w.new_number().await;
+    let path = format!("/v1/numbers/{}", encode_plus(&e164));
 
     // Not routed to conferences: no filter needed; routing it needs the filter.
-    let body = unfiltered(Some(json!({ "type": "none" })));
-    let created = api
-        .expect(
-            StatusCode::CREATED,
-            Method::POST,
-            "/v1/numbers",
-            owner,
-            Some(body),
-        )
-        .await;
-    let path = format!(
-        "/v1/numbers/{}",
-        encode_plus(created["number"].as_str().unwrap())
-    );
-    let (status, answer, _) = api
-        .call(
-            Method::PATCH,
-            &path,
-            Some(owner),
-            Some(json!({ "action": { "type": "conference_access" } })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert_eq!(error_of(&answer)["field"], "filter");
-
-    let path = format!("/v1/numbers/{}", encode_plus(&w.number));
     let (status, answer, _) = api
         .call(
             Method::PATCH,
@@ -622,6 +785,25 @@ async fn the_conference_action_requires_filter() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(error_of(&answer)["field"], "filter");
     assert_eq!(api.get_ok(&path, owner).await["filter"], true);
+    api.expect(
+        StatusCode::OK,
+        Method::PATCH,
+        &path,
+        owner,
+        Some(json!({ "filter": false, "action": { "type": "none" } })),
+    )
+    .await;
+    let (status, answer, _) = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(owner),
+            Some(json!({ "action": { "type": "conference_access" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(error_of(&answer)["field"], "filter");
+    assert_eq!(api.get_ok(&path, owner).await["action"]["type"], "none");
 }
 
 // ---------------------------------------------------------------- prompts
@@ -1188,13 +1370,7 @@ async fn cdrs_are_paged_filtered_by_conference_and_exported_as_csv() {
     // CSV: a header row, then every leg.
     let res = w
         .api
-        .raw(
-            Method::GET,
-            &format!("/v1/cdrs?{range}"),
-            Some(&w.owner.token),
-            &[("accept", "text/csv")],
-            vec![],
-        )
+        .get_csv(&format!("/v1/cdrs?{range}"), &w.owner.token)
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert!(
@@ -1227,6 +1403,54 @@ async fn cdrs_are_paged_filtered_by_conference_and_exported_as_csv() {
             serde_json::to_value(leg.role).unwrap().as_str().unwrap()
         );
     }
+}
+
+#[tokio::test]
+async fn the_cdr_csv_opens_in_a_spreadsheet_with_numbers_as_text_and_no_formula() {
+    let w = World::new().await;
+    let joined = now_secs() - Duration::hours(1);
+    let dialled = w
+        .put_leg(&w.conf_op1, joined, 61, CallerRole::Participant)
+        .await;
+    // A caller ID is what the caller's side sent: anything at all.
+    let mut formula = dialled.clone();
+    formula.id = LegId::new();
+    formula.joined_at = joined + Duration::minutes(1);
+    formula.caller_id = "=HYPERLINK(\"http://evil.example\",\"facture\")".into();
+    w.api.stack.store.put_leg(&formula).await.unwrap();
+
+    let res = w
+        .api
+        .get_csv(
+            &format!("/v1/cdrs?from={}", rfc3339(joined - Duration::minutes(1))),
+            &w.owner.token,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let rows = csv_rows(&res.body);
+    assert_eq!(rows.len(), 2);
+    // E.164 numbers are text (a leading ' keeps the +), the formula is shown, not run,
+    // and the numbers stay numbers.
+    assert_eq!(rows[0]["dialled"], format!("'{}", w.number));
+    assert_eq!(rows[0]["caller_id"], "'+15145550100");
+    assert_eq!(
+        rows[1]["caller_id"],
+        "'=HYPERLINK(\"http://evil.example\",\"facture\")"
+    );
+    assert_eq!(rows[0]["duration_s"], "61");
+    assert_eq!(
+        rows[0]["conference_number"],
+        w.conf_op1["conference_number"]
+    );
+    // The JSON is the data as it is.
+    let json = w
+        .api
+        .get_ok(
+            &format!("/v1/cdrs?from={}", rfc3339(joined - Duration::minutes(1))),
+            &w.owner.token,
+        )
+        .await;
+    assert_eq!(json["items"][0]["dialled"], w.number.as_str());
 }
 
 #[tokio::test]
@@ -1380,6 +1604,7 @@ fn invoice(w: &World, month: &str, total_cents: i64) -> Invoice {
                 billable_seconds: 600,
                 amount: Decimal::new(90, 2),
                 adjusted_month: None,
+                rate_per_minute: Some(Decimal::new(9, 2)),
             },
             InvoiceLine {
                 conference_id: None,
@@ -1389,6 +1614,7 @@ fn invoice(w: &World, month: &str, total_cents: i64) -> Invoice {
                 billable_seconds: 0,
                 amount: Decimal::new(-10, 2),
                 adjusted_month: None,
+                rate_per_minute: None,
             },
         ],
         usage_amount: Decimal::new(80, 2),
@@ -1455,16 +1681,7 @@ async fn invoices_are_listed_and_read_by_month_as_json_or_csv() {
     assert_eq!(dec(&one["lines"][0]["billable_minutes"]), Decimal::from(10));
     assert_eq!(one["taxes"][0]["name"], "TPS");
 
-    let res = w
-        .api
-        .raw(
-            Method::GET,
-            "/v1/invoices/2026-10",
-            Some(&w.owner.token),
-            &[("accept", "text/csv")],
-            vec![],
-        )
-        .await;
+    let res = w.api.get_csv("/v1/invoices/2026-10", &w.owner.token).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(res.content_type().starts_with("text/csv"));
     let text = res.text();
@@ -1490,6 +1707,42 @@ async fn invoices_are_listed_and_read_by_month_as_json_or_csv() {
     }
 }
 
+#[tokio::test]
+async fn every_conference_line_of_an_invoice_csv_gives_its_rate() {
+    let w = World::new().await;
+    w.put_leg(
+        &w.conf_owner,
+        now_secs() - Duration::minutes(30),
+        125,
+        CallerRole::Participant,
+    )
+    .await;
+    let current = YearMonth::of(Utc::now(), chrono_tz::America::Toronto).to_string();
+    let res = w
+        .api
+        .get_csv(&format!("/v1/invoices/{current}"), &w.owner.token)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let rows = csv_rows(&res.body);
+    let line = rows
+        .iter()
+        .find(|r| r["kind"] == "conference")
+        .unwrap_or_else(|| panic!("no conference line: {}", res.text()));
+    // 125 s → 3 whole minutes at the plan's 0.09.
+    assert_eq!(line["billable_minutes"], "3.00");
+    assert_eq!(line["rate"], "0.09");
+    assert_eq!(line["amount"], "0.27");
+    // The JSON line says it too.
+    let json = w
+        .api
+        .get_ok(&format!("/v1/invoices/{current}"), &w.owner.token)
+        .await;
+    assert_eq!(
+        dec(&json["lines"][0]["rate_per_minute"]),
+        Decimal::new(9, 2)
+    );
+}
+
 // ---------------------------------------------------------------- activity
 
 fn kinds(feed: &Value) -> Vec<String> {
@@ -1511,6 +1764,7 @@ async fn the_activity_lists_the_changes_newest_first() {
             "conference_created",
             "conference_created",
             "conference_created",
+            "number_updated",
             "number_created",
             "user_created",
             "user_created",
@@ -1553,7 +1807,7 @@ async fn the_activity_lists_the_changes_newest_first() {
         ["number_updated", "conference_deleted", "conference_updated"],
         "{feed}"
     );
-    assert_eq!(got.len(), 11, "{feed}");
+    assert_eq!(got.len(), 12, "{feed}");
     let updated = &feed[2];
     assert_eq!(updated["actor"], w.op1.id.as_str());
     assert_eq!(updated["conference_id"], w.conf_op1_id());

@@ -188,7 +188,8 @@ pub struct CreatedAccount {
     pub owner: UserView,
 }
 
-fn provider_only(caller: &Caller) -> ApiResult<()> {
+/// 403 unless the caller is the provider's administrator.
+pub(crate) fn provider_only(caller: &Caller) -> ApiResult<()> {
     ApiError::check(decide(&caller.actor(), Action::ManageAccounts), "account")
 }
 
@@ -259,7 +260,8 @@ pub async fn list_accounts(
     ))
 }
 
-async fn account(state: &AppState, id: &str) -> ApiResult<Account> {
+/// The account `id`; 404 when there is none.
+pub(crate) async fn account(state: &AppState, id: &str) -> ApiResult<Account> {
     let id: AccountId = id.parse().map_err(|_| ApiError::not_found("account"))?;
     state
         .store

@@ -11,6 +11,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::{CallLeg, CallerRole, ConferenceId, DisconnectCause, YearMonth};
 use teleconf_core::permissions::{Action, ConferenceRef, decide};
+use teleconf_core::spreadsheet::csv_bytes;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -206,18 +207,10 @@ pub async fn list_cdrs(
     Ok(Json(CdrPage { items, next_cursor }).into_response())
 }
 
-/// Rows as a CSV attachment (header from the row type).
+/// Rows as a CSV attachment (header from the row type), each cell safe to open
+/// in a spreadsheet (`teleconf_core::spreadsheet`).
 pub fn csv_response<T: Serialize>(rows: Vec<T>, filename: &str) -> ApiResult<Response> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        writer
-            .serialize(row)
-            .map_err(|e| ApiError::from(teleconf_core::Error::Store(format!("csv: {e}"))))?;
-    }
-    let body = writer
-        .into_inner()
-        .map_err(|e| ApiError::from(teleconf_core::Error::Store(format!("csv: {e}"))))?;
-    Ok(csv_file_response(body, filename))
+    Ok(csv_file_response(csv_bytes(rows)?, filename))
 }
 
 /// A CSV file already rendered, downloaded as `filename`.

@@ -498,7 +498,7 @@ pub async fn intro_by_phone(
         .ok_or_else(|| {
             ApiError::state(
                 Some("number"),
-                "configure a conference access number first (POST /v1/numbers)",
+                "this account has no conference access number yet: the provider assigns them",
             )
         })?;
     let now = state.now();

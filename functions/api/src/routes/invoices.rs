@@ -39,6 +39,10 @@ pub struct InvoiceLineView {
     /// Billable minutes (each leg rounded up to the plan's increment).
     #[schema(value_type = String)]
     pub billable_minutes: Decimal,
+    /// Per participant-minute; null when the line's calls were priced at two rates
+    /// (the plan changed in the month).
+    #[schema(value_type = Option<String>)]
+    pub rate_per_minute: Option<Decimal>,
     /// Amount.
     #[schema(value_type = String)]
     pub amount: Decimal,
@@ -114,6 +118,7 @@ impl InvoiceView {
                     description: l.description.clone(),
                     legs: l.legs,
                     billable_minutes: Decimal::from(l.billable_seconds) / Decimal::from(60),
+                    rate_per_minute: l.rate_per_minute.map(|r| r.normalize()),
                     amount: l.amount,
                     adjusted_month: l.adjusted_month.map(|m| m.to_string()),
                 })

@@ -21,7 +21,7 @@ pub mod users;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
-use teleconf_core::domain::{Activity, ActivityKind, ConferenceId};
+use teleconf_core::domain::{AccountId, Activity, ActivityKind, ConferenceId};
 
 use crate::extract::Caller;
 use crate::state::AppState;
@@ -41,8 +41,21 @@ pub async fn record(
     conference: Option<ConferenceId>,
     summary: impl Into<String>,
 ) {
+    record_in(state, caller.account.id, caller, kind, conference, summary).await;
+}
+
+/// Appends to `account`'s feed what the caller did to it (the provider assigning
+/// an access number to a customer's account), as [`record`] does.
+pub async fn record_in(
+    state: &AppState,
+    account: AccountId,
+    caller: &Caller,
+    kind: ActivityKind,
+    conference: Option<ConferenceId>,
+    summary: impl Into<String>,
+) {
     let entry = Activity::new(
-        caller.account.id,
+        account,
         state.now(),
         Some(caller.user.id),
         kind,

@@ -1,5 +1,8 @@
-//! Access numbers (the seed's « Numéros de téléphones » form). The owner configures
-//! them; every role of the account sees them (they are in every confirmation).
+//! Access numbers (the seed's « Numéros de téléphones » form). The provider's
+//! administrator assigns them to an account (`/v1/accounts/{id}/numbers`), so no
+//! customer can take a number that is another's; the owner configures those the
+//! account was given; every role of the account sees them (they are in every
+//! confirmation).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,7 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use teleconf_core::blobs::BlobKey;
 use teleconf_core::domain::{
-    AccountId, ActivityKind, ConferencePrompts, E164, Language, NumberAction, NumberKind,
+    Account, AccountId, ActivityKind, ConferencePrompts, E164, Language, NumberAction, NumberKind,
     PhoneNumber, PromptId,
 };
 use teleconf_core::permissions::{Action, decide};
@@ -17,7 +20,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, JsonBody};
-use crate::routes::{local, record};
+use crate::routes::accounts::{account, provider_only};
+use crate::routes::{local, record, record_in};
 use crate::state::AppState;
 
 /// The three messages of the conference action, as prompt ids (null: the default).
@@ -138,37 +142,17 @@ impl NumberView {
     }
 }
 
-/// `POST /v1/numbers` body.
+/// `POST /v1/accounts/{id}/numbers` body: a number of the provider's trunk for
+/// the account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewNumber {
+pub struct AssignedNumber {
     /// The number; E.164 or NANP as people type it.
     #[schema(value_type = String)]
     pub number: E164,
     /// local or toll_free.
     #[schema(value_type = String)]
     pub kind: NumberKind,
-    /// fr (default) or en.
-    #[schema(value_type = Option<String>)]
-    pub greeting_language: Option<Language>,
-    /// « Filtrer »; required (true) for conference access.
-    pub filter: bool,
-    /// « Numéro de Callthru? ».
-    #[serde(default)]
-    pub callthru: bool,
-    /// Notes.
-    #[serde(default)]
-    pub notes: String,
-    /// « Service 911 » civic address.
-    pub e911_address: String,
-    /// « Action »; conference access by default.
-    pub action: Option<ActionBody>,
-    /// « Nom affiché ».
-    #[serde(default)]
-    pub display_name: String,
-    /// « Confidentiel ».
-    #[serde(default)]
-    pub confidential: bool,
 }
 
 /// `PATCH /v1/numbers/{e164}` body.
@@ -273,53 +257,6 @@ pub async fn list_numbers(
     ))
 }
 
-/// Configures an access number (owner).
-#[utoipa::path(post, path = "/v1/numbers", tag = "numbers", request_body = NewNumber,
-    responses((status = 201, body = NumberView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_number(
-    State(state): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<NewNumber>,
-) -> ApiResult<(StatusCode, Json<NumberView>)> {
-    ApiError::check(
-        decide(&caller.actor(), Action::ManageNumbers(caller.account.id)),
-        "number",
-    )?;
-    let number = PhoneNumber {
-        number: body.number,
-        account_id: caller.account.id,
-        kind: body.kind,
-        greeting_language: body.greeting_language.unwrap_or(caller.account.language),
-        filter: body.filter,
-        callthru: body.callthru,
-        notes: body.notes,
-        e911_address: body.e911_address,
-        action: body
-            .action
-            .map(NumberAction::from)
-            .unwrap_or(NumberAction::ConferenceAccess {
-                prompts: ConferencePrompts::default(),
-            }),
-        display_name: body.display_name,
-        confidential: body.confidential,
-        created_at: state.now(),
-    };
-    let number = validated(&state, number).await?;
-    state.store.create_number(&number).await?;
-    record(
-        &state,
-        &caller,
-        ActivityKind::NumberCreated,
-        None,
-        number.number.national(),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(NumberView::new(&number, caller.account.time_zone)),
-    ))
-}
-
 /// One access number.
 #[utoipa::path(get, path = "/v1/numbers/{e164}", tag = "numbers", params(("e164" = String, Path)), responses((status = 200, body = NumberView), (status = 404, body = ErrorBody)))]
 pub async fn get_number(
@@ -375,27 +312,90 @@ pub async fn patch_number(
     Ok(Json(NumberView::new(&n, caller.account.time_zone)))
 }
 
-/// Removes an access number (owner).
-#[utoipa::path(delete, path = "/v1/numbers/{e164}", tag = "numbers", params(("e164" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_number(
+/// The account `id` for the provider's administrator (403 for anyone else).
+async fn provider_account(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Account> {
+    provider_only(caller)?;
+    account(state, id).await
+}
+
+/// An account's access numbers (provider admin).
+#[utoipa::path(get, path = "/v1/accounts/{id}/numbers", tag = "numbers", params(("id" = String, Path)),
+    responses((status = 200, body = [NumberView]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_account_numbers(
     State(state): State<AppState>,
     caller: Caller,
-    Path(e164): Path<String>,
-) -> ApiResult<StatusCode> {
-    let n = number_of(
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<NumberView>>> {
+    let account = provider_account(&state, &caller, &id).await?;
+    Ok(Json(
+        state
+            .store
+            .numbers(account.id)
+            .await?
+            .iter()
+            .map(|n| NumberView::new(n, account.time_zone))
+            .collect(),
+    ))
+}
+
+/// Assigns a number to an account (provider admin): routed to its conferences, in
+/// its language, filtered; its owner configures the rest. 409 when the number is
+/// assigned already, to this account or another.
+#[utoipa::path(post, path = "/v1/accounts/{id}/numbers", tag = "numbers", params(("id" = String, Path)), request_body = AssignedNumber,
+    responses((status = 201, body = NumberView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn assign_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AssignedNumber>,
+) -> ApiResult<(StatusCode, Json<NumberView>)> {
+    let account = provider_account(&state, &caller, &id).await?;
+    let number = PhoneNumber::assigned(
+        body.number,
+        account.id,
+        body.kind,
+        account.language,
+        state.now(),
+    );
+    state.store.create_number(&number).await?;
+    record_in(
         &state,
+        account.id,
         &caller,
-        &e164,
-        Action::ManageNumbers(caller.account.id),
+        ActivityKind::NumberCreated,
+        None,
+        number.number.national(),
     )
-    .await?;
-    state.store.delete_number(&n).await?;
-    record(
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(NumberView::new(&number, account.time_zone)),
+    ))
+}
+
+/// Takes a number back from an account (provider admin): callers of the number
+/// reach no conference of it any more.
+#[utoipa::path(delete, path = "/v1/accounts/{id}/numbers/{e164}", tag = "numbers", params(("id" = String, Path), ("e164" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unassign_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, e164)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let account = provider_account(&state, &caller, &id).await?;
+    let e164: E164 = e164.parse().map_err(|_| ApiError::not_found("number"))?;
+    let number = match state.store.number(&e164).await? {
+        Some(n) if n.account_id == account.id => n,
+        _ => return Err(ApiError::not_found("number")),
+    };
+    state.store.delete_number(&number).await?;
+    record_in(
         &state,
+        account.id,
         &caller,
         ActivityKind::NumberDeleted,
         None,
-        n.number.national(),
+        number.number.national(),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,9 @@
-//! Users of an account and their roles. Only the owner manages them; nobody
-//! removes (or demotes) the account's last owner: the store refuses it atomically
-//! (two owners removing each other at once cannot both succeed), answered 422.
+//! Users of an account and their roles. The owner manages an account's users
+//! (owner, conference_admin, conference_operator); the provider's administrator
+//! manages the provider's own (provider_admin, finance). Nobody removes (or demotes)
+//! the last owner, or the provider's last administrator: the store refuses it
+//! atomically (two removing each other at once cannot both succeed), answered 422.
+//! A password change ends every session of the user it changes.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,7 +12,7 @@ use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use teleconf_core::domain::account::validate_name;
-use teleconf_core::domain::{AccountId, ActivityKind, Email, PasswordHash, Role, User, UserId};
+use teleconf_core::domain::{AccountId, ActivityKind, Email, Role, User, UserId};
 use teleconf_core::permissions::{Action, decide};
 use utoipa::ToSchema;
 
@@ -62,7 +65,8 @@ pub struct NewUser {
     pub email: Email,
     /// Name.
     pub name: String,
-    /// owner, conference_admin or conference_operator.
+    /// owner, conference_admin or conference_operator; for the provider's
+    /// administrator, provider_admin or finance.
     #[schema(value_type = String)]
     pub role: Role,
     /// At least 10 characters.
@@ -81,18 +85,24 @@ pub struct UserPatch {
     /// New role.
     #[schema(value_type = Option<String>)]
     pub role: Option<Role>,
-    /// New password.
+    /// New password (every session of the user ends).
     pub password: Option<String>,
 }
 
-fn account_role(role: Role) -> ApiResult<Role> {
-    if role.is_provider() {
-        return Err(ApiError::invalid(
-            "role",
-            "an account's users are owner, conference_admin or conference_operator",
-        ));
+/// `role` for a user of the caller's account: an account's roles for a customer's
+/// owner, the provider's roles for the provider's administrator.
+fn role_for(caller: &Caller, role: Role) -> ApiResult<Role> {
+    if caller.user.role.same_side(role) {
+        return Ok(role);
     }
-    Ok(role)
+    Err(ApiError::invalid(
+        "role",
+        if caller.user.role.is_provider() {
+            "the provider's users are provider_admin or finance"
+        } else {
+            "an account's users are owner, conference_admin or conference_operator"
+        },
+    ))
 }
 
 /// The user `id` of the caller's account, after the owner-only check.
@@ -107,7 +117,7 @@ async fn managed_user(state: &AppState, caller: &Caller, id: UserId) -> ApiResul
     }
 }
 
-/// Lists the account's users (owner).
+/// Lists the account's users (owner; the provider's administrator: the provider's users).
 #[utoipa::path(get, path = "/v1/users", tag = "users", responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -126,7 +136,7 @@ pub async fn list_users(
     ))
 }
 
-/// Adds a user (owner).
+/// Adds a user (owner; the provider's administrator adds provider_admin and finance users).
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_user(
@@ -142,7 +152,7 @@ pub async fn create_user(
         caller.account.id,
         body.email,
         &body.name,
-        account_role(body.role)?,
+        role_for(&caller, body.role)?,
         &body.password,
         state.now(),
     )?;
@@ -161,7 +171,7 @@ pub async fn create_user(
     ))
 }
 
-/// One user (owner).
+/// One user (owner; the provider's administrator).
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
 pub async fn get_user(
     State(state): State<AppState>,
@@ -175,7 +185,7 @@ pub async fn get_user(
     )))
 }
 
-/// Changes a user's e-mail, name, role or password (owner).
+/// Changes a user's e-mail, name, role or password (owner; the provider's administrator).
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch_user(
@@ -187,8 +197,7 @@ pub async fn patch_user(
     let id = id.parse().map_err(|_| ApiError::not_found("user"))?;
     let mut user = managed_user(&state, &caller, id).await?;
     if let Some(role) = patch.role {
-        let role = account_role(role)?;
-        user.role = role;
+        user.role = role_for(&caller, role)?;
     }
     if let Some(email) = patch.email {
         user.email = email;
@@ -197,7 +206,7 @@ pub async fn patch_user(
         user.name = validate_name("name", &name, 200)?;
     }
     if let Some(password) = patch.password {
-        user.password = PasswordHash::new(&password)?;
+        user.change_password(&password)?;
     }
     state.store.update_user(&user).await?;
     record(
@@ -211,7 +220,8 @@ pub async fn patch_user(
     Ok(Json(UserView::new(&user, caller.account.time_zone)))
 }
 
-/// Removes a user (owner); never the last owner.
+/// Removes a user (owner; the provider's administrator); never the last owner or
+/// the provider's last administrator.
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn delete_user(
