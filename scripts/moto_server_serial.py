@@ -15,7 +15,27 @@ bucket is gone raised NoSuchBucket from a property and the whole dump was a 500;
 such an attribute is now left out, as moto already leaves out those that do not
 serialise.
 
-Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh.
+3. IAM is enforced as AWS enforces it (only once enforcement is on: moto's
+INITIAL_NO_AUTH_ACTION_COUNT, which the deployment test sets; the shared emulator
+never turns it on):
+- a role's inline policies, as CloudFormation creates them, are read as policies
+  (moto kept the documents as dicts its policy reader could not take: every
+  request of an assumed role was a 500);
+- DynamoDB requests are checked against the table's ARN (`table/NAME`, or
+  `table/NAME/index/INDEX` for an index's Query and Scan), where moto checked "*",
+  which no statement scoped to a table matches; a TransactWriteItems is checked as
+  DynamoDB checks it, each item's own action (PutItem, UpdateItem, DeleteItem,
+  ConditionCheckItem) on its table, and BatchWriteItem/BatchGetItem and
+  TransactGetItems on each table they touch;
+- SES sends are checked against the sender's identity ARN (`identity/ADDRESS`),
+  Secrets Manager calls against the secret's ARN.
+
+4. CloudFormation keeps what a task definition says of its roles and network mode
+(moto kept only the family, containers, volumes and memory: the media node's task
+role was lost).
+
+Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh and
+by the deployment test.
 """
 
 import argparse
@@ -79,6 +99,136 @@ def serial_dynamodb(app):
     return wrapped
 
 
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def dynamodb_checks(action, body, table_arn):
+    """(IAM action, resource ARN) pairs a DynamoDB request needs, as DynamoDB checks them."""
+    if action == "TransactWriteItems":
+        return [
+            (TRANSACT_ACTIONS[kind], table_arn(op["TableName"]))
+            for item in body.get("TransactItems", [])
+            for kind, op in item.items()
+        ]
+    if action == "TransactGetItems":
+        return [
+            ("GetItem", table_arn(item["Get"]["TableName"]))
+            for item in body.get("TransactItems", [])
+        ]
+    if action in ("BatchWriteItem", "BatchGetItem"):
+        return [(action, table_arn(table)) for table in body.get("RequestItems", {})]
+    table = body.get("TableName")
+    if not table:
+        return [(action, "*")]
+    resource = table_arn(table)
+    if body.get("IndexName"):
+        resource += f"/index/{body['IndexName']}"
+    return [(action, resource)]
+
+
+def enforce_iam_as_aws():
+    from urllib.parse import urlparse
+
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMRequest
+    from moto.iam.models import Role
+    from moto.secretsmanager.responses import SecretsManagerResponse
+    from moto.ses.responses import EmailResponse
+
+    put_policy = Role.put_policy
+
+    def put_policy_as_json(self, policy_name, policy_json):
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        put_policy(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy_as_json
+
+    def authorize_each(self, checks):
+        """moto's _authenticate_and_authorize_action, once per (action, resource)."""
+        if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            ActionAuthenticatorMixin.request_count += 1
+            return
+        path = self.raw_path
+        query = urlparse(self.uri).query
+        if query:
+            path += "?" + query
+        for action, resource in checks:
+            request = IAMRequest(
+                account_id=self.current_account,
+                method=self.method,
+                path=path,
+                data=self.data,
+                body=self.raw_body,
+                headers=self.headers,
+                action=action,
+            )
+            request.check_signature()
+            request.check_action_permitted(resource)
+
+    def json_body(self):
+        return self.body if isinstance(self.body, dict) else json.loads(self.body or "{}")
+
+    def dynamodb(self, resource="*"):
+        body = json_body(self)
+        arn = lambda table: f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}"  # noqa: E731
+        authorize_each(self, dynamodb_checks(self._get_action(), body, arn))
+
+    DynamoHandler._authenticate_and_authorize_normal_action = dynamodb
+
+    def ses(self, resource="*"):
+        source = self._get_param("Source")
+        if source:
+            address = source.rsplit("<", 1)[-1].rstrip(">").strip()
+            resource = f"arn:aws:ses:{self.region}:{self.current_account}:identity/{address}"
+        authorize_each(self, [(self._get_action(), resource)])
+
+    EmailResponse._authenticate_and_authorize_normal_action = ses
+
+    def secrets(self, resource="*"):
+        secret = json_body(self).get("SecretId")
+        if secret:
+            if not secret.startswith("arn:"):
+                from moto.secretsmanager.models import secretsmanager_backends
+
+                backend = secretsmanager_backends[self.current_account][self.region]
+                found = backend.secrets.get(secret)
+                secret = found.arn if found else secret
+            resource = secret
+        authorize_each(self, [(self._get_action(), resource)])
+
+    SecretsManagerResponse._authenticate_and_authorize_normal_action = secrets
+
+
+def task_definitions_keep_their_roles():
+    from moto.ecs.models import TaskDefinition, ecs_backends
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        return ecs_backends[account_id][region_name].register_task_definition(
+            family=properties.get("Family", resource_name),
+            container_definitions=remap_nested_keys(
+                properties.get("ContainerDefinitions", []), pascal_to_camelcase
+            ),
+            volumes=remap_nested_keys(properties.get("Volumes", []), pascal_to_camelcase),
+            network_mode=properties.get("NetworkMode"),
+            cpu=properties.get("Cpu"),
+            memory=properties.get("Memory"),
+            task_role_arn=properties.get("TaskRoleArn"),
+            execution_role_arn=properties.get("ExecutionRoleArn"),
+        )
+
+    TaskDefinition.create_from_cloudformation_json = classmethod(create)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -87,6 +237,8 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     MotoAPIResponse.model_data = model_data
+    enforce_iam_as_aws()
+    task_definitions_keep_their_roles()
     # The URL map binds its handlers when imported: bind the dump again.
     api_urls.url_paths["{0}/moto-api/data.json"] = api_urls.response_instance.model_data
     app = DomainDispatcherApplication(create_backend_app)

@@ -33,7 +33,7 @@ use crate::stack::Stack;
 const PORTS_PER_NODE: u16 = 200;
 
 /// A node's settings: loopback, a free SIP port, its own RTP block, `spool`.
-fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
+pub fn node_vars(spool: &Path) -> [(&'static str, String); 5] {
     static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
     let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed) % 50;
     let low = 20_000 + block * PORTS_PER_NODE;

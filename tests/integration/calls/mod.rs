@@ -4,6 +4,6 @@
 //! sipp and baresip, in a conference ([`real_peers`]); and CDRs through a store
 //! outage and a node killed mid-conference ([`faults`]).
 
-mod edge;
+pub(crate) mod edge;
 mod faults;
 mod real_peers;
