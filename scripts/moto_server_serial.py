@@ -34,6 +34,10 @@ never turns it on):
 (moto kept only the family, containers, volumes and memory: the media node's task
 role was lost).
 
+5. CloudFormation creates AWS::SecretsManager::Secret (moto's lacks it: it skipped the
+resource and dropped every reference to it), with GenerateSecretString as Secrets
+Manager generates it.
+
 Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh and
 by the deployment test.
 """
@@ -229,6 +233,99 @@ def task_definitions_keep_their_roles():
     TaskDefinition.create_from_cloudformation_json = classmethod(create)
 
 
+def secrets_in_cloudformation():
+    from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    class CloudFormationSecret(CloudFormationModel):
+        # moto's model registry files a model under the service its module names.
+        __module__ = "moto.secretsmanager.models"
+
+        def __init__(self, arn, name):
+            self.arn = arn
+            self.name = name
+
+        @property
+        def physical_resource_id(self):
+            return self.arn
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::SecretsManager::Secret"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "Name"
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ("Id",)
+
+        def get_cfn_attribute(self, attribute_name):
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            properties = cloudformation_json.get("Properties", {})
+            backend = secretsmanager_backends[account_id][region_name]
+            secret = properties.get("SecretString")
+            generate = properties.get("GenerateSecretString")
+            if generate is not None:
+                generated = json.loads(
+                    backend.get_random_password(
+                        password_length=int(generate.get("PasswordLength", 32)),
+                        exclude_characters=generate.get("ExcludeCharacters", ""),
+                        exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+                        exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                        exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+                        exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+                        include_space=bool(generate.get("IncludeSpace", False)),
+                        require_each_included_type=bool(
+                            generate.get("RequireEachIncludedType", True)
+                        ),
+                    )
+                )["RandomPassword"]
+                template = generate.get("SecretStringTemplate")
+                if template:
+                    document = json.loads(template)
+                    document[generate["GenerateStringKey"]] = generated
+                    secret = json.dumps(document)
+                else:
+                    secret = generated
+            name = properties.get("Name", resource_name)
+            created = json.loads(
+                backend.create_secret(
+                    name=name,
+                    secret_string=secret,
+                    secret_binary=None,
+                    description=properties.get("Description"),
+                    tags=properties.get("Tags"),
+                    kms_key_id=properties.get("KmsKeyId"),
+                    client_request_token=None,
+                    replica_regions=[],
+                    force_overwrite=False,
+                )
+            )
+            return cls(created["ARN"], name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        ):
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name
+        ):
+            backend = secretsmanager_backends[account_id][region_name]
+            backend.delete_secret(resource_name, None, True)
+
+    return CloudFormationSecret
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -239,6 +336,7 @@ def main():
     MotoAPIResponse.model_data = model_data
     enforce_iam_as_aws()
     task_definitions_keep_their_roles()
+    secrets_in_cloudformation()
     # The URL map binds its handlers when imported: bind the dump again.
     api_urls.url_paths["{0}/moto-api/data.json"] = api_urls.response_instance.model_data
     app = DomainDispatcherApplication(create_backend_app)
