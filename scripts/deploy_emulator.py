@@ -34,7 +34,8 @@ principals the roles trust, that assume them.
 
 `--update-stage STAGE [--scale-media-service N] --param ...`: sets the media service's
 desired count to N first (as Application Auto Scaling would), then updates that stack
-with new parameter values (the others kept), waits, and prints the same description.
+with the parameters given (all of them, as `sam deploy` passes them), waits, and prints
+the same description.
 """
 
 import argparse
@@ -263,7 +264,8 @@ def describe(endpoint, stack, packaged, cfn_template, values):
     functions = {}
     for r in by_type.get("AWS::Lambda::Function", []):
         config = lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
-        mappings = lam.list_event_source_mappings(FunctionName=config["FunctionArn"])
+        # moto finds a function's mappings by its name (not its ARN).
+        mappings = lam.list_event_source_mappings(FunctionName=config["FunctionName"])
         rules = [
             events.describe_rule(Name=name)
             for name in events.list_rule_names_by_target(TargetArn=config["FunctionArn"])["RuleNames"]
@@ -356,6 +358,10 @@ def describe(endpoint, stack, packaged, cfn_template, values):
             ],
         }
     services = {"MediaService": describe_services(endpoint, stack)} if by_type.get("AWS::ECS::Service") else {}
+    for logical, service in services.items():
+        # What every update sets the count to (moto re-applies no unchanged
+        # definition, so an update here cannot show it; CloudFormation does).
+        service["declared_desired_count"] = cfn_template["Resources"][logical]["Properties"].get("DesiredCount")
     logs = c("logs")
     log_groups = {
         g["logGroupName"]: g.get("retentionInDays")
@@ -464,11 +470,13 @@ def main():
     if args.update_stage:
         stack = f"teleconf-{args.update_stage}"
         cfn = client(args.endpoint, "cloudformation")
-        values = {
-            p["ParameterKey"]: p["ParameterValue"]
+        current = {
+            p["ParameterKey"]: p.get("ParameterValue")
             for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]
         }
-        values.update(given)
+        # The network the script made; every other value as given again (an SSM
+        # parameter's resolved value is not what the stack was given).
+        values = parameters_for(args.update_stage, given, current["MediaVpc"], current["MediaSubnets"].split(","))
         if args.scale_media_service is not None:
             # What Application Auto Scaling does between two deployments.
             service = describe_services(args.endpoint, stack)

@@ -32,11 +32,19 @@ never turns it on):
 
 4. CloudFormation keeps what a task definition says of its roles and network mode
 (moto kept only the family, containers, volumes and memory: the media node's task
-role was lost).
+role was lost), and an update registers a new revision the same way.
 
 5. CloudFormation creates AWS::SecretsManager::Secret (moto's lacks it: it skipped the
 resource and dropped every reference to it), with GenerateSecretString as Secrets
 Manager generates it.
+
+6. A stack update keeps an Auto Scaling group and sets its sizes (moto's deleted the
+group under a name it no longer had and failed the whole update).
+
+7. A stream's event source mapping leaves the stream's records where they are: moto
+"delivered" each new record to the function (it cannot run it: that needs Docker)
+and then dropped them from the stream, so nothing could read them. The deployment
+test plays the mapping itself: it reads the stream and invokes the function.
 
 Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh and
 by the deployment test.
@@ -230,7 +238,12 @@ def task_definitions_keep_their_roles():
             execution_role_arn=properties.get("ExecutionRoleArn"),
         )
 
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        # A changed task definition is a new revision, as on ECS.
+        return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+
     TaskDefinition.create_from_cloudformation_json = classmethod(create)
+    TaskDefinition.update_from_cloudformation_json = classmethod(update)
 
 
 def secrets_in_cloudformation():
@@ -326,6 +339,27 @@ def secrets_in_cloudformation():
     return CloudFormationSecret
 
 
+def auto_scaling_groups_update_in_place():
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        original_resource.min_size = int(properties.get("MinSize", original_resource.min_size))
+        original_resource.max_size = int(properties.get("MaxSize", original_resource.max_size))
+        return original_resource
+
+    FakeAutoScalingGroup.update_from_cloudformation_json = classmethod(update)
+
+
+def streams_keep_their_records():
+    from moto.awslambda.models import LambdaBackend
+
+    def deliver_nothing(self, function_arn, items, source):
+        return None
+
+    LambdaBackend.send_dynamodb_items = deliver_nothing
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -337,6 +371,8 @@ def main():
     enforce_iam_as_aws()
     task_definitions_keep_their_roles()
     secrets_in_cloudformation()
+    auto_scaling_groups_update_in_place()
+    streams_keep_their_records()
     # The URL map binds its handlers when imported: bind the dump again.
     api_urls.url_paths["{0}/moto-api/data.json"] = api_urls.response_instance.model_data
     app = DomainDispatcherApplication(create_backend_app)

@@ -138,21 +138,22 @@ fn api_event(
 }
 
 /// The API as its deployed stage serves it.
-struct Api<'a> {
-    deployment: &'a Deployment,
+struct Api {
     stage: String,
     route_key: String,
 }
 
-impl Api<'_> {
-    /// Status and JSON (or text) body of one request.
-    async fn call(
+impl Api {
+    /// Status and JSON (or text) body of one request; `Err` when the function's
+    /// process exited instead of answering.
+    async fn try_call(
         &self,
+        deployment: &mut Deployment,
         method: &str,
         path: &str,
         token: Option<&str>,
         body: Option<Value>,
-    ) -> (u16, Value) {
+    ) -> Result<(u16, Value), String> {
         let event = api_event(
             &self.stage,
             &self.route_key,
@@ -161,17 +162,33 @@ impl Api<'_> {
             token,
             body.as_ref(),
         );
-        let (status, answer) = self.deployment.invoke("ApiFunction", &event).await;
-        assert_eq!(
-            status, 200,
-            "the API function failed on {method} {path}: {answer}"
-        );
+        let (status, answer) = deployment.invoke("ApiFunction", &event).await?;
+        if status != 200 {
+            return Err(format!(
+                "the API function failed on {method} {path}: {status} {answer}\n{}",
+                deployment.tails(30)
+            ));
+        }
         let body = answer["body"].as_str().unwrap_or_default();
         let body = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.into()));
-        (
+        Ok((
             answer["statusCode"].as_u64().unwrap_or_default() as u16,
             body,
-        )
+        ))
+    }
+
+    /// Status and JSON (or text) body of one request.
+    async fn call(
+        &self,
+        deployment: &mut Deployment,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.try_call(deployment, method, path, token, body)
+            .await
+            .unwrap_or_else(|why| panic!("{why}"))
     }
 }
 
@@ -420,7 +437,7 @@ impl MailerTrigger {
     }
 
     /// Hands every record available now to the mailer.
-    async fn pump(&mut self, deployment: &Deployment) {
+    async fn pump(&mut self, deployment: &mut Deployment) {
         let mut dropped = BTreeSet::new();
         let mut batches = Vec::new();
         // Read first (the reader borrows itself mutably), then filter and invoke.
@@ -453,7 +470,10 @@ impl MailerTrigger {
             }
             let payload = serde_json::to_value(&event).expect("an event as JSON");
             for _attempt in 0..6 {
-                let (status, answer) = deployment.invoke("MailerFunction", &payload).await;
+                let (status, answer) = deployment
+                    .invoke("MailerFunction", &payload)
+                    .await
+                    .unwrap_or_else(|why| panic!("the deployed mailer: {why}"));
                 let failed = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
                 if status == 200 && failed == 0 {
                     break;
@@ -467,7 +487,7 @@ impl MailerTrigger {
 
 /// Waits until `to` has a mail whose subject contains `subject`, pumping the stream.
 async fn wait_for_mail(
-    deployment: &Deployment,
+    deployment: &mut Deployment,
     trigger: &mut MailerTrigger,
     to: &str,
     subject: &str,
@@ -488,14 +508,15 @@ async fn wait_for_mail(
 
 /// The live view until `done` holds of it, through the deployed API; `None` after 10 s.
 async fn live_view_until(
-    api: &Api<'_>,
+    api: &Api,
+    deployment: &mut Deployment,
     path: &str,
     token: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Result<Value, Value> {
     let mut last = Value::Null;
     for _ in 0..50 {
-        let (_, list) = api.call("GET", path, Some(token), None).await;
+        let (_, list) = api.call(deployment, "GET", path, Some(token), None).await;
         if done(&list) {
             return Ok(list);
         }
@@ -536,42 +557,24 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&deployer), &table);
 
     // The API, from its function's settings, behind its stage.
-    for logical in [
-        "ApiFunction",
-        "MailerFunction",
-        "BillingFunction",
-        "SchedulerFunction",
-    ] {
-        deployment.start_function(logical).await;
-    }
-    let mut stopped = false;
-    for logical in [
-        "ApiFunction",
-        "MailerFunction",
-        "BillingFunction",
-        "SchedulerFunction",
-    ] {
-        if let Some(why) = deployment.stopped(logical).await {
-            problems.add(format!("the deployed {logical} stops at start-up: {why}"));
-            stopped = true;
-        }
-    }
-    if stopped {
-        panic!("{}", problems.0.join("\n\n"));
-    }
     let (stage, route_key) = api_route(&stack);
-    let api = Api {
-        deployment: &deployment,
-        stage,
-        route_key,
-    };
-    let (health, body) = api.call("GET", "/healthz", None, None).await;
-    if health != 200 {
-        problems.add(format!(
-            "GET /healthz through stage {:?} answers {health} {body}: the deployed API serves no route",
-            api.stage
-        ));
-        panic!("{}", problems.0.join("\n\n"));
+    let api = Api { stage, route_key };
+    match api
+        .try_call(&mut deployment, "GET", "/healthz", None, None)
+        .await
+    {
+        Err(why) => {
+            problems.add(format!("the deployed API does not answer: {why}"));
+            panic!("{}", problems.0.join("\n\n"));
+        }
+        Ok((200, _)) => {}
+        Ok((status, body)) => {
+            problems.add(format!(
+                "GET /healthz through stage {:?} answers {status} {body}: the deployed API serves no route",
+                api.stage
+            ));
+            panic!("{}", problems.0.join("\n\n"));
+        }
     }
 
     // A customer: an account with its owner, scheduling and inviting.
@@ -579,6 +582,7 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     let owner = open.owner.email.as_str().to_string();
     let (status_code, login) = api
         .call(
+            &mut deployment,
             "POST",
             "/v1/auth/login",
             None,
@@ -590,6 +594,7 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     let invitee = unique_email().to_string();
     let (invited, answer) = api
         .call(
+            &mut deployment,
             "POST",
             &format!("/v1/conferences/{}/invitations", open.conference.id),
             Some(&token),
@@ -600,7 +605,7 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
 
     // The mailer, triggered as its event source mapping triggers it.
     let mut trigger = MailerTrigger::new(&deployment, &table).await;
-    if wait_for_mail(&deployment, &mut trigger, &owner, "")
+    if wait_for_mail(&mut deployment, &mut trigger, &owner, "")
         .await
         .is_none()
     {
@@ -608,7 +613,7 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
             "the conference's creator {owner} got no confirmation"
         ));
     }
-    if wait_for_mail(&deployment, &mut trigger, &invitee, "")
+    if wait_for_mail(&mut deployment, &mut trigger, &invitee, "")
         .await
         .is_none()
     {
@@ -629,12 +634,17 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     let participants = format!("/v1/conferences/{}/participants", open.conference.id);
     let mut caller = Ua::new("127.0.0.1", sip).await;
     caller.join(&target, &open, CallerRole::Participant).await;
-    match live_view_until(&api, &participants, &token, |l| l[0]["leg_id"].is_string()).await {
+    match live_view_until(&api, &mut deployment, &participants, &token, |l| {
+        l[0]["leg_id"].is_string()
+    })
+    .await
+    {
         Err(list) => problems.add(format!("the live view never showed the caller: {list}")),
         Ok(list) => {
             let leg = list[0]["leg_id"].as_str().unwrap_or_default().to_string();
             let (queued, answer) = api
                 .call(
+                    &mut deployment,
                     "POST",
                     &format!("/v1/conferences/{}/controls", open.conference.id),
                     Some(&token),
@@ -644,9 +654,11 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
             problems.check(queued == 202, || {
                 format!("queuing a mute: {queued} {answer}")
             });
-            if live_view_until(&api, &participants, &token, |l| l[0]["muted"] == true)
-                .await
-                .is_err()
+            if live_view_until(&api, &mut deployment, &participants, &token, |l| {
+                l[0]["muted"] == true
+            })
+            .await
+            .is_err()
             {
                 problems.add("the node never applied the portal's mute".into());
             }
@@ -672,7 +684,7 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     problems.check(status(&answer) == "SIP/2.0 200 OK", || {
         format!("BYE answered {answer}")
     });
-    if let Err(list) = live_view_until(&api, &participants, &token, |l| {
+    if let Err(list) = live_view_until(&api, &mut deployment, &participants, &token, |l| {
         l.as_array().is_some_and(Vec::is_empty)
     })
     .await
@@ -753,11 +765,21 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
         event_pattern::matches(&pattern, &event).unwrap(),
         "the on-demand rule {pattern} matches a billing request"
     );
-    let (billed, answer) = deployment.invoke("BillingFunction", &event).await;
+    let (billed, answer) = deployment
+        .invoke("BillingFunction", &event)
+        .await
+        .unwrap_or_else(|why| panic!("the deployed billing: {why}"));
     problems.check(billed == 200 && answer["invoices_issued"] == 1, || {
         format!("billing {month}: {billed} {answer}")
     });
-    match wait_for_mail(&deployment, &mut trigger, billed_owner.email.as_str(), "").await {
+    match wait_for_mail(
+        &mut deployment,
+        &mut trigger,
+        billed_owner.email.as_str(),
+        "Votre facture",
+    )
+    .await
+    {
         None => problems.add(format!(
             "the invoice of {month} was issued and its owner got no mail"
         )),
@@ -812,7 +834,10 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
             "detail": "{}"
         }),
     };
-    let (ticked, answer) = deployment.invoke("SchedulerFunction", &tick).await;
+    let (ticked, answer) = deployment
+        .invoke("SchedulerFunction", &tick)
+        .await
+        .unwrap_or_else(|why| panic!("the deployed scheduler: {why}"));
     problems.check(ticked == 200, || {
         format!("the scheduler's tick failed: {answer}")
     });
@@ -856,14 +881,25 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
         });
     }
 
-    // An update keeps the media service's count where autoscaling put it.
-    let updated = deployment
-        .scale_then_update(3, &[("MediaNodesMax", "6")])
-        .await;
-    let count = &updated["services"]["MediaService"]["desired_count"];
-    problems.check(count == 3, || {
-        format!("a stack update reset the scaled media service from 3 tasks to {count}")
+    // An update keeps the media service's count where autoscaling put it: the
+    // service declares no DesiredCount (CloudFormation sets a declared one again
+    // on every update that touches the service), and an update here keeps it.
+    let declared = &stack["services"]["MediaService"]["declared_desired_count"];
+    problems.check(declared.is_null(), || {
+        format!("the media service declares DesiredCount {declared}: every stack update resets the scaled service to it")
     });
+    let mut again = parameters();
+    again.retain(|(name, _)| *name != "TrunkSources");
+    again.push(("TrunkSources", "127.0.0.1,127.0.0.2"));
+    match deployment.scale_then_update(3, &again).await {
+        Err(why) => problems.add(format!("a stack update failed: {why}")),
+        Ok(updated) => {
+            let count = &updated["services"]["MediaService"]["desired_count"];
+            problems.check(count == 3, || {
+                format!("a stack update reset the scaled media service from 3 tasks to {count}")
+            });
+        }
+    }
 
     assert!(problems.0.is_empty(), "{}", problems.0.join("\n\n"));
 }

@@ -288,7 +288,7 @@ impl Deployment {
                 "--invoke-address",
                 "127.0.0.1",
             ])
-            .args(["--invoke-port", &port.to_string(), "--timeout", "60"])
+            .args(["--invoke-port", &port.to_string()])
             .current_dir(repo_root())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -311,11 +311,10 @@ impl Deployment {
         port
     }
 
-    /// Starts the deployed function `logical` under the runtime API, as Lambda
-    /// starts a sandbox: its environment, its role's credentials, the variables
+    /// Starts the deployed function `logical`'s sandbox: its binary under the
+    /// runtime API with its environment, its role's credentials, the variables
     /// Lambda sets, and its log format.
-    pub async fn start_function(&mut self, logical: &str) {
-        let port = self.runtime_port().await;
+    fn start_function(&self, logical: &str, port: u16) -> Child {
         let function = self.function(logical).clone();
         let binary = function["binary"].as_str().expect("a binary").to_string();
         let credentials = self.role_credentials(function["role"].as_str().expect("a role"));
@@ -364,45 +363,65 @@ impl Deployment {
             child.stdout.take().expect("stdout"),
         );
         keep_lines(&self.output, logical, child.stderr.take().expect("stderr"));
-        self.functions
-            .insert(logical.to_string(), Running { child });
+        child
     }
 
-    /// `Some(why)` when the function `logical` is not running any more (it
-    /// stopped at start-up, as a sandbox whose init fails).
-    pub async fn stopped(&mut self, logical: &str) -> Option<String> {
-        // Init work (config, clients, the secret) happens before the first poll.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let running = self.functions.get_mut(logical)?;
-        let status = running.child.try_wait().ok().flatten()?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        Some(format!(
-            "{logical} exited with {status}:\n{}",
-            self.lines(logical).join("\n")
-        ))
-    }
-
-    /// One invocation of the function `logical` with `event`, through the runtime
+    /// One invocation of the function `logical` with `event` through the runtime
     /// API: the status (200, or 500 when the handler returned an error) and the
-    /// function's answer.
-    pub async fn invoke(&self, logical: &str, event: &Value) -> (u16, Value) {
-        let binary = self.function(logical)["binary"].as_str().expect("a binary");
-        let (_, port) = self.runtime.as_ref().expect("the runtime API runs");
-        let response = self
+    /// function's answer. The function's sandbox starts on its first invocation
+    /// (cargo lambda's runtime API answers a poll for a function never invoked
+    /// with no event, which the runtime cannot take) and serves the next ones.
+    /// `Err` says why there is no answer: the process exited (an init that
+    /// fails, a crash), with what it wrote.
+    pub async fn invoke(&mut self, logical: &str, event: &Value) -> Result<(u16, Value), String> {
+        let port = self.runtime_port().await;
+        let binary = self.function(logical)["binary"]
+            .as_str()
+            .expect("a binary")
+            .to_string();
+        let request = self
             .http
             .post(format!(
                 "http://127.0.0.1:{port}/2015-03-31/functions/{binary}/invocations"
             ))
             .json(event)
             .timeout(Duration::from_secs(90))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("invoking {logical}: {e}"));
+            .send();
+        tokio::pin!(request);
+        if !self.functions.contains_key(logical) {
+            // Queue the event first, then start the sandbox that takes it.
+            let queued = tokio::time::timeout(Duration::from_millis(300), &mut request).await;
+            if let Ok(response) = queued {
+                return Err(format!(
+                    "the runtime API answered before any sandbox ran: {response:?}"
+                ));
+            }
+            let child = self.start_function(logical, port);
+            self.functions
+                .insert(logical.to_string(), Running { child });
+        }
+        let response = loop {
+            tokio::select! {
+                response = &mut request => break response,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    let running = self.functions.get_mut(logical).expect("a sandbox");
+                    if let Ok(Some(status)) = running.child.try_wait() {
+                        self.functions.remove(logical);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        return Err(format!(
+                            "{logical} exited with {status}:\n{}",
+                            self.lines(logical).join("\n")
+                        ));
+                    }
+                }
+            }
+        };
+        let response = response.map_err(|e| format!("invoking {logical}: {e}"))?;
         let status = response.status().as_u16();
         let body = response.bytes().await.expect("the invocation's answer");
         let value = serde_json::from_slice(&body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-        (status, value)
+        Ok((status, value))
     }
 
     /// The lines process `name` wrote so far.
@@ -413,6 +432,19 @@ impl Deployment {
             .get(name)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The last `n` lines of every process, for a failure's message.
+    pub fn tails(&self, n: usize) -> String {
+        let output = self.output.lock().expect("output");
+        output
+            .iter()
+            .map(|(name, lines)| {
+                let tail = &lines[lines.len().saturating_sub(n)..];
+                format!("--- {name}\n{}", tail.join("\n"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// The media node as its task definition runs it: the container's
@@ -482,7 +514,11 @@ impl Deployment {
     /// Scales the media service to `tasks` (as Application Auto Scaling does), then
     /// updates the first stack with `params` changed (`deploy_emulator.py
     /// --update-stage`); the stack's new description.
-    pub async fn scale_then_update(&self, tasks: u32, params: &[(&str, &str)]) -> Value {
+    pub async fn scale_then_update(
+        &self,
+        tasks: u32,
+        params: &[(&str, &str)],
+    ) -> Result<Value, String> {
         let stage = self.stack()["stack"]
             .as_str()
             .and_then(|s| s.strip_prefix("teleconf-"))
@@ -497,12 +533,10 @@ impl Deployment {
             update.args(["--param", &format!("{name}={value}")]);
         }
         let out = update.output().await.expect("deploy_emulator.py runs");
-        assert!(
-            out.status.success(),
-            "updating the stack failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("deploy_emulator.py prints JSON")
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
     }
 }
 
