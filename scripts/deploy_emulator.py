@@ -178,30 +178,16 @@ def wait_for(cfn, stack, goal):
         time.sleep(0.5)
 
 
-def stack_parameters(values):
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
-
-
-def create(endpoint, stack, cfn_template, values):
+def apply(endpoint, stack, cfn_template, values, action):
+    """Creates (action "create") or updates ("update") `stack` and waits for it."""
     cfn = client(endpoint, "cloudformation")
-    cfn.create_stack(
+    getattr(cfn, f"{action}_stack")(
         StackName=stack,
         TemplateBody=json.dumps(cfn_template),
-        Parameters=stack_parameters(values),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
-    wait_for(cfn, stack, "CREATE_COMPLETE")
-
-
-def update(endpoint, stack, cfn_template, values):
-    cfn = client(endpoint, "cloudformation")
-    cfn.update_stack(
-        StackName=stack,
-        TemplateBody=json.dumps(cfn_template),
-        Parameters=stack_parameters(values),
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    wait_for(cfn, stack, "UPDATE_COMPLETE")
+    wait_for(cfn, stack, f"{action.upper()}_COMPLETE")
 
 
 def resolve(value, values, physical, attributes):
@@ -487,7 +473,7 @@ def main():
             )
         log(f"translating and updating {stack}")
         cfn_template = translate(packaged, values)
-        update(args.endpoint, stack, cfn_template, values)
+        apply(args.endpoint, stack, cfn_template, values, "update")
         description = describe(args.endpoint, stack, packaged, cfn_template, values)
         set_auth(args.endpoint, 0)
         json.dump(description, sys.stdout, indent=1)
@@ -499,7 +485,7 @@ def main():
         values = parameters_for(stage, given, vpc, subnets)
         log(f"translating and creating {stack}")
         cfn_template = translate(packaged, values)
-        create(args.endpoint, stack, cfn_template, values)
+        apply(args.endpoint, stack, cfn_template, values, "create")
         stacks.append(describe(args.endpoint, stack, packaged, cfn_template, values))
     roles = {arn: logical for s in stacks for arn, logical in s["roles"].items()}
     credentials = assume_roles(args.endpoint, roles)

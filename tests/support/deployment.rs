@@ -265,6 +265,47 @@ impl Deployment {
             .await
     }
 
+    /// Spawns `command` with its output kept under `name` (standard error) and
+    /// `name:stdout`, killed when dropped.
+    fn spawn_kept(&self, mut command: Command, name: &str) -> Child {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        keep_lines(
+            &self.output,
+            &format!("{name}:stdout"),
+            child.stdout.take().expect("stdout"),
+        );
+        keep_lines(&self.output, name, child.stderr.take().expect("stderr"));
+        child
+    }
+
+    /// `binary` with nothing of the test's environment: the emulator, the role's
+    /// `credentials` and the deployed `environment` (a JSON object of strings).
+    fn deployed_command(
+        &self,
+        binary: &str,
+        credentials: &Credentials,
+        environment: &Value,
+    ) -> Command {
+        let mut command = Command::new(built_binary(binary));
+        command
+            .env_clear()
+            .envs(self.base_env())
+            .envs(credentials.vars());
+        if let Some(vars) = environment.as_object() {
+            command.envs(
+                vars.iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default())),
+            );
+        }
+        command
+    }
+
     /// The variables every process of the stack gets: the emulator and a region.
     fn base_env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -280,7 +321,8 @@ impl Deployment {
             return *port;
         }
         let port = free_port();
-        let mut runtime = Command::new(tool(".venv-tools/bin/cargo-lambda"))
+        let mut command = Command::new(tool(".venv-tools/bin/cargo-lambda"));
+        command
             .args([
                 "lambda",
                 "watch",
@@ -289,23 +331,8 @@ impl Deployment {
                 "127.0.0.1",
             ])
             .args(["--invoke-port", &port.to_string()])
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("cargo lambda watch starts");
-        keep_lines(
-            &self.output,
-            "runtime",
-            runtime.stdout.take().expect("stdout"),
-        );
-        keep_lines(
-            &self.output,
-            "runtime",
-            runtime.stderr.take().expect("stderr"),
-        );
+            .current_dir(repo_root());
+        let runtime = self.spawn_kept(command, "runtime");
         wait_for_port(port, "the Lambda runtime API").await;
         self.runtime = Some((runtime, port));
         port
@@ -318,17 +345,7 @@ impl Deployment {
         let function = self.function(logical).clone();
         let binary = function["binary"].as_str().expect("a binary").to_string();
         let credentials = self.role_credentials(function["role"].as_str().expect("a role"));
-        let mut command = Command::new(built_binary(&binary));
-        command
-            .env_clear()
-            .envs(self.base_env())
-            .envs(credentials.vars());
-        if let Some(vars) = function["environment"].as_object() {
-            command.envs(
-                vars.iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap_or_default())),
-            );
-        }
+        let mut command = self.deployed_command(&binary, &credentials, &function["environment"]);
         let name = function["name"].as_str().unwrap_or_default();
         command
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -350,20 +367,7 @@ impl Deployment {
         if let Some(level) = function["logging"]["ApplicationLogLevel"].as_str() {
             command.env("AWS_LAMBDA_LOG_LEVEL", level);
         }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{binary} starts: {e}"));
-        keep_lines(
-            &self.output,
-            &format!("{logical}:stdout"),
-            child.stdout.take().expect("stdout"),
-        );
-        keep_lines(&self.output, logical, child.stderr.take().expect("stderr"));
-        child
+        self.spawn_kept(command, logical)
     }
 
     /// One invocation of the function `logical` with `event` through the runtime
@@ -457,35 +461,13 @@ impl Deployment {
             .expect("the task definition names a task role")
             .to_string();
         let credentials = self.role_credentials(&role);
-        let mut command = Command::new(built_binary("teleconf-media-node"));
-        command
-            .env_clear()
-            .envs(self.base_env())
-            .envs(credentials.vars());
-        if let Some(vars) = task["containers"][0]["environment"].as_object() {
-            command.envs(
-                vars.iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap_or_default())),
-            );
-        }
+        let mut command = self.deployed_command(
+            "teleconf-media-node",
+            &credentials,
+            &task["containers"][0]["environment"],
+        );
         command.envs(host.iter().map(|(k, v)| (*k, v.as_str())));
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the media node starts");
-        keep_lines(
-            &self.output,
-            "media-node:stdout",
-            child.stdout.take().expect("stdout"),
-        );
-        keep_lines(
-            &self.output,
-            "media-node",
-            child.stderr.take().expect("stderr"),
-        );
+        let mut child = self.spawn_kept(command, "media-node");
         let deadline = tokio::time::Instant::now() + STARTUP;
         loop {
             if let Some(addr) = self.lines("media-node:stdout").iter().find_map(|line| {
