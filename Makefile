@@ -50,8 +50,8 @@ define rust_component
 $(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component add $(1)
 endef
 
-.PHONY: help deps deps-emulator deps-tools deps-sip deps-browser build test run bill bench bench-api bench-media bench-billing \
-	fmt fmt-check lint lint-infra emulator-start emulator-stop emulator-status clean-run
+.PHONY: help deps deps-emulator deps-infra deps-tools deps-sip deps-browser build test run bill bench bench-api bench-media bench-billing \
+	fmt fmt-check lint lint-infra package deploy emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
 	@echo "usage: make TARGET [EMULATOR=moto|localstack] [EMULATOR_PORT=…] [API_ADDR=…] [SIP_ADDR=…]"
@@ -60,10 +60,19 @@ help: ## List the targets
 	@echo
 	@echo "now: EMULATOR=$(EMULATOR) AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) API_ADDR=$(API_ADDR) SIP_ADDR=$(SIP_ADDR)"
 
-deps: deps-emulator deps-tools deps-sip deps-browser ## Install what build/test/run need and is missing (idempotent)
+deps: deps-emulator deps-infra deps-tools deps-sip deps-browser ## Install what build/test/run need and is missing (idempotent)
 
 deps-emulator: ## Install the AWS emulator into its venv (.venv, or .venv-localstack)
 	@scripts/emulator.sh install
+
+TOOLS_VENV := .venv-tools
+deps-infra: ## Install the pinned deployment tools (SAM translator, cfn-lint, cargo-lambda, zig) into .venv-tools
+	@if ! cmp -s infra/requirements-tools.txt $(TOOLS_VENV)/.installed 2>/dev/null; then \
+	  echo "installing infra/requirements-tools.txt into $(TOOLS_VENV)/"; \
+	  rm -rf $(TOOLS_VENV) && python3 -m venv $(TOOLS_VENV) && \
+	  $(TOOLS_VENV)/bin/pip install -q --disable-pip-version-check -r infra/requirements-tools.txt && \
+	  cp infra/requirements-tools.txt $(TOOLS_VENV)/.installed; \
+	fi
 
 deps-tools: ## Install curl, jq and pdftotext (the invoice PDF test) when missing
 	@$(call install_missing,curl:curl jq:jq pdftotext:poppler-utils)
@@ -114,11 +123,32 @@ lint: lint-infra ## Clippy on every target (warnings are errors), and the templa
 	@$(call rust_component,clippy)
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-CFN_LINT_VERSION := 1.58.0
-lint-infra: ## Check infra/template.json with cfn-lint (pinned, in .venv-tools)
-	@test -x .venv-tools/bin/cfn-lint || { python3 -m venv .venv-tools && \
-	  .venv-tools/bin/pip install -q 'cfn-lint==$(CFN_LINT_VERSION)'; }
-	.venv-tools/bin/cfn-lint infra/template.json
+lint-infra: deps-infra ## Check infra/template.json with cfn-lint (pinned, in .venv-tools)
+	$(TOOLS_VENV)/bin/cfn-lint infra/template.json
+
+# The four functions as deployed: aarch64 (Graviton), provided.al2023, profile lambda.
+LAMBDA_BINS := teleconf-api teleconf-scheduler teleconf-mailer teleconf-billing
+package: deps-infra ## Build the four Lambda functions for arm64 as target/lambda/*/bootstrap.zip and print their sizes
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(TOOLS_VENV)/bin/cargo-lambda lambda build --profile lambda --arm64 \
+	  --output-format zip $(addprefix --bin ,$(LAMBDA_BINS))
+	@for bin in $(LAMBDA_BINS); do \
+	  zip="target/lambda/$$bin/bootstrap.zip"; \
+	  unzipped=$$(unzip -Zt "$$zip" | awk '{print $$3}'); \
+	  printf '%-20s bootstrap.zip %6.2f MB zipped, %6.2f MB unzipped\n' "$$bin" \
+	    "$$(echo "$$(stat -c %s "$$zip") / 1000000" | bc -l)" "$$(echo "$$unzipped / 1000000" | bc -l)"; \
+	done
+
+# make deploy STAGE=prod PARAMS='MailFrom=… MediaNodeImage=… …' (README, "Deploy to AWS").
+STAGE ?= prod
+PARAMS ?=
+deploy: ## sam deploy of infra/template.json with the packaged functions (needs an AWS account and the SAM CLI)
+	@command -v sam >/dev/null || { echo "deploy: the AWS SAM CLI is not installed (pip install aws-sam-cli)"; exit 1; }
+	@test -f target/lambda/teleconf-api/bootstrap.zip || { echo "deploy: run make package first"; exit 1; }
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	  sam deploy --template-file infra/template.json --stack-name teleconf-$(STAGE) \
+	  --capabilities CAPABILITY_IAM --resolve-s3 --no-fail-on-empty-changeset \
+	  --parameter-overrides Stage=$(STAGE) $(PARAMS)
 
 emulator-start: deps-emulator ## Start the emulator in the background (reused if running)
 	@scripts/emulator.sh start

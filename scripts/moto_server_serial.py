@@ -26,7 +26,39 @@ another record, while new records go to the copy's (issue #13: the mailer's loca
 loop stopped sending). Here the restored table takes back the live shard, minus the
 records of the writes the rollback undid, so every stream reader goes on.
 
-Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh.
+4. IAM is enforced as AWS enforces it (only once enforcement is on: moto's
+INITIAL_NO_AUTH_ACTION_COUNT, which the deployment test sets; the shared emulator
+never turns it on):
+- a role's inline policies, as CloudFormation creates them, are read as policies
+  (moto kept the documents as dicts its policy reader could not take: every
+  request of an assumed role was a 500);
+- DynamoDB requests are checked against the table's ARN (`table/NAME`, or
+  `table/NAME/index/INDEX` for an index's Query and Scan), where moto checked "*",
+  which no statement scoped to a table matches; a TransactWriteItems is checked as
+  DynamoDB checks it, each item's own action (PutItem, UpdateItem, DeleteItem,
+  ConditionCheckItem) on its table, and BatchWriteItem/BatchGetItem and
+  TransactGetItems on each table they touch;
+- SES sends are checked against the sender's identity ARN (`identity/ADDRESS`),
+  Secrets Manager calls against the secret's ARN.
+
+5. CloudFormation keeps what a task definition says of its roles and network mode
+(moto kept only the family, containers, volumes and memory: the media node's task
+role was lost), and an update registers a new revision the same way.
+
+6. CloudFormation creates AWS::SecretsManager::Secret (moto's lacks it: it skipped the
+resource and dropped every reference to it), with GenerateSecretString as Secrets
+Manager generates it.
+
+7. A stack update keeps an Auto Scaling group and sets its sizes (moto's deleted the
+group under a name it no longer had and failed the whole update).
+
+8. A stream's event source mapping leaves the stream's records where they are: moto
+"delivered" each new record to the function (it cannot run it: that needs Docker)
+and then dropped them from the stream, so nothing could read them. The deployment
+test plays the mapping itself: it reads the stream and invokes the function.
+
+Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh and
+by the deployment test.
 """
 
 import argparse
@@ -118,6 +150,255 @@ def serial_dynamodb(app):
     return wrapped
 
 
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def dynamodb_checks(action, body, table_arn):
+    """(IAM action, resource ARN) pairs a DynamoDB request needs, as DynamoDB checks them."""
+    if action == "TransactWriteItems":
+        return [
+            (TRANSACT_ACTIONS[kind], table_arn(op["TableName"]))
+            for item in body.get("TransactItems", [])
+            for kind, op in item.items()
+        ]
+    if action == "TransactGetItems":
+        return [
+            ("GetItem", table_arn(item["Get"]["TableName"]))
+            for item in body.get("TransactItems", [])
+        ]
+    if action in ("BatchWriteItem", "BatchGetItem"):
+        return [(action, table_arn(table)) for table in body.get("RequestItems", {})]
+    table = body.get("TableName")
+    if not table:
+        return [(action, "*")]
+    resource = table_arn(table)
+    if body.get("IndexName"):
+        resource += f"/index/{body['IndexName']}"
+    return [(action, resource)]
+
+
+def enforce_iam_as_aws():
+    from urllib.parse import urlparse
+
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMRequest
+    from moto.iam.models import Role
+    from moto.secretsmanager.responses import SecretsManagerResponse
+    from moto.ses.responses import EmailResponse
+
+    put_policy = Role.put_policy
+
+    def put_policy_as_json(self, policy_name, policy_json):
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        put_policy(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy_as_json
+
+    def authorize_each(self, checks):
+        """moto's _authenticate_and_authorize_action, once per (action, resource)."""
+        if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            ActionAuthenticatorMixin.request_count += 1
+            return
+        path = self.raw_path
+        query = urlparse(self.uri).query
+        if query:
+            path += "?" + query
+        for action, resource in checks:
+            request = IAMRequest(
+                account_id=self.current_account,
+                method=self.method,
+                path=path,
+                data=self.data,
+                body=self.raw_body,
+                headers=self.headers,
+                action=action,
+            )
+            request.check_signature()
+            request.check_action_permitted(resource)
+
+    def json_body(self):
+        return self.body if isinstance(self.body, dict) else json.loads(self.body or "{}")
+
+    def dynamodb(self, resource="*"):
+        body = json_body(self)
+        arn = lambda table: f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}"  # noqa: E731
+        authorize_each(self, dynamodb_checks(self._get_action(), body, arn))
+
+    DynamoHandler._authenticate_and_authorize_normal_action = dynamodb
+
+    def ses(self, resource="*"):
+        source = self._get_param("Source")
+        if source:
+            address = source.rsplit("<", 1)[-1].rstrip(">").strip()
+            resource = f"arn:aws:ses:{self.region}:{self.current_account}:identity/{address}"
+        authorize_each(self, [(self._get_action(), resource)])
+
+    EmailResponse._authenticate_and_authorize_normal_action = ses
+
+    def secrets(self, resource="*"):
+        secret = json_body(self).get("SecretId")
+        if secret:
+            if not secret.startswith("arn:"):
+                from moto.secretsmanager.models import secretsmanager_backends
+
+                backend = secretsmanager_backends[self.current_account][self.region]
+                found = backend.secrets.get(secret)
+                secret = found.arn if found else secret
+            resource = secret
+        authorize_each(self, [(self._get_action(), resource)])
+
+    SecretsManagerResponse._authenticate_and_authorize_normal_action = secrets
+
+
+def task_definitions_keep_their_roles():
+    from moto.ecs.models import TaskDefinition, ecs_backends
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        return ecs_backends[account_id][region_name].register_task_definition(
+            family=properties.get("Family", resource_name),
+            container_definitions=remap_nested_keys(
+                properties.get("ContainerDefinitions", []), pascal_to_camelcase
+            ),
+            volumes=remap_nested_keys(properties.get("Volumes", []), pascal_to_camelcase),
+            network_mode=properties.get("NetworkMode"),
+            cpu=properties.get("Cpu"),
+            memory=properties.get("Memory"),
+            task_role_arn=properties.get("TaskRoleArn"),
+            execution_role_arn=properties.get("ExecutionRoleArn"),
+        )
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        # A changed task definition is a new revision, as on ECS.
+        return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+
+    TaskDefinition.create_from_cloudformation_json = classmethod(create)
+    TaskDefinition.update_from_cloudformation_json = classmethod(update)
+
+
+def secrets_in_cloudformation():
+    from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    class CloudFormationSecret(CloudFormationModel):
+        # moto's model registry files a model under the service its module names.
+        __module__ = "moto.secretsmanager.models"
+
+        def __init__(self, arn, name):
+            self.arn = arn
+            self.name = name
+
+        @property
+        def physical_resource_id(self):
+            return self.arn
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::SecretsManager::Secret"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "Name"
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ("Id",)
+
+        def get_cfn_attribute(self, attribute_name):
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            properties = cloudformation_json.get("Properties", {})
+            backend = secretsmanager_backends[account_id][region_name]
+            secret = properties.get("SecretString")
+            generate = properties.get("GenerateSecretString")
+            if generate is not None:
+                generated = json.loads(
+                    backend.get_random_password(
+                        password_length=int(generate.get("PasswordLength", 32)),
+                        exclude_characters=generate.get("ExcludeCharacters", ""),
+                        exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+                        exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                        exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+                        exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+                        include_space=bool(generate.get("IncludeSpace", False)),
+                        require_each_included_type=bool(
+                            generate.get("RequireEachIncludedType", True)
+                        ),
+                    )
+                )["RandomPassword"]
+                template = generate.get("SecretStringTemplate")
+                if template:
+                    document = json.loads(template)
+                    document[generate["GenerateStringKey"]] = generated
+                    secret = json.dumps(document)
+                else:
+                    secret = generated
+            name = properties.get("Name", resource_name)
+            created = json.loads(
+                backend.create_secret(
+                    name=name,
+                    secret_string=secret,
+                    secret_binary=None,
+                    description=properties.get("Description"),
+                    tags=properties.get("Tags"),
+                    kms_key_id=properties.get("KmsKeyId"),
+                    client_request_token=None,
+                    replica_regions=[],
+                    force_overwrite=False,
+                )
+            )
+            return cls(created["ARN"], name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        ):
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name
+        ):
+            backend = secretsmanager_backends[account_id][region_name]
+            backend.delete_secret(resource_name, None, True)
+
+    return CloudFormationSecret
+
+
+def auto_scaling_groups_update_in_place():
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        original_resource.min_size = int(properties.get("MinSize", original_resource.min_size))
+        original_resource.max_size = int(properties.get("MaxSize", original_resource.max_size))
+        return original_resource
+
+    FakeAutoScalingGroup.update_from_cloudformation_json = classmethod(update)
+
+
+def streams_keep_their_records():
+    from moto.awslambda.models import LambdaBackend
+
+    def deliver_nothing(self, function_arn, items, source):
+        return None
+
+    LambdaBackend.send_dynamodb_items = deliver_nothing
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -126,6 +407,11 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     MotoAPIResponse.model_data = model_data
+    enforce_iam_as_aws()
+    task_definitions_keep_their_roles()
+    secrets_in_cloudformation()
+    auto_scaling_groups_update_in_place()
+    streams_keep_their_records()
     keep_streams_across_cancelled_transactions()
     # The URL map binds its handlers when imported: bind the dump again.
     api_urls.url_paths["{0}/moto-api/data.json"] = api_urls.response_instance.model_data

@@ -8,15 +8,48 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Logs to stderr, filtered by `RUST_LOG` read as targets (`info`,
 /// `teleconf_api=debug,info`; `info` when unset). EnvFilter's regex engine would
 /// add half a megabyte to a Lambda binary for nothing.
+///
+/// One JSON object per line where logs are read by machines ([`json_logs`]):
+/// the event's fields at the top level and the span it happened in under
+/// `span` (under Lambda, the runtime's invocation span: `requestId`). Text
+/// otherwise, coloured only on a terminal.
 pub fn init_tracing() {
     let filter: Targets = std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(filter)
-        .init();
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    if json_logs(|name| std::env::var(name).ok()) {
+        tracing_subscriber::registry()
+            .with(
+                layer
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .with(filter)
+            .init();
+    } else {
+        tracing_subscriber::registry()
+            .with(layer.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+            .with(filter)
+            .init();
+    }
+}
+
+/// Whether logs are JSON: `TELECONF_LOG_FORMAT=json` (the media node's task
+/// definition) or `text`; otherwise JSON under Lambda (`AWS_LAMBDA_FUNCTION_NAME`
+/// is set; `AWS_LAMBDA_LOG_FORMAT`, the function's LoggingConfig, may say `Text`).
+pub fn json_logs(var: impl Fn(&str) -> Option<String>) -> bool {
+    match var("TELECONF_LOG_FORMAT").as_deref() {
+        Some("json") => true,
+        Some("text") => false,
+        _ => {
+            var("AWS_LAMBDA_FUNCTION_NAME").is_some()
+                && !var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("text"))
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (what ECS and `make run` send).
@@ -33,4 +66,37 @@ pub async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_logs;
+
+    fn with(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn logs_are_json_under_lambda_and_where_the_container_asks() {
+        assert!(!json_logs(with(&[])));
+        assert!(json_logs(with(&[("AWS_LAMBDA_FUNCTION_NAME", "api")])));
+        assert!(!json_logs(with(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "api"),
+            ("AWS_LAMBDA_LOG_FORMAT", "Text")
+        ])));
+        assert!(json_logs(with(&[("TELECONF_LOG_FORMAT", "json")])));
+        assert!(!json_logs(with(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "api"),
+            ("TELECONF_LOG_FORMAT", "text")
+        ])));
+    }
 }

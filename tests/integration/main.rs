@@ -6,6 +6,7 @@
 mod api;
 mod billing;
 mod calls;
+mod deployment;
 mod emulator;
 mod lifecycle;
 mod local_stack;

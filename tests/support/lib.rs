@@ -10,6 +10,10 @@
 //! - [`stack`]: settings, clients and a provisioned table/bucket per test process.
 //! - [`outbox`]: mail the emulator captured (moto's `/moto-api/data.json`,
 //!   LocalStack's `/_aws/ses`), raw MIME parsed.
+//! - [`deployment`]: `infra/template.json` translated and created as stacks in an
+//!   emulator of its own that enforces IAM; the functions' binaries run under the
+//!   Lambda runtime API, and the media node, with the settings and roles the stack holds.
+//! - [`event_pattern`]: an event source mapping's `FilterCriteria`, evaluated.
 //! - [`lambdas`]: the scheduler's ticks and the mailer over the table's real stream.
 //! - [`proxy`]: a switchable TCP forwarder, for outage tests.
 //! - [`peers`]: real SIP peers (sipp, baresip) for end-to-end calls, tone WAVs and
@@ -22,6 +26,8 @@
 
 pub mod api;
 pub mod browser;
+pub mod deployment;
+pub mod event_pattern;
 pub mod lambdas;
 pub mod media;
 pub mod outbox;

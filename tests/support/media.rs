@@ -38,7 +38,7 @@ const PORTS_PER_NODE: u16 = 200;
 
 /// A node's settings: loopback, a free SIP port, its own RTP block, `spool`, and
 /// the accounts' IP phones read every second (a test sees a change at once).
-fn node_vars(spool: &Path) -> [(&'static str, String); 6] {
+pub fn node_vars(spool: &Path) -> [(&'static str, String); 6] {
     static NEXT_BLOCK: std::sync::OnceLock<AtomicU16> = std::sync::OnceLock::new();
     let first = || AtomicU16::new((uuid::Uuid::new_v4().as_u128() % 50) as u16);
     let block = NEXT_BLOCK

@@ -91,12 +91,16 @@ impl SentMail {
 
 /// Every message the emulator captured, oldest first.
 pub async fn sent_mail() -> anyhow::Result<Vec<SentMail>> {
-    let emulator = Emulator::from_env();
+    sent_mail_at(&endpoint(), Emulator::from_env()).await
+}
+
+/// Every message `emulator` at `endpoint` captured, oldest first.
+pub async fn sent_mail_at(endpoint: &str, emulator: Emulator) -> anyhow::Result<Vec<SentMail>> {
     let path = match emulator {
         Emulator::Moto => "/moto-api/data.json",
         Emulator::LocalStack => "/_aws/ses",
     };
-    let data: Value = reqwest::get(format!("{}{path}", endpoint()))
+    let data: Value = reqwest::get(format!("{endpoint}{path}"))
         .await?
         .error_for_status()?
         .json()

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use teleconf_api::auth::Tokens;
-use teleconf_api::config::Config;
+use teleconf_api::config::{Config, TokenSecret};
 use teleconf_api::{AppState, router};
 use teleconf_core::aws::Clients;
 use teleconf_core::blobs::S3Blobs;
@@ -15,10 +16,25 @@ use teleconf_core::store::dynamo::DynamoStore;
 async fn main() -> anyhow::Result<()> {
     teleconf_core::process::init_tracing();
     let config = Config::from_env()?;
-    let clients = Clients::load(&config.aws).await;
+    let sdk = teleconf_core::aws::sdk_loader().load().await;
+    let clients = Clients::from_sdk_config(&sdk, &config.aws);
     let secret = match &config.token_secret {
-        Some(secret) => secret.clone(),
-        None => {
+        TokenSecret::Value(secret) => secret.clone(),
+        TokenSecret::SecretsManager(arn) => aws_sdk_secretsmanager::Client::new(&sdk)
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "reading the token secret {arn}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            })?
+            .secret_string
+            .with_context(|| format!("the token secret {arn} has no string value"))?
+            .into_bytes(),
+        TokenSecret::Random => {
             tracing::warn!(
                 "TELECONF_TOKEN_SECRET is not set: using a random secret; tokens end when this process does"
             );

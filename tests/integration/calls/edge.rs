@@ -20,7 +20,7 @@ use teleconf_tests::stack::Stack;
 const ANSWER: Duration = Duration::from_secs(5);
 
 /// A SIP user agent on its own UDP port of `ip`.
-pub(super) struct Ua {
+pub(crate) struct Ua {
     socket: UdpSocket,
     node: SocketAddr,
     call_id: String,
@@ -31,7 +31,7 @@ pub(super) struct Ua {
 }
 
 impl Ua {
-    pub(super) async fn new(ip: &str, node: SocketAddr) -> Self {
+    pub(crate) async fn new(ip: &str, node: SocketAddr) -> Self {
         let socket = UdpSocket::bind((ip, 0)).await.unwrap();
         let n = uuid::Uuid::new_v4().simple().to_string();
         Self {
@@ -44,12 +44,12 @@ impl Ua {
         }
     }
 
-    pub(super) fn local(&self) -> SocketAddr {
+    pub(crate) fn local(&self) -> SocketAddr {
         self.socket.local_addr().unwrap()
     }
 
     /// A request of this UA's dialog (or out of any before the answer).
-    pub(super) fn request(
+    pub(crate) fn request(
         &mut self,
         method: &str,
         target: &str,
@@ -88,7 +88,7 @@ impl Ua {
         )
     }
 
-    pub(super) async fn send(&self, message: &str) {
+    pub(crate) async fn send(&self, message: &str) {
         self.socket
             .send_to(message.as_bytes(), self.node)
             .await
@@ -96,7 +96,7 @@ impl Ua {
     }
 
     /// The next SIP message from the node (RTP never comes to this port).
-    pub(super) async fn receive(&self) -> String {
+    pub(crate) async fn receive(&self) -> String {
         let mut buffer = vec![0u8; 65_535];
         let (n, _) = tokio::time::timeout(ANSWER, self.socket.recv_from(&mut buffer))
             .await
@@ -106,7 +106,7 @@ impl Ua {
     }
 
     /// The next final response (1xx skipped).
-    pub(super) async fn final_response(&mut self) -> String {
+    pub(crate) async fn final_response(&mut self) -> String {
         loop {
             let message = self.receive().await;
             if message.starts_with("SIP/2.0 1") {
@@ -121,7 +121,7 @@ impl Ua {
     }
 
     /// Sends `INVITE target` with a G.711 offer; returns the final response.
-    pub(super) async fn invite(&mut self, target: &str, rtp_port: u16) -> String {
+    pub(crate) async fn invite(&mut self, target: &str, rtp_port: u16) -> String {
         let sdp = format!(
             "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
              m=audio {rtp_port} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
@@ -133,13 +133,13 @@ impl Ua {
     }
 
     /// ACKs a 2xx.
-    pub(super) async fn ack(&mut self, target: &str) {
+    pub(crate) async fn ack(&mut self, target: &str) {
         let ack = self.request("ACK", target, "", "");
         self.send(&ack).await;
     }
 
     /// Calls `target` and keys the conference number and `role`'s code by INFO.
-    pub(super) async fn join(&mut self, target: &str, open: &OpenConference, role: CallerRole) {
+    pub(crate) async fn join(&mut self, target: &str, open: &OpenConference, role: CallerRole) {
         let answer = self.invite(target, 7002).await;
         assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
         assert!(
@@ -152,7 +152,7 @@ impl Ua {
     }
 
     /// Sends a `freq` tone as PCMU RTP to the node's `port`, 50 packets a second.
-    pub(super) async fn talk(&self, port: u16, freq: f64, length: Duration) {
+    pub(crate) async fn talk(&self, port: u16, freq: f64, length: Duration) {
         let socket = UdpSocket::bind(("127.0.0.1", 0)).await.unwrap();
         let mut ticker = tokio::time::interval(Duration::from_millis(20));
         let frames = length.as_millis() / 20;
@@ -174,7 +174,7 @@ impl Ua {
     }
 
     /// Keys `digits` as SIP INFO (application/dtmf-relay), one request each.
-    pub(super) async fn key(&mut self, target: &str, digits: &str) {
+    pub(crate) async fn key(&mut self, target: &str, digits: &str) {
         for digit in digits.chars() {
             let body = format!("Signal={digit}\r\nDuration=160\r\n");
             let info = self.request(
@@ -197,7 +197,7 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-pub(super) fn status(message: &str) -> &str {
+pub(crate) fn status(message: &str) -> &str {
     message.lines().next().unwrap_or_default()
 }
 

@@ -6,7 +6,7 @@
 //! caps and timeouts ([`tcp`]); and the accounts' IP phones dialling `*44`
 //! ([`star44`]).
 
-mod edge;
+pub(crate) mod edge;
 mod faults;
 mod real_peers;
 mod star44;
