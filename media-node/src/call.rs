@@ -55,20 +55,21 @@ use teleconf_core::domain::{
     AccountId, CallLeg, CallerRole, CallerSource, ConferenceId, ConferencePrompts, DisconnectCause,
     E164, Language, LegId, PromptId, YearMonth,
 };
+use teleconf_sip::dialog::{Dialog, DialogState, InDialog};
+use teleconf_sip::rtp::{self, Digit, DropReason, DroppedRtp, DtmfReceiver, MediaSource, Verdict};
+use teleconf_sip::sdp::{self, Codec, LocalMedia, Negotiated, SdpError};
+use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::{
+    self, ClientTransaction, Received, Server, ServerTransactions, Timers, TransactionKey, TuEvent,
+    response_to,
+};
 
+use crate::g711::G711 as _;
 use crate::intro::{self, IntroRecorder};
 use crate::ivr::{self, ConferenceInfo, IntroTarget, Ivr, Prompt};
 use crate::keypad::{Command, Keypad};
 use crate::mixer::LegKey;
 use crate::prompts::{self, Audio, Clip, Frame, Player};
-use crate::rtp::{self, Digit, DropReason, DroppedRtp, DtmfReceiver, MediaSource, Verdict};
-use crate::sdp::{self, Codec, LocalMedia, Negotiated, SdpError};
-use crate::sip::dialog::{Dialog, DialogState, InDialog};
-use crate::sip::transaction::{
-    self, ClientTransaction, Received, Server, ServerTransactions, Timers, TransactionKey, TuEvent,
-    response_to,
-};
-use crate::sources::Sources;
 
 #[cfg(test)]
 mod tests;

@@ -27,11 +27,11 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use teleconf_core::domain::{AccountId, CallerRole};
+use teleconf_sip::sdp::Codec;
 
 use crate::ivr::Prompt;
 use crate::keypad::Command;
 use crate::mixer::{LegKey, LegStats, MixerError, Room};
-use crate::sdp::Codec;
 
 /// What a change asks of the calls, and what it tells the live view.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,8 +7,8 @@
 //! late, twice, wrongly or never. Whatever comes, the node never panics and keeps
 //! its word:
 //!
-//! - every SIP datagram it sends is one the [codec](crate::sip::codec) reads;
-//!   every RTP packet, one the [RTP parser](crate::rtp::parse) reads, sent from a
+//! - every SIP datagram it sends is one the [codec](teleconf_sip::message) reads;
+//!   every RTP packet, one the [RTP parser](teleconf_sip::rtp::parse) reads, sent from a
 //!   bound port;
 //! - a port is bound from the range, even (RFC 3550 §11), once, and released once:
 //!   after each input, bound ports = calls;
@@ -39,18 +39,19 @@ use teleconf_core::domain::{
     AccountId, ConferenceNumber, E164, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber,
     PromptId,
 };
+use teleconf_sip::message;
+use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
+use teleconf_sip::testkit::{
+    self as sipkit, Mutation, SIPP_SDP, mutate, mutation, proptest_config, sipp_cancel,
+    sipp_invite, sipp_request,
+};
+use teleconf_sip::transaction::{Timers, response_to};
 
 use crate::ivr::{self, ConferenceInfo, Prompt};
 use crate::mixer::LegKey;
 use crate::node::{Input, Node, NodeConfig, Output, RequestId};
 use crate::prompts::{self, Clip};
-use crate::rtp::{self, Digit, TelephoneEvent};
-use crate::sip::codec;
-use crate::sip::transaction::{Timers, response_to};
-use crate::testkit::{
-    self, LISTENER, MODERATOR, Mutation, NUMBER, PARTICIPANT, SIPP_SDP, mutate, mutation,
-    proptest_config, sipp_cancel, sipp_invite, sipp_request,
-};
+use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT};
 
 /// Four RTP ports: a fifth concurrent call gets 503.
 const PORTS: Range<u16> = 20_000..20_008;
@@ -576,12 +577,12 @@ impl Shell {
         match output {
             Output::SendSip { bytes, .. } => {
                 self.sip_sent += 1;
-                match codec::parse(bytes) {
+                match message::parse(bytes) {
                     Ok(message) => self.learn(&message),
                     // The codec's 400 copies Via, From, To, Call-ID and CSeq as
                     // received (RFC 3261 §8.2.6.2), unreadable ones included: only
                     // it may be unreadable, and only there.
-                    Err(codec::SipError::InvalidHeader { .. })
+                    Err(message::SipError::InvalidHeader { .. })
                         if self.bad_request.as_deref() == Some(&bytes[..]) => {}
                     Err(error) => {
                         return Err(TestCaseError::fail(format!(
@@ -739,8 +740,8 @@ impl Shell {
 
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TestCaseError> {
         let elapsed = chrono::TimeDelta::from_std(self.now - self.started).unwrap_or_default();
-        if let Err(error) = codec::parse(bytes) {
-            self.bad_request = codec::bad_request(bytes, &error);
+        if let Err(error) = message::parse(bytes) {
+            self.bad_request = message::bad_request(bytes, &error);
         }
         let fed = self.feed(Input::Datagram {
             now: self.now,
@@ -826,7 +827,7 @@ impl Shell {
             Message::ByeAnswer { status } => {
                 let bye = self.our_bye.as_ref()?;
                 let response = response_to(bye, *status, None);
-                String::from_utf8_lossy(&codec::encode(&SipMessage::Response(response)))
+                String::from_utf8_lossy(&message::encode(&SipMessage::Response(response)))
                     .into_owned()
             }
         })
@@ -1001,7 +1002,7 @@ impl Shell {
             .collect();
         for (i, (call_id, dialog)) in dialogs.into_iter().enumerate() {
             // RFC 3261 §8.1.1.5: a CSeq below 2**31, above any the steps use.
-            let bye = testkit::message(
+            let bye = sipkit::message(
                 &format!(
                     "BYE sip:conference@127.0.0.1:5060 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-last-bye-{i}\r\n\

@@ -20,9 +20,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use teleconf_sip::rtp::Digit;
+
 use crate::ivr::Prompt;
 use crate::prompts::Awaited;
-use crate::rtp::Digit;
 
 /// The longest intro recorded.
 pub const MAX_LENGTH: Duration = Duration::from_secs(120);

@@ -123,9 +123,9 @@ use teleconf_core::domain::{
     AccessCodes, AccountId, Admission, CallerRole, CallerSource, ConferenceId, ConferenceNumber,
     ConferencePrompts, IntroCode, Language, Limit, PromptId, Schedule,
 };
+use teleconf_sip::rtp::Digit;
 
 use crate::prompts::Awaited;
-use crate::rtp::Digit;
 
 /// How long the IVR waits for the next key (and for the first key once the
 /// prompt asking for an entry has finished). Issue #4: « Inter-digit timeout 5 s ».

@@ -19,8 +19,7 @@
 use std::time::{Duration, Instant};
 
 use teleconf_core::domain::CallerRole;
-
-use crate::rtp::Digit;
+use teleconf_sip::rtp::Digit;
 
 /// How long a `*` waits for its key.
 pub const ARMED_FOR: Duration = Duration::from_secs(3);

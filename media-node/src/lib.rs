@@ -8,17 +8,9 @@
 //! tokio tasks (SIP over UDP and TCP, the store and the bucket, the CDR spool).
 //!
 //! ## Layout
-//! - [`sip`]: SIP messages: the codec around `rsip` (compact headers, bare LF,
-//!   folded headers, Content-Length checked, never a panic on garbage), and the
-//!   RFC 3261 §17 transactions (INVITE server with RFC 6026's Accepted state,
-//!   non-INVITE server and client) with their timers, and the UAS dialog
-//!   (RFC 3261 §12: route set, BYE both ways, re-INVITE, INFO).
-//! - [`sdp`]: SDP offer/answer for G.711 and telephone-event.
-//! - [`rtp`]: RTP packets (`rtp-rs`), RFC 4733 events and the DTMF receiver, and
-//!   the [media source](rtp::source) a call takes RTP from (the caller's, never a
-//!   stranger's).
-//! - [`sources`]: the sets of addresses the node trusts: the trunk's signalling
-//!   and media sources, as addresses or CIDR blocks.
+//! SIP, SDP and RTP are the [`teleconf_sip`] crate's (messages, transactions,
+//! dialogs; offer/answer; packets, RFC 4733 and the media source rule).
+//! - [`g711`]: G.711 in the law of the codec SDP agreed on.
 //! - [`prompts`]: the default fr/en prompts (made offline by
 //!   `scripts/make-prompts.sh`, embedded) and the player that turns prompts into
 //!   20 ms frames.
@@ -49,17 +41,14 @@
 pub mod call;
 pub mod conference;
 pub mod error;
+pub mod g711;
 pub mod intro;
 pub mod ivr;
 pub mod keypad;
 pub mod mixer;
 pub mod node;
 pub mod prompts;
-pub mod rtp;
-pub mod sdp;
 pub mod shell;
-pub mod sip;
-pub mod sources;
 pub mod star44;
 
 pub use error::Error;

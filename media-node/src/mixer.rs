@@ -53,8 +53,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use teleconf_core::domain::CallerRole;
+use teleconf_sip::sdp::Codec;
 
-use crate::sdp::Codec;
+use crate::g711::G711 as _;
 
 use jitter::JitterBuffer;
 pub use jitter::{FRAME_BYTES, LegStats};

@@ -2,7 +2,7 @@
 //!
 //! The node only routes; each protocol rule lives in the module it calls:
 //!
-//! - **SIP datagrams** are parsed by the [codec](crate::sip::codec) (garbage gets its
+//! - **SIP datagrams** are parsed by the [codec](teleconf_sip::message) (garbage gets its
 //!   [`bad_request`] or nothing). A request from a source that is neither a trunk
 //!   address nor an IP phone's ([`IpPhones`]) gets 403; a message whose Call-ID names a call goes to that
 //!   [`Call`] (retransmitted INVITEs included); a response for no call is dropped;
@@ -21,7 +21,7 @@
 //!   stranger cannot guess it from the calls before), the shell is told to
 //!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port, which takes
-//!   only its caller's ([`crate::rtp::source`]); what the calls drop is counted in
+//!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is counted in
 //!   [`Node::media_stats`].
 //! - **Rooms**: a call's `Join` puts its leg into its conference's [`Room`]
 //!   (created on the first join), `ToRoom` pushes its audio, `Leave` removes it
@@ -55,18 +55,18 @@ use teleconf_core::domain::{
     AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, ControlCommand, E164,
     Language, LegId, LegQuality, LiveParticipant, PhoneNumber, PromptId,
 };
+use teleconf_sip::dialog::ALLOW;
+use teleconf_sip::message;
+use teleconf_sip::rtp::DroppedRtp;
+use teleconf_sip::sdp::LocalMedia;
+use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::{Timers, TransactionKey, response_to};
 
 use crate::call::{self, Call, Settings};
 use crate::conference::{Conference, Control, Effect, Event};
 use crate::ivr::{self, ConferenceInfo, IntroTarget};
 use crate::mixer::{LegKey, LegStats};
 use crate::prompts;
-use crate::rtp::DroppedRtp;
-use crate::sdp::LocalMedia;
-use crate::sip::codec;
-use crate::sip::dialog::ALLOW;
-use crate::sip::transaction::{Timers, TransactionKey, response_to};
-use crate::sources::Sources;
 use crate::star44::{IpPhones, STAR44};
 
 #[cfg(test)]
@@ -79,7 +79,7 @@ pub struct NodeConfig {
     /// phones) whose requests are served.
     pub trunk_sources: Sources,
     /// Where the trunk's media may come from when not from the address its SDP
-    /// gives (NAT): a call latches once on one of them ([`crate::rtp::source`]).
+    /// gives (NAT): a call latches once on one of them ([`teleconf_sip::rtp::source`]).
     pub trunk_media: Sources,
     /// Our SIP address, for Contact and Via.
     pub local_addr: SocketAddr,
@@ -588,12 +588,12 @@ impl Node {
         from: SocketAddr,
         bytes: &[u8],
     ) {
-        let message = match codec::parse(bytes) {
+        let message = match message::parse(bytes) {
             Ok(message) => message,
             Err(error) => {
                 tracing::debug!(%from, %error, "node: unreadable SIP");
                 if self.is_allowed(from.ip())
-                    && let Some(bytes) = codec::bad_request(bytes, &error)
+                    && let Some(bytes) = message::bad_request(bytes, &error)
                 {
                     self.outputs.push_back(Output::SendSip { to: from, bytes });
                 }
@@ -872,7 +872,7 @@ impl Node {
     fn send(&mut self, to: SocketAddr, message: SipMessage) {
         self.outputs.push_back(Output::SendSip {
             to,
-            bytes: codec::encode(&message),
+            bytes: message::encode(&message),
         });
     }
 
@@ -1207,7 +1207,7 @@ fn call_id(message: &impl HeadersExt) -> Option<String> {
 }
 
 /// The To tag of a stateless response: a hash of the request's identity, so its
-/// retransmission gets the same response (as [`codec::bad_request`] does).
+/// retransmission gets the same response (as [`message::bad_request`] does).
 fn stateless_tag(request: &Request) -> String {
     let mut hasher = DefaultHasher::new();
     for header in [

@@ -5,9 +5,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use super::*;
-use crate::rtp::TelephoneEvent;
-use crate::sip::codec::parse;
-use crate::testkit::{self, NUMBER, PARTICIPANT, SIPP_INVITE_HEAD, SIPP_SDP, message, utc};
+use teleconf_sip::message::parse;
+use teleconf_sip::rtp::TelephoneEvent;
+use teleconf_sip::testkit::{self as sipkit, SIPP_INVITE_HEAD, SIPP_SDP, message};
+
+use crate::testkit::{self, NUMBER, PARTICIPANT, utc};
 
 const SIGNALLING: &str = "127.0.0.1:5061";
 const MEDIA: &str = "127.0.0.1:6000";
@@ -296,7 +298,7 @@ impl Node {
         self.log
             .iter()
             .filter_map(|output| match output {
-                Output::SendSip { bytes, .. } => Some(testkit::start_line(bytes)),
+                Output::SendSip { bytes, .. } => Some(sipkit::start_line(bytes)),
                 _ => None,
             })
             .collect()

@@ -8,8 +8,10 @@ use teleconf_core::audio::g711;
 use teleconf_core::domain::{Language, NumberAction};
 
 use super::*;
-use crate::rtp::{self, Digit, TelephoneEvent};
-use crate::testkit::{self, DIALLED, LISTENER, MODERATOR, NUMBER, PARTICIPANT, SIPP_SDP, utc};
+use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
+use teleconf_sip::testkit::{self as sipkit, DIALLED, SIPP_SDP};
+
+use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
 const TRUNK: &str = "127.0.0.1";
 const PORTS: Range<u16> = 20_000..20_010;
@@ -42,12 +44,12 @@ fn conference_number() -> PhoneNumber {
 
 /// sipp's INVITE as caller `n` (its own Call-ID, From tag and branch).
 fn invite(n: u32) -> String {
-    testkit::sipp_invite(n, SIPP_SDP)
+    sipkit::sipp_invite(n, SIPP_SDP)
 }
 
 /// A request of caller `n` on its dialog (`to_tag`) or outside any (`None`).
 fn request(n: u32, method: &str, cseq: u32, to_tag: Option<&str>) -> String {
-    testkit::sipp_request(n, method, cseq, to_tag, "", "")
+    sipkit::sipp_request(n, method, cseq, to_tag, "", "")
 }
 
 /// A caller on the trunk: its SIP and media addresses, and what it says.
@@ -393,7 +395,7 @@ impl Shell {
 fn sip_lines(log: &[Output]) -> Vec<String> {
     log.iter()
         .filter_map(|output| match output {
-            Output::SendSip { bytes, .. } => Some(crate::testkit::start_line(bytes)),
+            Output::SendSip { bytes, .. } => Some(sipkit::start_line(bytes)),
             _ => None,
         })
         .collect()

@@ -20,11 +20,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
 
+use teleconf_sip::connections::ConnectionLimits;
+use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::Timers;
+
 use crate::Error;
 use crate::node::NodeConfig;
-use crate::sip::connections::ConnectionLimits;
-use crate::sip::transaction::Timers;
-use crate::sources::Sources;
 
 /// Where the node listens and whom it serves.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use serde_json::json;
 use teleconf_core::domain::Language;
 use teleconf_media_node::ivr::Prompt;
 use teleconf_media_node::prompts::{self, Clip};
-use teleconf_media_node::sdp::Codec;
+use teleconf_sip::sdp::Codec;
 use teleconf_tests::api::{TestApi, World, source_segment};
 use teleconf_tests::media::MediaNode;
 use tokio::net::UdpSocket;

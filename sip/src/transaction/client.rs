@@ -19,7 +19,7 @@ use std::time::Instant;
 use rsip::{Request, Response, SipMessage};
 
 use super::{Input, Output, Retransmit, Timers, TuEvent, due, earliest};
-use crate::sip::codec::encode;
+use crate::message::encode;
 
 /// Where a non-INVITE client transaction stands (RFC 3261 Figure 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,8 +194,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::sip::transaction::tests::request;
-    use crate::sip::transaction::{TransactionKey, response_to};
+    use crate::transaction::tests::request;
+    use crate::transaction::{TransactionKey, response_to};
 
     /// The BYE the media node sends when a caller is hung up on.
     const OUR_BYE: &str = "BYE sip:sipp@127.0.0.1:5061 SIP/2.0\r\n\

@@ -1,4 +1,4 @@
-//! RFC 3261 §17 transactions, sans-IO: the layer between the [codec](super::codec) and
+//! RFC 3261 §17 transactions, sans-IO: the layer between the [codec](crate::message) and
 //! the dialogs.
 //!
 //! One file per transaction kind, as in ezk:
@@ -272,7 +272,7 @@ fn due(deadline: Option<Instant>, now: Instant) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::codec::parse;
+    use crate::message::parse;
 
     /// sipp's INVITE, without a body.
     pub(super) fn invite_text() -> String {
@@ -339,8 +339,7 @@ Content-Length: 0\r\n\r\n";
             TransactionKey::of_response(&response),
             TransactionKey::of_request(&request(&invite_text()))
         );
-        let printed =
-            String::from_utf8(crate::sip::codec::encode(&response.into())).expect("UTF-8");
+        let printed = String::from_utf8(crate::message::encode(&response.into())).expect("UTF-8");
         assert!(
             printed.starts_with("SIP/2.0 486 Busy Here\r\n"),
             "{printed}"

@@ -21,7 +21,7 @@
 //!   above the local sequence number.
 //!
 //! Transactions (retransmissions, the 2xx retransmitted until ACK, CANCEL) are the
-//! [transaction layer](super::transaction)'s; SDP is [`crate::sdp`]'s. The dialog only
+//! [transaction layer](crate::transaction)'s; SDP is [`crate::sdp`]'s. The dialog only
 //! hands bodies up.
 //!
 //! The node never sends re-INVITEs, so the only INVITE "in progress" on a dialog is
@@ -34,7 +34,7 @@ use rsip::headers::{ToTypedHeader, UntypedHeader};
 use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, Response};
 
-use crate::sip::transaction::response_to;
+use crate::transaction::response_to;
 
 /// The methods a dialog accepts, advertised in Allow (RFC 3261 §20.5) on our INVITE
 /// responses, in-dialog OPTIONS answers and 501s.

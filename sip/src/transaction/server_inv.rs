@@ -40,7 +40,7 @@ use rsip::message::HeadersExt;
 use rsip::{Method, Request, Response, SipMessage};
 
 use super::{Input, Output, Retransmit, Timers, TuEvent, due, earliest, response_to};
-use crate::sip::codec::encode;
+use crate::message::encode;
 
 /// Where an INVITE server transaction stands (RFC 3261 Figure 7, RFC 6026 Figure 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,7 +275,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::sip::transaction::tests::{invite_text, request};
+    use crate::transaction::tests::{invite_text, request};
 
     const T1: Duration = Timers::T1;
 
@@ -492,7 +492,7 @@ Content-Length: 0\r\n\r\n"
 
     #[test]
     fn cancel_of_a_pending_invite_gets_200_and_the_invite_487() {
-        use crate::sip::transaction::{ServerTransaction, TransactionKey};
+        use crate::transaction::{ServerTransaction, TransactionKey};
 
         let start = Instant::now();
         let mut transaction = ServerInviteTransaction::new(start, invite(), Timers::default());

@@ -9,8 +9,8 @@ use rsip::message::HeadersExt;
 use rsip::{Header, Request, Response, SipMessage};
 
 use super::*;
+use crate::message::{encode, parse};
 use crate::sdp::{self, LocalMedia};
-use crate::sip::codec::{encode, parse};
 use crate::testkit::{SIPP_SDP, message};
 
 /// sipp's `uac` INVITE, through two record-routing proxies.

@@ -30,8 +30,6 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use teleconf_core::audio::g711;
-
 /// The packetisation interval we send and ask for, in milliseconds: the mixer's tick.
 pub const PTIME_MS: u16 = 20;
 
@@ -95,38 +93,6 @@ impl Codec {
         match self {
             Self::Pcmu => "PCMU",
             Self::Pcma => "PCMA",
-        }
-    }
-
-    /// One linear sample in this codec's G.711 law (ITU-T G.711).
-    pub fn encode_sample(self, sample: i16) -> u8 {
-        match self {
-            Self::Pcmu => g711::linear_to_ulaw(sample),
-            Self::Pcma => g711::linear_to_alaw(sample),
-        }
-    }
-
-    /// One code word of this codec's G.711 law back to a linear sample.
-    pub fn decode_sample(self, code: u8) -> i16 {
-        match self {
-            Self::Pcmu => g711::ulaw_to_linear(code),
-            Self::Pcma => g711::alaw_to_linear(code),
-        }
-    }
-
-    /// Appends `samples` encoded in this codec to `out`.
-    pub fn encode(self, samples: &[i16], out: &mut Vec<u8>) {
-        match self {
-            Self::Pcmu => g711::encode_ulaw(samples, out),
-            Self::Pcma => g711::encode_alaw(samples, out),
-        }
-    }
-
-    /// Appends `payload` decoded from this codec to `out`.
-    pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
-        match self {
-            Self::Pcmu => g711::decode_ulaw(payload, out),
-            Self::Pcma => g711::decode_alaw(payload, out),
         }
     }
 

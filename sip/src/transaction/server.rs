@@ -16,7 +16,7 @@ use std::time::Instant;
 use rsip::{Request, Response, SipMessage};
 
 use super::{Input, Output, Timers, TuEvent, due};
-use crate::sip::codec::encode;
+use crate::message::encode;
 
 /// Where a non-INVITE server transaction stands (RFC 3261 Figure 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +140,8 @@ mod tests {
     use rsip::headers::UntypedHeader;
 
     use super::*;
-    use crate::sip::transaction::response_to;
-    use crate::sip::transaction::tests::request;
+    use crate::transaction::response_to;
+    use crate::transaction::tests::request;
 
     const BYE: &str = "BYE sip:+33100000000@127.0.0.1:5060 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-1-5\r\n\

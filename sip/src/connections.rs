@@ -13,7 +13,7 @@
 //!   it is too slow).
 //!
 //! The shell reads the sockets and the clock and closes what these say to close;
-//! the framing is [`crate::sip::codec::frame`]'s.
+//! the framing is [`crate::message::frame`]'s.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

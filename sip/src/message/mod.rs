@@ -1,0 +1,12 @@
+//! SIP messages (RFC 3261 §7), the bottom layer: the codec between bytes on
+//! the wire and `rsip` messages the layers above can trust.
+//!
+//! - [`parse`] reads one datagram (or one message framed from a stream), never
+//!   panicking; [`SipError`] says why it could not, and [`bad_request`] builds the
+//!   stateless answer to a request it refused.
+//! - [`frame`] cuts the first message out of a TCP stream.
+//! - [`encode`] prints a message for the wire.
+
+mod codec;
+
+pub use codec::{Framing, MAX_MESSAGE_SIZE, SipError, bad_request, encode, frame, parse};
