@@ -56,12 +56,12 @@ use teleconf_core::domain::{
     E164, Language, LegId, PromptId, YearMonth,
 };
 use teleconf_sip::dialog::{Dialog, DialogState, InDialog};
+use teleconf_sip::message::response_to;
 use teleconf_sip::rtp::{self, Digit, DropReason, DroppedRtp, DtmfReceiver, MediaSource, Verdict};
 use teleconf_sip::sdp::{self, Codec, LocalMedia, Negotiated, SdpError};
 use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::{
     self, ClientTransaction, Received, Server, ServerTransactions, Timers, TransactionKey, TuEvent,
-    response_to,
 };
 
 use crate::g711::G711 as _;

@@ -40,12 +40,13 @@ use teleconf_core::domain::{
     PromptId,
 };
 use teleconf_sip::message;
+use teleconf_sip::message::response_to;
 use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
 use teleconf_sip::testkit::{
     self as sipkit, Mutation, SIPP_SDP, mutate, mutation, proptest_config, sipp_cancel,
     sipp_invite, sipp_request,
 };
-use teleconf_sip::transaction::{Timers, response_to};
+use teleconf_sip::transaction::Timers;
 
 use crate::ivr::{self, ConferenceInfo, Prompt};
 use crate::mixer::LegKey;

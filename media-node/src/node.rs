@@ -35,12 +35,10 @@
 //!   ([`Output::ReleaseRtp`]).
 //!
 //! Stateless answers (403, 404, 481, 503, OPTIONS' 200) are built with
-//! [`response_to`] and a To tag that is a hash of the request, so a retransmitted
+//! [`stateless_response`]: their To tag is a hash of the request, so a retransmitted
 //! request gets the very same answer.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
@@ -56,11 +54,11 @@ use teleconf_core::domain::{
     Language, LegId, LegQuality, LiveParticipant, PhoneNumber, PromptId,
 };
 use teleconf_sip::dialog::ALLOW;
-use teleconf_sip::message;
+use teleconf_sip::message::{self, stateless_response};
 use teleconf_sip::rtp::DroppedRtp;
 use teleconf_sip::sdp::LocalMedia;
 use teleconf_sip::sources::Sources;
-use teleconf_sip::transaction::{Timers, TransactionKey, response_to};
+use teleconf_sip::transaction::{Timers, TransactionKey};
 
 use crate::call::{self, Call, Settings};
 use crate::conference::{Conference, Control, Effect, Event};
@@ -632,7 +630,7 @@ impl Node {
             Method::Ack => {}
             Method::Invite if !in_dialog => self.new_invite(now, wall_clock, from, id, request),
             Method::Options if !in_dialog => {
-                let mut response = response_to(&request, 200, Some(&stateless_tag(&request)));
+                let mut response = stateless_response(&request, 200);
                 response
                     .headers
                     .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
@@ -865,7 +863,7 @@ impl Node {
         if request.method == Method::Ack {
             return;
         }
-        let response = response_to(request, status, Some(&stateless_tag(request)));
+        let response = stateless_response(request, status);
         self.send(to, SipMessage::Response(response));
     }
 
@@ -1204,19 +1202,4 @@ fn call_id(message: &impl HeadersExt) -> Option<String> {
         .call_id_header()
         .ok()
         .map(|header| header.value().to_string())
-}
-
-/// The To tag of a stateless response: a hash of the request's identity, so its
-/// retransmission gets the same response (as [`message::bad_request`] does).
-fn stateless_tag(request: &Request) -> String {
-    let mut hasher = DefaultHasher::new();
-    for header in [
-        request.call_id_header().map(|h| h.value().to_string()),
-        request.from_header().map(|h| h.value().to_string()),
-        request.cseq_header().map(|h| h.value().to_string()),
-        request.via_header().map(|h| h.value().to_string()),
-    ] {
-        header.unwrap_or_default().hash(&mut hasher);
-    }
-    format!("{:016x}", hasher.finish())
 }

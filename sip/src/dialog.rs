@@ -34,7 +34,7 @@ use rsip::headers::{ToTypedHeader, UntypedHeader};
 use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, Response};
 
-use crate::transaction::response_to;
+use crate::message::response_to;
 
 /// The methods a dialog accepts, advertised in Allow (RFC 3261 §20.5) on our INVITE
 /// responses, in-dialog OPTIONS answers and 501s.

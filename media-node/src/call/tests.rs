@@ -895,7 +895,7 @@ fn answer_our_options(node: &mut Node, nth: usize, status: u16) {
     let Ok(SipMessage::Request(request)) = parse(&request) else {
         panic!("our OPTIONS parses");
     };
-    let response = transaction::response_to(&request, status, None);
+    let response = response_to(&request, status, None);
     node.feed(Input::Sip(response.into()));
 }
 

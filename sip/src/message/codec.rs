@@ -29,6 +29,8 @@ use std::borrow::Cow;
 use rsip::headers::ToTypedHeader;
 use rsip::{Header, SipMessage, StatusCode};
 
+use super::response::stateless_tag;
+
 /// The largest message accepted, in bytes (64 KiB): the most one UDP datagram can
 /// carry, and the cap on one message framed from a TCP stream.
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
@@ -272,8 +274,8 @@ pub fn parse(datagram: &[u8]) -> Result<SipMessage, SipError> {
 /// response, an ACK (never answered, §17.2.1), not a recognisable request line, or
 /// lack any of Via, From, To, Call-ID or CSeq.
 ///
-/// The added To tag is a hash of the request's identity, not random: a retransmitted
-/// bad request gets the very same response, and a 400 creates no dialog.
+/// The added To tag is the [`stateless_tag`] of the request's identity, not random: a
+/// retransmitted bad request gets the very same response, and a 400 creates no dialog.
 pub fn bad_request(datagram: &[u8], error: &SipError) -> Option<Vec<u8>> {
     if matches!(error, SipError::Empty) {
         return None;
@@ -317,8 +319,8 @@ pub fn bad_request(datagram: &[u8], error: &SipError) -> Option<Vec<u8>> {
     response.push_str("\r\nTo: ");
     response.push_str(to);
     if !has_tag(to) {
-        let tag = fnv1a64(&[call_id, from, cseq, top_via]);
-        response.push_str(&format!(";tag={tag:016x}"));
+        response.push_str(";tag=");
+        response.push_str(&stateless_tag(call_id, from, cseq, top_via));
     }
     response.push_str("\r\nCall-ID: ");
     response.push_str(call_id);
@@ -1095,18 +1097,6 @@ fn has_tag(value: &str) -> bool {
         let name = param.split_once('=').map_or(*param, |(name, _)| name);
         name.trim_matches([' ', '\t']).eq_ignore_ascii_case("tag")
     })
-}
-
-/// 64-bit FNV-1a over the parts, NUL-separated: a stable, deterministic tag.
-fn fnv1a64(parts: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &byte in part.as_bytes().iter().chain(&[0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
 }
 
 /// Error details stay log-sized (and never carry a whole datagram).

@@ -6,7 +6,12 @@
 //!   stateless answer to a request it refused.
 //! - [`frame`] cuts the first message out of a TCP stream.
 //! - [`encode`] prints a message for the wire.
+//! - [`response_to`] builds a response to a request, and [`stateless_response`] one
+//!   sent outside any transaction, whose To tag ([`stateless_tag`]) is the same for a
+//!   retransmitted request.
 
 mod codec;
+mod response;
 
 pub use codec::{Framing, MAX_MESSAGE_SIZE, SipError, bad_request, encode, frame, parse};
+pub use response::{response_to, stateless_response, stateless_tag};

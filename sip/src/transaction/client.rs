@@ -194,8 +194,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::message::response_to;
+    use crate::transaction::TransactionKey;
     use crate::transaction::tests::request;
-    use crate::transaction::{TransactionKey, response_to};
 
     /// The BYE the media node sends when a caller is hung up on.
     const OUR_BYE: &str = "BYE sip:sipp@127.0.0.1:5061 SIP/2.0\r\n\

@@ -11,8 +11,9 @@
 //! - [`table`]: the server transaction table, matching received requests (§17.2.3).
 //!
 //! This module owns what they share: the [`TransactionKey`] a request is matched on
-//! (§17.2.3), the [`Timers`] of Table 4 (Appendix A), the [`Input`] / [`Output`] pair
-//! and [`response_to`], which builds a response to a request (§8.2.6).
+//! (§17.2.3), the [`Timers`] of Table 4 (Appendix A) and the [`Input`] / [`Output`]
+//! pair. Responses to a request are built by the [message layer](crate::message)'s
+//! [`response_to`](crate::message::response_to).
 //!
 //! Every transaction follows str0m's pattern: it never reads a clock nor touches a
 //! socket. The caller feeds it with `handle(now, input)` and `handle_timeout(now)`,
@@ -24,9 +25,9 @@
 
 use std::time::{Duration, Instant};
 
-use rsip::headers::{ToTypedHeader, UntypedHeader};
+use rsip::headers::ToTypedHeader;
 use rsip::message::HeadersExt;
-use rsip::{Header, Method, Request, Response, SipMessage, StatusCode};
+use rsip::{Method, Request, Response, SipMessage};
 
 pub mod client;
 pub mod server;
@@ -193,41 +194,6 @@ impl TransactionKey {
     }
 }
 
-/// A response to `request` (RFC 3261 §8.2.6): every Via in order, From, To (with
-/// `to_tag` added when given and the To has no tag yet), Call-ID and CSeq copied; no
-/// body. The TU adds Contact, Allow, a body and so on.
-pub fn response_to(request: &Request, status: u16, to_tag: Option<&str>) -> Response {
-    let mut headers = rsip::Headers::default();
-    for header in request.headers.iter() {
-        match header {
-            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
-                headers.push(header.clone());
-            }
-            Header::To(to) => {
-                // An unreadable tag counts as present: never add a second one.
-                let has_tag = to.tag().map_or(true, |tag| tag.is_some());
-                let to = match to_tag {
-                    Some(tag) if !has_tag => {
-                        rsip::headers::To::new(format!("{};tag={tag}", to.value()))
-                    }
-                    _ => to.clone(),
-                };
-                headers.push(Header::To(to));
-            }
-            _ => {}
-        }
-    }
-    headers.push(Header::ContentLength(rsip::headers::ContentLength::from(
-        0u32,
-    )));
-    Response {
-        status_code: StatusCode::from(status),
-        version: rsip::Version::V2,
-        headers,
-        body: Vec::new(),
-    }
-}
-
 /// A retransmission schedule (Timers E and G, §17.1.2.2, §17.2.1; the 2xx schedule of
 /// §13.3.1.4): due at `at`, then again after an interval doubled up to T2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,7 +238,7 @@ fn due(deadline: Option<Instant>, now: Instant) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::parse;
+    use crate::message::{parse, response_to};
 
     /// sipp's INVITE, without a body.
     pub(super) fn invite_text() -> String {

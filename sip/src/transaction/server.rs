@@ -140,7 +140,7 @@ mod tests {
     use rsip::headers::UntypedHeader;
 
     use super::*;
-    use crate::transaction::response_to;
+    use crate::message::response_to;
     use crate::transaction::tests::request;
 
     const BYE: &str = "BYE sip:+33100000000@127.0.0.1:5060 SIP/2.0\r\n\

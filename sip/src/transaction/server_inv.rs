@@ -39,8 +39,9 @@ use std::time::Instant;
 use rsip::message::HeadersExt;
 use rsip::{Method, Request, Response, SipMessage};
 
-use super::{Input, Output, Retransmit, Timers, TuEvent, due, earliest, response_to};
+use super::{Input, Output, Retransmit, Timers, TuEvent, due, earliest};
 use crate::message::encode;
+use crate::message::response_to;
 
 /// Where an INVITE server transaction stands (RFC 3261 Figure 7, RFC 6026 Figure 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -192,8 +192,9 @@ fn dialog_position(request: &Request) -> Option<(String, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::response_to;
+    use crate::transaction::TuEvent;
     use crate::transaction::tests::{invite_text, request};
-    use crate::transaction::{TuEvent, response_to};
 
     #[test]
     fn the_ack_for_a_2xx_reaches_its_accepted_invite_despite_a_new_branch() {
