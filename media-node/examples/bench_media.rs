@@ -76,7 +76,7 @@ use teleconf_core::domain::{
 use teleconf_core::store::conformance::{access_number, account_with_owner};
 use teleconf_core::store::memory::MemoryStore;
 use teleconf_core::store::{CdrStore, ConferenceStore, NumberStore};
-use teleconf_media_node::g711::G711 as _;
+use teleconf_media_node::app::g711::G711 as _;
 use teleconf_media_node::shell::{Config, Services, Shell};
 use teleconf_sip::sdp::Codec;
 

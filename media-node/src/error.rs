@@ -10,7 +10,7 @@ pub enum Error {
     Protocol(#[from] teleconf_sip::Error),
     /// The mixer refused a leg operation or a frame.
     #[error(transparent)]
-    Mixer(#[from] crate::mixer::MixerError),
+    Mixer(#[from] crate::app::mixer::MixerError),
     /// A setting of the shell is missing or wrong.
     #[error("configuration: {0}")]
     Config(String),

@@ -10,7 +10,7 @@ use teleconf_core::domain::{
 };
 use teleconf_sip::testkit::DIALLED;
 
-use crate::ivr::ConferenceInfo;
+use crate::app::ivr::ConferenceInfo;
 
 /// The sample conference's number.
 pub(crate) const NUMBER: &str = "3832257";

@@ -54,10 +54,10 @@ use teleconf_core::domain::{
 };
 
 use crate::Error;
-use crate::ivr::{self, ConferenceInfo, IntroTarget};
-use crate::mixer::LegKey;
+use crate::app::ivr::{self, ConferenceInfo, IntroTarget};
+use crate::app::mixer::LegKey;
+use crate::node::star44::IpPhones;
 use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
-use crate::star44::IpPhones;
 use media::{Inbox, Posted};
 use recorder::{Rec, Recorder};
 use spool::{Note, Spool};

@@ -26,10 +26,12 @@ use teleconf_core::domain::{
 };
 use teleconf_core::store::Store;
 
-use crate::ivr::{Attempts, CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
+use crate::app::ivr::{
+    Attempts, CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT,
+};
 use crate::node::LiveUpdate;
+use crate::node::star44::IpPhones;
 use crate::shell::recorder::Finished;
-use crate::star44::IpPhones;
 
 type Result<T> = std::result::Result<T, CoreError>;
 

@@ -48,10 +48,10 @@ use teleconf_sip::testkit::{
 };
 use teleconf_sip::transaction::Timers;
 
-use crate::ivr::{self, ConferenceInfo, Prompt};
-use crate::mixer::LegKey;
+use crate::app::ivr::{self, ConferenceInfo, Prompt};
+use crate::app::mixer::LegKey;
+use crate::app::prompts::{self, Clip};
 use crate::node::{Input, Node, NodeConfig, Output, RequestId};
-use crate::prompts::{self, Clip};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT};
 
 /// Four RTP ports: a fifth concurrent call gets 503.

@@ -64,12 +64,12 @@ use teleconf_sip::transaction::{
     self, ClientTransaction, Received, Server, ServerTransactions, Timers, TransactionKey, TuEvent,
 };
 
-use crate::g711::G711 as _;
-use crate::intro::{self, IntroRecorder};
-use crate::ivr::{self, ConferenceInfo, IntroTarget, Ivr, Prompt};
-use crate::keypad::{Command, Keypad};
-use crate::mixer::LegKey;
-use crate::prompts::{self, Audio, Clip, Frame, Player};
+use crate::app::g711::G711 as _;
+use crate::app::intro::{self, IntroRecorder};
+use crate::app::ivr::{self, ConferenceInfo, IntroTarget, Ivr, Prompt};
+use crate::app::keypad::{Command, Keypad};
+use crate::app::mixer::LegKey;
+use crate::app::prompts::{self, Audio, Clip, Frame, Player};
 
 #[cfg(test)]
 mod tests;
@@ -209,7 +209,7 @@ pub enum Output {
         /// The conference records.
         record: bool,
     },
-    /// One frame of the caller's audio for the room ([`crate::mixer::Room::push`]).
+    /// One frame of the caller's audio for the room ([`crate::app::mixer::Room::push`]).
     ToRoom {
         /// The leg.
         leg: LegKey,

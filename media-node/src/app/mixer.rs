@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 use teleconf_core::domain::CallerRole;
 use teleconf_sip::sdp::Codec;
 
-use crate::g711::G711 as _;
+use crate::app::g711::G711 as _;
 
 use jitter::JitterBuffer;
 pub use jitter::{FRAME_BYTES, LegStats};

@@ -12,7 +12,7 @@
 //! - **A new INVITE**: the Request-URI's user part is the access number, looked up
 //!   through the shell ([`Output::LookupNumber`]); unknown, or not routed to
 //!   conferences, → 404; a store that cannot be read → 503. `*44` from an account's
-//!   IP phone (by its address, or the identity the trunk asserts: [`crate::star44`])
+//!   IP phone (by its address, or the identity the trunk asserts: [`star44`])
 //!   looks up that account instead ([`Output::LookupAccount`]), for the language
 //!   its IVR speaks, and dials no number; `*44` from anyone else, or of an account
 //!   that is gone, → 403. The shell hands the node the accounts' IP phones
@@ -38,6 +38,9 @@
 //! [`stateless_response`]: their To tag is a hash of the request, so a retransmitted
 //! request gets the very same answer.
 
+pub mod call;
+pub mod star44;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
@@ -60,13 +63,15 @@ use teleconf_sip::sdp::LocalMedia;
 use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::{Timers, TransactionKey};
 
-use crate::call::{self, Call, Settings};
-use crate::conference::{Conference, Control, Effect, Event};
-use crate::ivr::{self, ConferenceInfo, IntroTarget};
-use crate::mixer::{LegKey, LegStats};
-use crate::prompts;
-use crate::star44::{IpPhones, STAR44};
+use crate::app::conference::{Conference, Control, Effect, Event};
+use crate::app::ivr::{self, ConferenceInfo, IntroTarget};
+use crate::app::mixer::{LegKey, LegStats};
+use crate::app::prompts;
+use call::{Call, Settings};
+use star44::{IpPhones, STAR44};
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;
 

@@ -66,9 +66,9 @@ use teleconf_core::audio::decode_wav;
 use teleconf_core::domain::{CallerRole, Language, PromptId};
 use teleconf_sip::sdp::Codec;
 
-use crate::ivr::Prompt;
+use crate::app::ivr::Prompt;
 
-use crate::g711::G711 as _;
+use crate::app::g711::G711 as _;
 
 /// Sample rate of every prompt and of G.711: 8 kHz.
 pub const SAMPLE_RATE: u32 = 8_000;

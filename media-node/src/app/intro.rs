@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use teleconf_sip::rtp::Digit;
 
-use crate::ivr::Prompt;
-use crate::prompts::Awaited;
+use crate::app::ivr::Prompt;
+use crate::app::prompts::Awaited;
 
 /// The longest intro recorded.
 pub const MAX_LENGTH: Duration = Duration::from_secs(120);

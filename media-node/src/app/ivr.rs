@@ -108,7 +108,7 @@
 //! An 8-digit entry at the conference-number prompt is a one-time
 //! [`teleconf_core::domain::IntroCode`] (not from `*44`): looked up with
 //! [`Output::LookupIntroCode`]; a code that opens a conference hands the call to
-//! the intro recorder ([`Output::RecordIntro`], [`crate::intro`]).
+//! the intro recorder ([`Output::RecordIntro`], [`crate::app::intro`]).
 //!
 //! Wall-clock time is read once, at [`Input::Start`], and advanced with the
 //! monotonic `now` of later inputs: the machine never reads a clock.
@@ -125,7 +125,7 @@ use teleconf_core::domain::{
 };
 use teleconf_sip::rtp::Digit;
 
-use crate::prompts::Awaited;
+use crate::app::prompts::Awaited;
 
 /// How long the IVR waits for the next key (and for the first key once the
 /// prompt asking for an entry has finished). Issue #4: « Inter-digit timeout 5 s ».
@@ -292,7 +292,7 @@ pub enum Prompt {
     FirstCaller,
     /// "This conference is scheduled to end in five minutes."
     EndsSoon,
-    /// The keys this role may use ([`crate::keypad`]'s table, spoken).
+    /// The keys this role may use ([`crate::app::keypad`]'s table, spoken).
     KeypadHelp(CallerRole),
     /// "This conference is recorded." (to each caller admitted while it records)
     Recorded,
@@ -324,7 +324,7 @@ pub enum Output {
     /// Find what this intro code opens; answer with [`Input::IntroFound`].
     LookupIntroCode(IntroCode),
     /// The code opened the intro recorder for this conference: hand the call over
-    /// to [`crate::intro`] (the IVR's work is over).
+    /// to [`crate::app::intro`] (the IVR's work is over).
     RecordIntro(IntroTarget),
     /// Read the failures counted against `caller` and, once it is known,
     /// `conference`; answer with [`Input::Attempts`].

@@ -1,0 +1,26 @@
+//! The application: what a caller meets once the node has answered, sans-IO and
+//! free of SIP. Every machine here takes `(now, input)` and hands back outputs;
+//! the [node](crate::node) feeds them and carries out what they ask.
+//!
+//! ## Layout
+//! - [`ivr`]: the access IVR: greeting, conference number, access code, window,
+//!   guessing limits, `*44`, one-time intro codes.
+//! - [`intro`]: recording a conference's intro message by phone.
+//! - [`keypad`]: the keys in the conference (`*6`, `*5`, …) and the command each
+//!   is for a role.
+//! - [`prompts`]: what the IVR, the keypad and the room say, the default fr/en
+//!   recordings (made offline by `scripts/make-prompts.sh`, embedded) and the
+//!   player that turns prompts into 20 ms frames.
+//! - [`conference`]: a conference on the node: who is in it, the lock, lecture
+//!   mode, recording, and what the keypad's and the portal's commands do to it.
+//! - [`mixer`]: a conference's audio: jitter buffers, the 20 ms N−1 mix on
+//!   absolute deadlines, listeners never heard, the shared mix encoded once.
+//! - [`g711`]: G.711 in the law of the codec SDP agreed on.
+
+pub mod conference;
+pub mod g711;
+pub mod intro;
+pub mod ivr;
+pub mod keypad;
+pub mod mixer;
+pub mod prompts;
