@@ -29,9 +29,9 @@ use std::time::Instant;
 use teleconf_core::domain::{AccountId, CallerRole};
 use teleconf_sip::sdp::Codec;
 
-use crate::app::ivr::Prompt;
 use crate::app::keypad::Command;
 use crate::app::mixer::{LegKey, LegStats, MixerError, Room};
+use crate::app::prompts::Prompt;
 
 /// What a change asks of the calls, and what it tells the live view.
 #[derive(Debug, Clone, PartialEq)]

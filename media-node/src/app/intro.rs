@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use teleconf_sip::rtp::Digit;
 
-use crate::app::ivr::Prompt;
-use crate::app::prompts::Awaited;
+use crate::app::prompts::{Awaited, Prompt};
 
 /// The longest intro recorded.
 pub const MAX_LENGTH: Duration = Duration::from_secs(120);

@@ -116,7 +116,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use teleconf_core::domain::{
@@ -125,7 +125,7 @@ use teleconf_core::domain::{
 };
 use teleconf_sip::rtp::Digit;
 
-use crate::app::prompts::Awaited;
+use crate::app::prompts::{Awaited, Prompt};
 
 /// How long the IVR waits for the next key (and for the first key once the
 /// prompt asking for an entry has finished). Issue #4: « Inter-digit timeout 5 s ».
@@ -243,71 +243,6 @@ pub enum Input {
     Attempts(Instant, Option<Attempts>),
     /// Answers [`Output::LookupOccupancy`]: callers now in the conference.
     Occupancy(Instant, u32),
-}
-
-/// What to say; the shell picks the audio (custom prompt from S3, or the default
-/// in the call's [`Ivr::language`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prompt {
-    /// « Msg d'accueil général »: the number's custom greeting, or the default.
-    Greeting(Option<PromptId>),
-    /// "Key the conference number, then #": custom or default.
-    AskConferenceNumber(Option<PromptId>),
-    /// "Key your access code, then #": custom or default.
-    AskAccessCode(Option<PromptId>),
-    /// "This conference number is not valid."
-    InvalidConferenceNumber,
-    /// "This access code is not valid."
-    InvalidCode,
-    /// "This conference opens at HH:MM" (in the conference's time zone).
-    NotYetOpen {
-        /// The opening time (five minutes before the start), local.
-        opens_at_local: NaiveTime,
-    },
-    /// "This conference has ended."
-    Ended,
-    /// "This conference is full."
-    Full,
-    /// "This conference is locked."
-    Locked,
-    /// "Too many attempts, try again later."
-    TooManyAttempts,
-    /// "Goodbye."
-    Goodbye,
-    /// The conference's intro message.
-    Intro(PromptId),
-    // In the conference (the keypad and the room's announcements, #5):
-    /// "You are muted." (`true`) / "You are unmuted." (`false`).
-    Muted(bool),
-    /// "All participants are muted." / "… unmuted." (lecture mode on / off).
-    AllMuted(bool),
-    /// "The conference is now locked." / "… unlocked."
-    ConferenceLocked(bool),
-    /// "N callers in the conference."
-    Callers(u32),
-    /// "The last caller to join has been removed." (`true`) / "There is no one
-    /// to remove." (`false`).
-    CallerRemoved(bool),
-    /// "You are the first caller."
-    FirstCaller,
-    /// "This conference is scheduled to end in five minutes."
-    EndsSoon,
-    /// The keys this role may use ([`crate::app::keypad`]'s table, spoken).
-    KeypadHelp(CallerRole),
-    /// "This conference is recorded." (to each caller admitted while it records)
-    Recorded,
-    /// "Recording is paused." (`true`) / "Recording has resumed." (`false`).
-    RecordingPaused(bool),
-    /// "Record your message after the beep, then press #." (intro by phone)
-    IntroInstructions,
-    /// "Press 1 to keep this message, or 2 to record it again."
-    IntroChoice,
-    /// "Your message has been saved."
-    IntroSaved,
-    /// Somebody joined: a rising tone.
-    EntryTone,
-    /// Somebody left: a falling tone.
-    ExitTone,
 }
 
 /// What the IVR asks the shell to do, read with [`Ivr::poll_output`].

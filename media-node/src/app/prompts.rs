@@ -11,7 +11,7 @@
 //! espeak-ng nor sox. Each language is decoded once, on first use, to 16-bit PCM
 //! with `teleconf_core`'s WAV decoder.
 //!
-//! [`default_prompt`] turns an [`ivr::Prompt`](Prompt) into the [`Clip`]s that say it:
+//! [`default_prompt`] turns a [`Prompt`] into the [`Clip`]s that say it:
 //! PCM borrowed from the catalogue ([`Clip::Default`]), or a marker for a custom
 //! prompt the shell fetches from S3 and caches ([`Clip::Custom`]).
 //!
@@ -66,8 +66,6 @@ use teleconf_core::audio::decode_wav;
 use teleconf_core::domain::{CallerRole, Language, PromptId};
 use teleconf_sip::sdp::Codec;
 
-use crate::app::ivr::Prompt;
-
 use crate::app::g711::G711 as _;
 
 /// Sample rate of every prompt and of G.711: 8 kHz.
@@ -81,6 +79,72 @@ pub type Payload = [u8; FRAME_SAMPLES];
 
 /// One 20 ms frame of 16-bit PCM.
 pub type PcmFrame = [i16; FRAME_SAMPLES];
+
+/// What to say to a caller: the IVR's, the intro recorder's, the keypad's and the
+/// room's words. [`default_prompt`] gives the audio (a custom recording from S3, or
+/// the default in the call's language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// « Msg d'accueil général »: the number's custom greeting, or the default.
+    Greeting(Option<PromptId>),
+    /// "Key the conference number, then #": custom or default.
+    AskConferenceNumber(Option<PromptId>),
+    /// "Key your access code, then #": custom or default.
+    AskAccessCode(Option<PromptId>),
+    /// "This conference number is not valid."
+    InvalidConferenceNumber,
+    /// "This access code is not valid."
+    InvalidCode,
+    /// "This conference opens at HH:MM" (in the conference's time zone).
+    NotYetOpen {
+        /// The opening time (five minutes before the start), local.
+        opens_at_local: NaiveTime,
+    },
+    /// "This conference has ended."
+    Ended,
+    /// "This conference is full."
+    Full,
+    /// "This conference is locked."
+    Locked,
+    /// "Too many attempts, try again later."
+    TooManyAttempts,
+    /// "Goodbye."
+    Goodbye,
+    /// The conference's intro message.
+    Intro(PromptId),
+    // In the conference (the keypad and the room's announcements, #5):
+    /// "You are muted." (`true`) / "You are unmuted." (`false`).
+    Muted(bool),
+    /// "All participants are muted." / "… unmuted." (lecture mode on / off).
+    AllMuted(bool),
+    /// "The conference is now locked." / "… unlocked."
+    ConferenceLocked(bool),
+    /// "N callers in the conference."
+    Callers(u32),
+    /// "The last caller to join has been removed." (`true`) / "There is no one
+    /// to remove." (`false`).
+    CallerRemoved(bool),
+    /// "You are the first caller."
+    FirstCaller,
+    /// "This conference is scheduled to end in five minutes."
+    EndsSoon,
+    /// The keys this role may use ([`crate::app::keypad`]'s table, spoken).
+    KeypadHelp(CallerRole),
+    /// "This conference is recorded." (to each caller admitted while it records)
+    Recorded,
+    /// "Recording is paused." (`true`) / "Recording has resumed." (`false`).
+    RecordingPaused(bool),
+    /// "Record your message after the beep, then press #." (intro by phone)
+    IntroInstructions,
+    /// "Press 1 to keep this message, or 2 to record it again."
+    IntroChoice,
+    /// "Your message has been saved."
+    IntroSaved,
+    /// Somebody joined: a rising tone.
+    EntryTone,
+    /// Somebody left: a falling tone.
+    ExitTone,
+}
 
 // ---------------------------------------------------------------------------------
 // Catalogue
@@ -722,7 +786,7 @@ mod tests {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
     }
 
-    /// Every variant of `ivr::Prompt`, the custom ones both with and without a recording.
+    /// Every variant of [`Prompt`], the custom ones both with and without a recording.
     fn every_prompt() -> Vec<Prompt> {
         let id = PromptId::new();
         vec![

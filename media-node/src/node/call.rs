@@ -66,10 +66,10 @@ use teleconf_sip::transaction::{
 
 use crate::app::g711::G711 as _;
 use crate::app::intro::{self, IntroRecorder};
-use crate::app::ivr::{self, ConferenceInfo, IntroTarget, Ivr, Prompt};
+use crate::app::ivr::{self, ConferenceInfo, IntroTarget, Ivr};
 use crate::app::keypad::{Command, Keypad};
 use crate::app::mixer::LegKey;
-use crate::app::prompts::{self, Audio, Clip, Frame, Player};
+use crate::app::prompts::{self, Audio, Clip, Frame, Player, Prompt};
 
 #[cfg(test)]
 mod tests;

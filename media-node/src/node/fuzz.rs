@@ -48,8 +48,9 @@ use teleconf_sip::testkit::{
 };
 use teleconf_sip::transaction::Timers;
 
-use crate::app::ivr::{self, ConferenceInfo, Prompt};
+use crate::app::ivr::{self, ConferenceInfo};
 use crate::app::mixer::LegKey;
+use crate::app::prompts::Prompt;
 use crate::app::prompts::{self, Clip};
 use crate::node::{Input, Node, NodeConfig, Output, RequestId};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT};

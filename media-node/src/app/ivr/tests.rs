@@ -1,6 +1,8 @@
 //! Call scenarios on a simulated clock: a `Call` plays the shell (answers
 //! lookups from a fixture, counts prompts) and records every output.
 
+use chrono::NaiveTime;
+
 use super::*;
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 use proptest::prelude::*;
