@@ -10,7 +10,7 @@ use teleconf_core::domain::{
 };
 use teleconf_sip::testkit::DIALLED;
 
-use crate::app::ivr::ConferenceInfo;
+use crate::app::lookup::ConferenceInfo;
 
 /// The sample conference's number.
 pub(crate) const NUMBER: &str = "3832257";

@@ -11,18 +11,18 @@
 //! # Flow
 //!
 //! ```text
-//!  Start ──(access number)──> Greeting ──PromptFinished──┐   (meanwhile: CheckAttempts
-//!    │                                                  ▼    of the caller, the pace)
+//!  Start ──(access number)──> Greeting ──PromptFinished──┐   (meanwhile: Attempts
+//!    │                                                  ▼    of the caller: the pace)
 //!    └──(*44: no greeting)──────────────────────> Number entry  <────────────┐
 //!                                                       │ # / 5 s gap        │ try < tries
 //!                                  not 7 or 8 digits ───┤ (slowed: 3 s)      │
 //!                                                       ▼                    │
-//!        LookupConference / LookupIntroCode ─> not found: RecordFailure ─> Attempts
+//!            Conference / IntroCode ─> not found: RecordFailure ─> Attempts
 //!                                                       │ found
 //!             NotYetOpen ─> "opens at HH:MM" ─┐         │ (an intro code: RecordIntro)
 //!             Ended ──────> "has ended" ──────┼─────────┤ window
 //!                                             │         ▼
-//!                                             │   CheckAttempts ─> Attempts (the pace)
+//!                                             │   Attempts ─> the counts (the pace)
 //!          the caller over its limit, or ─────┤         │
 //!          the counters unreadable:           │         ▼
 //!          "too many, try later"              │    Code entry <─────────────┐
@@ -31,7 +31,7 @@
 //!                                             │         ├─ wrong: RecordFailure ─> Attempts
 //!                                             │         ▼ code matches a role
 //!             Ended (again, at admission) ────┤   (locked and not a moderator:
-//!             locked ─────> "locked" ─────────┤    refused) LookupOccupancy ─> Occupancy
+//!             locked ─────> "locked" ─────────┤    refused) CountCallers ─> Callers
 //!             occupancy ≥ max ─> "full" ──────┤         │ room left
 //!                                             │         ▼
 //!       last failed try ─> "invalid" ─────────┤   Admit { conference, role },
@@ -78,9 +78,11 @@
 //! [`CONFERENCE_LIMIT`]): a conference number that opens nothing, an intro code
 //! that opens nothing and a wrong access code count against **the caller** (its
 //! caller ID and the trunk it came through, [`CallerSource`]); a wrong access code
-//! counts against **the conference** too. Each is an [`Output::RecordFailure`],
-//! answered with the counts now ([`Input::Attempts`]); the counts are also read
-//! when the call starts and when the conference is found ([`Output::CheckAttempts`]).
+//! counts against **the conference** too. Each is a [`Lookup::RecordFailure`],
+//! answered with the counts now ([`Answer::Attempts`]); the counts are also read
+//! when the call starts and when the conference is found ([`Lookup::Attempts`]).
+//! Every lookup goes out as [`Output::Lookup`] and its answer comes back as
+//! [`Input::Answer`] ([`crate::app::lookup`]).
 //! From the counts the IVR sets the call's **pace**, which only ever tightens:
 //!
 //! - the caller over its limit (the store keeps it locked for [`LOCKOUT`]): the
@@ -107,7 +109,7 @@
 //!
 //! An 8-digit entry at the conference-number prompt is a one-time
 //! [`teleconf_core::domain::IntroCode`] (not from `*44`): looked up with
-//! [`Output::LookupIntroCode`]; a code that opens a conference hands the call to
+//! [`Lookup::IntroCode`]; a code that opens a conference hands the call to
 //! the intro recorder ([`Output::RecordIntro`], [`crate::app::intro`]).
 //!
 //! Wall-clock time is read once, at [`Input::Start`], and advanced with the
@@ -117,14 +119,14 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
 
 use teleconf_core::domain::{
-    AccessCodes, AccountId, Admission, CallerRole, CallerSource, ConferenceId, ConferenceNumber,
-    ConferencePrompts, IntroCode, Language, Limit, PromptId, Schedule,
+    AccountId, Admission, CallerRole, CallerSource, ConferenceId, ConferenceNumber,
+    ConferencePrompts, IntroCode, Language, Limit,
 };
 use teleconf_sip::rtp::Digit;
 
+use crate::app::lookup::{Answer, Attempts, ConferenceInfo, IntroTarget, Lookup};
 use crate::app::prompts::{Awaited, Prompt};
 
 /// How long the IVR waits for the next key (and for the first key once the
@@ -169,43 +171,6 @@ pub const GUARD_DELAY: Duration = Duration::from_secs(3);
 /// On a slowed call, the tries of each step.
 pub const GUARDED_TRIES: u8 = 1;
 
-/// The conference whose intro a one-time code records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntroTarget {
-    /// The code keyed (spent once the intro is kept).
-    pub code: IntroCode,
-    /// The conference.
-    pub conference: ConferenceId,
-    /// Its account.
-    pub account: AccountId,
-}
-
-/// What the IVR needs to know about a conference, answering
-/// [`Output::LookupConference`].
-#[derive(Debug, Clone)]
-pub struct ConferenceInfo {
-    /// Identity.
-    pub id: ConferenceId,
-    /// The account it belongs to (a `*44` caller may reach only their own account's).
-    pub account: AccountId,
-    /// Its 7-digit number.
-    pub number: ConferenceNumber,
-    /// Planned start and end: the access window.
-    pub schedule: Schedule,
-    /// One code per role.
-    pub codes: AccessCodes,
-    /// The intro message played to each admitted caller.
-    pub intro: Option<PromptId>,
-    /// Callers it may hold at once.
-    pub max_participants: u32,
-    /// The account's time zone, for saying the opening time.
-    pub time_zone: Tz,
-    /// Locked by its moderator: nobody else may join.
-    pub locked: bool,
-    /// Its audio is recorded (the conference's `record`).
-    pub record: bool,
-}
-
 /// Something that happened on the call, stamped with the monotonic `now`.
 #[derive(Debug, Clone)]
 pub enum Input {
@@ -233,16 +198,11 @@ pub enum Input {
     PromptFinished(Instant),
     /// The deadline given by [`Ivr::poll_timeout`] has come.
     Timeout(Instant),
-    /// Answers [`Output::LookupConference`]: `None` when no conference has that number.
-    ConferenceFound(Instant, Option<ConferenceInfo>),
-    /// Answers [`Output::LookupIntroCode`]: `None` when the code opens nothing.
-    IntroFound(Instant, Option<IntroTarget>),
-    /// Answers [`Output::CheckAttempts`] and [`Output::RecordFailure`]: the
-    /// failures counted now, `None` when the store could not tell (the call is then
-    /// refused: the counters fail closed).
-    Attempts(Instant, Option<Attempts>),
-    /// Answers [`Output::LookupOccupancy`]: callers now in the conference.
-    Occupancy(Instant, u32),
+    /// Answers [`Output::Lookup`]: the conference found for the number keyed, what
+    /// an intro code opens, or the failure counts.
+    Answer(Instant, Answer),
+    /// Answers [`Output::CountCallers`]: callers now in the conference.
+    Callers(Instant, u32),
 }
 
 /// What the IVR asks the shell to do, read with [`Ivr::poll_output`].
@@ -254,34 +214,17 @@ pub enum Output {
     /// Stop the prompt playing and drop the queued ones (barge-in); no
     /// `PromptFinished` for them.
     StopPrompt,
-    /// Find the conference with this number; answer with [`Input::ConferenceFound`].
-    LookupConference(ConferenceNumber),
-    /// Find what this intro code opens; answer with [`Input::IntroFound`].
-    LookupIntroCode(IntroCode),
+    /// Ask the store: the conference of the number keyed ([`Lookup::Conference`]),
+    /// what an intro code opens ([`Lookup::IntroCode`]), the failures counted
+    /// ([`Lookup::Attempts`]) or one more ([`Lookup::RecordFailure`]); answer with
+    /// [`Input::Answer`].
+    Lookup(Lookup),
     /// The code opened the intro recorder for this conference: hand the call over
     /// to [`crate::app::intro`] (the IVR's work is over).
     RecordIntro(IntroTarget),
-    /// Read the failures counted against `caller` and, once it is known,
-    /// `conference`; answer with [`Input::Attempts`].
-    CheckAttempts {
-        /// Who calls.
-        caller: CallerSource,
-        /// The conference keyed, once found.
-        conference: Option<ConferenceId>,
-    },
-    /// Count one wrong entry against `caller`, and against `conference` for a
-    /// wrong access code; answer with the counts now ([`Input::Attempts`]). The
-    /// failure that reaches a limit locks for [`LOCKOUT`] and is recorded in the
-    /// conference's account's activity when there is one.
-    RecordFailure {
-        /// Who keyed it.
-        caller: CallerSource,
-        /// For a wrong access code: the conference it was keyed for, and its
-        /// account.
-        conference: Option<(ConferenceId, AccountId)>,
-    },
-    /// Count the callers in the conference; answer with [`Input::Occupancy`].
-    LookupOccupancy(ConferenceId),
+    /// Count the callers in the conference (the node knows, from its room); answer
+    /// with [`Input::Callers`].
+    CountCallers(ConferenceId),
     /// Join the caller to the conference with this role.
     Admit {
         /// Where.
@@ -291,15 +234,6 @@ pub enum Output {
     },
     /// End the call (BYE).
     Hangup,
-}
-
-/// The failures counted in the current windows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Attempts {
-    /// Wrong entries from this caller.
-    pub by_caller: u32,
-    /// Wrong codes against this conference (0 before it is known).
-    pub by_conference: u32,
 }
 
 /// Which entry is being collected.
@@ -337,15 +271,15 @@ enum State {
     Greeting,
     /// Collecting keys for a step.
     Collecting(Step),
-    /// Waiting for `ConferenceFound`.
+    /// Waiting for `Answer::Conference`.
     FindingConference,
-    /// Waiting for `IntroFound`.
+    /// Waiting for `Answer::IntroCode`.
     FindingIntro,
-    /// Waiting for `Attempts`, then doing what is after.
+    /// Waiting for `Answer::Attempts`, then doing what is after.
     Counting(After),
     /// A slowed call's entry waits [`GUARD_DELAY`] before it is checked.
     Verifying(Step),
-    /// Waiting for `Occupancy`, the code having opened `role`.
+    /// Waiting for `Callers`, the code having opened `role`.
     CheckingOccupancy(CallerRole),
     /// Final prompts play; hang up when they are done.
     Ending,
@@ -453,10 +387,10 @@ impl Ivr {
                 self.started = Some((now, wall_clock));
                 self.language = language;
                 // A caller shut out hears so at once; the greeting plays meanwhile.
-                self.outputs.push_back(Output::CheckAttempts {
+                self.outputs.push_back(Output::Lookup(Lookup::Attempts {
                     caller: caller.clone(),
                     conference: None,
-                });
+                }));
                 self.caller = Some(caller);
                 self.star44 = star44;
                 if star44.is_some() {
@@ -472,12 +406,24 @@ impl Ivr {
             Input::Digit(now, digit) => self.on_digit(now, digit),
             Input::PromptFinished(now) => self.on_prompt_finished(now),
             Input::Timeout(now) => self.on_timeout(now),
-            Input::ConferenceFound(now, found) => {
+            Input::Answer(now, answer) => self.on_answer(now, answer),
+            Input::Callers(now, callers) => {
+                if let State::CheckingOccupancy(role) = self.state {
+                    self.on_occupancy(now, callers, role);
+                }
+            }
+        }
+    }
+
+    /// An answer from the store; one nobody waits for any more is ignored.
+    fn on_answer(&mut self, now: Instant, answer: Answer) {
+        match answer {
+            Answer::Conference(found) => {
                 if self.state == State::FindingConference {
                     self.on_conference(now, found);
                 }
             }
-            Input::IntroFound(now, found) => {
+            Answer::IntroCode(found) => {
                 if self.state == State::FindingIntro {
                     match found {
                         Some(target) => {
@@ -490,12 +436,9 @@ impl Ivr {
                     }
                 }
             }
-            Input::Attempts(now, counts) => self.on_attempts(now, counts),
-            Input::Occupancy(now, callers) => {
-                if let State::CheckingOccupancy(role) = self.state {
-                    self.on_occupancy(now, callers, role);
-                }
-            }
+            Answer::Attempts(counts) => self.on_attempts(now, counts.ok()),
+            // A new call's lookups are the node's, prompts the call's.
+            Answer::Number(_) | Answer::Account(_) | Answer::Prompt(..) => {}
         }
     }
 
@@ -656,14 +599,16 @@ impl Ivr {
         match step {
             Step::Number => match keyed.parse::<ConferenceNumber>() {
                 Ok(number) => {
-                    self.outputs.push_back(Output::LookupConference(number));
+                    self.outputs
+                        .push_back(Output::Lookup(Lookup::Conference(number)));
                     self.state = State::FindingConference;
                     self.deadline = Some(now + ANSWER_TIMEOUT);
                 }
                 // Eight digits: a one-time code to record a conference's intro.
                 Err(_) => match keyed.parse::<IntroCode>() {
                     Ok(code) if self.star44.is_none() => {
-                        self.outputs.push_back(Output::LookupIntroCode(code));
+                        self.outputs
+                            .push_back(Output::Lookup(Lookup::IntroCode(code)));
                         self.state = State::FindingIntro;
                         self.deadline = Some(now + ANSWER_TIMEOUT);
                     }
@@ -684,8 +629,7 @@ impl Ivr {
                         if conference.locked && role != CallerRole::Moderator {
                             return self.end(now, &[Prompt::Locked]);
                         }
-                        self.outputs
-                            .push_back(Output::LookupOccupancy(conference.id));
+                        self.outputs.push_back(Output::CountCallers(conference.id));
                         self.state = State::CheckingOccupancy(role);
                         self.deadline = Some(now + ANSWER_TIMEOUT);
                     }
@@ -711,7 +655,7 @@ impl Ivr {
             return self.end(now, &[]);
         };
         self.outputs
-            .push_back(Output::RecordFailure { caller, conference });
+            .push_back(Output::Lookup(Lookup::RecordFailure { caller, conference }));
         self.state = State::Counting(After::Failed(step));
         self.deadline = Some(now + ANSWER_TIMEOUT);
     }
@@ -792,10 +736,10 @@ impl Ivr {
         let (Some(conference), Some(caller)) = (&self.conference, self.caller.clone()) else {
             return self.end(now, &[]);
         };
-        self.outputs.push_back(Output::CheckAttempts {
+        self.outputs.push_back(Output::Lookup(Lookup::Attempts {
             caller,
             conference: Some(conference.id),
-        });
+        }));
         self.state = State::Counting(After::AskCode);
         self.deadline = Some(now + ANSWER_TIMEOUT);
     }

@@ -3,6 +3,8 @@
 //! the [node](crate::node) feeds them and carries out what they ask.
 //!
 //! ## Layout
+//! - [`lookup`]: the one lookup protocol: what a call asks of the store and the
+//!   bucket, and the answers.
 //! - [`ivr`]: the access IVR: greeting, conference number, access code, window,
 //!   guessing limits, `*44`, one-time intro codes.
 //! - [`intro`]: recording a conference's intro message by phone.
@@ -22,5 +24,6 @@ pub mod g711;
 pub mod intro;
 pub mod ivr;
 pub mod keypad;
+pub mod lookup;
 pub mod mixer;
 pub mod prompts;

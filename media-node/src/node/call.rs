@@ -19,9 +19,10 @@
 //!   SDP address until then. Telephone events go to the [`DtmfReceiver`], audio
 //!   after admission to the room ([`Output::ToRoom`]).
 //! - **IVR**: keys (RFC 4733 or SIP INFO) go to the [`Ivr`] until admission, then
-//!   to the [`Keypad`]; the IVR's lookups go out as [`Output::Ivr`] and come back
-//!   as inputs; its prompts play through the [`Player`], one clip per prompt,
-//!   each clip's end reported as `PromptFinished`.
+//!   to the [`Keypad`]; the IVR's lookups, and the fetches of custom prompts, go
+//!   out unchanged as [`Output::Lookup`] and their answers come back as
+//!   [`Input::Answer`]; its prompts play through the [`Player`], one clip per
+//!   prompt, each clip's end reported as `PromptFinished`.
 //! - **Room**: the room is shared by every call of a conference, so the call does
 //!   not own it: it asks the node to [`Output::Join`], pushes the caller's audio
 //!   with [`Output::ToRoom`], gets its mix back with [`Input::FromRoom`] and asks to
@@ -66,8 +67,9 @@ use teleconf_sip::transaction::{
 
 use crate::app::g711::G711 as _;
 use crate::app::intro::{self, IntroRecorder};
-use crate::app::ivr::{self, ConferenceInfo, IntroTarget, Ivr};
+use crate::app::ivr::{self, Ivr};
 use crate::app::keypad::{Command, Keypad};
+use crate::app::lookup::{Answer, ConferenceInfo, IntroTarget, Lookup};
 use crate::app::mixer::LegKey;
 use crate::app::prompts::{self, Audio, Clip, Frame, Player, Prompt};
 
@@ -150,17 +152,11 @@ pub enum Input<'a> {
     Tick,
     /// The room's 20 ms for this leg, after [`Output::Join`].
     FromRoom(&'a [u8; prompts::FRAME_SAMPLES]),
-    /// Answers [`ivr::Output::LookupConference`].
-    ConferenceFound(Option<ConferenceInfo>),
-    /// Answers [`ivr::Output::LookupIntroCode`].
-    IntroFound(Option<IntroTarget>),
-    /// Answers [`ivr::Output::CheckAttempts`] and [`ivr::Output::RecordFailure`]
-    /// (`None`: the store could not tell).
-    Attempts(Option<ivr::Attempts>),
-    /// Answers [`ivr::Output::LookupOccupancy`].
-    Occupancy(u32),
-    /// Answers [`Output::FetchPrompt`]: the prompt's 8 kHz PCM.
-    PromptAudio(PromptId, Arc<[i16]>),
+    /// Answers [`Output::Lookup`]: a prompt's audio goes to the player, the rest
+    /// to the IVR.
+    Answer(Answer),
+    /// Answers [`Output::CountCallers`]: callers now in the conference.
+    Callers(u32),
     /// The deadline of [`Call::poll_timeout`] has come.
     Timeout,
     /// The node is going away: hang up (BYE, CDR closed as a bridge hang-up).
@@ -188,12 +184,12 @@ pub enum Output {
         /// The packet.
         bytes: Vec<u8>,
     },
-    /// A lookup or a count for the node: `LookupConference`, `CheckAttempts`,
-    /// `RecordFailure` or `LookupOccupancy`. Answer with the matching input.
-    Ivr(ivr::Output),
-    /// Fetch this custom prompt (S3 or the node's cache); answer with
-    /// [`Input::PromptAudio`]. After [`FETCH_GRACE`] the default plays instead.
-    FetchPrompt(PromptId),
+    /// Ask the store or the bucket (the IVR's lookups, and custom prompts: after
+    /// [`FETCH_GRACE`] without their audio the default plays instead); answer with
+    /// [`Input::Answer`].
+    Lookup(Lookup),
+    /// Count the callers in the conference; answer with [`Input::Callers`].
+    CountCallers(ConferenceId),
     /// Add the leg to the conference's room.
     Join {
         /// The leg.
@@ -456,17 +452,17 @@ impl Call {
                     self.send_rtp(now, frame);
                 }
             }
-            Input::IntroFound(found) => self.feed_ivr(now, ivr::Input::IntroFound(now, found)),
-            Input::ConferenceFound(found) => {
-                self.conference.clone_from(&found);
-                self.feed_ivr(now, ivr::Input::ConferenceFound(now, found));
-            }
-            Input::Attempts(counts) => self.feed_ivr(now, ivr::Input::Attempts(now, counts)),
-            Input::Occupancy(callers) => self.feed_ivr(now, ivr::Input::Occupancy(now, callers)),
-            Input::PromptAudio(id, pcm) => {
+            Input::Answer(Answer::Prompt(id, pcm)) => {
                 self.fetched.insert(id, pcm);
                 self.feed_player(now);
             }
+            Input::Answer(answer) => {
+                if let Answer::Conference(found) = &answer {
+                    self.conference.clone_from(found);
+                }
+                self.feed_ivr(now, ivr::Input::Answer(now, answer));
+            }
+            Input::Callers(callers) => self.feed_ivr(now, ivr::Input::Callers(now, callers)),
             Input::Timeout => self.timeout(now),
         }
         self.check_ended();
@@ -1184,7 +1180,10 @@ impl Call {
                     self.drive_intro(now);
                 }
                 ivr::Output::Hangup => self.hang_up(now, DisconnectCause::BridgeHangup),
-                lookup => self.outputs.push_back(Output::Ivr(lookup)),
+                ivr::Output::Lookup(lookup) => self.outputs.push_back(Output::Lookup(lookup)),
+                ivr::Output::CountCallers(conference) => {
+                    self.outputs.push_back(Output::CountCallers(conference));
+                }
             }
         }
     }
@@ -1283,7 +1282,7 @@ impl Call {
                 && !self.fetched.contains_key(id)
                 && self.requested.insert(*id)
             {
-                self.outputs.push_back(Output::FetchPrompt(*id));
+                self.outputs.push_back(Output::Lookup(Lookup::Prompt(*id)));
             }
         }
         self.waiting.push_back(Queued {

@@ -35,10 +35,7 @@ use proptest::test_runner::{TestCaseError, TestRunner};
 use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Method, SipMessage};
-use teleconf_core::domain::{
-    AccountId, ConferenceNumber, E164, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber,
-    PromptId,
-};
+use teleconf_core::domain::{AccountId, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber};
 use teleconf_sip::message;
 use teleconf_sip::message::response_to;
 use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
@@ -48,11 +45,11 @@ use teleconf_sip::testkit::{
 };
 use teleconf_sip::transaction::Timers;
 
-use crate::app::ivr::{self, ConferenceInfo};
+use crate::app::lookup::{Answer, Attempts, ConferenceInfo, Lookup, Unavailable};
 use crate::app::mixer::LegKey;
 use crate::app::prompts::Prompt;
 use crate::app::prompts::{self, Clip};
-use crate::node::{Input, Node, NodeConfig, Output, RequestId};
+use crate::node::{Input, IoOutput, MediaOutput, Node, NodeConfig, Output};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT};
 
 /// Four RTP ports: a fifth concurrent call gets 503.
@@ -255,14 +252,14 @@ enum Port {
 
 /// How the shell answers a lookup.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Answer {
+enum How {
     /// As the store would.
     Right,
     /// Unknown number, account or conference, attempts over the limits, empty
     /// audio.
     Refusal,
-    /// The store could not be read (`LookupFailed` for a number or an account,
-    /// no counts for the failure counters; a refusal for the rest).
+    /// The store could not be read ([`Unavailable`] for a number, an account or
+    /// the failure counters; a refusal for the rest).
     Failure,
 }
 
@@ -295,7 +292,7 @@ enum Step {
     /// `twice`).
     Answer {
         which: Index,
-        how: Answer,
+        how: How,
         twice: bool,
     },
 }
@@ -426,9 +423,9 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (
             any::<Index>(),
             prop_oneof![
-                4 => Just(Answer::Right),
-                1 => Just(Answer::Refusal),
-                1 => Just(Answer::Failure),
+                4 => Just(How::Right),
+                1 => Just(How::Refusal),
+                1 => Just(How::Failure),
             ],
             any::<bool>(),
         )
@@ -455,15 +452,8 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// A lookup the node asked for.
-#[derive(Debug, Clone)]
-enum Lookup {
-    Number(RequestId, E164),
-    Account(RequestId),
-    Conference(LegKey, ConferenceNumber),
-    Attempts(LegKey),
-    Prompt(LegKey, PromptId),
-}
+/// A lookup the node asked for: the call that asks, and what.
+type Asked = (LegKey, Lookup);
 
 /// A dialog as the trunk knows it, from our 200 to its INVITE.
 #[derive(Debug, Clone)]
@@ -483,8 +473,8 @@ struct Shell {
     conference: ConferenceInfo,
     /// How lookups are answered: at once (`Some`; rightly during the prelude) or
     /// by the steps (`None`).
-    answer_at_once: Option<Answer>,
-    pending: Vec<Lookup>,
+    answer_at_once: Option<How>,
+    pending: Vec<Asked>,
     bound: BTreeSet<u16>,
     open_legs: HashSet<LegId>,
     cdrs_opened: usize,
@@ -525,7 +515,7 @@ impl Shell {
             started: now,
             number: testkit::conference_access_number(),
             conference: testkit::seed_conference(None),
-            answer_at_once: Some(Answer::Right),
+            answer_at_once: Some(How::Right),
             pending: Vec::new(),
             bound: BTreeSet::new(),
             open_legs: HashSet::new(),
@@ -577,7 +567,7 @@ impl Shell {
 
     fn check(&mut self, output: &Output) -> Result<(), TestCaseError> {
         match output {
-            Output::SendSip { bytes, .. } => {
+            Output::Io(IoOutput::SendSip { bytes, .. }) => {
                 self.sip_sent += 1;
                 match message::parse(bytes) {
                     Ok(message) => self.learn(&message),
@@ -594,9 +584,9 @@ impl Shell {
                     }
                 }
             }
-            Output::SendRtp {
+            Output::Media(MediaOutput::SendRtp {
                 from_port, bytes, ..
-            } => {
+            }) => {
                 prop_assert!(
                     self.bound.contains(from_port),
                     "RTP from unbound {from_port}"
@@ -607,19 +597,19 @@ impl Shell {
                     rtp::parse(bytes)
                 );
             }
-            Output::BindRtp(port) => {
+            Output::Media(MediaOutput::BindRtp(port)) => {
                 prop_assert!(PORTS.contains(port) && port % 2 == 0, "bound {port}");
                 prop_assert!(self.bound.insert(*port), "{port} bound twice");
             }
-            Output::ReleaseRtp(port) => {
+            Output::Media(MediaOutput::ReleaseRtp(port)) => {
                 prop_assert!(self.bound.remove(port), "{port} released unbound");
             }
-            Output::CdrOpen(leg) => {
+            Output::Io(IoOutput::CdrOpen(leg)) => {
                 prop_assert!(leg.left_at.is_none() && leg.cause.is_none());
                 prop_assert!(self.open_legs.insert(leg.id), "CDR leg opened twice");
                 self.cdrs_opened += 1;
             }
-            Output::CdrClose(leg) => {
+            Output::Io(IoOutput::CdrClose(leg)) => {
                 prop_assert!(leg.left_at.is_some() && leg.cause.is_some(), "{leg:?}");
                 prop_assert!(self.open_legs.remove(&leg.id), "CDR leg closed unopened");
             }
@@ -675,70 +665,58 @@ impl Shell {
         }
     }
 
-    fn lookup(&self, output: Output) -> Option<Lookup> {
+    /// The lookup an output asks, if it asks one this shell answers: intro codes
+    /// are left unanswered (the IVR's answer timeout ends those calls).
+    fn lookup(&self, output: Output) -> Option<Asked> {
         match output {
-            Output::LookupNumber { req, e164 } => Some(Lookup::Number(req, e164)),
-            Output::LookupAccount { req, .. } => Some(Lookup::Account(req)),
-            Output::Lookup {
-                leg,
-                what: ivr::Output::LookupConference(number),
-            } => Some(Lookup::Conference(leg, number)),
-            Output::Lookup {
-                leg,
-                what: ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
-            } => Some(Lookup::Attempts(leg)),
-            Output::FetchPrompt { leg, id } => Some(Lookup::Prompt(leg, id)),
+            Output::Io(IoOutput::Lookup {
+                lookup: Lookup::IntroCode(_),
+                ..
+            }) => None,
+            Output::Io(IoOutput::Lookup { call, lookup }) => Some((call, lookup)),
             _ => None,
         }
     }
 
-    fn answer(&self, lookup: &Lookup, how: Answer) -> Input<'static> {
-        let now = self.now;
-        let right = how == Answer::Right;
-        match lookup {
-            Lookup::Number(req, _) | Lookup::Account(req) if how == Answer::Failure => {
-                Input::LookupFailed { now, req: *req }
-            }
-            Lookup::Account(req) => Input::AccountFound {
-                now,
-                req: *req,
-                language: right.then_some(Language::En),
-            },
-            Lookup::Number(req, e164) => Input::NumberFound {
-                now,
-                req: *req,
-                number: Some(self.number.clone()).filter(|n| right && n.number == *e164),
-            },
-            Lookup::Conference(leg, number) => Input::ConferenceFound {
-                now,
-                leg: *leg,
-                info: Some(self.conference.clone()).filter(|c| right && c.number == *number),
-            },
-            Lookup::Attempts(leg) => {
+    fn answer(&self, (call, lookup): &Asked, how: How) -> Input<'static> {
+        let right = how == How::Right;
+        let answer = match lookup {
+            Lookup::Number(_) if how == How::Failure => Answer::Number(Err(Unavailable)),
+            Lookup::Account(_) if how == How::Failure => Answer::Account(Err(Unavailable)),
+            Lookup::Account(_) => Answer::Account(Ok(right.then_some(Language::En))),
+            Lookup::Number(e164) => Answer::Number(Ok(
+                Some(self.number.clone()).filter(|n| right && n.number == *e164)
+            )),
+            Lookup::Conference(number) => Answer::Conference(
+                Some(self.conference.clone()).filter(|c| right && c.number == *number),
+            ),
+            Lookup::Attempts { .. } | Lookup::RecordFailure { .. } => {
                 let failures = if right { 0 } else { 99 };
-                Input::Attempts {
-                    now,
-                    leg: *leg,
-                    counts: (how != Answer::Failure).then_some(ivr::Attempts {
+                Answer::Attempts(if how == How::Failure {
+                    Err(Unavailable)
+                } else {
+                    Ok(Attempts {
                         by_caller: failures,
                         by_conference: failures,
-                    }),
-                }
+                    })
+                })
             }
-            Lookup::Prompt(leg, id) => Input::PromptAudio {
-                now,
-                leg: *leg,
-                id: *id,
-                pcm: if right {
+            Lookup::IntroCode(_) => Answer::IntroCode(None),
+            Lookup::Prompt(id) => Answer::Prompt(
+                *id,
+                if right {
                     Arc::from(vec![0i16; 800])
                 } else {
                     Arc::from(Vec::new())
                 },
-            },
+            ),
+        };
+        Input::Answer {
+            now: self.now,
+            call: *call,
+            answer,
         }
     }
-
-    // ---- the trunk and the callers ---------------------------------------------
 
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TestCaseError> {
         let elapsed = chrono::TimeDelta::from_std(self.now - self.started).unwrap_or_default();
@@ -992,9 +970,9 @@ impl Shell {
     /// The trunk hangs up every dialog it heard of, the store refuses whatever is
     /// still asked, and time passes: nothing may be left.
     fn hang_up_everything(&mut self) -> Result<(), TestCaseError> {
-        self.answer_at_once = Some(Answer::Refusal);
+        self.answer_at_once = Some(How::Refusal);
         for lookup in std::mem::take(&mut self.pending) {
-            let answer = self.answer(&lookup, Answer::Refusal);
+            let answer = self.answer(&lookup, How::Refusal);
             self.feed(answer)?;
         }
         let dialogs: Vec<(String, Dialog)> = self

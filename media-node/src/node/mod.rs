@@ -2,37 +2,44 @@
 //!
 //! The node only routes; each protocol rule lives in the module it calls:
 //!
-//! - **SIP datagrams** are parsed by the [codec](teleconf_sip::message) (garbage gets its
-//!   [`bad_request`] or nothing). A request from a source that is neither a trunk
-//!   address nor an IP phone's ([`IpPhones`]) gets 403; a message whose Call-ID names a call goes to that
+//! - **SIP datagrams** are parsed by the [codec](teleconf_sip::message) (garbage
+//!   gets its [`bad_request`](teleconf_sip::message::bad_request) or nothing). A
+//!   request from a source that is neither a trunk address nor an IP phone's
+//!   ([`IpPhones`]) gets 403; a message whose Call-ID names a call goes to that
 //!   [`Call`] (retransmitted INVITEs included); a response for no call is dropped;
 //!   out of any call, OPTIONS gets 200 with Allow (the trunk's keep-alive), a
 //!   request with a To tag (in-dialog) or any other non-INVITE gets 481, an ACK
 //!   nothing.
-//! - **A new INVITE**: the Request-URI's user part is the access number, looked up
-//!   through the shell ([`Output::LookupNumber`]); unknown, or not routed to
-//!   conferences, → 404; a store that cannot be read → 503. `*44` from an account's
-//!   IP phone (by its address, or the identity the trunk asserts: [`star44`])
-//!   looks up that account instead ([`Output::LookupAccount`]), for the language
-//!   its IVR speaks, and dials no number; `*44` from anyone else, or of an account
-//!   that is gone, → 403. The shell hands the node the accounts' IP phones
+//! - **A new INVITE** gets the key its call will have, and the Request-URI's user
+//!   part, the access number, is looked up ([`Lookup::Number`]); unknown, or not
+//!   routed to conferences, → 404; a store that cannot be read → 503. `*44` from
+//!   an account's IP phone (by its address, or the identity the trunk asserts:
+//!   [`star44`]) looks up that account instead ([`Lookup::Account`]), for the
+//!   language its IVR speaks, and dials no number; `*44` from anyone else, or of an
+//!   account that is gone, → 403. The shell hands the node the accounts' IP phones
 //!   ([`Input::IpPhones`]) as it reads them from the store. The call then gets an
 //!   RTP port drawn at random from the free ones of the range (none left → 503; a
-//!   stranger cannot guess it from the calls before), the shell is told to
-//!   [`Output::BindRtp`] it, and the [`Call`] takes the INVITE.
+//!   stranger cannot guess it from the calls before), the media loop is told to
+//!   [`MediaOutput::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port, which takes
-//!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is counted in
-//!   [`Node::media_stats`].
-//! - **Rooms**: a call's `Join` puts its leg into its conference's [`Room`]
-//!   (created on the first join), `ToRoom` pushes its audio, `Leave` removes it
-//!   (the room goes when empty). Each room ticks on its own absolute deadlines
-//!   ([`Room::poll_timeout`]) and every leg's payload goes back to its call
+//!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is
+//!   counted in [`Node::media_stats`].
+//! - **Rooms**: a call's `Join` puts its leg into its conference's room
+//!   ([`Conference`], created on the first join), `ToRoom` pushes its audio,
+//!   `Leave` removes it (the room goes when empty). Each room ticks on its own
+//!   absolute deadlines and every leg's payload goes back to its call
 //!   (`FromRoom`).
-//! - **Lookups** of the IVR go out as [`Output::Lookup`], keyed by the call's
-//!   [`LegKey`], and come back as inputs with that key; occupancy is answered here,
-//!   from the room (a conference is pinned to one node; bridging is #5's).
+//! - **Lookups**: the calls' ([`crate::app::lookup`]) go out as
+//!   [`IoOutput::Lookup`], keyed by the call, and their answers come back as
+//!   [`Input::Answer`] with that key, passed on unchanged (but for the moderator's
+//!   lock, which the node knows); occupancy is answered here, from the room (a
+//!   conference is pinned to one node).
+//! - **Outputs** are of two kinds, in one queue, in the order the node made them:
+//!   [`MediaOutput`]s for the media loop (RTP, ports, recordings) and
+//!   [`IoOutput`]s for the shell's I/O side (SIP, lookups, CDRs, live view,
+//!   activity).
 //! - **The end**: a call's `Ended` forgets it and releases its port
-//!   ([`Output::ReleaseRtp`]).
+//!   ([`MediaOutput::ReleaseRtp`]).
 //!
 //! Stateless answers (403, 404, 481, 503, OPTIONS' 200) are built with
 //! [`stateless_response`]: their To tag is a hash of the request, so a retransmitted
@@ -54,7 +61,7 @@ use rsip::{Header, Method, Request, SipMessage};
 
 use teleconf_core::domain::{
     AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, ControlCommand, E164,
-    Language, LegId, LegQuality, LiveParticipant, PhoneNumber, PromptId,
+    Language, LegId, LegQuality, LiveParticipant, PhoneNumber,
 };
 use teleconf_sip::dialog::ALLOW;
 use teleconf_sip::message::{self, stateless_response};
@@ -64,7 +71,7 @@ use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::{Timers, TransactionKey};
 
 use crate::app::conference::{Conference, Control, Effect, Event};
-use crate::app::ivr::{self, ConferenceInfo, IntroTarget};
+use crate::app::lookup::{Answer, IntroTarget, Lookup};
 use crate::app::mixer::{LegKey, LegStats};
 use crate::app::prompts;
 use call::{Call, Settings};
@@ -103,10 +110,6 @@ pub struct MediaStats {
     pub rtp_dropped: DroppedRtp,
 }
 
-/// A lookup of the access number, handed out with [`Output::LookupNumber`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(pub u64);
-
 /// What happens to the node.
 #[derive(Debug)]
 pub enum Input<'a> {
@@ -142,83 +145,16 @@ pub enum Input<'a> {
     /// Hang up every call (BYE, CDR closed); [`Node::calls`] reaches 0 once the
     /// BYEs are answered or time out.
     HangUpAll(Instant),
-    /// Answers [`Output::LookupNumber`].
-    NumberFound {
-        /// Monotonic time.
-        now: Instant,
-        /// The lookup answered.
-        req: RequestId,
-        /// The number, `None` when unknown.
-        number: Option<PhoneNumber>,
-    },
-    /// Answers [`Output::LookupAccount`]: the account's language, `None` when
-    /// there is no such account.
-    AccountFound {
-        /// Monotonic time.
-        now: Instant,
-        /// The lookup answered.
-        req: RequestId,
-        /// The account's language.
-        language: Option<Language>,
-    },
-    /// Answers [`Output::LookupNumber`] or [`Output::LookupAccount`] when the
-    /// store could not be read: the caller gets 503, so the trunk may try another
-    /// node or route.
-    LookupFailed {
-        /// Monotonic time.
-        now: Instant,
-        /// The lookup that failed.
-        req: RequestId,
-    },
-    /// Answers [`Output::Lookup`] of `ivr::Output::LookupConference`.
-    ConferenceFound {
+    /// Answers [`IoOutput::Lookup`] of the call `call`: the new call's access
+    /// number or `*44` account, or what the call asked (passed on unchanged, but
+    /// for the moderator's lock, which the node knows better than the store).
+    Answer {
         /// Monotonic time.
         now: Instant,
         /// The call that asked.
-        leg: LegKey,
-        /// The conference, `None` when no conference has the number.
-        info: Option<ConferenceInfo>,
-    },
-    /// Answers [`Output::Lookup`] of `ivr::Output::LookupIntroCode`.
-    IntroFound {
-        /// Monotonic time.
-        now: Instant,
-        /// The call that asked.
-        leg: LegKey,
-        /// What the code opens, `None` when nothing.
-        target: Option<IntroTarget>,
-    },
-    /// Answers [`Output::Lookup`] of `ivr::Output::CheckAttempts` and
-    /// `ivr::Output::RecordFailure`.
-    Attempts {
-        /// Monotonic time.
-        now: Instant,
-        /// The call that asked.
-        leg: LegKey,
-        /// The failures counted now; `None` when the store could not tell (the
-        /// call is refused: the counters fail closed).
-        counts: Option<ivr::Attempts>,
-    },
-    /// Answers `ivr::Output::LookupOccupancy`, should the shell know better than
-    /// the room (the node answers it itself).
-    Occupancy {
-        /// Monotonic time.
-        now: Instant,
-        /// The call that asked.
-        leg: LegKey,
-        /// Callers in the conference.
-        callers: u32,
-    },
-    /// Answers [`Output::FetchPrompt`]: the prompt's 8 kHz PCM.
-    PromptAudio {
-        /// Monotonic time.
-        now: Instant,
-        /// The call that asked.
-        leg: LegKey,
-        /// The prompt.
-        id: PromptId,
-        /// Its audio.
-        pcm: Arc<[i16]>,
+        call: LegKey,
+        /// The answer.
+        answer: Answer,
     },
     /// The accounts' IP phones as the store holds them now: they replace those the
     /// node knew (who may dial `*44`, and whose address may send requests).
@@ -235,59 +171,32 @@ pub enum Input<'a> {
     },
 }
 
-/// What the node asks of its shell, drained with [`Node::poll_output`].
+/// What the node asks of its shell, drained with [`Node::poll_output`], in the
+/// order the node asked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    /// A SIP datagram to send from the SIP socket.
-    SendSip {
-        /// Destination.
-        to: SocketAddr,
-        /// The printed message.
-        bytes: Vec<u8>,
-    },
+    /// For the media loop, which owns the RTP sockets and the recorder's queue.
+    Media(MediaOutput),
+    /// For the shell's I/O side: SIP, the store and the bucket.
+    Io(IoOutput),
+}
+
+/// What the media loop carries out itself: RTP, and the recordings' frames.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaOutput {
     /// An RTP datagram to send from one of our RTP ports.
     SendRtp {
-        /// The port (bound after [`Output::BindRtp`]).
+        /// The port (bound after [`MediaOutput::BindRtp`]).
         from_port: u16,
         /// Destination.
         to: SocketAddr,
         /// The packet.
         bytes: Vec<u8>,
     },
-    /// Look up the access number; answer with [`Input::NumberFound`].
-    LookupNumber {
-        /// The key of the answer.
-        req: RequestId,
-        /// The number dialled.
-        e164: E164,
-    },
-    /// Look up the account of an IP phone's `*44`, for its language; answer with
-    /// [`Input::AccountFound`].
-    LookupAccount {
-        /// The key of the answer.
-        req: RequestId,
-        /// The IP phone's account.
-        account: AccountId,
-    },
-    /// A call's lookup or record (`LookupConference`, `CheckAttempts`,
-    /// `RecordFailure`); answer with the matching input and `leg`.
-    Lookup {
-        /// The call that asks.
-        leg: LegKey,
-        /// What it asks.
-        what: ivr::Output,
-    },
-    /// Fetch a custom prompt; answer with [`Input::PromptAudio`].
-    FetchPrompt {
-        /// The call that asks.
-        leg: LegKey,
-        /// The prompt.
-        id: PromptId,
-    },
-    /// Write the CDR leg.
-    CdrOpen(CallLeg),
-    /// Close the CDR leg.
-    CdrClose(CallLeg),
+    /// Open a socket on this RTP port.
+    BindRtp(u16),
+    /// Close the socket of this RTP port.
+    ReleaseRtp(u16),
     /// A conference that records has its first caller: start its recording.
     RecordingStart {
         /// The conference.
@@ -307,6 +216,31 @@ pub enum Output {
         /// The conference.
         conference: ConferenceId,
     },
+}
+
+/// What the shell's I/O side carries out: SIP to send, lookups, and what the
+/// store keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IoOutput {
+    /// A SIP datagram to send from the SIP socket (or the TCP connection the
+    /// destination holds).
+    SendSip {
+        /// Destination.
+        to: SocketAddr,
+        /// The printed message.
+        bytes: Vec<u8>,
+    },
+    /// A lookup of the call `call`; answer with [`Input::Answer`] and that key.
+    Lookup {
+        /// The call that asks.
+        call: LegKey,
+        /// What it asks.
+        lookup: Lookup,
+    },
+    /// Write the CDR leg.
+    CdrOpen(CallLeg),
+    /// Close the CDR leg.
+    CdrClose(CallLeg),
     /// A conference's intro recorded by phone: store it (the code is spent).
     StoreIntro {
         /// Whose intro, and the code that opened the recorder.
@@ -327,10 +261,6 @@ pub enum Output {
         /// Who it concerns, when a caller (their caller ID).
         summary: String,
     },
-    /// Open a socket on this RTP port.
-    BindRtp(u16),
-    /// Close the socket of this RTP port.
-    ReleaseRtp(u16),
 }
 
 /// A change of the live view, in the order the node saw it.
@@ -400,7 +330,8 @@ pub struct Node {
     /// Each call's next deadline, and the calls ordered by it.
     deadlines: HashMap<LegKey, Instant>,
     by_deadline: BTreeSet<(Instant, LegKey)>,
-    pending: HashMap<RequestId, PendingInvite>,
+    /// New calls waiting for their lookup, by the key their call will have.
+    pending: HashMap<LegKey, PendingInvite>,
     /// Who may dial `*44` (and send requests from an address of their own).
     ip_phones: IpPhones,
     /// The RTP ports no call holds, in no order (a call's is drawn at random).
@@ -412,7 +343,6 @@ pub struct Node {
     /// New calls are refused (503): the node is stopping.
     draining: bool,
     next_leg: u64,
-    next_req: u64,
     /// Scratch of the tick, kept between ticks so a tick allocates nothing.
     tick_legs: Vec<LegKey>,
     tick_frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])>,
@@ -441,7 +371,6 @@ impl Node {
             free_ports,
             draining: false,
             next_leg: 0,
-            next_req: 0,
             tick_legs: Vec::new(),
             tick_frames: Vec::new(),
         }
@@ -527,34 +456,7 @@ impl Node {
                     self.feed(now, leg, call::Input::HangUp);
                 }
             }
-            Input::NumberFound { now, req, number } => self.number_found(now, req, number),
-            Input::AccountFound { now, req, language } => self.account_found(now, req, language),
-            Input::LookupFailed { req, .. } => {
-                if let Some(pending) = self.pending.remove(&req) {
-                    tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
-                    self.respond(pending.source, &pending.request, 503);
-                }
-            }
-            Input::IntroFound { now, leg, target } => {
-                self.feed(now, leg, call::Input::IntroFound(target));
-            }
-            Input::ConferenceFound { now, leg, info } => {
-                // A moderator's lock lives here, in the conference's state.
-                let info = info.map(|mut info| {
-                    info.locked |= self.rooms.get(&info.id).is_some_and(Conference::is_locked);
-                    info
-                });
-                self.feed(now, leg, call::Input::ConferenceFound(info));
-            }
-            Input::Attempts { now, leg, counts } => {
-                self.feed(now, leg, call::Input::Attempts(counts));
-            }
-            Input::Occupancy { now, leg, callers } => {
-                self.feed(now, leg, call::Input::Occupancy(callers));
-            }
-            Input::PromptAudio { now, leg, id, pcm } => {
-                self.feed(now, leg, call::Input::PromptAudio(id, pcm));
-            }
+            Input::Answer { now, call, answer } => self.answer(now, call, answer),
             Input::Control {
                 now,
                 conference,
@@ -598,7 +500,7 @@ impl Node {
                 if self.is_allowed(from.ip())
                     && let Some(bytes) = message::bad_request(bytes, &error)
                 {
-                    self.outputs.push_back(Output::SendSip { to: from, bytes });
+                    self.io(IoOutput::SendSip { to: from, bytes });
                 }
                 return;
             }
@@ -669,30 +571,32 @@ impl Node {
             return self.respond(source, &request, 400);
         }
         let user = request.uri.user().unwrap_or_default().to_string();
-        let req = RequestId(self.next_req);
+        let key = LegKey(self.next_leg);
         let (dialled, star44) = if user == STAR44 {
             let from_trunk = self.config.trunk_sources.contains(source.ip());
             let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
                 tracing::info!(%source, "node: *44 from no account's IP phone");
                 return self.respond(source, &request, 403);
             };
-            self.outputs
-                .push_back(Output::LookupAccount { req, account });
+            self.io(IoOutput::Lookup {
+                call: key,
+                lookup: Lookup::Account(account),
+            });
             (None, Some(account))
         } else {
             let Ok(dialled) = user.parse::<E164>() else {
                 tracing::info!(%user, "node: not an E.164 number");
                 return self.respond(source, &request, 404);
             };
-            self.outputs.push_back(Output::LookupNumber {
-                req,
-                e164: dialled.clone(),
+            self.io(IoOutput::Lookup {
+                call: key,
+                lookup: Lookup::Number(dialled.clone()),
             });
             (Some(dialled), None)
         };
-        self.next_req += 1;
+        self.next_leg += 1;
         self.pending.insert(
-            req,
+            key,
             PendingInvite {
                 request,
                 source,
@@ -704,10 +608,32 @@ impl Node {
         );
     }
 
-    fn number_found(&mut self, now: Instant, req: RequestId, number: Option<PhoneNumber>) {
-        let Some(pending) = self.pending.remove(&req) else {
+    /// The answer to a new call's lookup, its access number or its `*44`
+    /// account; any other answer for its key is none of its business.
+    fn answer_pending(&mut self, now: Instant, key: LegKey, answer: Answer) {
+        if !matches!(answer, Answer::Number(_) | Answer::Account(_)) {
+            return;
+        }
+        let Some(pending) = self.pending.remove(&key) else {
             return;
         };
+        match answer {
+            Answer::Number(Ok(number)) => self.number_found(now, key, pending, number),
+            Answer::Account(Ok(language)) => self.account_found(now, key, pending, language),
+            _ => {
+                tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
+                self.respond(pending.source, &pending.request, 503);
+            }
+        }
+    }
+
+    fn number_found(
+        &mut self,
+        now: Instant,
+        key: LegKey,
+        pending: PendingInvite,
+        number: Option<PhoneNumber>,
+    ) {
         let Some((number, prompts)) = number
             .as_ref()
             .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
@@ -716,24 +642,28 @@ impl Node {
             return self.respond(pending.source, &pending.request, 404);
         };
         let language = number.greeting_language;
-        self.start_pending(now, pending, language, prompts);
+        self.start_pending(now, key, pending, language, prompts);
     }
 
     /// A `*44` call's account is known: the IVR speaks its language.
-    fn account_found(&mut self, now: Instant, req: RequestId, language: Option<Language>) {
-        let Some(pending) = self.pending.remove(&req) else {
-            return;
-        };
+    fn account_found(
+        &mut self,
+        now: Instant,
+        key: LegKey,
+        pending: PendingInvite,
+        language: Option<Language>,
+    ) {
         let Some(language) = language else {
             tracing::warn!(call_id = %pending.call_id, "node: *44 from a phone of no account");
             return self.respond(pending.source, &pending.request, 403);
         };
-        self.start_pending(now, pending, language, ConferencePrompts::default());
+        self.start_pending(now, key, pending, language, ConferencePrompts::default());
     }
 
     fn start_pending(
         &mut self,
         now: Instant,
+        key: LegKey,
         pending: PendingInvite,
         language: Language,
         prompts: ConferencePrompts,
@@ -745,6 +675,7 @@ impl Node {
             .unwrap_or(TimeDelta::zero());
         self.start_call(
             now,
+            key,
             NewCall {
                 request: pending.request,
                 source: pending.source,
@@ -768,13 +699,11 @@ impl Node {
         Some(self.free_ports.swap_remove(index))
     }
 
-    fn start_call(&mut self, now: Instant, new: NewCall) {
+    fn start_call(&mut self, now: Instant, key: LegKey, new: NewCall) {
         let Some(port) = self.take_port() else {
             tracing::warn!("node: no RTP port left");
             return self.respond(new.source, &new.request, 503);
         };
-        let key = LegKey(self.next_leg);
-        self.next_leg += 1;
         let random: [u8; 20] = teleconf_core::random::bytes();
         let [
             t0,
@@ -826,7 +755,7 @@ impl Node {
             version: 1,
         };
         tracing::info!(call_id = %new.call_id, port, leg = key.0, "node: new call");
-        self.outputs.push_back(Output::BindRtp(port));
+        self.media(MediaOutput::BindRtp(port));
         self.by_call_id.insert(new.call_id.clone(), key);
         self.by_port.insert(port, key);
         self.legs.insert(
@@ -873,10 +802,34 @@ impl Node {
     }
 
     fn send(&mut self, to: SocketAddr, message: SipMessage) {
-        self.outputs.push_back(Output::SendSip {
+        self.io(IoOutput::SendSip {
             to,
             bytes: message::encode(&message),
         });
+    }
+
+    fn io(&mut self, output: IoOutput) {
+        self.outputs.push_back(Output::Io(output));
+    }
+
+    fn media(&mut self, output: MediaOutput) {
+        self.outputs.push_back(Output::Media(output));
+    }
+
+    /// The answer to the lookup of the call `key` (or of the new call it will be).
+    fn answer(&mut self, now: Instant, key: LegKey, answer: Answer) {
+        if self.pending.contains_key(&key) {
+            return self.answer_pending(now, key, answer);
+        }
+        let answer = match answer {
+            // A moderator's lock lives here, in the conference's state.
+            Answer::Conference(Some(mut info)) => {
+                info.locked |= self.rooms.get(&info.id).is_some_and(Conference::is_locked);
+                Answer::Conference(Some(info))
+            }
+            answer => answer,
+        };
+        self.feed(now, key, call::Input::Answer(answer));
     }
 
     // ---- calls and rooms ---------------------------------------------------------
@@ -920,21 +873,24 @@ impl Node {
         };
         match output {
             call::Output::SendSip { to, bytes } => {
-                self.outputs.push_back(Output::SendSip { to, bytes })
+                self.outputs
+                    .push_back(Output::Io(IoOutput::SendSip { to, bytes }));
             }
-            call::Output::SendRtp { to, bytes } => self.outputs.push_back(Output::SendRtp {
-                from_port: leg.port,
-                to,
-                bytes,
-            }),
-            call::Output::Ivr(ivr::Output::LookupOccupancy(conference)) => {
+            call::Output::SendRtp { to, bytes } => {
+                self.outputs.push_back(Output::Media(MediaOutput::SendRtp {
+                    from_port: leg.port,
+                    to,
+                    bytes,
+                }));
+            }
+            call::Output::Lookup(lookup) => {
+                self.outputs
+                    .push_back(Output::Io(IoOutput::Lookup { call: key, lookup }));
+            }
+            call::Output::CountCallers(conference) => {
                 let callers = self.rooms.get(&conference).map_or(0, Conference::len);
                 let callers = u32::try_from(callers).unwrap_or(u32::MAX);
-                leg.call.handle_input(now, call::Input::Occupancy(callers));
-            }
-            call::Output::Ivr(what) => self.outputs.push_back(Output::Lookup { leg: key, what }),
-            call::Output::FetchPrompt(id) => {
-                self.outputs.push_back(Output::FetchPrompt { leg: key, id });
+                leg.call.handle_input(now, call::Input::Callers(callers));
             }
             call::Output::Join {
                 leg: _,
@@ -945,10 +901,11 @@ impl Node {
                 record,
             } => {
                 if record && !self.rooms.contains_key(&conference) {
-                    self.outputs.push_back(Output::RecordingStart {
-                        conference,
-                        account,
-                    });
+                    self.outputs
+                        .push_back(Output::Media(MediaOutput::RecordingStart {
+                            conference,
+                            account,
+                        }));
                 }
                 // A room mixes on its own deadlines, from its first caller's
                 // admission: rooms opened at different moments spread the
@@ -989,7 +946,8 @@ impl Node {
             }
             call::Output::Leave { leg: _ } => self.leave_room(now, key),
             call::Output::StoreIntro { target, pcm } => {
-                self.outputs.push_back(Output::StoreIntro { target, pcm });
+                self.outputs
+                    .push_back(Output::Io(IoOutput::StoreIntro { target, pcm }));
             }
             call::Output::CdrOpen(cdr) => {
                 let muted = leg
@@ -1007,9 +965,11 @@ impl Node {
                     muted,
                 };
                 self.outputs
-                    .push_back(Output::Live(LiveUpdate::Put(participant.clone())));
+                    .push_back(Output::Io(IoOutput::Live(LiveUpdate::Put(
+                        participant.clone(),
+                    ))));
                 self.on_line.insert(key, participant);
-                self.outputs.push_back(Output::CdrOpen(cdr));
+                self.outputs.push_back(Output::Io(IoOutput::CdrOpen(cdr)));
             }
             call::Output::CdrClose(mut cdr) => {
                 // The room's figures for the leg, kept when it left (just before).
@@ -1022,12 +982,13 @@ impl Node {
                     });
                 }
                 if self.on_line.remove(&key).is_some() {
-                    self.outputs.push_back(Output::Live(LiveUpdate::Remove {
-                        conference: cdr.conference_id,
-                        leg: cdr.id,
-                    }));
+                    self.outputs
+                        .push_back(Output::Io(IoOutput::Live(LiveUpdate::Remove {
+                            conference: cdr.conference_id,
+                            leg: cdr.id,
+                        })));
                 }
-                self.outputs.push_back(Output::CdrClose(cdr));
+                self.outputs.push_back(Output::Io(IoOutput::CdrClose(cdr)));
             }
             call::Output::Ended => self.forget(now, key),
         }
@@ -1049,7 +1010,8 @@ impl Node {
             if room.is_empty() {
                 tracing::info!(%conference, "node: room closed");
                 if room.records() {
-                    self.outputs.push_back(Output::RecordingStop { conference });
+                    self.outputs
+                        .push_back(Output::Media(MediaOutput::RecordingStop { conference }));
                 }
                 self.rooms.remove(&conference);
             }
@@ -1111,7 +1073,7 @@ impl Node {
                 if let Some(participant) = self.on_line.get_mut(&leg) {
                     participant.muted = muted;
                     let update = LiveUpdate::Put(participant.clone());
-                    self.outputs.push_back(Output::Live(update));
+                    self.outputs.push_back(Output::Io(IoOutput::Live(update)));
                 }
                 let kind = if muted {
                     ActivityKind::CallerMuted
@@ -1147,7 +1109,7 @@ impl Node {
             Event::Removed(leg) => (ActivityKind::CallerRemoved, caller(&self.on_line, leg)),
         };
         if let Some(account) = self.rooms.get(&conference).and_then(Conference::account) {
-            self.outputs.push_back(Output::Activity {
+            self.io(IoOutput::Activity {
                 account,
                 conference,
                 kind,
@@ -1172,7 +1134,7 @@ impl Node {
             self.by_call_id.remove(&leg.call_id);
             self.by_port.remove(&leg.port);
             self.free_ports.push(leg.port);
-            self.outputs.push_back(Output::ReleaseRtp(leg.port));
+            self.media(MediaOutput::ReleaseRtp(leg.port));
         }
     }
 
@@ -1186,10 +1148,11 @@ impl Node {
                     payload.try_into().ok().map(|frame| (leg, frame))
                 }));
                 if let Some(pcm) = conference.recording_frame() {
-                    self.outputs.push_back(Output::RecordFrame {
-                        conference: *id,
-                        pcm: pcm.into(),
-                    });
+                    self.outputs
+                        .push_back(Output::Media(MediaOutput::RecordFrame {
+                            conference: *id,
+                            pcm: pcm.into(),
+                        }));
                 }
             }
         }

@@ -2,10 +2,12 @@
 //! lookups from a fixture, counts prompts) and records every output.
 
 use chrono::NaiveTime;
+use proptest::prelude::*;
+use teleconf_core::domain::PromptId;
 
 use super::*;
+use crate::app::lookup::Unavailable;
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
-use proptest::prelude::*;
 
 fn intro_prompt() -> PromptId {
     "0190a3c4-0000-7000-8000-000000000001"
@@ -89,23 +91,28 @@ impl Call {
                     self.playing = 0;
                     None
                 }
-                Output::LookupConference(n) => Some(Input::ConferenceFound(
+                Output::Lookup(Lookup::Conference(n)) => Some(Input::Answer(
                     self.now,
-                    (*n == self.conference.number).then(|| self.conference.clone()),
+                    Answer::Conference(
+                        (*n == self.conference.number).then(|| self.conference.clone()),
+                    ),
                 )),
-                Output::CheckAttempts { conference, .. } => Some(self.counts(conference.is_some())),
-                Output::RecordFailure { conference, .. } => {
+                Output::Lookup(Lookup::Attempts { conference, .. }) => {
+                    Some(self.counts(conference.is_some()))
+                }
+                Output::Lookup(Lookup::RecordFailure { conference, .. }) => {
                     if let Some((by_caller, by_conference)) = &mut self.attempts {
                         *by_caller += 1;
                         *by_conference += u32::from(conference.is_some());
                     }
                     Some(self.counts(conference.is_some()))
                 }
-                Output::LookupOccupancy(_) => Some(Input::Occupancy(self.now, self.occupancy)),
-                Output::LookupIntroCode(code) => Some(Input::IntroFound(
+                Output::CountCallers(_) => Some(Input::Callers(self.now, self.occupancy)),
+                Output::Lookup(Lookup::IntroCode(code)) => Some(Input::Answer(
                     self.now,
-                    self.intro.clone().filter(|target| target.code == *code),
+                    Answer::IntroCode(self.intro.clone().filter(|target| target.code == *code)),
                 )),
+                Output::Lookup(lookup) => panic!("not the IVR's lookup: {lookup:?}"),
                 Output::RecordIntro(_) => None,
                 Output::Admit { .. } | Output::Hangup => None,
             };
@@ -118,11 +125,14 @@ impl Call {
 
     /// The store's answer: the counts (the conference's once it is known).
     fn counts(&self, of_a_conference: bool) -> Input {
-        let counts = self.attempts.map(|(by_caller, by_conference)| Attempts {
-            by_caller,
-            by_conference: if of_a_conference { by_conference } else { 0 },
-        });
-        Input::Attempts(self.now, counts)
+        let counts = self
+            .attempts
+            .map(|(by_caller, by_conference)| Attempts {
+                by_caller,
+                by_conference: if of_a_conference { by_conference } else { 0 },
+            })
+            .ok_or(Unavailable);
+        Input::Answer(self.now, Answer::Attempts(counts))
     }
 
     /// The wrong entries recorded: by whom, and for which conference.
@@ -130,7 +140,9 @@ impl Call {
         self.log
             .iter()
             .filter_map(|o| match o {
-                Output::RecordFailure { caller, conference } => Some((caller.clone(), *conference)),
+                Output::Lookup(Lookup::RecordFailure { caller, conference }) => {
+                    Some((caller.clone(), *conference))
+                }
                 _ => None,
             })
             .collect()
@@ -332,13 +344,12 @@ fn an_inter_digit_gap_of_five_seconds_ends_the_entry() {
         !call
             .log
             .iter()
-            .any(|o| matches!(o, Output::LookupConference(_)))
+            .any(|o| matches!(o, Output::Lookup(Lookup::Conference(_))))
     );
     call.time_out();
-    assert!(
-        call.log
-            .contains(&Output::LookupConference(NUMBER.parse().expect("a number")))
-    );
+    assert!(call.log.contains(&Output::Lookup(Lookup::Conference(
+        NUMBER.parse().expect("a number")
+    ))));
     assert_eq!(call.said().last(), Some(&Prompt::AskAccessCode(None)));
 }
 
@@ -361,10 +372,10 @@ fn a_conference_not_yet_open_says_its_opening_time_and_hangs_up() {
     assert!(
         !call.log.iter().any(|o| matches!(
             o,
-            Output::CheckAttempts {
+            Output::Lookup(Lookup::Attempts {
                 conference: Some(_),
                 ..
-            }
+            })
         )),
         "nobody is asked for a code"
     );
@@ -450,7 +461,7 @@ fn a_caller_over_its_limit_is_shut_out_at_once_and_its_right_code_does_not_open(
         !call
             .log
             .iter()
-            .any(|o| matches!(o, Output::LookupConference(_))),
+            .any(|o| matches!(o, Output::Lookup(Lookup::Conference(_)))),
         "a shut-out caller learns nothing, not even which numbers exist"
     );
     // One below the limit is still let in.
@@ -487,7 +498,7 @@ fn counts_that_never_come_refuse_the_call_with_try_later() {
     call.key_unanswered("#");
     assert!(matches!(
         call.log.last(),
-        Some(Output::RecordFailure { .. })
+        Some(Output::Lookup(Lookup::RecordFailure { .. }))
     ));
     call.time_out();
     assert_eq!(
@@ -646,7 +657,7 @@ fn digits_during_a_prompt_barge_in() {
         .expect("the prompt stopped");
     assert!(matches!(
         call.log[stop + 1..].first(),
-        Some(Output::LookupConference(_))
+        Some(Output::Lookup(Lookup::Conference(_)))
     ));
     assert_eq!(
         call.log
@@ -676,10 +687,10 @@ fn keys_typed_ahead_while_the_conference_is_looked_up_go_into_the_code() {
     assert!(
         call.log
             .iter()
-            .any(|o| matches!(o, Output::LookupConference(_)))
+            .any(|o| matches!(o, Output::Lookup(Lookup::Conference(_))))
     );
     assert_eq!(call.admitted_as(), None);
-    let found = Input::ConferenceFound(call.now, Some(call.conference.clone()));
+    let found = Input::Answer(call.now, Answer::Conference(Some(call.conference.clone())));
     call.feed(found);
     assert_eq!(call.admitted_as(), Some(CallerRole::Participant));
 }
@@ -689,7 +700,7 @@ fn keys_typed_ahead_of_a_wrong_number_are_dropped() {
     let mut call = Call::during_the_window();
     call.play_out();
     call.key_unanswered(&format!("7777777#{PARTICIPANT}#"));
-    call.feed(Input::ConferenceFound(call.now, None));
+    call.feed(Input::Answer(call.now, Answer::Conference(None)));
     assert_eq!(call.said().last(), Some(&Prompt::AskConferenceNumber(None)));
     assert!(call.said().contains(&Prompt::InvalidConferenceNumber));
     call.answer(&format!("{NUMBER}#"));
@@ -714,7 +725,7 @@ fn a_shell_that_never_answers_a_lookup_ends_the_call() {
     call.ivr.handle_input(Input::Digit(call.now, Digit::Pound));
     assert!(matches!(
         call.ivr.poll_output(),
-        Some(Output::LookupConference(_))
+        Some(Output::Lookup(Lookup::Conference(_)))
     ));
     call.time_out();
     call.play_out();

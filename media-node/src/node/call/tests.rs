@@ -4,11 +4,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use super::*;
 use teleconf_sip::message::parse;
 use teleconf_sip::rtp::TelephoneEvent;
 use teleconf_sip::testkit::{self as sipkit, SIPP_INVITE_HEAD, SIPP_SDP, message};
 
+use super::*;
+use crate::app::lookup::Attempts;
 use crate::testkit::{self, NUMBER, PARTICIPANT, utc};
 
 const SIGNALLING: &str = "127.0.0.1:5061";
@@ -148,15 +149,15 @@ impl Node {
         self.call.handle_input(self.now, input);
         while let Some(output) = self.call.poll_output() {
             let answer = match &output {
-                Output::Ivr(ivr::Output::LookupConference(number)) => Some(Input::ConferenceFound(
-                    (*number == self.conference.number).then(|| self.conference.clone()),
-                )),
-                Output::Ivr(
-                    ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
-                ) => Some(Input::Attempts(Some(ivr::Attempts::default()))),
-                Output::Ivr(ivr::Output::LookupOccupancy(_)) => {
-                    Some(Input::Occupancy(self.occupancy))
+                Output::Lookup(Lookup::Conference(number)) => {
+                    Some(Input::Answer(Answer::Conference(
+                        (*number == self.conference.number).then(|| self.conference.clone()),
+                    )))
                 }
+                Output::Lookup(Lookup::Attempts { .. } | Lookup::RecordFailure { .. }) => {
+                    Some(Input::Answer(Answer::Attempts(Ok(Attempts::default()))))
+                }
+                Output::CountCallers(_) => Some(Input::Callers(self.occupancy)),
                 _ => None,
             };
             self.log.push(output);
@@ -525,7 +526,7 @@ fn three_wrong_codes_end_in_our_bye_and_no_cdr() {
     let failures = node
         .log
         .iter()
-        .filter(|output| matches!(output, Output::Ivr(ivr::Output::RecordFailure { .. })))
+        .filter(|output| matches!(output, Output::Lookup(Lookup::RecordFailure { .. })))
         .count();
     assert_eq!(
         failures, 3,
