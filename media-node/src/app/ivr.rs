@@ -348,6 +348,11 @@ impl Ivr {
         }
     }
 
+    /// The conference found for the number keyed, once it is.
+    pub fn conference(&self) -> Option<&ConferenceInfo> {
+        self.conference.as_ref()
+    }
+
     /// The language prompts are said in (the number's, or the account's for `*44`).
     pub fn language(&self) -> Language {
         self.language

@@ -4,12 +4,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use teleconf_sip::message::parse;
-use teleconf_sip::rtp::TelephoneEvent;
+use teleconf_sip::message::{parse, response_to};
+use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
 use teleconf_sip::testkit::{self as sipkit, SIPP_INVITE_HEAD, SIPP_SDP, message};
 
 use super::*;
-use crate::app::lookup::Attempts;
+use crate::app::lookup::{Attempts, ConferenceInfo};
 use crate::testkit::{self, NUMBER, PARTICIPANT, utc};
 
 const SIGNALLING: &str = "127.0.0.1:5061";
@@ -219,7 +219,7 @@ impl Node {
     /// Runs the clock until the IVR has played `count` prompts to their end.
     fn until_prompts_finished(&mut self, count: u32) {
         for _ in 0..60_000 {
-            if self.call.prompts_finished >= count {
+            if self.call.prompts_finished() >= count {
                 return;
             }
             self.progress(Duration::from_millis(20));
@@ -511,7 +511,7 @@ fn three_wrong_codes_end_in_our_bye_and_no_cdr() {
     for _ in 0..3 {
         node.key_rfc4733("11111#");
         // The "invalid code" prompt, then the code prompt again (or Goodbye).
-        let finished = node.call.prompts_finished;
+        let finished = node.call.prompts_finished();
         node.until_prompts_finished(finished + 1);
     }
     node.progress(Duration::from_secs(30));
@@ -854,21 +854,21 @@ fn five_minutes_before_the_planned_end_the_caller_is_told_and_nothing_is_cut() {
     node.key_rfc4733(&format!("{PARTICIPANT}#"));
     assert!(node.cdr_opened().is_some());
     node.progress(Duration::from_secs(5));
-    let said = node.call.prompts_finished;
+    let said = node.call.prompts_finished();
     // Admitted a few seconds after 13:40 (the keys barge in); the warning is due
     // at 13:41.
     node.progress(Duration::from_secs(40));
-    assert_eq!(node.call.prompts_finished, said, "not yet");
+    assert_eq!(node.call.prompts_finished(), said, "not yet");
     node.progress(Duration::from_secs(20));
     assert_eq!(
-        node.call.prompts_finished,
+        node.call.prompts_finished(),
         said + 1,
         "« ends in five minutes »"
     );
     // Past the planned end the call goes on: the last caller ends a conference.
     node.progress(Duration::from_secs(6 * 60));
     assert!(node.cdr_closed().is_none());
-    assert_eq!(node.call.prompts_finished, said + 1, "said once");
+    assert_eq!(node.call.prompts_finished(), said + 1, "said once");
 }
 
 /// A caller in the conference who puts the call on an `inactive` hold
