@@ -1,4 +1,4 @@
-//! The conference mixer: one [`Room`] per conference, sans-IO (the str0m pattern:
+//! A room's audio: one [`Mixer`] per conference running on the node, sans-IO (the str0m pattern:
 //! time is an input, nothing here reads a clock or a socket).
 //!
 //! ## What each leg hears
@@ -12,7 +12,7 @@
 //!   mix *is* its N−1 mix, since silent frames are never added.
 //! - A listener's frames are buffered (for the quality figures, and so a
 //!   promotion takes effect at once) but **never decoded nor mixed**; a muted
-//!   talker likewise. [`Room::last_mix`] is what a listener hears: the recording
+//!   talker likewise. [`Mixer::last_mix`] is what a listener hears: the recording
 //!   of #5.
 //!
 //! ## Saturation
@@ -24,9 +24,9 @@
 //! rare, and a limiter would colour every quiet sum too. Never wraps.
 //!
 //! ## Ticks and time
-//! [`Room::tick`] runs on **absolute deadlines** 20 ms apart: [`Room::anchor`]
+//! [`Mixer::tick`] runs on **absolute deadlines** 20 ms apart: [`Mixer::anchor`]
 //! (or else the first tick) anchors the schedule, then each deadline is the previous plus exactly 20 ms,
-//! whatever the lateness of the call ([`Room::poll_timeout`] gives the next one),
+//! whatever the lateness of the call ([`Mixer::poll_timeout`] gives the next one),
 //! so there is no drift. A call before the deadline does nothing. A tick up to
 //! [`MAX_CATCH_UP_FRAMES`] frames late mixes the frame due and leaves the next
 //! deadline in the past, so the shell catches up with at most that many
@@ -55,6 +55,7 @@ use std::time::{Duration, Instant};
 use teleconf_core::domain::CallerRole;
 use teleconf_sip::sdp::Codec;
 
+use crate::app::CallKey;
 use crate::app::g711::G711 as _;
 
 use jitter::JitterBuffer;
@@ -74,24 +75,20 @@ pub const MAX_CATCH_UP_FRAMES: u32 = 2;
 /// quietest code words decode to 0 (µ-law) and ±8 (A-law).
 pub const SILENCE_PEAK: u16 = 8;
 
-/// A leg of the room, as the shell names it (e.g. its RTP session index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LegKey(pub u64);
-
 /// Why the room refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MixerError {
     /// No leg with this key is in the room.
     #[error("leg {0:?} is not in the room")]
-    UnknownLeg(LegKey),
+    UnknownLeg(CallKey),
     /// A leg with this key is already in the room.
     #[error("leg {0:?} is already in the room")]
-    AlreadyJoined(LegKey),
+    AlreadyJoined(CallKey),
     /// The payload is not one 20 ms G.711 frame (ptime 20 is what we answer).
     #[error("leg {leg:?} sent {len} bytes, not one {FRAME_BYTES}-byte frame")]
     BadFrameSize {
         /// The leg that sent it.
-        leg: LegKey,
+        leg: CallKey,
         /// Its length in bytes.
         len: usize,
     },
@@ -114,9 +111,9 @@ pub struct TickReport {
 
 /// One leg in the room.
 #[derive(Debug)]
-struct Leg {
+struct Member {
     /// The shell's name for it.
-    key: LegKey,
+    key: CallKey,
     /// Whether it is heard (participant, moderator) or only hears (listener).
     role: CallerRole,
     /// Its codec, both ways.
@@ -135,11 +132,11 @@ struct Leg {
 
 /// One conference's mixer (see the module doc).
 #[derive(Debug)]
-pub struct Room {
+pub struct Mixer {
     /// The legs, in no particular order.
-    legs: Vec<Leg>,
+    legs: Vec<Member>,
     /// Where each leg is in `legs`.
-    index: HashMap<LegKey, usize>,
+    index: HashMap<CallKey, usize>,
     /// The next deadline; `None` until the first tick anchors the schedule.
     next_deadline: Option<Instant>,
     /// This tick's sum of every contributor, unclipped.
@@ -152,14 +149,14 @@ pub struct Room {
     shared: [Vec<u8>; 2],
 }
 
-impl Default for Room {
+impl Default for Mixer {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Room {
-    /// An empty room; its schedule starts at the first [`Room::tick`].
+impl Mixer {
+    /// An empty room; its schedule starts at the first [`Mixer::tick`].
     pub fn new() -> Self {
         let silence = [0; FRAME_SAMPLES];
         let shared_mix = |codec: Codec| {
@@ -180,12 +177,12 @@ impl Room {
 
     /// Adds a leg. It hears the room from the next tick; it is heard once its
     /// frames have come through its jitter buffer (and if its role is heard).
-    pub fn join(&mut self, leg: LegKey, role: CallerRole, codec: Codec) -> Result<(), MixerError> {
+    pub fn join(&mut self, leg: CallKey, role: CallerRole, codec: Codec) -> Result<(), MixerError> {
         if self.index.contains_key(&leg) {
             return Err(MixerError::AlreadyJoined(leg));
         }
         self.index.insert(leg, self.legs.len());
-        self.legs.push(Leg {
+        self.legs.push(Member {
             key: leg,
             role,
             codec,
@@ -200,7 +197,7 @@ impl Room {
     }
 
     /// Removes a leg; returns its reception figures for the CDR.
-    pub fn leave(&mut self, leg: LegKey) -> Result<LegStats, MixerError> {
+    pub fn leave(&mut self, leg: CallKey) -> Result<LegStats, MixerError> {
         let position = self.index.remove(&leg).ok_or(MixerError::UnknownLeg(leg))?;
         let gone = self.legs.swap_remove(position);
         if let Some(moved) = self.legs.get(position) {
@@ -218,31 +215,31 @@ impl Room {
 
     /// Mutes or unmutes a leg (moderator or self mute): a muted leg is heard by
     /// no one and still hears everyone.
-    pub fn set_muted(&mut self, leg: LegKey, muted: bool) -> Result<(), MixerError> {
-        self.leg_mut(leg)?.muted = muted;
+    pub fn set_muted(&mut self, leg: CallKey, muted: bool) -> Result<(), MixerError> {
+        self.member_mut(leg)?.muted = muted;
         Ok(())
     }
 
     /// Changes a leg's role (e.g. a listener promoted to participant).
-    pub fn set_role(&mut self, leg: LegKey, role: CallerRole) -> Result<(), MixerError> {
-        self.leg_mut(leg)?.role = role;
+    pub fn set_role(&mut self, leg: CallKey, role: CallerRole) -> Result<(), MixerError> {
+        self.member_mut(leg)?.role = role;
         Ok(())
     }
 
     /// Changes a leg's codec (a re-INVITE picked another one); both ways.
-    pub fn set_codec(&mut self, leg: LegKey, codec: Codec) -> Result<(), MixerError> {
-        self.leg_mut(leg)?.codec = codec;
+    pub fn set_codec(&mut self, leg: CallKey, codec: Codec) -> Result<(), MixerError> {
+        self.member_mut(leg)?.codec = codec;
         Ok(())
     }
 
     /// Whether a leg is muted (`None`: not in the room).
-    pub fn is_muted(&self, leg: LegKey) -> Option<bool> {
-        self.leg(leg).map(|leg| leg.muted)
+    pub fn is_muted(&self, leg: CallKey) -> Option<bool> {
+        self.member(leg).map(|leg| leg.muted)
     }
 
     /// A leg's reception figures so far (`None`: not in the room).
-    pub fn stats(&self, leg: LegKey) -> Option<LegStats> {
-        self.leg(leg).map(|leg| leg.jitter.stats())
+    pub fn stats(&self, leg: CallKey) -> Option<LegStats> {
+        self.member(leg).map(|leg| leg.jitter.stats())
     }
 
     /// Legs in the room.
@@ -260,7 +257,7 @@ impl Room {
     pub fn push(
         &mut self,
         now: Instant,
-        leg: LegKey,
+        leg: CallKey,
         sequence: u16,
         rtp_timestamp: u32,
         payload: &[u8],
@@ -270,7 +267,7 @@ impl Room {
                 leg,
                 len: payload.len(),
             })?;
-        self.leg_mut(leg)?
+        self.member_mut(leg)?
             .jitter
             .insert(now, sequence, rtp_timestamp, frame);
         Ok(())
@@ -292,7 +289,7 @@ impl Room {
     }
 
     /// Mixes one frame if a deadline has come (else `None`, nothing changes).
-    /// Then [`Room::outputs`] gives each leg's payload and [`Room::last_mix`]
+    /// Then [`Mixer::outputs`] gives each leg's payload and [`Mixer::last_mix`]
     /// the full mix. See the module doc for lateness and skipping.
     pub fn tick(&mut self, now: Instant) -> Option<TickReport> {
         let mut deadline = *self.next_deadline.get_or_insert(now);
@@ -330,13 +327,13 @@ impl Room {
     /// The payload each leg must be sent for the last tick, in its codec: a
     /// talker's own N−1 mix, or the shared full mix of its codec (the same slice
     /// for every such leg). Empty before the first tick.
-    pub fn outputs(&self) -> impl Iterator<Item = (LegKey, &[u8])> + '_ {
+    pub fn outputs(&self) -> impl Iterator<Item = (CallKey, &[u8])> + '_ {
         self.legs.iter().map(|leg| (leg.key, self.output_of(leg)))
     }
 
     /// The payload for one leg (`None`: not in the room).
-    pub fn output(&self, leg: LegKey) -> Option<&[u8]> {
-        self.leg(leg).map(|leg| self.output_of(leg))
+    pub fn output(&self, leg: CallKey) -> Option<&[u8]> {
+        self.member(leg).map(|leg| self.output_of(leg))
     }
 
     /// The full mix of the last tick, as linear PCM: what a listener hears, for
@@ -411,7 +408,7 @@ impl Room {
     }
 
     /// The payload for `leg` after the last tick.
-    fn output_of<'a>(&'a self, leg: &'a Leg) -> &'a [u8] {
+    fn output_of<'a>(&'a self, leg: &'a Member) -> &'a [u8] {
         if leg.contributing {
             &leg.own
         } else {
@@ -419,11 +416,11 @@ impl Room {
         }
     }
 
-    fn leg(&self, leg: LegKey) -> Option<&Leg> {
+    fn member(&self, leg: CallKey) -> Option<&Member> {
         self.index.get(&leg).map(|&position| &self.legs[position])
     }
 
-    fn leg_mut(&mut self, leg: LegKey) -> Result<&mut Leg, MixerError> {
+    fn member_mut(&mut self, leg: CallKey) -> Result<&mut Member, MixerError> {
         let position = *self.index.get(&leg).ok_or(MixerError::UnknownLeg(leg))?;
         Ok(&mut self.legs[position])
     }
@@ -435,7 +432,7 @@ fn clip(total: i32) -> i16 {
     total.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
 }
 
-/// Where a codec's shared mix lives in [`Room::shared`].
+/// Where a codec's shared mix lives in [`Mixer::shared`].
 fn codec_slot(codec: Codec) -> usize {
     match codec {
         Codec::Pcmu => 0,

@@ -13,13 +13,15 @@
 //! - [`prompts`]: what the IVR, the keypad and the room say, the default fr/en
 //!   recordings (made offline by `scripts/make-prompts.sh`, embedded) and the
 //!   player that turns prompts into 20 ms frames.
-//! - [`conference`]: a conference on the node: who is in it, the lock, lecture
-//!   mode, recording, and what the keypad's and the portal's commands do to it.
-//! - [`mixer`]: a conference's audio: jitter buffers, the 20 ms N−1 mix on
-//!   absolute deadlines, listeners never heard, the shared mix encoded once.
+//! - [`room`]: a conference running on the node (the domain's `Conference` is the
+//!   scheduled one): who is in it, the lock, lecture mode, recording, and what
+//!   the keypad's and the portal's commands do to it.
+//! - [`mixer`]: a room's audio: jitter buffers, the 20 ms N−1 mix on absolute
+//!   deadlines, listeners never heard, the shared mix encoded once.
 //! - [`g711`]: G.711 in the law of the codec SDP agreed on.
+//! - [`CallKey`]: how the node keys its calls, which the rooms key their
+//!   members by.
 
-pub mod conference;
 pub mod g711;
 pub mod intro;
 pub mod ivr;
@@ -27,3 +29,9 @@ pub mod keypad;
 pub mod lookup;
 pub mod mixer;
 pub mod prompts;
+pub mod room;
+
+/// One of the node's calls, as the node keys it (drawn at its INVITE): its
+/// lookups are keyed by it, and its room knows its leg by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);

@@ -45,8 +45,8 @@ use teleconf_sip::testkit::{
 };
 use teleconf_sip::transaction::Timers;
 
+use crate::app::CallKey;
 use crate::app::lookup::{Answer, Attempts, ConferenceInfo, Lookup, Unavailable};
-use crate::app::mixer::LegKey;
 use crate::app::prompts::Prompt;
 use crate::app::prompts::{self, Clip};
 use crate::node::{Input, IoOutput, MediaOutput, Node, NodeConfig, Output};
@@ -453,7 +453,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 /// A lookup the node asked for: the call that asks, and what.
-type Asked = (LegKey, Lookup);
+type Asked = (CallKey, Lookup);
 
 /// A dialog as the trunk knows it, from our 200 to its INVITE.
 #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@
 //!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is
 //!   counted in [`Node::media_stats`].
 //! - **Rooms**: a call's `Join` puts its leg into its conference's room
-//!   ([`Conference`], created on the first join), `ToRoom` pushes its audio,
+//!   ([`Room`], created on the first join), `ToRoom` pushes its audio,
 //!   `Leave` removes it (the room goes when empty). Each room ticks on its own
 //!   absolute deadlines and every leg's payload goes back to its call
 //!   (`FromRoom`).
@@ -70,10 +70,11 @@ use teleconf_sip::sdp::LocalMedia;
 use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::{Timers, TransactionKey};
 
-use crate::app::conference::{Conference, Control, Effect, Event};
+use crate::app::CallKey;
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
-use crate::app::mixer::{LegKey, LegStats};
+use crate::app::mixer::LegStats;
 use crate::app::prompts;
+use crate::app::room::{Control, Effect, Event, Room};
 use call::{Call, Settings};
 use star44::{IpPhones, STAR44};
 
@@ -152,7 +153,7 @@ pub enum Input<'a> {
         /// Monotonic time.
         now: Instant,
         /// The call that asked.
-        call: LegKey,
+        call: CallKey,
         /// The answer.
         answer: Answer,
     },
@@ -233,7 +234,7 @@ pub enum IoOutput {
     /// A lookup of the call `call`; answer with [`Input::Answer`] and that key.
     Lookup {
         /// The call that asks.
-        call: LegKey,
+        call: CallKey,
         /// What it asks.
         lookup: Lookup,
     },
@@ -291,14 +292,17 @@ struct PendingInvite {
     received: (Instant, DateTime<Utc>),
 }
 
-/// A call and what the node knows of it.
+/// A call the node hosts, with what routes to it.
 #[derive(Debug)]
-struct Leg {
+struct HostedCall {
+    /// The call.
     call: Call,
+    /// Its Call-ID: where its SIP goes.
     call_id: String,
+    /// Its RTP port: where its RTP goes.
     port: u16,
-    /// Its room, while it is in one.
-    conference: Option<ConferenceId>,
+    /// Its room's conference, while it is in one.
+    room: Option<ConferenceId>,
 }
 
 /// What a new call is given besides its INVITE.
@@ -319,19 +323,19 @@ struct NewCall {
 pub struct Node {
     config: NodeConfig,
     outputs: VecDeque<Output>,
-    legs: HashMap<LegKey, Leg>,
-    by_call_id: HashMap<String, LegKey>,
-    by_port: HashMap<u16, LegKey>,
-    rooms: HashMap<ConferenceId, Conference>,
+    calls: HashMap<CallKey, HostedCall>,
+    by_call_id: HashMap<String, CallKey>,
+    by_port: HashMap<u16, CallKey>,
+    rooms: HashMap<ConferenceId, Room>,
     /// Reception figures of legs that left their room, until their CDR closes.
-    left: HashMap<LegKey, LegStats>,
+    left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
-    on_line: HashMap<LegKey, LiveParticipant>,
+    on_line: HashMap<CallKey, LiveParticipant>,
     /// Each call's next deadline, and the calls ordered by it.
-    deadlines: HashMap<LegKey, Instant>,
-    by_deadline: BTreeSet<(Instant, LegKey)>,
+    deadlines: HashMap<CallKey, Instant>,
+    by_deadline: BTreeSet<(Instant, CallKey)>,
     /// New calls waiting for their lookup, by the key their call will have.
-    pending: HashMap<LegKey, PendingInvite>,
+    pending: HashMap<CallKey, PendingInvite>,
     /// Who may dial `*44` (and send requests from an address of their own).
     ip_phones: IpPhones,
     /// The RTP ports no call holds, in no order (a call's is drawn at random).
@@ -344,8 +348,8 @@ pub struct Node {
     draining: bool,
     next_leg: u64,
     /// Scratch of the tick, kept between ticks so a tick allocates nothing.
-    tick_legs: Vec<LegKey>,
-    tick_frames: Vec<(LegKey, [u8; prompts::FRAME_SAMPLES])>,
+    tick_calls: Vec<CallKey>,
+    tick_frames: Vec<(CallKey, [u8; prompts::FRAME_SAMPLES])>,
 }
 
 impl Node {
@@ -358,7 +362,7 @@ impl Node {
             ended_drops: DroppedRtp::default(),
             config,
             outputs: VecDeque::new(),
-            legs: HashMap::new(),
+            calls: HashMap::new(),
             by_call_id: HashMap::new(),
             by_port: HashMap::new(),
             rooms: HashMap::new(),
@@ -371,22 +375,22 @@ impl Node {
             free_ports,
             draining: false,
             next_leg: 0,
-            tick_legs: Vec::new(),
+            tick_calls: Vec::new(),
             tick_frames: Vec::new(),
         }
     }
 
     /// Calls alive (for the shell's drain and the tests).
     pub fn calls(&self) -> usize {
-        self.legs.len()
+        self.calls.len()
     }
 
     /// The media figures since the node started: those of the calls that ended
     /// and of the calls up.
     pub fn media_stats(&self) -> MediaStats {
         let mut rtp_dropped = self.ended_drops;
-        for leg in self.legs.values() {
-            rtp_dropped += leg.call.dropped_rtp();
+        for hosted in self.calls.values() {
+            rtp_dropped += hosted.call.dropped_rtp();
         }
         MediaStats { rtp_dropped }
     }
@@ -422,22 +426,22 @@ impl Node {
                 }
             }
             Input::Tick(now) => {
-                let mut legs = std::mem::take(&mut self.tick_legs);
+                let mut legs = std::mem::take(&mut self.tick_calls);
                 legs.extend(
-                    self.legs
+                    self.calls
                         .iter()
-                        .filter(|(_, leg)| leg.call.wants_tick())
+                        .filter(|(_, hosted)| hosted.call.wants_tick())
                         .map(|(key, _)| *key),
                 );
                 for &leg in &legs {
                     self.feed(now, leg, call::Input::Tick);
                 }
                 legs.clear();
-                self.tick_legs = legs;
+                self.tick_calls = legs;
                 self.tick_rooms(now);
             }
             Input::Timeout(now) => {
-                let due: Vec<LegKey> = self
+                let due: Vec<CallKey> = self
                     .by_deadline
                     .iter()
                     .take_while(|(at, _)| *at <= now)
@@ -451,7 +455,7 @@ impl Node {
             Input::Drain(_) => self.draining = true,
             Input::HangUpAll(now) => {
                 self.draining = true;
-                let legs: Vec<LegKey> = self.legs.keys().copied().collect();
+                let legs: Vec<CallKey> = self.calls.keys().copied().collect();
                 for leg in legs {
                     self.feed(now, leg, call::Input::HangUp);
                 }
@@ -480,7 +484,7 @@ impl Node {
     /// the rooms (the 20 ms [`Input::Tick`] is the shell's own clock).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
-        let rooms = self.rooms.values().filter_map(Conference::poll_timeout);
+        let rooms = self.rooms.values().filter_map(Room::poll_timeout);
         calls.into_iter().chain(rooms).min()
     }
 
@@ -571,7 +575,7 @@ impl Node {
             return self.respond(source, &request, 400);
         }
         let user = request.uri.user().unwrap_or_default().to_string();
-        let key = LegKey(self.next_leg);
+        let key = CallKey(self.next_leg);
         let (dialled, star44) = if user == STAR44 {
             let from_trunk = self.config.trunk_sources.contains(source.ip());
             let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
@@ -610,7 +614,7 @@ impl Node {
 
     /// The answer to a new call's lookup, its access number or its `*44`
     /// account; any other answer for its key is none of its business.
-    fn answer_pending(&mut self, now: Instant, key: LegKey, answer: Answer) {
+    fn answer_pending(&mut self, now: Instant, key: CallKey, answer: Answer) {
         if !matches!(answer, Answer::Number(_) | Answer::Account(_)) {
             return;
         }
@@ -630,7 +634,7 @@ impl Node {
     fn number_found(
         &mut self,
         now: Instant,
-        key: LegKey,
+        key: CallKey,
         pending: PendingInvite,
         number: Option<PhoneNumber>,
     ) {
@@ -649,7 +653,7 @@ impl Node {
     fn account_found(
         &mut self,
         now: Instant,
-        key: LegKey,
+        key: CallKey,
         pending: PendingInvite,
         language: Option<Language>,
     ) {
@@ -663,7 +667,7 @@ impl Node {
     fn start_pending(
         &mut self,
         now: Instant,
-        key: LegKey,
+        key: CallKey,
         pending: PendingInvite,
         language: Language,
         prompts: ConferencePrompts,
@@ -699,7 +703,7 @@ impl Node {
         Some(self.free_ports.swap_remove(index))
     }
 
-    fn start_call(&mut self, now: Instant, key: LegKey, new: NewCall) {
+    fn start_call(&mut self, now: Instant, key: CallKey, new: NewCall) {
         let Some(port) = self.take_port() else {
             tracing::warn!("node: no RTP port left");
             return self.respond(new.source, &new.request, 503);
@@ -758,13 +762,13 @@ impl Node {
         self.media(MediaOutput::BindRtp(port));
         self.by_call_id.insert(new.call_id.clone(), key);
         self.by_port.insert(port, key);
-        self.legs.insert(
+        self.calls.insert(
             key,
-            Leg {
+            HostedCall {
                 call: Call::new(settings),
                 call_id: new.call_id,
                 port,
-                conference: None,
+                room: None,
             },
         );
         let caller_id = new
@@ -817,14 +821,14 @@ impl Node {
     }
 
     /// The answer to the lookup of the call `key` (or of the new call it will be).
-    fn answer(&mut self, now: Instant, key: LegKey, answer: Answer) {
+    fn answer(&mut self, now: Instant, key: CallKey, answer: Answer) {
         if self.pending.contains_key(&key) {
             return self.answer_pending(now, key, answer);
         }
         let answer = match answer {
             // A moderator's lock lives here, in the conference's state.
             Answer::Conference(Some(mut info)) => {
-                info.locked |= self.rooms.get(&info.id).is_some_and(Conference::is_locked);
+                info.locked |= self.rooms.get(&info.id).is_some_and(Room::is_locked);
                 Answer::Conference(Some(info))
             }
             answer => answer,
@@ -835,15 +839,15 @@ impl Node {
     // ---- calls and rooms ---------------------------------------------------------
 
     /// Feeds one input to a call and carries out what it asks.
-    fn feed(&mut self, now: Instant, key: LegKey, input: call::Input<'_>) {
-        let Some(leg) = self.legs.get_mut(&key) else {
+    fn feed(&mut self, now: Instant, key: CallKey, input: call::Input<'_>) {
+        let Some(hosted) = self.calls.get_mut(&key) else {
             return;
         };
-        leg.call.handle_input(now, input);
+        hosted.call.handle_input(now, input);
         while let Some(output) = self
-            .legs
+            .calls
             .get_mut(&key)
-            .and_then(|leg| leg.call.poll_output())
+            .and_then(|hosted| hosted.call.poll_output())
         {
             self.carry_out(now, key, output);
         }
@@ -853,8 +857,11 @@ impl Node {
     /// Files the call's next deadline (none once it is gone), so that
     /// [`Node::poll_timeout`] never walks every call: the shell asks after every
     /// packet, and that walk was most of a loaded node's time (`make bench`).
-    fn reindex(&mut self, key: LegKey) {
-        let next = self.legs.get(&key).and_then(|leg| leg.call.poll_timeout());
+    fn reindex(&mut self, key: CallKey) {
+        let next = self
+            .calls
+            .get(&key)
+            .and_then(|hosted| hosted.call.poll_timeout());
         if self.deadlines.get(&key) == next.as_ref() {
             return;
         }
@@ -867,8 +874,8 @@ impl Node {
         }
     }
 
-    fn carry_out(&mut self, now: Instant, key: LegKey, output: call::Output) {
-        let Some(leg) = self.legs.get_mut(&key) else {
+    fn carry_out(&mut self, now: Instant, key: CallKey, output: call::Output) {
+        let Some(hosted) = self.calls.get_mut(&key) else {
             return;
         };
         match output {
@@ -878,7 +885,7 @@ impl Node {
             }
             call::Output::SendRtp { to, bytes } => {
                 self.outputs.push_back(Output::Media(MediaOutput::SendRtp {
-                    from_port: leg.port,
+                    from_port: hosted.port,
                     to,
                     bytes,
                 }));
@@ -888,9 +895,9 @@ impl Node {
                     .push_back(Output::Io(IoOutput::Lookup { call: key, lookup }));
             }
             call::Output::CountCallers(conference) => {
-                let callers = self.rooms.get(&conference).map_or(0, Conference::len);
+                let callers = self.rooms.get(&conference).map_or(0, Room::len);
                 let callers = u32::try_from(callers).unwrap_or(u32::MAX);
-                leg.call.handle_input(now, call::Input::Callers(callers));
+                hosted.call.handle_input(now, call::Input::Callers(callers));
             }
             call::Output::Join {
                 leg: _,
@@ -911,20 +918,20 @@ impl Node {
                 // admission: rooms opened at different moments spread the
                 // node's work over the 20 ms period.
                 let room = self.rooms.entry(conference).or_insert_with(|| {
-                    let mut room = Conference::new(account, record);
-                    room.room_mut().anchor(now);
+                    let mut room = Room::new(account, record);
+                    room.mixer_mut().anchor(now);
                     room
                 });
                 match room.join(key, role, codec) {
                     Ok(effects) => {
-                        leg.conference = Some(conference);
+                        hosted.room = Some(conference);
                         self.apply(now, conference, effects);
                     }
                     Err(error) => tracing::warn!(%error, "node: join refused"),
                 }
             }
             call::Output::Keypad { leg: _, command } => {
-                if let Some((conference, effects)) = leg.conference.and_then(|c| {
+                if let Some((conference, effects)) = hosted.room.and_then(|c| {
                     self.rooms
                         .get_mut(&c)
                         .map(|room| (c, room.command(key, command)))
@@ -938,8 +945,8 @@ impl Node {
                 ts,
                 payload,
             } => {
-                if let Some(room) = leg.conference.and_then(|c| self.rooms.get_mut(&c))
-                    && let Err(error) = room.room_mut().push(now, key, seq, ts, &payload)
+                if let Some(room) = hosted.room.and_then(|c| self.rooms.get_mut(&c))
+                    && let Err(error) = room.mixer_mut().push(now, key, seq, ts, &payload)
                 {
                     tracing::debug!(%error, "node: frame refused by the room");
                 }
@@ -950,10 +957,10 @@ impl Node {
                     .push_back(Output::Io(IoOutput::StoreIntro { target, pcm }));
             }
             call::Output::CdrOpen(cdr) => {
-                let muted = leg
-                    .conference
+                let muted = hosted
+                    .room
                     .and_then(|c| self.rooms.get(&c))
-                    .and_then(|room| room.room().is_muted(key))
+                    .and_then(|room| room.mixer().is_muted(key))
                     .unwrap_or(false);
                 let participant = LiveParticipant {
                     leg_id: cdr.id,
@@ -994,11 +1001,11 @@ impl Node {
         }
     }
 
-    fn leave_room(&mut self, now: Instant, key: LegKey) {
+    fn leave_room(&mut self, now: Instant, key: CallKey) {
         let Some(conference) = self
-            .legs
+            .calls
             .get_mut(&key)
-            .and_then(|leg| leg.conference.take())
+            .and_then(|hosted| hosted.room.take())
         else {
             return;
         };
@@ -1062,7 +1069,7 @@ impl Node {
 
     /// A conference event, as a live-view update and an activity entry.
     fn publish(&mut self, conference: ConferenceId, event: Event) {
-        let caller = |on_line: &HashMap<LegKey, LiveParticipant>, leg: LegKey| {
+        let caller = |on_line: &HashMap<CallKey, LiveParticipant>, leg: CallKey| {
             on_line
                 .get(&leg)
                 .map(|p| p.caller_id.clone())
@@ -1108,7 +1115,7 @@ impl Node {
             ),
             Event::Removed(leg) => (ActivityKind::CallerRemoved, caller(&self.on_line, leg)),
         };
-        if let Some(account) = self.rooms.get(&conference).and_then(Conference::account) {
+        if let Some(account) = self.rooms.get(&conference).and_then(Room::account) {
             self.io(IoOutput::Activity {
                 account,
                 conference,
@@ -1118,23 +1125,23 @@ impl Node {
         }
     }
 
-    fn forget(&mut self, now: Instant, key: LegKey) {
+    fn forget(&mut self, now: Instant, key: CallKey) {
         self.leave_room(now, key);
         self.left.remove(&key);
-        if let Some(leg) = self.legs.remove(&key) {
-            let dropped = leg.call.dropped_rtp();
+        if let Some(hosted) = self.calls.remove(&key) {
+            let dropped = hosted.call.dropped_rtp();
             tracing::info!(
-                call_id = %leg.call_id,
-                port = leg.port,
+                call_id = %hosted.call_id,
+                port = hosted.port,
                 rtp_dropped_foreign_source = dropped.foreign_source,
                 rtp_dropped_foreign_ssrc = dropped.foreign_ssrc,
                 "node: call ended"
             );
             self.ended_drops += dropped;
-            self.by_call_id.remove(&leg.call_id);
-            self.by_port.remove(&leg.port);
-            self.free_ports.push(leg.port);
-            self.media(MediaOutput::ReleaseRtp(leg.port));
+            self.by_call_id.remove(&hosted.call_id);
+            self.by_port.remove(&hosted.port);
+            self.free_ports.push(hosted.port);
+            self.media(MediaOutput::ReleaseRtp(hosted.port));
         }
     }
 
@@ -1142,12 +1149,12 @@ impl Node {
     /// each leg its payload.
     fn tick_rooms(&mut self, now: Instant) {
         let mut frames = std::mem::take(&mut self.tick_frames);
-        for (id, conference) in &mut self.rooms {
-            while conference.room_mut().tick(now).is_some() {
-                frames.extend(conference.room().outputs().filter_map(|(leg, payload)| {
+        for (id, room) in &mut self.rooms {
+            while room.mixer_mut().tick(now).is_some() {
+                frames.extend(room.mixer().outputs().filter_map(|(leg, payload)| {
                     payload.try_into().ok().map(|frame| (leg, frame))
                 }));
-                if let Some(pcm) = conference.recording_frame() {
+                if let Some(pcm) = room.recording_frame() {
                     self.outputs
                         .push_back(Output::Media(MediaOutput::RecordFrame {
                             conference: *id,

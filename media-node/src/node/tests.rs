@@ -543,7 +543,7 @@ fn an_invite_for_a_conference_number_creates_a_call_and_binds_an_rtp_port() {
     let mut shell = Shell::new(config(PORTS));
     let i = shell.dial(1);
     assert!(shell.log.contains(&Output::Io(IoOutput::Lookup {
-        call: LegKey(0),
+        call: CallKey(0),
         lookup: Lookup::Number(DIALLED.parse().expect("an E.164 number")),
     })));
     let port = shell.callers[i].port.expect("the SDP answer names a port");

@@ -52,8 +52,8 @@ use tokio::sync::mpsc;
 use teleconf_core::domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
 
 use crate::Error;
+use crate::app::CallKey;
 use crate::app::lookup::Answer;
-use crate::app::mixer::LegKey;
 use crate::node::star44::IpPhones;
 use crate::node::{Input, IoOutput, LiveUpdate, Node};
 use media::{Inbox, Posted};
@@ -84,7 +84,7 @@ enum Event {
     /// A call's lookup answered.
     Answer {
         /// The call that asked.
-        call: LegKey,
+        call: CallKey,
         /// The answer.
         answer: Answer,
     },

@@ -9,11 +9,11 @@ use teleconf_core::domain::CallerRole::{self, Listener, Moderator, Participant};
 
 use super::*;
 
-const A: LegKey = LegKey(1);
-const B: LegKey = LegKey(2);
-const C: LegKey = LegKey(3);
-const L: LegKey = LegKey(10);
-const L2: LegKey = LegKey(11);
+const A: CallKey = CallKey(1);
+const B: CallKey = CallKey(2);
+const C: CallKey = CallKey(3);
+const L: CallKey = CallKey(10);
+const L2: CallKey = CallKey(11);
 
 /// The talkers' tones: distinct, and any sum of them stays below clipping.
 const TONE_A: i16 = 1000;
@@ -39,17 +39,17 @@ fn heard_as(codec: Codec, total: i32) -> i16 {
 
 /// A room on a simulated clock, with each leg's next sequence number.
 struct Sim {
-    room: Room,
+    room: Mixer,
     now: Instant,
-    codecs: HashMap<LegKey, Codec>,
-    next_sequence: HashMap<LegKey, u16>,
+    codecs: HashMap<CallKey, Codec>,
+    next_sequence: HashMap<CallKey, u16>,
 }
 
 impl Sim {
     /// A room whose schedule is anchored at the simulated start.
     fn new() -> Self {
         let now = Instant::now();
-        let mut room = Room::new();
+        let mut room = Mixer::new();
         room.tick(now).expect("the first tick anchors the schedule");
         Self {
             room,
@@ -59,19 +59,19 @@ impl Sim {
         }
     }
 
-    fn join(&mut self, leg: LegKey, role: CallerRole, codec: Codec) {
+    fn join(&mut self, leg: CallKey, role: CallerRole, codec: Codec) {
         self.room.join(leg, role, codec).expect("new leg");
         self.codecs.insert(leg, codec);
     }
 
     /// `leg` sends its next frame, of a constant `level`, now.
-    fn say(&mut self, leg: LegKey, level: i16) {
+    fn say(&mut self, leg: CallKey, level: i16) {
         let sequence = *self.next_sequence.entry(leg).or_insert(0);
         self.say_frame(leg, sequence, level);
     }
 
     /// `leg` sends frame `sequence`, of a constant `level`, now.
-    fn say_frame(&mut self, leg: LegKey, sequence: u16, level: i16) {
+    fn say_frame(&mut self, leg: CallKey, sequence: u16, level: i16) {
         let codec = self.codecs[&leg];
         let timestamp = u32::from(sequence) * FRAME_BYTES as u32;
         self.room
@@ -88,7 +88,7 @@ impl Sim {
 
     /// What `leg` was sent at the last tick, decoded; all 160 samples must be
     /// equal (every leg plays a constant), and that value is returned.
-    fn heard(&self, leg: LegKey) -> i16 {
+    fn heard(&self, leg: CallKey) -> i16 {
         let codec = self.codecs[&leg];
         let payload = self.room.output(leg).expect("leg in the room");
         assert_eq!(payload.len(), FRAME_BYTES);
@@ -251,10 +251,10 @@ fn the_shared_mix_is_encoded_once_per_codec() {
     let mut sim = Sim::new();
     sim.join(A, Participant, Codec::Pcmu);
     sim.join(B, Moderator, Codec::Pcmu);
-    let silent_talker = LegKey(20);
+    let silent_talker = CallKey(20);
     sim.join(silent_talker, Participant, Codec::Pcmu);
-    let ulaw_listeners: Vec<LegKey> = (30..35).map(LegKey).collect();
-    let alaw_listeners: Vec<LegKey> = (40..43).map(LegKey).collect();
+    let ulaw_listeners: Vec<CallKey> = (30..35).map(CallKey).collect();
+    let alaw_listeners: Vec<CallKey> = (40..43).map(CallKey).collect();
     for &leg in &ulaw_listeners {
         sim.join(leg, Listener, Codec::Pcmu);
     }
@@ -269,7 +269,7 @@ fn the_shared_mix_is_encoded_once_per_codec() {
     assert_eq!(report.contributors, 2, "a silent frame is not mixed");
     assert_eq!(report.own_encodes, 2, "one N-1 encode per speaking talker");
     assert_eq!(report.shared_encodes, 2, "one full-mix encode per codec");
-    let buffer = |leg: LegKey| sim.room.output(leg).expect("in the room").as_ptr();
+    let buffer = |leg: CallKey| sim.room.output(leg).expect("in the room").as_ptr();
     let ulaw_shared = buffer(ulaw_listeners[0]);
     let alaw_shared = buffer(alaw_listeners[0]);
     assert_ne!(ulaw_shared, alaw_shared);
@@ -302,7 +302,7 @@ fn pcmu_and_pcma_legs_in_one_room_each_get_their_codec() {
     sim.step();
 
     let (a, b) = (sent(Codec::Pcmu, TONE_A), sent(Codec::Pcma, TONE_B));
-    let output = |leg: LegKey| sim.room.output(leg).expect("in the room").to_vec();
+    let output = |leg: CallKey| sim.room.output(leg).expect("in the room").to_vec();
     assert_eq!(output(A), frame(Codec::Pcmu, clip(b)), "µ-law bytes for A");
     assert_eq!(output(B), frame(Codec::Pcma, clip(a)), "A-law bytes for B");
     assert_eq!(output(L), frame(Codec::Pcmu, clip(a + b)));
@@ -399,7 +399,7 @@ fn duplicate_and_late_frames_are_dropped() {
 #[test]
 fn ticks_follow_absolute_deadlines_without_drift() {
     let start = Instant::now();
-    let mut room = Room::new();
+    let mut room = Mixer::new();
     assert_eq!(
         room.poll_timeout(),
         None,
@@ -600,34 +600,34 @@ proptest! {
     /// listener's frame is above +2000, any sum without one is ≤ 0.
     #[test]
     fn random_rooms_never_panic_and_never_leak_a_listener(ops in prop::collection::vec(op(), 1..200)) {
-        let mut room = Room::new();
+        let mut room = Mixer::new();
         let mut now = Instant::now();
         let mut members: HashMap<u8, (CallerRole, Codec, u16)> = HashMap::new();
         for op in ops {
             match op {
                 Op::Join(leg, role, codec) => {
-                    let joined = room.join(LegKey(leg.into()), role, codec);
+                    let joined = room.join(CallKey(leg.into()), role, codec);
                     prop_assert_eq!(joined.is_ok(), !members.contains_key(&leg));
                     members.entry(leg).or_insert((role, codec, 0));
                 }
                 Op::Leave(leg) => {
-                    let left = room.leave(LegKey(leg.into()));
+                    let left = room.leave(CallKey(leg.into()));
                     prop_assert_eq!(left.is_ok(), members.remove(&leg).is_some());
                 }
                 Op::Mute(leg, muted) => {
-                    let done = room.set_muted(LegKey(leg.into()), muted);
+                    let done = room.set_muted(CallKey(leg.into()), muted);
                     prop_assert_eq!(done.is_ok(), members.contains_key(&leg));
                 }
                 Op::SetRole(leg, role) => {
                     if let Some(member) = members.get_mut(&leg).filter(|m| m.0.is_heard()) {
                         member.0 = role;
-                        room.set_role(LegKey(leg.into()), role).expect("member");
+                        room.set_role(CallKey(leg.into()), role).expect("member");
                     }
                 }
                 Op::Push(leg, step, level, whole) => {
                     let Some(member) = members.get_mut(&leg) else {
-                        let pushed = room.push(now, LegKey(leg.into()), 0, 0, &[0xFF; FRAME_BYTES]);
-                        prop_assert_eq!(pushed, Err(MixerError::UnknownLeg(LegKey(leg.into()))));
+                        let pushed = room.push(now, CallKey(leg.into()), 0, 0, &[0xFF; FRAME_BYTES]);
+                        prop_assert_eq!(pushed, Err(MixerError::UnknownLeg(CallKey(leg.into()))));
                         continue;
                     };
                     let level = if member.0 == Listener { LISTENER_TONE } else { level };
@@ -637,7 +637,7 @@ proptest! {
                         payload.pop();
                     }
                     let timestamp = u32::from(member.2).wrapping_mul(FRAME_BYTES as u32);
-                    let pushed = room.push(now, LegKey(leg.into()), member.2, timestamp, &payload);
+                    let pushed = room.push(now, CallKey(leg.into()), member.2, timestamp, &payload);
                     prop_assert_eq!(pushed.is_ok(), whole);
                 }
                 Op::Tick(millis) => {
@@ -671,7 +671,7 @@ proptest! {
 fn a_room_anchored_at_its_first_admission_keeps_that_phase_whatever_the_ticks() {
     let start = Instant::now();
     let opened = start + Duration::from_millis(7);
-    let mut room = Room::new();
+    let mut room = Mixer::new();
     room.anchor(opened);
     room.anchor(opened + Duration::from_millis(3));
     assert_eq!(room.poll_timeout(), Some(opened), "the first anchor holds");

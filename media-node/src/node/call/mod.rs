@@ -80,11 +80,11 @@ use teleconf_sip::sdp::{Codec, LocalMedia, Negotiated};
 use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::{ClientTransaction, ServerTransactions, Timers, TransactionKey};
 
+use crate::app::CallKey;
 use crate::app::intro::{self, IntroRecorder};
 use crate::app::ivr::{self, Ivr};
 use crate::app::keypad::{Command, Keypad};
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
-use crate::app::mixer::LegKey;
 use crate::app::prompts::{self, Clip, Player, Prompt};
 
 mod caller;
@@ -118,7 +118,7 @@ const FRAME_TICKS: u32 = prompts::FRAME_SAMPLES as u32;
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The call's leg in its conference's room.
-    pub leg: LegKey,
+    pub leg: CallKey,
     /// Our To tag (RFC 3261 §19.3: at least 32 random bits, drawn by the node).
     pub local_tag: String,
     /// Our RTP SSRC (random, drawn by the node).
@@ -211,7 +211,7 @@ pub enum Output {
     /// Add the leg to the conference's room.
     Join {
         /// The leg.
-        leg: LegKey,
+        leg: CallKey,
         /// The conference.
         conference: ConferenceId,
         /// Its role there.
@@ -226,7 +226,7 @@ pub enum Output {
     /// One frame of the caller's audio for the room ([`crate::app::mixer::Room::push`]).
     ToRoom {
         /// The leg.
-        leg: LegKey,
+        leg: CallKey,
         /// RTP sequence number.
         seq: u16,
         /// RTP timestamp.
@@ -237,7 +237,7 @@ pub enum Output {
     /// The caller keyed a keypad command in the conference.
     Keypad {
         /// The leg.
-        leg: LegKey,
+        leg: CallKey,
         /// What it asks.
         command: Command,
     },
@@ -251,7 +251,7 @@ pub enum Output {
     /// Remove the leg from its room.
     Leave {
         /// The leg.
-        leg: LegKey,
+        leg: CallKey,
     },
     /// Write the CDR leg: the caller was admitted.
     CdrOpen(CallLeg),
@@ -503,7 +503,7 @@ impl Call {
     }
 
     /// The leg's key in its room.
-    pub fn leg(&self) -> LegKey {
+    pub fn leg(&self) -> CallKey {
         self.settings.leg
     }
 

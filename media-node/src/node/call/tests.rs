@@ -75,7 +75,7 @@ fn conference() -> ConferenceInfo {
 
 fn settings() -> Settings {
     Settings {
-        leg: LegKey(7),
+        leg: CallKey(7),
         local_tag: "node1".into(),
         ssrc: 0x1234_5678,
         local_contact: rsip::Uri::try_from("sip:conference@127.0.0.1:5060").expect("a URI"),
@@ -434,7 +434,7 @@ fn keyed_number_and_code_as_rfc4733_admit_the_caller_and_open_a_cdr() {
     assert_eq!(
         join,
         Some((
-            LegKey(7),
+            CallKey(7),
             node.conference.id,
             CallerRole::Participant,
             Codec::Pcmu
@@ -456,7 +456,7 @@ fn keyed_number_and_code_as_rfc4733_admit_the_caller_and_open_a_cdr() {
     assert!(
         node.log
             .iter()
-            .any(|output| matches!(output, Output::ToRoom { leg: LegKey(7), payload, .. } if payload.len() == 160)),
+            .any(|output| matches!(output, Output::ToRoom { leg: CallKey(7), payload, .. } if payload.len() == 160)),
         "the caller's audio goes to the room after admission"
     );
 }
@@ -494,7 +494,7 @@ fn a_caller_bye_after_admission_closes_the_cdr_with_caller_hangup() {
         node.sip_sent().last().map(String::as_str),
         Some("SIP/2.0 200 OK")
     );
-    assert!(node.log.contains(&Output::Leave { leg: LegKey(7) }));
+    assert!(node.log.contains(&Output::Leave { leg: CallKey(7) }));
     let leg = node.cdr_closed().expect("closed");
     assert_eq!(leg.cause, Some(DisconnectCause::CallerHangup));
     assert!(leg.left_at >= Some(leg.joined_at));

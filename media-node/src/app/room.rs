@@ -1,4 +1,5 @@
-//! One conference on this node: its [`Room`], who joined in what order, the lock
+//! A conference running on this node, its room (the domain's `Conference` is the
+//! scheduled one, in the store): its [`Mixer`], who joined in what order, the lock
 //! and lecture mode, and what the keypad's [`Command`]s do (issue #5). Sans-IO
 //! and pure: each change returns the [`Effect`]s the node carries out on the
 //! calls (a prompt or tone to a caller, a caller to remove).
@@ -19,7 +20,7 @@
 //!   (« this conference is recorded »); its recording is the room's full mix,
 //!   what a listener hears (prompts and tones are said to one caller at a time
 //!   and are never in it); `*8` pauses and resumes it.
-//! - **From the portal** ([`Conference::control`]): a moderator of the account
+//! - **From the portal** ([`Room::control`]): a moderator of the account
 //!   mutes or unmutes one caller (who is told), removes one, locks or unlocks,
 //!   mutes all participants or lifts it: the keypad's rules, nobody's keys.
 
@@ -29,17 +30,18 @@ use std::time::Instant;
 use teleconf_core::domain::{AccountId, CallerRole};
 use teleconf_sip::sdp::Codec;
 
+use crate::app::CallKey;
 use crate::app::keypad::Command;
-use crate::app::mixer::{LegKey, LegStats, MixerError, Room};
+use crate::app::mixer::{LegStats, Mixer, MixerError};
 use crate::app::prompts::Prompt;
 
 /// What a change asks of the calls, and what it tells the live view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Say this to that caller.
-    Say(LegKey, Prompt),
+    Say(CallKey, Prompt),
     /// Hang up on that caller: a moderator removed them.
-    Remove(LegKey),
+    Remove(CallKey),
     /// Something the live view and the activity feed show.
     Event(Event),
 }
@@ -48,7 +50,7 @@ pub enum Effect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// That caller is now muted (`true`) or heard again.
-    Muted(LegKey, bool),
+    Muted(CallKey, bool),
     /// Lecture mode on or off.
     Lecture(bool),
     /// Locked or unlocked.
@@ -56,7 +58,7 @@ pub enum Event {
     /// Recording paused or resumed.
     RecordingPaused(bool),
     /// A moderator removed that caller.
-    Removed(LegKey),
+    Removed(CallKey),
 }
 
 /// A moderator's command from the portal's live view (the keypad's, aimed at a
@@ -64,23 +66,23 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     /// Mute (`true`) or unmute that caller.
-    Mute(LegKey, bool),
+    Mute(CallKey, bool),
     /// Hang up on that caller.
-    Remove(LegKey),
+    Remove(CallKey),
     /// Lock (`true`) or unlock the conference.
     Lock(bool),
     /// Mute all participants (`true`) or lift it.
     Lecture(bool),
 }
 
-/// A conference's state on the node.
+/// A conference running on the node.
 #[derive(Debug, Default)]
-pub struct Conference {
-    room: Room,
+pub struct Room {
+    mixer: Mixer,
     /// Legs in, oldest first, with their roles.
-    order: Vec<(LegKey, CallerRole)>,
+    order: Vec<(CallKey, CallerRole)>,
     /// Legs that muted themselves.
-    self_muted: HashSet<LegKey>,
+    self_muted: HashSet<CallKey>,
     locked: bool,
     lecture: bool,
     /// `Some(paused)` while the conference records.
@@ -89,7 +91,7 @@ pub struct Conference {
     account: Option<AccountId>,
 }
 
-impl Conference {
+impl Room {
     /// An empty conference of `account`, recording when `record`.
     pub fn new(account: AccountId, record: bool) -> Self {
         Self {
@@ -112,17 +114,17 @@ impl Conference {
     /// The frame to record after a tick: the full mix, unless not recording or
     /// paused.
     pub fn recording_frame(&self) -> Option<&[i16]> {
-        (self.recording == Some(false)).then(|| self.room.last_mix())
+        (self.recording == Some(false)).then(|| self.mixer.last_mix())
     }
 
     /// Its mixer.
-    pub fn room(&self) -> &Room {
-        &self.room
+    pub fn mixer(&self) -> &Mixer {
+        &self.mixer
     }
 
     /// Its mixer, to push frames and tick.
-    pub fn room_mut(&mut self) -> &mut Room {
-        &mut self.room
+    pub fn mixer_mut(&mut self) -> &mut Mixer {
+        &mut self.mixer
     }
 
     /// Callers in.
@@ -142,19 +144,19 @@ impl Conference {
 
     /// When the room's next tick is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.room.poll_timeout()
+        self.mixer.poll_timeout()
     }
 
     /// A caller comes in.
     pub fn join(
         &mut self,
-        leg: LegKey,
+        leg: CallKey,
         role: CallerRole,
         codec: Codec,
     ) -> Result<Vec<Effect>, MixerError> {
-        self.room.join(leg, role, codec)?;
+        self.mixer.join(leg, role, codec)?;
         if self.lecture && role == CallerRole::Participant {
-            self.room.set_muted(leg, true)?;
+            self.mixer.set_muted(leg, true)?;
         }
         let mut effects = Vec::new();
         if self.records() {
@@ -171,8 +173,8 @@ impl Conference {
 
     /// A caller goes (hung up, removed, dropped): its reception figures, and
     /// what the others hear.
-    pub fn leave(&mut self, leg: LegKey) -> (Option<LegStats>, Vec<Effect>) {
-        let Ok(stats) = self.room.leave(leg) else {
+    pub fn leave(&mut self, leg: CallKey) -> (Option<LegStats>, Vec<Effect>) {
+        let Ok(stats) = self.mixer.leave(leg) else {
             return (None, Vec::new());
         };
         self.order.retain(|(key, _)| *key != leg);
@@ -181,7 +183,7 @@ impl Conference {
     }
 
     /// Carries out `command` keyed by `leg`.
-    pub fn command(&mut self, leg: LegKey, command: Command) -> Vec<Effect> {
+    pub fn command(&mut self, leg: CallKey, command: Command) -> Vec<Effect> {
         let Some(role) = self.role(leg) else {
             return Vec::new();
         };
@@ -198,8 +200,8 @@ impl Conference {
                 if self.lecture && role == CallerRole::Participant {
                     return say(Prompt::Muted(true));
                 }
-                let muted = !self.room.is_muted(leg).unwrap_or(false);
-                let _ = self.room.set_muted(leg, muted);
+                let muted = !self.mixer.is_muted(leg).unwrap_or(false);
+                let _ = self.mixer.set_muted(leg, muted);
                 if muted {
                     self.self_muted.insert(leg);
                 } else {
@@ -263,11 +265,11 @@ impl Conference {
                 let lectured = self.lecture && role == CallerRole::Participant;
                 if role == CallerRole::Listener
                     || (lectured && !muted)
-                    || self.room.is_muted(leg) == Some(muted)
+                    || self.mixer.is_muted(leg) == Some(muted)
                 {
                     return Vec::new();
                 }
-                let _ = self.room.set_muted(leg, muted);
+                let _ = self.mixer.set_muted(leg, muted);
                 // Kept as the caller's own mute: lecture mode ending does not lift it.
                 if muted {
                     self.self_muted.insert(leg);
@@ -296,8 +298,8 @@ impl Conference {
         for &(key, role) in &self.order {
             if role == CallerRole::Participant {
                 let muted = on || self.self_muted.contains(&key);
-                if self.room.is_muted(key) != Some(muted) {
-                    let _ = self.room.set_muted(key, muted);
+                if self.mixer.is_muted(key) != Some(muted) {
+                    let _ = self.mixer.set_muted(key, muted);
                     effects.push(Effect::Event(Event::Muted(key, muted)));
                 }
             }
@@ -310,7 +312,7 @@ impl Conference {
         vec![Effect::Event(Event::Locked(on))]
     }
 
-    fn role(&self, leg: LegKey) -> Option<CallerRole> {
+    fn role(&self, leg: CallKey) -> Option<CallerRole> {
         self.order
             .iter()
             .find(|(key, _)| *key == leg)
@@ -318,7 +320,7 @@ impl Conference {
     }
 
     /// `prompt` to everybody in but `leg`.
-    fn others(&self, leg: LegKey, prompt: Prompt) -> Vec<Effect> {
+    fn others(&self, leg: CallKey, prompt: Prompt) -> Vec<Effect> {
         self.order
             .iter()
             .filter(|(key, _)| *key != leg)
@@ -335,20 +337,20 @@ mod tests {
     const L: CallerRole = CallerRole::Listener;
     const M: CallerRole = CallerRole::Moderator;
 
-    fn conference(roles: &[CallerRole]) -> Conference {
-        let mut conference = Conference::new(AccountId::new(), false);
+    fn conference(roles: &[CallerRole]) -> Room {
+        let mut conference = Room::new(AccountId::new(), false);
         for (i, role) in roles.iter().enumerate() {
             conference
-                .join(LegKey(i as u64), *role, Codec::Pcmu)
+                .join(CallKey(i as u64), *role, Codec::Pcmu)
                 .expect("joins");
         }
         conference
     }
 
-    fn muted(conference: &Conference, leg: u64) -> bool {
+    fn muted(conference: &Room, leg: u64) -> bool {
         conference
-            .room()
-            .is_muted(LegKey(leg))
+            .mixer()
+            .is_muted(CallKey(leg))
             .expect("in the room")
     }
 
@@ -356,17 +358,17 @@ mod tests {
     fn the_portal_mutes_one_caller_who_is_told_and_a_listener_is_left_alone() {
         let mut conference = conference(&[M, P, L]);
         assert_eq!(
-            conference.control(Control::Mute(LegKey(1), true)),
+            conference.control(Control::Mute(CallKey(1), true)),
             [
-                Effect::Say(LegKey(1), Prompt::Muted(true)),
-                Effect::Event(Event::Muted(LegKey(1), true))
+                Effect::Say(CallKey(1), Prompt::Muted(true)),
+                Effect::Event(Event::Muted(CallKey(1), true))
             ]
         );
         assert!(muted(&conference, 1));
-        assert_eq!(conference.control(Control::Mute(LegKey(1), true)), []);
-        assert_eq!(conference.control(Control::Mute(LegKey(2), false)), []);
+        assert_eq!(conference.control(Control::Mute(CallKey(1), true)), []);
+        assert_eq!(conference.control(Control::Mute(CallKey(2), false)), []);
         assert_eq!(
-            conference.control(Control::Mute(LegKey(9), true)),
+            conference.control(Control::Mute(CallKey(9), true)),
             [],
             "not in"
         );
@@ -374,7 +376,7 @@ mod tests {
         conference.control(Control::Lecture(true));
         conference.control(Control::Lecture(false));
         assert!(muted(&conference, 1));
-        conference.control(Control::Mute(LegKey(1), false));
+        conference.control(Control::Mute(CallKey(1), false));
         assert!(!muted(&conference, 1));
     }
 
@@ -395,45 +397,45 @@ mod tests {
         assert_eq!(effects[0], Effect::Event(Event::Lecture(true)));
         assert!(muted(&conference, 1) && muted(&conference, 2) && !muted(&conference, 0));
         assert_eq!(
-            conference.control(Control::Mute(LegKey(1), false)),
+            conference.control(Control::Mute(CallKey(1), false)),
             [],
             "lecture mode keeps participants muted"
         );
         assert_eq!(
-            conference.control(Control::Remove(LegKey(2))),
+            conference.control(Control::Remove(CallKey(2))),
             [
-                Effect::Event(Event::Removed(LegKey(2))),
-                Effect::Remove(LegKey(2))
+                Effect::Event(Event::Removed(CallKey(2))),
+                Effect::Remove(CallKey(2))
             ]
         );
     }
 
     #[test]
     fn the_first_caller_is_told_and_the_next_ones_are_announced_by_a_tone() {
-        let mut conference = Conference::new(AccountId::new(), false);
+        let mut conference = Room::new(AccountId::new(), false);
         assert_eq!(
-            conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
-            [Effect::Say(LegKey(0), Prompt::FirstCaller)]
+            conference.join(CallKey(0), M, Codec::Pcmu).unwrap(),
+            [Effect::Say(CallKey(0), Prompt::FirstCaller)]
         );
         assert_eq!(
-            conference.join(LegKey(1), P, Codec::Pcma).unwrap(),
-            [Effect::Say(LegKey(0), Prompt::EntryTone)]
+            conference.join(CallKey(1), P, Codec::Pcma).unwrap(),
+            [Effect::Say(CallKey(0), Prompt::EntryTone)]
         );
-        let effects = conference.join(LegKey(2), L, Codec::Pcmu).unwrap();
+        let effects = conference.join(CallKey(2), L, Codec::Pcmu).unwrap();
         assert_eq!(effects.len(), 2);
-        assert!(!effects.contains(&Effect::Say(LegKey(2), Prompt::EntryTone)));
-        let (stats, effects) = conference.leave(LegKey(0));
+        assert!(!effects.contains(&Effect::Say(CallKey(2), Prompt::EntryTone)));
+        let (stats, effects) = conference.leave(CallKey(0));
         assert!(stats.is_some());
         assert_eq!(
             effects,
             [
-                Effect::Say(LegKey(1), Prompt::ExitTone),
-                Effect::Say(LegKey(2), Prompt::ExitTone)
+                Effect::Say(CallKey(1), Prompt::ExitTone),
+                Effect::Say(CallKey(2), Prompt::ExitTone)
             ]
         );
         assert_eq!(conference.len(), 2);
         assert_eq!(
-            conference.leave(LegKey(0)),
+            conference.leave(CallKey(0)),
             (None, Vec::new()),
             "gone already"
         );
@@ -443,34 +445,34 @@ mod tests {
     fn a_participant_mutes_and_unmutes_itself_and_a_listener_cannot() {
         let mut conference = conference(&[P, L]);
         assert_eq!(
-            conference.command(LegKey(0), Command::MuteSelf),
+            conference.command(CallKey(0), Command::MuteSelf),
             [
-                Effect::Say(LegKey(0), Prompt::Muted(true)),
-                Effect::Event(Event::Muted(LegKey(0), true))
+                Effect::Say(CallKey(0), Prompt::Muted(true)),
+                Effect::Event(Event::Muted(CallKey(0), true))
             ]
         );
         assert!(muted(&conference, 0));
         assert_eq!(
-            conference.command(LegKey(0), Command::MuteSelf),
+            conference.command(CallKey(0), Command::MuteSelf),
             [
-                Effect::Say(LegKey(0), Prompt::Muted(false)),
-                Effect::Event(Event::Muted(LegKey(0), false))
+                Effect::Say(CallKey(0), Prompt::Muted(false)),
+                Effect::Event(Event::Muted(CallKey(0), false))
             ]
         );
         assert!(!muted(&conference, 0));
-        assert!(conference.command(LegKey(1), Command::MuteSelf).is_empty());
+        assert!(conference.command(CallKey(1), Command::MuteSelf).is_empty());
     }
 
     #[test]
     fn lecture_mode_mutes_participants_not_moderators_and_lifting_it_keeps_self_mutes() {
         let mut conference = conference(&[M, P, P]);
-        conference.command(LegKey(2), Command::MuteSelf);
+        conference.command(CallKey(2), Command::MuteSelf);
         assert_eq!(
-            conference.command(LegKey(0), Command::LectureMode),
+            conference.command(CallKey(0), Command::LectureMode),
             [
-                Effect::Say(LegKey(0), Prompt::AllMuted(true)),
+                Effect::Say(CallKey(0), Prompt::AllMuted(true)),
                 Effect::Event(Event::Lecture(true)),
-                Effect::Event(Event::Muted(LegKey(1), true))
+                Effect::Event(Event::Muted(CallKey(1), true))
             ],
             "leg 2 was muted already"
         );
@@ -478,20 +480,20 @@ mod tests {
         assert!(muted(&conference, 1) && muted(&conference, 2));
         // A participant cannot unmute itself in lecture mode; a newcomer joins muted.
         assert_eq!(
-            conference.command(LegKey(1), Command::MuteSelf),
-            [Effect::Say(LegKey(1), Prompt::Muted(true))]
+            conference.command(CallKey(1), Command::MuteSelf),
+            [Effect::Say(CallKey(1), Prompt::Muted(true))]
         );
         assert!(muted(&conference, 1));
-        conference.join(LegKey(3), P, Codec::Pcmu).unwrap();
+        conference.join(CallKey(3), P, Codec::Pcmu).unwrap();
         assert!(muted(&conference, 3));
         // Lifted: everyone speaks again but the one who muted itself.
         assert_eq!(
-            conference.command(LegKey(0), Command::LectureMode),
+            conference.command(CallKey(0), Command::LectureMode),
             [
-                Effect::Say(LegKey(0), Prompt::AllMuted(false)),
+                Effect::Say(CallKey(0), Prompt::AllMuted(false)),
                 Effect::Event(Event::Lecture(false)),
-                Effect::Event(Event::Muted(LegKey(1), false)),
-                Effect::Event(Event::Muted(LegKey(3), false))
+                Effect::Event(Event::Muted(CallKey(1), false)),
+                Effect::Event(Event::Muted(CallKey(3), false))
             ]
         );
         assert!(!muted(&conference, 1) && !muted(&conference, 3));
@@ -501,17 +503,17 @@ mod tests {
     #[test]
     fn only_a_moderator_locks_and_the_lock_toggles() {
         let mut conference = conference(&[M, P]);
-        assert!(conference.command(LegKey(1), Command::Lock).is_empty());
+        assert!(conference.command(CallKey(1), Command::Lock).is_empty());
         assert!(!conference.is_locked());
         assert_eq!(
-            conference.command(LegKey(0), Command::Lock),
+            conference.command(CallKey(0), Command::Lock),
             [
-                Effect::Say(LegKey(0), Prompt::ConferenceLocked(true)),
+                Effect::Say(CallKey(0), Prompt::ConferenceLocked(true)),
                 Effect::Event(Event::Locked(true))
             ]
         );
         assert!(conference.is_locked());
-        conference.command(LegKey(0), Command::Lock);
+        conference.command(CallKey(0), Command::Lock);
         assert!(!conference.is_locked());
     }
 
@@ -519,18 +521,18 @@ mod tests {
     fn remove_last_takes_the_latest_caller_but_never_the_moderator_pressing_it() {
         let mut conference = conference(&[P, M, L]);
         assert_eq!(
-            conference.command(LegKey(1), Command::RemoveLast),
+            conference.command(CallKey(1), Command::RemoveLast),
             [
-                Effect::Event(Event::Removed(LegKey(2))),
-                Effect::Remove(LegKey(2)),
-                Effect::Say(LegKey(1), Prompt::CallerRemoved(true))
+                Effect::Event(Event::Removed(CallKey(2))),
+                Effect::Remove(CallKey(2)),
+                Effect::Say(CallKey(1), Prompt::CallerRemoved(true))
             ]
         );
-        conference.leave(LegKey(2));
-        conference.leave(LegKey(0));
+        conference.leave(CallKey(2));
+        conference.leave(CallKey(0));
         assert_eq!(
-            conference.command(LegKey(1), Command::RemoveLast),
-            [Effect::Say(LegKey(1), Prompt::CallerRemoved(false))]
+            conference.command(CallKey(1), Command::RemoveLast),
+            [Effect::Say(CallKey(1), Prompt::CallerRemoved(false))]
         );
     }
 
@@ -538,37 +540,37 @@ mod tests {
     fn count_and_help_answer_the_caller_in_its_role() {
         let mut conference = conference(&[M, P, L]);
         assert_eq!(
-            conference.command(LegKey(2), Command::Count),
-            [Effect::Say(LegKey(2), Prompt::Callers(3))]
+            conference.command(CallKey(2), Command::Count),
+            [Effect::Say(CallKey(2), Prompt::Callers(3))]
         );
         assert_eq!(
-            conference.command(LegKey(1), Command::Help),
-            [Effect::Say(LegKey(1), Prompt::KeypadHelp(P))]
+            conference.command(CallKey(1), Command::Help),
+            [Effect::Say(CallKey(1), Prompt::KeypadHelp(P))]
         );
-        assert!(conference.command(LegKey(9), Command::Help).is_empty());
+        assert!(conference.command(CallKey(9), Command::Help).is_empty());
     }
 
     #[test]
     fn a_recording_conference_says_so_and_a_moderator_pauses_and_resumes_it() {
-        let mut conference = Conference::new(AccountId::new(), true);
+        let mut conference = Room::new(AccountId::new(), true);
         assert_eq!(
-            conference.join(LegKey(0), M, Codec::Pcmu).unwrap(),
+            conference.join(CallKey(0), M, Codec::Pcmu).unwrap(),
             [
-                Effect::Say(LegKey(0), Prompt::Recorded),
-                Effect::Say(LegKey(0), Prompt::FirstCaller)
+                Effect::Say(CallKey(0), Prompt::Recorded),
+                Effect::Say(CallKey(0), Prompt::FirstCaller)
             ]
         );
-        conference.join(LegKey(1), P, Codec::Pcmu).unwrap();
+        conference.join(CallKey(1), P, Codec::Pcmu).unwrap();
         assert!(conference.recording_frame().is_some());
         assert!(
             conference
-                .command(LegKey(1), Command::RecordingPause)
+                .command(CallKey(1), Command::RecordingPause)
                 .is_empty()
         );
         assert_eq!(
-            conference.command(LegKey(0), Command::RecordingPause),
+            conference.command(CallKey(0), Command::RecordingPause),
             [
-                Effect::Say(LegKey(0), Prompt::RecordingPaused(true)),
+                Effect::Say(CallKey(0), Prompt::RecordingPaused(true)),
                 Effect::Event(Event::RecordingPaused(true))
             ]
         );
@@ -576,14 +578,14 @@ mod tests {
             conference.recording_frame().is_none(),
             "paused: nothing recorded"
         );
-        conference.command(LegKey(0), Command::RecordingPause);
+        conference.command(CallKey(0), Command::RecordingPause);
         assert!(conference.recording_frame().is_some());
 
-        let mut unrecorded = Conference::new(AccountId::new(), false);
-        unrecorded.join(LegKey(0), M, Codec::Pcmu).unwrap();
+        let mut unrecorded = Room::new(AccountId::new(), false);
+        unrecorded.join(CallKey(0), M, Codec::Pcmu).unwrap();
         assert!(
             unrecorded
-                .command(LegKey(0), Command::RecordingPause)
+                .command(CallKey(0), Command::RecordingPause)
                 .is_empty()
         );
         assert!(unrecorded.recording_frame().is_none());

@@ -1,6 +1,8 @@
-//! The real SIP peers' harness (`teleconf_tests::peers`) against sipp answerers, no
-//! media node needed: the dialling scenario's SIP flow and the digits it keys,
-//! baresip's microphone → RTP → recording path, and the digits baresip keys.
+//! The real SIP peers' harness (`teleconf_tests::peers`) tested on its own, against
+//! sipp answerers, no media node needed: the dialling scenario's SIP flow and the
+//! digits it keys, baresip's microphone → RTP → recording path, and the digits
+//! baresip keys. The calls to the media node itself are
+//! [`calls::sipp_and_baresip`](crate::calls)'s.
 //! sipp and baresip come from `make deps-sip`.
 
 use std::time::Duration;
