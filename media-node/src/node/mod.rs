@@ -44,39 +44,41 @@
 //! Stateless answers (403, 404, 481, 503, OPTIONS' 200) are built with
 //! [`stateless_response`]: their To tag is a hash of the request, so a retransmitted
 //! request gets the very same answer.
+//!
+//! ## Layout
+//! - this file: the node's inputs and outputs, its calls and their deadlines;
+//! - `sip`: the SIP edge and new calls; `rooms`: what the calls ask, carried
+//!   out, and the rooms;
+//! - [`call`]: one call; [`star44`]: who may dial `*44`.
 
 pub mod call;
+mod rooms;
+mod sip;
 pub mod star44;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use rsip::headers::UntypedHeader;
-use rsip::message::HeadersExt;
-use rsip::{Header, Method, Request, SipMessage};
+use chrono::{DateTime, Utc};
 
 use teleconf_core::domain::{
-    AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, ControlCommand, E164,
-    Language, LegId, LegQuality, LiveParticipant, PhoneNumber,
+    AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant,
 };
-use teleconf_sip::dialog::ALLOW;
-use teleconf_sip::message::{self, stateless_response};
 use teleconf_sip::rtp::DroppedRtp;
-use teleconf_sip::sdp::LocalMedia;
 use teleconf_sip::sources::Sources;
-use teleconf_sip::transaction::{Timers, TransactionKey};
+use teleconf_sip::transaction::Timers;
 
 use crate::app::CallKey;
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
 use crate::app::mixer::LegStats;
 use crate::app::prompts;
-use crate::app::room::{Control, Effect, Event, Room};
-use call::{Call, Settings};
-use star44::{IpPhones, STAR44};
+use crate::app::room::Room;
+use call::Call;
+use sip::PendingInvite;
+use star44::IpPhones;
 
 #[cfg(test)]
 mod fuzz;
@@ -278,20 +280,6 @@ pub enum LiveUpdate {
     },
 }
 
-/// An INVITE waiting for its access number, or for its `*44` account.
-#[derive(Debug)]
-struct PendingInvite {
-    request: Request,
-    source: SocketAddr,
-    call_id: String,
-    /// The access number, or `None` for `*44`.
-    dialled: Option<E164>,
-    /// For `*44`, the account of the IP phone that dialled.
-    star44: Option<AccountId>,
-    /// When it came, with the wall clock then.
-    received: (Instant, DateTime<Utc>),
-}
-
 /// A call the node hosts, with what routes to it.
 #[derive(Debug)]
 struct HostedCall {
@@ -303,19 +291,6 @@ struct HostedCall {
     port: u16,
     /// Its room's conference, while it is in one.
     room: Option<ConferenceId>,
-}
-
-/// What a new call is given besides its INVITE.
-#[derive(Debug)]
-struct NewCall {
-    request: Request,
-    source: SocketAddr,
-    call_id: String,
-    dialled: Option<E164>,
-    wall_clock: DateTime<Utc>,
-    language: Language,
-    prompts: teleconf_core::domain::ConferencePrompts,
-    star44: Option<AccountId>,
 }
 
 /// Every call and room of one media node. See the [module documentation](self).
@@ -488,330 +463,6 @@ impl Node {
         calls.into_iter().chain(rooms).min()
     }
 
-    // ---- SIP ---------------------------------------------------------------------
-
-    fn receive_sip(
-        &mut self,
-        now: Instant,
-        wall_clock: DateTime<Utc>,
-        from: SocketAddr,
-        bytes: &[u8],
-    ) {
-        let message = match message::parse(bytes) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::debug!(%from, %error, "node: unreadable SIP");
-                if self.is_allowed(from.ip())
-                    && let Some(bytes) = message::bad_request(bytes, &error)
-                {
-                    self.io(IoOutput::SendSip { to: from, bytes });
-                }
-                return;
-            }
-        };
-        let request = match message {
-            SipMessage::Response(response) => {
-                if let Some(leg) = call_id(&response).and_then(|id| self.by_call_id.get(&id)) {
-                    let leg = *leg;
-                    self.feed(now, leg, call::Input::Sip(SipMessage::Response(response)));
-                }
-                return;
-            }
-            SipMessage::Request(request) => request,
-        };
-        if request.method == Method::Ack && !self.is_allowed(from.ip()) {
-            return;
-        }
-        if !self.is_allowed(from.ip()) {
-            tracing::info!(%from, method = %request.method, "node: source not allowed");
-            return self.respond(from, &request, 403);
-        }
-        let Some(id) = call_id(&request) else {
-            return;
-        };
-        if let Some(&leg) = self.by_call_id.get(&id) {
-            return self.feed(now, leg, call::Input::Sip(SipMessage::Request(request)));
-        }
-        let in_dialog = request
-            .to_header()
-            .ok()
-            .and_then(|to| to.tag().ok().flatten())
-            .is_some();
-        match request.method {
-            Method::Ack => {}
-            Method::Invite if !in_dialog => self.new_invite(now, wall_clock, from, id, request),
-            Method::Options if !in_dialog => {
-                let mut response = stateless_response(&request, 200);
-                response
-                    .headers
-                    .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
-                self.send(from, SipMessage::Response(response));
-            }
-            _ => self.respond(from, &request, 481),
-        }
-    }
-
-    fn is_allowed(&self, ip: IpAddr) -> bool {
-        self.config.trunk_sources.contains(ip) || self.ip_phones.has_address(ip)
-    }
-
-    fn new_invite(
-        &mut self,
-        now: Instant,
-        wall_clock: DateTime<Utc>,
-        source: SocketAddr,
-        call_id: String,
-        request: Request,
-    ) {
-        if self.pending.values().any(|p| p.call_id == call_id) {
-            return; // A retransmission while its number is looked up.
-        }
-        if self.draining {
-            return self.respond(source, &request, 503);
-        }
-        // No RFC 3261 branch (an RFC 2543 peer's Via, or none): no transaction
-        // could answer it, so no call may start (found by the fuzz).
-        if TransactionKey::of_request(&request).is_none() {
-            return self.respond(source, &request, 400);
-        }
-        let user = request.uri.user().unwrap_or_default().to_string();
-        let key = CallKey(self.next_leg);
-        let (dialled, star44) = if user == STAR44 {
-            let from_trunk = self.config.trunk_sources.contains(source.ip());
-            let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
-                tracing::info!(%source, "node: *44 from no account's IP phone");
-                return self.respond(source, &request, 403);
-            };
-            self.io(IoOutput::Lookup {
-                call: key,
-                lookup: Lookup::Account(account),
-            });
-            (None, Some(account))
-        } else {
-            let Ok(dialled) = user.parse::<E164>() else {
-                tracing::info!(%user, "node: not an E.164 number");
-                return self.respond(source, &request, 404);
-            };
-            self.io(IoOutput::Lookup {
-                call: key,
-                lookup: Lookup::Number(dialled.clone()),
-            });
-            (Some(dialled), None)
-        };
-        self.next_leg += 1;
-        self.pending.insert(
-            key,
-            PendingInvite {
-                request,
-                source,
-                call_id,
-                dialled,
-                star44,
-                received: (now, wall_clock),
-            },
-        );
-    }
-
-    /// The answer to a new call's lookup, its access number or its `*44`
-    /// account; any other answer for its key is none of its business.
-    fn answer_pending(&mut self, now: Instant, key: CallKey, answer: Answer) {
-        if !matches!(answer, Answer::Number(_) | Answer::Account(_)) {
-            return;
-        }
-        let Some(pending) = self.pending.remove(&key) else {
-            return;
-        };
-        match answer {
-            Answer::Number(Ok(number)) => self.number_found(now, key, pending, number),
-            Answer::Account(Ok(language)) => self.account_found(now, key, pending, language),
-            _ => {
-                tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
-                self.respond(pending.source, &pending.request, 503);
-            }
-        }
-    }
-
-    fn number_found(
-        &mut self,
-        now: Instant,
-        key: CallKey,
-        pending: PendingInvite,
-        number: Option<PhoneNumber>,
-    ) {
-        let Some((number, prompts)) = number
-            .as_ref()
-            .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
-        else {
-            tracing::info!(call_id = %pending.call_id, "node: no conference access on this number");
-            return self.respond(pending.source, &pending.request, 404);
-        };
-        let language = number.greeting_language;
-        self.start_pending(now, key, pending, language, prompts);
-    }
-
-    /// A `*44` call's account is known: the IVR speaks its language.
-    fn account_found(
-        &mut self,
-        now: Instant,
-        key: CallKey,
-        pending: PendingInvite,
-        language: Option<Language>,
-    ) {
-        let Some(language) = language else {
-            tracing::warn!(call_id = %pending.call_id, "node: *44 from a phone of no account");
-            return self.respond(pending.source, &pending.request, 403);
-        };
-        self.start_pending(now, key, pending, language, ConferencePrompts::default());
-    }
-
-    fn start_pending(
-        &mut self,
-        now: Instant,
-        key: CallKey,
-        pending: PendingInvite,
-        language: Language,
-        prompts: ConferencePrompts,
-    ) {
-        if self.draining {
-            return self.respond(pending.source, &pending.request, 503);
-        }
-        let elapsed = TimeDelta::from_std(now.saturating_duration_since(pending.received.0))
-            .unwrap_or(TimeDelta::zero());
-        self.start_call(
-            now,
-            key,
-            NewCall {
-                request: pending.request,
-                source: pending.source,
-                call_id: pending.call_id,
-                dialled: pending.dialled,
-                wall_clock: pending.received.1 + elapsed,
-                language,
-                prompts,
-                star44: pending.star44,
-            },
-        );
-    }
-
-    /// A free RTP port drawn at random, taken from the free ones.
-    fn take_port(&mut self) -> Option<u16> {
-        if self.free_ports.is_empty() {
-            return None;
-        }
-        let draw = u32::from_be_bytes(teleconf_core::random::bytes());
-        let index = usize::try_from(draw).unwrap_or(0) % self.free_ports.len();
-        Some(self.free_ports.swap_remove(index))
-    }
-
-    fn start_call(&mut self, now: Instant, key: CallKey, new: NewCall) {
-        let Some(port) = self.take_port() else {
-            tracing::warn!("node: no RTP port left");
-            return self.respond(new.source, &new.request, 503);
-        };
-        let random: [u8; 20] = teleconf_core::random::bytes();
-        let [
-            t0,
-            t1,
-            t2,
-            t3,
-            t4,
-            t5,
-            t6,
-            t7,
-            s0,
-            s1,
-            s2,
-            s3,
-            i0,
-            i1,
-            i2,
-            i3,
-            i4,
-            i5,
-            i6,
-            i7,
-        ] = random;
-        let local_tag = format!(
-            "{:016x}",
-            u64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7])
-        );
-        let Ok(local_contact) =
-            rsip::Uri::try_from(format!("sip:conference@{}", self.config.local_addr))
-        else {
-            self.free_ports.push(port);
-            return self.respond(new.source, &new.request, 500);
-        };
-        let settings = Settings {
-            leg: key,
-            local_tag,
-            ssrc: u32::from_be_bytes([s0, s1, s2, s3]),
-            local_contact,
-            via_host: self.config.local_addr.to_string(),
-            timers: self.config.timers,
-            answer_after: Duration::ZERO,
-            trunk_media: self.trunk_media.clone(),
-        };
-        let local_media = LocalMedia {
-            addr: self.config.rtp_addr,
-            port,
-            // RFC 4566 §5.2: an NTP-format id is suggested; any unique number works.
-            session_id: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) >> 1,
-            version: 1,
-        };
-        tracing::info!(call_id = %new.call_id, port, leg = key.0, "node: new call");
-        self.media(MediaOutput::BindRtp(port));
-        self.by_call_id.insert(new.call_id.clone(), key);
-        self.by_port.insert(port, key);
-        self.calls.insert(
-            key,
-            HostedCall {
-                call: Call::new(settings),
-                call_id: new.call_id,
-                port,
-                room: None,
-            },
-        );
-        let caller_id = new
-            .request
-            .from_header()
-            .ok()
-            .and_then(|from| from.uri().ok())
-            .and_then(|uri| uri.user().map(str::to_string))
-            .filter(|user| !user.is_empty())
-            .unwrap_or_else(|| "anonymous".into());
-        self.feed(
-            now,
-            key,
-            call::Input::Invite {
-                request: new.request,
-                source: new.source,
-                dialled: new.dialled,
-                caller_id,
-                local_media,
-                wall_clock: new.wall_clock,
-                language: new.language,
-                prompts: new.prompts,
-                star44: new.star44,
-            },
-        );
-    }
-
-    /// A stateless response to `request`.
-    fn respond(&mut self, to: SocketAddr, request: &Request, status: u16) {
-        if request.method == Method::Ack {
-            return;
-        }
-        let response = stateless_response(request, status);
-        self.send(to, SipMessage::Response(response));
-    }
-
-    fn send(&mut self, to: SocketAddr, message: SipMessage) {
-        self.io(IoOutput::SendSip {
-            to,
-            bytes: message::encode(&message),
-        });
-    }
-
     fn io(&mut self, output: IoOutput) {
         self.outputs.push_back(Output::Io(output));
     }
@@ -835,8 +486,6 @@ impl Node {
         };
         self.feed(now, key, call::Input::Answer(answer));
     }
-
-    // ---- calls and rooms ---------------------------------------------------------
 
     /// Feeds one input to a call and carries out what it asks.
     fn feed(&mut self, now: Instant, key: CallKey, input: call::Input<'_>) {
@@ -874,257 +523,6 @@ impl Node {
         }
     }
 
-    fn carry_out(&mut self, now: Instant, key: CallKey, output: call::Output) {
-        let Some(hosted) = self.calls.get_mut(&key) else {
-            return;
-        };
-        match output {
-            call::Output::SendSip { to, bytes } => {
-                self.outputs
-                    .push_back(Output::Io(IoOutput::SendSip { to, bytes }));
-            }
-            call::Output::SendRtp { to, bytes } => {
-                self.outputs.push_back(Output::Media(MediaOutput::SendRtp {
-                    from_port: hosted.port,
-                    to,
-                    bytes,
-                }));
-            }
-            call::Output::Lookup(lookup) => {
-                self.outputs
-                    .push_back(Output::Io(IoOutput::Lookup { call: key, lookup }));
-            }
-            call::Output::CountCallers(conference) => {
-                let callers = self.rooms.get(&conference).map_or(0, Room::len);
-                let callers = u32::try_from(callers).unwrap_or(u32::MAX);
-                hosted.call.handle_input(now, call::Input::Callers(callers));
-            }
-            call::Output::Join {
-                leg: _,
-                conference,
-                role,
-                codec,
-                account,
-                record,
-            } => {
-                if record && !self.rooms.contains_key(&conference) {
-                    self.outputs
-                        .push_back(Output::Media(MediaOutput::RecordingStart {
-                            conference,
-                            account,
-                        }));
-                }
-                // A room mixes on its own deadlines, from its first caller's
-                // admission: rooms opened at different moments spread the
-                // node's work over the 20 ms period.
-                let room = self.rooms.entry(conference).or_insert_with(|| {
-                    let mut room = Room::new(account, record);
-                    room.mixer_mut().anchor(now);
-                    room
-                });
-                match room.join(key, role, codec) {
-                    Ok(effects) => {
-                        hosted.room = Some(conference);
-                        self.apply(now, conference, effects);
-                    }
-                    Err(error) => tracing::warn!(%error, "node: join refused"),
-                }
-            }
-            call::Output::Keypad { leg: _, command } => {
-                if let Some((conference, effects)) = hosted.room.and_then(|c| {
-                    self.rooms
-                        .get_mut(&c)
-                        .map(|room| (c, room.command(key, command)))
-                }) {
-                    self.apply(now, conference, effects);
-                }
-            }
-            call::Output::ToRoom {
-                leg: _,
-                seq,
-                ts,
-                payload,
-            } => {
-                if let Some(room) = hosted.room.and_then(|c| self.rooms.get_mut(&c))
-                    && let Err(error) = room.mixer_mut().push(now, key, seq, ts, &payload)
-                {
-                    tracing::debug!(%error, "node: frame refused by the room");
-                }
-            }
-            call::Output::Leave { leg: _ } => self.leave_room(now, key),
-            call::Output::StoreIntro { target, pcm } => {
-                self.outputs
-                    .push_back(Output::Io(IoOutput::StoreIntro { target, pcm }));
-            }
-            call::Output::CdrOpen(cdr) => {
-                let muted = hosted
-                    .room
-                    .and_then(|c| self.rooms.get(&c))
-                    .and_then(|room| room.mixer().is_muted(key))
-                    .unwrap_or(false);
-                let participant = LiveParticipant {
-                    leg_id: cdr.id,
-                    conference_id: cdr.conference_id,
-                    account_id: cdr.account_id,
-                    caller_id: cdr.caller_id.clone(),
-                    role: cdr.role,
-                    joined_at: cdr.joined_at,
-                    muted,
-                };
-                self.outputs
-                    .push_back(Output::Io(IoOutput::Live(LiveUpdate::Put(
-                        participant.clone(),
-                    ))));
-                self.on_line.insert(key, participant);
-                self.outputs.push_back(Output::Io(IoOutput::CdrOpen(cdr)));
-            }
-            call::Output::CdrClose(mut cdr) => {
-                // The room's figures for the leg, kept when it left (just before).
-                if let Some(stats) = self.left.remove(&key) {
-                    cdr.quality = Some(LegQuality {
-                        packets_received: stats.received,
-                        packets_lost: stats.lost,
-                        max_jitter_ms: u32::try_from(stats.max_jitter().as_millis())
-                            .unwrap_or(u32::MAX),
-                    });
-                }
-                if self.on_line.remove(&key).is_some() {
-                    self.outputs
-                        .push_back(Output::Io(IoOutput::Live(LiveUpdate::Remove {
-                            conference: cdr.conference_id,
-                            leg: cdr.id,
-                        })));
-                }
-                self.outputs.push_back(Output::Io(IoOutput::CdrClose(cdr)));
-            }
-            call::Output::Ended => self.forget(now, key),
-        }
-    }
-
-    fn leave_room(&mut self, now: Instant, key: CallKey) {
-        let Some(conference) = self
-            .calls
-            .get_mut(&key)
-            .and_then(|hosted| hosted.room.take())
-        else {
-            return;
-        };
-        if let Some(room) = self.rooms.get_mut(&conference) {
-            let (stats, effects) = room.leave(key);
-            if let Some(stats) = stats {
-                self.left.insert(key, stats);
-            }
-            if room.is_empty() {
-                tracing::info!(%conference, "node: room closed");
-                if room.records() {
-                    self.outputs
-                        .push_back(Output::Media(MediaOutput::RecordingStop { conference }));
-                }
-                self.rooms.remove(&conference);
-            }
-            self.apply(now, conference, effects);
-        }
-    }
-
-    /// Carries out what a change of `conference` asks of its calls, and tells
-    /// the shell what the live view and the activity feed show.
-    fn apply(&mut self, now: Instant, conference: ConferenceId, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Say(leg, prompt) => self.feed(now, leg, call::Input::Say(prompt)),
-                Effect::Remove(leg) => self.feed(now, leg, call::Input::Kick),
-                Effect::Event(event) => self.publish(conference, event),
-            }
-        }
-    }
-
-    /// Carries out a portal command on `conference`'s room.
-    fn control(&mut self, now: Instant, conference: ConferenceId, command: ControlCommand) {
-        let caller = |leg_id: LegId| {
-            self.on_line
-                .iter()
-                .find(|(_, p)| p.leg_id == leg_id && p.conference_id == conference)
-                .map(|(key, _)| *key)
-        };
-        let control = match command {
-            ControlCommand::Mute { leg_id } => caller(leg_id).map(|leg| Control::Mute(leg, true)),
-            ControlCommand::Unmute { leg_id } => {
-                caller(leg_id).map(|leg| Control::Mute(leg, false))
-            }
-            ControlCommand::Remove { leg_id } => caller(leg_id).map(Control::Remove),
-            ControlCommand::Lock => Some(Control::Lock(true)),
-            ControlCommand::Unlock => Some(Control::Lock(false)),
-            ControlCommand::MuteAll => Some(Control::Lecture(true)),
-            ControlCommand::UnmuteAll => Some(Control::Lecture(false)),
-        };
-        let effects = match (control, self.rooms.get_mut(&conference)) {
-            (Some(control), Some(room)) => room.control(control),
-            _ => {
-                tracing::info!(%conference, command = command.as_str(), "node: control for no caller or room here");
-                return;
-            }
-        };
-        self.apply(now, conference, effects);
-    }
-
-    /// A conference event, as a live-view update and an activity entry.
-    fn publish(&mut self, conference: ConferenceId, event: Event) {
-        let caller = |on_line: &HashMap<CallKey, LiveParticipant>, leg: CallKey| {
-            on_line
-                .get(&leg)
-                .map(|p| p.caller_id.clone())
-                .unwrap_or_default()
-        };
-        let (kind, summary) = match event {
-            Event::Muted(leg, muted) => {
-                if let Some(participant) = self.on_line.get_mut(&leg) {
-                    participant.muted = muted;
-                    let update = LiveUpdate::Put(participant.clone());
-                    self.outputs.push_back(Output::Io(IoOutput::Live(update)));
-                }
-                let kind = if muted {
-                    ActivityKind::CallerMuted
-                } else {
-                    ActivityKind::CallerUnmuted
-                };
-                (kind, caller(&self.on_line, leg))
-            }
-            Event::Lecture(on) => (
-                if on {
-                    ActivityKind::LectureModeOn
-                } else {
-                    ActivityKind::LectureModeOff
-                },
-                String::new(),
-            ),
-            Event::Locked(on) => (
-                if on {
-                    ActivityKind::ConferenceLocked
-                } else {
-                    ActivityKind::ConferenceUnlocked
-                },
-                String::new(),
-            ),
-            Event::RecordingPaused(on) => (
-                if on {
-                    ActivityKind::RecordingPaused
-                } else {
-                    ActivityKind::RecordingResumed
-                },
-                String::new(),
-            ),
-            Event::Removed(leg) => (ActivityKind::CallerRemoved, caller(&self.on_line, leg)),
-        };
-        if let Some(account) = self.rooms.get(&conference).and_then(Room::account) {
-            self.io(IoOutput::Activity {
-                account,
-                conference,
-                kind,
-                summary,
-            });
-        }
-    }
-
     fn forget(&mut self, now: Instant, key: CallKey) {
         self.leave_room(now, key);
         self.left.remove(&key);
@@ -1144,37 +542,4 @@ impl Node {
             self.media(MediaOutput::ReleaseRtp(hosted.port));
         }
     }
-
-    /// Ticks every room whose deadline has come (catching up when late) and hands
-    /// each leg its payload.
-    fn tick_rooms(&mut self, now: Instant) {
-        let mut frames = std::mem::take(&mut self.tick_frames);
-        for (id, room) in &mut self.rooms {
-            while room.mixer_mut().tick(now).is_some() {
-                frames.extend(room.mixer().outputs().filter_map(|(leg, payload)| {
-                    payload.try_into().ok().map(|frame| (leg, frame))
-                }));
-                if let Some(pcm) = room.recording_frame() {
-                    self.outputs
-                        .push_back(Output::Media(MediaOutput::RecordFrame {
-                            conference: *id,
-                            pcm: pcm.into(),
-                        }));
-                }
-            }
-        }
-        for (leg, frame) in &frames {
-            self.feed(now, *leg, call::Input::FromRoom(frame));
-        }
-        frames.clear();
-        self.tick_frames = frames;
-    }
-}
-
-/// The Call-ID of a message.
-fn call_id(message: &impl HeadersExt) -> Option<String> {
-    message
-        .call_id_header()
-        .ok()
-        .map(|header| header.value().to_string())
 }

@@ -2,15 +2,15 @@
 //! played by a harness that answers the lookups from fixtures, ticks every 20 ms,
 //! meets each deadline and records every output.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use teleconf_core::audio::g711;
-use teleconf_core::domain::{Language, NumberAction};
-
-use super::*;
+use teleconf_core::domain::{Language, NumberAction, PhoneNumber};
 use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
 use teleconf_sip::testkit::{self as sipkit, DIALLED, SIPP_SDP};
 
+use super::*;
 use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
