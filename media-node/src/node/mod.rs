@@ -42,8 +42,9 @@
 //!   ([`MediaOutput::ReleaseRtp`]).
 //!
 //! Stateless answers (403, 404, 481, 503, OPTIONS' 200) are built with
-//! [`stateless_response`]: their To tag is a hash of the request, so a retransmitted
-//! request gets the very same answer.
+//! [`stateless_response`](teleconf_sip::message::stateless_response): their To
+//! tag is a hash of the request, so a retransmitted request gets the very same
+//! answer.
 //!
 //! ## Layout
 //! - this file: the node's inputs and outputs, its calls and their deadlines;

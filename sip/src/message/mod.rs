@@ -11,7 +11,13 @@
 //!   retransmitted request.
 
 mod codec;
+mod error;
 mod response;
 
-pub use codec::{Framing, MAX_MESSAGE_SIZE, SipError, bad_request, encode, frame, parse};
+pub use codec::{Framing, bad_request, encode, frame, parse};
+pub use error::SipError;
 pub use response::{response_to, stateless_response, stateless_tag};
+
+/// The largest message accepted, in bytes (64 KiB): the most one UDP datagram can
+/// carry, and the cap on one message framed from a TCP stream.
+pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
