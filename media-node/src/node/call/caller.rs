@@ -47,11 +47,7 @@ impl Call {
         };
         ivr.handle_input(input);
         // All of them first: admission and the intro recorder end the IVR's stage.
-        let mut outputs = Vec::new();
-        while let Some(output) = ivr.poll_output() {
-            outputs.push(output);
-        }
-        for output in outputs {
+        for output in std::iter::from_fn(|| ivr.poll_output()).collect::<Vec<_>>() {
             match output {
                 ivr::Output::Play(prompt) => self.queue_prompt(now, prompt),
                 ivr::Output::StopPrompt => {

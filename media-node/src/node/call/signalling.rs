@@ -69,11 +69,7 @@ impl Call {
         let Some(probe) = self.line_mut().and_then(|line| line.probe.as_mut()) else {
             return;
         };
-        let mut outputs = Vec::new();
-        while let Some(output) = probe.poll_output() {
-            outputs.push(output);
-        }
-        for output in outputs {
+        for output in std::iter::from_fn(|| probe.poll_output()).collect::<Vec<_>>() {
             match output {
                 transaction::Output::Transmit(bytes) => self.send_sip(bytes),
                 transaction::Output::ToTu(TuEvent::Response(response))
@@ -128,11 +124,7 @@ impl Call {
         let Some(Stage::Over(Bye::Sent(bye))) = self.line_mut().map(|line| &mut line.stage) else {
             return;
         };
-        let mut outputs = Vec::new();
-        while let Some(output) = bye.poll_output() {
-            outputs.push(output);
-        }
-        for output in outputs {
+        for output in std::iter::from_fn(|| bye.poll_output()).collect::<Vec<_>>() {
             match output {
                 transaction::Output::Transmit(bytes) => self.send_sip(bytes),
                 transaction::Output::ToTu(TuEvent::Timeout) => {
