@@ -99,7 +99,7 @@
 //!
 //! # Window, lock, occupancy
 //!
-//! The access window ([`Schedule::admission`]) and the moderator's lock are
+//! The access window ([`Schedule::admission`](teleconf_core::domain::Schedule::admission)) and the moderator's lock are
 //! checked right after the conference is found, so nobody is asked for a code
 //! uselessly; the window is checked again when the code matches (a caller may
 //! have keyed slowly across the planned end). Occupancy is checked only when the

@@ -1,6 +1,6 @@
 //! The keypad in the conference (issue #5): `*` then one key. Sans-IO and pure:
 //! the [`Keypad`] of a leg turns its keys into [`Command`]s; the node carries them
-//! out on the conference ([`crate::app::conference`]) and the caller hears the answer.
+//! out on the conference ([`crate::app::room`]) and the caller hears the answer.
 //!
 //! | keys | who | what |
 //! |------|-----|------|

@@ -283,7 +283,7 @@ pub enum Clip {
     Default(&'static [i16]),
     /// A custom recording (greeting, number or code prompt of an access number, or a
     /// conference's intro): the shell fetches it from S3, or from its cache, and
-    /// plays it as [`Audio::Shared`].
+    /// plays it as [`Audio::Shared`](super::Audio::Shared).
     Custom(PromptId),
 }
 

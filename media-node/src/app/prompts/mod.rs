@@ -38,7 +38,8 @@
 //! # The player
 //!
 //! A [`Player`] holds a queue of clips and hands out one 20 ms frame (160 samples
-//! at 8 kHz) per call to [`Player::next_frame`], encoded in the call's [`Codec`].
+//! at 8 kHz) per call to [`Player::next_frame`], encoded in the call's
+//! [`Codec`](teleconf_sip::sdp::Codec).
 //! A clip may be made of several parts played back to back (a sentence and the
 //! words of a time): [`Player::enqueue_parts`]. The shell's loop, once per 20 ms
 //! tick:

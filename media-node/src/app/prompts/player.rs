@@ -14,7 +14,8 @@ use crate::app::g711::G711 as _;
 /// catalogue, or a custom prompt shared with the node's cache.
 #[derive(Clone)]
 pub enum Audio {
-    /// Embedded in the binary ([`Clip::Default`], [`beep`], [`say_time`]).
+    /// Embedded in the binary ([`Clip::Default`](super::Clip::Default), [`beep`](super::beep),
+    /// [`say_time`](super::say_time)).
     Static(&'static [i16]),
     /// Decoded at run time (a custom prompt from S3), shared without copying.
     Shared(Arc<[i16]>),

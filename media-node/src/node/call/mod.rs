@@ -223,7 +223,7 @@ pub enum Output {
         /// The conference records.
         record: bool,
     },
-    /// One frame of the caller's audio for the room ([`crate::app::mixer::Room::push`]).
+    /// One frame of the caller's audio for the room ([`crate::app::mixer::Mixer::push`]).
     ToRoom {
         /// The leg.
         leg: CallKey,
