@@ -953,3 +953,53 @@ fn a_held_call_whose_caller_never_answers_ends_when_timer_f_fires() {
     let leg = node.cdr_closed().expect("the leg is closed");
     assert_eq!(leg.cause, Some(DisconnectCause::TransactionFailure));
 }
+
+/// Our BYE, parsed, and the 200 that answers it.
+fn answer_our_bye(node: &mut Node) {
+    let bye = node.sent_message("BYE ");
+    let Ok(SipMessage::Request(bye)) = parse(bye.as_bytes()) else {
+        panic!("our BYE parses");
+    };
+    let ok = response_to(&bye, 200, None);
+    node.feed(Input::Sip(ok.into()));
+}
+
+#[test]
+fn a_hang_up_before_the_ack_waits_for_it_to_send_the_bye() {
+    let mut node = Node::invited(SIPP_SDP);
+    node.feed(Input::HangUp);
+    assert!(
+        !node.sip_sent().iter().any(|line| line.starts_with("BYE")),
+        "RFC 3261 §15: no BYE before the ACK"
+    );
+    node.progress(Duration::from_millis(200));
+    assert!(node.rtp_sent().is_empty(), "the call is over: no greeting");
+    node.sip(&ack());
+    let bye = node.sent_message("BYE ");
+    assert!(bye.contains("CSeq: 1 BYE"), "{bye}");
+    answer_our_bye(&mut node);
+    node.progress(Duration::from_secs(40));
+    assert!(node.ended());
+    assert!(node.cdr_opened().is_none() && node.cdr_closed().is_none());
+}
+
+#[test]
+fn an_unusable_answer_in_the_ack_ends_the_call_with_our_bye() {
+    let mut node = Node::invited("");
+    let g729 = SIPP_SDP
+        .replace("RTP/AVP 0 101", "RTP/AVP 18")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
+    node.sip(&in_dialog(
+        "ACK",
+        1,
+        "Content-Type: application/sdp\r\n",
+        &g729,
+    ));
+    assert_eq!(node.call.negotiated(), None, "nothing agreed");
+    node.sent_message("BYE ");
+    node.progress(Duration::from_millis(200));
+    assert!(node.rtp_sent().is_empty());
+    answer_our_bye(&mut node);
+    node.progress(Duration::from_secs(40));
+    assert!(node.ended());
+}
