@@ -11,8 +11,8 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use crate::domain::Email;
 use crate::error::{Error, Result};
+use teleconf_domain::Email;
 
 /// Where the service's AWS resources are. Read once, in a binary's `main`.
 #[derive(Debug, Clone)]

@@ -1,4 +1,5 @@
-//! Audio and files in S3: prompts, recordings, invoice and finance exports.
+//! Audio and files in S3: prompts, recordings, invoice and finance exports, each
+//! at the [`BlobKey`] the domain names it by.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,52 +11,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::aws::classify;
-use crate::domain::{AccountId, ConferenceId, PromptId, RecordingId, YearMonth};
 use crate::error::{Error, Result};
-
-/// Where an object lives in the bucket. Built only from typed ids, so no caller
-/// input ever becomes a path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BlobKey(String);
-
-impl BlobKey {
-    /// A prompt (greeting or intro message), 8 kHz mono WAV.
-    pub fn prompt(account: AccountId, prompt: PromptId) -> Self {
-        Self(format!("accounts/{account}/prompts/{prompt}.wav"))
-    }
-
-    /// A conference recording, 8 kHz WAV.
-    pub fn recording(account: AccountId, conference: ConferenceId, recording: RecordingId) -> Self {
-        Self(format!(
-            "accounts/{account}/conferences/{conference}/recordings/{recording}.wav"
-        ))
-    }
-
-    /// An account's invoice for a month, as CSV.
-    pub fn invoice_csv(account: AccountId, month: YearMonth) -> Self {
-        Self(format!("accounts/{account}/invoices/{month}/invoice.csv"))
-    }
-
-    /// An account's invoice for a month, as PDF (beside its CSV).
-    pub fn invoice_pdf(account: AccountId, month: YearMonth) -> Self {
-        Self(format!("accounts/{account}/invoices/{month}/invoice.pdf"))
-    }
-
-    /// The CDR detail behind an account's invoice for a month, as CSV.
-    pub fn invoice_cdrs(account: AccountId, month: YearMonth) -> Self {
-        Self(format!("accounts/{account}/invoices/{month}/cdrs.csv"))
-    }
-
-    /// The finance team's export of a month, across accounts.
-    pub fn finance_export(month: YearMonth) -> Self {
-        Self(format!("finance/exports/{month}.csv"))
-    }
-
-    /// The object key.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+use teleconf_domain::BlobKey;
 
 /// Reads and writes objects.
 #[async_trait]
@@ -256,8 +213,8 @@ impl BlobStore for S3Blobs {
     }
 
     async fn download_url(&self, key: &BlobKey, ttl: Duration) -> Result<String> {
-        let config =
-            PresigningConfig::expires_in(ttl).map_err(|e| Error::invalid("ttl", e.to_string()))?;
+        let config = PresigningConfig::expires_in(ttl)
+            .map_err(|e| teleconf_domain::Error::invalid("ttl", e.to_string()))?;
         let req = self
             .client
             .get_object()
@@ -309,24 +266,13 @@ impl BlobStore for MemoryBlobs {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_are_built_from_ids_only() {
-        let a = AccountId::new();
-        let p = PromptId::new();
-        assert_eq!(
-            BlobKey::prompt(a, p).as_str(),
-            format!("accounts/{a}/prompts/{p}.wav")
-        );
-        assert_eq!(
-            BlobKey::finance_export("2026-11".parse().unwrap()).as_str(),
-            "finance/exports/2026-11.csv"
-        );
-    }
-
     #[tokio::test]
     async fn memory_blobs_read_back() {
         let blobs = MemoryBlobs::default();
-        let key = BlobKey::prompt(AccountId::new(), PromptId::new());
+        let key = BlobKey::prompt(
+            teleconf_domain::AccountId::new(),
+            teleconf_domain::PromptId::new(),
+        );
         assert_eq!(blobs.get(&key).await.unwrap(), None);
         blobs.put(&key, vec![1, 2, 3], "audio/wav").await.unwrap();
         assert_eq!(blobs.get(&key).await.unwrap(), Some(vec![1, 2, 3]));

@@ -1,27 +1,13 @@
-//! The crate's one error type. Edges map it: the API to an HTTP status, the media
-//! node to a SIP response; nothing inside the crate knows about either.
+//! The crate's one error type: the domain's, or what went wrong reaching AWS. Edges
+//! map it: the API to an HTTP status, the media node to a SIP response; nothing
+//! inside the crate knows about either.
 
-use std::borrow::Cow;
-
-/// Everything that can go wrong in the domain rules and the AWS adapters.
+/// Everything that can go wrong in the adapters, the domain's refusals included.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Input broke a domain rule; `field` names the offending input (`"codes.listener"`).
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The input field at fault, in the API's spelling.
-        field: Cow<'static, str>,
-        /// What is wrong with it, for a human.
-        message: String,
-    },
-    /// Input is larger than the service accepts (HTTP 413); `field` names it.
-    #[error("{field}: {message}")]
-    TooLarge {
-        /// The input at fault.
-        field: Cow<'static, str>,
-        /// The limit, for a human.
-        message: String,
-    },
+    /// A domain rule refused an input, or something made in memory failed.
+    #[error(transparent)]
+    Domain(#[from] teleconf_domain::Error),
     /// The thing does not exist (or belongs to someone the caller may not see).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -42,26 +28,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// Builds [`Error::Invalid`] for `field`.
-    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Error::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// The same error, blamed on `field` when it is an [`Error::Invalid`] (used when a
-    /// value type is validated inside a larger input: `"13"` → `codes.listener`).
-    pub fn in_field(self, field: impl Into<Cow<'static, str>>) -> Self {
-        match self {
-            Error::Invalid { message, .. } => Error::Invalid {
-                field: field.into(),
-                message,
-            },
-            other => other,
-        }
-    }
-
     /// True when retrying later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::Unavailable(_))

@@ -24,6 +24,9 @@ pub enum ProvisionError {
     /// An AWS call failed.
     #[error(transparent)]
     Aws(#[from] teleconf_core::Error),
+    /// A demo entity broke a domain rule.
+    #[error(transparent)]
+    Domain(#[from] teleconf_domain::Error),
     /// A resource did not become ready in time.
     #[error("{0} did not become ready in time")]
     NotReady(String),

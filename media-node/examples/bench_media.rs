@@ -70,12 +70,13 @@ use nix::unistd::Pid;
 use tokio::sync::oneshot;
 
 use teleconf_core::blobs::MemoryBlobs;
-use teleconf_core::domain::{
-    AccessCodes, CallerRole, CodeChoices, Conference, ConferenceNumber, Language, Schedule,
-};
-use teleconf_core::store::conformance::{access_number, account_with_owner};
+use teleconf_core::store::conformance::account_with_owner;
 use teleconf_core::store::memory::MemoryStore;
 use teleconf_core::store::{CdrStore, ConferenceStore, NumberStore};
+use teleconf_domain::testkit::access_number;
+use teleconf_domain::{
+    AccessCodes, CallerRole, CodeChoices, Conference, ConferenceNumber, Language, Schedule,
+};
 use teleconf_media_node::sdp::Codec;
 use teleconf_media_node::shell::{Config, Services, Shell};
 

@@ -62,8 +62,8 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{NaiveTime, Timelike};
-use teleconf_core::audio::decode_wav;
-use teleconf_core::domain::{CallerRole, Language, PromptId};
+use teleconf_domain::audio::decode_wav;
+use teleconf_domain::{CallerRole, Language, PromptId};
 
 use crate::ivr::Prompt;
 use crate::sdp::Codec;
@@ -714,7 +714,7 @@ pub fn silence_frame(codec: Codec) -> Payload {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use teleconf_core::audio::{alaw_to_linear, ulaw_to_linear};
+    use teleconf_domain::audio::{alaw_to_linear, ulaw_to_linear};
 
     fn time(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()

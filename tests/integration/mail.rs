@@ -1,6 +1,8 @@
 //! Mail through SES on the emulator, read back through the outbox helper.
 
-use teleconf_core::mail::{Mailer, OutgoingMail};
+use teleconf_domain::mail::OutgoingMail;
+
+use teleconf_core::mail::Mailer;
 use teleconf_tests::outbox;
 use teleconf_tests::stack::Stack;
 

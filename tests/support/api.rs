@@ -18,13 +18,13 @@ use teleconf_api::AppState;
 use teleconf_api::auth::Tokens;
 use teleconf_api::state::Clock;
 use teleconf_core::blobs::BlobStore;
-use teleconf_core::domain::{
+use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_core::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
+use teleconf_domain::testkit::{unique_e164, unique_email};
+use teleconf_domain::{
     Account, AccountId, CallLeg, CallerRole, ConferenceId, DisconnectCause, LegId, Recording,
     RecordingId, Role, User, YearMonth,
 };
-use teleconf_core::store::conformance::{unique_e164, unique_email};
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use tower::ServiceExt;
 
 use crate::stack::Stack;

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Utc};
-use teleconf_core::mail::{Mailer, Sender, SesMailer};
-use teleconf_core::messages::Branding;
+use teleconf_core::mail::{Mailer, SesMailer};
 use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_domain::mail::Sender;
+use teleconf_domain::messages::Branding;
 use teleconf_mailer::stream::StreamReader;
 
 use crate::stack::{Stack, emulator_sdk_config};

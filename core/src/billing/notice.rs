@@ -2,14 +2,14 @@
 //! appears once in the table (created with a condition, never rewritten), and for
 //! it [`invoice_mails`] reads the invoice, the account's owners and the PDF stored
 //! beside it, and renders one mail per owner
-//! ([`messages::invoice`](crate::messages::invoice)).
+//! (`teleconf_domain::messages::invoice`).
 
-use crate::blobs::{BlobKey, BlobStore};
-use crate::domain::{AccountId, YearMonth};
+use teleconf_domain::mail::OutgoingMail;
+use teleconf_domain::messages::{Branding, invoice};
+use teleconf_domain::{AccountId, BlobKey, YearMonth};
+
+use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
-use crate::mail::OutgoingMail;
-use crate::messages::Branding;
-use crate::messages::invoice;
 use crate::store::{InvoiceStore, UserStore};
 
 /// The mails announcing `account`'s invoice for `month`, one per owner, each with

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::invoice::{EarlierMonth, Statement, lookback, make_invoice};
-use super::usage::{MonthUsage, meter};
-use crate::domain::{Account, CallLeg, Invoice, YearMonth};
 use crate::error::Result;
 use crate::store::{CdrStore, ConferenceStore, InvoiceStore};
+use teleconf_domain::billing::invoice::{EarlierMonth, Statement, lookback, make_invoice};
+use teleconf_domain::billing::usage::{MonthUsage, meter};
+use teleconf_domain::{Account, CallLeg, Invoice, YearMonth};
 
 /// The invoice `account` would get for `month` if it were issued at `now`, with late
 /// legs looked for in the `late_leg_months` months before (each an invoiced month's
@@ -72,13 +72,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::billing::invoice::LATE_LEG_MONTHS;
-    use crate::billing::usage::tests::leg;
-    use crate::domain::ConferenceId;
     use crate::store::memory::MemoryStore;
     use crate::store::{AccountStore, CdrStore, InvoiceStore};
     use chrono::TimeZone;
     use rust_decimal::dec;
+    use teleconf_domain::billing::invoice::LATE_LEG_MONTHS;
+    use teleconf_domain::billing::usage::synthetic_leg;
+    use teleconf_domain::{ConferenceId, ConferenceNumber};
+
+    fn leg(account: &Account, conference: ConferenceId, at: DateTime<Utc>, ms: i64) -> CallLeg {
+        let number: ConferenceNumber = "7654321".parse().unwrap();
+        synthetic_leg(account, conference, number, at, ms)
+    }
 
     #[tokio::test]
     async fn a_late_leg_found_in_the_store_lands_on_the_next_invoice() {
@@ -86,7 +91,7 @@ mod tests {
         let t = |m, d| Utc.with_ymd_and_hms(2026, m, d, 15, 0, 0).unwrap();
         let account = Account::new("Omnivigil", t(1, 1)).unwrap();
         store.create_account(&account).await.unwrap();
-        let conf = (ConferenceId::new(), "7654321");
+        let conf = ConferenceId::new();
         store
             .put_leg(&leg(&account, conf, t(10, 5), 60_000))
             .await

@@ -6,20 +6,20 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use teleconf_domain::conference::EARLY_ACCESS;
+use teleconf_domain::random;
+use teleconf_domain::testkit::{
+    access_number, conference, unique_e164, unique_email, unique_ip_phone_sources,
+};
+use teleconf_domain::{
+    Account, AccountId, Activity, ActivityKind, Attempt, CallLeg, CallerRole, CallerSource,
+    Conference, ConferenceId, ConferenceNumber, DisconnectCause, IntroCode, IntroGrant, Invitation,
+    InvitationId, Invoice, IpPhone, Language, LegId, Limit, LiveParticipant, Recording,
+    RecordingId, Role, Schedule, User, YearMonth,
+};
 
 use super::Store;
-use crate::domain::{
-    AccessCodes, Account, AccountId, Activity, ActivityKind, CallLeg, CallerRole, CodeChoices,
-    Conference, ConferenceId, ConferenceNumber, DisconnectCause, E164, Email, Language, LegId,
-    LiveParticipant, NumberAction, NumberKind, PhoneNumber, Role, Schedule, User, YearMonth,
-    conference::EARLY_ACCESS,
-};
-use crate::domain::{
-    Attempt, CallerSource, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, IpPhone,
-    IpPhoneSource, Limit, Recording, RecordingId,
-};
 use crate::error::Error;
-use crate::random;
 
 /// Runs every check.
 pub async fn run_all(store: &impl Store) {
@@ -45,29 +45,6 @@ pub async fn run_all(store: &impl Store) {
     a_users_token_version_never_goes_back(store).await;
 }
 
-/// A random, valid, unassigned-looking NANP number.
-pub fn unique_e164() -> E164 {
-    let d = random::digits(10, true);
-    let area = format!(
-        "{}{}",
-        (b'2' + (d.as_bytes()[0] - b'0') % 8) as char,
-        &d[1..3]
-    );
-    let exchange = format!(
-        "{}{}",
-        (b'2' + (d.as_bytes()[3] - b'0') % 8) as char,
-        &d[4..6]
-    );
-    format!("+1{area}{exchange}{}", &d[6..10]).parse().unwrap()
-}
-
-/// A unique e-mail address.
-pub fn unique_email() -> Email {
-    format!("user-{}@conformance.example", uuid::Uuid::new_v4().simple())
-        .parse()
-        .unwrap()
-}
-
 /// A stored account with a stored owner.
 pub async fn account_with_owner(store: &impl Store) -> (Account, User) {
     let now = Utc::now();
@@ -84,71 +61,6 @@ pub async fn account_with_owner(store: &impl Store) -> (Account, User) {
     .unwrap();
     store.create_user(&owner).await.unwrap();
     (account, owner)
-}
-
-/// An access number of `account`, not yet stored.
-pub fn access_number(account: AccountId) -> PhoneNumber {
-    PhoneNumber {
-        number: unique_e164(),
-        account_id: account,
-        kind: NumberKind::TollFree,
-        greeting_language: Language::Fr,
-        filter: true,
-        callthru: false,
-        notes: "Téléconférence".into(),
-        e911_address: "290-4765 1re Avenue, QUEBEC, QC G1H 2T3".into(),
-        action: NumberAction::ConferenceAccess {
-            prompts: Default::default(),
-        },
-        display_name: "Omnivigil".into(),
-        confidential: false,
-        created_at: Utc::now(),
-    }
-}
-
-/// A conference of `owner`'s account starting in an hour, not yet stored.
-pub fn conference(owner: &User, number: ConferenceNumber) -> Conference {
-    let now = Utc::now()
-        .duration_trunc(Duration::milliseconds(1))
-        .unwrap();
-    let start = now + Duration::hours(1);
-    Conference::schedule(
-        owner.account_id,
-        number,
-        "Réunion mensuelle",
-        Schedule::new(start, start + Duration::minutes(90)).unwrap(),
-        false,
-        Language::Fr,
-        AccessCodes::from_choices(CodeChoices::default()).unwrap(),
-        owner.id,
-        25,
-        now,
-    )
-    .unwrap()
-}
-
-/// An open leg of `conference`: `caller` admitted with `role` at `joined_at`, billed in
-/// the month of Toronto's wall clock; not yet stored.
-pub fn leg(
-    conference: &Conference,
-    caller: &str,
-    role: CallerRole,
-    joined_at: DateTime<Utc>,
-) -> CallLeg {
-    CallLeg {
-        id: LegId::new(),
-        account_id: conference.account_id,
-        conference_id: conference.id,
-        conference_number: conference.number.clone(),
-        dialled: None,
-        caller_id: caller.into(),
-        role,
-        joined_at,
-        month: YearMonth::of(joined_at, crate::domain::DEFAULT_TIME_ZONE),
-        left_at: None,
-        cause: None,
-        quality: None,
-    }
 }
 
 /// Stores a conference, drawing another number when one is taken (as the API does).
@@ -677,7 +589,7 @@ pub async fn an_intro_code_is_granted_once(store: &impl Store) {
         account_id: owner.account_id,
         conference_id: conf.id,
         granted_to: owner.id,
-        expires_at: Utc::now() + crate::domain::intro_code::INTRO_CODE_LIFETIME,
+        expires_at: Utc::now() + teleconf_domain::intro_code::INTRO_CODE_LIFETIME,
     };
     store.create_intro_grant(&grant).await.unwrap();
     assert!(matches!(
@@ -811,7 +723,7 @@ pub async fn live_callers_are_listed_updated_and_removed(store: &impl Store) {
 }
 
 pub async fn live_controls_are_queued_in_order_and_acknowledged(store: &impl Store) {
-    use crate::domain::{ConferenceControl, ControlCommand, UserId};
+    use teleconf_domain::{ConferenceControl, ControlCommand, UserId};
     let conference = ConferenceId::new();
     let account = AccountId::new();
     let moderator = UserId::new();
@@ -1024,7 +936,7 @@ pub async fn conferences_are_found_by_their_start(store: &(impl Store + super::L
 pub async fn each_transition_is_written_once_and_only_from_its_status(
     store: &(impl Store + super::LifecycleStore),
 ) {
-    use crate::domain::{ConferenceStatus, Lifecycle, Step};
+    use teleconf_domain::{ConferenceStatus, Lifecycle, Step};
     let (_, owner) = account_with_owner(store).await;
     let c = create_conference(store, &owner).await;
     assert_eq!(store.lifecycle(c.id).await.unwrap(), None);
@@ -1075,7 +987,7 @@ pub async fn each_transition_is_written_once_and_only_from_its_status(
 pub async fn a_queued_mail_is_queued_once_with_its_transition(
     store: &(impl Store + super::LifecycleStore),
 ) {
-    use crate::domain::{ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind, Step};
+    use teleconf_domain::{ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind, Step};
     let (_, owner) = account_with_owner(store).await;
     let c = create_conference(store, &owner).await;
     let open = Lifecycle::scheduled(c.id, c.account_id).after(Step {
@@ -1123,7 +1035,7 @@ pub async fn a_queued_mail_is_queued_once_with_its_transition(
 }
 
 pub async fn a_delivery_is_claimed_by_one_worker_until_settled(store: &impl super::DeliveryStore) {
-    use crate::domain::{Claim, DeliveryKey, Outcome};
+    use teleconf_domain::{Claim, DeliveryKey, Outcome};
     let now = Utc::now()
         .duration_trunc(Duration::milliseconds(1))
         .unwrap();
@@ -1179,18 +1091,6 @@ pub async fn a_delivery_is_claimed_by_one_worker_until_settled(store: &impl supe
             .await,
         Err(Error::NotFound("delivery"))
     ));
-}
-
-/// A unique IP phone address (in the documentation prefix 2001:db8::/32) and a
-/// unique SIP identity.
-pub fn unique_ip_phone_sources() -> (IpPhoneSource, IpPhoneSource) {
-    let n = uuid::Uuid::new_v4().as_u128();
-    let address = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) | (n >> 32));
-    let address = IpPhoneSource::Address(address.into());
-    let identity = format!("sip:desk-{:x}@pbx.example", n as u32)
-        .parse()
-        .unwrap();
-    (address, identity)
 }
 
 pub async fn an_ip_phone_belongs_to_one_account(store: &impl Store) {

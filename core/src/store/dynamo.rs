@@ -25,16 +25,16 @@ use super::{
 };
 use super::{DeliveryStore, IpPhoneStore, LifecycleStore, lifecycle, stream};
 use crate::aws::classify;
-use crate::domain::{
+use crate::error::{Error, Result};
+use teleconf_domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceId, ConferenceNumber,
     E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId, Limit, LiveParticipant,
     PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
-use crate::domain::{
+use teleconf_domain::{
     Claim, ConferenceStatus, DeliveryKey, IpPhone, IpPhoneSource, Lifecycle, Outcome, QueuedMail,
     QueuedMailKind,
 };
-use crate::error::{Error, Result};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -87,7 +87,7 @@ impl DynamoStore {
     ) -> Result<Option<T>>
     where
         T: DeserializeOwned,
-        Id: std::str::FromStr<Err = Error>,
+        Id: std::str::FromStr<Err = teleconf_domain::Error>,
     {
         let id = self
             .get_raw(key)
@@ -869,7 +869,7 @@ impl LiveStore for DynamoStore {
 
 #[async_trait]
 impl super::ControlStore for DynamoStore {
-    async fn queue_control(&self, control: &crate::domain::ConferenceControl) -> Result<()> {
+    async fn queue_control(&self, control: &teleconf_domain::ConferenceControl) -> Result<()> {
         let item = to_item(
             control,
             "control",
@@ -883,7 +883,7 @@ impl super::ControlStore for DynamoStore {
     async fn pending_controls(
         &self,
         conference: ConferenceId,
-    ) -> Result<Vec<crate::domain::ConferenceControl>> {
+    ) -> Result<Vec<teleconf_domain::ConferenceControl>> {
         // Ascending sort keys: UUIDv7 ids, so in the order the commands were given.
         self.query(Lookup::partition(
             keys::conference(conference).0,
@@ -895,7 +895,7 @@ impl super::ControlStore for DynamoStore {
     async fn ack_control(
         &self,
         conference: ConferenceId,
-        id: crate::domain::ControlId,
+        id: teleconf_domain::ControlId,
     ) -> Result<()> {
         self.delete(keys::control(conference, id)).await
     }

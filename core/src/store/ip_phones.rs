@@ -1,5 +1,5 @@
 //! An account's IP phones, whose `*44` reaches its conferences
-//! ([`crate::domain::ip_phone`]). Each phone is one item keyed by its source
+//! ([`teleconf_domain::ip_phone`]). Each phone is one item keyed by its source
 //! (`IPPHONE#<source>` / `IPPHONE`): creating it with `attribute_not_exists(pk)`
 //! makes a source belong to one account across the service. The account lists its
 //! phones through the by-account index (`gsi1sk = IPPHONE#<source>`), and the media
@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{AccountId, IpPhone, IpPhoneSource};
 use crate::error::Result;
+use teleconf_domain::{AccountId, IpPhone, IpPhoneSource};
 
 /// The IP phones of every account.
 #[async_trait]

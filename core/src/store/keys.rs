@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::domain::{
+use teleconf_domain::{
     AccountId, ActivityId, Attempt, ConferenceId, ConferenceNumber, ControlId, DeliveryKey, E164,
     Email, IntroCode, InvitationId, IpPhoneSource, LegId, QueuedMailKind, RecordingId, UserId,
     YearMonth,

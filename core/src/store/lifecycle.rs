@@ -11,11 +11,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{
+use crate::error::Result;
+use teleconf_domain::{
     AccountId, Claim, Conference, ConferenceId, ConferenceStatus, DeliveryKey, Lifecycle, Outcome,
     QueuedMail, QueuedMailKind,
 };
-use crate::error::Result;
 
 /// How long a delivery's ledger entry is kept: longer than any stream record lives
 /// (24 h) and any retry lasts, so a replay always finds it.

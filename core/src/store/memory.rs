@@ -14,16 +14,16 @@ use super::{
     InvoiceStore, LiveStore, NumberStore, RecordingStore, ThrottleStore, UserStore,
 };
 use super::{DeliveryStore, IpPhoneStore, LifecycleStore};
-use crate::domain::{
+use crate::error::{Error, Result};
+use teleconf_domain::{
     Account, AccountId, Activity, ActivityId, Attempt, CallLeg, Conference, ConferenceId,
     ConferenceNumber, E164, Email, IntroCode, IntroGrant, Invitation, InvitationId, Invoice, LegId,
     Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
-use crate::domain::{
+use teleconf_domain::{
     Claim, ConferenceStatus, DeliveryKey, IpPhone, IpPhoneSource, Lifecycle, Outcome, QueuedMail,
     QueuedMailKind,
 };
-use crate::error::{Error, Result};
 
 #[derive(Debug, Default)]
 struct State {
@@ -42,7 +42,7 @@ struct State {
     failures: HashMap<(String, DateTime<Utc>), u32>,
     locks: HashMap<String, DateTime<Utc>>,
     live: HashMap<(ConferenceId, LegId), LiveParticipant>,
-    controls: BTreeMap<crate::domain::ControlId, crate::domain::ConferenceControl>,
+    controls: BTreeMap<teleconf_domain::ControlId, teleconf_domain::ConferenceControl>,
     lifecycles: HashMap<ConferenceId, Lifecycle>,
     queued_mail: HashMap<(ConferenceId, QueuedMailKind), QueuedMail>,
     deliveries: HashMap<DeliveryKey, Delivery>,
@@ -530,7 +530,7 @@ impl LiveStore for MemoryStore {
 
 #[async_trait]
 impl super::ControlStore for MemoryStore {
-    async fn queue_control(&self, control: &crate::domain::ConferenceControl) -> Result<()> {
+    async fn queue_control(&self, control: &teleconf_domain::ConferenceControl) -> Result<()> {
         self.state()?.controls.insert(control.id, control.clone());
         Ok(())
     }
@@ -538,7 +538,7 @@ impl super::ControlStore for MemoryStore {
     async fn pending_controls(
         &self,
         conference: ConferenceId,
-    ) -> Result<Vec<crate::domain::ConferenceControl>> {
+    ) -> Result<Vec<teleconf_domain::ConferenceControl>> {
         let now = Utc::now();
         Ok(self
             .state()?
@@ -552,7 +552,7 @@ impl super::ControlStore for MemoryStore {
     async fn ack_control(
         &self,
         _conference: ConferenceId,
-        id: crate::domain::ControlId,
+        id: teleconf_domain::ControlId,
     ) -> Result<()> {
         self.state()?.controls.remove(&id);
         Ok(())

@@ -80,12 +80,12 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{
+use crate::error::Result;
+use teleconf_domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceControl, ConferenceId,
     ConferenceNumber, ControlId, E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId,
     Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
-use crate::error::Result;
 
 pub use ip_phones::IpPhoneStore;
 pub use lifecycle::{DeliveryStore, LifecycleStore};

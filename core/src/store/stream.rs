@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::KIND;
-use crate::domain::{Conference, Invitation, Invoice, Lifecycle, QueuedMail, Recording};
 use crate::error::{Error, Result};
+use teleconf_domain::{Conference, Invitation, Invoice, Lifecycle, QueuedMail, Recording};
 
 /// `item_kind` of a conference item.
 pub const CONFERENCE: &str = "conference";

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use jwt::{SignWithKey, VerifyWithKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use teleconf_core::domain::{Attempt, Email, Limit, PasswordHash, User, UserId, authenticate};
+use teleconf_domain::{Attempt, Email, Limit, PasswordHash, User, UserId, authenticate};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -229,10 +229,10 @@ mod tests {
 
     fn user() -> User {
         User::new(
-            teleconf_core::domain::AccountId::new(),
+            teleconf_domain::AccountId::new(),
             "olivia@example.com".parse().unwrap(),
             "Olivia",
-            teleconf_core::domain::Role::Owner,
+            teleconf_domain::Role::Owner,
             "correct horse battery",
             Utc::now(),
         )

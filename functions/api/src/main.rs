@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::warn!(
                 "TELECONF_TOKEN_SECRET is not set: using a random secret; tokens end when this process does"
             );
-            teleconf_core::random::bytes::<32>().to_vec()
+            teleconf_domain::random::bytes::<32>().to_vec()
         }
     };
     let state = AppState {
@@ -49,7 +49,9 @@ async fn main() -> anyhow::Result<()> {
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
         tokens: Arc::new(Tokens::new(&secret).map_err(anyhow::Error::msg)?),
         clock: Arc::new(chrono::Utc::now),
-        branding: Arc::new(teleconf_core::messages::Branding::from_env()?),
+        branding: Arc::new(teleconf_core::settings::branding(|name| {
+            std::env::var(name).ok()
+        })?),
     };
     let app = router(state);
     match config.listen {

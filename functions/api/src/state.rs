@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use teleconf_core::blobs::BlobStore;
-use teleconf_core::messages::confirmation::Branding;
 use teleconf_core::store::Store;
+use teleconf_domain::messages::confirmation::Branding;
 
 use crate::auth::Tokens;
 

@@ -7,11 +7,11 @@
 //! invoice issued writes its CSV and PDF again from the stored invoice (the same
 //! bytes), never a second invoice; a run that loses a race to another does the same.
 
-use teleconf_core::billing::csv::{cdr_detail_csv, invoice_csv};
-use teleconf_core::billing::invoice::LATE_LEG_MONTHS;
 use teleconf_core::billing::statement::draft_invoice;
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::{Account, CallLeg, Invoice, YearMonth};
+use teleconf_domain::BlobKey;
+use teleconf_domain::billing::csv::{cdr_detail_csv, invoice_csv};
+use teleconf_domain::billing::invoice::LATE_LEG_MONTHS;
+use teleconf_domain::{Account, CallLeg, Invoice, YearMonth};
 
 use crate::error::BillingError;
 use crate::{Billing, pdf};

@@ -28,8 +28,8 @@ pub mod run;
 use std::sync::Arc;
 
 use teleconf_core::blobs::BlobStore;
-use teleconf_core::messages::Branding;
 use teleconf_core::store::Store;
+use teleconf_domain::messages::Branding;
 
 pub use error::BillingError;
 pub use event::BillingRequest;

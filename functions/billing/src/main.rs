@@ -11,9 +11,10 @@ use teleconf_billing::config::Config;
 use teleconf_billing::issue::Outcome;
 use teleconf_billing::{Billing, BillingRequest, handle};
 use teleconf_core::aws::Clients;
-use teleconf_core::blobs::{BlobKey, S3Blobs};
-use teleconf_core::domain::{AccountId, YearMonth};
+use teleconf_core::blobs::S3Blobs;
 use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_domain::BlobKey;
+use teleconf_domain::{AccountId, YearMonth};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use teleconf_core::aws::AwsSettings;
-use teleconf_core::messages::Branding;
+use teleconf_domain::messages::Branding;
 
 /// How the mailer runs.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ impl Config {
         );
         Ok(Self {
             aws: AwsSettings::from_vars(&var)?,
-            branding: Branding::from_vars(&var)?,
+            branding: teleconf_core::settings::branding(&var)?,
             portal_url: portal_url.trim_end_matches('/').to_string(),
             max_attempts,
             lease: chrono::Duration::minutes(2),

@@ -9,12 +9,13 @@ use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
 use teleconf_core::blobs::BlobStore;
-use teleconf_core::mail::{Mailer, Sender};
-use teleconf_core::messages::Branding;
+use teleconf_core::mail::Mailer;
 use teleconf_core::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, DeliveryStore, InvitationStore,
     InvoiceStore, NumberStore, UserStore,
 };
+use teleconf_domain::mail::Sender;
+use teleconf_domain::messages::Branding;
 
 use crate::change::Change;
 use crate::compose::mails_for;

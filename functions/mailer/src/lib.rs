@@ -26,7 +26,7 @@
 //! ## Layout
 //! - [`config`]: the typed configuration, read once in `main`.
 //! - [`change`]: a stream record as the change it describes.
-//! - [`compose`]: the mails a change calls for, rendered with `teleconf_core::messages`.
+//! - [`compose`]: the mails a change calls for, rendered with `teleconf_domain::messages`.
 //! - [`deliver`]: one mail sent exactly once, or dead-lettered.
 //! - [`handler`]: the Lambda handler: a stream batch in, batch item failures out.
 //! - [`stream`]: the local loop's reader of the table's stream (DynamoDB Streams API),

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use teleconf_core::aws::Clients;
 use teleconf_core::blobs::S3Blobs;
-use teleconf_core::mail::{Sender, SesMailer};
+use teleconf_core::mail::SesMailer;
 use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_domain::mail::Sender;
 use teleconf_mailer::stream::StreamReader;
 use teleconf_mailer::{Config, Deps, handle};
 

@@ -6,8 +6,8 @@
 
 use anyhow::Context;
 use teleconf_core::aws::{AwsSettings, Clients};
-use teleconf_core::domain::CallerRole;
 use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_domain::CallerRole;
 use teleconf_infra::{demo, provision};
 
 #[tokio::main]

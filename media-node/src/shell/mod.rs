@@ -49,7 +49,7 @@ use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     CallLeg, ConferenceId, ControlCommand, DisconnectCause, Language, PhoneNumber, PromptId,
 };
 

@@ -11,13 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::intro_code::INTRO_CODE_LIFETIME;
-use teleconf_core::domain::{
+use teleconf_domain::intro_code::INTRO_CODE_LIFETIME;
+use teleconf_domain::permissions::{Action, ConferenceRef, decide};
+use teleconf_domain::{
     AccessCode, AccessCodes, ActivityKind, CallerRole, CodeChoices, Conference, ConferenceId,
     ConferenceNumber, ConferenceStatus, IntroCode, IntroGrant, Language, NumberKind, PhoneNumber,
     PromptId, Schedule, UserId,
 };
-use teleconf_core::permissions::{Action, ConferenceRef, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
