@@ -6,7 +6,7 @@
 //! conference again, so what is printed always works.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use teleconf_core::store::Store;
+use teleconf_adapters::store::Store;
 use teleconf_domain::random;
 use teleconf_domain::{
     AccessCodes, Account, CallLeg, CallerRole, CodeChoices, Conference, ConferenceNumber,
@@ -280,9 +280,9 @@ fn fresh_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teleconf_core::billing::statement::draft_invoice;
-    use teleconf_core::store::memory::MemoryStore;
-    use teleconf_core::store::{AccountStore, CdrStore, UserStore};
+    use teleconf_adapters::billing::statement::draft_invoice;
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_adapters::store::{AccountStore, CdrStore, UserStore};
     use teleconf_domain::billing::invoice::LATE_LEG_MONTHS;
 
     #[tokio::test]

@@ -23,7 +23,7 @@ pub enum ProvisionError {
     Template(String),
     /// An AWS call failed.
     #[error(transparent)]
-    Aws(#[from] teleconf_core::Error),
+    Aws(#[from] teleconf_adapters::Error),
     /// A demo entity broke a domain rule.
     #[error(transparent)]
     Domain(#[from] teleconf_domain::Error),

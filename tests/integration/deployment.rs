@@ -25,9 +25,9 @@ use std::time::Duration;
 use chrono::{Datelike, Duration as Days, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use teleconf_core::store::conformance::create_conference;
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::{AccountStore, CdrStore, ControlStore, UserStore};
+use teleconf_adapters::store::conformance::create_conference;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::{AccountStore, CdrStore, ControlStore, UserStore};
 use teleconf_domain::billing::usage::synthetic_leg;
 use teleconf_domain::testkit::unique_email;
 use teleconf_domain::{Account, CallerRole, Role, User, YearMonth};

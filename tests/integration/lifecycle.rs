@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use teleconf_core::store::{CdrStore, LifecycleStore};
+use teleconf_adapters::store::{CdrStore, LifecycleStore};
 use teleconf_domain::{CallerRole, ConferenceId, ConferenceStatus, QueuedMailKind};
 use teleconf_tests::api::World;
 use teleconf_tests::lambdas::{MailLoop, scheduler_deps, tick};

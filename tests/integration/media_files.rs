@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use teleconf_domain::BlobKey;
 
-use teleconf_core::blobs::{BlobStore, MULTIPART_PART};
+use teleconf_adapters::blobs::{BlobStore, MULTIPART_PART};
 use teleconf_domain::{AccountId, ConferenceId, PromptId, RecordingId};
 use teleconf_tests::stack::Stack;
 

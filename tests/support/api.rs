@@ -14,12 +14,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use teleconf_api::AppState;
 use teleconf_api::auth::Tokens;
 use teleconf_api::state::Clock;
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use teleconf_domain::testkit::{unique_e164, unique_email};
 use teleconf_domain::{
     Account, AccountId, CallLeg, CallerRole, ConferenceId, DisconnectCause, LegId, Recording,

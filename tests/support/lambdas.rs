@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Utc};
-use teleconf_core::mail::{Mailer, SesMailer};
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::mail::{Mailer, SesMailer};
+use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_domain::mail::Sender;
 use teleconf_domain::messages::Branding;
 use teleconf_mailer::stream::StreamReader;

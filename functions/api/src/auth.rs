@@ -1,4 +1,4 @@
-//! Signing in and out: password check (argon2, in `core`; an unknown e-mail costs
+//! Signing in and out: password check (argon2, in `teleconf-domain`; an unknown e-mail costs
 //! a verification too), signed expiring tokens (JWT, HS256) that carry the user's
 //! token version (signing out or changing the password moves it, which ends every
 //! older token), and the failed-login throttle (per e-mail and per client address,
@@ -98,7 +98,9 @@ impl Tokens {
         };
         let token = claims.sign_with_key(&self.key).map_err(|e| {
             tracing::error!(error = %e, "token signing failed");
-            ApiError::from(teleconf_core::Error::Store("token signing failed".into()))
+            ApiError::from(teleconf_adapters::Error::Store(
+                "token signing failed".into(),
+            ))
         })?;
         Ok((token, expires))
     }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use teleconf_core::aws::AwsSettings;
+use teleconf_adapters::aws::AwsSettings;
 
 /// Where the token signing secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

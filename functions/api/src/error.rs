@@ -175,9 +175,9 @@ impl From<teleconf_domain::Error> for ApiError {
     }
 }
 
-impl From<teleconf_core::Error> for ApiError {
-    fn from(err: teleconf_core::Error) -> Self {
-        use teleconf_core::Error as E;
+impl From<teleconf_adapters::Error> for ApiError {
+    fn from(err: teleconf_adapters::Error) -> Self {
+        use teleconf_adapters::Error as E;
         match err {
             E::Domain(err) => err.into(),
             E::NotFound(what) => Self::not_found(what),

@@ -5,18 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use teleconf_adapters::aws::Clients;
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_api::auth::Tokens;
 use teleconf_api::config::{Config, TokenSecret};
 use teleconf_api::{AppState, router};
-use teleconf_core::aws::Clients;
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::store::dynamo::DynamoStore;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     let config = Config::from_env()?;
-    let sdk = teleconf_core::aws::sdk_loader().load().await;
+    let sdk = teleconf_adapters::aws::sdk_loader().load().await;
     let clients = Clients::from_sdk_config(&sdk, &config.aws);
     let secret = match &config.token_secret {
         TokenSecret::Value(secret) => secret.clone(),
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
         tokens: Arc::new(Tokens::new(&secret).map_err(anyhow::Error::msg)?),
         clock: Arc::new(chrono::Utc::now),
-        branding: Arc::new(teleconf_core::settings::branding(|name| {
+        branding: Arc::new(teleconf_adapters::settings::branding(|name| {
             std::env::var(name).ok()
         })?),
     };
@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(teleconf_core::process::shutdown_signal())
+            .with_graceful_shutdown(teleconf_adapters::process::shutdown_signal())
             .await?;
         }
         None => lambda_http::run(app)

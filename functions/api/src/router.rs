@@ -120,8 +120,8 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use teleconf_core::blobs::MemoryBlobs;
-    use teleconf_core::store::memory::MemoryStore;
+    use teleconf_adapters::blobs::MemoryBlobs;
+    use teleconf_adapters::store::memory::MemoryStore;
     use tower::ServiceExt;
 
     fn app() -> axum::Router {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::store::Store;
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::Store;
 use teleconf_domain::messages::confirmation::Branding;
 
 use crate::auth::Tokens;

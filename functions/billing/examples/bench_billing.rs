@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use aws_config::timeout::TimeoutConfig;
 use chrono::{TimeZone, Utc};
+use teleconf_adapters::aws::{AwsSettings, Clients, sdk_loader};
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{AccountStore, CdrStore};
 use teleconf_billing::{Billing, BillingRequest, handle};
-use teleconf_core::aws::{AwsSettings, Clients, sdk_loader};
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::memory::MemoryStore;
-use teleconf_core::store::{AccountStore, CdrStore};
 use teleconf_domain::billing::usage::{meter, synthetic_leg};
 use teleconf_domain::{Account, CallLeg, ConferenceId, ConferenceNumber, YearMonth};
 
@@ -180,7 +180,7 @@ async fn end_to_end() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     in_memory();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,6 +1,6 @@
 //! The billing binary's configuration, read once in `main`.
 
-use teleconf_core::aws::AwsSettings;
+use teleconf_adapters::aws::AwsSettings;
 use teleconf_domain::{AccountId, YearMonth};
 
 /// How the binary runs.

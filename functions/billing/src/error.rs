@@ -8,7 +8,7 @@ use teleconf_domain::YearMonth;
 pub enum BillingError {
     /// The store or S3 refused.
     #[error(transparent)]
-    Core(#[from] teleconf_core::Error),
+    Adapters(#[from] teleconf_adapters::Error),
     /// A domain rule refused, or a CSV could not be written.
     #[error(transparent)]
     Domain(#[from] teleconf_domain::Error),
@@ -62,7 +62,7 @@ impl BillingError {
     /// True when running again later may succeed (the AWS services were away).
     pub fn is_retryable(&self) -> bool {
         match self {
-            BillingError::Core(e) => e.is_retryable(),
+            BillingError::Adapters(e) => e.is_retryable(),
             BillingError::Incomplete { .. } => true,
             _ => false,
         }

@@ -40,7 +40,7 @@ pub async fn handle(deps: &Billing, request: &BillingRequest) -> Result<Report, 
             deps.store
                 .account(id)
                 .await?
-                .ok_or(teleconf_core::Error::NotFound("account"))?,
+                .ok_or(teleconf_adapters::Error::NotFound("account"))?,
         ],
         None => deps.store.accounts().await?,
     };
@@ -93,9 +93,9 @@ mod tests {
 
     use chrono::{TimeZone, Utc};
     use rust_decimal::dec;
-    use teleconf_core::blobs::{BlobStore, MemoryBlobs};
-    use teleconf_core::store::memory::MemoryStore;
-    use teleconf_core::store::{AccountStore, CdrStore};
+    use teleconf_adapters::blobs::{BlobStore, MemoryBlobs};
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_adapters::store::{AccountStore, CdrStore};
     use teleconf_domain::BlobKey;
     use teleconf_domain::billing::usage::synthetic_leg;
     use teleconf_domain::{Account, ConferenceId, Province};

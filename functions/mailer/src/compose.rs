@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use teleconf_core::billing::notice;
+use teleconf_adapters::billing::notice;
 use teleconf_domain::mail::OutgoingMail;
 use teleconf_domain::messages::attendance::AttendanceReport;
 use teleconf_domain::messages::calendar::{CalendarInvite, Method, dial_string};
@@ -58,7 +58,7 @@ async fn creator(deps: &Deps, conference: &Conference) -> Result<Option<Email>, 
 }
 
 fn key(parts: &[&str]) -> Result<DeliveryKey, MailerError> {
-    Ok(DeliveryKey::new(parts).map_err(teleconf_core::Error::from)?)
+    Ok(DeliveryKey::new(parts).map_err(teleconf_adapters::Error::from)?)
 }
 
 /// A confirmation, invitation, update or cancellation with its calendar invitation.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use teleconf_core::aws::AwsSettings;
+use teleconf_adapters::aws::AwsSettings;
 use teleconf_domain::messages::Branding;
 
 /// How the mailer runs.
@@ -53,7 +53,7 @@ impl Config {
         );
         Ok(Self {
             aws: AwsSettings::from_vars(&var)?,
-            branding: teleconf_core::settings::branding(&var)?,
+            branding: teleconf_adapters::settings::branding(&var)?,
             portal_url: portal_url.trim_end_matches('/').to_string(),
             max_attempts,
             lease: chrono::Duration::minutes(2),

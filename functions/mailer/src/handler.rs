@@ -8,9 +8,9 @@ use std::sync::Arc;
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::mail::Mailer;
-use teleconf_core::store::{
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::mail::Mailer;
+use teleconf_adapters::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, DeliveryStore, InvitationStore,
     InvoiceStore, NumberStore, UserStore,
 };

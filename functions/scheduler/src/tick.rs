@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
-use teleconf_core::store::{AccountStore, CdrStore, ConferenceStore, LifecycleStore};
+use teleconf_adapters::store::{AccountStore, CdrStore, ConferenceStore, LifecycleStore};
 use teleconf_domain::conference::EARLY_ACCESS;
 use teleconf_domain::{
     Callers, Conference, ConferenceId, ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind,
@@ -94,7 +94,7 @@ async fn advance(
     deps: &Deps,
     conference: &Conference,
     now: DateTime<Utc>,
-) -> Result<Vec<Step>, teleconf_core::Error> {
+) -> Result<Vec<Step>, teleconf_adapters::Error> {
     let mut life = deps
         .store
         .lifecycle(conference.id)
@@ -133,7 +133,7 @@ async fn advance(
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use teleconf_core::store::memory::MemoryStore;
+    use teleconf_adapters::store::memory::MemoryStore;
     use teleconf_domain::{
         AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, DisconnectCause,
         Language, Schedule, UserId,

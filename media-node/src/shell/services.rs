@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use teleconf_core::Error as CoreError;
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::store::Store;
+use teleconf_adapters::Error as CoreError;
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::Store;
 use teleconf_domain::BlobKey;
 use teleconf_domain::audio::prompt::normalize_prompt;
 use teleconf_domain::audio::write_pcm16_mono;
@@ -470,10 +470,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use chrono::TimeDelta;
-    use teleconf_core::blobs::MemoryBlobs;
-    use teleconf_core::store::conformance::{account_with_owner, create_conference};
-    use teleconf_core::store::memory::MemoryStore;
-    use teleconf_core::store::{ActivityStore, ConferenceStore, NumberStore};
+    use teleconf_adapters::blobs::MemoryBlobs;
+    use teleconf_adapters::store::conformance::{account_with_owner, create_conference};
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_adapters::store::{ActivityStore, ConferenceStore, NumberStore};
     use teleconf_domain::audio::write_pcm16_mono;
     use teleconf_domain::testkit::access_number;
     use teleconf_domain::{NumberAction, PhoneNumber};

@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use serde_json::json;
-use teleconf_core::store::{ControlStore, LiveStore};
+use teleconf_adapters::store::{ControlStore, LiveStore};
 use teleconf_domain::{ControlCommand, LiveParticipant};
 use teleconf_tests::api::{World, rfc3339};
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, DurationRound, Offset, Utc};
 use chrono_tz::America::Toronto;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::store::{
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::{
     CdrStore, ConferenceStore, IntroCodeStore, InvitationStore, InvoiceStore, UserStore,
 };
 use teleconf_domain::BlobKey;
@@ -1924,7 +1924,7 @@ async fn an_ended_conference_can_no_longer_be_changed_deleted_or_invited_to() {
         c.ended_at = Some(end);
         match w.api.stack.store.create_conference(&c).await {
             Ok(()) => break c,
-            Err(teleconf_core::Error::Conflict(_)) => continue,
+            Err(teleconf_adapters::Error::Conflict(_)) => continue,
             Err(e) => panic!("{e}"),
         }
     };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, Method, StatusCode};
 use chrono::Utc;
 use serde_json::{Value, json};
-use teleconf_core::store::conformance::account_with_owner;
+use teleconf_adapters::store::conformance::account_with_owner;
 use teleconf_tests::api::{TestApi, conference_body, retry_after};
 
 use super::error_of;

@@ -8,8 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use axum::http::{Method, StatusCode};
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
 use teleconf_domain::BlobKey;
 use teleconf_domain::{CallerRole, DisconnectCause, E164};
 use teleconf_tests::api::TestApi;

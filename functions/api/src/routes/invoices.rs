@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use teleconf_core::billing::statement::draft_invoice;
+use teleconf_adapters::billing::statement::draft_invoice;
 use teleconf_domain::BlobKey;
 use teleconf_domain::billing::csv::invoice_csv;
 use teleconf_domain::billing::invoice::ESTIMATE_LATE_LEG_MONTHS;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use teleconf_core::mail::MemoryMailer;
-use teleconf_core::store::memory::MemoryStore;
-use teleconf_core::store::{
+use teleconf_adapters::mail::MemoryMailer;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, InvitationStore, NumberStore, UserStore,
 };
 use teleconf_domain::mail::{OutgoingMail, Sender};
@@ -80,7 +80,7 @@ async fn world() -> (Arc<MemoryStore>, Arc<MemoryMailer>, Deps, Conference) {
     let deps = Deps {
         store: store.clone(),
         mailer: mailer.clone(),
-        blobs: Arc::new(teleconf_core::blobs::MemoryBlobs::default()),
+        blobs: Arc::new(teleconf_adapters::blobs::MemoryBlobs::default()),
         sender: Sender {
             name: branding.provider_name.clone(),
             address: "conferences@teleconf.example".parse().unwrap(),

@@ -1,4 +1,4 @@
-//! # teleconf-core
+//! # teleconf-adapters
 //!
 //! The adapters of the teleconference service to AWS and to the process it runs
 //! in: persistence, files, mail, settings, logs. The domain it stores and sends is
