@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::error::{Error, Result};
+use crate::settings::{Env, process_env};
 use teleconf_domain::Email;
 
 /// Where the service's AWS resources are. Read once, in a binary's `main`.
@@ -30,24 +31,18 @@ pub struct AwsSettings {
 impl AwsSettings {
     /// Reads the settings through `var` (the environment in a binary; a map in tests).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let required = |name: &str| {
-            var(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| Error::Config(format!("{name} is not set")))
-        };
+        let env = Env::new(var);
         Ok(Self {
-            table: required("TELECONF_TABLE")?,
-            bucket: required("TELECONF_BUCKET")?,
-            mail_from: required("TELECONF_MAIL_FROM")?
-                .parse()
-                .map_err(|_| Error::Config("TELECONF_MAIL_FROM is not an e-mail address".into()))?,
-            endpoint_url: var("AWS_ENDPOINT_URL").filter(|v| !v.trim().is_empty()),
+            table: env.required("TELECONF_TABLE")?,
+            bucket: env.required("TELECONF_BUCKET")?,
+            mail_from: env.parse_required("TELECONF_MAIL_FROM")?,
+            endpoint_url: env.get("AWS_ENDPOINT_URL"),
         })
     }
 
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(|name| std::env::var(name).ok())
+        Self::from_vars(process_env)
     }
 }
 
@@ -144,15 +139,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::settings::lookup_in as vars;
 
     #[test]
     fn settings_name_what_is_missing() {

@@ -13,8 +13,10 @@
 //! - [`blobs`]: prompts, recordings and exports in S3.
 //! - [`mail`]: outgoing e-mail through SES.
 //! - [`aws`]: settings from the environment and the SDK clients, emulator-aware.
-//! - [`settings`]: the other shared settings read from the environment (the branding).
-//! - [`process`]: logging and the shutdown signal, shared by the binaries.
+//! - [`settings`]: reading settings from the environment, one rule and one message
+//!   for every binary's variables; the provider's branding.
+//! - [`process`]: logging, the shutdown signal and the wall clock, shared by the
+//!   binaries.
 //! - [`error`]: the crate's error type, wrapping the domain's.
 
 pub mod aws;

@@ -1,9 +1,21 @@
-//! What every long-running binary of the service does the same way: log set-up
-//! and the shutdown signal.
+//! What every binary of the service does the same way: log set-up, the shutdown
+//! signal, and the wall clock its handlers read.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+/// The time source handlers read "now" from: [`system_clock`] in `main`, a fixed or
+/// moving instant in tests. The domain never reads a clock; its callers pass `now`.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system's wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
 
 /// Logs to stderr, filtered by `RUST_LOG` read as targets (`info`,
 /// `teleconf_api=debug,info`; `info` when unset). EnvFilter's regex engine would

@@ -9,7 +9,7 @@
 //! `media-node/prompts/{fr,en}/`. Those files are committed and embedded here with
 //! `include_bytes!`, so the binary needs no file at run time and CI needs neither
 //! espeak-ng nor sox. Each language is decoded once, on first use, to 16-bit PCM
-//! with `teleconf_adapters`'s WAV decoder.
+//! with `teleconf_domain`'s WAV decoder.
 //!
 //! [`default_prompt`] turns an [`ivr::Prompt`](Prompt) into the [`Clip`]s that say it:
 //! PCM borrowed from the catalogue ([`Clip::Default`]), or a marker for a custom

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Utc};
 use teleconf_adapters::mail::{Mailer, SesMailer};
+use teleconf_adapters::process::system_clock;
 use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_domain::mail::Sender;
 use teleconf_domain::messages::Branding;
@@ -36,7 +37,7 @@ pub fn mailer_deps(stack: &Stack, mailer: Arc<dyn Mailer>) -> teleconf_mailer::D
         portal_url: PORTAL_URL.into(),
         max_attempts: 3,
         lease: chrono::Duration::minutes(2),
-        clock: Arc::new(Utc::now),
+        clock: system_clock(),
     }
 }
 

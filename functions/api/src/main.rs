@@ -48,10 +48,8 @@ async fn main() -> anyhow::Result<()> {
         )),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
         tokens: Arc::new(Tokens::new(&secret).map_err(anyhow::Error::msg)?),
-        clock: Arc::new(chrono::Utc::now),
-        branding: Arc::new(teleconf_adapters::settings::branding(|name| {
-            std::env::var(name).ok()
-        })?),
+        clock: teleconf_adapters::process::system_clock(),
+        branding: Arc::new(config.branding.clone()),
     };
     let app = router(state);
     match config.listen {

@@ -129,7 +129,7 @@ mod tests {
             store: Arc::new(MemoryStore::new()),
             blobs: Arc::new(MemoryBlobs::default()),
             tokens: Arc::new(auth::Tokens::new(&[1; 32]).unwrap()),
-            clock: Arc::new(chrono::Utc::now),
+            clock: teleconf_adapters::process::system_clock(),
             branding: Arc::new(Default::default()),
         })
     }

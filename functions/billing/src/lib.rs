@@ -2,7 +2,7 @@
 //!
 //! The monthly invoice, as a Lambda on an EventBridge schedule (and on demand): each
 //! account's closed CDR legs of the month priced with the plan in force
-//! (`teleconf_adapters::billing`), summed per conference, plus late legs of earlier
+//! (`teleconf_domain::billing`), summed per conference, plus late legs of earlier
 //! invoiced months as adjustment lines, the plan fee and taxes; the invoice item
 //! written once (a conditional write), its CSV, CDR detail and PDF in S3 beside it,
 //! and the finance export of the month across accounts. The invoice item's insertion

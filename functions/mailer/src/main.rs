@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         portal_url: config.portal_url.clone(),
         max_attempts: config.max_attempts,
         lease: config.lease,
-        clock: Arc::new(chrono::Utc::now),
+        clock: teleconf_adapters::process::system_clock(),
     };
     if std::env::args().any(|a| a == "--local") {
         return run_local(&config, &clients, &deps).await;
