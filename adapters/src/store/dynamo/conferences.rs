@@ -7,8 +7,8 @@ use teleconf_domain::{AccountId, Conference, ConferenceId, ConferenceNumber};
 use super::item::{Item, key_item, to_item};
 use super::{DynamoStore, Lookup};
 use crate::error::Result;
-use crate::store::keys::{self, GSI1PK, GSI1SK};
 use crate::store::ConferenceStore;
+use crate::store::keys::{self, GSI1PK, GSI1SK};
 
 fn conference_item(c: &Conference) -> Result<Item> {
     to_item(
