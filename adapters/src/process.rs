@@ -83,19 +83,7 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::json_logs;
-
-    fn with(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
+    use crate::settings::lookup_in as with;
 
     #[test]
     fn logs_are_json_under_lambda_and_where_the_container_asks() {

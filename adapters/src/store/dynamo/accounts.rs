@@ -3,25 +3,28 @@
 use async_trait::async_trait;
 use teleconf_domain::{Account, AccountId};
 
-use super::item::to_item;
+use super::item::{Item, to_item};
 use super::{DynamoStore, Lookup};
 use crate::error::Result;
 use crate::store::AccountStore;
 use crate::store::keys::{self, GSI1PK, GSI1SK};
 
+fn account_item(account: &Account) -> Result<Item> {
+    to_item(
+        account,
+        "account",
+        keys::account(account.id),
+        &[
+            (GSI1PK, keys::PROVIDER.into()),
+            (GSI1SK, keys::account(account.id).0),
+        ],
+    )
+}
+
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn create_account(&self, account: &Account) -> Result<()> {
-        let item = to_item(
-            account,
-            "account",
-            keys::account(account.id),
-            &[
-                (GSI1PK, keys::PROVIDER.into()),
-                (GSI1SK, keys::account(account.id).0),
-            ],
-        )?;
-        self.put_new(item, "account").await
+        self.put_new(account_item(account)?, "account").await
     }
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>> {
@@ -34,15 +37,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn update_account(&self, account: &Account) -> Result<()> {
-        let item = to_item(
-            account,
-            "account",
-            keys::account(account.id),
-            &[
-                (GSI1PK, keys::PROVIDER.into()),
-                (GSI1SK, keys::account(account.id).0),
-            ],
-        )?;
-        self.put_existing(item, &[], "account").await
+        self.put_existing(account_item(account)?, &[], "account")
+            .await
     }
 }
