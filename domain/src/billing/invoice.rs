@@ -1,7 +1,7 @@
 //! An account's month made into an [`Invoice`]: one line per conference, then one
 //! adjustment line per conference whose late legs reached an earlier, already
 //! invoiced month; the plan's monthly fee; each tax on its own line; the total and
-//! the due date. Pure: the store reads are in [`super::statement`].
+//! the due date. Pure: the store reads are in `teleconf_adapters::billing::statement`.
 //!
 //! **Late legs.** A closed leg never changes and is never removed (the CDR store
 //! guarantees it), so a month's set of closed legs only grows. What an earlier month
