@@ -4,7 +4,7 @@
 //! ([`teleconf_sip::testkit`] holds sipp's messages and the fuzz helpers).
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccessCodes, AccountId, ConferenceId, Language, NumberAction, NumberKind, PhoneNumber,
     PromptId, Schedule,
 };

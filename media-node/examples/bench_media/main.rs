@@ -61,7 +61,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use teleconf_core::domain::CallerRole;
+use teleconf_domain::CallerRole;
 
 /// The frame period (ptime 20).
 pub(crate) const PERIOD: Duration = Duration::from_millis(20);

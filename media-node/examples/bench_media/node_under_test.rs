@@ -12,13 +12,14 @@ use anyhow::{Context as _, bail};
 use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::sync::oneshot;
 
-use teleconf_core::blobs::MemoryBlobs;
-use teleconf_core::domain::{
+use teleconf_adapters::blobs::MemoryBlobs;
+use teleconf_domain::{
     AccessCodes, CodeChoices, Conference, ConferenceNumber, Language, Schedule,
 };
-use teleconf_core::store::conformance::{access_number, account_with_owner};
-use teleconf_core::store::memory::MemoryStore;
-use teleconf_core::store::{CdrStore, ConferenceStore, NumberStore};
+use teleconf_adapters::store::conformance::account_with_owner;
+use teleconf_domain::testkit::access_number;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{CdrStore, ConferenceStore, NumberStore};
 use teleconf_media_node::shell::{Config, Services, Shell};
 
 use crate::NODE_RTP_PORTS;
@@ -75,7 +76,7 @@ pub(crate) async fn seed(count: usize, size: usize) -> anyhow::Result<Seeded> {
         )?;
         match store.create_conference(&conference).await {
             Ok(()) => conferences.push(conference),
-            Err(teleconf_core::Error::Conflict(_)) => continue,
+            Err(teleconf_adapters::Error::Conflict(_)) => continue,
             Err(error) => return Err(error.into()),
         }
     }

@@ -1,7 +1,7 @@
 //! G.711 in the law of a codec SDP agreed on: [`Codec`] (the SIP crate's) names
-//! the law, `teleconf_core::audio::g711` does the companding through its tables.
+//! the law, `teleconf_domain::audio::g711` does the companding through its tables.
 
-use teleconf_core::audio::g711;
+use teleconf_domain::audio::g711;
 use teleconf_sip::sdp::Codec;
 
 /// Encoding and decoding in a codec's G.711 law (ITU-T G.711).

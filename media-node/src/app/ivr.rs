@@ -99,7 +99,7 @@
 //!
 //! # Window, lock, occupancy
 //!
-//! The access window ([`Schedule::admission`](teleconf_core::domain::Schedule::admission)) and the moderator's lock are
+//! The access window ([`Schedule::admission`](teleconf_domain::Schedule::admission)) and the moderator's lock are
 //! checked right after the conference is found, so nobody is asked for a code
 //! uselessly; the window is checked again when the code matches (a caller may
 //! have keyed slowly across the planned end). Occupancy is checked only when the
@@ -108,7 +108,7 @@
 //! # Intro codes
 //!
 //! An 8-digit entry at the conference-number prompt is a one-time
-//! [`teleconf_core::domain::IntroCode`] (not from `*44`): looked up with
+//! [`teleconf_domain::IntroCode`] (not from `*44`): looked up with
 //! [`Lookup::IntroCode`]; a code that opens a conference hands the call to
 //! the intro recorder ([`Output::RecordIntro`], [`crate::app::intro`]).
 //!
@@ -120,7 +120,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccountId, Admission, CallerRole, CallerSource, ConferenceId, ConferenceNumber,
     ConferencePrompts, IntroCode, Language, Limit,
 };

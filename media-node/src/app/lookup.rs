@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccessCodes, AccountId, CallerSource, ConferenceId, ConferenceNumber, E164, IntroCode,
     Language, PhoneNumber, PromptId, Schedule,
 };

@@ -27,7 +27,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use teleconf_core::domain::{AccountId, CallerRole};
+use teleconf_domain::{AccountId, CallerRole};
 use teleconf_sip::sdp::Codec;
 
 use crate::app::CallKey;

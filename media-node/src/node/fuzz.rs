@@ -35,7 +35,7 @@ use proptest::test_runner::{TestCaseError, TestRunner};
 use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Method, SipMessage};
-use teleconf_core::domain::{AccountId, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber};
+use teleconf_domain::{AccountId, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber};
 use teleconf_sip::message;
 use teleconf_sip::message::response_to;
 use teleconf_sip::rtp::{self, Digit, TelephoneEvent};

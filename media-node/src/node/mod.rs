@@ -65,7 +65,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant,
 };
 use teleconf_sip::rtp::DroppedRtp;

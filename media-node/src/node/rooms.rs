@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     ActivityKind, ConferenceId, ControlCommand, LegId, LegQuality, LiveParticipant,
 };
 

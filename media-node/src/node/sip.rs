@@ -11,7 +11,7 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage};
 
-use teleconf_core::domain::{AccountId, ConferencePrompts, E164, Language, PhoneNumber};
+use teleconf_domain::{AccountId, ConferencePrompts, E164, Language, PhoneNumber};
 use teleconf_sip::dialog::ALLOW;
 use teleconf_sip::message::{self, stateless_response};
 use teleconf_sip::sdp::LocalMedia;
@@ -46,7 +46,7 @@ struct NewCall {
     dialled: Option<E164>,
     wall_clock: DateTime<Utc>,
     language: Language,
-    prompts: teleconf_core::domain::ConferencePrompts,
+    prompts: teleconf_domain::ConferencePrompts,
     star44: Option<AccountId>,
 }
 
@@ -259,7 +259,7 @@ impl Node {
         if self.free_ports.is_empty() {
             return None;
         }
-        let draw = u32::from_be_bytes(teleconf_core::random::bytes());
+        let draw = u32::from_be_bytes(teleconf_domain::random::bytes());
         let index = usize::try_from(draw).unwrap_or(0) % self.free_ports.len();
         Some(self.free_ports.swap_remove(index))
     }
@@ -269,7 +269,7 @@ impl Node {
             tracing::warn!("node: no RTP port left");
             return self.respond(new.source, &new.request, 503);
         };
-        let random: [u8; 20] = teleconf_core::random::bytes();
+        let random: [u8; 20] = teleconf_domain::random::bytes();
         let [
             t0,
             t1,

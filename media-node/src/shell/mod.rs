@@ -49,7 +49,7 @@ use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-use teleconf_core::domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
+use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
 
 use crate::Error;
 use crate::app::CallKey;

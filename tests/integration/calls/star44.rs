@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use teleconf_core::domain::Language;
+use teleconf_domain::Language;
 use teleconf_media_node::app::prompts::{self, Clip, Prompt};
 use teleconf_sip::sdp::Codec;
 use teleconf_tests::api::{TestApi, World, source_segment};

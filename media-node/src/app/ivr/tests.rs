@@ -3,7 +3,7 @@
 
 use chrono::NaiveTime;
 use proptest::prelude::*;
-use teleconf_core::domain::PromptId;
+use teleconf_domain::PromptId;
 
 use super::*;
 use crate::app::lookup::Unavailable;

@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use chrono::{NaiveTime, Timelike};
-use teleconf_core::audio::decode_wav;
-use teleconf_core::domain::{CallerRole, Language, PromptId};
+use teleconf_domain::audio::decode_wav;
+use teleconf_domain::{CallerRole, Language, PromptId};
 
 use super::{Prompt, SAMPLE_RATE};
 

@@ -12,7 +12,7 @@
 //! `media-node/prompts/{fr,en}/`. Those files are committed and embedded here with
 //! `include_bytes!`, so the binary needs no file at run time and CI needs neither
 //! espeak-ng nor sox. Each language is decoded once, on first use, to 16-bit PCM
-//! with `teleconf_core`'s WAV decoder.
+//! with `teleconf_domain`'s WAV decoder.
 //!
 //! [`default_prompt`] turns a [`Prompt`] into the [`Clip`]s that say it:
 //! PCM borrowed from the catalogue ([`Clip::Default`]), or a marker for a custom
@@ -65,7 +65,7 @@ mod catalogue;
 mod player;
 
 use chrono::NaiveTime;
-use teleconf_core::domain::{CallerRole, PromptId};
+use teleconf_domain::{CallerRole, PromptId};
 
 pub use catalogue::{Clip, beep, default_prompt, say_time};
 pub use player::{Audio, Frame, Player, encode_frame, silence_frame};

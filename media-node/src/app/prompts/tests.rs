@@ -2,8 +2,8 @@
 
 use chrono::NaiveTime;
 use proptest::prelude::*;
-use teleconf_core::audio::{alaw_to_linear, decode_wav, ulaw_to_linear};
-use teleconf_core::domain::{CallerRole, Language, PromptId};
+use teleconf_domain::audio::{alaw_to_linear, decode_wav, ulaw_to_linear};
+use teleconf_domain::{CallerRole, Language, PromptId};
 use teleconf_sip::sdp::Codec;
 
 use super::catalogue::{

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     CallLeg, CallerRole, ConferenceId, DisconnectCause, Language, LegId, YearMonth,
 };
 use teleconf_sip::rtp::Digit;

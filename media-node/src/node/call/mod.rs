@@ -70,7 +70,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use rsip::{Request, SipMessage};
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccountId, CallLeg, CallerRole, ConferenceId, ConferencePrompts, DisconnectCause, E164,
     Language, PromptId,
 };

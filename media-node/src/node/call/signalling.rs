@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rsip::{Request, Response};
 
-use teleconf_core::domain::{CallerSource, DisconnectCause};
+use teleconf_domain::{CallerSource, DisconnectCause};
 use teleconf_sip::dialog::{Dialog, DialogState, InDialog};
 use teleconf_sip::message::response_to;
 use teleconf_sip::rtp::{self, DtmfReceiver, MediaSource};
