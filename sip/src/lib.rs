@@ -19,6 +19,8 @@
 //!
 //! Beside them:
 //! - [`sdp`]: SDP offer/answer for G.711 and telephone-event.
+//! - [`g711`]: G.711 µ-law and A-law through lookup tables, in the law of the
+//!   codec SDP agreed on.
 //! - [`rtp`]: RTP packets (`rtp-rs`), RFC 4733 events and the DTMF receiver, and
 //!   the [media source](rtp::source) a call takes RTP from (its caller's, never a
 //!   stranger's).
@@ -33,6 +35,7 @@
 pub mod connections;
 pub mod dialog;
 pub mod error;
+pub mod g711;
 pub mod message;
 pub mod rtp;
 pub mod sdp;

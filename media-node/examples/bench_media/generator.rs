@@ -19,7 +19,6 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
-use teleconf_media_node::app::g711::G711 as _;
 use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};

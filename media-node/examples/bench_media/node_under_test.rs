@@ -13,13 +13,11 @@ use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::sync::oneshot;
 
 use teleconf_adapters::blobs::MemoryBlobs;
-use teleconf_domain::{
-    AccessCodes, CodeChoices, Conference, ConferenceNumber, Language, Schedule,
-};
 use teleconf_adapters::store::conformance::account_with_owner;
-use teleconf_domain::testkit::access_number;
 use teleconf_adapters::store::memory::MemoryStore;
 use teleconf_adapters::store::{CdrStore, ConferenceStore, NumberStore};
+use teleconf_domain::testkit::access_number;
+use teleconf_domain::{AccessCodes, CodeChoices, Conference, ConferenceNumber, Language, Schedule};
 use teleconf_media_node::shell::{Config, Services, Shell};
 
 use crate::NODE_RTP_PORTS;

@@ -56,7 +56,6 @@ use teleconf_domain::CallerRole;
 use teleconf_sip::sdp::Codec;
 
 use crate::app::CallKey;
-use crate::app::g711::G711 as _;
 
 use jitter::JitterBuffer;
 pub use jitter::{FRAME_BYTES, LegStats};

@@ -18,11 +18,9 @@
 //!   the keypad's and the portal's commands do to it.
 //! - [`mixer`]: a room's audio: jitter buffers, the 20 ms N−1 mix on absolute
 //!   deadlines, listeners never heard, the shared mix encoded once.
-//! - [`g711`]: G.711 in the law of the codec SDP agreed on.
 //! - [`CallKey`]: how the node keys its calls, which the rooms key their
 //!   members by.
 
-pub mod g711;
 pub mod intro;
 pub mod ivr;
 pub mod keypad;

@@ -5,8 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use teleconf_domain::audio::g711;
 use teleconf_domain::{Language, NumberAction, PhoneNumber};
+use teleconf_sip::g711;
 use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
 use teleconf_sip::testkit::{self as sipkit, DIALLED, SIPP_SDP};
 

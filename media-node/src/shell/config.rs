@@ -25,8 +25,8 @@ use teleconf_adapters::settings::{self, Env, invalid};
 use crate::Error;
 use crate::node::NodeConfig;
 use teleconf_sip::connections::ConnectionLimits;
-use teleconf_sip::transaction::Timers;
 use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::Timers;
 
 /// Where the node listens and whom it serves.
 #[derive(Debug, Clone)]

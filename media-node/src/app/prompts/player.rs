@@ -8,7 +8,6 @@ use std::sync::Arc;
 use teleconf_sip::sdp::Codec;
 
 use super::{FRAME_SAMPLES, Payload, PcmFrame};
-use crate::app::g711::G711 as _;
 
 /// 8 kHz mono PCM the [`Player`] can play: a default clip borrowed from the
 /// catalogue, or a custom prompt shared with the node's cache.

@@ -2,15 +2,15 @@
 
 use chrono::NaiveTime;
 use proptest::prelude::*;
-use teleconf_domain::audio::{alaw_to_linear, decode_wav, ulaw_to_linear};
+use teleconf_domain::audio::decode_wav;
 use teleconf_domain::{CallerRole, Language, PromptId};
+use teleconf_sip::g711::{alaw_to_linear, ulaw_to_linear};
 use teleconf_sip::sdp::Codec;
 
 use super::catalogue::{
     BEEP_FILE, EN_FILES, ENTRY_FILE, EXIT_FILE, FR_FILES, Word, bank, clip, time_words,
 };
 use super::*;
-use crate::app::g711::G711 as _;
 
 fn time(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).unwrap()

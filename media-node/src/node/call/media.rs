@@ -8,7 +8,6 @@ use std::time::Instant;
 use teleconf_sip::rtp::{self, DropReason, MediaSource, Verdict};
 
 use super::{Call, FRAME_TICKS, Line, Output, Phase, Stage, since};
-use crate::app::g711::G711 as _;
 use crate::app::intro;
 use crate::app::ivr;
 use crate::app::prompts::Frame;

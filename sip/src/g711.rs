@@ -1,6 +1,6 @@
 //! G.711 µ-law and A-law companding (ITU-T Recommendation G.711, "Pulse code
 //! modulation (PCM) of voice frequencies", 11/88), both directions, for the media
-//! mixer's hot path.
+//! mixer's hot path, and the law of the codec SDP agreed on ([`Codec`]'s methods).
 //!
 //! - Decoding is one load from a 256-entry table per code word.
 //! - Encoding is one load from a 16 KiB table indexed by the sample's top 14 bits.
@@ -19,6 +19,8 @@
 //! no such duplicate; its smallest magnitudes are ±8 (`0xD5`/`0x55`).
 
 use std::sync::LazyLock;
+
+use crate::sdp::Codec;
 
 /// Number of entries in an encode table: one per value of a sample's top 14 bits.
 const ENCODE_TABLE_LEN: usize = 1 << 14;
@@ -104,6 +106,43 @@ pub fn encode_ulaw(samples: &[i16], out: &mut Vec<u8>) {
 pub fn encode_alaw(samples: &[i16], out: &mut Vec<u8>) {
     let table = &*ALAW_ENCODE;
     out.extend(samples.iter().map(|&sample| table[encode_index(sample)]));
+}
+
+/// Encoding and decoding in the law of the codec SDP agreed on.
+impl Codec {
+    /// One linear sample in this codec's law.
+    #[inline]
+    pub fn encode_sample(self, sample: i16) -> u8 {
+        match self {
+            Self::Pcmu => linear_to_ulaw(sample),
+            Self::Pcma => linear_to_alaw(sample),
+        }
+    }
+
+    /// One code word of this codec's law back to a linear sample.
+    #[inline]
+    pub fn decode_sample(self, code: u8) -> i16 {
+        match self {
+            Self::Pcmu => ulaw_to_linear(code),
+            Self::Pcma => alaw_to_linear(code),
+        }
+    }
+
+    /// Appends `samples` encoded in this codec to `out`.
+    pub fn encode(self, samples: &[i16], out: &mut Vec<u8>) {
+        match self {
+            Self::Pcmu => encode_ulaw(samples, out),
+            Self::Pcma => encode_alaw(samples, out),
+        }
+    }
+
+    /// Appends `payload` decoded from this codec to `out`.
+    pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
+        match self {
+            Self::Pcmu => decode_ulaw(payload, out),
+            Self::Pcma => decode_alaw(payload, out),
+        }
+    }
 }
 
 #[cfg(test)]
