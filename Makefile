@@ -6,8 +6,16 @@ SHELL := /bin/bash
 EMULATOR ?= moto
 ifeq ($(EMULATOR),localstack)
 EMULATOR_PORT ?= 4566
+# LocalStack serves S3, SES, SQS and CloudFormation; moto beside it serves DynamoDB and its
+# streams (scripts/emulator.sh says why), reached through the SDK's per-service endpoints (the
+# SDKs name DynamoDB Streams' variable after its service id, "DynamoDB Streams": _DYNAMODB_STREAMS).
+EMULATOR_DYNAMODB_PORT ?= $(shell echo $$(($(EMULATOR_PORT) + 1)))
+export EMULATOR_DYNAMODB_PORT
+export AWS_ENDPOINT_URL_DYNAMODB := http://127.0.0.1:$(EMULATOR_DYNAMODB_PORT)
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS := http://127.0.0.1:$(EMULATOR_DYNAMODB_PORT)
 else
 EMULATOR_PORT ?= 4577
+unexport AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_DYNAMODB_STREAMS
 endif
 API_ADDR ?= 127.0.0.1:8080
 SIP_ADDR ?= 127.0.0.1:5060
