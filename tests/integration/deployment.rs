@@ -387,8 +387,9 @@ fn alarms(problems: &mut Problems, stack: &Value) {
 }
 
 /// The media node's metrics, as CloudWatch reads them from its container's log
-/// (`lines`, its standard output): embedded metric format lines with the node's
-/// load (the metrics the issue names), and every alarm of the stack on the node's
+/// (`lines`, its standard output): embedded metric format lines with every one of
+/// the node's metrics (calls, rooms, participants, frames lost, RTP ports left,
+/// spool backlog), and every alarm of the stack on the node's
 /// namespace finds its metric there under its very dimensions (names and values).
 /// The node had a caller in a conference for seconds: some line counts it.
 fn media_metrics(problems: &mut Problems, stack: &Value, lines: &[String]) {
@@ -427,14 +428,7 @@ fn media_metrics(problems: &mut Problems, stack: &Value, lines: &[String]) {
         }
         found
     };
-    for metric in [
-        "Calls",
-        "Rooms",
-        "Participants",
-        "FramesLost",
-        "RtpPortsLeft",
-        "SpoolBacklog",
-    ] {
+    for metric in metrics::METRICS {
         problems.check(
             emf.iter().all(|line| {
                 line[metric].is_number() && declared(line).iter().any(|(_, m, _)| m == metric)
