@@ -20,7 +20,7 @@ endif
 API_ADDR ?= 127.0.0.1:8080
 SIP_ADDR ?= 127.0.0.1:5060
 CARGO ?= cargo
-# Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-p teleconf-core -- --nocapture'
+# Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-p teleconf-adapters -- --nocapture'
 TEST_ARGS ?=
 # Arguments of the media benchmark, e.g. make bench-media BENCH_MEDIA_ARGS='--steps 500,1000'
 BENCH_MEDIA_ARGS ?=

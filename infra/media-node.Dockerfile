@@ -32,7 +32,7 @@ RUN groupadd --system --gid 10001 teleconf \
 COPY --from=build /src/target/release/teleconf-media-node /usr/local/bin/teleconf-media-node
 COPY infra/media-node-entrypoint.sh /usr/local/bin/media-node-entrypoint
 USER teleconf
-# The container's logs are JSON lines (core::process::init_tracing).
+# The container's logs are JSON lines (adapters::process::init_tracing).
 ENV TELECONF_LOG_FORMAT=json
 EXPOSE 5060/udp 5060/tcp 20000-29999/udp
 # Healthy while the node accepts SIP over TCP. A draining node still accepts (it answers

@@ -6,13 +6,13 @@
 //! conference again, so what is printed always works.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use teleconf_core::domain::{
+use teleconf_adapters::store::Store;
+use teleconf_domain::random;
+use teleconf_domain::{
     AccessCodes, Account, CallLeg, CallerRole, CodeChoices, Conference, ConferenceNumber,
     DisconnectCause, E164, Email, Language, LegId, NumberKind, PhoneNumber, Province, Role,
     Schedule, User, YearMonth,
 };
-use teleconf_core::random;
-use teleconf_core::store::Store;
 
 use crate::ProvisionError;
 
@@ -65,7 +65,7 @@ pub struct DemoLogins {
 
 /// Seeds (or refreshes) the demo data.
 pub async fn seed(store: &impl Store, now: DateTime<Utc>) -> Result<DemoLogins, ProvisionError> {
-    let tz = teleconf_core::domain::DEFAULT_TIME_ZONE;
+    let tz = teleconf_domain::DEFAULT_TIME_ZONE;
     let last_month = YearMonth::of(now, tz).previous();
     // A customer since the start of the month before last: billed for last month.
     let customer_since = last_month.previous().start_in(tz);
@@ -280,10 +280,10 @@ fn fresh_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teleconf_core::billing::invoice::LATE_LEG_MONTHS;
-    use teleconf_core::billing::statement::draft_invoice;
-    use teleconf_core::store::memory::MemoryStore;
-    use teleconf_core::store::{AccountStore, CdrStore, UserStore};
+    use teleconf_adapters::billing::statement::draft_invoice;
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_adapters::store::{AccountStore, CdrStore, UserStore};
+    use teleconf_domain::billing::invoice::LATE_LEG_MONTHS;
 
     #[tokio::test]
     async fn seeding_twice_keeps_one_user_each_and_the_new_password_works() {

@@ -23,7 +23,10 @@ pub enum ProvisionError {
     Template(String),
     /// An AWS call failed.
     #[error(transparent)]
-    Aws(#[from] teleconf_core::Error),
+    Aws(#[from] teleconf_adapters::Error),
+    /// A demo entity broke a domain rule.
+    #[error(transparent)]
+    Domain(#[from] teleconf_domain::Error),
     /// A resource did not become ready in time.
     #[error("{0} did not become ready in time")]
     NotReady(String),

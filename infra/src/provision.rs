@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::TableStatus;
-use teleconf_core::aws::{AwsSettings, Clients, classify};
+use teleconf_adapters::aws::{AwsSettings, Clients, classify};
 
 use crate::ProvisionError;
 use crate::template::TableSpec;

@@ -205,7 +205,7 @@ impl TableSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teleconf_core::store::keys;
+    use teleconf_adapters::store::keys;
 
     #[test]
     fn the_template_declares_the_keys_the_store_uses() {

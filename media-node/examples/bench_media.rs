@@ -69,13 +69,14 @@ use nix::sys::time::TimeSpec;
 use nix::unistd::Pid;
 use tokio::sync::oneshot;
 
-use teleconf_core::blobs::MemoryBlobs;
-use teleconf_core::domain::{
+use teleconf_adapters::blobs::MemoryBlobs;
+use teleconf_adapters::store::conformance::account_with_owner;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{CdrStore, ConferenceStore, NumberStore};
+use teleconf_domain::testkit::access_number;
+use teleconf_domain::{
     AccessCodes, CallerRole, CodeChoices, Conference, ConferenceNumber, Language, Schedule,
 };
-use teleconf_core::store::conformance::{access_number, account_with_owner};
-use teleconf_core::store::memory::MemoryStore;
-use teleconf_core::store::{CdrStore, ConferenceStore, NumberStore};
 use teleconf_media_node::sdp::Codec;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
@@ -386,7 +387,7 @@ async fn seed(count: usize, size: usize) -> anyhow::Result<Seeded> {
         )?;
         match store.create_conference(&conference).await {
             Ok(()) => conferences.push(conference),
-            Err(teleconf_core::Error::Conflict(_)) => continue,
+            Err(teleconf_adapters::Error::Conflict(_)) => continue,
             Err(error) => return Err(error.into()),
         }
     }

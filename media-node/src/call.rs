@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use rsip::{Request, Response, SipMessage};
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccountId, CallLeg, CallerRole, CallerSource, ConferenceId, ConferencePrompts, DisconnectCause,
     E164, Language, LegId, PromptId, YearMonth,
 };

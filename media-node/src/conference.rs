@@ -26,7 +26,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use teleconf_core::domain::{AccountId, CallerRole};
+use teleconf_domain::{AccountId, CallerRole};
 
 use crate::ivr::Prompt;
 use crate::keypad::Command;

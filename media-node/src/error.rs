@@ -17,9 +17,9 @@ pub enum Error {
     /// The mixer refused a leg operation or a frame.
     #[error(transparent)]
     Mixer(#[from] crate::mixer::MixerError),
-    /// A setting of the shell is missing or wrong.
-    #[error("configuration: {0}")]
-    Config(String),
+    /// A setting of the shell is missing or wrong (`teleconf_adapters::settings`).
+    #[error(transparent)]
+    Config(teleconf_adapters::Error),
     /// A socket of the shell failed.
     #[error("{what}: {source}")]
     Io {

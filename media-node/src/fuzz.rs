@@ -35,7 +35,7 @@ use proptest::test_runner::{TestCaseError, TestRunner};
 use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Method, SipMessage};
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccountId, ConferenceNumber, E164, IpPhone, IpPhoneSource, Language, LegId, PhoneNumber,
     PromptId,
 };

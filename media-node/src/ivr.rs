@@ -106,7 +106,7 @@
 //! # Intro codes
 //!
 //! An 8-digit entry at the conference-number prompt is a one-time
-//! [`teleconf_core::domain::IntroCode`] (not from `*44`): looked up with
+//! [`teleconf_domain::IntroCode`] (not from `*44`): looked up with
 //! [`Output::LookupIntroCode`]; a code that opens a conference hands the call to
 //! the intro recorder ([`Output::RecordIntro`], [`crate::intro`]).
 //!
@@ -119,7 +119,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccessCodes, AccountId, Admission, CallerRole, CallerSource, ConferenceId, ConferenceNumber,
     ConferencePrompts, IntroCode, Language, Limit, PromptId, Schedule,
 };

@@ -18,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use teleconf_core::domain::CallerRole;
+use teleconf_domain::CallerRole;
 
 use crate::rtp::Digit;
 

@@ -1,14 +1,14 @@
 //! `teleconf-media-node`: terminates the SIP trunk on `TELECONF_SIP_ADDR` (UDP and
 //! TCP), answers the node's lookups from DynamoDB and S3, and serves calls until
 //! Ctrl-C or SIGTERM. Settings: [`teleconf_media_node::shell::config`] and the AWS
-//! ones of `teleconf_core::aws`.
+//! ones of `teleconf_adapters::aws`.
 
 use std::sync::Arc;
 
-use teleconf_core::aws::{AwsSettings, Clients};
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::process::{init_tracing, shutdown_signal};
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::aws::{AwsSettings, Clients};
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::process::{init_tracing, shutdown_signal};
+use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
 #[tokio::main]

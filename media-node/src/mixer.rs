@@ -52,7 +52,7 @@ pub mod jitter;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use teleconf_core::domain::CallerRole;
+use teleconf_domain::CallerRole;
 
 use crate::sdp::Codec;
 

@@ -51,7 +51,7 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage};
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccountId, ActivityKind, CallLeg, ConferenceId, ConferencePrompts, ControlCommand, E164,
     Language, LegId, LegQuality, LiveParticipant, PhoneNumber, PromptId,
 };
@@ -385,7 +385,7 @@ struct NewCall {
     dialled: Option<E164>,
     wall_clock: DateTime<Utc>,
     language: Language,
-    prompts: teleconf_core::domain::ConferencePrompts,
+    prompts: teleconf_domain::ConferencePrompts,
     star44: Option<AccountId>,
 }
 
@@ -810,7 +810,7 @@ impl Node {
         if self.free_ports.is_empty() {
             return None;
         }
-        let draw = u32::from_be_bytes(teleconf_core::random::bytes());
+        let draw = u32::from_be_bytes(teleconf_domain::random::bytes());
         let index = usize::try_from(draw).unwrap_or(0) % self.free_ports.len();
         Some(self.free_ports.swap_remove(index))
     }
@@ -822,7 +822,7 @@ impl Node {
         };
         let key = LegKey(self.next_leg);
         self.next_leg += 1;
-        let random: [u8; 20] = teleconf_core::random::bytes();
+        let random: [u8; 20] = teleconf_domain::random::bytes();
         let [
             t0,
             t1,

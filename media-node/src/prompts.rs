@@ -9,7 +9,7 @@
 //! `media-node/prompts/{fr,en}/`. Those files are committed and embedded here with
 //! `include_bytes!`, so the binary needs no file at run time and CI needs neither
 //! espeak-ng nor sox. Each language is decoded once, on first use, to 16-bit PCM
-//! with `teleconf_core`'s WAV decoder.
+//! with `teleconf_domain`'s WAV decoder.
 //!
 //! [`default_prompt`] turns an [`ivr::Prompt`](Prompt) into the [`Clip`]s that say it:
 //! PCM borrowed from the catalogue ([`Clip::Default`]), or a marker for a custom
@@ -62,8 +62,8 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{NaiveTime, Timelike};
-use teleconf_core::audio::decode_wav;
-use teleconf_core::domain::{CallerRole, Language, PromptId};
+use teleconf_domain::audio::decode_wav;
+use teleconf_domain::{CallerRole, Language, PromptId};
 
 use crate::ivr::Prompt;
 use crate::sdp::Codec;
@@ -714,7 +714,7 @@ pub fn silence_frame(codec: Codec) -> Payload {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use teleconf_core::audio::{alaw_to_linear, ulaw_to_linear};
+    use teleconf_domain::audio::{alaw_to_linear, ulaw_to_linear};
 
     fn time(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()

@@ -30,7 +30,7 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use teleconf_core::audio::g711;
+use teleconf_domain::audio::g711;
 
 /// The packetisation interval we send and ask for, in milliseconds: the mixer's tick.
 pub const PTIME_MS: u16 = 20;

@@ -3,7 +3,7 @@
 //! le MÊME compte que la conférence peuvent faire *44 »).
 //!
 //! The accounts' IP phones are an account setting in the store
-//! ([`teleconf_core::domain::ip_phone`]); the shell reads every account's
+//! ([`teleconf_domain::ip_phone`]); the shell reads every account's
 //! periodically and hands the node an [`IpPhones`] (sans-IO: the node never asks the
 //! store whether a stranger is a phone, so a stranger costs no store read). A phone is
 //! recognised by:
@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Header, Request};
-use teleconf_core::domain::{AccountId, IpPhone, IpPhoneSource, SipIdentity};
+use teleconf_domain::{AccountId, IpPhone, IpPhoneSource, SipIdentity};
 
 /// The Request-URI user part of an IP phone's conference access.
 pub const STAR44: &str = "*44";

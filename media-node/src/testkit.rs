@@ -7,7 +7,7 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
-use teleconf_core::domain::{
+use teleconf_domain::{
     AccessCodes, AccountId, ConferenceId, Language, NumberAction, NumberKind, PhoneNumber,
     PromptId, Schedule,
 };

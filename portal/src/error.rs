@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use teleconf_core::domain::Language;
+use teleconf_domain::Language;
 
 use crate::backend::ApiFailure;
 use crate::html::bare_page;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::permissions::{Action, decide};
 
 use crate::error::PortalError;
 use crate::i18n::L;

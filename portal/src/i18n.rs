@@ -8,11 +8,9 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
 use rust_decimal::{Decimal, RoundingStrategy};
-use teleconf_core::domain::{
-    ActivityKind, CallerRole, ConferenceStatus, Language, NumberKind, Role,
-};
+use teleconf_domain::{ActivityKind, CallerRole, ConferenceStatus, Language, NumberKind, Role};
 
-use teleconf_core::messages::words;
+use teleconf_domain::messages::words;
 
 use crate::backend::ApiFailure;
 
@@ -133,7 +131,7 @@ impl L {
 
     /// A caller role (the confirmation's words).
     pub fn caller_role(self, role: CallerRole) -> &'static str {
-        teleconf_core::messages::role_name(role, self.0)
+        teleconf_domain::messages::role_name(role, self.0)
     }
 
     /// A conference's status.
@@ -499,8 +497,8 @@ mod tests {
             "sip:desk@-pbx",
             "sip:desk@[nope]",
         ] {
-            let Err(teleconf_core::Error::Invalid { message, .. }) =
-                typed.parse::<teleconf_core::domain::IpPhoneSource>()
+            let Err(teleconf_domain::Error::Invalid { message, .. }) =
+                typed.parse::<teleconf_domain::IpPhoneSource>()
             else {
                 panic!("{typed} is refused");
             };

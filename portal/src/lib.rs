@@ -9,7 +9,7 @@
 //!
 //! The portal is a client of the API, in process: each page calls the API's own
 //! routes with the signed-in user's token ([`backend`]). Permissions, validation and
-//! errors are therefore the API's, on the one matrix of `teleconf_core::permissions`;
+//! errors are therefore the API's, on the one matrix of `teleconf_domain::permissions`;
 //! the portal asks the same matrix only to decide which controls to show.
 //!
 //! HTML is written with `maud` (compile-time checked, escaped by default, pages are

@@ -6,11 +6,11 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use teleconf_core::domain::{
+use teleconf_domain::permissions::Actor;
+use teleconf_domain::{
     AccountId, ActivityKind, CallerRole, ConferenceId, ConferenceStatus, IpPhoneSource, Language,
     NumberKind, Role, UserId,
 };
-use teleconf_core::permissions::Actor;
 
 /// `GET /v1/me`.
 #[derive(Debug, Clone, Deserialize)]

@@ -12,7 +12,7 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method};
 use sha2::{Digest, Sha256};
-use teleconf_core::domain::Language;
+use teleconf_domain::Language;
 
 use crate::Portal;
 use crate::backend::Call;

@@ -11,17 +11,19 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::conformance::create_conference;
+use teleconf_adapters::store::{AccountStore, CdrStore, InvoiceStore, UserStore};
 use teleconf_billing::issue::Outcome;
 use teleconf_billing::{Billing, BillingRequest, handle};
-use teleconf_core::billing::usage::synthetic_leg;
-use teleconf_core::blobs::{BlobKey, BlobStore};
-use teleconf_core::domain::{
+use teleconf_domain::BlobKey;
+use teleconf_domain::billing::usage::synthetic_leg;
+use teleconf_domain::messages::Branding;
+use teleconf_domain::messages::invoice::{money, subject};
+use teleconf_domain::testkit::unique_email;
+use teleconf_domain::{
     Account, CallLeg, Conference, Invoice, Language, Plan, Province, Role, User, YearMonth,
 };
-use teleconf_core::messages::Branding;
-use teleconf_core::messages::invoice::{money, subject};
-use teleconf_core::store::conformance::{create_conference, unique_email};
-use teleconf_core::store::{AccountStore, CdrStore, InvoiceStore, UserStore};
 use teleconf_tests::api::{PASSWORD, TestApi, csv_rows};
 use teleconf_tests::lambdas::MailLoop;
 use teleconf_tests::outbox::sent_to;

@@ -28,11 +28,12 @@ use std::time::Duration;
 use chrono::{Datelike, Duration as Days, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use teleconf_core::billing::usage::synthetic_leg;
-use teleconf_core::domain::{Account, CallerRole, Role, User, YearMonth};
-use teleconf_core::store::conformance::{create_conference, unique_email};
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::{AccountStore, CdrStore, ControlStore, UserStore};
+use teleconf_adapters::store::conformance::create_conference;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::{AccountStore, CdrStore, ControlStore, UserStore};
+use teleconf_domain::billing::usage::synthetic_leg;
+use teleconf_domain::testkit::unique_email;
+use teleconf_domain::{Account, CallerRole, Role, User, YearMonth};
 use teleconf_mailer::change::Change;
 use teleconf_mailer::stream::StreamReader;
 use teleconf_media_node::shell::metrics;

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use teleconf_core::domain::{CallerRole, ConferenceId, ConferenceStatus, QueuedMailKind};
-use teleconf_core::store::{CdrStore, LifecycleStore};
+use teleconf_adapters::store::{CdrStore, LifecycleStore};
+use teleconf_domain::{CallerRole, ConferenceId, ConferenceStatus, QueuedMailKind};
 use teleconf_tests::api::World;
 use teleconf_tests::lambdas::{MailLoop, scheduler_deps, tick};
 use teleconf_tests::outbox;
@@ -90,7 +90,7 @@ async fn a_conference_lives_once_through_duplicated_and_out_of_order_ticks() {
     let mut last = stays.clone();
     last.close(
         end + Duration::minutes(20),
-        teleconf_core::domain::DisconnectCause::CallerHangup,
+        teleconf_domain::DisconnectCause::CallerHangup,
     );
     w.api.stack.store.put_leg(&last).await.unwrap();
     let t = end + Duration::minutes(21);

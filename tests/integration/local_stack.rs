@@ -391,9 +391,9 @@ fn bills_last_month_as_it_says(root: &Path, run: &LocalRun) {
             assert!(pdf.starts_with(b"%PDF"), "not a PDF");
 
             // Its mail, sent by the mailer loop off the table's stream.
-            let subject = teleconf_core::messages::invoice::subject(
+            let subject = teleconf_domain::messages::invoice::subject(
                 month.parse().expect("a month"),
-                teleconf_core::domain::Language::Fr,
+                teleconf_domain::Language::Fr,
             );
             let deadline = Instant::now() + MAIL_WITHIN;
             loop {

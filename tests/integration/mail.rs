@@ -1,6 +1,8 @@
 //! Mail through SES on the emulator, read back through the outbox helper.
 
-use teleconf_core::mail::{Mailer, OutgoingMail};
+use teleconf_domain::mail::OutgoingMail;
+
+use teleconf_adapters::mail::Mailer;
 use teleconf_tests::outbox;
 use teleconf_tests::stack::Stack;
 
@@ -31,7 +33,7 @@ async fn a_sent_mail_reaches_the_emulators_outbox() {
 #[tokio::test]
 async fn an_unverified_sender_is_refused_as_on_aws() {
     let stack = Stack::new().await;
-    let stranger = teleconf_core::mail::SesMailer::new(
+    let stranger = teleconf_adapters::mail::SesMailer::new(
         stack.clients.ses.clone(),
         "nobody@unverified.example".parse().unwrap(),
     );

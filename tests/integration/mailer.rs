@@ -11,8 +11,8 @@ use icalendar::{
     Calendar, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, EventLike,
 };
 use serde_json::{Value, json};
-use teleconf_core::mail::MemoryMailer;
-use teleconf_core::store::conformance::unique_email;
+use teleconf_adapters::mail::MemoryMailer;
+use teleconf_domain::testkit::unique_email;
 use teleconf_tests::api::World;
 use teleconf_tests::lambdas::{MailLoop, mailer_deps};
 use teleconf_tests::outbox::{self, SentMail};

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use teleconf_core::blobs::{BlobKey, BlobStore, MULTIPART_PART};
-use teleconf_core::domain::{AccountId, ConferenceId, PromptId, RecordingId};
+use teleconf_domain::BlobKey;
+
+use teleconf_adapters::blobs::{BlobStore, MULTIPART_PART};
+use teleconf_domain::{AccountId, ConferenceId, PromptId, RecordingId};
 use teleconf_tests::stack::Stack;
 
 #[tokio::test]

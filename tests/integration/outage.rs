@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use teleconf_core::Error;
-use teleconf_core::store::AccountStore;
+use teleconf_adapters::Error;
+use teleconf_adapters::store::AccountStore;
 use teleconf_tests::stack::Stack;
 
 #[tokio::test]

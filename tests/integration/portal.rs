@@ -5,8 +5,8 @@
 
 use chrono::{Duration, Utc};
 use fantoccini::Locator;
-use teleconf_core::domain::CallerRole;
-use teleconf_core::store::conformance::{unique_e164, unique_email};
+use teleconf_domain::CallerRole;
+use teleconf_domain::testkit::{unique_e164, unique_email};
 use teleconf_tests::api::World;
 use teleconf_tests::browser::{Browser, serve};
 use teleconf_tests::lambdas::MailLoop;

@@ -1,6 +1,6 @@
 //! Provisioning from `infra/template.json` on the emulator.
 
-use teleconf_core::store::UserStore;
+use teleconf_adapters::store::UserStore;
 use teleconf_infra::{demo, provision};
 use teleconf_tests::stack::Stack;
 

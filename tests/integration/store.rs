@@ -1,7 +1,7 @@
 //! The DynamoDB store on the emulator passes the same conformance suite as the
 //! in-memory store.
 
-use teleconf_core::store::conformance;
+use teleconf_adapters::store::conformance;
 use teleconf_tests::stack::Stack;
 
 #[tokio::test]

@@ -14,17 +14,17 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::process::{Clock, system_clock};
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use teleconf_api::AppState;
 use teleconf_api::auth::Tokens;
-use teleconf_api::state::Clock;
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::domain::{
+use teleconf_domain::testkit::{unique_e164, unique_email};
+use teleconf_domain::{
     Account, AccountId, CallLeg, CallerRole, ConferenceId, DisconnectCause, LegId, Recording,
     RecordingId, Role, User, YearMonth,
 };
-use teleconf_core::store::conformance::{unique_e164, unique_email};
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use tower::ServiceExt;
 
 use crate::stack::Stack;
@@ -82,7 +82,7 @@ impl TestApi {
     pub async fn new() -> Self {
         let stack = Arc::new(Stack::new().await);
         let store = DynamoStore::new(stack.clients.dynamodb.clone(), &stack.settings.table);
-        Self::with_store(stack, Arc::new(store), Arc::new(Utc::now))
+        Self::with_store(stack, Arc::new(store), system_clock())
     }
 
     /// The API over `store` (e.g. one reached through a proxy) and `clock`, with the

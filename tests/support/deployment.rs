@@ -251,7 +251,7 @@ impl Deployment {
 
     /// An SDK configuration for the emulator with `credentials`.
     pub async fn sdk_config(&self, credentials: &Credentials) -> aws_config::SdkConfig {
-        teleconf_core::aws::sdk_loader()
+        teleconf_adapters::aws::sdk_loader()
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Utc};
-use teleconf_core::mail::{Mailer, Sender, SesMailer};
-use teleconf_core::messages::Branding;
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::mail::{Mailer, SesMailer};
+use teleconf_adapters::process::system_clock;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_domain::mail::Sender;
+use teleconf_domain::messages::Branding;
 use teleconf_mailer::stream::StreamReader;
 
 use crate::stack::{Stack, emulator_streams};
@@ -35,7 +37,7 @@ pub fn mailer_deps(stack: &Stack, mailer: Arc<dyn Mailer>) -> teleconf_mailer::D
         portal_url: PORTAL_URL.into(),
         max_attempts: 3,
         lease: chrono::Duration::minutes(2),
-        clock: Arc::new(Utc::now),
+        clock: system_clock(),
     }
 }
 

@@ -14,14 +14,15 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::domain::{
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::store::conformance::account_with_owner;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::{ConferenceStore, NumberStore};
+use teleconf_domain::testkit::access_number;
+use teleconf_domain::{
     AccessCodes, CallerRole, CodeChoices, Conference, ConferenceNumber, E164, Language,
     PhoneNumber, Schedule, User,
 };
-use teleconf_core::store::conformance::{access_number, account_with_owner};
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::{ConferenceStore, NumberStore};
 use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
@@ -264,7 +265,7 @@ impl OpenConference {
                         owner,
                     };
                 }
-                Err(teleconf_core::Error::Conflict(_)) => continue,
+                Err(teleconf_adapters::Error::Conflict(_)) => continue,
                 Err(error) => panic!("creating the conference: {error}"),
             }
         }

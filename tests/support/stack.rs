@@ -6,10 +6,10 @@
 
 use std::sync::OnceLock;
 
-use teleconf_core::aws::{AwsSettings, Clients, sdk_loader};
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::mail::SesMailer;
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::aws::{AwsSettings, Clients, sdk_loader};
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::mail::SesMailer;
+use teleconf_adapters::store::dynamo::DynamoStore;
 
 /// Which emulator serves the tests (`TELECONF_EMULATOR`: moto or localstack).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

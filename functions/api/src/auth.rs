@@ -1,4 +1,4 @@
-//! Signing in and out: password check (argon2, in `core`; an unknown e-mail costs
+//! Signing in and out: password check (argon2, in `teleconf-domain`; an unknown e-mail costs
 //! a verification too), signed expiring tokens (JWT, HS256) that carry the user's
 //! token version (signing out or changing the password moves it, which ends every
 //! older token), and the failed-login throttle (per e-mail and per client address,
@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use jwt::{SignWithKey, VerifyWithKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use teleconf_core::domain::{Attempt, Email, Limit, PasswordHash, User, UserId, authenticate};
+use teleconf_domain::{Attempt, Email, Limit, PasswordHash, User, UserId, authenticate};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -98,7 +98,9 @@ impl Tokens {
         };
         let token = claims.sign_with_key(&self.key).map_err(|e| {
             tracing::error!(error = %e, "token signing failed");
-            ApiError::from(teleconf_core::Error::Store("token signing failed".into()))
+            ApiError::from(teleconf_adapters::Error::Store(
+                "token signing failed".into(),
+            ))
         })?;
         Ok((token, expires))
     }
@@ -229,10 +231,10 @@ mod tests {
 
     fn user() -> User {
         User::new(
-            teleconf_core::domain::AccountId::new(),
+            teleconf_domain::AccountId::new(),
             "olivia@example.com".parse().unwrap(),
             "Olivia",
-            teleconf_core::domain::Role::Owner,
+            teleconf_domain::Role::Owner,
             "correct horse battery",
             Utc::now(),
         )

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
-use teleconf_core::aws::AwsSettings;
+use teleconf_adapters::aws::AwsSettings;
+use teleconf_adapters::settings::{self, Env};
+use teleconf_adapters::{Error, Result};
+use teleconf_domain::messages::Branding;
 
 /// Where the token signing secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,43 +30,46 @@ pub struct Config {
     /// The token signing secret's source. Under Lambda one of the two variables is
     /// required: every sandbox must sign with the same secret.
     pub token_secret: TokenSecret,
+    /// The provider's name and support line, printed in confirmations
+    /// ([`settings::branding`]).
+    pub branding: Branding,
 }
 
 impl Config {
     /// Reads the settings through `var` (the environment in `main`, a map in tests).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let listen = match set("TELECONF_API_ADDR") {
-            Some(addr) => Some(
-                addr.parse()
-                    .map_err(|e| anyhow::anyhow!("TELECONF_API_ADDR={addr:?}: {e}"))?,
-            ),
-            None => None,
-        };
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let env = Env::new(&var);
+        let listen = env.parse("TELECONF_API_ADDR")?;
         let token_secret = match (
-            set("TELECONF_TOKEN_SECRET"),
-            set("TELECONF_TOKEN_SECRET_ARN"),
+            env.get("TELECONF_TOKEN_SECRET"),
+            env.get("TELECONF_TOKEN_SECRET_ARN"),
         ) {
             (Some(_), Some(_)) => {
-                anyhow::bail!("set TELECONF_TOKEN_SECRET or TELECONF_TOKEN_SECRET_ARN, not both")
+                return Err(Error::Config(
+                    "set TELECONF_TOKEN_SECRET or TELECONF_TOKEN_SECRET_ARN, not both".into(),
+                ));
             }
             (Some(secret), None) => TokenSecret::Value(secret.into_bytes()),
             (None, Some(arn)) => TokenSecret::SecretsManager(arn),
             (None, None) if listen.is_some() => TokenSecret::Random,
-            (None, None) => anyhow::bail!(
-                "TELECONF_TOKEN_SECRET_ARN (or TELECONF_TOKEN_SECRET) is required under Lambda"
-            ),
+            (None, None) => {
+                return Err(Error::Config(
+                    "TELECONF_TOKEN_SECRET_ARN (or TELECONF_TOKEN_SECRET) is required under Lambda"
+                        .into(),
+                ));
+            }
         };
         Ok(Self {
             aws: AwsSettings::from_vars(&var)?,
             listen,
             token_secret,
+            branding: settings::branding(&var)?,
         })
     }
 
     /// Reads the process environment.
-    pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_vars(|name| std::env::var(name).ok())
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(settings::process_env)
     }
 }
 
@@ -71,19 +77,14 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn read(extra: &[(&str, &str)]) -> anyhow::Result<Config> {
+    fn read(extra: &[(&str, &str)]) -> Result<Config> {
         let mut pairs = vec![
             ("TELECONF_TABLE", "t"),
             ("TELECONF_BUCKET", "b"),
             ("TELECONF_MAIL_FROM", "conferences@teleconf.example"),
         ];
         pairs.extend_from_slice(extra);
-        Config::from_vars(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        Config::from_vars(settings::lookup_in(&pairs))
     }
 
     #[test]

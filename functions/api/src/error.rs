@@ -20,7 +20,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use teleconf_core::permissions::Decision;
+use teleconf_domain::permissions::Decision;
 use utoipa::ToSchema;
 
 /// An error answer.
@@ -136,6 +136,16 @@ impl ApiError {
         }
     }
 
+    /// 500, logging what happened (the caller learns nothing of the inside).
+    fn internal(detail: &str) -> Self {
+        tracing::error!(%detail, "answering 500");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred",
+        )
+    }
+
     /// The same error with its field nested under `prefix` (`email` → `owner.email`).
     pub fn in_field_prefix(mut self, prefix: &str) -> Self {
         if let Some(field) = self.field.take() {
@@ -154,12 +164,22 @@ impl ApiError {
     }
 }
 
-impl From<teleconf_core::Error> for ApiError {
-    fn from(err: teleconf_core::Error) -> Self {
-        use teleconf_core::Error as E;
+impl From<teleconf_domain::Error> for ApiError {
+    fn from(err: teleconf_domain::Error) -> Self {
+        use teleconf_domain::Error as E;
         match err {
             E::Invalid { field, message } => Self::invalid(field, message),
             E::TooLarge { field, message } => Self::too_large(field, message),
+            E::Internal(detail) => Self::internal(&detail),
+        }
+    }
+}
+
+impl From<teleconf_adapters::Error> for ApiError {
+    fn from(err: teleconf_adapters::Error) -> Self {
+        use teleconf_adapters::Error as E;
+        match err {
+            E::Domain(err) => err.into(),
             E::NotFound(what) => Self::not_found(what),
             E::Conflict("last_owner") => Self::state(
                 Some("role"),
@@ -184,14 +204,7 @@ impl From<teleconf_core::Error> for ApiError {
                     )
                 }
             }
-            E::Store(detail) | E::Config(detail) => {
-                tracing::error!(%detail, "answering 500");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "an internal error occurred",
-                )
-            }
+            E::Store(detail) | E::Config(detail) => Self::internal(&detail),
         }
     }
 }

@@ -8,8 +8,8 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use teleconf_core::domain::{Account, User};
-use teleconf_core::permissions::Actor;
+use teleconf_domain::permissions::Actor;
+use teleconf_domain::{Account, User};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -201,7 +201,7 @@ mod tests {
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Codes {
-        listener: Option<teleconf_core::domain::AccessCode>,
+        listener: Option<teleconf_domain::AccessCode>,
     }
 
     fn field_of(json: &str) -> String {

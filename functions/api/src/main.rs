@@ -5,18 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use teleconf_adapters::aws::Clients;
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_api::auth::Tokens;
 use teleconf_api::config::{Config, TokenSecret};
 use teleconf_api::{AppState, router};
-use teleconf_core::aws::Clients;
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::store::dynamo::DynamoStore;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     let config = Config::from_env()?;
-    let sdk = teleconf_core::aws::sdk_loader().load().await;
+    let sdk = teleconf_adapters::aws::sdk_loader().load().await;
     let clients = Clients::from_sdk_config(&sdk, &config.aws);
     let secret = match &config.token_secret {
         TokenSecret::Value(secret) => secret.clone(),
@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::warn!(
                 "TELECONF_TOKEN_SECRET is not set: using a random secret; tokens end when this process does"
             );
-            teleconf_core::random::bytes::<32>().to_vec()
+            teleconf_domain::random::bytes::<32>().to_vec()
         }
     };
     let state = AppState {
@@ -48,8 +48,8 @@ async fn main() -> anyhow::Result<()> {
         )),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.aws.bucket)),
         tokens: Arc::new(Tokens::new(&secret).map_err(anyhow::Error::msg)?),
-        clock: Arc::new(chrono::Utc::now),
-        branding: Arc::new(teleconf_core::messages::Branding::from_env()?),
+        clock: teleconf_adapters::process::system_clock(),
+        branding: Arc::new(config.branding.clone()),
     };
     let app = router(state);
     match config.listen {
@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(teleconf_core::process::shutdown_signal())
+            .with_graceful_shutdown(teleconf_adapters::process::shutdown_signal())
             .await?;
         }
         None => lambda_http::run(app)

@@ -120,8 +120,8 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use teleconf_core::blobs::MemoryBlobs;
-    use teleconf_core::store::memory::MemoryStore;
+    use teleconf_adapters::blobs::MemoryBlobs;
+    use teleconf_adapters::store::memory::MemoryStore;
     use tower::ServiceExt;
 
     fn app() -> axum::Router {
@@ -129,7 +129,7 @@ mod tests {
             store: Arc::new(MemoryStore::new()),
             blobs: Arc::new(MemoryBlobs::default()),
             tokens: Arc::new(auth::Tokens::new(&[1; 32]).unwrap()),
-            clock: Arc::new(chrono::Utc::now),
+            clock: teleconf_adapters::process::system_clock(),
             branding: Arc::new(Default::default()),
         })
     }

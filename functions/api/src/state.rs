@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::messages::confirmation::Branding;
-use teleconf_core::store::Store;
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::process::Clock;
+use teleconf_adapters::store::Store;
+use teleconf_domain::messages::confirmation::Branding;
 
 use crate::auth::Tokens;
-
-/// The time source: the wall clock in `main`, a fixed instant in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The handlers' shared state.
 #[derive(Clone)]

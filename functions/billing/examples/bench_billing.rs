@@ -3,7 +3,7 @@
 //!
 //! 1. In memory: 1,000,000 synthetic closed legs of one account (4,000 conferences,
 //!    lengths 0 s to 3 h, joins spread over November) metered and priced by
-//!    `teleconf_core::billing::usage::meter`, the pure function the billing Lambda
+//!    `teleconf_domain::billing::usage::meter`, the pure function the billing Lambda
 //!    runs; best and median of 5 runs on one thread.
 //! 2. End to end (needs `AWS_ENDPOINT_URL`, as `make bench-billing` sets; with
 //!    longer SDK timeouts than production's, for the emulator's slow queries): 100,000
@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use aws_config::timeout::TimeoutConfig;
 use chrono::{TimeZone, Utc};
+use teleconf_adapters::aws::{AwsSettings, Clients, sdk_loader};
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{AccountStore, CdrStore};
 use teleconf_billing::{Billing, BillingRequest, handle};
-use teleconf_core::aws::{AwsSettings, Clients, sdk_loader};
-use teleconf_core::billing::usage::{meter, synthetic_leg};
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::domain::{Account, CallLeg, ConferenceId, ConferenceNumber, YearMonth};
-use teleconf_core::store::dynamo::DynamoStore;
-use teleconf_core::store::memory::MemoryStore;
-use teleconf_core::store::{AccountStore, CdrStore};
+use teleconf_domain::billing::usage::{meter, synthetic_leg};
+use teleconf_domain::{Account, CallLeg, ConferenceId, ConferenceNumber, YearMonth};
 
 /// A small deterministic generator (no dependency, the same legs every run).
 struct Lcg(u64);
@@ -180,7 +180,7 @@ async fn end_to_end() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     in_memory();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,7 +1,7 @@
 //! The billing binary's configuration, read once in `main`.
 
-use teleconf_core::aws::AwsSettings;
-use teleconf_core::domain::{AccountId, YearMonth};
+use teleconf_adapters::aws::AwsSettings;
+use teleconf_domain::{AccountId, YearMonth};
 
 /// How the binary runs.
 #[derive(Debug, Clone)]

@@ -1,14 +1,17 @@
 //! The billing crate's one error type.
 
 use chrono_tz::Tz;
-use teleconf_core::domain::YearMonth;
+use teleconf_domain::YearMonth;
 
 /// What can stop a billing run.
 #[derive(Debug, thiserror::Error)]
 pub enum BillingError {
-    /// The store, S3 or a domain rule refused.
+    /// The store or S3 refused.
     #[error(transparent)]
-    Core(#[from] teleconf_core::Error),
+    Adapters(#[from] teleconf_adapters::Error),
+    /// A domain rule refused, or a CSV could not be written.
+    #[error(transparent)]
+    Domain(#[from] teleconf_domain::Error),
     /// The triggering event could not be read.
     #[error("bad billing event: {0}")]
     Event(String),
@@ -59,7 +62,7 @@ impl BillingError {
     /// True when running again later may succeed (the AWS services were away).
     pub fn is_retryable(&self) -> bool {
         match self {
-            BillingError::Core(e) => e.is_retryable(),
+            BillingError::Adapters(e) => e.is_retryable(),
             BillingError::Incomplete { .. } => true,
             _ => false,
         }

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use teleconf_core::domain::{AccountId, YearMonth};
+use teleconf_domain::{AccountId, YearMonth};
 
 use crate::error::BillingError;
 

@@ -2,9 +2,9 @@
 //! that month, rewritten whole after each run (from the stored invoices, so the
 //! same invoices give the same bytes). `GET /v1/exports/{YYYY-MM}` serves it.
 
-use teleconf_core::billing::csv::finance_export_csv;
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::{Invoice, YearMonth};
+use teleconf_domain::BlobKey;
+use teleconf_domain::billing::csv::finance_export_csv;
+use teleconf_domain::{Invoice, YearMonth};
 
 use crate::Billing;
 use crate::error::BillingError;

@@ -7,11 +7,11 @@
 //! invoice issued writes its CSV and PDF again from the stored invoice (the same
 //! bytes), never a second invoice; a run that loses a race to another does the same.
 
-use teleconf_core::billing::csv::{cdr_detail_csv, invoice_csv};
-use teleconf_core::billing::invoice::LATE_LEG_MONTHS;
-use teleconf_core::billing::statement::draft_invoice;
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::{Account, CallLeg, Invoice, YearMonth};
+use teleconf_adapters::billing::statement::draft_invoice;
+use teleconf_domain::BlobKey;
+use teleconf_domain::billing::csv::{cdr_detail_csv, invoice_csv};
+use teleconf_domain::billing::invoice::LATE_LEG_MONTHS;
+use teleconf_domain::{Account, CallLeg, Invoice, YearMonth};
 
 use crate::error::BillingError;
 use crate::{Billing, pdf};
@@ -57,13 +57,13 @@ pub async fn issue(
             );
             Ok(Outcome::Issued(invoice))
         }
-        Err(teleconf_core::Error::Conflict(_)) => {
+        Err(teleconf_adapters::Error::Conflict(_)) => {
             // Another run issued it between our read and our write: theirs stands.
             let stored = deps
                 .store
                 .invoice(account.id, month)
                 .await?
-                .ok_or(teleconf_core::Error::NotFound("invoice"))?;
+                .ok_or(teleconf_adapters::Error::NotFound("invoice"))?;
             write_files(deps, &stored, Some((account, &legs))).await?;
             Ok(Outcome::AlreadyIssued(stored))
         }

@@ -2,12 +2,12 @@
 //!
 //! The monthly invoice, as a Lambda on an EventBridge schedule (and on demand): each
 //! account's closed CDR legs of the month priced with the plan in force
-//! (`teleconf_core::billing`), summed per conference, plus late legs of earlier
+//! (`teleconf_domain::billing`), summed per conference, plus late legs of earlier
 //! invoiced months as adjustment lines, the plan fee and taxes; the invoice item
 //! written once (a conditional write), its CSV, CDR detail and PDF in S3 beside it,
 //! and the finance export of the month across accounts. The invoice item's insertion
 //! in the table's stream is what the mailer sends the invoice on, once
-//! (`teleconf_core::billing::notice`).
+//! (`teleconf_adapters::billing::notice`).
 //!
 //! ## Layout
 //! - [`event`]: the scheduled and on-demand events, read into a [`BillingRequest`].
@@ -27,9 +27,9 @@ pub mod run;
 
 use std::sync::Arc;
 
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::messages::Branding;
-use teleconf_core::store::Store;
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::Store;
+use teleconf_domain::messages::Branding;
 
 pub use error::BillingError;
 pub use event::BillingRequest;

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use teleconf_adapters::aws::Clients;
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_billing::config::Config;
 use teleconf_billing::issue::Outcome;
 use teleconf_billing::{Billing, BillingRequest, handle};
-use teleconf_core::aws::Clients;
-use teleconf_core::blobs::{BlobKey, S3Blobs};
-use teleconf_core::domain::{AccountId, YearMonth};
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_domain::BlobKey;
+use teleconf_domain::{AccountId, YearMonth};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,7 +28,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     let config = Config::from_env(std::env::args().skip(1))?;
     let clients = Clients::load(&config.aws).await;
     let deps = Billing {

@@ -1,6 +1,6 @@
 //! The invoice as a PDF: the provider's name and support line, the account, the
 //! period, one row per line, the fee, each tax, the total and the due date, in the
-//! invoice's language (words from `teleconf_core::messages::invoice`).
+//! invoice's language (words from `teleconf_domain::messages::invoice`).
 //!
 //! Text is set in DejaVu Sans, shipped in `assets/fonts` (Bitstream Vera licence,
 //! see `LICENSE-DejaVu.txt`), which covers French accents; krilla embeds the subset
@@ -23,10 +23,10 @@ use krilla::text::{Font, TextDirection};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
-use teleconf_core::domain::Invoice;
-use teleconf_core::messages::Branding;
-use teleconf_core::messages::invoice::{minutes, money, month_name, percent, words};
-use teleconf_core::messages::words::date_words;
+use teleconf_domain::Invoice;
+use teleconf_domain::messages::Branding;
+use teleconf_domain::messages::invoice::{minutes, money, month_name, percent, words};
+use teleconf_domain::messages::words::date_words;
 
 use crate::error::BillingError;
 
@@ -383,7 +383,7 @@ mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone, Utc};
     use rust_decimal::dec;
-    use teleconf_core::domain::{AccountId, ConferenceId, InvoiceLine, Language, TaxLine};
+    use teleconf_domain::{AccountId, ConferenceId, InvoiceLine, Language, TaxLine};
 
     fn invoice(language: Language, lines: usize) -> Invoice {
         let account = AccountId::new();

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use teleconf_core::domain::{AccountId, YearMonth};
+use teleconf_domain::{AccountId, YearMonth};
 
 use crate::Billing;
 use crate::error::BillingError;
@@ -22,7 +22,7 @@ pub struct Report {
 
 impl Report {
     /// The invoices this run issued (each is mailed once).
-    pub fn issued(&self) -> impl Iterator<Item = &teleconf_core::domain::Invoice> {
+    pub fn issued(&self) -> impl Iterator<Item = &teleconf_domain::Invoice> {
         self.accounts.iter().filter_map(|(_, _, o)| match o {
             Outcome::Issued(invoice) => Some(invoice),
             _ => None,
@@ -40,7 +40,7 @@ pub async fn handle(deps: &Billing, request: &BillingRequest) -> Result<Report, 
             deps.store
                 .account(id)
                 .await?
-                .ok_or(teleconf_core::Error::NotFound("account"))?,
+                .ok_or(teleconf_adapters::Error::NotFound("account"))?,
         ],
         None => deps.store.accounts().await?,
     };
@@ -93,11 +93,12 @@ mod tests {
 
     use chrono::{TimeZone, Utc};
     use rust_decimal::dec;
-    use teleconf_core::billing::usage::synthetic_leg;
-    use teleconf_core::blobs::{BlobKey, BlobStore, MemoryBlobs};
-    use teleconf_core::domain::{Account, ConferenceId, Province};
-    use teleconf_core::store::memory::MemoryStore;
-    use teleconf_core::store::{AccountStore, CdrStore};
+    use teleconf_adapters::blobs::{BlobStore, MemoryBlobs};
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_adapters::store::{AccountStore, CdrStore};
+    use teleconf_domain::BlobKey;
+    use teleconf_domain::billing::usage::synthetic_leg;
+    use teleconf_domain::{Account, ConferenceId, Province};
 
     fn monthly_event() -> BillingRequest {
         let event = serde_json::from_str(include_str!("../../../events/billing-monthly.json"))

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_sdk_dynamodb::types::AttributeValue;
-use teleconf_core::domain::{Conference, Invitation, Invoice, QueuedMail, Recording};
-use teleconf_core::store::stream::{self, Entity};
+use teleconf_adapters::store::stream::{self, Entity};
+use teleconf_domain::{Conference, Invitation, Invoice, QueuedMail, Recording};
 
 /// What happened, as far as mail is concerned.
 #[derive(Debug, Clone, PartialEq)]

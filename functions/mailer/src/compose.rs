@@ -3,16 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use teleconf_core::billing::notice;
-use teleconf_core::domain::{
+use teleconf_adapters::billing::notice;
+use teleconf_domain::mail::OutgoingMail;
+use teleconf_domain::messages::attendance::AttendanceReport;
+use teleconf_domain::messages::calendar::{CalendarInvite, Method, dial_string};
+use teleconf_domain::messages::recording_ready::RecordingReady;
+use teleconf_domain::messages::{Confirmation, Notice};
+use teleconf_domain::{
     Account, AccountId, CallerRole, Conference, ConferenceId, DeliveryKey, Email, Language,
     PhoneNumber, QueuedMailKind,
 };
-use teleconf_core::mail::OutgoingMail;
-use teleconf_core::messages::attendance::AttendanceReport;
-use teleconf_core::messages::calendar::{CalendarInvite, Method, dial_string};
-use teleconf_core::messages::recording_ready::RecordingReady;
-use teleconf_core::messages::{Confirmation, Notice};
 
 use crate::change::Change;
 use crate::error::MailerError;
@@ -58,7 +58,7 @@ async fn creator(deps: &Deps, conference: &Conference) -> Result<Option<Email>, 
 }
 
 fn key(parts: &[&str]) -> Result<DeliveryKey, MailerError> {
-    Ok(DeliveryKey::new(parts)?)
+    Ok(DeliveryKey::new(parts).map_err(teleconf_adapters::Error::from)?)
 }
 
 /// A confirmation, invitation, update or cancellation with its calendar invitation.

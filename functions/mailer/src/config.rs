@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use teleconf_core::aws::AwsSettings;
-use teleconf_core::messages::Branding;
+use teleconf_adapters::Result;
+use teleconf_adapters::aws::AwsSettings;
+use teleconf_adapters::settings::{self, Env, invalid};
+use teleconf_domain::messages::Branding;
 
 /// How the mailer runs.
 #[derive(Debug, Clone)]
@@ -29,41 +31,39 @@ pub struct Config {
 
 impl Config {
     /// Reads the configuration through `var`.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
-            match set(name) {
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a whole number")),
-                None => Ok(default),
-            }
-        };
-        let max_attempts = u32::try_from(number("TELECONF_MAIL_MAX_ATTEMPTS", 5)?)?;
-        anyhow::ensure!(
-            (1..=100).contains(&max_attempts),
-            "TELECONF_MAIL_MAX_ATTEMPTS is 1 to 100"
-        );
-        let portal_url = set("TELECONF_PORTAL_URL")
-            .ok_or_else(|| anyhow::anyhow!("TELECONF_PORTAL_URL is not set"))?;
-        anyhow::ensure!(
-            portal_url.starts_with("https://") || portal_url.starts_with("http://"),
-            "TELECONF_PORTAL_URL must be an http(s) address"
-        );
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let env = Env::new(&var);
+        const MAX_ATTEMPTS: &str = "TELECONF_MAIL_MAX_ATTEMPTS";
+        let max_attempts = env.parse_or(MAX_ATTEMPTS, 5)?;
+        if !(1..=100).contains(&max_attempts) {
+            return Err(invalid(
+                MAX_ATTEMPTS,
+                &max_attempts.to_string(),
+                "must be 1 to 100",
+            ));
+        }
+        const PORTAL_URL: &str = "TELECONF_PORTAL_URL";
+        let portal_url = env.required(PORTAL_URL)?;
+        if !(portal_url.starts_with("https://") || portal_url.starts_with("http://")) {
+            return Err(invalid(
+                PORTAL_URL,
+                &portal_url,
+                "must be an http(s) address",
+            ));
+        }
         Ok(Self {
             aws: AwsSettings::from_vars(&var)?,
-            branding: Branding::from_vars(&var)?,
+            branding: settings::branding(&var)?,
             portal_url: portal_url.trim_end_matches('/').to_string(),
             max_attempts,
             lease: chrono::Duration::minutes(2),
-            poll_interval: Duration::from_millis(number("TELECONF_STREAM_POLL_MS", 1000)?),
+            poll_interval: Duration::from_millis(env.parse_or("TELECONF_STREAM_POLL_MS", 1000)?),
         })
     }
 
     /// Reads the process environment.
-    pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_vars(|name| std::env::var(name).ok())
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(settings::process_env)
     }
 }
 
@@ -71,7 +71,7 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn base(extra: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn base(extra: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let mut pairs = vec![
             ("TELECONF_TABLE", "t"),
             ("TELECONF_BUCKET", "b"),
@@ -79,17 +79,7 @@ mod tests {
             ("TELECONF_PORTAL_URL", "https://portal.example/"),
         ];
         pairs.extend_from_slice(extra);
-        let pairs: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        settings::lookup_in(&pairs)
     }
 
     #[test]

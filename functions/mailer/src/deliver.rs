@@ -3,7 +3,7 @@
 //! account's activity feed.
 
 use chrono::{DateTime, Utc};
-use teleconf_core::domain::{Activity, ActivityKind, Claim, Outcome};
+use teleconf_domain::{Activity, ActivityKind, Claim, Outcome};
 
 use crate::compose::Planned;
 use crate::error::MailerError;

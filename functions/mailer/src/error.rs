@@ -5,7 +5,7 @@
 pub enum MailerError {
     /// The store, SES or the stream could not be reached: retry the record later.
     #[error(transparent)]
-    Core(#[from] teleconf_core::Error),
+    Adapters(#[from] teleconf_adapters::Error),
     /// Another worker is sending the same mail right now.
     #[error("delivery {0} is being sent by another worker")]
     InFlight(String),

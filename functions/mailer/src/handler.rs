@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use chrono::{DateTime, Utc};
-use teleconf_core::blobs::BlobStore;
-use teleconf_core::mail::{Mailer, Sender};
-use teleconf_core::messages::Branding;
-use teleconf_core::store::{
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::mail::Mailer;
+use teleconf_adapters::process::Clock;
+use teleconf_adapters::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, DeliveryStore, InvitationStore,
     InvoiceStore, NumberStore, UserStore,
 };
+use teleconf_domain::mail::Sender;
+use teleconf_domain::messages::Branding;
 
 use crate::change::Change;
 use crate::compose::mails_for;
@@ -46,9 +47,6 @@ impl<T> MailerStore for T where
         + InvoiceStore
 {
 }
-
-/// The time source: the wall clock in `main`, a fixed instant in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// What the handler needs, built once in `main`.
 #[derive(Clone)]

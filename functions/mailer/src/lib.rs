@@ -16,7 +16,7 @@
 //!
 //! **Exactly once.** Each mail has an idempotency key naming what it is
 //! (`invitation#<id>`, `update#<conference>#<stream sequence>#<recipient>`) claimed by a
-//! conditional write before sending ([`teleconf_core::store::DeliveryStore`]): a record
+//! conditional write before sending ([`teleconf_adapters::store::DeliveryStore`]): a record
 //! delivered twice finds its mails settled. A failed send marks the attempt failed and
 //! reports the record as a batch item failure, so Lambda retries it; the attempt that
 //! reaches [`Config::max_attempts`] (or an error no retry can fix) dead-letters the mail:
@@ -26,7 +26,7 @@
 //! ## Layout
 //! - [`config`]: the typed configuration, read once in `main`.
 //! - [`change`]: a stream record as the change it describes.
-//! - [`compose`]: the mails a change calls for, rendered with `teleconf_core::messages`.
+//! - [`compose`]: the mails a change calls for, rendered with `teleconf_domain::messages`.
 //! - [`deliver`]: one mail sent exactly once, or dead-lettered.
 //! - [`handler`]: the Lambda handler: a stream batch in, batch item failures out.
 //! - [`stream`]: the local loop's reader of the table's stream (DynamoDB Streams API),

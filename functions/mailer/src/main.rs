@@ -4,16 +4,17 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use teleconf_core::aws::Clients;
-use teleconf_core::blobs::S3Blobs;
-use teleconf_core::mail::{Sender, SesMailer};
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::aws::Clients;
+use teleconf_adapters::blobs::S3Blobs;
+use teleconf_adapters::mail::SesMailer;
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_domain::mail::Sender;
 use teleconf_mailer::stream::StreamReader;
 use teleconf_mailer::{Config, Deps, handle};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     let config = Config::from_env()?;
     let clients = Clients::load(&config.aws).await;
     let deps = Deps {
@@ -35,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         portal_url: config.portal_url.clone(),
         max_attempts: config.max_attempts,
         lease: config.lease,
-        clock: Arc::new(chrono::Utc::now),
+        clock: teleconf_adapters::process::system_clock(),
     };
     if std::env::args().any(|a| a == "--local") {
         return run_local(&config, &clients, &deps).await;
@@ -52,9 +53,9 @@ async fn main() -> anyhow::Result<()> {
 
 /// Reads the table's stream until Ctrl-C/SIGTERM, feeding the handler.
 async fn run_local(config: &Config, clients: &Clients, deps: &Deps) -> anyhow::Result<()> {
-    let sdk = teleconf_core::aws::sdk_loader().load().await;
+    let sdk = teleconf_adapters::aws::sdk_loader().load().await;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
-    let shutdown = teleconf_core::process::shutdown_signal();
+    let shutdown = teleconf_adapters::process::shutdown_signal();
     tokio::pin!(shutdown);
     let mut reader = None;
     tracing::info!(table = %config.aws.table, "mailer reading the table's stream");

@@ -13,9 +13,9 @@ pub enum SchedulerError {
         /// How many conferences failed.
         failed: usize,
         /// The first failure.
-        first: teleconf_core::Error,
+        first: teleconf_adapters::Error,
     },
     /// The store failed before any conference could be looked at.
     #[error(transparent)]
-    Core(#[from] teleconf_core::Error),
+    Adapters(#[from] teleconf_adapters::Error),
 }

@@ -6,7 +6,7 @@
 //! wrote to the store (the CDR legs: a leg opens at admission and closes when the
 //! caller leaves), and writes the transitions due: `scheduled → open` at start − 5 min,
 //! `open → running` at the first caller, `→ ended` once nobody is on the line and the
-//! planned end has passed ([`teleconf_core::domain::lifecycle`] has the rules).
+//! planned end has passed ([`teleconf_domain::lifecycle`] has the rules).
 //!
 //! Each transition is a conditional write from the status before it, so a retried,
 //! duplicated or late tick changes nothing twice and never moves a conference back;
@@ -24,5 +24,5 @@ pub mod error;
 pub mod tick;
 
 pub use error::SchedulerError;
-pub use teleconf_core::domain::conference::EARLY_ACCESS;
+pub use teleconf_domain::conference::EARLY_ACCESS;
 pub use tick::{Deps, LOOKBACK, SchedulerStore, TickReport, handle, scheduled_event};

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
-use teleconf_core::aws::{AwsSettings, Clients};
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::aws::{AwsSettings, Clients};
+use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_scheduler::{Deps, handle, scheduled_event};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    teleconf_core::process::init_tracing();
+    teleconf_adapters::process::init_tracing();
     let settings = AwsSettings::from_env()?;
     let interval = match std::env::var("TELECONF_SCHEDULER_INTERVAL_S") {
         Ok(v) if !v.trim().is_empty() => {
@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
 /// one catches up.
 async fn run_local(deps: &Deps, interval: Duration) -> anyhow::Result<()> {
     tracing::info!(every_s = interval.as_secs(), "scheduler ticking");
-    let shutdown = teleconf_core::process::shutdown_signal();
+    let shutdown = teleconf_adapters::process::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         match handle(&scheduled_event(chrono::Utc::now()), deps).await {

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
-use teleconf_core::domain::conference::EARLY_ACCESS;
-use teleconf_core::domain::{
+use teleconf_adapters::store::{AccountStore, CdrStore, ConferenceStore, LifecycleStore};
+use teleconf_domain::conference::EARLY_ACCESS;
+use teleconf_domain::{
     Callers, Conference, ConferenceId, ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind,
     Step,
 };
-use teleconf_core::store::{AccountStore, CdrStore, ConferenceStore, LifecycleStore};
 
 use crate::error::SchedulerError;
 
@@ -94,7 +94,7 @@ async fn advance(
     deps: &Deps,
     conference: &Conference,
     now: DateTime<Utc>,
-) -> Result<Vec<Step>, teleconf_core::Error> {
+) -> Result<Vec<Step>, teleconf_adapters::Error> {
     let mut life = deps
         .store
         .lifecycle(conference.id)
@@ -133,12 +133,11 @@ async fn advance(
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use teleconf_core::domain::{
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_domain::{
         AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, DisconnectCause,
         Language, Schedule, UserId,
     };
-    use teleconf_core::store::conformance;
-    use teleconf_core::store::memory::MemoryStore;
 
     /// The sample EventBridge event: a tick at 2026-11-01T14:26:00Z.
     const TICK: &str = include_str!("../../../events/scheduler-tick.json");
@@ -183,7 +182,7 @@ mod tests {
     }
 
     async fn join(store: &MemoryStore, c: &Conference, caller: &str, at: DateTime<Utc>) -> CallLeg {
-        let leg = conformance::leg(c, caller, CallerRole::Participant, at);
+        let leg = teleconf_domain::testkit::leg(c, caller, CallerRole::Participant, at);
         store.put_leg(&leg).await.unwrap();
         leg
     }

@@ -5,9 +5,9 @@
 //! month its calls are ready to bill in (`demo month to bill: YYYY-MM`).
 
 use anyhow::Context;
-use teleconf_core::aws::{AwsSettings, Clients};
-use teleconf_core::domain::CallerRole;
-use teleconf_core::store::dynamo::DynamoStore;
+use teleconf_adapters::aws::{AwsSettings, Clients};
+use teleconf_adapters::store::dynamo::DynamoStore;
+use teleconf_domain::CallerRole;
 use teleconf_infra::{demo, provision};
 
 #[tokio::main]

@@ -842,7 +842,7 @@ fn no_ack_for_our_200_ends_the_leg_with_transaction_failure() {
 #[test]
 fn five_minutes_before_the_planned_end_the_caller_is_told_and_nothing_is_cut() {
     let mut node = Node::new(settings());
-    node.conference.schedule = teleconf_core::domain::Schedule::new(utc(13, 30), utc(13, 46))
+    node.conference.schedule = teleconf_domain::Schedule::new(utc(13, 30), utc(13, 46))
         .expect("a schedule ending at 13:46");
     node.invite(SIPP_SDP);
     node.sip(&ack());

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use teleconf_core::domain::CallerRole::{self, Listener, Moderator, Participant};
+use teleconf_domain::CallerRole::{self, Listener, Moderator, Participant};
 
 use super::*;
 

@@ -4,8 +4,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use teleconf_core::audio::g711;
-use teleconf_core::domain::{Language, NumberAction};
+use teleconf_domain::audio::g711;
+use teleconf_domain::{Language, NumberAction};
 
 use super::*;
 use crate::rtp::{self, Digit, TelephoneEvent};
@@ -722,8 +722,8 @@ fn a_moderator_removes_the_last_caller_who_joined() {
     assert_eq!(
         closed,
         [(
-            teleconf_core::domain::CallerRole::Listener,
-            Some(teleconf_core::domain::DisconnectCause::ModeratorKick)
+            teleconf_domain::CallerRole::Listener,
+            Some(teleconf_domain::DisconnectCause::ModeratorKick)
         )]
     );
 }
@@ -830,7 +830,7 @@ fn the_live_view_follows_a_caller_in_mutes_and_out_and_mutes_reach_the_activity_
     assert!(shell.log[since..].iter().any(|o| matches!(
         o,
         Output::Activity {
-            kind: teleconf_core::domain::ActivityKind::CallerMuted,
+            kind: teleconf_domain::ActivityKind::CallerMuted,
             ..
         }
     )));
@@ -981,10 +981,7 @@ fn a_draining_node_refuses_new_calls_and_hanging_up_all_closes_every_leg() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        closed,
-        [teleconf_core::domain::DisconnectCause::BridgeHangup]
-    );
+    assert_eq!(closed, [teleconf_domain::DisconnectCause::BridgeHangup]);
     // Unanswered, the BYE's transaction times out (64*T1) and the call is gone.
     shell.progress(Duration::from_secs(33));
     assert_eq!(shell.node.calls(), 0);
@@ -1015,14 +1012,14 @@ fn star44_invite(n: u32) -> String {
 }
 
 /// `account`'s IP phone known by `source` (an address or a SIP identity).
-fn ip_phone(account: AccountId, source: &str) -> teleconf_core::domain::IpPhone {
-    teleconf_core::domain::IpPhone::new(account, source.parse().expect("a source"), "", utc(9, 0))
+fn ip_phone(account: AccountId, source: &str) -> teleconf_domain::IpPhone {
+    teleconf_domain::IpPhone::new(account, source.parse().expect("a source"), "", utc(9, 0))
         .expect("an IP phone")
 }
 
 impl Shell {
     /// The shell read these IP phones from the store.
-    fn ip_phones(&mut self, phones: Vec<teleconf_core::domain::IpPhone>) {
+    fn ip_phones(&mut self, phones: Vec<teleconf_domain::IpPhone>) {
         self.feed(Input::IpPhones(phones.into_iter().collect()));
     }
 

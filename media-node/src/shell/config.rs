@@ -18,9 +18,11 @@
 //! | `TELECONF_STAGE`          | the stack's stage: the dimension of the node's CloudWatch metrics ([metrics](super::metrics)); unset, no metrics are written | none |
 //! | `TELECONF_METRICS_INTERVAL_SECS` | seconds between two metrics lines: a divisor of 60 (10, 60…) | `60` |
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
+
+use teleconf_adapters::settings::{self, Env, invalid};
 
 use super::metrics::Metrics;
 use crate::Error;
@@ -63,49 +65,56 @@ pub struct Config {
 impl Config {
     /// Reads the settings through `var` (the environment in `main`, a map in tests).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let sip_addr: SocketAddr = parse(
+        Self::read(&Env::new(var)).map_err(Error::Config)
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(settings::process_env)
+    }
+
+    fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> teleconf_adapters::Result<Self> {
+        let sip_addr: SocketAddr = env.parse_or(
             "TELECONF_SIP_ADDR",
-            &var("TELECONF_SIP_ADDR").unwrap_or_else(|| "127.0.0.1:5060".into()),
+            SocketAddr::from(([127, 0, 0, 1], 5060)),
         )?;
-        let public_ip = match var("TELECONF_PUBLIC_IP") {
-            Some(ip) => parse("TELECONF_PUBLIC_IP", &ip)?,
+        let public_ip = match env.parse("TELECONF_PUBLIC_IP")? {
+            Some(ip) => ip,
             None => match sip_addr.ip() {
                 IpAddr::V4(ip) if !ip.is_unspecified() => ip,
                 _ => {
-                    return Err(config(
-                        "TELECONF_PUBLIC_IP",
-                        "must be set (an IPv4 address) when TELECONF_SIP_ADDR is not a specific IPv4 address",
+                    return Err(teleconf_adapters::Error::Config(
+                        "TELECONF_PUBLIC_IP is not set: it is needed (an IPv4 address) when \
+                         TELECONF_SIP_ADDR is not a specific IPv4 address"
+                            .into(),
                     ));
                 }
             },
         };
-        let rtp_ports =
-            rtp_ports(&var("TELECONF_RTP_PORTS").unwrap_or_else(|| "20000-29999".into()))?;
-        let trunk_sources = var("TELECONF_TRUNK_SOURCES").unwrap_or_else(|| "127.0.0.1,::1".into());
-        let trunk_media = match var("TELECONF_TRUNK_MEDIA_SOURCES") {
-            Some(list) => parse("TELECONF_TRUNK_MEDIA_SOURCES", &list)?,
-            None => parse("TELECONF_TRUNK_SOURCES", &trunk_sources)?,
-        };
-        let trunk_sources = parse("TELECONF_TRUNK_SOURCES", &trunk_sources)?;
+        let rtp_ports = rtp_ports(
+            &env.get("TELECONF_RTP_PORTS")
+                .unwrap_or_else(|| "20000-29999".into()),
+        )?;
+        let trunk_sources: Sources = env.parse_or(
+            "TELECONF_TRUNK_SOURCES",
+            [
+                IpAddr::from(Ipv4Addr::LOCALHOST),
+                IpAddr::from(Ipv6Addr::LOCALHOST),
+            ]
+            .into_iter()
+            .collect(),
+        )?;
+        let trunk_media = env.parse_or("TELECONF_TRUNK_MEDIA_SOURCES", trunk_sources.clone())?;
         let defaults = ConnectionLimits::default();
-        let count = |name: &str, default: usize| -> Result<usize, Error> {
-            match var(name) {
-                Some(value) => match parse(name, value.trim())? {
-                    0 => Err(config(name, "must be at least 1")),
-                    n => Ok(n),
-                },
-                None => Ok(default),
-            }
+        let at_least_one = |name: &str, default: u64| match env.parse_or(name, default)? {
+            0 => Err(invalid(name, "0", "must be at least 1")),
+            n => Ok(n),
         };
-        let secs = |name: &str, default: Duration| -> Result<_, Error> {
-            match var(name) {
-                Some(value) => match parse(name, value.trim())? {
-                    0 => Err(config(name, "must be at least 1")),
-                    n => Ok(Duration::from_secs(n)),
-                },
-                None => Ok(default),
-            }
+        let count = |name: &str, default: usize| {
+            at_least_one(name, default as u64).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        let secs = |name: &str, default: Duration| {
+            at_least_one(name, default.as_secs()).map(Duration::from_secs)
         };
         let tcp = ConnectionLimits {
             max_total: count("TELECONF_SIP_TCP_MAX_CONNECTIONS", defaults.max_total)?,
@@ -113,44 +122,37 @@ impl Config {
             idle: secs("TELECONF_SIP_TCP_IDLE_SECS", defaults.idle)?,
             message: secs("TELECONF_SIP_TCP_MESSAGE_SECS", defaults.message)?,
         };
-        let ip_phones_refresh = secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?;
         let interval = secs("TELECONF_METRICS_INTERVAL_SECS", Duration::from_secs(60))?;
         if 60 % interval.as_secs() != 0 {
-            return Err(config(
+            return Err(invalid(
                 "TELECONF_METRICS_INTERVAL_SECS",
+                &interval.as_secs().to_string(),
                 "must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
             ));
         }
-        let metrics = var("TELECONF_STAGE").map(|stage| Metrics {
+        let metrics = env.get("TELECONF_STAGE").map(|stage| Metrics {
             stage: stage.trim().to_string(),
             interval,
         });
-        let drain = match var("TELECONF_DRAIN_SECS") {
-            Some(secs) => Duration::from_secs(parse("TELECONF_DRAIN_SECS", secs.trim())?),
-            None => Duration::ZERO,
-        };
         Ok(Self {
             sip_addr,
             public_ip,
             rtp_ports,
             trunk_sources,
             trunk_media,
-            ip_phones_refresh,
+            ip_phones_refresh: secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?,
             tcp,
-            drain,
-            spool_dir: var("TELECONF_SPOOL_DIR")
+            drain: Duration::from_secs(env.parse_or("TELECONF_DRAIN_SECS", 0)?),
+            spool_dir: env
+                .get("TELECONF_SPOOL_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/spool".into())
                 .into(),
-            recording_dir: var("TELECONF_RECORDING_DIR")
+            recording_dir: env
+                .get("TELECONF_RECORDING_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/recordings".into())
                 .into(),
             metrics,
         })
-    }
-
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Self, Error> {
-        Self::from_vars(|name| std::env::var(name).ok())
     }
 
     /// The sans-IO node's configuration, once the SIP socket is bound at `local`.
@@ -166,29 +168,17 @@ impl Config {
     }
 }
 
-fn config(name: &str, why: &str) -> Error {
-    Error::Config(format!("{name} {why}"))
-}
-
-fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, Error> {
-    value
-        .parse()
-        .map_err(|_| config(name, &format!("cannot read {value:?}")))
-}
-
 /// `low-high`, inclusive, with at least one even port.
-fn rtp_ports(value: &str) -> Result<Range<u16>, Error> {
+fn rtp_ports(value: &str) -> teleconf_adapters::Result<Range<u16>> {
     const NAME: &str = "TELECONF_RTP_PORTS";
-    let (low, high) = value
-        .split_once('-')
-        .ok_or_else(|| config(NAME, "expects low-high, e.g. 20000-29999"))?;
-    let low: u16 = parse(NAME, low.trim())?;
-    let high: u16 = parse(NAME, high.trim())?;
+    const RULE: &str =
+        "expects low-high with 1024 <= low <= high and an even port, e.g. 20000-29999";
+    let bad = || invalid(NAME, value, RULE);
+    let (low, high) = value.split_once('-').ok_or_else(bad)?;
+    let low: u16 = low.trim().parse().map_err(|_| bad())?;
+    let high: u16 = high.trim().parse().map_err(|_| bad())?;
     if low < 1024 || high < low || !(low..=high).any(|p| p % 2 == 0) {
-        return Err(config(
-            NAME,
-            "expects low-high with 1024 <= low <= high and an even port",
-        ));
+        return Err(bad());
     }
     Ok(low..high.saturating_add(1))
 }
@@ -196,14 +186,9 @@ fn rtp_ports(value: &str) -> Result<Range<u16>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(vars: &[(&str, &str)]) -> Result<Config, Error> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_vars(|name| vars.get(name).cloned())
+        Config::from_vars(settings::lookup_in(vars))
     }
 
     #[test]

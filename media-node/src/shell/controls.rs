@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 
-use teleconf_core::domain::ConferenceId;
+use teleconf_domain::ConferenceId;
 
 use super::Event;
 use super::media::Inbox;

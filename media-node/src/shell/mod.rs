@@ -55,7 +55,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use teleconf_core::domain::{
+use teleconf_domain::{
     CallLeg, ConferenceId, ControlCommand, DisconnectCause, Language, PhoneNumber, PromptId,
 };
 
@@ -107,11 +107,11 @@ enum Event {
 enum Answer {
     Number {
         req: RequestId,
-        number: Result<Option<PhoneNumber>, teleconf_core::Error>,
+        number: Result<Option<PhoneNumber>, teleconf_adapters::Error>,
     },
     Account {
         req: RequestId,
-        language: Result<Option<Language>, teleconf_core::Error>,
+        language: Result<Option<Language>, teleconf_adapters::Error>,
     },
     Conference {
         leg: LegKey,
@@ -609,7 +609,7 @@ impl Io {
 
 /// The failure counts for the call `leg`. The counters fail closed: a store that
 /// cannot tell answers `None`, and the call is refused, never read as no failures.
-fn counted(leg: LegKey, counts: Result<ivr::Attempts, teleconf_core::Error>) -> Option<Answer> {
+fn counted(leg: LegKey, counts: Result<ivr::Attempts, teleconf_adapters::Error>) -> Option<Answer> {
     let counts = counts
         .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable or not written"))
         .ok();

@@ -18,7 +18,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use chrono::{DateTime, Utc};
 
-use teleconf_core::domain::{AccountId, ConferenceId, RecordingId};
+use teleconf_domain::{AccountId, ConferenceId, RecordingId};
 
 /// Frames waiting for the disk (~80 s of one conference, or 1.6 s of 50).
 const QUEUE: usize = 4096;

@@ -15,16 +15,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use teleconf_core::Error as CoreError;
-use teleconf_core::audio::prompt::normalize_prompt;
-use teleconf_core::audio::write_pcm16_mono;
-use teleconf_core::blobs::{BlobKey, BlobStore};
-use teleconf_core::domain::{
+use teleconf_adapters::Error as CoreError;
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::Store;
+use teleconf_domain::BlobKey;
+use teleconf_domain::audio::prompt::normalize_prompt;
+use teleconf_domain::audio::write_pcm16_mono;
+use teleconf_domain::{
     AccountId, Activity, ActivityKind, Attempt, CallLeg, CallerSource, ConferenceControl,
     ConferenceId, ConferenceNumber, ControlId, E164, IntroCode, Language, Limit, PhoneNumber,
     PromptId, Recording,
 };
-use teleconf_core::store::Store;
 
 use crate::ivr::{Attempts, CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
 use crate::node::LiveUpdate;
@@ -469,12 +470,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use chrono::TimeDelta;
-    use teleconf_core::audio::write_pcm16_mono;
-    use teleconf_core::blobs::MemoryBlobs;
-    use teleconf_core::domain::{NumberAction, PhoneNumber};
-    use teleconf_core::store::conformance::{access_number, account_with_owner, create_conference};
-    use teleconf_core::store::memory::MemoryStore;
-    use teleconf_core::store::{ActivityStore, ConferenceStore, NumberStore};
+    use teleconf_adapters::blobs::MemoryBlobs;
+    use teleconf_adapters::store::conformance::{account_with_owner, create_conference};
+    use teleconf_adapters::store::memory::MemoryStore;
+    use teleconf_adapters::store::{ActivityStore, ConferenceStore, NumberStore};
+    use teleconf_domain::audio::write_pcm16_mono;
+    use teleconf_domain::testkit::access_number;
+    use teleconf_domain::{NumberAction, PhoneNumber};
 
     use super::*;
 
@@ -596,7 +598,7 @@ mod tests {
         let greeting = PromptId::new();
         let mut number: PhoneNumber = access_number(account.id);
         number.action = NumberAction::ConferenceAccess {
-            prompts: teleconf_core::domain::ConferencePrompts {
+            prompts: teleconf_domain::ConferencePrompts {
                 greeting: Some(greeting),
                 ..Default::default()
             },

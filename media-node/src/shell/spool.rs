@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use teleconf_core::domain::{CallLeg, DisconnectCause, LegId};
+use teleconf_domain::{CallLeg, DisconnectCause, LegId};
 
 /// The journal's file name in the spool directory.
 const JOURNAL: &str = "cdr.jsonl";
@@ -255,7 +255,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use chrono::TimeDelta;
-    use teleconf_core::domain::{AccountId, CallerRole, ConferenceId, YearMonth};
+    use teleconf_domain::{AccountId, CallerRole, ConferenceId, YearMonth};
 
     use super::*;
 

@@ -8,8 +8,8 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
-use teleconf_core::domain::ConferenceStatus;
-use teleconf_core::permissions::{Action, ConferenceRef, decide};
+use teleconf_domain::ConferenceStatus;
+use teleconf_domain::permissions::{Action, ConferenceRef, decide};
 
 use crate::Portal;
 use crate::backend::encode;

@@ -1,5 +1,5 @@
 //! The confirmation screen shown right after scheduling: the very text of the
-//! confirmation e-mail (rendered by `teleconf_core::messages::confirmation` through
+//! confirmation e-mail (rendered by `teleconf_domain::messages::confirmation` through
 //! the API), and the form to invite people by e-mail, each with the code of the role
 //! chosen for them (participant, listener or moderator).
 
@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
-use teleconf_core::domain::CallerRole;
+use teleconf_domain::CallerRole;
 
 use crate::Portal;
 use crate::error::PortalError;

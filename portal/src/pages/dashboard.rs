@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use teleconf_core::domain::ConferenceStatus;
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::ConferenceStatus;
+use teleconf_domain::permissions::{Action, decide};
 
 use crate::Portal;
 use crate::error::PortalError;

@@ -7,7 +7,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::json;
-use teleconf_core::domain::IpPhoneSource;
+use teleconf_domain::IpPhoneSource;
 
 use crate::Portal;
 use crate::backend::encode;

@@ -10,7 +10,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::json;
-use teleconf_core::permissions::Action;
+use teleconf_domain::permissions::Action;
 
 use crate::Portal;
 use crate::error::PortalError;

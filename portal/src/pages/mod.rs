@@ -30,7 +30,7 @@ use crate::error::PortalError;
 use crate::session::BASE;
 
 /// Largest upload through a portal form: a 10 MB prompt and the form around it.
-const MAX_FORM_BYTES: usize = teleconf_core::audio::MAX_PROMPT_BYTES * 3 + 64 * 1024;
+const MAX_FORM_BYTES: usize = teleconf_domain::audio::MAX_PROMPT_BYTES * 3 + 64 * 1024;
 
 /// Every portal route, relative to `/portal`.
 pub fn routes() -> Router<Portal> {

@@ -10,8 +10,8 @@ use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
-use teleconf_core::domain::NumberKind;
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::NumberKind;
+use teleconf_domain::permissions::{Action, decide};
 
 use crate::Portal;
 use crate::backend::encode;

@@ -41,7 +41,7 @@ fn page(lang: L, csrf: &str, email: &str, errors: &FieldErrors) -> Markup {
 }
 
 fn with_login_csrf(lang: L, https: bool, email: &str, errors: &FieldErrors) -> Response {
-    let token: String = teleconf_core::random::bytes::<16>()
+    let token: String = teleconf_domain::random::bytes::<16>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();

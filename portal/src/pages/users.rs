@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::json;
-use teleconf_core::domain::Role;
+use teleconf_domain::Role;
 
 use crate::Portal;
 use crate::backend::encode;

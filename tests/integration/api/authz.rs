@@ -1,5 +1,5 @@
 //! The authorization matrix through the router: every endpoint × every kind of
-//! caller, one expected status per cell (from core's permission matrix and the
+//! caller, one expected status per cell (from the domain's permission matrix and the
 //! handlers), every cell run, every mismatch reported at once.
 //!
 //! Where a path takes an id it is a thing of account A; a conference id is one of
@@ -13,10 +13,11 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
 use serde_json::{Value, json};
-use teleconf_core::blobs::{BlobKey, BlobStore};
-use teleconf_core::domain::{Invoice, YearMonth};
-use teleconf_core::store::InvoiceStore;
-use teleconf_core::store::conformance::{unique_email, unique_ip_phone_sources};
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::InvoiceStore;
+use teleconf_domain::BlobKey;
+use teleconf_domain::testkit::{unique_email, unique_ip_phone_sources};
+use teleconf_domain::{Invoice, YearMonth};
 use teleconf_tests::api::{
     Member, PASSWORD, World, assigned_number_body, conference_body, encode_plus, source_segment,
     tone_wav,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, DurationRound, Utc};
 use serde_json::{Value, json};
-use teleconf_core::store::conformance::{account_with_owner, unique_email};
+use teleconf_adapters::store::conformance::account_with_owner;
+use teleconf_domain::testkit::unique_email;
 use teleconf_tests::api::{Raw, TestApi, World, multipart_wav, retry_after, rfc3339, tone_wav};
 
 use super::error_of;

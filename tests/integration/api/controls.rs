@@ -4,8 +4,8 @@
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use serde_json::json;
-use teleconf_core::domain::{ControlCommand, LiveParticipant};
-use teleconf_core::store::{ControlStore, LiveStore};
+use teleconf_adapters::store::{ControlStore, LiveStore};
+use teleconf_domain::{ControlCommand, LiveParticipant};
 use teleconf_tests::api::{World, rfc3339};
 
 #[tokio::test]
@@ -81,8 +81,13 @@ async fn a_moderator_queues_controls_for_the_running_conference_in_order() {
     )
     .await;
     let gone = api
-        .expect(StatusCode::BAD_REQUEST, Method::POST, &path, &world.op1.token,
-            Some(json!({"command": "remove", "leg_id": teleconf_core::domain::LegId::new().to_string()})))
+        .expect(
+            StatusCode::BAD_REQUEST,
+            Method::POST,
+            &path,
+            &world.op1.token,
+            Some(json!({"command": "remove", "leg_id": teleconf_domain::LegId::new().to_string()})),
+        )
         .await;
     assert_eq!(gone["error"]["field"], "leg_id");
     let bad = api

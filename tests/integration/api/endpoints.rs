@@ -11,14 +11,15 @@ use chrono::{DateTime, Duration, DurationRound, Offset, Utc};
 use chrono_tz::America::Toronto;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use teleconf_core::blobs::{BlobKey, BlobStore};
-use teleconf_core::domain::{
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::{
+    CdrStore, ConferenceStore, IntroCodeStore, InvitationStore, InvoiceStore, UserStore,
+};
+use teleconf_domain::BlobKey;
+use teleconf_domain::testkit::{unique_e164, unique_email};
+use teleconf_domain::{
     AccessCodes, CallerRole, CodeChoices, Conference, ConferenceId, ConferenceNumber, Email,
     IntroCode, Invoice, InvoiceLine, Language, LegId, Role, Schedule, TaxLine, UserId, YearMonth,
-};
-use teleconf_core::store::conformance::{unique_e164, unique_email};
-use teleconf_core::store::{
-    CdrStore, ConferenceStore, IntroCodeStore, InvitationStore, InvoiceStore, UserStore,
 };
 use teleconf_tests::api::{
     PASSWORD, TestApi, World, conference_body, create_member, csv_rows, encode_plus, ids,
@@ -668,7 +669,7 @@ async fn the_owner_adds_lists_and_removes_the_accounts_ip_phones() {
     let w = World::new().await;
     let api = &w.api;
     let owner = &w.owner.token;
-    let (address, identity) = teleconf_core::store::conformance::unique_ip_phone_sources();
+    let (address, identity) = teleconf_domain::testkit::unique_ip_phone_sources();
     let (address, identity) = (address.to_string(), identity.to_string());
 
     let desk = api
@@ -1923,7 +1924,7 @@ async fn an_ended_conference_can_no_longer_be_changed_deleted_or_invited_to() {
         c.ended_at = Some(end);
         match w.api.stack.store.create_conference(&c).await {
             Ok(()) => break c,
-            Err(teleconf_core::Error::Conflict(_)) => continue,
+            Err(teleconf_adapters::Error::Conflict(_)) => continue,
             Err(e) => panic!("{e}"),
         }
     };

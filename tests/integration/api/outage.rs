@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, StatusCode};
-use chrono::Utc;
 use serde_json::{Value, json};
-use teleconf_core::store::conformance::account_with_owner;
+use teleconf_adapters::process::system_clock;
+use teleconf_adapters::store::conformance::account_with_owner;
 use teleconf_tests::api::{TestApi, conference_body, retry_after};
 
 use super::error_of;
@@ -38,7 +38,7 @@ fn assert_unavailable(what: &str, (status, body, headers): &(StatusCode, Value, 
 async fn an_unreachable_store_answers_503_in_json_promptly_then_the_api_recovers() {
     let stack = TestApi::new().await.stack;
     let (proxy, store) = stack.store_through_proxy().await;
-    let api = TestApi::with_store(stack.clone(), Arc::new(store), Arc::new(Utc::now));
+    let api = TestApi::with_store(stack.clone(), Arc::new(store), system_clock());
 
     // Seeded directly; signed in through the proxy.
     let (_, owner) = account_with_owner(&stack.store).await;

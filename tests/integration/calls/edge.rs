@@ -8,9 +8,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use axum::http::{Method, StatusCode};
-use teleconf_core::blobs::{BlobKey, BlobStore};
-use teleconf_core::domain::{CallerRole, DisconnectCause, E164};
-use teleconf_core::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
+use teleconf_adapters::blobs::BlobStore;
+use teleconf_adapters::store::{CdrStore, ConferenceStore, ControlStore, IntroCodeStore};
+use teleconf_domain::BlobKey;
+use teleconf_domain::{CallerRole, DisconnectCause, E164};
 use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::proxy::Proxy;
@@ -175,7 +176,7 @@ impl Ua {
             packet.extend_from_slice(&(n as u16).to_be_bytes());
             packet.extend_from_slice(&(n * 160).to_be_bytes());
             packet.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-            teleconf_core::audio::g711::encode_ulaw(&pcm, &mut packet);
+            teleconf_domain::audio::g711::encode_ulaw(&pcm, &mut packet);
             socket.send_to(&packet, ("127.0.0.1", port)).await.unwrap();
         }
     }
@@ -526,8 +527,8 @@ async fn live_view_until(
 pub(super) async fn wait_for_legs(
     stack: &Stack,
     open: &OpenConference,
-    done: impl Fn(&[teleconf_core::domain::CallLeg]) -> bool,
-) -> Vec<teleconf_core::domain::CallLeg> {
+    done: impl Fn(&[teleconf_domain::CallLeg]) -> bool,
+) -> Vec<teleconf_domain::CallLeg> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let legs = stack
@@ -594,7 +595,7 @@ async fn an_intro_recorded_by_phone_with_the_one_time_code_becomes_the_conferenc
         .await
         .unwrap()
         .expect("the intro's WAV");
-    let decoded = teleconf_core::audio::decode_wav(&wav).unwrap();
+    let decoded = teleconf_domain::audio::decode_wav(&wav).unwrap();
     assert_eq!(decoded.sample_rate, 8_000);
     let seconds = decoded.samples.len() as f64 / 8_000.0;
     assert!((1.0..8.0).contains(&seconds), "{seconds} s recorded");

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use teleconf_core::domain::{CallerRole, DisconnectCause};
-use teleconf_core::store::CdrStore;
+use teleconf_adapters::store::CdrStore;
+use teleconf_domain::{CallerRole, DisconnectCause};
 use teleconf_tests::media::{NodeProcess, OpenConference};
 use teleconf_tests::stack::Stack;
 

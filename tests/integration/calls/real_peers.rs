@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use teleconf_core::domain::{CallLeg, CallerRole, DisconnectCause};
+use teleconf_domain::{CallLeg, CallerRole, DisconnectCause};
 use teleconf_tests::api::TestApi;
 use teleconf_tests::media::{MediaNode, OpenConference};
 use teleconf_tests::peers::ScratchDir;

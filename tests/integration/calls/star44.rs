@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use teleconf_core::domain::Language;
+use teleconf_domain::Language;
 use teleconf_media_node::ivr::Prompt;
 use teleconf_media_node::prompts::{self, Clip};
 use teleconf_media_node::sdp::Codec;

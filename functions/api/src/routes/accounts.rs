@@ -8,11 +8,11 @@ use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::account::validate_name;
-use teleconf_core::domain::{
+use teleconf_domain::account::validate_name;
+use teleconf_domain::permissions::{Action, decide};
+use teleconf_domain::{
     Account, AccountId, ActivityKind, Email, Language, Plan, Province, Role, Tax, User,
 };
-use teleconf_core::permissions::{Action, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

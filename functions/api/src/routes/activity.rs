@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::ActivityKind;
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::ActivityKind;
+use teleconf_domain::permissions::{Action, decide};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::{CallLeg, CallerRole, ConferenceId, DisconnectCause, YearMonth};
-use teleconf_core::permissions::{Action, ConferenceRef, decide};
-use teleconf_core::spreadsheet::csv_bytes;
+use teleconf_domain::permissions::{Action, ConferenceRef, decide};
+use teleconf_domain::spreadsheet::csv_bytes;
+use teleconf_domain::{CallLeg, CallerRole, ConferenceId, DisconnectCause, YearMonth};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -208,7 +208,7 @@ pub async fn list_cdrs(
 }
 
 /// Rows as a CSV attachment (header from the row type), each cell safe to open
-/// in a spreadsheet (`teleconf_core::spreadsheet`).
+/// in a spreadsheet (`teleconf_domain::spreadsheet`).
 pub fn csv_response<T: Serialize>(rows: Vec<T>, filename: &str) -> ApiResult<Response> {
     Ok(csv_file_response(csv_bytes(rows)?, filename))
 }

@@ -11,13 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::intro_code::INTRO_CODE_LIFETIME;
-use teleconf_core::domain::{
+use teleconf_domain::intro_code::INTRO_CODE_LIFETIME;
+use teleconf_domain::permissions::{Action, ConferenceRef, decide};
+use teleconf_domain::{
     AccessCode, AccessCodes, ActivityKind, CallerRole, CodeChoices, Conference, ConferenceId,
     ConferenceNumber, ConferenceStatus, IntroCode, IntroGrant, Language, NumberKind, PhoneNumber,
     PromptId, Schedule, UserId,
 };
-use teleconf_core::permissions::{Action, ConferenceRef, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -319,12 +319,12 @@ pub async fn create_conference(
                 conference = Some(candidate);
                 break;
             }
-            Err(teleconf_core::Error::Conflict("conference_number")) => continue,
+            Err(teleconf_adapters::Error::Conflict("conference_number")) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     let conference = conference.ok_or_else(|| {
-        ApiError::from(teleconf_core::Error::Unavailable(
+        ApiError::from(teleconf_adapters::Error::Unavailable(
             "no free conference number found".into(),
         ))
     })?;
@@ -530,9 +530,9 @@ pub async fn intro_by_phone(
                     }),
                 ));
             }
-            Err(teleconf_core::Error::Conflict(_)) => continue,
+            Err(teleconf_adapters::Error::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(teleconf_core::Error::Unavailable("no free intro code found".into()).into())
+    Err(teleconf_adapters::Error::Unavailable("no free intro code found".into()).into())
 }

@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::{ConferenceControl, ConferenceStatus, ControlCommand, LegId};
-use teleconf_core::permissions::Action;
+use teleconf_domain::permissions::Action;
+use teleconf_domain::{ConferenceControl, ConferenceStatus, ControlCommand, LegId};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -4,9 +4,9 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::YearMonth;
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::BlobKey;
+use teleconf_domain::YearMonth;
+use teleconf_domain::permissions::{Action, decide};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Caller;

@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::{
+use teleconf_domain::messages::Confirmation;
+use teleconf_domain::permissions::Action;
+use teleconf_domain::{
     ActivityKind, CallerRole, ConferenceStatus, Email, Invitation, InvitationId, Language,
 };
-use teleconf_core::messages::Confirmation;
-use teleconf_core::permissions::Action;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -1,6 +1,6 @@
 //! Invoices: the issued ones (written by the billing function) and the running,
 //! not yet issued, estimate of the current month, as JSON or CSV (the CSV is the
-//! very file billing stores in S3: `teleconf_core::billing::csv::invoice_csv`).
+//! very file billing stores in S3: `teleconf_domain::billing::csv::invoice_csv`).
 
 use std::time::Duration;
 
@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use teleconf_core::billing::csv::invoice_csv;
-use teleconf_core::billing::invoice::ESTIMATE_LATE_LEG_MONTHS;
-use teleconf_core::billing::statement::draft_invoice;
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::{Invoice, YearMonth};
-use teleconf_core::permissions::{Action, decide};
+use teleconf_adapters::billing::statement::draft_invoice;
+use teleconf_domain::BlobKey;
+use teleconf_domain::billing::csv::invoice_csv;
+use teleconf_domain::billing::invoice::ESTIMATE_LATE_LEG_MONTHS;
+use teleconf_domain::permissions::{Action, decide};
+use teleconf_domain::{Invoice, YearMonth};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

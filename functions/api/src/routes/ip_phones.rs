@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::{ActivityKind, IpPhone, IpPhoneSource};
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::permissions::{Action, decide};
+use teleconf_domain::{ActivityKind, IpPhone, IpPhoneSource};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -1,5 +1,5 @@
 //! One module per resource. Each handler checks the permission matrix
-//! (`teleconf_core::permissions`) before it reads or writes anything else, and
+//! (`teleconf_domain::permissions`) before it reads or writes anything else, and
 //! every change writes an activity entry.
 
 pub mod accounts;
@@ -21,7 +21,7 @@ pub mod users;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
-use teleconf_core::domain::{AccountId, Activity, ActivityKind, ConferenceId};
+use teleconf_domain::{AccountId, Activity, ActivityKind, ConferenceId};
 
 use crate::extract::Caller;
 use crate::state::AppState;

@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::{
+use teleconf_domain::BlobKey;
+use teleconf_domain::permissions::{Action, decide};
+use teleconf_domain::{
     Account, AccountId, ActivityKind, ConferencePrompts, E164, Language, NumberAction, NumberKind,
     PhoneNumber, PromptId,
 };
-use teleconf_core::permissions::{Action, decide};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

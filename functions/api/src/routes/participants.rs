@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use teleconf_core::domain::{CallerRole, LiveParticipant};
-use teleconf_core::permissions::Action;
+use teleconf_domain::permissions::Action;
+use teleconf_domain::{CallerRole, LiveParticipant};
 use utoipa::ToSchema;
 
 use crate::error::{ApiResult, ErrorBody};

@@ -7,10 +7,10 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
-use teleconf_core::audio::{MAX_PROMPT_BYTES, normalize_prompt};
-use teleconf_core::blobs::BlobKey;
-use teleconf_core::domain::{ActivityKind, PromptId};
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::BlobKey;
+use teleconf_domain::audio::{MAX_PROMPT_BYTES, normalize_prompt};
+use teleconf_domain::permissions::{Action, decide};
+use teleconf_domain::{ActivityKind, PromptId};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::{Recording, RecordingId};
-use teleconf_core::permissions::{Action, ConferenceRef, decide};
+use teleconf_domain::permissions::{Action, ConferenceRef, decide};
+use teleconf_domain::{Recording, RecordingId};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

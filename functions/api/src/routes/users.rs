@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use teleconf_core::domain::account::validate_name;
-use teleconf_core::domain::{AccountId, ActivityKind, Email, Role, User, UserId};
-use teleconf_core::permissions::{Action, decide};
+use teleconf_domain::account::validate_name;
+use teleconf_domain::permissions::{Action, decide};
+use teleconf_domain::{AccountId, ActivityKind, Email, Role, User, UserId};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::Event;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use teleconf_core::domain::{
-    Account, ActivityKind, CallerRole, Conference, DisconnectCause, Invitation, Role, User,
-};
-use teleconf_core::mail::{MemoryMailer, OutgoingMail, Sender};
-use teleconf_core::messages::Branding;
-use teleconf_core::store::conformance::{self, access_number};
-use teleconf_core::store::memory::MemoryStore;
-use teleconf_core::store::{
+use teleconf_adapters::mail::MemoryMailer;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{
     AccountStore, ActivityStore, CdrStore, ConferenceStore, InvitationStore, NumberStore, UserStore,
+};
+use teleconf_domain::mail::{OutgoingMail, Sender};
+use teleconf_domain::messages::Branding;
+use teleconf_domain::testkit::access_number;
+use teleconf_domain::{
+    Account, ActivityKind, CallerRole, Conference, DisconnectCause, Invitation, Role, User,
 };
 
 use super::{Deps, handle};
@@ -79,7 +80,7 @@ async fn world() -> (Arc<MemoryStore>, Arc<MemoryMailer>, Deps, Conference) {
     let deps = Deps {
         store: store.clone(),
         mailer: mailer.clone(),
-        blobs: Arc::new(teleconf_core::blobs::MemoryBlobs::default()),
+        blobs: Arc::new(teleconf_adapters::blobs::MemoryBlobs::default()),
         sender: Sender {
             name: branding.provider_name.clone(),
             address: "conferences@teleconf.example".parse().unwrap(),
@@ -257,7 +258,7 @@ async fn the_sample_queued_report_lists_every_leg() {
         ("+14185550102", CallerRole::Participant, 60, 600),
     ] {
         let joined = c.schedule.start() + Duration::seconds(join);
-        let mut leg = conformance::leg(&c, caller, role, joined);
+        let mut leg = teleconf_domain::testkit::leg(&c, caller, role, joined);
         leg.close(
             joined + Duration::seconds(secs),
             DisconnectCause::CallerHangup,

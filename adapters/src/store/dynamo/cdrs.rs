@@ -1,0 +1,108 @@
+//! CDR legs (`CONF#<conference>` / `LEG#<leg>`), by conference and through `gsi2` by
+//! account-month; a closed leg is never rewritten.
+
+use async_trait::async_trait;
+use teleconf_domain::{AccountId, CallLeg, ConferenceId, YearMonth};
+
+use super::item::{Item, to_item};
+use super::{DynamoStore, Lookup, is_conditional_failure};
+use crate::aws::classify;
+use crate::error::Result;
+use crate::store::CdrStore;
+use crate::store::keys::{self, GSI2PK, GSI2SK};
+
+fn leg_item(leg: &CallLeg) -> Result<Item> {
+    to_item(
+        leg,
+        "leg",
+        keys::leg(leg.conference_id, leg.id),
+        &[
+            (GSI2PK, keys::legs_of_month(leg.account_id, leg.month)),
+            (GSI2SK, keys::leg_by_join(leg.joined_at, leg.id)),
+        ],
+    )
+}
+
+#[cfg(any(test, feature = "testkit"))]
+impl DynamoStore {
+    /// Writes many new legs fast, 25 to a BatchWriteItem with 8 batches in flight,
+    /// retrying what DynamoDB leaves unprocessed. For seeding benchmarks and test
+    /// fixtures only: a batch write cannot carry `put_leg`'s condition, so it must
+    /// never replay legs that may already be closed in the table.
+    pub async fn import_legs(&self, legs: &[CallLeg]) -> Result<()> {
+        use crate::error::Error;
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut batches = Vec::new();
+        for chunk in legs.chunks(25) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            for leg in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(leg_item(leg)?))
+                    .build()
+                    .map_err(|e| Error::Store(e.to_string()))?;
+                batch.push(WriteRequest::builder().put_request(put).build());
+            }
+            batches.push(batch);
+        }
+        let mut in_flight = tokio::task::JoinSet::new();
+        for batch in batches {
+            if in_flight.len() == 8
+                && let Some(done) = in_flight.join_next().await
+            {
+                done.map_err(|e| Error::Store(e.to_string()))??;
+            }
+            let (client, table) = (self.client.clone(), self.table.clone());
+            in_flight.spawn(async move {
+                let mut pending = batch;
+                while !pending.is_empty() {
+                    let out = client
+                        .batch_write_item()
+                        .request_items(&table, pending)
+                        .send()
+                        .await
+                        .map_err(|e| classify("BatchWriteItem", e))?;
+                    pending = out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&table))
+                        .unwrap_or_default();
+                }
+                Ok::<(), Error>(())
+            });
+        }
+        while let Some(done) = in_flight.join_next().await {
+            done.map_err(|e| Error::Store(e.to_string()))??;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CdrStore for DynamoStore {
+    async fn put_leg(&self, leg: &CallLeg) -> Result<()> {
+        let item = leg_item(leg)?;
+        // Writes until the leg is closed; after that the first close stands.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(left_at)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(classify("PutItem", e)),
+        }
+    }
+
+    async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>> {
+        self.query(Lookup::partition(keys::conference(conference).0, "LEG#"))
+            .await
+    }
+
+    async fn legs_of_month(&self, account: AccountId, month: YearMonth) -> Result<Vec<CallLeg>> {
+        self.query(Lookup::by_month(keys::legs_of_month(account, month)))
+            .await
+    }
+}
