@@ -350,6 +350,8 @@ struct PendingInvite {
     request: Request,
     source: SocketAddr,
     call_id: String,
+    /// The call's span, from its first INVITE on ([`Leg::span`]).
+    span: tracing::Span,
     /// The access number, or `None` for `*44`.
     dialled: Option<E164>,
     /// For `*44`, the account of the IP phone that dialled.
@@ -363,6 +365,11 @@ struct PendingInvite {
 struct Leg {
     call: Call,
     call_id: String,
+    /// `call{call_id}`: entered for every input the call is fed but its room's
+    /// frames ([`Node::feed`]), so every line the call (its dialog, IVR, media
+    /// source…) and the node on its behalf log names it; the shell's work for the
+    /// call runs in it too ([`Node::call_span`]).
+    span: tracing::Span,
     port: u16,
     /// Its room, while it is in one.
     conference: Option<ConferenceId>,
@@ -374,6 +381,7 @@ struct NewCall {
     request: Request,
     source: SocketAddr,
     call_id: String,
+    span: tracing::Span,
     dialled: Option<E164>,
     wall_clock: DateTime<Utc>,
     language: Language,
@@ -406,6 +414,9 @@ pub struct Node {
     trunk_media: Arc<Sources>,
     /// RTP dropped by the calls that ended.
     ended_drops: DroppedRtp,
+    /// Frames its callers never got: the rooms' deadlines skipped (a tick very
+    /// late) times the legs in the room then.
+    frames_lost: u64,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
     next_leg: u64,
@@ -423,6 +434,7 @@ impl Node {
         Self {
             trunk_media: Arc::new(config.trunk_media.clone()),
             ended_drops: DroppedRtp::default(),
+            frames_lost: 0,
             config,
             outputs: VecDeque::new(),
             legs: HashMap::new(),
@@ -462,6 +474,34 @@ impl Node {
     /// Rooms alive.
     pub fn rooms(&self) -> usize {
         self.rooms.len()
+    }
+
+    /// Callers admitted to a conference and not gone, as the live view shows them.
+    pub fn participants(&self) -> usize {
+        self.on_line.len()
+    }
+
+    /// RTP ports free for new calls (none left: a new call gets 503).
+    pub fn rtp_ports_left(&self) -> usize {
+        self.free_ports.len()
+    }
+
+    /// Frames the rooms never mixed for their callers since the node started: a
+    /// room ticked more than [`crate::mixer::MAX_CATCH_UP_FRAMES`] periods late
+    /// skips the deadlines missed, each a frame lost for every leg in it.
+    pub fn frames_lost(&self) -> u64 {
+        self.frames_lost
+    }
+
+    /// The span of the call `leg` (`call{call_id}`), for the shell's work on its
+    /// behalf (its lookups); `None` once the call is gone.
+    pub fn call_span(&self, leg: LegKey) -> Option<&tracing::Span> {
+        self.legs.get(&leg).map(|leg| &leg.span)
+    }
+
+    /// The span of the call whose INVITE waits for the lookup `req`.
+    pub fn request_span(&self, req: RequestId) -> Option<&tracing::Span> {
+        self.pending.get(&req).map(|pending| &pending.span)
     }
 
     /// The conferences this node holds (those with a room): the ones whose portal
@@ -528,7 +568,8 @@ impl Node {
             Input::AccountFound { now, req, language } => self.account_found(now, req, language),
             Input::LookupFailed { req, .. } => {
                 if let Some(pending) = self.pending.remove(&req) {
-                    tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
+                    let _call = pending.span.enter();
+                    tracing::warn!("node: lookup failed");
                     self.respond(pending.source, &pending.request, 503);
                 }
             }
@@ -665,6 +706,9 @@ impl Node {
         if TransactionKey::of_request(&request).is_none() {
             return self.respond(source, &request, 400);
         }
+        let span = tracing::info_span!("call", %call_id);
+        let call = span.clone();
+        let _call = call.enter();
         let user = request.uri.user().unwrap_or_default().to_string();
         let req = RequestId(self.next_req);
         let (dialled, star44) = if user == STAR44 {
@@ -694,6 +738,7 @@ impl Node {
                 request,
                 source,
                 call_id,
+                span,
                 dialled,
                 star44,
                 received: (now, wall_clock),
@@ -705,11 +750,13 @@ impl Node {
         let Some(pending) = self.pending.remove(&req) else {
             return;
         };
+        let call = pending.span.clone();
+        let _call = call.enter();
         let Some((number, prompts)) = number
             .as_ref()
             .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
         else {
-            tracing::info!(call_id = %pending.call_id, "node: no conference access on this number");
+            tracing::info!("node: no conference access on this number");
             return self.respond(pending.source, &pending.request, 404);
         };
         let language = number.greeting_language;
@@ -721,8 +768,10 @@ impl Node {
         let Some(pending) = self.pending.remove(&req) else {
             return;
         };
+        let call = pending.span.clone();
+        let _call = call.enter();
         let Some(language) = language else {
-            tracing::warn!(call_id = %pending.call_id, "node: *44 from a phone of no account");
+            tracing::warn!("node: *44 from a phone of no account");
             return self.respond(pending.source, &pending.request, 403);
         };
         self.start_pending(now, pending, language, ConferencePrompts::default());
@@ -746,6 +795,7 @@ impl Node {
                 request: pending.request,
                 source: pending.source,
                 call_id: pending.call_id,
+                span: pending.span,
                 dialled: pending.dialled,
                 wall_clock: pending.received.1 + elapsed,
                 language,
@@ -822,7 +872,7 @@ impl Node {
             session_id: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) >> 1,
             version: 1,
         };
-        tracing::info!(call_id = %new.call_id, port, leg = key.0, "node: new call");
+        tracing::info!(port, leg = key.0, "node: new call");
         self.outputs.push_back(Output::BindRtp(port));
         self.by_call_id.insert(new.call_id.clone(), key);
         self.by_port.insert(port, key);
@@ -831,6 +881,7 @@ impl Node {
             Leg {
                 call: Call::new(settings),
                 call_id: new.call_id,
+                span: new.span,
                 port,
                 conference: None,
             },
@@ -878,11 +929,19 @@ impl Node {
 
     // ---- calls and rooms ---------------------------------------------------------
 
-    /// Feeds one input to a call and carries out what it asks.
+    /// Feeds one input to a call and carries out what it asks, in the call's span.
+    /// Its room's frames, 50 a second per caller and never logged about, go
+    /// without: entering a span costs about 0.1 µs.
     fn feed(&mut self, now: Instant, key: LegKey, input: call::Input<'_>) {
         let Some(leg) = self.legs.get_mut(&key) else {
             return;
         };
+        // Taken out while entered (the node is borrowed mutably meanwhile), put
+        // back after; a feed of the same call nested in this one finds none and
+        // logs in this one's.
+        let span = (!matches!(input, call::Input::FromRoom(_)))
+            .then(|| std::mem::replace(&mut leg.span, tracing::Span::none()));
+        let entered = span.as_ref().map(tracing::Span::enter);
         leg.call.handle_input(now, input);
         while let Some(output) = self
             .legs
@@ -892,6 +951,10 @@ impl Node {
             self.carry_out(now, key, output);
         }
         self.reindex(key);
+        drop(entered);
+        if let (Some(span), Some(leg)) = (span, self.legs.get_mut(&key)) {
+            leg.span = span;
+        }
     }
 
     /// Files the call's next deadline (none once it is gone), so that
@@ -1178,7 +1241,8 @@ impl Node {
     fn tick_rooms(&mut self, now: Instant) {
         let mut frames = std::mem::take(&mut self.tick_frames);
         for (id, conference) in &mut self.rooms {
-            while conference.room_mut().tick(now).is_some() {
+            while let Some(report) = conference.room_mut().tick(now) {
+                self.frames_lost += u64::from(report.skipped_frames) * conference.len() as u64;
                 frames.extend(conference.room().outputs().filter_map(|(leg, payload)| {
                     payload.try_into().ok().map(|frame| (leg, frame))
                 }));

@@ -24,10 +24,15 @@
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 //! - [`recorder`]: recordings written to disk as they come, then stored in S3.
-//! - [`stats`]: what the node refused or dropped, by reason ([`Shell::stats`]),
-//!   logged when it changes.
+//! - [`stats`]: what the node refused or dropped, by reason, logged when it
+//!   changes, and its load ([`Shell::stats`]).
+//! - [`metrics`]: the load as CloudWatch metrics (embedded metric format).
+//!
+//! Each call's lookups run in the call's span ([`Node::call_span`]), so their
+//! log lines name the call as the node's own do.
 
 pub mod config;
+pub mod metrics;
 pub mod recorder;
 pub mod services;
 pub mod spool;
@@ -48,6 +53,7 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use teleconf_domain::{
     CallLeg, ConferenceId, ControlCommand, DisconnectCause, Language, PhoneNumber, PromptId,
@@ -214,12 +220,18 @@ impl Shell {
             .map(|leg| (leg.conference_id, leg.id))
             .collect();
         for leg in recovered {
+            self.stats.cdr_queued();
             let _ = to_store.send(leg);
         }
         let (cdrs, notes) = std::sync::mpsc::channel();
-        spool::spawn(spool, notes, to_store)
+        spool::spawn(spool, notes, to_store, self.stats.clone())
             .map_err(|source| io("CDR spool thread".into(), source))?;
-        let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue, cdrs.clone()));
+        let cdr_writer = tokio::spawn(write_cdrs(
+            services.clone(),
+            cdr_queue,
+            cdrs.clone(),
+            self.stats.clone(),
+        ));
         let (finished, uploads) = mpsc::unbounded_channel();
         let recorder = Recorder::start(&self.config.recording_dir, finished).map_err(|source| {
             io(
@@ -254,6 +266,14 @@ impl Shell {
                 inbox.clone(),
             )),
         ];
+        match self.config.metrics.clone() {
+            Some(metrics) => tasks.push(tokio::spawn(metrics::publish(
+                self.stats.clone(),
+                self.config.public_ip,
+                metrics,
+            ))),
+            None => tracing::info!("TELECONF_STAGE unset: no CloudWatch metrics"),
+        }
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let io_side = Io {
             udp: self.udp,
@@ -387,6 +407,7 @@ impl Io {
                     req,
                     language: Err(error),
                 } => {
+                    let _call = node.request_span(req).map(tracing::Span::enter);
                     tracing::warn!(%error, "lookup of a new call failed");
                     Input::LookupFailed { now, req }
                 }
@@ -398,10 +419,12 @@ impl Io {
         }
     }
 
-    /// Copies the node's figures into [`Stats`], and logs them all when `log` and
-    /// they changed since they were last logged.
-    fn publish_stats(&mut self, node: &Node, log: bool) {
+    /// Copies the node's figures and load into [`Stats`] (`unsent`: the RTP sends
+    /// the loop dropped), and logs the figures when `log` and they changed since
+    /// they were last logged.
+    fn publish_stats(&mut self, node: &Node, unsent: u64, log: bool) {
         self.stats.set_media(node.media_stats());
+        self.stats.set_load(node, unsent);
         if log {
             let figures = self.stats.read();
             if figures != self.logged {
@@ -423,13 +446,13 @@ impl Io {
         });
     }
 
-    /// Carries out one output of the node.
-    fn dispatch(&mut self, output: Output) {
+    /// Carries out one output of `node`; the work for a call runs in its span.
+    fn dispatch(&mut self, node: &Node, output: Output) {
         match output {
             Output::SendSip { to, bytes } => self.send_sip(to, bytes),
             Output::LookupNumber { req, e164 } => {
                 let services = self.services.clone();
-                self.answer(async move {
+                self.answer(node.request_span(req), async move {
                     Some(Answer::Number {
                         req,
                         number: services.number(&e164).await,
@@ -438,17 +461,17 @@ impl Io {
             }
             Output::LookupAccount { req, account } => {
                 let services = self.services.clone();
-                self.answer(async move {
+                self.answer(node.request_span(req), async move {
                     Some(Answer::Account {
                         req,
                         language: services.language(account).await,
                     })
                 });
             }
-            Output::Lookup { leg, what } => self.lookup(leg, what),
+            Output::Lookup { leg, what } => self.lookup(node.call_span(leg), leg, what),
             Output::FetchPrompt { leg, id } => {
                 let services = self.services.clone();
-                self.answer(async move {
+                self.answer(node.call_span(leg), async move {
                     match services.prompt(id).await {
                         Ok(Some(pcm)) => Some(Answer::Prompt { leg, id, pcm }),
                         // The call plays the default after its grace period.
@@ -503,10 +526,10 @@ impl Io {
         }
     }
 
-    fn lookup(&mut self, leg: LegKey, what: ivr::Output) {
+    fn lookup(&mut self, span: Option<&tracing::Span>, leg: LegKey, what: ivr::Output) {
         let services = self.services.clone();
         match what {
-            ivr::Output::LookupConference(number) => self.answer(async move {
+            ivr::Output::LookupConference(number) => self.answer(span, async move {
                 match services.conference(&number).await {
                     Ok(info) => Some(Answer::Conference { leg, info }),
                     Err(error) => {
@@ -516,7 +539,7 @@ impl Io {
                     }
                 }
             }),
-            ivr::Output::LookupIntroCode(code) => self.answer(async move {
+            ivr::Output::LookupIntroCode(code) => self.answer(span, async move {
                 match services.intro_target(&code, Utc::now()).await {
                     Ok(target) => Some(Answer::Intro { leg, target }),
                     Err(error) => {
@@ -525,13 +548,13 @@ impl Io {
                     }
                 }
             }),
-            ivr::Output::CheckAttempts { caller, conference } => self.answer(async move {
+            ivr::Output::CheckAttempts { caller, conference } => self.answer(span, async move {
                 counted(
                     leg,
                     services.attempts(&caller, conference, Utc::now()).await,
                 )
             }),
-            ivr::Output::RecordFailure { caller, conference } => self.answer(async move {
+            ivr::Output::RecordFailure { caller, conference } => self.answer(span, async move {
                 counted(
                     leg,
                     services
@@ -543,14 +566,23 @@ impl Io {
         }
     }
 
-    /// Runs `work` on a task and feeds its answer, if any, back to the node.
-    fn answer(&self, work: impl Future<Output = Option<Answer>> + Send + 'static) {
+    /// Runs `work` on a task, in the `span` of the call it is for, and feeds its
+    /// answer, if any, back to the node.
+    fn answer(
+        &self,
+        span: Option<&tracing::Span>,
+        work: impl Future<Output = Option<Answer>> + Send + 'static,
+    ) {
         let inbox = self.inbox.clone();
-        self.runtime.spawn(async move {
-            if let Some(answer) = work.await {
-                inbox.send(Event::Answer(answer)).await;
+        let span = span.cloned().unwrap_or_else(tracing::Span::none);
+        self.runtime.spawn(
+            async move {
+                if let Some(answer) = work.await {
+                    inbox.send(Event::Answer(answer)).await;
+                }
             }
-        });
+            .instrument(span),
+        );
     }
 
     fn send_sip(&self, to: SocketAddr, bytes: Vec<u8>) {
@@ -629,9 +661,11 @@ async fn write_cdrs(
     services: Services,
     mut queue: mpsc::UnboundedReceiver<CallLeg>,
     spool: std::sync::mpsc::Sender<Note>,
+    stats: Arc<Stats>,
 ) {
     while let Some(leg) = queue.recv().await {
         services.write_leg(&leg).await;
+        stats.cdr_written();
         let _ = spool.send(Note::Written(leg));
     }
 }
