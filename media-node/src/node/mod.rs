@@ -288,6 +288,11 @@ struct HostedCall {
     call: Call,
     /// Its Call-ID: where its SIP goes.
     call_id: String,
+    /// `call{call_id}`: entered for every input the call is fed but its room's
+    /// frames ([`Node::feed`]), so every line the call (its dialog, IVR, media
+    /// source…) and the node on its behalf log names it; the shell's work for the
+    /// call runs in it too ([`Node::call_span`]).
+    span: tracing::Span,
     /// Its RTP port: where its RTP goes.
     port: u16,
     /// Its room's conference, while it is in one.
@@ -320,6 +325,9 @@ pub struct Node {
     trunk_media: Arc<Sources>,
     /// RTP dropped by the calls that ended.
     ended_drops: DroppedRtp,
+    /// Frames its callers never got: the rooms' deadlines skipped (a tick very
+    /// late) times the legs in the room then.
+    frames_lost: u64,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
     next_leg: u64,
@@ -336,6 +344,7 @@ impl Node {
         Self {
             trunk_media: Arc::new(config.trunk_media.clone()),
             ended_drops: DroppedRtp::default(),
+            frames_lost: 0,
             config,
             outputs: VecDeque::new(),
             calls: HashMap::new(),
@@ -374,6 +383,32 @@ impl Node {
     /// Rooms alive.
     pub fn rooms(&self) -> usize {
         self.rooms.len()
+    }
+
+    /// Callers admitted to a conference and not gone, as the live view shows them.
+    pub fn participants(&self) -> usize {
+        self.on_line.len()
+    }
+
+    /// RTP ports free for new calls (none left: a new call gets 503).
+    pub fn rtp_ports_left(&self) -> usize {
+        self.free_ports.len()
+    }
+
+    /// Frames the rooms never mixed for their callers since the node started: a
+    /// room ticked more than [`crate::app::mixer::MAX_CATCH_UP_FRAMES`] periods
+    /// late skips the deadlines missed, each a frame lost for every leg in it.
+    pub fn frames_lost(&self) -> u64 {
+        self.frames_lost
+    }
+
+    /// The span of the call `key` (`call{call_id}`), from its INVITE on, for the
+    /// shell's work on its behalf (its lookups); `None` once the call is gone.
+    pub fn call_span(&self, key: CallKey) -> Option<&tracing::Span> {
+        match self.calls.get(&key) {
+            Some(hosted) => Some(&hosted.span),
+            None => self.pending.get(&key).map(|pending| &pending.span),
+        }
     }
 
     /// The conferences this node holds (those with a room): the ones whose portal
@@ -488,11 +523,19 @@ impl Node {
         self.feed(now, key, call::Input::Answer(answer));
     }
 
-    /// Feeds one input to a call and carries out what it asks.
+    /// Feeds one input to a call and carries out what it asks, in the call's span.
+    /// Its room's frames, 50 a second per caller and never logged about, go
+    /// without: entering a span costs about 0.1 µs.
     fn feed(&mut self, now: Instant, key: CallKey, input: call::Input<'_>) {
         let Some(hosted) = self.calls.get_mut(&key) else {
             return;
         };
+        // Taken out while entered (the node is borrowed mutably meanwhile), put
+        // back after; a feed of the same call nested in this one finds none and
+        // logs in this one's.
+        let span = (!matches!(input, call::Input::FromRoom(_)))
+            .then(|| std::mem::replace(&mut hosted.span, tracing::Span::none()));
+        let entered = span.as_ref().map(tracing::Span::enter);
         hosted.call.handle_input(now, input);
         while let Some(output) = self
             .calls
@@ -502,6 +545,10 @@ impl Node {
             self.carry_out(now, key, output);
         }
         self.reindex(key);
+        drop(entered);
+        if let (Some(span), Some(hosted)) = (span, self.calls.get_mut(&key)) {
+            hosted.span = span;
+        }
     }
 
     /// Files the call's next deadline (none once it is gone), so that

@@ -276,7 +276,8 @@ impl Node {
     pub(super) fn tick_rooms(&mut self, now: Instant) {
         let mut frames = std::mem::take(&mut self.tick_frames);
         for (id, room) in &mut self.rooms {
-            while room.mixer_mut().tick(now).is_some() {
+            while let Some(report) = room.mixer_mut().tick(now) {
+                self.frames_lost += u64::from(report.skipped_frames) * room.len() as u64;
                 frames.extend(room.mixer().outputs().filter_map(|(leg, payload)| {
                     payload.try_into().ok().map(|frame| (leg, frame))
                 }));

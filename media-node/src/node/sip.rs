@@ -29,6 +29,8 @@ pub(super) struct PendingInvite {
     request: Request,
     source: SocketAddr,
     call_id: String,
+    /// The call's span, from its first INVITE on ([`HostedCall::span`]).
+    pub(super) span: tracing::Span,
     /// The access number, or `None` for `*44`.
     dialled: Option<E164>,
     /// For `*44`, the account of the IP phone that dialled.
@@ -43,6 +45,7 @@ struct NewCall {
     request: Request,
     source: SocketAddr,
     call_id: String,
+    span: tracing::Span,
     dialled: Option<E164>,
     wall_clock: DateTime<Utc>,
     language: Language,
@@ -135,6 +138,9 @@ impl Node {
         if TransactionKey::of_request(&request).is_none() {
             return self.respond(source, &request, 400);
         }
+        let span = tracing::info_span!("call", %call_id);
+        let call = span.clone();
+        let _call = call.enter();
         let user = request.uri.user().unwrap_or_default().to_string();
         let key = CallKey(self.next_leg);
         let (dialled, star44) = if user == STAR44 {
@@ -166,6 +172,7 @@ impl Node {
                 request,
                 source,
                 call_id,
+                span,
                 dialled,
                 star44,
                 received: (now, wall_clock),
@@ -186,7 +193,8 @@ impl Node {
             Answer::Number(Ok(number)) => self.number_found(now, key, pending, number),
             Answer::Account(Ok(language)) => self.account_found(now, key, pending, language),
             _ => {
-                tracing::warn!(call_id = %pending.call_id, "node: lookup failed");
+                let _call = pending.span.enter();
+                tracing::warn!("node: lookup failed");
                 self.respond(pending.source, &pending.request, 503);
             }
         }
@@ -199,11 +207,13 @@ impl Node {
         pending: PendingInvite,
         number: Option<PhoneNumber>,
     ) {
+        let call = pending.span.clone();
+        let _call = call.enter();
         let Some((number, prompts)) = number
             .as_ref()
             .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
         else {
-            tracing::info!(call_id = %pending.call_id, "node: no conference access on this number");
+            tracing::info!("node: no conference access on this number");
             return self.respond(pending.source, &pending.request, 404);
         };
         let language = number.greeting_language;
@@ -218,8 +228,10 @@ impl Node {
         pending: PendingInvite,
         language: Option<Language>,
     ) {
+        let call = pending.span.clone();
+        let _call = call.enter();
         let Some(language) = language else {
-            tracing::warn!(call_id = %pending.call_id, "node: *44 from a phone of no account");
+            tracing::warn!("node: *44 from a phone of no account");
             return self.respond(pending.source, &pending.request, 403);
         };
         self.start_pending(now, key, pending, language, ConferencePrompts::default());
@@ -245,6 +257,7 @@ impl Node {
                 request: pending.request,
                 source: pending.source,
                 call_id: pending.call_id,
+                span: pending.span,
                 dialled: pending.dialled,
                 wall_clock: pending.received.1 + elapsed,
                 language,
@@ -319,7 +332,7 @@ impl Node {
             session_id: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) >> 1,
             version: 1,
         };
-        tracing::info!(call_id = %new.call_id, port, leg = key.0, "node: new call");
+        tracing::info!(port, leg = key.0, "node: new call");
         self.media(MediaOutput::BindRtp(port));
         self.by_call_id.insert(new.call_id.clone(), key);
         self.by_port.insert(port, key);
@@ -328,6 +341,7 @@ impl Node {
             HostedCall {
                 call: Call::new(settings),
                 call_id: new.call_id,
+                span: new.span,
                 port,
                 room: None,
             },

@@ -1162,3 +1162,175 @@ fn star44_of_an_account_that_is_gone_gets_403() {
     assert_eq!(shell.sip_sent(), ["SIP/2.0 403 Forbidden"]);
     assert_eq!(shell.node.calls(), 0);
 }
+
+/// An event's message and the call it names, if any.
+type Named = (String, Option<String>);
+
+/// Every event logged, with the call it names: its own `call_id` field, else the
+/// innermost span in scope that has one.
+#[derive(Clone, Default)]
+struct CallIds(Arc<std::sync::Mutex<Vec<Named>>>);
+
+/// A span's `call_id`, kept in its extensions.
+struct SpanCallId(String);
+
+/// Reads one field, `call_id`, and the message.
+#[derive(Default)]
+struct Fields {
+    call_id: Option<String>,
+    message: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "call_id" => self.call_id = Some(format!("{value:?}")),
+            "message" => self.message = format!("{value:?}"),
+            _ => {}
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for CallIds
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let (Some(call_id), Some(span)) = (fields.call_id, ctx.span(id)) {
+            span.extensions_mut().insert(SpanCallId(call_id));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let call_id = fields.call_id.or_else(|| {
+            ctx.event_scope(event)?
+                .find_map(|span| span.extensions().get::<SpanCallId>().map(|id| id.0.clone()))
+        });
+        self.0
+            .lock()
+            .expect("the events")
+            .push((fields.message, call_id));
+    }
+}
+
+#[test]
+fn every_line_a_call_logs_names_the_call_from_its_invite_to_its_end() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    // tracing caches whether a callsite is wanted when it is first hit: with one
+    // dispatcher registered, by asking the hitting thread's own, so a callsite a
+    // parallel test hits first (it has none) would be cached as unwanted and this
+    // test would miss its events. With a second dispatcher alive, tracing asks
+    // every live one instead, under a lock.
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    let events = CallIds::default();
+    let subscriber = tracing_subscriber::registry().with(events.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let mut shell = Shell::new(config(PORTS));
+        // A moderator, and a participant who mutes, is muted by the moderator's
+        // lecture mode, hangs up; a caller who keys a wrong number.
+        let m = shell.admitted(1, MODERATOR);
+        let p = shell.admitted(2, PARTICIPANT);
+        shell.callers[p].level = Some(2000);
+        shell.key(p, "*6");
+        shell.key(m, "*5");
+        shell.progress(Duration::from_secs(3));
+        let w = shell.dial(3);
+        shell.ack(w);
+        shell.progress(Duration::from_secs(12));
+        shell.key(w, "1111111#");
+        shell.progress(Duration::from_secs(5));
+        for i in [p, m, w] {
+            shell.caller_hangs_up(i);
+        }
+        shell.progress(Duration::from_secs(33));
+        assert_eq!(shell.node.calls(), 0);
+    });
+    let events = events.0.lock().expect("the events").clone();
+    assert!(
+        events.len() > 10,
+        "the calls logged their steps: {events:?}"
+    );
+    let calls: Vec<String> = (1..=3).map(|n| format!("{n}-4242@")).collect();
+    for (message, call_id) in &events {
+        assert!(
+            call_id
+                .as_deref()
+                .is_some_and(|id| calls.iter().any(|call| id.starts_with(call.as_str()))),
+            "{message:?} names no call ({call_id:?}): {events:#?}"
+        );
+    }
+    for call in &calls {
+        for step in ["node: new call", "node: call ended"] {
+            assert!(
+                events.iter().any(|(message, id)| message == step
+                    && id
+                        .as_deref()
+                        .is_some_and(|id| id.starts_with(call.as_str()))),
+                "{call}: {step}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_load_counts_calls_rooms_participants_and_rtp_ports() {
+    let mut shell = Shell::new(config(PORTS));
+    assert_eq!(
+        (
+            shell.node.calls(),
+            shell.node.rooms(),
+            shell.node.participants()
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(shell.node.rtp_ports_left(), 5);
+    shell.admitted(1, PARTICIPANT);
+    shell.admitted(2, LISTENER);
+    let w = shell.dial(3);
+    shell.ack(w);
+    shell.progress(Duration::from_secs(1));
+    assert_eq!(
+        (
+            shell.node.calls(),
+            shell.node.rooms(),
+            shell.node.participants(),
+            shell.node.rtp_ports_left()
+        ),
+        (3, 1, 2, 2),
+        "three calls, two of them in the one room"
+    );
+    assert_eq!(shell.node.frames_lost(), 0, "every tick on time");
+}
+
+#[test]
+fn a_room_ticked_very_late_counts_each_skipped_frame_of_each_leg_as_lost() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.admitted(1, PARTICIPANT);
+    shell.admitted(2, PARTICIPANT);
+    shell.progress(Duration::from_millis(100));
+    assert_eq!(shell.node.frames_lost(), 0);
+    // The loop wakes 200 ms late: the room skips the deadlines it missed.
+    let due = shell
+        .node
+        .rooms
+        .values()
+        .find_map(Room::poll_timeout)
+        .expect("the room's deadline");
+    shell.now = due + Duration::from_millis(200);
+    shell.next_tick = shell.now + Duration::from_millis(20);
+    shell.feed(Input::Timeout(shell.now));
+    // 10 periods late: the frame due then is mixed, the 10 after it skipped, for
+    // both legs.
+    assert_eq!(shell.node.frames_lost(), 2 * 10);
+}

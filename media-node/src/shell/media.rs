@@ -36,7 +36,7 @@ const EVENTS: usize = 256;
 /// How long the BYEs of a stopping node get to be answered.
 const BYE_GRACE: Duration = Duration::from_secs(2);
 /// How often the conferences held are told to the portal commands' task, and the
-/// node's figures copied out (1 s).
+/// node's figures and load copied out (1 s).
 const TICKS_PER_PUBLISH: u64 = 50;
 /// How often the figures are logged, when they changed (10 s).
 const TICKS_PER_LOG: u64 = 500;
@@ -234,7 +234,7 @@ pub(super) fn run(
             }
         }
     }
-    io.publish_stats(&node, true);
+    io.publish_stats(&node, state.rtp.unsent(), true);
     Ok(io)
 }
 
@@ -283,7 +283,7 @@ impl Loop {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks % TICKS_PER_PUBLISH == 0 {
             io.publish_held(node);
-            io.publish_stats(node, self.ticks % TICKS_PER_LOG == 0);
+            io.publish_stats(node, self.rtp.unsent(), self.ticks % TICKS_PER_LOG == 0);
         }
         let now = Instant::now();
         self.next_tick += PERIOD;
@@ -341,7 +341,7 @@ impl Loop {
         while let Some(output) = node.poll_output() {
             match output {
                 Output::Media(output) => self.carry_out(output),
-                Output::Io(output) => io.dispatch(output),
+                Output::Io(output) => io.dispatch(node, output),
             }
         }
     }

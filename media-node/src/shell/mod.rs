@@ -24,10 +24,15 @@
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 //! - [`recorder`]: recordings written to disk as they come, then stored in S3.
-//! - [`stats`]: what the node refused or dropped, by reason ([`Shell::stats`]),
-//!   logged when it changes.
+//! - [`stats`]: what the node refused or dropped, by reason, logged when it
+//!   changes, and its load ([`Shell::stats`]).
+//! - [`metrics`]: the load as CloudWatch metrics (embedded metric format).
+//!
+//! Each call's lookups run in the call's span ([`Node::call_span`]), so their
+//! log lines name the call as the node's own do.
 
 pub mod config;
+pub mod metrics;
 pub mod recorder;
 pub mod services;
 pub mod spool;
@@ -48,6 +53,7 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
 
@@ -187,12 +193,18 @@ impl Shell {
             .map(|leg| (leg.conference_id, leg.id))
             .collect();
         for leg in recovered {
+            self.stats.cdr_queued();
             let _ = to_store.send(leg);
         }
         let (cdrs, notes) = std::sync::mpsc::channel();
-        spool::spawn(spool, notes, to_store)
+        spool::spawn(spool, notes, to_store, self.stats.clone())
             .map_err(|source| io("CDR spool thread".into(), source))?;
-        let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue, cdrs.clone()));
+        let cdr_writer = tokio::spawn(write_cdrs(
+            services.clone(),
+            cdr_queue,
+            cdrs.clone(),
+            self.stats.clone(),
+        ));
         let (finished, uploads) = mpsc::unbounded_channel();
         let recorder = Recorder::start(&self.config.recording_dir, finished).map_err(|source| {
             io(
@@ -227,6 +239,14 @@ impl Shell {
                 inbox.clone(),
             )),
         ];
+        match self.config.metrics.clone() {
+            Some(metrics) => tasks.push(tokio::spawn(metrics::publish(
+                self.stats.clone(),
+                self.config.public_ip,
+                metrics,
+            ))),
+            None => tracing::info!("TELECONF_STAGE unset: no CloudWatch metrics"),
+        }
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let io_side = Io {
             udp: self.udp,
@@ -346,10 +366,12 @@ impl Io {
         }
     }
 
-    /// Copies the node's figures into [`Stats`], and logs them all when `log` and
-    /// they changed since they were last logged.
-    fn publish_stats(&mut self, node: &Node, log: bool) {
+    /// Copies the node's figures and load into [`Stats`] (`unsent`: the RTP sends
+    /// the loop dropped), and logs the figures when `log` and they changed since
+    /// they were last logged.
+    fn publish_stats(&mut self, node: &Node, unsent: u64, log: bool) {
         self.stats.set_media(node.media_stats());
+        self.stats.set_load(node, unsent);
         if log {
             let figures = self.stats.read();
             if figures != self.logged {
@@ -371,18 +393,22 @@ impl Io {
         });
     }
 
-    /// Carries out one of the node's I/O outputs.
-    fn dispatch(&mut self, output: IoOutput) {
+    /// Carries out one of `node`'s I/O outputs; a lookup runs in its call's span.
+    fn dispatch(&mut self, node: &Node, output: IoOutput) {
         match output {
             IoOutput::SendSip { to, bytes } => self.send_sip(to, bytes),
             IoOutput::Lookup { call, lookup } => {
                 let services = self.services.clone();
                 let inbox = self.inbox.clone();
-                self.runtime.spawn(async move {
-                    if let Some(answer) = services.answer(lookup).await {
-                        inbox.send(Event::Answer { call, answer }).await;
+                let span = node.call_span(call).cloned();
+                self.runtime.spawn(
+                    async move {
+                        if let Some(answer) = services.answer(lookup).await {
+                            inbox.send(Event::Answer { call, answer }).await;
+                        }
                     }
-                });
+                    .instrument(span.unwrap_or_else(tracing::Span::none)),
+                );
             }
             IoOutput::CdrOpen(leg) | IoOutput::CdrClose(leg) => {
                 let _ = self.cdrs.send(Note::Record(leg));
@@ -478,9 +504,11 @@ async fn write_cdrs(
     services: Services,
     mut queue: mpsc::UnboundedReceiver<CallLeg>,
     spool: std::sync::mpsc::Sender<Note>,
+    stats: Arc<Stats>,
 ) {
     while let Some(leg) = queue.recv().await {
         services.write_leg(&leg).await;
+        stats.cdr_written();
         let _ = spool.send(Note::Written(leg));
     }
 }
