@@ -494,6 +494,7 @@ impl Shell {
         let now = Instant::now();
         let config = NodeConfig {
             trunk_sources: [Source::Trunk.addr().ip()].into_iter().collect(),
+            entry_sources: teleconf_sip::sources::Sources::none(),
             trunk_media: [Source::Trunk.addr().ip()].into_iter().collect(),
             local_addr: addr("127.0.0.1:5060"),
             rtp_addr: std::net::Ipv4Addr::LOCALHOST,

@@ -57,6 +57,8 @@ mod rooms;
 mod sip;
 pub mod star44;
 
+pub use sip::SOURCE_HEADER;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
@@ -92,6 +94,9 @@ pub struct NodeConfig {
     /// The SIP trunk's addresses: the only sources (besides the accounts' IP
     /// phones) whose requests are served.
     pub trunk_sources: Sources,
+    /// The SIP entry's addresses (Kamailio): requests from them are served, and
+    /// the sender they name in [`sip::SOURCE_HEADER`] is the caller's origin.
+    pub entry_sources: Sources,
     /// Where the trunk's media may come from when not from the address its SDP
     /// gives (NAT): a call latches once on one of them ([`teleconf_sip::rtp::source`]).
     pub trunk_media: Sources,
@@ -112,6 +117,9 @@ pub struct MediaStats {
     /// RTP packets the calls dropped: not from their caller's source, or not of
     /// its stream.
     pub rtp_dropped: DroppedRtp,
+    /// Requests that named their source ([`sip::SOURCE_HEADER`]) from outside the
+    /// SIP entry: the header was ignored.
+    pub untrusted_source_headers: u64,
 }
 
 /// What happens to the node.
@@ -330,6 +338,8 @@ pub struct Node {
     frames_lost: u64,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
+    /// Requests whose [`sip::SOURCE_HEADER`] came from outside the SIP entry.
+    untrusted_source_headers: u64,
     next_leg: u64,
     /// Scratch of the tick, kept between ticks so a tick allocates nothing.
     tick_calls: Vec<CallKey>,
@@ -359,6 +369,7 @@ impl Node {
             ip_phones: IpPhones::default(),
             free_ports,
             draining: false,
+            untrusted_source_headers: 0,
             next_leg: 0,
             tick_calls: Vec::new(),
             tick_frames: Vec::new(),
@@ -377,7 +388,10 @@ impl Node {
         for hosted in self.calls.values() {
             rtp_dropped += hosted.call.dropped_rtp();
         }
-        MediaStats { rtp_dropped }
+        MediaStats {
+            rtp_dropped,
+            untrusted_source_headers: self.untrusted_source_headers,
+        }
     }
 
     /// Rooms alive.

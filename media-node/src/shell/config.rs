@@ -6,6 +6,7 @@
 //! | `TELECONF_PUBLIC_IP`      | address put in Contact and SDP (needed when the SIP address is `0.0.0.0`) | the SIP address's |
 //! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
 //! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses or CIDR blocks allowed to call | `127.0.0.1,::1` |
+//! | `TELECONF_SIP_ENTRY_SOURCES` | comma-separated addresses or CIDR blocks of the SIP entry (Kamailio) in front of the node: their requests are served, and the caller they name in `X-Teleconf-Source` is the one the trunk allow-list, `*44` and the IVR's guessing counters judge | none |
 //! | `TELECONF_TRUNK_MEDIA_SOURCES` | comma-separated addresses or CIDR blocks the trunk's RTP may come from when not from the address its SDP gives (NAT); a call latches once on one of them, and takes nothing from anywhere else | `TELECONF_TRUNK_SOURCES` |
 //! | `TELECONF_IP_PHONES_REFRESH_SECS` | how often the accounts' IP phones (who may dial `*44`) are read from the store | `10` |
 //! | `TELECONF_SIP_TCP_MAX_CONNECTIONS` | SIP TCP connections held at once; one more is closed as soon as accepted | `256` |
@@ -44,6 +45,8 @@ pub struct Config {
     pub trunk_sources: Sources,
     /// Where the trunk's RTP may come from besides the SDP's address (NAT).
     pub trunk_media: Sources,
+    /// The SIP entry's addresses, whose `X-Teleconf-Source` is believed.
+    pub entry_sources: Sources,
     /// How often the accounts' IP phones are read from the store: a phone the
     /// owner adds may dial `*44`, and one removed no longer may, within this.
     pub ip_phones_refresh: Duration,
@@ -105,6 +108,7 @@ impl Config {
             .collect(),
         )?;
         let trunk_media = env.parse_or("TELECONF_TRUNK_MEDIA_SOURCES", trunk_sources.clone())?;
+        let entry_sources = env.parse_or("TELECONF_SIP_ENTRY_SOURCES", Sources::none())?;
         let defaults = ConnectionLimits::default();
         let at_least_one = |name: &str, default: u64| match env.parse_or(name, default)? {
             0 => Err(invalid(name, "0", "must be at least 1")),
@@ -140,6 +144,7 @@ impl Config {
             rtp_ports,
             trunk_sources,
             trunk_media,
+            entry_sources,
             ip_phones_refresh: secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?,
             tcp,
             drain: Duration::from_secs(env.parse_or("TELECONF_DRAIN_SECS", 0)?),
@@ -160,6 +165,7 @@ impl Config {
         NodeConfig {
             trunk_sources: self.trunk_sources.clone(),
             trunk_media: self.trunk_media.clone(),
+            entry_sources: self.entry_sources.clone(),
             local_addr: SocketAddr::new(IpAddr::V4(self.public_ip), local.port()),
             rtp_addr: self.public_ip,
             rtp_ports: self.rtp_ports.clone(),
@@ -203,6 +209,7 @@ mod tests {
             config.trunk_media, config.trunk_sources,
             "the trunk's own by default"
         );
+        assert!(config.entry_sources.is_empty(), "no SIP entry by default");
         assert_eq!(config.tcp, ConnectionLimits::default());
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
         assert_eq!(config.metrics, None, "no stage, no metrics");
@@ -216,6 +223,7 @@ mod tests {
             ("TELECONF_RTP_PORTS", "30000-30099"),
             ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
             ("TELECONF_TRUNK_MEDIA_SOURCES", "203.0.113.0/24"),
+            ("TELECONF_SIP_ENTRY_SOURCES", "10.0.1.0/24"),
             ("TELECONF_IP_PHONES_REFRESH_SECS", "30"),
             ("TELECONF_DRAIN_SECS", "600"),
             ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "64"),
@@ -241,6 +249,7 @@ mod tests {
         );
         assert!(config.trunk_media.contains("203.0.113.77".parse().unwrap()));
         assert!(!config.trunk_media.contains("198.51.100.1".parse().unwrap()));
+        assert!(config.entry_sources.contains("10.0.1.9".parse().unwrap()));
         assert_eq!(config.drain, Duration::from_secs(600));
         assert_eq!(
             config.tcp,
@@ -278,6 +287,7 @@ mod tests {
             ("TELECONF_RTP_PORTS", "100-200"),
             ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
             ("TELECONF_TRUNK_MEDIA_SOURCES", "10.0.0.0/33"),
+            ("TELECONF_SIP_ENTRY_SOURCES", "kamailio"),
             ("TELECONF_IP_PHONES_REFRESH_SECS", "0"),
             ("TELECONF_IP_PHONES_REFRESH_SECS", "often"),
             ("TELECONF_DRAIN_SECS", "soon"),

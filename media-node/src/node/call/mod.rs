@@ -63,7 +63,7 @@
 //! keypad, admission, the prompts).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,8 +144,12 @@ pub enum Input<'a> {
     Invite {
         /// The INVITE.
         request: Request,
-        /// Where it came from: where our SIP goes.
+        /// Where it came from: where our SIP goes (the SIP entry, behind one).
         source: SocketAddr,
+        /// The caller's own address: `source`, or the one a trusted SIP entry
+        /// vouched for (`X-Teleconf-Source`). The IVR's guessing counters and the
+        /// caller's RTP go by it.
+        origin: IpAddr,
         /// The access number dialled (`None` for `*44`).
         dialled: Option<E164>,
         /// The caller ID as the trunk presented it (`anonymous` when withheld).
@@ -266,6 +270,8 @@ pub enum Output {
 struct Caller {
     /// Where the INVITE came from: where our SIP goes.
     source: SocketAddr,
+    /// The caller's own address ([`Input::Invite`]'s `origin`).
+    origin: IpAddr,
     /// The access number dialled (`None` for `*44`).
     dialled: Option<E164>,
     /// The caller ID as the trunk presented it.
@@ -537,6 +543,7 @@ impl Call {
             Input::Invite {
                 request,
                 source,
+                origin,
                 dialled,
                 caller_id,
                 local_media,
@@ -548,9 +555,10 @@ impl Call {
                 if !matches!(self.phase, Phase::Inviting) {
                     return;
                 }
-                self.media.signalled_from(source.ip());
+                self.media.signalled_from(origin);
                 self.phase = Phase::Invited(Box::new(Caller {
                     source,
+                    origin,
                     dialled,
                     caller_id,
                     local_media,
