@@ -500,6 +500,7 @@ impl Shell {
             rtp_addr: std::net::Ipv4Addr::LOCALHOST,
             rtp_ports: PORTS,
             timers: Timers::default(),
+            drain_grace: Duration::from_secs(60),
         };
         let mut node = Node::new(config);
         let phone = IpPhone::new(

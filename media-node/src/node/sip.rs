@@ -406,6 +406,7 @@ impl Node {
                 span: new.span,
                 port,
                 room: None,
+                ends: None,
             },
         );
         let caller_id = new
@@ -420,7 +421,7 @@ impl Node {
             now,
             key,
             call::Input::Invite {
-                request: new.request,
+                request: Box::new(new.request),
                 source: new.source,
                 origin: new.origin.ip(),
                 dialled: new.dialled,

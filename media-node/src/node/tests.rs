@@ -15,6 +15,8 @@ use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
 const TRUNK: &str = "127.0.0.1";
+/// How long past its conference's planned end a draining node keeps a call.
+const DRAIN_GRACE: Duration = Duration::from_secs(120);
 /// The SIP entry (Kamailio), in front of the node.
 const ENTRY: &str = "10.0.1.1";
 const PORTS: Range<u16> = 20_000..20_010;
@@ -32,6 +34,7 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
         rtp_addr: Ipv4Addr::LOCALHOST,
         rtp_ports,
         timers: Timers::default(),
+        drain_grace: DRAIN_GRACE,
     }
 }
 
@@ -1474,4 +1477,62 @@ fn the_sip_entrys_probe_gets_200_until_the_node_drains_then_503() {
         shell.sip_sent(),
         ["SIP/2.0 200 OK", "SIP/2.0 503 Service Unavailable"]
     );
+}
+
+/// BYEs (retransmissions included) in `log`.
+fn byes(log: &[Output]) -> usize {
+    sip_lines(log)
+        .iter()
+        .filter(|line| line.starts_with("BYE "))
+        .count()
+}
+
+#[test]
+fn a_draining_node_keeps_a_call_until_its_conferences_planned_end_plus_the_grace() {
+    let mut shell = Shell::new(config(PORTS));
+    // The calls come at 13:40 (and are admitted some seconds later): it ends in
+    // less than a minute.
+    shell.conference.schedule =
+        teleconf_domain::Schedule::new(utc(13, 30), utc(13, 41)).expect("a schedule");
+    shell.admitted(1, PARTICIPANT);
+    shell.feed(Input::Drain(shell.now));
+    let since = shell.log.len();
+    // The planned end (under a minute) plus the grace (two minutes) are not over.
+    shell.progress(Duration::from_secs(140));
+    assert_eq!((shell.node.calls(), byes(&shell.log[since..])), (1, 0));
+    shell.progress(Duration::from_secs(30));
+    assert!(
+        byes(&shell.log[since..]) >= 1,
+        "hung up when its time was up"
+    );
+    let closed: Vec<_> = shell.log[since..]
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed, [teleconf_domain::DisconnectCause::BridgeHangup]);
+}
+
+#[test]
+fn a_call_past_its_planned_end_when_the_drain_starts_gets_the_grace_from_then() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.conference.schedule =
+        teleconf_domain::Schedule::new(utc(13, 30), utc(13, 41)).expect("a schedule");
+    shell.admitted(1, PARTICIPANT);
+    // Past the planned end: the conference goes on, never cut by its schedule.
+    shell.progress(Duration::from_secs(90));
+    assert_eq!(shell.node.calls(), 1);
+    shell.feed(Input::Drain(shell.now));
+    let since = shell.log.len();
+    shell.progress(DRAIN_GRACE - Duration::from_secs(2));
+    assert_eq!((shell.node.calls(), byes(&shell.log[since..])), (1, 0));
+    shell.progress(Duration::from_secs(4));
+    assert!(byes(&shell.log[since..]) >= 1);
+    let closes = shell.log[since..]
+        .iter()
+        .filter(|o| matches!(o, Output::Io(IoOutput::CdrClose(_))))
+        .count();
+    assert_eq!(closes, 1, "its leg closed once");
 }

@@ -142,8 +142,8 @@ pub enum Input<'a> {
     /// The INVITE that creates the call. The node has already checked the trunk
     /// allow-list and looked up the access number.
     Invite {
-        /// The INVITE.
-        request: Request,
+        /// The INVITE (boxed: the variant would dwarf the others).
+        request: Box<Request>,
         /// Where it came from: where our SIP goes (the SIP entry, behind one).
         source: SocketAddr,
         /// The caller's own address: `source`, or the one a trusted SIP entry
@@ -226,6 +226,9 @@ pub enum Output {
         account: AccountId,
         /// The conference records.
         record: bool,
+        /// The conference's planned end (it is never cut there; a draining node
+        /// keeps the call until then plus its grace).
+        ends: Instant,
     },
     /// One frame of the caller's audio for the room ([`crate::app::mixer::Mixer::push`]).
     ToRoom {
@@ -567,7 +570,7 @@ impl Call {
                     prompts,
                     star44,
                 }));
-                self.receive_request(now, request);
+                self.receive_request(now, *request);
                 // No transaction took it: nothing will answer or end this call.
                 self.phase = match std::mem::replace(&mut self.phase, Phase::Ended) {
                     Phase::Invited(caller) => Phase::Refused(caller),

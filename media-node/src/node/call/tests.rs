@@ -133,7 +133,7 @@ impl Node {
             version: 1,
         };
         self.feed(Input::Invite {
-            request: request(&invite(sdp)),
+            request: Box::new(request(&invite(sdp))),
             source: addr(SIGNALLING),
             origin: addr(SIGNALLING).ip(),
             dialled: Some("+33100000000".parse().expect("an E.164 number")),
