@@ -182,6 +182,13 @@ else
   start_process kamailio "${as_user[@]}" "$(command -v kamailio)" -f "$ROOT/infra/kamailio/kamailio.cfg" \
     -DD -E -w "$kam_dir" -Y "$kam_dir" -l "udp:$SIP_ADDR" -l "tcp:$SIP_ADDR" \
     -A "DS_LIST=\"$kam_dir/dispatcher.list\"" -A PING_INTERVAL=2
+  # Ready once Kamailio has loaded every node (the sync says so after each reload).
+  for _ in {1..300}; do
+    grep -q "dispatcher sync: $NODES node(s) listed" "$RUN_DIR/dispatcher-sync.log" && break
+    sleep 0.1
+  done
+  grep -q "dispatcher sync: $NODES node(s) listed" "$RUN_DIR/dispatcher-sync.log" ||
+    die "Kamailio does not list the $NODES nodes; see .run/dispatcher-sync.log and .run/kamailio.log"
   media_node=1
 fi
 
