@@ -1026,14 +1026,10 @@ fn a_draining_node_refuses_new_calls_and_hanging_up_all_closes_every_leg() {
         "{:?}",
         sip_lines(&shell.log[before..])
     );
-    let closed: Vec<_> = shell.log[before..]
-        .iter()
-        .filter_map(|o| match o {
-            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
-            _ => None,
-        })
-        .collect();
-    assert_eq!(closed, [teleconf_domain::DisconnectCause::BridgeHangup]);
+    assert_eq!(
+        closed_causes(&shell.log[before..]),
+        [teleconf_domain::DisconnectCause::BridgeHangup]
+    );
     // Unanswered, the BYE's transaction times out (64*T1) and the call is gone.
     shell.progress(Duration::from_secs(33));
     assert_eq!(shell.node.calls(), 0);
@@ -1479,6 +1475,16 @@ fn the_sip_entrys_probe_gets_200_until_the_node_drains_then_503() {
     );
 }
 
+/// The causes of the CDR legs closed in `log`, in order.
+fn closed_causes(log: &[Output]) -> Vec<teleconf_domain::DisconnectCause> {
+    log.iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
+            _ => None,
+        })
+        .collect()
+}
+
 /// BYEs (retransmissions included) in `log`.
 fn byes(log: &[Output]) -> usize {
     sip_lines(log)
@@ -1487,14 +1493,19 @@ fn byes(log: &[Output]) -> usize {
         .count()
 }
 
-#[test]
-fn a_draining_node_keeps_a_call_until_its_conferences_planned_end_plus_the_grace() {
+/// A participant admitted to a conference planned to end at 13:41: the calls
+/// come at 13:40 and are admitted some seconds later, so it ends in under a minute.
+fn admitted_to_a_conference_ending_soon() -> Shell {
     let mut shell = Shell::new(config(PORTS));
-    // The calls come at 13:40 (and are admitted some seconds later): it ends in
-    // less than a minute.
     shell.conference.schedule =
         teleconf_domain::Schedule::new(utc(13, 30), utc(13, 41)).expect("a schedule");
     shell.admitted(1, PARTICIPANT);
+    shell
+}
+
+#[test]
+fn a_draining_node_keeps_a_call_until_its_conferences_planned_end_plus_the_grace() {
+    let mut shell = admitted_to_a_conference_ending_soon();
     shell.feed(Input::Drain(shell.now));
     let since = shell.log.len();
     // The planned end (under a minute) plus the grace (two minutes) are not over.
@@ -1505,22 +1516,15 @@ fn a_draining_node_keeps_a_call_until_its_conferences_planned_end_plus_the_grace
         byes(&shell.log[since..]) >= 1,
         "hung up when its time was up"
     );
-    let closed: Vec<_> = shell.log[since..]
-        .iter()
-        .filter_map(|o| match o {
-            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
-            _ => None,
-        })
-        .collect();
-    assert_eq!(closed, [teleconf_domain::DisconnectCause::BridgeHangup]);
+    assert_eq!(
+        closed_causes(&shell.log[since..]),
+        [teleconf_domain::DisconnectCause::BridgeHangup]
+    );
 }
 
 #[test]
 fn a_call_past_its_planned_end_when_the_drain_starts_gets_the_grace_from_then() {
-    let mut shell = Shell::new(config(PORTS));
-    shell.conference.schedule =
-        teleconf_domain::Schedule::new(utc(13, 30), utc(13, 41)).expect("a schedule");
-    shell.admitted(1, PARTICIPANT);
+    let mut shell = admitted_to_a_conference_ending_soon();
     // Past the planned end: the conference goes on, never cut by its schedule.
     shell.progress(Duration::from_secs(90));
     assert_eq!(shell.node.calls(), 1);
@@ -1530,9 +1534,9 @@ fn a_call_past_its_planned_end_when_the_drain_starts_gets_the_grace_from_then() 
     assert_eq!((shell.node.calls(), byes(&shell.log[since..])), (1, 0));
     shell.progress(Duration::from_secs(4));
     assert!(byes(&shell.log[since..]) >= 1);
-    let closes = shell.log[since..]
-        .iter()
-        .filter(|o| matches!(o, Output::Io(IoOutput::CdrClose(_))))
-        .count();
-    assert_eq!(closes, 1, "its leg closed once");
+    assert_eq!(
+        closed_causes(&shell.log[since..]),
+        [teleconf_domain::DisconnectCause::BridgeHangup],
+        "its leg closed once"
+    );
 }

@@ -85,14 +85,20 @@ async fn calls_through_the_sip_entry_are_spread_over_the_nodes() {
     }
     a.hangup().await.unwrap();
     b.hangup().await.unwrap();
-    let legs = wait_for_legs(&stack, &open, |legs| {
-        legs.len() == 2 && legs.iter().all(|leg| leg.left_at.is_some())
+    every_leg_hung_up_by_its_caller(&stack, &open, 2).await;
+}
+
+/// Waits until `open` has `count` legs, all closed, and checks each was closed by
+/// its caller: no call was cut.
+async fn every_leg_hung_up_by_its_caller(stack: &Stack, open: &OpenConference, count: usize) {
+    let legs = wait_for_legs(stack, open, |legs| {
+        legs.len() == count && legs.iter().all(|leg| leg.left_at.is_some())
     })
     .await;
     assert!(
         legs.iter()
             .all(|leg| leg.cause == Some(DisconnectCause::CallerHangup)),
-        "{legs:?}"
+        "a call was cut: {legs:?}"
     );
 }
 
@@ -164,13 +170,5 @@ async fn a_draining_node_keeps_its_call_until_it_hangs_up_while_new_calls_go_to_
 
     b.hangup().await.unwrap();
     c.hangup().await.unwrap();
-    let legs = wait_for_legs(&stack, &open, |legs| {
-        legs.len() == 3 && legs.iter().all(|leg| leg.left_at.is_some())
-    })
-    .await;
-    assert!(
-        legs.iter()
-            .all(|leg| leg.cause == Some(DisconnectCause::CallerHangup)),
-        "no call cut: {legs:?}"
-    );
+    every_leg_hung_up_by_its_caller(&stack, &open, 3).await;
 }
