@@ -50,6 +50,16 @@ impl SipEntry {
     /// Starts `count` nodes over `stack`'s table, the sync and Kamailio, and
     /// returns once Kamailio lists every node as active and probed.
     pub async fn start(stack: &Stack, count: usize) -> anyhow::Result<Self> {
+        Self::start_with(stack, count, None).await
+    }
+
+    /// As [`SipEntry::start`], the sync reaching DynamoDB at `sync_dynamodb` (a
+    /// proxy a test can cut) when given.
+    pub async fn start_with(
+        stack: &Stack,
+        count: usize,
+        sync_dynamodb: Option<String>,
+    ) -> anyhow::Result<Self> {
         let dir = ScratchDir::new("sip-entry")?;
         let mut nodes = Vec::new();
         for i in 1..=count {
@@ -73,8 +83,12 @@ impl SipEntry {
         }
         let list = dir.join("dispatcher.list");
         let ctl = format!("unix:{}", dir.join("kamailio_ctl").display());
-        let sync = Command::new(built_binary("teleconf-dispatcher-sync"))
-            .envs(stack.binary_env())
+        let mut sync = Command::new(built_binary("teleconf-dispatcher-sync"));
+        sync.envs(stack.binary_env());
+        if let Some(endpoint) = sync_dynamodb {
+            sync.env("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
+        }
+        let sync = sync
             .env("TELECONF_DISPATCHER_LIST", &list)
             .env("TELECONF_KAMAILIO_CTL", &ctl)
             .env("TELECONF_DISPATCHER_SYNC_SECS", "1")
@@ -173,6 +187,16 @@ impl SipEntry {
         }
         states.sort();
         Ok(states)
+    }
+
+    /// The nodes `dispatcher.list` holds now (`sip:…` of each line).
+    pub fn listed(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("dispatcher.list"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+            .collect()
     }
 
     /// Waits until Kamailio holds exactly `nodes`, each active.

@@ -1,7 +1,8 @@
 //! Calls through the SIP entry (Kamailio) in front of two media nodes
 //! (`teleconf_tests::sip_entry`): new calls are spread over the nodes, and a node
 //! told to stop (SIGTERM) takes no new call, keeps its calls until they hang up,
-//! and exits once empty: no call is cut.
+//! and exits once empty: no call is cut. The entry's list outlives an outage of
+//! the registry.
 
 use std::time::Duration;
 
@@ -171,4 +172,34 @@ async fn a_draining_node_keeps_its_call_until_it_hangs_up_while_new_calls_go_to_
     b.hangup().await.unwrap();
     c.hangup().await.unwrap();
     every_leg_hung_up_by_its_caller(&stack, &open, 3).await;
+}
+
+#[tokio::test]
+async fn the_sip_entry_keeps_its_node_list_while_the_registry_is_unreachable() {
+    let stack = Stack::new().await;
+    let (proxy, _) = stack.store_through_proxy().await;
+    let entry = SipEntry::start_with(&stack, 2, Some(proxy.url()))
+        .await
+        .unwrap();
+    let uri = |i: usize| format!("sip:{}", entry.nodes[i].sip);
+    let mut both = vec![uri(0), uri(1)];
+    both.sort();
+    assert_eq!(entry.listed(), both);
+    // The sync cannot read the registry; meanwhile a node stops (no call: it
+    // drains and exits at once).
+    proxy.cut();
+    entry.terminate(0).unwrap();
+    entry
+        .wait_for_heartbeat(&stack, 0, |beat| beat.state != NodeState::Active, HEARTBEAT)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(entry.listed(), both, "the last list stays");
+    // Readable again: the list follows the registry.
+    proxy.restore();
+    entry
+        .wait_until_active(&[entry.nodes[1].sip], Duration::from_secs(15))
+        .await
+        .unwrap();
+    assert_eq!(entry.listed(), [uri(1)]);
 }
