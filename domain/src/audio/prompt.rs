@@ -204,8 +204,8 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::audio::g711;
     use crate::audio::wav::tests::{extensible_fmt, fmt, riff, sox_g711};
+    use audio_codec_algorithms::{decode_ulaw, encode_ulaw};
 
     fn pcm16_wav(channels: u16, rate: u32, samples: &[i16]) -> Vec<u8> {
         let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
@@ -398,10 +398,10 @@ mod tests {
     fn a_sox_ulaw_prompt_becomes_linear_pcm() {
         let codes: Vec<u8> = tone(800, 8000, 400.0, 20_000.0)
             .into_iter()
-            .map(g711::linear_to_ulaw)
+            .map(encode_ulaw)
             .collect();
         let prompt = normalize_prompt(&sox_g711(7, 8000, &codes)).expect("normalises");
-        let expected: Vec<i16> = codes.iter().map(|&c| g711::ulaw_to_linear(c)).collect();
+        let expected: Vec<i16> = codes.iter().map(|&c| decode_ulaw(c)).collect();
         assert_eq!(prompt.samples, expected);
         assert_eq!(prompt.duration_ms, 100);
     }
@@ -542,10 +542,7 @@ mod tests {
             sox_g711(
                 7,
                 8000,
-                &short
-                    .iter()
-                    .map(|&s| g711::linear_to_ulaw(s))
-                    .collect::<Vec<_>>(),
+                &short.iter().map(|&s| encode_ulaw(s)).collect::<Vec<_>>(),
             ),
             sox_g711(6, 16_000, &[0xD5; 33]),
             riff(&[

@@ -27,9 +27,9 @@ use teleconf_adapters::settings::{self, Env, invalid};
 use super::metrics::Metrics;
 use crate::Error;
 use crate::node::NodeConfig;
-use crate::sip::connections::ConnectionLimits;
-use crate::sip::transaction::Timers;
-use crate::sources::Sources;
+use teleconf_sip::connections::ConnectionLimits;
+use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::Timers;
 
 /// Where the node listens and whom it serves.
 #[derive(Debug, Clone)]

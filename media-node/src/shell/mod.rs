@@ -55,17 +55,15 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use teleconf_domain::{
-    CallLeg, ConferenceId, ControlCommand, DisconnectCause, Language, PhoneNumber, PromptId,
-};
+use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
 
 use crate::Error;
-use crate::ivr::{self, ConferenceInfo, IntroTarget};
-use crate::mixer::LegKey;
-use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
-use crate::star44::IpPhones;
+use crate::app::CallKey;
+use crate::app::lookup::Answer;
+use crate::node::star44::IpPhones;
+use crate::node::{Input, IoOutput, LiveUpdate, Node};
 use media::{Inbox, Posted};
-use recorder::{Rec, Recorder};
+use recorder::Recorder;
 use spool::{Note, Spool};
 use stats::Stats;
 
@@ -89,8 +87,13 @@ enum Event {
     },
     /// That connection closed.
     TcpClosed { peer: SocketAddr },
-    /// A service answered.
-    Answer(Answer),
+    /// A call's lookup answered.
+    Answer {
+        /// The call that asked.
+        call: CallKey,
+        /// The answer.
+        answer: Answer,
+    },
     /// Stop: drain, then hang up what is left.
     Stop,
     /// A moderator's command from the portal.
@@ -100,36 +103,6 @@ enum Event {
     },
     /// The accounts' IP phones, as the store holds them now.
     IpPhones(IpPhones),
-}
-
-/// The services' answers, owned (the node's inputs borrow).
-#[derive(Debug)]
-enum Answer {
-    Number {
-        req: RequestId,
-        number: Result<Option<PhoneNumber>, teleconf_adapters::Error>,
-    },
-    Account {
-        req: RequestId,
-        language: Result<Option<Language>, teleconf_adapters::Error>,
-    },
-    Conference {
-        leg: LegKey,
-        info: Option<ConferenceInfo>,
-    },
-    Attempts {
-        leg: LegKey,
-        counts: Option<ivr::Attempts>,
-    },
-    Intro {
-        leg: LegKey,
-        target: Option<IntroTarget>,
-    },
-    Prompt {
-        leg: LegKey,
-        id: PromptId,
-        pcm: Arc<[i16]>,
-    },
 }
 
 /// A bound media node, ready to [`run`](Shell::run).
@@ -283,7 +256,6 @@ impl Shell {
             runtime: tokio::runtime::Handle::current(),
             services,
             cdrs,
-            recorder,
             live,
             held,
             stats: self.stats,
@@ -295,7 +267,7 @@ impl Shell {
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(node, io_side, mailbox, drain));
+                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, drain));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {
@@ -338,7 +310,7 @@ impl Shell {
 
 /// The node's side of the world besides RTP: SIP sockets and connections, the
 /// services (their work runs on the tokio `runtime`, their answers come back
-/// through the `inbox`), the CDR spool, the recorder, the live view.
+/// through the `inbox`), the CDR spool, the live view.
 struct Io {
     udp: Arc<UdpSocket>,
     /// The address RTP ports are bound on.
@@ -350,8 +322,6 @@ struct Io {
     services: Services,
     /// The CDR spool's thread.
     cdrs: std::sync::mpsc::Sender<Note>,
-    /// The recorder's thread.
-    recorder: Recorder,
     /// The live view's writer, in order.
     live: mpsc::UnboundedSender<LiveUpdate>,
     /// The conferences the node holds, for the portal commands' [controls] task.
@@ -390,32 +360,9 @@ impl Io {
                 command,
             }),
             Event::IpPhones(phones) => node.handle_input(Input::IpPhones(phones)),
-            Event::Answer(answer) => node.handle_input(match answer {
-                Answer::Number {
-                    req,
-                    number: Ok(number),
-                } => Input::NumberFound { now, req, number },
-                Answer::Account {
-                    req,
-                    language: Ok(language),
-                } => Input::AccountFound { now, req, language },
-                Answer::Number {
-                    req,
-                    number: Err(error),
-                }
-                | Answer::Account {
-                    req,
-                    language: Err(error),
-                } => {
-                    let _call = node.request_span(req).map(tracing::Span::enter);
-                    tracing::warn!(%error, "lookup of a new call failed");
-                    Input::LookupFailed { now, req }
-                }
-                Answer::Conference { leg, info } => Input::ConferenceFound { now, leg, info },
-                Answer::Attempts { leg, counts } => Input::Attempts { now, leg, counts },
-                Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
-                Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
-            }),
+            Event::Answer { call, answer } => {
+                node.handle_input(Input::Answer { now, call, answer })
+            }
         }
     }
 
@@ -446,67 +393,35 @@ impl Io {
         });
     }
 
-    /// Carries out one output of `node`; the work for a call runs in its span.
-    fn dispatch(&mut self, node: &Node, output: Output) {
+    /// Carries out one of `node`'s I/O outputs; a lookup runs in its call's span.
+    fn dispatch(&mut self, node: &Node, output: IoOutput) {
         match output {
-            Output::SendSip { to, bytes } => self.send_sip(to, bytes),
-            Output::LookupNumber { req, e164 } => {
+            IoOutput::SendSip { to, bytes } => self.send_sip(to, bytes),
+            IoOutput::Lookup { call, lookup } => {
                 let services = self.services.clone();
-                self.answer(node.request_span(req), async move {
-                    Some(Answer::Number {
-                        req,
-                        number: services.number(&e164).await,
-                    })
-                });
-            }
-            Output::LookupAccount { req, account } => {
-                let services = self.services.clone();
-                self.answer(node.request_span(req), async move {
-                    Some(Answer::Account {
-                        req,
-                        language: services.language(account).await,
-                    })
-                });
-            }
-            Output::Lookup { leg, what } => self.lookup(node.call_span(leg), leg, what),
-            Output::FetchPrompt { leg, id } => {
-                let services = self.services.clone();
-                self.answer(node.call_span(leg), async move {
-                    match services.prompt(id).await {
-                        Ok(Some(pcm)) => Some(Answer::Prompt { leg, id, pcm }),
-                        // The call plays the default after its grace period.
-                        Ok(None) => None,
-                        Err(error) => {
-                            tracing::warn!(prompt = %id, %error, "prompt fetch failed");
-                            None
+                let inbox = self.inbox.clone();
+                let span = node.call_span(call).cloned();
+                self.runtime.spawn(
+                    async move {
+                        if let Some(answer) = services.answer(lookup).await {
+                            inbox.send(Event::Answer { call, answer }).await;
                         }
                     }
-                });
+                    .instrument(span.unwrap_or_else(tracing::Span::none)),
+                );
             }
-            Output::CdrOpen(leg) | Output::CdrClose(leg) => {
+            IoOutput::CdrOpen(leg) | IoOutput::CdrClose(leg) => {
                 let _ = self.cdrs.send(Note::Record(leg));
             }
-            Output::RecordingStart {
-                conference,
-                account,
-            } => self.recorder.send(Rec::Start {
-                conference,
-                account,
-                at: Utc::now(),
-            }),
-            Output::RecordFrame { conference, pcm } => {
-                self.recorder.send(Rec::Frame { conference, pcm });
-            }
-            Output::RecordingStop { conference } => self.recorder.send(Rec::Stop { conference }),
-            Output::StoreIntro { target, pcm } => {
+            IoOutput::StoreIntro { target, pcm } => {
                 let services = self.services.clone();
                 self.runtime
                     .spawn(async move { services.store_intro(&target, &pcm).await });
             }
-            Output::Live(update) => {
+            IoOutput::Live(update) => {
                 let _ = self.live.send(update);
             }
-            Output::Activity {
+            IoOutput::Activity {
                 account,
                 conference,
                 kind,
@@ -519,70 +434,7 @@ impl Io {
                         .await;
                 });
             }
-            // The media loop's own (RTP).
-            Output::SendRtp { .. } | Output::BindRtp(_) | Output::ReleaseRtp(_) => {
-                tracing::error!("an RTP output reached the shell's I/O");
-            }
         }
-    }
-
-    fn lookup(&mut self, span: Option<&tracing::Span>, leg: LegKey, what: ivr::Output) {
-        let services = self.services.clone();
-        match what {
-            ivr::Output::LookupConference(number) => self.answer(span, async move {
-                match services.conference(&number).await {
-                    Ok(info) => Some(Answer::Conference { leg, info }),
-                    Err(error) => {
-                        // Unanswered, the IVR says goodbye after its answer timeout.
-                        tracing::warn!(%error, "conference lookup failed");
-                        None
-                    }
-                }
-            }),
-            ivr::Output::LookupIntroCode(code) => self.answer(span, async move {
-                match services.intro_target(&code, Utc::now()).await {
-                    Ok(target) => Some(Answer::Intro { leg, target }),
-                    Err(error) => {
-                        tracing::warn!(%error, "intro code lookup failed");
-                        None
-                    }
-                }
-            }),
-            ivr::Output::CheckAttempts { caller, conference } => self.answer(span, async move {
-                counted(
-                    leg,
-                    services.attempts(&caller, conference, Utc::now()).await,
-                )
-            }),
-            ivr::Output::RecordFailure { caller, conference } => self.answer(span, async move {
-                counted(
-                    leg,
-                    services
-                        .record_failure(&caller, conference, Utc::now())
-                        .await,
-                )
-            }),
-            other => tracing::debug!(?other, "not a lookup for the shell"),
-        }
-    }
-
-    /// Runs `work` on a task, in the `span` of the call it is for, and feeds its
-    /// answer, if any, back to the node.
-    fn answer(
-        &self,
-        span: Option<&tracing::Span>,
-        work: impl Future<Output = Option<Answer>> + Send + 'static,
-    ) {
-        let inbox = self.inbox.clone();
-        let span = span.cloned().unwrap_or_else(tracing::Span::none);
-        self.runtime.spawn(
-            async move {
-                if let Some(answer) = work.await {
-                    inbox.send(Event::Answer(answer)).await;
-                }
-            }
-            .instrument(span),
-        );
     }
 
     fn send_sip(&self, to: SocketAddr, bytes: Vec<u8>) {
@@ -605,15 +457,6 @@ impl Io {
             Err(error) => tracing::warn!(%to, %error, "SIP send failed"),
         }
     }
-}
-
-/// The failure counts for the call `leg`. The counters fail closed: a store that
-/// cannot tell answers `None`, and the call is refused, never read as no failures.
-fn counted(leg: LegKey, counts: Result<ivr::Attempts, teleconf_adapters::Error>) -> Option<Answer> {
-    let counts = counts
-        .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable or not written"))
-        .ok();
-    Some(Answer::Attempts { leg, counts })
 }
 
 /// Reads the SIP UDP socket.

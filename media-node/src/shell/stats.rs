@@ -10,9 +10,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use teleconf_sip::connections::{Expiry, Refused};
+use teleconf_sip::rtp::DroppedRtp;
+
 use crate::node::{MediaStats, Node};
-use crate::rtp::DroppedRtp;
-use crate::sip::connections::{Expiry, Refused};
 
 /// The figures, counted since the node started.
 #[derive(Debug, Default)]

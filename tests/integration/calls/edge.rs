@@ -176,7 +176,7 @@ impl Ua {
             packet.extend_from_slice(&(n as u16).to_be_bytes());
             packet.extend_from_slice(&(n * 160).to_be_bytes());
             packet.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-            teleconf_domain::audio::g711::encode_ulaw(&pcm, &mut packet);
+            teleconf_sip::g711::encode_ulaw(&pcm, &mut packet);
             socket.send_to(&packet, ("127.0.0.1", port)).await.unwrap();
         }
     }
