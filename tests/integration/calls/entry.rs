@@ -69,7 +69,14 @@ async fn calls_through_the_sip_entry_are_spread_over_the_nodes() {
     let open = OpenConference::create(&stack.store).await;
     let entry = SipEntry::start(&stack, 2).await.unwrap();
     let dir = ScratchDir::new("entry-spread").unwrap();
+    let all: Vec<_> = entry.nodes.iter().map(|node| node.sip).collect();
     let mut a = participant(&dir, "spread-a", 440.0, &entry, &open).await;
+    // Both still probed up (a probe lost on a loaded machine sets a node
+    // inactive until the next one): the next call goes round to the other.
+    entry
+        .wait_until_active(&all, Duration::from_secs(10))
+        .await
+        .unwrap();
     let mut b = participant(&dir, "spread-b", 1000.0, &entry, &open).await;
     wait_for_legs(&stack, &open, |legs| legs.len() == 2).await;
     // Round robin: one call on each node, each admitted there.
