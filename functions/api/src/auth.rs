@@ -7,19 +7,21 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use jwt::{SignWithKey, VerifyWithKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use teleconf_domain::{Attempt, Email, Limit, PasswordHash, User, UserId, authenticate};
+use teleconf_views::auth::LoginResponse;
+use teleconf_views::local;
+use teleconf_views::users::UserView;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, ClientAddr, JsonBody};
-use crate::routes::local;
-use crate::routes::users::UserView;
+use crate::extract::{ClientAddr, JsonBody};
 use crate::state::AppState;
+use crate::usecases::Caller;
 
 /// How long a token is accepted.
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
@@ -128,17 +130,6 @@ pub struct LoginRequest {
     pub email: String,
     /// The password.
     pub password: String,
-}
-
-/// A signed-in session.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoginResponse {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
-    /// When the token stops working, in the account's zone.
-    pub expires_at: DateTime<FixedOffset>,
-    /// Who signed in.
-    pub user: UserView,
 }
 
 /// Exchanges an e-mail and password for a token.
