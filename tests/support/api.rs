@@ -20,7 +20,7 @@ use teleconf_adapters::process::{Clock, system_clock};
 use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_adapters::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use teleconf_api::AppState;
-use teleconf_api::auth::Tokens;
+use teleconf_api::tokens::Tokens;
 use teleconf_domain::testkit::{unique_e164, unique_email};
 use teleconf_domain::{
     Account, AccountId, CallLeg, CallerRole, ConferenceId, DisconnectCause, LegId, Recording,

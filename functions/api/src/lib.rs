@@ -16,7 +16,8 @@
 //!   the lifecycle rules, the store), on the narrow store traits it needs; the
 //!   signed-in [`usecases::Caller`].
 //! - [`download`]: CSV attachments.
-//! - [`auth`]: login, signed expiring tokens, the failed-login throttle.
+//! - [`auth`]: login and logout, the failed-login throttle; [`tokens`]: signed
+//!   expiring tokens.
 //! - [`extract`]: JSON bodies that name the failing field, the signed-in caller
 //!   from the bearer token, the client's address.
 //! - [`error`]: the use cases' error, the HTTP error and the one mapping between
@@ -31,6 +32,7 @@ pub mod extract;
 pub mod router;
 pub mod routes;
 pub mod state;
+pub mod tokens;
 pub mod usecases;
 
 pub use router::router;

@@ -11,8 +11,8 @@ use anyhow::Context;
 use teleconf_adapters::aws::Clients;
 use teleconf_adapters::blobs::S3Blobs;
 use teleconf_adapters::store::dynamo::DynamoStore;
-use teleconf_api::auth::Tokens;
 use teleconf_api::config::{Config, TokenSecret};
+use teleconf_api::tokens::Tokens;
 use teleconf_api::{AppState, router};
 
 #[tokio::main]

@@ -126,7 +126,7 @@ mod tests {
         router(AppState {
             store: Arc::new(MemoryStore::new()),
             blobs: Arc::new(MemoryBlobs::default()),
-            tokens: Arc::new(auth::Tokens::new(&[1; 32]).unwrap()),
+            tokens: Arc::new(crate::tokens::Tokens::new(&[1; 32]).unwrap()),
             clock: teleconf_adapters::process::system_clock(),
             branding: Arc::new(Default::default()),
         })

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use teleconf_adapters::store::{
     ActivityStore, CdrStore, ConferenceStore, InvitationStore, NumberStore,
 };
+use teleconf_domain::messages::Branding;
 use teleconf_domain::messages::Confirmation;
-use teleconf_domain::messages::confirmation::Branding;
 use teleconf_domain::permissions::Action;
 use teleconf_domain::{
     ActivityKind, CallerRole, ConferenceStatus, Email, Invitation, InvitationId, Language,
