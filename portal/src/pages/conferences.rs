@@ -37,7 +37,7 @@ pub fn may(s: &Session, c: &ConferenceView, action: fn(ConferenceRef) -> Action)
 
 /// « Your role does not allow this », as the API says it.
 pub fn forbidden(lang: crate::i18n::L) -> PortalError {
-    PortalError::Api(crate::backend::ApiFailure {
+    PortalError::Api(crate::error::ApiFailure {
         status: axum::http::StatusCode::FORBIDDEN,
         code: "forbidden".into(),
         message: "your role does not allow this".into(),
