@@ -15,8 +15,8 @@ use teleconf_domain::{
 };
 
 use crate::change::Change;
+use crate::deps::Deps;
 use crate::error::MailerError;
-use crate::handler::Deps;
 
 /// One mail to send exactly once.
 #[derive(Debug, Clone, PartialEq)]
