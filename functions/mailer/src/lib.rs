@@ -30,6 +30,7 @@
 //! - [`deliver`]: one mail sent exactly once, or dead-lettered.
 //! - [`deps`]: what they share (the store, SES, the bucket, the branding), built
 //!   once in `main`.
+//! - [`invoice_notice`]: an issued invoice's mails, read from the store and the bucket.
 //! - [`handler`]: the Lambda handler: a stream batch in, batch item failures out.
 //! - [`stream`]: the local loop's reader of the table's stream (DynamoDB Streams API),
 //!   feeding the same handler the same event shape Lambda does.
@@ -43,6 +44,7 @@ pub mod deliver;
 pub mod deps;
 pub mod error;
 pub mod handler;
+pub mod invoice_notice;
 pub mod stream;
 
 pub use config::Config;
