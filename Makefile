@@ -6,8 +6,16 @@ SHELL := /bin/bash
 EMULATOR ?= moto
 ifeq ($(EMULATOR),localstack)
 EMULATOR_PORT ?= 4566
+# LocalStack serves S3, SES, SQS and CloudFormation; moto beside it serves DynamoDB and its
+# streams (scripts/emulator.sh says why), reached through the SDK's per-service endpoints (the
+# SDKs name DynamoDB Streams' variable after its service id, "DynamoDB Streams": _DYNAMODB_STREAMS).
+EMULATOR_DYNAMODB_PORT ?= $(shell echo $$(($(EMULATOR_PORT) + 1)))
+export EMULATOR_DYNAMODB_PORT
+export AWS_ENDPOINT_URL_DYNAMODB := http://127.0.0.1:$(EMULATOR_DYNAMODB_PORT)
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS := http://127.0.0.1:$(EMULATOR_DYNAMODB_PORT)
 else
 EMULATOR_PORT ?= 4577
+unexport AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_DYNAMODB_STREAMS
 endif
 API_ADDR ?= 127.0.0.1:8080
 SIP_ADDR ?= 127.0.0.1:5060
@@ -101,9 +109,15 @@ bench: bench-api bench-media bench-billing ## Run every benchmark and print its 
 	  $(CARGO) bench --workspace --bench '*'; \
 	fi
 
-bench-api: ## The API's cold start and size, built as deployed (profile lambda)
-	$(CARGO) build --profile lambda -p teleconf-api --bin teleconf-api
-	$(CARGO) run --quiet --profile lambda -p teleconf-api --example cold_start -- target/lambda/teleconf-api
+# The bench builds for the host with an explicit --target, so its binary lands in
+# target/<host>/lambda/: target/lambda/<bin>/ is where `make package` puts the zips (the
+# template's CodeUri), and a file target/lambda/<bin> from a plain --profile lambda build
+# would stop cargo-lambda from making that directory.
+HOST_TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
+bench-api: ## The API's cold start and size, built as deployed (profile lambda) for this machine
+	$(CARGO) build --profile lambda --target $(HOST_TARGET) -p teleconf-api --bin teleconf-api
+	$(CARGO) run --quiet --profile lambda --target $(HOST_TARGET) -p teleconf-api --example cold_start -- \
+	  target/$(HOST_TARGET)/lambda/teleconf-api
 
 bench-billing: ## Billing: legs/s of the pricing core (1M legs), and 100k legs billed end to end on the emulator
 	scripts/with-emulator.sh $(CARGO) run --quiet --release -p teleconf-billing --example bench_billing

@@ -5,18 +5,12 @@
 /// Anything the media node's protocol core can refuse, or its shell fail at.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A SIP message could not be read.
+    /// A SIP message, an SDP body or an RTP packet could not be read.
     #[error(transparent)]
-    Sip(#[from] crate::sip::SipError),
-    /// An SDP body could not be read or answered.
-    #[error(transparent)]
-    Sdp(#[from] crate::sdp::SdpError),
-    /// An RTP packet could not be read.
-    #[error(transparent)]
-    Rtp(#[from] crate::rtp::RtpError),
+    Protocol(#[from] teleconf_sip::Error),
     /// The mixer refused a leg operation or a frame.
     #[error(transparent)]
-    Mixer(#[from] crate::mixer::MixerError),
+    Mixer(#[from] crate::app::mixer::MixerError),
     /// A setting of the shell is missing or wrong (`teleconf_adapters::settings`).
     #[error(transparent)]
     Config(teleconf_adapters::Error),

@@ -8,63 +8,26 @@
 //! tokio tasks (SIP over UDP and TCP, the store and the bucket, the CDR spool).
 //!
 //! ## Layout
-//! - [`sip`]: SIP messages: the codec around `rsip` (compact headers, bare LF,
-//!   folded headers, Content-Length checked, never a panic on garbage), and the
-//!   RFC 3261 §17 transactions (INVITE server with RFC 6026's Accepted state,
-//!   non-INVITE server and client) with their timers, and the UAS dialog
-//!   (RFC 3261 §12: route set, BYE both ways, re-INVITE, INFO).
-//! - [`sdp`]: SDP offer/answer for G.711 and telephone-event.
-//! - [`rtp`]: RTP packets (`rtp-rs`), RFC 4733 events and the DTMF receiver, and
-//!   the [media source](rtp::source) a call takes RTP from (the caller's, never a
-//!   stranger's).
-//! - [`sources`]: the sets of addresses the node trusts: the trunk's signalling
-//!   and media sources, as addresses or CIDR blocks.
-//! - [`prompts`]: the default fr/en prompts (made offline by
-//!   `scripts/make-prompts.sh`, embedded) and the player that turns prompts into
-//!   20 ms frames.
-//! - [`ivr`]: the access IVR: greeting, conference number, access code, window,
-//!   guessing limits, `*44`, one-time intro codes.
-//! - [`intro`]: recording a conference's intro message by phone.
-//! - [`mixer`]: a conference's room: jitter buffers, the 20 ms N−1 mix on
-//!   absolute deadlines, listeners never heard, the shared mix encoded once.
-//! - [`keypad`] and [`conference`]: the keys in the conference (`*6`, `*5`, …)
-//!   and what they do to it: mutes, lecture mode, the lock, removals, recording.
-//! - [`call`]: one inbound leg tying the above together: INVITE → 100/200 with
-//!   the SDP answer, prompts as RTP, DTMF (RFC 4733 or INFO) into the IVR, then
-//!   the keypad, admission (join the room, open the CDR), BYE either way, CANCEL,
-//!   hold, RTP from the caller only, RTP timeout; the room itself belongs to the
-//!   node.
-//! - [`star44`]: who may dial `*44`: the accounts' IP phones (by address, or by
-//!   the identity the trunk asserts), as the shell reads them from the store.
-//! - [`node`]: all calls and rooms of the node: the trunk allow-list (403),
-//!   OPTIONS keep-alives, access-number lookup (404), `*44`, RTP ports drawn at
-//!   random, SIP and RTP routed to their call, rooms created on the first join and
-//!   ticked on their deadlines, CDRs and lookups handed to the shell, the media
-//!   figures ([`node::MediaStats`]).
+//! SIP, SDP and RTP are the [`teleconf_sip`] crate's (messages, transactions,
+//! dialogs; offer/answer; packets, RFC 4733 and the media source rule). Here, three
+//! layers, each using only those listed before it:
+//! - [`app`]: what a caller meets, free of SIP: the access IVR, the intro
+//!   recorder, the keypad, the prompts and their player, a conference's room and
+//!   its mixer.
+//! - [`node`]: every call and room of the node: a [`node::call::Call`] ties one
+//!   inbound leg's SIP, SDP and RTP to the IVR and its room; the node routes
+//!   SIP and RTP to its calls, keeps the rooms, and hands the shell what needs I/O.
 //! - [`shell`]: the I/O around the node: sockets, the clock, the store's and the
 //!   bucket's answers, the CDR spool, recordings, the `teleconf-media-node`
 //!   binary's settings.
 //! - [`error`]: the crate's error, wrapping each module's.
 
-pub mod call;
-pub mod conference;
+pub mod app;
 pub mod error;
-pub mod intro;
-pub mod ivr;
-pub mod keypad;
-pub mod mixer;
 pub mod node;
-pub mod prompts;
-pub mod rtp;
-pub mod sdp;
 pub mod shell;
-pub mod sip;
-pub mod sources;
-pub mod star44;
 
 pub use error::Error;
 
-#[cfg(test)]
-mod fuzz;
 #[cfg(test)]
 mod testkit;

@@ -14,7 +14,10 @@
 //! - the media node runs with its task definition's environment and task role, and
 //!   takes a call whose live view, command queue and hang-up go through the store;
 //! - every log line of a function or the node is JSON without colour codes and
-//!   names its request or call.
+//!   names its request or call; the node's metrics lines (embedded metric format)
+//!   carry what the stack's alarms read, under their namespace and dimensions;
+//! - with the trunk's media addresses left to their default, a stranger's RTP to
+//!   a call whose offered address never sends is not taken (nothing latches on it).
 //!
 //! Checks that do not depend on each other are all made and reported together: the
 //! test fails once, listing every problem.
@@ -33,13 +36,14 @@ use teleconf_domain::testkit::unique_email;
 use teleconf_domain::{Account, CallerRole, Role, User, YearMonth};
 use teleconf_mailer::change::Change;
 use teleconf_mailer::stream::StreamReader;
+use teleconf_media_node::shell::metrics;
 use teleconf_tests::deployment::{ALARM_EMAIL, Deployment, MAIL_FROM, PORTAL_URL};
 use teleconf_tests::event_pattern;
 use teleconf_tests::media::{OpenConference, node_vars};
 use teleconf_tests::outbox::{SentMail, sent_mail_at};
 use teleconf_tests::stack::Emulator;
 
-use crate::calls::edge::{Ua, status};
+use crate::calls::edge::{Ua, media_port, status};
 
 /// Everything found wrong, reported at the end.
 #[derive(Debug, Default)]
@@ -291,23 +295,10 @@ fn log_retention(problems: &mut Problems, stack: &Value) {
     }
 }
 
-fn alarms(problems: &mut Problems, stack: &Value) {
-    let topics = stack["topics"].as_object().cloned().unwrap_or_default();
-    let notified: Vec<&String> = topics
-        .iter()
-        .filter(|(_, subs)| {
-            subs.as_array()
-                .into_iter()
-                .flatten()
-                .any(|s| s["protocol"] == "email" && s["endpoint"] == ALARM_EMAIL)
-        })
-        .map(|(arn, _)| arn)
-        .collect();
-    problems.check(!notified.is_empty(), || {
-        format!("no SNS topic mails the AlarmEmail parameter ({ALARM_EMAIL}): {topics:?}")
-    });
-    // Alarms moto created, and those its CloudFormation skipped (as the translated
-    // template declares them).
+/// The stack's alarms: those moto created, and those its CloudFormation skipped
+/// (as the translated template declares them), each as `namespace`, `metric`,
+/// `dimensions` (name → value) and `actions`.
+fn stack_alarms(stack: &Value) -> Vec<Value> {
     let mut alarms = stack["alarms"].as_array().cloned().unwrap_or_default();
     for declared in stack["not_emulated"]
         .as_object()
@@ -332,6 +323,25 @@ fn alarms(problems: &mut Problems, stack: &Value) {
             "actions": p["AlarmActions"],
         }));
     }
+    alarms
+}
+
+fn alarms(problems: &mut Problems, stack: &Value) {
+    let topics = stack["topics"].as_object().cloned().unwrap_or_default();
+    let notified: Vec<&String> = topics
+        .iter()
+        .filter(|(_, subs)| {
+            subs.as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["protocol"] == "email" && s["endpoint"] == ALARM_EMAIL)
+        })
+        .map(|(arn, _)| arn)
+        .collect();
+    problems.check(!notified.is_empty(), || {
+        format!("no SNS topic mails the AlarmEmail parameter ({ALARM_EMAIL}): {topics:?}")
+    });
+    let alarms = stack_alarms(stack);
     let on = |namespace: &str, metric: &str| {
         alarms.iter().any(|a| {
             a["namespace"] == namespace
@@ -354,8 +364,8 @@ fn alarms(problems: &mut Problems, stack: &Value) {
         ("AWS/Lambda", "Throttles", "function throttles"),
         ("AWS/ApiGateway", "5xx", "the API's 5xx"),
         (
-            "ECS/ContainerInsights",
-            "RunningTaskCount",
+            metrics::NAMESPACE,
+            "Calls",
             "fewer media tasks than the minimum",
         ),
     ] {
@@ -374,6 +384,92 @@ fn alarms(problems: &mut Problems, stack: &Value) {
                 || format!("no {metric} alarm on {logical}"),
             );
         }
+    }
+}
+
+/// The media node's metrics, as CloudWatch reads them from its container's log
+/// (`lines`, its standard output): embedded metric format lines with every one of
+/// the node's metrics (calls, rooms, participants, frames lost, RTP ports left,
+/// spool backlog), and every alarm of the stack on the node's
+/// namespace finds its metric there under its very dimensions (names and values).
+/// The node had a caller in a conference for seconds: some line counts it.
+fn media_metrics(problems: &mut Problems, stack: &Value, lines: &[String]) {
+    let emf: Vec<Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
+        .collect();
+    if emf.is_empty() {
+        problems.add(format!(
+            "the media node writes no metrics (embedded metric format) to its log: {lines:?}"
+        ));
+        return;
+    }
+    // The metrics a line declares: (namespace, metric, dimension names).
+    let declared = |line: &Value| -> Vec<(String, String, BTreeSet<String>)> {
+        let mut found = Vec::new();
+        for directive in line["_aws"]["CloudWatchMetrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let namespace = directive["Namespace"].as_str().unwrap_or_default();
+            for set in directive["Dimensions"].as_array().into_iter().flatten() {
+                let names: BTreeSet<String> = set
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n.as_str().map(String::from))
+                    .collect();
+                for metric in directive["Metrics"].as_array().into_iter().flatten() {
+                    let name = metric["Name"].as_str().unwrap_or_default();
+                    found.push((namespace.to_string(), name.to_string(), names.clone()));
+                }
+            }
+        }
+        found
+    };
+    for metric in metrics::METRICS {
+        problems.check(
+            emf.iter().all(|line| {
+                line[metric].is_number() && declared(line).iter().any(|(_, m, _)| m == metric)
+            }),
+            || format!("a metrics line of the media node lacks {metric}: {emf:?}"),
+        );
+    }
+    problems.check(
+        emf.iter().any(|line| {
+            line["Calls"].as_u64() >= Some(1) && line["Participants"].as_u64() >= Some(1)
+        }),
+        || format!("no metrics line of the media node counts the call it had: {emf:?}"),
+    );
+    let alarms: Vec<Value> = stack_alarms(stack)
+        .into_iter()
+        .filter(|a| a["namespace"] == metrics::NAMESPACE)
+        .collect();
+    problems.check(!alarms.is_empty(), || {
+        format!(
+            "no alarm reads the media node's metrics ({})",
+            metrics::NAMESPACE
+        )
+    });
+    for alarm in &alarms {
+        let metric = alarm["metric"].as_str().unwrap_or_default();
+        let dimensions = alarm["dimensions"].as_object().cloned().unwrap_or_default();
+        let names: BTreeSet<String> = dimensions.keys().cloned().collect();
+        let emitted = emf.iter().any(|line| {
+            declared(line).iter().any(|(namespace, m, set)| {
+                namespace == metrics::NAMESPACE && m == metric && *set == names
+            }) && line[metric].is_number()
+                && dimensions.iter().all(|(name, value)| line[name] == *value)
+        });
+        problems.check(emitted, || {
+            format!(
+                "the alarm on {} {metric} {dimensions:?} reads a metric the media node does not publish so: {:?}",
+                metrics::NAMESPACE,
+                emf.first()
+            )
+        });
     }
 }
 
@@ -552,6 +648,34 @@ async fn live_view_until(
     Err(last)
 }
 
+/// A stranger at 127.0.0.2 sends a second of RTP to the node's `port` at `sip`'s
+/// address, then listens a second more: what it received (`Some(bytes)`) if the
+/// call took it for its caller and sent it the call's audio.
+async fn stranger_latches(sip: std::net::SocketAddr, port: u16) -> Option<usize> {
+    let stranger = tokio::net::UdpSocket::bind(("127.0.0.2", 0))
+        .await
+        .expect("a socket on 127.0.0.2");
+    let to = std::net::SocketAddr::new(sip.ip(), port);
+    let mut received = 0;
+    let mut buffer = [0u8; 2048];
+    for n in 0u16..100 {
+        if n < 50 {
+            let mut packet = vec![0x80, 0x00];
+            packet.extend_from_slice(&n.to_be_bytes());
+            packet.extend_from_slice(&(u32::from(n) * 160).to_be_bytes());
+            packet.extend_from_slice(&0x5EE5_u32.to_be_bytes());
+            packet.extend_from_slice(&[0xFF; 160]);
+            let _ = stranger.send_to(&packet, to).await;
+        }
+        if let Ok(Ok((len, _))) =
+            tokio::time::timeout(Duration::from_millis(20), stranger.recv_from(&mut buffer)).await
+        {
+            received += len;
+        }
+    }
+    (received > 0).then_some(received)
+}
+
 #[tokio::test]
 async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_its_stack() {
     let mut deployment = Deployment::start(&["tc1", "tc2"], &parameters()).await;
@@ -654,11 +778,23 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
         .collect();
     // What the image's entrypoint reads from the instance's metadata.
     host.push(("TELECONF_PUBLIC_IP", "127.0.0.1".into()));
+    // A metrics line every second rather than every minute: the test is short.
+    host.push(("TELECONF_METRICS_INTERVAL_SECS", "1".into()));
     let (sip, mut node) = deployment.start_media_node(&host).await;
     let target = format!("sip:{}@{sip}", open.access.number.as_str());
     let participants = format!("/v1/conferences/{}/participants", open.conference.id);
     let mut caller = Ua::new("127.0.0.1", sip).await;
-    caller.join(&target, &open, CallerRole::Participant).await;
+    let answer = caller.join(&target, &open, CallerRole::Participant).await;
+    // The caller's offered media address never sends: a stranger off the trunk's
+    // media addresses (as the stack sets them) sending first must not be taken
+    // for it, or it would hear the conference.
+    if let Some(heard) = stranger_latches(sip, media_port(&answer)).await {
+        problems.add(format!(
+            "a stranger's RTP to a call whose offered address never sends was taken: it got {heard} bytes of the call's audio (TELECONF_TRUNK_MEDIA_SOURCES={:?})",
+            stack["task_definitions"]["MediaTaskDefinition"]["containers"][0]["environment"]
+                ["TELECONF_TRUNK_MEDIA_SOURCES"]
+        ));
+    }
     match live_view_until(&api, &mut deployment, &participants, &token, |l| {
         l[0]["leg_id"].is_string()
     })
@@ -881,11 +1017,31 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
             "requestId",
         );
     }
-    json_logs(
+    let node_lines = deployment.lines("media-node");
+    json_logs(&mut problems, "the media node", &node_lines, "call_id");
+    for line in &node_lines {
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let message = value["message"].as_str().unwrap_or_default();
+        let of_a_call = [
+            "call:",
+            "ivr:",
+            "rtp:",
+            "node: new call",
+            "node: call ended",
+        ]
+        .iter()
+        .any(|prefix| message.starts_with(prefix));
+        problems.check(
+            !of_a_call || value.to_string().contains("\"call_id\""),
+            || format!("a line of a call does not name it (call_id): {line}"),
+        );
+    }
+    media_metrics(
         &mut problems,
-        "the media node",
-        &deployment.lines("media-node"),
-        "call_id",
+        &stack,
+        &deployment.lines("media-node:stdout"),
     );
 
     // An update keeps the media service's count where autoscaling put it: the

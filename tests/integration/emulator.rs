@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use teleconf_tests::stack::{Stack, emulator_sdk_config};
+use teleconf_tests::stack::{Stack, emulator_streams};
 
 fn item(pk: &str) -> std::collections::HashMap<String, AttributeValue> {
     [
@@ -37,7 +37,7 @@ async fn one_stream_iterator_sees_every_write_across_a_cancelled_transaction() {
     let stack = Stack::new().await;
     let dynamodb = &stack.clients.dynamodb;
     let table = &stack.settings.table;
-    let streams = aws_sdk_dynamodbstreams::Client::new(&emulator_sdk_config(&stack.settings).await);
+    let streams = emulator_streams().await;
     let arn = dynamodb
         .describe_table()
         .table_name(table)

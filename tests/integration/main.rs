@@ -14,7 +14,7 @@ mod mail;
 mod mailer;
 mod media_files;
 mod outage;
-mod peers;
+mod peer_harness;
 mod portal;
 mod provisioning;
 mod store;

@@ -14,7 +14,7 @@ use teleconf_domain::mail::Sender;
 use teleconf_domain::messages::Branding;
 use teleconf_mailer::stream::StreamReader;
 
-use crate::stack::{Stack, emulator_sdk_config};
+use crate::stack::{Stack, emulator_streams};
 
 /// The portal address the tests' mail links to.
 pub const PORTAL_URL: &str = "https://portail.teleconf.example";
@@ -63,8 +63,7 @@ pub struct MailLoop {
 impl MailLoop {
     /// A loop over `stack`'s stream from its oldest record.
     pub async fn new(stack: &Stack, deps: teleconf_mailer::Deps) -> Self {
-        let sdk = emulator_sdk_config(&stack.settings).await;
-        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+        let streams = emulator_streams().await;
         let reader = StreamReader::open(&stack.clients.dynamodb, streams, &stack.settings.table)
             .await
             .expect("the table's stream");

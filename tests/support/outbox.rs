@@ -68,6 +68,19 @@ impl SentMail {
             None => (String::new(), raw.clone(), String::new(), Vec::new()),
         };
         let mut to = to;
+        if to.is_empty() {
+            // A raw send naming no destinations goes to the message's own To, Cc
+            // and Bcc (SES's rule); LocalStack keeps the message without them.
+            for addresses in parsed.iter().flat_map(|m| [m.to(), m.cc(), m.bcc()]) {
+                to.extend(
+                    addresses
+                        .into_iter()
+                        .flat_map(|a| a.iter())
+                        .filter_map(|a| a.address())
+                        .map(str::to_string),
+                );
+            }
+        }
         to.dedup();
         Self {
             source,
@@ -161,7 +174,9 @@ fn parse_moto(data: &Value) -> Vec<SentMail> {
     formatted.chain(raw).collect()
 }
 
-/// LocalStack: `{"messages": [{"Source", "Destination": {"ToAddresses": […]}, "Subject", "Body": {"text_part", "html_part"}, "RawData"}, …]}`.
+/// LocalStack: `{"messages": [{"Source", "Destination": {"ToAddresses": […]}, "Subject", "Body": {"text_part", "html_part"}}, …]}`
+/// for formatted sends, `{"Source", "RawData"}` for raw ones (no destinations: the
+/// message's headers name them).
 fn parse_localstack(data: &Value) -> Vec<SentMail> {
     let Some(messages) = data["messages"].as_array() else {
         return Vec::new();

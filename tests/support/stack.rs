@@ -1,5 +1,8 @@
 //! A provisioned stack on the emulator named by `AWS_ENDPOINT_URL` (`make test` sets it):
 //! a table per stack and a bucket per test process, provisioned by the project's own code.
+//! DynamoDB and its streams may be served elsewhere, at `AWS_ENDPOINT_URL_DYNAMODB`
+//! (`make test EMULATOR=localstack`: LocalStack beside moto's DynamoDB), as the SDK
+//! reads it in the service's binaries.
 
 use std::sync::OnceLock;
 
@@ -34,6 +37,15 @@ pub fn endpoint() -> String {
     })
 }
 
+/// Where DynamoDB and DynamoDB Streams are served: `AWS_ENDPOINT_URL_DYNAMODB`
+/// when set, else the emulator's [`endpoint`].
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(endpoint)
+}
+
 /// This process's bucket, and a table of this stack's own.
 ///
 /// One table per stack, not per process: moto snapshots a whole table when a
@@ -63,11 +75,25 @@ pub fn settings() -> AwsSettings {
     }
 }
 
-/// The production SDK loader, with the emulator's endpoint and dummy credentials
-/// given explicitly (so the tests do not depend on the shell's environment).
-pub async fn emulator_sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+/// The emulator's clients: S3 and SES at `settings`' endpoint, DynamoDB at
+/// `dynamodb` (the [`dynamodb_endpoint`], or a proxy in front of it).
+pub async fn emulator_clients(settings: &AwsSettings, dynamodb: &str) -> Clients {
+    let sdk = sdk_config_at(&settings.endpoint_url.clone().expect("an emulator endpoint")).await;
+    let mut clients = Clients::from_sdk_config(&sdk, settings);
+    clients.dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config_at(dynamodb).await);
+    clients
+}
+
+/// A client of the emulator's DynamoDB Streams (where its DynamoDB is).
+pub async fn emulator_streams() -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::new(&sdk_config_at(&dynamodb_endpoint()).await)
+}
+
+/// The production SDK loader, with `endpoint` and dummy credentials given
+/// explicitly (so the tests do not depend on the shell's environment).
+async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     sdk_loader()
-        .endpoint_url(settings.endpoint_url.clone().expect("an emulator endpoint"))
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "emulator",
@@ -95,7 +121,7 @@ impl Stack {
     /// Connects to the emulator and provisions (idempotently) this process's resources.
     pub async fn new() -> Self {
         let settings = settings();
-        let clients = Clients::from_sdk_config(&emulator_sdk_config(&settings).await, &settings);
+        let clients = emulator_clients(&settings, &dynamodb_endpoint()).await;
         teleconf_infra::provision::provision(&clients, &settings)
             .await
             .expect("provisioning the emulator");
@@ -113,28 +139,28 @@ impl Stack {
     /// This stack's table reached through a [`Proxy`](crate::proxy::Proxy) that the
     /// test can cut and restore (an outage without stopping the emulator).
     pub async fn store_through_proxy(&self) -> (crate::proxy::Proxy, DynamoStore) {
-        let endpoint = self
-            .settings
-            .endpoint_url
-            .clone()
-            .expect("an emulator endpoint");
+        let endpoint = dynamodb_endpoint();
         let target = endpoint.trim_start_matches("http://").to_string();
         let proxy = crate::proxy::Proxy::start(target)
             .await
             .expect("a loopback proxy");
-        let mut settings = self.settings.clone();
-        settings.endpoint_url = Some(proxy.url());
-        let clients = Clients::from_sdk_config(&emulator_sdk_config(&settings).await, &settings);
-        (proxy, DynamoStore::new(clients.dynamodb, &settings.table))
+        let clients = emulator_clients(&self.settings, &proxy.url()).await;
+        (
+            proxy,
+            DynamoStore::new(clients.dynamodb, &self.settings.table),
+        )
     }
 }
 
 impl Stack {
     /// The environment a service binary reads this stack from: its table, bucket and
-    /// sender, the emulator and its dummy credentials.
+    /// sender, the emulator (DynamoDB's, when elsewhere) and its dummy credentials.
     pub fn binary_env(&self) -> Vec<(&'static str, String)> {
         let settings = &self.settings;
+        let dynamodb = dynamodb_endpoint();
         vec![
+            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", dynamodb),
             ("TELECONF_TABLE", settings.table.clone()),
             ("TELECONF_BUCKET", settings.bucket.clone()),
             ("TELECONF_MAIL_FROM", settings.mail_from.to_string()),

@@ -4,16 +4,18 @@
 //! [`normalize_prompt`] checks the size limit before looking at the bytes, decodes
 //! the WAV (see [`crate::audio::wav`]), checks the duration limit on the decoded
 //! input, averages stereo to mono, and resamples anything that is not already
-//! 8 kHz with rubato's FFT resampler, whose anti-aliasing filter removes what lies
-//! above the new 4 kHz Nyquist frequency instead of folding it back into the voice
-//! band. 8 kHz input is passed through sample for sample.
+//! 8 kHz with rubato's windowed-sinc resampler, whose anti-aliasing filter removes
+//! what lies above the new 4 kHz Nyquist frequency instead of folding it back into
+//! the voice band. 8 kHz input is passed through sample for sample. (rubato's FFT
+//! resampler does the same with an FFT library that was the largest part of the
+//! API's Lambda binary; a prompt is resampled once, when it is uploaded.)
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Resampler, WindowFunction};
+use rubato::{Async, FixedAsync, Resampler, SincInterpolationParameters, WindowFunction};
 
 use crate::audio::wav;
 use crate::{Error, Result};
@@ -30,10 +32,13 @@ pub const MAX_PROMPT_DURATION: Duration = Duration::from_secs(5 * 60);
 /// The sample rate of every prompt: G.711's 8 kHz.
 pub const PROMPT_SAMPLE_RATE: u32 = 8_000;
 
-/// Input frames per resampler chunk. Larger chunks mean a longer FFT and so a
-/// sharper anti-aliasing filter; rubato rounds this up to a whole number of the
-/// rate pair's minimum block (441 input frames for 44.1 kHz → 8 kHz).
+/// Input frames per resampler chunk (the filter is the same whatever the chunk).
 const RESAMPLER_CHUNK: usize = 4096;
+
+/// Taps of the windowed-sinc anti-aliasing filter: with a Blackman-Harris window,
+/// the cut-off rubato derives for this length leaves the voice band whole and
+/// stops what lies above the new Nyquist frequency.
+const SINC_LEN: usize = 256;
 
 /// A prompt ready for the media node: 16-bit PCM at 8 kHz, mono.
 #[derive(Clone, PartialEq, Eq)]
@@ -121,9 +126,10 @@ fn to_mono(samples: Vec<i16>, channels: u16) -> Vec<i16> {
         .collect()
 }
 
-/// Resamples mono audio from `from` Hz to `to` Hz with rubato's synchronous FFT
-/// resampler (windowed spectrum truncation: band-limited, anti-aliased). The
-/// output has `ceil(len · to / from)` samples, with the resampler's delay trimmed.
+/// Resamples mono audio from `from` Hz to `to` Hz with rubato's windowed-sinc
+/// resampler (band-limited, anti-aliased; the filter's cut-off is relative to the
+/// lower of the two rates). The output has `ceil(len · to / from)` samples, with
+/// the resampler's delay trimmed.
 fn resample(samples: &[i16], from: u32, to: u32) -> Result<Vec<i16>> {
     let failed = |what: &dyn fmt::Display| {
         Error::invalid(
@@ -133,14 +139,13 @@ fn resample(samples: &[i16], from: u32, to: u32) -> Result<Vec<i16>> {
     };
     let input: Vec<f32> = samples.iter().map(|&s| f32::from(s)).collect();
     let frames = input.len();
-    let mut resampler = Fft::<f32>::new_custom(
-        from as usize,
-        to as usize,
+    let mut resampler = Async::<f32>::new_sinc(
+        f64::from(to) / f64::from(from),
+        1.0,
+        &SincInterpolationParameters::new(SINC_LEN, WindowFunction::BlackmanHarris2),
         RESAMPLER_CHUNK,
         1,
-        1,
-        WindowFunction::BlackmanHarris2,
-        FixedSync::Input,
+        FixedAsync::Input,
     )
     .map_err(|e| failed(&e))?;
     let adapter = InterleavedSlice::new(&input, 1, frames).map_err(|e| failed(&e))?;
@@ -199,8 +204,8 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::audio::g711;
     use crate::audio::wav::tests::{extensible_fmt, fmt, riff, sox_g711};
+    use audio_codec_algorithms::{decode_ulaw, encode_ulaw};
 
     fn pcm16_wav(channels: u16, rate: u32, samples: &[i16]) -> Vec<u8> {
         let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
@@ -393,10 +398,10 @@ mod tests {
     fn a_sox_ulaw_prompt_becomes_linear_pcm() {
         let codes: Vec<u8> = tone(800, 8000, 400.0, 20_000.0)
             .into_iter()
-            .map(g711::linear_to_ulaw)
+            .map(encode_ulaw)
             .collect();
         let prompt = normalize_prompt(&sox_g711(7, 8000, &codes)).expect("normalises");
-        let expected: Vec<i16> = codes.iter().map(|&c| g711::ulaw_to_linear(c)).collect();
+        let expected: Vec<i16> = codes.iter().map(|&c| decode_ulaw(c)).collect();
         assert_eq!(prompt.samples, expected);
         assert_eq!(prompt.duration_ms, 100);
     }
@@ -537,10 +542,7 @@ mod tests {
             sox_g711(
                 7,
                 8000,
-                &short
-                    .iter()
-                    .map(|&s| g711::linear_to_ulaw(s))
-                    .collect::<Vec<_>>(),
+                &short.iter().map(|&s| encode_ulaw(s)).collect::<Vec<_>>(),
             ),
             sox_g711(6, 16_000, &[0xD5; 33]),
             riff(&[

@@ -22,8 +22,8 @@
 use std::fmt;
 use std::io::Cursor;
 
-use crate::audio::g711;
 use crate::{Error, Result};
+use audio_codec_algorithms::{decode_alaw, decode_ulaw};
 
 /// The field that input errors are blamed on.
 const FIELD: &str = "audio";
@@ -100,8 +100,8 @@ impl Encoding {
             (Encoding::Float64, &[b0, b1, b2, b3, b4, b5, b6, b7]) => {
                 float_to_i16(f64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]))
             }
-            (Encoding::ALaw, &[code]) => g711::alaw_to_linear(code),
-            (Encoding::MuLaw, &[code]) => g711::ulaw_to_linear(code),
+            (Encoding::ALaw, &[code]) => decode_alaw(code),
+            (Encoding::MuLaw, &[code]) => decode_ulaw(code),
             // Unreachable: callers pass chunks of exactly bytes_per_sample().
             _ => 0,
         }
@@ -195,16 +195,10 @@ pub fn decode(input: &[u8]) -> Result<Decoded> {
     let frame_bytes = sample_bytes * usize::from(format.channels);
     let whole = data.len() - data.len() % frame_bytes;
     // Bounded by the input: at most one i16 per input byte.
-    let mut samples = Vec::with_capacity(whole / sample_bytes);
-    match format.encoding {
-        Encoding::MuLaw => g711::decode_ulaw(&data[..whole], &mut samples),
-        Encoding::ALaw => g711::decode_alaw(&data[..whole], &mut samples),
-        encoding => samples.extend(
-            data[..whole]
-                .chunks_exact(sample_bytes)
-                .map(|b| encoding.to_i16(b)),
-        ),
-    }
+    let samples = data[..whole]
+        .chunks_exact(sample_bytes)
+        .map(|b| format.encoding.to_i16(b))
+        .collect();
 
     Ok(Decoded {
         sample_rate: format.sample_rate,
@@ -701,7 +695,7 @@ pub(crate) mod tests {
         let wave = sine(800, 8000, 400.0, 20_000.0);
         let codes: Vec<u8> = wave
             .iter()
-            .map(|&v| g711::linear_to_ulaw(v as i16))
+            .map(|&v| audio_codec_algorithms::encode_ulaw(v as i16))
             .collect();
         let file = sox_g711(WAVE_FORMAT_MULAW, 8000, &codes);
         assert_eq!(
@@ -715,7 +709,7 @@ pub(crate) mod tests {
             (d.sample_rate, d.channels, d.encoding),
             (8000, 1, Encoding::MuLaw)
         );
-        let expected: Vec<i16> = codes.iter().map(|&c| g711::ulaw_to_linear(c)).collect();
+        let expected: Vec<i16> = codes.iter().map(|&c| decode_ulaw(c)).collect();
         assert_eq!(d.samples, expected);
         for (&got, &v) in d.samples.iter().zip(&wave) {
             // µ-law's largest step near 20,000 is 1024: the waveform is the sine.
@@ -728,7 +722,7 @@ pub(crate) mod tests {
         let wave = sine(800, 8000, 400.0, 20_000.0);
         let codes: Vec<u8> = wave
             .iter()
-            .map(|&v| g711::linear_to_alaw(v as i16))
+            .map(|&v| audio_codec_algorithms::encode_alaw(v as i16))
             .collect();
         let d = decode(&sox_g711(WAVE_FORMAT_ALAW, 8000, &codes)).expect("decodes");
         assert_eq!(d.encoding, Encoding::ALaw);

@@ -4,7 +4,7 @@
 //! abort on panic, stripped). Goals: ≤ 30 ms and ≤ 10 MB.
 //!
 //! Usage: `cold_start PATH_TO_TELECONF_API` (the Makefile passes
-//! `target/lambda/teleconf-api`). An example rather than a bench target so that
+//! `target/<host>/lambda/teleconf-api`). An example rather than a bench target so that
 //! measuring does not rebuild the API a second time under another profile.
 //!
 //! The process is spawned as Lambda would start it, but serving on a loopback port
@@ -79,7 +79,7 @@ fn one_cold_start(binary: &str) -> Duration {
 fn main() {
     let Some(binary) = std::env::args().nth(1) else {
         eprintln!(
-            "usage: cold_start PATH_TO_TELECONF_API (make bench passes target/lambda/teleconf-api)"
+            "usage: cold_start PATH_TO_TELECONF_API (make bench passes target/<host>/lambda/teleconf-api)"
         );
         std::process::exit(2);
     };

@@ -2,14 +2,17 @@
 //! played by a harness that answers the lookups from fixtures, ticks every 20 ms,
 //! meets each deadline and records every output.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
-use teleconf_domain::audio::g711;
-use teleconf_domain::{Language, NumberAction};
+use teleconf_domain::{Language, NumberAction, PhoneNumber};
+use teleconf_sip::g711;
+use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
+use teleconf_sip::testkit::{self as sipkit, DIALLED, SIPP_SDP};
 
 use super::*;
-use crate::rtp::{self, Digit, TelephoneEvent};
-use crate::testkit::{self, DIALLED, LISTENER, MODERATOR, NUMBER, PARTICIPANT, SIPP_SDP, utc};
+use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
+use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
 const TRUNK: &str = "127.0.0.1";
 const PORTS: Range<u16> = 20_000..20_010;
@@ -42,12 +45,12 @@ fn conference_number() -> PhoneNumber {
 
 /// sipp's INVITE as caller `n` (its own Call-ID, From tag and branch).
 fn invite(n: u32) -> String {
-    testkit::sipp_invite(n, SIPP_SDP)
+    sipkit::sipp_invite(n, SIPP_SDP)
 }
 
 /// A request of caller `n` on its dialog (`to_tag`) or outside any (`None`).
 fn request(n: u32, method: &str, cseq: u32, to_tag: Option<&str>) -> String {
-    testkit::sipp_request(n, method, cseq, to_tag, "", "")
+    sipkit::sipp_request(n, method, cseq, to_tag, "", "")
 }
 
 /// A caller on the trunk: its SIP and media addresses, and what it says.
@@ -108,38 +111,31 @@ impl Shell {
         while let Some(output) = self.node.poll_output() {
             let now = self.now;
             let answer = match &output {
-                Output::LookupNumber { req, .. } | Output::LookupAccount { req, .. }
-                    if self.store_down =>
-                {
-                    Some(Input::LookupFailed { now, req: *req })
+                Output::Io(IoOutput::Lookup { call, lookup }) => {
+                    let answer = match lookup {
+                        Lookup::Number(_) if self.store_down => Answer::Number(Err(Unavailable)),
+                        Lookup::Account(_) if self.store_down => Answer::Account(Err(Unavailable)),
+                        Lookup::Account(_) => Answer::Account(Ok(Some(Language::En))),
+                        Lookup::Number(e164) => {
+                            Answer::Number(Ok(self.number.clone().filter(|n| n.number == *e164)))
+                        }
+                        Lookup::Conference(number) => Answer::Conference(
+                            (*number == self.conference.number).then(|| self.conference.clone()),
+                        ),
+                        Lookup::Attempts { .. } | Lookup::RecordFailure { .. } => {
+                            Answer::Attempts(Ok(Attempts::default()))
+                        }
+                        Lookup::IntroCode(_) | Lookup::Prompt(_) => {
+                            panic!("not looked up here: {lookup:?}")
+                        }
+                    };
+                    Some(Input::Answer {
+                        now,
+                        call: *call,
+                        answer,
+                    })
                 }
-                Output::LookupAccount { req, .. } => Some(Input::AccountFound {
-                    now,
-                    req: *req,
-                    language: Some(Language::En),
-                }),
-                Output::LookupNumber { req, e164 } => Some(Input::NumberFound {
-                    now,
-                    req: *req,
-                    number: self.number.clone().filter(|n| n.number == *e164),
-                }),
-                Output::Lookup {
-                    leg,
-                    what: ivr::Output::LookupConference(number),
-                } => Some(Input::ConferenceFound {
-                    now,
-                    leg: *leg,
-                    info: (*number == self.conference.number).then(|| self.conference.clone()),
-                }),
-                Output::Lookup {
-                    leg,
-                    what: ivr::Output::CheckAttempts { .. } | ivr::Output::RecordFailure { .. },
-                } => Some(Input::Attempts {
-                    now,
-                    leg: *leg,
-                    counts: Some(ivr::Attempts::default()),
-                }),
-                Output::SendSip { to, bytes } => {
+                Output::Io(IoOutput::SendSip { to, bytes }) => {
                     self.learn(*to, bytes);
                     None
                 }
@@ -347,7 +343,7 @@ impl Shell {
         assert!(
             self.log
                 .iter()
-                .filter(|o| matches!(o, Output::CdrOpen(_)))
+                .filter(|o| matches!(o, Output::Io(IoOutput::CdrOpen(_))))
                 .count()
                 >= self.callers.len(),
             "caller {n} admitted: {:?}",
@@ -375,9 +371,9 @@ impl Shell {
         self.log[since..]
             .iter()
             .filter_map(|output| match output {
-                Output::SendRtp {
+                Output::Media(MediaOutput::SendRtp {
                     from_port, bytes, ..
-                } if *from_port == port => {
+                }) if *from_port == port => {
                     let packet = rtp::parse(bytes).expect("RTP");
                     let mut pcm = Vec::new();
                     g711::decode_ulaw(packet.payload, &mut pcm);
@@ -393,7 +389,7 @@ impl Shell {
 fn sip_lines(log: &[Output]) -> Vec<String> {
     log.iter()
         .filter_map(|output| match output {
-            Output::SendSip { bytes, .. } => Some(crate::testkit::start_line(bytes)),
+            Output::Io(IoOutput::SendSip { bytes, .. }) => Some(sipkit::start_line(bytes)),
             _ => None,
         })
         .collect()
@@ -414,12 +410,13 @@ fn a_source_outside_the_allow_list_gets_403() {
         "403 and nothing for the ACK"
     );
     assert_eq!(shell.node.calls(), 0);
-    assert!(
-        !shell
-            .log
-            .iter()
-            .any(|o| matches!(o, Output::LookupNumber { .. }))
-    );
+    assert!(!shell.log.iter().any(|o| matches!(
+        o,
+        Output::Io(IoOutput::Lookup {
+            lookup: Lookup::Number(_),
+            ..
+        })
+    )));
 }
 
 #[test]
@@ -427,7 +424,7 @@ fn options_from_the_trunk_gets_200() {
     let mut shell = Shell::new(config(PORTS));
     shell.datagram(addr("127.0.0.1:5061"), &request(9, "OPTIONS", 1, None));
     assert_eq!(shell.sip_sent(), ["SIP/2.0 200 OK"]);
-    let Output::SendSip { to, bytes } = &shell.log[0] else {
+    let Output::Io(IoOutput::SendSip { to, bytes }) = &shell.log[0] else {
         panic!("a response");
     };
     assert_eq!(*to, addr("127.0.0.1:5061"));
@@ -492,7 +489,12 @@ fn an_invite_for_an_unknown_number_gets_404() {
     shell.dial(1);
     assert_eq!(shell.sip_sent(), ["SIP/2.0 404 Not Found"]);
     assert_eq!(shell.node.calls(), 0);
-    assert!(!shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
+    assert!(
+        !shell
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::Media(MediaOutput::BindRtp(_))))
+    );
 }
 
 #[test]
@@ -518,7 +520,12 @@ fn an_invite_without_an_rfc_3261_branch_gets_400_and_keeps_no_port() {
         shell.datagram(addr("127.0.0.1:5061"), &keyless);
         assert_eq!(shell.sip_sent(), ["SIP/2.0 400 Bad Request"], "{via:?}");
         assert_eq!(shell.node.calls(), 0, "{via:?}");
-        assert!(!shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
+        assert!(
+            !shell
+                .log
+                .iter()
+                .any(|o| matches!(o, Output::Media(MediaOutput::BindRtp(_))))
+        );
     }
 }
 
@@ -535,13 +542,15 @@ fn an_invite_for_a_number_without_conference_access_gets_404() {
 fn an_invite_for_a_conference_number_creates_a_call_and_binds_an_rtp_port() {
     let mut shell = Shell::new(config(PORTS));
     let i = shell.dial(1);
-    assert!(shell.log.contains(&Output::LookupNumber {
-        req: RequestId(0),
-        e164: DIALLED.parse().expect("an E.164 number"),
-    }));
+    assert!(shell.log.contains(&Output::Io(IoOutput::Lookup {
+        call: CallKey(0),
+        lookup: Lookup::Number(DIALLED.parse().expect("an E.164 number")),
+    })));
     let port = shell.callers[i].port.expect("the SDP answer names a port");
     assert!(
-        shell.log.contains(&Output::BindRtp(port)),
+        shell
+            .log
+            .contains(&Output::Media(MediaOutput::BindRtp(port))),
         "the SDP answer names the bound port"
     );
     assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
@@ -552,7 +561,7 @@ fn an_invite_for_a_conference_number_creates_a_call_and_binds_an_rtp_port() {
     let prompts = shell
         .log
         .iter()
-        .filter(|o| matches!(o, Output::SendRtp { from_port, to, .. } if *from_port == port && *to == addr("127.0.0.1:6002")))
+        .filter(|o| matches!(o, Output::Media(MediaOutput::SendRtp { from_port, to, .. }) if *from_port == port && *to == addr("127.0.0.1:6002")))
         .count();
     assert!(
         prompts >= 45,
@@ -570,7 +579,7 @@ fn a_retransmitted_invite_reaches_the_same_call() {
         shell
             .log
             .iter()
-            .filter(|o| matches!(o, Output::BindRtp(_)))
+            .filter(|o| matches!(o, Output::Media(MediaOutput::BindRtp(_))))
             .count(),
         1
     );
@@ -578,7 +587,13 @@ fn a_retransmitted_invite_reaches_the_same_call() {
         shell
             .log
             .iter()
-            .filter(|o| matches!(o, Output::LookupNumber { .. }))
+            .filter(|o| matches!(
+                o,
+                Output::Io(IoOutput::Lookup {
+                    lookup: Lookup::Number(_),
+                    ..
+                })
+            ))
             .count(),
         1,
         "looked up once"
@@ -694,7 +709,7 @@ fn a_moderator_locks_the_conference_and_a_participant_calling_next_is_turned_awa
     let opened = shell
         .log
         .iter()
-        .filter(|o| matches!(o, Output::CdrOpen(_)))
+        .filter(|o| matches!(o, Output::Io(IoOutput::CdrOpen(_))))
         .count();
     assert_eq!(opened, 1, "only the moderator is in");
     assert!(shell.sip_sent().iter().any(|line| line.starts_with("BYE ")));
@@ -715,7 +730,7 @@ fn a_moderator_removes_the_last_caller_who_joined() {
         .log
         .iter()
         .filter_map(|o| match o {
-            Output::CdrClose(leg) => Some((leg.role, leg.cause)),
+            Output::Io(IoOutput::CdrClose(leg)) => Some((leg.role, leg.cause)),
             _ => None,
         })
         .collect();
@@ -738,7 +753,7 @@ fn a_recording_holds_the_mix_never_a_listener_pauses_on_star_8_and_ends_with_the
     shell.callers[l].level = Some(-8000);
     let starts = |log: &[Output]| {
         log.iter()
-            .filter(|o| matches!(o, Output::RecordingStart { .. }))
+            .filter(|o| matches!(o, Output::Media(MediaOutput::RecordingStart { .. })))
             .count()
     };
     assert_eq!(starts(&shell.log), 1, "one recording per conference");
@@ -747,7 +762,7 @@ fn a_recording_holds_the_mix_never_a_listener_pauses_on_star_8_and_ends_with_the
     let frames = |log: &[Output]| -> Vec<i16> {
         log.iter()
             .filter_map(|o| match o {
-                Output::RecordFrame { pcm, .. } => {
+                Output::Media(MediaOutput::RecordFrame { pcm, .. }) => {
                     Some((pcm.iter().map(|&s| i32::from(s)).sum::<i32>() / 160) as i16)
                 }
                 _ => None,
@@ -780,7 +795,7 @@ fn a_recording_holds_the_mix_never_a_listener_pauses_on_star_8_and_ends_with_the
         shell
             .log
             .iter()
-            .any(|o| matches!(o, Output::RecordingStop { .. }))
+            .any(|o| matches!(o, Output::Media(MediaOutput::RecordingStop { .. })))
     );
 }
 
@@ -795,7 +810,7 @@ fn a_closed_leg_carries_its_reception_figures() {
         .log
         .iter()
         .find_map(|o| match o {
-            Output::CdrClose(leg) => leg.quality,
+            Output::Io(IoOutput::CdrClose(leg)) => leg.quality,
             _ => None,
         })
         .expect("the closed leg has its figures");
@@ -810,7 +825,7 @@ fn the_live_view_follows_a_caller_in_mutes_and_out_and_mutes_reach_the_activity_
     let live = |log: &[Output]| -> Vec<LiveUpdate> {
         log.iter()
             .filter_map(|o| match o {
-                Output::Live(update) => Some(update.clone()),
+                Output::Io(IoOutput::Live(update)) => Some(update.clone()),
                 _ => None,
             })
             .collect()
@@ -829,10 +844,10 @@ fn the_live_view_follows_a_caller_in_mutes_and_out_and_mutes_reach_the_activity_
     );
     assert!(shell.log[since..].iter().any(|o| matches!(
         o,
-        Output::Activity {
+        Output::Io(IoOutput::Activity {
             kind: teleconf_domain::ActivityKind::CallerMuted,
             ..
-        }
+        })
     )));
     let since = shell.log.len();
     shell.caller_hangs_up(a);
@@ -861,7 +876,7 @@ fn the_last_leg_leaving_drops_the_room() {
         shell
             .log
             .iter()
-            .filter(|o| matches!(o, Output::CdrClose(_)))
+            .filter(|o| matches!(o, Output::Io(IoOutput::CdrClose(_))))
             .count(),
         2
     );
@@ -905,7 +920,7 @@ fn a_stranger_sending_to_every_port_is_heard_by_nobody_keys_nothing_gets_nothing
     assert!(
         !shell.log.iter().any(|o| matches!(
             o,
-            Output::SendRtp { to, .. } | Output::SendSip { to, .. } if strangers.contains(to)
+            Output::Media(MediaOutput::SendRtp { to, .. }) | Output::Io(IoOutput::SendSip { to, .. }) if strangers.contains(to)
         )),
         "nothing is sent to a stranger"
     );
@@ -924,7 +939,12 @@ fn ports_are_released_when_calls_end() {
     assert!(sip_lines(&shell.log).contains(&"SIP/2.0 200 OK".to_string()));
     // Timer J keeps the BYE's transaction for 64*T1 to absorb retransmissions.
     shell.progress(Duration::from_secs(33));
-    assert!(shell.log.contains(&Output::ReleaseRtp(port)), "released");
+    assert!(
+        shell
+            .log
+            .contains(&Output::Media(MediaOutput::ReleaseRtp(port))),
+        "released"
+    );
     assert_eq!(shell.node.calls(), 0);
     // The next call gets the port again.
     shell.dial(2);
@@ -932,7 +952,7 @@ fn ports_are_released_when_calls_end() {
         shell
             .log
             .iter()
-            .filter(|o| **o == Output::BindRtp(port))
+            .filter(|o| **o == Output::Media(MediaOutput::BindRtp(port)))
             .count(),
         2
     );
@@ -977,7 +997,7 @@ fn a_draining_node_refuses_new_calls_and_hanging_up_all_closes_every_leg() {
     let closed: Vec<_> = shell.log[before..]
         .iter()
         .filter_map(|o| match o {
-            Output::CdrClose(leg) => leg.cause,
+            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
             _ => None,
         })
         .collect();
@@ -1028,7 +1048,10 @@ impl Shell {
         self.log
             .iter()
             .filter_map(|o| match o {
-                Output::LookupAccount { account, .. } => Some(*account),
+                Output::Io(IoOutput::Lookup {
+                    lookup: Lookup::Account(account),
+                    ..
+                }) => Some(*account),
                 _ => None,
             })
             .collect()
@@ -1042,14 +1065,20 @@ fn star44_from_an_ip_phones_address_skips_the_number_lookup_and_asks_for_its_acc
     let mut shell = Shell::new(config(PORTS));
     shell.ip_phones(vec![ip_phone(account, "10.0.0.5")]);
     shell.datagram(SocketAddr::new(phone, 5060), &star44_invite(1));
+    assert!(!shell.log.iter().any(|o| matches!(
+        o,
+        Output::Io(IoOutput::Lookup {
+            lookup: Lookup::Number(_),
+            ..
+        })
+    )));
+    assert_eq!(shell.star44_lookups(), [account]);
     assert!(
-        !shell
+        shell
             .log
             .iter()
-            .any(|o| matches!(o, Output::LookupNumber { .. }))
+            .any(|o| matches!(o, Output::Media(MediaOutput::BindRtp(_))))
     );
-    assert_eq!(shell.star44_lookups(), [account]);
-    assert!(shell.log.iter().any(|o| matches!(o, Output::BindRtp(_))));
     assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
 }
 
@@ -1118,15 +1147,190 @@ fn star44_of_an_account_that_is_gone_gets_403() {
         from: SocketAddr::new(phone, 5060),
         bytes: star44.as_bytes(),
     });
-    let req = match shell.node.poll_output() {
-        Some(Output::LookupAccount { req, .. }) => req,
+    let call = match shell.node.poll_output() {
+        Some(Output::Io(IoOutput::Lookup {
+            call,
+            lookup: Lookup::Account(_),
+        })) => call,
         other => panic!("expected the account lookup, got {other:?}"),
     };
-    shell.feed(Input::AccountFound {
+    shell.feed(Input::Answer {
         now: shell.now,
-        req,
-        language: None,
+        call,
+        answer: Answer::Account(Ok(None)),
     });
     assert_eq!(shell.sip_sent(), ["SIP/2.0 403 Forbidden"]);
     assert_eq!(shell.node.calls(), 0);
+}
+
+/// An event's message and the call it names, if any.
+type Named = (String, Option<String>);
+
+/// Every event logged, with the call it names: its own `call_id` field, else the
+/// innermost span in scope that has one.
+#[derive(Clone, Default)]
+struct CallIds(Arc<std::sync::Mutex<Vec<Named>>>);
+
+/// A span's `call_id`, kept in its extensions.
+struct SpanCallId(String);
+
+/// Reads one field, `call_id`, and the message.
+#[derive(Default)]
+struct Fields {
+    call_id: Option<String>,
+    message: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "call_id" => self.call_id = Some(format!("{value:?}")),
+            "message" => self.message = format!("{value:?}"),
+            _ => {}
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for CallIds
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let (Some(call_id), Some(span)) = (fields.call_id, ctx.span(id)) {
+            span.extensions_mut().insert(SpanCallId(call_id));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let call_id = fields.call_id.or_else(|| {
+            ctx.event_scope(event)?
+                .find_map(|span| span.extensions().get::<SpanCallId>().map(|id| id.0.clone()))
+        });
+        self.0
+            .lock()
+            .expect("the events")
+            .push((fields.message, call_id));
+    }
+}
+
+#[test]
+fn every_line_a_call_logs_names_the_call_from_its_invite_to_its_end() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    // tracing caches whether a callsite is wanted when it is first hit: with one
+    // dispatcher registered, by asking the hitting thread's own, so a callsite a
+    // parallel test hits first (it has none) would be cached as unwanted and this
+    // test would miss its events. With a second dispatcher alive, tracing asks
+    // every live one instead, under a lock.
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    let events = CallIds::default();
+    let subscriber = tracing_subscriber::registry().with(events.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let mut shell = Shell::new(config(PORTS));
+        // A moderator, and a participant who mutes, is muted by the moderator's
+        // lecture mode, hangs up; a caller who keys a wrong number.
+        let m = shell.admitted(1, MODERATOR);
+        let p = shell.admitted(2, PARTICIPANT);
+        shell.callers[p].level = Some(2000);
+        shell.key(p, "*6");
+        shell.key(m, "*5");
+        shell.progress(Duration::from_secs(3));
+        let w = shell.dial(3);
+        shell.ack(w);
+        shell.progress(Duration::from_secs(12));
+        shell.key(w, "1111111#");
+        shell.progress(Duration::from_secs(5));
+        for i in [p, m, w] {
+            shell.caller_hangs_up(i);
+        }
+        shell.progress(Duration::from_secs(33));
+        assert_eq!(shell.node.calls(), 0);
+    });
+    let events = events.0.lock().expect("the events").clone();
+    assert!(
+        events.len() > 10,
+        "the calls logged their steps: {events:?}"
+    );
+    let calls: Vec<String> = (1..=3).map(|n| format!("{n}-4242@")).collect();
+    for (message, call_id) in &events {
+        assert!(
+            call_id
+                .as_deref()
+                .is_some_and(|id| calls.iter().any(|call| id.starts_with(call.as_str()))),
+            "{message:?} names no call ({call_id:?}): {events:#?}"
+        );
+    }
+    for call in &calls {
+        for step in ["node: new call", "node: call ended"] {
+            assert!(
+                events.iter().any(|(message, id)| message == step
+                    && id
+                        .as_deref()
+                        .is_some_and(|id| id.starts_with(call.as_str()))),
+                "{call}: {step}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_load_counts_calls_rooms_participants_and_rtp_ports() {
+    let mut shell = Shell::new(config(PORTS));
+    assert_eq!(
+        (
+            shell.node.calls(),
+            shell.node.rooms(),
+            shell.node.participants()
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(shell.node.rtp_ports_left(), 5);
+    shell.admitted(1, PARTICIPANT);
+    shell.admitted(2, LISTENER);
+    let w = shell.dial(3);
+    shell.ack(w);
+    shell.progress(Duration::from_secs(1));
+    assert_eq!(
+        (
+            shell.node.calls(),
+            shell.node.rooms(),
+            shell.node.participants(),
+            shell.node.rtp_ports_left()
+        ),
+        (3, 1, 2, 2),
+        "three calls, two of them in the one room"
+    );
+    assert_eq!(shell.node.frames_lost(), 0, "every tick on time");
+}
+
+#[test]
+fn a_room_ticked_very_late_counts_each_skipped_frame_of_each_leg_as_lost() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.admitted(1, PARTICIPANT);
+    shell.admitted(2, PARTICIPANT);
+    shell.progress(Duration::from_millis(100));
+    assert_eq!(shell.node.frames_lost(), 0);
+    // The loop wakes 200 ms late: the room skips the deadlines it missed.
+    let due = shell
+        .node
+        .rooms
+        .values()
+        .find_map(Room::poll_timeout)
+        .expect("the room's deadline");
+    shell.now = due + Duration::from_millis(200);
+    shell.next_tick = shell.now + Duration::from_millis(20);
+    shell.feed(Input::Timeout(shell.now));
+    // 10 periods late: the frame due then is mixed, the 10 after it skipped, for
+    // both legs.
+    assert_eq!(shell.node.frames_lost(), 2 * 10);
 }

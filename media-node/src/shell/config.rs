@@ -15,6 +15,8 @@
 //! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
+//! | `TELECONF_STAGE`          | the stack's stage: the dimension of the node's CloudWatch metrics ([metrics](super::metrics)); unset, no metrics are written | none |
+//! | `TELECONF_METRICS_INTERVAL_SECS` | seconds between two metrics lines: a divisor of 60 (10, 60…) | `60` |
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
@@ -22,11 +24,12 @@ use std::time::Duration;
 
 use teleconf_adapters::settings::{self, Env, invalid};
 
+use super::metrics::Metrics;
 use crate::Error;
 use crate::node::NodeConfig;
-use crate::sip::connections::ConnectionLimits;
-use crate::sip::transaction::Timers;
-use crate::sources::Sources;
+use teleconf_sip::connections::ConnectionLimits;
+use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::Timers;
 
 /// Where the node listens and whom it serves.
 #[derive(Debug, Clone)]
@@ -55,6 +58,8 @@ pub struct Config {
     pub spool_dir: std::path::PathBuf,
     /// Where recordings are written while the conference lasts.
     pub recording_dir: std::path::PathBuf,
+    /// The node's CloudWatch metrics, when its stage is known.
+    pub metrics: Option<Metrics>,
 }
 
 impl Config {
@@ -117,6 +122,18 @@ impl Config {
             idle: secs("TELECONF_SIP_TCP_IDLE_SECS", defaults.idle)?,
             message: secs("TELECONF_SIP_TCP_MESSAGE_SECS", defaults.message)?,
         };
+        let interval = secs("TELECONF_METRICS_INTERVAL_SECS", Duration::from_secs(60))?;
+        if 60 % interval.as_secs() != 0 {
+            return Err(invalid(
+                "TELECONF_METRICS_INTERVAL_SECS",
+                &interval.as_secs().to_string(),
+                "must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
+            ));
+        }
+        let metrics = env.get("TELECONF_STAGE").map(|stage| Metrics {
+            stage: stage.trim().to_string(),
+            interval,
+        });
         Ok(Self {
             sip_addr,
             public_ip,
@@ -134,6 +151,7 @@ impl Config {
                 .get("TELECONF_RECORDING_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/recordings".into())
                 .into(),
+            metrics,
         })
     }
 
@@ -187,6 +205,7 @@ mod tests {
         );
         assert_eq!(config.tcp, ConnectionLimits::default());
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
+        assert_eq!(config.metrics, None, "no stage, no metrics");
     }
 
     #[test]
@@ -203,6 +222,8 @@ mod tests {
             ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "4"),
             ("TELECONF_SIP_TCP_IDLE_SECS", "120"),
             ("TELECONF_SIP_TCP_MESSAGE_SECS", "5"),
+            ("TELECONF_STAGE", "prod"),
+            ("TELECONF_METRICS_INTERVAL_SECS", "10"),
         ])
         .unwrap();
         assert_eq!(config.sip_addr.port(), 5080);
@@ -231,6 +252,13 @@ mod tests {
             }
         );
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(30));
+        assert_eq!(
+            config.metrics,
+            Some(Metrics {
+                stage: "prod".into(),
+                interval: Duration::from_secs(10),
+            })
+        );
         let node = config.node_config("0.0.0.0:5080".parse().unwrap());
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
     }
@@ -257,6 +285,8 @@ mod tests {
             ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "many"),
             ("TELECONF_SIP_TCP_IDLE_SECS", "-1"),
             ("TELECONF_SIP_TCP_MESSAGE_SECS", "0"),
+            ("TELECONF_METRICS_INTERVAL_SECS", "0"),
+            ("TELECONF_METRICS_INTERVAL_SECS", "45"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={value}: {err}");

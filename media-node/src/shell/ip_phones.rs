@@ -1,4 +1,4 @@
-//! The accounts' IP phones, for `*44` ([`crate::star44`]): this task reads every
+//! The accounts' IP phones, for `*44` ([`crate::node::star44`]): this task reads every
 //! account's from the store at start and then every
 //! [`Config::ip_phones_refresh`](super::Config::ip_phones_refresh), and hands them
 //! to the node through the [`Inbox`]. A read that fails changes nothing: the node

@@ -16,14 +16,16 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
+use super::recorder::{Rec, Recorder};
 use super::rtp::RtpPorts;
 use super::{Event, Io};
-use crate::node::{Input, Node};
+use crate::node::{Input, MediaOutput, Node, Output};
 
 /// The frame period of G.711 at ptime 20.
 pub(super) const PERIOD: Duration = Duration::from_millis(20);
@@ -34,7 +36,7 @@ const EVENTS: usize = 256;
 /// How long the BYEs of a stopping node get to be answered.
 const BYE_GRACE: Duration = Duration::from_secs(2);
 /// How often the conferences held are told to the portal commands' task, and the
-/// node's figures copied out (1 s).
+/// node's figures and load copied out (1 s).
 const TICKS_PER_PUBLISH: u64 = 50;
 /// How often the figures are logged, when they changed (10 s).
 const TICKS_PER_LOG: u64 = 500;
@@ -150,6 +152,8 @@ struct Loop {
     phase: Phase,
     drain: Duration,
     rtp: RtpPorts,
+    /// The recorder thread's queue.
+    recorder: Recorder,
 }
 
 /// Runs the node until it has stopped (an [`Event::Stop`], then the drain),
@@ -157,6 +161,7 @@ struct Loop {
 pub(super) fn run(
     node: Node,
     mut io: Io,
+    recorder: Recorder,
     mailbox: Mailbox,
     drain: Duration,
 ) -> std::io::Result<Io> {
@@ -172,6 +177,7 @@ pub(super) fn run(
     )?;
     let mut state = Loop {
         rtp: RtpPorts::new(io.rtp_ip),
+        recorder,
         epoll,
         timer,
         armed: None,
@@ -228,7 +234,7 @@ pub(super) fn run(
             }
         }
     }
-    io.publish_stats(&node, true);
+    io.publish_stats(&node, state.rtp.unsent(), true);
     Ok(io)
 }
 
@@ -277,7 +283,7 @@ impl Loop {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks % TICKS_PER_PUBLISH == 0 {
             io.publish_held(node);
-            io.publish_stats(node, self.ticks % TICKS_PER_LOG == 0);
+            io.publish_stats(node, self.rtp.unsent(), self.ticks % TICKS_PER_LOG == 0);
         }
         let now = Instant::now();
         self.next_tick += PERIOD;
@@ -329,18 +335,41 @@ impl Loop {
         }
     }
 
-    /// Carries out the node's outputs: RTP here, the rest through `io`.
+    /// Carries out the node's outputs, in order: the media ones here, the
+    /// others through `io`.
     fn flush(&mut self, node: &mut Node, io: &mut Io) {
         while let Some(output) = node.poll_output() {
             match output {
-                crate::node::Output::SendRtp {
-                    from_port,
-                    to,
-                    bytes,
-                } => self.rtp.send(from_port, to, &bytes),
-                crate::node::Output::BindRtp(port) => self.rtp.bind(&self.epoll, port),
-                crate::node::Output::ReleaseRtp(port) => self.rtp.release(&self.epoll, port),
-                other => io.dispatch(other),
+                Output::Media(output) => self.carry_out(output),
+                Output::Io(output) => io.dispatch(node, output),
+            }
+        }
+    }
+
+    /// RTP to send, ports to open and close, recordings' frames: nothing that
+    /// waits (the recorder's queue drops and counts when full).
+    fn carry_out(&mut self, output: MediaOutput) {
+        match output {
+            MediaOutput::SendRtp {
+                from_port,
+                to,
+                bytes,
+            } => self.rtp.send(from_port, to, &bytes),
+            MediaOutput::BindRtp(port) => self.rtp.bind(&self.epoll, port),
+            MediaOutput::ReleaseRtp(port) => self.rtp.release(&self.epoll, port),
+            MediaOutput::RecordingStart {
+                conference,
+                account,
+            } => self.recorder.send(Rec::Start {
+                conference,
+                account,
+                at: Utc::now(),
+            }),
+            MediaOutput::RecordFrame { conference, pcm } => {
+                self.recorder.send(Rec::Frame { conference, pcm });
+            }
+            MediaOutput::RecordingStop { conference } => {
+                self.recorder.send(Rec::Stop { conference });
             }
         }
     }

@@ -24,10 +24,15 @@
 //! - [`services`]: the store and bucket side of lookups, counters, prompts, CDRs.
 //! - [`spool`]: the CDR journal that keeps legs across a store outage and a crash.
 //! - [`recorder`]: recordings written to disk as they come, then stored in S3.
-//! - [`stats`]: what the node refused or dropped, by reason ([`Shell::stats`]),
-//!   logged when it changes.
+//! - [`stats`]: what the node refused or dropped, by reason, logged when it
+//!   changes, and its load ([`Shell::stats`]).
+//! - [`metrics`]: the load as CloudWatch metrics (embedded metric format).
+//!
+//! Each call's lookups run in the call's span ([`Node::call_span`]), so their
+//! log lines name the call as the node's own do.
 
 pub mod config;
+pub mod metrics;
 pub mod recorder;
 pub mod services;
 pub mod spool;
@@ -48,18 +53,17 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
-use teleconf_domain::{
-    CallLeg, ConferenceId, ControlCommand, DisconnectCause, Language, PhoneNumber, PromptId,
-};
+use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
 
 use crate::Error;
-use crate::ivr::{self, ConferenceInfo, IntroTarget};
-use crate::mixer::LegKey;
-use crate::node::{Input, LiveUpdate, Node, Output, RequestId};
-use crate::star44::IpPhones;
+use crate::app::CallKey;
+use crate::app::lookup::Answer;
+use crate::node::star44::IpPhones;
+use crate::node::{Input, IoOutput, LiveUpdate, Node};
 use media::{Inbox, Posted};
-use recorder::{Rec, Recorder};
+use recorder::Recorder;
 use spool::{Note, Spool};
 use stats::Stats;
 
@@ -83,8 +87,13 @@ enum Event {
     },
     /// That connection closed.
     TcpClosed { peer: SocketAddr },
-    /// A service answered.
-    Answer(Answer),
+    /// A call's lookup answered.
+    Answer {
+        /// The call that asked.
+        call: CallKey,
+        /// The answer.
+        answer: Answer,
+    },
     /// Stop: drain, then hang up what is left.
     Stop,
     /// A moderator's command from the portal.
@@ -94,36 +103,6 @@ enum Event {
     },
     /// The accounts' IP phones, as the store holds them now.
     IpPhones(IpPhones),
-}
-
-/// The services' answers, owned (the node's inputs borrow).
-#[derive(Debug)]
-enum Answer {
-    Number {
-        req: RequestId,
-        number: Result<Option<PhoneNumber>, teleconf_adapters::Error>,
-    },
-    Account {
-        req: RequestId,
-        language: Result<Option<Language>, teleconf_adapters::Error>,
-    },
-    Conference {
-        leg: LegKey,
-        info: Option<ConferenceInfo>,
-    },
-    Attempts {
-        leg: LegKey,
-        counts: Option<ivr::Attempts>,
-    },
-    Intro {
-        leg: LegKey,
-        target: Option<IntroTarget>,
-    },
-    Prompt {
-        leg: LegKey,
-        id: PromptId,
-        pcm: Arc<[i16]>,
-    },
 }
 
 /// A bound media node, ready to [`run`](Shell::run).
@@ -214,12 +193,18 @@ impl Shell {
             .map(|leg| (leg.conference_id, leg.id))
             .collect();
         for leg in recovered {
+            self.stats.cdr_queued();
             let _ = to_store.send(leg);
         }
         let (cdrs, notes) = std::sync::mpsc::channel();
-        spool::spawn(spool, notes, to_store)
+        spool::spawn(spool, notes, to_store, self.stats.clone())
             .map_err(|source| io("CDR spool thread".into(), source))?;
-        let cdr_writer = tokio::spawn(write_cdrs(services.clone(), cdr_queue, cdrs.clone()));
+        let cdr_writer = tokio::spawn(write_cdrs(
+            services.clone(),
+            cdr_queue,
+            cdrs.clone(),
+            self.stats.clone(),
+        ));
         let (finished, uploads) = mpsc::unbounded_channel();
         let recorder = Recorder::start(&self.config.recording_dir, finished).map_err(|source| {
             io(
@@ -254,6 +239,14 @@ impl Shell {
                 inbox.clone(),
             )),
         ];
+        match self.config.metrics.clone() {
+            Some(metrics) => tasks.push(tokio::spawn(metrics::publish(
+                self.stats.clone(),
+                self.config.public_ip,
+                metrics,
+            ))),
+            None => tracing::info!("TELECONF_STAGE unset: no CloudWatch metrics"),
+        }
         tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
         let io_side = Io {
             udp: self.udp,
@@ -263,7 +256,6 @@ impl Shell {
             runtime: tokio::runtime::Handle::current(),
             services,
             cdrs,
-            recorder,
             live,
             held,
             stats: self.stats,
@@ -275,7 +267,7 @@ impl Shell {
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(node, io_side, mailbox, drain));
+                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, drain));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {
@@ -318,7 +310,7 @@ impl Shell {
 
 /// The node's side of the world besides RTP: SIP sockets and connections, the
 /// services (their work runs on the tokio `runtime`, their answers come back
-/// through the `inbox`), the CDR spool, the recorder, the live view.
+/// through the `inbox`), the CDR spool, the live view.
 struct Io {
     udp: Arc<UdpSocket>,
     /// The address RTP ports are bound on.
@@ -330,8 +322,6 @@ struct Io {
     services: Services,
     /// The CDR spool's thread.
     cdrs: std::sync::mpsc::Sender<Note>,
-    /// The recorder's thread.
-    recorder: Recorder,
     /// The live view's writer, in order.
     live: mpsc::UnboundedSender<LiveUpdate>,
     /// The conferences the node holds, for the portal commands' [controls] task.
@@ -370,38 +360,18 @@ impl Io {
                 command,
             }),
             Event::IpPhones(phones) => node.handle_input(Input::IpPhones(phones)),
-            Event::Answer(answer) => node.handle_input(match answer {
-                Answer::Number {
-                    req,
-                    number: Ok(number),
-                } => Input::NumberFound { now, req, number },
-                Answer::Account {
-                    req,
-                    language: Ok(language),
-                } => Input::AccountFound { now, req, language },
-                Answer::Number {
-                    req,
-                    number: Err(error),
-                }
-                | Answer::Account {
-                    req,
-                    language: Err(error),
-                } => {
-                    tracing::warn!(%error, "lookup of a new call failed");
-                    Input::LookupFailed { now, req }
-                }
-                Answer::Conference { leg, info } => Input::ConferenceFound { now, leg, info },
-                Answer::Attempts { leg, counts } => Input::Attempts { now, leg, counts },
-                Answer::Prompt { leg, id, pcm } => Input::PromptAudio { now, leg, id, pcm },
-                Answer::Intro { leg, target } => Input::IntroFound { now, leg, target },
-            }),
+            Event::Answer { call, answer } => {
+                node.handle_input(Input::Answer { now, call, answer })
+            }
         }
     }
 
-    /// Copies the node's figures into [`Stats`], and logs them all when `log` and
-    /// they changed since they were last logged.
-    fn publish_stats(&mut self, node: &Node, log: bool) {
+    /// Copies the node's figures and load into [`Stats`] (`unsent`: the RTP sends
+    /// the loop dropped), and logs the figures when `log` and they changed since
+    /// they were last logged.
+    fn publish_stats(&mut self, node: &Node, unsent: u64, log: bool) {
         self.stats.set_media(node.media_stats());
+        self.stats.set_load(node, unsent);
         if log {
             let figures = self.stats.read();
             if figures != self.logged {
@@ -423,67 +393,35 @@ impl Io {
         });
     }
 
-    /// Carries out one output of the node.
-    fn dispatch(&mut self, output: Output) {
+    /// Carries out one of `node`'s I/O outputs; a lookup runs in its call's span.
+    fn dispatch(&mut self, node: &Node, output: IoOutput) {
         match output {
-            Output::SendSip { to, bytes } => self.send_sip(to, bytes),
-            Output::LookupNumber { req, e164 } => {
+            IoOutput::SendSip { to, bytes } => self.send_sip(to, bytes),
+            IoOutput::Lookup { call, lookup } => {
                 let services = self.services.clone();
-                self.answer(async move {
-                    Some(Answer::Number {
-                        req,
-                        number: services.number(&e164).await,
-                    })
-                });
-            }
-            Output::LookupAccount { req, account } => {
-                let services = self.services.clone();
-                self.answer(async move {
-                    Some(Answer::Account {
-                        req,
-                        language: services.language(account).await,
-                    })
-                });
-            }
-            Output::Lookup { leg, what } => self.lookup(leg, what),
-            Output::FetchPrompt { leg, id } => {
-                let services = self.services.clone();
-                self.answer(async move {
-                    match services.prompt(id).await {
-                        Ok(Some(pcm)) => Some(Answer::Prompt { leg, id, pcm }),
-                        // The call plays the default after its grace period.
-                        Ok(None) => None,
-                        Err(error) => {
-                            tracing::warn!(prompt = %id, %error, "prompt fetch failed");
-                            None
+                let inbox = self.inbox.clone();
+                let span = node.call_span(call).cloned();
+                self.runtime.spawn(
+                    async move {
+                        if let Some(answer) = services.answer(lookup).await {
+                            inbox.send(Event::Answer { call, answer }).await;
                         }
                     }
-                });
+                    .instrument(span.unwrap_or_else(tracing::Span::none)),
+                );
             }
-            Output::CdrOpen(leg) | Output::CdrClose(leg) => {
+            IoOutput::CdrOpen(leg) | IoOutput::CdrClose(leg) => {
                 let _ = self.cdrs.send(Note::Record(leg));
             }
-            Output::RecordingStart {
-                conference,
-                account,
-            } => self.recorder.send(Rec::Start {
-                conference,
-                account,
-                at: Utc::now(),
-            }),
-            Output::RecordFrame { conference, pcm } => {
-                self.recorder.send(Rec::Frame { conference, pcm });
-            }
-            Output::RecordingStop { conference } => self.recorder.send(Rec::Stop { conference }),
-            Output::StoreIntro { target, pcm } => {
+            IoOutput::StoreIntro { target, pcm } => {
                 let services = self.services.clone();
                 self.runtime
                     .spawn(async move { services.store_intro(&target, &pcm).await });
             }
-            Output::Live(update) => {
+            IoOutput::Live(update) => {
                 let _ = self.live.send(update);
             }
-            Output::Activity {
+            IoOutput::Activity {
                 account,
                 conference,
                 kind,
@@ -496,61 +434,7 @@ impl Io {
                         .await;
                 });
             }
-            // The media loop's own (RTP).
-            Output::SendRtp { .. } | Output::BindRtp(_) | Output::ReleaseRtp(_) => {
-                tracing::error!("an RTP output reached the shell's I/O");
-            }
         }
-    }
-
-    fn lookup(&mut self, leg: LegKey, what: ivr::Output) {
-        let services = self.services.clone();
-        match what {
-            ivr::Output::LookupConference(number) => self.answer(async move {
-                match services.conference(&number).await {
-                    Ok(info) => Some(Answer::Conference { leg, info }),
-                    Err(error) => {
-                        // Unanswered, the IVR says goodbye after its answer timeout.
-                        tracing::warn!(%error, "conference lookup failed");
-                        None
-                    }
-                }
-            }),
-            ivr::Output::LookupIntroCode(code) => self.answer(async move {
-                match services.intro_target(&code, Utc::now()).await {
-                    Ok(target) => Some(Answer::Intro { leg, target }),
-                    Err(error) => {
-                        tracing::warn!(%error, "intro code lookup failed");
-                        None
-                    }
-                }
-            }),
-            ivr::Output::CheckAttempts { caller, conference } => self.answer(async move {
-                counted(
-                    leg,
-                    services.attempts(&caller, conference, Utc::now()).await,
-                )
-            }),
-            ivr::Output::RecordFailure { caller, conference } => self.answer(async move {
-                counted(
-                    leg,
-                    services
-                        .record_failure(&caller, conference, Utc::now())
-                        .await,
-                )
-            }),
-            other => tracing::debug!(?other, "not a lookup for the shell"),
-        }
-    }
-
-    /// Runs `work` on a task and feeds its answer, if any, back to the node.
-    fn answer(&self, work: impl Future<Output = Option<Answer>> + Send + 'static) {
-        let inbox = self.inbox.clone();
-        self.runtime.spawn(async move {
-            if let Some(answer) = work.await {
-                inbox.send(Event::Answer(answer)).await;
-            }
-        });
     }
 
     fn send_sip(&self, to: SocketAddr, bytes: Vec<u8>) {
@@ -573,15 +457,6 @@ impl Io {
             Err(error) => tracing::warn!(%to, %error, "SIP send failed"),
         }
     }
-}
-
-/// The failure counts for the call `leg`. The counters fail closed: a store that
-/// cannot tell answers `None`, and the call is refused, never read as no failures.
-fn counted(leg: LegKey, counts: Result<ivr::Attempts, teleconf_adapters::Error>) -> Option<Answer> {
-    let counts = counts
-        .inspect_err(|error| tracing::warn!(%error, "failure counters unreadable or not written"))
-        .ok();
-    Some(Answer::Attempts { leg, counts })
 }
 
 /// Reads the SIP UDP socket.
@@ -629,9 +504,11 @@ async fn write_cdrs(
     services: Services,
     mut queue: mpsc::UnboundedReceiver<CallLeg>,
     spool: std::sync::mpsc::Sender<Note>,
+    stats: Arc<Stats>,
 ) {
     while let Some(leg) = queue.recv().await {
         services.write_leg(&leg).await;
+        stats.cdr_written();
         let _ = spool.send(Note::Written(leg));
     }
 }

@@ -31,6 +31,8 @@ pub(super) struct RtpPorts {
     headers: MultiHeaders<SockaddrStorage>,
     /// The last read: each datagram's buffer, sender and length.
     received: Vec<(usize, SocketAddr, usize)>,
+    /// Datagrams dropped on sending (the socket's buffer full): frames lost.
+    unsent: u64,
 }
 
 impl std::fmt::Debug for RtpPorts {
@@ -51,6 +53,7 @@ impl RtpPorts {
             buffers: Box::new([[0; MAX_RTP]; BATCH]),
             headers: MultiHeaders::preallocate(BATCH, None),
             received: Vec::with_capacity(BATCH),
+            unsent: 0,
         }
     }
 
@@ -85,11 +88,18 @@ impl RtpPorts {
         }
     }
 
-    /// Sends `bytes` from `port` to `to`, or drops them.
-    pub(super) fn send(&self, port: u16, to: SocketAddr, bytes: &[u8]) {
-        if let Some(socket) = self.sockets.get(&port) {
-            let _ = socket.send_to(bytes, to);
+    /// Sends `bytes` from `port` to `to`, or drops them (counted in [`Self::unsent`]).
+    pub(super) fn send(&mut self, port: u16, to: SocketAddr, bytes: &[u8]) {
+        if let Some(socket) = self.sockets.get(&port)
+            && socket.send_to(bytes, to).is_err()
+        {
+            self.unsent += 1;
         }
+    }
+
+    /// Datagrams dropped on sending since the node started.
+    pub(super) fn unsent(&self) -> u64 {
+        self.unsent
     }
 
     /// Reads what `port` has queued (at most [`BATCH`] datagrams) and hands each

@@ -27,10 +27,11 @@ use teleconf_domain::{
     PromptId, Recording,
 };
 
-use crate::ivr::{Attempts, CALLER_LIMIT, CONFERENCE_LIMIT, ConferenceInfo, IntroTarget, LOCKOUT};
+use crate::app::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, LOCKOUT};
+use crate::app::lookup::{Answer, Attempts, ConferenceInfo, IntroTarget, Lookup, Unavailable};
 use crate::node::LiveUpdate;
+use crate::node::star44::IpPhones;
 use crate::shell::recorder::Finished;
-use crate::star44::IpPhones;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -63,6 +64,61 @@ impl Services {
             blobs,
             prompts: Arc::default(),
             owners: Arc::default(),
+        }
+    }
+
+    /// The answer to a call's lookup (the store's reading times are taken now),
+    /// or none when the store cannot tell and the call does better without one
+    /// ([`crate::app::lookup`]): a conference or intro code lookup that fails ends
+    /// the IVR at its answer timeout, a prompt not fetched plays its default.
+    pub async fn answer(&self, lookup: Lookup) -> Option<Answer> {
+        let unavailable = |what: &'static str| {
+            move |error: CoreError| {
+                tracing::warn!(%error, "{what}");
+                Unavailable
+            }
+        };
+        let counters = unavailable("failure counters unreadable or not written");
+        match lookup {
+            Lookup::Number(e164) => Some(Answer::Number(
+                self.number(&e164)
+                    .await
+                    .map_err(unavailable("lookup of a new call failed")),
+            )),
+            Lookup::Account(account) => Some(Answer::Account(
+                self.language(account)
+                    .await
+                    .map_err(unavailable("lookup of a new call failed")),
+            )),
+            Lookup::Conference(number) => self
+                .conference(&number)
+                .await
+                .map_err(unavailable("conference lookup failed"))
+                .ok()
+                .map(Answer::Conference),
+            Lookup::IntroCode(code) => self
+                .intro_target(&code, Utc::now())
+                .await
+                .map_err(unavailable("intro code lookup failed"))
+                .ok()
+                .map(Answer::IntroCode),
+            Lookup::Attempts { caller, conference } => Some(Answer::Attempts(
+                self.attempts(&caller, conference, Utc::now())
+                    .await
+                    .map_err(counters),
+            )),
+            Lookup::RecordFailure { caller, conference } => Some(Answer::Attempts(
+                self.record_failure(&caller, conference, Utc::now())
+                    .await
+                    .map_err(counters),
+            )),
+            Lookup::Prompt(id) => match self.prompt(id).await {
+                Ok(pcm) => pcm.map(|pcm| Answer::Prompt(id, pcm)),
+                Err(error) => {
+                    tracing::warn!(prompt = %id, %error, "prompt fetch failed");
+                    None
+                }
+            },
         }
     }
 

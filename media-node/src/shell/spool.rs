@@ -194,11 +194,13 @@ pub(super) enum Note {
 const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the spool on a thread of its own (its fsyncs never hold up the media):
-/// each leg recorded is synced, then sent to `store`; the heartbeat is kept.
+/// each leg recorded is synced, then sent to `store` (counted in `stats`' spool
+/// backlog until written); the heartbeat is kept.
 pub(super) fn spawn(
     mut spool: Spool,
     notes: std::sync::mpsc::Receiver<Note>,
     store: tokio::sync::mpsc::UnboundedSender<CallLeg>,
+    stats: std::sync::Arc<super::stats::Stats>,
 ) -> io::Result<std::thread::JoinHandle<()>> {
     use std::sync::mpsc::RecvTimeoutError;
     std::thread::Builder::new()
@@ -213,7 +215,10 @@ pub(super) fn spawn(
                             tracing::error!(leg = %leg.id, %error, "spool: leg not journaled");
                         }
                         if let Some(store) = &store {
-                            let _ = store.send(leg);
+                            stats.cdr_queued();
+                            if store.send(leg).is_err() {
+                                stats.cdr_written();
+                            }
                         }
                     }
                     Ok(Note::Written(leg)) => spool.written(&leg),

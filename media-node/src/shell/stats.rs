@@ -1,14 +1,19 @@
-//! The node's figures of what it refused or dropped, by reason: RTP that was not
-//! a caller's, SIP-over-TCP connections over the caps or closed by their clocks.
-//! The media loop copies the node's own figures in every second, the TCP tasks
-//! count as they go; the loop logs them when they changed (at most every ten
-//! seconds), and [`Shell::stats`](super::Shell::stats) reads them.
+//! The node's figures: what it refused or dropped, by reason (RTP that was not a
+//! caller's, SIP-over-TCP connections over the caps or closed by their clocks),
+//! and its load (calls, rooms, participants, frames lost, RTP ports left, the CDR
+//! spool's backlog). The media loop copies the node's own figures in every
+//! second, the TCP tasks and the CDR queue count as they go; the loop logs the
+//! refusals when they changed (at most every ten seconds), the [metrics] task
+//! publishes the load, and [`Shell::stats`](super::Shell::stats) reads both.
+//!
+//! [metrics]: super::metrics
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::node::MediaStats;
-use crate::rtp::DroppedRtp;
-use crate::sip::connections::{Expiry, Refused};
+use teleconf_sip::connections::{Expiry, Refused};
+use teleconf_sip::rtp::DroppedRtp;
+
+use crate::node::{MediaStats, Node};
 
 /// The figures, counted since the node started.
 #[derive(Debug, Default)]
@@ -19,6 +24,34 @@ pub struct Stats {
     tcp_refused_per_source_cap: AtomicU64,
     tcp_closed_idle: AtomicU64,
     tcp_closed_incomplete: AtomicU64,
+    calls: AtomicU64,
+    rooms: AtomicU64,
+    participants: AtomicU64,
+    rtp_ports_left: AtomicU64,
+    frames_lost: AtomicU64,
+    spool_backlog: AtomicU64,
+}
+
+/// The node's load, as last copied from the media loop (every second) and the
+/// CDR queue (as it goes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    /// Calls up: in the IVR or in a conference.
+    pub calls: u64,
+    /// Conferences with callers on this node.
+    pub rooms: u64,
+    /// Callers admitted to a conference.
+    pub participants: u64,
+    /// RTP ports free for new calls.
+    pub rtp_ports_left: u64,
+    /// Frames the callers never got, since the node started: the rooms'
+    /// deadlines skipped ([`Node::frames_lost`]) and the RTP sends dropped on a
+    /// full socket buffer.
+    ///
+    /// [`Node::frames_lost`]: crate::node::Node::frames_lost
+    pub frames_lost: u64,
+    /// CDR legs journaled in the spool and not yet written to the store.
+    pub spool_backlog: u64,
 }
 
 /// A reading of [`Stats`].
@@ -50,6 +83,49 @@ impl Stats {
             tcp_closed_idle: get(&self.tcp_closed_idle),
             tcp_closed_incomplete: get(&self.tcp_closed_incomplete),
         }
+    }
+
+    /// The node's load now.
+    pub fn load(&self) -> Load {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Load {
+            calls: get(&self.calls),
+            rooms: get(&self.rooms),
+            participants: get(&self.participants),
+            rtp_ports_left: get(&self.rtp_ports_left),
+            frames_lost: get(&self.frames_lost),
+            spool_backlog: get(&self.spool_backlog),
+        }
+    }
+
+    /// The node's load as the media loop reads it: the node's accessors, and the
+    /// RTP sends the loop dropped (`unsent`).
+    pub(super) fn set_load(&self, node: &Node, unsent: u64) {
+        let set = |counter: &AtomicU64, value: usize| {
+            counter.store(u64::try_from(value).unwrap_or(u64::MAX), Ordering::Relaxed);
+        };
+        set(&self.calls, node.calls());
+        set(&self.rooms, node.rooms());
+        set(&self.participants, node.participants());
+        set(&self.rtp_ports_left, node.rtp_ports_left());
+        self.frames_lost
+            .store(node.frames_lost().saturating_add(unsent), Ordering::Relaxed);
+    }
+
+    /// A CDR leg was journaled and handed to the store's writer.
+    pub(super) fn cdr_queued(&self) {
+        self.spool_backlog.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The store's writer is done with a leg (written, or refused for good).
+    pub(super) fn cdr_written(&self) {
+        // Counted before it is handed over, so never below zero; saturating all
+        // the same, as a gauge must never wrap.
+        let _ = self
+            .spool_backlog
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
     }
 
     /// The node's own figures, as it counts them.

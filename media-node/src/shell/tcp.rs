@@ -1,9 +1,9 @@
 //! SIP over TCP (RFC 3261 §18): each connection is read by a task that frames the
-//! stream with [`codec::frame`] and hands whole messages to the shell, which
+//! stream with [`message::frame`] and hands whole messages to the shell, which
 //! answers through the connection's writer. An unframeable stream gets its 400
 //! when one can be built, then the connection is closed.
 //!
-//! What a connection may hold is the sans-IO [`connections`](crate::sip::connections)'
+//! What a connection may hold is the sans-IO [`connections`](teleconf_sip::connections)'
 //! to decide: one over the caps (in total, per source address) is closed as soon
 //! as it is accepted; one quiet for its idle time, or whose message is still
 //! incomplete after its message time, is closed. Each is counted in the node's
@@ -14,6 +14,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use teleconf_sip::connections::{ConnectionLimits, Connections, ReadClock};
+use teleconf_sip::message::{self, Framing};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -21,8 +23,6 @@ use tokio::sync::mpsc;
 use super::Event;
 use super::media::Inbox;
 use super::stats::Stats;
-use crate::sip::codec::{self, Framing};
-use crate::sip::connections::{ConnectionLimits, Connections, ReadClock};
 
 /// Messages waiting to be written to one connection.
 const WRITE_QUEUE: usize = 64;
@@ -131,7 +131,7 @@ async fn serve(
         }
         let mut whole = 0;
         loop {
-            match codec::frame(&buffer) {
+            match message::frame(&buffer) {
                 Framing::KeepAlive(n) => {
                     // RFC 5626 §3.5.1: a CRLFCRLF ping gets a CRLF pong.
                     if buffer.starts_with(b"\r\n\r\n") {
@@ -150,7 +150,7 @@ async fn serve(
                 Framing::Incomplete => break,
                 Framing::Invalid(error) => {
                     tracing::info!(%peer, %error, "SIP TCP stream out of step; closing");
-                    if let Some(response) = codec::bad_request(&buffer, &error) {
+                    if let Some(response) = message::bad_request(&buffer, &error) {
                         let _ = tx.send(response).await;
                     }
                     break 'read;

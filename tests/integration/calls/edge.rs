@@ -139,8 +139,14 @@ impl Ua {
         self.send(&ack).await;
     }
 
-    /// Calls `target` and keys the conference number and `role`'s code by INFO.
-    pub(crate) async fn join(&mut self, target: &str, open: &OpenConference, role: CallerRole) {
+    /// Calls `target` and keys the conference number and `role`'s code by INFO;
+    /// the node's 200 (its SDP answer). The offer's media address never sends.
+    pub(crate) async fn join(
+        &mut self,
+        target: &str,
+        open: &OpenConference,
+        role: CallerRole,
+    ) -> String {
         let answer = self.invite(target, 7002).await;
         assert_eq!(status(&answer), "SIP/2.0 200 OK", "{answer}");
         assert!(
@@ -150,6 +156,7 @@ impl Ua {
         self.ack(target).await;
         self.key(target, &open.number_keys()).await;
         self.key(target, &open.code_keys(role)).await;
+        answer
     }
 
     /// Sends a `freq` tone as PCMU RTP to the node's `port`, 50 packets a second.
@@ -169,7 +176,7 @@ impl Ua {
             packet.extend_from_slice(&(n as u16).to_be_bytes());
             packet.extend_from_slice(&(n * 160).to_be_bytes());
             packet.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-            teleconf_domain::audio::g711::encode_ulaw(&pcm, &mut packet);
+            teleconf_sip::g711::encode_ulaw(&pcm, &mut packet);
             socket.send_to(&packet, ("127.0.0.1", port)).await.unwrap();
         }
     }
@@ -604,7 +611,7 @@ async fn an_intro_recorded_by_phone_with_the_one_time_code_becomes_the_conferenc
 }
 
 /// The port of the node's `m=audio` line in an SDP answer.
-pub(super) fn media_port(answer: &str) -> u16 {
+pub(crate) fn media_port(answer: &str) -> u16 {
     answer
         .lines()
         .find_map(|line| line.strip_prefix("m=audio "))

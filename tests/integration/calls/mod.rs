@@ -1,13 +1,13 @@
 //! Calls to a media node running in this process over the emulator's table:
 //! the SIP edge over real sockets (UDP and TCP), the store side of the IVR, CDRs
 //! written and closed, and a store outage ([`edge`]); then real SIP user agents,
-//! sipp and baresip, in a conference ([`real_peers`]); CDRs through a store
+//! sipp and baresip, in a conference ([`sipp_and_baresip`]); CDRs through a store
 //! outage and a node killed mid-conference ([`faults`]); the SIP TCP listener's
 //! caps and timeouts ([`tcp`]); and the accounts' IP phones dialling `*44`
 //! ([`star44`]).
 
 pub(crate) mod edge;
 mod faults;
-mod real_peers;
+mod sipp_and_baresip;
 mod star44;
 mod tcp;

@@ -12,7 +12,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use teleconf_domain::audio::g711;
+use teleconf_sip::g711;
 
 /// The payload type the stranger keys on: the telephone-event type baresip offers
 /// and the node answers.

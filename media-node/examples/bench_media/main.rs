@@ -1,0 +1,224 @@
+//! # bench_media: how many callers one core of the media node carries (issue #5)
+//!
+//! ```sh
+//! cargo run --release -p teleconf-media-node --example bench_media -- [OPTIONS]
+//! ```
+//!
+//! Runs the real [`Shell`](teleconf_media_node::shell::Shell) in this process, over an in-memory store seeded with an
+//! account, an access number and conferences open now, on a tokio runtime of its own
+//! whose threads (`node-rt`, and the `media-loop`, `cdr-spool` and `recorder` threads the shell
+//! starts from them) are pinned to the node's CPUs. A load generator (`bench-gen`,
+//! one thread) runs on the other CPU and plays every caller:
+//!
+//! - one SIP socket for all callers, as a trunk: INVITE with a PCMU +
+//!   telephone-event offer, ACK, then the conference number and the participant
+//!   code keyed by SIP INFO (`application/dtmf-relay`, one key per request);
+//! - one RTP socket per conference: from its ACK on, each caller sends 50 pkt/s
+//!   (the first [`talkers`](options::Options::talkers) of a conference a tone, the others µ-law
+//!   silence), with `sendmmsg`, and receives with `recvmmsg` and the kernel's
+//!   receive timestamps (`SO_TIMESTAMPNS`), so the generator's own wake-ups do not
+//!   count as the node's lateness.
+//!
+//! Steps of increasing participants per node core: each step's new conferences
+//! join (at `--join-rate` calls per second), the bench waits until every caller
+//! has a CDR leg open in the store (admitted to its room), lets the node settle
+//! into its steady state (35 s: the SIP transactions of the join end with Timer J,
+//! the entry tones are over), then measures a window:
+//!
+//! - **node CPU**: the CPU time of the node's threads (`/proc/self/task/*/schedstat`),
+//!   told from the generator's by thread name; per participant, and for a
+//!   conference of 25;
+//! - **frames lost**: per caller, the 20 ms frames of its room's grid in the
+//!   window that never arrived (a frame the node did not send, or sent into a full
+//!   buffer, is lost; a late one is not);
+//! - **lateness**: each frame's arrival against its room's 20 ms grid, anchored on
+//!   the earliest frame of the room (the first leg the node serves on time): the
+//!   node's tick jitter plus the time to send a whole tick's frames. A constant
+//!   offset of a room against the node's clock is not visible from outside;
+//! - **incomplete mixes**: frames whose payload is not the whole mix of the
+//!   talkers (a talker's frame missed its tick: input lost or late; or a tone or
+//!   prompt played to that caller instead of the room);
+//! - the generator's own CPU and send lateness, socket drops on both sides, and the
+//!   load of other processes, to tell a disturbed run from a slow node.
+//!
+//! A window during which other processes used more than [`DISTURBED_CORES`] is
+//! measured again (`--retries`). The result is the highest step with no frame
+//! lost, as participants per core.
+//! Each step prints a `bench_media: participants=…` line; the end, a table.
+//!
+//! ## Layout
+//! - this file: the steps, from the options to the table;
+//! - [`options`]: the command line;
+//! - [`node_under_test`]: the node's runtime, its seeded store, the wait for a
+//!   step's callers to be admitted;
+//! - [`generator`]: the load generator's thread, every caller's SIP and RTP;
+//! - [`measure`]: one window's figures, and the table;
+//! - [`analysis`]: frames lost, lateness, incomplete mixes;
+//! - [`system`]: threads' CPU, other processes' load, socket drops, pinning.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use teleconf_domain::CallerRole;
+
+/// The frame period (ptime 20).
+pub(crate) const PERIOD: Duration = Duration::from_millis(20);
+pub(crate) const PERIOD_NS: i64 = 20_000_000;
+/// Bytes of one 20 ms G.711 frame.
+pub(crate) const FRAME: usize = 160;
+/// Bytes of an RTP header without CSRCs or extension.
+pub(crate) const RTP_HEADER: usize = 12;
+/// Messages per `sendmmsg`/`recvmmsg`.
+pub(crate) const BATCH: usize = 64;
+/// Receive buffer of each generator socket (the kernel caps it at `rmem_max`).
+pub(crate) const SOCKET_BUFFER: usize = 1 << 20;
+/// The node's RTP ports: below the ephemeral range the generator's sockets get.
+pub(crate) const NODE_RTP_PORTS: &str = "20000-31999";
+/// Margin kept at each end of a window when counting frames, so a frame in flight
+/// at the edge is neither counted nor missed.
+pub(crate) const EDGE_NS: i64 = 60_000_000;
+/// Other processes' load above which a window is disturbed (cores). A quiet
+/// machine shows up to ~0.1: kernel threads, and `/proc/stat`'s sampled ticks
+/// against the threads' exact run times.
+const DISTURBED_CORES: f64 = 0.15;
+/// Name of the generator's thread (the node's threads are the others but main).
+pub(crate) const GENERATOR_THREAD: &str = "bench-gen";
+
+mod analysis;
+mod generator;
+mod measure;
+mod node_under_test;
+mod options;
+mod system;
+
+use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
+use crate::measure::{StepFigures, measure, print_table};
+use crate::node_under_test::{NodeUnderTest, node_runtime, seed, wait_until_joined};
+use crate::options::Options;
+use crate::system::pin_current_thread;
+
+fn main() -> anyhow::Result<()> {
+    let options = Options::parse()?;
+    if options.help {
+        println!("{}", Options::USAGE);
+        return Ok(());
+    }
+    if options.pin {
+        // The main thread and all it spawns but the node's runtime share the
+        // generator's CPUs.
+        pin_current_thread(&options.gen_cpus).context("pinning the main thread")?;
+    }
+    let node_cores = options.node_cpus.len();
+    let conferences_at = |per_core: usize| (per_core * node_cores).div_ceil(options.size);
+    let max_conferences = options
+        .steps
+        .iter()
+        .map(|&step| conferences_at(step))
+        .max()
+        .unwrap_or(0);
+    println!(
+        "bench_media: node on CPU {:?} ({}), generator on CPU {:?}; conferences of {}, {} talkers; \
+         50 pkt/s per caller each way; {} s windows after all joined and {} s of settling",
+        options.node_cpus,
+        if options.pin { "pinned" } else { "not pinned" },
+        options.gen_cpus,
+        options.size,
+        options.talkers,
+        options.measure.as_secs_f64(),
+        options.settle.as_secs_f64(),
+    );
+
+    let runtime = node_runtime(&options)?;
+    let seeded = runtime.block_on(seed(max_conferences, options.size))?;
+    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone()))?;
+    let progress = Arc::new(Progress::default());
+    let generator = GeneratorHandle::spawn(GeneratorSetup {
+        node_sip: node.sip,
+        access: seeded.access.clone(),
+        size: options.size,
+        talkers: options.talkers,
+        slots: max_conferences.max(1),
+        join_rate: options.join_rate,
+        cpus: options.pin.then(|| options.gen_cpus.clone()),
+        progress: progress.clone(),
+    })?;
+
+    let mut rows: Vec<StepFigures> = Vec::new();
+    let mut joined = 0;
+    // A step whose callers could not all be admitted, and why.
+    let mut not_joined: Option<(usize, String)> = None;
+    for &per_core in &options.steps {
+        let conferences = conferences_at(per_core);
+        if conferences > joined {
+            let dials = seeded.conferences[joined..conferences]
+                .iter()
+                .map(|conference| Dial {
+                    number_keys: format!("{}#", conference.number.as_str()),
+                    code_keys: format!(
+                        "{}#",
+                        conference.codes.code(CallerRole::Participant).as_str()
+                    ),
+                })
+                .collect();
+            generator.send(Command::Add(dials))?;
+            joined = conferences;
+        }
+        let participants = conferences * options.size;
+        if let Err(error) = wait_until_joined(
+            &runtime,
+            &seeded,
+            conferences,
+            participants,
+            &progress,
+            options.join_rate,
+        ) {
+            println!("bench_media: step {per_core}/core failed: {error:#}");
+            not_joined = Some((per_core, format!("{error:#}")));
+            break;
+        }
+        std::thread::sleep(options.settle);
+        let mut figures = measure(&options, &generator, participants, &progress)?;
+        figures.print_line();
+        // A window shared with other processes is measured again (the least
+        // disturbed one is kept): their load is the node's and the generator's lost.
+        for _ in 0..options.retries {
+            if figures.other_cores <= DISTURBED_CORES {
+                break;
+            }
+            println!(
+                "bench_media: other processes used {:.2} cores in that window: measuring it again",
+                figures.other_cores
+            );
+            std::thread::sleep(Duration::from_secs(5));
+            let again = measure(&options, &generator, participants, &progress)?;
+            again.print_line();
+            if again.other_cores < figures.other_cores {
+                figures = again;
+            }
+        }
+        if figures.other_cores > DISTURBED_CORES {
+            println!(
+                "bench_media: warning: other processes used {:.2} cores: this step is disturbed",
+                figures.other_cores
+            );
+        }
+        let lossy = figures.lost > 0;
+        rows.push(figures);
+        if lossy && !options.keep_going {
+            break;
+        }
+    }
+
+    print_table(&options, &rows, not_joined.as_ref());
+    generator.send(Command::HangUp)?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while progress.live() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    generator.stop();
+    runtime.block_on(node.stop());
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! One step's measure: a window of the callers' frames and the threads' CPU,
+//! its figures, and the table at the end.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::analysis::{analyse, percentile};
+use crate::generator::{Command, GeneratorHandle, Progress};
+use crate::options::Options;
+use crate::system::{CpuStat, ThreadUsage, UdpDrops, realtime_ns, threads_cpu};
+
+/// What one step measured.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StepFigures {
+    participants: usize,
+    per_core: f64,
+    /// Cores the node's threads used.
+    node_cores: f64,
+    cpu_per_participant_us: f64,
+    /// A conference of 25's share of a core, in %.
+    conference_pct: f64,
+    gen_cores: f64,
+    /// Cores used by other processes (and kernel threads) meanwhile.
+    pub(crate) other_cores: f64,
+    /// Node threads by name, cores.
+    threads: Vec<(String, f64)>,
+    /// The kernel's share of the node's threads' time, % (sampled at the
+    /// scheduler tick).
+    node_system_pct: f64,
+    expected: u64,
+    pub(crate) lost: u64,
+    seq_gaps: u64,
+    incomplete: u64,
+    callers_losing: usize,
+    late_ms: (f64, f64, f64),
+    gen_send_p99_ms: f64,
+    gen_skipped: u64,
+    node_drops: u64,
+    gen_drops: u64,
+    /// Calls that failed so far (hung up by the node, unanswered, refused).
+    calls_failed: usize,
+}
+
+pub(crate) fn measure(
+    options: &Options,
+    generator: &GeneratorHandle,
+    participants: usize,
+    progress: &Progress,
+) -> anyhow::Result<StepFigures> {
+    generator.send(Command::Record(true))?;
+    std::thread::sleep(Duration::from_millis(100));
+    let (drops_before, cpu_before, stat_before) =
+        (UdpDrops::read()?, threads_cpu()?, CpuStat::read()?);
+    let (w0, started) = (realtime_ns(), Instant::now());
+    std::thread::sleep(options.measure);
+    let (w1, elapsed) = (realtime_ns(), started.elapsed());
+    let (cpu_after, stat_after, drops_after) =
+        (threads_cpu()?, CpuStat::read()?, UdpDrops::read()?);
+    std::thread::sleep(Duration::from_millis(100));
+    generator.send(Command::Record(false))?;
+    let harvest = generator.take()?;
+    let calls_failed = progress.failed.load(Ordering::Relaxed);
+
+    let seconds = elapsed.as_secs_f64();
+    let usage = ThreadUsage::between(&cpu_before, &cpu_after, seconds);
+    let node_cores = usage.node;
+    let cpu_per_participant_us = node_cores * 1e6 / participants as f64;
+    let process_cores = usage.node + usage.generator + usage.main;
+    let analysis = analyse(&harvest.callers, w0, w1);
+    let mut send_late = harvest.send_late_us.clone();
+    send_late.sort_unstable();
+    Ok(StepFigures {
+        participants,
+        per_core: participants as f64 / options.node_cpus.len() as f64,
+        node_cores,
+        cpu_per_participant_us,
+        conference_pct: cpu_per_participant_us * 25.0 / 1e4,
+        gen_cores: usage.generator,
+        other_cores: (stat_after.busy_cores_since(&stat_before, seconds) - process_cores).max(0.0),
+        threads: usage.node_threads,
+        node_system_pct: usage.node_system_pct,
+        expected: analysis.expected,
+        lost: analysis.lost,
+        seq_gaps: analysis.seq_gaps,
+        incomplete: analysis.incomplete,
+        callers_losing: analysis.callers_losing,
+        late_ms: analysis.late_ms,
+        gen_send_p99_ms: percentile(&send_late, 0.99) as f64 / 1e3,
+        gen_skipped: harvest.skipped_periods,
+        node_drops: drops_after.node.saturating_sub(drops_before.node),
+        gen_drops: drops_after
+            .generator(&harvest.ports)
+            .saturating_sub(drops_before.generator(&harvest.ports)),
+        calls_failed,
+    })
+}
+
+impl StepFigures {
+    pub(crate) fn print_line(&self) {
+        println!(
+            "bench_media: participants={} per_core={:.0} node_cores={:.3} cpu_per_participant_us_per_s={:.0} \
+             conference25_pct_core={:.2} expected_frames={} lost={} callers_losing={} seq_gaps={} \
+             incomplete_mixes={} p50_late_ms={:.2} p99_late_ms={:.2} max_late_ms={:.2} gen_cores={:.3} \
+             gen_p99_send_late_ms={:.2} gen_skipped_periods={} node_socket_drops={} gen_socket_drops={} \
+             other_cores={:.3} calls_failed={}",
+            self.participants,
+            self.per_core,
+            self.node_cores,
+            self.cpu_per_participant_us,
+            self.conference_pct,
+            self.expected,
+            self.lost,
+            self.callers_losing,
+            self.seq_gaps,
+            self.incomplete,
+            self.late_ms.0,
+            self.late_ms.1,
+            self.late_ms.2,
+            self.gen_cores,
+            self.gen_send_p99_ms,
+            self.gen_skipped,
+            self.node_drops,
+            self.gen_drops,
+            self.other_cores,
+            self.calls_failed,
+        );
+        let threads: Vec<String> = self
+            .threads
+            .iter()
+            .map(|(name, cores)| format!("{name}={cores:.3}"))
+            .collect();
+        println!(
+            "bench_media: threads participants={} {} node_system_pct={:.1}",
+            self.participants,
+            threads.join(" "),
+            self.node_system_pct,
+        );
+    }
+}
+
+pub(crate) fn print_table(
+    options: &Options,
+    rows: &[StepFigures],
+    not_joined: Option<&(usize, String)>,
+) {
+    println!();
+    println!(
+        "| participants per core | node CPU (cores) | CPU per participant | 25-caller conference | frames lost | \
+         lateness p50 / p99 / max | incomplete mixes | generator CPU | other load |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        println!(
+            "| {:.0} | {:.3} | {:.0} µs/s | {:.2} % | {} of {} | {:.2} / {:.2} / {:.2} ms | {} | {:.3} | {:.3} |",
+            row.per_core,
+            row.node_cores,
+            row.cpu_per_participant_us,
+            row.conference_pct,
+            row.lost,
+            row.expected,
+            row.late_ms.0,
+            row.late_ms.1,
+            row.late_ms.2,
+            row.incomplete,
+            row.gen_cores,
+            row.other_cores,
+        );
+    }
+    if let Some((per_core, why)) = not_joined {
+        println!("| {per_core} | not measured: {why} |||||||");
+    }
+    // The highest step below the first that lost frames.
+    let best = rows.iter().take_while(|row| row.lost == 0).last();
+    let per_core = best.map_or(0.0, |row| row.per_core);
+    let p99 = best.map_or(f64::NAN, |row| row.late_ms.1);
+    let conference_pct = best.map_or(f64::NAN, |row| row.conference_pct);
+    println!();
+    println!(
+        "bench_media: result participants_per_core={per_core:.0} goal=2000 ratio={:.2} p99_late_ms={p99:.2} \
+         (goal 1.00) conference25_pct_core={conference_pct:.2} (goal 1.50) node_cpus={}{}",
+        per_core / 2000.0,
+        options.node_cpus.len(),
+        if rows.last().is_some_and(|row| row.lost == 0) && not_joined.is_none() {
+            " (every step passed: the ceiling is higher)"
+        } else {
+            ""
+        },
+    );
+}

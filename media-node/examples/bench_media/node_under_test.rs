@@ -1,0 +1,191 @@
+//! The node under test: its runtime on its CPUs, the store seeded with an
+//! account, an access number and conferences open now, the shell running over
+//! it, and the wait until every caller of a step is admitted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::{DurationRound, TimeDelta, Utc};
+use tokio::sync::oneshot;
+
+use teleconf_adapters::blobs::MemoryBlobs;
+use teleconf_adapters::store::conformance::account_with_owner;
+use teleconf_adapters::store::memory::MemoryStore;
+use teleconf_adapters::store::{CdrStore, ConferenceStore, NumberStore};
+use teleconf_domain::testkit::access_number;
+use teleconf_domain::{AccessCodes, CodeChoices, Conference, ConferenceNumber, Language, Schedule};
+use teleconf_media_node::shell::{Config, Services, Shell};
+
+use crate::NODE_RTP_PORTS;
+use crate::generator::Progress;
+use crate::options::Options;
+use crate::system::pin_current_thread;
+
+/// The node's runtime: one worker per node CPU, every thread pinned to them.
+pub(crate) fn node_runtime(options: &Options) -> anyhow::Result<tokio::runtime::Runtime> {
+    let cpus = options.node_cpus.clone();
+    let pin = options.pin;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cpus.len())
+        .thread_name("node-rt")
+        .on_thread_start(move || {
+            if pin && let Err(error) = pin_current_thread(&cpus) {
+                eprintln!("bench_media: cannot pin a node thread: {error}");
+            }
+        })
+        .enable_all()
+        .build()
+        .context("the node's runtime")
+}
+
+/// The store's content: one account, its access number, conferences open now.
+pub(crate) struct Seeded {
+    pub(crate) store: Arc<MemoryStore>,
+    pub(crate) access: String,
+    pub(crate) conferences: Vec<Conference>,
+}
+
+pub(crate) async fn seed(count: usize, size: usize) -> anyhow::Result<Seeded> {
+    let store = Arc::new(MemoryStore::new());
+    let (_, owner) = account_with_owner(store.as_ref()).await;
+    let access = access_number(owner.account_id);
+    store.create_number(&access).await?;
+    let now = Utc::now().duration_trunc(TimeDelta::milliseconds(1))?;
+    // Callers are let in from five minutes before the start.
+    let start = now + TimeDelta::minutes(1);
+    let schedule = Schedule::new(start, start + TimeDelta::hours(12))?;
+    let mut conferences = Vec::with_capacity(count);
+    while conferences.len() < count {
+        let conference = Conference::schedule(
+            owner.account_id,
+            ConferenceNumber::generate(),
+            "Banc d'essai",
+            schedule,
+            false,
+            Language::Fr,
+            AccessCodes::from_choices(CodeChoices::default())?,
+            owner.id,
+            u32::try_from(size)?,
+            now,
+        )?;
+        match store.create_conference(&conference).await {
+            Ok(()) => conferences.push(conference),
+            Err(teleconf_adapters::Error::Conflict(_)) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(Seeded {
+        store,
+        access: access.number.as_str().to_string(),
+        conferences,
+    })
+}
+
+/// The shell, running on the node's runtime.
+pub(crate) struct NodeUnderTest {
+    pub(crate) sip: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), teleconf_media_node::Error>>,
+    spool: PathBuf,
+}
+
+impl NodeUnderTest {
+    pub(crate) async fn start(store: Arc<MemoryStore>) -> anyhow::Result<Self> {
+        let spool = std::env::temp_dir().join(format!("bench-media-spool-{}", std::process::id()));
+        let vars = [
+            ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
+            ("TELECONF_RTP_PORTS", NODE_RTP_PORTS.to_string()),
+            ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
+            ("TELECONF_SPOOL_DIR", spool.display().to_string()),
+        ];
+        let config = Config::from_vars(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        })?;
+        let services = Services::new(store, Arc::new(MemoryBlobs::default()));
+        let shell = Shell::bind(config).await?;
+        let sip = shell.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(shell.run(services, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            sip,
+            stop,
+            task,
+            spool,
+        })
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        match tokio::time::timeout(Duration::from_secs(30), self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => eprintln!("bench_media: the node stopped with {error}"),
+            Ok(Err(error)) => eprintln!("bench_media: the node's task failed: {error}"),
+            Err(_) => eprintln!("bench_media: the node did not stop in 30 s"),
+        }
+        let _ = std::fs::remove_dir_all(&self.spool);
+    }
+}
+
+/// Callers with a CDR leg open: admitted to their room.
+async fn admitted(store: &MemoryStore, conferences: &[Conference]) -> usize {
+    let mut count = 0;
+    for conference in conferences {
+        if let Ok(legs) = store.legs_of_conference(conference.id).await {
+            count += legs.iter().filter(|leg| leg.left_at.is_none()).count();
+        }
+    }
+    count
+}
+
+pub(crate) fn wait_until_joined(
+    runtime: &tokio::runtime::Runtime,
+    seeded: &Seeded,
+    conferences: usize,
+    participants: usize,
+    progress: &Progress,
+    join_rate: f64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let limit = Duration::from_secs_f64(30.0 + 2.0 * participants as f64 / join_rate);
+    let mut last_print = started;
+    loop {
+        let admitted =
+            runtime.block_on(admitted(&seeded.store, &seeded.conferences[..conferences]));
+        if admitted >= participants {
+            eprintln!(
+                "bench_media: {participants} callers admitted ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        let failed = progress.failed.load(Ordering::Relaxed);
+        if failed > 0 || started.elapsed() > limit {
+            let reasons = progress
+                .reasons
+                .lock()
+                .map(|r| r.join("; "))
+                .unwrap_or_default();
+            bail!(
+                "{admitted} of {participants} callers admitted after {:.0} s, {failed} calls failed ({reasons})",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if last_print.elapsed() > Duration::from_secs(5) {
+            last_print = Instant::now();
+            eprintln!(
+                "bench_media: joining: {admitted}/{participants} admitted, {} answered, {} keyed",
+                progress.answered.load(Ordering::Relaxed),
+                progress.keyed.load(Ordering::Relaxed)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

@@ -1,0 +1,103 @@
+//! The bench's options, from the command line.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// Participants per node core at each step.
+    pub(crate) steps: Vec<usize>,
+    /// Callers per conference.
+    pub(crate) size: usize,
+    /// Callers of a conference who send a tone (the others send silence).
+    pub(crate) talkers: usize,
+    /// The measured window of a step.
+    pub(crate) measure: Duration,
+    /// Wait between the last admission and the window.
+    pub(crate) settle: Duration,
+    /// New calls per second.
+    pub(crate) join_rate: f64,
+    /// The node's CPUs: its runtime gets one worker per CPU.
+    pub(crate) node_cpus: Vec<usize>,
+    /// The generator's CPUs.
+    pub(crate) gen_cpus: Vec<usize>,
+    /// Pin the node and the generator to their CPUs.
+    pub(crate) pin: bool,
+    /// Go on after a step that lost frames.
+    pub(crate) keep_going: bool,
+    /// Times a disturbed window is measured again.
+    pub(crate) retries: usize,
+    /// Print the usage.
+    pub(crate) help: bool,
+}
+
+impl Options {
+    pub(crate) const USAGE: &'static str = "\
+usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-secs 10]
+                   [--settle-secs 35] [--join-rate 150] [--size 25] [--talkers 3]
+                   [--node-cpus 0] [--gen-cpus 1] [--no-pin] [--keep-going] [--retries 3]
+  --steps       participants per node core at each step (rounded up to whole conferences)
+  --node-cpus   CPUs of the node (one tokio worker each); --gen-cpus those of the generator
+  --keep-going  go on after a step that lost frames (default: stop there)
+  --retries     times a window disturbed by other processes is measured again";
+
+    pub(crate) fn parse() -> anyhow::Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut options = Self {
+            steps: vec![250, 500, 750, 1000, 1500, 2000, 2500, 3000],
+            size: 25,
+            talkers: 3,
+            measure: Duration::from_secs(10),
+            // Steady state: each keyed digit's INFO leaves a server transaction
+            // for Timer J (64·T1 = 32 s, RFC 3261 §17.2.2), which the node walks for
+            // its deadlines; and the entry tone (250 ms) plays to each caller for
+            // everyone who joins after them (6 s for the first of 25).
+            settle: Duration::from_secs(35),
+            join_rate: 150.0,
+            node_cpus: vec![0],
+            gen_cpus: vec![if cores > 1 { 1 } else { 0 }],
+            pin: cores > 1,
+            keep_going: false,
+            retries: 3,
+            help: false,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut value = || {
+                args.next()
+                    .with_context(|| format!("{arg} needs a value\n{}", Self::USAGE))
+            };
+            match arg.as_str() {
+                "--steps" => options.steps = list(&value()?)?,
+                "--size" => options.size = value()?.parse()?,
+                "--talkers" => options.talkers = value()?.parse()?,
+                "--measure-secs" => options.measure = Duration::from_secs_f64(value()?.parse()?),
+                "--settle-secs" => options.settle = Duration::from_secs_f64(value()?.parse()?),
+                "--join-rate" => options.join_rate = value()?.parse()?,
+                "--node-cpus" => options.node_cpus = list(&value()?)?,
+                "--gen-cpus" => options.gen_cpus = list(&value()?)?,
+                "--no-pin" => options.pin = false,
+                "--keep-going" => options.keep_going = true,
+                "--retries" => options.retries = value()?.parse()?,
+                "--help" | "-h" => options.help = true,
+                other => bail!("unknown argument {other}\n{}", Self::USAGE),
+            }
+        }
+        if options.size == 0 || options.talkers > options.size || options.node_cpus.is_empty() {
+            bail!("a conference needs callers, at most as many talkers, and the node a CPU");
+        }
+        if options.measure < Duration::from_secs(1) || options.join_rate <= 0.0 {
+            bail!("the window must last at least 1 s and calls must join");
+        }
+        Ok(options)
+    }
+}
+
+fn list(value: &str) -> anyhow::Result<Vec<usize>> {
+    value
+        .split(',')
+        .map(|item| item.trim().parse().with_context(|| format!("{item:?}")))
+        .collect()
+}

@@ -1,0 +1,201 @@
+//! The machine's figures: each thread's CPU time, the other processes' load,
+//! the sockets' drops; and CPU pinning.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use nix::sched::{CpuSet, sched_setaffinity};
+use nix::unistd::Pid;
+
+use crate::{GENERATOR_THREAD, NODE_RTP_PORTS};
+
+/// A thread of this process and its CPU time so far.
+#[derive(Debug, Clone)]
+pub(crate) struct ThreadCpu {
+    tid: u32,
+    name: String,
+    /// Run time (`schedstat`), ns.
+    ns: u64,
+    /// User and system time (`stat`), sampled in clock ticks.
+    ticks: (u64, u64),
+}
+
+pub(crate) fn threads_cpu() -> anyhow::Result<Vec<ThreadCpu>> {
+    let mut threads = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let path = entry?.path();
+        let Some(tid) = path.file_name().and_then(|n| n.to_str()?.parse().ok()) else {
+            continue;
+        };
+        // A thread may end between the listing and the reads.
+        let (Ok(name), Ok(schedstat), Ok(stat)) = (
+            std::fs::read_to_string(path.join("comm")),
+            std::fs::read_to_string(path.join("schedstat")),
+            std::fs::read_to_string(path.join("stat")),
+        ) else {
+            continue;
+        };
+        // utime and stime are the 14th and 15th fields: the 12th and 13th after the
+        // name, which may hold spaces (hence from its closing parenthesis).
+        let after_name: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let tick = |i: usize| -> u64 {
+            after_name
+                .get(i)
+                .and_then(|field| field.parse().ok())
+                .unwrap_or(0)
+        };
+        let ns = schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse().ok())
+            .unwrap_or(0);
+        threads.push(ThreadCpu {
+            tid,
+            name: name.trim().to_string(),
+            ns,
+            ticks: (tick(11), tick(12)),
+        });
+    }
+    Ok(threads)
+}
+
+/// Cores used between two samples, by owner.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadUsage {
+    pub(crate) node: f64,
+    pub(crate) generator: f64,
+    pub(crate) main: f64,
+    pub(crate) node_threads: Vec<(String, f64)>,
+    /// The kernel's share of the node's ticks, %.
+    pub(crate) node_system_pct: f64,
+}
+
+impl ThreadUsage {
+    pub(crate) fn between(before: &[ThreadCpu], after: &[ThreadCpu], seconds: f64) -> Self {
+        let main_tid = std::process::id();
+        let mut usage = Self::default();
+        let mut by_name: Vec<(String, f64)> = Vec::new();
+        let (mut user, mut system) = (0, 0);
+        for thread in after {
+            // A thread started in the window counts from zero.
+            let start = before.iter().find(|b| b.tid == thread.tid);
+            let ns = start.map_or(0, |b| b.ns);
+            let (user_start, system_start) = start.map_or((0, 0), |b| b.ticks);
+            let cores = thread.ns.saturating_sub(ns) as f64 / 1e9 / seconds;
+            if thread.tid == main_tid {
+                usage.main += cores;
+            } else if thread.name.starts_with(GENERATOR_THREAD) {
+                usage.generator += cores;
+            } else {
+                usage.node += cores;
+                user += thread.ticks.0.saturating_sub(user_start);
+                system += thread.ticks.1.saturating_sub(system_start);
+                match by_name.iter_mut().find(|(name, _)| *name == thread.name) {
+                    Some((_, total)) => *total += cores,
+                    None => by_name.push((thread.name.clone(), cores)),
+                }
+            }
+        }
+        by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+        usage.node_threads = by_name;
+        usage.node_system_pct = system as f64 * 100.0 / (user + system).max(1) as f64;
+        usage
+    }
+}
+
+/// `/proc/stat`: the machine's busy time, in clock ticks. Sampled at the tick, so
+/// only a coarse measure (±0.1 core over a window here): enough to see another
+/// process at work.
+#[derive(Debug, Clone)]
+pub(crate) struct CpuStat {
+    busy: u64,
+}
+
+impl CpuStat {
+    /// Clock ticks per second (`USER_HZ`, 100 on Linux).
+    const HZ: f64 = 100.0;
+
+    pub(crate) fn read() -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string("/proc/stat")?;
+        let total = text
+            .lines()
+            .find_map(|line| line.strip_prefix("cpu "))
+            .context("no cpu line in /proc/stat")?;
+        let v: Vec<u64> = total
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        // user, nice, system, irq, softirq, steal (not idle, iowait, guests).
+        Ok(Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7),
+        })
+    }
+
+    /// Cores busy on the whole machine since `before`.
+    pub(crate) fn busy_cores_since(&self, before: &Self, seconds: f64) -> f64 {
+        self.busy.saturating_sub(before.busy) as f64 / Self::HZ / seconds
+    }
+}
+
+/// Datagrams the kernel dropped on full receive buffers (`/proc/net/udp`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UdpDrops {
+    /// On the node's RTP ports.
+    pub(crate) node: u64,
+    /// By local port, for the generator's sockets.
+    by_port: HashMap<u16, u64>,
+}
+
+impl UdpDrops {
+    pub(crate) fn read() -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string("/proc/net/udp")?;
+        let (low, high) = NODE_RTP_PORTS
+            .split_once('-')
+            .map(|(l, h)| (l.parse().unwrap_or(0), h.parse().unwrap_or(0)))
+            .unwrap_or((0, 0));
+        let mut drops = Self::default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(dropped)) = (fields.get(1), fields.last()) else {
+                continue;
+            };
+            let Some(port) = local
+                .split_once(':')
+                .and_then(|(_, port)| u16::from_str_radix(port, 16).ok())
+            else {
+                continue;
+            };
+            let dropped: u64 = dropped.parse().unwrap_or(0);
+            if (low..=high).contains(&port) {
+                drops.node += dropped;
+            } else {
+                *drops.by_port.entry(port).or_default() += dropped;
+            }
+        }
+        Ok(drops)
+    }
+
+    pub(crate) fn generator(&self, ports: &[u16]) -> u64 {
+        ports.iter().filter_map(|port| self.by_port.get(port)).sum()
+    }
+}
+
+pub(crate) fn realtime_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+pub(crate) fn pin_current_thread(cpus: &[usize]) -> nix::Result<()> {
+    let mut set = CpuSet::new();
+    for &cpu in cpus {
+        set.set(cpu)?;
+    }
+    // Pid 0: the calling thread; threads it starts inherit the mask.
+    sched_setaffinity(Pid::from_raw(0), &set)
+}

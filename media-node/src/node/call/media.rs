@@ -1,0 +1,158 @@
+//! The call's RTP: the caller's packets (only theirs: [`MediaSource`]) into keys,
+//! the intro recorder or the room; ours out, from the prompts or the room, to
+//! where the caller's come from (symmetric RTP).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use teleconf_sip::rtp::{self, DropReason, MediaSource, Verdict};
+
+use super::{Call, FRAME_TICKS, Line, Output, Phase, Stage, since};
+use crate::app::intro;
+use crate::app::ivr;
+use crate::app::prompts::Frame;
+
+/// Where the caller's audio goes.
+enum Heard {
+    /// Into the intro being recorded.
+    Intro,
+    /// Into the room.
+    Room,
+}
+
+impl Call {
+    pub(super) fn receive_rtp(&mut self, now: Instant, datagram: &[u8], from: SocketAddr) {
+        let Phase::Connected(line) = &mut self.phase else {
+            return;
+        };
+        if line.is_over() {
+            return;
+        }
+        let Ok(packet) = rtp::parse(datagram) else {
+            return;
+        };
+        if let Verdict::Drop(reason) = self.media.check(now, from, packet.ssrc, packet.sequence) {
+            let dropped = self.media.dropped();
+            let first = match reason {
+                DropReason::Source => dropped.foreign_source == 1,
+                DropReason::Ssrc => dropped.foreign_ssrc == 1,
+            };
+            if first {
+                tracing::info!(%from, ssrc = packet.ssrc, reason = reason.as_str(), "call: RTP not from the caller dropped (counted from now on)");
+            }
+            return;
+        }
+        line.last_rtp = Some(now);
+        line.last_heard = Some(now);
+        if let Some(dtmf) = line
+            .dtmf
+            .as_mut()
+            .filter(|dtmf| dtmf.payload_type() == packet.payload_type)
+        {
+            if let Some(digit) = dtmf.on_packet(now, &packet) {
+                self.on_digit(now, digit);
+            }
+            return;
+        }
+        let Some(negotiated) = line
+            .negotiated
+            .filter(|n| n.payload_type == packet.payload_type)
+        else {
+            return;
+        };
+        let heard = match &line.stage {
+            Stage::Intro(recorder, _) if recorder.is_recording() => Heard::Intro,
+            Stage::Admitted(_) => Heard::Room,
+            _ => return,
+        };
+        match heard {
+            Heard::Intro => {
+                let mut pcm = Vec::with_capacity(packet.payload.len());
+                negotiated.codec.decode(packet.payload, &mut pcm);
+                self.feed_intro(now, intro::Input::Audio(now, pcm.into()));
+            }
+            Heard::Room => self.outputs.push_back(Output::ToRoom {
+                leg: self.settings.leg,
+                seq: packet.sequence,
+                ts: packet.timestamp,
+                payload: packet.payload.to_vec(),
+            }),
+        }
+    }
+
+    /// Whether the 20 ms tick would do anything: a prompt is playing or queued
+    /// on an answered call. The node feeds the tick only to these calls, so a
+    /// node full of callers listening to their rooms does no work per call per tick.
+    pub fn wants_tick(&self) -> bool {
+        self.line().is_some_and(|line| {
+            !matches!(line.stage, Stage::Over(_) | Stage::Ringing { .. })
+                && line.negotiated.is_some()
+                && !line.speaker.player.is_idle()
+        })
+    }
+
+    /// The 20 ms tick: the player's next frame while a prompt plays.
+    pub(super) fn tick(&mut self, now: Instant) {
+        let Some(line) = self.line_mut() else {
+            return;
+        };
+        if matches!(line.stage, Stage::Over(_) | Stage::Ringing { .. }) {
+            return;
+        }
+        let Some(codec) = line.negotiated.map(|n| n.codec) else {
+            return;
+        };
+        loop {
+            let Some(line) = self.line_mut() else {
+                return;
+            };
+            match line.speaker.player.next_frame(codec) {
+                Frame::Audio(payload) => return self.send_rtp(now, &payload),
+                Frame::ClipFinished => {
+                    line.speaker.finished += 1;
+                    if !self.feed_intro(now, intro::Input::PromptFinished(now)) {
+                        self.feed_ivr(now, ivr::Input::PromptFinished(now));
+                    }
+                }
+                Frame::Idle => return,
+            }
+        }
+    }
+
+    /// Sends one 20 ms frame to the caller, if we send it media (not on hold).
+    pub(super) fn send_rtp(&mut self, now: Instant, payload: &[u8]) {
+        let Phase::Connected(line) = &mut self.phase else {
+            return;
+        };
+        let (Some(to), Some(negotiated)) = (line.media_destination(&self.media), line.negotiated)
+        else {
+            return;
+        };
+        // The timestamp follows the clock, so gaps between prompts are gaps in time.
+        let frames = since(line.caller.started.0, now).num_milliseconds() / 20;
+        let ts = (frames as u32).wrapping_mul(FRAME_TICKS);
+        // RFC 3551 §4.1: the marker starts a talkspurt (after silence or at the start).
+        let marker = line.last_sent_ts != Some(ts.wrapping_sub(FRAME_TICKS));
+        line.last_sent_ts = Some(ts);
+        line.rtp_seq = line.rtp_seq.wrapping_add(1);
+        if let Ok(bytes) = rtp::build(
+            self.settings.ssrc,
+            line.rtp_seq,
+            ts,
+            negotiated.payload_type,
+            marker,
+            payload,
+        ) {
+            self.outputs.push_back(Output::SendRtp { to, bytes });
+        }
+    }
+}
+
+impl Line {
+    /// Where our RTP goes: nowhere on hold, else where the caller's comes from, else
+    /// the SDP address.
+    fn media_destination(&self, media: &MediaSource) -> Option<SocketAddr> {
+        let remote = self.negotiated?.remote?;
+        Some(media.latched().unwrap_or(SocketAddr::V4(remote)))
+    }
+}

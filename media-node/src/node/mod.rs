@@ -1,0 +1,593 @@
+//! The node: every call and every room of one media node, sans-IO (issue #4).
+//!
+//! The node only routes; each protocol rule lives in the module it calls:
+//!
+//! - **SIP datagrams** are parsed by the [codec](teleconf_sip::message) (garbage
+//!   gets its [`bad_request`](teleconf_sip::message::bad_request) or nothing). A
+//!   request from a source that is neither a trunk address nor an IP phone's
+//!   ([`IpPhones`]) gets 403; a message whose Call-ID names a call goes to that
+//!   [`Call`] (retransmitted INVITEs included); a response for no call is dropped;
+//!   out of any call, OPTIONS gets 200 with Allow (the trunk's keep-alive), a
+//!   request with a To tag (in-dialog) or any other non-INVITE gets 481, an ACK
+//!   nothing.
+//! - **A new INVITE** gets the key its call will have, and the Request-URI's user
+//!   part, the access number, is looked up ([`Lookup::Number`]); unknown, or not
+//!   routed to conferences, → 404; a store that cannot be read → 503. `*44` from
+//!   an account's IP phone (by its address, or the identity the trunk asserts:
+//!   [`star44`]) looks up that account instead ([`Lookup::Account`]), for the
+//!   language its IVR speaks, and dials no number; `*44` from anyone else, or of an
+//!   account that is gone, → 403. The shell hands the node the accounts' IP phones
+//!   ([`Input::IpPhones`]) as it reads them from the store. The call then gets an
+//!   RTP port drawn at random from the free ones of the range (none left → 503; a
+//!   stranger cannot guess it from the calls before), the media loop is told to
+//!   [`MediaOutput::BindRtp`] it, and the [`Call`] takes the INVITE.
+//! - **RTP** received on a port goes to the call that owns the port, which takes
+//!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is
+//!   counted in [`Node::media_stats`].
+//! - **Rooms**: a call's `Join` puts its leg into its conference's room
+//!   ([`Room`], created on the first join), `ToRoom` pushes its audio,
+//!   `Leave` removes it (the room goes when empty). Each room ticks on its own
+//!   absolute deadlines and every leg's payload goes back to its call
+//!   (`FromRoom`).
+//! - **Lookups**: the calls' ([`crate::app::lookup`]) go out as
+//!   [`IoOutput::Lookup`], keyed by the call, and their answers come back as
+//!   [`Input::Answer`] with that key, passed on unchanged (but for the moderator's
+//!   lock, which the node knows); occupancy is answered here, from the room (a
+//!   conference is pinned to one node).
+//! - **Outputs** are of two kinds, in one queue, in the order the node made them:
+//!   [`MediaOutput`]s for the media loop (RTP, ports, recordings) and
+//!   [`IoOutput`]s for the shell's I/O side (SIP, lookups, CDRs, live view,
+//!   activity).
+//! - **The end**: a call's `Ended` forgets it and releases its port
+//!   ([`MediaOutput::ReleaseRtp`]).
+//!
+//! Stateless answers (403, 404, 481, 503, OPTIONS' 200) are built with
+//! [`stateless_response`](teleconf_sip::message::stateless_response): their To
+//! tag is a hash of the request, so a retransmitted request gets the very same
+//! answer.
+//!
+//! ## Layout
+//! - this file: the node's inputs and outputs, its calls and their deadlines;
+//! - `sip`: the SIP edge and new calls; `rooms`: what the calls ask, carried
+//!   out, and the rooms;
+//! - [`call`]: one call; [`star44`]: who may dial `*44`.
+
+pub mod call;
+mod rooms;
+mod sip;
+pub mod star44;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use teleconf_domain::{
+    AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant,
+};
+use teleconf_sip::rtp::DroppedRtp;
+use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::Timers;
+
+use crate::app::CallKey;
+use crate::app::lookup::{Answer, IntroTarget, Lookup};
+use crate::app::mixer::LegStats;
+use crate::app::prompts;
+use crate::app::room::Room;
+use call::Call;
+use sip::PendingInvite;
+use star44::IpPhones;
+
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod tests;
+
+/// What a node is configured with.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The SIP trunk's addresses: the only sources (besides the accounts' IP
+    /// phones) whose requests are served.
+    pub trunk_sources: Sources,
+    /// Where the trunk's media may come from when not from the address its SDP
+    /// gives (NAT): a call latches once on one of them ([`teleconf_sip::rtp::source`]).
+    pub trunk_media: Sources,
+    /// Our SIP address, for Contact and Via.
+    pub local_addr: SocketAddr,
+    /// Our RTP address, advertised in SDP.
+    pub rtp_addr: Ipv4Addr,
+    /// The RTP ports calls get (even ones only, RFC 3550 §11), drawn at random
+    /// from those free so that a call's port cannot be guessed.
+    pub rtp_ports: Range<u16>,
+    /// RFC 3261 timer values.
+    pub timers: Timers,
+}
+
+/// The node's media figures since it started ([`Node::media_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// RTP packets the calls dropped: not from their caller's source, or not of
+    /// its stream.
+    pub rtp_dropped: DroppedRtp,
+}
+
+/// What happens to the node.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A datagram on the SIP socket.
+    Datagram {
+        /// Monotonic time.
+        now: Instant,
+        /// The wall clock at `now` (a new call's only reading of it).
+        wall_clock: DateTime<Utc>,
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        bytes: &'a [u8],
+    },
+    /// A datagram on one of our RTP ports.
+    Rtp {
+        /// Monotonic time.
+        now: Instant,
+        /// Our local port it came in on.
+        port: u16,
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        bytes: &'a [u8],
+    },
+    /// The shell's 20 ms clock, stamped with its deadline on the grid (not the
+    /// moment it is handled): prompts and rooms advance, rooms anchored on the grid.
+    Tick(Instant),
+    /// The deadline of [`Node::poll_timeout`] has come.
+    Timeout(Instant),
+    /// The node is to stop: new calls get 503 from now on, the calls up go on.
+    Drain(Instant),
+    /// Hang up every call (BYE, CDR closed); [`Node::calls`] reaches 0 once the
+    /// BYEs are answered or time out.
+    HangUpAll(Instant),
+    /// Answers [`IoOutput::Lookup`] of the call `call`: the new call's access
+    /// number or `*44` account, or what the call asked (passed on unchanged, but
+    /// for the moderator's lock, which the node knows better than the store).
+    Answer {
+        /// Monotonic time.
+        now: Instant,
+        /// The call that asked.
+        call: CallKey,
+        /// The answer.
+        answer: Answer,
+    },
+    /// The accounts' IP phones as the store holds them now: they replace those the
+    /// node knew (who may dial `*44`, and whose address may send requests).
+    IpPhones(IpPhones),
+    /// A moderator's command from the portal for a conference this node holds
+    /// ([`Node::conferences`]); one aimed at a caller no longer in does nothing.
+    Control {
+        /// Monotonic time.
+        now: Instant,
+        /// The conference.
+        conference: ConferenceId,
+        /// What to do.
+        command: ControlCommand,
+    },
+}
+
+/// What the node asks of its shell, drained with [`Node::poll_output`], in the
+/// order the node asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// For the media loop, which owns the RTP sockets and the recorder's queue.
+    Media(MediaOutput),
+    /// For the shell's I/O side: SIP, the store and the bucket.
+    Io(IoOutput),
+}
+
+/// What the media loop carries out itself: RTP, and the recordings' frames.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaOutput {
+    /// An RTP datagram to send from one of our RTP ports.
+    SendRtp {
+        /// The port (bound after [`MediaOutput::BindRtp`]).
+        from_port: u16,
+        /// Destination.
+        to: SocketAddr,
+        /// The packet.
+        bytes: Vec<u8>,
+    },
+    /// Open a socket on this RTP port.
+    BindRtp(u16),
+    /// Close the socket of this RTP port.
+    ReleaseRtp(u16),
+    /// A conference that records has its first caller: start its recording.
+    RecordingStart {
+        /// The conference.
+        conference: ConferenceId,
+        /// Its account.
+        account: AccountId,
+    },
+    /// 20 ms of a recording: the room's full mix (none while paused).
+    RecordFrame {
+        /// The conference.
+        conference: ConferenceId,
+        /// 8 kHz PCM.
+        pcm: Box<[i16]>,
+    },
+    /// The conference's last caller left: finish its recording and store it.
+    RecordingStop {
+        /// The conference.
+        conference: ConferenceId,
+    },
+}
+
+/// What the shell's I/O side carries out: SIP to send, lookups, and what the
+/// store keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IoOutput {
+    /// A SIP datagram to send from the SIP socket (or the TCP connection the
+    /// destination holds).
+    SendSip {
+        /// Destination.
+        to: SocketAddr,
+        /// The printed message.
+        bytes: Vec<u8>,
+    },
+    /// A lookup of the call `call`; answer with [`Input::Answer`] and that key.
+    Lookup {
+        /// The call that asks.
+        call: CallKey,
+        /// What it asks.
+        lookup: Lookup,
+    },
+    /// Write the CDR leg.
+    CdrOpen(CallLeg),
+    /// Close the CDR leg.
+    CdrClose(CallLeg),
+    /// A conference's intro recorded by phone: store it (the code is spent).
+    StoreIntro {
+        /// Whose intro, and the code that opened the recorder.
+        target: IntroTarget,
+        /// 8 kHz PCM.
+        pcm: Arc<[i16]>,
+    },
+    /// The live view changed (a caller came, changed, or went).
+    Live(LiveUpdate),
+    /// Something for the account's activity feed (the shell stamps the time).
+    Activity {
+        /// Whose feed.
+        account: AccountId,
+        /// The conference concerned.
+        conference: ConferenceId,
+        /// What happened.
+        kind: ActivityKind,
+        /// Who it concerns, when a caller (their caller ID).
+        summary: String,
+    },
+}
+
+/// A change of the live view, in the order the node saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveUpdate {
+    /// A caller on the line, as now.
+    Put(LiveParticipant),
+    /// A caller gone.
+    Remove {
+        /// The conference.
+        conference: ConferenceId,
+        /// The caller's leg.
+        leg: LegId,
+    },
+}
+
+/// A call the node hosts, with what routes to it.
+#[derive(Debug)]
+struct HostedCall {
+    /// The call.
+    call: Call,
+    /// Its Call-ID: where its SIP goes.
+    call_id: String,
+    /// `call{call_id}`: entered for every input the call is fed but its room's
+    /// frames ([`Node::feed`]), so every line the call (its dialog, IVR, media
+    /// source…) and the node on its behalf log names it; the shell's work for the
+    /// call runs in it too ([`Node::call_span`]).
+    span: tracing::Span,
+    /// Its RTP port: where its RTP goes.
+    port: u16,
+    /// Its room's conference, while it is in one.
+    room: Option<ConferenceId>,
+}
+
+/// Every call and room of one media node. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    outputs: VecDeque<Output>,
+    calls: HashMap<CallKey, HostedCall>,
+    by_call_id: HashMap<String, CallKey>,
+    by_port: HashMap<u16, CallKey>,
+    rooms: HashMap<ConferenceId, Room>,
+    /// Reception figures of legs that left their room, until their CDR closes.
+    left: HashMap<CallKey, LegStats>,
+    /// Callers admitted and not yet gone, as the live view shows them.
+    on_line: HashMap<CallKey, LiveParticipant>,
+    /// Each call's next deadline, and the calls ordered by it.
+    deadlines: HashMap<CallKey, Instant>,
+    by_deadline: BTreeSet<(Instant, CallKey)>,
+    /// New calls waiting for their lookup, by the key their call will have.
+    pending: HashMap<CallKey, PendingInvite>,
+    /// Who may dial `*44` (and send requests from an address of their own).
+    ip_phones: IpPhones,
+    /// The RTP ports no call holds, in no order (a call's is drawn at random).
+    free_ports: Vec<u16>,
+    /// Shared by every call: where the trunk's media may come from.
+    trunk_media: Arc<Sources>,
+    /// RTP dropped by the calls that ended.
+    ended_drops: DroppedRtp,
+    /// Frames its callers never got: the rooms' deadlines skipped (a tick very
+    /// late) times the legs in the room then.
+    frames_lost: u64,
+    /// New calls are refused (503): the node is stopping.
+    draining: bool,
+    next_leg: u64,
+    /// Scratch of the tick, kept between ticks so a tick allocates nothing.
+    tick_calls: Vec<CallKey>,
+    tick_frames: Vec<(CallKey, [u8; prompts::FRAME_SAMPLES])>,
+}
+
+impl Node {
+    /// A node with no call.
+    pub fn new(config: NodeConfig) -> Self {
+        // RFC 3550 §11: RTP on even ports (the odd one above is RTCP's).
+        let free_ports = config.rtp_ports.clone().filter(|p| p % 2 == 0).collect();
+        Self {
+            trunk_media: Arc::new(config.trunk_media.clone()),
+            ended_drops: DroppedRtp::default(),
+            frames_lost: 0,
+            config,
+            outputs: VecDeque::new(),
+            calls: HashMap::new(),
+            by_call_id: HashMap::new(),
+            by_port: HashMap::new(),
+            rooms: HashMap::new(),
+            left: HashMap::new(),
+            on_line: HashMap::new(),
+            deadlines: HashMap::new(),
+            by_deadline: BTreeSet::new(),
+            pending: HashMap::new(),
+            ip_phones: IpPhones::default(),
+            free_ports,
+            draining: false,
+            next_leg: 0,
+            tick_calls: Vec::new(),
+            tick_frames: Vec::new(),
+        }
+    }
+
+    /// Calls alive (for the shell's drain and the tests).
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The media figures since the node started: those of the calls that ended
+    /// and of the calls up.
+    pub fn media_stats(&self) -> MediaStats {
+        let mut rtp_dropped = self.ended_drops;
+        for hosted in self.calls.values() {
+            rtp_dropped += hosted.call.dropped_rtp();
+        }
+        MediaStats { rtp_dropped }
+    }
+
+    /// Rooms alive.
+    pub fn rooms(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Callers admitted to a conference and not gone, as the live view shows them.
+    pub fn participants(&self) -> usize {
+        self.on_line.len()
+    }
+
+    /// RTP ports free for new calls (none left: a new call gets 503).
+    pub fn rtp_ports_left(&self) -> usize {
+        self.free_ports.len()
+    }
+
+    /// Frames the rooms never mixed for their callers since the node started: a
+    /// room ticked more than [`crate::app::mixer::MAX_CATCH_UP_FRAMES`] periods
+    /// late skips the deadlines missed, each a frame lost for every leg in it.
+    pub fn frames_lost(&self) -> u64 {
+        self.frames_lost
+    }
+
+    /// The span of the call `key` (`call{call_id}`), from its INVITE on, for the
+    /// shell's work on its behalf (its lookups); `None` once the call is gone.
+    pub fn call_span(&self, key: CallKey) -> Option<&tracing::Span> {
+        match self.calls.get(&key) {
+            Some(hosted) => Some(&hosted.span),
+            None => self.pending.get(&key).map(|pending| &pending.span),
+        }
+    }
+
+    /// The conferences this node holds (those with a room): the ones whose portal
+    /// commands the shell fetches.
+    pub fn conferences(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.rooms.keys().copied()
+    }
+
+    /// Feeds one input.
+    pub fn handle_input(&mut self, input: Input<'_>) {
+        match input {
+            Input::Datagram {
+                now,
+                wall_clock,
+                from,
+                bytes,
+            } => self.receive_sip(now, wall_clock, from, bytes),
+            Input::Rtp {
+                now,
+                port,
+                from,
+                bytes,
+            } => {
+                if let Some(&leg) = self.by_port.get(&port) {
+                    self.feed(now, leg, call::Input::Rtp(bytes, from));
+                }
+            }
+            Input::Tick(now) => {
+                let mut legs = std::mem::take(&mut self.tick_calls);
+                legs.extend(
+                    self.calls
+                        .iter()
+                        .filter(|(_, hosted)| hosted.call.wants_tick())
+                        .map(|(key, _)| *key),
+                );
+                for &leg in &legs {
+                    self.feed(now, leg, call::Input::Tick);
+                }
+                legs.clear();
+                self.tick_calls = legs;
+                self.tick_rooms(now);
+            }
+            Input::Timeout(now) => {
+                let due: Vec<CallKey> = self
+                    .by_deadline
+                    .iter()
+                    .take_while(|(at, _)| *at <= now)
+                    .map(|(_, key)| *key)
+                    .collect();
+                for leg in due {
+                    self.feed(now, leg, call::Input::Timeout);
+                }
+                self.tick_rooms(now);
+            }
+            Input::Drain(_) => self.draining = true,
+            Input::HangUpAll(now) => {
+                self.draining = true;
+                let legs: Vec<CallKey> = self.calls.keys().copied().collect();
+                for leg in legs {
+                    self.feed(now, leg, call::Input::HangUp);
+                }
+            }
+            Input::Answer { now, call, answer } => self.answer(now, call, answer),
+            Input::Control {
+                now,
+                conference,
+                command,
+            } => self.control(now, conference, command),
+            Input::IpPhones(phones) => {
+                if phones != self.ip_phones {
+                    tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");
+                    self.ip_phones = phones;
+                }
+            }
+        }
+    }
+
+    /// The next thing to do, until `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When to feed [`Input::Timeout`]: the earliest deadline of the calls and
+    /// the rooms (the 20 ms [`Input::Tick`] is the shell's own clock).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let calls = self.by_deadline.first().map(|(at, _)| *at);
+        let rooms = self.rooms.values().filter_map(Room::poll_timeout);
+        calls.into_iter().chain(rooms).min()
+    }
+
+    fn io(&mut self, output: IoOutput) {
+        self.outputs.push_back(Output::Io(output));
+    }
+
+    fn media(&mut self, output: MediaOutput) {
+        self.outputs.push_back(Output::Media(output));
+    }
+
+    /// The answer to the lookup of the call `key` (or of the new call it will be).
+    fn answer(&mut self, now: Instant, key: CallKey, answer: Answer) {
+        if self.pending.contains_key(&key) {
+            return self.answer_pending(now, key, answer);
+        }
+        let answer = match answer {
+            // A moderator's lock lives here, in the conference's state.
+            Answer::Conference(Some(mut info)) => {
+                info.locked |= self.rooms.get(&info.id).is_some_and(Room::is_locked);
+                Answer::Conference(Some(info))
+            }
+            answer => answer,
+        };
+        self.feed(now, key, call::Input::Answer(answer));
+    }
+
+    /// Feeds one input to a call and carries out what it asks, in the call's span.
+    /// Its room's frames, 50 a second per caller and never logged about, go
+    /// without: entering a span costs about 0.1 µs.
+    fn feed(&mut self, now: Instant, key: CallKey, input: call::Input<'_>) {
+        let Some(hosted) = self.calls.get_mut(&key) else {
+            return;
+        };
+        // Taken out while entered (the node is borrowed mutably meanwhile), put
+        // back after; a feed of the same call nested in this one finds none and
+        // logs in this one's.
+        let span = (!matches!(input, call::Input::FromRoom(_)))
+            .then(|| std::mem::replace(&mut hosted.span, tracing::Span::none()));
+        let entered = span.as_ref().map(tracing::Span::enter);
+        hosted.call.handle_input(now, input);
+        while let Some(output) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|hosted| hosted.call.poll_output())
+        {
+            self.carry_out(now, key, output);
+        }
+        self.reindex(key);
+        drop(entered);
+        if let (Some(span), Some(hosted)) = (span, self.calls.get_mut(&key)) {
+            hosted.span = span;
+        }
+    }
+
+    /// Files the call's next deadline (none once it is gone), so that
+    /// [`Node::poll_timeout`] never walks every call: the shell asks after every
+    /// packet, and that walk was most of a loaded node's time (`make bench`).
+    fn reindex(&mut self, key: CallKey) {
+        let next = self
+            .calls
+            .get(&key)
+            .and_then(|hosted| hosted.call.poll_timeout());
+        if self.deadlines.get(&key) == next.as_ref() {
+            return;
+        }
+        if let Some(old) = self.deadlines.remove(&key) {
+            self.by_deadline.remove(&(old, key));
+        }
+        if let Some(at) = next {
+            self.deadlines.insert(key, at);
+            self.by_deadline.insert((at, key));
+        }
+    }
+
+    fn forget(&mut self, now: Instant, key: CallKey) {
+        self.leave_room(now, key);
+        self.left.remove(&key);
+        if let Some(hosted) = self.calls.remove(&key) {
+            let dropped = hosted.call.dropped_rtp();
+            tracing::info!(
+                call_id = %hosted.call_id,
+                port = hosted.port,
+                rtp_dropped_foreign_source = dropped.foreign_source,
+                rtp_dropped_foreign_ssrc = dropped.foreign_ssrc,
+                "node: call ended"
+            );
+            self.ended_drops += dropped;
+            self.by_call_id.remove(&hosted.call_id);
+            self.by_port.remove(&hosted.port);
+            self.free_ports.push(hosted.port);
+            self.media(MediaOutput::ReleaseRtp(hosted.port));
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! The node's SIP edge: datagrams parsed (garbage answered 400 or dropped), the
+//! trunk's and the IP phones' requests routed to their call or answered
+//! statelessly (403, 404, 481, 503, OPTIONS' 200), and a new INVITE's lookup,
+//! RTP port and [`Call`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rsip::headers::UntypedHeader;
+use rsip::message::HeadersExt;
+use rsip::{Header, Method, Request, SipMessage};
+
+use teleconf_domain::{AccountId, ConferencePrompts, E164, Language, PhoneNumber};
+use teleconf_sip::dialog::ALLOW;
+use teleconf_sip::message::{self, stateless_response};
+use teleconf_sip::sdp::LocalMedia;
+use teleconf_sip::transaction::TransactionKey;
+
+use super::call::{self, Call, Settings};
+use super::star44::STAR44;
+use super::{HostedCall, IoOutput, MediaOutput, Node};
+use crate::app::CallKey;
+use crate::app::lookup::{Answer, Lookup};
+
+/// An INVITE waiting for its access number, or for its `*44` account.
+#[derive(Debug)]
+pub(super) struct PendingInvite {
+    request: Request,
+    source: SocketAddr,
+    call_id: String,
+    /// The call's span, from its first INVITE on ([`HostedCall::span`]).
+    pub(super) span: tracing::Span,
+    /// The access number, or `None` for `*44`.
+    dialled: Option<E164>,
+    /// For `*44`, the account of the IP phone that dialled.
+    star44: Option<AccountId>,
+    /// When it came, with the wall clock then.
+    received: (Instant, DateTime<Utc>),
+}
+
+/// What a new call is given besides its INVITE.
+#[derive(Debug)]
+struct NewCall {
+    request: Request,
+    source: SocketAddr,
+    call_id: String,
+    span: tracing::Span,
+    dialled: Option<E164>,
+    wall_clock: DateTime<Utc>,
+    language: Language,
+    prompts: teleconf_domain::ConferencePrompts,
+    star44: Option<AccountId>,
+}
+
+impl Node {
+    pub(super) fn receive_sip(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        from: SocketAddr,
+        bytes: &[u8],
+    ) {
+        let message = match message::parse(bytes) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::debug!(%from, %error, "node: unreadable SIP");
+                if self.is_allowed(from.ip())
+                    && let Some(bytes) = message::bad_request(bytes, &error)
+                {
+                    self.io(IoOutput::SendSip { to: from, bytes });
+                }
+                return;
+            }
+        };
+        let request = match message {
+            SipMessage::Response(response) => {
+                if let Some(leg) = call_id(&response).and_then(|id| self.by_call_id.get(&id)) {
+                    let leg = *leg;
+                    self.feed(now, leg, call::Input::Sip(SipMessage::Response(response)));
+                }
+                return;
+            }
+            SipMessage::Request(request) => request,
+        };
+        if request.method == Method::Ack && !self.is_allowed(from.ip()) {
+            return;
+        }
+        if !self.is_allowed(from.ip()) {
+            tracing::info!(%from, method = %request.method, "node: source not allowed");
+            return self.respond(from, &request, 403);
+        }
+        let Some(id) = call_id(&request) else {
+            return;
+        };
+        if let Some(&leg) = self.by_call_id.get(&id) {
+            return self.feed(now, leg, call::Input::Sip(SipMessage::Request(request)));
+        }
+        let in_dialog = request
+            .to_header()
+            .ok()
+            .and_then(|to| to.tag().ok().flatten())
+            .is_some();
+        match request.method {
+            Method::Ack => {}
+            Method::Invite if !in_dialog => self.new_invite(now, wall_clock, from, id, request),
+            Method::Options if !in_dialog => {
+                let mut response = stateless_response(&request, 200);
+                response
+                    .headers
+                    .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+                self.send(from, SipMessage::Response(response));
+            }
+            _ => self.respond(from, &request, 481),
+        }
+    }
+
+    fn is_allowed(&self, ip: IpAddr) -> bool {
+        self.config.trunk_sources.contains(ip) || self.ip_phones.has_address(ip)
+    }
+
+    fn new_invite(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        source: SocketAddr,
+        call_id: String,
+        request: Request,
+    ) {
+        if self.pending.values().any(|p| p.call_id == call_id) {
+            return; // A retransmission while its number is looked up.
+        }
+        if self.draining {
+            return self.respond(source, &request, 503);
+        }
+        // No RFC 3261 branch (an RFC 2543 peer's Via, or none): no transaction
+        // could answer it, so no call may start (found by the fuzz).
+        if TransactionKey::of_request(&request).is_none() {
+            return self.respond(source, &request, 400);
+        }
+        let span = tracing::info_span!("call", %call_id);
+        let call = span.clone();
+        let _call = call.enter();
+        let user = request.uri.user().unwrap_or_default().to_string();
+        let key = CallKey(self.next_leg);
+        let (dialled, star44) = if user == STAR44 {
+            let from_trunk = self.config.trunk_sources.contains(source.ip());
+            let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
+                tracing::info!(%source, "node: *44 from no account's IP phone");
+                return self.respond(source, &request, 403);
+            };
+            self.io(IoOutput::Lookup {
+                call: key,
+                lookup: Lookup::Account(account),
+            });
+            (None, Some(account))
+        } else {
+            let Ok(dialled) = user.parse::<E164>() else {
+                tracing::info!(%user, "node: not an E.164 number");
+                return self.respond(source, &request, 404);
+            };
+            self.io(IoOutput::Lookup {
+                call: key,
+                lookup: Lookup::Number(dialled.clone()),
+            });
+            (Some(dialled), None)
+        };
+        self.next_leg += 1;
+        self.pending.insert(
+            key,
+            PendingInvite {
+                request,
+                source,
+                call_id,
+                span,
+                dialled,
+                star44,
+                received: (now, wall_clock),
+            },
+        );
+    }
+
+    /// The answer to a new call's lookup, its access number or its `*44`
+    /// account; any other answer for its key is none of its business.
+    pub(super) fn answer_pending(&mut self, now: Instant, key: CallKey, answer: Answer) {
+        if !matches!(answer, Answer::Number(_) | Answer::Account(_)) {
+            return;
+        }
+        let Some(pending) = self.pending.remove(&key) else {
+            return;
+        };
+        match answer {
+            Answer::Number(Ok(number)) => self.number_found(now, key, pending, number),
+            Answer::Account(Ok(language)) => self.account_found(now, key, pending, language),
+            _ => {
+                let _call = pending.span.enter();
+                tracing::warn!("node: lookup failed");
+                self.respond(pending.source, &pending.request, 503);
+            }
+        }
+    }
+
+    fn number_found(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        pending: PendingInvite,
+        number: Option<PhoneNumber>,
+    ) {
+        let call = pending.span.clone();
+        let _call = call.enter();
+        let Some((number, prompts)) = number
+            .as_ref()
+            .and_then(|n| n.conference_prompts().map(|p| (n, p.clone())))
+        else {
+            tracing::info!("node: no conference access on this number");
+            return self.respond(pending.source, &pending.request, 404);
+        };
+        let language = number.greeting_language;
+        self.start_pending(now, key, pending, language, prompts);
+    }
+
+    /// A `*44` call's account is known: the IVR speaks its language.
+    fn account_found(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        pending: PendingInvite,
+        language: Option<Language>,
+    ) {
+        let call = pending.span.clone();
+        let _call = call.enter();
+        let Some(language) = language else {
+            tracing::warn!("node: *44 from a phone of no account");
+            return self.respond(pending.source, &pending.request, 403);
+        };
+        self.start_pending(now, key, pending, language, ConferencePrompts::default());
+    }
+
+    fn start_pending(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        pending: PendingInvite,
+        language: Language,
+        prompts: ConferencePrompts,
+    ) {
+        if self.draining {
+            return self.respond(pending.source, &pending.request, 503);
+        }
+        let elapsed = TimeDelta::from_std(now.saturating_duration_since(pending.received.0))
+            .unwrap_or(TimeDelta::zero());
+        self.start_call(
+            now,
+            key,
+            NewCall {
+                request: pending.request,
+                source: pending.source,
+                call_id: pending.call_id,
+                span: pending.span,
+                dialled: pending.dialled,
+                wall_clock: pending.received.1 + elapsed,
+                language,
+                prompts,
+                star44: pending.star44,
+            },
+        );
+    }
+
+    /// A free RTP port drawn at random, taken from the free ones.
+    fn take_port(&mut self) -> Option<u16> {
+        if self.free_ports.is_empty() {
+            return None;
+        }
+        let draw = u32::from_be_bytes(teleconf_domain::random::bytes());
+        let index = usize::try_from(draw).unwrap_or(0) % self.free_ports.len();
+        Some(self.free_ports.swap_remove(index))
+    }
+
+    fn start_call(&mut self, now: Instant, key: CallKey, new: NewCall) {
+        let Some(port) = self.take_port() else {
+            tracing::warn!("node: no RTP port left");
+            return self.respond(new.source, &new.request, 503);
+        };
+        let random: [u8; 20] = teleconf_domain::random::bytes();
+        let [
+            t0,
+            t1,
+            t2,
+            t3,
+            t4,
+            t5,
+            t6,
+            t7,
+            s0,
+            s1,
+            s2,
+            s3,
+            i0,
+            i1,
+            i2,
+            i3,
+            i4,
+            i5,
+            i6,
+            i7,
+        ] = random;
+        let local_tag = format!(
+            "{:016x}",
+            u64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7])
+        );
+        let Ok(local_contact) =
+            rsip::Uri::try_from(format!("sip:conference@{}", self.config.local_addr))
+        else {
+            self.free_ports.push(port);
+            return self.respond(new.source, &new.request, 500);
+        };
+        let settings = Settings {
+            leg: key,
+            local_tag,
+            ssrc: u32::from_be_bytes([s0, s1, s2, s3]),
+            local_contact,
+            via_host: self.config.local_addr.to_string(),
+            timers: self.config.timers,
+            answer_after: Duration::ZERO,
+            trunk_media: self.trunk_media.clone(),
+        };
+        let local_media = LocalMedia {
+            addr: self.config.rtp_addr,
+            port,
+            // RFC 4566 §5.2: an NTP-format id is suggested; any unique number works.
+            session_id: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) >> 1,
+            version: 1,
+        };
+        tracing::info!(port, leg = key.0, "node: new call");
+        self.media(MediaOutput::BindRtp(port));
+        self.by_call_id.insert(new.call_id.clone(), key);
+        self.by_port.insert(port, key);
+        self.calls.insert(
+            key,
+            HostedCall {
+                call: Call::new(settings),
+                call_id: new.call_id,
+                span: new.span,
+                port,
+                room: None,
+            },
+        );
+        let caller_id = new
+            .request
+            .from_header()
+            .ok()
+            .and_then(|from| from.uri().ok())
+            .and_then(|uri| uri.user().map(str::to_string))
+            .filter(|user| !user.is_empty())
+            .unwrap_or_else(|| "anonymous".into());
+        self.feed(
+            now,
+            key,
+            call::Input::Invite {
+                request: new.request,
+                source: new.source,
+                dialled: new.dialled,
+                caller_id,
+                local_media,
+                wall_clock: new.wall_clock,
+                language: new.language,
+                prompts: new.prompts,
+                star44: new.star44,
+            },
+        );
+    }
+
+    /// A stateless response to `request`.
+    fn respond(&mut self, to: SocketAddr, request: &Request, status: u16) {
+        if request.method == Method::Ack {
+            return;
+        }
+        let response = stateless_response(request, status);
+        self.send(to, SipMessage::Response(response));
+    }
+
+    fn send(&mut self, to: SocketAddr, message: SipMessage) {
+        self.io(IoOutput::SendSip {
+            to,
+            bytes: message::encode(&message),
+        });
+    }
+}
+
+/// The Call-ID of a message.
+fn call_id(message: &impl HeadersExt) -> Option<String> {
+    message
+        .call_id_header()
+        .ok()
+        .map(|header| header.value().to_string())
+}
