@@ -40,7 +40,8 @@ pub mod recording_ready;
 mod snapshot_tests;
 pub mod words;
 
-pub use confirmation::{Branding, Confirmation, Notice, Rendered};
+pub use confirmation::{Confirmation, Notice, Rendered};
+pub use layout::Branding;
 
 use crate::{CallerRole, Language};
 
