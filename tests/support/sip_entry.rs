@@ -145,7 +145,7 @@ impl SipEntry {
             .arg(format!("PING_INTERVAL={PING_INTERVAL}"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("kamailio.log"))?)
-            .kill_on_drop(true)
+            // Stopped by SIGTERM in `drop` (a SIGKILL would leave its workers).
             .spawn()
             .context("starting kamailio (make deps-sip installs it)")?;
         let entry = Self {
@@ -285,7 +285,13 @@ impl SipEntry {
 
 impl Drop for SipEntry {
     fn drop(&mut self) {
-        let _ = self.kamailio.start_kill();
+        // SIGTERM, not SIGKILL: Kamailio's main process then stops its workers,
+        // which a SIGKILL would leave running.
+        if let Some(pid) = self.kamailio.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
         let _ = self.sync.start_kill();
         for node in &mut self.nodes {
             let _ = node.child.start_kill();
