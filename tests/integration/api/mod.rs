@@ -5,7 +5,7 @@
 mod authz;
 mod bad_input;
 mod controls;
-mod endpoints;
+mod conferences;
 mod outage;
 
 /// Every route `teleconf_api::router` serves (method, path as in the OpenAPI
