@@ -397,7 +397,7 @@ fn bills_last_month_as_it_says(root: &Path, run: &LocalRun) {
             assert!(pdf.starts_with(b"%PDF"), "not a PDF");
 
             // Its mail, sent by the mailer loop off the table's stream.
-            let subject = teleconf_domain::messages::invoice::subject(
+            let subject = teleconf_domain::invoice::words::subject(
                 month.parse().expect("a month"),
                 teleconf_domain::Language::Fr,
             );

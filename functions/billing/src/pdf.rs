@@ -1,6 +1,6 @@
 //! The invoice as a PDF: the provider's name and support line, the account, the
 //! period, one row per line, the fee, each tax, the total and the due date, in the
-//! invoice's language (words from `teleconf_domain::messages::invoice`).
+//! invoice's language (words from `teleconf_domain::invoice::words`).
 //!
 //! Text is set in DejaVu Sans, shipped in `assets/fonts` (Bitstream Vera licence,
 //! see `LICENSE-DejaVu.txt`), which covers French accents; krilla embeds the subset
@@ -24,8 +24,8 @@ use skrifa::instance::{LocationRef, Size};
 use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
 use teleconf_domain::Invoice;
+use teleconf_domain::invoice::words::{Words, minutes, money, month_name, percent, words};
 use teleconf_domain::messages::Branding;
-use teleconf_domain::messages::invoice::{Words, minutes, money, month_name, percent, words};
 use teleconf_domain::messages::words::date_words;
 
 use crate::error::BillingError;

@@ -1,13 +1,13 @@
 //! Invoices: the issued ones (written by the billing function) and the running,
 //! not yet issued, estimate of the current month, as JSON or CSV (the CSV is the
-//! very file billing stores in S3: `teleconf_domain::billing::csv::invoice_csv`).
+//! very file billing stores in S3: `teleconf_domain::invoice::csv::invoice_csv`).
 //! The rules: [`crate::usecases::invoices`].
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use teleconf_domain::billing::csv::invoice_csv;
+use teleconf_domain::invoice::csv::invoice_csv;
 use teleconf_views::invoices::{InvoiceStatus, InvoiceView};
 
 use crate::download::csv_file_response;
