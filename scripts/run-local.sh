@@ -75,6 +75,7 @@ cleanup() {
     done
   fi
   if ((started_emulator)); then "$EMU" stop || true; fi
+  if [[ -n "${kam_dir:-}" ]]; then rm -rf "$kam_dir"; fi
 }
 trap cleanup EXIT
 trap 'echo >&2; note "stopping teleconf"; exit 0' INT TERM HUP
@@ -159,8 +160,11 @@ else
   command -v kamailio >/dev/null || die "kamailio is required for NODES=$NODES (make deps-sip installs it)"
   [[ -x "$BIN_DIR/teleconf-dispatcher-sync" ]] || die "$BIN_DIR/teleconf-dispatcher-sync is missing: build it first"
   entry_ip="${SIP_ADDR%:*}" entry_port="${SIP_ADDR##*:}"
-  kam_dir="$RUN_DIR/kamailio"
-  rm -rf "$kam_dir" && mkdir -p "$kam_dir"
+  # Kamailio's own directory, under /tmp with its copy of the config: as root it runs as
+  # nobody, who may not enter the checkout (a clone in a private temporary directory).
+  kam_dir="$(mktemp -d /tmp/teleconf-kamailio.XXXXXX)"
+  rm -rf "$RUN_DIR/kamailio" && ln -s "$kam_dir" "$RUN_DIR/kamailio"
+  cp "$ROOT/infra/kamailio/kamailio.cfg" "$kam_dir/kamailio.cfg"
   for ((i = 1; i <= NODES; i++)); do
     low=$((20000 + (i - 1) * 1000))
     TELECONF_SIP_ADDR="$entry_ip:$((entry_port + 10 * i))" TELECONF_RTP_PORTS="$low-$((low + 999))" \
@@ -179,7 +183,7 @@ else
     chown -R nobody:nogroup "$kam_dir"
     as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
   fi
-  start_process kamailio "${as_user[@]}" "$(command -v kamailio)" -f "$ROOT/infra/kamailio/kamailio.cfg" \
+  start_process kamailio "${as_user[@]}" "$(command -v kamailio)" -f "$kam_dir/kamailio.cfg" \
     -DD -E -w "$kam_dir" -Y "$kam_dir" -l "udp:$SIP_ADDR" -l "tcp:$SIP_ADDR" \
     -A "DS_LIST=\"$kam_dir/dispatcher.list\"" -A PING_INTERVAL=2
   # Ready once Kamailio has loaded every node (the sync says so after each reload).

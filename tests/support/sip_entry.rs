@@ -105,6 +105,16 @@ impl SipEntry {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let sip = free_port()?;
+        // Its own copy of the config, in its directory: as root Kamailio runs as
+        // nobody, who may not enter the checkout (a clone in a private directory).
+        let config = dir.join("kamailio.cfg");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../infra/kamailio/kamailio.cfg"
+            ),
+            &config,
+        )?;
         let mut kamailio = if is_root() {
             // Kamailio as root wants a user: nobody, owning its directory.
             let status = std::process::Command::new("chown")
@@ -123,13 +133,9 @@ impl SipEntry {
         } else {
             Command::new("kamailio")
         };
-        let config = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../infra/kamailio/kamailio.cfg"
-        );
         let kamailio = kamailio
             .arg("-f")
-            .arg(config)
+            .arg(&config)
             .args(["-DD", "-E", "-m", "32", "-M", "4"])
             .arg("-w")
             .arg(dir.path())
