@@ -98,6 +98,7 @@ pub fn leg(
         left_at: None,
         cause: None,
         quality: None,
+        node: None,
     }
 }
 

@@ -456,6 +456,7 @@ impl World {
             left_at: None,
             cause: None,
             quality: None,
+            node: None,
         }
     }
 

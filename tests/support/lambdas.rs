@@ -100,9 +100,7 @@ impl MailLoop {
 
 /// The scheduler's dependencies over `stack`.
 pub fn scheduler_deps(stack: &Stack) -> teleconf_scheduler::Deps {
-    teleconf_scheduler::Deps {
-        store: Arc::new(stack.store.clone()),
-    }
+    teleconf_scheduler::Deps::new(Arc::new(stack.store.clone()))
 }
 
 /// One scheduler tick at `time`, as EventBridge would send it.

@@ -226,6 +226,7 @@ pub fn synthetic_leg(
         left_at: None,
         cause: None,
         quality: None,
+        node: None,
     };
     leg.close(
         joined + chrono::Duration::milliseconds(duration_ms),

@@ -301,6 +301,7 @@ impl Shell {
             runtime: tokio::runtime::Handle::current(),
             services,
             cdrs,
+            node_id: identity.node_id.clone(),
             live,
             held,
             stats: self.stats,
@@ -377,6 +378,8 @@ struct Io {
     services: Services,
     /// The CDR spool's thread.
     cdrs: std::sync::mpsc::Sender<Note>,
+    /// The node's name in the registry, written on every leg it opens or closes.
+    node_id: NodeId,
     /// The live view's writer, in order.
     live: mpsc::UnboundedSender<LiveUpdate>,
     /// The conferences the node holds, for the portal commands' [controls] task.
@@ -465,7 +468,9 @@ impl Io {
                     .instrument(span.unwrap_or_else(tracing::Span::none)),
                 );
             }
-            IoOutput::CdrOpen(leg) | IoOutput::CdrClose(leg) => {
+            IoOutput::CdrOpen(mut leg) | IoOutput::CdrClose(mut leg) => {
+                // Signed by this node: the reaper finds its open legs if it is lost.
+                leg.node = Some(self.node_id.clone());
                 let _ = self.cdrs.send(Note::Record(leg));
             }
             IoOutput::StoreIntro { target, pcm } => {

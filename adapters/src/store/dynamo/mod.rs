@@ -286,8 +286,7 @@ impl DynamoStore {
 
     /// Puts `item` (overwriting), to be deleted by the table's TTL after `expires`.
     async fn put_expiring(&self, mut item: Item, expires: DateTime<Utc>) -> Result<()> {
-        let expires = expires.timestamp().to_string();
-        item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
+        expire(&mut item, expires);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -297,6 +296,12 @@ impl DynamoStore {
             .map_err(|e| classify("PutItem", e))?;
         Ok(())
     }
+}
+
+/// Sets `item`'s time to live: the table's TTL deletes it after `expires`.
+fn expire(item: &mut Item, expires: DateTime<Utc>) {
+    let expires = expires.timestamp().to_string();
+    item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
 }
 
 /// One of the design's three query shapes: a table partition, the by-account index,

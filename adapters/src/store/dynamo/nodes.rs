@@ -2,27 +2,33 @@
 //! `gsi2pk = NODES`.
 
 use async_trait::async_trait;
-use teleconf_domain::{NodeHeartbeat, NodeId};
+use teleconf_domain::{NodeHeartbeat, NodeId, NodeState};
 
-use super::item::to_item;
-use super::{DynamoStore, Lookup};
+use super::item::{Item, to_item};
+use super::{DynamoStore, Lookup, expire, is_conditional_failure};
+use crate::aws::classify;
 use crate::error::Result;
 use crate::store::keys::{self, GSI2PK, GSI2SK};
 use crate::store::nodes::{NODE_TTL, NodeStore};
 
+fn node_item(heartbeat: &NodeHeartbeat) -> Result<Item> {
+    let mut item = to_item(
+        heartbeat,
+        "node",
+        keys::node(&heartbeat.node_id),
+        &[
+            (GSI2PK, keys::NODES.into()),
+            (GSI2SK, heartbeat.node_id.to_string()),
+        ],
+    )?;
+    expire(&mut item, heartbeat.heartbeat_at + NODE_TTL);
+    Ok(item)
+}
+
 #[async_trait]
 impl NodeStore for DynamoStore {
     async fn put_heartbeat(&self, heartbeat: &NodeHeartbeat) -> Result<()> {
-        let item = to_item(
-            heartbeat,
-            "node",
-            keys::node(&heartbeat.node_id),
-            &[
-                (GSI2PK, keys::NODES.into()),
-                (GSI2SK, heartbeat.node_id.to_string()),
-            ],
-        )?;
-        self.put_expiring(item, heartbeat.heartbeat_at + NODE_TTL)
+        self.put_expiring(node_item(heartbeat)?, heartbeat.heartbeat_at + NODE_TTL)
             .await
     }
 
@@ -32,5 +38,30 @@ impl NodeStore for DynamoStore {
 
     async fn heartbeats(&self) -> Result<Vec<NodeHeartbeat>> {
         self.query(Lookup::across_accounts(keys::NODES)).await
+    }
+
+    async fn mark_reaped(&self, last: &NodeHeartbeat) -> Result<bool> {
+        let seen = node_item(last)?;
+        let reaped = NodeHeartbeat {
+            state: NodeState::Reaped,
+            ..last.clone()
+        };
+        // The stored heartbeat is still the one read: same instant, same state.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(node_item(&reaped)?))
+            .condition_expression("heartbeat_at = :at AND #state = :state")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":at", seen["heartbeat_at"].clone())
+            .expression_attribute_values(":state", seen["state"].clone())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(classify("PutItem", e)),
+        }
     }
 }
