@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use lambda_runtime::{LambdaEvent, service_fn};
 use chrono::TimeDelta;
+use lambda_runtime::{LambdaEvent, service_fn};
 use teleconf_adapters::aws::{AwsSettings, Clients};
 use teleconf_adapters::settings::{Env, process_env};
 use teleconf_adapters::store::dynamo::DynamoStore;

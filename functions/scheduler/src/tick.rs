@@ -9,8 +9,8 @@ use teleconf_adapters::store::{
 };
 use teleconf_domain::conference::EARLY_ACCESS;
 use teleconf_domain::{
-    Callers, Conference, ConferenceId, ConferenceStatus, DisconnectCause, Lifecycle,
-    NodeHeartbeat, NodeId, QueuedMail, QueuedMailKind, Step,
+    Callers, Conference, ConferenceId, ConferenceStatus, DisconnectCause, Lifecycle, NodeHeartbeat,
+    NodeId, QueuedMail, QueuedMailKind, Step,
 };
 
 use crate::error::SchedulerError;
@@ -423,7 +423,13 @@ mod tests {
         assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Ended));
 
         // Later ticks reap nothing again.
-        assert!(handle(&tick_at(utc(16, 11)), &d).await.unwrap().reaped.is_empty());
+        assert!(
+            handle(&tick_at(utc(16, 11)), &d)
+                .await
+                .unwrap()
+                .reaped
+                .is_empty()
+        );
     }
 
     #[tokio::test]

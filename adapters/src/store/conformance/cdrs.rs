@@ -3,9 +3,7 @@
 use chrono::Duration;
 use teleconf_domain::conference::EARLY_ACCESS;
 use teleconf_domain::testkit::unique_e164;
-use teleconf_domain::{
-    AccountId, CallLeg, CallerRole, DisconnectCause, LegId, NodeId, YearMonth,
-};
+use teleconf_domain::{AccountId, CallLeg, CallerRole, DisconnectCause, LegId, NodeId, YearMonth};
 
 use super::{account_with_owner, create_conference};
 use crate::store::Store;
@@ -112,16 +110,16 @@ pub async fn a_nodes_open_legs_are_found_and_closed_once(store: &impl Store) {
         quality: None,
         node: Some(node.clone()),
     };
-    let (first, second, gone, elsewhere) = (
-        leg(&lost, 1),
-        leg(&lost, 2),
-        leg(&lost, 3),
-        leg(&alive, 4),
-    );
+    let (first, second, gone, elsewhere) =
+        (leg(&lost, 1), leg(&lost, 2), leg(&lost, 3), leg(&alive, 4));
     for l in [&second, &first, &gone, &elsewhere] {
         store.put_leg(l).await.unwrap();
     }
-    let hung_up = closed(&gone, joined + Duration::seconds(9), DisconnectCause::CallerHangup);
+    let hung_up = closed(
+        &gone,
+        joined + Duration::seconds(9),
+        DisconnectCause::CallerHangup,
+    );
     store.put_leg(&hung_up).await.unwrap();
     assert_eq!(
         store.open_legs_of_node(&lost).await.unwrap(),
@@ -147,12 +145,12 @@ pub async fn a_nodes_open_legs_are_found_and_closed_once(store: &impl Store) {
         "a leg never stored is not created"
     );
     let stored = store.legs_of_conference(conf.id).await.unwrap();
-    assert!(stored.contains(&reaped) && stored.contains(&hung_up), "{stored:?}");
-    assert!(!stored.iter().any(|l| l.id == unknown.id));
-    assert_eq!(
-        store.open_legs_of_node(&lost).await.unwrap(),
-        vec![second]
+    assert!(
+        stored.contains(&reaped) && stored.contains(&hung_up),
+        "{stored:?}"
     );
+    assert!(!stored.iter().any(|l| l.id == unknown.id));
+    assert_eq!(store.open_legs_of_node(&lost).await.unwrap(), vec![second]);
     assert_eq!(
         store.open_legs_of_node(&alive).await.unwrap(),
         vec![elsewhere]

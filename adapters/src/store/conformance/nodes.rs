@@ -67,7 +67,10 @@ pub async fn a_lost_node_is_marked_reaped_once_unless_it_came_back(store: &impl 
     );
     let stored = store.heartbeat(&lost.node_id).await.unwrap().unwrap();
     assert_eq!(stored.state, NodeState::Reaped);
-    assert_eq!(stored.heartbeat_at, lost.heartbeat_at, "its last heartbeat kept");
+    assert_eq!(
+        stored.heartbeat_at, lost.heartbeat_at,
+        "its last heartbeat kept"
+    );
 
     // It came back between the reaper's read and its mark: it stays as it said.
     let back = beat("back", now - TimeDelta::seconds(40));

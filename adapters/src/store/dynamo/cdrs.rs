@@ -110,8 +110,12 @@ impl CdrStore for DynamoStore {
     }
 
     async fn open_legs_of_node(&self, node: &NodeId) -> Result<Vec<CallLeg>> {
-        self.query(Lookup::by_account(keys::open_legs_of_node(node), ""))
-            .await
+        // The whole partition: an empty sort-key prefix is refused by DynamoDB.
+        let lookup = Lookup {
+            sk_prefix: None,
+            ..Lookup::by_account(keys::open_legs_of_node(node), "")
+        };
+        self.query(lookup).await
     }
 
     async fn close_open_leg(&self, leg: &CallLeg) -> Result<bool> {
