@@ -114,6 +114,12 @@ async fn a_nodes_open_legs_are_found_and_closed_once() {
 }
 
 #[tokio::test]
+async fn a_lost_nodes_recordings_are_found_and_cut_once() {
+    let stack = Stack::new().await;
+    conformance::a_lost_nodes_recordings_are_found_and_cut_once(&stack.store).await;
+}
+
+#[tokio::test]
 async fn a_lost_node_is_marked_reaped_once_unless_it_came_back() {
     let stack = Stack::new().await;
     conformance::a_lost_node_is_marked_reaped_once_unless_it_came_back(&stack.store).await;

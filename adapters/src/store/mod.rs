@@ -17,7 +17,7 @@
 //! | CDR leg         | `CONF#<conference id>` | `LEG#<leg id>`  | while open: `NODE#<node id>#OPEN` / `<joined>#<leg id>` | `ACCOUNT#<account>#MONTH#<YYYY-MM>` / `<joined>#<leg id>` |
 //! | owner counter   | `ACCOUNT#<id>`         | `OWNERS`        |                                               |                                                      |
 //! | activity        | `ACCOUNT#<account>`    | `ACTIVITY#<id>` |                                               |                                                      |
-//! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  |                                                      |
+//! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  | while recording: `NODE#<node id>#REC` / `<id>`       |
 //! | invoice         | `ACCOUNT#<account>`    | `INVOICE#<YYYY-MM>` |                                           |                                                      |
 //! | invitation      | `CONF#<conference id>` | `INVITE#<id>`   |                                               |                                                      |
 //! | live caller     | `CONF#<conference id>` | `LIVE#<leg id>` |                                               | (expires through `ttl`: a day)                       |
@@ -43,6 +43,8 @@
 //!   GetItems. Changing a user's e-mail moves the key in one transaction.
 //! - **CDRs by conference**: Query `pk = CONF#<id>`, `begins_with(sk, "LEG#")`.
 //! - **CDRs by account-month**: Query `gsi2` on `ACCOUNT#<account>#MONTH#<YYYY-MM>`.
+//! - **a node's recordings in progress** (the reaper): Query `gsi2` on
+//!   `NODE#<node id>#REC`, sparse like the open legs.
 //! - **a node's open legs** (the scheduler's reaper): Query `gsi1` on
 //!   `NODE#<node id>#OPEN`; a sparse index, as a leg carries those keys only while
 //!   open, so the lookup reads the lost node's live legs, never its history.
@@ -203,6 +205,15 @@ pub trait RecordingStore: Send + Sync {
         account: AccountId,
         conference: Option<ConferenceId>,
     ) -> Result<Vec<Recording>>;
+    /// The recordings `node` is still making ([`RecordingState::Recording`]).
+    ///
+    /// [`RecordingState::Recording`]: teleconf_domain::RecordingState::Recording
+    async fn recordings_of_node(&self, node: &NodeId) -> Result<Vec<Recording>>;
+    /// Marks a lost node's recording [`RecordingState::Cut`] to the segments it
+    /// lists, only if the stored one is still recording: true if this call cut it.
+    ///
+    /// [`RecordingState::Cut`]: teleconf_domain::RecordingState::Cut
+    async fn cut_recording(&self, recording: &Recording) -> Result<bool>;
 }
 
 /// Issued invoices.

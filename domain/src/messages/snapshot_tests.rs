@@ -146,6 +146,9 @@ fn recording_ready() {
         started_at: at(9, 26, 4),
         duration_ms: (Duration::minutes(96) + Duration::seconds(26)).num_milliseconds() as u64,
         size_bytes: 92_000_000,
+        state: crate::RecordingState::Complete,
+        segments: Vec::new(),
+        node: None,
     };
     for (lang, name) in [(Language::Fr, "fr"), (Language::En, "en")] {
         let r = RecordingReady {

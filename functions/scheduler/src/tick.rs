@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 use teleconf_adapters::store::{
-    AccountStore, CdrStore, ConferenceStore, LifecycleStore, LiveStore, NodeStore,
+    AccountStore, CdrStore, ConferenceStore, LifecycleStore, LiveStore, NodeStore, RecordingStore,
 };
 use teleconf_domain::conference::EARLY_ACCESS;
 use teleconf_domain::{
@@ -21,12 +21,18 @@ pub const LOOKBACK: Duration = Duration::hours(48);
 
 /// What the scheduler reads and writes.
 pub trait SchedulerStore:
-    AccountStore + ConferenceStore + CdrStore + LifecycleStore + NodeStore + LiveStore
+    AccountStore + ConferenceStore + CdrStore + LifecycleStore + NodeStore + LiveStore + RecordingStore
 {
 }
 
 impl<T> SchedulerStore for T where
-    T: AccountStore + ConferenceStore + CdrStore + LifecycleStore + NodeStore + LiveStore
+    T: AccountStore
+        + ConferenceStore
+        + CdrStore
+        + LifecycleStore
+        + NodeStore
+        + LiveStore
+        + RecordingStore
 {
 }
 
@@ -126,7 +132,7 @@ pub async fn handle(event: &EventBridgeEvent, deps: &Deps) -> Result<TickReport,
 /// Reaps a lost node: closes each of its open legs at its last heartbeat as
 /// `node_lost` (only if still open: a second reaper, or the node closing them
 /// itself after a restart, changes nothing), takes its callers off the live view,
-/// then marks it reaped (only if it has not come back meanwhile). Returns the legs
+/// cuts its recordings in progress to the segments they list, then marks it reaped (only if it has not come back meanwhile). Returns the legs
 /// this call closed. A failure midway leaves the node unmarked: the next tick
 /// finishes the job.
 async fn reap(deps: &Deps, node: &NodeHeartbeat) -> Result<usize, teleconf_adapters::Error> {
@@ -138,6 +144,12 @@ async fn reap(deps: &Deps, node: &NodeHeartbeat) -> Result<usize, teleconf_adapt
             tracing::warn!(node = %node.node_id, leg = %leg.id, conference = %leg.conference_id, left_at = %node.heartbeat_at, "lost node: leg closed at its last heartbeat");
         }
         deps.store.remove_live(leg.conference_id, leg.id).await?;
+    }
+    // Its recordings end at the last segment it uploaded.
+    for recording in deps.store.recordings_of_node(&node.node_id).await? {
+        if deps.store.cut_recording(&recording).await? {
+            tracing::warn!(node = %node.node_id, recording = %recording.id, conference = %recording.conference_id, segments = recording.segments.len(), "lost node: recording cut to its segments kept");
+        }
     }
     if deps.store.mark_reaped(node).await? {
         tracing::warn!(node = %node.node_id, last_heartbeat = %node.heartbeat_at, legs = closed, "lost node reaped");
@@ -192,7 +204,7 @@ mod tests {
     use teleconf_adapters::store::memory::MemoryStore;
     use teleconf_domain::{
         AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, Language,
-        NodeState, Schedule, UserId,
+        NodeState, Recording, RecordingSegment, RecordingState, Schedule, UserId,
     };
 
     /// The sample EventBridge event: a tick at 2026-11-01T14:26:00Z.
@@ -470,6 +482,38 @@ mod tests {
         let leg = stored(&store, &alice).await;
         assert_eq!(leg.cause, Some(DisconnectCause::NodeLost));
         assert_eq!(leg.left_at, Some(utc(14, 40)));
+    }
+
+    #[tokio::test]
+    async fn a_lost_nodes_recording_is_cut_to_the_segments_it_uploaded() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        let mut recording = Recording {
+            id: teleconf_domain::RecordingId::new(),
+            account_id: c.account_id,
+            conference_id: c.id,
+            started_at: utc(14, 30),
+            duration_ms: 0,
+            size_bytes: 0,
+            state: RecordingState::Recording,
+            segments: Vec::new(),
+            node: Some("node-a".parse().unwrap()),
+        };
+        recording.add_segment(RecordingSegment {
+            index: 0,
+            duration_ms: 60_000,
+            size_bytes: 960_044,
+        });
+        store.put_recording(&recording).await.unwrap();
+        store
+            .put_heartbeat(&beat("node-a", NodeState::Active, utc(14, 32)))
+            .await
+            .unwrap();
+        handle(&tick_at(utc(14, 40)), &d).await.unwrap();
+        let cut = store.recording(recording.id).await.unwrap().unwrap();
+        assert_eq!(cut.state, RecordingState::Cut);
+        assert_eq!(cut.segments, recording.segments);
+        assert_eq!(cut.duration_ms, 60_000);
     }
 
     #[tokio::test]

@@ -19,6 +19,7 @@
 //! | `ECS_AGENT_URI`           | set by ECS: the node holds task scale-in protection there while it carries calls ([protection](super::protection)); unset, protection is skipped | none |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
+//! | `TELECONF_RECORDING_SEGMENT_SECS` | a recording reaches S3 one segment of this many seconds at a time, as each closes (a lost node loses at most the last one) | `60` |
 //! | `TELECONF_STAGE`          | the stack's stage: the dimension of the node's CloudWatch metrics ([metrics](super::metrics)); unset, no metrics are written | none |
 //! | `TELECONF_METRICS_INTERVAL_SECS` | seconds between two metrics lines: a divisor of 60 (10, 60…) | `60` |
 
@@ -73,6 +74,8 @@ pub struct Config {
     pub spool_dir: std::path::PathBuf,
     /// Where recordings are written while the conference lasts.
     pub recording_dir: std::path::PathBuf,
+    /// The length of a recording's segments, each uploaded as it closes.
+    pub recording_segment: Duration,
     /// The node's CloudWatch metrics, when its stage is known.
     pub metrics: Option<Metrics>,
 }
@@ -147,6 +150,7 @@ impl Config {
             message: secs("TELECONF_SIP_TCP_MESSAGE_SECS", defaults.message)?,
         };
         let interval = secs("TELECONF_METRICS_INTERVAL_SECS", Duration::from_secs(60))?;
+        let recording_segment = secs("TELECONF_RECORDING_SEGMENT_SECS", Duration::from_secs(60))?;
         if 60 % interval.as_secs() != 0 {
             return Err(invalid(
                 "TELECONF_METRICS_INTERVAL_SECS",
@@ -181,6 +185,7 @@ impl Config {
                 .get("TELECONF_RECORDING_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/recordings".into())
                 .into(),
+            recording_segment,
             metrics,
         })
     }

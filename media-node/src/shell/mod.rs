@@ -63,7 +63,10 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause, NodeId, NodeState};
+use teleconf_domain::{
+    CallLeg, ConferenceId, ControlCommand, DisconnectCause, NodeId, NodeState, Recording,
+    RecordingId,
+};
 
 use crate::Error;
 use crate::app::CallKey;
@@ -230,14 +233,23 @@ impl Shell {
             cdrs.clone(),
             self.stats.clone(),
         ));
-        let (finished, uploads) = mpsc::unbounded_channel();
-        let recorder = Recorder::start(&self.config.recording_dir, finished).map_err(|source| {
+        let (closed, uploads) = mpsc::unbounded_channel();
+        let recorder = Recorder::start(
+            &self.config.recording_dir,
+            self.config.recording_segment,
+            closed,
+        )
+        .map_err(|source| {
             io(
                 format!("recordings {}", self.config.recording_dir.display()),
                 source,
             )
         })?;
-        let uploader = tokio::spawn(upload_recordings(services.clone(), uploads));
+        let uploader = tokio::spawn(upload_recordings(
+            services.clone(),
+            identity.node_id.clone(),
+            uploads,
+        ));
         let (live, live_updates) = mpsc::unbounded_channel();
         for (conference, leg) in cut_short {
             let _ = live.send(LiveUpdate::Remove { conference, leg });
@@ -548,13 +560,26 @@ async fn write_live(services: Services, mut updates: mpsc::UnboundedReceiver<Liv
     }
 }
 
-/// Stores each recording the recorder closes.
+/// Stores each segment and recording the recorder closes, in order, keeping the
+/// item of each recording in progress.
 async fn upload_recordings(
     services: Services,
-    mut finished: mpsc::UnboundedReceiver<recorder::Finished>,
+    node: NodeId,
+    mut closed: mpsc::UnboundedReceiver<recorder::Closed>,
 ) {
-    while let Some(recording) = finished.recv().await {
-        services.store_recording(&recording).await;
+    let mut in_progress: HashMap<RecordingId, Recording> = HashMap::new();
+    while let Some(closed) = closed.recv().await {
+        match closed {
+            recorder::Closed::Segment(segment) => {
+                let stored = in_progress.remove(&segment.recording);
+                let stored = services.store_segment(&node, stored, &segment).await;
+                in_progress.insert(segment.recording, stored);
+            }
+            recorder::Closed::Whole(finished) => {
+                let stored = in_progress.remove(&finished.id);
+                services.store_recording(&node, stored, &finished).await;
+            }
+        }
     }
 }
 

@@ -69,6 +69,7 @@ pub async fn run_all(store: &impl Store) {
     a_nodes_open_legs_are_found_and_closed_once(store).await;
     activity_is_listed_newest_first(store).await;
     recordings_are_listed_by_account_and_conference(store).await;
+    a_lost_nodes_recordings_are_found_and_cut_once(store).await;
     an_invoice_is_issued_once_per_month(store).await;
     invitations_are_queued_per_conference(store).await;
     an_intro_code_is_granted_once(store).await;
