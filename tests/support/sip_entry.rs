@@ -3,10 +3,13 @@
 //! processes on their own SIP ports and RTP blocks heartbeating into a stack's
 //! table, and `teleconf-dispatcher-sync` listing them for Kamailio. Each
 //! process is killed when the entry is dropped; its directory (the list, the
-//! logs) is kept when a test fails.
+//! logs) is kept when a test fails. The tests holding an entry take turns: the
+//! registry is the table's, which every test of the run shares, and each entry's
+//! dispatcher sync lists every node heartbeating there.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -23,6 +26,10 @@ use crate::stack::{Stack, built_binary};
 /// Seconds between Kamailio's OPTIONS probes.
 const PING_INTERVAL: u32 = 1;
 
+/// Seconds of a recording segment on the nodes: a test that kills a node finds
+/// segments in S3 after a few seconds, not minutes.
+pub const RECORDING_SEGMENT_SECS: u64 = 2;
+
 /// One media node behind the entry.
 #[derive(Debug)]
 pub struct EntryNode {
@@ -32,6 +39,9 @@ pub struct EntryNode {
     pub sip: SocketAddr,
     child: Child,
 }
+
+/// The turn of the one entry running at a time.
+static TURN: LazyLock<Arc<tokio::sync::Mutex<()>>> = LazyLock::new(Arc::default);
 
 /// Kamailio, its nodes and the dispatcher sync.
 #[derive(Debug)]
@@ -44,6 +54,8 @@ pub struct SipEntry {
     kamailio: Child,
     sync: Child,
     dir: ScratchDir,
+    /// Held until the entry is dropped (its processes killed).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl SipEntry {
@@ -60,6 +72,7 @@ impl SipEntry {
         count: usize,
         sync_dynamodb: Option<String>,
     ) -> anyhow::Result<Self> {
+        let turn = TURN.clone().lock_owned().await;
         let dir = ScratchDir::new("sip-entry")?;
         let mut nodes = Vec::new();
         for i in 1..=count {
@@ -72,6 +85,10 @@ impl SipEntry {
                 .env("TELECONF_NODE_ID", id.as_str())
                 .env("TELECONF_SIP_ENTRY_SOURCES", "127.0.0.1")
                 .env("TELECONF_DRAIN_GRACE_SECS", "600")
+                .env(
+                    "TELECONF_RECORDING_SEGMENT_SECS",
+                    RECORDING_SEGMENT_SECS.to_string(),
+                )
                 .env("RUST_LOG", "info")
                 .stdout(Stdio::piped())
                 .stderr(std::fs::File::create(dir.join(&format!("node-{i}.log")))?)
@@ -161,6 +178,7 @@ impl SipEntry {
             kamailio,
             sync,
             dir,
+            _turn: turn,
         };
         let all: Vec<SocketAddr> = entry.nodes.iter().map(|n| n.sip).collect();
         entry
@@ -271,6 +289,15 @@ impl SipEntry {
             .args(["-TERM", &pid.to_string()])
             .status()?;
         anyhow::ensure!(status.success(), "kill -TERM {pid}");
+        Ok(())
+    }
+
+    /// Kills node `i` outright (SIGKILL, `kill -9`): no BYE, no last heartbeat,
+    /// no upload; what it left on its disk stays there.
+    pub async fn kill(&mut self, i: usize) -> anyhow::Result<()> {
+        let child = &mut self.nodes[i].child;
+        child.start_kill().context("kill -9 the node")?;
+        child.wait().await?;
         Ok(())
     }
 

@@ -135,7 +135,7 @@ pub async fn handle(event: &EventBridgeEvent, deps: &Deps) -> Result<TickReport,
 /// cuts its recordings in progress to the segments they list, then marks it reaped (only if it has not come back meanwhile). Returns the legs
 /// this call closed. A failure midway leaves the node unmarked: the next tick
 /// finishes the job.
-async fn reap(deps: &Deps, node: &NodeHeartbeat) -> Result<usize, teleconf_adapters::Error> {
+pub async fn reap(deps: &Deps, node: &NodeHeartbeat) -> Result<usize, teleconf_adapters::Error> {
     let mut closed = 0;
     for mut leg in deps.store.open_legs_of_node(&node.node_id).await? {
         leg.close(node.heartbeat_at, DisconnectCause::NodeLost);

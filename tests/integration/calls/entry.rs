@@ -18,21 +18,32 @@ use super::edge::wait_for_legs;
 
 /// How long a heartbeat may take to show a change (written every 5 s, the load
 /// copied every second).
-const HEARTBEAT: Duration = Duration::from_secs(15);
+pub(super) const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// A baresip caller playing `tone`, dialled through `entry` into `open` as a
 /// participant.
-async fn participant(
+pub(super) async fn participant(
     dir: &ScratchDir,
     name: &str,
     tone: f64,
     entry: &SipEntry,
     open: &OpenConference,
 ) -> Baresip {
+    participant_at(dir, name, tone, &entry.uri(&open.access.number), open).await
+}
+
+/// A baresip caller playing `tone`, dialled at `uri` into `open` as a participant.
+pub(super) async fn participant_at(
+    dir: &ScratchDir,
+    name: &str,
+    tone: f64,
+    uri: &str,
+    open: &OpenConference,
+) -> Baresip {
     let microphone = dir.join(&format!("{name}.wav"));
     write_tone(&microphone, tone, Duration::from_secs(120)).unwrap();
     let mut phone = Baresip::start(name, &microphone).await.unwrap();
-    phone.dial(&entry.uri(&open.access.number)).await.unwrap();
+    phone.dial(uri).await.unwrap();
     phone.send_digits(&open.number_keys()).await.unwrap();
     phone
         .send_digits(&open.code_keys(CallerRole::Participant))
@@ -42,7 +53,7 @@ async fn participant(
 }
 
 /// Which node carries exactly `calls` calls, once one does.
-async fn node_with(stack: &Stack, entry: &SipEntry, calls: u32) -> usize {
+pub(super) async fn node_with(stack: &Stack, entry: &SipEntry, calls: u32) -> usize {
     let deadline = tokio::time::Instant::now() + HEARTBEAT;
     loop {
         for i in 0..entry.nodes.len() {

@@ -5,11 +5,12 @@
 //! outage and a node killed mid-conference ([`faults`]); the SIP TCP listener's
 //! caps and timeouts ([`tcp`]); the accounts' IP phones dialling `*44`
 //! ([`star44`]); and calls through the SIP entry, Kamailio, in front of two nodes
-//! ([`entry`]).
+//! ([`entry`]), one of them killed mid-conference ([`lost_node`]).
 
 pub(crate) mod edge;
 mod entry;
 mod faults;
+mod lost_node;
 mod sipp_and_baresip;
 mod star44;
 mod tcp;
