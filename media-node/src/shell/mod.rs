@@ -570,10 +570,10 @@ async fn upload_recordings(
     let mut in_progress: HashMap<RecordingId, Recording> = HashMap::new();
     while let Some(closed) = closed.recv().await {
         match closed {
-            recorder::Closed::Segment(segment) => {
-                let stored = in_progress.remove(&segment.recording);
-                let stored = services.store_segment(&node, stored, &segment).await;
-                in_progress.insert(segment.recording, stored);
+            recorder::Closed::Segment { index, file } => {
+                let stored = in_progress.remove(&file.id);
+                let stored = services.store_segment(&node, stored, index, &file).await;
+                in_progress.insert(file.id, stored);
             }
             recorder::Closed::Whole(finished) => {
                 let stored = in_progress.remove(&finished.id);

@@ -49,41 +49,28 @@ pub(super) enum Rec {
 /// they close, then the whole file when it stops.
 #[derive(Debug, Clone)]
 pub enum Closed {
-    /// A segment closed while the conference goes on.
-    Segment(Segment),
+    /// Segment `index` (from 0) closed while the conference goes on.
+    Segment {
+        /// Its place in the recording.
+        index: u32,
+        /// Its file.
+        file: Finished,
+    },
     /// The recording stopped: the whole file.
     Whole(Finished),
 }
 
-/// A segment of a recording written and closed, to upload.
-#[derive(Debug, Clone)]
-pub struct Segment {
-    /// The recording it belongs to.
-    pub recording: RecordingId,
-    /// The conference.
-    pub conference: ConferenceId,
-    /// Its account.
-    pub account: AccountId,
-    /// When the recording started.
-    pub started_at: DateTime<Utc>,
-    /// Its place in the recording, from 0.
-    pub index: u32,
-    /// The WAV file.
-    pub path: PathBuf,
-    /// Samples written (8 kHz).
-    pub samples: u64,
-}
-
-/// A recording written and closed, to upload.
+/// A WAV file of a recording written and closed, to upload: a segment, or the
+/// whole recording.
 #[derive(Debug, Clone)]
 pub struct Finished {
-    /// Its identity (and S3 key).
+    /// The recording's identity (and S3 key).
     pub id: RecordingId,
     /// The conference.
     pub conference: ConferenceId,
     /// Its account.
     pub account: AccountId,
-    /// When it started.
+    /// When the recording started.
     pub started_at: DateTime<Utc>,
     /// The WAV file.
     pub path: PathBuf,
@@ -222,6 +209,18 @@ impl Open {
         }
     }
 
+    /// The closed WAV at `path` of `samples`, as a file of this recording.
+    fn file(&self, conference: ConferenceId, path: PathBuf, samples: u64) -> Finished {
+        Finished {
+            id: self.id,
+            conference,
+            account: self.account,
+            started_at: self.started_at,
+            path,
+            samples,
+        }
+    }
+
     /// Closes the current segment and hands it to `closed`.
     fn close_segment(
         &mut self,
@@ -235,15 +234,8 @@ impl Open {
             tracing::error!(%conference, %error, index, "recording: segment not finalised");
             return;
         }
-        let _ = closed.send(Closed::Segment(Segment {
-            recording: self.id,
-            conference,
-            account: self.account,
-            started_at: self.started_at,
-            index,
-            path: wav.path,
-            samples: wav.samples,
-        }));
+        let file = self.file(conference, wav.path, wav.samples);
+        let _ = closed.send(Closed::Segment { index, file });
     }
 }
 
@@ -298,18 +290,13 @@ fn write(
                     drop(wav.writer);
                     let _ = std::fs::remove_file(&wav.path);
                 }
+                let whole = &recording.whole;
+                let file = recording.file(conference, whole.path.clone(), whole.samples);
                 if let Err(error) = recording.whole.writer.finalize() {
                     tracing::error!(%conference, %error, "recording: not finalised");
                     continue;
                 }
-                let _ = closed.send(Closed::Whole(Finished {
-                    id: recording.id,
-                    conference,
-                    account: recording.account,
-                    started_at: recording.started_at,
-                    path: recording.whole.path,
-                    samples: recording.whole.samples,
-                }));
+                let _ = closed.send(Closed::Whole(file));
             }
         }
     }
@@ -345,20 +332,20 @@ mod tests {
         let mut segments = Vec::new();
         let whole = loop {
             match handed.blocking_recv().unwrap() {
-                Closed::Segment(s) => segments.push(s),
+                Closed::Segment { index, file } => segments.push((index, file)),
                 Closed::Whole(w) => break w,
             }
         };
         assert_eq!(
             segments
                 .iter()
-                .map(|s| (s.index, s.samples))
+                .map(|(i, s)| (*i, s.samples))
                 .collect::<Vec<_>>(),
             vec![(0, 8_000), (1, 8_000)],
             "two full seconds uploaded as they closed; the last half second is in the whole file"
         );
-        assert!(segments.iter().all(|s| s.recording == whole.id));
-        let second = hound::WavReader::open(&segments[1].path).unwrap();
+        assert!(segments.iter().all(|(_, s)| s.id == whole.id));
+        let second = hound::WavReader::open(&segments[1].1.path).unwrap();
         assert_eq!(second.spec(), SPEC);
         let first_sample = second.into_samples::<i16>().next().unwrap().unwrap();
         assert_eq!(first_sample, 50, "segment 1 starts at frame 50");

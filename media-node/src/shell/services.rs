@@ -31,7 +31,7 @@ use crate::app::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, LOCKOUT};
 use crate::app::lookup::{Answer, Attempts, ConferenceInfo, IntroTarget, Lookup, Unavailable};
 use crate::node::LiveUpdate;
 use crate::node::star44::IpPhones;
-use crate::shell::recorder::{Finished, Segment};
+use crate::shell::recorder::Finished;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -341,8 +341,8 @@ impl Services {
         }
     }
 
-    /// Uploads a closed segment of `recording` (the item as stored so far, or
-    /// `None` for its first segment), lists it in the item for the API, and
+    /// Uploads segment `index` of a recording, closed (the item as stored so far
+    /// is `recording`, `None` before its first segment), lists it in the item for the API, and
     /// removes the local file; retried while S3 or the table is unavailable.
     /// Returns the item as it now stands (unchanged if the segment was refused:
     /// then it stays on disk, logged).
@@ -350,10 +350,11 @@ impl Services {
         &self,
         node: &NodeId,
         recording: Option<Recording>,
-        segment: &Segment,
+        index: u32,
+        segment: &Finished,
     ) -> Recording {
         let mut recording = recording.unwrap_or_else(|| Recording {
-            id: segment.recording,
+            id: segment.id,
             account_id: segment.account,
             conference_id: segment.conference,
             started_at: segment.started_at,
@@ -368,11 +369,11 @@ impl Services {
         };
         let mut with = recording.clone();
         with.add_segment(RecordingSegment {
-            index: segment.index,
+            index,
             duration_ms: segment.samples / 8,
             size_bytes,
         });
-        let key = recording.segment_key(segment.index);
+        let key = recording.segment_key(index);
         let stored = retry_while_unavailable("recording segment upload", None, || async {
             self.blobs
                 .put_file(&key, &segment.path, "audio/wav")
@@ -382,7 +383,7 @@ impl Services {
         .await;
         match stored {
             Ok(()) => {
-                tracing::info!(recording = %with.id, conference = %with.conference_id, segment = segment.index, duration_ms = with.duration_ms, "recording segment stored");
+                tracing::info!(recording = %with.id, conference = %with.conference_id, segment = index, duration_ms = with.duration_ms, "recording segment stored");
                 let _ = tokio::fs::remove_file(&segment.path).await;
                 recording = with;
             }
@@ -777,19 +778,18 @@ mod tests {
         };
         let (id, conference, account) = (RecordingId::new(), ConferenceId::new(), AccountId::new());
         let started_at = Utc::now();
-        let segment = |index: u32| Segment {
-            recording: id,
+        let segment = |index: u32| Finished {
+            id,
             conference,
             account,
             started_at,
-            index,
             path: wav(&format!("s{index}.wav"), 1),
             samples: 8_000,
         };
         let mut stored = None;
         for index in [0, 1] {
             let s = segment(index);
-            stored = Some(services.store_segment(&node, stored, &s).await);
+            stored = Some(services.store_segment(&node, stored, index, &s).await);
             assert!(!s.path.exists(), "uploaded, then removed from the disk");
         }
         let item = store.recording(id).await.unwrap().unwrap();

@@ -5,8 +5,7 @@ use async_trait::async_trait;
 use teleconf_domain::{AccountId, CallLeg, ConferenceId, NodeId, YearMonth};
 
 use super::item::{Item, to_item};
-use super::{DynamoStore, Lookup, is_conditional_failure};
-use crate::aws::classify;
+use super::{DynamoStore, Lookup};
 use crate::error::Result;
 use crate::store::CdrStore;
 use crate::store::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK};
@@ -33,6 +32,7 @@ impl DynamoStore {
     /// fixtures only: a batch write cannot carry `put_leg`'s condition, so it must
     /// never replay legs that may already be closed in the table.
     pub async fn import_legs(&self, legs: &[CallLeg]) -> Result<()> {
+        use crate::aws::classify;
         use crate::error::Error;
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         let mut batches = Vec::new();
@@ -82,21 +82,10 @@ impl DynamoStore {
 #[async_trait]
 impl CdrStore for DynamoStore {
     async fn put_leg(&self, leg: &CallLeg) -> Result<()> {
-        let item = leg_item(leg)?;
         // Writes until the leg is closed; after that the first close stands.
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(left_at)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(classify("PutItem", e)),
-        }
+        let condition = ("attribute_not_exists(left_at)".into(), None, None);
+        self.put_if(leg_item(leg)?, condition).await?;
+        Ok(())
     }
 
     async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>> {
@@ -119,18 +108,11 @@ impl CdrStore for DynamoStore {
     }
 
     async fn close_open_leg(&self, leg: &CallLeg) -> Result<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(leg_item(leg)?))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(left_at)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(classify("PutItem", e)),
-        }
+        let condition = (
+            "attribute_exists(pk) AND attribute_not_exists(left_at)".into(),
+            None,
+            None,
+        );
+        self.put_if(leg_item(leg)?, condition).await
     }
 }

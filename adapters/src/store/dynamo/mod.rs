@@ -222,6 +222,27 @@ impl DynamoStore {
         }
     }
 
+    /// Puts `item` only if `condition` holds on the stored item: true if it was
+    /// written, false if the condition failed (a write that lost a race, or came
+    /// second, changes nothing).
+    async fn put_if(&self, item: Item, (condition, names, values): Condition) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(classify("PutItem", e)),
+        }
+    }
+
     async fn delete(&self, (pk, sk): Key) -> Result<()> {
         self.client
             .delete_item()

@@ -5,8 +5,7 @@ use async_trait::async_trait;
 use teleconf_domain::{NodeHeartbeat, NodeId, NodeState};
 
 use super::item::{Item, to_item};
-use super::{DynamoStore, Lookup, expire, is_conditional_failure};
-use crate::aws::classify;
+use super::{DynamoStore, Lookup, expire};
 use crate::error::Result;
 use crate::store::keys::{self, GSI2PK, GSI2SK};
 use crate::store::nodes::{NODE_TTL, NodeStore};
@@ -47,21 +46,17 @@ impl NodeStore for DynamoStore {
             ..last.clone()
         };
         // The stored heartbeat is still the one read: same instant, same state.
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(node_item(&reaped)?))
-            .condition_expression("heartbeat_at = :at AND #state = :state")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":at", seen["heartbeat_at"].clone())
-            .expression_attribute_values(":state", seen["state"].clone())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(classify("PutItem", e)),
-        }
+        let condition = (
+            "heartbeat_at = :at AND #state = :state".into(),
+            Some([("#state".into(), "state".into())].into()),
+            Some(
+                [
+                    (":at".into(), seen["heartbeat_at"].clone()),
+                    (":state".into(), seen["state"].clone()),
+                ]
+                .into(),
+            ),
+        );
+        self.put_if(node_item(&reaped)?, condition).await
     }
 }

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use teleconf_domain::{AccountId, ConferenceId, NodeId, Recording, RecordingId, RecordingState};
 
 use super::item::{Item, to_item};
-use super::{DynamoStore, Lookup, is_conditional_failure};
+use super::{DynamoStore, Lookup};
 use crate::aws::classify;
 use crate::error::Result;
 use crate::store::RecordingStore;
@@ -65,20 +65,11 @@ impl RecordingStore for DynamoStore {
             state: RecordingState::Cut,
             ..recording.clone()
         };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(recording_item(&cut)?))
-            .condition_expression("#state = :recording")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":recording", AttributeValue::S("recording".into()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(classify("PutItem", e)),
-        }
+        let condition = (
+            "#state = :recording".into(),
+            Some([("#state".into(), "state".into())].into()),
+            Some([(":recording".into(), AttributeValue::S("recording".into()))].into()),
+        );
+        self.put_if(recording_item(&cut)?, condition).await
     }
 }
