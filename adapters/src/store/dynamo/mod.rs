@@ -204,21 +204,10 @@ impl DynamoStore {
         guards: &[Guard<'_>],
         what: &'static str,
     ) -> Result<()> {
-        let (condition, names, values) = existing_condition(guards);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(Error::NotFound(what)),
-            Err(e) => Err(classify("PutItem", e)),
+        if self.put_if(item, existing_condition(guards)).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(what))
         }
     }
 
