@@ -16,11 +16,15 @@ use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::sip_entry::{RECORDING_SEGMENT_SECS, SipEntry};
 use teleconf_tests::stack::Stack;
 
-use super::edge::wait_for_legs;
+use super::edge::wait_for_legs_within;
 use super::entry::{HEARTBEAT, node_with, participant, participant_at};
 
 /// The reaper's limit here: three heartbeats missed (the default is six).
 const LOST_AFTER: TimeDelta = TimeDelta::seconds(15);
+
+/// How long a caller may take to get through the IVR and be admitted, on a
+/// loaded machine (three SIP peers and two nodes per test).
+const ADMITTED: Duration = Duration::from_secs(30);
 
 /// The conference's recording once `done` holds, polling the table.
 async fn recording_when(
@@ -57,7 +61,7 @@ async fn a_node_killed_mid_conference_has_its_legs_closed_once_its_recording_kep
     // Two callers on one node: the first through the entry, the second straight
     // to the node it landed on (as the trunk may reach a node).
     let mut a = participant(&dir, "lost-a", 440.0, &entry, &open).await;
-    wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
+    wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 1).await;
     let lost = node_with(&stack, &entry, 1).await;
     let survivor = 1 - lost;
     let straight = format!(
@@ -66,7 +70,7 @@ async fn a_node_killed_mid_conference_has_its_legs_closed_once_its_recording_kep
         entry.nodes[lost].sip
     );
     let mut b = participant_at(&dir, "lost-b", 1000.0, &straight, &open).await;
-    wait_for_legs(&stack, &open, |legs| legs.len() == 2).await;
+    wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 2).await;
     entry
         .wait_for_heartbeat(&stack, lost, |beat| beat.calls == 2, HEARTBEAT)
         .await
@@ -149,7 +153,7 @@ async fn a_node_killed_mid_conference_has_its_legs_closed_once_its_recording_kep
     let lease = (last.heartbeat_at + TimeDelta::seconds(21)) - Utc::now();
     tokio::time::sleep(lease.to_std().unwrap_or_default()).await;
     let mut c = participant(&dir, "lost-c", 1700.0, &entry, &open).await;
-    let legs = wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    let legs = wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 3).await;
     let new = legs.iter().find(|leg| leg.left_at.is_none()).unwrap();
     assert_eq!(new.node.as_ref(), Some(&entry.nodes[survivor].id));
     entry
