@@ -124,3 +124,53 @@ pub async fn audio(
     })?;
     Ok(Redirect::temporary(&url).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use teleconf_domain::{AccountId, ConferenceId, Language, Recording, RecordingId};
+    use teleconf_domain::{RecordingSegment, RecordingState};
+
+    use super::*;
+
+    #[test]
+    fn a_cut_recording_is_offered_segment_by_segment_and_a_complete_one_whole() {
+        let mut r = Recording {
+            id: RecordingId::new(),
+            account_id: AccountId::new(),
+            conference_id: ConferenceId::new(),
+            started_at: chrono::Utc::now(),
+            duration_ms: 0,
+            size_bytes: 0,
+            state: RecordingState::Cut,
+            segments: Vec::new(),
+            node: None,
+        };
+        for index in [0, 1] {
+            r.add_segment(RecordingSegment {
+                index,
+                duration_ms: 60_000,
+                size_bytes: 960_044,
+            });
+        }
+        let audio = format!("{BASE}/recordings/{}/audio", r.id);
+        let view = |r: &Recording| RecordingView::new(r, chrono_tz::UTC, None);
+        let page = table(L(Language::En), &[view(&r)]).into_string();
+        assert!(page.contains("Cut short"), "{page}");
+        for index in [0, 1] {
+            assert!(
+                page.contains(&format!("{audio}?segment={index}\"")),
+                "{page}"
+            );
+        }
+        assert!(
+            !page.contains(&format!("{audio}\"")),
+            "no whole file: {page}"
+        );
+
+        r.state = RecordingState::Complete;
+        r.segments.clear();
+        let page = table(L(Language::En), &[view(&r)]).into_string();
+        assert!(page.contains(&format!("{audio}\"")), "{page}");
+        assert!(!page.contains("segment="), "{page}");
+    }
+}
