@@ -29,6 +29,19 @@
 //!   `Leave` removes it (the room goes when empty). Each room ticks on its own
 //!   absolute deadlines and every leg's payload goes back to its call
 //!   (`FromRoom`).
+//! - **Leases** (issue #16): a conference's room lives on the node that holds
+//!   its lease. The first join of a conference with no room here asks the shell
+//!   to claim it ([`IoOutput::ClaimRoom`]); the joins of that conference wait
+//!   (their calls go on, their audio goes nowhere) until the shell tells who
+//!   holds it ([`Input::RoomOwner`]): this node → the room opens here, the
+//!   joins go in; the store unreachable → the room opens here all the same
+//!   (as a single node would), logged and counted ([`MediaStats::rooms_unleased`]),
+//!   and the shell's heartbeat claims it when the store is back; another node →
+//!   counted ([`MediaStats::rooms_owned_elsewhere`]); this node has no cascade
+//!   to the owner, so the room opens here too (a split room, logged). The rooms this node
+//!   holds ([`Node::held_rooms`]) are the ones whose lease the heartbeat renews
+//!   and whose portal commands it takes; the last caller's leave releases the
+//!   lease ([`IoOutput::ReleaseRoom`]).
 //! - **Lookups**: the calls' ([`crate::app::lookup`]) go out as
 //!   [`IoOutput::Lookup`], keyed by the call, and their answers come back as
 //!   [`Input::Answer`] with that key, passed on unchanged (but for the moderator's
@@ -68,7 +81,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use teleconf_domain::{
-    AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant,
+    AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant, NodeId,
 };
 use teleconf_sip::rtp::DroppedRtp;
 use teleconf_sip::sources::Sources;
@@ -80,6 +93,7 @@ use crate::app::mixer::LegStats;
 use crate::app::prompts;
 use crate::app::room::Room;
 use call::Call;
+use rooms::Lease;
 use sip::PendingInvite;
 use star44::IpPhones;
 
@@ -123,6 +137,27 @@ pub struct MediaStats {
     /// Requests that named their source ([`sip::SOURCE_HEADER`]) from outside the
     /// SIP entry: the header was ignored.
     pub untrusted_source_headers: u64,
+    /// Rooms opened without a lease: the store could not be reached to claim it.
+    pub rooms_unleased: u64,
+    /// Rooms opened here while another node held their lease.
+    pub rooms_owned_elsewhere: u64,
+}
+
+/// Who holds a conference's room, as the shell's claim found it
+/// ([`Input::RoomOwner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomOwner {
+    /// This node: the lease is its own now.
+    Here,
+    /// Another node holds a live lease.
+    Elsewhere {
+        /// The owner.
+        node: NodeId,
+        /// Where its cascade is reached.
+        cascade: SocketAddr,
+    },
+    /// The store could not be reached: nobody knows.
+    Unknown,
 }
 
 /// What happens to the node.
@@ -177,6 +212,15 @@ pub enum Input<'a> {
     /// The accounts' IP phones as the store holds them now: they replace those the
     /// node knew (who may dial `*44`, and whose address may send requests).
     IpPhones(IpPhones),
+    /// Answers [`IoOutput::ClaimRoom`]: who holds `conference`'s room.
+    RoomOwner {
+        /// Monotonic time.
+        now: Instant,
+        /// The conference.
+        conference: ConferenceId,
+        /// Who holds it.
+        owner: RoomOwner,
+    },
     /// A moderator's command from the portal for a conference this node holds
     /// ([`Node::conferences`]); one aimed at a caller no longer in does nothing.
     Control {
@@ -255,6 +299,11 @@ pub enum IoOutput {
         /// What it asks.
         lookup: Lookup,
     },
+    /// Claim the lease of this conference's room for this node; answer with
+    /// [`Input::RoomOwner`].
+    ClaimRoom(ConferenceId),
+    /// This node's room of the conference closed: release its lease.
+    ReleaseRoom(ConferenceId),
     /// Write the CDR leg.
     CdrOpen(CallLeg),
     /// Close the CDR leg.
@@ -324,6 +373,12 @@ pub struct Node {
     by_call_id: HashMap<String, CallKey>,
     by_port: HashMap<u16, CallKey>,
     rooms: HashMap<ConferenceId, Room>,
+    /// What the node knows of each conference's lease: those it claims (with
+    /// the joins waiting on the claim) and those whose room is here.
+    leases: HashMap<ConferenceId, Lease>,
+    /// Rooms opened without a lease, or while another node held it.
+    rooms_unleased: u64,
+    rooms_owned_elsewhere: u64,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
@@ -375,6 +430,9 @@ impl Node {
             by_call_id: HashMap::new(),
             by_port: HashMap::new(),
             rooms: HashMap::new(),
+            leases: HashMap::new(),
+            rooms_unleased: 0,
+            rooms_owned_elsewhere: 0,
             left: HashMap::new(),
             on_line: HashMap::new(),
             deadlines: HashMap::new(),
@@ -407,6 +465,8 @@ impl Node {
         MediaStats {
             rtp_dropped,
             untrusted_source_headers: self.untrusted_source_headers,
+            rooms_unleased: self.rooms_unleased,
+            rooms_owned_elsewhere: self.rooms_owned_elsewhere,
         }
     }
 
@@ -441,10 +501,20 @@ impl Node {
         }
     }
 
-    /// The conferences this node holds (those with a room): the ones whose portal
-    /// commands the shell fetches.
+    /// The conferences with a room on this node.
     pub fn conferences(&self) -> impl Iterator<Item = ConferenceId> + '_ {
         self.rooms.keys().copied()
+    }
+
+    /// The conferences whose room this node holds: the lease is its own, or it
+    /// could not be claimed (the store away) and nobody else's is known. Their
+    /// leases are the ones the heartbeat renews (or claims, when unleased) and
+    /// their portal commands the ones the shell fetches.
+    pub fn held_rooms(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.leases
+            .iter()
+            .filter(|(_, lease)| lease.is_held())
+            .map(|(conference, _)| *conference)
     }
 
     /// Feeds one input.
@@ -511,6 +581,11 @@ impl Node {
                 conference,
                 command,
             } => self.control(now, conference, command),
+            Input::RoomOwner {
+                now,
+                conference,
+                owner,
+            } => self.room_owner(now, conference, owner),
             Input::IpPhones(phones) => {
                 if phones != self.ip_phones {
                     tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");

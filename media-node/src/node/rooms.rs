@@ -1,18 +1,51 @@
 //! What the calls ask of the node, carried out: SIP and RTP to send, lookups,
-//! and the rooms: joins, the keypad's commands, the callers' audio, leaves, the
-//! portal's commands, the live view and the activity feed, the rooms' ticks.
+//! and the rooms: joins (waiting on the lease's claim when the conference has no
+//! room here), the keypad's commands, the callers' audio, leaves, the portal's
+//! commands, the live view and the activity feed, the rooms' ticks.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use teleconf_domain::{
-    ActivityKind, ConferenceId, ControlCommand, LegId, LegQuality, LiveParticipant,
+    AccountId, ActivityKind, CallerRole, ConferenceId, ControlCommand, LegId, LegQuality,
+    LiveParticipant,
 };
+use teleconf_sip::sdp::Codec;
 
 use super::call;
-use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output};
+use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output, RoomOwner};
 use crate::app::CallKey;
 use crate::app::room::{Control, Effect, Event, Room};
+
+/// What the node knows of a conference's lease.
+#[derive(Debug)]
+pub(super) enum Lease {
+    /// Claimed, no answer yet: these joins wait for it, in order.
+    Claiming(Vec<PendingJoin>),
+    /// The room is here: the lease is this node's ([`RoomOwner::Here`]), or
+    /// could not be claimed ([`RoomOwner::Unknown`]).
+    Held,
+    /// The room is here while another node holds the lease.
+    Elsewhere,
+}
+
+impl Lease {
+    /// Whether this node holds the room: renews (or claims) its lease and takes
+    /// its portal commands.
+    pub(super) fn is_held(&self) -> bool {
+        matches!(self, Lease::Held)
+    }
+}
+
+/// A join waiting for its conference's lease.
+#[derive(Debug)]
+pub(super) struct PendingJoin {
+    key: CallKey,
+    role: CallerRole,
+    codec: Codec,
+    account: AccountId,
+    record: bool,
+}
 
 impl Node {
     pub(super) fn carry_out(&mut self, now: Instant, key: CallKey, output: call::Output) {
@@ -50,27 +83,20 @@ impl Node {
                 ends,
             } => {
                 hosted.ends = Some(ends);
-                if record && !self.rooms.contains_key(&conference) {
-                    self.outputs
-                        .push_back(Output::Media(MediaOutput::RecordingStart {
-                            conference,
-                            account,
-                        }));
-                }
-                // A room mixes on its own deadlines, from its first caller's
-                // admission: rooms opened at different moments spread the
-                // node's work over the 20 ms period.
-                let room = self.rooms.entry(conference).or_insert_with(|| {
-                    let mut room = Room::new(account, record);
-                    room.mixer_mut().anchor(now);
-                    room
-                });
-                match room.join(key, role, codec) {
-                    Ok(effects) => {
-                        hosted.room = Some(conference);
-                        self.apply(now, conference, effects);
-                    }
-                    Err(error) => tracing::warn!(%error, "node: join refused"),
+                let join = PendingJoin {
+                    key,
+                    role,
+                    codec,
+                    account,
+                    record,
+                };
+                if self.rooms.contains_key(&conference) {
+                    self.enter_room(now, conference, join);
+                } else if let Some(Lease::Claiming(waiting)) = self.leases.get_mut(&conference) {
+                    waiting.push(join);
+                } else {
+                    self.leases.insert(conference, Lease::Claiming(vec![join]));
+                    self.io(IoOutput::ClaimRoom(conference));
                 }
             }
             call::Output::Keypad { leg: _, command } => {
@@ -144,12 +170,101 @@ impl Node {
         }
     }
 
+    /// The shell's claim of `conference`'s lease found `owner`: the joins that
+    /// waited go in.
+    pub(super) fn room_owner(&mut self, now: Instant, conference: ConferenceId, owner: RoomOwner) {
+        let Some(Lease::Claiming(waiting)) = self.leases.remove(&conference) else {
+            return;
+        };
+        // The claim was made for the first waiting call: its span names it.
+        let span = waiting
+            .first()
+            .and_then(|join| self.call_span(join.key))
+            .cloned()
+            .unwrap_or_else(tracing::Span::none);
+        let entered = span.enter();
+        let lease = match owner {
+            RoomOwner::Here => {
+                tracing::info!(%conference, "node: room lease claimed");
+                Lease::Held
+            }
+            RoomOwner::Unknown => {
+                self.rooms_unleased += 1;
+                tracing::warn!(%conference, "node: room lease not claimable (store unreachable): room opened here, claimed by the heartbeat when the store is back");
+                Lease::Held
+            }
+            RoomOwner::Elsewhere { node, cascade } => {
+                self.rooms_owned_elsewhere += 1;
+                tracing::warn!(%conference, owner = %node, %cascade, "node: room lease held by another node: no cascade to it, room opened here");
+                Lease::Elsewhere
+            }
+        };
+        drop(entered);
+        self.leases.insert(conference, lease);
+        for join in waiting {
+            let span = self.call_span(join.key).cloned();
+            let _entered = span.as_ref().map(tracing::Span::enter);
+            self.enter_room(now, conference, join);
+        }
+        if !self.rooms.contains_key(&conference) {
+            self.close_lease(conference);
+        }
+    }
+
+    /// Puts a call into `conference`'s room here, opening it on its first.
+    fn enter_room(&mut self, now: Instant, conference: ConferenceId, join: PendingJoin) {
+        let PendingJoin {
+            key,
+            role,
+            codec,
+            account,
+            record,
+        } = join;
+        if record && !self.rooms.contains_key(&conference) {
+            self.media(MediaOutput::RecordingStart {
+                conference,
+                account,
+            });
+        }
+        // A room mixes on its own deadlines, from its first caller's admission:
+        // rooms opened at different moments spread the node's work over the 20 ms
+        // period.
+        let room = self.rooms.entry(conference).or_insert_with(|| {
+            let mut room = Room::new(account, record);
+            room.mixer_mut().anchor(now);
+            room
+        });
+        match room.join(key, role, codec) {
+            Ok(effects) => {
+                if let Some(hosted) = self.calls.get_mut(&key) {
+                    hosted.room = Some(conference);
+                }
+                self.apply(now, conference, effects);
+            }
+            Err(error) => tracing::warn!(%error, "node: join refused"),
+        }
+    }
+
+    /// `conference` has no room here any more: its lease, if this node's, is
+    /// released.
+    fn close_lease(&mut self, conference: ConferenceId) {
+        if let Some(Lease::Held) = self.leases.remove(&conference) {
+            self.io(IoOutput::ReleaseRoom(conference));
+        }
+    }
+
     pub(super) fn leave_room(&mut self, now: Instant, key: CallKey) {
         let Some(conference) = self
             .calls
             .get_mut(&key)
             .and_then(|hosted| hosted.room.take())
         else {
+            // A call that goes while its join waits on the claim never goes in.
+            for lease in self.leases.values_mut() {
+                if let Lease::Claiming(waiting) = lease {
+                    waiting.retain(|join| join.key != key);
+                }
+            }
             return;
         };
         if let Some(room) = self.rooms.get_mut(&conference) {
@@ -164,6 +279,7 @@ impl Node {
                         .push_back(Output::Media(MediaOutput::RecordingStop { conference }));
                 }
                 self.rooms.remove(&conference);
+                self.close_lease(conference);
             }
             self.apply(now, conference, effects);
         }

@@ -14,6 +14,8 @@ use super::*;
 use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
+mod leases;
+
 const TRUNK: &str = "127.0.0.1";
 /// How long past its conference's planned end a draining node keeps a call.
 const DRAIN_GRACE: Duration = Duration::from_secs(120);
@@ -92,6 +94,10 @@ struct Shell {
     /// The store cannot be read: number lookups fail.
     store_down: bool,
     conference: ConferenceInfo,
+    /// Who holds the rooms' leases, as the claims find it; `None`: the claims
+    /// wait, their conferences in [`Shell::claims`].
+    room_owner: Option<RoomOwner>,
+    claims: Vec<ConferenceId>,
     callers: Vec<Caller>,
     /// Strangers that send a loud frame to every even port of [`PORTS`] every 20 ms.
     strangers: Vec<SocketAddr>,
@@ -108,6 +114,8 @@ impl Shell {
             number: Some(conference_number()),
             store_down: false,
             conference: testkit::seed_conference(None),
+            room_owner: Some(RoomOwner::Here),
+            claims: Vec::new(),
             callers: Vec::new(),
             strangers: Vec::new(),
             next_tick: now + Duration::from_millis(20),
@@ -154,6 +162,17 @@ impl Shell {
                     self.learn(*to, bytes);
                     None
                 }
+                Output::Io(IoOutput::ClaimRoom(conference)) => match &self.room_owner {
+                    Some(owner) => Some(Input::RoomOwner {
+                        now,
+                        conference: *conference,
+                        owner: owner.clone(),
+                    }),
+                    None => {
+                        self.claims.push(*conference);
+                        None
+                    }
+                },
                 _ => None,
             };
             self.log.push(output);

@@ -4,6 +4,13 @@
 //! its load. A write that fails is logged and the next one tries again: the SIP
 //! entry keeps its last list meanwhile, and a node unheard for longer than
 //! [`NodeHeartbeat::FRESH`] leaves it.
+//!
+//! Each heartbeat also renews the lease of every room the node holds
+//! ([`RoomLease::TERM`](teleconf_domain::RoomLease::TERM) from now): a renewal is
+//! a claim by the holder, so a room opened while the store was away is claimed
+//! here once it is back. A renewal that finds another node's live lease (this
+//! node's expired, another claimed it) is logged: that room is split until its
+//! callers leave.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +18,11 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::watch;
 
-use teleconf_domain::{NodeHeartbeat, NodeId, NodeState};
+use teleconf_domain::{ConferenceId, NodeHeartbeat, NodeId, NodeState};
 
 use super::services::Services;
 use super::stats::Stats;
+use crate::node::RoomOwner;
 
 /// Who the node is in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +49,15 @@ impl Identity {
     }
 }
 
-/// Writes the heartbeat until the node stops (the task is aborted then; the
-/// shell writes the last one, [`NodeState::Stopped`], itself).
+/// Writes the heartbeat, and renews the leases of the rooms in `held`, until
+/// the node stops (the task is aborted then; the shell writes the last one,
+/// [`NodeState::Stopped`], itself).
 pub(super) async fn beat(
     services: Services,
     identity: Identity,
     stats: Arc<Stats>,
     mut state: watch::Receiver<NodeState>,
+    held: watch::Receiver<Vec<ConferenceId>>,
 ) {
     let every = NodeHeartbeat::INTERVAL.to_std().unwrap_or_default();
     let mut ticks = tokio::time::interval(every);
@@ -70,6 +80,20 @@ pub(super) async fn beat(
                 tracing::warn!(%error, "node registry unwritable: heartbeat retried every interval");
             }
             Err(_) => {}
+        }
+        let rooms = held.borrow().clone();
+        for conference in rooms {
+            match services
+                .claim_room(conference, &identity.node_id, identity.sip)
+                .await
+            {
+                RoomOwner::Here | RoomOwner::Unknown => {}
+                RoomOwner::Elsewhere { node, .. } => tracing::warn!(
+                    %conference,
+                    owner = %node,
+                    "room lease lost to another node: the room is split until its callers leave"
+                ),
+            }
         }
     }
 }

@@ -69,7 +69,7 @@ use crate::Error;
 use crate::app::CallKey;
 use crate::app::lookup::Answer;
 use crate::node::star44::IpPhones;
-use crate::node::{Input, IoOutput, LiveUpdate, Node};
+use crate::node::{Input, IoOutput, LiveUpdate, Node, RoomOwner};
 use media::{Inbox, Posted};
 use recorder::Recorder;
 use spool::{Note, Spool};
@@ -111,6 +111,10 @@ enum Event {
     },
     /// The accounts' IP phones, as the store holds them now.
     IpPhones(IpPhones),
+    RoomOwner {
+        conference: ConferenceId,
+        owner: RoomOwner,
+    },
 }
 
 /// A bound media node, ready to [`run`](Shell::run).
@@ -255,7 +259,7 @@ impl Shell {
             )),
             tokio::spawn(controls::fetch(
                 services.clone(),
-                held_by_node,
+                held_by_node.clone(),
                 inbox.clone(),
             )),
             tokio::spawn(ip_phones::refresh(
@@ -272,6 +276,7 @@ impl Shell {
             identity.clone(),
             self.stats.clone(),
             node_states,
+            held_by_node,
         )));
         let agent = self
             .config
@@ -303,6 +308,7 @@ impl Shell {
             cdrs,
             live,
             held,
+            identity: identity.clone(),
             stats: self.stats,
             logged: stats::Figures::default(),
         };
@@ -379,8 +385,11 @@ struct Io {
     cdrs: std::sync::mpsc::Sender<Note>,
     /// The live view's writer, in order.
     live: mpsc::UnboundedSender<LiveUpdate>,
-    /// The conferences the node holds, for the portal commands' [controls] task.
+    /// The rooms the node holds ([`Node::held_rooms`]), for the portal
+    /// commands' [controls] task and the heartbeat's lease renewals.
     held: tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    /// Who the node is: the owner its room leases name.
+    identity: heartbeat::Identity,
     /// The node's figures.
     stats: Arc<Stats>,
     /// The figures as last logged.
@@ -415,6 +424,11 @@ impl Io {
                 command,
             }),
             Event::IpPhones(phones) => node.handle_input(Input::IpPhones(phones)),
+            Event::RoomOwner { conference, owner } => node.handle_input(Input::RoomOwner {
+                now,
+                conference,
+                owner,
+            }),
             Event::Answer { call, answer } => {
                 node.handle_input(Input::Answer { now, call, answer })
             }
@@ -436,10 +450,11 @@ impl Io {
         }
     }
 
-    /// Tells the [controls] task which conferences the node holds, if that changed.
+    /// Tells the [controls] task and the heartbeat which rooms the node holds, if
+    /// that changed.
     fn publish_held(&self, node: &Node) {
         self.held.send_if_modified(|held| {
-            let now: Vec<ConferenceId> = node.conferences().collect();
+            let now: Vec<ConferenceId> = node.held_rooms().collect();
             let changed = held.len() != now.len() || !now.iter().all(|c| held.contains(c));
             if changed {
                 *held = now;
@@ -464,6 +479,24 @@ impl Io {
                     }
                     .instrument(span.unwrap_or_else(tracing::Span::none)),
                 );
+            }
+            IoOutput::ClaimRoom(conference) => {
+                let services = self.services.clone();
+                let inbox = self.inbox.clone();
+                let identity = self.identity.clone();
+                self.runtime.spawn(async move {
+                    let owner = services
+                        .claim_room(conference, &identity.node_id, identity.sip)
+                        .await;
+                    inbox.send(Event::RoomOwner { conference, owner }).await;
+                });
+            }
+            IoOutput::ReleaseRoom(conference) => {
+                let services = self.services.clone();
+                let identity = self.identity.clone();
+                self.runtime.spawn(async move {
+                    services.release_room(conference, &identity.node_id).await;
+                });
             }
             IoOutput::CdrOpen(leg) | IoOutput::CdrClose(leg) => {
                 let _ = self.cdrs.send(Note::Record(leg));
