@@ -20,6 +20,12 @@
 //!   (« this conference is recorded »); its recording is the room's full mix,
 //!   what a listener hears (prompts and tones are said to one caller at a time
 //!   and are never in it); `*8` pauses and resumes it.
+//! - **Cascades** ([`Room::join_cascade`], issue #16): another node's leg into
+//!   this room, carrying the sum of that node's talking callers; the mixer
+//!   takes it as one talker (it hears the room's N−1 mix, never itself). It is
+//!   no caller: not counted, not announced, no tone when it comes or goes, not
+//!   muted by lecture mode, never the last caller `*9` removes; the room stays
+//!   open while one is in.
 //! - **From the portal** ([`Room::control`]): a moderator of the account
 //!   mutes or unmutes one caller (who is told), removes one, locks or unlocks,
 //!   mutes all participants or lifts it: the keypad's rules, nobody's keys.
@@ -81,6 +87,8 @@ pub struct Room {
     mixer: Mixer,
     /// Legs in, oldest first, with their roles.
     order: Vec<(CallKey, CallerRole)>,
+    /// Other nodes' cascade legs in.
+    cascades: HashSet<CallKey>,
     /// Legs that muted themselves.
     self_muted: HashSet<CallKey>,
     locked: bool,
@@ -132,9 +140,9 @@ impl Room {
         self.order.len()
     }
 
-    /// Nobody is in.
+    /// Nobody is in: no caller, no cascade.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.order.is_empty() && self.cascades.is_empty()
     }
 
     /// Locked by a moderator: new callers are turned away.
@@ -171,12 +179,25 @@ impl Room {
         Ok(effects)
     }
 
+    /// Another node's cascade comes in: one talker, no caller (see the module
+    /// documentation).
+    pub fn join_cascade(&mut self, leg: CallKey, codec: Codec) -> Result<(), MixerError> {
+        // A moderator's seat in the mixer: heard, and lecture mode leaves it be
+        // (the member mutes its own callers).
+        self.mixer.join(leg, CallerRole::Moderator, codec)?;
+        self.cascades.insert(leg);
+        Ok(())
+    }
+
     /// A caller goes (hung up, removed, dropped): its reception figures, and
     /// what the others hear.
     pub fn leave(&mut self, leg: CallKey) -> (Option<LegStats>, Vec<Effect>) {
         let Ok(stats) = self.mixer.leave(leg) else {
             return (None, Vec::new());
         };
+        if self.cascades.remove(&leg) {
+            return (Some(stats), Vec::new());
+        }
         self.order.retain(|(key, _)| *key != leg);
         self.self_muted.remove(&leg);
         (Some(stats), self.others(leg, Prompt::ExitTone))
@@ -408,6 +429,32 @@ mod tests {
                 Effect::Remove(CallKey(2))
             ]
         );
+    }
+
+    #[test]
+    fn a_cascade_is_heard_but_neither_counted_announced_nor_removed_and_keeps_the_room_open() {
+        let mut room = conference(&[M]);
+        room.join_cascade(CallKey(9), Codec::Pcmu).unwrap();
+        assert_eq!(room.len(), 1, "not a caller");
+        assert_eq!(
+            room.command(CallKey(0), Command::RemoveLast),
+            [Effect::Say(CallKey(0), Prompt::CallerRemoved(false))],
+            "*9 never removes a cascade"
+        );
+        room.command(CallKey(0), Command::LectureMode);
+        assert!(!muted(&room, 9), "lecture mode leaves the cascade heard");
+        let effects = room.join(CallKey(1), P, Codec::Pcmu).unwrap();
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::Say(CallKey(9), _))),
+            "no tone to a cascade: {effects:?}"
+        );
+        room.leave(CallKey(0));
+        room.leave(CallKey(1));
+        assert!(!room.is_empty(), "the cascade keeps the room open");
+        assert_eq!(room.leave(CallKey(9)).1, [], "no exit tone for a cascade");
+        assert!(room.is_empty());
     }
 
     #[test]

@@ -501,6 +501,7 @@ impl Shell {
             rtp_ports: PORTS,
             timers: Timers::default(),
             drain_grace: Duration::from_secs(60),
+            cascade: None,
         };
         let mut node = Node::new(config);
         let phone = IpPhone::new(

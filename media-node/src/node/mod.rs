@@ -88,6 +88,7 @@ use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::Timers;
 
 use crate::app::CallKey;
+use crate::app::cascade::CascadeSecret;
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
 use crate::app::mixer::LegStats;
 use crate::app::prompts;
@@ -126,6 +127,19 @@ pub struct NodeConfig {
     /// Once the node drains, how long after its conference's planned end a call
     /// may go on (from the drain's start for a call not in a conference yet).
     pub drain_grace: Duration,
+    /// Who may open a cascade into this node's rooms, and the secret its
+    /// INVITE is signed with; `None` refuses every cascade INVITE (403).
+    pub cascade: Option<CascadeConfig>,
+}
+
+/// The cascade between nodes ([`crate::app::cascade`]).
+#[derive(Debug, Clone)]
+pub struct CascadeConfig {
+    /// The nodes' addresses (`TELECONF_NODE_SOURCES`): the only sources of a
+    /// cascade INVITE taken.
+    pub sources: Sources,
+    /// The nodes' shared secret (`TELECONF_CASCADE_SECRET`).
+    pub secret: CascadeSecret,
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).
@@ -141,6 +155,9 @@ pub struct MediaStats {
     pub rooms_unleased: u64,
     /// Rooms opened here while another node held their lease.
     pub rooms_owned_elsewhere: u64,
+    /// Cascade INVITEs refused (403): from outside the nodes' addresses, through
+    /// the SIP entry, or without a valid signature.
+    pub cascades_refused: u64,
 }
 
 /// Who holds a conference's room, as the shell's claim found it
@@ -379,6 +396,7 @@ pub struct Node {
     /// Rooms opened without a lease, or while another node held it.
     rooms_unleased: u64,
     rooms_owned_elsewhere: u64,
+    cascades_refused: u64,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
@@ -433,6 +451,7 @@ impl Node {
             leases: HashMap::new(),
             rooms_unleased: 0,
             rooms_owned_elsewhere: 0,
+            cascades_refused: 0,
             left: HashMap::new(),
             on_line: HashMap::new(),
             deadlines: HashMap::new(),
@@ -467,6 +486,7 @@ impl Node {
             untrusted_source_headers: self.untrusted_source_headers,
             rooms_unleased: self.rooms_unleased,
             rooms_owned_elsewhere: self.rooms_owned_elsewhere,
+            cascades_refused: self.cascades_refused,
         }
     }
 

@@ -99,6 +99,26 @@ impl Node {
                     self.io(IoOutput::ClaimRoom(conference));
                 }
             }
+            call::Output::JoinCascade {
+                leg: _,
+                conference,
+                codec,
+            } => {
+                // Checked at its INVITE; the room may have closed since.
+                let joined = match self.rooms.get_mut(&conference) {
+                    Some(room) if self.leases.get(&conference).is_some_and(Lease::is_held) => room
+                        .join_cascade(key, codec)
+                        .map_err(|error| tracing::warn!(%error, "node: cascade refused"))
+                        .is_ok(),
+                    _ => false,
+                };
+                if joined {
+                    tracing::info!(%conference, "node: cascade in the room");
+                    hosted.room = Some(conference);
+                } else {
+                    self.feed(now, key, call::Input::HangUp);
+                }
+            }
             call::Output::Keypad { leg: _, command } => {
                 if let Some((conference, effects)) = hosted.room.and_then(|c| {
                     self.rooms

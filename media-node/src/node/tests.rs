@@ -11,12 +11,16 @@ use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
 use teleconf_sip::testkit::{self as sipkit, DIALLED, SIPP_SDP};
 
 use super::*;
+use crate::app::cascade::CascadeSecret;
 use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
+mod cascade;
 mod leases;
 
 const TRUNK: &str = "127.0.0.1";
+/// The nodes' cascade secret.
+const CASCADE_SECRET: &[u8] = b"the nodes' shared cascade secret";
 /// How long past its conference's planned end a draining node keeps a call.
 const DRAIN_GRACE: Duration = Duration::from_secs(120);
 /// The SIP entry (Kamailio), in front of the node.
@@ -37,6 +41,10 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
         rtp_ports,
         timers: Timers::default(),
         drain_grace: DRAIN_GRACE,
+        cascade: Some(CascadeConfig {
+            sources: "10.0.0.0/24".parse().expect("the nodes' subnet"),
+            secret: CascadeSecret::new(CASCADE_SECRET).expect("a secret"),
+        }),
     }
 }
 
@@ -225,6 +233,15 @@ impl Shell {
     /// A new caller `n` dials through `sip` (the trunk, the SIP entry…), its
     /// INVITE naming `source` in [`SOURCE_HEADER`] when given; returns its index.
     fn dial_from(&mut self, n: u32, sip: SocketAddr, source: Option<&str>) -> usize {
+        let invite = match source {
+            Some(source) => with_source(&invite(n), source),
+            None => invite(n),
+        };
+        self.send_invite(n, sip, &invite)
+    }
+
+    /// A new caller `n` sends `invite` from `sip`; returns its index.
+    fn send_invite(&mut self, n: u32, sip: SocketAddr, invite: &str) -> usize {
         self.callers.push(Caller {
             n,
             sip,
@@ -237,11 +254,7 @@ impl Shell {
             seq: 0,
             dtmf_ts: 1000,
         });
-        let invite = match source {
-            Some(source) => with_source(&invite(n), source),
-            None => invite(n),
-        };
-        self.datagram(sip, &invite);
+        self.datagram(sip, invite);
         self.callers.len() - 1
     }
 

@@ -16,6 +16,8 @@
 //! | `TELECONF_DRAIN_GRACE_SECS` | on stop (SIGTERM), new calls get 503 and each call up goes on until it hangs up or its conference's planned end plus this many seconds (the drain's start plus this for a caller still in the IVR), then is hung up; the node exits when it has no call left. `TELECONF_DRAIN_SECS` (the former fixed cut) is retired: set, the node refuses to start | `600` |
 //! | `TELECONF_NODE_ID`        | the node's name in the registry (letters, digits, `.`, `_`, `-`) | the registry SIP address, `<ip>-<port>` |
 //! | `TELECONF_NODE_SIP_ADDR`  | the SIP address the SIP entry reaches the node at, written in the registry | `TELECONF_PUBLIC_IP` and the SIP port |
+//! | `TELECONF_NODE_SOURCES`   | comma-separated addresses or CIDR blocks of the media nodes (their subnet): the only sources of another node's cascade INVITE taken; set with `TELECONF_CASCADE_SECRET` or not at all | none: every cascade INVITE refused |
+//! | `TELECONF_CASCADE_SECRET` | the nodes' shared secret (at least 16 bytes) that signs a cascade INVITE (HMAC-SHA256, [cascade](crate::app::cascade)); on ECS, injected from Secrets Manager | none |
 //! | `ECS_AGENT_URI`           | set by ECS: the node holds task scale-in protection there while it carries calls ([protection](super::protection)); unset, protection is skipped | none |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
@@ -30,7 +32,8 @@ use teleconf_adapters::settings::{self, Env, invalid};
 
 use super::metrics::Metrics;
 use crate::Error;
-use crate::node::NodeConfig;
+use crate::app::cascade::{CascadeSecret, MIN_SECRET_BYTES};
+use crate::node::{CascadeConfig, NodeConfig};
 use teleconf_domain::NodeId;
 use teleconf_sip::connections::ConnectionLimits;
 use teleconf_sip::sources::Sources;
@@ -51,6 +54,8 @@ pub struct Config {
     pub trunk_media: Sources,
     /// The SIP entry's addresses, whose `X-Teleconf-Source` is believed.
     pub entry_sources: Sources,
+    /// The other nodes' addresses and the secret of their cascade INVITEs.
+    pub cascade: Option<CascadeConfig>,
     /// How often the accounts' IP phones are read from the store: a phone the
     /// owner adds may dial `*44`, and one removed no longer may, within this.
     pub ip_phones_refresh: Duration,
@@ -129,6 +134,32 @@ impl Config {
             ));
         }
         let entry_sources = env.parse_or("TELECONF_SIP_ENTRY_SOURCES", Sources::none())?;
+        let cascade = match (
+            env.parse::<Sources>("TELECONF_NODE_SOURCES")?,
+            env.get("TELECONF_CASCADE_SECRET"),
+        ) {
+            (None, None) => None,
+            (Some(sources), Some(secret)) => Some(CascadeConfig {
+                sources,
+                secret: CascadeSecret::new(secret.as_bytes()).ok_or_else(|| {
+                    invalid(
+                        "TELECONF_CASCADE_SECRET",
+                        "(hidden)",
+                        format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                    )
+                })?,
+            }),
+            (Some(_), None) => {
+                return Err(teleconf_adapters::Error::Config(
+                    "TELECONF_NODE_SOURCES is set without TELECONF_CASCADE_SECRET".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(teleconf_adapters::Error::Config(
+                    "TELECONF_CASCADE_SECRET is set without TELECONF_NODE_SOURCES".into(),
+                ));
+            }
+        };
         let defaults = ConnectionLimits::default();
         let at_least_one = |name: &str, default: u64| match env.parse_or(name, default)? {
             0 => Err(invalid(name, "0", "must be at least 1")),
@@ -165,6 +196,7 @@ impl Config {
             trunk_sources,
             trunk_media,
             entry_sources,
+            cascade,
             ip_phones_refresh: secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?,
             tcp,
             drain_grace: Duration::from_secs(env.parse_or("TELECONF_DRAIN_GRACE_SECS", 600)?),
@@ -196,6 +228,7 @@ impl Config {
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
             drain_grace: self.drain_grace,
+            cascade: self.cascade.clone(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub struct Stats {
     untrusted_source_headers: AtomicU64,
     rooms_unleased: AtomicU64,
     rooms_owned_elsewhere: AtomicU64,
+    cascades_refused: AtomicU64,
     calls: AtomicU64,
     rooms: AtomicU64,
     participants: AtomicU64,
@@ -77,6 +78,8 @@ pub struct Figures {
     pub rooms_unleased: u64,
     /// Rooms opened while another node held their lease.
     pub rooms_owned_elsewhere: u64,
+    /// Cascade INVITEs refused (403): not from a node, or not signed right.
+    pub cascades_refused: u64,
 }
 
 impl Stats {
@@ -95,6 +98,7 @@ impl Stats {
             untrusted_source_headers: get(&self.untrusted_source_headers),
             rooms_unleased: get(&self.rooms_unleased),
             rooms_owned_elsewhere: get(&self.rooms_owned_elsewhere),
+            cascades_refused: get(&self.cascades_refused),
         }
     }
 
@@ -158,6 +162,7 @@ impl Stats {
         );
         set(&self.rooms_unleased, media.rooms_unleased);
         set(&self.rooms_owned_elsewhere, media.rooms_owned_elsewhere);
+        set(&self.cascades_refused, media.cascades_refused);
     }
 
     /// A connection was refused.
@@ -192,6 +197,7 @@ impl Figures {
             untrusted_source_headers = self.untrusted_source_headers,
             rooms_unleased = self.rooms_unleased,
             rooms_owned_elsewhere = self.rooms_owned_elsewhere,
+            cascades_refused = self.cascades_refused,
             "media node: refused and dropped so far"
         );
     }

@@ -36,7 +36,8 @@ impl Call {
                 }
             }
             Stage::Ivr(_) => self.feed_ivr(now, ivr::Input::Digit(now, digit)),
-            Stage::Ringing { .. } | Stage::Over(_) => {}
+            // A cascade's keys are its member's callers': the member reads them.
+            Stage::Ringing { .. } | Stage::Cascade(_) | Stage::Over(_) => {}
         }
     }
 
