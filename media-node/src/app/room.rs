@@ -140,6 +140,11 @@ impl Room {
         self.order.len()
     }
 
+    /// Whether a caller is in (cascades aside).
+    pub fn has_callers(&self) -> bool {
+        !self.order.is_empty()
+    }
+
     /// Nobody is in: no caller, no cascade.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty() && self.cascades.is_empty()

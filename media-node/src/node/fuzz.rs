@@ -547,6 +547,7 @@ impl Shell {
                 self.inputs += 1;
                 self.node.handle_input(Input::RoomOwner {
                     now: self.now,
+                    wall_clock: chrono::Utc::now(),
                     conference,
                     owner: RoomOwner::Here,
                 });

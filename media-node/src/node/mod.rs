@@ -37,8 +37,13 @@
 //!   joins go in; the store unreachable → the room opens here all the same
 //!   (as a single node would), logged and counted ([`MediaStats::rooms_unleased`]),
 //!   and the shell's heartbeat claims it when the store is back; another node →
-//!   counted ([`MediaStats::rooms_owned_elsewhere`]); this node has no cascade
-//!   to the owner, so the room opens here too (a split room, logged). The rooms this node
+//!   the room opens here for this node's callers and this node cascades to the
+//!   owner's room (`uplink`: one SIP dialog whose leg is one talker in both
+//!   rooms); with no cascade configured (or no port left) the room here stays
+//!   alone, a split room, counted ([`MediaStats::rooms_owned_elsewhere`]). A
+//!   cascade that fails or breaks leaves the room here alone too, counted
+//!   ([`MediaStats::cascades_failed`]). Other nodes' cascades into the rooms this
+//!   node holds come in at the SIP edge (`sip`). The rooms this node
 //!   holds ([`Node::held_rooms`]) are the ones whose lease the heartbeat renews
 //!   and whose portal commands it takes; the last caller's leave releases the
 //!   lease ([`IoOutput::ReleaseRoom`]).
@@ -61,14 +66,16 @@
 //!
 //! ## Layout
 //! - this file: the node's inputs and outputs, its calls and their deadlines;
-//! - `sip`: the SIP edge and new calls; `rooms`: what the calls ask, carried
-//!   out, and the rooms;
+//! - `sip`: the SIP edge and new calls (cascades in included); `rooms`: what
+//!   the calls ask, carried out, and the rooms; `uplink`: this node's cascades
+//!   to other nodes' rooms;
 //! - [`call`]: one call; [`star44`]: who may dial `*44`.
 
 pub mod call;
 mod rooms;
 mod sip;
 pub mod star44;
+mod uplink;
 
 pub use sip::SOURCE_HEADER;
 
@@ -140,6 +147,8 @@ pub struct CascadeConfig {
     pub sources: Sources,
     /// The nodes' shared secret (`TELECONF_CASCADE_SECRET`).
     pub secret: CascadeSecret,
+    /// This node's name, which its cascade INVITEs carry.
+    pub node: NodeId,
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).
@@ -158,6 +167,9 @@ pub struct MediaStats {
     /// Cascade INVITEs refused (403): from outside the nodes' addresses, through
     /// the SIP entry, or without a valid signature.
     pub cascades_refused: u64,
+    /// Cascades to another node's room that failed or broke (refused, never
+    /// answered, no RTP, hung up by the owner): the room here went on alone.
+    pub cascades_failed: u64,
 }
 
 /// Who holds a conference's room, as the shell's claim found it
@@ -233,6 +245,8 @@ pub enum Input<'a> {
     RoomOwner {
         /// Monotonic time.
         now: Instant,
+        /// The wall clock at `now` (a cascade INVITE is signed with it).
+        wall_clock: DateTime<Utc>,
         /// The conference.
         conference: ConferenceId,
         /// Who holds it.
@@ -397,6 +411,9 @@ pub struct Node {
     rooms_unleased: u64,
     rooms_owned_elsewhere: u64,
     cascades_refused: u64,
+    cascades_failed: u64,
+    /// This node's cascades to other nodes' rooms.
+    uplinks: HashMap<CallKey, uplink::Uplink>,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
@@ -452,6 +469,8 @@ impl Node {
             rooms_unleased: 0,
             rooms_owned_elsewhere: 0,
             cascades_refused: 0,
+            cascades_failed: 0,
+            uplinks: HashMap::new(),
             left: HashMap::new(),
             on_line: HashMap::new(),
             deadlines: HashMap::new(),
@@ -487,6 +506,7 @@ impl Node {
             rooms_unleased: self.rooms_unleased,
             rooms_owned_elsewhere: self.rooms_owned_elsewhere,
             cascades_refused: self.cascades_refused,
+            cascades_failed: self.cascades_failed,
         }
     }
 
@@ -554,6 +574,8 @@ impl Node {
             } => {
                 if let Some(&leg) = self.by_port.get(&port) {
                     self.feed(now, leg, call::Input::Rtp(bytes, from));
+                } else if let Some(uplink) = self.uplink_on(port) {
+                    self.uplink_rtp(now, uplink, bytes, from);
                 }
             }
             Input::Tick(now) => {
@@ -582,6 +604,15 @@ impl Node {
                 for leg in due {
                     self.feed(now, leg, call::Input::Timeout);
                 }
+                let uplinks: Vec<CallKey> = self
+                    .uplinks
+                    .iter()
+                    .filter(|(_, uplink)| uplink.poll_timeout().is_some_and(|at| at <= now))
+                    .map(|(key, _)| *key)
+                    .collect();
+                for uplink in uplinks {
+                    self.uplink_timeout(now, uplink);
+                }
                 self.tick_rooms(now);
             }
             Input::Drain(now) => {
@@ -603,9 +634,10 @@ impl Node {
             } => self.control(now, conference, command),
             Input::RoomOwner {
                 now,
+                wall_clock,
                 conference,
                 owner,
-            } => self.room_owner(now, conference, owner),
+            } => self.room_owner(now, wall_clock, conference, owner),
             Input::IpPhones(phones) => {
                 if phones != self.ip_phones {
                     tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");
@@ -625,7 +657,11 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
         let rooms = self.rooms.values().filter_map(Room::poll_timeout);
-        calls.into_iter().chain(rooms).min()
+        let uplinks = self
+            .uplinks
+            .values()
+            .filter_map(uplink::Uplink::poll_timeout);
+        calls.into_iter().chain(rooms).chain(uplinks).min()
     }
 
     fn io(&mut self, output: IoOutput) {

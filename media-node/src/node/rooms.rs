@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
+
 use teleconf_domain::{
     AccountId, ActivityKind, CallerRole, ConferenceId, ControlCommand, LegId, LegQuality,
     LiveParticipant,
@@ -25,7 +27,14 @@ pub(super) enum Lease {
     /// The room is here: the lease is this node's ([`RoomOwner::Here`]), or
     /// could not be claimed ([`RoomOwner::Unknown`]).
     Held,
-    /// The room is here while another node holds the lease.
+    /// The room is here for this node's callers, joined to the owner's room by
+    /// this node's cascade ([`super::uplink`]).
+    Member {
+        /// The cascade.
+        uplink: CallKey,
+    },
+    /// The room is here while another node holds the lease, with no cascade to
+    /// it (none configured, or it failed): a split room.
     Elsewhere,
 }
 
@@ -192,7 +201,13 @@ impl Node {
 
     /// The shell's claim of `conference`'s lease found `owner`: the joins that
     /// waited go in.
-    pub(super) fn room_owner(&mut self, now: Instant, conference: ConferenceId, owner: RoomOwner) {
+    pub(super) fn room_owner(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        conference: ConferenceId,
+        owner: RoomOwner,
+    ) {
         let Some(Lease::Claiming(waiting)) = self.leases.remove(&conference) else {
             return;
         };
@@ -214,9 +229,17 @@ impl Node {
                 Lease::Held
             }
             RoomOwner::Elsewhere { node, cascade } => {
-                self.rooms_owned_elsewhere += 1;
-                tracing::warn!(%conference, owner = %node, %cascade, "node: room lease held by another node: no cascade to it, room opened here");
-                Lease::Elsewhere
+                match self.open_uplink(now, wall_clock, conference, cascade) {
+                    Some(uplink) => {
+                        tracing::info!(%conference, owner = %node, %cascade, "node: room lease held by another node: cascade to it");
+                        Lease::Member { uplink }
+                    }
+                    None => {
+                        self.rooms_owned_elsewhere += 1;
+                        tracing::warn!(%conference, owner = %node, %cascade, "node: room lease held by another node, no cascade to it (none configured, or no port left): room opened here alone");
+                        Lease::Elsewhere
+                    }
+                }
             }
         };
         drop(entered);
@@ -240,6 +263,8 @@ impl Node {
             account,
             record,
         } = join;
+        // The recording is the owner's full mix: a member's room records nothing.
+        let record = record && !matches!(self.leases.get(&conference), Some(Lease::Member { .. }));
         if record && !self.rooms.contains_key(&conference) {
             self.media(MediaOutput::RecordingStart {
                 conference,
@@ -292,6 +317,16 @@ impl Node {
             if let Some(stats) = stats {
                 self.left.insert(key, stats);
             }
+            // The last caller here gone, this node's cascade to the owner goes.
+            if !room.has_callers()
+                && let Some(&Lease::Member { uplink }) = self.leases.get(&conference)
+            {
+                self.leases.remove(&conference);
+                self.close_uplink(now, uplink);
+            }
+            let Some(room) = self.rooms.get_mut(&conference) else {
+                return;
+            };
             if room.is_empty() {
                 tracing::info!(%conference, "node: room closed");
                 if room.records() {
@@ -429,7 +464,11 @@ impl Node {
             }
         }
         for (leg, frame) in &frames {
-            self.feed(now, *leg, call::Input::FromRoom(frame));
+            if self.uplinks.contains_key(leg) {
+                self.uplink_frame(*leg, frame);
+            } else {
+                self.feed(now, *leg, call::Input::FromRoom(frame));
+            }
         }
         frames.clear();
         self.tick_frames = frames;

@@ -101,9 +101,14 @@ impl Node {
         };
         let request = match message {
             SipMessage::Response(response) => {
-                if let Some(leg) = call_id(&response).and_then(|id| self.by_call_id.get(&id)) {
+                let id = call_id(&response);
+                if let Some(leg) = id.as_ref().and_then(|id| self.by_call_id.get(id)) {
                     let leg = *leg;
                     self.feed(now, leg, call::Input::Sip(SipMessage::Response(response)));
+                } else if let Some(uplink) = id.and_then(|id| self.uplink_of(&id))
+                    && self.is_node(from.ip())
+                {
+                    self.uplink_sip(now, uplink, SipMessage::Response(response));
                 }
                 return;
             }
@@ -112,8 +117,13 @@ impl Node {
         let from_entry = self.is_entry(from.ip());
         let from_node = self.is_node(from.ip());
         let origin = self.origin(from, from_entry, &request);
-        if from_node && let Some(&leg) = call_id(&request).and_then(|id| self.by_call_id.get(&id)) {
-            return self.feed(now, leg, call::Input::Sip(SipMessage::Request(request)));
+        if from_node && let Some(id) = call_id(&request) {
+            if let Some(&leg) = self.by_call_id.get(&id) {
+                return self.feed(now, leg, call::Input::Sip(SipMessage::Request(request)));
+            }
+            if let Some(uplink) = self.uplink_of(&id) {
+                return self.uplink_sip(now, uplink, SipMessage::Request(request));
+            }
         }
         if request.method == Method::Invite && cascade::is_cascade(&request) {
             return self.cascade_invite(now, wall_clock, from, from_node, request);
@@ -425,7 +435,7 @@ impl Node {
     }
 
     /// A free RTP port drawn at random, taken from the free ones.
-    fn take_port(&mut self) -> Option<u16> {
+    pub(super) fn take_port(&mut self) -> Option<u16> {
         if self.free_ports.is_empty() {
             return None;
         }

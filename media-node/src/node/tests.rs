@@ -17,6 +17,7 @@ use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
 mod cascade;
 mod leases;
+mod two_nodes;
 
 const TRUNK: &str = "127.0.0.1";
 /// The nodes' cascade secret.
@@ -44,6 +45,7 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
         cascade: Some(CascadeConfig {
             sources: "10.0.0.0/24".parse().expect("the nodes' subnet"),
             secret: CascadeSecret::new(CASCADE_SECRET).expect("a secret"),
+            node: "node-a".parse().expect("a node id"),
         }),
     }
 }
@@ -173,6 +175,7 @@ impl Shell {
                 Output::Io(IoOutput::ClaimRoom(conference)) => match &self.room_owner {
                     Some(owner) => Some(Input::RoomOwner {
                         now,
+                        wall_clock: utc(13, 40),
                         conference: *conference,
                         owner: owner.clone(),
                     }),

@@ -55,7 +55,7 @@ pub struct Config {
     /// The SIP entry's addresses, whose `X-Teleconf-Source` is believed.
     pub entry_sources: Sources,
     /// The other nodes' addresses and the secret of their cascade INVITEs.
-    pub cascade: Option<CascadeConfig>,
+    pub cascade: Option<(Sources, CascadeSecret)>,
     /// How often the accounts' IP phones are read from the store: a phone the
     /// owner adds may dial `*44`, and one removed no longer may, within this.
     pub ip_phones_refresh: Duration,
@@ -139,16 +139,16 @@ impl Config {
             env.get("TELECONF_CASCADE_SECRET"),
         ) {
             (None, None) => None,
-            (Some(sources), Some(secret)) => Some(CascadeConfig {
+            (Some(sources), Some(secret)) => Some((
                 sources,
-                secret: CascadeSecret::new(secret.as_bytes()).ok_or_else(|| {
+                CascadeSecret::new(secret.as_bytes()).ok_or_else(|| {
                     invalid(
                         "TELECONF_CASCADE_SECRET",
                         "(hidden)",
                         format!("must be at least {MIN_SECRET_BYTES} bytes"),
                     )
                 })?,
-            }),
+            )),
             (Some(_), None) => {
                 return Err(teleconf_adapters::Error::Config(
                     "TELECONF_NODE_SOURCES is set without TELECONF_CASCADE_SECRET".into(),
@@ -217,8 +217,9 @@ impl Config {
         })
     }
 
-    /// The sans-IO node's configuration, once the SIP socket is bound at `local`.
-    pub fn node_config(&self, local: SocketAddr) -> NodeConfig {
+    /// The sans-IO node's configuration, once the SIP socket is bound at `local`,
+    /// for the node named `node`.
+    pub fn node_config(&self, local: SocketAddr, node: &NodeId) -> NodeConfig {
         NodeConfig {
             trunk_sources: self.trunk_sources.clone(),
             trunk_media: self.trunk_media.clone(),
@@ -228,7 +229,11 @@ impl Config {
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
             drain_grace: self.drain_grace,
-            cascade: self.cascade.clone(),
+            cascade: self.cascade.clone().map(|(sources, secret)| CascadeConfig {
+                sources,
+                secret,
+                node: node.clone(),
+            }),
         }
     }
 }
@@ -341,7 +346,7 @@ mod tests {
                 interval: Duration::from_secs(10),
             })
         );
-        let node = config.node_config("0.0.0.0:5080".parse().unwrap());
+        let node = config.node_config("0.0.0.0:5080".parse().unwrap(), &"node-a".parse().unwrap());
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
     }
 

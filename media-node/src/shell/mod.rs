@@ -194,8 +194,8 @@ impl Shell {
         services: Services,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
-        let node = Node::new(self.config.node_config(self.local));
         let identity = self.identity();
+        let node = Node::new(self.config.node_config(self.local, &identity.node_id));
         // The spool first: what a previous run left is written before anything new.
         let (spool, recovery) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
@@ -426,6 +426,7 @@ impl Io {
             Event::IpPhones(phones) => node.handle_input(Input::IpPhones(phones)),
             Event::RoomOwner { conference, owner } => node.handle_input(Input::RoomOwner {
                 now,
+                wall_clock: Utc::now(),
                 conference,
                 owner,
             }),

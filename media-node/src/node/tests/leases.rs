@@ -50,6 +50,7 @@ fn joins_wait_for_the_claim_and_go_in_together_once_it_is_answered() {
     let now = shell.now;
     shell.feed(Input::RoomOwner {
         now,
+        wall_clock: utc(13, 40),
         conference,
         owner: RoomOwner::Here,
     });
@@ -72,6 +73,7 @@ fn a_caller_who_hangs_up_while_the_claim_waits_never_enters_the_room() {
     let now = shell.now;
     shell.feed(Input::RoomOwner {
         now,
+        wall_clock: utc(13, 40),
         conference,
         owner: RoomOwner::Here,
     });
@@ -107,8 +109,11 @@ fn a_store_away_at_the_claim_opens_the_room_here_counted_and_held_for_the_heartb
 }
 
 #[test]
-fn a_room_whose_lease_another_node_holds_is_counted_and_neither_renewed_nor_released() {
-    let mut shell = Shell::new(config(PORTS));
+fn without_a_cascade_a_room_whose_lease_another_node_holds_is_counted_and_neither_renewed_nor_released()
+ {
+    let mut config = config(PORTS);
+    config.cascade = None;
+    let mut shell = Shell::new(config);
     shell.room_owner = Some(RoomOwner::Elsewhere {
         node: "node-b".parse().unwrap(),
         cascade: addr("10.0.0.8:5060"),
