@@ -29,20 +29,28 @@ async fn participant(
     entry: &SipEntry,
     open: &OpenConference,
 ) -> Baresip {
+    caller(dir, name, (tone, CallerRole::Participant), entry, open).await
+}
+
+/// A baresip caller playing `tone`, dialled through `entry` into `open` in `role`.
+pub(super) async fn caller(
+    dir: &ScratchDir,
+    name: &str,
+    (tone, role): (f64, CallerRole),
+    entry: &SipEntry,
+    open: &OpenConference,
+) -> Baresip {
     let microphone = dir.join(&format!("{name}.wav"));
     write_tone(&microphone, tone, Duration::from_secs(120)).unwrap();
     let mut phone = Baresip::start(name, &microphone).await.unwrap();
     phone.dial(&entry.uri(&open.access.number)).await.unwrap();
     phone.send_digits(&open.number_keys()).await.unwrap();
-    phone
-        .send_digits(&open.code_keys(CallerRole::Participant))
-        .await
-        .unwrap();
+    phone.send_digits(&open.code_keys(role)).await.unwrap();
     phone
 }
 
 /// Which node carries exactly `calls` calls, once one does.
-async fn node_with(stack: &Stack, entry: &SipEntry, calls: u32) -> usize {
+pub(super) async fn node_with(stack: &Stack, entry: &SipEntry, calls: u32) -> usize {
     let deadline = tokio::time::Instant::now() + HEARTBEAT;
     loop {
         for i in 0..entry.nodes.len() {

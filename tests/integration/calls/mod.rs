@@ -5,8 +5,10 @@
 //! outage and a node killed mid-conference ([`faults`]); the SIP TCP listener's
 //! caps and timeouts ([`tcp`]); the accounts' IP phones dialling `*44`
 //! ([`star44`]); and calls through the SIP entry, Kamailio, in front of two nodes
-//! ([`entry`]).
+//! ([`entry`]); one conference over those two nodes, heard whole through the
+//! cascade between them ([`cascade`]).
 
+mod cascade;
 pub(crate) mod edge;
 mod entry;
 mod faults;

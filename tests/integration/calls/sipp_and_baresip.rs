@@ -20,9 +20,9 @@ use super::edge::wait_for_legs;
 
 /// A tone's share of a recording above which it was heard: a talker alone gives
 /// ~1.0, two talkers mixed ~0.5 each.
-const HEARD: f64 = 0.3;
+pub(super) const HEARD: f64 = 0.3;
 /// A tone's share below which it was not heard at all.
-const NOT_HEARD: f64 = 0.01;
+pub(super) const NOT_HEARD: f64 = 0.01;
 
 #[tokio::test]
 async fn a_sipp_caller_keys_number_and_code_as_rfc4733_and_reaches_the_conference() {
@@ -218,7 +218,7 @@ async fn in_the_conference(
 /// The two seconds of a caller's recording that end half a second before it
 /// ends: everyone was in the room then (the first hang-up comes at the end of the
 /// first caller's recording).
-fn conference_window(heard: &Recording) -> Recording {
+pub(super) fn conference_window(heard: &Recording) -> Recording {
     let tail = heard.last(Duration::from_millis(2_500));
     let rate = tail.sample_rate();
     let keep = usize::try_from(rate * 2).unwrap_or(usize::MAX);
