@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::{AccountId, CallerRole, ConferenceId, ConferenceNumber, E164, LegId};
+use crate::{AccountId, CallerRole, ConferenceId, ConferenceNumber, E164, LegId, NodeId};
 
 /// A calendar month (`2026-11`): the billing period and a CDR index key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -159,6 +159,11 @@ pub struct CallLeg {
     pub caller_id: String,
     /// The role the code gave.
     pub role: CallerRole,
+    /// The media node that held the conference's room (its lease) for this leg:
+    /// the node the caller called, or the owner it cascaded to (issue #16);
+    /// `None` when not known (written before rooms had leases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_node: Option<NodeId>,
     /// When the caller was admitted.
     pub joined_at: DateTime<Utc>,
     /// The month the leg is billed in: the month of the join on the account's wall

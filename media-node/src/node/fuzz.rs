@@ -502,6 +502,7 @@ impl Shell {
             timers: Timers::default(),
             drain_grace: Duration::from_secs(60),
             cascade: None,
+            node_id: "node-a".parse().expect("a node id"),
         };
         let mut node = Node::new(config);
         let phone = IpPhone::new(

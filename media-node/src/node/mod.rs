@@ -134,6 +134,9 @@ pub struct NodeConfig {
     /// Once the node drains, how long after its conference's planned end a call
     /// may go on (from the drain's start for a call not in a conference yet).
     pub drain_grace: Duration,
+    /// This node's name: the owner its room leases and CDR legs name, and the
+    /// member its cascade INVITEs name.
+    pub node_id: NodeId,
     /// Who may open a cascade into this node's rooms, and the secret its
     /// INVITE is signed with; `None` refuses every cascade INVITE (403).
     pub cascade: Option<CascadeConfig>,
@@ -147,8 +150,6 @@ pub struct CascadeConfig {
     pub sources: Sources,
     /// The nodes' shared secret (`TELECONF_CASCADE_SECRET`).
     pub secret: CascadeSecret,
-    /// This node's name, which its cascade INVITEs carry.
-    pub node: NodeId,
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).
@@ -393,6 +394,9 @@ struct HostedCall {
     room: Option<ConferenceId>,
     /// Its conference's planned end, once it joined.
     ends: Option<Instant>,
+    /// The node holding its room (this one, or the owner it cascades to), once
+    /// in: its CDR leg notes it.
+    owner: Option<NodeId>,
 }
 
 /// Every call and room of one media node. See the [module documentation](self).

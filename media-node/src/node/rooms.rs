@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use teleconf_domain::{
     AccountId, ActivityKind, CallerRole, ConferenceId, ControlCommand, LegId, LegQuality,
-    LiveParticipant,
+    LiveParticipant, NodeId,
 };
 use teleconf_sip::sdp::Codec;
 
@@ -32,10 +32,15 @@ pub(super) enum Lease {
     Member {
         /// The cascade.
         uplink: CallKey,
+        /// The owner.
+        owner: NodeId,
     },
     /// The room is here while another node holds the lease, with no cascade to
     /// it (none configured, or it failed): a split room.
-    Elsewhere,
+    Elsewhere {
+        /// The owner.
+        owner: NodeId,
+    },
 }
 
 impl Lease {
@@ -154,7 +159,8 @@ impl Node {
                 self.outputs
                     .push_back(Output::Io(IoOutput::StoreIntro { target, pcm }));
             }
-            call::Output::CdrOpen(cdr) => {
+            call::Output::CdrOpen(mut cdr) => {
+                cdr.owner_node.clone_from(&hosted.owner);
                 let muted = hosted
                     .room
                     .and_then(|c| self.rooms.get(&c))
@@ -177,6 +183,7 @@ impl Node {
                 self.outputs.push_back(Output::Io(IoOutput::CdrOpen(cdr)));
             }
             call::Output::CdrClose(mut cdr) => {
+                cdr.owner_node.clone_from(&hosted.owner);
                 // The room's figures for the leg, kept when it left (just before).
                 if let Some(stats) = self.left.remove(&key) {
                     cdr.quality = Some(LegQuality {
@@ -232,12 +239,15 @@ impl Node {
                 match self.open_uplink(now, wall_clock, conference, cascade) {
                     Some(uplink) => {
                         tracing::info!(%conference, owner = %node, %cascade, "node: room lease held by another node: cascade to it");
-                        Lease::Member { uplink }
+                        Lease::Member {
+                            uplink,
+                            owner: node,
+                        }
                     }
                     None => {
                         self.rooms_owned_elsewhere += 1;
                         tracing::warn!(%conference, owner = %node, %cascade, "node: room lease held by another node, no cascade to it (none configured, or no port left): room opened here alone");
-                        Lease::Elsewhere
+                        Lease::Elsewhere { owner: node }
                     }
                 }
             }
@@ -251,6 +261,15 @@ impl Node {
         }
         if !self.rooms.contains_key(&conference) {
             self.close_lease(conference);
+        }
+    }
+
+    /// The node holding `conference`'s room, as this node knows it.
+    fn owner_of(&self, conference: ConferenceId) -> Option<NodeId> {
+        match self.leases.get(&conference)? {
+            Lease::Held => Some(self.config.node_id.clone()),
+            Lease::Member { owner, .. } | Lease::Elsewhere { owner } => Some(owner.clone()),
+            Lease::Claiming(_) => None,
         }
     }
 
@@ -281,8 +300,10 @@ impl Node {
         });
         match room.join(key, role, codec) {
             Ok(effects) => {
+                let owner = self.owner_of(conference);
                 if let Some(hosted) = self.calls.get_mut(&key) {
                     hosted.room = Some(conference);
+                    hosted.owner = owner;
                 }
                 self.apply(now, conference, effects);
             }
@@ -319,7 +340,7 @@ impl Node {
             }
             // The last caller here gone, this node's cascade to the owner goes.
             if !room.has_callers()
-                && let Some(&Lease::Member { uplink }) = self.leases.get(&conference)
+                && let Some(&Lease::Member { uplink, .. }) = self.leases.get(&conference)
             {
                 self.leases.remove(&conference);
                 self.close_uplink(now, uplink);

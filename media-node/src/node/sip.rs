@@ -512,6 +512,7 @@ impl Node {
                 port,
                 room: None,
                 ends: None,
+                owner: None,
             },
         );
         let caller_id = new

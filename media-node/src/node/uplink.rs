@@ -154,7 +154,7 @@ impl Node {
             call_id: format!("cascade-{}@{}", hex(id), self.config.local_addr.ip()),
             local_tag: hex(tag),
             local: self.config.local_addr,
-            node: config.node.clone(),
+            node: self.config.node_id.clone(),
             ssrc: u32::from_be_bytes(ssrc.try_into().unwrap_or_default()),
             seq: 0,
             timestamp: 0,
@@ -175,7 +175,7 @@ impl Node {
         let signed: String = cascade::headers(
             &config.secret,
             conference,
-            &config.node,
+            &self.config.node_id,
             &uplink.call_id,
             wall_clock,
         )
@@ -536,12 +536,14 @@ impl Node {
             Happened::Over(why) => {
                 let was_member = matches!(
                     self.leases.get(&conference),
-                    Some(Lease::Member { uplink }) if *uplink == key
+                    Some(Lease::Member { uplink, .. }) if *uplink == key
                 );
                 if was_member {
                     self.cascades_failed += 1;
                     tracing::warn!(%conference, why, "node: cascade to the room's owner over: the room here goes on alone");
-                    self.leases.insert(conference, Lease::Elsewhere);
+                    if let Some(Lease::Member { owner, .. }) = self.leases.remove(&conference) {
+                        self.leases.insert(conference, Lease::Elsewhere { owner });
+                    }
                 } else {
                     tracing::info!(%conference, why, "node: cascade closed");
                 }

@@ -229,11 +229,11 @@ impl Config {
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
             drain_grace: self.drain_grace,
-            cascade: self.cascade.clone().map(|(sources, secret)| CascadeConfig {
-                sources,
-                secret,
-                node: node.clone(),
-            }),
+            node_id: node.clone(),
+            cascade: self
+                .cascade
+                .clone()
+                .map(|(sources, secret)| CascadeConfig { sources, secret }),
         }
     }
 }

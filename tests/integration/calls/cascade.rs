@@ -151,6 +151,12 @@ async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
             .all(|leg| leg.cause == Some(DisconnectCause::CallerHangup)),
         "{legs:?}"
     );
+    // Written by the node each caller called, every one noting the one owner.
+    assert!(
+        legs.iter()
+            .all(|leg| leg.owner_node.as_ref() == Some(&entry.nodes[owner].id)),
+        "{legs:?}"
+    );
     // The room's lease goes with the owner's last caller (the cascade's end).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while stack

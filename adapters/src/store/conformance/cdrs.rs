@@ -21,6 +21,7 @@ pub async fn legs_are_written_idempotently_and_listed_by_conference_and_month(st
         dialled: Some(unique_e164()),
         caller_id: "+15145550100".into(),
         role: CallerRole::Participant,
+        owner_node: None,
         joined_at: joined,
         month,
         left_at: None,

@@ -136,6 +136,7 @@ impl Call {
             dialled: caller.dialled.clone(),
             caller_id: caller.caller_id.clone(),
             role,
+            owner_node: None,
             joined_at: wall_clock,
             month: YearMonth::of(wall_clock, info.time_zone),
             left_at: None,

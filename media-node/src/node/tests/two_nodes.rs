@@ -2,6 +2,7 @@
 //! it (issue #16). The nodes' SIP and RTP go between them as a network would.
 
 use super::*;
+use teleconf_domain::NodeId;
 
 const OWNER: &str = "10.0.0.7:5060";
 const MEMBER: &str = "10.0.0.8:5060";
@@ -13,9 +14,7 @@ fn node_config(sip: &str, ports: Range<u16>, node: &str) -> NodeConfig {
         IpAddr::V4(ip) => ip,
         IpAddr::V6(_) => unreachable!("IPv4 nodes"),
     };
-    if let Some(cascade) = &mut config.cascade {
-        cascade.node = node.parse().expect("a node id");
-    }
+    config.node_id = node.parse().expect("a node id");
     config
 }
 
@@ -225,6 +224,23 @@ fn the_member_closes_its_cascade_when_its_last_caller_leaves_and_the_owner_goes_
     pair.progress(Duration::from_secs(40));
     assert_eq!(pair.owner.node.calls(), 1, "the cascade hung up");
     assert_eq!(pair.member.node.calls(), 0);
+    // The member's legs, written by the member, note the owner.
+    let closed: Vec<&CallLeg> = pair
+        .member
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrClose(leg)) => Some(leg),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed.len(), 2);
+    assert!(
+        closed
+            .iter()
+            .all(|leg| leg.owner_node.as_ref().map(NodeId::as_str) == Some("node-a")),
+        "{closed:?}"
+    );
     assert_eq!(pair.owner.node.rooms(), 1, "the owner's caller is still in");
     assert!(
         !pair
