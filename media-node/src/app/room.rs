@@ -97,6 +97,9 @@ pub struct Room {
     recording: Option<bool>,
     /// Its account (for the activity feed).
     account: Option<AccountId>,
+    /// A member's room (issue #16): the conference's first caller is in the
+    /// owner's room, so nobody here is told they are the first.
+    member: bool,
 }
 
 impl Room {
@@ -106,6 +109,16 @@ impl Room {
             recording: record.then_some(false),
             account: Some(account),
             ..Self::default()
+        }
+    }
+
+    /// A member node's room of `account`'s conference, joined to the owner's
+    /// room by a cascade: it never records (the owner's mix is the recording)
+    /// and tells nobody they are the first caller.
+    pub fn member(account: AccountId) -> Self {
+        Self {
+            member: true,
+            ..Self::new(account, false)
         }
     }
 
@@ -176,7 +189,9 @@ impl Room {
             effects.push(Effect::Say(leg, Prompt::Recorded));
         }
         if self.order.is_empty() {
-            effects.push(Effect::Say(leg, Prompt::FirstCaller));
+            if !self.member {
+                effects.push(Effect::Say(leg, Prompt::FirstCaller));
+            }
         } else {
             effects.extend(self.others(leg, Prompt::EntryTone));
         }
@@ -460,6 +475,17 @@ mod tests {
         assert!(!room.is_empty(), "the cascade keeps the room open");
         assert_eq!(room.leave(CallKey(9)).1, [], "no exit tone for a cascade");
         assert!(room.is_empty());
+    }
+
+    #[test]
+    fn in_a_members_room_nobody_is_told_they_are_the_first_caller() {
+        let mut room = Room::member(AccountId::new());
+        assert_eq!(room.join(CallKey(0), P, Codec::Pcmu).unwrap(), []);
+        assert_eq!(
+            room.join(CallKey(1), P, Codec::Pcmu).unwrap(),
+            [Effect::Say(CallKey(0), Prompt::EntryTone)]
+        );
+        assert!(!room.records());
     }
 
     #[test]

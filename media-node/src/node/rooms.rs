@@ -283,7 +283,8 @@ impl Node {
             record,
         } = join;
         // The recording is the owner's full mix: a member's room records nothing.
-        let record = record && !matches!(self.leases.get(&conference), Some(Lease::Member { .. }));
+        let member = matches!(self.leases.get(&conference), Some(Lease::Member { .. }));
+        let record = record && !member;
         if record && !self.rooms.contains_key(&conference) {
             self.media(MediaOutput::RecordingStart {
                 conference,
@@ -294,7 +295,11 @@ impl Node {
         // rooms opened at different moments spread the node's work over the 20 ms
         // period.
         let room = self.rooms.entry(conference).or_insert_with(|| {
-            let mut room = Room::new(account, record);
+            let mut room = if member {
+                Room::member(account)
+            } else {
+                Room::new(account, record)
+            };
             room.mixer_mut().anchor(now);
             room
         });
