@@ -153,6 +153,11 @@ impl Room {
         self.order.len()
     }
 
+    /// The other nodes' cascade legs in.
+    pub fn cascades(&self) -> impl Iterator<Item = CallKey> + '_ {
+        self.cascades.iter().copied()
+    }
+
     /// Whether a caller is in (cascades aside).
     pub fn has_callers(&self) -> bool {
         !self.order.is_empty()

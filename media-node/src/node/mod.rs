@@ -561,6 +561,14 @@ impl Node {
             .map(|(conference, _)| *conference)
     }
 
+    /// The conferences whose room is here alone while another node holds (or
+    /// held) the lease: the heartbeat claims them, and its answer
+    /// ([`Input::RoomOwner`]) makes the room here the conference's (the lease
+    /// was free) or cascades it to the new owner.
+    pub fn rooms_to_claim(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.rooms_alone()
+    }
+
     /// Feeds one input.
     pub fn handle_input(&mut self, input: Input<'_>) {
         match input {
@@ -622,6 +630,7 @@ impl Node {
             Input::Drain(now) => {
                 self.draining = true;
                 self.drain_started.get_or_insert(now);
+                self.hand_over(now);
             }
             Input::HangUpAll(now) => {
                 self.draining = true;

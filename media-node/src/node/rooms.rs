@@ -215,6 +215,13 @@ impl Node {
         conference: ConferenceId,
         owner: RoomOwner,
     ) {
+        match self.leases.get(&conference) {
+            Some(Lease::Claiming(_)) => {}
+            Some(Lease::Elsewhere { .. }) if self.rooms.contains_key(&conference) => {
+                return self.take_over(now, wall_clock, conference, owner);
+            }
+            _ => return,
+        }
         let Some(Lease::Claiming(waiting)) = self.leases.remove(&conference) else {
             return;
         };
@@ -261,6 +268,76 @@ impl Node {
         }
         if !self.rooms.contains_key(&conference) {
             self.close_lease(conference);
+        }
+    }
+
+    /// A room here alone while another node held the lease (its cascade
+    /// failed, or none was possible) learns from the heartbeat's claim who
+    /// holds it now: this node (the owner was lost, or handed the room over) →
+    /// the room here is the conference's room; another node → this node
+    /// cascades to it.
+    fn take_over(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        conference: ConferenceId,
+        owner: RoomOwner,
+    ) {
+        match owner {
+            RoomOwner::Here => {
+                tracing::info!(%conference, "node: room lease taken over: the room here is the conference's now");
+                self.leases.insert(conference, Lease::Held);
+            }
+            RoomOwner::Elsewhere { node, cascade } => {
+                let lease = match self.open_uplink(now, wall_clock, conference, cascade) {
+                    Some(uplink) => {
+                        tracing::info!(%conference, owner = %node, %cascade, "node: room lease held by another node now: cascade to it");
+                        Lease::Member {
+                            uplink,
+                            owner: node,
+                        }
+                    }
+                    None => Lease::Elsewhere { owner: node },
+                };
+                self.leases.insert(conference, lease);
+            }
+            RoomOwner::Unknown => {}
+        }
+    }
+
+    /// The rooms here alone while another node held their lease: the
+    /// heartbeat claims them, to take them over once that lease is gone.
+    pub(super) fn rooms_alone(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.leases
+            .iter()
+            .filter(|(conference, lease)| {
+                matches!(lease, Lease::Elsewhere { .. }) && self.rooms.contains_key(conference)
+            })
+            .map(|(conference, _)| *conference)
+    }
+
+    /// A draining node hands over each room it holds where no caller of its own
+    /// is left: it hangs up the other nodes' cascades (their rooms go on alone,
+    /// and one of them claims the lease this node releases as the room closes),
+    /// so a drain never waits on other nodes' callers.
+    pub(super) fn hand_over(&mut self, now: Instant) {
+        if !self.draining {
+            return;
+        }
+        let cascades: Vec<CallKey> = self
+            .rooms
+            .iter()
+            .filter(|(conference, room)| {
+                !room.has_callers() && matches!(self.leases.get(conference), Some(Lease::Held))
+            })
+            .flat_map(|(_, room)| room.cascades())
+            .collect();
+        for key in cascades {
+            tracing::info!(
+                leg = key.0,
+                "node: draining, no caller of its own left: the room handed over"
+            );
+            self.feed(now, key, call::Input::HangUp);
         }
     }
 
@@ -350,6 +427,7 @@ impl Node {
                 self.leases.remove(&conference);
                 self.close_uplink(now, uplink);
             }
+            self.hand_over(now);
             let Some(room) = self.rooms.get_mut(&conference) else {
                 return;
             };

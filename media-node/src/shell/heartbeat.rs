@@ -10,7 +10,11 @@
 //! a claim by the holder, so a room opened while the store was away is claimed
 //! here once it is back. A renewal that finds another node's live lease (this
 //! node's expired, another claimed it) is logged: that room is split until its
-//! callers leave.
+//! callers leave. The rooms the node runs alone while another node held the
+//! lease (its cascade to that owner failed: the owner lost, or handing the room
+//! over as it drains) are claimed too, and the answer goes to the node: a lease
+//! free again makes the room here the conference's; another owner's, a cascade
+//! to it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +24,8 @@ use tokio::sync::watch;
 
 use teleconf_domain::{ConferenceId, NodeHeartbeat, NodeId, NodeState};
 
+use super::Event;
+use super::media::Inbox;
 use super::services::Services;
 use super::stats::Stats;
 use crate::node::RoomOwner;
@@ -49,16 +55,29 @@ impl Identity {
     }
 }
 
-/// Writes the heartbeat, and renews the leases of the rooms in `held`, until
-/// the node stops (the task is aborted then; the shell writes the last one,
-/// [`NodeState::Stopped`], itself).
+/// The rooms whose leases the heartbeat claims.
+pub(super) struct Rooms {
+    /// Those the node holds: renewed.
+    pub(super) held: watch::Receiver<Vec<ConferenceId>>,
+    /// Those here alone while another node held the lease: claimed, and the
+    /// answer told to the node (it takes the room over, or cascades to the new
+    /// owner).
+    pub(super) alone: watch::Receiver<Vec<ConferenceId>>,
+    /// Where the answers go.
+    pub(super) inbox: Inbox,
+}
+
+/// Writes the heartbeat, renews the leases of the rooms held and claims those
+/// alone, until the node stops (the task is aborted then; the shell writes the
+/// last one, [`NodeState::Stopped`], itself).
 pub(super) async fn beat(
     services: Services,
     identity: Identity,
     stats: Arc<Stats>,
     mut state: watch::Receiver<NodeState>,
-    held: watch::Receiver<Vec<ConferenceId>>,
+    rooms: Rooms,
 ) {
+    let Rooms { held, alone, inbox } = rooms;
     let every = NodeHeartbeat::INTERVAL.to_std().unwrap_or_default();
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -93,6 +112,15 @@ pub(super) async fn beat(
                     owner = %node,
                     "room lease lost to another node: the room is split until its callers leave"
                 ),
+            }
+        }
+        let rooms = alone.borrow().clone();
+        for conference in rooms {
+            let owner = services
+                .claim_room(conference, &identity.node_id, identity.sip)
+                .await;
+            if owner != RoomOwner::Unknown {
+                inbox.send(Event::RoomOwner { conference, owner }).await;
             }
         }
     }

@@ -249,6 +249,7 @@ impl Shell {
         let live_writer = tokio::spawn(write_live(services.clone(), live_updates));
         let (inbox, mailbox) = media::inbox().map_err(|source| io("media inbox".into(), source))?;
         let (held, held_by_node) = tokio::sync::watch::channel(Vec::new());
+        let (alone, alone_here) = tokio::sync::watch::channel(Vec::new());
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), inbox.clone())),
             tokio::spawn(tcp::accept(
@@ -276,7 +277,11 @@ impl Shell {
             identity.clone(),
             self.stats.clone(),
             node_states,
-            held_by_node,
+            heartbeat::Rooms {
+                held: held_by_node,
+                alone: alone_here,
+                inbox: inbox.clone(),
+            },
         )));
         let agent = self
             .config
@@ -308,6 +313,7 @@ impl Shell {
             cdrs,
             live,
             held,
+            alone,
             identity: identity.clone(),
             stats: self.stats,
             logged: stats::Figures::default(),
@@ -388,6 +394,9 @@ struct Io {
     /// The rooms the node holds ([`Node::held_rooms`]), for the portal
     /// commands' [controls] task and the heartbeat's lease renewals.
     held: tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    /// The rooms here alone while another node held their lease
+    /// ([`Node::rooms_to_claim`]), for the heartbeat's claims.
+    alone: tokio::sync::watch::Sender<Vec<ConferenceId>>,
     /// Who the node is: the owner its room leases name.
     identity: heartbeat::Identity,
     /// The node's figures.
@@ -451,17 +460,11 @@ impl Io {
         }
     }
 
-    /// Tells the [controls] task and the heartbeat which rooms the node holds, if
-    /// that changed.
+    /// Tells the [controls] task and the heartbeat which rooms the node holds,
+    /// and the heartbeat which it may take over, if that changed.
     fn publish_held(&self, node: &Node) {
-        self.held.send_if_modified(|held| {
-            let now: Vec<ConferenceId> = node.held_rooms().collect();
-            let changed = held.len() != now.len() || !now.iter().all(|c| held.contains(c));
-            if changed {
-                *held = now;
-            }
-            changed
-        });
+        publish(&self.held, node.held_rooms());
+        publish(&self.alone, node.rooms_to_claim());
     }
 
     /// Carries out one of `node`'s I/O outputs; a lookup runs in its call's span.
@@ -604,4 +607,19 @@ async fn write_cdrs(
 
 fn io(what: String, source: std::io::Error) -> Error {
     Error::Io { what, source }
+}
+
+/// Sends `rooms` on `channel` if they changed.
+fn publish(
+    channel: &tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    rooms: impl Iterator<Item = ConferenceId>,
+) {
+    channel.send_if_modified(|known| {
+        let now: Vec<ConferenceId> = rooms.collect();
+        let changed = known.len() != now.len() || !now.iter().all(|c| known.contains(c));
+        if changed {
+            *known = now;
+        }
+        changed
+    });
 }
