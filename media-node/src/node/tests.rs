@@ -228,6 +228,17 @@ impl Shell {
         });
     }
 
+    /// The shell's claim of the conference's lease finds `owner`.
+    fn answer_claim(&mut self, owner: RoomOwner) {
+        let (now, conference) = (self.now, self.conference.id);
+        self.feed(Input::RoomOwner {
+            now,
+            wall_clock: utc(13, 40),
+            conference,
+            owner,
+        });
+    }
+
     /// A new caller `n` dials; returns its index.
     fn dial(&mut self, n: u32) -> usize {
         self.dial_from(n, addr(&format!("{TRUNK}:5061")), None)

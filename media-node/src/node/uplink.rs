@@ -251,19 +251,7 @@ impl Node {
                     now,
                     transaction::Input::Receive(SipMessage::Response(response)),
                 );
-                let mut over = false;
-                while let Some(output) = bye.poll_output() {
-                    match output {
-                        transaction::Output::Transmit(bytes) => send.push(bytes),
-                        transaction::Output::Terminated => over = true,
-                        transaction::Output::ToTu(_) => {}
-                    }
-                }
-                if over {
-                    Happened::Over("our BYE answered")
-                } else {
-                    Happened::Nothing
-                }
+                pump(bye, &mut send, "our BYE answered")
             }
             _ if !is_invite || code < 200 => {
                 if let State::Inviting {
@@ -386,19 +374,7 @@ impl Node {
             State::Up { .. } => Happened::Nothing,
             State::Closing(bye) => {
                 bye.handle_timeout(now);
-                let mut over = false;
-                while let Some(output) = bye.poll_output() {
-                    match output {
-                        transaction::Output::Transmit(bytes) => send.push(bytes),
-                        transaction::Output::Terminated => over = true,
-                        transaction::Output::ToTu(_) => {}
-                    }
-                }
-                if over {
-                    Happened::Over("our BYE done")
-                } else {
-                    Happened::Nothing
-                }
+                pump(bye, &mut send, "our BYE done")
             }
         };
         for bytes in send {
@@ -560,6 +536,24 @@ impl Node {
             self.free_ports.push(uplink.port);
             self.media(MediaOutput::ReleaseRtp(uplink.port));
         }
+    }
+}
+
+/// What our BYE's transaction sends (into `send`), and whether it is over
+/// (`why`).
+fn pump(bye: &mut ClientTransaction, send: &mut Vec<Vec<u8>>, why: &'static str) -> Happened {
+    let mut over = false;
+    while let Some(output) = bye.poll_output() {
+        match output {
+            transaction::Output::Transmit(bytes) => send.push(bytes),
+            transaction::Output::Terminated => over = true,
+            transaction::Output::ToTu(_) => {}
+        }
+    }
+    if over {
+        Happened::Over(why)
+    } else {
+        Happened::Nothing
     }
 }
 

@@ -29,21 +29,23 @@ async fn participant(
     entry: &SipEntry,
     open: &OpenConference,
 ) -> Baresip {
-    caller(dir, name, (tone, CallerRole::Participant), entry, open).await
+    let uri = entry.uri(&open.access.number);
+    caller(dir, name, (tone, CallerRole::Participant), &uri, open).await
 }
 
-/// A baresip caller playing `tone`, dialled through `entry` into `open` in `role`.
+/// A baresip caller playing `tone`, dialling `uri` (the access number, through
+/// the entry or at a node) into `open` in `role`.
 pub(super) async fn caller(
     dir: &ScratchDir,
     name: &str,
     (tone, role): (f64, CallerRole),
-    entry: &SipEntry,
+    uri: &str,
     open: &OpenConference,
 ) -> Baresip {
     let microphone = dir.join(&format!("{name}.wav"));
     write_tone(&microphone, tone, Duration::from_secs(120)).unwrap();
     let mut phone = Baresip::start(name, &microphone).await.unwrap();
-    phone.dial(&entry.uri(&open.access.number)).await.unwrap();
+    phone.dial(uri).await.unwrap();
     phone.send_digits(&open.number_keys()).await.unwrap();
     phone.send_digits(&open.code_keys(role)).await.unwrap();
     phone

@@ -20,9 +20,9 @@ use super::edge::wait_for_legs;
 
 /// A tone's share of a recording above which it was heard: a talker alone gives
 /// ~1.0, two talkers mixed ~0.5 each.
-pub(super) const HEARD: f64 = 0.3;
+const HEARD: f64 = 0.3;
 /// A tone's share below which it was not heard at all.
-pub(super) const NOT_HEARD: f64 = 0.01;
+const NOT_HEARD: f64 = 0.01;
 
 #[tokio::test]
 async fn a_sipp_caller_keys_number_and_code_as_rfc4733_and_reaches_the_conference() {
@@ -77,26 +77,12 @@ async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener(
         .iter()
         .map(|phone| conference_window(&Recording::read(&phone.heard().unwrap()).unwrap()))
         .collect();
-    let share = |who: usize, tone: f64| heard[who].tone_share(tone);
     let report = heard
         .iter()
         .map(|r| r.describe(&tones))
         .collect::<Vec<_>>()
         .join(" | ");
-    // Each participant hears the other, not itself.
-    assert!(share(0, 1000.0) > HEARD, "{report}");
-    assert!(share(0, 440.0) < NOT_HEARD, "{report}");
-    assert!(share(1, 440.0) > HEARD, "{report}");
-    assert!(share(1, 1000.0) < NOT_HEARD, "{report}");
-    // The listener hears both participants.
-    assert!(
-        share(2, 440.0) > HEARD && share(2, 1000.0) > HEARD,
-        "{report}"
-    );
-    // Nobody hears the listener, itself included.
-    for who in 0..3 {
-        assert!(share(who, 1700.0) < NOT_HEARD, "{report}");
-    }
+    one_room_was_heard(&heard, &report);
 
     let legs: Vec<CallLeg> = wait_for_legs(&stack, &open, |legs| {
         legs.len() == 3 && legs.iter().all(|leg| leg.left_at.is_some())
@@ -186,6 +172,39 @@ async fn a_stranger_sending_a_tone_and_keys_to_every_port_is_heard_by_nobody_key
     );
     let dropped = node.stats.read().rtp_dropped;
     assert!(dropped.foreign_source > 1_000, "{dropped:?}");
+}
+
+/// What three callers heard (participants playing 440 and 1000 Hz, then a
+/// listener playing 1700 Hz) shows one room: each participant hears the other
+/// and never itself, the listener hears both, nobody hears the listener.
+pub(super) fn one_room_was_heard(heard: &[Recording], report: &str) {
+    let share = |who: usize, tone: f64| heard[who].tone_share(tone);
+    assert!(
+        share(0, 1000.0) > HEARD,
+        "the first hears the second: {report}"
+    );
+    assert!(
+        share(0, 440.0) < NOT_HEARD,
+        "the first never hears itself: {report}"
+    );
+    assert!(
+        share(1, 440.0) > HEARD,
+        "the second hears the first: {report}"
+    );
+    assert!(
+        share(1, 1000.0) < NOT_HEARD,
+        "the second never hears itself: {report}"
+    );
+    assert!(
+        share(2, 440.0) > HEARD && share(2, 1000.0) > HEARD,
+        "the listener hears both: {report}"
+    );
+    for who in 0..3 {
+        assert!(
+            share(who, 1700.0) < NOT_HEARD,
+            "nobody hears the listener: {report}"
+        );
+    }
 }
 
 /// One baresip caller per `(tone, role)`, its tone as its microphone: each dials

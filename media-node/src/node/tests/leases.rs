@@ -47,13 +47,7 @@ fn joins_wait_for_the_claim_and_go_in_together_once_it_is_answered() {
     let b = shell.admitted(2, PARTICIPANT);
     assert_eq!(shell.claims, [conference], "one claim for both joins");
     assert_eq!(shell.node.rooms(), 0, "no room before the answer");
-    let now = shell.now;
-    shell.feed(Input::RoomOwner {
-        now,
-        wall_clock: utc(13, 40),
-        conference,
-        owner: RoomOwner::Here,
-    });
+    shell.answer_claim(RoomOwner::Here);
     assert_eq!(shell.node.rooms(), 1);
     shell.callers[a].level = Some(2000);
     shell.callers[b].level = Some(-5000);
@@ -70,13 +64,7 @@ fn a_caller_who_hangs_up_while_the_claim_waits_never_enters_the_room() {
     let a = shell.admitted(1, PARTICIPANT);
     shell.caller_hangs_up(a);
     shell.progress(Duration::from_millis(40));
-    let now = shell.now;
-    shell.feed(Input::RoomOwner {
-        now,
-        wall_clock: utc(13, 40),
-        conference,
-        owner: RoomOwner::Here,
-    });
+    shell.answer_claim(RoomOwner::Here);
     assert_eq!(shell.node.rooms(), 0, "nobody went in");
     assert_eq!(
         claims(&shell.log),

@@ -273,6 +273,19 @@ fn a_cascade_the_owner_refuses_leaves_the_members_room_alone_and_counted() {
     they_hear_each_other_only(&mut pair.member, b, c);
 }
 
+/// `member`, its room alone, is told by its heartbeat's claim that the lease is
+/// its own now: the room there is the conference's.
+fn takes_the_room_over(member: &mut Shell) {
+    let conference = member.conference.id;
+    assert_eq!(
+        member.node.rooms_to_claim().collect::<Vec<_>>(),
+        [conference]
+    );
+    member.answer_claim(RoomOwner::Here);
+    assert_eq!(member.node.held_rooms().collect::<Vec<_>>(), [conference]);
+    assert_eq!(member.node.rooms_to_claim().count(), 0);
+}
+
 /// Caller 1 on the owner, participants 2 and 3 on the member, in the room.
 fn two_participants_on_the_member() -> (Pair, usize, usize, usize) {
     let mut pair = Pair::new();
@@ -310,23 +323,9 @@ fn a_draining_owner_with_no_caller_of_its_own_hands_the_room_over_to_the_member(
         "the owner gives its lease back"
     );
     assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
-    assert_eq!(
-        pair.member.node.rooms_to_claim().collect::<Vec<_>>(),
-        [conference]
-    );
     // The member's heartbeat claims the lease, free now: the room there is the
     // conference's.
-    let now = pair.member.now;
-    pair.member.feed(Input::RoomOwner {
-        now,
-        wall_clock: utc(13, 40),
-        conference,
-        owner: RoomOwner::Here,
-    });
-    assert_eq!(
-        pair.member.node.held_rooms().collect::<Vec<_>>(),
-        [conference]
-    );
+    takes_the_room_over(&mut pair.member);
     pair.member.callers[b].level = Some(2000);
     pair.member.callers[c].level = Some(-5000);
     pair.member.progress(Duration::from_secs(1));
@@ -336,7 +335,6 @@ fn a_draining_owner_with_no_caller_of_its_own_hands_the_room_over_to_the_member(
 #[test]
 fn a_member_whose_owner_is_lost_keeps_its_callers_together_and_takes_the_room_over_once_free() {
     let (mut pair, _, b, c) = two_participants_on_the_member();
-    let conference = pair.member.conference.id;
     // The owner is gone: nothing reaches it, nothing comes from it.
     pair.member.callers[b].level = Some(2000);
     pair.member.callers[c].level = Some(-5000);
@@ -345,20 +343,5 @@ fn a_member_whose_owner_is_lost_keeps_its_callers_together_and_takes_the_room_ov
     assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
     they_hear_each_other_only(&mut pair.member, b, c);
     // The heartbeat claims it: once the lost owner's lease expired, it is free.
-    assert_eq!(
-        pair.member.node.rooms_to_claim().collect::<Vec<_>>(),
-        [conference]
-    );
-    let now = pair.member.now;
-    pair.member.feed(Input::RoomOwner {
-        now,
-        wall_clock: utc(13, 40),
-        conference,
-        owner: RoomOwner::Here,
-    });
-    assert_eq!(
-        pair.member.node.held_rooms().collect::<Vec<_>>(),
-        [conference]
-    );
-    assert_eq!(pair.member.node.rooms_to_claim().count(), 0);
+    takes_the_room_over(&mut pair.member);
 }
