@@ -351,6 +351,51 @@ mod tests {
     }
 
     #[test]
+    fn the_cascade_needs_both_the_nodes_sources_and_a_long_enough_secret() {
+        assert!(
+            read(&[]).unwrap().cascade.is_none(),
+            "no cascade by default"
+        );
+        let secret = "a secret of thirty-two bytes ...";
+        let config = read(&[
+            ("TELECONF_NODE_SOURCES", "10.0.2.0/24"),
+            ("TELECONF_CASCADE_SECRET", secret),
+        ])
+        .unwrap();
+        let (sources, read_secret) = config.cascade.expect("a cascade");
+        assert_eq!(sources, "10.0.2.0/24".parse().unwrap());
+        assert_eq!(Some(read_secret), CascadeSecret::new(secret.as_bytes()));
+        for (vars, named) in [
+            (
+                &[("TELECONF_NODE_SOURCES", "10.0.2.0/24")][..],
+                "TELECONF_CASCADE_SECRET",
+            ),
+            (
+                &[("TELECONF_CASCADE_SECRET", secret)][..],
+                "TELECONF_NODE_SOURCES",
+            ),
+            (
+                &[
+                    ("TELECONF_NODE_SOURCES", "10.0.2.0/24"),
+                    ("TELECONF_CASCADE_SECRET", "too short"),
+                ][..],
+                "TELECONF_CASCADE_SECRET",
+            ),
+            (
+                &[
+                    ("TELECONF_NODE_SOURCES", "the nodes"),
+                    ("TELECONF_CASCADE_SECRET", secret),
+                ][..],
+                "TELECONF_NODE_SOURCES",
+            ),
+        ] {
+            let err = read(vars).unwrap_err().to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
+            assert!(!err.contains(secret), "the secret is never printed: {err}");
+        }
+    }
+
+    #[test]
     fn a_wildcard_address_needs_a_public_ip() {
         let err = read(&[("TELECONF_SIP_ADDR", "0.0.0.0:5060")]).unwrap_err();
         assert!(err.to_string().contains("TELECONF_PUBLIC_IP"), "{err}");
