@@ -345,3 +345,34 @@ fn a_member_whose_owner_is_lost_keeps_its_callers_together_and_takes_the_room_ov
     // The heartbeat claims it: once the lost owner's lease expired, it is free.
     takes_the_room_over(&mut pair.member);
 }
+
+#[test]
+fn a_cascade_invite_the_owner_never_answers_is_resent_then_given_up_and_the_member_goes_on_alone() {
+    let mut pair = Pair::new();
+    // Nothing reaches the owner: the member's INVITE goes unanswered.
+    let b = pair.member.admitted(2, PARTICIPANT);
+    let c = pair.member.admitted(3, PARTICIPANT);
+    let invites = |shell: &Shell| {
+        sip_lines(&shell.log)
+            .iter()
+            .filter(|line| line.starts_with("INVITE sip:cascade@"))
+            .count()
+    };
+    pair.member.progress(Duration::from_secs(40));
+    // Timer A doubles from T1 until Timer B (64*T1): 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s.
+    assert_eq!(
+        invites(&pair.member),
+        7,
+        "{:?}",
+        sip_lines(&pair.member.log)
+    );
+    assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
+    assert_eq!(
+        pair.member.node.rooms_to_claim().collect::<Vec<_>>(),
+        [pair.member.conference.id]
+    );
+    pair.member.callers[b].level = Some(2000);
+    pair.member.callers[c].level = Some(-5000);
+    pair.member.progress(Duration::from_secs(1));
+    they_hear_each_other_only(&mut pair.member, b, c);
+}
