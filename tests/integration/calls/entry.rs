@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use teleconf_domain::{CallerRole, DisconnectCause, NodeState};
+use teleconf_domain::{CallLeg, CallerRole, DisconnectCause, NodeState};
 use teleconf_tests::media::OpenConference;
 use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::peers::baresip::Baresip;
@@ -125,8 +125,12 @@ async fn calls_through_the_sip_entry_are_spread_over_the_nodes() {
 }
 
 /// Waits until `open` has `count` legs, all closed, and checks each was closed by
-/// its caller: no call was cut.
-async fn every_leg_hung_up_by_its_caller(stack: &Stack, open: &OpenConference, count: usize) {
+/// its caller: no call was cut. Returns them.
+pub(super) async fn every_leg_hung_up_by_its_caller(
+    stack: &Stack,
+    open: &OpenConference,
+    count: usize,
+) -> Vec<CallLeg> {
     let legs = wait_for_legs(stack, open, |legs| {
         legs.len() == count && legs.iter().all(|leg| leg.left_at.is_some())
     })
@@ -136,6 +140,7 @@ async fn every_leg_hung_up_by_its_caller(stack: &Stack, open: &OpenConference, c
             .all(|leg| leg.cause == Some(DisconnectCause::CallerHangup)),
         "a call was cut: {legs:?}"
     );
+    legs
 }
 
 #[tokio::test]
