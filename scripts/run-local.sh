@@ -169,6 +169,7 @@ else
     low=$((20000 + (i - 1) * 1000))
     TELECONF_SIP_ADDR="$entry_ip:$((entry_port + 10 * i))" TELECONF_RTP_PORTS="$low-$((low + 999))" \
       TELECONF_NODE_ID="node-$i" TELECONF_SIP_ENTRY_SOURCES="$entry_ip" \
+      TELECONF_NODE_SOURCES="$entry_ip" TELECONF_CASCADE_SECRET="teleconf local cascade secret" \
       TELECONF_SPOOL_DIR="$RUN_DIR/spool-$i" TELECONF_RECORDING_DIR="$RUN_DIR/recordings-$i" \
       start_process "teleconf-media-node-$i" "$BIN_DIR/teleconf-media-node"
   done

@@ -162,6 +162,11 @@ pub struct CallLeg {
     pub caller_id: String,
     /// The role the code gave.
     pub role: CallerRole,
+    /// The media node that held the conference's room (its lease) for this leg:
+    /// the node the caller called, or the owner it cascaded to (issue #16);
+    /// `None` when not known (written before rooms had leases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_node: Option<NodeId>,
     /// When the caller was admitted.
     pub joined_at: DateTime<Utc>,
     /// The month the leg is billed in: the month of the join on the account's wall

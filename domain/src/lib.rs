@@ -106,7 +106,7 @@ pub use invoice::{Invoice, InvoiceLine, TaxLine};
 pub use ip_phone::{IpPhone, IpPhoneSource, SipIdentity};
 pub use lifecycle::{Callers, Lifecycle, Step};
 pub use live::LiveParticipant;
-pub use node::{NodeHeartbeat, NodeId, NodeState};
+pub use node::{NodeHeartbeat, NodeId, NodeState, RoomLease};
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
 pub use queued_mail::{QueuedMail, QueuedMailKind};
 pub use recording::{Recording, RecordingSegment, RecordingState};

@@ -3,6 +3,12 @@
 //! loaded it is. The SIP entry's dispatcher list is made of the active nodes with a
 //! fresh heartbeat ([`NodeHeartbeat::is_dispatchable`]); a node whose heartbeat
 //! stopped without it saying it stopped is a lost node.
+//!
+//! A conference's room lives on one node, the holder of its [`RoomLease`]: the
+//! first node to admit a caller of the conference claims it (absent, expired or
+//! already its own), renews it with its heartbeat and releases it when its room
+//! empties; a node that finds another's live lease joins that room through a
+//! cascade to the owner's [`RoomLease::cascade`] address.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -12,6 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ids::ConferenceId;
 
 /// A media node's name in the registry: 1 to 64 ASCII letters, digits, `.`,
 /// `_` or `-` (an ECS task id, a host name, `node-a`), so it fits a key and a
@@ -133,6 +140,46 @@ impl NodeHeartbeat {
     }
 }
 
+/// Which node holds a conference's room, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomLease {
+    /// The conference.
+    pub conference_id: ConferenceId,
+    /// The node that holds its room.
+    pub owner: NodeId,
+    /// Where the other nodes open their cascade to the owner (its SIP address).
+    pub cascade: SocketAddr,
+    /// The lease is the owner's until then; renewed by every heartbeat.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl RoomLease {
+    /// How long a claim or a renewal holds: three heartbeats and a margin, so
+    /// one missed write (a store hiccup) never loses the room, and a lost owner's
+    /// room is claimable again within this.
+    pub const TERM: TimeDelta = TimeDelta::seconds(20);
+
+    /// `owner`'s lease of `conference_id`, from `now` for [`Self::TERM`].
+    pub fn new(
+        conference_id: ConferenceId,
+        owner: NodeId,
+        cascade: SocketAddr,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            conference_id,
+            owner,
+            cascade,
+            expires_at: now + Self::TERM,
+        }
+    }
+
+    /// Whether it still holds at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +232,22 @@ mod tests {
         assert!(!heartbeat(NodeState::Active, now - limit).is_lost(now, limit));
         assert!(!heartbeat(NodeState::Stopped, old).is_lost(now, limit));
         assert!(!heartbeat(NodeState::Reaped, old).is_lost(now, limit));
+    }
+
+    #[test]
+    fn a_room_lease_holds_for_its_term_only() {
+        let now = Utc::now();
+        let lease = RoomLease::new(
+            ConferenceId::new(),
+            "node-a".parse().unwrap(),
+            "10.0.0.7:5060".parse().unwrap(),
+            now,
+        );
+        assert!(lease.is_live(now));
+        assert!(lease.is_live(now + RoomLease::TERM - TimeDelta::milliseconds(1)));
+        assert!(!lease.is_live(now + RoomLease::TERM));
+        let json = serde_json::to_string(&lease).unwrap();
+        assert_eq!(serde_json::from_str::<RoomLease>(&json).unwrap(), lease);
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn leg(
         dialled: None,
         caller_id: caller.into(),
         role,
+        owner_node: None,
         joined_at,
         month: YearMonth::of(joined_at, crate::DEFAULT_TIME_ZONE),
         left_at: None,

@@ -253,6 +253,7 @@ async fn ensure_last_months_calls(
             dialled: Some(dialled.clone()),
             caller_id: caller_id.to_string(),
             role,
+            owner_node: None,
             joined_at,
             month: YearMonth::of(joined_at, account.time_zone),
             left_at: None,

@@ -132,6 +132,13 @@ async fn a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed() {
 }
 
 #[tokio::test]
+async fn a_room_is_held_by_one_node_until_its_lease_expires_or_is_released() {
+    let stack = Stack::new().await;
+    conformance::a_room_is_held_by_one_node_until_its_lease_expires_or_is_released(&stack.store)
+        .await;
+}
+
+#[tokio::test]
 async fn the_whole_suite_runs_in_one_go() {
     // Guards against a check being added to `run_all` and forgotten above.
     let stack = Stack::new().await;

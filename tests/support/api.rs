@@ -451,6 +451,7 @@ impl World {
             dialled: Some(self.number.parse().expect("E.164")),
             caller_id: "+15145550100".into(),
             role,
+            owner_node: None,
             joined_at,
             month: YearMonth::of(joined_at, chrono_tz::America::Toronto),
             left_at: None,

@@ -1,7 +1,7 @@
 //! The SIP entry in front of media nodes, as deployed: Kamailio
 //! (`infra/kamailio/kamailio.cfg`) on a free loopback port, N `teleconf-media-node`
 //! processes on their own SIP ports and RTP blocks heartbeating into a stack's
-//! table, and `teleconf-dispatcher-sync` listing them for Kamailio. Each
+//! table (and cascading to each other's rooms: they share a cascade secret), and `teleconf-dispatcher-sync` listing them for Kamailio. Each
 //! process is killed when the entry is dropped; its directory (the list, the
 //! logs) is kept when a test fails. The tests holding an entry take turns: the
 //! registry is the table's, which every test of the run shares, and each entry's
@@ -22,6 +22,9 @@ use teleconf_domain::{E164, NodeHeartbeat, NodeId};
 use crate::media::node_vars;
 use crate::peers::ScratchDir;
 use crate::stack::{Stack, built_binary};
+
+/// The nodes' cascade secret.
+const CASCADE_SECRET: &str = "the test nodes' cascade secret";
 
 /// Seconds between Kamailio's OPTIONS probes.
 const PING_INTERVAL: u32 = 1;
@@ -84,6 +87,9 @@ impl SipEntry {
                 .envs(stack.binary_env())
                 .env("TELECONF_NODE_ID", id.as_str())
                 .env("TELECONF_SIP_ENTRY_SOURCES", "127.0.0.1")
+                // The nodes cascade to each other's rooms (issue #16).
+                .env("TELECONF_NODE_SOURCES", "127.0.0.1")
+                .env("TELECONF_CASCADE_SECRET", CASCADE_SECRET)
                 .env("TELECONF_DRAIN_GRACE_SECS", "600")
                 .env(
                     "TELECONF_RECORDING_SEGMENT_SECS",

@@ -24,6 +24,9 @@ pub struct CdrView {
     /// participant, listener or moderator.
     #[schema(value_type = String)]
     pub role: CallerRole,
+    /// The media node that held the conference's room for this leg (the one
+    /// called, or the owner it cascaded to); absent when not known.
+    pub owner_node: Option<String>,
     /// Joined at, in the account's zone.
     pub joined_at: DateTime<FixedOffset>,
     /// Left at; absent while on the line.
@@ -51,6 +54,7 @@ impl CdrView {
             dialled: leg.dialled.as_ref().map(ToString::to_string),
             caller_id: leg.caller_id.clone(),
             role: leg.role,
+            owner_node: leg.owner_node.as_ref().map(ToString::to_string),
             joined_at: local(leg.joined_at, tz),
             left_at: leg.left_at.map(|t| local(t, tz)),
             duration_s: leg.duration_ms().map(|ms| ms / 1000),

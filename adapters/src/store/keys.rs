@@ -171,3 +171,8 @@ pub fn node(node: &teleconf_domain::NodeId) -> Key {
 }
 /// The `gsi2` partition of every node's heartbeat.
 pub const NODES: &str = "NODES";
+
+/// The lease of a conference's room.
+pub fn room(conference: ConferenceId) -> Key {
+    (format!("ROOM#{conference}"), "ROOM".into())
+}

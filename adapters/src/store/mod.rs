@@ -29,6 +29,7 @@
 //! | mail delivery   | `DELIVERY#<key>`       | `DELIVERY`      |                                               | (expires through `ttl`)                              |
 //! | IP phone (`*44`) | `IPPHONE#<source>`    | `IPPHONE`       | `ACCOUNT#<account>` / `IPPHONE#<source>`       | `IPPHONES` / `<source>` (every account's)            |
 //! | media node      | `NODE#<node id>`       | `NODE`          |                                               | `NODES` / `<node id>` (every node's; expires through `ttl`) |
+//! | room lease      | `ROOM#<conference id>` | `ROOM`          |                                               | (expires through `ttl`: a day after the lease) |
 //!
 //! How each access pattern is served:
 //! - **by id**: GetItem on the entity's `pk`/`sk`.
@@ -70,6 +71,8 @@
 //!   readers decode item images with [`stream`].
 //! - **IP phones**: see [`ip_phones`]; the source is the key, as an access number is.
 //! - **media nodes' heartbeats**: see [`nodes`].
+//! - **which node holds a conference's room**: see [`rooms`]; a conditional put
+//!   claims, a conditional delete releases.
 //!
 //! Timestamps inside keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
@@ -79,6 +82,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod memory;
 pub mod nodes;
+pub mod rooms;
 pub mod stream;
 
 #[cfg(any(test, feature = "testkit"))]
@@ -98,6 +102,7 @@ use teleconf_domain::{
 pub use ip_phones::IpPhoneStore;
 pub use lifecycle::{DeliveryStore, LifecycleStore};
 pub use nodes::NodeStore;
+pub use rooms::{Claim, RoomStore};
 
 /// Accounts (the provider's side).
 #[async_trait]
@@ -316,6 +321,7 @@ pub trait Store:
     + ControlStore
     + IpPhoneStore
     + NodeStore
+    + RoomStore
 {
 }
 
@@ -335,5 +341,6 @@ impl<T> Store for T where
         + ControlStore
         + IpPhoneStore
         + NodeStore
+        + RoomStore
 {
 }

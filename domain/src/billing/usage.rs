@@ -221,6 +221,7 @@ pub fn synthetic_leg(
         dialled: None,
         caller_id: "+15145550100".into(),
         role: CallerRole::Participant,
+        owner_node: None,
         joined_at: joined,
         month: YearMonth::of(joined, account.time_zone),
         left_at: None,

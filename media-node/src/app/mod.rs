@@ -18,9 +18,12 @@
 //!   the keypad's and the portal's commands do to it.
 //! - [`mixer`]: a room's audio: jitter buffers, the 20 ms N−1 mix on absolute
 //!   deadlines, listeners never heard, the shared mix encoded once.
+//! - [`cascade`]: what the two ends of a node-to-node cascade agree on: the
+//!   cascade INVITE's headers and their HMAC.
 //! - [`CallKey`]: how the node keys its calls, which the rooms key their
 //!   members by.
 
+pub mod cascade;
 pub mod intro;
 pub mod ivr;
 pub mod keypad;

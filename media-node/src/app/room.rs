@@ -20,6 +20,12 @@
 //!   (« this conference is recorded »); its recording is the room's full mix,
 //!   what a listener hears (prompts and tones are said to one caller at a time
 //!   and are never in it); `*8` pauses and resumes it.
+//! - **Cascades** ([`Room::join_cascade`], issue #16): another node's leg into
+//!   this room, carrying the sum of that node's talking callers; the mixer
+//!   takes it as one talker (it hears the room's N−1 mix, never itself). It is
+//!   no caller: not counted, not announced, no tone when it comes or goes, not
+//!   muted by lecture mode, never the last caller `*9` removes; the room stays
+//!   open while one is in.
 //! - **From the portal** ([`Room::control`]): a moderator of the account
 //!   mutes or unmutes one caller (who is told), removes one, locks or unlocks,
 //!   mutes all participants or lifts it: the keypad's rules, nobody's keys.
@@ -81,6 +87,8 @@ pub struct Room {
     mixer: Mixer,
     /// Legs in, oldest first, with their roles.
     order: Vec<(CallKey, CallerRole)>,
+    /// Other nodes' cascade legs in.
+    cascades: HashSet<CallKey>,
     /// Legs that muted themselves.
     self_muted: HashSet<CallKey>,
     locked: bool,
@@ -89,6 +97,9 @@ pub struct Room {
     recording: Option<bool>,
     /// Its account (for the activity feed).
     account: Option<AccountId>,
+    /// A member's room (issue #16): the conference's first caller is in the
+    /// owner's room, so nobody here is told they are the first.
+    member: bool,
 }
 
 impl Room {
@@ -98,6 +109,16 @@ impl Room {
             recording: record.then_some(false),
             account: Some(account),
             ..Self::default()
+        }
+    }
+
+    /// A member node's room of `account`'s conference, joined to the owner's
+    /// room by a cascade: it never records (the owner's mix is the recording)
+    /// and tells nobody they are the first caller.
+    pub fn member(account: AccountId) -> Self {
+        Self {
+            member: true,
+            ..Self::new(account, false)
         }
     }
 
@@ -132,9 +153,19 @@ impl Room {
         self.order.len()
     }
 
-    /// Nobody is in.
+    /// The other nodes' cascade legs in.
+    pub fn cascades(&self) -> impl Iterator<Item = CallKey> + '_ {
+        self.cascades.iter().copied()
+    }
+
+    /// Whether a caller is in (cascades aside).
+    pub fn has_callers(&self) -> bool {
+        !self.order.is_empty()
+    }
+
+    /// Nobody is in: no caller, no cascade.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.order.is_empty() && self.cascades.is_empty()
     }
 
     /// Locked by a moderator: new callers are turned away.
@@ -163,12 +194,24 @@ impl Room {
             effects.push(Effect::Say(leg, Prompt::Recorded));
         }
         if self.order.is_empty() {
-            effects.push(Effect::Say(leg, Prompt::FirstCaller));
+            if !self.member {
+                effects.push(Effect::Say(leg, Prompt::FirstCaller));
+            }
         } else {
             effects.extend(self.others(leg, Prompt::EntryTone));
         }
         self.order.push((leg, role));
         Ok(effects)
+    }
+
+    /// Another node's cascade comes in: one talker, no caller (see the module
+    /// documentation).
+    pub fn join_cascade(&mut self, leg: CallKey, codec: Codec) -> Result<(), MixerError> {
+        // A moderator's seat in the mixer: heard, and lecture mode leaves it be
+        // (the member mutes its own callers).
+        self.mixer.join(leg, CallerRole::Moderator, codec)?;
+        self.cascades.insert(leg);
+        Ok(())
     }
 
     /// A caller goes (hung up, removed, dropped): its reception figures, and
@@ -177,6 +220,9 @@ impl Room {
         let Ok(stats) = self.mixer.leave(leg) else {
             return (None, Vec::new());
         };
+        if self.cascades.remove(&leg) {
+            return (Some(stats), Vec::new());
+        }
         self.order.retain(|(key, _)| *key != leg);
         self.self_muted.remove(&leg);
         (Some(stats), self.others(leg, Prompt::ExitTone))
@@ -408,6 +454,43 @@ mod tests {
                 Effect::Remove(CallKey(2))
             ]
         );
+    }
+
+    #[test]
+    fn a_cascade_is_heard_but_neither_counted_announced_nor_removed_and_keeps_the_room_open() {
+        let mut room = conference(&[M]);
+        room.join_cascade(CallKey(9), Codec::Pcmu).unwrap();
+        assert_eq!(room.len(), 1, "not a caller");
+        assert_eq!(
+            room.command(CallKey(0), Command::RemoveLast),
+            [Effect::Say(CallKey(0), Prompt::CallerRemoved(false))],
+            "*9 never removes a cascade"
+        );
+        room.command(CallKey(0), Command::LectureMode);
+        assert!(!muted(&room, 9), "lecture mode leaves the cascade heard");
+        let effects = room.join(CallKey(1), P, Codec::Pcmu).unwrap();
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::Say(CallKey(9), _))),
+            "no tone to a cascade: {effects:?}"
+        );
+        room.leave(CallKey(0));
+        room.leave(CallKey(1));
+        assert!(!room.is_empty(), "the cascade keeps the room open");
+        assert_eq!(room.leave(CallKey(9)).1, [], "no exit tone for a cascade");
+        assert!(room.is_empty());
+    }
+
+    #[test]
+    fn in_a_members_room_nobody_is_told_they_are_the_first_caller() {
+        let mut room = Room::member(AccountId::new());
+        assert_eq!(room.join(CallKey(0), P, Codec::Pcmu).unwrap(), []);
+        assert_eq!(
+            room.join(CallKey(1), P, Codec::Pcmu).unwrap(),
+            [Effect::Say(CallKey(0), Prompt::EntryTone)]
+        );
+        assert!(!room.records());
     }
 
     #[test]

@@ -49,7 +49,7 @@ use crate::app::CallKey;
 use crate::app::lookup::{Answer, Attempts, ConferenceInfo, Lookup, Unavailable};
 use crate::app::prompts::Prompt;
 use crate::app::prompts::{self, Clip};
-use crate::node::{Input, IoOutput, MediaOutput, Node, NodeConfig, Output};
+use crate::node::{Input, IoOutput, MediaOutput, Node, NodeConfig, Output, RoomOwner};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT};
 
 /// Four RTP ports: a fifth concurrent call gets 503.
@@ -501,6 +501,8 @@ impl Shell {
             rtp_ports: PORTS,
             timers: Timers::default(),
             drain_grace: Duration::from_secs(60),
+            cascade: None,
+            node_id: "node-a".parse().expect("a node id"),
         };
         let mut node = Node::new(config);
         let phone = IpPhone::new(
@@ -541,6 +543,17 @@ impl Shell {
         self.node.handle_input(input);
         while let Some(output) = self.node.poll_output() {
             self.check(&output)?;
+            if let Output::Io(IoOutput::ClaimRoom(conference)) = output {
+                // The room's lease is this node's at once.
+                self.inputs += 1;
+                self.node.handle_input(Input::RoomOwner {
+                    now: self.now,
+                    wall_clock: chrono::Utc::now(),
+                    conference,
+                    owner: RoomOwner::Here,
+                });
+                continue;
+            }
             if let Some(lookup) = self.lookup(output) {
                 match self.answer_at_once {
                     Some(how) => {

@@ -29,6 +29,24 @@
 //!   `Leave` removes it (the room goes when empty). Each room ticks on its own
 //!   absolute deadlines and every leg's payload goes back to its call
 //!   (`FromRoom`).
+//! - **Leases** (issue #16): a conference's room lives on the node that holds
+//!   its lease. The first join of a conference with no room here asks the shell
+//!   to claim it ([`IoOutput::ClaimRoom`]); the joins of that conference wait
+//!   (their calls go on, their audio goes nowhere) until the shell tells who
+//!   holds it ([`Input::RoomOwner`]): this node → the room opens here, the
+//!   joins go in; the store unreachable → the room opens here all the same
+//!   (as a single node would), logged and counted ([`MediaStats::rooms_unleased`]),
+//!   and the shell's heartbeat claims it when the store is back; another node →
+//!   the room opens here for this node's callers and this node cascades to the
+//!   owner's room (`uplink`: one SIP dialog whose leg is one talker in both
+//!   rooms); with no cascade configured (or no port left) the room here stays
+//!   alone, a split room, counted ([`MediaStats::rooms_owned_elsewhere`]). A
+//!   cascade that fails or breaks leaves the room here alone too, counted
+//!   ([`MediaStats::cascades_failed`]). Other nodes' cascades into the rooms this
+//!   node holds come in at the SIP edge (`sip`). The rooms this node
+//!   holds ([`Node::held_rooms`]) are the ones whose lease the heartbeat renews
+//!   and whose portal commands it takes; the last caller's leave releases the
+//!   lease ([`IoOutput::ReleaseRoom`]).
 //! - **Lookups**: the calls' ([`crate::app::lookup`]) go out as
 //!   [`IoOutput::Lookup`], keyed by the call, and their answers come back as
 //!   [`Input::Answer`] with that key, passed on unchanged (but for the moderator's
@@ -48,14 +66,16 @@
 //!
 //! ## Layout
 //! - this file: the node's inputs and outputs, its calls and their deadlines;
-//! - `sip`: the SIP edge and new calls; `rooms`: what the calls ask, carried
-//!   out, and the rooms;
+//! - `sip`: the SIP edge and new calls (cascades in included); `rooms`: what
+//!   the calls ask, carried out, and the rooms; `uplink`: this node's cascades
+//!   to other nodes' rooms;
 //! - [`call`]: one call; [`star44`]: who may dial `*44`.
 
 pub mod call;
 mod rooms;
 mod sip;
 pub mod star44;
+mod uplink;
 
 pub use sip::SOURCE_HEADER;
 
@@ -68,18 +88,20 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use teleconf_domain::{
-    AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant,
+    AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant, NodeId,
 };
 use teleconf_sip::rtp::DroppedRtp;
 use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::Timers;
 
 use crate::app::CallKey;
+use crate::app::cascade::CascadeSecret;
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
 use crate::app::mixer::LegStats;
 use crate::app::prompts;
 use crate::app::room::Room;
 use call::Call;
+use rooms::Lease;
 use sip::PendingInvite;
 use star44::IpPhones;
 
@@ -112,6 +134,22 @@ pub struct NodeConfig {
     /// Once the node drains, how long after its conference's planned end a call
     /// may go on (from the drain's start for a call not in a conference yet).
     pub drain_grace: Duration,
+    /// This node's name: the owner its room leases and CDR legs name, and the
+    /// member its cascade INVITEs name.
+    pub node_id: NodeId,
+    /// Who may open a cascade into this node's rooms, and the secret its
+    /// INVITE is signed with; `None` refuses every cascade INVITE (403).
+    pub cascade: Option<CascadeConfig>,
+}
+
+/// The cascade between nodes ([`crate::app::cascade`]).
+#[derive(Debug, Clone)]
+pub struct CascadeConfig {
+    /// The nodes' addresses (`TELECONF_NODE_SOURCES`): the only sources of a
+    /// cascade INVITE taken.
+    pub sources: Sources,
+    /// The nodes' shared secret (`TELECONF_CASCADE_SECRET`).
+    pub secret: CascadeSecret,
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).
@@ -123,6 +161,33 @@ pub struct MediaStats {
     /// Requests that named their source ([`sip::SOURCE_HEADER`]) from outside the
     /// SIP entry: the header was ignored.
     pub untrusted_source_headers: u64,
+    /// Rooms opened without a lease: the store could not be reached to claim it.
+    pub rooms_unleased: u64,
+    /// Rooms opened here while another node held their lease.
+    pub rooms_owned_elsewhere: u64,
+    /// Cascade INVITEs refused (403): from outside the nodes' addresses, through
+    /// the SIP entry, or without a valid signature.
+    pub cascades_refused: u64,
+    /// Cascades to another node's room that failed or broke (refused, never
+    /// answered, no RTP, hung up by the owner): the room here went on alone.
+    pub cascades_failed: u64,
+}
+
+/// Who holds a conference's room, as the shell's claim found it
+/// ([`Input::RoomOwner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomOwner {
+    /// This node: the lease is its own now.
+    Here,
+    /// Another node holds a live lease.
+    Elsewhere {
+        /// The owner.
+        node: NodeId,
+        /// Where its cascade is reached.
+        cascade: SocketAddr,
+    },
+    /// The store could not be reached: nobody knows.
+    Unknown,
 }
 
 /// What happens to the node.
@@ -177,6 +242,17 @@ pub enum Input<'a> {
     /// The accounts' IP phones as the store holds them now: they replace those the
     /// node knew (who may dial `*44`, and whose address may send requests).
     IpPhones(IpPhones),
+    /// Answers [`IoOutput::ClaimRoom`]: who holds `conference`'s room.
+    RoomOwner {
+        /// Monotonic time.
+        now: Instant,
+        /// The wall clock at `now` (a cascade INVITE is signed with it).
+        wall_clock: DateTime<Utc>,
+        /// The conference.
+        conference: ConferenceId,
+        /// Who holds it.
+        owner: RoomOwner,
+    },
     /// A moderator's command from the portal for a conference this node holds
     /// ([`Node::conferences`]); one aimed at a caller no longer in does nothing.
     Control {
@@ -255,6 +331,11 @@ pub enum IoOutput {
         /// What it asks.
         lookup: Lookup,
     },
+    /// Claim the lease of this conference's room for this node; answer with
+    /// [`Input::RoomOwner`].
+    ClaimRoom(ConferenceId),
+    /// This node's room of the conference closed: release its lease.
+    ReleaseRoom(ConferenceId),
     /// Write the CDR leg.
     CdrOpen(CallLeg),
     /// Close the CDR leg.
@@ -313,6 +394,9 @@ struct HostedCall {
     room: Option<ConferenceId>,
     /// Its conference's planned end, once it joined.
     ends: Option<Instant>,
+    /// The node holding its room (this one, or the owner it cascades to), once
+    /// in: its CDR leg notes it.
+    owner: Option<NodeId>,
 }
 
 /// Every call and room of one media node. See the [module documentation](self).
@@ -324,6 +408,16 @@ pub struct Node {
     by_call_id: HashMap<String, CallKey>,
     by_port: HashMap<u16, CallKey>,
     rooms: HashMap<ConferenceId, Room>,
+    /// What the node knows of each conference's lease: those it claims (with
+    /// the joins waiting on the claim) and those whose room is here.
+    leases: HashMap<ConferenceId, Lease>,
+    /// Rooms opened without a lease, or while another node held it.
+    rooms_unleased: u64,
+    rooms_owned_elsewhere: u64,
+    cascades_refused: u64,
+    cascades_failed: u64,
+    /// This node's cascades to other nodes' rooms.
+    uplinks: HashMap<CallKey, uplink::Uplink>,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
@@ -375,6 +469,12 @@ impl Node {
             by_call_id: HashMap::new(),
             by_port: HashMap::new(),
             rooms: HashMap::new(),
+            leases: HashMap::new(),
+            rooms_unleased: 0,
+            rooms_owned_elsewhere: 0,
+            cascades_refused: 0,
+            cascades_failed: 0,
+            uplinks: HashMap::new(),
             left: HashMap::new(),
             on_line: HashMap::new(),
             deadlines: HashMap::new(),
@@ -407,6 +507,10 @@ impl Node {
         MediaStats {
             rtp_dropped,
             untrusted_source_headers: self.untrusted_source_headers,
+            rooms_unleased: self.rooms_unleased,
+            rooms_owned_elsewhere: self.rooms_owned_elsewhere,
+            cascades_refused: self.cascades_refused,
+            cascades_failed: self.cascades_failed,
         }
     }
 
@@ -441,10 +545,28 @@ impl Node {
         }
     }
 
-    /// The conferences this node holds (those with a room): the ones whose portal
-    /// commands the shell fetches.
+    /// The conferences with a room on this node.
     pub fn conferences(&self) -> impl Iterator<Item = ConferenceId> + '_ {
         self.rooms.keys().copied()
+    }
+
+    /// The conferences whose room this node holds: the lease is its own, or it
+    /// could not be claimed (the store away) and nobody else's is known. Their
+    /// leases are the ones the heartbeat renews (or claims, when unleased) and
+    /// their portal commands the ones the shell fetches.
+    pub fn held_rooms(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.leases
+            .iter()
+            .filter(|(_, lease)| lease.is_held())
+            .map(|(conference, _)| *conference)
+    }
+
+    /// The conferences whose room is here alone while another node holds (or
+    /// held) the lease: the heartbeat claims them, and its answer
+    /// ([`Input::RoomOwner`]) makes the room here the conference's (the lease
+    /// was free) or cascades it to the new owner.
+    pub fn rooms_to_claim(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.rooms_alone()
     }
 
     /// Feeds one input.
@@ -464,6 +586,8 @@ impl Node {
             } => {
                 if let Some(&leg) = self.by_port.get(&port) {
                     self.feed(now, leg, call::Input::Rtp(bytes, from));
+                } else if let Some(uplink) = self.uplink_on(port) {
+                    self.uplink_rtp(now, uplink, bytes, from);
                 }
             }
             Input::Tick(now) => {
@@ -492,11 +616,21 @@ impl Node {
                 for leg in due {
                     self.feed(now, leg, call::Input::Timeout);
                 }
+                let uplinks: Vec<CallKey> = self
+                    .uplinks
+                    .iter()
+                    .filter(|(_, uplink)| uplink.poll_timeout().is_some_and(|at| at <= now))
+                    .map(|(key, _)| *key)
+                    .collect();
+                for uplink in uplinks {
+                    self.uplink_timeout(now, uplink);
+                }
                 self.tick_rooms(now);
             }
             Input::Drain(now) => {
                 self.draining = true;
                 self.drain_started.get_or_insert(now);
+                self.hand_over(now);
             }
             Input::HangUpAll(now) => {
                 self.draining = true;
@@ -511,6 +645,12 @@ impl Node {
                 conference,
                 command,
             } => self.control(now, conference, command),
+            Input::RoomOwner {
+                now,
+                wall_clock,
+                conference,
+                owner,
+            } => self.room_owner(now, wall_clock, conference, owner),
             Input::IpPhones(phones) => {
                 if phones != self.ip_phones {
                     tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");
@@ -530,7 +670,11 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
         let rooms = self.rooms.values().filter_map(Room::poll_timeout);
-        calls.into_iter().chain(rooms).min()
+        let uplinks = self
+            .uplinks
+            .values()
+            .filter_map(uplink::Uplink::poll_timeout);
+        calls.into_iter().chain(rooms).chain(uplinks).min()
     }
 
     fn io(&mut self, output: IoOutput) {

@@ -1,18 +1,65 @@
 //! What the calls ask of the node, carried out: SIP and RTP to send, lookups,
-//! and the rooms: joins, the keypad's commands, the callers' audio, leaves, the
-//! portal's commands, the live view and the activity feed, the rooms' ticks.
+//! and the rooms: joins (waiting on the lease's claim when the conference has no
+//! room here), the keypad's commands, the callers' audio, leaves, the portal's
+//! commands, the live view and the activity feed, the rooms' ticks.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
+
 use teleconf_domain::{
-    ActivityKind, ConferenceId, ControlCommand, LegId, LegQuality, LiveParticipant,
+    AccountId, ActivityKind, CallerRole, ConferenceId, ControlCommand, LegId, LegQuality,
+    LiveParticipant, NodeId,
 };
+use teleconf_sip::sdp::Codec;
 
 use super::call;
-use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output};
+use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output, RoomOwner};
 use crate::app::CallKey;
 use crate::app::room::{Control, Effect, Event, Room};
+
+/// What the node knows of a conference's lease.
+#[derive(Debug)]
+pub(super) enum Lease {
+    /// Claimed, no answer yet: these joins wait for it, in order.
+    Claiming(Vec<PendingJoin>),
+    /// The room is here: the lease is this node's ([`RoomOwner::Here`]), or
+    /// could not be claimed ([`RoomOwner::Unknown`]).
+    Held,
+    /// The room is here for this node's callers, joined to the owner's room by
+    /// this node's cascade ([`super::uplink`]).
+    Member {
+        /// The cascade.
+        uplink: CallKey,
+        /// The owner.
+        owner: NodeId,
+    },
+    /// The room is here while another node holds the lease, with no cascade to
+    /// it (none configured, or it failed): a split room.
+    Elsewhere {
+        /// The owner.
+        owner: NodeId,
+    },
+}
+
+impl Lease {
+    /// Whether this node holds the room: renews (or claims) its lease and takes
+    /// its portal commands.
+    pub(super) fn is_held(&self) -> bool {
+        matches!(self, Lease::Held)
+    }
+}
+
+/// A join waiting for its conference's lease.
+#[derive(Debug)]
+pub(super) struct PendingJoin {
+    key: CallKey,
+    role: CallerRole,
+    codec: Codec,
+    account: AccountId,
+    record: bool,
+}
 
 impl Node {
     pub(super) fn carry_out(&mut self, now: Instant, key: CallKey, output: call::Output) {
@@ -50,27 +97,40 @@ impl Node {
                 ends,
             } => {
                 hosted.ends = Some(ends);
-                if record && !self.rooms.contains_key(&conference) {
-                    self.outputs
-                        .push_back(Output::Media(MediaOutput::RecordingStart {
-                            conference,
-                            account,
-                        }));
+                let join = PendingJoin {
+                    key,
+                    role,
+                    codec,
+                    account,
+                    record,
+                };
+                if self.rooms.contains_key(&conference) {
+                    self.enter_room(now, conference, join);
+                } else if let Some(Lease::Claiming(waiting)) = self.leases.get_mut(&conference) {
+                    waiting.push(join);
+                } else {
+                    self.leases.insert(conference, Lease::Claiming(vec![join]));
+                    self.io(IoOutput::ClaimRoom(conference));
                 }
-                // A room mixes on its own deadlines, from its first caller's
-                // admission: rooms opened at different moments spread the
-                // node's work over the 20 ms period.
-                let room = self.rooms.entry(conference).or_insert_with(|| {
-                    let mut room = Room::new(account, record);
-                    room.mixer_mut().anchor(now);
-                    room
-                });
-                match room.join(key, role, codec) {
-                    Ok(effects) => {
-                        hosted.room = Some(conference);
-                        self.apply(now, conference, effects);
-                    }
-                    Err(error) => tracing::warn!(%error, "node: join refused"),
+            }
+            call::Output::JoinCascade {
+                leg: _,
+                conference,
+                codec,
+            } => {
+                // Checked at its INVITE; the room may have closed since.
+                let joined = match self.rooms.get_mut(&conference) {
+                    Some(room) if self.leases.get(&conference).is_some_and(Lease::is_held) => room
+                        .join_cascade(key, codec)
+                        .map_err(|error| tracing::warn!(%error, "node: cascade refused"))
+                        .is_ok(),
+                    _ => false,
+                };
+                if joined {
+                    tracing::info!(%conference, "node: cascade in the room");
+                    hosted.room = Some(conference);
+                } else {
+                    self.feed(now, key, call::Input::HangUp);
                 }
             }
             call::Output::Keypad { leg: _, command } => {
@@ -99,7 +159,8 @@ impl Node {
                 self.outputs
                     .push_back(Output::Io(IoOutput::StoreIntro { target, pcm }));
             }
-            call::Output::CdrOpen(cdr) => {
+            call::Output::CdrOpen(mut cdr) => {
+                cdr.owner_node.clone_from(&hosted.owner);
                 let muted = hosted
                     .room
                     .and_then(|c| self.rooms.get(&c))
@@ -122,6 +183,7 @@ impl Node {
                 self.outputs.push_back(Output::Io(IoOutput::CdrOpen(cdr)));
             }
             call::Output::CdrClose(mut cdr) => {
+                cdr.owner_node.clone_from(&hosted.owner);
                 // The room's figures for the leg, kept when it left (just before).
                 if let Some(stats) = self.left.remove(&key) {
                     cdr.quality = Some(LegQuality {
@@ -144,12 +206,213 @@ impl Node {
         }
     }
 
+    /// The shell's claim of `conference`'s lease found `owner`: the joins that
+    /// waited go in.
+    pub(super) fn room_owner(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        conference: ConferenceId,
+        owner: RoomOwner,
+    ) {
+        match self.leases.get(&conference) {
+            Some(Lease::Claiming(_)) => {}
+            Some(Lease::Elsewhere { .. }) if self.rooms.contains_key(&conference) => {
+                return self.take_over(now, wall_clock, conference, owner);
+            }
+            _ => return,
+        }
+        let Some(Lease::Claiming(waiting)) = self.leases.remove(&conference) else {
+            return;
+        };
+        // The claim was made for the first waiting call: its span names it.
+        let span = waiting
+            .first()
+            .and_then(|join| self.call_span(join.key))
+            .cloned()
+            .unwrap_or_else(tracing::Span::none);
+        let entered = span.enter();
+        let lease = match owner {
+            RoomOwner::Here => {
+                tracing::info!(%conference, "node: room lease claimed");
+                Lease::Held
+            }
+            RoomOwner::Unknown => {
+                self.rooms_unleased += 1;
+                tracing::warn!(%conference, "node: room lease not claimable (store unreachable): room opened here, claimed by the heartbeat when the store is back");
+                Lease::Held
+            }
+            RoomOwner::Elsewhere { node, cascade } => {
+                match self.open_uplink(now, wall_clock, conference, cascade) {
+                    Some(uplink) => {
+                        tracing::info!(%conference, owner = %node, %cascade, "node: room lease held by another node: cascade to it");
+                        Lease::Member {
+                            uplink,
+                            owner: node,
+                        }
+                    }
+                    None => {
+                        self.rooms_owned_elsewhere += 1;
+                        tracing::warn!(%conference, owner = %node, %cascade, "node: room lease held by another node, no cascade to it (none configured, or no port left): room opened here alone");
+                        Lease::Elsewhere { owner: node }
+                    }
+                }
+            }
+        };
+        drop(entered);
+        self.leases.insert(conference, lease);
+        for join in waiting {
+            let span = self.call_span(join.key).cloned();
+            let _entered = span.as_ref().map(tracing::Span::enter);
+            self.enter_room(now, conference, join);
+        }
+        if !self.rooms.contains_key(&conference) {
+            self.close_lease(conference);
+        }
+    }
+
+    /// A room here alone while another node held the lease (its cascade
+    /// failed, or none was possible) learns from the heartbeat's claim who
+    /// holds it now: this node (the owner was lost, or handed the room over) →
+    /// the room here is the conference's room; another node → this node
+    /// cascades to it.
+    fn take_over(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        conference: ConferenceId,
+        owner: RoomOwner,
+    ) {
+        match owner {
+            RoomOwner::Here => {
+                tracing::info!(%conference, "node: room lease taken over: the room here is the conference's now");
+                self.leases.insert(conference, Lease::Held);
+            }
+            RoomOwner::Elsewhere { node, cascade } => {
+                let lease = match self.open_uplink(now, wall_clock, conference, cascade) {
+                    Some(uplink) => {
+                        tracing::info!(%conference, owner = %node, %cascade, "node: room lease held by another node now: cascade to it");
+                        Lease::Member {
+                            uplink,
+                            owner: node,
+                        }
+                    }
+                    None => Lease::Elsewhere { owner: node },
+                };
+                self.leases.insert(conference, lease);
+            }
+            RoomOwner::Unknown => {}
+        }
+    }
+
+    /// The rooms here alone while another node held their lease: the
+    /// heartbeat claims them, to take them over once that lease is gone.
+    pub(super) fn rooms_alone(&self) -> impl Iterator<Item = ConferenceId> + '_ {
+        self.leases
+            .iter()
+            .filter(|(conference, lease)| {
+                matches!(lease, Lease::Elsewhere { .. }) && self.rooms.contains_key(conference)
+            })
+            .map(|(conference, _)| *conference)
+    }
+
+    /// A draining node hands over each room it holds where no caller of its own
+    /// is left: it hangs up the other nodes' cascades (their rooms go on alone,
+    /// and one of them claims the lease this node releases as the room closes),
+    /// so a drain never waits on other nodes' callers.
+    pub(super) fn hand_over(&mut self, now: Instant) {
+        if !self.draining {
+            return;
+        }
+        let cascades: Vec<CallKey> = self
+            .rooms
+            .iter()
+            .filter(|(conference, room)| {
+                !room.has_callers() && matches!(self.leases.get(conference), Some(Lease::Held))
+            })
+            .flat_map(|(_, room)| room.cascades())
+            .collect();
+        for key in cascades {
+            tracing::info!(
+                leg = key.0,
+                "node: draining, no caller of its own left: the room handed over"
+            );
+            self.feed(now, key, call::Input::HangUp);
+        }
+    }
+
+    /// The node holding `conference`'s room, as this node knows it.
+    fn owner_of(&self, conference: ConferenceId) -> Option<NodeId> {
+        match self.leases.get(&conference)? {
+            Lease::Held => Some(self.config.node_id.clone()),
+            Lease::Member { owner, .. } | Lease::Elsewhere { owner } => Some(owner.clone()),
+            Lease::Claiming(_) => None,
+        }
+    }
+
+    /// Puts a call into `conference`'s room here, opening it on its first.
+    fn enter_room(&mut self, now: Instant, conference: ConferenceId, join: PendingJoin) {
+        let PendingJoin {
+            key,
+            role,
+            codec,
+            account,
+            record,
+        } = join;
+        // The recording is the owner's full mix: a member's room records nothing.
+        let member = matches!(self.leases.get(&conference), Some(Lease::Member { .. }));
+        let record = record && !member;
+        if record && !self.rooms.contains_key(&conference) {
+            self.media(MediaOutput::RecordingStart {
+                conference,
+                account,
+            });
+        }
+        // A room mixes on its own deadlines, from its first caller's admission:
+        // rooms opened at different moments spread the node's work over the 20 ms
+        // period.
+        let room = self.rooms.entry(conference).or_insert_with(|| {
+            let mut room = if member {
+                Room::member(account)
+            } else {
+                Room::new(account, record)
+            };
+            room.mixer_mut().anchor(now);
+            room
+        });
+        match room.join(key, role, codec) {
+            Ok(effects) => {
+                let owner = self.owner_of(conference);
+                if let Some(hosted) = self.calls.get_mut(&key) {
+                    hosted.room = Some(conference);
+                    hosted.owner = owner;
+                }
+                self.apply(now, conference, effects);
+            }
+            Err(error) => tracing::warn!(%error, "node: join refused"),
+        }
+    }
+
+    /// `conference` has no room here any more: its lease, if this node's, is
+    /// released.
+    fn close_lease(&mut self, conference: ConferenceId) {
+        if let Some(Lease::Held) = self.leases.remove(&conference) {
+            self.io(IoOutput::ReleaseRoom(conference));
+        }
+    }
+
     pub(super) fn leave_room(&mut self, now: Instant, key: CallKey) {
         let Some(conference) = self
             .calls
             .get_mut(&key)
             .and_then(|hosted| hosted.room.take())
         else {
+            // A call that goes while its join waits on the claim never goes in.
+            for lease in self.leases.values_mut() {
+                if let Lease::Claiming(waiting) = lease {
+                    waiting.retain(|join| join.key != key);
+                }
+            }
             return;
         };
         if let Some(room) = self.rooms.get_mut(&conference) {
@@ -157,6 +420,17 @@ impl Node {
             if let Some(stats) = stats {
                 self.left.insert(key, stats);
             }
+            // The last caller here gone, this node's cascade to the owner goes.
+            if !room.has_callers()
+                && let Some(&Lease::Member { uplink, .. }) = self.leases.get(&conference)
+            {
+                self.leases.remove(&conference);
+                self.close_uplink(now, uplink);
+            }
+            self.hand_over(now);
+            let Some(room) = self.rooms.get_mut(&conference) else {
+                return;
+            };
             if room.is_empty() {
                 tracing::info!(%conference, "node: room closed");
                 if room.records() {
@@ -164,6 +438,7 @@ impl Node {
                         .push_back(Output::Media(MediaOutput::RecordingStop { conference }));
                 }
                 self.rooms.remove(&conference);
+                self.close_lease(conference);
             }
             self.apply(now, conference, effects);
         }
@@ -293,7 +568,11 @@ impl Node {
             }
         }
         for (leg, frame) in &frames {
-            self.feed(now, *leg, call::Input::FromRoom(frame));
+            if self.uplinks.contains_key(leg) {
+                self.uplink_frame(*leg, frame);
+            } else {
+                self.feed(now, *leg, call::Input::FromRoom(frame));
+            }
         }
         frames.clear();
         self.tick_frames = frames;

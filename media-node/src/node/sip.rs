@@ -10,6 +10,14 @@
 //! it names is then the caller's origin for the trunk allow-list, `*44` and the
 //! IVR's guessing counters. From anyone else it is ignored and counted
 //! ([`MediaStats::untrusted_source_headers`](super::MediaStats)).
+//!
+//! Another node's cascade INVITE ([`cascade`]) is taken only straight from a
+//! node's address ([`NodeConfig::cascade`](super::NodeConfig::cascade)), never
+//! through the SIP entry, signed with the nodes' secret, into a room this node
+//! holds (404 otherwise: the member reads the lease again); it becomes a call
+//! with no IVR and no CDR whose leg is one talker in the room. Refused ones get
+//! 403 and are counted ([`MediaStats::cascades_refused`](super::MediaStats)).
+//! The cascade's in-dialog requests come from the member node's address.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -29,6 +37,7 @@ use super::call::{self, Call, Settings};
 use super::star44::STAR44;
 use super::{HostedCall, IoOutput, MediaOutput, Node};
 use crate::app::CallKey;
+use crate::app::cascade;
 use crate::app::lookup::{Answer, Lookup};
 
 /// The header in which the SIP entry names the sender of the request it relays
@@ -66,6 +75,8 @@ struct NewCall {
     language: Language,
     prompts: teleconf_domain::ConferencePrompts,
     star44: Option<AccountId>,
+    /// Another node's cascade into that conference's room.
+    cascade: Option<teleconf_domain::ConferenceId>,
 }
 
 impl Node {
@@ -90,16 +101,33 @@ impl Node {
         };
         let request = match message {
             SipMessage::Response(response) => {
-                if let Some(leg) = call_id(&response).and_then(|id| self.by_call_id.get(&id)) {
+                let id = call_id(&response);
+                if let Some(leg) = id.as_ref().and_then(|id| self.by_call_id.get(id)) {
                     let leg = *leg;
                     self.feed(now, leg, call::Input::Sip(SipMessage::Response(response)));
+                } else if let Some(uplink) = id.and_then(|id| self.uplink_of(&id))
+                    && self.is_node(from.ip())
+                {
+                    self.uplink_sip(now, uplink, SipMessage::Response(response));
                 }
                 return;
             }
             SipMessage::Request(request) => request,
         };
         let from_entry = self.is_entry(from.ip());
+        let from_node = self.is_node(from.ip());
         let origin = self.origin(from, from_entry, &request);
+        if from_node && let Some(id) = call_id(&request) {
+            if let Some(&leg) = self.by_call_id.get(&id) {
+                return self.feed(now, leg, call::Input::Sip(SipMessage::Request(request)));
+            }
+            if let Some(uplink) = self.uplink_of(&id) {
+                return self.uplink_sip(now, uplink, SipMessage::Request(request));
+            }
+        }
+        if request.method == Method::Invite && cascade::is_cascade(&request) {
+            return self.cascade_invite(now, wall_clock, from, from_node, request);
+        }
         if !from_entry && !self.is_allowed(from.ip()) {
             if request.method != Method::Ack {
                 tracing::info!(%from, method = %request.method, "node: source not allowed");
@@ -142,6 +170,82 @@ impl Node {
 
     fn is_allowed(&self, ip: IpAddr) -> bool {
         self.config.trunk_sources.contains(ip) || self.ip_phones.has_address(ip)
+    }
+
+    /// Whether `ip` is another node's, whose cascade INVITEs are verified.
+    fn is_node(&self, ip: IpAddr) -> bool {
+        self.config
+            .cascade
+            .as_ref()
+            .is_some_and(|cascade| cascade.sources.contains(ip))
+    }
+
+    /// Another node's cascade INVITE (see the module documentation).
+    fn cascade_invite(
+        &mut self,
+        now: Instant,
+        wall_clock: DateTime<Utc>,
+        from: SocketAddr,
+        from_node: bool,
+        request: Request,
+    ) {
+        let verified = match &self.config.cascade {
+            Some(config) if from_node => {
+                cascade::verify(&config.secret, &request, wall_clock).map_err(|e| e.to_string())
+            }
+            Some(_) => Err("not from a node's address".into()),
+            None => Err("no cascade configured".into()),
+        };
+        let invite = match verified {
+            Ok(invite) => invite,
+            Err(why) => {
+                self.cascades_refused += 1;
+                tracing::warn!(%from, %why, "node: cascade INVITE refused");
+                return self.respond(from, &request, 403);
+            }
+        };
+        let Some(call_id) = call_id(&request) else {
+            return;
+        };
+        if self.draining {
+            return self.respond(from, &request, 503);
+        }
+        if TransactionKey::of_request(&request).is_none() || request.body.is_empty() {
+            // No transaction could answer it; a cascade always offers its media.
+            return self.respond(from, &request, 400);
+        }
+        let span = tracing::info_span!("call", %call_id);
+        let call = span.clone();
+        let _call = call.enter();
+        let held = self
+            .leases
+            .get(&invite.conference)
+            .is_some_and(super::rooms::Lease::is_held)
+            && self.rooms.contains_key(&invite.conference);
+        if !held {
+            tracing::info!(conference = %invite.conference, member = %invite.node, "node: cascade for a room not held here");
+            return self.respond(from, &request, 404);
+        }
+        tracing::info!(conference = %invite.conference, member = %invite.node, "node: cascade INVITE");
+        let key = CallKey(self.next_leg);
+        self.next_leg += 1;
+        self.start_call(
+            now,
+            key,
+            NewCall {
+                request,
+                source: from,
+                origin: from,
+                call_id,
+                span,
+                dialled: None,
+                wall_clock,
+                language: Language::default(),
+                prompts: ConferencePrompts::default(),
+                star44: None,
+                cascade: Some(invite.conference),
+            },
+        );
     }
 
     /// Whether `ip` is the SIP entry's, whose [`SOURCE_HEADER`] is believed.
@@ -325,12 +429,13 @@ impl Node {
                 language,
                 prompts,
                 star44: pending.star44,
+                cascade: None,
             },
         );
     }
 
     /// A free RTP port drawn at random, taken from the free ones.
-    fn take_port(&mut self) -> Option<u16> {
+    pub(super) fn take_port(&mut self) -> Option<u16> {
         if self.free_ports.is_empty() {
             return None;
         }
@@ -407,6 +512,7 @@ impl Node {
                 port,
                 room: None,
                 ends: None,
+                owner: None,
             },
         );
         let caller_id = new
@@ -431,6 +537,7 @@ impl Node {
                 language: new.language,
                 prompts: new.prompts,
                 star44: new.star44,
+                cascade: new.cascade,
             },
         );
     }

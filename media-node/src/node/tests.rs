@@ -11,10 +11,17 @@ use teleconf_sip::rtp::{self, Digit, TelephoneEvent};
 use teleconf_sip::testkit::{self as sipkit, DIALLED, SIPP_SDP};
 
 use super::*;
+use crate::app::cascade::CascadeSecret;
 use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
+mod cascade;
+mod leases;
+mod two_nodes;
+
 const TRUNK: &str = "127.0.0.1";
+/// The nodes' cascade secret.
+const CASCADE_SECRET: &[u8] = b"the nodes' shared cascade secret";
 /// How long past its conference's planned end a draining node keeps a call.
 const DRAIN_GRACE: Duration = Duration::from_secs(120);
 /// The SIP entry (Kamailio), in front of the node.
@@ -35,6 +42,11 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
         rtp_ports,
         timers: Timers::default(),
         drain_grace: DRAIN_GRACE,
+        cascade: Some(CascadeConfig {
+            sources: "10.0.0.0/24".parse().expect("the nodes' subnet"),
+            secret: CascadeSecret::new(CASCADE_SECRET).expect("a secret"),
+        }),
+        node_id: "node-a".parse().expect("a node id"),
     }
 }
 
@@ -92,6 +104,10 @@ struct Shell {
     /// The store cannot be read: number lookups fail.
     store_down: bool,
     conference: ConferenceInfo,
+    /// Who holds the rooms' leases, as the claims find it; `None`: the claims
+    /// wait, their conferences in [`Shell::claims`].
+    room_owner: Option<RoomOwner>,
+    claims: Vec<ConferenceId>,
     callers: Vec<Caller>,
     /// Strangers that send a loud frame to every even port of [`PORTS`] every 20 ms.
     strangers: Vec<SocketAddr>,
@@ -108,6 +124,8 @@ impl Shell {
             number: Some(conference_number()),
             store_down: false,
             conference: testkit::seed_conference(None),
+            room_owner: Some(RoomOwner::Here),
+            claims: Vec::new(),
             callers: Vec::new(),
             strangers: Vec::new(),
             next_tick: now + Duration::from_millis(20),
@@ -154,6 +172,18 @@ impl Shell {
                     self.learn(*to, bytes);
                     None
                 }
+                Output::Io(IoOutput::ClaimRoom(conference)) => match &self.room_owner {
+                    Some(owner) => Some(Input::RoomOwner {
+                        now,
+                        wall_clock: utc(13, 40),
+                        conference: *conference,
+                        owner: owner.clone(),
+                    }),
+                    None => {
+                        self.claims.push(*conference);
+                        None
+                    }
+                },
                 _ => None,
             };
             self.log.push(output);
@@ -198,6 +228,17 @@ impl Shell {
         });
     }
 
+    /// The shell's claim of the conference's lease finds `owner`.
+    fn answer_claim(&mut self, owner: RoomOwner) {
+        let (now, conference) = (self.now, self.conference.id);
+        self.feed(Input::RoomOwner {
+            now,
+            wall_clock: utc(13, 40),
+            conference,
+            owner,
+        });
+    }
+
     /// A new caller `n` dials; returns its index.
     fn dial(&mut self, n: u32) -> usize {
         self.dial_from(n, addr(&format!("{TRUNK}:5061")), None)
@@ -206,6 +247,15 @@ impl Shell {
     /// A new caller `n` dials through `sip` (the trunk, the SIP entry…), its
     /// INVITE naming `source` in [`SOURCE_HEADER`] when given; returns its index.
     fn dial_from(&mut self, n: u32, sip: SocketAddr, source: Option<&str>) -> usize {
+        let invite = match source {
+            Some(source) => with_source(&invite(n), source),
+            None => invite(n),
+        };
+        self.send_invite(n, sip, &invite)
+    }
+
+    /// A new caller `n` sends `invite` from `sip`; returns its index.
+    fn send_invite(&mut self, n: u32, sip: SocketAddr, invite: &str) -> usize {
         self.callers.push(Caller {
             n,
             sip,
@@ -218,11 +268,7 @@ impl Shell {
             seq: 0,
             dtmf_ts: 1000,
         });
-        let invite = match source {
-            Some(source) => with_source(&invite(n), source),
-            None => invite(n),
-        };
-        self.datagram(sip, &invite);
+        self.datagram(sip, invite);
         self.callers.len() - 1
     }
 

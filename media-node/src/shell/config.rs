@@ -16,6 +16,8 @@
 //! | `TELECONF_DRAIN_GRACE_SECS` | on stop (SIGTERM), new calls get 503 and each call up goes on until it hangs up or its conference's planned end plus this many seconds (the drain's start plus this for a caller still in the IVR), then is hung up; the node exits when it has no call left. `TELECONF_DRAIN_SECS` (the former fixed cut) is retired: set, the node refuses to start | `600` |
 //! | `TELECONF_NODE_ID`        | the node's name in the registry (letters, digits, `.`, `_`, `-`) | the registry SIP address, `<ip>-<port>` |
 //! | `TELECONF_NODE_SIP_ADDR`  | the SIP address the SIP entry reaches the node at, written in the registry | `TELECONF_PUBLIC_IP` and the SIP port |
+//! | `TELECONF_NODE_SOURCES`   | comma-separated addresses or CIDR blocks of the media nodes (their subnet): the only sources of another node's cascade INVITE taken; set with `TELECONF_CASCADE_SECRET` or not at all | none: every cascade INVITE refused |
+//! | `TELECONF_CASCADE_SECRET` | the nodes' shared secret (at least 16 bytes) that signs a cascade INVITE (HMAC-SHA256, [cascade](crate::app::cascade)); on ECS, injected from Secrets Manager | none |
 //! | `ECS_AGENT_URI`           | set by ECS: the node holds task scale-in protection there while it carries calls ([protection](super::protection)); unset, protection is skipped | none |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
@@ -31,7 +33,8 @@ use teleconf_adapters::settings::{self, Env, invalid};
 
 use super::metrics::Metrics;
 use crate::Error;
-use crate::node::NodeConfig;
+use crate::app::cascade::{CascadeSecret, MIN_SECRET_BYTES};
+use crate::node::{CascadeConfig, NodeConfig};
 use teleconf_domain::NodeId;
 use teleconf_sip::connections::ConnectionLimits;
 use teleconf_sip::sources::Sources;
@@ -52,6 +55,8 @@ pub struct Config {
     pub trunk_media: Sources,
     /// The SIP entry's addresses, whose `X-Teleconf-Source` is believed.
     pub entry_sources: Sources,
+    /// The other nodes' addresses and the secret of their cascade INVITEs.
+    pub cascade: Option<(Sources, CascadeSecret)>,
     /// How often the accounts' IP phones are read from the store: a phone the
     /// owner adds may dial `*44`, and one removed no longer may, within this.
     pub ip_phones_refresh: Duration,
@@ -132,6 +137,32 @@ impl Config {
             ));
         }
         let entry_sources = env.parse_or("TELECONF_SIP_ENTRY_SOURCES", Sources::none())?;
+        let cascade = match (
+            env.parse::<Sources>("TELECONF_NODE_SOURCES")?,
+            env.get("TELECONF_CASCADE_SECRET"),
+        ) {
+            (None, None) => None,
+            (Some(sources), Some(secret)) => Some((
+                sources,
+                CascadeSecret::new(secret.as_bytes()).ok_or_else(|| {
+                    invalid(
+                        "TELECONF_CASCADE_SECRET",
+                        "(hidden)",
+                        format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                    )
+                })?,
+            )),
+            (Some(_), None) => {
+                return Err(teleconf_adapters::Error::Config(
+                    "TELECONF_NODE_SOURCES is set without TELECONF_CASCADE_SECRET".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(teleconf_adapters::Error::Config(
+                    "TELECONF_CASCADE_SECRET is set without TELECONF_NODE_SOURCES".into(),
+                ));
+            }
+        };
         let defaults = ConnectionLimits::default();
         let at_least_one = |name: &str, default: u64| match env.parse_or(name, default)? {
             0 => Err(invalid(name, "0", "must be at least 1")),
@@ -169,6 +200,7 @@ impl Config {
             trunk_sources,
             trunk_media,
             entry_sources,
+            cascade,
             ip_phones_refresh: secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?,
             tcp,
             drain_grace: Duration::from_secs(env.parse_or("TELECONF_DRAIN_GRACE_SECS", 600)?),
@@ -190,8 +222,9 @@ impl Config {
         })
     }
 
-    /// The sans-IO node's configuration, once the SIP socket is bound at `local`.
-    pub fn node_config(&self, local: SocketAddr) -> NodeConfig {
+    /// The sans-IO node's configuration, once the SIP socket is bound at `local`,
+    /// for the node named `node`.
+    pub fn node_config(&self, local: SocketAddr, node: &NodeId) -> NodeConfig {
         NodeConfig {
             trunk_sources: self.trunk_sources.clone(),
             trunk_media: self.trunk_media.clone(),
@@ -201,6 +234,11 @@ impl Config {
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
             drain_grace: self.drain_grace,
+            node_id: node.clone(),
+            cascade: self
+                .cascade
+                .clone()
+                .map(|(sources, secret)| CascadeConfig { sources, secret }),
         }
     }
 }
@@ -313,8 +351,53 @@ mod tests {
                 interval: Duration::from_secs(10),
             })
         );
-        let node = config.node_config("0.0.0.0:5080".parse().unwrap());
+        let node = config.node_config("0.0.0.0:5080".parse().unwrap(), &"node-a".parse().unwrap());
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
+    }
+
+    #[test]
+    fn the_cascade_needs_both_the_nodes_sources_and_a_long_enough_secret() {
+        assert!(
+            read(&[]).unwrap().cascade.is_none(),
+            "no cascade by default"
+        );
+        let secret = "a secret of thirty-two bytes ...";
+        let config = read(&[
+            ("TELECONF_NODE_SOURCES", "10.0.2.0/24"),
+            ("TELECONF_CASCADE_SECRET", secret),
+        ])
+        .unwrap();
+        let (sources, read_secret) = config.cascade.expect("a cascade");
+        assert_eq!(sources, "10.0.2.0/24".parse().unwrap());
+        assert_eq!(Some(read_secret), CascadeSecret::new(secret.as_bytes()));
+        for (vars, named) in [
+            (
+                &[("TELECONF_NODE_SOURCES", "10.0.2.0/24")][..],
+                "TELECONF_CASCADE_SECRET",
+            ),
+            (
+                &[("TELECONF_CASCADE_SECRET", secret)][..],
+                "TELECONF_NODE_SOURCES",
+            ),
+            (
+                &[
+                    ("TELECONF_NODE_SOURCES", "10.0.2.0/24"),
+                    ("TELECONF_CASCADE_SECRET", "too short"),
+                ][..],
+                "TELECONF_CASCADE_SECRET",
+            ),
+            (
+                &[
+                    ("TELECONF_NODE_SOURCES", "the nodes"),
+                    ("TELECONF_CASCADE_SECRET", secret),
+                ][..],
+                "TELECONF_NODE_SOURCES",
+            ),
+        ] {
+            let err = read(vars).unwrap_err().to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
+            assert!(!err.contains(secret), "the secret is never printed: {err}");
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ use crate::Error;
 use crate::app::CallKey;
 use crate::app::lookup::Answer;
 use crate::node::star44::IpPhones;
-use crate::node::{Input, IoOutput, LiveUpdate, Node};
+use crate::node::{Input, IoOutput, LiveUpdate, Node, RoomOwner};
 use media::{Inbox, Posted};
 use recorder::Recorder;
 use spool::{Note, Spool};
@@ -114,6 +114,10 @@ enum Event {
     },
     /// The accounts' IP phones, as the store holds them now.
     IpPhones(IpPhones),
+    RoomOwner {
+        conference: ConferenceId,
+        owner: RoomOwner,
+    },
 }
 
 /// A bound media node, ready to [`run`](Shell::run).
@@ -193,8 +197,8 @@ impl Shell {
         services: Services,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
-        let node = Node::new(self.config.node_config(self.local));
         let identity = self.identity();
+        let node = Node::new(self.config.node_config(self.local, &identity.node_id));
         // The spool first: what a previous run left is written before anything new.
         let (spool, recovery) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
@@ -257,6 +261,7 @@ impl Shell {
         let live_writer = tokio::spawn(write_live(services.clone(), live_updates));
         let (inbox, mailbox) = media::inbox().map_err(|source| io("media inbox".into(), source))?;
         let (held, held_by_node) = tokio::sync::watch::channel(Vec::new());
+        let (alone, alone_here) = tokio::sync::watch::channel(Vec::new());
         let mut tasks = vec![
             tokio::spawn(receive_udp(self.udp.clone(), inbox.clone())),
             tokio::spawn(tcp::accept(
@@ -267,7 +272,7 @@ impl Shell {
             )),
             tokio::spawn(controls::fetch(
                 services.clone(),
-                held_by_node,
+                held_by_node.clone(),
                 inbox.clone(),
             )),
             tokio::spawn(ip_phones::refresh(
@@ -284,6 +289,11 @@ impl Shell {
             identity.clone(),
             self.stats.clone(),
             node_states,
+            heartbeat::Rooms {
+                held: held_by_node,
+                alone: alone_here,
+                inbox: inbox.clone(),
+            },
         )));
         let agent = self
             .config
@@ -313,9 +323,10 @@ impl Shell {
             runtime: tokio::runtime::Handle::current(),
             services,
             cdrs,
-            node_id: identity.node_id.clone(),
             live,
             held,
+            alone,
+            identity: identity.clone(),
             stats: self.stats,
             logged: stats::Figures::default(),
         };
@@ -390,12 +401,17 @@ struct Io {
     services: Services,
     /// The CDR spool's thread.
     cdrs: std::sync::mpsc::Sender<Note>,
-    /// The node's name in the registry, written on every leg it opens or closes.
-    node_id: NodeId,
     /// The live view's writer, in order.
     live: mpsc::UnboundedSender<LiveUpdate>,
-    /// The conferences the node holds, for the portal commands' [controls] task.
+    /// The rooms the node holds ([`Node::held_rooms`]), for the portal
+    /// commands' [controls] task and the heartbeat's lease renewals.
     held: tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    /// The rooms here alone while another node held their lease
+    /// ([`Node::rooms_to_claim`]), for the heartbeat's claims.
+    alone: tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    /// Who the node is: the owner its room leases name, and the node written
+    /// on every leg it opens or closes.
+    identity: heartbeat::Identity,
     /// The node's figures.
     stats: Arc<Stats>,
     /// The figures as last logged.
@@ -430,6 +446,12 @@ impl Io {
                 command,
             }),
             Event::IpPhones(phones) => node.handle_input(Input::IpPhones(phones)),
+            Event::RoomOwner { conference, owner } => node.handle_input(Input::RoomOwner {
+                now,
+                wall_clock: Utc::now(),
+                conference,
+                owner,
+            }),
             Event::Answer { call, answer } => {
                 node.handle_input(Input::Answer { now, call, answer })
             }
@@ -451,16 +473,11 @@ impl Io {
         }
     }
 
-    /// Tells the [controls] task which conferences the node holds, if that changed.
+    /// Tells the [controls] task and the heartbeat which rooms the node holds,
+    /// and the heartbeat which it may take over, if that changed.
     fn publish_held(&self, node: &Node) {
-        self.held.send_if_modified(|held| {
-            let now: Vec<ConferenceId> = node.conferences().collect();
-            let changed = held.len() != now.len() || !now.iter().all(|c| held.contains(c));
-            if changed {
-                *held = now;
-            }
-            changed
-        });
+        publish(&self.held, node.held_rooms());
+        publish(&self.alone, node.rooms_to_claim());
     }
 
     /// Carries out one of `node`'s I/O outputs; a lookup runs in its call's span.
@@ -480,9 +497,27 @@ impl Io {
                     .instrument(span.unwrap_or_else(tracing::Span::none)),
                 );
             }
+            IoOutput::ClaimRoom(conference) => {
+                let services = self.services.clone();
+                let inbox = self.inbox.clone();
+                let identity = self.identity.clone();
+                self.runtime.spawn(async move {
+                    let owner = services
+                        .claim_room(conference, &identity.node_id, identity.sip)
+                        .await;
+                    inbox.send(Event::RoomOwner { conference, owner }).await;
+                });
+            }
+            IoOutput::ReleaseRoom(conference) => {
+                let services = self.services.clone();
+                let identity = self.identity.clone();
+                self.runtime.spawn(async move {
+                    services.release_room(conference, &identity.node_id).await;
+                });
+            }
             IoOutput::CdrOpen(mut leg) | IoOutput::CdrClose(mut leg) => {
                 // Signed by this node: the reaper finds its open legs if it is lost.
-                leg.node = Some(self.node_id.clone());
+                leg.node = Some(self.identity.node_id.clone());
                 let _ = self.cdrs.send(Note::Record(leg));
             }
             IoOutput::StoreIntro { target, pcm } => {
@@ -600,4 +635,19 @@ async fn write_cdrs(
 
 fn io(what: String, source: std::io::Error) -> Error {
     Error::Io { what, source }
+}
+
+/// Sends `rooms` on `channel` if they changed.
+fn publish(
+    channel: &tokio::sync::watch::Sender<Vec<ConferenceId>>,
+    rooms: impl Iterator<Item = ConferenceId>,
+) {
+    channel.send_if_modified(|known| {
+        let now: Vec<ConferenceId> = rooms.collect();
+        let changed = known.len() != now.len() || !now.iter().all(|c| known.contains(c));
+        if changed {
+            *known = now;
+        }
+        changed
+    });
 }

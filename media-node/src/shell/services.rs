@@ -10,6 +10,7 @@
 //! store is back (the spool keeps it across a restart meanwhile).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,20 +18,20 @@ use chrono::{DateTime, Utc};
 
 use teleconf_adapters::Error as CoreError;
 use teleconf_adapters::blobs::BlobStore;
-use teleconf_adapters::store::Store;
+use teleconf_adapters::store::{Claim, Store};
 use teleconf_domain::BlobKey;
 use teleconf_domain::audio::prompt::normalize_prompt;
 use teleconf_domain::audio::write_pcm16_mono;
 use teleconf_domain::{
     AccountId, Activity, ActivityKind, Attempt, CallLeg, CallerSource, ConferenceControl,
     ConferenceId, ConferenceNumber, ControlId, E164, IntroCode, Language, Limit, NodeId,
-    PhoneNumber, PromptId, Recording, RecordingSegment, RecordingState,
+    PhoneNumber, PromptId, Recording, RecordingSegment, RecordingState, RoomLease,
 };
 
 use crate::app::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, LOCKOUT};
 use crate::app::lookup::{Answer, Attempts, ConferenceInfo, IntroTarget, Lookup, Unavailable};
-use crate::node::LiveUpdate;
 use crate::node::star44::IpPhones;
+use crate::node::{LiveUpdate, RoomOwner};
 use crate::shell::recorder::Finished;
 
 type Result<T> = std::result::Result<T, CoreError>;
@@ -144,6 +145,38 @@ impl Services {
     /// Writes the node's heartbeat into the registry.
     pub async fn put_heartbeat(&self, heartbeat: &teleconf_domain::NodeHeartbeat) -> Result<()> {
         self.store.put_heartbeat(heartbeat).await
+    }
+
+    /// Claims (or renews) `conference`'s room lease for `node`, whose cascade is
+    /// reached at `cascade`: who holds it now ([`RoomOwner::Unknown`] when the
+    /// store cannot be reached).
+    pub async fn claim_room(
+        &self,
+        conference: ConferenceId,
+        node: &NodeId,
+        cascade: SocketAddr,
+    ) -> RoomOwner {
+        let now = Utc::now();
+        let lease = RoomLease::new(conference, node.clone(), cascade, now);
+        match self.store.claim_room(&lease, now).await {
+            Ok(Claim::Mine) => RoomOwner::Here,
+            Ok(Claim::Held(held)) => RoomOwner::Elsewhere {
+                node: held.owner,
+                cascade: held.cascade,
+            },
+            Err(error) => {
+                tracing::warn!(%conference, %error, "room lease unclaimable");
+                RoomOwner::Unknown
+            }
+        }
+    }
+
+    /// Releases `node`'s lease of `conference`'s room (its room closed); a store
+    /// away leaves it to expire.
+    pub async fn release_room(&self, conference: ConferenceId, node: &NodeId) {
+        if let Err(error) = self.store.release_room(conference, node).await {
+            tracing::warn!(%conference, %error, "room lease not released: it expires by itself");
+        }
     }
 
     /// An account's language (`*44` calls speak it); `None` for no such account.

@@ -274,6 +274,7 @@ mod tests {
             dialled: Some("+15145550100".parse().unwrap()),
             caller_id: "+15145550123".into(),
             role: CallerRole::Participant,
+            owner_node: None,
             joined_at,
             month: YearMonth::of(joined_at, chrono_tz::America::Montreal),
             left_at: None,

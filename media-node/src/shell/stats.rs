@@ -25,6 +25,9 @@ pub struct Stats {
     tcp_closed_idle: AtomicU64,
     tcp_closed_incomplete: AtomicU64,
     untrusted_source_headers: AtomicU64,
+    rooms_unleased: AtomicU64,
+    rooms_owned_elsewhere: AtomicU64,
+    cascades_refused: AtomicU64,
     calls: AtomicU64,
     rooms: AtomicU64,
     participants: AtomicU64,
@@ -71,6 +74,12 @@ pub struct Figures {
     /// SIP requests naming their source (`X-Teleconf-Source`) from outside the
     /// SIP entry: the header was ignored.
     pub untrusted_source_headers: u64,
+    /// Rooms opened without a lease (the store away).
+    pub rooms_unleased: u64,
+    /// Rooms opened while another node held their lease.
+    pub rooms_owned_elsewhere: u64,
+    /// Cascade INVITEs refused (403): not from a node, or not signed right.
+    pub cascades_refused: u64,
 }
 
 impl Stats {
@@ -87,6 +96,9 @@ impl Stats {
             tcp_closed_idle: get(&self.tcp_closed_idle),
             tcp_closed_incomplete: get(&self.tcp_closed_incomplete),
             untrusted_source_headers: get(&self.untrusted_source_headers),
+            rooms_unleased: get(&self.rooms_unleased),
+            rooms_owned_elsewhere: get(&self.rooms_owned_elsewhere),
+            cascades_refused: get(&self.cascades_refused),
         }
     }
 
@@ -148,6 +160,9 @@ impl Stats {
             &self.untrusted_source_headers,
             media.untrusted_source_headers,
         );
+        set(&self.rooms_unleased, media.rooms_unleased);
+        set(&self.rooms_owned_elsewhere, media.rooms_owned_elsewhere);
+        set(&self.cascades_refused, media.cascades_refused);
     }
 
     /// A connection was refused.
@@ -180,6 +195,9 @@ impl Figures {
             tcp_closed_idle = self.tcp_closed_idle,
             tcp_closed_incomplete = self.tcp_closed_incomplete,
             untrusted_source_headers = self.untrusted_source_headers,
+            rooms_unleased = self.rooms_unleased,
+            rooms_owned_elsewhere = self.rooms_owned_elsewhere,
+            cascades_refused = self.cascades_refused,
             "media node: refused and dropped so far"
         );
     }

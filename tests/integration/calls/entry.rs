@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use teleconf_domain::{CallerRole, DisconnectCause, NodeState};
+use teleconf_domain::{CallLeg, CallerRole, DisconnectCause, NodeState};
 use teleconf_tests::media::OpenConference;
 use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::peers::baresip::Baresip;
@@ -29,14 +29,16 @@ pub(super) async fn participant(
     entry: &SipEntry,
     open: &OpenConference,
 ) -> Baresip {
-    participant_at(dir, name, tone, &entry.uri(&open.access.number), open).await
+    let uri = entry.uri(&open.access.number);
+    caller(dir, name, (tone, CallerRole::Participant), &uri, open).await
 }
 
-/// A baresip caller playing `tone`, dialled at `uri` into `open` as a participant.
-pub(super) async fn participant_at(
+/// A baresip caller playing `tone`, dialling `uri` (the access number, through
+/// the entry or at a node) into `open` in `role`.
+pub(super) async fn caller(
     dir: &ScratchDir,
     name: &str,
-    tone: f64,
+    (tone, role): (f64, CallerRole),
     uri: &str,
     open: &OpenConference,
 ) -> Baresip {
@@ -45,10 +47,7 @@ pub(super) async fn participant_at(
     let mut phone = Baresip::start(name, &microphone).await.unwrap();
     phone.dial(uri).await.unwrap();
     phone.send_digits(&open.number_keys()).await.unwrap();
-    phone
-        .send_digits(&open.code_keys(CallerRole::Participant))
-        .await
-        .unwrap();
+    phone.send_digits(&open.code_keys(role)).await.unwrap();
     phone
 }
 
@@ -126,8 +125,12 @@ async fn calls_through_the_sip_entry_are_spread_over_the_nodes() {
 }
 
 /// Waits until `open` has `count` legs, all closed, and checks each was closed by
-/// its caller: no call was cut.
-async fn every_leg_hung_up_by_its_caller(stack: &Stack, open: &OpenConference, count: usize) {
+/// its caller: no call was cut. Returns them.
+pub(super) async fn every_leg_hung_up_by_its_caller(
+    stack: &Stack,
+    open: &OpenConference,
+    count: usize,
+) -> Vec<CallLeg> {
     let legs = wait_for_legs(stack, open, |legs| {
         legs.len() == count && legs.iter().all(|leg| leg.left_at.is_some())
     })
@@ -137,6 +140,7 @@ async fn every_leg_hung_up_by_its_caller(stack: &Stack, open: &OpenConference, c
             .all(|leg| leg.cause == Some(DisconnectCause::CallerHangup)),
         "a call was cut: {legs:?}"
     );
+    legs
 }
 
 #[tokio::test]

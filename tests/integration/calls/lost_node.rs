@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use teleconf_adapters::blobs::BlobStore;
 use teleconf_adapters::store::{CdrStore, RecordingStore};
-use teleconf_domain::{DisconnectCause, NodeState, Recording, RecordingState};
+use teleconf_domain::{CallerRole, DisconnectCause, NodeState, Recording, RecordingState};
 use teleconf_tests::lambdas::{scheduler_deps, tick};
 use teleconf_tests::media::OpenConference;
 use teleconf_tests::peers::ScratchDir;
@@ -17,7 +17,7 @@ use teleconf_tests::sip_entry::{RECORDING_SEGMENT_SECS, SipEntry};
 use teleconf_tests::stack::Stack;
 
 use super::edge::wait_for_legs_within;
-use super::entry::{HEARTBEAT, node_with, participant, participant_at};
+use super::entry::{HEARTBEAT, caller, node_with, participant};
 
 /// The reaper's limit here: three heartbeats missed (the default is six).
 const LOST_AFTER: TimeDelta = TimeDelta::seconds(15);
@@ -69,7 +69,14 @@ async fn a_node_killed_mid_conference_has_its_legs_closed_once_its_recording_kep
         open.access.number.as_str(),
         entry.nodes[lost].sip
     );
-    let mut b = participant_at(&dir, "lost-b", 1000.0, &straight, &open).await;
+    let mut b = caller(
+        &dir,
+        "lost-b",
+        (1000.0, CallerRole::Participant),
+        &straight,
+        &open,
+    )
+    .await;
     wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 2).await;
     entry
         .wait_for_heartbeat(&stack, lost, |beat| beat.calls == 2, HEARTBEAT)

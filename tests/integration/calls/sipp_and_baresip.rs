@@ -58,45 +58,14 @@ async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener(
     let open = OpenConference::create(&stack.store).await;
     let node = MediaNode::start(&stack).await;
     let dir = ScratchDir::new("conference").unwrap();
-    // Tones no harmonic of another: 440 and 1000 Hz talk, 1700 Hz listens.
-    let callers = [
-        (440.0, CallerRole::Participant),
-        (1000.0, CallerRole::Participant),
-        (1700.0, CallerRole::Listener),
-    ];
-    let tones = callers.map(|(tone, _)| tone);
     // All three in the room, then three seconds of conference.
-    let mut phones = in_the_conference(&stack, &open, &node, &dir, &callers).await;
+    let mut phones = in_the_conference(&stack, &open, &node, &dir, &ONE_ROOM).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     for phone in &mut phones {
         phone.hangup().await.unwrap();
     }
 
-    // What each heard in the two seconds before the first hang-up.
-    let heard: Vec<Recording> = phones
-        .iter()
-        .map(|phone| conference_window(&Recording::read(&phone.heard().unwrap()).unwrap()))
-        .collect();
-    let share = |who: usize, tone: f64| heard[who].tone_share(tone);
-    let report = heard
-        .iter()
-        .map(|r| r.describe(&tones))
-        .collect::<Vec<_>>()
-        .join(" | ");
-    // Each participant hears the other, not itself.
-    assert!(share(0, 1000.0) > HEARD, "{report}");
-    assert!(share(0, 440.0) < NOT_HEARD, "{report}");
-    assert!(share(1, 440.0) > HEARD, "{report}");
-    assert!(share(1, 1000.0) < NOT_HEARD, "{report}");
-    // The listener hears both participants.
-    assert!(
-        share(2, 440.0) > HEARD && share(2, 1000.0) > HEARD,
-        "{report}"
-    );
-    // Nobody hears the listener, itself included.
-    for who in 0..3 {
-        assert!(share(who, 1700.0) < NOT_HEARD, "{report}");
-    }
+    one_room_was_heard(&phones);
 
     let legs: Vec<CallLeg> = wait_for_legs(&stack, &open, |legs| {
         legs.len() == 3 && legs.iter().all(|leg| leg.left_at.is_some())
@@ -188,6 +157,54 @@ async fn a_stranger_sending_a_tone_and_keys_to_every_port_is_heard_by_nobody_key
     assert!(dropped.foreign_source > 1_000, "{dropped:?}");
 }
 
+/// Two participants and a listener, each playing its tone (no tone a harmonic
+/// of another).
+pub(super) const ONE_ROOM: [(f64, CallerRole); 3] = [
+    (440.0, CallerRole::Participant),
+    (1000.0, CallerRole::Participant),
+    (1700.0, CallerRole::Listener),
+];
+
+/// What the three callers of [`ONE_ROOM`] heard in the two seconds before the
+/// first hang-up shows one room: each participant hears the other and never
+/// itself, the listener hears both, nobody hears the listener.
+pub(super) fn one_room_was_heard<P: std::borrow::Borrow<Baresip>>(phones: &[P]) {
+    let heard: Vec<Recording> = phones
+        .iter()
+        .map(|phone| {
+            let heard = phone.borrow().heard().unwrap();
+            conference_window(&Recording::read(&heard).unwrap())
+        })
+        .collect();
+    let tones = ONE_ROOM.map(|(tone, _)| tone);
+    let report = heard
+        .iter()
+        .map(|r| r.describe(&tones))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let share = |who: usize, tone: usize| heard[who].tone_share(tones[tone]);
+    assert!(share(0, 1) > HEARD, "the first hears the second: {report}");
+    assert!(
+        share(0, 0) < NOT_HEARD,
+        "the first never hears itself: {report}"
+    );
+    assert!(share(1, 0) > HEARD, "the second hears the first: {report}");
+    assert!(
+        share(1, 1) < NOT_HEARD,
+        "the second never hears itself: {report}"
+    );
+    assert!(
+        share(2, 0) > HEARD && share(2, 1) > HEARD,
+        "the listener hears both: {report}"
+    );
+    for who in 0..3 {
+        assert!(
+            share(who, 2) < NOT_HEARD,
+            "nobody hears the listener: {report}"
+        );
+    }
+}
+
 /// One baresip caller per `(tone, role)`, its tone as its microphone: each dials
 /// `node` and keys `open`'s number and its role's code; returned once all are in
 /// the room.
@@ -218,7 +235,7 @@ async fn in_the_conference(
 /// The two seconds of a caller's recording that end half a second before it
 /// ends: everyone was in the room then (the first hang-up comes at the end of the
 /// first caller's recording).
-fn conference_window(heard: &Recording) -> Recording {
+pub(super) fn conference_window(heard: &Recording) -> Recording {
     let tail = heard.last(Duration::from_millis(2_500));
     let rate = tail.sample_rate();
     let keep = usize::try_from(rate * 2).unwrap_or(usize::MAX);

@@ -11,7 +11,8 @@
 //!   (with users, numbers and conferences read back by every key), `users`,
 //!   `numbers`, `conferences`, `cdrs`, `activity`, `live`, `controls`,
 //!   `recordings`, `invoices`, `invitations`, `intro_codes`, `throttle`,
-//!   `lifecycle`, `deliveries`, `ip_phones`; each check is re-exported here.
+//!   `lifecycle`, `deliveries`, `ip_phones`, `nodes`, `rooms`; each check is
+//!   re-exported here.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -30,6 +31,7 @@ mod live;
 mod nodes;
 mod numbers;
 mod recordings;
+mod rooms;
 mod throttle;
 mod users;
 
@@ -48,6 +50,7 @@ pub use live::*;
 pub use nodes::*;
 pub use numbers::*;
 pub use recordings::*;
+pub use rooms::*;
 pub use throttle::*;
 pub use users::*;
 
@@ -82,6 +85,7 @@ pub async fn run_all(store: &impl Store) {
     an_ip_phone_belongs_to_one_account(store).await;
     a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed(store).await;
     a_lost_node_is_marked_reaped_once_unless_it_came_back(store).await;
+    a_room_is_held_by_one_node_until_its_lease_expires_or_is_released(store).await;
     the_provider_keeps_its_last_administrator(store).await;
     a_users_token_version_never_goes_back(store).await;
 }

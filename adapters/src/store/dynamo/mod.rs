@@ -14,7 +14,8 @@
 //! - one file per store trait, each with its items' keys and conditions:
 //!   `accounts`, `users` (with the owner counter), `numbers`, `conferences`, `cdrs`,
 //!   `activity`, `live`, `controls`, `recordings`, `invoices`, `invitations`,
-//!   `intro_codes`, `throttle`, `lifecycle`, `deliveries`, `ip_phones`.
+//!   `intro_codes`, `throttle`, `lifecycle`, `deliveries`, `ip_phones`, `nodes`,
+//!   `rooms`.
 
 mod accounts;
 mod activity;
@@ -32,6 +33,7 @@ mod live;
 mod nodes;
 mod numbers;
 mod recordings;
+mod rooms;
 mod throttle;
 mod users;
 

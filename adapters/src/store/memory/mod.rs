@@ -8,7 +8,7 @@
 //! - one file per store trait, as in [`super::dynamo`]: `accounts`, `users`,
 //!   `numbers`, `conferences`, `cdrs`, `activity`, `live`, `controls`,
 //!   `recordings`, `invoices`, `invitations`, `intro_codes`, `throttle`,
-//!   `lifecycle`, `deliveries`, `ip_phones`.
+//!   `lifecycle`, `deliveries`, `ip_phones`, `nodes`, `rooms`.
 
 mod accounts;
 mod activity;
@@ -25,6 +25,7 @@ mod live;
 mod nodes;
 mod numbers;
 mod recordings;
+mod rooms;
 mod throttle;
 mod users;
 
@@ -64,6 +65,7 @@ struct State {
     deliveries: HashMap<DeliveryKey, Delivery>,
     ip_phones: BTreeMap<IpPhoneSource, IpPhone>,
     nodes: BTreeMap<teleconf_domain::NodeId, teleconf_domain::NodeHeartbeat>,
+    rooms: HashMap<ConferenceId, teleconf_domain::RoomLease>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }

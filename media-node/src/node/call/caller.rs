@@ -36,7 +36,8 @@ impl Call {
                 }
             }
             Stage::Ivr(_) => self.feed_ivr(now, ivr::Input::Digit(now, digit)),
-            Stage::Ringing { .. } | Stage::Over(_) => {}
+            // A cascade's keys are its member's callers': the member reads them.
+            Stage::Ringing { .. } | Stage::Cascade(_) | Stage::Over(_) => {}
         }
     }
 
@@ -135,6 +136,7 @@ impl Call {
             dialled: caller.dialled.clone(),
             caller_id: caller.caller_id.clone(),
             role,
+            owner_node: None,
             joined_at: wall_clock,
             month: YearMonth::of(wall_clock, info.time_zone),
             left_at: None,

@@ -62,7 +62,7 @@ impl Call {
         };
         let heard = match &line.stage {
             Stage::Intro(recorder, _) if recorder.is_recording() => Heard::Intro,
-            Stage::Admitted(_) => Heard::Room,
+            Stage::Admitted(_) | Stage::Cascade(_) => Heard::Room,
             _ => return,
         };
         match heard {

@@ -164,6 +164,10 @@ pub enum Input<'a> {
         prompts: ConferencePrompts,
         /// `Some(account)` for a `*44` call from that account's IP phone.
         star44: Option<AccountId>,
+        /// `Some(conference)` for another node's cascade into this node's room
+        /// of that conference (authenticated by the node): no IVR, no CDR, no
+        /// prompts; the leg goes straight into the room once answered.
+        cascade: Option<ConferenceId>,
     },
     /// A SIP message of this call (ACK, BYE, re-INVITE, INFO, CANCEL, OPTIONS,
     /// retransmissions, responses to our BYE).
@@ -212,6 +216,17 @@ pub enum Output {
     Lookup(Lookup),
     /// Count the callers in the conference; answer with [`Input::Callers`].
     CountCallers(ConferenceId),
+    /// Add this cascade leg to the conference's room, as one talker: the
+    /// member node's callers' audio comes on it, the room's mix without it goes
+    /// back.
+    JoinCascade {
+        /// The leg.
+        leg: CallKey,
+        /// The conference.
+        conference: ConferenceId,
+        /// The leg's codec.
+        codec: Codec,
+    },
     /// Add the leg to the conference's room.
     Join {
         /// The leg.
@@ -289,6 +304,8 @@ struct Caller {
     prompts: ConferencePrompts,
     /// `Some(account)` for a `*44` call from that account's IP phone.
     star44: Option<AccountId>,
+    /// `Some(conference)` for another node's cascade into that room.
+    cascade: Option<ConferenceId>,
 }
 
 impl Caller {
@@ -382,6 +399,8 @@ enum Stage {
     Intro(IntroRecorder, IntroTarget),
     /// In the conference.
     Admitted(Admitted),
+    /// Another node's cascade, in that conference's room.
+    Cascade(ConferenceId),
     /// Over: the CDR leg closed, the IVR and the prompts stopped; what is left is
     /// our BYE and the transactions' end.
     Over(Bye),
@@ -494,7 +513,7 @@ impl Stage {
             Stage::Ivr(ivr) => ivr.poll_timeout(),
             Stage::Intro(recorder, _) => recorder.poll_timeout(),
             Stage::Admitted(admitted) => admitted.warn_at,
-            Stage::Over(_) => None,
+            Stage::Cascade(_) | Stage::Over(_) => None,
         }
     }
 }
@@ -554,6 +573,7 @@ impl Call {
                 language,
                 prompts,
                 star44,
+                cascade,
             } => {
                 if !matches!(self.phase, Phase::Inviting) {
                     return;
@@ -569,6 +589,7 @@ impl Call {
                     language,
                     prompts,
                     star44,
+                    cascade,
                 }));
                 self.receive_request(now, *request);
                 // No transaction took it: nothing will answer or end this call.
@@ -606,7 +627,7 @@ impl Call {
                 let idle = self
                     .line()
                     .is_some_and(|line| line.speaker.player.is_idle());
-                if self.admitted().is_some() && idle {
+                if self.in_room() && idle {
                     self.send_rtp(now, frame);
                 }
             }
@@ -690,6 +711,12 @@ impl Call {
             Stage::Admitted(admitted) => Some(admitted),
             _ => None,
         }
+    }
+
+    /// Whether the call's leg is in a room: a caller admitted, or a cascade.
+    fn in_room(&self) -> bool {
+        self.line()
+            .is_some_and(|line| matches!(line.stage, Stage::Admitted(_) | Stage::Cascade(_)))
     }
 
     /// Whether the call is over: refused, or hung up either way.

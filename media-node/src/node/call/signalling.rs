@@ -276,8 +276,12 @@ impl Call {
             return;
         };
         let sdp = std::mem::take(sdp);
-        // The IVR takes the caller once the 200 is out.
-        line.stage = Stage::Ivr(Box::default());
+        // The IVR takes the caller once the 200 is out; a cascade goes straight
+        // into its room (its INVITE carried an offer: the node checked).
+        line.stage = match line.caller.cascade {
+            Some(conference) => Stage::Cascade(conference),
+            None => Stage::Ivr(Box::default()),
+        };
         let Some(Server::Invite(transaction)) = self.servers.get_mut(&line.invite) else {
             return;
         };
@@ -285,6 +289,20 @@ impl Call {
         transaction.handle(now, transaction::Input::Respond(ok));
         line.last_rtp = Some(now);
         line.last_heard = Some(now);
+        if let Stage::Cascade(conference) = line.stage {
+            match line.negotiated {
+                Some(negotiated) => self.outputs.push_back(Output::JoinCascade {
+                    leg: self.settings.leg,
+                    conference,
+                    codec: negotiated.codec,
+                }),
+                None => {
+                    tracing::warn!("call: cascade without media");
+                    self.hang_up(now, DisconnectCause::BridgeHangup);
+                }
+            }
+            return;
+        }
         let caller = &line.caller;
         let start = ivr::Input::Start {
             now,
@@ -427,6 +445,12 @@ impl Call {
                     leg: self.settings.leg,
                 });
                 self.outputs.push_back(Output::CdrClose(leg));
+            }
+            Stage::Cascade(conference) => {
+                tracing::info!(%conference, ?cause, "call: cascade closed");
+                self.outputs.push_back(Output::Leave {
+                    leg: self.settings.leg,
+                });
             }
             Stage::Over(bye) => line.stage = Stage::Over(bye),
             Stage::Ringing { .. } | Stage::Ivr(_) | Stage::Intro(..) => {}

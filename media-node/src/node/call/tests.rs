@@ -143,6 +143,7 @@ impl Node {
             language: Language::Fr,
             prompts: ConferencePrompts::default(),
             star44: None,
+            cascade: None,
         });
     }
 

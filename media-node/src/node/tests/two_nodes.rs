@@ -1,0 +1,378 @@
+//! Two nodes, one conference: the owner holds the room, the member cascades to
+//! it (issue #16). The nodes' SIP and RTP go between them as a network would.
+
+use super::*;
+use teleconf_domain::NodeId;
+
+const OWNER: &str = "10.0.0.7:5060";
+const MEMBER: &str = "10.0.0.8:5060";
+
+fn node_config(sip: &str, ports: Range<u16>, node: &str) -> NodeConfig {
+    let mut config = config(ports);
+    config.local_addr = addr(sip);
+    config.rtp_addr = match addr(sip).ip() {
+        IpAddr::V4(ip) => ip,
+        IpAddr::V6(_) => unreachable!("IPv4 nodes"),
+    };
+    config.node_id = node.parse().expect("a node id");
+    config
+}
+
+/// The owner and a member, the SIP and RTP between them carried.
+struct Pair {
+    owner: Shell,
+    member: Shell,
+    /// How far each one's log was carried to the other.
+    carried: (usize, usize),
+}
+
+impl Pair {
+    fn new() -> Self {
+        let owner = Shell::new(node_config(OWNER, 20_000..20_100, "node-a"));
+        let mut member = Shell::new(node_config(MEMBER, 30_000..30_100, "node-b"));
+        member.conference = owner.conference.clone();
+        member.room_owner = Some(RoomOwner::Elsewhere {
+            node: "node-a".parse().expect("a node id"),
+            cascade: addr(OWNER),
+        });
+        Self {
+            owner,
+            member,
+            carried: (0, 0),
+        }
+    }
+
+    /// Carries what each node sent the other, until neither sends more.
+    fn carry(&mut self) {
+        loop {
+            let to_owner = between(&self.member, self.carried.1, OWNER);
+            let to_member = between(&self.owner, self.carried.0, MEMBER);
+            self.carried = (self.owner.log.len(), self.member.log.len());
+            if to_owner.is_empty() && to_member.is_empty() {
+                return;
+            }
+            deliver(&mut self.owner, MEMBER, to_owner);
+            deliver(&mut self.member, OWNER, to_member);
+        }
+    }
+
+    /// Both clocks run for `by`, 20 ms at a time, the network carrying between.
+    fn progress(&mut self, by: Duration) {
+        self.carry();
+        for _ in 0..by.as_millis() / 20 {
+            self.owner.progress(Duration::from_millis(20));
+            self.member.progress(Duration::from_millis(20));
+            self.carry();
+        }
+    }
+}
+
+/// A datagram between the nodes: SIP, or RTP from/to a port.
+enum Datagram {
+    Sip(Vec<u8>),
+    Rtp {
+        from_port: u16,
+        to_port: u16,
+        bytes: Vec<u8>,
+    },
+}
+
+/// What `shell` sent, from `since` in its log, to the node at `to`.
+fn between(shell: &Shell, since: usize, to: &str) -> Vec<Datagram> {
+    let to = addr(to);
+    shell.log[since..]
+        .iter()
+        .filter_map(|output| match output {
+            Output::Io(IoOutput::SendSip { to: dest, bytes }) if *dest == to => {
+                Some(Datagram::Sip(bytes.clone()))
+            }
+            Output::Media(MediaOutput::SendRtp {
+                from_port,
+                to: dest,
+                bytes,
+            }) if dest.ip() == to.ip() => Some(Datagram::Rtp {
+                from_port: *from_port,
+                to_port: dest.port(),
+                bytes: bytes.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn deliver(shell: &mut Shell, from: &str, datagrams: Vec<Datagram>) {
+    let from = addr(from);
+    for datagram in datagrams {
+        match datagram {
+            Datagram::Sip(bytes) => {
+                let wall_clock = shell.wall_clock();
+                shell.feed(Input::Datagram {
+                    now: shell.now,
+                    wall_clock,
+                    from,
+                    bytes: &bytes,
+                });
+            }
+            Datagram::Rtp {
+                from_port,
+                to_port,
+                bytes,
+            } => shell.feed(Input::Rtp {
+                now: shell.now,
+                port: to_port,
+                from: SocketAddr::new(from.ip(), from_port),
+                bytes: &bytes,
+            }),
+        }
+    }
+}
+
+fn cdrs(shell: &Shell) -> Vec<&CallLeg> {
+    shell
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrOpen(leg)) => Some(leg),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Caller 1 on the owner, caller 2 and a listener (3) on the member.
+fn one_conference_on_two_nodes() -> (Pair, usize, usize, usize) {
+    let mut pair = Pair::new();
+    let a = pair.owner.admitted(1, PARTICIPANT);
+    let b = pair.member.admitted(2, PARTICIPANT);
+    let l = pair.member.admitted(3, LISTENER);
+    pair.progress(Duration::from_secs(1));
+    (pair, a, b, l)
+}
+
+#[test]
+fn member_caller_never_hears_itself_through_the_owner() {
+    let (mut pair, a, b, l) = one_conference_on_two_nodes();
+    pair.owner.callers[a].level = Some(2000);
+    pair.member.callers[b].level = Some(-5000);
+    pair.member.callers[l].level = Some(0);
+    pair.progress(Duration::from_secs(1));
+    let since = (pair.owner.log.len(), pair.member.log.len());
+    pair.progress(Duration::from_millis(600));
+    let a_hears = pair.owner.heard(a, since.0);
+    let b_hears = pair.member.heard(b, since.1);
+    let l_hears = pair.member.heard(l, since.1);
+    assert!(
+        a_hears.len() >= 25 && b_hears.len() >= 25,
+        "{a_hears:?} / {b_hears:?}"
+    );
+    assert!(
+        a_hears.iter().all(|&x| close_to(x, -5000)),
+        "the owner's caller hears the member's, never itself: {a_hears:?}"
+    );
+    assert!(
+        b_hears.iter().all(|&x| close_to(x, 2000)),
+        "the member's caller hears the owner's, never itself back: {b_hears:?}"
+    );
+    assert!(
+        l_hears.iter().all(|&x| close_to(x, -3000)),
+        "the listener hears both: {l_hears:?}"
+    );
+    // Each caller's CDR leg is written once, by the node it called; the
+    // cascade is no leg.
+    assert_eq!(cdrs(&pair.owner).len(), 1);
+    assert_eq!(cdrs(&pair.member).len(), 2);
+}
+
+#[test]
+fn cascaded_listener_is_never_heard() {
+    let (mut pair, a, b, l) = one_conference_on_two_nodes();
+    pair.owner.callers[a].level = Some(0);
+    pair.member.callers[b].level = Some(0);
+    pair.member.callers[l].level = Some(-8000);
+    pair.progress(Duration::from_secs(1));
+    let since = (pair.owner.log.len(), pair.member.log.len());
+    pair.progress(Duration::from_millis(600));
+    let a_hears = pair.owner.heard(a, since.0);
+    let b_hears = pair.member.heard(b, since.1);
+    assert!(a_hears.len() >= 25, "{a_hears:?}");
+    assert!(
+        a_hears.iter().chain(&b_hears).all(|&x| x.abs() <= 16),
+        "nobody hears the listener, here or through the cascade: {a_hears:?} / {b_hears:?}"
+    );
+}
+
+#[test]
+fn the_member_closes_its_cascade_when_its_last_caller_leaves_and_the_owner_goes_on() {
+    let (mut pair, a, b, l) = one_conference_on_two_nodes();
+    assert_eq!(pair.owner.node.rooms(), 1);
+    assert_eq!(
+        pair.owner.node.calls(),
+        2,
+        "the owner's caller and the cascade"
+    );
+    pair.member.caller_hangs_up(b);
+    pair.member.caller_hangs_up(l);
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(pair.member.node.rooms(), 0);
+    assert!(
+        sip_lines(&pair.member.log)
+            .iter()
+            .any(|l| l.starts_with("BYE ")),
+        "{:?}",
+        sip_lines(&pair.member.log)
+    );
+    // The calls go once their transactions end (Timer J: 64*T1).
+    pair.progress(Duration::from_secs(40));
+    assert_eq!(pair.owner.node.calls(), 1, "the cascade hung up");
+    assert_eq!(pair.member.node.calls(), 0);
+    // The member's legs, written by the member, note the owner.
+    let closed: Vec<&CallLeg> = pair
+        .member
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrClose(leg)) => Some(leg),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed.len(), 2);
+    assert!(
+        closed
+            .iter()
+            .all(|leg| leg.owner_node.as_ref().map(NodeId::as_str) == Some("node-a")),
+        "{closed:?}"
+    );
+    assert_eq!(pair.owner.node.rooms(), 1, "the owner's caller is still in");
+    assert!(
+        !pair
+            .member
+            .log
+            .iter()
+            .any(|o| matches!(o, Output::Io(IoOutput::ReleaseRoom(_)))),
+        "the member never releases the owner's lease"
+    );
+    assert_eq!(pair.member.node.media_stats().cascades_failed, 0);
+    // The owner's callers keep hearing each other.
+    let c = pair.owner.admitted(4, PARTICIPANT);
+    pair.owner.callers[a].level = Some(2000);
+    pair.owner.callers[c].level = Some(-5000);
+    pair.owner.progress(Duration::from_secs(5));
+    they_hear_each_other_only(&mut pair.owner, a, c);
+}
+
+#[test]
+fn a_cascade_the_owner_refuses_leaves_the_members_room_alone_and_counted() {
+    let mut pair = Pair::new();
+    // No room on the owner: it answers 404.
+    let b = pair.member.admitted(2, PARTICIPANT);
+    let c = pair.member.admitted(3, PARTICIPANT);
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
+    pair.member.callers[b].level = Some(2000);
+    pair.member.callers[c].level = Some(-5000);
+    pair.member.progress(Duration::from_secs(5));
+    they_hear_each_other_only(&mut pair.member, b, c);
+}
+
+/// `member`, its room alone, is told by its heartbeat's claim that the lease is
+/// its own now: the room there is the conference's.
+fn takes_the_room_over(member: &mut Shell) {
+    let conference = member.conference.id;
+    assert_eq!(
+        member.node.rooms_to_claim().collect::<Vec<_>>(),
+        [conference]
+    );
+    member.answer_claim(RoomOwner::Here);
+    assert_eq!(member.node.held_rooms().collect::<Vec<_>>(), [conference]);
+    assert_eq!(member.node.rooms_to_claim().count(), 0);
+}
+
+/// Caller 1 on the owner, participants 2 and 3 on the member, in the room.
+fn two_participants_on_the_member() -> (Pair, usize, usize, usize) {
+    let mut pair = Pair::new();
+    let a = pair.owner.admitted(1, PARTICIPANT);
+    let b = pair.member.admitted(2, PARTICIPANT);
+    let c = pair.member.admitted(3, PARTICIPANT);
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(
+        pair.owner.node.calls(),
+        2,
+        "the owner's caller and the cascade"
+    );
+    (pair, a, b, c)
+}
+
+#[test]
+fn a_draining_owner_with_no_caller_of_its_own_hands_the_room_over_to_the_member() {
+    let (mut pair, a, b, c) = two_participants_on_the_member();
+    let conference = pair.owner.conference.id;
+    pair.owner.caller_hangs_up(a);
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(
+        pair.owner.node.rooms(),
+        1,
+        "the member's callers keep the owner's room"
+    );
+    let now = pair.owner.now;
+    pair.owner.feed(Input::Drain(now));
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(pair.owner.node.rooms(), 0, "handed over");
+    assert!(
+        pair.owner
+            .log
+            .contains(&Output::Io(IoOutput::ReleaseRoom(conference))),
+        "the owner gives its lease back"
+    );
+    assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
+    // The member's heartbeat claims the lease, free now: the room there is the
+    // conference's.
+    takes_the_room_over(&mut pair.member);
+    pair.member.callers[b].level = Some(2000);
+    pair.member.callers[c].level = Some(-5000);
+    pair.member.progress(Duration::from_secs(1));
+    they_hear_each_other_only(&mut pair.member, b, c);
+}
+
+#[test]
+fn a_member_whose_owner_is_lost_keeps_its_callers_together_and_takes_the_room_over_once_free() {
+    let (mut pair, _, b, c) = two_participants_on_the_member();
+    // The owner is gone: nothing reaches it, nothing comes from it.
+    pair.member.callers[b].level = Some(2000);
+    pair.member.callers[c].level = Some(-5000);
+    pair.member
+        .progress(call::RTP_TIMEOUT + Duration::from_secs(1));
+    assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
+    they_hear_each_other_only(&mut pair.member, b, c);
+    // The heartbeat claims it: once the lost owner's lease expired, it is free.
+    takes_the_room_over(&mut pair.member);
+}
+
+#[test]
+fn a_cascade_invite_the_owner_never_answers_is_resent_then_given_up_and_the_member_goes_on_alone() {
+    let mut pair = Pair::new();
+    // Nothing reaches the owner: the member's INVITE goes unanswered.
+    let b = pair.member.admitted(2, PARTICIPANT);
+    let c = pair.member.admitted(3, PARTICIPANT);
+    let invites = |shell: &Shell| {
+        sip_lines(&shell.log)
+            .iter()
+            .filter(|line| line.starts_with("INVITE sip:cascade@"))
+            .count()
+    };
+    pair.member.progress(Duration::from_secs(40));
+    // Timer A doubles from T1 until Timer B (64*T1): 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s.
+    assert_eq!(
+        invites(&pair.member),
+        7,
+        "{:?}",
+        sip_lines(&pair.member.log)
+    );
+    assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
+    assert_eq!(
+        pair.member.node.rooms_to_claim().collect::<Vec<_>>(),
+        [pair.member.conference.id]
+    );
+    pair.member.callers[b].level = Some(2000);
+    pair.member.callers[c].level = Some(-5000);
+    pair.member.progress(Duration::from_secs(1));
+    they_hear_each_other_only(&mut pair.member, b, c);
+}

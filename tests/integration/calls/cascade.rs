@@ -1,0 +1,112 @@
+//! One conference over two media nodes behind the SIP entry (issue #16): the
+//! first caller's node holds the room (its lease), a caller on the other node
+//! joins that room through the cascade between the nodes. Three baresip
+//! callers, each playing its own tone: what each heard shows the room is whole,
+//! the listener unheard, nobody hearing itself; each leg is written by the node
+//! its caller called, noting the one owner.
+
+use std::time::Duration;
+
+use teleconf_adapters::store::RoomStore;
+use teleconf_tests::media::OpenConference;
+use teleconf_tests::peers::ScratchDir;
+use teleconf_tests::sip_entry::SipEntry;
+use teleconf_tests::stack::Stack;
+
+use super::edge::wait_for_legs;
+use super::entry::{caller, every_leg_hung_up_by_its_caller, node_with};
+use super::sipp_and_baresip::{ONE_ROOM, one_room_was_heard};
+
+/// How long a heartbeat may take to show a call (written every 5 s).
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
+    let stack = Stack::new().await;
+    let open = OpenConference::create(&stack.store).await;
+    let entry = SipEntry::start(&stack, 2).await.unwrap();
+    let dir = ScratchDir::new("cascade").unwrap();
+
+    // The first participant, through the entry: its node claims the room.
+    let through_the_entry = entry.uri(&open.access.number);
+    let mut a = caller(&dir, "cascade-a", ONE_ROOM[0], &through_the_entry, &open).await;
+    wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
+    let owner = node_with(&stack, &entry, 1).await;
+    let member = 1 - owner;
+    let lease = stack
+        .store
+        .room_lease(open.conference.id)
+        .await
+        .unwrap()
+        .expect("the room's lease");
+    assert_eq!(lease.owner, entry.nodes[owner].id);
+    assert_eq!(lease.cascade, entry.nodes[owner].sip);
+
+    // The second participant, placed on the other node: it dials that node
+    // itself, where the entry would relay it (Kamailio's round robin may send
+    // two calls in a row to one node).
+    let mut b = caller(
+        &dir,
+        "cascade-b",
+        ONE_ROOM[1],
+        &format!(
+            "sip:{}@{}",
+            open.access.number.as_str(),
+            entry.nodes[member].sip
+        ),
+        &open,
+    )
+    .await;
+    wait_for_legs(&stack, &open, |legs| legs.len() == 2).await;
+    entry
+        .wait_for_heartbeat(&stack, member, |beat| beat.calls == 1, HEARTBEAT)
+        .await
+        .unwrap();
+    // The listener, wherever Kamailio sends it.
+    let mut l = caller(&dir, "cascade-l", ONE_ROOM[2], &through_the_entry, &open).await;
+    wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for phone in [&mut a, &mut b, &mut l] {
+        phone.hangup().await.unwrap();
+    }
+
+    // Each participant hears the other, through the cascade, and never itself;
+    // the listener hears both, and nobody hears it.
+    one_room_was_heard(&[&a, &b, &l]);
+
+    // Each caller's leg written once, by its own node; the cascade is no leg.
+    let legs = every_leg_hung_up_by_its_caller(&stack, &open, 3).await;
+    // Written by the node each caller called: two entry nodes, the owner's for
+    // the callers on it, the member's for B; every one noting the one owner.
+    let written_by = |i: usize| {
+        legs.iter()
+            .filter(|leg| leg.node.as_ref() == Some(&entry.nodes[i].id))
+            .count()
+    };
+    assert_eq!(written_by(owner) + written_by(member), 3, "{legs:?}");
+    assert!(
+        written_by(owner) >= 1 && written_by(member) >= 1,
+        "{legs:?}"
+    );
+    assert!(
+        legs.iter()
+            .all(|leg| leg.owner_node.as_ref() == Some(&entry.nodes[owner].id)),
+        "{legs:?}"
+    );
+    // The room's lease goes with the owner's last caller (the cascade's end).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stack
+        .store
+        .room_lease(open.conference.id)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease outlived the room; logs in {}",
+            entry.keep_logs().display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
