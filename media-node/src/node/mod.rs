@@ -53,6 +53,7 @@
 //! - [`call`]: one call; [`star44`]: who may dial `*44`.
 
 pub mod call;
+mod ports;
 mod rooms;
 mod sip;
 pub mod star44;
@@ -78,7 +79,9 @@ use crate::app::mixer::LegStats;
 use crate::app::prompts;
 use crate::app::room::Room;
 use call::Call;
+pub use call::RtpOut;
 use sip::PendingInvite;
+use ports::PortIndex;
 use star44::IpPhones;
 
 #[cfg(test)]
@@ -195,7 +198,7 @@ pub enum MediaOutput {
         /// Destination.
         to: SocketAddr,
         /// The packet.
-        bytes: Vec<u8>,
+        bytes: RtpOut,
     },
     /// Open a socket on this RTP port.
     BindRtp(u16),
@@ -306,8 +309,12 @@ pub struct Node {
     outputs: VecDeque<Output>,
     calls: HashMap<CallKey, HostedCall>,
     by_call_id: HashMap<String, CallKey>,
-    by_port: HashMap<u16, CallKey>,
+    by_port: PortIndex,
     rooms: HashMap<ConferenceId, Room>,
+    /// The rooms ordered by their next frame's deadline, so neither
+    /// [`Node::poll_timeout`] (asked after every packet) nor a room's frame
+    /// walks every room.
+    room_deadlines: BTreeSet<(Instant, ConferenceId)>,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
@@ -342,6 +349,7 @@ impl Node {
         // RFC 3550 §11: RTP on even ports (the odd one above is RTCP's).
         let free_ports = config.rtp_ports.clone().filter(|p| p % 2 == 0).collect();
         Self {
+            by_port: PortIndex::new(&config.rtp_ports),
             trunk_media: Arc::new(config.trunk_media.clone()),
             ended_drops: DroppedRtp::default(),
             frames_lost: 0,
@@ -349,8 +357,8 @@ impl Node {
             outputs: VecDeque::new(),
             calls: HashMap::new(),
             by_call_id: HashMap::new(),
-            by_port: HashMap::new(),
             rooms: HashMap::new(),
+            room_deadlines: BTreeSet::new(),
             left: HashMap::new(),
             on_line: HashMap::new(),
             deadlines: HashMap::new(),
@@ -432,7 +440,7 @@ impl Node {
                 from,
                 bytes,
             } => {
-                if let Some(&leg) = self.by_port.get(&port) {
+                if let Some(leg) = self.by_port.get(port) {
                     self.feed(now, leg, call::Input::Rtp(bytes, from));
                 }
             }
@@ -495,7 +503,7 @@ impl Node {
     /// the rooms (the 20 ms [`Input::Tick`] is the shell's own clock).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
-        let rooms = self.rooms.values().filter_map(Room::poll_timeout);
+        let rooms = self.room_deadlines.first().map(|(at, _)| *at);
         calls.into_iter().chain(rooms).min()
     }
 
@@ -585,7 +593,7 @@ impl Node {
             );
             self.ended_drops += dropped;
             self.by_call_id.remove(&hosted.call_id);
-            self.by_port.remove(&hosted.port);
+            self.by_port.remove(hosted.port);
             self.free_ports.push(hosted.port);
             self.media(MediaOutput::ReleaseRtp(hosted.port));
         }
