@@ -89,6 +89,9 @@ impl Progress {
 
 pub(crate) struct GeneratorSetup {
     pub(crate) node_sip: SocketAddr,
+    /// The reference bridge to stream to instead of calling the node: every
+    /// caller streams to it from the start, without SIP.
+    pub(crate) bridge: Option<SocketAddrV4>,
     pub(crate) access: String,
     pub(crate) size: usize,
     pub(crate) talkers: usize,
@@ -250,6 +253,7 @@ struct RoomLink {
 /// A datagram read from an RTP socket.
 struct Received {
     port: u16,
+    ssrc: u32,
     t_ns: i64,
     seq: u16,
     mix: Mix,
@@ -257,6 +261,9 @@ struct Received {
 
 struct Generator {
     node_sip: SocketAddr,
+    bridge: Option<SocketAddrV4>,
+    /// Caller by SSRC, against the reference bridge (one port for everyone).
+    by_ssrc: HashMap<u32, usize>,
     access: String,
     size: usize,
     talkers: usize,
@@ -293,6 +300,8 @@ impl Generator {
         let sip_local = sip.local_addr()?;
         Ok(Self {
             node_sip: setup.node_sip,
+            bridge: setup.bridge,
+            by_ssrc: HashMap::new(),
             access: setup.access,
             size: setup.size,
             talkers: setup.talkers,
@@ -387,6 +396,14 @@ impl Generator {
                     ports: self.rooms.iter().map(|room| room.port).collect(),
                 });
             }
+            Command::HangUp if self.bridge.is_some() => {
+                for caller in &mut self.callers {
+                    if caller.state == CallState::Keyed {
+                        caller.state = CallState::Ended;
+                        self.progress.ended.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
             Command::HangUp => {
                 self.to_invite.clear();
                 self.to_hang_up = (0..self.callers.len())
@@ -443,7 +460,17 @@ impl Generator {
                 arrivals: Vec::new(),
             });
             callers.push(index);
-            self.to_invite.push_back(index);
+            if let Some(bridge) = self.bridge {
+                // The reference bridge needs no call: the caller streams at once.
+                let caller = &mut self.callers[index];
+                caller.media = Some(bridge);
+                caller.state = CallState::Keyed;
+                self.by_ssrc.insert(caller.ssrc, index);
+                self.progress.answered.fetch_add(1, Ordering::Relaxed);
+                self.progress.keyed.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.to_invite.push_back(index);
+            }
         }
         self.rooms.push(RoomLink {
             socket,
@@ -876,6 +903,7 @@ impl Generator {
                     let payload = data.get(start..).unwrap_or_default();
                     self.received.push(Received {
                         port,
+                        ssrc: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
                         t_ns,
                         seq: u16::from_be_bytes([data[2], data[3]]),
                         mix: self.frames.classify(payload),
@@ -885,8 +913,11 @@ impl Generator {
             };
             if self.recording {
                 for received in &self.received {
-                    let index = self.by_node_port[usize::from(received.port)];
-                    if let Some(caller) = self.callers.get_mut(index as usize) {
+                    let index = match self.bridge {
+                        Some(_) => self.by_ssrc.get(&received.ssrc).copied(),
+                        None => Some(self.by_node_port[usize::from(received.port)] as usize),
+                    };
+                    if let Some(caller) = index.and_then(|index| self.callers.get_mut(index)) {
                         caller.arrivals.push(Arrival {
                             t_ns: received.t_ns,
                             seq: received.seq,
