@@ -79,7 +79,7 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let mut options = Self {
             steps: vec![250, 500, 750, 1000, 1500, 2000, 2500, 3000],
-            paths: vec![Path::Node("epoll"), Path::Reference],
+            paths: vec![Path::Node("io_uring"), Path::Node("epoll"), Path::Reference],
             size: 25,
             talkers: 3,
             measure: Duration::from_secs(10),

@@ -12,6 +12,7 @@
 //! | `TELECONF_SIP_TCP_MAX_PER_SOURCE` | SIP TCP connections held at once from one address | `16` |
 //! | `TELECONF_SIP_TCP_IDLE_SECS` | a SIP TCP connection with no message nor keep-alive for this long is closed | `300` |
 //! | `TELECONF_SIP_TCP_MESSAGE_SECS` | a SIP TCP connection whose message is still incomplete this long after its first byte is closed | `10` |
+//! | `TELECONF_MEDIA_IO`       | how the RTP sockets are read and written: `io_uring` (one submission for every call's frames, multishot receives into a provided buffer ring), `epoll` (`recvmmsg` per ready socket, a `sendto` per datagram), or `auto`: io_uring unless the kernel refuses it (logged at start) | `auto` |
 //! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
@@ -60,6 +61,32 @@ pub struct Config {
     pub recording_dir: std::path::PathBuf,
     /// The node's CloudWatch metrics, when its stage is known.
     pub metrics: Option<Metrics>,
+    /// How the media loop does its RTP I/O (`TELECONF_MEDIA_IO`).
+    pub media_io: MediaIo,
+}
+
+/// How the media loop reads and writes its RTP sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaIo {
+    /// io_uring when the kernel allows it, else epoll (chosen at start, logged).
+    Auto,
+    /// io_uring or nothing: the node does not start where it is refused.
+    IoUring,
+    /// The epoll path, io_uring or not.
+    Epoll,
+}
+
+impl std::str::FromStr for MediaIo {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "auto" => Ok(Self::Auto),
+            "io_uring" => Ok(Self::IoUring),
+            "epoll" => Ok(Self::Epoll),
+            _ => Err("expects auto, io_uring or epoll".into()),
+        }
+    }
 }
 
 impl Config {
@@ -152,6 +179,7 @@ impl Config {
                 .unwrap_or_else(|| "/var/lib/teleconf/recordings".into())
                 .into(),
             metrics,
+            media_io: env.parse_or("TELECONF_MEDIA_IO", MediaIo::Auto)?,
         })
     }
 
@@ -206,6 +234,7 @@ mod tests {
         assert_eq!(config.tcp, ConnectionLimits::default());
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
         assert_eq!(config.metrics, None, "no stage, no metrics");
+        assert_eq!(config.media_io, MediaIo::Auto);
     }
 
     #[test]
@@ -224,8 +253,10 @@ mod tests {
             ("TELECONF_SIP_TCP_MESSAGE_SECS", "5"),
             ("TELECONF_STAGE", "prod"),
             ("TELECONF_METRICS_INTERVAL_SECS", "10"),
+            ("TELECONF_MEDIA_IO", "epoll"),
         ])
         .unwrap();
+        assert_eq!(config.media_io, MediaIo::Epoll);
         assert_eq!(config.sip_addr.port(), 5080);
         assert_eq!(config.public_ip, Ipv4Addr::new(203, 0, 113, 7));
         assert_eq!(config.rtp_ports, 30000..30100);
@@ -261,6 +292,16 @@ mod tests {
         );
         let node = config.node_config("0.0.0.0:5080".parse().unwrap());
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
+    }
+
+    #[test]
+    fn an_unknown_media_io_is_refused_naming_the_setting() {
+        assert_eq!(
+            read(&[("TELECONF_MEDIA_IO", "io_uring")]).unwrap().media_io,
+            MediaIo::IoUring
+        );
+        let err = read(&[("TELECONF_MEDIA_IO", "kqueue")]).unwrap_err();
+        assert!(err.to_string().contains("TELECONF_MEDIA_IO"), "{err}");
     }
 
     #[test]

@@ -22,8 +22,10 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
+use super::config::MediaIo;
 use super::recorder::{Rec, Recorder};
 use super::rtp::RtpPorts;
+use super::uring::UringPorts;
 use super::{Event, Io};
 use crate::node::{Input, MediaOutput, Node, Output};
 
@@ -43,6 +45,51 @@ const TICKS_PER_LOG: u64 = 500;
 /// Epoll tokens that are not RTP ports (ports are 0..=65535).
 const TIMER: u64 = u64::MAX;
 const WAKE: u64 = u64::MAX - 1;
+/// The io_uring's completions.
+const RING: u64 = u64::MAX - 2;
+/// Completions handled between two looks at what has come due.
+const COMPLETIONS: usize = 64;
+
+/// The RTP sockets, on the path chosen at start ([`MediaIo`]).
+enum Rtp {
+    /// Each socket watched by the loop's epoll, read with `recvmmsg`, a
+    /// `sendto` per datagram.
+    Epoll(RtpPorts),
+    /// Every socket's receives and sends through one io_uring.
+    Uring(Box<UringPorts>),
+}
+
+impl Rtp {
+    /// The path `wanted`: io_uring unless refused (`auto` then falls back to
+    /// epoll; `io_uring` fails). Logged.
+    fn open(wanted: MediaIo, ip: std::net::IpAddr) -> std::io::Result<Self> {
+        if wanted == MediaIo::Epoll {
+            tracing::info!(media_io = "epoll", "media loop: RTP on epoll (TELECONF_MEDIA_IO=epoll)");
+            return Ok(Rtp::Epoll(RtpPorts::new(ip)));
+        }
+        match UringPorts::new(ip) {
+            Ok(ports) => {
+                tracing::info!(media_io = "io_uring", "media loop: RTP on io_uring");
+                Ok(Rtp::Uring(Box::new(ports)))
+            }
+            Err(error) if wanted == MediaIo::Auto => {
+                tracing::warn!(media_io = "epoll", %error, "media loop: io_uring refused, RTP on epoll");
+                Ok(Rtp::Epoll(RtpPorts::new(ip)))
+            }
+            Err(error) => Err(std::io::Error::new(
+                error.kind(),
+                format!("TELECONF_MEDIA_IO=io_uring but io_uring is refused: {error}"),
+            )),
+        }
+    }
+
+    fn unsent(&self) -> u64 {
+        match self {
+            Rtp::Epoll(ports) => ports.unsent(),
+            Rtp::Uring(ports) => ports.unsent(),
+        }
+    }
+}
 
 /// The tokio side's way into the loop.
 #[derive(Debug, Clone)]
@@ -151,7 +198,7 @@ struct Loop {
     ticks: u64,
     phase: Phase,
     drain: Duration,
-    rtp: RtpPorts,
+    rtp: Rtp,
     /// The recorder thread's queue.
     recorder: Recorder,
 }
@@ -164,6 +211,7 @@ pub(super) fn run(
     recorder: Recorder,
     mailbox: Mailbox,
     drain: Duration,
+    media_io: MediaIo,
 ) -> std::io::Result<Io> {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
     let timer = TimerFd::new(
@@ -175,8 +223,12 @@ pub(super) fn run(
         mailbox.bell.as_fd(),
         EpollEvent::new(EpollFlags::EPOLLIN, WAKE),
     )?;
+    let rtp = Rtp::open(media_io, io.rtp_ip)?;
+    if let Rtp::Uring(ports) = &rtp {
+        epoll.add(ports.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, RING))?;
+    }
     let mut state = Loop {
-        rtp: RtpPorts::new(io.rtp_ip),
+        rtp,
         recorder,
         epoll,
         timer,
@@ -215,10 +267,14 @@ pub(super) fn run(
                     let _ = mailbox.bell.read();
                     state.take_mail(&mut node, &mut io, &mailbox);
                 }
+                RING => state.complete(&mut node, &mut io),
                 token => {
+                    let Rtp::Epoll(ports) = &mut state.rtp else {
+                        continue;
+                    };
                     let port = u16::try_from(token).unwrap_or_default();
                     let now = Instant::now();
-                    state.rtp.receive(port, |from, bytes| {
+                    ports.receive(port, |from, bytes| {
                         node.handle_input(Input::Rtp {
                             now,
                             port,
@@ -239,6 +295,32 @@ pub(super) fn run(
 }
 
 impl Loop {
+    /// The io_uring's completions, [`COMPLETIONS`] at a time, doing what has
+    /// come due between two batches.
+    fn complete(&mut self, node: &mut Node, io: &mut Io) {
+        loop {
+            let Rtp::Uring(ports) = &mut self.rtp else {
+                return;
+            };
+            let now = Instant::now();
+            let handled = ports.complete(COMPLETIONS, |port, from, bytes| {
+                node.handle_input(Input::Rtp {
+                    now,
+                    port,
+                    from,
+                    bytes,
+                });
+            });
+            self.flush(node, io);
+            if self.next_due(node) <= Instant::now() {
+                self.due(node, io);
+            }
+            if handled < COMPLETIONS {
+                return;
+            }
+        }
+    }
+
     /// The next thing due: the tick, the node's deadline (a room's frame, a
     /// call's timer) or the stop's next phase.
     fn next_due(&self, node: &Node) -> Instant {
@@ -344,6 +426,11 @@ impl Loop {
                 Output::Io(output) => io.dispatch(node, output),
             }
         }
+        // On io_uring, everything this input asked for (a room's frames for
+        // all its callers) goes in one submission.
+        if let Rtp::Uring(ports) = &mut self.rtp {
+            ports.submit();
+        }
     }
 
     /// RTP to send, ports to open and close, recordings' frames: nothing that
@@ -354,9 +441,18 @@ impl Loop {
                 from_port,
                 to,
                 bytes,
-            } => self.rtp.send(from_port, to, &bytes),
-            MediaOutput::BindRtp(port) => self.rtp.bind(&self.epoll, port),
-            MediaOutput::ReleaseRtp(port) => self.rtp.release(&self.epoll, port),
+            } => match &mut self.rtp {
+                Rtp::Epoll(ports) => ports.send(from_port, to, &bytes),
+                Rtp::Uring(ports) => ports.send(from_port, to, &bytes),
+            },
+            MediaOutput::BindRtp(port) => match &mut self.rtp {
+                Rtp::Epoll(ports) => ports.bind(&self.epoll, port),
+                Rtp::Uring(ports) => ports.bind(port),
+            },
+            MediaOutput::ReleaseRtp(port) => match &mut self.rtp {
+                Rtp::Epoll(ports) => ports.release(&self.epoll, port),
+                Rtp::Uring(ports) => ports.release(port),
+            },
             MediaOutput::RecordingStart {
                 conference,
                 account,

@@ -42,6 +42,7 @@ mod controls;
 mod ip_phones;
 mod media;
 mod rtp;
+mod uring;
 mod tcp;
 
 use std::collections::HashMap;
@@ -264,10 +265,13 @@ impl Shell {
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
         let drain = self.config.drain;
+        let media_io = self.config.media_io;
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, drain));
+                let _ = stopped.send(media::run(
+                    node, io_side, recorder, mailbox, drain, media_io,
+                ));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {
