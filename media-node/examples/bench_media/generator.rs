@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::f64::consts::TAU;
-use std::io::{IoSlice, IoSliceMut};
+use std::io::IoSlice;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,15 +14,15 @@ use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, recvmmsg, sendmmsg,
-    setsockopt, sockopt,
+    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, sendmmsg, setsockopt,
+    sockopt,
 };
 use nix::sys::time::TimeSpec;
 
 use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
-use crate::system::{pin_current_thread, realtime_ns};
+use crate::system::{pin_current_thread, realtime_ns, receive_batch};
 use crate::{BATCH, FRAME, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
 
 /// What the main thread asks of the generator.
@@ -849,29 +849,14 @@ impl Generator {
         let fd = self.rooms[room].socket.as_raw_fd();
         loop {
             self.received.clear();
-            let count = {
-                let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
-                    .recv_buffers
-                    .iter_mut()
-                    .map(|buffer| [IoSliceMut::new(&mut buffer[..])])
-                    .collect();
-                let results = match recvmmsg(
-                    fd,
-                    &mut self.recv_headers,
-                    slices.iter_mut(),
-                    MsgFlags::MSG_DONTWAIT,
-                    None,
-                ) {
-                    Ok(results) => results,
-                    Err(Errno::EAGAIN | Errno::EINTR) => return Ok(()),
-                    Err(Errno::ECONNREFUSED) => continue,
-                    Err(error) => return Err(error.into()),
-                };
-                let mut count = 0;
-                for message in results {
-                    count += 1;
+            let (frames, received) = (&self.frames, &mut self.received);
+            let count = receive_batch(
+                fd,
+                &mut self.recv_headers,
+                &mut self.recv_buffers,
+                |message, data| {
                     let Some(port) = message.address.map(|a| a.port()) else {
-                        continue;
+                        return;
                     };
                     let t_ns = message
                         .cmsgs()
@@ -885,12 +870,8 @@ impl Generator {
                             })
                         })
                         .unwrap_or_else(realtime_ns);
-                    let Some(data) = message.iovs().next() else {
-                        continue;
-                    };
-                    let data = &data[..message.bytes.min(data.len())];
                     if data.len() < RTP_HEADER {
-                        continue;
+                        return;
                     }
                     // RFC 3550 §5.1: skip CSRCs and an extension (the node sends neither).
                     let mut start = RTP_HEADER + 4 * usize::from(data[0] & 0x0f);
@@ -901,16 +882,15 @@ impl Generator {
                         ]));
                     }
                     let payload = data.get(start..).unwrap_or_default();
-                    self.received.push(Received {
+                    received.push(Received {
                         port,
                         ssrc: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
                         t_ns,
                         seq: u16::from_be_bytes([data[2], data[3]]),
-                        mix: self.frames.classify(payload),
+                        mix: frames.classify(payload),
                     });
-                }
-                count
-            };
+                },
+            )?;
             if self.recording {
                 for received in &self.received {
                     let index = match self.bridge {

@@ -172,27 +172,25 @@ fn run_node(
     let seeded = runtime.block_on(seed(max_conferences, options.size))?;
     let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone(), io))?;
     let progress = Arc::new(Progress::default());
-    let generator = GeneratorHandle::spawn(GeneratorSetup {
-        node_sip: node.sip,
-        bridge: None,
-        access: seeded.access.clone(),
-        size: options.size,
-        talkers: options.talkers,
-        slots: max_conferences.max(1),
-        join_rate: options.join_rate,
-        cpus: options.pin.then(|| options.gen_cpus.clone()),
-        progress: progress.clone(),
-    })?;
-    let run = run_steps(options, Path::Node(io), &generator, &progress, options.settle, |conferences, participants| {
-        wait_until_joined(
-            runtime,
-            &seeded,
-            conferences,
-            participants,
-            &progress,
-            options.join_rate,
-        )
-    }, &seeded.conferences);
+    let generator = spawn_generator(options, node.sip, None, seeded.access.clone(), &progress)?;
+    let run = run_steps(
+        options,
+        Path::Node(io),
+        &generator,
+        &progress,
+        options.settle,
+        |conferences, participants| {
+            wait_until_joined(
+                runtime,
+                &seeded,
+                conferences,
+                participants,
+                &progress,
+                options.join_rate,
+            )
+        },
+        &seeded.conferences,
+    );
     generator.send(Command::HangUp)?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while progress.live() > 0 && Instant::now() < deadline {
@@ -206,20 +204,15 @@ fn run_node(
 /// The same steps against the reference bridge: no SIP, every caller streams
 /// from the start, and a few seconds fill the jitter buffers.
 fn run_reference(options: &Options) -> anyhow::Result<PathRun> {
-    let max_conferences = max_conferences(options);
     let bridge = ReferenceBridge::spawn(options.pin.then(|| options.node_cpus.clone()))?;
     let progress = Arc::new(Progress::default());
-    let generator = GeneratorHandle::spawn(GeneratorSetup {
-        node_sip: std::net::SocketAddr::V4(bridge.addr),
-        bridge: Some(bridge.addr),
-        access: String::new(),
-        size: options.size,
-        talkers: options.talkers,
-        slots: max_conferences.max(1),
-        join_rate: options.join_rate,
-        cpus: options.pin.then(|| options.gen_cpus.clone()),
-        progress: progress.clone(),
-    })?;
+    let generator = spawn_generator(
+        options,
+        std::net::SocketAddr::V4(bridge.addr),
+        Some(bridge.addr),
+        String::new(),
+        &progress,
+    )?;
     let rooms: Vec<Conference> = Vec::new();
     let run = run_steps(
         options,
@@ -234,6 +227,27 @@ fn run_reference(options: &Options) -> anyhow::Result<PathRun> {
     generator.stop();
     drop(bridge);
     run
+}
+
+/// The generator, calling `node_sip` (or streaming to `bridge`).
+fn spawn_generator(
+    options: &Options,
+    node_sip: std::net::SocketAddr,
+    bridge: Option<std::net::SocketAddrV4>,
+    access: String,
+    progress: &Arc<Progress>,
+) -> anyhow::Result<GeneratorHandle> {
+    GeneratorHandle::spawn(GeneratorSetup {
+        node_sip,
+        bridge,
+        access,
+        size: options.size,
+        talkers: options.talkers,
+        slots: max_conferences(options).max(1),
+        join_rate: options.join_rate,
+        cpus: options.pin.then(|| options.gen_cpus.clone()),
+        progress: progress.clone(),
+    })
 }
 
 /// What one path measured: its steps, and the step whose callers could not all

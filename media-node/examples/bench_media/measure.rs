@@ -4,10 +4,10 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::PathRun;
 use crate::analysis::{analyse, percentile};
 use crate::generator::{Command, GeneratorHandle, Progress};
 use crate::options::{Options, Path};
-use crate::PathRun;
 use crate::system::{CpuStat, ThreadUsage, UdpDrops, realtime_ns, threads_cpu};
 
 /// What one step measured.
@@ -210,7 +210,9 @@ pub(crate) fn print_comparison(runs: &[(Path, PathRun)]) {
         return;
     };
     println!();
-    println!("| path | participants per core | CPU per participant | reference bridge | ratio (goal ≤ 1.5) |");
+    println!(
+        "| path | participants per core | CPU per participant | reference bridge | ratio (goal ≤ 1.5) |"
+    );
     println!("|---|---|---|---|---|");
     for (path, run) in runs.iter().filter(|(path, _)| *path != Path::Reference) {
         for row in &run.rows {

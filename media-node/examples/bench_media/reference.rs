@@ -11,7 +11,7 @@
 //! leg's own SSRC, so the generator tells the legs apart by SSRC.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{IoSlice, IoSliceMut};
+use std::io::IoSlice;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::socket::{
-    ControlMessage, MsgFlags, MultiHeaders, SockaddrIn, recvmmsg, sendmmsg, setsockopt, sockopt,
+    ControlMessage, MsgFlags, MultiHeaders, SockaddrIn, sendmmsg, setsockopt, sockopt,
 };
 use nix::sys::time::TimeSpec;
 
@@ -32,7 +32,7 @@ use teleconf_media_node::app::mixer::{FRAME_BYTES, Mixer};
 use teleconf_sip::rtp;
 use teleconf_sip::sdp::Codec;
 
-use crate::system::pin_current_thread;
+use crate::system::{pin_current_thread, receive_batch};
 use crate::{RTP_HEADER, SOCKET_BUFFER};
 
 /// Datagrams per `recvmmsg` and per `sendmmsg`.
@@ -171,60 +171,37 @@ impl Bridge {
 
     /// One `recvmmsg`: its datagrams into the rooms; how many were read.
     fn read_batch(&mut self, now: Instant) -> anyhow::Result<usize> {
-        let fd = self.socket.as_raw_fd();
-        {
-            let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
-                .recv_buffers
-                .iter_mut()
-                .map(|buffer| [IoSliceMut::new(&mut buffer[..])])
-                .collect();
-            let results = match recvmmsg(
-                fd,
-                &mut self.recv_headers,
-                slices.iter_mut(),
-                MsgFlags::MSG_DONTWAIT,
-                None,
-            ) {
-                Ok(results) => results,
-                Err(Errno::EAGAIN | Errno::EINTR | Errno::ECONNREFUSED) => return Ok(0),
-                Err(error) => return Err(error.into()),
-            };
-            let mut count = 0;
-            for message in results {
-                count += 1;
-                let (Some(from), Some(data)) = (message.address, message.iovs().next()) else {
-                    continue;
-                };
-                let data = &data[..message.bytes.min(data.len())];
-                let Ok(packet) = rtp::parse(data) else {
-                    continue;
+        let Self {
+            socket,
+            rooms,
+            by_source,
+            by_ssrc,
+            deadlines,
+            recv_headers,
+            recv_buffers,
+            ..
+        } = self;
+        receive_batch(
+            socket.as_raw_fd(),
+            recv_headers,
+            recv_buffers,
+            |message, data| {
+                let (Some(from), Ok(packet)) = (message.address, rtp::parse(data)) else {
+                    return;
                 };
                 let from = SocketAddrV4::new(from.ip(), from.port());
-                let (room, key) = match self.by_ssrc.get(&packet.ssrc) {
-                    Some(&leg) => leg,
-                    None => {
-                        let leg = join(
-                            &mut self.rooms,
-                            &mut self.by_source,
-                            &mut self.deadlines,
-                            now,
-                            from,
-                            packet.ssrc,
-                        );
-                        self.by_ssrc.insert(packet.ssrc, leg);
-                        leg
-                    }
-                };
-                let _ = self.rooms[room].mixer.push(
+                let (room, key) = *by_ssrc
+                    .entry(packet.ssrc)
+                    .or_insert_with(|| join(rooms, by_source, deadlines, now, from, packet.ssrc));
+                let _ = rooms[room].mixer.push(
                     now,
                     key,
                     packet.sequence,
                     packet.timestamp,
                     packet.payload,
                 );
-            }
-            Ok(count)
-        }
+            },
+        )
     }
 
     /// Mixes every room due and sends each leg its frame.
@@ -240,8 +217,15 @@ impl Bridge {
                     leg.seq = leg.seq.wrapping_add(1);
                     leg.ts = leg.ts.wrapping_add(FRAME_BYTES as u32);
                     let mut datagram = [0; RTP_HEADER + FRAME_BYTES];
-                    let len =
-                        rtp::write(&mut datagram, leg.ssrc, leg.seq, leg.ts, 0, false, payload.1)?;
+                    let len = rtp::write(
+                        &mut datagram,
+                        leg.ssrc,
+                        leg.seq,
+                        leg.ts,
+                        0,
+                        false,
+                        payload.1,
+                    )?;
                     if len == datagram.len() {
                         self.out.push(datagram);
                         self.out_to.push(Some(leg.to));

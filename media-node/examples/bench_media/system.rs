@@ -4,8 +4,13 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::io::IoSliceMut;
+use std::os::fd::RawFd;
+
 use anyhow::Context as _;
+use nix::errno::Errno;
 use nix::sched::{CpuSet, sched_setaffinity};
+use nix::sys::socket::{MsgFlags, MultiHeaders, RecvMsg, SockaddrIn, recvmmsg};
 use nix::unistd::Pid;
 
 use crate::{GENERATOR_THREAD, NODE_RTP_PORTS};
@@ -198,4 +203,33 @@ pub(crate) fn pin_current_thread(cpus: &[usize]) -> nix::Result<()> {
     }
     // Pid 0: the calling thread; threads it starts inherit the mask.
     sched_setaffinity(Pid::from_raw(0), &set)
+}
+
+/// One `recvmmsg` of what `fd` has queued, into `buffers`: each datagram (its
+/// header, with the sender and control messages, and its bytes) to `each`.
+/// Returns how many were read: 0 when nothing was queued (or an ICMP error of
+/// a gone peer was reported instead), `buffers.len()` when more may wait.
+pub(crate) fn receive_batch<const N: usize>(
+    fd: RawFd,
+    headers: &mut MultiHeaders<SockaddrIn>,
+    buffers: &mut [[u8; N]],
+    mut each: impl FnMut(&RecvMsg<'_, '_, SockaddrIn>, &[u8]),
+) -> anyhow::Result<usize> {
+    let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
+        .iter_mut()
+        .map(|buffer| [IoSliceMut::new(&mut buffer[..])])
+        .collect();
+    let results = match recvmmsg(fd, headers, slices.iter_mut(), MsgFlags::MSG_DONTWAIT, None) {
+        Ok(results) => results,
+        Err(Errno::EAGAIN | Errno::EINTR | Errno::ECONNREFUSED) => return Ok(0),
+        Err(error) => return Err(error.into()),
+    };
+    let mut count = 0;
+    for message in results {
+        count += 1;
+        if let Some(data) = message.iovs().next() {
+            each(&message, &data[..message.bytes.min(data.len())]);
+        }
+    }
+    Ok(count)
 }

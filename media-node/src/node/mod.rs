@@ -80,8 +80,8 @@ use crate::app::prompts;
 use crate::app::room::Room;
 use call::Call;
 pub use call::RtpOut;
-use sip::PendingInvite;
 use ports::PortIndex;
+use sip::PendingInvite;
 use star44::IpPhones;
 
 #[cfg(test)]

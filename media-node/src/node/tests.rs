@@ -895,7 +895,12 @@ fn the_node_is_due_at_its_room_s_next_frame_and_a_dropped_room_is_due_no_more() 
             .map(|(id, room)| (room.poll_timeout().expect("a deadline"), *id))
             .collect::<Vec<_>>();
         assert_eq!(
-            shell.node.room_deadlines.iter().copied().collect::<Vec<_>>(),
+            shell
+                .node
+                .room_deadlines
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
             room,
             "the room's deadline, as it moves"
         );

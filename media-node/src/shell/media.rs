@@ -64,7 +64,10 @@ impl Rtp {
     /// epoll; `io_uring` fails). Logged.
     fn open(wanted: MediaIo, ip: std::net::IpAddr) -> std::io::Result<Self> {
         if wanted == MediaIo::Epoll {
-            tracing::info!(media_io = "epoll", "media loop: RTP on epoll (TELECONF_MEDIA_IO=epoll)");
+            tracing::info!(
+                media_io = "epoll",
+                "media loop: RTP on epoll (TELECONF_MEDIA_IO=epoll)"
+            );
             return Ok(Rtp::Epoll(RtpPorts::new(ip)));
         }
         match UringPorts::new(ip) {

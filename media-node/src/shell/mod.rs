@@ -42,8 +42,8 @@ mod controls;
 mod ip_phones;
 mod media;
 mod rtp;
-mod uring;
 mod tcp;
+mod uring;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -220,8 +220,13 @@ impl UringPorts {
             .build(SQ_ENTRIES)?;
         let mut probe = io_uring::Probe::new();
         ring.submitter().register_probe(&mut probe)?;
-        if !probe.is_supported(opcode::RecvMsgMulti::CODE) || !probe.is_supported(opcode::SendMsg::CODE) {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "no recvmsg/sendmsg on this io_uring"));
+        if !probe.is_supported(opcode::RecvMsgMulti::CODE)
+            || !probe.is_supported(opcode::SendMsg::CODE)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no recvmsg/sendmsg on this io_uring",
+            ));
         }
         let lent = Lent::new()?;
         // SAFETY: `lent.ring` is a page-aligned, zeroed allocation of `BUFFERS`
@@ -266,16 +271,8 @@ impl UringPorts {
     /// Binds `port` and arms its receive. A port that cannot be bound is
     /// logged: the call goes on without media from us, and its RTP timeout ends it.
     pub(super) fn bind(&mut self, port: u16) {
-        let addr = SocketAddr::new(self.ip, port);
-        let socket = match UdpSocket::bind(addr).and_then(|socket| {
-            socket.set_nonblocking(true)?;
-            Ok(socket)
-        }) {
-            Ok(socket) => socket,
-            Err(error) => {
-                tracing::error!(%addr, %error, "RTP port cannot be bound");
-                return;
-            }
+        let Some(socket) = super::rtp::bind(SocketAddr::new(self.ip, port)) else {
+            return;
         };
         self.generations = self.generations.wrapping_add(1);
         let generation = self.generations;
@@ -338,7 +335,9 @@ impl UringPorts {
         }
         match self.ring.submit() {
             Ok(_) => self.queued = 0,
-            Err(error) if error.raw_os_error() == Some(libc::EBUSY) || error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error)
+                if error.raw_os_error() == Some(libc::EBUSY)
+                    || error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => tracing::warn!(%error, "io_uring submit"),
         }
     }
@@ -375,7 +374,10 @@ impl UringPorts {
                     self.book.give_back(slot);
                 }
                 Some(Token::Recv { port, generation }) => {
-                    let current = self.ports.get(&port).is_some_and(|p| p.generation == generation);
+                    let current = self
+                        .ports
+                        .get(&port)
+                        .is_some_and(|p| p.generation == generation);
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         if result >= 0 && current {
                             let len = usize::try_from(result).unwrap_or(0).min(BUFFER_LEN);
@@ -388,7 +390,10 @@ impl UringPorts {
                     } else if result == -libc::ENOBUFS {
                         self.starved += 1;
                         if self.starved.is_power_of_two() {
-                            tracing::warn!(starved = self.starved, "RTP receive buffers all in use: receives armed again");
+                            tracing::warn!(
+                                starved = self.starved,
+                                "RTP receive buffers all in use: receives armed again"
+                            );
                         }
                     }
                     if !cqueue::more(flags) && current {
@@ -538,7 +543,10 @@ impl Lent {
         // SAFETY: both layouts have a non-zero size.
         let (ring, buffers) = unsafe { (alloc_zeroed(ring_layout), alloc_zeroed(buffers_layout)) };
         if ring.is_null() || buffers.is_null() {
-            return Err(io::Error::new(io::ErrorKind::OutOfMemory, "io_uring buffers"));
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "io_uring buffers",
+            ));
         }
         Ok(Self {
             ring: ring.cast(),
@@ -582,7 +590,12 @@ fn socket_addr(name: &[u8]) -> Option<SocketAddr> {
         libc::AF_INET6 => {
             let ip: [u8; 16] = name.get(8..24)?.try_into().ok()?;
             let scope = u32::from_ne_bytes(name.get(24..28)?.try_into().ok()?);
-            Some(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(ip), port, 0, scope)))
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(ip),
+                port,
+                0,
+                scope,
+            )))
         }
         _ => None,
     }
@@ -603,7 +616,11 @@ mod tests {
             mask: 3,
         };
         assert_eq!(tail.push(), 3);
-        assert_eq!(tail.tail(), 0, "the published tail wraps as the kernel's head does");
+        assert_eq!(
+            tail.tail(),
+            0,
+            "the published tail wraps as the kernel's head does"
+        );
         assert_eq!(tail.push(), 0);
     }
 
@@ -643,12 +660,17 @@ mod tests {
     fn a_sender_s_address_is_read_as_the_kernel_writes_it() {
         let v4 = SockaddrStorage::from("192.0.2.7:4000".parse::<SocketAddr>().unwrap());
         // SAFETY (test): the storage's bytes, its length long.
-        let bytes = unsafe { std::slice::from_raw_parts(v4.as_ptr().cast::<u8>(), v4.len() as usize) };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(v4.as_ptr().cast::<u8>(), v4.len() as usize) };
         assert_eq!(socket_addr(bytes), Some("192.0.2.7:4000".parse().unwrap()));
         let v6 = SockaddrStorage::from("[2001:db8::1]:5004".parse::<SocketAddr>().unwrap());
         // SAFETY (test): the storage's bytes, its length long.
-        let bytes = unsafe { std::slice::from_raw_parts(v6.as_ptr().cast::<u8>(), v6.len() as usize) };
-        assert_eq!(socket_addr(bytes), Some("[2001:db8::1]:5004".parse().unwrap()));
+        let bytes =
+            unsafe { std::slice::from_raw_parts(v6.as_ptr().cast::<u8>(), v6.len() as usize) };
+        assert_eq!(
+            socket_addr(bytes),
+            Some("[2001:db8::1]:5004".parse().unwrap())
+        );
         assert_eq!(socket_addr(&[0; 3]), None);
     }
 
@@ -702,11 +724,15 @@ mod tests {
         ports.bind(port);
         ports.submit();
         peer.send_to(b"hello", ("127.0.0.1", port)).unwrap();
-        assert_eq!(receive_one(&mut ports), [(port, peer.local_addr().unwrap(), b"hello".to_vec())]);
+        assert_eq!(
+            receive_one(&mut ports),
+            [(port, peer.local_addr().unwrap(), b"hello".to_vec())]
+        );
         ports.send(port, peer.local_addr().unwrap(), b"back");
         ports.submit();
         let mut buffer = [0; 16];
-        peer.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+        peer.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
         let (len, from) = peer.recv_from(&mut buffer).unwrap();
         assert_eq!((&buffer[..len], from.port()), (&b"back"[..], port));
         while ports.book.in_flight() > 0 {

@@ -43,7 +43,9 @@ impl Deref for RtpOut {
 
 impl std::fmt::Debug for RtpOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RtpOut").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("RtpOut")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
