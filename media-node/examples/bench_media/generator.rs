@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::f64::consts::TAU;
-use std::io::IoSlice;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,16 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, sendmmsg, setsockopt,
-    sockopt,
-};
+use nix::sys::socket::{ControlMessageOwned, MultiHeaders, SockaddrIn, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
 
 use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
-use crate::system::{pin_current_thread, realtime_ns, receive_batch};
+use crate::system::{pin_current_thread, realtime_ns, receive_batch, send_batch};
 use crate::{BATCH, FRAME, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
 
 /// What the main thread asks of the generator.
@@ -815,32 +811,8 @@ impl Generator {
             addresses.push(Some(SockaddrIn::from(media)));
         }
         let fd = self.rooms[room].socket.as_raw_fd();
-        for (packets, addresses) in packets.chunks(BATCH).zip(addresses.chunks(BATCH)) {
-            let slices: Vec<[IoSlice<'_>; 1]> = packets.iter().map(|p| [IoSlice::new(p)]).collect();
-            let mut sent = 0;
-            while sent < slices.len() {
-                match sendmmsg(
-                    fd,
-                    &mut self.send_headers,
-                    &slices[sent..],
-                    &addresses[sent..],
-                    [] as [ControlMessage<'_>; 0],
-                    MsgFlags::empty(),
-                ) {
-                    Ok(results) => {
-                        let n = results.count();
-                        if n == 0 {
-                            break;
-                        }
-                        sent += n;
-                    }
-                    Err(Errno::EINTR) => continue,
-                    Err(error) => {
-                        eprintln!("bench_media: RTP send failed: {error}");
-                        break;
-                    }
-                }
-            }
+        if let Err(error) = send_batch(fd, &mut self.send_headers, &packets, &addresses) {
+            eprintln!("bench_media: RTP send failed: {error}");
         }
         Ok(())
     }

@@ -11,7 +11,6 @@
 //! leg's own SSRC, so the generator tells the legs apart by SSRC.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::IoSlice;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
@@ -21,9 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::socket::{
-    ControlMessage, MsgFlags, MultiHeaders, SockaddrIn, sendmmsg, setsockopt, sockopt,
-};
+use nix::sys::socket::{MultiHeaders, SockaddrIn, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
 
 use teleconf_domain::CallerRole;
@@ -32,7 +29,7 @@ use teleconf_media_node::app::mixer::{FRAME_BYTES, Mixer};
 use teleconf_sip::rtp;
 use teleconf_sip::sdp::Codec;
 
-use crate::system::{pin_current_thread, receive_batch};
+use crate::system::{pin_current_thread, receive_batch, send_batch};
 use crate::{RTP_HEADER, SOCKET_BUFFER};
 
 /// Datagrams per `recvmmsg` and per `sendmmsg`.
@@ -231,7 +228,7 @@ impl Bridge {
                         self.out_to.push(Some(leg.to));
                     }
                     if self.out.len() == REF_BATCH {
-                        send_batch(
+                        flush(
                             &self.socket,
                             &mut self.send_headers,
                             &mut self.out,
@@ -244,7 +241,7 @@ impl Bridge {
                 self.deadlines.insert((next, index));
             }
         }
-        send_batch(
+        flush(
             &self.socket,
             &mut self.send_headers,
             &mut self.out,
@@ -293,37 +290,15 @@ fn join(
     (room, key)
 }
 
-/// Sends what is queued with `sendmmsg`; what the socket refuses is dropped
-/// (the generator counts it lost).
-fn send_batch(
+/// Sends what is queued with `sendmmsg` (what the socket refuses is dropped:
+/// the generator counts it lost), and empties the queue.
+fn flush(
     socket: &UdpSocket,
     headers: &mut MultiHeaders<SockaddrIn>,
     out: &mut Vec<[u8; RTP_HEADER + FRAME_BYTES]>,
     to: &mut Vec<Option<SockaddrIn>>,
 ) {
-    let slices: Vec<[IoSlice<'_>; 1]> = out.iter().map(|p| [IoSlice::new(p)]).collect();
-    let mut sent = 0;
-    while sent < slices.len() {
-        match sendmmsg(
-            socket.as_raw_fd(),
-            headers,
-            &slices[sent..],
-            &to[sent..],
-            [] as [ControlMessage<'_>; 0],
-            MsgFlags::empty(),
-        ) {
-            Ok(results) => {
-                let n = results.count();
-                if n == 0 {
-                    break;
-                }
-                sent += n;
-            }
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-    }
-    drop(slices);
+    let _ = send_batch(socket.as_raw_fd(), headers, out, to);
     out.clear();
     to.clear();
 }

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::io::IoSliceMut;
+use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
 
 use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::sched::{CpuSet, sched_setaffinity};
-use nix::sys::socket::{MsgFlags, MultiHeaders, RecvMsg, SockaddrIn, recvmmsg};
+use nix::sys::socket::{
+    ControlMessage, MsgFlags, MultiHeaders, RecvMsg, SockaddrIn, recvmmsg, sendmmsg,
+};
 use nix::unistd::Pid;
 
 use crate::{GENERATOR_THREAD, NODE_RTP_PORTS};
@@ -232,4 +234,38 @@ pub(crate) fn receive_batch<const N: usize>(
         }
     }
     Ok(count)
+}
+
+/// Sends `packets` (each to its address in `to`) with `sendmmsg`, as many per
+/// call as `headers` holds; what the socket refuses is dropped (the receiving
+/// side counts it lost). An error other than an interruption is returned.
+pub(crate) fn send_batch<const N: usize>(
+    fd: RawFd,
+    headers: &mut MultiHeaders<SockaddrIn>,
+    packets: &[[u8; N]],
+    to: &[Option<SockaddrIn>],
+) -> nix::Result<()> {
+    let slices: Vec<[IoSlice<'_>; 1]> = packets.iter().map(|p| [IoSlice::new(p)]).collect();
+    let mut sent = 0;
+    while sent < slices.len() {
+        match sendmmsg(
+            fd,
+            headers,
+            &slices[sent..],
+            &to[sent..],
+            [] as [ControlMessage<'_>; 0],
+            MsgFlags::empty(),
+        ) {
+            Ok(results) => {
+                let n = results.count();
+                if n == 0 {
+                    break;
+                }
+                sent += n;
+            }
+            Err(Errno::EINTR) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
