@@ -36,7 +36,7 @@ const SQ_ENTRIES: u32 = 1024;
 /// Completion queue entries: room for a burst of received datagrams.
 const CQ_ENTRIES: u32 = 16_384;
 /// Provided receive buffers (a power of two, as the ring wants).
-const BUFFERS: u16 = 4096;
+const BUFFERS: u16 = 8192;
 /// Bytes of one receive buffer: the kernel's `io_uring_recvmsg_out` header,
 /// the sender's address, then the datagram (a 20 ms G.711 frame is 172 bytes).
 const BUFFER_LEN: usize = 1024;
