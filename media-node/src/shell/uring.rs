@@ -197,6 +197,9 @@ pub(super) struct UringPorts {
     unsent: u64,
     /// Receives the kernel ended for want of a buffer (armed again).
     starved: u64,
+    /// Ports whose receive ended for want of a buffer, armed again once
+    /// buffers are back.
+    starving: Vec<u16>,
 }
 
 impl std::fmt::Debug for UringPorts {
@@ -254,6 +257,7 @@ impl UringPorts {
             reaped: Vec::new(),
             unsent: 0,
             starved: 0,
+            starving: Vec::new(),
         };
         for bid in 0..BUFFERS {
             ports.provide(bid);
@@ -364,6 +368,7 @@ impl UringPorts {
                 .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
         );
         let mut returned = false;
+        let waiting = self.starving.len();
         for index in 0..self.reaped.len() {
             let (data, result, flags) = self.reaped[index];
             match Token::decode(data) {
@@ -403,9 +408,19 @@ impl UringPorts {
                 Some(Token::Cancel) | None => {}
             }
         }
-        if returned {
+        // The starving are armed again once buffers are back, and at the
+        // latest one batch later (the buffers may have come back before).
+        let rearm = if returned {
             self.publish_tail();
+            self.starving.len()
+        } else {
+            waiting
+        };
+        for index in 0..rearm {
+            let port = self.starving[index];
+            self.arm(port);
         }
+        self.starving.drain(..rearm);
         self.reaped.len()
     }
 
