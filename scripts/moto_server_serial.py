@@ -57,16 +57,24 @@ group under a name it no longer had and failed the whole update).
 and then dropped them from the stream, so nothing could read them. The deployment
 test plays the mapping itself: it reads the stream and invokes the function.
 
+9. A TransactWriteItems is idempotent by its ClientRequestToken for ten minutes, as
+on DynamoDB (moto ignored the token). The SDK sets one on every transaction and
+keeps it across its retries: when an attempt times out after the emulator applied
+it, the retry must answer the first answer, not fail its own conditions (a fresh
+user's e-mail "already taken", a 409, on a loaded machine).
+
 Same arguments as `moto_server` (-H HOST -p PORT); started by scripts/emulator.sh and
 by the deployment test.
 """
 
 import argparse
+import io
 import json
 import os
 import signal
 import sys
 import threading
+import time
 
 from werkzeug.serving import run_simple
 
@@ -134,15 +142,57 @@ def keep_streams_across_cancelled_transactions():
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+IDEMPOTENCY_WINDOW_SECS = 600
+
+
 def serial_dynamodb(app):
+    """Every DynamoDB request alone (1.), and transactions idempotent by token (9.)."""
     lock = threading.Lock()
+    # ClientRequestToken -> (when, the request's body, status, headers, body answered)
+    answered = {}
+
+    def idempotent_transaction(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            token = json.loads(body).get("ClientRequestToken")
+        except ValueError:
+            token = None
+        now = time.monotonic()
+        for old in [t for t, seen in answered.items() if now - seen[0] > IDEMPOTENCY_WINDOW_SECS]:
+            del answered[old]
+        if token in answered:
+            _, request, status, headers, chunks = answered[token]
+            if request != body:
+                error = {
+                    "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                    "message": "the token was used for another transaction",
+                }
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+                return [json.dumps(error).encode()]
+            start_response(status, headers)
+            return chunks
+        reply = {}
+
+        def keep(status, headers, exc_info=None):
+            reply["status"], reply["headers"] = status, list(headers)
+            return start_response(status, headers, exc_info)
+
+        chunks = list(app(environ, keep))
+        if token and reply.get("status", "").startswith("200"):
+            answered[token] = (now, body, reply["status"], reply["headers"], chunks)
+        return chunks
 
     def wrapped(environ, start_response):
-        alone = environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET) or environ.get(
-            "PATH_INFO", ""
-        ).startswith("/moto-api/data.json")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        alone = target.startswith(DYNAMODB_TARGET) or environ.get("PATH_INFO", "").startswith(
+            "/moto-api/data.json"
+        )
         if alone:
             with lock:
+                if target == DYNAMODB_TARGET + "TransactWriteItems":
+                    return idempotent_transaction(environ, start_response)
                 # Materialise the body inside the lock: moto builds it eagerly anyway.
                 return list(app(environ, start_response))
         return app(environ, start_response)

@@ -39,8 +39,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
@@ -165,16 +168,31 @@ impl DynamoStore {
         }
     }
 
-    async fn put_new(&self, item: Item, what: &'static str) -> Result<()> {
-        self.client
+    /// Creates `item`, which must not exist yet: `Conflict(what)` if it does.
+    ///
+    /// The item carries a random [`WRITE_ID`] so that a put the SDK retried after
+    /// its first attempt was applied (the answer lost, or too late) knows its own
+    /// item and succeeds; a second create asked for again still conflicts.
+    /// (Transactions need no such mark: the SDK gives each one a
+    /// `ClientRequestToken` that DynamoDB honours across the retries.)
+    async fn put_new(&self, mut item: Item, what: &'static str) -> Result<()> {
+        let write = u64::from_be_bytes(teleconf_domain::random::bytes());
+        let write = AttributeValue::S(format!("{write:016x}"));
+        item.insert(WRITE_ID.into(), write.clone());
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
-            .await
-            .map_err(|e| conflict_or("PutItem", e, what))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if written_by(&err, &write) => Ok(()),
+            Err(err) => Err(conflict_or("PutItem", err, what)),
+        }
     }
 
     /// Replaces an item that must exist and whose guarded attributes still have the
@@ -360,6 +378,19 @@ fn existing_condition(guards: &[Guard<'_>]) -> Condition {
         values.insert(format!(":g{i}"), AttributeValue::S(value.to_string()));
     }
     (condition, Some(names), Some(values))
+}
+
+/// The attribute a created item carries to tell its own create's retry from
+/// another create ([`DynamoStore::put_new`]).
+const WRITE_ID: &str = "write_id";
+
+/// Whether a create failed only because the item its write `write` put is there.
+fn written_by(err: &SdkError<PutItemError, HttpResponse>, write: &AttributeValue) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(PutItemError::ConditionalCheckFailedException(failed))
+            if failed.item().and_then(|old| old.get(WRITE_ID)) == Some(write)
+    )
 }
 
 fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
