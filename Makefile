@@ -19,6 +19,8 @@ unexport AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_DYNAMODB_STREAMS
 endif
 API_ADDR ?= 127.0.0.1:8080
 SIP_ADDR ?= 127.0.0.1:5060
+# `make run NODES=2`: Kamailio on SIP_ADDR in front of that many media nodes.
+NODES ?= 1
 CARGO ?= cargo
 # Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-p teleconf-adapters -- --nocapture'
 TEST_ARGS ?=
@@ -29,7 +31,7 @@ MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 month" +%Y-%m)
 
 # Every recipe talks to the local emulator with dummy credentials, never to a real AWS account
 # (`:=` on purpose: credentials from the caller's environment are not used).
-export EMULATOR EMULATOR_PORT API_ADDR SIP_ADDR
+export EMULATOR EMULATOR_PORT API_ADDR SIP_ADDR NODES
 export AWS_ENDPOINT_URL := http://127.0.0.1:$(EMULATOR_PORT)
 export AWS_ACCESS_KEY_ID := test
 export AWS_SECRET_ACCESS_KEY := test
@@ -62,7 +64,7 @@ endef
 	fmt fmt-check lint lint-infra package deploy emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
-	@echo "usage: make TARGET [EMULATOR=moto|localstack] [EMULATOR_PORT=…] [API_ADDR=…] [SIP_ADDR=…]"
+	@echo "usage: make TARGET [EMULATOR=moto|localstack] [EMULATOR_PORT=…] [API_ADDR=…] [SIP_ADDR=…] [NODES=…]"
 	@echo
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 	@echo
@@ -85,8 +87,8 @@ deps-infra: ## Install the pinned deployment tools (SAM translator, cfn-lint, ca
 deps-tools: ## Install curl, jq and pdftotext (the invoice PDF test) when missing
 	@$(call install_missing,curl:curl jq:jq pdftotext:poppler-utils)
 
-deps-sip: ## Install the real SIP peers (sipp, baresip) when missing
-	@$(call install_missing,sipp:sip-tester baresip:baresip-core)
+deps-sip: ## Install the real SIP peers (sipp, baresip) and the SIP entry (kamailio) when missing
+	@$(call install_missing,sipp:sip-tester baresip:baresip-core kamailio:kamailio)
 
 deps-browser: ## Install chromium and chromedriver when missing
 	@$(call install_missing,chromium:chromium chromedriver:chromium-driver)
@@ -97,7 +99,7 @@ build: ## Build every crate and target (tests included, so `make test` reuses th
 test: deps build ## Run every test, with the emulator up (started and stopped if not running)
 	scripts/with-emulator.sh $(CARGO) test --workspace --all-targets $(TEST_ARGS)
 
-run: deps ## Run the local stack (emulator, API + portal, loops, media node) until Ctrl-C
+run: deps ## Run the local stack (emulator, API + portal, loops, media node; NODES=2: Kamailio + 2 nodes) until Ctrl-C
 	$(CARGO) build --workspace --bins
 	scripts/run-local.sh
 

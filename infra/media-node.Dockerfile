@@ -39,6 +39,8 @@ EXPOSE 5060/udp 5060/tcp 20000-29999/udp
 # OPTIONS with 503 so the dispatcher skips it) and must not be replaced while calls go on.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${TELECONF_SIP_PORT:-5060}"]
-# ECS sends SIGTERM, then waits StopTimeout (120 s): the node drains for TELECONF_DRAIN_SECS.
+# ECS sends SIGTERM (once the task protection the node holds while it carries calls is
+# released), then waits StopTimeout: the node keeps its calls until they hang up or their
+# conference's planned end plus TELECONF_DRAIN_GRACE_SECS, then exits.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/media-node-entrypoint"]

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The local stack behind `make run`: emulator, provisioning + demo account, API (serving the
 # portal), the scheduler and mailer loops and a media node, in the foreground until Ctrl-C.
+# With NODES=N (N >= 2): the SIP entry (Kamailio, infra/kamailio/kamailio.cfg) on SIP_ADDR in
+# front of N media nodes (SIP on SIP_ADDR's port + 10, + 20…; RTP 20000-20999, 21000-21999…),
+# and the dispatcher sync that lists them for Kamailio from the node registry.
 #
-# Env (defaults in brackets): API_ADDR [127.0.0.1:8080], SIP_ADDR [127.0.0.1:5060],
+# Env (defaults in brackets): API_ADDR [127.0.0.1:8080], SIP_ADDR [127.0.0.1:5060], NODES [1],
 # BIN_DIR [target/debug] (where the teleconf-* binaries are), plus the AWS_* / TELECONF_*
 # variables the Makefile exports (defaulted here too, so the script also runs on its own).
 # Logs go to .run/<service>.log. On exit everything this script started is stopped.
@@ -15,6 +18,8 @@ RUN_DIR="$ROOT/.run"
 BIN_DIR="${BIN_DIR:-$ROOT/target/debug}"
 API_ADDR="${API_ADDR:-127.0.0.1:8080}"
 SIP_ADDR="${SIP_ADDR:-127.0.0.1:5060}"
+NODES="${NODES:-1}"
+[[ "$NODES" =~ ^[1-9]$ ]] || { echo "run-local: NODES must be 1 to 9, not '$NODES'" >&2; exit 1; }
 API_READY_TIMEOUT_S=20
 
 : "${AWS_ENDPOINT_URL:=$("$EMU" url)}"
@@ -70,18 +75,27 @@ cleanup() {
     done
   fi
   if ((started_emulator)); then "$EMU" stop || true; fi
+  if [[ -n "${kam_dir:-}" ]]; then rm -rf "$kam_dir"; fi
 }
 trap cleanup EXIT
 trap 'echo >&2; note "stopping teleconf"; exit 0' INT TERM HUP
 
 # start_service NAME ARGS...: starts $BIN_DIR/NAME in the background, logging to .run/<NAME without teleconf->.log.
 start_service() {
+  local name="$1"
+  shift
+  start_process "$name" "$BIN_DIR/$name" "$@"
+}
+
+# start_process NAME COMMAND ARGS...: starts COMMAND in the background as NAME, logging to
+# .run/<NAME without teleconf->.log.
+start_process() {
   local name="$1" log="$RUN_DIR/${1#teleconf-}.log"
   shift
   : >"$log"
   # setsid: its own process group, so stopping it also stops anything it spawned. Services log
   # at info unless RUST_LOG says otherwise.
-  RUST_LOG="${RUST_LOG:-info}" setsid "$BIN_DIR/$name" "$@" </dev/null >>"$log" 2>&1 &
+  RUST_LOG="${RUST_LOG:-info}" setsid "$@" </dev/null >>"$log" 2>&1 &
   pids+=("$!")
   names[$!]="$name"
 }
@@ -135,11 +149,51 @@ for bin in teleconf-scheduler teleconf-mailer; do
   if [[ -x "$BIN_DIR/$bin" ]]; then start_service "$bin" --local; else note "$bin not built yet: skipped"; fi
 done
 media_node=0
-if [[ -x "$BIN_DIR/teleconf-media-node" ]]; then
+if [[ ! -x "$BIN_DIR/teleconf-media-node" ]]; then
+  note "teleconf-media-node not built yet: skipped"
+elif ((NODES == 1)); then
   TELECONF_SIP_ADDR="$SIP_ADDR" TELECONF_SPOOL_DIR="$RUN_DIR/spool" start_service teleconf-media-node
   media_node=1
 else
-  note "teleconf-media-node not built yet: skipped"
+  # The SIP entry: the dispatcher sync writes Kamailio's node list (empty at first) from the
+  # registry the nodes heartbeat into; Kamailio takes the calls on SIP_ADDR and spreads them.
+  command -v kamailio >/dev/null || die "kamailio is required for NODES=$NODES (make deps-sip installs it)"
+  [[ -x "$BIN_DIR/teleconf-dispatcher-sync" ]] || die "$BIN_DIR/teleconf-dispatcher-sync is missing: build it first"
+  entry_ip="${SIP_ADDR%:*}" entry_port="${SIP_ADDR##*:}"
+  # Kamailio's own directory, under /tmp with its copy of the config: as root it runs as
+  # nobody, who may not enter the checkout (a clone in a private temporary directory).
+  kam_dir="$(mktemp -d /tmp/teleconf-kamailio.XXXXXX)"
+  rm -rf "$RUN_DIR/kamailio" && ln -s "$kam_dir" "$RUN_DIR/kamailio"
+  cp "$ROOT/infra/kamailio/kamailio.cfg" "$kam_dir/kamailio.cfg"
+  for ((i = 1; i <= NODES; i++)); do
+    low=$((20000 + (i - 1) * 1000))
+    TELECONF_SIP_ADDR="$entry_ip:$((entry_port + 10 * i))" TELECONF_RTP_PORTS="$low-$((low + 999))" \
+      TELECONF_NODE_ID="node-$i" TELECONF_SIP_ENTRY_SOURCES="$entry_ip" \
+      TELECONF_SPOOL_DIR="$RUN_DIR/spool-$i" TELECONF_RECORDING_DIR="$RUN_DIR/recordings-$i" \
+      start_process "teleconf-media-node-$i" "$BIN_DIR/teleconf-media-node"
+  done
+  TELECONF_DISPATCHER_LIST="$kam_dir/dispatcher.list" TELECONF_KAMAILIO_CTL="unix:$kam_dir/kamailio_ctl" \
+    start_service teleconf-dispatcher-sync
+  for _ in {1..100}; do [[ -s "$kam_dir/dispatcher.list" ]] && break; sleep 0.1; done
+  [[ -s "$kam_dir/dispatcher.list" ]] || die "the dispatcher sync wrote no list; see .run/dispatcher-sync.log"
+  # Kamailio refuses to run as root without a user: as root it runs as nobody (its run dir then
+  # belongs to nobody; the sync, as root, still reaches the control socket).
+  as_user=()
+  if [[ "$(id -u)" == 0 ]]; then
+    chown -R nobody:nogroup "$kam_dir"
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  fi
+  start_process kamailio "${as_user[@]}" "$(command -v kamailio)" -f "$kam_dir/kamailio.cfg" \
+    -DD -E -w "$kam_dir" -Y "$kam_dir" -l "udp:$SIP_ADDR" -l "tcp:$SIP_ADDR" \
+    -A "DS_LIST=\"$kam_dir/dispatcher.list\"" -A PING_INTERVAL=2
+  # Ready once Kamailio has loaded every node (the sync says so after each reload).
+  for _ in {1..300}; do
+    grep -q "dispatcher sync: $NODES node(s) listed" "$RUN_DIR/dispatcher-sync.log" && break
+    sleep 0.1
+  done
+  grep -q "dispatcher sync: $NODES node(s) listed" "$RUN_DIR/dispatcher-sync.log" ||
+    die "Kamailio does not list the $NODES nodes; see .run/dispatcher-sync.log and .run/kamailio.log"
+  media_node=1
 fi
 
 # 5. Where to go and how to log in.
@@ -151,7 +205,11 @@ if [[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$API_ADDR/portal/si
 fi
 echo "api: http://$API_ADDR/v1"
 if ((media_node)); then
-  echo "sip: udp and tcp $SIP_ADDR"
+  if ((NODES > 1)); then
+    echo "sip: udp and tcp $SIP_ADDR (Kamailio, in front of $NODES media nodes)"
+  else
+    echo "sip: udp and tcp $SIP_ADDR"
+  fi
   # The demo conference to call (see the README's softphone walkthrough).
   grep -E '^(demo conference|access number|conference number|(participant|listener|moderator) code)' \
     "$RUN_DIR/provision.out" || true

@@ -77,6 +77,12 @@ impl Clients {
     }
 }
 
+/// A DynamoDB client alone, for a binary that needs no other service (the SIP
+/// entry's dispatcher sync).
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_loader().load().await)
+}
+
 /// The SDK configuration loader every binary uses. Calls fail fast when the
 /// endpoint is unreachable: a short connect timeout, bounded attempt and operation
 /// times, three attempts; the caller then reports the store as unavailable.

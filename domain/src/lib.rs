@@ -30,7 +30,9 @@
 //! - [`control`]: a command from the portal's live view for the media node.
 //! - [`activity`]: the account's activity feed.
 //! - [`recording`]: a conference recording's metadata.
-//! - [`invoice`]: an issued invoice, its lines and taxes.
+//! - [`invoice`]: an issued invoice, its lines and taxes, and its renderings: the
+//!   CSV, the words (the PDF's and the mail's) and the mail (the PDF is drawn by
+//!   functions/billing).
 //! - [`ip_phone`]: an IP phone whose `*44` reaches the account's conferences.
 //! - [`throttle`]: what a failure counter counts and its limits.
 //! - [`blob_key`]: where each stored file (prompt, recording, export) is named.
@@ -38,11 +40,11 @@
 //! The rules and what is made of the nouns:
 //! - [`permissions`]: the one matrix of who may do what to which conference.
 //! - [`billing`]: CDR legs priced in exact decimal money, invoices with late-leg
-//!   adjustments and taxes, their CSVs.
+//!   adjustments and taxes, the CDR detail and finance export CSVs.
 //! - [`spreadsheet`]: every CSV the service writes, its cells safe to open in a
 //!   spreadsheet (no formula runs; numbers stay numbers).
 //! - [`messages`]: what the product says, in French and English (the confirmation,
-//!   invitations, reports, the invoice mail).
+//!   invitations, reports; the invoice's mail is [`invoice`]'s).
 //! - [`mail`]: a mail as the product writes it, and its MIME bytes.
 //! - [`audio`]: WAV reading and writing, G.711 µ-law/A-law, prompt normalisation
 //!   to 8 kHz mono.
@@ -71,6 +73,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod mail;
 pub mod messages;
+pub mod node;
 pub mod permissions;
 pub mod phone_number;
 pub mod queued_mail;
@@ -103,6 +106,7 @@ pub use invoice::{Invoice, InvoiceLine, TaxLine};
 pub use ip_phone::{IpPhone, IpPhoneSource, SipIdentity};
 pub use lifecycle::{Callers, Lifecycle, Step};
 pub use live::LiveParticipant;
+pub use node::{NodeHeartbeat, NodeId, NodeState};
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
 pub use queued_mail::{QueuedMail, QueuedMailKind};
 pub use recording::Recording;

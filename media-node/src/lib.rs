@@ -20,9 +20,12 @@
 //! - [`shell`]: the I/O around the node: sockets, the clock, the store's and the
 //!   bucket's answers, the CDR spool, recordings, the `teleconf-media-node`
 //!   binary's settings.
+//! - [`dispatcher`]: the SIP entry's list of nodes from the node registry,
+//!   sans-IO, for the `teleconf-dispatcher-sync` binary beside Kamailio.
 //! - [`error`]: the crate's error, wrapping each module's.
 
 pub mod app;
+pub mod dispatcher;
 pub mod error;
 pub mod node;
 pub mod shell;

@@ -6,30 +6,17 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Extensions, HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, Method, Request, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 
-use crate::error::PortalError;
+use crate::error::{ApiFailure, PortalError};
 
 /// The API's router, as a service the portal sends requests to.
 #[derive(Clone, Debug)]
 pub struct Backend {
     api: Router,
-}
-
-/// An API error answer (`{"error": {"code", "message", "field"}}`) and its status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The API's machine-readable code (`invalid`, `conflict`, `state`…).
-    pub code: String,
-    /// The API's message (English).
-    pub message: String,
-    /// The input field at fault, in the API's spelling (`codes.listener`).
-    pub field: Option<String>,
 }
 
 #[derive(Deserialize)]

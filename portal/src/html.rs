@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use teleconf_domain::Language;
 use teleconf_domain::permissions::{Action, decide};
 
 use crate::error::PortalError;
@@ -204,7 +207,7 @@ impl FieldErrors {
             return Err(err.in_language(lang));
         }
         let mut errors = FieldErrors::default();
-        let text = lang.api_error(failure);
+        let text = lang.api_error(&failure.code, &failure.message);
         match failure.field.as_deref() {
             Some(f) if fields.contains(&f) => {
                 errors.by_field.insert(f.to_string(), text);
@@ -318,4 +321,59 @@ pub fn select(
 /// Trusted markup (the portal's own assets only).
 pub fn raw(text: &'static str) -> PreEscaped<&'static str> {
     PreEscaped(text)
+}
+
+/// The page each error shows (the sign-in page when signed out).
+impl IntoResponse for PortalError {
+    fn into_response(self) -> Response {
+        let (lang, status, title, detail) = match &self {
+            PortalError::SignedOut => {
+                return Redirect::to(&format!("{}/sign-in", BASE)).into_response();
+            }
+            PortalError::Csrf(lang) => (
+                *lang,
+                StatusCode::FORBIDDEN,
+                lang.t("Formulaire expiré", "Form expired"),
+                lang.t(
+                    "Ce formulaire n'est plus valide. Rechargez la page et recommencez.",
+                    "This form is no longer valid. Reload the page and try again.",
+                )
+                .to_string(),
+            ),
+            PortalError::Api(f) | PortalError::Shown(_, f) => {
+                let lang = match &self {
+                    PortalError::Shown(l, _) => *l,
+                    _ => L(Language::Fr),
+                };
+                let title = match f.status.as_u16() {
+                    403 => lang.t("Accès refusé", "Not allowed"),
+                    404 => lang.t("Introuvable", "Not found"),
+                    422 => lang.t("Impossible pour le moment", "Not possible now"),
+                    503 => lang.t("Service indisponible", "Service unavailable"),
+                    _ => lang.t("Erreur", "Error"),
+                };
+                (lang, f.status, title, lang.api_error(&f.code, &f.message))
+            }
+            PortalError::Internal(detail) => {
+                tracing::error!(%detail, "portal error");
+                let lang = L(Language::Fr);
+                (
+                    lang,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Erreur interne / Internal error",
+                    "Une erreur interne est survenue. / An internal error occurred.".into(),
+                )
+            }
+        };
+        let body = bare_page(
+            lang,
+            title,
+            html! {
+                h1 { (title) }
+                p role="alert" { (detail) }
+                p { a href=(BASE) { (lang.t("Retour à l'accueil", "Back to the dashboard")) } }
+            },
+        );
+        (status, body).into_response()
+    }
 }

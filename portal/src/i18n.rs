@@ -12,8 +12,6 @@ use teleconf_domain::{ActivityKind, CallerRole, ConferenceStatus, Language, Numb
 
 use teleconf_domain::messages::words;
 
-use crate::backend::ApiFailure;
-
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L(pub Language);
@@ -199,11 +197,11 @@ impl L {
 
     /// The API's error in the page's language: English as the API wrote it, French
     /// from the table of messages the forms can meet, or by error code.
-    pub fn api_error(self, failure: &ApiFailure) -> String {
+    pub fn api_error(self, code: &str, message: &str) -> String {
         if self.0 == Language::En {
-            return capitalised(&failure.message);
+            return capitalised(message);
         }
-        let m = failure.message.as_str();
+        let m = message;
         for (english, french) in FRENCH_MESSAGES {
             if m.starts_with(english) {
                 return (*french).to_string();
@@ -216,7 +214,7 @@ impl L {
         if m.starts_with("the ") && m.ends_with(" codes must differ") {
             return "Chaque rôle doit avoir son propre code.".into();
         }
-        match failure.code.as_str() {
+        match code {
             "invalid" => "Cette valeur est refusée : vérifiez-la.".into(),
             "conflict" => "Cette valeur est déjà utilisée.".into(),
             "state" => "L'état actuel ne permet pas cette modification.".into(),
@@ -425,7 +423,6 @@ const FRENCH_MESSAGES: &[(&str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::StatusCode;
     use chrono::TimeZone;
     use rust_decimal::dec;
 
@@ -459,34 +456,28 @@ mod tests {
 
     #[test]
     fn api_errors_are_shown_in_the_pages_language() {
-        let failure = |code: &str, message: &str| ApiFailure {
-            status: StatusCode::BAD_REQUEST,
-            code: code.into(),
-            message: message.into(),
-            field: Some("start".into()),
-        };
-        let past = failure("invalid", "the start cannot be in the past");
+        let past = "the start cannot be in the past";
         assert_eq!(
-            FR.api_error(&past),
+            FR.api_error("invalid", past),
             "Le début ne peut pas être dans le passé."
         );
-        assert_eq!(EN.api_error(&past), "The start cannot be in the past.");
-        let unknown = failure("conflict", "something new");
-        assert_eq!(FR.api_error(&unknown), "Cette valeur est déjà utilisée.");
         assert_eq!(
-            FR.api_error(&failure("invalid", "at most 200 characters")),
+            EN.api_error("invalid", past),
+            "The start cannot be in the past."
+        );
+        assert_eq!(
+            FR.api_error("conflict", "something new"),
+            "Cette valeur est déjà utilisée."
+        );
+        assert_eq!(
+            FR.api_error("invalid", "at most 200 characters"),
             "Au plus 200 caractères."
         );
     }
 
     #[test]
     fn every_refusal_of_an_ip_phone_is_said_in_french() {
-        let generic = FR.api_error(&ApiFailure {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid".into(),
-            message: String::new(),
-            field: None,
-        });
+        let generic = FR.api_error("invalid", "");
         for typed in [
             "reception",
             "0.0.0.0",
@@ -502,22 +493,11 @@ mod tests {
             else {
                 panic!("{typed} is refused");
             };
-            let french = FR.api_error(&ApiFailure {
-                status: StatusCode::BAD_REQUEST,
-                code: "invalid".into(),
-                message: message.clone(),
-                field: Some("source".into()),
-            });
+            let french = FR.api_error("invalid", &message);
             assert_ne!(french, generic, "{message}");
         }
-        let taken = ApiFailure {
-            status: StatusCode::CONFLICT,
-            code: "conflict".into(),
-            message: "this source is already taken".into(),
-            field: Some("source".into()),
-        };
         assert!(
-            FR.api_error(&taken)
+            FR.api_error("conflict", "this source is already taken")
                 .starts_with("Ce téléphone IP est déjà inscrit")
         );
     }

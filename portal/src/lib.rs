@@ -19,7 +19,6 @@
 //!
 //! ## Layout
 //! - [`backend`]: the in-process API client and the API's error answers.
-//! - [`model`]: the API's JSON as the pages read it.
 //! - [`session`]: session and language cookies, CSRF tokens, the signed-in user.
 //! - [`i18n`]: labels in both languages, dates, times and amounts, API errors in French.
 //! - [`html`]: the page frame, navigation by role, labelled fields with their errors.
@@ -32,7 +31,6 @@ pub mod backend;
 pub mod error;
 pub mod html;
 pub mod i18n;
-pub mod model;
 pub mod pages;
 pub mod session;
 

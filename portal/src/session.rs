@@ -18,7 +18,7 @@ use crate::Portal;
 use crate::backend::Call;
 use crate::error::PortalError;
 use crate::i18n::L;
-use crate::model::Me;
+use teleconf_views::me::Me;
 
 /// The session cookie: the API token.
 pub const SESSION_COOKIE: &str = "tc_session";

@@ -18,8 +18,8 @@ use teleconf_billing::issue::Outcome;
 use teleconf_billing::{Billing, BillingRequest, handle};
 use teleconf_domain::BlobKey;
 use teleconf_domain::billing::usage::synthetic_leg;
+use teleconf_domain::invoice::words::{money, subject};
 use teleconf_domain::messages::Branding;
-use teleconf_domain::messages::invoice::{money, subject};
 use teleconf_domain::testkit::unique_email;
 use teleconf_domain::{
     Account, CallLeg, Conference, Invoice, Language, Plan, Province, Role, User, YearMonth,

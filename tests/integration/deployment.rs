@@ -69,6 +69,11 @@ fn parameters() -> Vec<(&'static str, &'static str)> {
             "MediaNodeImage",
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/teleconf-media-node:1",
         ),
+        (
+            "SipEntryImage",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/teleconf-sip-entry:1",
+        ),
+        ("MediaVpcCidr", "10.0.0.0/16"),
         ("TrunkCidr", "127.0.0.1/32"),
         ("TrunkSources", "127.0.0.1"),
         ("PortalUrl", PORTAL_URL),

@@ -53,6 +53,11 @@ struct LocalRun {
 
 impl LocalRun {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// As [`LocalRun::start`], with `vars` in the script's environment (`NODES=2`).
+    fn start_with(vars: &[(&str, &str)]) -> Self {
         let root = repo_root();
         let binaries = root.join("target/debug");
         assert!(
@@ -78,6 +83,7 @@ impl LocalRun {
             .env("SIP_ADDR", sip.to_string())
             .env("BIN_DIR", &binaries)
             .env("TELECONF_TABLE", &table)
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -391,7 +397,7 @@ fn bills_last_month_as_it_says(root: &Path, run: &LocalRun) {
             assert!(pdf.starts_with(b"%PDF"), "not a PDF");
 
             // Its mail, sent by the mailer loop off the table's stream.
-            let subject = teleconf_domain::messages::invoice::subject(
+            let subject = teleconf_domain::invoice::words::subject(
                 month.parse().expect("a month"),
                 teleconf_domain::Language::Fr,
             );
@@ -424,4 +430,55 @@ fn bills_last_month_as_it_says(root: &Path, run: &LocalRun) {
             let csv = export.text().await.expect("the CSV");
             assert!(csv.contains(&number), "{csv}");
         });
+}
+
+/// Issue #16: `make run NODES=2` puts Kamailio on `SIP_ADDR` in front of two
+/// media nodes, and the README's softphone walkthrough works unchanged through
+/// it: baresip dials the printed line, keys the printed conference number and
+/// participant code, and is admitted by one of the nodes; Ctrl-C stops it all.
+#[tokio::test(flavor = "multi_thread")]
+async fn make_run_with_two_nodes_takes_the_softphone_walkthrough_through_kamailio() {
+    let _alone = ONE_RUN.lock().await;
+    let run = tokio::task::spawn_blocking(|| LocalRun::start_with(&[("NODES", "2")]))
+        .await
+        .expect("the run starts");
+    let sip = run.printed("sip: udp and tcp ");
+    assert!(
+        sip.iter()
+            .any(|line| line.contains("Kamailio, in front of 2 media nodes")),
+        "{:?}",
+        run.printed
+    );
+    let dial = run.printed("dial: ")[0].to_string();
+    let number = run.printed("conference number: ")[0].to_string();
+    let code = run.printed("participant code: ")[0].to_string();
+    let dir = teleconf_tests::peers::ScratchDir::new("make-run-nodes").unwrap();
+    let microphone = dir.join("440.wav");
+    teleconf_tests::peers::tone::write_tone(&microphone, 440.0, Duration::from_secs(60)).unwrap();
+    let mut phone = teleconf_tests::peers::baresip::Baresip::start("walkthrough", &microphone)
+        .await
+        .unwrap();
+    phone.dial(&dial).await.unwrap();
+    phone.send_digits(&format!("{number}#")).await.unwrap();
+    phone.send_digits(&format!("{code}#")).await.unwrap();
+    let logs = repo_root().join(".run");
+    let admitted = || {
+        ["media-node-1.log", "media-node-2.log"].iter().any(|log| {
+            std::fs::read_to_string(logs.join(log))
+                .is_ok_and(|text| text.contains("call: admitted leg="))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !admitted() {
+        assert!(
+            Instant::now() < deadline,
+            "no node admitted the call; see .run/"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    phone.hangup().await.unwrap();
+    let exit = tokio::task::spawn_blocking(move || run.ctrl_c())
+        .await
+        .expect("the run stops");
+    assert!(exit.success(), "run-local.sh exited with {exit}");
 }

@@ -108,6 +108,12 @@ async fn an_ip_phone_belongs_to_one_account() {
 }
 
 #[tokio::test]
+async fn a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed() {
+    let stack = Stack::new().await;
+    conformance::a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed(&stack.store).await;
+}
+
+#[tokio::test]
 async fn the_whole_suite_runs_in_one_go() {
     // Guards against a check being added to `run_all` and forgotten above.
     let stack = Stack::new().await;

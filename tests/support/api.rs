@@ -1,5 +1,6 @@
-//! The HTTPS API in process: the real router (`teleconf_api::router`) called with
-//! `tower::ServiceExt::oneshot` over the emulator-backed [`Stack`] (DynamoDB store,
+//! The HTTPS API in process: the real router (`teleconf_api::router`, the portal
+//! mounted on it as the binary does) called with `tower::ServiceExt::oneshot` over
+//! the emulator-backed [`Stack`] (DynamoDB store,
 //! S3 blobs), a fixed token secret and the wall clock; and a [`World`] of accounts,
 //! users, a number, conferences and a prompt built through the API itself.
 //!
@@ -19,7 +20,7 @@ use teleconf_adapters::process::{Clock, system_clock};
 use teleconf_adapters::store::dynamo::DynamoStore;
 use teleconf_adapters::store::{AccountStore, CdrStore, RecordingStore, Store, UserStore};
 use teleconf_api::AppState;
-use teleconf_api::auth::Tokens;
+use teleconf_api::tokens::Tokens;
 use teleconf_domain::testkit::{unique_e164, unique_email};
 use teleconf_domain::{
     Account, AccountId, CallLeg, CallerRole, ConferenceId, DisconnectCause, LegId, Recording,
@@ -96,7 +97,7 @@ impl TestApi {
             branding: Arc::new(Default::default()),
         };
         Self {
-            router: teleconf_api::router(state.clone()),
+            router: teleconf_portal::mount(teleconf_api::router(state.clone())),
             state,
             stack,
         }

@@ -54,7 +54,7 @@ pub async fn serve(api: &TestApi) -> String {
         .await
         .expect("a loopback port");
     let addr = listener.local_addr().expect("its address");
-    let app = teleconf_api::router(api.state.clone());
+    let app = teleconf_portal::mount(teleconf_api::router(api.state.clone()));
     tokio::spawn(async move {
         axum::serve(
             listener,

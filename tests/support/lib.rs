@@ -33,4 +33,5 @@ pub mod media;
 pub mod outbox;
 pub mod peers;
 pub mod proxy;
+pub mod sip_entry;
 pub mod stack;

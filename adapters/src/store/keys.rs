@@ -154,3 +154,10 @@ pub fn ip_phone(source: &IpPhoneSource) -> Key {
 }
 /// The `gsi2` partition of every account's IP phones (the media nodes' directory).
 pub const IP_PHONES: &str = "IPPHONES";
+
+/// A media node's heartbeat.
+pub fn node(node: &teleconf_domain::NodeId) -> Key {
+    (format!("NODE#{node}"), "NODE".into())
+}
+/// The `gsi2` partition of every node's heartbeat.
+pub const NODES: &str = "NODES";

@@ -28,6 +28,7 @@
 //! | queued mail     | `CONF#<conference id>` | `MAIL#<kind>`   |                                               |                                                      |
 //! | mail delivery   | `DELIVERY#<key>`       | `DELIVERY`      |                                               | (expires through `ttl`)                              |
 //! | IP phone (`*44`) | `IPPHONE#<source>`    | `IPPHONE`       | `ACCOUNT#<account>` / `IPPHONE#<source>`       | `IPPHONES` / `<source>` (every account's)            |
+//! | media node      | `NODE#<node id>`       | `NODE`          |                                               | `NODES` / `<node id>` (every node's; expires through `ttl`) |
 //!
 //! How each access pattern is served:
 //! - **by id**: GetItem on the entity's `pk`/`sk`.
@@ -63,6 +64,7 @@
 //! - **lifecycles, queued mail and deliveries**: see [`lifecycle`]; the stream's
 //!   readers decode item images with [`stream`].
 //! - **IP phones**: see [`ip_phones`]; the source is the key, as an access number is.
+//! - **media nodes' heartbeats**: see [`nodes`].
 //!
 //! Timestamps inside keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
@@ -71,6 +73,7 @@ pub mod ip_phones;
 pub mod keys;
 pub mod lifecycle;
 pub mod memory;
+pub mod nodes;
 pub mod stream;
 
 #[cfg(any(test, feature = "testkit"))]
@@ -89,6 +92,7 @@ use teleconf_domain::{
 
 pub use ip_phones::IpPhoneStore;
 pub use lifecycle::{DeliveryStore, LifecycleStore};
+pub use nodes::NodeStore;
 
 /// Accounts (the provider's side).
 #[async_trait]
@@ -291,6 +295,7 @@ pub trait Store:
     + LiveStore
     + ControlStore
     + IpPhoneStore
+    + NodeStore
 {
 }
 
@@ -309,5 +314,6 @@ impl<T> Store for T where
         + LiveStore
         + ControlStore
         + IpPhoneStore
+        + NodeStore
 {
 }

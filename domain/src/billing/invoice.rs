@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 
 use super::pricing::to_cents;
 use super::usage::MonthUsage;
-use crate::messages::invoice::{late_legs, words};
+use crate::invoice::words::{late_legs, words};
 use crate::{Account, ConferenceId, Invoice, InvoiceLine, TaxLine, YearMonth};
 
 /// Days between an invoice's issue date and its due date.

@@ -9,7 +9,8 @@
 //!   legs and billable seconds under the plan in force, priced once per group.
 //! - [`invoice`]: a month made into an [`Invoice`](crate::Invoice): lines,
 //!   late-leg adjustments, plan fee, taxes, total, due date.
-//! - [`csv`]: the invoice, its CDR detail and the finance export as CSV.
+//! - [`csv`]: the CDR detail behind an invoice and the finance export as CSV (the
+//!   invoice's own CSV is [`crate::invoice::csv`]).
 
 pub mod csv;
 pub mod invoice;

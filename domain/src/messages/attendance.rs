@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::confirmation::{Branding, Rendered};
+use super::Branding;
+use super::confirmation::Rendered;
 use super::{escape_html, layout, role_name};
 use crate::{CallLeg, Conference, Language};
 

@@ -21,34 +21,11 @@
 
 use chrono_tz::Tz;
 
+use super::layout::Branding;
 use super::{escape_html, keypad, layout, role_meaning, role_name};
 use crate::conference::EARLY_ACCESS;
 use crate::mail::OutgoingMail;
 use crate::{CallerRole, Conference, Email, Language, NumberKind, PhoneNumber};
-
-/// Who the confirmation is signed by and where callers get help.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Branding {
-    /// Signature's first line (« Omnivigil Solutions »).
-    pub provider_name: String,
-    /// The support line as written in the mail (« 1-877-380-6060 option 2 »).
-    pub support_phone: String,
-    /// The signature's address.
-    pub support_email: Email,
-}
-
-impl Default for Branding {
-    /// The seed's provider.
-    fn default() -> Self {
-        Self {
-            provider_name: "Omnivigil Solutions".to_string(),
-            support_phone: "1-877-380-6060 option 2".to_string(),
-            support_email: "services@omnigil.com"
-                .parse()
-                .expect("the seed's support address is valid"),
-        }
-    }
-}
 
 /// What to confirm, to whom, and how.
 #[derive(Debug, Clone, Copy)]

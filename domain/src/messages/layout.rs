@@ -1,13 +1,36 @@
-//! What every mail shares: the greeting, the thanks and the provider's signature, the
-//! conference's title line, local times, and the HTML document around the content
-//! with its inline styles (mail clients ignore style sheets).
+//! What every mail shares: the provider's branding, the greeting, the thanks and
+//! the signature, the conference's title line, local times, and the HTML document
+//! around the content with its inline styles (mail clients ignore style sheets).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::confirmation::Branding;
 use super::escape_html;
-use crate::{Conference, Language};
+use crate::{Conference, Email, Language};
+
+/// Who every message is signed by and where callers get help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branding {
+    /// Signature's first line (« Omnivigil Solutions »).
+    pub provider_name: String,
+    /// The support line as written in the mail (« 1-877-380-6060 option 2 »).
+    pub support_phone: String,
+    /// The signature's address.
+    pub support_email: Email,
+}
+
+impl Default for Branding {
+    /// The seed's provider.
+    fn default() -> Self {
+        Self {
+            provider_name: "Omnivigil Solutions".to_string(),
+            support_phone: "1-877-380-6060 option 2".to_string(),
+            support_email: "services@omnigil.com"
+                .parse()
+                .expect("the seed's support address is valid"),
+        }
+    }
+}
 
 /// The body's style.
 pub(super) const BODY: &str = "margin:0;padding:16px;font-family:Arial,Helvetica,sans-serif;\

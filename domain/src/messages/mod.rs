@@ -21,8 +21,9 @@
 //!   the portal (never to the file itself).
 //! - [`words`]: dates, months and amounts written out in each language (the invoice
 //!   and the portal share them).
-//! - [`invoice`]: the monthly invoice's words (PDF labels, months, money), and the
-//!   mail that carries its PDF to the account's owners.
+//!
+//! The monthly invoice's words and its mail sit with the invoice, in
+//! [`crate::invoice`].
 //!
 //! Rendering is pure: no I/O, no clock; times are converted to the time zone the
 //! caller passes in.
@@ -32,7 +33,6 @@ pub mod calendar;
 pub mod confirmation;
 #[cfg(test)]
 mod fixtures;
-pub mod invoice;
 pub mod keypad;
 mod layout;
 pub mod recording_ready;
@@ -40,7 +40,8 @@ pub mod recording_ready;
 mod snapshot_tests;
 pub mod words;
 
-pub use confirmation::{Branding, Confirmation, Notice, Rendered};
+pub use confirmation::{Confirmation, Notice, Rendered};
+pub use layout::Branding;
 
 use crate::{CallerRole, Language};
 

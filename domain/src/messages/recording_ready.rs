@@ -4,8 +4,9 @@
 
 use chrono_tz::Tz;
 
+use super::Branding;
 use super::attendance::hms;
-use super::confirmation::{Branding, Rendered};
+use super::confirmation::Rendered;
 use super::{escape_html, layout};
 use crate::{Conference, Language, Recording};
 

@@ -7,8 +7,9 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::America::Toronto;
 
+use super::Branding;
 use super::attendance::AttendanceReport;
-use super::confirmation::{Branding, Confirmation, Notice};
+use super::confirmation::{Confirmation, Notice};
 use super::fixtures::{seed_conference, seed_number, toronto};
 use super::recording_ready::RecordingReady;
 use crate::{CallLeg, CallerRole, Conference, DisconnectCause, Language, Recording, RecordingId};

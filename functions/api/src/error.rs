@@ -13,6 +13,9 @@
 //! | 422 | `state` | valid, but the thing's state forbids it (a running conference cannot be deleted, the last owner cannot be removed) |
 //! | 429 | `too_many_attempts` | too many failed logins; `Retry-After` says when to try again |
 //! | 503 | `unavailable` | the store cannot be reached; nothing was changed, retry later |
+//!
+//! The use cases ([`crate::usecases`]) answer [`Error`], what they refuse in the
+//! domain's and the adapters' own terms; it becomes an [`ApiError`] here only.
 
 use std::borrow::Cow;
 
@@ -22,6 +25,87 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use teleconf_domain::permissions::Decision;
 use utoipa::ToSchema;
+
+/// What a use case refuses: the domain's or the adapters' error, or a rule of the
+/// use case itself (a permission, a thing missing, a lifecycle state).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A domain rule (400, 413).
+    #[error(transparent)]
+    Domain(#[from] teleconf_domain::Error),
+    /// The store or the blobs (404, 409, 422 for the last owner, 503).
+    #[error(transparent)]
+    Adapters(#[from] teleconf_adapters::Error),
+    /// The permission matrix said no (403, or 404 when the caller may not even see it).
+    #[error("permission: {0:?}")]
+    Refused(Decision, &'static str),
+    /// No such thing, or another account's (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Valid, but the thing's state forbids it (422).
+    #[error("{message}")]
+    State {
+        /// The input field at fault, if one is.
+        field: Option<&'static str>,
+        /// Why, for a human.
+        message: String,
+    },
+    /// An error about a part of a larger input, its field under `prefix` (`owner.email`).
+    #[error("{prefix}: {error}")]
+    Within {
+        /// The part (`owner`, `plan`).
+        prefix: &'static str,
+        /// What is wrong with it.
+        error: Box<Error>,
+    },
+}
+
+impl Error {
+    /// Maps a permission decision: allowed is `Ok`.
+    pub fn check(decision: Decision, what: &'static str) -> Result<(), Error> {
+        match decision {
+            Decision::Allowed => Ok(()),
+            refused => Err(Self::Refused(refused, what)),
+        }
+    }
+
+    /// 400 naming `field`.
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::Domain(teleconf_domain::Error::invalid(field, message))
+    }
+
+    /// The thing's state forbids the change.
+    pub fn state(field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self::State {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The same error, its field nested under `prefix`.
+    pub fn within(self, prefix: &'static str) -> Self {
+        Self::Within {
+            prefix,
+            error: Box::new(self),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Domain(e) => e.into(),
+            Error::Adapters(e) => e.into(),
+            Error::Refused(decision, what) => match ApiError::check(decision, what) {
+                Err(e) => e,
+                Ok(()) => ApiError::internal("an allowed decision reported as a refusal"),
+            },
+            Error::NotFound(what) => ApiError::not_found(what),
+            Error::State { field, message } => ApiError::state(field, message),
+            Error::Within { prefix, error } => ApiError::from(*error).in_field_prefix(prefix),
+        }
+    }
+}
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

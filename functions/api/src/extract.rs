@@ -1,5 +1,5 @@
 //! Request extractors: JSON bodies that name the failing field, the signed-in
-//! caller, the client's address.
+//! caller ([`Caller`]), the client's address.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -8,11 +8,10 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use teleconf_domain::permissions::Actor;
-use teleconf_domain::{Account, User};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usecases::Caller;
 
 /// A JSON body. Malformed JSON, a wrong type, a missing or unknown field all answer
 /// 400 naming the field (`codes.listener`), before anything reaches the store.
@@ -104,23 +103,8 @@ fn quoted_field(message: &str) -> Option<&str> {
     Some(&message[start..start + len])
 }
 
-/// The signed-in caller: the user (reloaded on every request, so a changed role,
-/// a removed user or a revoked token takes effect at once) and their account.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The user.
-    pub user: User,
-    /// Their account.
-    pub account: Account,
-}
-
-impl Caller {
-    /// The caller as the permission matrix sees them.
-    pub fn actor(&self) -> Actor {
-        Actor::from(&self.user)
-    }
-}
-
+/// The signed-in caller, from the bearer token: reloaded on every request, so a
+/// changed role, a removed user or a revoked token takes effect at once.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

@@ -1,5 +1,8 @@
-//! `teleconf-api`: serves the router on `TELECONF_API_ADDR` when set (the local
-//! stack), under the Lambda runtime otherwise. Config and clients are built once.
+//! `teleconf-api`: serves the API's router with the customer portal mounted on it
+//! (`teleconf_portal::mount`: `/portal`, a client of the API router it is handed)
+//! on `TELECONF_API_ADDR` when set (the local stack), under the Lambda runtime
+//! otherwise. Config and clients are built once. The library never imports the
+//! portal: this binary is where the two meet.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,8 +11,8 @@ use anyhow::Context;
 use teleconf_adapters::aws::Clients;
 use teleconf_adapters::blobs::S3Blobs;
 use teleconf_adapters::store::dynamo::DynamoStore;
-use teleconf_api::auth::Tokens;
 use teleconf_api::config::{Config, TokenSecret};
+use teleconf_api::tokens::Tokens;
 use teleconf_api::{AppState, router};
 
 #[tokio::main]
@@ -51,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
         clock: teleconf_adapters::process::system_clock(),
         branding: Arc::new(config.branding.clone()),
     };
-    let app = router(state);
+    let app = teleconf_portal::mount(router(state));
     match config.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -44,8 +44,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API: every route, `/v1/openapi.json`, JSON 404s for unknown paths, and the
-/// portal's pages under `/portal`.
+/// The API: every route, `/v1/openapi.json`, JSON 404s for unknown paths. The
+/// binary mounts the portal onto it (`main.rs`).
 pub fn router(state: AppState) -> axum::Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
@@ -100,7 +100,7 @@ pub fn router(state: AppState) -> axum::Router {
     let mut openapi = openapi;
     openapi.merge(upload_api);
     let openapi = Json(openapi);
-    let api = router
+    router
         .merge(uploads)
         .route(
             "/v1/openapi.json",
@@ -108,9 +108,7 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .with_state(state);
-    // The customer portal under /portal, a client of this same router (issue #8).
-    teleconf_portal::mount(api)
+        .with_state(state)
 }
 
 #[cfg(test)]
@@ -128,7 +126,7 @@ mod tests {
         router(AppState {
             store: Arc::new(MemoryStore::new()),
             blobs: Arc::new(MemoryBlobs::default()),
-            tokens: Arc::new(auth::Tokens::new(&[1; 32]).unwrap()),
+            tokens: Arc::new(crate::tokens::Tokens::new(&[1; 32]).unwrap()),
             clock: teleconf_adapters::process::system_clock(),
             branding: Arc::new(Default::default()),
         })

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use teleconf_adapters::blobs::BlobStore;
 use teleconf_adapters::process::Clock;
 use teleconf_adapters::store::Store;
-use teleconf_domain::messages::confirmation::Branding;
+use teleconf_domain::messages::Branding;
 
-use crate::auth::Tokens;
+use crate::tokens::Tokens;
 
 /// The handlers' shared state.
 #[derive(Clone)]

@@ -9,8 +9,9 @@
 
 use teleconf_adapters::billing::statement::draft_invoice;
 use teleconf_domain::BlobKey;
-use teleconf_domain::billing::csv::{cdr_detail_csv, invoice_csv};
+use teleconf_domain::billing::csv::cdr_detail_csv;
 use teleconf_domain::billing::invoice::LATE_LEG_MONTHS;
+use teleconf_domain::invoice::csv::invoice_csv;
 use teleconf_domain::{Account, CallLeg, Invoice, YearMonth};
 
 use crate::error::BillingError;

@@ -7,7 +7,7 @@
 //! written once (a conditional write), its CSV, CDR detail and PDF in S3 beside it,
 //! and the finance export of the month across accounts. The invoice item's insertion
 //! in the table's stream is what the mailer sends the invoice on, once
-//! (`teleconf_adapters::billing::notice`).
+//! (`teleconf_mailer::invoice_notice`).
 //!
 //! ## Layout
 //! - [`event`]: the scheduled and on-demand events, read into a [`BillingRequest`].

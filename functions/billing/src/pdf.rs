@@ -1,6 +1,6 @@
 //! The invoice as a PDF: the provider's name and support line, the account, the
 //! period, one row per line, the fee, each tax, the total and the due date, in the
-//! invoice's language (words from `teleconf_domain::messages::invoice`).
+//! invoice's language (words from `teleconf_domain::invoice::words`).
 //!
 //! Text is set in DejaVu Sans, shipped in `assets/fonts` (Bitstream Vera licence,
 //! see `LICENSE-DejaVu.txt`), which covers French accents; krilla embeds the subset
@@ -24,8 +24,8 @@ use skrifa::instance::{LocationRef, Size};
 use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
 use teleconf_domain::Invoice;
+use teleconf_domain::invoice::words::{Words, minutes, money, month_name, percent, words};
 use teleconf_domain::messages::Branding;
-use teleconf_domain::messages::invoice::{minutes, money, month_name, percent, words};
 use teleconf_domain::messages::words::date_words;
 
 use crate::error::BillingError;
@@ -168,40 +168,10 @@ const DESCRIPTION_WIDTH: f32 = COL_LEGS - COL_DESCRIPTION - 45.0;
 /// The invoice PDF.
 pub fn render(invoice: &Invoice, branding: &Branding) -> Result<Vec<u8>, BillingError> {
     let faces = faces()?;
-    let lang = invoice.language;
-    let w = words(lang);
-    let cur = invoice.currency.as_str();
-    let issued = invoice.issued_at.with_timezone(&invoice.time_zone);
-
+    let w = words(invoice.language);
     let mut document = Document::new();
-    document.set_metadata(
-        Metadata::new()
-            .title(format!("{} {}", w.title, invoice.number))
-            .creator(branding.provider_name.clone())
-            .language(lang.as_str().to_string())
-            .document_id(invoice.number.clone())
-            .creation_date(pdf_date(&invoice.issued_at)),
-    );
-
-    // The rows of the table, then the totals, flowing over as many pages as needed.
-    let rows: Vec<[String; 4]> = invoice
-        .lines
-        .iter()
-        .map(|l| {
-            [
-                l.conference_number
-                    .as_ref()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
-                l.description.clone(),
-                l.legs.to_string(),
-                minutes(l.billable_seconds, lang),
-            ]
-        })
-        .zip(invoice.lines.iter().map(|l| money(l.amount, cur, lang)))
-        .map(|([n, d, legs, m], a)| [format!("{n}\u{1f}{d}"), legs, m, a])
-        .collect();
-
+    document.set_metadata(metadata(invoice, branding, w));
+    let rows = table_rows(invoice);
     let mut next = 0;
     let mut page_number = 1;
     loop {
@@ -213,145 +183,25 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Result<Vec<u8>, Billing
             surface: &mut surface,
             faces,
         };
-        let mut y = MARGIN + 10.0;
-
-        // Letterhead.
-        pen.text(MARGIN, y, &branding.provider_name, 16.0, true, Align::Left);
-        pen.text(COL_AMOUNT, y, w.title, 16.0, true, Align::Right);
-        y += 16.0;
-        pen.text(MARGIN, y, &branding.support_phone, BODY, false, Align::Left);
-        y += 12.0;
-        pen.text(
-            MARGIN,
-            y,
-            branding.support_email.as_str(),
-            BODY,
-            false,
-            Align::Left,
-        );
-        y += 22.0;
-
-        let period = format!(
-            "{} ({} – {})",
-            month_name(invoice.month, lang),
-            date_words(
-                invoice
-                    .month
-                    .start_in(invoice.time_zone)
-                    .with_timezone(&invoice.time_zone)
-                    .date_naive(),
-                lang
-            ),
-            date_words(
-                (invoice.month.end_in(invoice.time_zone) - chrono::Duration::seconds(1))
-                    .with_timezone(&invoice.time_zone)
-                    .date_naive(),
-                lang
-            ),
-        );
-        let facts = [
-            (w.number, invoice.number.clone()),
-            (w.account, invoice.account_name.clone()),
-            (w.period, period),
-            (w.issued_on, date_words(issued.date_naive(), lang)),
-            (w.due_on, date_words(invoice.due_on, lang)),
-        ];
-        for (label, value) in &facts {
-            pen.text(MARGIN, y, label, BODY, true, Align::Left);
-            pen.text(MARGIN + 150.0, y, value, BODY, false, Align::Left);
-            y += 13.0;
-        }
-        y += 14.0;
-
-        // Table header.
-        pen.rect(MARGIN, y - 11.0, PAGE_W - 2.0 * MARGIN, 16.0, 230);
-        pen.text(COL_NUMBER + 4.0, y, w.conference, BODY, true, Align::Left);
-        pen.text(COL_DESCRIPTION, y, w.description, BODY, true, Align::Left);
-        pen.text(COL_LEGS, y, w.legs, BODY, true, Align::Right);
-        pen.text(COL_MINUTES, y, w.minutes, BODY, true, Align::Right);
-        pen.text(COL_AMOUNT - 4.0, y, w.amount, BODY, true, Align::Right);
-        y += ROW + 2.0;
-
+        let mut y = letterhead(&mut pen, branding, w);
+        y = facts(&mut pen, invoice, w, y);
+        y = table_header(&mut pen, w, y);
         if rows.is_empty() {
             pen.text(COL_DESCRIPTION, y, w.no_usage, BODY, false, Align::Left);
             y += ROW;
         }
         while next < rows.len() && y < PAGE_H - MARGIN - 40.0 {
-            let [numbered, legs, mins, amount] = &rows[next];
-            let (number, description) = numbered.split_once('\u{1f}').unwrap_or(("", numbered));
-            let description = fit(&faces.regular, description, BODY, DESCRIPTION_WIDTH);
-            pen.text(COL_NUMBER + 4.0, y, number, BODY, false, Align::Left);
-            pen.text(COL_DESCRIPTION, y, &description, BODY, false, Align::Left);
-            pen.text(COL_LEGS, y, legs, BODY, false, Align::Right);
-            pen.text(COL_MINUTES, y, mins, BODY, false, Align::Right);
-            pen.text(COL_AMOUNT - 4.0, y, amount, BODY, false, Align::Right);
+            table_row(&mut pen, &rows[next], y);
             y += ROW;
             next += 1;
         }
-
+        // The totals go on the page the last row is on, when they fit below it.
         let totals_height = ROW * (4 + invoice.taxes.len()) as f32 + 60.0;
         let last = next == rows.len() && y + totals_height < PAGE_H - MARGIN;
         if last {
-            pen.rule(y - 8.0, 120);
-            y += 8.0;
-            let label_x = COL_MINUTES;
-            let total_row = |pen: &mut Pen<'_, '_>, y: &mut f32, label: &str, value: &str, bold| {
-                pen.text(label_x, *y, label, BODY, bold, Align::Right);
-                pen.text(COL_AMOUNT - 4.0, *y, value, BODY, bold, Align::Right);
-                *y += ROW;
-            };
-            total_row(
-                &mut pen,
-                &mut y,
-                w.usage,
-                &money(invoice.usage_amount, cur, lang),
-                false,
-            );
-            total_row(
-                &mut pen,
-                &mut y,
-                w.plan_fee,
-                &money(invoice.plan_fee, cur, lang),
-                false,
-            );
-            total_row(
-                &mut pen,
-                &mut y,
-                w.subtotal,
-                &money(invoice.usage_amount + invoice.plan_fee, cur, lang),
-                false,
-            );
-            for t in &invoice.taxes {
-                let label = format!("{} ({})", t.name, percent(t.rate, lang));
-                total_row(&mut pen, &mut y, &label, &money(t.amount, cur, lang), false);
-            }
-            pen.rule(y - 9.0, 120);
-            y += 4.0;
-            total_row(
-                &mut pen,
-                &mut y,
-                w.total,
-                &money(invoice.total, cur, lang),
-                true,
-            );
-            y += 16.0;
-            pen.text(
-                MARGIN,
-                y,
-                &format!("{} {}.", w.currency_note, invoice.currency),
-                8.0,
-                false,
-                Align::Left,
-            );
+            totals(&mut pen, invoice, w, y);
         }
-        pen.text(
-            COL_AMOUNT,
-            PAGE_H - MARGIN / 2.0,
-            &format!("{} · {page_number}", invoice.number),
-            7.5,
-            false,
-            Align::Right,
-        );
+        page_footer(&mut pen, invoice, page_number);
         surface.finish();
         page.finish();
         if last {
@@ -362,6 +212,174 @@ pub fn render(invoice: &Invoice, branding: &Branding) -> Result<Vec<u8>, Billing
     document
         .finish()
         .map_err(|e| BillingError::Pdf(format!("{e:?}")))
+}
+
+/// The document's title, creator, language, id and date: the invoice's, so the
+/// same invoice renders to the same bytes.
+fn metadata(invoice: &Invoice, branding: &Branding, w: &Words) -> Metadata {
+    Metadata::new()
+        .title(format!("{} {}", w.title, invoice.number))
+        .creator(branding.provider_name.clone())
+        .language(invoice.language.as_str().to_string())
+        .document_id(invoice.number.clone())
+        .creation_date(pdf_date(&invoice.issued_at))
+}
+
+/// One row of the lines' table: conference number, description, legs, minutes, amount.
+struct Row {
+    number: String,
+    description: String,
+    legs: String,
+    minutes: String,
+    amount: String,
+}
+
+/// The table's rows, one per invoice line, in the invoice's words.
+fn table_rows(invoice: &Invoice) -> Vec<Row> {
+    let lang = invoice.language;
+    invoice
+        .lines
+        .iter()
+        .map(|l| Row {
+            number: l
+                .conference_number
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            description: l.description.clone(),
+            legs: l.legs.to_string(),
+            minutes: minutes(l.billable_seconds, lang),
+            amount: money(l.amount, invoice.currency.as_str(), lang),
+        })
+        .collect()
+}
+
+/// The provider's name, the title and the support line at the top of every page;
+/// where the page goes on.
+fn letterhead(pen: &mut Pen<'_, '_>, branding: &Branding, w: &Words) -> f32 {
+    let mut y = MARGIN + 10.0;
+    pen.text(MARGIN, y, &branding.provider_name, 16.0, true, Align::Left);
+    pen.text(COL_AMOUNT, y, w.title, 16.0, true, Align::Right);
+    y += 16.0;
+    pen.text(MARGIN, y, &branding.support_phone, BODY, false, Align::Left);
+    y += 12.0;
+    pen.text(
+        MARGIN,
+        y,
+        branding.support_email.as_str(),
+        BODY,
+        false,
+        Align::Left,
+    );
+    y + 22.0
+}
+
+/// The invoice's number, account, period, issue and due dates, from `y`.
+fn facts(pen: &mut Pen<'_, '_>, invoice: &Invoice, w: &Words, mut y: f32) -> f32 {
+    let lang = invoice.language;
+    let tz = invoice.time_zone;
+    let issued = invoice.issued_at.with_timezone(&tz);
+    let period = format!(
+        "{} ({} – {})",
+        month_name(invoice.month, lang),
+        date_words(
+            invoice.month.start_in(tz).with_timezone(&tz).date_naive(),
+            lang
+        ),
+        date_words(
+            (invoice.month.end_in(tz) - chrono::Duration::seconds(1))
+                .with_timezone(&tz)
+                .date_naive(),
+            lang
+        ),
+    );
+    let facts = [
+        (w.number, invoice.number.clone()),
+        (w.account, invoice.account_name.clone()),
+        (w.period, period),
+        (w.issued_on, date_words(issued.date_naive(), lang)),
+        (w.due_on, date_words(invoice.due_on, lang)),
+    ];
+    for (label, value) in &facts {
+        pen.text(MARGIN, y, label, BODY, true, Align::Left);
+        pen.text(MARGIN + 150.0, y, value, BODY, false, Align::Left);
+        y += 13.0;
+    }
+    y + 14.0
+}
+
+/// The table's shaded header row at `y`.
+fn table_header(pen: &mut Pen<'_, '_>, w: &Words, y: f32) -> f32 {
+    pen.rect(MARGIN, y - 11.0, PAGE_W - 2.0 * MARGIN, 16.0, 230);
+    pen.text(COL_NUMBER + 4.0, y, w.conference, BODY, true, Align::Left);
+    pen.text(COL_DESCRIPTION, y, w.description, BODY, true, Align::Left);
+    pen.text(COL_LEGS, y, w.legs, BODY, true, Align::Right);
+    pen.text(COL_MINUTES, y, w.minutes, BODY, true, Align::Right);
+    pen.text(COL_AMOUNT - 4.0, y, w.amount, BODY, true, Align::Right);
+    y + ROW + 2.0
+}
+
+/// One line of the table at `y`, its description cut to fit its column.
+fn table_row(pen: &mut Pen<'_, '_>, row: &Row, y: f32) {
+    let description = fit(
+        &pen.faces.regular,
+        &row.description,
+        BODY,
+        DESCRIPTION_WIDTH,
+    );
+    pen.text(COL_NUMBER + 4.0, y, &row.number, BODY, false, Align::Left);
+    pen.text(COL_DESCRIPTION, y, &description, BODY, false, Align::Left);
+    pen.text(COL_LEGS, y, &row.legs, BODY, false, Align::Right);
+    pen.text(COL_MINUTES, y, &row.minutes, BODY, false, Align::Right);
+    pen.text(COL_AMOUNT - 4.0, y, &row.amount, BODY, false, Align::Right);
+}
+
+/// Usage, plan fee, subtotal, each tax and the total below the table's last row,
+/// then the currency note.
+fn totals(pen: &mut Pen<'_, '_>, invoice: &Invoice, w: &Words, mut y: f32) {
+    let lang = invoice.language;
+    let cur = invoice.currency.as_str();
+    let total_row = |pen: &mut Pen<'_, '_>, y: &mut f32, label: &str, value: &str, bold| {
+        pen.text(COL_MINUTES, *y, label, BODY, bold, Align::Right);
+        pen.text(COL_AMOUNT - 4.0, *y, value, BODY, bold, Align::Right);
+        *y += ROW;
+    };
+    pen.rule(y - 8.0, 120);
+    y += 8.0;
+    let usage = money(invoice.usage_amount, cur, lang);
+    total_row(pen, &mut y, w.usage, &usage, false);
+    let fee = money(invoice.plan_fee, cur, lang);
+    total_row(pen, &mut y, w.plan_fee, &fee, false);
+    let subtotal = money(invoice.usage_amount + invoice.plan_fee, cur, lang);
+    total_row(pen, &mut y, w.subtotal, &subtotal, false);
+    for t in &invoice.taxes {
+        let label = format!("{} ({})", t.name, percent(t.rate, lang));
+        total_row(pen, &mut y, &label, &money(t.amount, cur, lang), false);
+    }
+    pen.rule(y - 9.0, 120);
+    y += 4.0;
+    total_row(pen, &mut y, w.total, &money(invoice.total, cur, lang), true);
+    y += 16.0;
+    pen.text(
+        MARGIN,
+        y,
+        &format!("{} {}.", w.currency_note, invoice.currency),
+        8.0,
+        false,
+        Align::Left,
+    );
+}
+
+/// The invoice number and page number at the foot of the page.
+fn page_footer(pen: &mut Pen<'_, '_>, invoice: &Invoice, page_number: u32) {
+    pen.text(
+        COL_AMOUNT,
+        PAGE_H - MARGIN / 2.0,
+        &format!("{} · {page_number}", invoice.number),
+        7.5,
+        false,
+        Align::Right,
+    );
 }
 
 fn pdf_date(t: &chrono::DateTime<chrono::Utc>) -> PdfDateTime {

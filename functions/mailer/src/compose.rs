@@ -3,20 +3,20 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use teleconf_adapters::billing::notice;
 use teleconf_domain::mail::OutgoingMail;
 use teleconf_domain::messages::attendance::AttendanceReport;
 use teleconf_domain::messages::calendar::{CalendarInvite, Method, dial_string};
 use teleconf_domain::messages::recording_ready::RecordingReady;
 use teleconf_domain::messages::{Confirmation, Notice};
 use teleconf_domain::{
-    Account, AccountId, CallerRole, Conference, ConferenceId, DeliveryKey, Email, Language,
-    PhoneNumber, QueuedMailKind,
+    Account, AccountId, CallerRole, Conference, ConferenceId, DeliveryKey, Email, Invitation,
+    Invoice, Language, PhoneNumber, QueuedMail, QueuedMailKind, Recording,
 };
 
 use crate::change::Change;
+use crate::deps::Deps;
 use crate::error::MailerError;
-use crate::handler::Deps;
+use crate::invoice_notice;
 
 /// One mail to send exactly once.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,175 +120,200 @@ pub async fn mails_for(
     change: &Change,
     now: DateTime<Utc>,
 ) -> Result<Vec<Planned>, MailerError> {
-    let mut out = Vec::new();
     match change {
-        Change::Nothing => {}
-        Change::Scheduled(c) => {
-            let (Some(ctx), Some(to)) = (context(deps, c).await?, creator(deps, c).await?) else {
-                return Ok(out);
-            };
-            out.push(Planned {
-                key: key(&["confirmation", &c.id.to_string(), to.as_str()])?,
-                account_id: c.account_id,
-                conference_id: Some(c.id),
-                label: format!("confirmation to {to}"),
-                mail: notice_mail(
-                    deps,
-                    &ctx,
-                    c,
-                    Notice::Confirmation,
-                    &CallerRole::ALL,
-                    c.language,
-                    &to,
-                    now,
-                ),
-            });
-        }
+        Change::Nothing => Ok(Vec::new()),
+        Change::Scheduled(c) => confirmation(deps, c, now).await,
         Change::Changed {
-            conference: c,
+            conference,
             sequence,
         } => {
-            let notice = Notice::Update;
-            let Some(ctx) = context(deps, c).await? else {
-                return Ok(out);
-            };
-            let id = c.id.to_string();
-            for (to, roles, language) in recipients(deps, c).await? {
-                out.push(Planned {
-                    key: key(&["update", &id, sequence, to.as_str(), &role_list(&roles)])?,
-                    account_id: c.account_id,
-                    conference_id: Some(c.id),
-                    label: format!("update to {to}"),
-                    mail: notice_mail(deps, &ctx, c, notice, &roles, language, &to, now),
-                });
-            }
-        }
-        Change::Cancelled(c) => {
-            let Some(ctx) = context(deps, c).await? else {
-                return Ok(out);
-            };
-            let id = c.id.to_string();
-            for (to, roles, language) in recipients(deps, c).await? {
-                out.push(Planned {
-                    key: key(&["cancellation", &id, to.as_str(), &role_list(&roles)])?,
-                    account_id: c.account_id,
-                    conference_id: Some(c.id),
-                    label: format!("cancellation to {to}"),
-                    mail: notice_mail(
-                        deps,
-                        &ctx,
-                        c,
-                        Notice::Cancellation,
-                        &roles,
-                        language,
-                        &to,
-                        now,
-                    ),
-                });
-            }
-        }
-        Change::Invited(i) => {
-            let Some(c) = deps.store.conference(i.conference_id).await? else {
-                tracing::info!(invitation = %i.id, "the conference is gone: no invitation");
-                return Ok(out);
-            };
-            let Some(ctx) = context(deps, &c).await? else {
-                return Ok(out);
-            };
-            out.push(Planned {
-                key: key(&["invitation", &i.id.to_string()])?,
-                account_id: c.account_id,
-                conference_id: Some(c.id),
-                label: format!("invitation to {}", i.email),
-                mail: notice_mail(
-                    deps,
-                    &ctx,
-                    &c,
-                    Notice::Invitation,
-                    &[i.role],
-                    i.language,
-                    &i.email,
-                    now,
-                ),
-            });
-        }
-        Change::Recorded(r) => {
-            let Some(c) = deps.store.conference(r.conference_id).await? else {
-                return Ok(out);
-            };
-            let (Some(ctx), Some(to)) = (context(deps, &c).await?, creator(deps, &c).await?) else {
-                return Ok(out);
-            };
-            let rendered = RecordingReady {
-                conference: &c,
-                recording: r,
-                portal_url: &deps.portal_url,
-                time_zone: ctx.account.time_zone,
-                language: c.language,
-                branding: &deps.branding,
-            }
-            .render();
-            out.push(Planned {
-                key: key(&["recording_ready", &r.id.to_string(), to.as_str()])?,
-                account_id: c.account_id,
-                conference_id: Some(c.id),
-                label: format!("recording ready to {to}"),
-                mail: rendered.into_mail(to),
-            });
-        }
-        Change::Queued(q) => match q.kind {
-            QueuedMailKind::AttendanceReport => {
-                let Some(c) = deps.store.conference(q.conference_id).await? else {
-                    return Ok(out);
-                };
-                let (Some(ctx), Some(to)) = (context(deps, &c).await?, creator(deps, &c).await?)
-                else {
-                    return Ok(out);
-                };
-                let legs = deps.store.legs_of_conference(c.id).await?;
-                let rendered = AttendanceReport {
-                    conference: &c,
-                    legs: &legs,
-                    time_zone: ctx.account.time_zone,
-                    language: c.language,
-                    branding: &deps.branding,
-                }
-                .render();
-                out.push(Planned {
-                    key: key(&[q.kind.as_str(), &c.id.to_string(), to.as_str()])?,
-                    account_id: c.account_id,
-                    conference_id: Some(c.id),
-                    label: format!("attendance report to {to}"),
-                    mail: rendered.into_mail(to),
-                });
-            }
-        },
-        Change::Invoiced(invoice) => {
-            let mails = notice::invoice_mails(
-                deps.store.as_ref(),
-                deps.blobs.as_ref(),
-                &deps.branding,
-                invoice.account_id,
-                invoice.month,
+            to_recipients(
+                deps,
+                conference,
+                Notice::Update,
+                Some(sequence.as_str()),
+                now,
             )
-            .await?;
-            for mail in mails {
-                out.push(Planned {
-                    key: key(&[
-                        "invoice",
-                        &invoice.account_id.to_string(),
-                        &invoice.month.to_string(),
-                        mail.to.as_str(),
-                    ])?,
-                    account_id: invoice.account_id,
-                    conference_id: None,
-                    label: format!("invoice {} to {}", invoice.number, mail.to),
-                    mail,
-                });
-            }
+            .await
         }
+        Change::Cancelled(c) => to_recipients(deps, c, Notice::Cancellation, None, now).await,
+        Change::Invited(i) => invitation(deps, i, now).await,
+        Change::Recorded(r) => recording_ready(deps, r).await,
+        Change::Queued(q) => match q.kind {
+            QueuedMailKind::AttendanceReport => attendance_report(deps, q).await,
+        },
+        Change::Invoiced(invoice) => invoice_mails(deps, invoice).await,
+    }
+}
+
+/// The confirmation to the creator of a conference just scheduled, with every code.
+async fn confirmation(
+    deps: &Deps,
+    c: &Conference,
+    now: DateTime<Utc>,
+) -> Result<Vec<Planned>, MailerError> {
+    let (Some(ctx), Some(to)) = (context(deps, c).await?, creator(deps, c).await?) else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![Planned {
+        key: key(&["confirmation", &c.id.to_string(), to.as_str()])?,
+        account_id: c.account_id,
+        conference_id: Some(c.id),
+        label: format!("confirmation to {to}"),
+        mail: notice_mail(
+            deps,
+            &ctx,
+            c,
+            Notice::Confirmation,
+            &CallerRole::ALL,
+            c.language,
+            &to,
+            now,
+        ),
+    }])
+}
+
+/// An update (the stream record's `sequence` in its key) or a cancellation to the
+/// creator and every invitee, each with their own codes in their language.
+async fn to_recipients(
+    deps: &Deps,
+    c: &Conference,
+    notice: Notice,
+    sequence: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Planned>, MailerError> {
+    let Some(ctx) = context(deps, c).await? else {
+        return Ok(Vec::new());
+    };
+    let kind = match notice {
+        Notice::Cancellation => "cancellation",
+        _ => "update",
+    };
+    let id = c.id.to_string();
+    let mut out = Vec::new();
+    for (to, roles, language) in recipients(deps, c).await? {
+        let roles_key = role_list(&roles);
+        let mut parts = vec![kind, id.as_str()];
+        parts.extend(sequence);
+        parts.extend([to.as_str(), roles_key.as_str()]);
+        out.push(Planned {
+            key: key(&parts)?,
+            account_id: c.account_id,
+            conference_id: Some(c.id),
+            label: format!("{kind} to {to}"),
+            mail: notice_mail(deps, &ctx, c, notice, &roles, language, &to, now),
+        });
     }
     Ok(out)
+}
+
+/// The invitation to one invitee, with only their role's code.
+async fn invitation(
+    deps: &Deps,
+    i: &Invitation,
+    now: DateTime<Utc>,
+) -> Result<Vec<Planned>, MailerError> {
+    let Some(c) = deps.store.conference(i.conference_id).await? else {
+        tracing::info!(invitation = %i.id, "the conference is gone: no invitation");
+        return Ok(Vec::new());
+    };
+    let Some(ctx) = context(deps, &c).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![Planned {
+        key: key(&["invitation", &i.id.to_string()])?,
+        account_id: c.account_id,
+        conference_id: Some(c.id),
+        label: format!("invitation to {}", i.email),
+        mail: notice_mail(
+            deps,
+            &ctx,
+            &c,
+            Notice::Invitation,
+            &[i.role],
+            i.language,
+            &i.email,
+            now,
+        ),
+    }])
+}
+
+/// The recording-ready mail to the creator, with a link to the portal.
+async fn recording_ready(deps: &Deps, r: &Recording) -> Result<Vec<Planned>, MailerError> {
+    let Some(c) = deps.store.conference(r.conference_id).await? else {
+        return Ok(Vec::new());
+    };
+    let (Some(ctx), Some(to)) = (context(deps, &c).await?, creator(deps, &c).await?) else {
+        return Ok(Vec::new());
+    };
+    let rendered = RecordingReady {
+        conference: &c,
+        recording: r,
+        portal_url: &deps.portal_url,
+        time_zone: ctx.account.time_zone,
+        language: c.language,
+        branding: &deps.branding,
+    }
+    .render();
+    Ok(vec![Planned {
+        key: key(&["recording_ready", &r.id.to_string(), to.as_str()])?,
+        account_id: c.account_id,
+        conference_id: Some(c.id),
+        label: format!("recording ready to {to}"),
+        mail: rendered.into_mail(to),
+    }])
+}
+
+/// The attendance report to the creator once the conference ended (queued by the
+/// scheduler).
+async fn attendance_report(deps: &Deps, q: &QueuedMail) -> Result<Vec<Planned>, MailerError> {
+    let Some(c) = deps.store.conference(q.conference_id).await? else {
+        return Ok(Vec::new());
+    };
+    let (Some(ctx), Some(to)) = (context(deps, &c).await?, creator(deps, &c).await?) else {
+        return Ok(Vec::new());
+    };
+    let legs = deps.store.legs_of_conference(c.id).await?;
+    let rendered = AttendanceReport {
+        conference: &c,
+        legs: &legs,
+        time_zone: ctx.account.time_zone,
+        language: c.language,
+        branding: &deps.branding,
+    }
+    .render();
+    Ok(vec![Planned {
+        key: key(&[q.kind.as_str(), &c.id.to_string(), to.as_str()])?,
+        account_id: c.account_id,
+        conference_id: Some(c.id),
+        label: format!("attendance report to {to}"),
+        mail: rendered.into_mail(to),
+    }])
+}
+
+/// The invoice, PDF attached, to each owner of the account.
+async fn invoice_mails(deps: &Deps, invoice: &Invoice) -> Result<Vec<Planned>, MailerError> {
+    let mails = invoice_notice::invoice_mails(
+        deps.store.as_ref(),
+        deps.blobs.as_ref(),
+        &deps.branding,
+        invoice.account_id,
+        invoice.month,
+    )
+    .await?;
+    let (account, month) = (invoice.account_id.to_string(), invoice.month.to_string());
+    mails
+        .into_iter()
+        .map(|mail| {
+            Ok(Planned {
+                key: key(&["invoice", &account, &month, mail.to.as_str()])?,
+                account_id: invoice.account_id,
+                conference_id: None,
+                label: format!("invoice {} to {}", invoice.number, mail.to),
+                mail,
+            })
+        })
+        .collect()
 }
 
 /// `participant+listener+moderator`: tells apart two invitations of one address.

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use teleconf_domain::{Activity, ActivityKind, Claim, Outcome};
 
 use crate::compose::Planned;
+use crate::deps::Deps;
 use crate::error::MailerError;
-use crate::handler::Deps;
 
 /// How a delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

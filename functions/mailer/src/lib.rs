@@ -28,6 +28,9 @@
 //! - [`change`]: a stream record as the change it describes.
 //! - [`compose`]: the mails a change calls for, rendered with `teleconf_domain::messages`.
 //! - [`deliver`]: one mail sent exactly once, or dead-lettered.
+//! - [`deps`]: what they share (the store, SES, the bucket, the branding), built
+//!   once in `main`.
+//! - [`invoice_notice`]: an issued invoice's mails, read from the store and the bucket.
 //! - [`handler`]: the Lambda handler: a stream batch in, batch item failures out.
 //! - [`stream`]: the local loop's reader of the table's stream (DynamoDB Streams API),
 //!   feeding the same handler the same event shape Lambda does.
@@ -38,10 +41,13 @@ pub mod change;
 pub mod compose;
 pub mod config;
 pub mod deliver;
+pub mod deps;
 pub mod error;
 pub mod handler;
+pub mod invoice_notice;
 pub mod stream;
 
 pub use config::Config;
+pub use deps::{Deps, MailerStore};
 pub use error::MailerError;
-pub use handler::{Deps, MailerStore, handle};
+pub use handler::handle;

@@ -494,11 +494,13 @@ impl Shell {
         let now = Instant::now();
         let config = NodeConfig {
             trunk_sources: [Source::Trunk.addr().ip()].into_iter().collect(),
+            entry_sources: teleconf_sip::sources::Sources::none(),
             trunk_media: [Source::Trunk.addr().ip()].into_iter().collect(),
             local_addr: addr("127.0.0.1:5060"),
             rtp_addr: std::net::Ipv4Addr::LOCALHOST,
             rtp_ports: PORTS,
             timers: Timers::default(),
+            drain_grace: Duration::from_secs(60),
         };
         let mut node = Node::new(config);
         let phone = IpPhone::new(

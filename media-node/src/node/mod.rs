@@ -58,11 +58,13 @@ mod rooms;
 mod sip;
 pub mod star44;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+pub use sip::SOURCE_HEADER;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -95,6 +97,9 @@ pub struct NodeConfig {
     /// The SIP trunk's addresses: the only sources (besides the accounts' IP
     /// phones) whose requests are served.
     pub trunk_sources: Sources,
+    /// The SIP entry's addresses (Kamailio): requests from them are served, and
+    /// the sender they name in [`sip::SOURCE_HEADER`] is the caller's origin.
+    pub entry_sources: Sources,
     /// Where the trunk's media may come from when not from the address its SDP
     /// gives (NAT): a call latches once on one of them ([`teleconf_sip::rtp::source`]).
     pub trunk_media: Sources,
@@ -107,6 +112,9 @@ pub struct NodeConfig {
     pub rtp_ports: Range<u16>,
     /// RFC 3261 timer values.
     pub timers: Timers,
+    /// Once the node drains, how long after its conference's planned end a call
+    /// may go on (from the drain's start for a call not in a conference yet).
+    pub drain_grace: Duration,
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).
@@ -115,6 +123,9 @@ pub struct MediaStats {
     /// RTP packets the calls dropped: not from their caller's source, or not of
     /// its stream.
     pub rtp_dropped: DroppedRtp,
+    /// Requests that named their source ([`sip::SOURCE_HEADER`]) from outside the
+    /// SIP entry: the header was ignored.
+    pub untrusted_source_headers: u64,
 }
 
 /// What happens to the node.
@@ -147,7 +158,10 @@ pub enum Input<'a> {
     Tick(Instant),
     /// The deadline of [`Node::poll_timeout`] has come.
     Timeout(Instant),
-    /// The node is to stop: new calls get 503 from now on, the calls up go on.
+    /// The node is to stop: new calls (and OPTIONS) get 503 from now on; each
+    /// call up goes on until it hangs up, or until its conference's planned end
+    /// plus [`NodeConfig::drain_grace`] (the drain's start plus the grace for a
+    /// call not in a conference), when it is hung up.
     Drain(Instant),
     /// Hang up every call (BYE, CDR closed); [`Node::calls`] reaches 0 once the
     /// BYEs are answered or time out.
@@ -300,6 +314,8 @@ struct HostedCall {
     port: u16,
     /// Its room's conference, while it is in one.
     room: Option<ConferenceId>,
+    /// Its conference's planned end, once it joined.
+    ends: Option<Instant>,
 }
 
 /// Every call and room of one media node. See the [module documentation](self).
@@ -337,6 +353,14 @@ pub struct Node {
     frames_lost: u64,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
+    /// When the drain began ([`Input::Drain`]): the calls go on until their
+    /// conference's planned end (this, for a call in none) plus
+    /// [`NodeConfig::drain_grace`], then are hung up.
+    drain_started: Option<Instant>,
+    /// Calls hung up by the drain, so each is told once.
+    drain_cut: HashSet<CallKey>,
+    /// Requests whose [`sip::SOURCE_HEADER`] came from outside the SIP entry.
+    untrusted_source_headers: u64,
     next_leg: u64,
     /// Scratch of the tick, kept between ticks so a tick allocates nothing.
     tick_calls: Vec<CallKey>,
@@ -367,6 +391,9 @@ impl Node {
             ip_phones: IpPhones::default(),
             free_ports,
             draining: false,
+            drain_started: None,
+            drain_cut: HashSet::new(),
+            untrusted_source_headers: 0,
             next_leg: 0,
             tick_calls: Vec::new(),
             tick_frames: Vec::new(),
@@ -385,7 +412,10 @@ impl Node {
         for hosted in self.calls.values() {
             rtp_dropped += hosted.call.dropped_rtp();
         }
-        MediaStats { rtp_dropped }
+        MediaStats {
+            rtp_dropped,
+            untrusted_source_headers: self.untrusted_source_headers,
+        }
     }
 
     /// Rooms alive.
@@ -458,6 +488,7 @@ impl Node {
                 legs.clear();
                 self.tick_calls = legs;
                 self.tick_rooms(now);
+                self.cut_overdue(now);
             }
             Input::Timeout(now) => {
                 let due: Vec<CallKey> = self
@@ -473,7 +504,10 @@ impl Node {
                 }
                 self.tick_rooms(now);
             }
-            Input::Drain(_) => self.draining = true,
+            Input::Drain(now) => {
+                self.draining = true;
+                self.drain_started.get_or_insert(now);
+            }
             Input::HangUpAll(now) => {
                 self.draining = true;
                 let legs: Vec<CallKey> = self.calls.keys().copied().collect();
@@ -591,9 +625,36 @@ impl Node {
         }
     }
 
+    /// While draining, hangs up each call past its conference's planned end plus
+    /// the grace (once each).
+    fn cut_overdue(&mut self, now: Instant) {
+        let Some(started) = self.drain_started else {
+            return;
+        };
+        let grace = self.config.drain_grace;
+        let overdue: Vec<CallKey> = self
+            .calls
+            .iter()
+            .filter(|(key, hosted)| {
+                let until = hosted.ends.map_or(started, |ends| ends.max(started)) + grace;
+                until <= now && !self.drain_cut.contains(key)
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in overdue {
+            tracing::info!(
+                leg = key.0,
+                "node: draining, the call's time is up: hung up"
+            );
+            self.drain_cut.insert(key);
+            self.feed(now, key, call::Input::HangUp);
+        }
+    }
+
     fn forget(&mut self, now: Instant, key: CallKey) {
         self.leave_room(now, key);
         self.left.remove(&key);
+        self.drain_cut.remove(&key);
         if let Some(hosted) = self.calls.remove(&key) {
             let dropped = hosted.call.dropped_rtp();
             tracing::info!(

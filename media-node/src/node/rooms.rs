@@ -47,7 +47,9 @@ impl Node {
                 codec,
                 account,
                 record,
+                ends,
             } => {
+                hosted.ends = Some(ends);
                 if record && !self.rooms.contains_key(&conference) {
                     self.outputs
                         .push_back(Output::Media(MediaOutput::RecordingStart {

@@ -1,7 +1,15 @@
 //! The node's SIP edge: datagrams parsed (garbage answered 400 or dropped), the
 //! trunk's and the IP phones' requests routed to their call or answered
-//! statelessly (403, 404, 481, 503, OPTIONS' 200), and a new INVITE's lookup,
-//! RTP port and [`Call`].
+//! statelessly (403, 404, 481, 503, OPTIONS' 200, or 503 while draining), and a
+//! new INVITE's lookup, RTP port and [`Call`].
+//!
+//! Behind the SIP entry (Kamailio, `infra/kamailio/`) every request comes from
+//! the entry's address; the entry names the real sender in [`SOURCE_HEADER`].
+//! That header is believed only from the entry's addresses
+//! ([`NodeConfig::entry_sources`](super::NodeConfig::entry_sources)): the sender
+//! it names is then the caller's origin for the trunk allow-list, `*44` and the
+//! IVR's guessing counters. From anyone else it is ignored and counted
+//! ([`MediaStats::untrusted_source_headers`](super::MediaStats)).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -23,11 +31,17 @@ use super::{HostedCall, IoOutput, MediaOutput, Node};
 use crate::app::CallKey;
 use crate::app::lookup::{Answer, Lookup};
 
+/// The header in which the SIP entry names the sender of the request it relays
+/// (`ip:port`, `[ip]:port` for IPv6).
+pub const SOURCE_HEADER: &str = "X-Teleconf-Source";
+
 /// An INVITE waiting for its access number, or for its `*44` account.
 #[derive(Debug)]
 pub(super) struct PendingInvite {
     request: Request,
     source: SocketAddr,
+    /// The caller's own address (`source`, or the one the SIP entry named).
+    origin: SocketAddr,
     call_id: String,
     /// The call's span, from its first INVITE on ([`HostedCall::span`]).
     pub(super) span: tracing::Span,
@@ -44,6 +58,7 @@ pub(super) struct PendingInvite {
 struct NewCall {
     request: Request,
     source: SocketAddr,
+    origin: SocketAddr,
     call_id: String,
     span: tracing::Span,
     dialled: Option<E164>,
@@ -65,7 +80,7 @@ impl Node {
             Ok(message) => message,
             Err(error) => {
                 tracing::debug!(%from, %error, "node: unreadable SIP");
-                if self.is_allowed(from.ip())
+                if (self.is_allowed(from.ip()) || self.is_entry(from.ip()))
                     && let Some(bytes) = message::bad_request(bytes, &error)
                 {
                     self.io(IoOutput::SendSip { to: from, bytes });
@@ -83,12 +98,14 @@ impl Node {
             }
             SipMessage::Request(request) => request,
         };
-        if request.method == Method::Ack && !self.is_allowed(from.ip()) {
+        let from_entry = self.is_entry(from.ip());
+        let origin = self.origin(from, from_entry, &request);
+        if !from_entry && !self.is_allowed(from.ip()) {
+            if request.method != Method::Ack {
+                tracing::info!(%from, method = %request.method, "node: source not allowed");
+                self.respond(from, &request, 403);
+            }
             return;
-        }
-        if !self.is_allowed(from.ip()) {
-            tracing::info!(%from, method = %request.method, "node: source not allowed");
-            return self.respond(from, &request, 403);
         }
         let Some(id) = call_id(&request) else {
             return;
@@ -103,7 +120,15 @@ impl Node {
             .is_some();
         match request.method {
             Method::Ack => {}
-            Method::Invite if !in_dialog => self.new_invite(now, wall_clock, from, id, request),
+            Method::Invite if !in_dialog && !self.is_allowed(origin.ip()) => {
+                tracing::info!(%from, %origin, "node: caller not allowed");
+                self.respond(from, &request, 403);
+            }
+            Method::Invite if !in_dialog => {
+                self.new_invite(now, wall_clock, (from, origin), id, request)
+            }
+            // The SIP entry's probe: a draining node leaves its set.
+            Method::Options if !in_dialog && self.draining => self.respond(from, &request, 503),
             Method::Options if !in_dialog => {
                 let mut response = stateless_response(&request, 200);
                 response
@@ -119,11 +144,46 @@ impl Node {
         self.config.trunk_sources.contains(ip) || self.ip_phones.has_address(ip)
     }
 
+    /// Whether `ip` is the SIP entry's, whose [`SOURCE_HEADER`] is believed.
+    fn is_entry(&self, ip: IpAddr) -> bool {
+        self.config.entry_sources.contains(ip)
+    }
+
+    /// Who really sent `request`, which came from `from`: the sender the SIP
+    /// entry names when it comes from the entry (the entry itself when it names
+    /// none: its own OPTIONS probes), else `from`, whose [`SOURCE_HEADER`], if
+    /// any, is ignored and counted.
+    fn origin(&mut self, from: SocketAddr, from_entry: bool, request: &Request) -> SocketAddr {
+        // The last one: the entry removes any it receives and appends its own.
+        let named = request
+            .headers
+            .iter()
+            .filter_map(|header| match header {
+                Header::Other(name, value) if name.eq_ignore_ascii_case(SOURCE_HEADER) => {
+                    Some(value.trim())
+                }
+                _ => None,
+            })
+            .last();
+        match (named, from_entry) {
+            (None, _) => from,
+            (Some(named), true) => named.parse().unwrap_or_else(|_| {
+                tracing::warn!(%from, named, "node: the SIP entry named an unreadable source");
+                from
+            }),
+            (Some(named), false) => {
+                self.untrusted_source_headers += 1;
+                tracing::info!(%from, named, "node: source header from outside the SIP entry ignored");
+                from
+            }
+        }
+    }
+
     fn new_invite(
         &mut self,
         now: Instant,
         wall_clock: DateTime<Utc>,
-        source: SocketAddr,
+        (source, origin): (SocketAddr, SocketAddr),
         call_id: String,
         request: Request,
     ) {
@@ -144,9 +204,9 @@ impl Node {
         let user = request.uri.user().unwrap_or_default().to_string();
         let key = CallKey(self.next_leg);
         let (dialled, star44) = if user == STAR44 {
-            let from_trunk = self.config.trunk_sources.contains(source.ip());
-            let Some(account) = self.ip_phones.account_of(&request, source.ip(), from_trunk) else {
-                tracing::info!(%source, "node: *44 from no account's IP phone");
+            let from_trunk = self.config.trunk_sources.contains(origin.ip());
+            let Some(account) = self.ip_phones.account_of(&request, origin.ip(), from_trunk) else {
+                tracing::info!(%origin, "node: *44 from no account's IP phone");
                 return self.respond(source, &request, 403);
             };
             self.io(IoOutput::Lookup {
@@ -171,6 +231,7 @@ impl Node {
             PendingInvite {
                 request,
                 source,
+                origin,
                 call_id,
                 span,
                 dialled,
@@ -256,6 +317,7 @@ impl Node {
             NewCall {
                 request: pending.request,
                 source: pending.source,
+                origin: pending.origin,
                 call_id: pending.call_id,
                 span: pending.span,
                 dialled: pending.dialled,
@@ -344,6 +406,7 @@ impl Node {
                 span: new.span,
                 port,
                 room: None,
+                ends: None,
             },
         );
         let caller_id = new
@@ -358,8 +421,9 @@ impl Node {
             now,
             key,
             call::Input::Invite {
-                request: new.request,
+                request: Box::new(new.request),
                 source: new.source,
+                origin: new.origin.ip(),
                 dialled: new.dialled,
                 caller_id,
                 local_media,

@@ -15,6 +15,10 @@ use crate::app::lookup::{Attempts, ConferenceInfo, Unavailable};
 use crate::testkit::{self, LISTENER, MODERATOR, NUMBER, PARTICIPANT, utc};
 
 const TRUNK: &str = "127.0.0.1";
+/// How long past its conference's planned end a draining node keeps a call.
+const DRAIN_GRACE: Duration = Duration::from_secs(120);
+/// The SIP entry (Kamailio), in front of the node.
+const ENTRY: &str = "10.0.1.1";
 const PORTS: Range<u16> = 20_000..20_010;
 
 fn addr(text: &str) -> SocketAddr {
@@ -25,10 +29,12 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
     NodeConfig {
         trunk_sources: TRUNK.parse().expect("an IP"),
         trunk_media: TRUNK.parse().expect("an IP"),
+        entry_sources: ENTRY.parse().expect("an IP"),
         local_addr: addr("127.0.0.1:5060"),
         rtp_addr: Ipv4Addr::LOCALHOST,
         rtp_ports,
         timers: Timers::default(),
+        drain_grace: DRAIN_GRACE,
     }
 }
 
@@ -46,6 +52,15 @@ fn conference_number() -> PhoneNumber {
 /// sipp's INVITE as caller `n` (its own Call-ID, From tag and branch).
 fn invite(n: u32) -> String {
     sipkit::sipp_invite(n, SIPP_SDP)
+}
+
+/// `message` with a [`SOURCE_HEADER`] naming `source`.
+fn with_source(message: &str, source: &str) -> String {
+    message.replacen(
+        "\r\nCall-ID:",
+        &format!("\r\n{SOURCE_HEADER}: {source}\r\nCall-ID:"),
+        1,
+    )
 }
 
 /// A request of caller `n` on its dialog (`to_tag`) or outside any (`None`).
@@ -185,9 +200,15 @@ impl Shell {
 
     /// A new caller `n` dials; returns its index.
     fn dial(&mut self, n: u32) -> usize {
+        self.dial_from(n, addr(&format!("{TRUNK}:5061")), None)
+    }
+
+    /// A new caller `n` dials through `sip` (the trunk, the SIP entry…), its
+    /// INVITE naming `source` in [`SOURCE_HEADER`] when given; returns its index.
+    fn dial_from(&mut self, n: u32, sip: SocketAddr, source: Option<&str>) -> usize {
         self.callers.push(Caller {
             n,
-            sip: addr(&format!("{TRUNK}:5061")),
+            sip,
             media: addr(&format!("{TRUNK}:{}", 6000 + 2 * n)),
             port: None,
             tag: None,
@@ -197,7 +218,11 @@ impl Shell {
             seq: 0,
             dtmf_ts: 1000,
         });
-        self.datagram(addr(&format!("{TRUNK}:5061")), &invite(n));
+        let invite = match source {
+            Some(source) => with_source(&invite(n), source),
+            None => invite(n),
+        };
+        self.datagram(sip, &invite);
         self.callers.len() - 1
     }
 
@@ -333,6 +358,14 @@ impl Shell {
     /// Caller `n` dials, is greeted, keys the number and `code`: in the room.
     fn admitted(&mut self, n: u32, code: &str) -> usize {
         let i = self.dial(n);
+        self.admit(i, code);
+        i
+    }
+
+    /// Caller `i`, just dialled, acknowledges, is greeted, keys the number and
+    /// `code`: in the room.
+    fn admit(&mut self, i: usize, code: &str) {
+        let n = self.callers[i].n;
         self.ack(i);
         // The greeting and the question, then the number.
         self.progress(Duration::from_secs(12));
@@ -349,7 +382,6 @@ impl Shell {
             "caller {n} admitted: {:?}",
             self.sip_sent()
         );
-        i
     }
 
     /// Caller `i` hangs up: its BYE (CSeq 2) on the dialog.
@@ -1049,14 +1081,10 @@ fn a_draining_node_refuses_new_calls_and_hanging_up_all_closes_every_leg() {
         "{:?}",
         sip_lines(&shell.log[before..])
     );
-    let closed: Vec<_> = shell.log[before..]
-        .iter()
-        .filter_map(|o| match o {
-            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
-            _ => None,
-        })
-        .collect();
-    assert_eq!(closed, [teleconf_domain::DisconnectCause::BridgeHangup]);
+    assert_eq!(
+        closed_causes(&shell.log[before..]),
+        [teleconf_domain::DisconnectCause::BridgeHangup]
+    );
     // Unanswered, the BYE's transaction times out (64*T1) and the call is gone.
     shell.progress(Duration::from_secs(33));
     assert_eq!(shell.node.calls(), 0);
@@ -1388,4 +1416,182 @@ fn a_room_ticked_very_late_counts_each_skipped_frame_of_each_leg_as_lost() {
     // 10 periods late: the frame due then is mixed, the 10 after it skipped, for
     // both legs.
     assert_eq!(shell.node.frames_lost(), 2 * 10);
+}
+
+/// The callers each IVR counted attempts against.
+fn guessers(log: &[Output]) -> Vec<teleconf_domain::CallerSource> {
+    log.iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::Lookup {
+                lookup: Lookup::Attempts { caller, .. },
+                ..
+            }) => Some(caller.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn behind_the_sip_entry_the_caller_it_names_is_served_counted_and_heard() {
+    let mut shell = Shell::new(config(PORTS));
+    let entry = addr(&format!("{ENTRY}:5060"));
+    let a = shell.dial_from(1, entry, Some("127.0.0.1:40000"));
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+    assert!(
+        shell.log.iter().all(|o| match o {
+            Output::Io(IoOutput::SendSip { to, .. }) => *to == entry,
+            _ => true,
+        }),
+        "our SIP goes back through the entry"
+    );
+    // Its RTP comes straight from the trunk, not from the entry, and is taken.
+    shell.admit(a, PARTICIPANT);
+    let trunk: IpAddr = TRUNK.parse().expect("an IP");
+    assert!(
+        guessers(&shell.log)
+            .iter()
+            .all(|caller| *caller == teleconf_domain::CallerSource::new(trunk, "sipp")),
+        "the guessing counters count the trunk's caller, not the entry: {:?}",
+        guessers(&shell.log)
+    );
+    assert!(!guessers(&shell.log).is_empty());
+    let b = shell.admitted(2, PARTICIPANT);
+    assert_eq!(shell.node.participants(), 2);
+    shell.callers[a].level = Some(2000);
+    shell.callers[b].level = Some(-5000);
+    shell.progress(Duration::from_millis(500));
+    they_hear_each_other_only(&mut shell, a, b);
+    assert_eq!(shell.node.media_stats().untrusted_source_headers, 0);
+}
+
+#[test]
+fn behind_the_sip_entry_a_caller_outside_the_allow_list_gets_403() {
+    let mut shell = Shell::new(config(PORTS));
+    shell.dial_from(1, addr(&format!("{ENTRY}:5060")), Some("10.9.9.9:5060"));
+    // The entry relays a stranger's request that names nobody: only the entry itself.
+    shell.dial_from(2, addr(&format!("{ENTRY}:5060")), None);
+    assert_eq!(
+        shell.sip_sent(),
+        ["SIP/2.0 403 Forbidden", "SIP/2.0 403 Forbidden"]
+    );
+    assert_eq!(shell.node.calls(), 0);
+}
+
+#[test]
+fn a_source_header_from_outside_the_sip_entry_is_ignored_and_counted() {
+    let mut shell = Shell::new(config(PORTS));
+    // A stranger naming the trunk is still a stranger.
+    shell.dial_from(1, addr("10.9.9.9:5060"), Some("127.0.0.1:5061"));
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 403 Forbidden"]);
+    // The trunk naming someone else is still the trunk.
+    let before = shell.log.len();
+    let b = shell.dial_from(2, addr(&format!("{TRUNK}:5061")), Some("10.9.9.9:5060"));
+    shell.ack(b);
+    shell.progress(Duration::from_secs(1));
+    assert_eq!(
+        sip_lines(&shell.log[before..])[..2],
+        ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]
+    );
+    let trunk: IpAddr = TRUNK.parse().expect("an IP");
+    assert_eq!(
+        guessers(&shell.log),
+        [teleconf_domain::CallerSource::new(trunk, "sipp")]
+    );
+    assert_eq!(shell.node.media_stats().untrusted_source_headers, 2);
+}
+
+#[test]
+fn star44_behind_the_sip_entry_is_known_by_the_phone_address_it_names() {
+    let account = AccountId::new();
+    let mut shell = Shell::new(config(PORTS));
+    shell.ip_phones(vec![ip_phone(account, "10.0.0.5")]);
+    let entry = addr(&format!("{ENTRY}:5060"));
+    shell.datagram(entry, &with_source(&star44_invite(1), "10.0.0.5:5060"));
+    assert_eq!(shell.star44_lookups(), [account]);
+    assert_eq!(shell.sip_sent(), ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]);
+    // The entry naming a phone of no account: 403.
+    shell.datagram(entry, &with_source(&star44_invite(2), "10.0.0.6:5060"));
+    assert_eq!(
+        shell.sip_sent().last().map(String::as_str),
+        Some("SIP/2.0 403 Forbidden")
+    );
+}
+
+#[test]
+fn the_sip_entrys_probe_gets_200_until_the_node_drains_then_503() {
+    let mut shell = Shell::new(config(PORTS));
+    let entry = addr(&format!("{ENTRY}:5060"));
+    shell.datagram(entry, &request(9, "OPTIONS", 1, None));
+    shell.feed(Input::Drain(shell.now));
+    shell.datagram(entry, &request(9, "OPTIONS", 2, None));
+    assert_eq!(
+        shell.sip_sent(),
+        ["SIP/2.0 200 OK", "SIP/2.0 503 Service Unavailable"]
+    );
+}
+
+/// The causes of the CDR legs closed in `log`, in order.
+fn closed_causes(log: &[Output]) -> Vec<teleconf_domain::DisconnectCause> {
+    log.iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrClose(leg)) => leg.cause,
+            _ => None,
+        })
+        .collect()
+}
+
+/// BYEs (retransmissions included) in `log`.
+fn byes(log: &[Output]) -> usize {
+    sip_lines(log)
+        .iter()
+        .filter(|line| line.starts_with("BYE "))
+        .count()
+}
+
+/// A participant admitted to a conference planned to end at 13:41: the calls
+/// come at 13:40 and are admitted some seconds later, so it ends in under a minute.
+fn admitted_to_a_conference_ending_soon() -> Shell {
+    let mut shell = Shell::new(config(PORTS));
+    shell.conference.schedule =
+        teleconf_domain::Schedule::new(utc(13, 30), utc(13, 41)).expect("a schedule");
+    shell.admitted(1, PARTICIPANT);
+    shell
+}
+
+#[test]
+fn a_draining_node_keeps_a_call_until_its_conferences_planned_end_plus_the_grace() {
+    let mut shell = admitted_to_a_conference_ending_soon();
+    shell.feed(Input::Drain(shell.now));
+    let since = shell.log.len();
+    // The planned end (under a minute) plus the grace (two minutes) are not over.
+    shell.progress(Duration::from_secs(140));
+    assert_eq!((shell.node.calls(), byes(&shell.log[since..])), (1, 0));
+    shell.progress(Duration::from_secs(30));
+    assert!(
+        byes(&shell.log[since..]) >= 1,
+        "hung up when its time was up"
+    );
+    assert_eq!(
+        closed_causes(&shell.log[since..]),
+        [teleconf_domain::DisconnectCause::BridgeHangup]
+    );
+}
+
+#[test]
+fn a_call_past_its_planned_end_when_the_drain_starts_gets_the_grace_from_then() {
+    let mut shell = admitted_to_a_conference_ending_soon();
+    // Past the planned end: the conference goes on, never cut by its schedule.
+    shell.progress(Duration::from_secs(90));
+    assert_eq!(shell.node.calls(), 1);
+    shell.feed(Input::Drain(shell.now));
+    let since = shell.log.len();
+    shell.progress(DRAIN_GRACE - Duration::from_secs(2));
+    assert_eq!((shell.node.calls(), byes(&shell.log[since..])), (1, 0));
+    shell.progress(Duration::from_secs(4));
+    assert!(byes(&shell.log[since..]) >= 1);
+    assert_eq!(
+        closed_causes(&shell.log[since..]),
+        [teleconf_domain::DisconnectCause::BridgeHangup],
+        "its leg closed once"
+    );
 }

@@ -6,6 +6,7 @@
 //! | `TELECONF_PUBLIC_IP`      | address put in Contact and SDP (needed when the SIP address is `0.0.0.0`) | the SIP address's |
 //! | `TELECONF_RTP_PORTS`      | RTP port range, `low-high` (even ports are used)     | `20000-29999`    |
 //! | `TELECONF_TRUNK_SOURCES`  | comma-separated trunk addresses or CIDR blocks allowed to call | `127.0.0.1,::1` |
+//! | `TELECONF_SIP_ENTRY_SOURCES` | comma-separated addresses or CIDR blocks of the SIP entry (Kamailio) in front of the node: their requests are served, and the caller they name in `X-Teleconf-Source` is the one the trunk allow-list, `*44` and the IVR's guessing counters judge | none |
 //! | `TELECONF_TRUNK_MEDIA_SOURCES` | comma-separated addresses or CIDR blocks the trunk's RTP may come from when not from the address its SDP gives (NAT); a call latches once on one of them, and takes nothing from anywhere else | `TELECONF_TRUNK_SOURCES` |
 //! | `TELECONF_IP_PHONES_REFRESH_SECS` | how often the accounts' IP phones (who may dial `*44`) are read from the store | `10` |
 //! | `TELECONF_SIP_TCP_MAX_CONNECTIONS` | SIP TCP connections held at once; one more is closed as soon as accepted | `256` |
@@ -13,7 +14,10 @@
 //! | `TELECONF_SIP_TCP_IDLE_SECS` | a SIP TCP connection with no message nor keep-alive for this long is closed | `300` |
 //! | `TELECONF_SIP_TCP_MESSAGE_SECS` | a SIP TCP connection whose message is still incomplete this long after its first byte is closed | `10` |
 //! | `TELECONF_MEDIA_IO`       | how the RTP sockets are read and written: `io_uring` (one submission for every call's frames, multishot receives into a provided buffer ring), `epoll` (`recvmmsg` per ready socket, a `sendto` per datagram), or `auto`: io_uring unless the kernel refuses it (logged at start) | `auto` |
-//! | `TELECONF_DRAIN_SECS`     | on stop, how long calls may go on before they are hung up | `0`           |
+//! | `TELECONF_DRAIN_GRACE_SECS` | on stop (SIGTERM), new calls get 503 and each call up goes on until it hangs up or its conference's planned end plus this many seconds (the drain's start plus this for a caller still in the IVR), then is hung up; the node exits when it has no call left. `TELECONF_DRAIN_SECS` (the former fixed cut) is retired: set, the node refuses to start | `600` |
+//! | `TELECONF_NODE_ID`        | the node's name in the registry (letters, digits, `.`, `_`, `-`) | the registry SIP address, `<ip>-<port>` |
+//! | `TELECONF_NODE_SIP_ADDR`  | the SIP address the SIP entry reaches the node at, written in the registry | `TELECONF_PUBLIC_IP` and the SIP port |
+//! | `ECS_AGENT_URI`           | set by ECS: the node holds task scale-in protection there while it carries calls ([protection](super::protection)); unset, protection is skipped | none |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
 //! | `TELECONF_STAGE`          | the stack's stage: the dimension of the node's CloudWatch metrics ([metrics](super::metrics)); unset, no metrics are written | none |
@@ -28,6 +32,7 @@ use teleconf_adapters::settings::{self, Env, invalid};
 use super::metrics::Metrics;
 use crate::Error;
 use crate::node::NodeConfig;
+use teleconf_domain::NodeId;
 use teleconf_sip::connections::ConnectionLimits;
 use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::Timers;
@@ -45,15 +50,25 @@ pub struct Config {
     pub trunk_sources: Sources,
     /// Where the trunk's RTP may come from besides the SDP's address (NAT).
     pub trunk_media: Sources,
+    /// The SIP entry's addresses, whose `X-Teleconf-Source` is believed.
+    pub entry_sources: Sources,
     /// How often the accounts' IP phones are read from the store: a phone the
     /// owner adds may dial `*44`, and one removed no longer may, within this.
     pub ip_phones_refresh: Duration,
     /// SIP over TCP: connections held, and how long each may wait for a message.
     pub tcp: ConnectionLimits,
-    /// On stop, how long the calls up may go on before they are hung up (new
-    /// calls get 503 meanwhile). A conference is never cut by its schedule; a
-    /// node going away is the one case a caller is hung up on.
-    pub drain: Duration,
+    /// On stop, how long past its conference's planned end a call may go on
+    /// before it is hung up (new calls get 503 meanwhile). A conference is never
+    /// cut by its schedule; a node going away is the one case a caller may be
+    /// hung up on, and only this long after the conference was planned to end.
+    pub drain_grace: Duration,
+    /// The node's name in the registry (`None`: from its registry address).
+    pub node_id: Option<NodeId>,
+    /// The SIP address the registry gives the SIP entry (`None`: the public IP
+    /// and the SIP port bound).
+    pub node_sip_addr: Option<SocketAddr>,
+    /// The ECS agent's endpoint, for task scale-in protection.
+    pub ecs_agent_uri: Option<String>,
     /// The CDR spool's directory: it must outlive the process (a crash is
     /// recovered from it on the next start).
     pub spool_dir: std::path::PathBuf,
@@ -132,6 +147,15 @@ impl Config {
             .collect(),
         )?;
         let trunk_media = env.parse_or("TELECONF_TRUNK_MEDIA_SOURCES", trunk_sources.clone())?;
+        if let Some(value) = env.get("TELECONF_DRAIN_SECS") {
+            return Err(invalid(
+                "TELECONF_DRAIN_SECS",
+                &value,
+                "is retired: a stopping node keeps each call until it hangs up or its \
+                 conference's planned end plus TELECONF_DRAIN_GRACE_SECS",
+            ));
+        }
+        let entry_sources = env.parse_or("TELECONF_SIP_ENTRY_SOURCES", Sources::none())?;
         let defaults = ConnectionLimits::default();
         let at_least_one = |name: &str, default: u64| match env.parse_or(name, default)? {
             0 => Err(invalid(name, "0", "must be at least 1")),
@@ -167,9 +191,15 @@ impl Config {
             rtp_ports,
             trunk_sources,
             trunk_media,
+            entry_sources,
             ip_phones_refresh: secs("TELECONF_IP_PHONES_REFRESH_SECS", Duration::from_secs(10))?,
             tcp,
-            drain: Duration::from_secs(env.parse_or("TELECONF_DRAIN_SECS", 0)?),
+            drain_grace: Duration::from_secs(env.parse_or("TELECONF_DRAIN_GRACE_SECS", 600)?),
+            node_id: env.parse("TELECONF_NODE_ID")?,
+            node_sip_addr: env.parse("TELECONF_NODE_SIP_ADDR")?,
+            ecs_agent_uri: env
+                .get("ECS_AGENT_URI")
+                .filter(|uri| !uri.trim().is_empty()),
             spool_dir: env
                 .get("TELECONF_SPOOL_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/spool".into())
@@ -188,10 +218,12 @@ impl Config {
         NodeConfig {
             trunk_sources: self.trunk_sources.clone(),
             trunk_media: self.trunk_media.clone(),
+            entry_sources: self.entry_sources.clone(),
             local_addr: SocketAddr::new(IpAddr::V4(self.public_ip), local.port()),
             rtp_addr: self.public_ip,
             rtp_ports: self.rtp_ports.clone(),
             timers: Timers::default(),
+            drain_grace: self.drain_grace,
         }
     }
 }
@@ -231,10 +263,16 @@ mod tests {
             config.trunk_media, config.trunk_sources,
             "the trunk's own by default"
         );
+        assert!(config.entry_sources.is_empty(), "no SIP entry by default");
         assert_eq!(config.tcp, ConnectionLimits::default());
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
         assert_eq!(config.metrics, None, "no stage, no metrics");
         assert_eq!(config.media_io, MediaIo::Auto);
+        assert_eq!(config.drain_grace, Duration::from_secs(600));
+        assert_eq!(
+            (config.node_id, config.node_sip_addr, config.ecs_agent_uri),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -245,8 +283,12 @@ mod tests {
             ("TELECONF_RTP_PORTS", "30000-30099"),
             ("TELECONF_TRUNK_SOURCES", "198.51.100.1, 198.51.100.2"),
             ("TELECONF_TRUNK_MEDIA_SOURCES", "203.0.113.0/24"),
+            ("TELECONF_SIP_ENTRY_SOURCES", "10.0.1.0/24"),
             ("TELECONF_IP_PHONES_REFRESH_SECS", "30"),
-            ("TELECONF_DRAIN_SECS", "600"),
+            ("TELECONF_DRAIN_GRACE_SECS", "900"),
+            ("TELECONF_NODE_ID", "node-a"),
+            ("TELECONF_NODE_SIP_ADDR", "10.0.0.7:5080"),
+            ("ECS_AGENT_URI", "http://169.254.170.2/api/task-1"),
             ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "64"),
             ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "4"),
             ("TELECONF_SIP_TCP_IDLE_SECS", "120"),
@@ -272,7 +314,14 @@ mod tests {
         );
         assert!(config.trunk_media.contains("203.0.113.77".parse().unwrap()));
         assert!(!config.trunk_media.contains("198.51.100.1".parse().unwrap()));
-        assert_eq!(config.drain, Duration::from_secs(600));
+        assert!(config.entry_sources.contains("10.0.1.9".parse().unwrap()));
+        assert_eq!(config.drain_grace, Duration::from_secs(900));
+        assert_eq!(config.node_id, Some("node-a".parse().unwrap()));
+        assert_eq!(config.node_sip_addr, Some("10.0.0.7:5080".parse().unwrap()));
+        assert_eq!(
+            config.ecs_agent_uri.as_deref(),
+            Some("http://169.254.170.2/api/task-1")
+        );
         assert_eq!(
             config.tcp,
             ConnectionLimits {
@@ -319,9 +368,13 @@ mod tests {
             ("TELECONF_RTP_PORTS", "100-200"),
             ("TELECONF_TRUNK_SOURCES", "10.0.0.300"),
             ("TELECONF_TRUNK_MEDIA_SOURCES", "10.0.0.0/33"),
+            ("TELECONF_SIP_ENTRY_SOURCES", "kamailio"),
             ("TELECONF_IP_PHONES_REFRESH_SECS", "0"),
             ("TELECONF_IP_PHONES_REFRESH_SECS", "often"),
-            ("TELECONF_DRAIN_SECS", "soon"),
+            ("TELECONF_DRAIN_GRACE_SECS", "soon"),
+            ("TELECONF_DRAIN_SECS", "600"),
+            ("TELECONF_NODE_ID", "node #1"),
+            ("TELECONF_NODE_SIP_ADDR", "10.0.0.7"),
             ("TELECONF_SIP_TCP_MAX_CONNECTIONS", "0"),
             ("TELECONF_SIP_TCP_MAX_PER_SOURCE", "many"),
             ("TELECONF_SIP_TCP_IDLE_SECS", "-1"),

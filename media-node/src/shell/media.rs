@@ -3,8 +3,7 @@
 //! other work.
 //!
 //! It sleeps in one `epoll_wait` on: a `timerfd` armed for the next thing due
-//! (the 20 ms tick on absolute deadlines, the node's own deadline, the stop's
-//! phases), an `eventfd` that the tokio side rings when it puts an event in the
+//! (the 20 ms tick on absolute deadlines, the node's own deadline), an `eventfd` that the tokio side rings when it puts an event in the
 //! [`Inbox`] (SIP, TCP connections, the services' answers, stop), and every RTP
 //! socket. What is due is done first; between two sockets read, what has come
 //! due (a tick, a room's frame) is done at once, so a burst of RTP delays a frame
@@ -35,8 +34,6 @@ pub(super) const PERIOD: Duration = Duration::from_millis(20);
 const INBOX: usize = 8192;
 /// Readiness reports taken per `epoll_wait`.
 const EVENTS: usize = 256;
-/// How long the BYEs of a stopping node get to be answered.
-const BYE_GRACE: Duration = Duration::from_secs(2);
 /// How often the conferences held are told to the portal commands' task, and the
 /// node's figures and load copied out (1 s).
 const TICKS_PER_PUBLISH: u64 = 50;
@@ -174,20 +171,9 @@ pub(super) fn inbox() -> std::io::Result<(Inbox, Mailbox)> {
 enum Phase {
     /// Taking calls.
     Serving,
-    /// Stopping: new calls get 503; the calls up go on until they end or the
-    /// deadline comes.
-    Draining(Instant),
-    /// The calls left were hung up; their BYEs get until the deadline.
-    HangingUp(Instant),
-}
-
-impl Phase {
-    fn deadline(self) -> Option<Instant> {
-        match self {
-            Phase::Serving => None,
-            Phase::Draining(at) | Phase::HangingUp(at) => Some(at),
-        }
-    }
+    /// Stopping: new calls get 503; the node keeps each call up until it ends or
+    /// its time is up ([`Input::Drain`]); the loop ends with the last call.
+    Draining,
 }
 
 /// The loop's state besides the node and its I/O.
@@ -200,7 +186,6 @@ struct Loop {
     /// Ticks run, to publish the conferences held every [`TICKS_PER_PUBLISH`].
     ticks: u64,
     phase: Phase,
-    drain: Duration,
     rtp: Rtp,
     /// The recorder thread's queue.
     recorder: Recorder,
@@ -213,7 +198,6 @@ pub(super) fn run(
     mut io: Io,
     recorder: Recorder,
     mailbox: Mailbox,
-    drain: Duration,
     media_io: MediaIo,
 ) -> std::io::Result<Io> {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
@@ -239,18 +223,12 @@ pub(super) fn run(
         next_tick: Instant::now() + PERIOD,
         ticks: 0,
         phase: Phase::Serving,
-        drain,
     };
     let mut node = node;
     let mut ready = [EpollEvent::empty(); EVENTS];
     loop {
         state.due(&mut node, &mut io);
-        if state.phase != Phase::Serving && node.calls() == 0 {
-            break;
-        }
-        if let Phase::HangingUp(at) = state.phase
-            && at <= Instant::now()
-        {
+        if state.phase == Phase::Draining && node.calls() == 0 {
             break;
         }
         state.arm(&node)?;
@@ -324,21 +302,14 @@ impl Loop {
         }
     }
 
-    /// The next thing due: the tick, the node's deadline (a room's frame, a
-    /// call's timer) or the stop's next phase.
+    /// The next thing due: the tick, or the node's deadline (a room's frame, a
+    /// call's timer).
     fn next_due(&self, node: &Node) -> Instant {
-        [
-            Some(self.next_tick),
-            node.poll_timeout(),
-            self.phase.deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(self.next_tick)
+        node.poll_timeout()
+            .map_or(self.next_tick, |at| at.min(self.next_tick))
     }
 
-    /// Does what is due: the tick, the node's deadline, the stop's phases.
+    /// Does what is due: the tick, the node's deadline.
     fn due(&mut self, node: &mut Node, io: &mut Io) {
         let now = Instant::now();
         if now >= self.next_tick {
@@ -347,14 +318,6 @@ impl Loop {
         if node.poll_timeout().is_some_and(|at| at <= now) {
             node.handle_input(Input::Timeout(now));
             self.flush(node, io);
-        }
-        if let Phase::Draining(at) = self.phase
-            && at <= now
-        {
-            tracing::info!(calls = node.calls(), "media node hanging up the calls left");
-            node.handle_input(Input::HangUpAll(now));
-            self.flush(node, io);
-            self.phase = Phase::HangingUp(now + BYE_GRACE);
         }
     }
 
@@ -405,9 +368,12 @@ impl Loop {
                 Ok(Event::Stop) => {
                     if self.phase == Phase::Serving {
                         let now = Instant::now();
-                        tracing::info!(calls = node.calls(), drain = ?self.drain, "media node draining: new calls get 503");
+                        tracing::info!(
+                            calls = node.calls(),
+                            "media node draining: new calls get 503, the calls up go on"
+                        );
                         node.handle_input(Input::Drain(now));
-                        self.phase = Phase::Draining(now + self.drain);
+                        self.phase = Phase::Draining;
                     }
                 }
                 Ok(event) => io.deliver(node, event),

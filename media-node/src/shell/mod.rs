@@ -14,9 +14,12 @@
 //! open, and a leg is never lost to an outage or a crash. Recording frames go to
 //! the [recorder]'s thread through a bounded queue (a full queue drops and counts).
 //!
-//! Stopping (SIGTERM, Ctrl-C) drains: new calls get 503, the calls up get
-//! `TELECONF_DRAIN_SECS` to end by themselves, those left are hung up (BYE, CDR
-//! closed as a bridge hang-up), and every CDR is written before the process exits.
+//! Stopping (SIGTERM, Ctrl-C) drains: new calls and the SIP entry's OPTIONS get
+//! 503, the registry says `draining`, each call up goes on until it hangs up or
+//! its conference's planned end plus `TELECONF_DRAIN_GRACE_SECS` (then it is hung
+//! up: BYE, CDR closed as a bridge hang-up), and once no call is left every CDR is
+//! written, the registry says `stopped` and the process exits. While it carries
+//! calls the node holds its ECS task's scale-in protection ([`protection`]).
 //!
 //! - [`config`]: the settings, from the environment.
 //! - `ip_phones`: every account's IP phones (who may dial `*44`), read from the
@@ -27,12 +30,17 @@
 //! - [`stats`]: what the node refused or dropped, by reason, logged when it
 //!   changes, and its load ([`Shell::stats`]).
 //! - [`metrics`]: the load as CloudWatch metrics (embedded metric format).
+//! - [`heartbeat`]: the node's line in the registry, which the SIP entry's
+//!   dispatcher list is made from.
+//! - [`protection`]: ECS task scale-in protection while calls go on.
 //!
 //! Each call's lookups run in the call's span ([`Node::call_span`]), so their
 //! log lines name the call as the node's own do.
 
 pub mod config;
+pub mod heartbeat;
 pub mod metrics;
+pub mod protection;
 pub mod recorder;
 pub mod services;
 pub mod spool;
@@ -56,7 +64,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause};
+use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause, NodeId, NodeState};
 
 use crate::Error;
 use crate::app::CallKey;
@@ -152,6 +160,22 @@ impl Shell {
         self.local
     }
 
+    /// Who the node is in the registry: `TELECONF_NODE_SIP_ADDR` (else the
+    /// public IP and the SIP port bound), and `TELECONF_NODE_ID` (else that
+    /// address, `<ip>-<port>`).
+    pub fn identity(&self) -> heartbeat::Identity {
+        let sip = self
+            .config
+            .node_sip_addr
+            .unwrap_or_else(|| SocketAddr::new(self.config.public_ip.into(), self.local.port()));
+        let node_id = self.config.node_id.clone().unwrap_or_else(|| {
+            let name = format!("{}-{}", sip.ip(), sip.port()).replace([':', '[', ']'], "-");
+            name.parse::<NodeId>()
+                .expect("an address and a port make a node id")
+        });
+        heartbeat::Identity { node_id, sip }
+    }
+
     /// The node's figures of what it refused or dropped, kept up to date while it
     /// runs.
     pub fn stats(&self) -> Arc<Stats> {
@@ -168,6 +192,7 @@ impl Shell {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let node = Node::new(self.config.node_config(self.local));
+        let identity = self.identity();
         // The spool first: what a previous run left is written before anything new.
         let (spool, recovery) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {
@@ -240,6 +265,26 @@ impl Shell {
                 inbox.clone(),
             )),
         ];
+        let registry = services.clone();
+        let figures = self.stats.clone();
+        let (node_state, node_states) = tokio::sync::watch::channel(NodeState::Active);
+        tasks.push(tokio::spawn(heartbeat::beat(
+            services.clone(),
+            identity.clone(),
+            self.stats.clone(),
+            node_states,
+        )));
+        let agent = self
+            .config
+            .ecs_agent_uri
+            .as_deref()
+            .map(protection::Agent::new);
+        let load = self.stats.clone();
+        tasks.push(tokio::spawn(protection::hold(
+            agent.clone(),
+            std::time::Duration::from_secs(1),
+            move || load.load().calls > 0,
+        )));
         match self.config.metrics.clone() {
             Some(metrics) => tasks.push(tokio::spawn(metrics::publish(
                 self.stats.clone(),
@@ -248,7 +293,7 @@ impl Shell {
             ))),
             None => tracing::info!("TELECONF_STAGE unset: no CloudWatch metrics"),
         }
-        tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, "media node listening (UDP and TCP)");
+        tracing::info!(sip = %self.local, rtp = ?self.config.rtp_ports, node = %identity.node_id, "media node listening (UDP and TCP)");
         let io_side = Io {
             udp: self.udp,
             rtp_ip: self.config.sip_addr.ip(),
@@ -264,13 +309,12 @@ impl Shell {
         };
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
-        let drain = self.config.drain;
         let media_io = self.config.media_io;
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
                 let _ = stopped.send(media::run(
-                    node, io_side, recorder, mailbox, drain, media_io,
+                    node, io_side, recorder, mailbox, media_io,
                 ));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
@@ -281,6 +325,8 @@ impl Shell {
         let ended = match ended {
             Some(ended) => ended,
             None => {
+                // The registry says so at once: the SIP entry's list drops the node.
+                let _ = node_state.send(NodeState::Draining);
                 inbox.post(Event::Stop);
                 loop_done.await
             }
@@ -307,6 +353,15 @@ impl Shell {
         }
         if tokio::time::timeout(CDR_FLUSH, uploader).await.is_err() {
             tracing::error!("recording uploads still pending at exit: the files stay on disk");
+        }
+        if let Some(agent) = agent
+            && let Err(error) = agent.set(false).await
+        {
+            tracing::warn!(%error, "task scale-in protection not released (it lapses by itself)");
+        }
+        let last = identity.heartbeat(NodeState::Stopped, &figures);
+        if let Err(error) = registry.put_heartbeat(&last).await {
+            tracing::warn!(%error, "node registry: the stop not written (the heartbeat goes stale)");
         }
         Ok(())
     }

@@ -141,6 +141,11 @@ impl Services {
         Ok(self.store.all_ip_phones().await?.into_iter().collect())
     }
 
+    /// Writes the node's heartbeat into the registry.
+    pub async fn put_heartbeat(&self, heartbeat: &teleconf_domain::NodeHeartbeat) -> Result<()> {
+        self.store.put_heartbeat(heartbeat).await
+    }
+
     /// An account's language (`*44` calls speak it); `None` for no such account.
     pub async fn language(&self, account: AccountId) -> Result<Option<Language>> {
         Ok(self.store.account(account).await?.map(|a| a.language))

@@ -24,6 +24,7 @@ pub struct Stats {
     tcp_refused_per_source_cap: AtomicU64,
     tcp_closed_idle: AtomicU64,
     tcp_closed_incomplete: AtomicU64,
+    untrusted_source_headers: AtomicU64,
     calls: AtomicU64,
     rooms: AtomicU64,
     participants: AtomicU64,
@@ -67,6 +68,9 @@ pub struct Figures {
     pub tcp_closed_idle: u64,
     /// SIP-over-TCP connections closed on a message still incomplete.
     pub tcp_closed_incomplete: u64,
+    /// SIP requests naming their source (`X-Teleconf-Source`) from outside the
+    /// SIP entry: the header was ignored.
+    pub untrusted_source_headers: u64,
 }
 
 impl Stats {
@@ -82,6 +86,7 @@ impl Stats {
             tcp_refused_per_source_cap: get(&self.tcp_refused_per_source_cap),
             tcp_closed_idle: get(&self.tcp_closed_idle),
             tcp_closed_incomplete: get(&self.tcp_closed_incomplete),
+            untrusted_source_headers: get(&self.untrusted_source_headers),
         }
     }
 
@@ -139,6 +144,10 @@ impl Stats {
             &self.rtp_dropped_foreign_ssrc,
             media.rtp_dropped.foreign_ssrc,
         );
+        set(
+            &self.untrusted_source_headers,
+            media.untrusted_source_headers,
+        );
     }
 
     /// A connection was refused.
@@ -170,6 +179,7 @@ impl Figures {
             tcp_refused_per_source_cap = self.tcp_refused_per_source_cap,
             tcp_closed_idle = self.tcp_closed_idle,
             tcp_closed_incomplete = self.tcp_closed_incomplete,
+            untrusted_source_headers = self.untrusted_source_headers,
             "media node: refused and dropped so far"
         );
     }

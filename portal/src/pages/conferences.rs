@@ -16,9 +16,12 @@ use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, csrf, field, input, notice, page};
 use crate::i18n::L;
-use crate::model::{CdrPage, ConferenceView, IntroByPhone, PromptView, RecordingView};
 use crate::pages::{FormData, see_other, wall_clock};
 use crate::session::{BASE, Session};
+use teleconf_views::cdrs::CdrPage;
+use teleconf_views::conferences::{ConferenceView, IntroByPhone};
+use teleconf_views::prompts::PromptView;
+use teleconf_views::recordings::RecordingView;
 
 /// What the permission matrix lets `s` do to `c`.
 pub fn may(s: &Session, c: &ConferenceView, action: fn(ConferenceRef) -> Action) -> bool {
@@ -34,7 +37,7 @@ pub fn may(s: &Session, c: &ConferenceView, action: fn(ConferenceRef) -> Action)
 
 /// « Your role does not allow this », as the API says it.
 pub fn forbidden(lang: crate::i18n::L) -> PortalError {
-    PortalError::Api(crate::backend::ApiFailure {
+    PortalError::Api(crate::error::ApiFailure {
         status: axum::http::StatusCode::FORBIDDEN,
         code: "forbidden".into(),
         message: "your role does not allow this".into(),

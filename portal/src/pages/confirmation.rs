@@ -14,10 +14,10 @@ use teleconf_domain::CallerRole;
 use crate::Portal;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, csrf, field, input, notice, page, select};
-use crate::model::Queued;
 use crate::pages::conferences::fetch;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
+use teleconf_views::invitations::Queued;
 
 /// Rows of the invitation form.
 pub const INVITE_ROWS: usize = 5;

@@ -11,9 +11,10 @@ use teleconf_domain::permissions::{Action, decide};
 use crate::Portal;
 use crate::error::PortalError;
 use crate::html::{Nav, page};
-use crate::model::{ActivityView, ConferenceView};
 use crate::pages::see_other;
 use crate::session::{BASE, Session};
+use teleconf_views::activity::ActivityView;
+use teleconf_views::conferences::ConferenceView;
 
 /// `GET /portal/`.
 pub async fn dashboard(State(portal): State<Portal>, s: Session) -> Result<Response, PortalError> {
@@ -101,7 +102,7 @@ pub fn activity_table(s: &Session, entries: &[ActivityView]) -> Markup {
                             td { (lang.date_time(a.at)) }
                             td { (lang.activity(a.kind)) }
                             td {
-                                @if let Some(c) = a.conference_id {
+                                @if let Some(c) = &a.conference_id {
                                     a href={(BASE) "/conferences/" (c)} { (a.summary) }
                                 } @else { (a.summary) }
                             }

@@ -11,9 +11,9 @@ use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{Nav, page};
 use crate::i18n::L;
-use crate::model::{InvoiceLineView, InvoiceStatus, InvoiceView};
 use crate::pages::logs::attachment;
 use crate::session::{BASE, Session};
+use teleconf_views::invoices::{InvoiceLineView, InvoiceStatus, InvoiceView};
 
 fn lines(lang: L, lines: &[InvoiceLineView]) -> Markup {
     html! {

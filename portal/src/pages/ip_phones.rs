@@ -13,9 +13,9 @@ use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, csrf, field, input, page, remove_button};
-use crate::model::IpPhoneView;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
+use teleconf_views::ip_phones::IpPhoneView;
 
 async fn render(
     portal: &Portal,

@@ -16,10 +16,11 @@ use crate::Portal;
 use crate::error::PortalError;
 use crate::html::{Nav, csrf, page};
 use crate::i18n::L;
-use crate::model::{ConferenceView, ParticipantView};
 use crate::pages::conferences::{fetch, may};
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
+use teleconf_views::conferences::ConferenceView;
+use teleconf_views::participants::ParticipantView;
 
 async fn allowed(portal: &Portal, s: &Session, id: &str) -> Result<ConferenceView, PortalError> {
     let c = fetch(portal, s, id).await?;

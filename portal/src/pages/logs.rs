@@ -13,9 +13,10 @@ use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, field, input, page, select};
 use crate::i18n::L;
-use crate::model::{CdrPage, CdrView, ConferenceView};
 use crate::pages::day_start;
 use crate::session::{BASE, Session};
+use teleconf_views::cdrs::{CdrPage, CdrView};
+use teleconf_views::conferences::ConferenceView;
 
 /// The filters, as typed (dates on the account's wall clock).
 #[derive(Debug, Default, Deserialize)]

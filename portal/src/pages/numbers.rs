@@ -17,9 +17,10 @@ use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, checkbox, csrf, field, input, page, select};
-use crate::model::{ActionView, NumberView, PromptIds, PromptView};
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
+use teleconf_views::numbers::{ActionBody, NumberView, PromptsBody};
+use teleconf_views::prompts::PromptView;
 
 /// The three messages of the action, by API field and label.
 const MESSAGES: [(&str, &str, &str); 3] = [
@@ -47,12 +48,13 @@ const FIELDS: &[&str] = &[
     "action.prompts.access_code",
 ];
 
-fn prompt_of(p: &PromptIds, name: &str) -> Option<String> {
+fn prompt_of(p: &PromptsBody, name: &str) -> Option<String> {
     match name {
-        "greeting" => p.greeting.clone(),
-        "conference_number" => p.conference_number.clone(),
-        _ => p.access_code.clone(),
+        "greeting" => p.greeting,
+        "conference_number" => p.conference_number,
+        _ => p.access_code,
     }
+    .map(|id| id.to_string())
 }
 
 /// `GET /portal/numbers`.
@@ -89,9 +91,9 @@ pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, Po
                             td { (n.national) }
                             td { (lang.number_kind(n.kind)) }
                             td { (lang.language(n.greeting_language)) }
-                            td { @match n.action { ActionView::ConferenceAccess { .. } => (lang.t("Accéder Téléconférences", "Conference access")), ActionView::None => (lang.t("Aucune", "None")) } }
+                            td { @match n.action { ActionBody::ConferenceAccess { .. } => (lang.t("Accéder Téléconférences", "Conference access")), ActionBody::None => (lang.t("Aucune", "None")) } }
                             td { (n.display_name) }
-                            @if manage { td { a href={(BASE) "/numbers/" (encode(&n.number)) "/edit"} { (lang.t("Modifier", "Edit")) } } }
+                            @if manage { td { a href={(BASE) "/numbers/" (encode(n.number.as_str())) "/edit"} { (lang.t("Modifier", "Edit")) } } }
                         }
                     }
                 }
@@ -103,10 +105,10 @@ pub async fn list(State(portal): State<Portal>, s: Session) -> Result<Markup, Po
 fn form_page(s: &Session, n: &NumberView, f: &FormData, errors: &FieldErrors) -> Markup {
     let lang = s.lang;
     let title = lang.t("Modifier le numéro d'accès", "Edit the access number");
-    let action = format!("{BASE}/numbers/{}/edit", encode(&n.number));
+    let action = format!("{BASE}/numbers/{}/edit", encode(n.number.as_str()));
     let prompts = match &n.action {
-        ActionView::ConferenceAccess { prompts } => prompts.clone(),
-        ActionView::None => PromptIds::default(),
+        ActionBody::ConferenceAccess { prompts } => prompts.clone(),
+        ActionBody::None => PromptsBody::default(),
     };
     let submitted = !f.text("csrf").is_empty();
     let val = |name: &str, stored: String| -> String {
@@ -122,8 +124,8 @@ fn form_page(s: &Session, n: &NumberView, f: &FormData, errors: &FieldErrors) ->
         NumberKind::TollFree => "toll_free",
     };
     let action_type = match n.action {
-        ActionView::None => "none",
-        ActionView::ConferenceAccess { .. } => "conference_access",
+        ActionBody::None => "none",
+        ActionBody::ConferenceAccess { .. } => "conference_access",
     };
     page(
         s,
@@ -271,8 +273,11 @@ pub async fn update(
     match portal
         .backend
         .send::<NumberView>(
-            s.call(Method::PATCH, format!("/v1/numbers/{}", encode(&n.number)))
-                .json(&body),
+            s.call(
+                Method::PATCH,
+                format!("/v1/numbers/{}", encode(n.number.as_str())),
+            )
+            .json(&body),
         )
         .await
     {

@@ -12,10 +12,11 @@ use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, csrf, field, input, page, select};
-use crate::model::{AccountView, CreatedAccount, NumberView};
 use crate::pages::logs::attachment;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
+use teleconf_views::accounts::{AccountView, CreatedAccount};
+use teleconf_views::numbers::NumberView;
 
 const FIELDS: &[&str] = &[
     "name",
@@ -201,7 +202,7 @@ async fn render_numbers(
                             td { (n.national) }
                             td { (lang.number_kind(n.kind)) }
                             td {
-                                form.inline method="post" action={(base) "/" (encode(&n.number)) "/unassign"} {
+                                form.inline method="post" action={(base) "/" (encode(n.number.as_str())) "/unassign"} {
                                     (csrf(s))
                                     button.danger type="submit" aria-label={(lang.t("Retirer", "Take back")) " " (n.national)} { (lang.t("Retirer", "Take back")) }
                                 }

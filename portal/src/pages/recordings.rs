@@ -11,8 +11,8 @@ use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{Nav, page};
 use crate::i18n::L;
-use crate::model::RecordingView;
 use crate::session::{BASE, Session};
+use teleconf_views::recordings::RecordingView;
 
 /// Recordings as a table with a player and a download link each.
 pub fn table(lang: L, recordings: &[RecordingView]) -> Markup {

@@ -105,7 +105,7 @@ pub async fn submit(
             let errors =
                 FieldErrors::from_refusal(lang, e, &[]).or_else(|e| match e.failure() {
                     Some(f) if matches!(f.status.as_u16(), 401 | 429) => {
-                        Ok(FieldErrors::general(lang.api_error(f)))
+                        Ok(FieldErrors::general(lang.api_error(&f.code, &f.message)))
                     }
                     _ => Err(e),
                 })?;

@@ -14,9 +14,9 @@ use crate::Portal;
 use crate::backend::encode;
 use crate::error::PortalError;
 use crate::html::{FieldErrors, Nav, csrf, field, input, page, remove_button, select};
-use crate::model::UserView;
 use crate::pages::{FormData, see_other};
 use crate::session::{BASE, Session};
+use teleconf_views::users::UserView;
 
 /// The roles an owner gives, the last the default.
 const ACCOUNT_ROLES: [Role; 3] = [Role::Owner, Role::ConferenceAdmin, Role::ConferenceOperator];

@@ -1,12 +1,35 @@
 //! The HTTPS API (functions/api) through the real router, in process, against the
-//! emulator: every endpoint's happy path, the authorization matrix, bad input, and a
-//! store outage.
+//! emulator: every endpoint's happy path, one module per resource as in
+//! `functions/api/src/routes/` (plus `auth` and `router` for `src/auth.rs` and
+//! `src/router.rs`), the authorization matrix, bad input, and a store outage. The
+//! helpers several of them share sit here.
 
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, DurationRound, Offset, Utc};
+use chrono_tz::America::Toronto;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+mod accounts;
+mod activity;
+mod auth;
 mod authz;
 mod bad_input;
+mod cdrs;
+mod conferences;
 mod controls;
-mod endpoints;
+mod exports;
+mod health;
+mod invitations;
+mod invoices;
+mod ip_phones;
+mod numbers;
 mod outage;
+mod prompts;
+mod recordings;
+mod router;
+mod users;
 
 /// Every route `teleconf_api::router` serves (method, path as in the OpenAPI
 /// document), from functions/api/src/router.rs. `/v1/openapi.json` serves the
@@ -65,4 +88,26 @@ fn error_of(body: &serde_json::Value) -> &serde_json::Value {
         "no error.message in {body}"
     );
     error
+}
+
+fn now_secs() -> DateTime<Utc> {
+    Utc::now().duration_trunc(Duration::seconds(1)).unwrap()
+}
+
+/// A decimal shown as a JSON string (or number).
+fn dec(v: &Value) -> Decimal {
+    match v {
+        Value::String(s) => Decimal::from_str(s).unwrap(),
+        other => Decimal::from_str(&other.to_string()).unwrap(),
+    }
+}
+
+/// An RFC 3339 time of an answer: the instant, and whether its offset is Toronto's
+/// at that instant.
+fn toronto_time(v: &Value) -> (DateTime<Utc>, bool) {
+    let text = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    let t = DateTime::parse_from_rfc3339(text).unwrap();
+    let utc = t.to_utc();
+    let expected = utc.with_timezone(&Toronto).offset().fix();
+    (utc, *t.offset() == expected)
 }

@@ -1,5 +1,6 @@
 //! The API over a store it cannot reach: a prompt 503 in the JSON error shape (never
-//! a hang, never a 500), then normal answers once the store is back.
+//! a hang, never a 500), then normal answers once the store is back. The store's own
+//! client under the same outage is `store_outage`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,10 +3,12 @@
 //! written and closed, and a store outage ([`edge`]); then real SIP user agents,
 //! sipp and baresip, in a conference ([`sipp_and_baresip`]); CDRs through a store
 //! outage and a node killed mid-conference ([`faults`]); the SIP TCP listener's
-//! caps and timeouts ([`tcp`]); and the accounts' IP phones dialling `*44`
-//! ([`star44`]).
+//! caps and timeouts ([`tcp`]); the accounts' IP phones dialling `*44`
+//! ([`star44`]); and calls through the SIP entry, Kamailio, in front of two nodes
+//! ([`entry`]).
 
 pub(crate) mod edge;
+mod entry;
 mod faults;
 mod sipp_and_baresip;
 mod star44;

@@ -27,6 +27,7 @@ mod invoices;
 mod ip_phones;
 mod lifecycle;
 mod live;
+mod nodes;
 mod numbers;
 mod recordings;
 mod throttle;
@@ -44,6 +45,7 @@ pub use invoices::*;
 pub use ip_phones::*;
 pub use lifecycle::*;
 pub use live::*;
+pub use nodes::*;
 pub use numbers::*;
 pub use recordings::*;
 pub use throttle::*;
@@ -76,6 +78,7 @@ pub async fn run_all(store: &impl Store) {
     live_controls_are_queued_in_order_and_acknowledged(store).await;
     an_account_keeps_its_last_owner(store).await;
     an_ip_phone_belongs_to_one_account(store).await;
+    a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed(store).await;
     the_provider_keeps_its_last_administrator(store).await;
     a_users_token_version_never_goes_back(store).await;
 }

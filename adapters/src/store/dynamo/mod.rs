@@ -29,6 +29,7 @@ mod ip_phones;
 mod item;
 mod lifecycle;
 mod live;
+mod nodes;
 mod numbers;
 mod recordings;
 mod throttle;

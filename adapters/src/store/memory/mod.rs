@@ -22,6 +22,7 @@ mod invoices;
 mod ip_phones;
 mod lifecycle;
 mod live;
+mod nodes;
 mod numbers;
 mod recordings;
 mod throttle;
@@ -62,6 +63,7 @@ struct State {
     queued_mail: HashMap<(ConferenceId, QueuedMailKind), QueuedMail>,
     deliveries: HashMap<DeliveryKey, Delivery>,
     ip_phones: BTreeMap<IpPhoneSource, IpPhone>,
+    nodes: BTreeMap<teleconf_domain::NodeId, teleconf_domain::NodeHeartbeat>,
     /// When set, every call fails as an unreachable store would.
     unavailable: bool,
 }

@@ -2,19 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
-use teleconf_domain::ActivityKind;
-use teleconf_domain::permissions::{Action, decide};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use teleconf_views::activity::ActivityView;
+use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, QueryParams};
-use crate::routes::local;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::QueryParams;
 use crate::state::AppState;
-
-/// Most entries per request.
-pub const MAX_ENTRIES: usize = 200;
+use crate::usecases::{Caller, activity};
 
 /// `?limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,22 +19,6 @@ pub struct ActivityQuery {
     pub limit: Option<usize>,
 }
 
-/// One entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityView {
-    /// When, in the account's zone.
-    pub at: DateTime<FixedOffset>,
-    /// What happened.
-    #[schema(value_type = String, example = "conference_created")]
-    pub kind: ActivityKind,
-    /// Who did it (absent for callers and the system).
-    pub actor: Option<String>,
-    /// The conference concerned.
-    pub conference_id: Option<String>,
-    /// A short description.
-    pub summary: String,
-}
-
 /// The newest entries of the account's feed.
 #[utoipa::path(get, path = "/v1/activity", tag = "activity", params(ActivityQuery), responses((status = 200, body = [ActivityView]), (status = 400, body = ErrorBody)))]
 pub async fn list_activity(
@@ -47,31 +26,9 @@ pub async fn list_activity(
     caller: Caller,
     QueryParams(q): QueryParams<ActivityQuery>,
 ) -> ApiResult<Json<Vec<ActivityView>>> {
-    ApiError::check(
-        decide(&caller.actor(), Action::ViewActivity(caller.account.id)),
-        "activity",
-    )?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_ENTRIES).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit is 1 to {MAX_ENTRIES}"),
-        ));
-    }
-    let entries = state
-        .store
-        .recent_activity(caller.account.id, limit)
-        .await?;
+    let tz = caller.account.time_zone;
+    let entries = activity::recent(&*state.store, &caller, q.limit).await?;
     Ok(Json(
-        entries
-            .iter()
-            .map(|a| ActivityView {
-                at: local(a.at, caller.account.time_zone),
-                kind: a.kind,
-                actor: a.actor.map(|u| u.to_string()),
-                conference_id: a.conference_id.map(|c| c.to_string()),
-                summary: a.summary.clone(),
-            })
-            .collect(),
+        entries.iter().map(|a| ActivityView::new(a, tz)).collect(),
     ))
 }

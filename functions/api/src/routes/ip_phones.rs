@@ -7,63 +7,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
-use teleconf_domain::permissions::{Action, decide};
-use teleconf_domain::{ActivityKind, IpPhone, IpPhoneSource};
-use utoipa::ToSchema;
+use teleconf_views::ip_phones::IpPhoneView;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, JsonBody};
-use crate::routes::{local, record};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::JsonBody;
 use crate::state::AppState;
-
-/// An IP phone of the account.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IpPhoneView {
-    /// How the phone is recognised: an address (`192.0.2.10`) or a SIP identity
-    /// (`sip:desk@pbx.example`), in canonical form.
-    #[schema(value_type = String, example = "sip:desk@pbx.example")]
-    pub source: IpPhoneSource,
-    /// `address` or `sip_identity`.
-    pub kind: &'static str,
-    /// What the owner calls it; may be empty.
-    pub label: String,
-    /// Added at, in the account's zone.
-    pub added_at: DateTime<FixedOffset>,
-}
-
-impl IpPhoneView {
-    fn new(phone: &IpPhone, caller: &Caller) -> Self {
-        Self {
-            source: phone.source.clone(),
-            kind: phone.source.kind(),
-            label: phone.label.clone(),
-            added_at: local(phone.added_at, caller.account.time_zone),
-        }
-    }
-}
-
-/// `POST /v1/ip-phones` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewIpPhone {
-    /// The address its SIP requests come from (`192.0.2.10`, `2001:db8::10`), or its
-    /// SIP identity (`sip:desk@pbx.example`). Read in the handler, so that a refusal
-    /// says only what is wrong with it.
-    #[schema(example = "192.0.2.10")]
-    pub source: String,
-    /// What to call it (« Salle du conseil »), up to 100 characters.
-    #[serde(default)]
-    pub label: String,
-}
-
-fn owner_only(caller: &Caller) -> ApiResult<()> {
-    ApiError::check(
-        decide(&caller.actor(), Action::ManageIpPhones(caller.account.id)),
-        "ip_phone",
-    )
-}
+use crate::usecases::Caller;
+use crate::usecases::ip_phones::{self, NewIpPhone};
 
 /// Lists the account's IP phones (owner).
 #[utoipa::path(get, path = "/v1/ip-phones", tag = "ip-phones", responses((status = 200, body = [IpPhoneView]), (status = 403, body = ErrorBody)))]
@@ -71,13 +21,10 @@ pub async fn list_ip_phones(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<IpPhoneView>>> {
-    owner_only(&caller)?;
-    let phones = state.store.ip_phones(caller.account.id).await?;
+    let tz = caller.account.time_zone;
+    let phones = ip_phones::list(&*state.store, &caller).await?;
     Ok(Json(
-        phones
-            .iter()
-            .map(|p| IpPhoneView::new(p, &caller))
-            .collect(),
+        phones.iter().map(|p| IpPhoneView::new(p, tz)).collect(),
     ))
 }
 
@@ -90,19 +37,11 @@ pub async fn add_ip_phone(
     caller: Caller,
     JsonBody(body): JsonBody<NewIpPhone>,
 ) -> ApiResult<(StatusCode, Json<IpPhoneView>)> {
-    owner_only(&caller)?;
-    let source: IpPhoneSource = body.source.parse()?;
-    let phone = IpPhone::new(caller.account.id, source, &body.label, state.now())?;
-    state.store.add_ip_phone(&phone).await?;
-    record(
-        &state,
-        &caller,
-        ActivityKind::IpPhoneAdded,
-        None,
-        phone.source.to_string(),
-    )
-    .await;
-    Ok((StatusCode::CREATED, Json(IpPhoneView::new(&phone, &caller))))
+    let phone = ip_phones::add(&*state.store, state.now(), &caller, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IpPhoneView::new(&phone, caller.account.time_zone)),
+    ))
 }
 
 /// Removes an IP phone (owner): its `*44` is refused once the media nodes have
@@ -114,21 +53,6 @@ pub async fn remove_ip_phone(
     caller: Caller,
     Path(source): Path<String>,
 ) -> ApiResult<StatusCode> {
-    owner_only(&caller)?;
-    let source: IpPhoneSource = source
-        .parse()
-        .map_err(|_| ApiError::not_found("ip_phone"))?;
-    state
-        .store
-        .remove_ip_phone(caller.account.id, &source)
-        .await?;
-    record(
-        &state,
-        &caller,
-        ActivityKind::IpPhoneRemoved,
-        None,
-        source.to_string(),
-    )
-    .await;
+    ip_phones::remove(&*state.store, state.now(), &caller, &source).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,43 +3,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, FixedOffset};
-use serde::Serialize;
-use teleconf_domain::permissions::Action;
-use teleconf_domain::{CallerRole, LiveParticipant};
-use utoipa::ToSchema;
+use teleconf_views::participants::ParticipantView;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::Caller;
-use crate::routes::conferences::conference_for;
-use crate::routes::local;
 use crate::state::AppState;
-
-/// One caller on the line.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ParticipantView {
-    /// The caller's CDR leg.
-    pub leg_id: String,
-    /// The caller's number or name as the trunk presented it.
-    pub caller_id: String,
-    /// participant, listener or moderator.
-    #[schema(value_type = String)]
-    pub role: CallerRole,
-    /// Not heard (muted by themselves or the moderator's lecture mode).
-    pub muted: bool,
-    /// Joined at, in the account's zone.
-    pub joined_at: DateTime<FixedOffset>,
-}
-
-fn view(p: &LiveParticipant, tz: chrono_tz::Tz) -> ParticipantView {
-    ParticipantView {
-        leg_id: p.leg_id.to_string(),
-        caller_id: p.caller_id.clone(),
-        role: p.role,
-        muted: p.muted,
-        joined_at: local(p.joined_at, tz),
-    }
-}
+use crate::usecases::{Caller, participants};
 
 /// Who is on the line now, oldest first (empty when the conference is not running).
 #[utoipa::path(get, path = "/v1/conferences/{id}/participants", tag = "conferences", params(("id" = String, Path)),
@@ -49,8 +17,9 @@ pub async fn list_participants(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ParticipantView>>> {
-    let conference = conference_for(&state, &caller, &id, Action::ViewLogs).await?;
     let tz = caller.account.time_zone;
-    let live = state.store.live_participants(conference.id).await?;
-    Ok(Json(live.iter().map(|p| view(p, tz)).collect()))
+    let live = participants::list(&*state.store, &caller, &id).await?;
+    Ok(Json(
+        live.iter().map(|p| ParticipantView::new(p, tz)).collect(),
+    ))
 }

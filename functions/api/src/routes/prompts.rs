@@ -1,49 +1,26 @@
 //! Audio prompts (greetings, intro messages): uploaded as WAV in any common format,
-//! stored as 8 kHz mono 16-bit PCM, read back as WAV.
+//! stored as 8 kHz mono 16-bit PCM, read back as WAV (the rules:
+//! [`crate::usecases::prompts`]).
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde::Serialize;
-use teleconf_domain::BlobKey;
-use teleconf_domain::audio::{MAX_PROMPT_BYTES, normalize_prompt};
-use teleconf_domain::permissions::{Action, decide};
-use teleconf_domain::{ActivityKind, PromptId};
-use utoipa::ToSchema;
+use teleconf_domain::audio::MAX_PROMPT_BYTES;
+use teleconf_views::prompts::PromptView;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Caller;
-use crate::routes::record;
+use crate::error::{ApiResult, Error, ErrorBody};
 use crate::state::AppState;
+use crate::usecases::Caller;
+use crate::usecases::prompts::{self, too_large};
 
 /// Room for multipart framing around the largest accepted file.
 pub const MAX_UPLOAD_BYTES: usize = MAX_PROMPT_BYTES + 64 * 1024;
 
-/// A stored prompt.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PromptView {
-    /// Use it in an access number's prompts or a conference's intro.
-    #[schema(value_type = String)]
-    pub id: PromptId,
-    /// Length of the audio.
-    pub duration_ms: u64,
-}
-
-fn too_large() -> ApiError {
-    ApiError::too_large(
-        "audio",
-        format!(
-            "a prompt file is at most {} MB",
-            MAX_PROMPT_BYTES / (1024 * 1024)
-        ),
-    )
-}
-
 /// The WAV bytes of an upload: the raw body (`audio/wav`) or the first file part
 /// of a `multipart/form-data` body.
-async fn upload_bytes(req: Request, state: &AppState) -> ApiResult<Vec<u8>> {
+async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Error> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -53,7 +30,7 @@ async fn upload_bytes(req: Request, state: &AppState) -> ApiResult<Vec<u8>> {
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(req, state)
             .await
-            .map_err(|e| ApiError::invalid("audio", e.body_text()))?;
+            .map_err(|e| Error::invalid("audio", e.body_text()))?;
         while let Some(field) = multipart
             .next_field()
             .await
@@ -67,13 +44,13 @@ async fn upload_bytes(req: Request, state: &AppState) -> ApiResult<Vec<u8>> {
                     .to_vec());
             }
         }
-        return Err(ApiError::invalid("audio", "the form has no file part"));
+        return Err(Error::invalid("audio", "the form has no file part"));
     }
     if !matches!(
         content_type.as_str(),
         "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" | "application/octet-stream"
     ) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "audio",
             "send the WAV as audio/wav, or as a file in multipart/form-data",
         ));
@@ -84,11 +61,11 @@ async fn upload_bytes(req: Request, state: &AppState) -> ApiResult<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-fn upload_error(status: StatusCode, text: String) -> ApiError {
+fn upload_error(status: StatusCode, text: String) -> Error {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
-        ApiError::invalid("audio", text)
+        Error::invalid("audio", text)
     }
 }
 
@@ -102,36 +79,12 @@ pub async fn upload_prompt(
     caller: Caller,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<PromptView>)> {
-    ApiError::check(
-        decide(&caller.actor(), Action::UploadPrompts(caller.account.id)),
-        "prompt",
-    )?;
-    let bytes = upload_bytes(req, &state).await?;
-    if bytes.len() > MAX_PROMPT_BYTES {
-        return Err(too_large());
-    }
-    let prompt = normalize_prompt(&bytes)?;
-    let id = PromptId::new();
-    state
-        .blobs
-        .put(
-            &BlobKey::prompt(caller.account.id, id),
-            prompt.wav,
-            "audio/wav",
-        )
-        .await?;
-    record(
-        &state,
-        &caller,
-        ActivityKind::PromptUploaded,
-        None,
-        format!("prompt {id} ({} s)", prompt.duration_ms / 1000),
-    )
-    .await;
+    let body = upload_bytes(req, &state);
+    let prompt = prompts::upload(&*state.store, &*state.blobs, state.now(), &caller, body).await?;
     Ok((
         StatusCode::CREATED,
         Json(PromptView {
-            id,
+            id: prompt.id,
             duration_ms: prompt.duration_ms,
         }),
     ))
@@ -145,16 +98,6 @@ pub async fn get_prompt(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    ApiError::check(
-        decide(&caller.actor(), Action::UploadPrompts(caller.account.id)),
-        "prompt",
-    )?;
-    let id: PromptId = id.parse().map_err(|_| ApiError::not_found("prompt"))?;
-    // The key holds the caller's account: another account's prompt is simply absent.
-    let wav = state
-        .blobs
-        .get(&BlobKey::prompt(caller.account.id, id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("prompt"))?;
+    let wav = prompts::get(&*state.blobs, &caller, &id).await?;
     Ok(([(header::CONTENT_TYPE, "audio/wav")], Body::from(wav)))
 }

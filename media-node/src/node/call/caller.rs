@@ -162,6 +162,10 @@ impl Call {
             codec: negotiated.codec,
             account: info.account,
             record: info.record,
+            ends: now
+                + (info.schedule.end() - wall_clock)
+                    .to_std()
+                    .unwrap_or_default(),
         });
         self.outputs.push_back(Output::CdrOpen(leg));
     }

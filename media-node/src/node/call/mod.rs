@@ -63,7 +63,7 @@
 //! keypad, admission, the prompts).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,10 +144,14 @@ pub enum Input<'a> {
     /// The INVITE that creates the call. The node has already checked the trunk
     /// allow-list and looked up the access number.
     Invite {
-        /// The INVITE.
-        request: Request,
-        /// Where it came from: where our SIP goes.
+        /// The INVITE (boxed: the variant would dwarf the others).
+        request: Box<Request>,
+        /// Where it came from: where our SIP goes (the SIP entry, behind one).
         source: SocketAddr,
+        /// The caller's own address: `source`, or the one a trusted SIP entry
+        /// vouched for (`X-Teleconf-Source`). The IVR's guessing counters and the
+        /// caller's RTP go by it.
+        origin: IpAddr,
         /// The access number dialled (`None` for `*44`).
         dialled: Option<E164>,
         /// The caller ID as the trunk presented it (`anonymous` when withheld).
@@ -224,6 +228,9 @@ pub enum Output {
         account: AccountId,
         /// The conference records.
         record: bool,
+        /// The conference's planned end (it is never cut there; a draining node
+        /// keeps the call until then plus its grace).
+        ends: Instant,
     },
     /// One frame of the caller's audio for the room ([`crate::app::mixer::Mixer::push`]).
     ToRoom {
@@ -268,6 +275,8 @@ pub enum Output {
 struct Caller {
     /// Where the INVITE came from: where our SIP goes.
     source: SocketAddr,
+    /// The caller's own address ([`Input::Invite`]'s `origin`).
+    origin: IpAddr,
     /// The access number dialled (`None` for `*44`).
     dialled: Option<E164>,
     /// The caller ID as the trunk presented it.
@@ -539,6 +548,7 @@ impl Call {
             Input::Invite {
                 request,
                 source,
+                origin,
                 dialled,
                 caller_id,
                 local_media,
@@ -550,9 +560,10 @@ impl Call {
                 if !matches!(self.phase, Phase::Inviting) {
                     return;
                 }
-                self.media.signalled_from(source.ip());
+                self.media.signalled_from(origin);
                 self.phase = Phase::Invited(Box::new(Caller {
                     source,
+                    origin,
                     dialled,
                     caller_id,
                     local_media,
@@ -561,7 +572,7 @@ impl Call {
                     prompts,
                     star44,
                 }));
-                self.receive_request(now, request);
+                self.receive_request(now, *request);
                 // No transaction took it: nothing will answer or end this call.
                 self.phase = match std::mem::replace(&mut self.phase, Phase::Ended) {
                     Phase::Invited(caller) => Phase::Refused(caller),

@@ -291,7 +291,7 @@ impl Call {
             wall_clock: caller.wall_clock(now),
             language: caller.language,
             prompts: caller.prompts.clone(),
-            caller: CallerSource::new(caller.source.ip(), &caller.caller_id),
+            caller: CallerSource::new(caller.origin, &caller.caller_id),
             star44: caller.star44,
         };
         self.feed_ivr(now, start);

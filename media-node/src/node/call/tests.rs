@@ -133,8 +133,9 @@ impl Node {
             version: 1,
         };
         self.feed(Input::Invite {
-            request: request(&invite(sdp)),
+            request: Box::new(request(&invite(sdp))),
             source: addr(SIGNALLING),
+            origin: addr(SIGNALLING).ip(),
             dialled: Some("+33100000000".parse().expect("an E.164 number")),
             caller_id: "+15145550100".into(),
             local_media,

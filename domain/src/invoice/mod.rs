@@ -1,8 +1,27 @@
-//! Monthly invoices (issued by the billing function, read by the API and portal).
+//! Monthly invoices (issued by the billing function, read by the API and portal),
+//! with their renderings.
 //!
 //! An issued invoice is a snapshot: the account's name, language and time zone are
 //! copied in when it is issued, so everything rendered from it later (its CSV, its
 //! PDF, its mail) is the same bytes however often it is rendered.
+//!
+//! ## Layout
+//! - this module: the [`Invoice`] type, its lines and taxes.
+//! - [`csv`]: the invoice as CSV (stored by billing, served by the API).
+//! - [`words`]: its words in each language: the PDF's labels, months, money,
+//!   adjustment lines, the mail's subject and the PDF's file name.
+//! - [`mail`]: the mail that carries the PDF to the account's owners.
+//!
+//! The PDF is drawn in `functions/billing` (`pdf.rs`), with its words from
+//! [`words`]: drawing it takes krilla (a PDF writer with its fonts), which only the
+//! billing function needs; here it would be compiled into every crate that uses the
+//! domain (the API, the portal, the media node), and the domain stays pure values.
+//! Making a month into an invoice (lines, adjustments, taxes) is billing arithmetic,
+//! in [`crate::billing::invoice`].
+
+pub mod csv;
+pub mod mail;
+pub mod words;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;

@@ -1,4 +1,6 @@
-//! Mail through SES on the emulator, read back through the outbox helper.
+//! The SES adapter (`teleconf_adapters::mail`) on the emulator: a mail sent is read
+//! back from the emulator's SES outbox. The mailer function on the table's stream is
+//! `mailer`.
 
 use teleconf_domain::mail::OutgoingMail;
 

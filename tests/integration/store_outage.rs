@@ -1,5 +1,8 @@
-//! An unreachable store is reported as unavailable (retryable), promptly, and the
-//! same client works again once the store is back.
+//! The store's client (`teleconf_adapters`' DynamoDB store) through a proxy that cuts
+//! the endpoint or loses an answer: an unreachable store is reported as unavailable
+//! (retryable), promptly, and the same client works again once the store is back; a
+//! create whose answer was lost is no false conflict. What the API answers during an
+//! outage is `api::outage`.
 
 use std::time::{Duration, Instant};
 

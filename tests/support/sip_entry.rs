@@ -1,0 +1,347 @@
+//! The SIP entry in front of media nodes, as deployed: Kamailio
+//! (`infra/kamailio/kamailio.cfg`) on a free loopback port, N `teleconf-media-node`
+//! processes on their own SIP ports and RTP blocks heartbeating into a stack's
+//! table, and `teleconf-dispatcher-sync` listing them for Kamailio. Each
+//! process is killed when the entry is dropped; its directory (the list, the
+//! logs) is kept when a test fails.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use teleconf_adapters::store::NodeStore;
+use teleconf_domain::{E164, NodeHeartbeat, NodeId};
+
+use crate::media::node_vars;
+use crate::peers::ScratchDir;
+use crate::stack::{Stack, built_binary};
+
+/// Seconds between Kamailio's OPTIONS probes.
+const PING_INTERVAL: u32 = 1;
+
+/// One media node behind the entry.
+#[derive(Debug)]
+pub struct EntryNode {
+    /// Its name in the registry.
+    pub id: NodeId,
+    /// Its SIP address.
+    pub sip: SocketAddr,
+    child: Child,
+}
+
+/// Kamailio, its nodes and the dispatcher sync.
+#[derive(Debug)]
+pub struct SipEntry {
+    /// Kamailio's SIP address (UDP and TCP): where callers dial.
+    pub sip: SocketAddr,
+    /// The nodes, in start order.
+    pub nodes: Vec<EntryNode>,
+    ctl: String,
+    kamailio: Child,
+    sync: Child,
+    dir: ScratchDir,
+}
+
+impl SipEntry {
+    /// Starts `count` nodes over `stack`'s table, the sync and Kamailio, and
+    /// returns once Kamailio lists every node as active and probed.
+    pub async fn start(stack: &Stack, count: usize) -> anyhow::Result<Self> {
+        Self::start_with(stack, count, None).await
+    }
+
+    /// As [`SipEntry::start`], the sync reaching DynamoDB at `sync_dynamodb` (a
+    /// proxy a test can cut) when given.
+    pub async fn start_with(
+        stack: &Stack,
+        count: usize,
+        sync_dynamodb: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let dir = ScratchDir::new("sip-entry")?;
+        let mut nodes = Vec::new();
+        for i in 1..=count {
+            let spool = dir.join(&format!("spool-{i}"));
+            std::fs::create_dir_all(&spool)?;
+            let id: NodeId = format!("node-{i}").parse()?;
+            let mut child = Command::new(built_binary("teleconf-media-node"))
+                .envs(node_vars(&spool))
+                .envs(stack.binary_env())
+                .env("TELECONF_NODE_ID", id.as_str())
+                .env("TELECONF_SIP_ENTRY_SOURCES", "127.0.0.1")
+                .env("TELECONF_DRAIN_GRACE_SECS", "600")
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(dir.join(&format!("node-{i}.log")))?)
+                .kill_on_drop(true)
+                .spawn()
+                .context("starting a media node")?;
+            let sip = listening(&mut child).await?;
+            nodes.push(EntryNode { id, sip, child });
+        }
+        let list = dir.join("dispatcher.list");
+        let ctl = format!("unix:{}", dir.join("kamailio_ctl").display());
+        let mut sync = Command::new(built_binary("teleconf-dispatcher-sync"));
+        sync.envs(stack.binary_env());
+        if let Some(endpoint) = sync_dynamodb {
+            sync.env("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
+        }
+        let sync = sync
+            .env("TELECONF_DISPATCHER_LIST", &list)
+            .env("TELECONF_KAMAILIO_CTL", &ctl)
+            .env("TELECONF_DISPATCHER_SYNC_SECS", "1")
+            .env("RUST_LOG", "info")
+            .stdout(std::fs::File::create(dir.join("sync.out"))?)
+            .stderr(std::fs::File::create(dir.join("sync.log"))?)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting teleconf-dispatcher-sync")?;
+        for _ in 0..100 {
+            if list.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let sip = free_port()?;
+        // Its own copy of the config, in its directory: as root Kamailio runs as
+        // nobody, who may not enter the checkout (a clone in a private directory).
+        let config = dir.join("kamailio.cfg");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../infra/kamailio/kamailio.cfg"
+            ),
+            &config,
+        )?;
+        let mut kamailio = if is_root() {
+            // Kamailio as root wants a user: nobody, owning its directory.
+            let status = std::process::Command::new("chown")
+                .args(["-R", "nobody:nogroup"])
+                .arg(dir.path())
+                .status()?;
+            anyhow::ensure!(status.success(), "chown of {}", dir.path().display());
+            let mut command = Command::new("setpriv");
+            command.args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "kamailio",
+            ]);
+            command
+        } else {
+            Command::new("kamailio")
+        };
+        let kamailio = kamailio
+            .arg("-f")
+            .arg(&config)
+            .args(["-DD", "-E", "-m", "32", "-M", "4"])
+            .arg("-w")
+            .arg(dir.path())
+            .arg("-Y")
+            .arg(dir.path())
+            .arg("-l")
+            .arg(format!("udp:{sip}"))
+            .arg("-l")
+            .arg(format!("tcp:{sip}"))
+            .arg("-A")
+            .arg(format!("DS_LIST=\"{}\"", list.display()))
+            .arg("-A")
+            .arg(format!("PING_INTERVAL={PING_INTERVAL}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("kamailio.log"))?)
+            // Stopped by SIGTERM in `drop` (a SIGKILL would leave its workers).
+            .spawn()
+            .context("starting kamailio (make deps-sip installs it)")?;
+        let entry = Self {
+            sip,
+            nodes,
+            ctl,
+            kamailio,
+            sync,
+            dir,
+        };
+        let all: Vec<SocketAddr> = entry.nodes.iter().map(|n| n.sip).collect();
+        entry
+            .wait_until_active(&all, Duration::from_secs(30))
+            .await?;
+        Ok(entry)
+    }
+
+    /// The SIP URI that dials `number` through the entry.
+    pub fn uri(&self, number: &E164) -> String {
+        format!("sip:{}@{}", number.as_str(), self.sip)
+    }
+
+    /// Each node Kamailio holds and its flags (`AP`: active, probed; `IP`:
+    /// inactive), as `kamcmd dispatcher.list` says.
+    pub fn states(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let output = std::process::Command::new("kamcmd")
+            .args(["-s", &self.ctl, "dispatcher.list"])
+            .output()
+            .context("kamcmd")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut states = Vec::new();
+        let mut uri = None;
+        for line in text.lines().map(str::trim) {
+            if let Some(u) = line.strip_prefix("URI: ") {
+                uri = Some(u.to_string());
+            } else if let (Some(flags), Some(u)) = (line.strip_prefix("FLAGS: "), uri.take()) {
+                states.push((u, flags.to_string()));
+            }
+        }
+        states.sort();
+        Ok(states)
+    }
+
+    /// The nodes `dispatcher.list` holds now (`sip:…` of each line).
+    pub fn listed(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("dispatcher.list"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+            .collect()
+    }
+
+    /// Waits until Kamailio holds exactly `nodes`, each active.
+    pub async fn wait_until_active(
+        &self,
+        nodes: &[SocketAddr],
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let mut wanted: Vec<(String, String)> = nodes
+            .iter()
+            .map(|sip| (format!("sip:{sip}"), "AP".to_string()))
+            .collect();
+        wanted.sort();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let states = self.states()?;
+            if states == wanted {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.dir.keep();
+                anyhow::bail!(
+                    "Kamailio holds {states:?}, not {wanted:?} (logs in {})",
+                    self.dir.path().display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The registry's heartbeat of node `i`.
+    pub async fn heartbeat(&self, stack: &Stack, i: usize) -> Option<NodeHeartbeat> {
+        stack
+            .store
+            .heartbeat(&self.nodes[i].id)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Waits until node `i`'s heartbeat satisfies `done`.
+    pub async fn wait_for_heartbeat(
+        &self,
+        stack: &Stack,
+        i: usize,
+        done: impl Fn(&NodeHeartbeat) -> bool,
+        limit: Duration,
+    ) -> anyhow::Result<NodeHeartbeat> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let beat = self.heartbeat(stack, i).await;
+            if let Some(beat) = beat.as_ref().filter(|b| done(b)) {
+                return Ok(beat.clone());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!("node {i}'s heartbeat is {beat:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Sends node `i` SIGTERM, as ECS does to stop a task.
+    pub fn terminate(&self, i: usize) -> anyhow::Result<()> {
+        let pid = self.nodes[i].child.id().context("the node has exited")?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid}");
+        Ok(())
+    }
+
+    /// Node `i`'s exit status once it exits, or `None` while it runs after `limit`.
+    pub async fn exited(&mut self, i: usize, limit: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(limit, self.nodes[i].child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
+    /// Keeps the entry's directory (the list, the logs) after the test.
+    pub fn keep_logs(&self) -> &std::path::Path {
+        self.dir.keep();
+        self.dir.path()
+    }
+}
+
+impl Drop for SipEntry {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: Kamailio's main process then stops its workers,
+        // which a SIGKILL would leave running.
+        if let Some(pid) = self.kamailio.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let _ = self.sync.start_kill();
+        for node in &mut self.nodes {
+            let _ = node.child.start_kill();
+        }
+    }
+}
+
+/// Reads a node's stdout until it says where it listens.
+async fn listening(child: &mut Child) -> anyhow::Result<SocketAddr> {
+    let stdout = child.stdout.take().context("its stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let sip = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(addr) = line
+                .strip_prefix("media node: sip:")
+                .and_then(|rest| rest.split(' ').next())
+            {
+                return Ok::<_, anyhow::Error>(addr.parse()?);
+            }
+        }
+        anyhow::bail!("the media node exited before it listened")
+    })
+    .await
+    .context("the media node listens in time")??;
+    // Its later lines go nowhere; reading them keeps the pipe from filling.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(sip)
+}
+
+/// A loopback port free for both UDP and TCP.
+fn free_port() -> anyhow::Result<SocketAddr> {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0")?;
+        let addr = udp.local_addr()?;
+        if TcpListener::bind(addr).is_ok() {
+            return Ok(addr);
+        }
+    }
+    anyhow::bail!("no port free for UDP and TCP")
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
