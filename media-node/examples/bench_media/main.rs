@@ -110,6 +110,17 @@ fn main() -> anyhow::Result<()> {
         println!("{}", Options::USAGE);
         return Ok(());
     }
+    // The node's warnings (an IVR that got no answer, the media loop behind its
+    // clock) on stderr, so a failed run says why; `RUST_LOG=info` adds each
+    // call's life (admitted, its leg closed and the cause).
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(tracing::Level::WARN);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
     if options.pin {
         // The main thread and all it spawns but the node's runtime share the
         // generator's CPUs.

@@ -46,6 +46,11 @@ const WAKE: u64 = u64::MAX - 1;
 const RING: u64 = u64::MAX - 2;
 /// Completions handled between two looks at what has come due.
 const COMPLETIONS: usize = 64;
+/// Completions handled per wake-up, before the loop waits again and so sees
+/// its other sources (the mailbox: SIP, the store's answers). A loop behind
+/// its traffic always has completions waiting: taking them all would leave
+/// the calls' lookups unanswered until their IVR gives up.
+const COMPLETIONS_PER_WAKE: usize = 4 * COMPLETIONS;
 
 /// The RTP sockets, on the path chosen at start ([`MediaIo`]).
 enum Rtp {
@@ -275,16 +280,33 @@ pub(super) fn run(
     Ok(io)
 }
 
+/// Takes up to `budget` items in batches of `batch` (`take(batch)` says how
+/// many it took: fewer than asked means none are left): the share of one
+/// source in one turn of the loop. Returns how many were taken.
+fn in_turns(budget: usize, batch: usize, mut take: impl FnMut(usize) -> usize) -> usize {
+    let mut taken = 0;
+    while taken < budget {
+        let asked = batch.min(budget - taken);
+        let took = take(asked);
+        taken += took;
+        if took < asked {
+            break;
+        }
+    }
+    taken
+}
+
 impl Loop {
     /// The io_uring's completions, [`COMPLETIONS`] at a time, doing what has
-    /// come due between two batches.
+    /// come due between two batches; at most [`COMPLETIONS_PER_WAKE`] (the
+    /// ring stays readable for the next wait).
     fn complete(&mut self, node: &mut Node, io: &mut Io) {
-        loop {
+        in_turns(COMPLETIONS_PER_WAKE, COMPLETIONS, |batch| {
             let Rtp::Uring(ports) = &mut self.rtp else {
-                return;
+                return 0;
             };
             let now = Instant::now();
-            let handled = ports.complete(COMPLETIONS, |port, from, bytes| {
+            let handled = ports.complete(batch, |port, from, bytes| {
                 node.handle_input(Input::Rtp {
                     now,
                     port,
@@ -296,10 +318,8 @@ impl Loop {
             if self.next_due(node) <= Instant::now() {
                 self.due(node, io);
             }
-            if handled < COMPLETIONS {
-                return;
-            }
-        }
+            handled
+        });
     }
 
     /// The next thing due: the tick, or the node's deadline (a room's frame, a
@@ -437,5 +457,54 @@ impl Loop {
                 self.recorder.send(Rec::Stop { conference });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backlog_of_completions_is_taken_a_share_at_a_time() {
+        // A ring far behind: more completions waiting than one turn's share.
+        let mut waiting = 10_000;
+        let mut batches = Vec::new();
+        let mut take = |asked: usize| {
+            let took = asked.min(waiting);
+            waiting -= took;
+            batches.push(took);
+            took
+        };
+        assert_eq!(
+            in_turns(256, 64, &mut take),
+            256,
+            "one share, then the other sources"
+        );
+        assert_eq!(in_turns(256, 64, &mut take), 256);
+        assert_eq!(batches, [64; 8]);
+        assert_eq!(waiting, 10_000 - 512, "the rest waits for the next turns");
+    }
+
+    #[test]
+    fn a_turn_ends_when_the_source_has_nothing_more() {
+        let mut waiting = 100;
+        let mut asked_for = Vec::new();
+        let took = in_turns(256, 64, |asked| {
+            asked_for.push(asked);
+            let took = asked.min(waiting);
+            waiting -= took;
+            took
+        });
+        assert_eq!(took, 100);
+        assert_eq!(
+            asked_for,
+            [64, 64],
+            "a short batch: nothing left, no third ask"
+        );
+        assert_eq!(
+            in_turns(100, 64, |asked| asked),
+            100,
+            "the last batch asks only the rest"
+        );
     }
 }

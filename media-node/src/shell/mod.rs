@@ -313,9 +313,7 @@ impl Shell {
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(
-                    node, io_side, recorder, mailbox, media_io,
-                ));
+                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, media_io));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {
