@@ -301,7 +301,7 @@ impl Loop {
     /// come due between two batches; at most [`COMPLETIONS_PER_WAKE`] (the
     /// ring stays readable for the next wait).
     fn complete(&mut self, node: &mut Node, io: &mut Io) {
-        in_turns(COMPLETIONS_PER_WAKE, COMPLETIONS, |batch| {
+        let taken = in_turns(COMPLETIONS_PER_WAKE, COMPLETIONS, |batch| {
             let Rtp::Uring(ports) = &mut self.rtp else {
                 return 0;
             };
@@ -320,6 +320,11 @@ impl Loop {
             }
             handled
         });
+        if taken == COMPLETIONS_PER_WAKE
+            && let Rtp::Uring(ports) = &self.rtp
+        {
+            ports.ring_again();
+        }
     }
 
     /// The next thing due: the tick, or the node's deadline (a room's frame, a

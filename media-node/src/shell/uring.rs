@@ -29,6 +29,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
 /// The ring's sizes.
@@ -205,6 +206,8 @@ struct Lent {
 pub(super) struct UringPorts {
     ip: IpAddr,
     ring: IoUring,
+    /// Signalled by the kernel when work or completions wait for the loop.
+    bell: EventFd,
     lent: Lent,
     tail: RingTail,
     /// The `msghdr` every multishot receive is armed with (its name length
@@ -250,10 +253,19 @@ impl UringPorts {
     }
 
     fn with_sizes(ip: IpAddr, sizes: Sizes) -> io::Result<Self> {
+        // The kernel's work for this ring (a datagram received into a buffer,
+        // its completion posted) waits for the loop's next entry into the ring
+        // instead of interrupting it at each datagram; the eventfd says there
+        // is some.
         let ring = IoUring::builder()
             .setup_cqsize(sizes.cq)
             .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_taskrun_flag()
             .build(sizes.sq)?;
+        let bell = EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)?;
+        ring.submitter()
+            .register_eventfd(bell.as_fd().as_raw_fd())?;
         let mut probe = io_uring::Probe::new();
         ring.submitter().register_probe(&mut probe)?;
         if !probe.is_supported(opcode::RecvMsgMulti::CODE)
@@ -283,6 +295,7 @@ impl UringPorts {
         let mut ports = Self {
             ip,
             ring,
+            bell,
             lent,
             tail: RingTail::new(sizes.buffers),
             recv_header,
@@ -303,10 +316,15 @@ impl UringPorts {
         Ok(ports)
     }
 
-    /// The ring's file descriptor, for the loop's epoll: readable while
-    /// completions wait.
+    /// The ring's eventfd, for the loop's epoll: readable once the kernel has
+    /// work or completions for the loop ([`Self::complete`] takes them).
     pub(super) fn as_fd(&self) -> BorrowedFd<'_> {
-        self.ring.as_fd()
+        self.bell.as_fd()
+    }
+
+    /// Rings the eventfd: completions are left for the next turn of the loop.
+    pub(super) fn ring_again(&self) {
+        let _ = self.bell.write(1);
     }
 
     /// Binds `port` and arms its receive. A port that cannot be bound is
@@ -320,6 +338,7 @@ impl UringPorts {
         if let Some(old) = self.ports.insert(port, Port { socket, generation }) {
             self.cancel(port, old.generation);
             self.submit();
+            self.run_deferred();
             drop(old.socket);
         }
         self.arm(port);
@@ -327,11 +346,13 @@ impl UringPorts {
 
     /// Closes `port`: its receive is cancelled. What is queued is submitted
     /// before its descriptor is closed, so no entry names a descriptor number
-    /// that a socket bound next may get.
+    /// that a socket bound next may get; the cancel's deferred work runs, so
+    /// the kernel lets go of the socket and the port can be bound again.
     pub(super) fn release(&mut self, port: u16) {
         if let Some(old) = self.ports.remove(&port) {
             self.cancel(port, old.generation);
             self.submit();
+            self.run_deferred();
             drop(old.socket);
         }
     }
@@ -398,9 +419,14 @@ impl UringPorts {
         limit: usize,
         mut deliver: impl FnMut(u16, SocketAddr, &[u8]),
     ) -> usize {
-        if self.ring.submission().cq_overflow() {
-            // Completions the queue had no room for wait in the kernel until
-            // the next entry into it: fetch them now (and submit what waits).
+        let _ = self.bell.read();
+        let flags = self.ring.submission();
+        let (taskrun, overflow) = (flags.taskrun(), flags.cq_overflow());
+        drop(flags);
+        if taskrun || overflow {
+            // The kernel's deferred work (datagrams received) runs, and the
+            // completions the queue had no room for come, at an entry into
+            // the ring: now (submitting what waits too).
             self.queue_deferred();
             match self.ring.submit() {
                 Ok(_) => self.queued = 0,
@@ -459,6 +485,16 @@ impl UringPorts {
             self.publish_tail();
         }
         self.reaped.len()
+    }
+
+    /// Runs the kernel's work deferred to the loop (a cancelled receive let
+    /// go of its socket, datagrams received): an entry into the ring.
+    fn run_deferred(&mut self) {
+        if self.ring.submission().taskrun()
+            && let Err(error) = self.ring.submit()
+        {
+            tracing::debug!(%error, "io_uring: deferred work not run yet");
+        }
     }
 
     /// Whether `port` is bound to its `generation`th socket still.
@@ -822,6 +858,33 @@ mod tests {
             receive_one(&mut ports),
             [(port, peer.local_addr().unwrap(), b"again".to_vec())]
         );
+    }
+
+    /// The loop sleeps in `epoll_wait` on the eventfd: a datagram must ring it,
+    /// and [`UringPorts::complete`] alone (no wait on the ring) must deliver it.
+    #[test]
+    fn a_datagram_waiting_rings_the_eventfd_and_is_delivered_by_complete() {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let Ok(mut ports) = UringPorts::new(IpAddr::V4(Ipv4Addr::LOCALHOST)) else {
+            eprintln!("io_uring refused here: nothing to test");
+            return;
+        };
+        let port = free_port();
+        ports.bind(port);
+        ports.submit();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.send_to(b"ring", ("127.0.0.1", port)).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let mut fds = [PollFd::new(ports.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::from(2000u16)).unwrap();
+            assert_eq!(ready, 1, "the eventfd rang");
+            ports.complete(64, |at, _, bytes| got.push((at, bytes.to_vec())));
+            if !got.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(got, [(port, b"ring".to_vec())]);
     }
 
     #[test]
