@@ -834,6 +834,24 @@ mod tests {
         got
     }
 
+    /// A ring of `sizes`, or `None` where io_uring is refused (the epoll
+    /// path serves there: nothing to test).
+    fn ring(sizes: Sizes) -> Option<UringPorts> {
+        let ports = UringPorts::with_sizes(IpAddr::V4(Ipv4Addr::LOCALHOST), sizes);
+        if let Err(error) = &ports {
+            eprintln!("io_uring refused here ({error}): nothing to test");
+        }
+        ports.ok()
+    }
+
+    /// A port bound on `ports`, its receive submitted, and a peer to send from.
+    fn bound_with_peer(ports: &mut UringPorts) -> (u16, UdpSocket) {
+        let port = free_port();
+        ports.bind(port);
+        ports.submit();
+        (port, UdpSocket::bind("127.0.0.1:0").unwrap())
+    }
+
     fn free_port() -> u16 {
         let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
@@ -841,18 +859,14 @@ mod tests {
 
     #[test]
     fn a_port_released_and_bound_again_at_once_receives_on_its_new_socket() {
-        let Ok(mut ports) = UringPorts::new(IpAddr::V4(Ipv4Addr::LOCALHOST)) else {
-            eprintln!("io_uring refused here: nothing to test");
+        let Some(mut ports) = ring(Sizes::NODE) else {
             return;
         };
-        let port = free_port();
-        ports.bind(port);
-        ports.submit();
+        let (port, peer) = bound_with_peer(&mut ports);
         ports.release(port);
         ports.bind(port);
         ports.submit();
         assert!(ports.ports.contains_key(&port), "bound again");
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         peer.send_to(b"again", ("127.0.0.1", port)).unwrap();
         assert_eq!(
             receive_one(&mut ports),
@@ -865,14 +879,10 @@ mod tests {
     #[test]
     fn a_datagram_waiting_rings_the_eventfd_and_is_delivered_by_complete() {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        let Ok(mut ports) = UringPorts::new(IpAddr::V4(Ipv4Addr::LOCALHOST)) else {
-            eprintln!("io_uring refused here: nothing to test");
+        let Some(mut ports) = ring(Sizes::NODE) else {
             return;
         };
-        let port = free_port();
-        ports.bind(port);
-        ports.submit();
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (port, peer) = bound_with_peer(&mut ports);
         peer.send_to(b"ring", ("127.0.0.1", port)).unwrap();
         let mut got = Vec::new();
         for _ in 0..3 {
@@ -894,14 +904,10 @@ mod tests {
             cq: 64,
             buffers: 4,
         };
-        let Ok(mut ports) = UringPorts::with_sizes(IpAddr::V4(Ipv4Addr::LOCALHOST), sizes) else {
-            eprintln!("io_uring refused here: nothing to test");
+        let Some(mut ports) = ring(sizes) else {
             return;
         };
-        let port = free_port();
-        ports.bind(port);
-        ports.submit();
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (port, peer) = bound_with_peer(&mut ports);
         for n in 0..16u8 {
             peer.send_to(&[n], ("127.0.0.1", port)).unwrap();
         }
@@ -927,8 +933,7 @@ mod tests {
             cq: 4,
             buffers: 64,
         };
-        let Ok(mut ports) = UringPorts::with_sizes(IpAddr::V4(Ipv4Addr::LOCALHOST), sizes) else {
-            eprintln!("io_uring refused here: nothing to test");
+        let Some(mut ports) = ring(sizes) else {
             return;
         };
         let bound: Vec<u16> = (0..8).map(|_| free_port()).collect();
@@ -965,14 +970,10 @@ mod tests {
     /// io_uring is refused (the epoll path serves there).
     #[test]
     fn a_datagram_goes_through_the_ring_both_ways() {
-        let Ok(mut ports) = UringPorts::new(IpAddr::V4(Ipv4Addr::LOCALHOST)) else {
-            eprintln!("io_uring refused here: nothing to test");
+        let Some(mut ports) = ring(Sizes::NODE) else {
             return;
         };
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = free_port();
-        ports.bind(port);
-        ports.submit();
+        let (port, peer) = bound_with_peer(&mut ports);
         peer.send_to(b"hello", ("127.0.0.1", port)).unwrap();
         assert_eq!(
             receive_one(&mut ports),
