@@ -94,13 +94,15 @@ pub(crate) struct NodeUnderTest {
 }
 
 impl NodeUnderTest {
-    pub(crate) async fn start(store: Arc<MemoryStore>) -> anyhow::Result<Self> {
+    /// Starts the shell with its RTP on `io` (`TELECONF_MEDIA_IO`).
+    pub(crate) async fn start(store: Arc<MemoryStore>, io: &str) -> anyhow::Result<Self> {
         let spool = std::env::temp_dir().join(format!("bench-media-spool-{}", std::process::id()));
         let vars = [
             ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
             ("TELECONF_RTP_PORTS", NODE_RTP_PORTS.to_string()),
             ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
             ("TELECONF_SPOOL_DIR", spool.display().to_string()),
+            ("TELECONF_MEDIA_IO", io.to_string()),
         ];
         let config = Config::from_vars(|name| {
             vars.iter()

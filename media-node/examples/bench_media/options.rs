@@ -4,11 +4,40 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+/// What the generator's callers are served by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The media node, its RTP on this `TELECONF_MEDIA_IO` (`io_uring`, `epoll`).
+    Node(&'static str),
+    /// The reference bridge ([`crate::reference`]).
+    Reference,
+}
+
+impl Path {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Path::Node(io) => io,
+            Path::Reference => "reference",
+        }
+    }
+
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        match name.trim() {
+            "io_uring" => Ok(Path::Node("io_uring")),
+            "epoll" => Ok(Path::Node("epoll")),
+            "reference" => Ok(Path::Reference),
+            other => bail!("unknown path {other:?}: io_uring, epoll or reference"),
+        }
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     /// Participants per node core at each step.
     pub(crate) steps: Vec<usize>,
+    /// What serves the callers, one after the other, each through every step.
+    pub(crate) paths: Vec<Path>,
     /// Callers per conference.
     pub(crate) size: usize,
     /// Callers of a conference who send a tone (the others send silence).
@@ -38,7 +67,10 @@ impl Options {
 usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-secs 10]
                    [--settle-secs 35] [--join-rate 150] [--size 25] [--talkers 3]
                    [--node-cpus 0] [--gen-cpus 1] [--no-pin] [--keep-going] [--retries 3]
+                   [--paths io_uring,epoll,reference]
   --steps       participants per node core at each step (rounded up to whole conferences)
+  --paths       what serves the callers, in turn: the node with its RTP on io_uring, the node
+                on its epoll fallback, the one-socket reference bridge
   --node-cpus   CPUs of the node (one tokio worker each); --gen-cpus those of the generator
   --keep-going  go on after a step that lost frames (default: stop there)
   --retries     times a window disturbed by other processes is measured again";
@@ -47,6 +79,7 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let mut options = Self {
             steps: vec![250, 500, 750, 1000, 1500, 2000, 2500, 3000],
+            paths: vec![Path::Node("io_uring"), Path::Node("epoll"), Path::Reference],
             size: 25,
             talkers: 3,
             measure: Duration::from_secs(10),
@@ -71,6 +104,12 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
             };
             match arg.as_str() {
                 "--steps" => options.steps = list(&value()?)?,
+                "--paths" => {
+                    options.paths = value()?
+                        .split(',')
+                        .map(Path::parse)
+                        .collect::<anyhow::Result<_>>()?;
+                }
                 "--size" => options.size = value()?.parse()?,
                 "--talkers" => options.talkers = value()?.parse()?,
                 "--measure-secs" => options.measure = Duration::from_secs_f64(value()?.parse()?),
@@ -84,6 +123,9 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
                 "--help" | "-h" => options.help = true,
                 other => bail!("unknown argument {other}\n{}", Self::USAGE),
             }
+        }
+        if options.paths.is_empty() {
+            bail!("at least one path to measure");
         }
         if options.size == 0 || options.talkers > options.size || options.node_cpus.is_empty() {
             bail!("a conference needs callers, at most as many talkers, and the node a CPU");

@@ -51,6 +51,7 @@ mod ip_phones;
 mod media;
 mod rtp;
 mod tcp;
+mod uring;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -332,10 +333,11 @@ impl Shell {
         };
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
+        let media_io = self.config.media_io;
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(node, io_side, recorder, mailbox));
+                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, media_io));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {

@@ -54,9 +54,20 @@ async fn a_sipp_caller_keys_number_and_code_as_rfc4733_and_reaches_the_conferenc
 
 #[tokio::test]
 async fn two_baresip_participants_hear_each_other_and_nobody_hears_the_listener() {
+    two_participants_and_a_listener(&[]).await;
+}
+
+/// The same conference with the node's RTP on its epoll fallback (the suite
+/// runs io_uring, `TELECONF_MEDIA_IO` unset).
+#[tokio::test]
+async fn on_the_epoll_fallback_two_participants_hear_each_other_and_nobody_hears_the_listener() {
+    two_participants_and_a_listener(&[("TELECONF_MEDIA_IO", "epoll")]).await;
+}
+
+async fn two_participants_and_a_listener(settings: &[(&str, &str)]) {
     let stack = Stack::new().await;
     let open = OpenConference::create(&stack.store).await;
-    let node = MediaNode::start(&stack).await;
+    let node = MediaNode::start_with_settings(&stack, settings).await;
     let dir = ScratchDir::new("conference").unwrap();
     // All three in the room, then three seconds of conference.
     let mut phones = in_the_conference(&stack, &open, &node, &dir, &ONE_ROOM).await;
