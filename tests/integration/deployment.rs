@@ -684,18 +684,56 @@ async fn stranger_latches(sip: std::net::SocketAddr, port: u16) -> Option<usize>
     (received > 0).then_some(received)
 }
 
+/// The media nodes' security group lets SIP and RTP in from the nodes' own
+/// group (the cascade), and SIP from no address block (the trunk reaches the
+/// nodes through the SIP entry only).
+fn node_to_node_rules(problems: &mut Problems, stack: &Value) {
+    let group = &stack["security_groups"]["MediaSecurityGroup"];
+    let own = group["id"].as_str().unwrap_or("?");
+    let rules = group["ingress"].as_array().cloned().unwrap_or_default();
+    for (protocol, from, to, what) in [
+        ("udp", 5060, 5060, "SIP over UDP"),
+        ("tcp", 5060, 5060, "SIP over TCP"),
+        ("udp", 20000, 29999, "RTP"),
+    ] {
+        problems.check(
+            rules.iter().any(|rule| {
+                rule["protocol"] == protocol
+                    && rule["from_port"] == from
+                    && rule["to_port"] == to
+                    && rule["groups"]
+                        .as_array()
+                        .is_some_and(|groups| groups.iter().any(|g| g == own))
+            }),
+            || format!("the media nodes' security group lets no {what} in from the other nodes: {rules:?}"),
+        );
+    }
+    problems.check(
+        !rules.iter().any(|rule| {
+            rule["from_port"].as_u64() <= Some(5060)
+                && rule["to_port"].as_u64() >= Some(5060)
+                && rule["cidrs"].as_array().is_some_and(|c| !c.is_empty())
+        }),
+        || {
+            format!(
+                "the media nodes' SIP is open to an address block, past the SIP entry: {rules:?}"
+            )
+        },
+    );
+}
+
 /// The cascade between media nodes, as the stack deploys it: the container
 /// reads the nodes' subnet (the `MediaVpcCidr` parameter) and the cascade
 /// secret (from Secrets Manager, through the task's execution role: the one
-/// role that may read it, and it reads no other secret); the nodes' security
-/// group lets SIP and RTP in from the nodes' own group, and SIP from no address
-/// block (the trunk reaches the nodes through the SIP entry only). The secret's
-/// value when the execution role could read it.
+/// role that may read it, and it reads no other secret); the nodes reach each
+/// other ([`node_to_node_rules`]). The secret's value when the execution role
+/// could read it.
 async fn cascade_infra(
     problems: &mut Problems,
     deployment: &Deployment,
     stack: &Value,
 ) -> Option<String> {
+    node_to_node_rules(problems, stack);
     let task = &stack["task_definitions"]["MediaTaskDefinition"];
     let container = &task["containers"][0];
     let vpc = parameters()
@@ -754,38 +792,6 @@ async fn cascade_infra(
     problems.check(
         deployment.secret_value(&task_role, cascade).await.is_err(),
         || "the media node's task role (the running code's) reads the cascade secret: only the execution role needs it".into(),
-    );
-    let group = &stack["security_groups"]["MediaSecurityGroup"];
-    let own = group["id"].as_str().unwrap_or("?");
-    let rules = group["ingress"].as_array().cloned().unwrap_or_default();
-    for (protocol, from, to, what) in [
-        ("udp", 5060, 5060, "SIP over UDP"),
-        ("tcp", 5060, 5060, "SIP over TCP"),
-        ("udp", 20000, 29999, "RTP"),
-    ] {
-        problems.check(
-            rules.iter().any(|rule| {
-                rule["protocol"] == protocol
-                    && rule["from_port"] == from
-                    && rule["to_port"] == to
-                    && rule["groups"]
-                        .as_array()
-                        .is_some_and(|groups| groups.iter().any(|g| g == own))
-            }),
-            || format!("the media nodes' security group lets no {what} in from the other nodes: {rules:?}"),
-        );
-    }
-    problems.check(
-        !rules.iter().any(|rule| {
-            rule["from_port"].as_u64() <= Some(5060)
-                && rule["to_port"].as_u64() >= Some(5060)
-                && rule["cidrs"].as_array().is_some_and(|c| !c.is_empty())
-        }),
-        || {
-            format!(
-                "the media nodes' SIP is open to an address block, past the SIP entry: {rules:?}"
-            )
-        },
     );
     secret
 }
@@ -958,13 +964,21 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     host.push(("TELECONF_METRICS_INTERVAL_SECS", "1".into()));
     // The nodes' subnet (MediaVpcCidr on AWS) is the loopback here: another
     // node's cascade comes from 127.0.0.1.
-    host.push(("TELECONF_NODE_SOURCES", "127.0.0.1".into()));
+    if stack["task_definitions"]["MediaTaskDefinition"]["containers"][0]["environment"]
+        ["TELECONF_NODE_SOURCES"]
+        .is_string()
+    {
+        host.push(("TELECONF_NODE_SOURCES", "127.0.0.1".into()));
+    }
     let (sip, mut node) = deployment.start_media_node(&host).await;
     // The node started with the cascade its task definition gives it: another
     // node's INVITE signed with the secret ECS read is taken (no room of that
     // conference here: 404), one signed with another secret refused (403).
-    if let Some(secret) = &cascade_secret {
+    {
         use teleconf_media_node::app::cascade::CascadeSecret;
+        let secret = cascade_secret
+            .clone()
+            .unwrap_or_else(|| "the stack gave the node no cascade secret".into());
         let right = CascadeSecret::new(secret.as_bytes()).expect("a long enough secret");
         let wrong = CascadeSecret::new(&[7; 32]).expect("a long enough secret");
         let signed = cascade_answer(sip, &right, open.conference.id).await;
