@@ -789,10 +789,12 @@ async fn cascade_infra(
         deployment.secret_value(&execution, token).await.is_err(),
         || "the media task's execution role reads the API's token secret too".into(),
     );
-    problems.check(
-        deployment.secret_value(&task_role, cascade).await.is_err(),
-        || "the media node's task role (the running code's) reads the cascade secret: only the execution role needs it".into(),
-    );
+    for (name, arn) in [("cascade", cascade), ("API's token", token)] {
+        problems.check(
+            deployment.secret_value(&task_role, arn).await.is_err(),
+            || format!("the media node's task role (the running code's) reads the {name} secret: only the execution role reads the cascade's, at the task's start"),
+        );
+    }
     secret
 }
 
