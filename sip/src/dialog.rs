@@ -512,12 +512,22 @@ impl Dialog {
 
     /// Our in-dialog INFO (RFC 6086) carrying `body` of `content_type`, built
     /// as [`Dialog::bye`] is. The dialog goes on.
-    pub fn info(&mut self, via_host: &str, branch: &str, content_type: &str, body: Vec<u8>) -> Request {
+    pub fn info(
+        &mut self,
+        via_host: &str,
+        branch: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Request {
         let mut request = self.request(Method::Info, via_host, branch);
-        request.headers.retain(|header| !matches!(header, Header::ContentLength(_)));
         request
             .headers
-            .push(Header::ContentType(rsip::headers::ContentType::new(content_type)));
+            .retain(|header| !matches!(header, Header::ContentLength(_)));
+        request
+            .headers
+            .push(Header::ContentType(rsip::headers::ContentType::new(
+                content_type,
+            )));
         request
             .headers
             .push(Header::ContentLength(rsip::headers::ContentLength::from(

@@ -324,7 +324,14 @@ mod tests {
             assert_eq!(RoomMessage::decode(&message.encode()).unwrap(), message);
         }
         assert_eq!(
-            String::from_utf8(RoomMessage::Mute { leg: 1, muted: true }.encode()).unwrap(),
+            String::from_utf8(
+                RoomMessage::Mute {
+                    leg: 1,
+                    muted: true
+                }
+                .encode()
+            )
+            .unwrap(),
             r#"{"type":"mute","leg":1,"muted":true}"#
         );
         let error = RoomMessage::decode(br#"{"type":"mute","leg":1}"#).unwrap_err();

@@ -585,7 +585,12 @@ impl Node {
 
     /// The cascade is up: this node reports each of its callers in
     /// `conference`'s room to the owner.
-    pub(super) fn report_callers(&mut self, now: Instant, conference: ConferenceId, uplink: CallKey) {
+    pub(super) fn report_callers(
+        &mut self,
+        now: Instant,
+        conference: ConferenceId,
+        uplink: CallKey,
+    ) {
         let joins: Vec<RoomMessage> = self
             .on_line
             .iter()

@@ -230,7 +230,8 @@ impl Call {
                 body,
                 response,
             } if content_type.as_deref() == Some(cascade::ROOM_CONTENT_TYPE) => {
-                let cascade = matches!(self.line().map(|line| &line.stage), Some(Stage::Cascade(_)));
+                let cascade =
+                    matches!(self.line().map(|line| &line.stage), Some(Stage::Cascade(_)));
                 match RoomMessage::decode(&body) {
                     Ok(message) if cascade => {
                         self.respond(now, &key, response);
@@ -238,11 +239,19 @@ impl Call {
                     }
                     Ok(_) => {
                         tracing::info!("call: a room message outside a cascade, refused");
-                        self.respond(now, &key, response_to(&request, 403, Some(&self.settings.local_tag)));
+                        self.respond(
+                            now,
+                            &key,
+                            response_to(&request, 403, Some(&self.settings.local_tag)),
+                        );
                     }
                     Err(error) => {
                         tracing::warn!(%error, "call: unreadable room message");
-                        self.respond(now, &key, response_to(&request, 400, Some(&self.settings.local_tag)));
+                        self.respond(
+                            now,
+                            &key,
+                            response_to(&request, 400, Some(&self.settings.local_tag)),
+                        );
                     }
                 }
             }
