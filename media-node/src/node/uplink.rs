@@ -36,7 +36,7 @@ use teleconf_sip::rtp;
 use teleconf_sip::sdp::{self, Codec, LocalMedia, Negotiated};
 use teleconf_sip::transaction::{self, ClientTransaction, Timers, TransactionKey};
 
-use super::call::{RTP_TIMEOUT, RtpOut};
+use super::call::{RTP_TIMEOUT, RtpOut, pump_infos};
 use super::rooms::Lease;
 use super::{IoOutput, MediaOutput, Node};
 use crate::app::CallKey;
@@ -445,19 +445,7 @@ impl Node {
         let Some(uplink) = self.uplinks.get_mut(&key) else {
             return;
         };
-        let mut send = Vec::new();
-        for info in &mut uplink.told {
-            while let Some(output) = info.poll_output() {
-                match output {
-                    transaction::Output::Transmit(bytes) => send.push(bytes),
-                    transaction::Output::ToTu(transaction::TuEvent::Timeout) => {
-                        tracing::warn!("node: no answer to our INFO to the room's owner");
-                    }
-                    _ => {}
-                }
-            }
-        }
-        uplink.told.retain(|info| !info.is_terminated());
+        let send = pump_infos(&mut uplink.told);
         let owner = uplink.owner;
         for bytes in send {
             self.io(IoOutput::SendSip { to: owner, bytes });

@@ -93,6 +93,7 @@ mod caller;
 mod media;
 pub use media::RtpOut;
 mod signalling;
+pub(super) use signalling::pump_infos;
 
 #[cfg(test)]
 mod tests;

@@ -98,19 +98,7 @@ impl Call {
         let Some(line) = self.line_mut() else {
             return;
         };
-        let mut send = Vec::new();
-        for info in &mut line.told {
-            while let Some(output) = info.poll_output() {
-                match output {
-                    transaction::Output::Transmit(bytes) => send.push(bytes),
-                    transaction::Output::ToTu(TuEvent::Timeout) => {
-                        tracing::warn!("call: no answer to our INFO to the member");
-                    }
-                    _ => {}
-                }
-            }
-        }
-        line.told.retain(|info| !info.is_terminated());
+        let send = pump_infos(&mut line.told);
         for bytes in send {
             self.send_sip(bytes);
         }
@@ -569,4 +557,23 @@ impl Line {
         media.expect(negotiated.source.map(SocketAddr::V4));
         self.negotiated = Some(negotiated);
     }
+}
+
+/// What the INFOs `infos` transmit now; those done are forgotten (an INFO
+/// never answered is logged: the cascade's RTP timeout ends a dialog gone).
+pub(in crate::node) fn pump_infos(infos: &mut Vec<ClientTransaction>) -> Vec<Vec<u8>> {
+    let mut send = Vec::new();
+    for info in infos.iter_mut() {
+        while let Some(output) = info.poll_output() {
+            match output {
+                transaction::Output::Transmit(bytes) => send.push(bytes),
+                transaction::Output::ToTu(TuEvent::Timeout) => {
+                    tracing::warn!("no answer to our INFO on the cascade");
+                }
+                _ => {}
+            }
+        }
+    }
+    infos.retain(|info| !info.is_terminated());
+    send
 }
