@@ -124,6 +124,18 @@ impl RoomMessage {
     }
 }
 
+/// The 400 for an INFO whose [`RoomMessage`] cannot be read: `response`
+/// with a Warning naming what is wrong (the field).
+pub fn unreadable(mut response: rsip::Response, error: &serde_json::Error) -> rsip::Response {
+    let text = error.to_string().replace('"', "'");
+    response
+        .headers
+        .push(Header::Warning(rsip::headers::Warning::new(format!(
+            "399 teleconf \"{text}\""
+        ))));
+    response
+}
+
 /// The nodes' shared cascade secret (never printed).
 #[derive(Clone, PartialEq, Eq)]
 pub struct CascadeSecret(Arc<[u8]>);

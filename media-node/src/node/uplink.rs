@@ -375,6 +375,7 @@ impl Node {
         };
         let owner = uplink.owner;
         let mut status = 200;
+        let mut unreadable = None;
         let happened = match request.method {
             Method::Bye => Happened::Over("hung up by the owner"),
             Method::Info if is_room_message(&request) => {
@@ -390,6 +391,7 @@ impl Node {
                     (_, Err(error)) => {
                         tracing::warn!(%error, "node: unreadable room message from the owner");
                         status = 400;
+                        unreadable = Some(error);
                         Happened::Nothing
                     }
                     (None, Ok(_)) => {
@@ -400,7 +402,10 @@ impl Node {
             }
             _ => Happened::Nothing,
         };
-        let response = response_to(&request, status, None);
+        let mut response = response_to(&request, status, None);
+        if let Some(error) = &unreadable {
+            response = cascade::unreadable(response, error);
+        }
         self.io(IoOutput::SendSip {
             to: owner,
             bytes: message::encode(&SipMessage::Response(response)),

@@ -235,11 +235,8 @@ impl Call {
                     }
                     Err(error) => {
                         tracing::warn!(%error, "call: unreadable room message");
-                        self.respond(
-                            now,
-                            &key,
-                            response_to(&request, 400, Some(&self.settings.local_tag)),
-                        );
+                        let refusal = response_to(&request, 400, Some(&self.settings.local_tag));
+                        self.respond(now, &key, cascade::unreadable(refusal, &error));
                     }
                 }
             }

@@ -601,3 +601,56 @@ fn an_info_retransmitted_is_applied_once() {
         "the member answers it again"
     );
 }
+
+#[test]
+fn an_unreadable_room_message_is_answered_400_naming_the_field_and_changes_nothing() {
+    let (mut pair, m, b) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    let since = pair.member.log.len();
+    pair.member.key(b, "*#");
+    pair.progress(Duration::from_secs(1));
+    let count = String::from_utf8(infos(&pair.member, since, "count").remove(0)).unwrap();
+    // The same INFO, later in the dialog, its command gone.
+    let garbled = count
+        .replace(r#","command":"count""#, "")
+        .replace("Content-Length: ", "Content-Length: 1")
+        .replace(" INFO\r\n", "0 INFO\r\n")
+        .replace(";branch=z9hG4bK-", ";branch=z9hG4bK-garbled-");
+    let garbled = {
+        // Content-Length right again: the body is what follows the blank line.
+        let (head, body) = garbled.split_once("\r\n\r\n").unwrap();
+        let head: String = head
+            .lines()
+            .map(|line| {
+                if line.starts_with("Content-Length:") {
+                    format!("Content-Length: {}\r\n", body.len())
+                } else {
+                    format!("{line}\r\n")
+                }
+            })
+            .collect();
+        format!("{head}\r\n{body}")
+    };
+    let since = pair.owner.log.len();
+    deliver(
+        &mut pair.owner,
+        MEMBER,
+        vec![Datagram::Sip(garbled.into_bytes())],
+    );
+    let answers: Vec<String> = pair.owner.log[since..]
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::SendSip { bytes, .. }) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .any(|a| a.starts_with("SIP/2.0 400") && a.contains("command")),
+        "{answers:?}"
+    );
+    let heard = moderator_hears(&mut pair, m);
+    assert!(heard.iter().all(|&x| close_to(x, -5000)), "{heard:?}");
+}
