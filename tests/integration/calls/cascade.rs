@@ -13,8 +13,8 @@ use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::sip_entry::SipEntry;
 use teleconf_tests::stack::Stack;
 
-use super::edge::wait_for_legs;
-use super::entry::{caller, every_leg_hung_up_by_its_caller, node_with};
+use super::edge::wait_for_legs_within;
+use super::entry::{ADMITTED, caller, every_leg_hung_up_by_its_caller, node_with};
 use super::sipp_and_baresip::{ONE_ROOM, one_room_was_heard};
 
 /// How long a heartbeat may take to show a call (written every 5 s).
@@ -30,7 +30,7 @@ async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
     // The first participant, through the entry: its node claims the room.
     let through_the_entry = entry.uri(&open.access.number);
     let mut a = caller(&dir, "cascade-a", ONE_ROOM[0], &through_the_entry, &open).await;
-    wait_for_legs(&stack, &open, |legs| legs.len() == 1).await;
+    wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 1).await;
     let owner = node_with(&stack, &entry, 1).await;
     let member = 1 - owner;
     let lease = stack
@@ -57,14 +57,14 @@ async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
         &open,
     )
     .await;
-    wait_for_legs(&stack, &open, |legs| legs.len() == 2).await;
+    wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 2).await;
     entry
         .wait_for_heartbeat(&stack, member, |beat| beat.calls == 1, HEARTBEAT)
         .await
         .unwrap();
     // The listener, wherever Kamailio sends it.
     let mut l = caller(&dir, "cascade-l", ONE_ROOM[2], &through_the_entry, &open).await;
-    wait_for_legs(&stack, &open, |legs| legs.len() == 3).await;
+    wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 3).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     for phone in [&mut a, &mut b, &mut l] {
         phone.hangup().await.unwrap();

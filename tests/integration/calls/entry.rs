@@ -20,6 +20,10 @@ use super::edge::wait_for_legs;
 /// copied every second).
 pub(super) const HEARTBEAT: Duration = Duration::from_secs(15);
 
+/// How long a caller may take to get through the IVR and be admitted, on a
+/// loaded machine (three SIP peers and two nodes per test, beside the others).
+pub(super) const ADMITTED: Duration = Duration::from_secs(30);
+
 /// A baresip caller playing `tone`, dialled through `entry` into `open` as a
 /// participant.
 pub(super) async fn participant(

@@ -17,14 +17,10 @@ use teleconf_tests::sip_entry::{RECORDING_SEGMENT_SECS, SipEntry};
 use teleconf_tests::stack::Stack;
 
 use super::edge::wait_for_legs_within;
-use super::entry::{HEARTBEAT, caller, node_with, participant};
+use super::entry::{ADMITTED, HEARTBEAT, caller, node_with, participant};
 
 /// The reaper's limit here: three heartbeats missed (the default is six).
 const LOST_AFTER: TimeDelta = TimeDelta::seconds(15);
-
-/// How long a caller may take to get through the IVR and be admitted, on a
-/// loaded machine (three SIP peers and two nodes per test).
-const ADMITTED: Duration = Duration::from_secs(30);
 
 /// The conference's recording once `done` holds, polling the table.
 async fn recording_when(
