@@ -46,9 +46,14 @@
 //! lost, as participants per core.
 //! Each step prints a `bench_media: participants=…` line; the end, a table.
 //!
+//! With `--cascade`, two nodes instead of the steps: the cost of a participant
+//! cascaded from one node to another against a local one, and the mouth-to-ear
+//! delay the cascade adds ([`cascade`]).
+//!
 //! ## Layout
 //! - this file: the steps, from the options to the table;
 //! - [`options`]: the command line;
+//! - [`cascade`]: `--cascade`, an owner and a member node;
 //! - [`node_under_test`]: the node's runtime, its seeded store, the wait for a
 //!   step's callers to be admitted;
 //! - [`generator`]: the load generator's thread, every caller's SIP and RTP;
@@ -82,11 +87,12 @@ pub(crate) const EDGE_NS: i64 = 60_000_000;
 /// Other processes' load above which a window is disturbed (cores). A quiet
 /// machine shows up to ~0.1: kernel threads, and `/proc/stat`'s sampled ticks
 /// against the threads' exact run times.
-const DISTURBED_CORES: f64 = 0.15;
+pub(crate) const DISTURBED_CORES: f64 = 0.15;
 /// Name of the generator's thread (the node's threads are the others but main).
 pub(crate) const GENERATOR_THREAD: &str = "bench-gen";
 
 mod analysis;
+mod cascade;
 mod generator;
 mod measure;
 mod node_under_test;
@@ -94,8 +100,8 @@ mod options;
 mod system;
 
 use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
-use crate::measure::{StepFigures, measure, print_table};
-use crate::node_under_test::{NodeUnderTest, node_runtime, seed, wait_until_joined};
+use crate::measure::{StepFigures, measure_quiet, print_table};
+use crate::node_under_test::{NodeUnderTest, ONLY_NODE, node_runtime, seed, wait_until_joined};
 use crate::options::Options;
 use crate::system::pin_current_thread;
 
@@ -109,6 +115,9 @@ fn main() -> anyhow::Result<()> {
         // The main thread and all it spawns but the node's runtime share the
         // generator's CPUs.
         pin_current_thread(&options.gen_cpus).context("pinning the main thread")?;
+    }
+    if options.cascade {
+        return cascade::run(&options);
     }
     let node_cores = options.node_cpus.len();
     let conferences_at = |per_core: usize| (per_core * node_cores).div_ceil(options.size);
@@ -130,9 +139,9 @@ fn main() -> anyhow::Result<()> {
         options.settle.as_secs_f64(),
     );
 
-    let runtime = node_runtime(&options)?;
+    let runtime = node_runtime(&options, "node-rt")?;
     let seeded = runtime.block_on(seed(max_conferences, options.size))?;
-    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone()))?;
+    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &ONLY_NODE))?;
     let progress = Arc::new(Progress::default());
     let generator = GeneratorHandle::spawn(GeneratorSetup {
         node_sip: node.sip,
@@ -141,6 +150,7 @@ fn main() -> anyhow::Result<()> {
         talkers: options.talkers,
         slots: max_conferences.max(1),
         join_rate: options.join_rate,
+        markers: false,
         cpus: options.pin.then(|| options.gen_cpus.clone()),
         progress: progress.clone(),
     })?;
@@ -160,6 +170,7 @@ fn main() -> anyhow::Result<()> {
                         "{}#",
                         conference.codes.code(CallerRole::Participant).as_str()
                     ),
+                    member: None,
                 })
                 .collect();
             generator.send(Command::Add(dials))?;
@@ -169,7 +180,7 @@ fn main() -> anyhow::Result<()> {
         if let Err(error) = wait_until_joined(
             &runtime,
             &seeded,
-            conferences,
+            0..conferences,
             participants,
             &progress,
             options.join_rate,
@@ -179,31 +190,13 @@ fn main() -> anyhow::Result<()> {
             break;
         }
         std::thread::sleep(options.settle);
-        let mut figures = measure(&options, &generator, participants, &progress)?;
-        figures.print_line();
-        // A window shared with other processes is measured again (the least
-        // disturbed one is kept): their load is the node's and the generator's lost.
-        for _ in 0..options.retries {
-            if figures.other_cores <= DISTURBED_CORES {
-                break;
-            }
-            println!(
-                "bench_media: other processes used {:.2} cores in that window: measuring it again",
-                figures.other_cores
-            );
-            std::thread::sleep(Duration::from_secs(5));
-            let again = measure(&options, &generator, participants, &progress)?;
-            again.print_line();
-            if again.other_cores < figures.other_cores {
-                figures = again;
-            }
-        }
-        if figures.other_cores > DISTURBED_CORES {
-            println!(
-                "bench_media: warning: other processes used {:.2} cores: this step is disturbed",
-                figures.other_cores
-            );
-        }
+        let figures = measure_quiet(
+            &options,
+            &generator,
+            participants,
+            &progress,
+            0..conferences,
+        )?;
         let lossy = figures.lost > 0;
         rows.push(figures);
         if lossy && !options.keep_going {
