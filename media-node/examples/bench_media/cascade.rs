@@ -36,10 +36,10 @@ use anyhow::{Context as _, bail};
 use std::sync::Arc;
 
 use teleconf_adapters::store::CdrStore;
-use teleconf_domain::{CallerRole, NodeId};
+use teleconf_domain::NodeId;
 
 use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
-use crate::measure::{StepFigures, measure_quiet};
+use crate::measure::{StepFigures, Window, measure_quiet};
 use crate::node_under_test::{
     NodeSetup, NodeUnderTest, Seeded, node_runtime, seed, wait_until_joined,
 };
@@ -104,14 +104,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         let phase = |rooms: std::ops::Range<usize>, member_sip| -> anyhow::Result<StepFigures> {
             let dials = seeded.conferences[rooms.clone()]
                 .iter()
-                .map(|conference| Dial {
-                    number_keys: format!("{}#", conference.number.as_str()),
-                    code_keys: format!(
-                        "{}#",
-                        conference.codes.code(CallerRole::Participant).as_str()
-                    ),
-                    member: member_sip,
-                })
+                .map(|conference| Dial::participant(conference, member_sip))
                 .collect();
             generator.send(Command::Add(dials))?;
             wait_until_joined(
@@ -124,7 +117,15 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
             )?;
             check_owner(&owner_runtime, &seeded, rooms.clone(), [&owner, &member])?;
             std::thread::sleep(options.settle);
-            measure_quiet(options, &generator, participants, &progress, rooms)
+            measure_quiet(
+                options,
+                &Window {
+                    generator: &generator,
+                    progress: &progress,
+                    participants,
+                    rooms,
+                },
+            )
         };
         let local = phase(0..conferences, None)?;
         hang_up(&generator, &progress)?;

@@ -19,6 +19,7 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
+use teleconf_domain::{CallerRole, Conference};
 use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
@@ -48,6 +49,20 @@ pub(crate) struct Dial {
     /// invited after the first half) call instead of the generator's node: a
     /// cascade. The talkers are in the first half.
     pub(crate) member: Option<SocketAddr>,
+}
+
+impl Dial {
+    /// The participant's keys of `conference`.
+    pub(crate) fn participant(conference: &Conference, member: Option<SocketAddr>) -> Self {
+        Self {
+            number_keys: format!("{}#", conference.number.as_str()),
+            code_keys: format!(
+                "{}#",
+                conference.codes.code(CallerRole::Participant).as_str()
+            ),
+            member,
+        }
+    }
 }
 
 /// A talker's frame of silence in its tone, sent every [`MARKER_EVERY`] frames

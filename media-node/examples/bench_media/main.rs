@@ -66,8 +66,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use teleconf_domain::CallerRole;
-
 /// The frame period (ptime 20).
 pub(crate) const PERIOD: Duration = Duration::from_millis(20);
 pub(crate) const PERIOD_NS: i64 = 20_000_000;
@@ -100,7 +98,7 @@ mod options;
 mod system;
 
 use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
-use crate::measure::{StepFigures, measure_quiet, print_table};
+use crate::measure::{StepFigures, Window, measure_quiet, print_table};
 use crate::node_under_test::{NodeUnderTest, ONLY_NODE, node_runtime, seed, wait_until_joined};
 use crate::options::Options;
 use crate::system::pin_current_thread;
@@ -164,14 +162,7 @@ fn main() -> anyhow::Result<()> {
         if conferences > joined {
             let dials = seeded.conferences[joined..conferences]
                 .iter()
-                .map(|conference| Dial {
-                    number_keys: format!("{}#", conference.number.as_str()),
-                    code_keys: format!(
-                        "{}#",
-                        conference.codes.code(CallerRole::Participant).as_str()
-                    ),
-                    member: None,
-                })
+                .map(|conference| Dial::participant(conference, None))
                 .collect();
             generator.send(Command::Add(dials))?;
             joined = conferences;
@@ -192,10 +183,12 @@ fn main() -> anyhow::Result<()> {
         std::thread::sleep(options.settle);
         let figures = measure_quiet(
             &options,
-            &generator,
-            participants,
-            &progress,
-            0..conferences,
+            &Window {
+                generator: &generator,
+                progress: &progress,
+                participants,
+                rooms: 0..conferences,
+            },
         )?;
         let lossy = figures.lost > 0;
         rows.push(figures);

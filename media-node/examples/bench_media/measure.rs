@@ -48,13 +48,22 @@ pub(crate) struct StepFigures {
     pub(crate) mouth_to_ear_ms: [(f64, f64, usize); 2],
 }
 
-pub(crate) fn measure(
-    options: &Options,
-    generator: &GeneratorHandle,
-    participants: usize,
-    progress: &Progress,
-    rooms: Range<usize>,
-) -> anyhow::Result<StepFigures> {
+/// What a window measures: `participants` callers of the generator's `rooms`.
+pub(crate) struct Window<'a> {
+    pub(crate) generator: &'a GeneratorHandle,
+    pub(crate) progress: &'a Progress,
+    pub(crate) participants: usize,
+    /// The rooms whose callers count (the others were hung up before).
+    pub(crate) rooms: Range<usize>,
+}
+
+fn measure(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures> {
+    let Window {
+        generator,
+        progress,
+        participants,
+        ref rooms,
+    } = *window;
     generator.send(Command::Record(true))?;
     std::thread::sleep(Duration::from_millis(100));
     let (drops_before, cpu_before, stat_before) =
@@ -120,14 +129,8 @@ pub(crate) fn measure(
 /// [`measure`], again while other processes used more than [`DISTURBED_CORES`]
 /// (`--retries` times; the least disturbed window is kept: their load is the
 /// node's and the generator's lost); each window's figures printed.
-pub(crate) fn measure_quiet(
-    options: &Options,
-    generator: &GeneratorHandle,
-    participants: usize,
-    progress: &Progress,
-    rooms: Range<usize>,
-) -> anyhow::Result<StepFigures> {
-    let mut figures = measure(options, generator, participants, progress, rooms.clone())?;
+pub(crate) fn measure_quiet(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures> {
+    let mut figures = measure(options, window)?;
     figures.print_line();
     for _ in 0..options.retries {
         if figures.other_cores <= DISTURBED_CORES {
@@ -138,7 +141,7 @@ pub(crate) fn measure_quiet(
             figures.other_cores
         );
         std::thread::sleep(Duration::from_secs(5));
-        let again = measure(options, generator, participants, progress, rooms.clone())?;
+        let again = measure(options, window)?;
         again.print_line();
         if again.other_cores < figures.other_cores {
             figures = again;
