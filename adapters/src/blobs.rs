@@ -26,6 +26,8 @@ pub trait BlobStore: Send + Sync {
     async fn put_file(&self, key: &BlobKey, path: &Path, content_type: &str) -> Result<()>;
     /// A URL that downloads the object without credentials for `ttl`.
     async fn download_url(&self, key: &BlobKey, ttl: Duration) -> Result<String>;
+    /// Removes the object (nothing if it is not there).
+    async fn delete(&self, key: &BlobKey) -> Result<()>;
 }
 
 /// The part size of a multipart upload (S3's minimum is 5 MiB but for the last
@@ -225,6 +227,17 @@ impl BlobStore for S3Blobs {
             .map_err(|e| classify("PresignGetObject", e))?;
         Ok(req.uri().to_string())
     }
+
+    async fn delete(&self, key: &BlobKey) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("DeleteObject", e))?;
+        Ok(())
+    }
 }
 
 /// Objects in memory, for tests.
@@ -260,6 +273,11 @@ impl BlobStore for MemoryBlobs {
     async fn download_url(&self, key: &BlobKey, _ttl: Duration) -> Result<String> {
         Ok(format!("memory:///{}", key.as_str()))
     }
+
+    async fn delete(&self, key: &BlobKey) -> Result<()> {
+        self.objects.lock().expect("blobs lock").remove(key);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -276,5 +294,8 @@ mod tests {
         assert_eq!(blobs.get(&key).await.unwrap(), None);
         blobs.put(&key, vec![1, 2, 3], "audio/wav").await.unwrap();
         assert_eq!(blobs.get(&key).await.unwrap(), Some(vec![1, 2, 3]));
+        blobs.delete(&key).await.unwrap();
+        blobs.delete(&key).await.unwrap();
+        assert_eq!(blobs.get(&key).await.unwrap(), None);
     }
 }

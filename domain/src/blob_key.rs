@@ -22,6 +22,19 @@ impl BlobKey {
         ))
     }
 
+    /// Segment `index` of a conference recording, 8 kHz WAV, beside the whole
+    /// recording's key (zero-padded: the keys list in order).
+    pub fn recording_segment(
+        account: AccountId,
+        conference: ConferenceId,
+        recording: RecordingId,
+        index: u32,
+    ) -> Self {
+        Self(format!(
+            "accounts/{account}/conferences/{conference}/recordings/{recording}/segment-{index:05}.wav"
+        ))
+    }
+
     /// An account's invoice for a month, as CSV.
     pub fn invoice_csv(account: AccountId, month: YearMonth) -> Self {
         Self(format!("accounts/{account}/invoices/{month}/invoice.csv"))

@@ -139,6 +139,9 @@ pub enum DisconnectCause {
     TransactionFailure,
     /// The node restarted while the leg was up; closed at its last heartbeat.
     NodeRestart,
+    /// The node's heartbeat stopped (killed, or cut off) while the leg was up: the
+    /// scheduler's reaper closed the leg at the node's last heartbeat.
+    NodeLost,
 }
 
 /// One caller's presence in one conference: the billed unit.
@@ -179,6 +182,11 @@ pub struct CallLeg {
     /// How the caller's audio reached the bridge, once left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<LegQuality>,
+    /// The media node that wrote the leg (the one the caller called); while the
+    /// leg is open it is what the reaper finds it by if that node is lost. `None`
+    /// on legs written before nodes had names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeId>,
 }
 
 /// A leg's reception figures, measured by the bridge over the leg.

@@ -109,7 +109,7 @@ pub use live::LiveParticipant;
 pub use node::{NodeHeartbeat, NodeId, NodeState, RoomLease};
 pub use phone_number::{ConferencePrompts, NumberAction, NumberKind, PhoneNumber};
 pub use queued_mail::{QueuedMail, QueuedMailKind};
-pub use recording::Recording;
+pub use recording::{Recording, RecordingSegment, RecordingState};
 pub use tax::{Province, Tax};
 pub use throttle::{Attempt, CallerSource, Limit};
 pub use user::{Email, PasswordHash, Role, User, authenticate};

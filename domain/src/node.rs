@@ -90,6 +90,10 @@ pub enum NodeState {
     Draining,
     /// Exited cleanly, every call ended and every CDR written.
     Stopped,
+    /// Lost (its heartbeat stopped without it saying it stopped): the scheduler's
+    /// reaper closed its open legs. A node that comes back overwrites this with
+    /// its next heartbeat.
+    Reaped,
 }
 
 /// A node's last word in the registry.
@@ -115,12 +119,24 @@ impl NodeHeartbeat {
     /// A heartbeat older than this is not fresh: the node may be gone (three
     /// heartbeats missed).
     pub const FRESH: TimeDelta = TimeDelta::seconds(15);
+    /// A serving node unheard for longer than this is lost: its open legs are
+    /// closed for it (six heartbeats missed, well past a store hiccup).
+    pub const LOST_AFTER: TimeDelta = TimeDelta::seconds(30);
 
     /// Whether the SIP entry may send it new calls at `now`: active, and heard
     /// from within [`Self::FRESH`] (a heartbeat from the future, a clock a little
     /// ahead, counts as fresh).
     pub fn is_dispatchable(&self, now: DateTime<Utc>) -> bool {
         self.state == NodeState::Active && now - self.heartbeat_at <= Self::FRESH
+    }
+
+    /// Whether the node is lost at `now`: it was serving (active or draining) and
+    /// has not been heard from for longer than `limit` (the reaper's, by default
+    /// [`Self::LOST_AFTER`]). A stopped node said it stopped; a reaped one was
+    /// dealt with.
+    pub fn is_lost(&self, now: DateTime<Utc>, limit: TimeDelta) -> bool {
+        matches!(self.state, NodeState::Active | NodeState::Draining)
+            && now - self.heartbeat_at > limit
     }
 }
 
@@ -204,6 +220,18 @@ mod tests {
         assert!(!heartbeat(NodeState::Active, stale).is_dispatchable(now));
         assert!(!heartbeat(NodeState::Draining, now).is_dispatchable(now));
         assert!(!heartbeat(NodeState::Stopped, now).is_dispatchable(now));
+    }
+
+    #[test]
+    fn a_serving_node_unheard_past_the_limit_is_lost() {
+        let now = Utc::now();
+        let limit = NodeHeartbeat::LOST_AFTER;
+        let old = now - limit - TimeDelta::seconds(1);
+        assert!(heartbeat(NodeState::Active, old).is_lost(now, limit));
+        assert!(heartbeat(NodeState::Draining, old).is_lost(now, limit));
+        assert!(!heartbeat(NodeState::Active, now - limit).is_lost(now, limit));
+        assert!(!heartbeat(NodeState::Stopped, old).is_lost(now, limit));
+        assert!(!heartbeat(NodeState::Reaped, old).is_lost(now, limit));
     }
 
     #[test]

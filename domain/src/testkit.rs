@@ -99,6 +99,7 @@ pub fn leg(
         left_at: None,
         cause: None,
         quality: None,
+        node: None,
     }
 }
 

@@ -259,6 +259,7 @@ async fn ensure_last_months_calls(
             left_at: None,
             cause: None,
             quality: None,
+            node: None,
         };
         leg.close(
             joined_at + Duration::seconds(secs),

@@ -30,10 +30,13 @@ use serde_json::{Value, json};
 
 use teleconf_adapters::store::conformance::create_conference;
 use teleconf_adapters::store::dynamo::DynamoStore;
-use teleconf_adapters::store::{AccountStore, CdrStore, ControlStore, UserStore};
+use teleconf_adapters::store::{AccountStore, CdrStore, ControlStore, NodeStore, UserStore};
 use teleconf_domain::billing::usage::synthetic_leg;
 use teleconf_domain::testkit::unique_email;
-use teleconf_domain::{Account, CallerRole, Role, User, YearMonth};
+use teleconf_domain::{
+    Account, CallLeg, CallerRole, DisconnectCause, NodeHeartbeat, NodeId, NodeState, Role, User,
+    YearMonth,
+};
 use teleconf_mailer::change::Change;
 use teleconf_mailer::stream::StreamReader;
 use teleconf_media_node::shell::metrics;
@@ -962,6 +965,36 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
         ));
     }
 
+    // A node lost an hour ago with a caller on the line: the tick's reaper closes
+    // the leg under the scheduler's role.
+    let lost: NodeId = format!("lost-{}", uuid::Uuid::new_v4()).parse().unwrap();
+    let lost_at = now - Days::hours(1);
+    let lost_leg = CallLeg {
+        left_at: None,
+        cause: None,
+        quality: None,
+        node: Some(lost.clone()),
+        ..synthetic_leg(
+            &account,
+            conference.id,
+            conference.number.clone(),
+            lost_at - Days::minutes(5),
+            0,
+        )
+    };
+    store.put_leg(&lost_leg).await.expect("the lost node's leg");
+    store
+        .put_heartbeat(&NodeHeartbeat {
+            node_id: lost.clone(),
+            sip: "10.0.0.9:5060".parse().unwrap(),
+            state: NodeState::Active,
+            calls: 1,
+            participants: 1,
+            heartbeat_at: lost_at,
+        })
+        .await
+        .expect("the lost node's heartbeat");
+
     // The scheduler, on the event its schedule sends.
     let schedule = stack["not_emulated"]
         .as_object()
@@ -1007,6 +1040,18 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     problems.check(ticked == 200, || {
         format!("the scheduler's tick failed: {answer}")
     });
+    let reaped = store
+        .legs_of_conference(conference.id)
+        .await
+        .expect("the legs")
+        .into_iter()
+        .find(|l| l.id == lost_leg.id);
+    problems.check(
+        reaped.as_ref().is_some_and(|l| {
+            l.cause == Some(DisconnectCause::NodeLost) && l.left_at == Some(lost_at)
+        }),
+        || format!("the tick did not reap the lost node's leg: {reaped:?}"),
+    );
 
     // Logs: JSON, no colour, the request or call named.
     for logical in [

@@ -2,12 +2,17 @@
 //! `scheduled → open → running → ended` on ticks at chosen instants (the tick's instant
 //! is the event's `time`), each transition written once whatever the ticks' order or
 //! repetition; its end queues the attendance report, which the mailer sends from the
-//! table's stream with every leg.
+//! table's stream with every leg. A media node whose heartbeat stopped is reaped
+//! by the tick: its callers' legs closed once, at its last heartbeat.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use teleconf_adapters::store::{CdrStore, LifecycleStore};
-use teleconf_domain::{CallerRole, ConferenceId, ConferenceStatus, QueuedMailKind};
+use teleconf_adapters::store::{CdrStore, LifecycleStore, NodeStore};
+use teleconf_domain::{
+    CallerRole, ConferenceId, ConferenceStatus, DisconnectCause, NodeHeartbeat, NodeId, NodeState,
+    QueuedMailKind,
+};
+use teleconf_scheduler::reap;
 use teleconf_tests::api::World;
 use teleconf_tests::lambdas::{MailLoop, scheduler_deps, tick};
 use teleconf_tests::outbox;
@@ -207,4 +212,60 @@ async fn the_attendance_report_lists_every_leg_of_the_conference() {
             .count(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_lost_nodes_callers_are_closed_once_by_the_reaper_and_the_conference_ends() {
+    let w = World::new().await;
+    let d = scheduler_deps(&w.api.stack);
+    let store = &w.api.stack.store;
+    let (id, start, end, conf) = conference(&w, "Nœud perdu", 70).await;
+    let node: NodeId = format!("lost-{id}").parse().unwrap();
+    let mut on_node = Vec::new();
+    for minutes in [1, 2] {
+        let mut leg = w
+            .put_open_leg(&conf, start + Duration::minutes(minutes))
+            .await;
+        leg.node = Some(node.clone());
+        store.put_leg(&leg).await.unwrap();
+        on_node.push(leg);
+    }
+    let last = start + Duration::minutes(40);
+    let beat = NodeHeartbeat {
+        node_id: node.clone(),
+        sip: "10.0.0.7:5060".parse().unwrap(),
+        state: NodeState::Active,
+        calls: 2,
+        participants: 2,
+        heartbeat_at: last,
+    };
+    store.put_heartbeat(&beat).await.unwrap();
+    assert_eq!(store.open_legs_of_node(&node).await.unwrap().len(), 2);
+
+    // Two reapers at once (the tick's, for this node only: a tick hours ahead
+    // would take the live nodes of the other tests for lost): each leg closed
+    // once, the node reaped.
+    let (a, b) = tokio::join!(reap(&d, &beat), reap(&d, &beat));
+    assert_eq!(a.unwrap() + b.unwrap(), 2);
+    let legs = store.legs_of_conference(id).await.unwrap();
+    assert_eq!(legs.len(), 2);
+    for leg in &legs {
+        assert_eq!(leg.cause, Some(DisconnectCause::NodeLost));
+        assert_eq!(leg.left_at, Some(last), "closed at the last heartbeat");
+    }
+    assert!(store.open_legs_of_node(&node).await.unwrap().is_empty());
+    let reaped = store.heartbeat(&node).await.unwrap().unwrap();
+    assert_eq!(reaped.state, NodeState::Reaped);
+    assert!(!reaped.is_lost(end, Duration::seconds(30)), "reaped once");
+
+    // The node comes back on its spool and closes the same legs itself: no change.
+    for leg in &on_node {
+        let mut replayed = leg.clone();
+        replayed.close(last + Duration::seconds(3), DisconnectCause::NodeRestart);
+        store.put_leg(&replayed).await.unwrap();
+    }
+    assert_eq!(store.legs_of_conference(id).await.unwrap(), legs);
+    // Nobody left on the line: the conference ends as any other.
+    tick(&d, end + Duration::minutes(1)).await;
+    assert_eq!(status(&w, id).await, Some(ConferenceStatus::Ended));
 }

@@ -108,6 +108,24 @@ async fn an_ip_phone_belongs_to_one_account() {
 }
 
 #[tokio::test]
+async fn a_nodes_open_legs_are_found_and_closed_once() {
+    let stack = Stack::new().await;
+    conformance::a_nodes_open_legs_are_found_and_closed_once(&stack.store).await;
+}
+
+#[tokio::test]
+async fn a_lost_nodes_recordings_are_found_and_cut_once() {
+    let stack = Stack::new().await;
+    conformance::a_lost_nodes_recordings_are_found_and_cut_once(&stack.store).await;
+}
+
+#[tokio::test]
+async fn a_lost_node_is_marked_reaped_once_unless_it_came_back() {
+    let stack = Stack::new().await;
+    conformance::a_lost_node_is_marked_reaped_once_unless_it_came_back(&stack.store).await;
+}
+
+#[tokio::test]
 async fn a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed() {
     let stack = Stack::new().await;
     conformance::a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed(&stack.store).await;

@@ -457,6 +457,7 @@ impl World {
             left_at: None,
             cause: None,
             quality: None,
+            node: None,
         }
     }
 
@@ -496,6 +497,9 @@ impl World {
             started_at: Utc::now() - Duration::hours(3),
             duration_ms: 300,
             size_bytes: wav.len() as u64,
+            state: teleconf_domain::RecordingState::Complete,
+            segments: Vec::new(),
+            node: None,
         };
         self.api
             .stack

@@ -98,10 +98,14 @@ impl MailLoop {
     }
 }
 
-/// The scheduler's dependencies over `stack`.
+/// The scheduler's dependencies over `stack`, its reaper off: the tests tick at
+/// chosen instants, hours from now, over a table the live media nodes of other
+/// tests heartbeat into, and such a tick would take them all for lost. A test of
+/// the reaper sets `lost_after` and ticks at the present.
 pub fn scheduler_deps(stack: &Stack) -> teleconf_scheduler::Deps {
     teleconf_scheduler::Deps {
-        store: Arc::new(stack.store.clone()),
+        lost_after: chrono::TimeDelta::MAX,
+        ..teleconf_scheduler::Deps::new(Arc::new(stack.store.clone()))
     }
 }
 

@@ -37,9 +37,11 @@ use crate::stack::{Stack, built_binary};
 /// other process's node).
 const PORTS_PER_NODE: u16 = 200;
 
-/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`, and
-/// the accounts' IP phones read every second (a test sees a change at once).
-pub fn node_vars(spool: &Path) -> [(&'static str, String); 6] {
+/// A node's settings: loopback, a free SIP port, its own RTP block, `spool`,
+/// the accounts' IP phones read every second (a test sees a change at once),
+/// and its RTP on io_uring (`TELECONF_MEDIA_IO` of the test's environment picks
+/// another path for the whole run: `epoll`).
+pub fn node_vars(spool: &Path) -> [(&'static str, String); 7] {
     static NEXT_BLOCK: std::sync::OnceLock<AtomicU16> = std::sync::OnceLock::new();
     let first = || AtomicU16::new((uuid::Uuid::new_v4().as_u128() % 50) as u16);
     let block = NEXT_BLOCK
@@ -60,6 +62,10 @@ pub fn node_vars(spool: &Path) -> [(&'static str, String); 6] {
         ),
         ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
         ("TELECONF_IP_PHONES_REFRESH_SECS", "1".to_string()),
+        (
+            "TELECONF_MEDIA_IO",
+            std::env::var("TELECONF_MEDIA_IO").unwrap_or_else(|_| "io_uring".to_string()),
+        ),
     ]
 }
 

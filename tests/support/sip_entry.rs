@@ -3,10 +3,13 @@
 //! processes on their own SIP ports and RTP blocks heartbeating into a stack's
 //! table (and cascading to each other's rooms: they share a cascade secret), and `teleconf-dispatcher-sync` listing them for Kamailio. Each
 //! process is killed when the entry is dropped; its directory (the list, the
-//! logs) is kept when a test fails.
+//! logs) is kept when a test fails. The tests holding an entry take turns: the
+//! registry is the table's, which every test of the run shares, and each entry's
+//! dispatcher sync lists every node heartbeating there.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -26,6 +29,10 @@ const CASCADE_SECRET: &str = "the test nodes' cascade secret";
 /// Seconds between Kamailio's OPTIONS probes.
 const PING_INTERVAL: u32 = 1;
 
+/// Seconds of a recording segment on the nodes: a test that kills a node finds
+/// segments in S3 after a few seconds, not minutes.
+pub const RECORDING_SEGMENT_SECS: u64 = 2;
+
 /// One media node behind the entry.
 #[derive(Debug)]
 pub struct EntryNode {
@@ -35,6 +42,9 @@ pub struct EntryNode {
     pub sip: SocketAddr,
     child: Child,
 }
+
+/// The turn of the one entry running at a time.
+static TURN: LazyLock<Arc<tokio::sync::Mutex<()>>> = LazyLock::new(Arc::default);
 
 /// Kamailio, its nodes and the dispatcher sync.
 #[derive(Debug)]
@@ -47,6 +57,8 @@ pub struct SipEntry {
     kamailio: Child,
     sync: Child,
     dir: ScratchDir,
+    /// Held until the entry is dropped (its processes killed).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl SipEntry {
@@ -63,6 +75,7 @@ impl SipEntry {
         count: usize,
         sync_dynamodb: Option<String>,
     ) -> anyhow::Result<Self> {
+        let turn = TURN.clone().lock_owned().await;
         let dir = ScratchDir::new("sip-entry")?;
         let mut nodes = Vec::new();
         for i in 1..=count {
@@ -78,6 +91,10 @@ impl SipEntry {
                 .env("TELECONF_NODE_SOURCES", "127.0.0.1")
                 .env("TELECONF_CASCADE_SECRET", CASCADE_SECRET)
                 .env("TELECONF_DRAIN_GRACE_SECS", "600")
+                .env(
+                    "TELECONF_RECORDING_SEGMENT_SECS",
+                    RECORDING_SEGMENT_SECS.to_string(),
+                )
                 .env("RUST_LOG", "info")
                 .stdout(Stdio::piped())
                 .stderr(std::fs::File::create(dir.join(&format!("node-{i}.log")))?)
@@ -167,6 +184,7 @@ impl SipEntry {
             kamailio,
             sync,
             dir,
+            _turn: turn,
         };
         let all: Vec<SocketAddr> = entry.nodes.iter().map(|n| n.sip).collect();
         entry
@@ -277,6 +295,15 @@ impl SipEntry {
             .args(["-TERM", &pid.to_string()])
             .status()?;
         anyhow::ensure!(status.success(), "kill -TERM {pid}");
+        Ok(())
+    }
+
+    /// Kills node `i` outright (SIGKILL, `kill -9`): no BYE, no last heartbeat,
+    /// no upload; what it left on its disk stays there.
+    pub async fn kill(&mut self, i: usize) -> anyhow::Result<()> {
+        let child = &mut self.nodes[i].child;
+        child.start_kill().context("kill -9 the node")?;
+        child.wait().await?;
         Ok(())
     }
 

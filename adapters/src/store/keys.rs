@@ -88,7 +88,17 @@ pub fn leg(conference: ConferenceId, leg: LegId) -> Key {
 pub fn legs_of_month(account: AccountId, month: YearMonth) -> String {
     format!("ACCOUNT#{account}#MONTH#{month}")
 }
-/// A leg's sort key in the by-month index.
+/// The by-account index partition of a node's open legs: a sparse index, since
+/// only an open leg written by a named node carries it (the reaper's lookup).
+pub fn open_legs_of_node(node: &teleconf_domain::NodeId) -> String {
+    format!("NODE#{node}#OPEN")
+}
+/// The by-month index partition of the recordings a node is making: sparse, as a
+/// recording carries it only while recording (the reaper's lookup).
+pub fn recordings_of_node(node: &teleconf_domain::NodeId) -> String {
+    format!("NODE#{node}#REC")
+}
+/// A leg's sort key in the by-month index (and among its node's open legs).
 pub fn leg_by_join(joined: DateTime<Utc>, leg: LegId) -> String {
     format!("{}#{leg}", instant(joined))
 }

@@ -14,10 +14,10 @@
 //! | access number   | `NUMBER#<e164>`        | `NUMBER`        | `ACCOUNT#<account>` / `NUMBER#<e164>`          |                                                      |
 //! | conference      | `CONF#<id>`            | `CONF`          | `ACCOUNT#<account>` / `CONF#<start>#<id>`      |                                                      |
 //! | conference-number key | `CONFNUM#<number>` | `CONFNUM`     |                                               |                                                      |
-//! | CDR leg         | `CONF#<conference id>` | `LEG#<leg id>`  |                                               | `ACCOUNT#<account>#MONTH#<YYYY-MM>` / `<joined>#<leg id>` |
+//! | CDR leg         | `CONF#<conference id>` | `LEG#<leg id>`  | while open: `NODE#<node id>#OPEN` / `<joined>#<leg id>` | `ACCOUNT#<account>#MONTH#<YYYY-MM>` / `<joined>#<leg id>` |
 //! | owner counter   | `ACCOUNT#<id>`         | `OWNERS`        |                                               |                                                      |
 //! | activity        | `ACCOUNT#<account>`    | `ACTIVITY#<id>` |                                               |                                                      |
-//! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  |                                                      |
+//! | recording       | `REC#<id>`             | `REC`           | `ACCOUNT#<account>` / `REC#<conference>#<id>`  | while recording: `NODE#<node id>#REC` / `<id>`       |
 //! | invoice         | `ACCOUNT#<account>`    | `INVOICE#<YYYY-MM>` |                                           |                                                      |
 //! | invitation      | `CONF#<conference id>` | `INVITE#<id>`   |                                               |                                                      |
 //! | live caller     | `CONF#<conference id>` | `LIVE#<leg id>` |                                               | (expires through `ttl`: a day)                       |
@@ -44,6 +44,11 @@
 //!   GetItems. Changing a user's e-mail moves the key in one transaction.
 //! - **CDRs by conference**: Query `pk = CONF#<id>`, `begins_with(sk, "LEG#")`.
 //! - **CDRs by account-month**: Query `gsi2` on `ACCOUNT#<account>#MONTH#<YYYY-MM>`.
+//! - **a node's recordings in progress** (the reaper): Query `gsi2` on
+//!   `NODE#<node id>#REC`, sparse like the open legs.
+//! - **a node's open legs** (the scheduler's reaper): Query `gsi1` on
+//!   `NODE#<node id>#OPEN`; a sparse index, as a leg carries those keys only while
+//!   open, so the lookup reads the lost node's live legs, never its history.
 //! - **an account keeps an owner**: an owner counter item moves in the same
 //!   transaction as every write that adds, demotes or removes an owner; the
 //!   decrement is conditional on `owners > 1`.
@@ -91,7 +96,7 @@ use crate::error::Result;
 use teleconf_domain::{
     Account, AccountId, Activity, Attempt, CallLeg, Conference, ConferenceControl, ConferenceId,
     ConferenceNumber, ControlId, E164, Email, IntroCode, IntroGrant, Invitation, Invoice, LegId,
-    Limit, LiveParticipant, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
+    Limit, LiveParticipant, NodeId, PhoneNumber, Recording, RecordingId, User, UserId, YearMonth,
 };
 
 pub use ip_phones::IpPhoneStore;
@@ -175,6 +180,12 @@ pub trait CdrStore: Send + Sync {
     async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>>;
     /// The legs an account is billed for in `month`, in join order.
     async fn legs_of_month(&self, account: AccountId, month: YearMonth) -> Result<Vec<CallLeg>>;
+    /// The open legs `node` wrote, in join order.
+    async fn open_legs_of_node(&self, node: &NodeId) -> Result<Vec<CallLeg>>;
+    /// Writes `leg`, closed, only if the stored leg is still open: true if this
+    /// call closed it, false if it was closed already (or is not stored). The
+    /// reaper's write: exactly one close wins, whoever comes second changes nothing.
+    async fn close_open_leg(&self, leg: &CallLeg) -> Result<bool>;
 }
 
 /// The activity feed.
@@ -199,6 +210,15 @@ pub trait RecordingStore: Send + Sync {
         account: AccountId,
         conference: Option<ConferenceId>,
     ) -> Result<Vec<Recording>>;
+    /// The recordings `node` is still making ([`RecordingState::Recording`]).
+    ///
+    /// [`RecordingState::Recording`]: teleconf_domain::RecordingState::Recording
+    async fn recordings_of_node(&self, node: &NodeId) -> Result<Vec<Recording>>;
+    /// Marks a lost node's recording [`RecordingState::Cut`] to the segments it
+    /// lists, only if the stored one is still recording: true if this call cut it.
+    ///
+    /// [`RecordingState::Cut`]: teleconf_domain::RecordingState::Cut
+    async fn cut_recording(&self, recording: &Recording) -> Result<bool>;
 }
 
 /// Issued invoices.

@@ -22,4 +22,8 @@ pub trait NodeStore: Send + Sync {
     async fn heartbeat(&self, node: &NodeId) -> Result<Option<NodeHeartbeat>>;
     /// Every node's last heartbeat, by node id.
     async fn heartbeats(&self) -> Result<Vec<NodeHeartbeat>>;
+    /// Marks a lost node [`NodeState::Reaped`](teleconf_domain::NodeState::Reaped),
+    /// only if its stored heartbeat is still `last` (a node that came back and
+    /// wrote a newer one stays as it said): true if this call marked it.
+    async fn mark_reaped(&self, last: &NodeHeartbeat) -> Result<bool>;
 }

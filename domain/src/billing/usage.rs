@@ -227,6 +227,7 @@ pub fn synthetic_leg(
         left_at: None,
         cause: None,
         quality: None,
+        node: None,
     };
     leg.close(
         joined + chrono::Duration::milliseconds(duration_ms),

@@ -8,7 +8,7 @@ use super::Branding;
 use super::attendance::hms;
 use super::confirmation::Rendered;
 use super::{escape_html, layout};
-use crate::{Conference, Language, Recording};
+use crate::{Conference, Language, Recording, RecordingState};
 
 /// What to announce.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +43,7 @@ impl RecordingReady<'_> {
         let title = layout::conference_title(c, self.time_zone, self.language);
         let quoted = layout::quoted(&c.description, self.language);
         let length = hms(self.recording.duration_ms);
-        let (subject, ready, open) = match self.language {
+        let (subject, mut ready, open) = match self.language {
             Language::Fr => (
                 format!("Enregistrement disponible – {title}"),
                 format!(
@@ -61,6 +61,18 @@ impl RecordingReady<'_> {
                 "To play or download it, open the customer portal:",
             ),
         };
+        if self.recording.state == RecordingState::Cut {
+            ready.push_str(match self.language {
+                Language::Fr => {
+                    " Le serveur de la conférence a été perdu en cours de route : \
+                     l'enregistrement s'arrête à la dernière minute conservée."
+                }
+                Language::En => {
+                    " The conference's media server was lost on the way: the recording \
+                     stops at the last minute kept."
+                }
+            });
+        }
         let link = self.link();
         let text = format!(
             "{}\n\n{ready}\n\n{open}\n{link}\n{}",

@@ -136,9 +136,12 @@ fn attendance_report() {
     }
 }
 
-#[test]
-fn recording_ready() {
-    let c = seed_conference();
+/// The recording-ready mail of a 96-minute recording of `c` in `state`, in `lang`.
+fn recording_ready_mail(
+    c: &crate::Conference,
+    state: crate::RecordingState,
+    lang: Language,
+) -> super::confirmation::Rendered {
     let rec = Recording {
         id: RecordingId::new(),
         account_id: c.account_id,
@@ -146,22 +149,43 @@ fn recording_ready() {
         started_at: at(9, 26, 4),
         duration_ms: (Duration::minutes(96) + Duration::seconds(26)).num_milliseconds() as u64,
         size_bytes: 92_000_000,
+        state,
+        segments: Vec::new(),
+        node: None,
     };
+    RecordingReady {
+        conference: c,
+        recording: &rec,
+        portal_url: "https://portail.example",
+        time_zone: Toronto,
+        language: lang,
+        branding: &Branding::default(),
+    }
+    .render()
+}
+
+#[test]
+fn recording_ready() {
+    let c = seed_conference();
     for (lang, name) in [(Language::Fr, "fr"), (Language::En, "en")] {
-        let r = RecordingReady {
-            conference: &c,
-            recording: &rec,
-            portal_url: "https://portail.example",
-            time_zone: Toronto,
-            language: lang,
-            branding: &Branding::default(),
-        }
-        .render();
+        let r = recording_ready_mail(&c, crate::RecordingState::Complete, lang);
         let text = r.text.replace(&c.id.to_string(), "<conference id>");
         insta::assert_snapshot!(
             format!("recording_ready_{name}"),
             format!("Subject: {}\n\n{text}", r.subject)
         );
         assert!(!r.html.contains("s3"), "never a raw S3 URL");
+    }
+}
+
+#[test]
+fn a_cut_recording_says_it_stops_at_the_last_minute_kept() {
+    let c = seed_conference();
+    for (lang, said) in [
+        (Language::Fr, "s'arrête à la dernière minute conservée"),
+        (Language::En, "stops at the last minute kept"),
+    ] {
+        let r = recording_ready_mail(&c, crate::RecordingState::Cut, lang);
+        assert!(r.text.contains(said), "{}", r.text);
     }
 }

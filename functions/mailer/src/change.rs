@@ -23,7 +23,8 @@ pub enum Change {
     Cancelled(Box<Conference>),
     /// Someone was invited.
     Invited(Invitation),
-    /// A recording was stored.
+    /// A recording became ready to hear: stored whole, or cut to its segments by
+    /// the reaper (once: the segments stored while it records mail nothing).
     Recorded(Recording),
     /// The scheduler queued a mail.
     Queued(QueuedMail),
@@ -92,7 +93,12 @@ impl Change {
             }
             ("REMOVE", _, Some(Entity::Conference(c))) => Change::Cancelled(c),
             ("INSERT", Some(Entity::Invitation(i)), _) => Change::Invited(i),
-            ("INSERT", Some(Entity::Recording(r)), _) => Change::Recorded(r),
+            ("INSERT" | "MODIFY", Some(Entity::Recording(r)), old)
+                if r.is_ready()
+                    && !matches!(old, Some(Entity::Recording(ref was)) if was.is_ready()) =>
+            {
+                Change::Recorded(r)
+            }
             ("INSERT", Some(Entity::QueuedMail(m)), _) => Change::Queued(m),
             ("INSERT", Some(Entity::Invoice(i)), _) => Change::Invoiced(i),
             _ => Change::Nothing,

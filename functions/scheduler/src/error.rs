@@ -6,11 +6,11 @@ pub enum SchedulerError {
     /// The event carries no `time`: the tick has no instant to act at.
     #[error("the scheduled event has no time")]
     NoTime,
-    /// The store failed for some conferences (the others were handled); the next tick,
-    /// or the invocation's retry, catches up.
-    #[error("{failed} conference(s) not handled: {first}")]
+    /// The store failed for some conferences or lost nodes (the others were
+    /// handled); the next tick, or the invocation's retry, catches up.
+    #[error("{failed} conference(s) or lost node(s) not handled: {first}")]
     Store {
-        /// How many conferences failed.
+        /// How many conferences or nodes failed.
         failed: usize,
         /// The first failure.
         first: teleconf_adapters::Error,

@@ -25,4 +25,4 @@ pub mod tick;
 
 pub use error::SchedulerError;
 pub use teleconf_domain::conference::EARLY_ACCESS;
-pub use tick::{Deps, LOOKBACK, SchedulerStore, TickReport, handle, scheduled_event};
+pub use tick::{Deps, LOOKBACK, SchedulerStore, TickReport, handle, reap, scheduled_event};

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use chrono::{DateTime, Duration, Utc};
-use teleconf_adapters::store::{AccountStore, CdrStore, ConferenceStore, LifecycleStore};
+use chrono::{DateTime, Duration, TimeDelta, Utc};
+use teleconf_adapters::store::{
+    AccountStore, CdrStore, ConferenceStore, LifecycleStore, LiveStore, NodeStore, RecordingStore,
+};
 use teleconf_domain::conference::EARLY_ACCESS;
 use teleconf_domain::{
-    Callers, Conference, ConferenceId, ConferenceStatus, Lifecycle, QueuedMail, QueuedMailKind,
-    Step,
+    Callers, Conference, ConferenceId, ConferenceStatus, DisconnectCause, Lifecycle, NodeHeartbeat,
+    NodeId, QueuedMail, QueuedMailKind, Step,
 };
 
 use crate::error::SchedulerError;
@@ -18,15 +20,40 @@ use crate::error::SchedulerError;
 pub const LOOKBACK: Duration = Duration::hours(48);
 
 /// What the scheduler reads and writes.
-pub trait SchedulerStore: AccountStore + ConferenceStore + CdrStore + LifecycleStore {}
+pub trait SchedulerStore:
+    AccountStore + ConferenceStore + CdrStore + LifecycleStore + NodeStore + LiveStore + RecordingStore
+{
+}
 
-impl<T> SchedulerStore for T where T: AccountStore + ConferenceStore + CdrStore + LifecycleStore {}
+impl<T> SchedulerStore for T where
+    T: AccountStore
+        + ConferenceStore
+        + CdrStore
+        + LifecycleStore
+        + NodeStore
+        + LiveStore
+        + RecordingStore
+{
+}
 
 /// What the handler needs, built once in `main`.
 #[derive(Clone)]
 pub struct Deps {
     /// The table.
     pub store: Arc<dyn SchedulerStore>,
+    /// How long a serving media node may go unheard before it is lost and reaped
+    /// (`TELECONF_NODE_LOST_SECS`, default [`NodeHeartbeat::LOST_AFTER`]).
+    pub lost_after: TimeDelta,
+}
+
+impl Deps {
+    /// The handler's needs on `store`, with the default limit for a lost node.
+    pub fn new(store: Arc<dyn SchedulerStore>) -> Self {
+        Self {
+            store,
+            lost_after: NodeHeartbeat::LOST_AFTER,
+        }
+    }
 }
 
 impl std::fmt::Debug for Deps {
@@ -42,6 +69,8 @@ pub struct TickReport {
     pub examined: usize,
     /// Transitions this tick wrote, in order.
     pub written: Vec<(ConferenceId, Step)>,
+    /// Lost nodes this tick reaped, each with the number of open legs it closed.
+    pub reaped: Vec<(NodeId, usize)>,
 }
 
 /// The EventBridge scheduled event for a tick at `time`, as AWS sends it (the local
@@ -55,11 +84,22 @@ pub fn scheduled_event(time: DateTime<Utc>) -> EventBridgeEvent {
     event
 }
 
-/// Handles one tick: every conference in play moved to its current status.
+/// Handles one tick: the lost media nodes reaped first (their callers' legs
+/// closed, so their conferences can end), then every conference in play moved to
+/// its current status.
 pub async fn handle(event: &EventBridgeEvent, deps: &Deps) -> Result<TickReport, SchedulerError> {
     let now = event.time.ok_or(SchedulerError::NoTime)?;
     let mut report = TickReport::default();
     let mut failures = Vec::new();
+    for node in deps.store.heartbeats().await? {
+        if !node.is_lost(now, deps.lost_after) {
+            continue;
+        }
+        match reap(deps, &node).await {
+            Ok(closed) => report.reaped.push((node.node_id, closed)),
+            Err(e) => failures.push(e),
+        }
+    }
     for account in deps.store.accounts().await? {
         let conferences = match deps
             .store
@@ -87,6 +127,34 @@ pub async fn handle(event: &EventBridgeEvent, deps: &Deps) -> Result<TickReport,
         None => Ok(report),
         Some(first) => Err(SchedulerError::Store { failed, first }),
     }
+}
+
+/// Reaps a lost node: closes each of its open legs at its last heartbeat as
+/// `node_lost` (only if still open: a second reaper, or the node closing them
+/// itself after a restart, changes nothing), takes its callers off the live view,
+/// cuts its recordings in progress to the segments they list, then marks it reaped (only if it has not come back meanwhile). Returns the legs
+/// this call closed. A failure midway leaves the node unmarked: the next tick
+/// finishes the job.
+pub async fn reap(deps: &Deps, node: &NodeHeartbeat) -> Result<usize, teleconf_adapters::Error> {
+    let mut closed = 0;
+    for mut leg in deps.store.open_legs_of_node(&node.node_id).await? {
+        leg.close(node.heartbeat_at, DisconnectCause::NodeLost);
+        if deps.store.close_open_leg(&leg).await? {
+            closed += 1;
+            tracing::warn!(node = %node.node_id, leg = %leg.id, conference = %leg.conference_id, left_at = %node.heartbeat_at, "lost node: leg closed at its last heartbeat");
+        }
+        deps.store.remove_live(leg.conference_id, leg.id).await?;
+    }
+    // Its recordings end at the last segment it uploaded.
+    for recording in deps.store.recordings_of_node(&node.node_id).await? {
+        if deps.store.cut_recording(&recording).await? {
+            tracing::warn!(node = %node.node_id, recording = %recording.id, conference = %recording.conference_id, segments = recording.segments.len(), "lost node: recording cut to its segments kept");
+        }
+    }
+    if deps.store.mark_reaped(node).await? {
+        tracing::warn!(node = %node.node_id, last_heartbeat = %node.heartbeat_at, legs = closed, "lost node reaped");
+    }
+    Ok(closed)
 }
 
 /// Writes the transitions due for `conference`; returns those this call wrote.
@@ -135,8 +203,8 @@ mod tests {
     use chrono::TimeZone;
     use teleconf_adapters::store::memory::MemoryStore;
     use teleconf_domain::{
-        AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, DisconnectCause,
-        Language, Schedule, UserId,
+        AccessCodes, Account, CallLeg, CallerRole, CodeChoices, ConferenceNumber, Language,
+        NodeState, Recording, RecordingSegment, RecordingState, Schedule, UserId,
     };
 
     /// The sample EventBridge event: a tick at 2026-11-01T14:26:00Z.
@@ -176,9 +244,7 @@ mod tests {
     }
 
     fn deps(store: &Arc<MemoryStore>) -> Deps {
-        Deps {
-            store: store.clone(),
-        }
+        Deps::new(store.clone())
     }
 
     async fn join(store: &MemoryStore, c: &Conference, caller: &str, at: DateTime<Utc>) -> CallLeg {
@@ -302,6 +368,176 @@ mod tests {
         let report = handle(&tick_at(utc(14, 27)), &d).await.unwrap();
         assert_eq!(report.written[0].1.at, utc(14, 25));
         assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Open));
+    }
+
+    fn beat(node: &str, state: NodeState, at: DateTime<Utc>) -> NodeHeartbeat {
+        NodeHeartbeat {
+            node_id: node.parse().unwrap(),
+            sip: "10.0.0.7:5060".parse().unwrap(),
+            state,
+            calls: 1,
+            participants: 1,
+            heartbeat_at: at,
+        }
+    }
+
+    async fn join_on(
+        store: &MemoryStore,
+        c: &Conference,
+        caller: &str,
+        node: &str,
+        at: DateTime<Utc>,
+    ) -> CallLeg {
+        let mut leg = teleconf_domain::testkit::leg(c, caller, CallerRole::Participant, at);
+        leg.node = Some(node.parse().unwrap());
+        store.put_leg(&leg).await.unwrap();
+        leg
+    }
+
+    async fn stored(store: &MemoryStore, leg: &CallLeg) -> CallLeg {
+        let legs = store.legs_of_conference(leg.conference_id).await.unwrap();
+        legs.into_iter().find(|l| l.id == leg.id).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lost_nodes_legs_are_closed_once_at_its_last_heartbeat_and_the_conference_ends() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        handle(&tick_at(utc(14, 26)), &d).await.unwrap();
+        let alice = join_on(&store, &c, "+15145550101", "node-a", utc(14, 28)).await;
+        let bob = join_on(&store, &c, "+15145550102", "node-a", utc(14, 31)).await;
+        let last = Utc.with_ymd_and_hms(2026, 11, 1, 15, 10, 5).unwrap();
+        store
+            .put_heartbeat(&beat("node-a", NodeState::Active, last))
+            .await
+            .unwrap();
+        // Within the limit: a late heartbeat is not a lost node.
+        let report = handle(&tick_at(utc(15, 10)), &d).await.unwrap();
+        assert!(report.reaped.is_empty());
+        assert_eq!(stored(&store, &alice).await.left_at, None);
+
+        // Past the end, node A silent for an hour: its legs closed as node_lost at
+        // its last heartbeat, and the conference ends in the same tick.
+        let report = handle(&tick_at(utc(16, 10)), &d).await.unwrap();
+        assert_eq!(report.reaped, vec![("node-a".parse().unwrap(), 2)]);
+        for leg in [&alice, &bob] {
+            let leg = stored(&store, leg).await;
+            assert_eq!(leg.cause, Some(DisconnectCause::NodeLost));
+            assert_eq!(leg.left_at, Some(last));
+        }
+        assert_eq!(
+            stored(&store, &alice).await.duration_ms(),
+            Some(42 * 60_000 + 5_000),
+            "billed up to the last heartbeat"
+        );
+        let node = store.heartbeat(&"node-a".parse().unwrap()).await.unwrap();
+        assert_eq!(node.unwrap().state, NodeState::Reaped);
+        assert_eq!(status(&store, &c).await, Some(ConferenceStatus::Ended));
+
+        // Later ticks reap nothing again.
+        assert!(
+            handle(&tick_at(utc(16, 11)), &d)
+                .await
+                .unwrap()
+                .reaped
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn ticks_racing_over_a_lost_node_close_each_leg_once() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        for caller in ["+15145550101", "+15145550102", "+15145550103"] {
+            join_on(&store, &c, caller, "node-a", utc(14, 28)).await;
+        }
+        store
+            .put_heartbeat(&beat("node-a", NodeState::Draining, utc(14, 40)))
+            .await
+            .unwrap();
+        let (e1, e2) = (tick_at(utc(14, 45)), tick_at(utc(14, 45)));
+        let (a, b) = tokio::join!(handle(&e1, &d), handle(&e2, &d));
+        let closed: usize = [a.unwrap(), b.unwrap()]
+            .iter()
+            .flat_map(|r| r.reaped.iter().map(|(_, n)| n))
+            .sum();
+        assert_eq!(closed, 3);
+    }
+
+    #[tokio::test]
+    async fn a_node_restarting_on_its_spool_after_the_reaper_closes_nothing_twice() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        let alice = join_on(&store, &c, "+15145550101", "node-a", utc(14, 28)).await;
+        store
+            .put_heartbeat(&beat("node-a", NodeState::Active, utc(14, 40)))
+            .await
+            .unwrap();
+        handle(&tick_at(utc(14, 45)), &d).await.unwrap();
+        // The node comes back and replays its journal: the leg closed as node_restart
+        // at the heartbeat its spool kept (a little later than the table's).
+        let mut replayed = alice.clone();
+        replayed.close(utc(14, 41), DisconnectCause::NodeRestart);
+        store.put_leg(&replayed).await.unwrap();
+        let leg = stored(&store, &alice).await;
+        assert_eq!(leg.cause, Some(DisconnectCause::NodeLost));
+        assert_eq!(leg.left_at, Some(utc(14, 40)));
+    }
+
+    #[tokio::test]
+    async fn a_lost_nodes_recording_is_cut_to_the_segments_it_uploaded() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        let mut recording = Recording {
+            id: teleconf_domain::RecordingId::new(),
+            account_id: c.account_id,
+            conference_id: c.id,
+            started_at: utc(14, 30),
+            duration_ms: 0,
+            size_bytes: 0,
+            state: RecordingState::Recording,
+            segments: Vec::new(),
+            node: Some("node-a".parse().unwrap()),
+        };
+        recording.add_segment(RecordingSegment {
+            index: 0,
+            duration_ms: 60_000,
+            size_bytes: 960_044,
+        });
+        store.put_recording(&recording).await.unwrap();
+        store
+            .put_heartbeat(&beat("node-a", NodeState::Active, utc(14, 32)))
+            .await
+            .unwrap();
+        handle(&tick_at(utc(14, 40)), &d).await.unwrap();
+        let cut = store.recording(recording.id).await.unwrap().unwrap();
+        assert_eq!(cut.state, RecordingState::Cut);
+        assert_eq!(cut.segments, recording.segments);
+        assert_eq!(cut.duration_ms, 60_000);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_or_recently_heard_node_is_left_alone() {
+        let (store, c) = world().await;
+        let d = deps(&store);
+        let on_b = join_on(&store, &c, "+15145550101", "node-b", utc(14, 28)).await;
+        let on_c = join_on(&store, &c, "+15145550102", "node-c", utc(14, 28)).await;
+        for (node, state, at) in [
+            ("node-b", NodeState::Stopped, utc(14, 30)),
+            ("node-c", NodeState::Active, utc(14, 50)),
+        ] {
+            store.put_heartbeat(&beat(node, state, at)).await.unwrap();
+        }
+        let report = handle(&tick_at(utc(14, 50)), &d).await.unwrap();
+        assert!(report.reaped.is_empty(), "{report:?}");
+        assert_eq!(stored(&store, &on_b).await.left_at, None);
+        assert_eq!(stored(&store, &on_c).await.left_at, None);
+        let strict = Deps {
+            lost_after: TimeDelta::seconds(5),
+            ..deps(&store)
+        };
+        let report = handle(&tick_at(utc(14, 51)), &strict).await.unwrap();
+        assert_eq!(report.reaped, vec![("node-c".parse().unwrap(), 1)]);
     }
 
     #[tokio::test]

@@ -30,7 +30,7 @@
 //! to its depth, and never shrinks: the two phases' delays differ by their
 //! history.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use std::sync::Arc;
@@ -38,12 +38,13 @@ use std::sync::Arc;
 use teleconf_adapters::store::CdrStore;
 use teleconf_domain::NodeId;
 
+use crate::conferences_at;
 use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
 use crate::measure::{StepFigures, Window, measure_quiet};
 use crate::node_under_test::{
     NodeSetup, NodeUnderTest, Seeded, node_runtime, seed, wait_until_joined,
 };
-use crate::options::Options;
+use crate::options::{Options, Path};
 use crate::system::{MEMBER_THREADS, label_node_threads};
 
 /// The node that holds the rooms.
@@ -62,13 +63,17 @@ const MEMBER: NodeSetup = NodeSetup {
 
 pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     let per_core = options.steps.first().copied().unwrap_or(500);
-    let conferences = (per_core * options.node_cpus.len()).div_ceil(options.size);
+    let conferences = conferences_at(options, per_core);
+    let io = options
+        .node_io()
+        .context("--cascade needs a node path (io_uring or epoll)")?;
     let participants = conferences * options.size;
     let on_member = options.size - options.size.div_ceil(2);
     println!(
         "bench_media: cascade: owner and member nodes on CPU {:?} ({}), generator on CPU {:?}; \
          {participants} participants in {conferences} conferences of {} ({} talkers, on the owner), \
-         all on the owner, then {} of each on the member; {} s windows after {} s of settling",
+         all on the owner, then {} of each on the member; {} s windows after {} s of settling; \
+         RTP on {io}",
         options.node_cpus,
         if options.pin { "pinned" } else { "not pinned" },
         options.gen_cpus,
@@ -82,14 +87,16 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     // The member first: its threads are the only node threads when they are named.
     let member_runtime = node_runtime(options, &format!("{MEMBER_THREADS}node-rt"))?;
     let seeded = member_runtime.block_on(seed(2 * conferences, options.size))?;
-    let member = member_runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &MEMBER))?;
+    let member =
+        member_runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &MEMBER, io))?;
     label_node_threads(MEMBER_THREADS)?;
     let owner_runtime = node_runtime(options, "node-rt")?;
-    let owner = owner_runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &OWNER))?;
+    let owner = owner_runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &OWNER, io))?;
 
     let progress = Arc::new(Progress::default());
     let generator = GeneratorHandle::spawn(GeneratorSetup {
         node_sip: owner.sip,
+        bridge: None,
         access: seeded.access.clone(),
         size: options.size,
         talkers: options.talkers,
@@ -120,6 +127,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
             measure_quiet(
                 options,
                 &Window {
+                    path: Path::Node(io),
                     generator: &generator,
                     progress: &progress,
                     participants,
@@ -128,7 +136,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
             )
         };
         let local = phase(0..conferences, None)?;
-        hang_up(&generator, &progress)?;
+        generator.hang_up(&progress)?;
         let cascaded = phase(conferences..2 * conferences, Some(member.sip))?;
         Ok([local, cascaded])
     })();
@@ -139,26 +147,13 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         Err(error) => println!("bench_media: cascade not measured: {error:#}"),
     }
 
-    let _ = hang_up(&generator, &progress);
+    let _ = generator.hang_up(&progress);
     generator.stop();
     // Each node drains until its calls' last transactions end (Timer J): both at once.
     owner_runtime.block_on(async { tokio::join!(owner.stop(), member.stop()) });
     owner_runtime.shutdown_timeout(Duration::from_secs(2));
     member_runtime.shutdown_timeout(Duration::from_secs(2));
     phases.map(|_| ())
-}
-
-/// Hangs up every call and waits until the node answered every BYE.
-fn hang_up(generator: &GeneratorHandle, progress: &Progress) -> anyhow::Result<()> {
-    generator.send(Command::HangUp)?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while progress.live() > 0 {
-        if Instant::now() > deadline {
-            bail!("{} calls still up 20 s after the hang-up", progress.live());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
 }
 
 /// The owner held every room of `rooms` (no open leg names another node as its

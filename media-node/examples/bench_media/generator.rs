@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::f64::consts::TAU;
-use std::io::{IoSlice, IoSliceMut};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,17 +12,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, recvmmsg, sendmmsg,
-    setsockopt, sockopt,
-};
+use nix::sys::socket::{ControlMessageOwned, MultiHeaders, SockaddrIn, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
 
 use teleconf_domain::{CallerRole, Conference};
 use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
-use crate::system::{pin_current_thread, realtime_ns};
+use crate::system::{pin_current_thread, realtime_ns, receive_batch, send_batch};
 use crate::{BATCH, FRAME, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
 
 /// What the main thread asks of the generator.
@@ -40,8 +36,9 @@ pub(crate) enum Command {
     Stop,
 }
 
-/// The keys of a conference, and where its callers call.
-#[derive(Debug, Clone)]
+/// The keys of a conference, and where its callers call (none against the
+/// reference bridge: [`Dial::default`]).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Dial {
     pub(crate) number_keys: String,
     pub(crate) code_keys: String,
@@ -123,6 +120,9 @@ impl Progress {
 
 pub(crate) struct GeneratorSetup {
     pub(crate) node_sip: SocketAddr,
+    /// The reference bridge to stream to instead of calling the node: every
+    /// caller streams to it from the start, without SIP.
+    pub(crate) bridge: Option<SocketAddrV4>,
     pub(crate) access: String,
     pub(crate) size: usize,
     pub(crate) talkers: usize,
@@ -167,6 +167,19 @@ impl GeneratorHandle {
         harvest
             .recv_timeout(Duration::from_secs(10))
             .context("the generator's harvest")
+    }
+
+    /// Hangs up every call and waits until the node answered every BYE.
+    pub(crate) fn hang_up(&self, progress: &Progress) -> anyhow::Result<()> {
+        self.send(Command::HangUp)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while progress.live() > 0 {
+            if Instant::now() > deadline {
+                anyhow::bail!("{} calls still up 20 s after the hang-up", progress.live());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     pub(crate) fn stop(self) {
@@ -292,6 +305,7 @@ struct RoomLink {
 /// A datagram read from an RTP socket.
 struct Received {
     port: u16,
+    ssrc: u32,
     t_ns: i64,
     seq: u16,
     mix: Mix,
@@ -299,6 +313,9 @@ struct Received {
 
 struct Generator {
     node_sip: SocketAddr,
+    bridge: Option<SocketAddrV4>,
+    /// Caller by SSRC, against the reference bridge (one port for everyone).
+    by_ssrc: HashMap<u32, usize>,
     access: String,
     size: usize,
     talkers: usize,
@@ -337,6 +354,8 @@ impl Generator {
         let sip_local = sip.local_addr()?;
         Ok(Self {
             node_sip: setup.node_sip,
+            bridge: setup.bridge,
+            by_ssrc: HashMap::new(),
             access: setup.access,
             size: setup.size,
             talkers: setup.talkers,
@@ -436,6 +455,14 @@ impl Generator {
                     markers: std::mem::take(&mut self.sent_markers),
                 });
             }
+            Command::HangUp if self.bridge.is_some() => {
+                for caller in &mut self.callers {
+                    if caller.state == CallState::Keyed {
+                        caller.state = CallState::Ended;
+                        self.progress.ended.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
             Command::HangUp => {
                 self.to_invite.clear();
                 self.to_hang_up = (0..self.callers.len())
@@ -498,7 +525,17 @@ impl Generator {
                 arrivals: Vec::new(),
             });
             callers.push(index);
-            self.to_invite.push_back(index);
+            if let Some(bridge) = self.bridge {
+                // The reference bridge needs no call: the caller streams at once.
+                let caller = &mut self.callers[index];
+                caller.media = Some(bridge);
+                caller.state = CallState::Keyed;
+                self.by_ssrc.insert(caller.ssrc, index);
+                self.progress.answered.fetch_add(1, Ordering::Relaxed);
+                self.progress.keyed.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.to_invite.push_back(index);
+            }
         }
         self.rooms.push(RoomLink {
             socket,
@@ -858,32 +895,8 @@ impl Generator {
                 t_ns: realtime_ns(),
             });
         }
-        for (packets, addresses) in packets.chunks(BATCH).zip(addresses.chunks(BATCH)) {
-            let slices: Vec<[IoSlice<'_>; 1]> = packets.iter().map(|p| [IoSlice::new(p)]).collect();
-            let mut sent = 0;
-            while sent < slices.len() {
-                match sendmmsg(
-                    fd,
-                    &mut self.send_headers,
-                    &slices[sent..],
-                    &addresses[sent..],
-                    [] as [ControlMessage<'_>; 0],
-                    MsgFlags::empty(),
-                ) {
-                    Ok(results) => {
-                        let n = results.count();
-                        if n == 0 {
-                            break;
-                        }
-                        sent += n;
-                    }
-                    Err(Errno::EINTR) => continue,
-                    Err(error) => {
-                        eprintln!("bench_media: RTP send failed: {error}");
-                        break;
-                    }
-                }
-            }
+        if let Err(error) = send_batch(fd, &mut self.send_headers, &packets, &addresses) {
+            eprintln!("bench_media: RTP send failed: {error}");
         }
         Ok(())
     }
@@ -892,29 +905,14 @@ impl Generator {
         let fd = self.rooms[room].socket.as_raw_fd();
         loop {
             self.received.clear();
-            let count = {
-                let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
-                    .recv_buffers
-                    .iter_mut()
-                    .map(|buffer| [IoSliceMut::new(&mut buffer[..])])
-                    .collect();
-                let results = match recvmmsg(
-                    fd,
-                    &mut self.recv_headers,
-                    slices.iter_mut(),
-                    MsgFlags::MSG_DONTWAIT,
-                    None,
-                ) {
-                    Ok(results) => results,
-                    Err(Errno::EAGAIN | Errno::EINTR) => return Ok(()),
-                    Err(Errno::ECONNREFUSED) => continue,
-                    Err(error) => return Err(error.into()),
-                };
-                let mut count = 0;
-                for message in results {
-                    count += 1;
+            let (frames, received) = (&self.frames, &mut self.received);
+            let count = receive_batch(
+                fd,
+                &mut self.recv_headers,
+                &mut self.recv_buffers,
+                |message, data| {
                     let Some(port) = message.address.map(|a| a.port()) else {
-                        continue;
+                        return;
                     };
                     let t_ns = message
                         .cmsgs()
@@ -928,12 +926,8 @@ impl Generator {
                             })
                         })
                         .unwrap_or_else(realtime_ns);
-                    let Some(data) = message.iovs().next() else {
-                        continue;
-                    };
-                    let data = &data[..message.bytes.min(data.len())];
                     if data.len() < RTP_HEADER {
-                        continue;
+                        return;
                     }
                     // RFC 3550 §5.1: skip CSRCs and an extension (the node sends neither).
                     let mut start = RTP_HEADER + 4 * usize::from(data[0] & 0x0f);
@@ -944,19 +938,22 @@ impl Generator {
                         ]));
                     }
                     let payload = data.get(start..).unwrap_or_default();
-                    self.received.push(Received {
+                    received.push(Received {
                         port,
+                        ssrc: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
                         t_ns,
                         seq: u16::from_be_bytes([data[2], data[3]]),
-                        mix: self.frames.classify(payload),
+                        mix: frames.classify(payload),
                     });
-                }
-                count
-            };
+                },
+            )?;
             if self.recording {
                 for received in &self.received {
-                    let index = self.by_node_port[usize::from(received.port)];
-                    if let Some(caller) = self.callers.get_mut(index as usize) {
+                    let index = match self.bridge {
+                        Some(_) => self.by_ssrc.get(&received.ssrc).copied(),
+                        None => Some(self.by_node_port[usize::from(received.port)] as usize),
+                    };
+                    if let Some(caller) = index.and_then(|index| self.callers.get_mut(index)) {
                         caller.arrivals.push(Arrival {
                             t_ns: received.t_ns,
                             seq: received.seq,

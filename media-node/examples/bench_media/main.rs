@@ -62,9 +62,11 @@
 //! - [`system`]: threads' CPU, other processes' load, socket drops, pinning.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
+
+use teleconf_domain::Conference;
 
 /// The frame period (ptime 20).
 pub(crate) const PERIOD: Duration = Duration::from_millis(20);
@@ -88,6 +90,9 @@ pub(crate) const EDGE_NS: i64 = 60_000_000;
 pub(crate) const DISTURBED_CORES: f64 = 0.15;
 /// Name of the generator's thread (the node's threads are the others but main).
 pub(crate) const GENERATOR_THREAD: &str = "bench-gen";
+/// Settling before a window of the reference bridge: it has no SIP whose
+/// transactions must end, only jitter buffers to fill.
+const REFERENCE_SETTLE: Duration = Duration::from_secs(5);
 
 mod analysis;
 mod cascade;
@@ -95,12 +100,14 @@ mod generator;
 mod measure;
 mod node_under_test;
 mod options;
+mod reference;
 mod system;
 
 use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
-use crate::measure::{StepFigures, Window, measure_quiet, print_table};
+use crate::measure::{StepFigures, Window, measure_quiet, print_comparison, print_table};
 use crate::node_under_test::{NodeUnderTest, ONLY_NODE, node_runtime, seed, wait_until_joined};
-use crate::options::Options;
+use crate::options::{Options, Path};
+use crate::reference::ReferenceBridge;
 use crate::system::pin_current_thread;
 
 fn main() -> anyhow::Result<()> {
@@ -109,6 +116,17 @@ fn main() -> anyhow::Result<()> {
         println!("{}", Options::USAGE);
         return Ok(());
     }
+    // The node's warnings (an IVR that got no answer, the media loop behind its
+    // clock) on stderr, so a failed run says why; `RUST_LOG=info` adds each
+    // call's life (admitted, its leg closed and the cause).
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(tracing::Level::WARN);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
     if options.pin {
         // The main thread and all it spawns but the node's runtime share the
         // generator's CPUs.
@@ -117,17 +135,9 @@ fn main() -> anyhow::Result<()> {
     if options.cascade {
         return cascade::run(&options);
     }
-    let node_cores = options.node_cpus.len();
-    let conferences_at = |per_core: usize| (per_core * node_cores).div_ceil(options.size);
-    let max_conferences = options
-        .steps
-        .iter()
-        .map(|&step| conferences_at(step))
-        .max()
-        .unwrap_or(0);
     println!(
         "bench_media: node on CPU {:?} ({}), generator on CPU {:?}; conferences of {}, {} talkers; \
-         50 pkt/s per caller each way; {} s windows after all joined and {} s of settling",
+         50 pkt/s per caller each way; {} s windows after all joined and {} s of settling; paths {}",
         options.node_cpus,
         if options.pin { "pinned" } else { "not pinned" },
         options.gen_cpus,
@@ -135,57 +145,177 @@ fn main() -> anyhow::Result<()> {
         options.talkers,
         options.measure.as_secs_f64(),
         options.settle.as_secs_f64(),
+        options
+            .paths
+            .iter()
+            .map(|path| path.name())
+            .collect::<Vec<_>>()
+            .join(", "),
     );
-
     let runtime = node_runtime(&options, "node-rt")?;
+    let mut runs = Vec::with_capacity(options.paths.len());
+    for &path in &options.paths {
+        println!("bench_media: path {}", path.name());
+        let run = match path {
+            Path::Reference => run_reference(&options)?,
+            Path::Node(io) => run_node(&options, &runtime, io)?,
+        };
+        print_table(&options, path, &run);
+        runs.push((path, run));
+    }
+    print_comparison(&runs);
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+/// Conferences at `per_core` participants per node core.
+fn conferences_at(options: &Options, per_core: usize) -> usize {
+    (per_core * options.node_cpus.len()).div_ceil(options.size)
+}
+
+fn max_conferences(options: &Options) -> usize {
+    options
+        .steps
+        .iter()
+        .map(|&step| conferences_at(options, step))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The steps against the node, its RTP on `io`, over a store of its own.
+fn run_node(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    io: &'static str,
+) -> anyhow::Result<PathRun> {
+    let max_conferences = max_conferences(options);
     let seeded = runtime.block_on(seed(max_conferences, options.size))?;
-    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &ONLY_NODE))?;
+    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &ONLY_NODE, io))?;
     let progress = Arc::new(Progress::default());
-    let generator = GeneratorHandle::spawn(GeneratorSetup {
-        node_sip: node.sip,
-        access: seeded.access.clone(),
+    let generator = spawn_generator(options, node.sip, None, seeded.access.clone(), &progress)?;
+    let run = run_steps(
+        options,
+        Path::Node(io),
+        &generator,
+        &progress,
+        options.settle,
+        |conferences, participants| {
+            wait_until_joined(
+                runtime,
+                &seeded,
+                0..conferences,
+                participants,
+                &progress,
+                options.join_rate,
+            )
+        },
+        &seeded.conferences,
+    );
+    if let Err(error) = generator.hang_up(&progress) {
+        eprintln!("bench_media: {error:#}");
+    }
+    generator.stop();
+    runtime.block_on(node.stop());
+    run
+}
+
+/// The same steps against the reference bridge: no SIP, every caller streams
+/// from the start, and a few seconds fill the jitter buffers.
+fn run_reference(options: &Options) -> anyhow::Result<PathRun> {
+    let bridge = ReferenceBridge::spawn(options.pin.then(|| options.node_cpus.clone()))?;
+    let progress = Arc::new(Progress::default());
+    let generator = spawn_generator(
+        options,
+        std::net::SocketAddr::V4(bridge.addr),
+        Some(bridge.addr),
+        String::new(),
+        &progress,
+    )?;
+    let rooms: Vec<Conference> = Vec::new();
+    let run = run_steps(
+        options,
+        Path::Reference,
+        &generator,
+        &progress,
+        options.settle.min(REFERENCE_SETTLE),
+        |_, _| Ok(()),
+        &rooms,
+    );
+    generator.send(Command::HangUp)?;
+    generator.stop();
+    drop(bridge);
+    run
+}
+
+/// The generator, calling `node_sip` (or streaming to `bridge`).
+fn spawn_generator(
+    options: &Options,
+    node_sip: std::net::SocketAddr,
+    bridge: Option<std::net::SocketAddrV4>,
+    access: String,
+    progress: &Arc<Progress>,
+) -> anyhow::Result<GeneratorHandle> {
+    GeneratorHandle::spawn(GeneratorSetup {
+        node_sip,
+        bridge,
+        access,
         size: options.size,
         talkers: options.talkers,
-        slots: max_conferences.max(1),
+        slots: max_conferences(options).max(1),
         join_rate: options.join_rate,
         markers: false,
         cpus: options.pin.then(|| options.gen_cpus.clone()),
         progress: progress.clone(),
-    })?;
+    })
+}
 
+/// What one path measured: its steps, and the step whose callers could not all
+/// be admitted (and why).
+pub(crate) struct PathRun {
+    pub(crate) rows: Vec<StepFigures>,
+    pub(crate) not_joined: Option<(usize, String)>,
+}
+
+/// Every step, from the options: the new conferences join, `joined` waits for
+/// them, the node settles, a window is measured (again when disturbed). Stops
+/// at the first step that loses a frame (unless `--keep-going`).
+fn run_steps(
+    options: &Options,
+    path: Path,
+    generator: &GeneratorHandle,
+    progress: &Progress,
+    settle: Duration,
+    joined: impl Fn(usize, usize) -> anyhow::Result<()>,
+    seeded: &[Conference],
+) -> anyhow::Result<PathRun> {
     let mut rows: Vec<StepFigures> = Vec::new();
-    let mut joined = 0;
-    // A step whose callers could not all be admitted, and why.
-    let mut not_joined: Option<(usize, String)> = None;
+    let mut added = 0;
+    let mut not_joined = None;
     for &per_core in &options.steps {
-        let conferences = conferences_at(per_core);
-        if conferences > joined {
-            let dials = seeded.conferences[joined..conferences]
-                .iter()
-                .map(|conference| Dial::participant(conference, None))
+        let conferences = conferences_at(options, per_core);
+        if conferences > added {
+            let dials = (added..conferences)
+                .map(|index| match seeded.get(index) {
+                    Some(conference) => Dial::participant(conference, None),
+                    None => Dial::default(),
+                })
                 .collect();
             generator.send(Command::Add(dials))?;
-            joined = conferences;
+            added = conferences;
         }
         let participants = conferences * options.size;
-        if let Err(error) = wait_until_joined(
-            &runtime,
-            &seeded,
-            0..conferences,
-            participants,
-            &progress,
-            options.join_rate,
-        ) {
+        if let Err(error) = joined(conferences, participants) {
             println!("bench_media: step {per_core}/core failed: {error:#}");
             not_joined = Some((per_core, format!("{error:#}")));
             break;
         }
-        std::thread::sleep(options.settle);
+        std::thread::sleep(settle);
         let figures = measure_quiet(
-            &options,
+            options,
             &Window {
-                generator: &generator,
-                progress: &progress,
+                path,
+                generator,
+                progress,
                 participants,
                 rooms: 0..conferences,
             },
@@ -196,15 +326,5 @@ fn main() -> anyhow::Result<()> {
             break;
         }
     }
-
-    print_table(&options, &rows, not_joined.as_ref());
-    generator.send(Command::HangUp)?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while progress.live() > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    generator.stop();
-    runtime.block_on(node.stop());
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    Ok(())
+    Ok(PathRun { rows, not_joined })
 }

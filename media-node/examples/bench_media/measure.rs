@@ -5,15 +5,17 @@ use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::DISTURBED_CORES;
 use crate::analysis::{analyse, mouth_to_ear, percentile};
 use crate::generator::{Command, GeneratorHandle, Progress};
-use crate::options::Options;
+use crate::options::{Options, Path};
 use crate::system::{CpuStat, ThreadUsage, UdpDrops, realtime_ns, threads_cpu};
+use crate::{DISTURBED_CORES, PathRun};
 
 /// What one step measured.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct StepFigures {
+    /// What served the callers.
+    path: &'static str,
     participants: usize,
     per_core: f64,
     /// Cores the nodes' threads used.
@@ -48,8 +50,10 @@ pub(crate) struct StepFigures {
     pub(crate) mouth_to_ear_ms: [(f64, f64, usize); 2],
 }
 
-/// What a window measures: `participants` callers of the generator's `rooms`.
+/// What a window measures: `participants` callers of the generator's `rooms`,
+/// served by `path`.
 pub(crate) struct Window<'a> {
+    pub(crate) path: Path,
     pub(crate) generator: &'a GeneratorHandle,
     pub(crate) progress: &'a Progress,
     pub(crate) participants: usize,
@@ -59,6 +63,7 @@ pub(crate) struct Window<'a> {
 
 fn measure(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures> {
     let Window {
+        path,
         generator,
         progress,
         participants,
@@ -99,6 +104,7 @@ fn measure(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures
     let mut send_late = harvest.send_late_us.clone();
     send_late.sort_unstable();
     Ok(StepFigures {
+        path: path.name(),
         participants,
         per_core: participants as f64 / options.node_cpus.len() as f64,
         node_cores,
@@ -163,7 +169,7 @@ impl StepFigures {
              conference25_pct_core={:.2} expected_frames={} lost={} callers_losing={} seq_gaps={} \
              incomplete_mixes={} p50_late_ms={:.2} p99_late_ms={:.2} max_late_ms={:.2} gen_cores={:.3} \
              gen_p99_send_late_ms={:.2} gen_skipped_periods={} node_socket_drops={} gen_socket_drops={} \
-             other_cores={:.3} calls_failed={}",
+             other_cores={:.3} calls_failed={} path={}",
             self.participants,
             self.per_core,
             self.node_cores,
@@ -184,6 +190,7 @@ impl StepFigures {
             self.gen_drops,
             self.other_cores,
             self.calls_failed,
+            self.path,
         );
         let threads: Vec<String> = self
             .threads
@@ -191,10 +198,11 @@ impl StepFigures {
             .map(|(name, cores)| format!("{name}={cores:.3}"))
             .collect();
         println!(
-            "bench_media: threads participants={} {} node_system_pct={:.1}",
+            "bench_media: threads participants={} {} node_system_pct={:.1} path={}",
             self.participants,
             threads.join(" "),
             self.node_system_pct,
+            self.path,
         );
         let [local, cascaded] = self.mouth_to_ear_ms;
         if local.2 + cascaded.2 > 0 {
@@ -215,18 +223,16 @@ impl StepFigures {
     }
 }
 
-pub(crate) fn print_table(
-    options: &Options,
-    rows: &[StepFigures],
-    not_joined: Option<&(usize, String)>,
-) {
+/// One path's table and result line.
+pub(crate) fn print_table(options: &Options, path: Path, run: &PathRun) {
     println!();
+    println!("path: {}", path.name());
     println!(
         "| participants per core | node CPU (cores) | CPU per participant | 25-caller conference | frames lost | \
          lateness p50 / p99 / max | incomplete mixes | generator CPU | other load |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for row in rows {
+    for row in &run.rows {
         println!(
             "| {:.0} | {:.3} | {:.0} µs/s | {:.2} % | {} of {} | {:.2} / {:.2} / {:.2} ms | {} | {:.3} | {:.3} |",
             row.per_core,
@@ -243,24 +249,74 @@ pub(crate) fn print_table(
             row.other_cores,
         );
     }
-    if let Some((per_core, why)) = not_joined {
+    if let Some((per_core, why)) = &run.not_joined {
         println!("| {per_core} | not measured: {why} |||||||");
     }
-    // The highest step below the first that lost frames.
-    let best = rows.iter().take_while(|row| row.lost == 0).last();
+    // The highest step below the first that lost frames or missed a talker.
+    let best = run
+        .rows
+        .iter()
+        .take_while(|row| row.lost == 0 && row.incomplete == 0)
+        .last();
     let per_core = best.map_or(0.0, |row| row.per_core);
     let p99 = best.map_or(f64::NAN, |row| row.late_ms.1);
     let conference_pct = best.map_or(f64::NAN, |row| row.conference_pct);
     println!();
     println!(
-        "bench_media: result participants_per_core={per_core:.0} goal=2000 ratio={:.2} p99_late_ms={p99:.2} \
-         (goal 1.00) conference25_pct_core={conference_pct:.2} (goal 1.50) node_cpus={}{}",
-        per_core / 2000.0,
+        "bench_media: result participants_per_core={per_core:.0} goal=4000 ratio={:.2} p99_late_ms={p99:.2} \
+         (goal 1.00) conference25_pct_core={conference_pct:.2} (goal 1.50) node_cpus={}{} path={}",
+        per_core / 4000.0,
         options.node_cpus.len(),
-        if rows.last().is_some_and(|row| row.lost == 0) && not_joined.is_none() {
+        if run
+            .rows
+            .last()
+            .is_some_and(|row| row.lost == 0 && row.incomplete == 0)
+            && run.not_joined.is_none()
+        {
             " (every step passed: the ceiling is higher)"
         } else {
             ""
         },
+        path.name(),
     );
+}
+
+/// Each node path's CPU per participant-second against the reference bridge's
+/// at the same step of the same run (goal: at most 1.5×).
+pub(crate) fn print_comparison(runs: &[(Path, PathRun)]) {
+    let Some((_, reference)) = runs.iter().find(|(path, _)| *path == Path::Reference) else {
+        return;
+    };
+    println!();
+    println!(
+        "| path | participants per core | CPU per participant | reference bridge | ratio (goal ≤ 1.5) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (path, run) in runs.iter().filter(|(path, _)| *path != Path::Reference) {
+        for row in &run.rows {
+            let Some(bridge) = reference
+                .rows
+                .iter()
+                .find(|r| r.participants == row.participants)
+            else {
+                continue;
+            };
+            let ratio = row.cpu_per_participant_us / bridge.cpu_per_participant_us;
+            println!(
+                "| {} | {:.0} | {:.0} µs/s | {:.0} µs/s | {ratio:.2} |",
+                path.name(),
+                row.per_core,
+                row.cpu_per_participant_us,
+                bridge.cpu_per_participant_us,
+            );
+            println!(
+                "bench_media: ratio path={} participants={} cpu_per_participant_us_per_s={:.0} \
+                 reference_us_per_s={:.0} ratio={ratio:.2} goal=1.50",
+                path.name(),
+                row.participants,
+                row.cpu_per_participant_us,
+                bridge.cpu_per_participant_us,
+            );
+        }
+    }
 }

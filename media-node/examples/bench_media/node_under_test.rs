@@ -122,7 +122,12 @@ pub(crate) struct NodeUnderTest {
 }
 
 impl NodeUnderTest {
-    pub(crate) async fn start(store: Arc<MemoryStore>, setup: &NodeSetup) -> anyhow::Result<Self> {
+    /// Starts the shell set up as `setup`, with its RTP on `io` (`TELECONF_MEDIA_IO`).
+    pub(crate) async fn start(
+        store: Arc<MemoryStore>,
+        setup: &NodeSetup,
+        io: &str,
+    ) -> anyhow::Result<Self> {
         let spool = std::env::temp_dir().join(format!(
             "bench-media-spool-{}-{}",
             std::process::id(),
@@ -138,6 +143,7 @@ impl NodeUnderTest {
                 "TELECONF_RECORDING_DIR",
                 spool.join("recordings").display().to_string(),
             ),
+            ("TELECONF_MEDIA_IO", io.to_string()),
         ];
         if setup.cascade {
             vars.push(("TELECONF_NODE_SOURCES", "127.0.0.1".to_string()));

@@ -4,11 +4,40 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+/// What the generator's callers are served by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The media node, its RTP on this `TELECONF_MEDIA_IO` (`io_uring`, `epoll`).
+    Node(&'static str),
+    /// The reference bridge ([`crate::reference`]).
+    Reference,
+}
+
+impl Path {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Path::Node(io) => io,
+            Path::Reference => "reference",
+        }
+    }
+
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        match name.trim() {
+            "io_uring" => Ok(Path::Node("io_uring")),
+            "epoll" => Ok(Path::Node("epoll")),
+            "reference" => Ok(Path::Reference),
+            other => bail!("unknown path {other:?}: io_uring, epoll or reference"),
+        }
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     /// Participants per node core at each step.
     pub(crate) steps: Vec<usize>,
+    /// What serves the callers, one after the other, each through every step.
+    pub(crate) paths: Vec<Path>,
     /// Callers per conference.
     pub(crate) size: usize,
     /// Callers of a conference who send a tone (the others send silence).
@@ -40,19 +69,23 @@ impl Options {
 usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-secs 10]
                    [--settle-secs 35] [--join-rate 150] [--size 25] [--talkers 3]
                    [--node-cpus 0] [--gen-cpus 1] [--no-pin] [--keep-going] [--retries 3]
-                   [--cascade]
+                   [--paths io_uring,epoll,reference] [--cascade]
   --steps       participants per node core at each step (rounded up to whole conferences)
+  --paths       what serves the callers, in turn: the node with its RTP on io_uring, the node
+                on its epoll fallback, the one-socket reference bridge
   --node-cpus   CPUs of the node (one tokio worker each); --gen-cpus those of the generator
   --keep-going  go on after a step that lost frames (default: stop there)
   --retries     times a window disturbed by other processes is measured again
   --cascade     two nodes on the node CPUs: the first step's participants all on one node, then
                 as many with half of each conference on a second node that cascades to the
-                first (default step 500): CPU per participant on each node, mouth-to-ear delay";
+                first (default step 500), their RTP on the first node path of --paths: CPU per
+                participant on each node, mouth-to-ear delay";
 
     pub(crate) fn parse() -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let mut options = Self {
             steps: vec![250, 500, 750, 1000, 1500, 2000, 2500, 3000],
+            paths: vec![Path::Node("io_uring"), Path::Node("epoll"), Path::Reference],
             size: 25,
             talkers: 3,
             measure: Duration::from_secs(10),
@@ -82,6 +115,12 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
                     options.steps = list(&value()?)?;
                     steps_given = true;
                 }
+                "--paths" => {
+                    options.paths = value()?
+                        .split(',')
+                        .map(Path::parse)
+                        .collect::<anyhow::Result<_>>()?;
+                }
                 "--size" => options.size = value()?.parse()?,
                 "--talkers" => options.talkers = value()?.parse()?,
                 "--measure-secs" => options.measure = Duration::from_secs_f64(value()?.parse()?),
@@ -103,6 +142,12 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
         if options.size < 2 && options.cascade {
             bail!("a cascaded conference needs a caller on each node");
         }
+        if options.paths.is_empty() {
+            bail!("at least one path to measure");
+        }
+        if options.cascade && options.node_io().is_none() {
+            bail!("--cascade runs nodes: --paths needs io_uring or epoll");
+        }
         if options.size == 0 || options.talkers > options.size || options.node_cpus.is_empty() {
             bail!("a conference needs callers, at most as many talkers, and the node a CPU");
         }
@@ -110,6 +155,14 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
             bail!("the window must last at least 1 s and calls must join");
         }
         Ok(options)
+    }
+
+    /// The first node path's `TELECONF_MEDIA_IO`: the cascade's nodes run on it.
+    pub(crate) fn node_io(&self) -> Option<&'static str> {
+        self.paths.iter().find_map(|path| match path {
+            Path::Node(io) => Some(*io),
+            Path::Reference => None,
+        })
     }
 }
 

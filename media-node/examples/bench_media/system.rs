@@ -4,8 +4,15 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::RawFd;
+
 use anyhow::Context as _;
+use nix::errno::Errno;
 use nix::sched::{CpuSet, sched_setaffinity};
+use nix::sys::socket::{
+    ControlMessage, MsgFlags, MultiHeaders, RecvMsg, SockaddrIn, recvmmsg, sendmmsg,
+};
 use nix::unistd::Pid;
 
 use crate::{GENERATOR_THREAD, NODE_RTP_PORTS};
@@ -238,4 +245,67 @@ pub(crate) fn pin_current_thread(cpus: &[usize]) -> nix::Result<()> {
     }
     // Pid 0: the calling thread; threads it starts inherit the mask.
     sched_setaffinity(Pid::from_raw(0), &set)
+}
+
+/// One `recvmmsg` of what `fd` has queued, into `buffers`: each datagram (its
+/// header, with the sender and control messages, and its bytes) to `each`.
+/// Returns how many were read: 0 when nothing was queued (or an ICMP error of
+/// a gone peer was reported instead), `buffers.len()` when more may wait.
+pub(crate) fn receive_batch<const N: usize>(
+    fd: RawFd,
+    headers: &mut MultiHeaders<SockaddrIn>,
+    buffers: &mut [[u8; N]],
+    mut each: impl FnMut(&RecvMsg<'_, '_, SockaddrIn>, &[u8]),
+) -> anyhow::Result<usize> {
+    let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
+        .iter_mut()
+        .map(|buffer| [IoSliceMut::new(&mut buffer[..])])
+        .collect();
+    let results = match recvmmsg(fd, headers, slices.iter_mut(), MsgFlags::MSG_DONTWAIT, None) {
+        Ok(results) => results,
+        Err(Errno::EAGAIN | Errno::EINTR | Errno::ECONNREFUSED) => return Ok(0),
+        Err(error) => return Err(error.into()),
+    };
+    let mut count = 0;
+    for message in results {
+        count += 1;
+        if let Some(data) = message.iovs().next() {
+            each(&message, &data[..message.bytes.min(data.len())]);
+        }
+    }
+    Ok(count)
+}
+
+/// Sends `packets` (each to its address in `to`) with `sendmmsg`, as many per
+/// call as `headers` holds; what the socket refuses is dropped (the receiving
+/// side counts it lost). An error other than an interruption is returned.
+pub(crate) fn send_batch<const N: usize>(
+    fd: RawFd,
+    headers: &mut MultiHeaders<SockaddrIn>,
+    packets: &[[u8; N]],
+    to: &[Option<SockaddrIn>],
+) -> nix::Result<()> {
+    let slices: Vec<[IoSlice<'_>; 1]> = packets.iter().map(|p| [IoSlice::new(p)]).collect();
+    let mut sent = 0;
+    while sent < slices.len() {
+        match sendmmsg(
+            fd,
+            headers,
+            &slices[sent..],
+            &to[sent..],
+            [] as [ControlMessage<'_>; 0],
+            MsgFlags::empty(),
+        ) {
+            Ok(results) => {
+                let n = results.count();
+                if n == 0 {
+                    break;
+                }
+                sent += n;
+            }
+            Err(Errno::EINTR) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }

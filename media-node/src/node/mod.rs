@@ -72,6 +72,7 @@
 //! - [`call`]: one call; [`star44`]: who may dial `*44`.
 
 pub mod call;
+mod ports;
 mod rooms;
 mod sip;
 pub mod star44;
@@ -101,6 +102,8 @@ use crate::app::mixer::LegStats;
 use crate::app::prompts;
 use crate::app::room::Room;
 use call::Call;
+pub use call::RtpOut;
+use ports::PortIndex;
 use rooms::Lease;
 use sip::PendingInvite;
 use star44::IpPhones;
@@ -285,7 +288,7 @@ pub enum MediaOutput {
         /// Destination.
         to: SocketAddr,
         /// The packet.
-        bytes: Vec<u8>,
+        bytes: RtpOut,
     },
     /// Open a socket on this RTP port.
     BindRtp(u16),
@@ -406,7 +409,7 @@ pub struct Node {
     outputs: VecDeque<Output>,
     calls: HashMap<CallKey, HostedCall>,
     by_call_id: HashMap<String, CallKey>,
-    by_port: HashMap<u16, CallKey>,
+    by_port: PortIndex,
     rooms: HashMap<ConferenceId, Room>,
     /// What the node knows of each conference's lease: those it claims (with
     /// the joins waiting on the claim) and those whose room is here.
@@ -418,6 +421,10 @@ pub struct Node {
     cascades_failed: u64,
     /// This node's cascades to other nodes' rooms.
     uplinks: HashMap<CallKey, uplink::Uplink>,
+    /// The rooms ordered by their next frame's deadline, so neither
+    /// [`Node::poll_timeout`] (asked after every packet) nor a room's frame
+    /// walks every room.
+    room_deadlines: BTreeSet<(Instant, ConferenceId)>,
     /// Reception figures of legs that left their room, until their CDR closes.
     left: HashMap<CallKey, LegStats>,
     /// Callers admitted and not yet gone, as the live view shows them.
@@ -460,6 +467,7 @@ impl Node {
         // RFC 3550 §11: RTP on even ports (the odd one above is RTCP's).
         let free_ports = config.rtp_ports.clone().filter(|p| p % 2 == 0).collect();
         Self {
+            by_port: PortIndex::new(&config.rtp_ports),
             trunk_media: Arc::new(config.trunk_media.clone()),
             ended_drops: DroppedRtp::default(),
             frames_lost: 0,
@@ -467,7 +475,6 @@ impl Node {
             outputs: VecDeque::new(),
             calls: HashMap::new(),
             by_call_id: HashMap::new(),
-            by_port: HashMap::new(),
             rooms: HashMap::new(),
             leases: HashMap::new(),
             rooms_unleased: 0,
@@ -475,6 +482,7 @@ impl Node {
             cascades_refused: 0,
             cascades_failed: 0,
             uplinks: HashMap::new(),
+            room_deadlines: BTreeSet::new(),
             left: HashMap::new(),
             on_line: HashMap::new(),
             deadlines: HashMap::new(),
@@ -584,7 +592,7 @@ impl Node {
                 from,
                 bytes,
             } => {
-                if let Some(&leg) = self.by_port.get(&port) {
+                if let Some(leg) = self.by_port.get(port) {
                     self.feed(now, leg, call::Input::Rtp(bytes, from));
                 } else if let Some(uplink) = self.uplink_on(port) {
                     self.uplink_rtp(now, uplink, bytes, from);
@@ -614,6 +622,8 @@ impl Node {
                     .map(|(_, key)| *key)
                     .collect();
                 for leg in due {
+                    // Its deadline is filed again after, from what it says then.
+                    self.unfile(leg);
                     self.feed(now, leg, call::Input::Timeout);
                 }
                 let uplinks: Vec<CallKey> = self
@@ -669,7 +679,7 @@ impl Node {
     /// the rooms (the 20 ms [`Input::Tick`] is the shell's own clock).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
-        let rooms = self.rooms.values().filter_map(Room::poll_timeout);
+        let rooms = self.room_deadlines.first().map(|(at, _)| *at);
         let uplinks = self
             .uplinks
             .values()
@@ -732,20 +742,30 @@ impl Node {
     /// Files the call's next deadline (none once it is gone), so that
     /// [`Node::poll_timeout`] never walks every call: the shell asks after every
     /// packet, and that walk was most of a loaded node's time (`make bench`).
+    /// A deadline that moved later (the RTP timeout, with each packet heard) is
+    /// not filed again: the one filed comes first, the call is asked then (a
+    /// timeout with nothing due does nothing) and its deadline filed anew. So a
+    /// packet costs no reordering of the deadlines.
     fn reindex(&mut self, key: CallKey) {
         let next = self
             .calls
             .get(&key)
             .and_then(|hosted| hosted.call.poll_timeout());
-        if self.deadlines.get(&key) == next.as_ref() {
+        let filed = self.deadlines.get(&key).copied();
+        if filed == next || next.zip(filed).is_some_and(|(next, filed)| next > filed) {
             return;
         }
-        if let Some(old) = self.deadlines.remove(&key) {
-            self.by_deadline.remove(&(old, key));
-        }
+        self.unfile(key);
         if let Some(at) = next {
             self.deadlines.insert(key, at);
             self.by_deadline.insert((at, key));
+        }
+    }
+
+    /// Forgets the call's filed deadline.
+    fn unfile(&mut self, key: CallKey) {
+        if let Some(old) = self.deadlines.remove(&key) {
+            self.by_deadline.remove(&(old, key));
         }
     }
 
@@ -790,7 +810,7 @@ impl Node {
             );
             self.ended_drops += dropped;
             self.by_call_id.remove(&hosted.call_id);
-            self.by_port.remove(&hosted.port);
+            self.by_port.remove(hosted.port);
             self.free_ports.push(hosted.port);
             self.media(MediaOutput::ReleaseRtp(hosted.port));
         }

@@ -378,6 +378,7 @@ impl Node {
                 Room::new(account, record)
             };
             room.mixer_mut().anchor(now);
+            self.room_deadlines.insert((now, conference));
             room
         });
         match room.join(key, role, codec) {
@@ -436,6 +437,9 @@ impl Node {
                 if room.records() {
                     self.outputs
                         .push_back(Output::Media(MediaOutput::RecordingStop { conference }));
+                }
+                if let Some(at) = room.poll_timeout() {
+                    self.room_deadlines.remove(&(at, conference));
                 }
                 self.rooms.remove(&conference);
                 self.close_lease(conference);
@@ -549,10 +553,16 @@ impl Node {
     }
 
     /// Ticks every room whose deadline has come (catching up when late) and hands
-    /// each leg its payload.
+    /// each leg its payload. Only the rooms due are looked at.
     pub(super) fn tick_rooms(&mut self, now: Instant) {
         let mut frames = std::mem::take(&mut self.tick_frames);
-        for (id, room) in &mut self.rooms {
+        while let Some(&(at, id)) = self.room_deadlines.first()
+            && at <= now
+        {
+            self.room_deadlines.pop_first();
+            let Some(room) = self.rooms.get_mut(&id) else {
+                continue;
+            };
             while let Some(report) = room.mixer_mut().tick(now) {
                 self.frames_lost += u64::from(report.skipped_frames) * room.len() as u64;
                 frames.extend(room.mixer().outputs().filter_map(|(leg, payload)| {
@@ -561,10 +571,13 @@ impl Node {
                 if let Some(pcm) = room.recording_frame() {
                     self.outputs
                         .push_back(Output::Media(MediaOutput::RecordFrame {
-                            conference: *id,
+                            conference: id,
                             pcm: pcm.into(),
                         }));
                 }
+            }
+            if let Some(next) = room.poll_timeout() {
+                self.room_deadlines.insert((next, id));
             }
         }
         for (leg, frame) in &frames {

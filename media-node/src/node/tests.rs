@@ -961,6 +961,61 @@ fn the_last_leg_leaving_drops_the_room() {
 }
 
 #[test]
+fn the_node_is_due_at_its_room_s_next_frame_and_a_dropped_room_is_due_no_more() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    for _ in 0..3 {
+        shell.progress(Duration::from_millis(7));
+        let room = shell
+            .node
+            .rooms
+            .iter()
+            .map(|(id, room)| (room.poll_timeout().expect("a deadline"), *id))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            shell
+                .node
+                .room_deadlines
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            room,
+            "the room's deadline, as it moves"
+        );
+        assert!(shell.node.poll_timeout() <= Some(room[0].0));
+    }
+    shell.caller_hangs_up(a);
+    shell.progress(Duration::from_millis(40));
+    assert_eq!(shell.node.rooms(), 0);
+    assert!(shell.node.room_deadlines.is_empty(), "no room, nothing due");
+}
+
+#[test]
+fn a_caller_silent_for_30_seconds_after_streaming_is_hung_up_then_and_not_before() {
+    let mut shell = Shell::new(config(PORTS));
+    let a = shell.admitted(1, PARTICIPANT);
+    let closed = |shell: &Shell| {
+        shell
+            .log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Io(IoOutput::CdrClose(cdr)) => Some(cdr.cause),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    shell.progress(Duration::from_secs(10));
+    shell.callers[a].level = None;
+    shell.progress(Duration::from_secs(29));
+    assert!(closed(&shell).is_empty(), "still within the RTP timeout");
+    shell.progress(Duration::from_secs(2));
+    assert_eq!(
+        closed(&shell),
+        [Some(teleconf_domain::DisconnectCause::RtpTimeout)]
+    );
+}
+
+#[test]
 fn rtp_ports_are_drawn_at_random_from_the_free_ones() {
     let ports: std::collections::BTreeSet<u16> = (1..=20)
         .map(|_| {

@@ -29,7 +29,7 @@ use teleconf_sip::rtp;
 use teleconf_sip::sdp::{self, Codec, LocalMedia, Negotiated};
 use teleconf_sip::transaction::{self, ClientTransaction, Timers};
 
-use super::call::RTP_TIMEOUT;
+use super::call::{RTP_TIMEOUT, RtpOut};
 use super::rooms::Lease;
 use super::{IoOutput, MediaOutput, Node};
 use crate::app::CallKey;
@@ -435,7 +435,7 @@ impl Node {
         };
         uplink.seq = uplink.seq.wrapping_add(1);
         uplink.timestamp = uplink.timestamp.wrapping_add(FRAME_SAMPLES as u32);
-        let Ok(bytes) = rtp::build(
+        let Ok(bytes) = RtpOut::new(
             uplink.ssrc,
             uplink.seq,
             uplink.timestamp,

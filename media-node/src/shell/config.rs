@@ -13,6 +13,7 @@
 //! | `TELECONF_SIP_TCP_MAX_PER_SOURCE` | SIP TCP connections held at once from one address | `16` |
 //! | `TELECONF_SIP_TCP_IDLE_SECS` | a SIP TCP connection with no message nor keep-alive for this long is closed | `300` |
 //! | `TELECONF_SIP_TCP_MESSAGE_SECS` | a SIP TCP connection whose message is still incomplete this long after its first byte is closed | `10` |
+//! | `TELECONF_MEDIA_IO`       | how the RTP sockets are read and written: `io_uring` (one submission for every call's frames, multishot receives into a provided buffer ring), `epoll` (`recvmmsg` per ready socket, a `sendto` per datagram), or `auto`: io_uring unless the kernel refuses it (logged at start) | `auto` |
 //! | `TELECONF_DRAIN_GRACE_SECS` | on stop (SIGTERM), new calls get 503 and each call up goes on until it hangs up or its conference's planned end plus this many seconds (the drain's start plus this for a caller still in the IVR), then is hung up; the node exits when it has no call left. `TELECONF_DRAIN_SECS` (the former fixed cut) is retired: set, the node refuses to start | `600` |
 //! | `TELECONF_NODE_ID`        | the node's name in the registry (letters, digits, `.`, `_`, `-`) | the registry SIP address, `<ip>-<port>` |
 //! | `TELECONF_NODE_SIP_ADDR`  | the SIP address the SIP entry reaches the node at, written in the registry | `TELECONF_PUBLIC_IP` and the SIP port |
@@ -21,6 +22,7 @@
 //! | `ECS_AGENT_URI`           | set by ECS: the node holds task scale-in protection there while it carries calls ([protection](super::protection)); unset, protection is skipped | none |
 //! | `TELECONF_SPOOL_DIR`      | the CDR spool's directory (kept across restarts)    | `/var/lib/teleconf/spool` |
 //! | `TELECONF_RECORDING_DIR`  | where recordings are written until uploaded         | `/var/lib/teleconf/recordings` |
+//! | `TELECONF_RECORDING_SEGMENT_SECS` | a recording reaches S3 one segment of this many seconds at a time, as each closes (a lost node loses at most the last one) | `60` |
 //! | `TELECONF_STAGE`          | the stack's stage: the dimension of the node's CloudWatch metrics ([metrics](super::metrics)); unset, no metrics are written | none |
 //! | `TELECONF_METRICS_INTERVAL_SECS` | seconds between two metrics lines: a divisor of 60 (10, 60…) | `60` |
 
@@ -78,8 +80,36 @@ pub struct Config {
     pub spool_dir: std::path::PathBuf,
     /// Where recordings are written while the conference lasts.
     pub recording_dir: std::path::PathBuf,
+    /// The length of a recording's segments, each uploaded as it closes.
+    pub recording_segment: Duration,
     /// The node's CloudWatch metrics, when its stage is known.
     pub metrics: Option<Metrics>,
+    /// How the media loop does its RTP I/O (`TELECONF_MEDIA_IO`).
+    pub media_io: MediaIo,
+}
+
+/// How the media loop reads and writes its RTP sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaIo {
+    /// io_uring when the kernel allows it, else epoll (chosen at start, logged).
+    Auto,
+    /// io_uring or nothing: the node does not start where it is refused.
+    IoUring,
+    /// The epoll path, io_uring or not.
+    Epoll,
+}
+
+impl std::str::FromStr for MediaIo {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "auto" => Ok(Self::Auto),
+            "io_uring" => Ok(Self::IoUring),
+            "epoll" => Ok(Self::Epoll),
+            _ => Err("expects auto, io_uring or epoll".into()),
+        }
+    }
 }
 
 impl Config {
@@ -178,6 +208,7 @@ impl Config {
             message: secs("TELECONF_SIP_TCP_MESSAGE_SECS", defaults.message)?,
         };
         let interval = secs("TELECONF_METRICS_INTERVAL_SECS", Duration::from_secs(60))?;
+        let recording_segment = secs("TELECONF_RECORDING_SEGMENT_SECS", Duration::from_secs(60))?;
         if 60 % interval.as_secs() != 0 {
             return Err(invalid(
                 "TELECONF_METRICS_INTERVAL_SECS",
@@ -213,7 +244,9 @@ impl Config {
                 .get("TELECONF_RECORDING_DIR")
                 .unwrap_or_else(|| "/var/lib/teleconf/recordings".into())
                 .into(),
+            recording_segment,
             metrics,
+            media_io: env.parse_or("TELECONF_MEDIA_IO", MediaIo::Auto)?,
         })
     }
 
@@ -277,6 +310,7 @@ mod tests {
         assert_eq!(config.tcp, ConnectionLimits::default());
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
         assert_eq!(config.metrics, None, "no stage, no metrics");
+        assert_eq!(config.media_io, MediaIo::Auto);
         assert_eq!(config.drain_grace, Duration::from_secs(600));
         assert_eq!(
             (config.node_id, config.node_sip_addr, config.ecs_agent_uri),
@@ -304,8 +338,10 @@ mod tests {
             ("TELECONF_SIP_TCP_MESSAGE_SECS", "5"),
             ("TELECONF_STAGE", "prod"),
             ("TELECONF_METRICS_INTERVAL_SECS", "10"),
+            ("TELECONF_MEDIA_IO", "epoll"),
         ])
         .unwrap();
+        assert_eq!(config.media_io, MediaIo::Epoll);
         assert_eq!(config.sip_addr.port(), 5080);
         assert_eq!(config.public_ip, Ipv4Addr::new(203, 0, 113, 7));
         assert_eq!(config.rtp_ports, 30000..30100);
@@ -393,6 +429,16 @@ mod tests {
             assert!(err.contains(named), "{vars:?}: {err}");
             assert!(!err.contains(secret), "the secret is never printed: {err}");
         }
+    }
+
+    #[test]
+    fn an_unknown_media_io_is_refused_naming_the_setting() {
+        assert_eq!(
+            read(&[("TELECONF_MEDIA_IO", "io_uring")]).unwrap().media_io,
+            MediaIo::IoUring
+        );
+        let err = read(&[("TELECONF_MEDIA_IO", "kqueue")]).unwrap_err();
+        assert!(err.to_string().contains("TELECONF_MEDIA_IO"), "{err}");
     }
 
     #[test]

@@ -21,8 +21,10 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
+use super::config::MediaIo;
 use super::recorder::{Rec, Recorder};
 use super::rtp::RtpPorts;
+use super::uring::UringPorts;
 use super::{Event, Io};
 use crate::node::{Input, MediaOutput, Node, Output};
 
@@ -40,6 +42,59 @@ const TICKS_PER_LOG: u64 = 500;
 /// Epoll tokens that are not RTP ports (ports are 0..=65535).
 const TIMER: u64 = u64::MAX;
 const WAKE: u64 = u64::MAX - 1;
+/// The io_uring's completions.
+const RING: u64 = u64::MAX - 2;
+/// Completions handled between two looks at what has come due.
+const COMPLETIONS: usize = 64;
+/// Completions handled per wake-up, before the loop waits again and so sees
+/// its other sources (the mailbox: SIP, the store's answers). A loop behind
+/// its traffic always has completions waiting: taking them all would leave
+/// the calls' lookups unanswered until their IVR gives up.
+const COMPLETIONS_PER_WAKE: usize = 4 * COMPLETIONS;
+
+/// The RTP sockets, on the path chosen at start ([`MediaIo`]).
+enum Rtp {
+    /// Each socket watched by the loop's epoll, read with `recvmmsg`, a
+    /// `sendto` per datagram.
+    Epoll(RtpPorts),
+    /// Every socket's receives and sends through one io_uring.
+    Uring(Box<UringPorts>),
+}
+
+impl Rtp {
+    /// The path `wanted`: io_uring unless refused (`auto` then falls back to
+    /// epoll; `io_uring` fails). Logged.
+    fn open(wanted: MediaIo, ip: std::net::IpAddr) -> std::io::Result<Self> {
+        if wanted == MediaIo::Epoll {
+            tracing::info!(
+                media_io = "epoll",
+                "media loop: RTP on epoll (TELECONF_MEDIA_IO=epoll)"
+            );
+            return Ok(Rtp::Epoll(RtpPorts::new(ip)));
+        }
+        match UringPorts::new(ip) {
+            Ok(ports) => {
+                tracing::info!(media_io = "io_uring", "media loop: RTP on io_uring");
+                Ok(Rtp::Uring(Box::new(ports)))
+            }
+            Err(error) if wanted == MediaIo::Auto => {
+                tracing::warn!(media_io = "epoll", %error, "media loop: io_uring refused, RTP on epoll");
+                Ok(Rtp::Epoll(RtpPorts::new(ip)))
+            }
+            Err(error) => Err(std::io::Error::new(
+                error.kind(),
+                format!("TELECONF_MEDIA_IO=io_uring but io_uring is refused: {error}"),
+            )),
+        }
+    }
+
+    fn unsent(&self) -> u64 {
+        match self {
+            Rtp::Epoll(ports) => ports.unsent(),
+            Rtp::Uring(ports) => ports.unsent(),
+        }
+    }
+}
 
 /// The tokio side's way into the loop.
 #[derive(Debug, Clone)]
@@ -136,7 +191,7 @@ struct Loop {
     /// Ticks run, to publish the conferences held every [`TICKS_PER_PUBLISH`].
     ticks: u64,
     phase: Phase,
-    rtp: RtpPorts,
+    rtp: Rtp,
     /// The recorder thread's queue.
     recorder: Recorder,
 }
@@ -148,6 +203,7 @@ pub(super) fn run(
     mut io: Io,
     recorder: Recorder,
     mailbox: Mailbox,
+    media_io: MediaIo,
 ) -> std::io::Result<Io> {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
     let timer = TimerFd::new(
@@ -159,8 +215,12 @@ pub(super) fn run(
         mailbox.bell.as_fd(),
         EpollEvent::new(EpollFlags::EPOLLIN, WAKE),
     )?;
+    let rtp = Rtp::open(media_io, io.rtp_ip)?;
+    if let Rtp::Uring(ports) = &rtp {
+        epoll.add(ports.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, RING))?;
+    }
     let mut state = Loop {
-        rtp: RtpPorts::new(io.rtp_ip),
+        rtp,
         recorder,
         epoll,
         timer,
@@ -193,10 +253,14 @@ pub(super) fn run(
                     let _ = mailbox.bell.read();
                     state.take_mail(&mut node, &mut io, &mailbox);
                 }
+                RING => state.complete(&mut node, &mut io),
                 token => {
+                    let Rtp::Epoll(ports) = &mut state.rtp else {
+                        continue;
+                    };
                     let port = u16::try_from(token).unwrap_or_default();
                     let now = Instant::now();
-                    state.rtp.receive(port, |from, bytes| {
+                    ports.receive(port, |from, bytes| {
                         node.handle_input(Input::Rtp {
                             now,
                             port,
@@ -216,7 +280,53 @@ pub(super) fn run(
     Ok(io)
 }
 
+/// Takes up to `budget` items in batches of `batch` (`take(batch)` says how
+/// many it took: fewer than asked means none are left): the share of one
+/// source in one turn of the loop. Returns how many were taken.
+fn in_turns(budget: usize, batch: usize, mut take: impl FnMut(usize) -> usize) -> usize {
+    let mut taken = 0;
+    while taken < budget {
+        let asked = batch.min(budget - taken);
+        let took = take(asked);
+        taken += took;
+        if took < asked {
+            break;
+        }
+    }
+    taken
+}
+
 impl Loop {
+    /// The io_uring's completions, [`COMPLETIONS`] at a time, doing what has
+    /// come due between two batches; at most [`COMPLETIONS_PER_WAKE`] (the
+    /// ring stays readable for the next wait).
+    fn complete(&mut self, node: &mut Node, io: &mut Io) {
+        let taken = in_turns(COMPLETIONS_PER_WAKE, COMPLETIONS, |batch| {
+            let Rtp::Uring(ports) = &mut self.rtp else {
+                return 0;
+            };
+            let now = Instant::now();
+            let handled = ports.complete(batch, |port, from, bytes| {
+                node.handle_input(Input::Rtp {
+                    now,
+                    port,
+                    from,
+                    bytes,
+                });
+            });
+            self.flush(node, io);
+            if self.next_due(node) <= Instant::now() {
+                self.due(node, io);
+            }
+            handled
+        });
+        if taken == COMPLETIONS_PER_WAKE
+            && let Rtp::Uring(ports) = &self.rtp
+        {
+            ports.ring_again();
+        }
+    }
+
     /// The next thing due: the tick, or the node's deadline (a room's frame, a
     /// call's timer).
     fn next_due(&self, node: &Node) -> Instant {
@@ -310,6 +420,11 @@ impl Loop {
                 Output::Io(output) => io.dispatch(node, output),
             }
         }
+        // On io_uring, everything this input asked for (a room's frames for
+        // all its callers) goes in one submission.
+        if let Rtp::Uring(ports) = &mut self.rtp {
+            ports.submit();
+        }
     }
 
     /// RTP to send, ports to open and close, recordings' frames: nothing that
@@ -320,9 +435,18 @@ impl Loop {
                 from_port,
                 to,
                 bytes,
-            } => self.rtp.send(from_port, to, &bytes),
-            MediaOutput::BindRtp(port) => self.rtp.bind(&self.epoll, port),
-            MediaOutput::ReleaseRtp(port) => self.rtp.release(&self.epoll, port),
+            } => match &mut self.rtp {
+                Rtp::Epoll(ports) => ports.send(from_port, to, &bytes),
+                Rtp::Uring(ports) => ports.send(from_port, to, &bytes),
+            },
+            MediaOutput::BindRtp(port) => match &mut self.rtp {
+                Rtp::Epoll(ports) => ports.bind(&self.epoll, port),
+                Rtp::Uring(ports) => ports.bind(port),
+            },
+            MediaOutput::ReleaseRtp(port) => match &mut self.rtp {
+                Rtp::Epoll(ports) => ports.release(&self.epoll, port),
+                Rtp::Uring(ports) => ports.release(port),
+            },
             MediaOutput::RecordingStart {
                 conference,
                 account,
@@ -338,5 +462,54 @@ impl Loop {
                 self.recorder.send(Rec::Stop { conference });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backlog_of_completions_is_taken_a_share_at_a_time() {
+        // A ring far behind: more completions waiting than one turn's share.
+        let mut waiting = 10_000;
+        let mut batches = Vec::new();
+        let mut take = |asked: usize| {
+            let took = asked.min(waiting);
+            waiting -= took;
+            batches.push(took);
+            took
+        };
+        assert_eq!(
+            in_turns(256, 64, &mut take),
+            256,
+            "one share, then the other sources"
+        );
+        assert_eq!(in_turns(256, 64, &mut take), 256);
+        assert_eq!(batches, [64; 8]);
+        assert_eq!(waiting, 10_000 - 512, "the rest waits for the next turns");
+    }
+
+    #[test]
+    fn a_turn_ends_when_the_source_has_nothing_more() {
+        let mut waiting = 100;
+        let mut asked_for = Vec::new();
+        let took = in_turns(256, 64, |asked| {
+            asked_for.push(asked);
+            let took = asked.min(waiting);
+            waiting -= took;
+            took
+        });
+        assert_eq!(took, 100);
+        assert_eq!(
+            asked_for,
+            [64, 64],
+            "a short batch: nothing left, no third ask"
+        );
+        assert_eq!(
+            in_turns(100, 64, |asked| asked),
+            100,
+            "the last batch asks only the rest"
+        );
     }
 }

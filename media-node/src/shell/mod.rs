@@ -51,6 +51,7 @@ mod ip_phones;
 mod media;
 mod rtp;
 mod tcp;
+mod uring;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -63,7 +64,10 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use teleconf_domain::{CallLeg, ConferenceId, ControlCommand, DisconnectCause, NodeId, NodeState};
+use teleconf_domain::{
+    CallLeg, ConferenceId, ControlCommand, DisconnectCause, NodeId, NodeState, Recording,
+    RecordingId,
+};
 
 use crate::Error;
 use crate::app::CallKey;
@@ -234,14 +238,23 @@ impl Shell {
             cdrs.clone(),
             self.stats.clone(),
         ));
-        let (finished, uploads) = mpsc::unbounded_channel();
-        let recorder = Recorder::start(&self.config.recording_dir, finished).map_err(|source| {
+        let (closed, uploads) = mpsc::unbounded_channel();
+        let recorder = Recorder::start(
+            &self.config.recording_dir,
+            self.config.recording_segment,
+            closed,
+        )
+        .map_err(|source| {
             io(
                 format!("recordings {}", self.config.recording_dir.display()),
                 source,
             )
         })?;
-        let uploader = tokio::spawn(upload_recordings(services.clone(), uploads));
+        let uploader = tokio::spawn(upload_recordings(
+            services.clone(),
+            identity.node_id.clone(),
+            uploads,
+        ));
         let (live, live_updates) = mpsc::unbounded_channel();
         for (conference, leg) in cut_short {
             let _ = live.send(LiveUpdate::Remove { conference, leg });
@@ -320,10 +333,11 @@ impl Shell {
         };
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
+        let media_io = self.config.media_io;
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(node, io_side, recorder, mailbox));
+                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, media_io));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {
@@ -397,7 +411,8 @@ struct Io {
     /// The rooms here alone while another node held their lease
     /// ([`Node::rooms_to_claim`]), for the heartbeat's claims.
     alone: tokio::sync::watch::Sender<Vec<ConferenceId>>,
-    /// Who the node is: the owner its room leases name.
+    /// Who the node is: the owner its room leases name, and the node written
+    /// on every leg it opens or closes.
     identity: heartbeat::Identity,
     /// The node's figures.
     stats: Arc<Stats>,
@@ -502,7 +517,9 @@ impl Io {
                     services.release_room(conference, &identity.node_id).await;
                 });
             }
-            IoOutput::CdrOpen(leg) | IoOutput::CdrClose(leg) => {
+            IoOutput::CdrOpen(mut leg) | IoOutput::CdrClose(mut leg) => {
+                // Signed by this node: the reaper finds its open legs if it is lost.
+                leg.node = Some(self.identity.node_id.clone());
                 let _ = self.cdrs.send(Note::Record(leg));
             }
             IoOutput::StoreIntro { target, pcm } => {
@@ -580,13 +597,26 @@ async fn write_live(services: Services, mut updates: mpsc::UnboundedReceiver<Liv
     }
 }
 
-/// Stores each recording the recorder closes.
+/// Stores each segment and recording the recorder closes, in order, keeping the
+/// item of each recording in progress.
 async fn upload_recordings(
     services: Services,
-    mut finished: mpsc::UnboundedReceiver<recorder::Finished>,
+    node: NodeId,
+    mut closed: mpsc::UnboundedReceiver<recorder::Closed>,
 ) {
-    while let Some(recording) = finished.recv().await {
-        services.store_recording(&recording).await;
+    let mut in_progress: HashMap<RecordingId, Recording> = HashMap::new();
+    while let Some(closed) = closed.recv().await {
+        match closed {
+            recorder::Closed::Segment { index, file } => {
+                let stored = in_progress.remove(&file.id);
+                let stored = services.store_segment(&node, stored, index, &file).await;
+                in_progress.insert(file.id, stored);
+            }
+            recorder::Closed::Whole(finished) => {
+                let stored = in_progress.remove(&finished.id);
+                services.store_recording(&node, stored, &finished).await;
+            }
+        }
     }
 }
 

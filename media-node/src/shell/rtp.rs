@@ -62,15 +62,8 @@ impl RtpPorts {
     /// from us, and its RTP timeout ends it.
     pub(super) fn bind(&mut self, epoll: &Epoll, port: u16) {
         let addr = SocketAddr::new(self.ip, port);
-        let socket = match UdpSocket::bind(addr).and_then(|socket| {
-            socket.set_nonblocking(true)?;
-            Ok(socket)
-        }) {
-            Ok(socket) => socket,
-            Err(error) => {
-                tracing::error!(%addr, %error, "RTP port cannot be bound");
-                return;
-            }
+        let Some(socket) = bind(addr) else {
+            return;
         };
         if let Err(error) = epoll.add(&socket, EpollEvent::new(EpollFlags::EPOLLIN, port.into())) {
             tracing::error!(%addr, %error, "RTP port cannot be watched");
@@ -146,6 +139,21 @@ impl RtpPorts {
             deliver(from, &self.buffers[index][..len.min(MAX_RTP)]);
         }
         self.received.len()
+    }
+}
+
+/// A non-blocking socket bound on `addr`, or `None` (logged): the call goes on
+/// without media from us, and its RTP timeout ends it.
+pub(super) fn bind(addr: SocketAddr) -> Option<UdpSocket> {
+    match UdpSocket::bind(addr).and_then(|socket| {
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    }) {
+        Ok(socket) => Some(socket),
+        Err(error) => {
+            tracing::error!(%addr, %error, "RTP port cannot be bound");
+            None
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use teleconf_domain::audio::write_pcm16_mono;
 use teleconf_domain::{
     AccountId, Activity, ActivityKind, Attempt, CallLeg, CallerSource, ConferenceControl,
     ConferenceId, ConferenceNumber, ControlId, E164, IntroCode, Language, Limit, NodeId,
-    PhoneNumber, PromptId, Recording, RoomLease,
+    PhoneNumber, PromptId, Recording, RecordingSegment, RecordingState, RoomLease,
 };
 
 use crate::app::ivr::{CALLER_LIMIT, CONFERENCE_LIMIT, LOCKOUT};
@@ -374,16 +374,71 @@ impl Services {
         }
     }
 
-    /// Uploads a finished recording, writes its item for the API, and removes the
-    /// local file; retried while S3 or the table is unavailable. A recording
-    /// refused for good stays on disk, logged.
-    pub async fn store_recording(&self, finished: &Finished) {
-        let size_bytes = match tokio::fs::metadata(&finished.path).await {
-            Ok(meta) => meta.len(),
-            Err(error) => {
-                tracing::error!(path = %finished.path.display(), %error, "recording file gone");
-                return;
+    /// Uploads segment `index` of a recording, closed (the item as stored so far
+    /// is `recording`, `None` before its first segment), lists it in the item for the API, and
+    /// removes the local file; retried while S3 or the table is unavailable.
+    /// Returns the item as it now stands (unchanged if the segment was refused:
+    /// then it stays on disk, logged).
+    pub async fn store_segment(
+        &self,
+        node: &NodeId,
+        recording: Option<Recording>,
+        index: u32,
+        segment: &Finished,
+    ) -> Recording {
+        let mut recording = recording.unwrap_or_else(|| Recording {
+            id: segment.id,
+            account_id: segment.account,
+            conference_id: segment.conference,
+            started_at: segment.started_at,
+            duration_ms: 0,
+            size_bytes: 0,
+            state: RecordingState::Recording,
+            segments: Vec::new(),
+            node: Some(node.clone()),
+        });
+        let Some(size_bytes) = file_size(&segment.path).await else {
+            return recording;
+        };
+        let mut with = recording.clone();
+        with.add_segment(RecordingSegment {
+            index,
+            duration_ms: segment.samples / 8,
+            size_bytes,
+        });
+        let key = recording.segment_key(index);
+        let stored = retry_while_unavailable("recording segment upload", None, || async {
+            self.blobs
+                .put_file(&key, &segment.path, "audio/wav")
+                .await?;
+            self.store.put_recording(&with).await
+        })
+        .await;
+        match stored {
+            Ok(()) => {
+                tracing::info!(recording = %with.id, conference = %with.conference_id, segment = index, duration_ms = with.duration_ms, "recording segment stored");
+                let _ = tokio::fs::remove_file(&segment.path).await;
+                recording = with;
             }
+            Err(error) => {
+                tracing::error!(recording = %with.id, path = %segment.path.display(), %error, "recording segment refused; kept on disk");
+            }
+        }
+        recording
+    }
+
+    /// Uploads a finished recording whole, writes its item complete for the API,
+    /// removes the segments `stored` listed (the whole file holds them) and the
+    /// local file; retried while S3 or the table is unavailable. A recording
+    /// refused for good stays on disk, logged, and its segments in S3.
+    pub async fn store_recording(
+        &self,
+        node: &NodeId,
+        stored: Option<Recording>,
+        finished: &Finished,
+    ) {
+        let Some(size_bytes) = file_size(&finished.path).await else {
+            return;
         };
         let recording = Recording {
             id: finished.id,
@@ -392,20 +447,29 @@ impl Services {
             started_at: finished.started_at,
             duration_ms: finished.samples / 8,
             size_bytes,
+            state: RecordingState::Complete,
+            segments: Vec::new(),
+            node: Some(node.clone()),
         };
-        let stored = retry_while_unavailable("recording upload", None, || async {
+        let done = retry_while_unavailable("recording upload", None, || async {
             self.blobs
                 .put_file(&recording.key(), &finished.path, "audio/wav")
                 .await?;
             self.store.put_recording(&recording).await
         })
         .await;
-        if let Err(error) = stored {
+        if let Err(error) = done {
             tracing::error!(recording = %recording.id, path = %finished.path.display(), %error, "recording refused; kept on disk");
             return;
         }
         tracing::info!(recording = %recording.id, conference = %recording.conference_id, duration_ms = recording.duration_ms, "recording stored");
         let _ = tokio::fs::remove_file(&finished.path).await;
+        for segment in stored.iter().flat_map(|r| &r.segments) {
+            let key = recording.segment_key(segment.index);
+            if let Err(error) = self.blobs.delete(&key).await {
+                tracing::warn!(recording = %recording.id, segment = segment.index, %error, "recording segment left in S3");
+            }
+        }
     }
 
     /// What an intro code opens at `now`: its conference, if it is still valid.
@@ -559,6 +623,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The size of a file the recorder closed (`None`, logged, if it is gone).
+async fn file_size(path: &std::path::Path) -> Option<u64> {
+    match tokio::fs::metadata(path).await {
+        Ok(meta) => Some(meta.len()),
+        Err(error) => {
+            tracing::error!(path = %path.display(), %error, "recording file gone");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -567,10 +642,10 @@ mod tests {
     use teleconf_adapters::blobs::MemoryBlobs;
     use teleconf_adapters::store::conformance::{account_with_owner, create_conference};
     use teleconf_adapters::store::memory::MemoryStore;
-    use teleconf_adapters::store::{ActivityStore, ConferenceStore, NumberStore};
+    use teleconf_adapters::store::{ActivityStore, ConferenceStore, NumberStore, RecordingStore};
     use teleconf_domain::audio::write_pcm16_mono;
     use teleconf_domain::testkit::access_number;
-    use teleconf_domain::{NumberAction, PhoneNumber};
+    use teleconf_domain::{NumberAction, PhoneNumber, RecordingId};
 
     use super::*;
 
@@ -717,5 +792,69 @@ mod tests {
         let missing = PromptId::new();
         services.learn_owner(Some(account.id), [Some(missing)]);
         assert!(services.prompt(missing).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn segments_are_listed_as_they_are_stored_then_replaced_by_one_complete_file() {
+        let (store, blobs) = (
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryBlobs::default()),
+        );
+        let services = services(&store, &blobs);
+        let node: NodeId = "node-a".parse().unwrap();
+        let dir = std::env::temp_dir().join(format!("teleconf-segments-{}", RecordingId::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let wav = |name: &str, seconds: usize| {
+            let path = dir.join(name);
+            std::fs::write(&path, write_pcm16_mono(8_000, &vec![7; 8_000 * seconds])).unwrap();
+            path
+        };
+        let (id, conference, account) = (RecordingId::new(), ConferenceId::new(), AccountId::new());
+        let started_at = Utc::now();
+        let segment = |index: u32| Finished {
+            id,
+            conference,
+            account,
+            started_at,
+            path: wav(&format!("s{index}.wav"), 1),
+            samples: 8_000,
+        };
+        let mut stored = None;
+        for index in [0, 1] {
+            let s = segment(index);
+            stored = Some(services.store_segment(&node, stored, index, &s).await);
+            assert!(!s.path.exists(), "uploaded, then removed from the disk");
+        }
+        let item = store.recording(id).await.unwrap().unwrap();
+        assert_eq!(item.state, RecordingState::Recording);
+        assert_eq!(item.segments.len(), 2);
+        assert_eq!(item.duration_ms, 2_000);
+        assert_eq!(item.node, Some(node.clone()));
+        for index in [0, 1] {
+            assert!(blobs.get(&item.segment_key(index)).await.unwrap().is_some());
+        }
+
+        let finished = Finished {
+            id,
+            conference,
+            account,
+            started_at,
+            path: wav("whole.wav", 3),
+            samples: 24_000,
+        };
+        services.store_recording(&node, stored, &finished).await;
+        let item = store.recording(id).await.unwrap().unwrap();
+        assert_eq!(item.state, RecordingState::Complete);
+        assert!(item.segments.is_empty());
+        assert_eq!(item.duration_ms, 3_000);
+        assert!(blobs.get(&item.key()).await.unwrap().is_some());
+        for index in [0, 1] {
+            assert_eq!(
+                blobs.get(&item.segment_key(index)).await.unwrap(),
+                None,
+                "in the whole file now"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

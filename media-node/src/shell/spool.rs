@@ -280,6 +280,7 @@ mod tests {
             left_at: None,
             cause: None,
             quality: None,
+            node: None,
         }
     }
 

@@ -15,5 +15,5 @@ pub mod source;
 
 pub use dtmf::{DtmfReceiver, END_TIMEOUT, REMEMBERED_PRESSES, digit_from_info};
 pub use event::{Digit, EVENT_LEN, TelephoneEvent, parse_event};
-pub use packet::{RtpError, RtpPacket, build, parse};
+pub use packet::{RtpError, RtpPacket, build, parse, write};
 pub use source::{DropReason, DroppedRtp, MediaSource, Verdict};

@@ -6,12 +6,13 @@
 //! a misrouted peer) before `rtp-rs` would mistake it for RTP. It never panics:
 //! a proptest over arbitrary bytes in this file holds it to that.
 //!
-//! [`build`] writes the plain packets the node sends (no CSRC, extension or
-//! padding) and the packets the tests feed back in.
+//! [`write`] writes the plain packets the node sends (no CSRC, extension or
+//! padding) into a buffer of the sender's; [`build`] into a new vector, as the
+//! tests feed packets back in.
 
 use std::ops::RangeInclusive;
 
-use rtp_rs::{RtpPacketBuilder, RtpReader, RtpReaderError, Seq};
+use rtp_rs::{RtpReader, RtpReaderError};
 
 /// Values of the second header byte that are RTCP packet types, not RTP.
 ///
@@ -96,8 +97,8 @@ pub fn parse(datagram: &[u8]) -> Result<RtpPacket<'_>, RtpError> {
     })
 }
 
-/// Writes a plain RTP packet (no CSRC, extension or padding), as the node
-/// sends its audio and the tests play a caller.
+/// Writes a plain RTP packet (no CSRC, extension or padding), as the tests
+/// play a caller: [`write`] into a new vector.
 ///
 /// Fails only for a payload type above 127.
 pub fn build(
@@ -108,18 +109,54 @@ pub fn build(
     marker: bool,
     payload: &[u8],
 ) -> Result<Vec<u8>, RtpError> {
+    let mut datagram = vec![0; FIXED_HEADER_LEN + payload.len()];
+    write(
+        &mut datagram,
+        ssrc,
+        sequence,
+        timestamp,
+        payload_type,
+        marker,
+        payload,
+    )?;
+    Ok(datagram)
+}
+
+/// Writes a plain RTP packet (no CSRC, extension or padding) at the start of
+/// `out`, as the node sends its audio: into a buffer of its own, so that a
+/// packet sent allocates nothing. Returns the packet's length.
+///
+/// Fails for a payload type above 127, or an `out` shorter than the packet
+/// ([`RtpError::TooShort`]).
+pub fn write(
+    out: &mut [u8],
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    payload_type: u8,
+    marker: bool,
+    payload: &[u8],
+) -> Result<usize, RtpError> {
     if payload_type > 0x7F {
         return Err(RtpError::PayloadType(payload_type));
     }
-    RtpPacketBuilder::new()
-        .payload_type(payload_type)
-        .marked(marker)
-        .sequence(Seq::from(sequence))
-        .timestamp(timestamp)
-        .ssrc(ssrc)
-        .payload(payload)
-        .build()
-        .map_err(|e| RtpError::Malformed(format!("{e:?}")))
+    let len = FIXED_HEADER_LEN + payload.len();
+    let Some(packet) = out.get_mut(..len) else {
+        return Err(RtpError::TooShort {
+            len: out.len(),
+            needed: len,
+        });
+    };
+    let (header, body) = packet.split_at_mut(FIXED_HEADER_LEN);
+    // RFC 3550 §5.1: V=2, no padding, extension nor CSRC; M and PT; then the
+    // sequence number, timestamp and SSRC in network order.
+    header[0] = 2 << 6;
+    header[1] = (u8::from(marker) << 7) | payload_type;
+    header[2..4].copy_from_slice(&sequence.to_be_bytes());
+    header[4..8].copy_from_slice(&timestamp.to_be_bytes());
+    header[8..12].copy_from_slice(&ssrc.to_be_bytes());
+    body.copy_from_slice(payload);
+    Ok(len)
 }
 
 fn reader_error(error: RtpReaderError, len: usize) -> RtpError {
@@ -291,6 +328,47 @@ mod tests {
             build(1, 1, 1, 128, false, &[]),
             Err(RtpError::PayloadType(128))
         );
+    }
+
+    #[test]
+    fn refuses_to_write_into_a_buffer_shorter_than_the_packet() {
+        let mut out = [0; 20];
+        assert_eq!(
+            write(&mut out, 1, 1, 1, 0, false, &[0xFF; 9]),
+            Err(RtpError::TooShort {
+                len: 20,
+                needed: 21
+            })
+        );
+        assert_eq!(write(&mut out, 1, 1, 1, 0, false, &[0xFF; 8]), Ok(20));
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config(500))]
+
+        /// The header written by hand is the one `rtp-rs` builds.
+        #[test]
+        fn writes_what_rtp_rs_builds(
+            ssrc: u32,
+            sequence: u16,
+            timestamp: u32,
+            payload_type in 0u8..128,
+            marker: bool,
+            payload in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let expected = rtp_rs::RtpPacketBuilder::new()
+                .payload_type(payload_type)
+                .marked(marker)
+                .sequence(rtp_rs::Seq::from(sequence))
+                .timestamp(timestamp)
+                .ssrc(ssrc)
+                .payload(&payload)
+                .build()
+                .unwrap();
+            let mut out = [0; 256];
+            let len = write(&mut out, ssrc, sequence, timestamp, payload_type, marker, &payload).unwrap();
+            prop_assert_eq!(&out[..len], &expected[..]);
+        }
     }
 
     /// Bytes a media port may receive: anything at all, and datagrams that

@@ -76,7 +76,18 @@ async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
 
     // Each caller's leg written once, by its own node; the cascade is no leg.
     let legs = every_leg_hung_up_by_its_caller(&stack, &open, 3).await;
-    // Written by the node each caller called, every one noting the one owner.
+    // Written by the node each caller called: two entry nodes, the owner's for
+    // the callers on it, the member's for B; every one noting the one owner.
+    let written_by = |i: usize| {
+        legs.iter()
+            .filter(|leg| leg.node.as_ref() == Some(&entry.nodes[i].id))
+            .count()
+    };
+    assert_eq!(written_by(owner) + written_by(member), 3, "{legs:?}");
+    assert!(
+        written_by(owner) >= 1 && written_by(member) >= 1,
+        "{legs:?}"
+    );
     assert!(
         legs.iter()
             .all(|leg| leg.owner_node.as_ref() == Some(&entry.nodes[owner].id)),

@@ -531,12 +531,23 @@ async fn live_view_until(
     }
 }
 
+/// The conference's legs once `done` holds for them; fails after 10 s.
 pub(super) async fn wait_for_legs(
     stack: &Stack,
     open: &OpenConference,
     done: impl Fn(&[teleconf_domain::CallLeg]) -> bool,
 ) -> Vec<teleconf_domain::CallLeg> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    wait_for_legs_within(stack, open, Duration::from_secs(10), done).await
+}
+
+/// The conference's legs once `done` holds for them; fails after `limit`.
+pub(super) async fn wait_for_legs_within(
+    stack: &Stack,
+    open: &OpenConference,
+    limit: Duration,
+    done: impl Fn(&[teleconf_domain::CallLeg]) -> bool,
+) -> Vec<teleconf_domain::CallLeg> {
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let legs = stack
             .store

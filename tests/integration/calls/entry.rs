@@ -18,11 +18,11 @@ use super::edge::wait_for_legs;
 
 /// How long a heartbeat may take to show a change (written every 5 s, the load
 /// copied every second).
-const HEARTBEAT: Duration = Duration::from_secs(15);
+pub(super) const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// A baresip caller playing `tone`, dialled through `entry` into `open` as a
 /// participant.
-async fn participant(
+pub(super) async fn participant(
     dir: &ScratchDir,
     name: &str,
     tone: f64,

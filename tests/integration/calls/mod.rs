@@ -5,13 +5,15 @@
 //! outage and a node killed mid-conference ([`faults`]); the SIP TCP listener's
 //! caps and timeouts ([`tcp`]); the accounts' IP phones dialling `*44`
 //! ([`star44`]); and calls through the SIP entry, Kamailio, in front of two nodes
-//! ([`entry`]); one conference over those two nodes, heard whole through the
-//! cascade between them ([`cascade`]).
+//! ([`entry`]), one of them killed mid-conference ([`lost_node`]); one
+//! conference over those two nodes, heard whole through the cascade between
+//! them ([`cascade`]).
 
 mod cascade;
 pub(crate) mod edge;
 mod entry;
 mod faults;
+mod lost_node;
 mod sipp_and_baresip;
 mod star44;
 mod tcp;

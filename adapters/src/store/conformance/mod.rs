@@ -69,8 +69,10 @@ pub async fn run_all(store: &impl Store) {
     an_access_number_is_assigned_once(store).await;
     updates_and_deletes_take_effect(store).await;
     legs_are_written_idempotently_and_listed_by_conference_and_month(store).await;
+    a_nodes_open_legs_are_found_and_closed_once(store).await;
     activity_is_listed_newest_first(store).await;
     recordings_are_listed_by_account_and_conference(store).await;
+    a_lost_nodes_recordings_are_found_and_cut_once(store).await;
     an_invoice_is_issued_once_per_month(store).await;
     invitations_are_queued_per_conference(store).await;
     an_intro_code_is_granted_once(store).await;
@@ -82,6 +84,7 @@ pub async fn run_all(store: &impl Store) {
     an_account_keeps_its_last_owner(store).await;
     an_ip_phone_belongs_to_one_account(store).await;
     a_nodes_heartbeat_replaces_its_last_and_every_node_is_listed(store).await;
+    a_lost_node_is_marked_reaped_once_unless_it_came_back(store).await;
     a_room_is_held_by_one_node_until_its_lease_expires_or_is_released(store).await;
     the_provider_keeps_its_last_administrator(store).await;
     a_users_token_version_never_goes_back(store).await;

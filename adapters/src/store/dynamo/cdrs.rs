@@ -2,25 +2,27 @@
 //! account-month; a closed leg is never rewritten.
 
 use async_trait::async_trait;
-use teleconf_domain::{AccountId, CallLeg, ConferenceId, YearMonth};
+use teleconf_domain::{AccountId, CallLeg, ConferenceId, NodeId, YearMonth};
 
 use super::item::{Item, to_item};
-use super::{DynamoStore, Lookup, is_conditional_failure};
-use crate::aws::classify;
+use super::{DynamoStore, Lookup};
 use crate::error::Result;
 use crate::store::CdrStore;
-use crate::store::keys::{self, GSI2PK, GSI2SK};
+use crate::store::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK};
 
+/// The leg's item; while it is open and names its node, it is also among that
+/// node's open legs in `gsi1` (a closed leg's item, written whole, leaves it).
 fn leg_item(leg: &CallLeg) -> Result<Item> {
-    to_item(
-        leg,
-        "leg",
-        keys::leg(leg.conference_id, leg.id),
-        &[
-            (GSI2PK, keys::legs_of_month(leg.account_id, leg.month)),
-            (GSI2SK, keys::leg_by_join(leg.joined_at, leg.id)),
-        ],
-    )
+    let by_join = keys::leg_by_join(leg.joined_at, leg.id);
+    let mut index = vec![
+        (GSI2PK, keys::legs_of_month(leg.account_id, leg.month)),
+        (GSI2SK, by_join.clone()),
+    ];
+    if let (None, Some(node)) = (leg.left_at, &leg.node) {
+        index.push((GSI1PK, keys::open_legs_of_node(node)));
+        index.push((GSI1SK, by_join));
+    }
+    to_item(leg, "leg", keys::leg(leg.conference_id, leg.id), &index)
 }
 
 #[cfg(any(test, feature = "testkit"))]
@@ -30,6 +32,7 @@ impl DynamoStore {
     /// fixtures only: a batch write cannot carry `put_leg`'s condition, so it must
     /// never replay legs that may already be closed in the table.
     pub async fn import_legs(&self, legs: &[CallLeg]) -> Result<()> {
+        use crate::aws::classify;
         use crate::error::Error;
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         let mut batches = Vec::new();
@@ -79,21 +82,10 @@ impl DynamoStore {
 #[async_trait]
 impl CdrStore for DynamoStore {
     async fn put_leg(&self, leg: &CallLeg) -> Result<()> {
-        let item = leg_item(leg)?;
         // Writes until the leg is closed; after that the first close stands.
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(left_at)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(classify("PutItem", e)),
-        }
+        let condition = ("attribute_not_exists(left_at)".into(), None, None);
+        self.put_if(leg_item(leg)?, condition).await?;
+        Ok(())
     }
 
     async fn legs_of_conference(&self, conference: ConferenceId) -> Result<Vec<CallLeg>> {
@@ -104,5 +96,23 @@ impl CdrStore for DynamoStore {
     async fn legs_of_month(&self, account: AccountId, month: YearMonth) -> Result<Vec<CallLeg>> {
         self.query(Lookup::by_month(keys::legs_of_month(account, month)))
             .await
+    }
+
+    async fn open_legs_of_node(&self, node: &NodeId) -> Result<Vec<CallLeg>> {
+        // The whole partition: an empty sort-key prefix is refused by DynamoDB.
+        let lookup = Lookup {
+            sk_prefix: None,
+            ..Lookup::by_account(keys::open_legs_of_node(node), "")
+        };
+        self.query(lookup).await
+    }
+
+    async fn close_open_leg(&self, leg: &CallLeg) -> Result<bool> {
+        let condition = (
+            "attribute_exists(pk) AND attribute_not_exists(left_at)".into(),
+            None,
+            None,
+        );
+        self.put_if(leg_item(leg)?, condition).await
     }
 }

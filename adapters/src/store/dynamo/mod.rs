@@ -206,7 +206,17 @@ impl DynamoStore {
         guards: &[Guard<'_>],
         what: &'static str,
     ) -> Result<()> {
-        let (condition, names, values) = existing_condition(guards);
+        if self.put_if(item, existing_condition(guards)).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(what))
+        }
+    }
+
+    /// Puts `item` only if `condition` holds on the stored item: true if it was
+    /// written, false if the condition failed (a write that lost a race, or came
+    /// second, changes nothing).
+    async fn put_if(&self, item: Item, (condition, names, values): Condition) -> Result<bool> {
         let result = self
             .client
             .put_item()
@@ -218,8 +228,8 @@ impl DynamoStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(Error::NotFound(what)),
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(classify("PutItem", e)),
         }
     }
@@ -288,8 +298,7 @@ impl DynamoStore {
 
     /// Puts `item` (overwriting), to be deleted by the table's TTL after `expires`.
     async fn put_expiring(&self, mut item: Item, expires: DateTime<Utc>) -> Result<()> {
-        let expires = expires.timestamp().to_string();
-        item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
+        expire(&mut item, expires);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -299,6 +308,12 @@ impl DynamoStore {
             .map_err(|e| classify("PutItem", e))?;
         Ok(())
     }
+}
+
+/// Sets `item`'s time to live: the table's TTL deletes it after `expires`.
+fn expire(item: &mut Item, expires: DateTime<Utc>) {
+    let expires = expires.timestamp().to_string();
+    item.insert(keys::TTL.to_string(), AttributeValue::N(expires));
 }
 
 /// One of the design's three query shapes: a table partition, the by-account index,

@@ -1,7 +1,7 @@
 //! CDR legs in memory: a closed leg stays as first closed.
 
 use async_trait::async_trait;
-use teleconf_domain::{AccountId, CallLeg, ConferenceId, YearMonth};
+use teleconf_domain::{AccountId, CallLeg, ConferenceId, NodeId, YearMonth};
 
 use super::MemoryStore;
 use crate::error::Result;
@@ -40,5 +40,28 @@ impl CdrStore for MemoryStore {
             .collect();
         legs.sort_by_key(|l| (l.joined_at, l.id));
         Ok(legs)
+    }
+
+    async fn open_legs_of_node(&self, node: &NodeId) -> Result<Vec<CallLeg>> {
+        let mut legs: Vec<CallLeg> = self
+            .state()?
+            .legs
+            .values()
+            .filter(|l| l.left_at.is_none() && l.node.as_ref() == Some(node))
+            .cloned()
+            .collect();
+        legs.sort_by_key(|l| (l.joined_at, l.id));
+        Ok(legs)
+    }
+
+    async fn close_open_leg(&self, leg: &CallLeg) -> Result<bool> {
+        let mut s = self.state()?;
+        match s.legs.get_mut(&leg.id) {
+            Some(stored) if stored.left_at.is_none() => {
+                *stored = leg.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

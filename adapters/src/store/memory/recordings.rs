@@ -1,7 +1,7 @@
 //! Recording metadata in memory.
 
 use async_trait::async_trait;
-use teleconf_domain::{AccountId, ConferenceId, Recording, RecordingId};
+use teleconf_domain::{AccountId, ConferenceId, NodeId, Recording, RecordingId, RecordingState};
 
 use super::MemoryStore;
 use crate::error::Result;
@@ -34,5 +34,31 @@ impl RecordingStore for MemoryStore {
             .collect();
         list.sort_by_key(|r| (r.conference_id, r.id));
         Ok(list)
+    }
+
+    async fn recordings_of_node(&self, node: &NodeId) -> Result<Vec<Recording>> {
+        let mut list: Vec<Recording> = self
+            .state()?
+            .recordings
+            .values()
+            .filter(|r| r.state == RecordingState::Recording && r.node.as_ref() == Some(node))
+            .cloned()
+            .collect();
+        list.sort_by_key(|r| r.id);
+        Ok(list)
+    }
+
+    async fn cut_recording(&self, recording: &Recording) -> Result<bool> {
+        let mut s = self.state()?;
+        match s.recordings.get_mut(&recording.id) {
+            Some(stored) if stored.state == RecordingState::Recording => {
+                *stored = Recording {
+                    state: RecordingState::Cut,
+                    ..recording.clone()
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

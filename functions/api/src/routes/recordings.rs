@@ -37,7 +37,7 @@ pub async fn list_recordings(
     ))
 }
 
-/// One recording, with a download link.
+/// One recording, with its download links (the whole file, or each segment kept).
 #[utoipa::path(get, path = "/v1/recordings/{id}", tag = "recordings", params(("id" = String, Path)),
     responses((status = 200, body = RecordingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_recording(
@@ -45,10 +45,10 @@ pub async fn get_recording(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordingView>> {
-    let (recording, url) = recordings::get(&*state.store, &*state.blobs, &caller, &id).await?;
+    let (recording, links) = recordings::get(&*state.store, &*state.blobs, &caller, &id).await?;
     Ok(Json(RecordingView::new(
         &recording,
         caller.account.time_zone,
-        Some(url),
+        Some(links),
     )))
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use teleconf_adapters::blobs::BlobStore;
 use teleconf_adapters::store::{ConferenceStore, RecordingStore};
 use teleconf_domain::permissions::{Action, ConferenceRef, decide};
-use teleconf_domain::{Recording, RecordingId};
+use teleconf_domain::{Recording, RecordingId, RecordingState};
+use teleconf_views::recordings::Links;
 
 use super::Caller;
 use super::conferences::conference_for;
@@ -52,13 +53,14 @@ pub async fn list<S: ConferenceStore + RecordingStore + ?Sized>(
         .collect())
 }
 
-/// Recording `id`, with a link to download it valid [`DOWNLOAD_LINK_LIFETIME`].
+/// Recording `id`, with links to download it valid [`DOWNLOAD_LINK_LIFETIME`]:
+/// the whole file once complete, and each segment kept.
 pub async fn get<S: ConferenceStore + RecordingStore + ?Sized>(
     store: &S,
     blobs: &dyn BlobStore,
     caller: &Caller,
     id: &str,
-) -> Result<(Recording, String), Error> {
+) -> Result<(Recording, Links), Error> {
     let id: RecordingId = id.parse().map_err(|_| Error::NotFound("recording"))?;
     let recording = store
         .recording(id)
@@ -71,8 +73,18 @@ pub async fn get<S: ConferenceStore + RecordingStore + ?Sized>(
         Action::ViewRecordings,
     )
     .await?;
-    let url = blobs
-        .download_url(&recording.key(), DOWNLOAD_LINK_LIFETIME)
-        .await?;
-    Ok((recording, url))
+    let whole = match recording.state {
+        RecordingState::Complete => Some(
+            blobs
+                .download_url(&recording.key(), DOWNLOAD_LINK_LIFETIME)
+                .await?,
+        ),
+        RecordingState::Recording | RecordingState::Cut => None,
+    };
+    let mut segments = Vec::with_capacity(recording.segments.len());
+    for segment in &recording.segments {
+        let key = recording.segment_key(segment.index);
+        segments.push(blobs.download_url(&key, DOWNLOAD_LINK_LIFETIME).await?);
+    }
+    Ok((recording, Links { whole, segments }))
 }

@@ -250,6 +250,47 @@ async fn the_sample_recording_announces_a_portal_link_never_a_file() {
     assert!(m.attachments.is_empty());
 }
 
+/// The sample recording record as `event_name`, its new image in `new` state and
+/// its old image (if any) in `old` state.
+fn recording_record(event_name: &str, new: &str, old: Option<&str>) -> Event {
+    let mut e: serde_json::Value = serde_json::from_str(RECORDING).unwrap();
+    let record = &mut e["Records"][0];
+    record["eventName"] = event_name.into();
+    let image = record["dynamodb"]["NewImage"].clone();
+    let with = |state: &str| {
+        let mut image = image.clone();
+        image["state"] = serde_json::json!({ "S": state });
+        image
+    };
+    record["dynamodb"]["NewImage"] = with(new);
+    if let Some(old) = old {
+        record["dynamodb"]["OldImage"] = with(old);
+    }
+    serde_json::from_value(e).unwrap()
+}
+
+#[tokio::test]
+async fn a_recording_in_segments_is_announced_once_when_it_is_ready() {
+    let (_, mailer, deps, _) = world().await;
+    // Its first segments, then done whole; a rewrite of a complete item after.
+    for (name, new, old) in [
+        ("INSERT", "recording", None),
+        ("MODIFY", "recording", Some("recording")),
+        ("MODIFY", "complete", Some("recording")),
+        ("MODIFY", "complete", Some("complete")),
+    ] {
+        handle(&recording_record(name, new, old), &deps).await;
+    }
+    assert_eq!(mailer.sent().len(), 1);
+
+    // A lost node's recording, cut by the reaper to the segments kept.
+    let (_, mailer, deps, _) = world().await;
+    handle(&recording_record("INSERT", "recording", None), &deps).await;
+    assert!(mailer.sent().is_empty(), "nothing while it records");
+    handle(&recording_record("MODIFY", "cut", Some("recording")), &deps).await;
+    assert_eq!(mailer.sent().len(), 1);
+}
+
 #[tokio::test]
 async fn the_sample_queued_report_lists_every_leg() {
     let (store, mailer, deps, c) = world().await;

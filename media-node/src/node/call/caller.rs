@@ -142,6 +142,7 @@ impl Call {
             left_at: None,
             cause: None,
             quality: None,
+            node: None,
         };
         tracing::info!(leg = %leg.id, %conference, %role, "call: admitted");
         // "Ends in five minutes", said at five minutes before the planned end

@@ -3,6 +3,7 @@
 //! where the caller's come from (symmetric RTP).
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::time::Instant;
 
 use teleconf_sip::rtp::{self, DropReason, MediaSource, Verdict};
@@ -10,7 +11,55 @@ use teleconf_sip::rtp::{self, DropReason, MediaSource, Verdict};
 use super::{Call, FRAME_TICKS, Line, Output, Phase, Stage, since};
 use crate::app::intro;
 use crate::app::ivr;
+use crate::app::mixer::FRAME_BYTES;
 use crate::app::prompts::Frame;
+
+/// Bytes of the largest RTP packet the node sends: the fixed header and a
+/// 20 ms G.711 frame.
+const RTP_OUT_MAX: usize = 12 + FRAME_BYTES;
+
+/// One RTP packet to send, held inline: a packet sent allocates nothing on
+/// its way from the call to the socket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RtpOut {
+    len: usize,
+    bytes: [u8; RTP_OUT_MAX],
+}
+
+impl RtpOut {
+    /// The RTP packet carrying `payload` (RFC 3550 §5.1 fixed header).
+    pub(crate) fn new(
+        ssrc: u32,
+        seq: u16,
+        ts: u32,
+        payload_type: u8,
+        marker: bool,
+        payload: &[u8],
+    ) -> Result<Self, rtp::RtpError> {
+        let mut out = Self {
+            len: 0,
+            bytes: [0; RTP_OUT_MAX],
+        };
+        out.len = rtp::write(&mut out.bytes, ssrc, seq, ts, payload_type, marker, payload)?;
+        Ok(out)
+    }
+}
+
+impl Deref for RtpOut {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Debug for RtpOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpOut")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Where the caller's audio goes.
 enum Heard {
@@ -71,12 +120,22 @@ impl Call {
                 negotiated.codec.decode(packet.payload, &mut pcm);
                 self.feed_intro(now, intro::Input::Audio(now, pcm.into()));
             }
-            Heard::Room => self.outputs.push_back(Output::ToRoom {
-                leg: self.settings.leg,
-                seq: packet.sequence,
-                ts: packet.timestamp,
-                payload: packet.payload.to_vec(),
-            }),
+            Heard::Room => {
+                // The room mixes 20 ms frames only; anything else is heard by no one.
+                let Ok(&payload) = <&[u8; FRAME_BYTES]>::try_from(packet.payload) else {
+                    tracing::debug!(
+                        len = packet.payload.len(),
+                        "call: RTP payload not one {FRAME_BYTES}-byte frame, not mixed"
+                    );
+                    return;
+                };
+                self.outputs.push_back(Output::ToRoom {
+                    leg: self.settings.leg,
+                    seq: packet.sequence,
+                    ts: packet.timestamp,
+                    payload,
+                });
+            }
         }
     }
 
@@ -135,7 +194,7 @@ impl Call {
         let marker = line.last_sent_ts != Some(ts.wrapping_sub(FRAME_TICKS));
         line.last_sent_ts = Some(ts);
         line.rtp_seq = line.rtp_seq.wrapping_add(1);
-        if let Ok(bytes) = rtp::build(
+        match RtpOut::new(
             self.settings.ssrc,
             line.rtp_seq,
             ts,
@@ -143,7 +202,8 @@ impl Call {
             marker,
             payload,
         ) {
-            self.outputs.push_back(Output::SendRtp { to, bytes });
+            Ok(bytes) => self.outputs.push_back(Output::SendRtp { to, bytes }),
+            Err(error) => tracing::debug!(%error, "call: RTP not sent"),
         }
     }
 }

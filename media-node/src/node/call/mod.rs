@@ -85,10 +85,12 @@ use crate::app::intro::{self, IntroRecorder};
 use crate::app::ivr::{self, Ivr};
 use crate::app::keypad::{Command, Keypad};
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
+use crate::app::mixer::FRAME_BYTES;
 use crate::app::prompts::{self, Clip, Player, Prompt};
 
 mod caller;
 mod media;
+pub use media::RtpOut;
 mod signalling;
 
 #[cfg(test)]
@@ -208,7 +210,7 @@ pub enum Output {
         /// Destination.
         to: SocketAddr,
         /// The packet.
-        bytes: Vec<u8>,
+        bytes: RtpOut,
     },
     /// Ask the store or the bucket (the IVR's lookups, and custom prompts: after
     /// [`FETCH_GRACE`] without their audio the default plays instead); answer with
@@ -253,8 +255,8 @@ pub enum Output {
         seq: u16,
         /// RTP timestamp.
         ts: u32,
-        /// The payload (160 bytes of G.711).
-        payload: Vec<u8>,
+        /// The payload: one 20 ms frame of G.711.
+        payload: [u8; FRAME_BYTES],
     },
     /// The caller keyed a keypad command in the conference.
     Keypad {

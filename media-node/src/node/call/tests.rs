@@ -325,7 +325,7 @@ impl Node {
         self.log
             .iter()
             .filter_map(|output| match output {
-                Output::SendRtp { to, bytes } => Some((*to, bytes.as_slice())),
+                Output::SendRtp { to, bytes } => Some((*to, &bytes[..])),
                 _ => None,
             })
             .collect()

@@ -93,7 +93,7 @@ fn between(shell: &Shell, since: usize, to: &str) -> Vec<Datagram> {
             }) if dest.ip() == to.ip() => Some(Datagram::Rtp {
                 from_port: *from_port,
                 to_port: dest.port(),
-                bytes: bytes.clone(),
+                bytes: bytes.to_vec(),
             }),
             _ => None,
         })
