@@ -17,8 +17,10 @@ For each stage, one stack `teleconf-<stage>`:
 The printed description is read back from the emulator's APIs, not from the template:
 per function its environment, role and triggers (event source mappings with their
 FilterCriteria, rules, schedules), the HTTP API's stages and routes, the media node's
-task definition and service, log groups, alarms and their topic, and for each role
-(every function's, the media node's task role) credentials from STS AssumeRole. The
+task definition (environment, secrets, task and execution roles) and service, the
+security groups' ingress rules, the secrets' ARNs, log groups, alarms and their topic,
+and for each role (every function's, the media node's task and execution roles)
+credentials from STS AssumeRole. The
 few resource types moto's CloudFormation lacks (it warns and skips them: the HTTP API
 and its stage, the Scheduler schedule, SES identities, ECS capacity providers,
 Application Auto Scaling) are listed under `not_emulated` with their properties as
@@ -333,10 +335,13 @@ def describe(endpoint, stack, packaged, cfn_template, values):
         tasks[r["LogicalResourceId"]] = {
             "arn": task["taskDefinitionArn"],
             "task_role": task.get("taskRoleArn"),
+            "execution_role": task.get("executionRoleArn"),
             "containers": [
                 {
                     "name": container["name"],
                     "environment": {e["name"]: e["value"] for e in container.get("environment", [])},
+                    # What ECS reads with the execution role into the environment.
+                    "secrets": {s["name"]: s["valueFrom"] for s in container.get("secrets", [])},
                     "log_configuration": container.get("logConfiguration"),
                     "health_check": container.get("healthCheck"),
                 }
@@ -385,6 +390,27 @@ def describe(endpoint, stack, packaged, cfn_template, values):
         for logical, resource in cfn_template["Resources"].items()
         if logical not in physical
     }
+    ec2 = c("ec2")
+    security_groups = {}
+    for r in by_type.get("AWS::EC2::SecurityGroup", []):
+        group = ec2.describe_security_groups(GroupIds=[r["PhysicalResourceId"]])["SecurityGroups"][0]
+        security_groups[r["LogicalResourceId"]] = {
+            "id": group["GroupId"],
+            "ingress": [
+                {
+                    "protocol": rule["IpProtocol"],
+                    "from_port": rule.get("FromPort"),
+                    "to_port": rule.get("ToPort"),
+                    "cidrs": [block["CidrIp"] for block in rule.get("IpRanges", [])],
+                    "groups": [pair["GroupId"] for pair in rule.get("UserIdGroupPairs", [])],
+                }
+                for rule in group.get("IpPermissions", [])
+            ],
+        }
+    secrets = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in by_type.get("AWS::SecretsManager::Secret", [])
+    }
     roles = {}
     for r in by_type.get("AWS::IAM::Role", []):
         role = iam.get_role(RoleName=r["PhysicalResourceId"])["Role"]
@@ -402,6 +428,8 @@ def describe(endpoint, stack, packaged, cfn_template, values):
         "alarms": alarms,
         "topics": topics,
         "roles": roles,
+        "security_groups": security_groups,
+        "secrets": secrets,
         "not_emulated": not_emulated,
     }
 

@@ -510,6 +510,33 @@ impl Dialog {
         self.request(Method::Options, via_host, branch)
     }
 
+    /// Our in-dialog INFO (RFC 6086) carrying `body` of `content_type`, built
+    /// as [`Dialog::bye`] is. The dialog goes on.
+    pub fn info(
+        &mut self,
+        via_host: &str,
+        branch: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Request {
+        let mut request = self.request(Method::Info, via_host, branch);
+        request
+            .headers
+            .retain(|header| !matches!(header, Header::ContentLength(_)));
+        request
+            .headers
+            .push(Header::ContentType(rsip::headers::ContentType::new(
+                content_type,
+            )));
+        request
+            .headers
+            .push(Header::ContentLength(rsip::headers::ContentLength::from(
+                u32::try_from(body.len()).unwrap_or(u32::MAX),
+            )));
+        request.body = body;
+        request
+    }
+
     /// A request on the dialog (§12.2.1.1), with the next local CSeq.
     fn request(&mut self, method: Method, via_host: &str, branch: &str) -> Request {
         let seq = self.local_seq.map_or(1, |seq| seq.saturating_add(1));

@@ -684,6 +684,181 @@ async fn stranger_latches(sip: std::net::SocketAddr, port: u16) -> Option<usize>
     (received > 0).then_some(received)
 }
 
+/// The media nodes' security group lets SIP and RTP in from the nodes' own
+/// group (the cascade), and SIP from no address block (the trunk reaches the
+/// nodes through the SIP entry only).
+fn node_to_node_rules(problems: &mut Problems, stack: &Value) {
+    let group = &stack["security_groups"]["MediaSecurityGroup"];
+    let own = group["id"].as_str().unwrap_or("?");
+    let rules = group["ingress"].as_array().cloned().unwrap_or_default();
+    for (protocol, from, to, what) in [
+        ("udp", 5060, 5060, "SIP over UDP"),
+        ("tcp", 5060, 5060, "SIP over TCP"),
+        ("udp", 20000, 29999, "RTP"),
+    ] {
+        problems.check(
+            rules.iter().any(|rule| {
+                rule["protocol"] == protocol
+                    && rule["from_port"] == from
+                    && rule["to_port"] == to
+                    && rule["groups"]
+                        .as_array()
+                        .is_some_and(|groups| groups.iter().any(|g| g == own))
+            }),
+            || format!("the media nodes' security group lets no {what} in from the other nodes: {rules:?}"),
+        );
+    }
+    problems.check(
+        !rules.iter().any(|rule| {
+            rule["from_port"].as_u64() <= Some(5060)
+                && rule["to_port"].as_u64() >= Some(5060)
+                && rule["cidrs"].as_array().is_some_and(|c| !c.is_empty())
+        }),
+        || {
+            format!(
+                "the media nodes' SIP is open to an address block, past the SIP entry: {rules:?}"
+            )
+        },
+    );
+}
+
+/// The cascade between media nodes, as the stack deploys it: the container
+/// reads the nodes' subnet (the `MediaVpcCidr` parameter) and the cascade
+/// secret (from Secrets Manager, through the task's execution role: the one
+/// role that may read it, and it reads no other secret); the nodes reach each
+/// other ([`node_to_node_rules`]). The secret's value when the execution role
+/// could read it.
+async fn cascade_infra(
+    problems: &mut Problems,
+    deployment: &Deployment,
+    stack: &Value,
+) -> Option<String> {
+    node_to_node_rules(problems, stack);
+    let task = &stack["task_definitions"]["MediaTaskDefinition"];
+    let container = &task["containers"][0];
+    let vpc = parameters()
+        .into_iter()
+        .find(|(name, _)| *name == "MediaVpcCidr")
+        .map(|(_, value)| value);
+    problems.check(
+        container["environment"]["TELECONF_NODE_SOURCES"].as_str() == vpc,
+        || {
+            format!(
+                "the media node's TELECONF_NODE_SOURCES is {}, not the nodes' subnet (MediaVpcCidr {vpc:?})",
+                container["environment"]["TELECONF_NODE_SOURCES"]
+            )
+        },
+    );
+    let cascade = stack["secrets"]["CascadeSecret"]
+        .as_str()
+        .unwrap_or_default();
+    let token = stack["secrets"]["TokenSecret"].as_str().unwrap_or_default();
+    problems.check(
+        !cascade.is_empty() && container["secrets"]["TELECONF_CASCADE_SECRET"] == cascade,
+        || {
+            format!(
+                "the media container's TELECONF_CASCADE_SECRET is not the stack's CascadeSecret ({cascade:?}): {}",
+                container["secrets"]
+            )
+        },
+    );
+    let Some(execution) = task["execution_role"].as_str() else {
+        problems.add(
+            "the media task definition has no execution role: ECS cannot read its secrets".into(),
+        );
+        return None;
+    };
+    let execution = deployment.role_credentials(execution);
+    let task_role = deployment.role_credentials(task["task_role"].as_str().unwrap_or_default());
+    let secret = match deployment.secret_value(&execution, cascade).await {
+        Ok(value) => {
+            problems.check(
+                value.len() >= teleconf_media_node::app::cascade::MIN_SECRET_BYTES,
+                || format!("the cascade secret is {} bytes: too short", value.len()),
+            );
+            Some(value)
+        }
+        Err(why) => {
+            problems.add(format!(
+                "the media task's execution role cannot read the cascade secret: {why}"
+            ));
+            None
+        }
+    };
+    problems.check(
+        deployment.secret_value(&execution, token).await.is_err(),
+        || "the media task's execution role reads the API's token secret too".into(),
+    );
+    for (name, arn) in [("cascade", cascade), ("API's token", token)] {
+        problems.check(
+            deployment.secret_value(&task_role, arn).await.is_err(),
+            || format!("the media node's task role (the running code's) reads the {name} secret: only the execution role reads the cascade's, at the task's start"),
+        );
+    }
+    secret
+}
+
+/// The status line a node's cascade INVITE into `conference`, signed with
+/// `secret`, gets from the node at `sip` (sent from 127.0.0.1, a node's
+/// address here).
+async fn cascade_answer(
+    sip: std::net::SocketAddr,
+    secret: &teleconf_media_node::app::cascade::CascadeSecret,
+    conference: teleconf_domain::ConferenceId,
+) -> String {
+    let socket = tokio::net::UdpSocket::bind(("127.0.0.1", 0))
+        .await
+        .expect("a socket on 127.0.0.1");
+    let local = socket.local_addr().expect("its address");
+    let call_id = format!("{}@member", uuid::Uuid::new_v4().simple());
+    let member: NodeId = "member-node".parse().expect("a node id");
+    let signed: String = teleconf_media_node::app::cascade::headers(
+        secret,
+        conference,
+        &member,
+        &call_id,
+        Utc::now(),
+    )
+    .iter()
+    .map(|header| format!("{header}\r\n"))
+    .collect();
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {} RTP/AVP 96\r\na=rtpmap:96 L16/8000\r\na=ptime:20\r\n",
+        local.port() + 2
+    );
+    let invite = format!(
+        "INVITE sip:cascade@{sip} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK{}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:member-node@{local}>;tag=m1\r\n\
+         To: <sip:cascade@{sip}>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:member-node@{local}>\r\n\
+         {signed}Content-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{sdp}",
+        uuid::Uuid::new_v4().simple(),
+        sdp.len()
+    );
+    socket
+        .send_to(invite.as_bytes(), sip)
+        .await
+        .expect("the INVITE sent");
+    let mut buffer = vec![0u8; 65_535];
+    loop {
+        let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer)).await
+        else {
+            return "no answer".into();
+        };
+        let answer = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        if !answer.starts_with("SIP/2.0 1") {
+            return answer.lines().next().unwrap_or_default().to_string();
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_its_stack() {
     let mut deployment = Deployment::start(&["tc1", "tc2"], &parameters()).await;
@@ -694,6 +869,7 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     shared_names(&mut problems, &deployment);
     log_retention(&mut problems, &stack);
     alarms(&mut problems, &stack);
+    let cascade_secret = cascade_infra(&mut problems, &deployment, &stack).await;
 
     // The operator's part (README, "Deploy to AWS"): the sender identity, which
     // the template declares and moto does not create.
@@ -788,7 +964,43 @@ async fn the_template_deployed_runs_every_piece_with_the_settings_and_roles_of_i
     host.push(("TELECONF_PUBLIC_IP", "127.0.0.1".into()));
     // A metrics line every second rather than every minute: the test is short.
     host.push(("TELECONF_METRICS_INTERVAL_SECS", "1".into()));
+    // The nodes' subnet (MediaVpcCidr on AWS) is the loopback here: another
+    // node's cascade comes from 127.0.0.1.
+    if stack["task_definitions"]["MediaTaskDefinition"]["containers"][0]["environment"]
+        ["TELECONF_NODE_SOURCES"]
+        .is_string()
+    {
+        host.push(("TELECONF_NODE_SOURCES", "127.0.0.1".into()));
+    }
     let (sip, mut node) = deployment.start_media_node(&host).await;
+    // The node started with the cascade its task definition gives it: another
+    // node's INVITE signed with the secret ECS read is taken (no room of that
+    // conference here: 404), one signed with another secret refused (403).
+    {
+        use teleconf_media_node::app::cascade::CascadeSecret;
+        let secret = cascade_secret
+            .clone()
+            .unwrap_or_else(|| "the stack gave the node no cascade secret".into());
+        let right = CascadeSecret::new(secret.as_bytes()).expect("a long enough secret");
+        let wrong = CascadeSecret::new(&[7; 32]).expect("a long enough secret");
+        let signed = cascade_answer(sip, &right, open.conference.id).await;
+        problems.check(signed == "SIP/2.0 404 Not Found", || {
+            format!(
+                "a cascade INVITE signed with the stack's cascade secret got {signed:?}, not 404 (taken, no room here): the deployed node has no cascade\n{}",
+                deployment.lines("media-node").join("\n")
+            )
+        });
+        let forged = cascade_answer(sip, &wrong, open.conference.id).await;
+        problems.check(forged == "SIP/2.0 403 Forbidden", || {
+            format!("a cascade INVITE signed with another secret got {forged:?}, not 403")
+        });
+        let mut logged = deployment.lines("media-node");
+        logged.extend(deployment.lines("media-node:stdout"));
+        let logged = logged.join("\n");
+        problems.check(!logged.contains(secret.as_str()), || {
+            "the media node's log prints the cascade secret".into()
+        });
+    }
     let target = format!("sip:{}@{sip}", open.access.number.as_str());
     let participants = format!("/v1/conferences/{}/participants", open.conference.id);
     let mut caller = Ua::new("127.0.0.1", sip).await;

@@ -451,9 +451,65 @@ impl Deployment {
             .join("\n")
     }
 
+    /// The value of the secret `arn` (Secrets Manager's GetSecretValue) read
+    /// with `credentials`, under the emulator's IAM enforcement; `Err` says why
+    /// not (an access denied names the action).
+    pub async fn secret_value(
+        &self,
+        credentials: &Credentials,
+        arn: &str,
+    ) -> Result<String, String> {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config(credentials).await);
+        let answer = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "{:?}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            })?;
+        answer
+            .secret_string
+            .ok_or_else(|| format!("the secret {arn} holds no string"))
+    }
+
+    /// The container's `Secrets` of the task definition `task` (its
+    /// description), as ECS puts them in the container's environment when the
+    /// task starts: each `valueFrom` read with the task's execution role; a
+    /// secret it cannot read stops the task from starting (`Err`).
+    pub async fn container_secrets(&self, task: &Value) -> Result<Vec<(String, String)>, String> {
+        let secrets = task["containers"][0]["secrets"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        if secrets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let role = task["execution_role"].as_str().ok_or_else(|| {
+            "the container has Secrets but the task definition no execution role to read them with"
+                .to_string()
+        })?;
+        let credentials = self.role_credentials(role);
+        let mut vars = Vec::new();
+        for (name, from) in secrets {
+            let arn = from.as_str().unwrap_or_default();
+            let value = self
+                .secret_value(&credentials, arn)
+                .await
+                .map_err(|why| format!("{name}: the execution role cannot read {arn}: {why}"))?;
+            vars.push((name, value));
+        }
+        Ok(vars)
+    }
+
     /// The media node as its task definition runs it: the container's
-    /// environment, the task role's credentials, the host's own addresses
-    /// (`sip`, its RTP ports and spool directory) in place of the instance's.
+    /// environment and secrets (read as ECS reads them, with the execution
+    /// role), the task role's credentials, the host's own addresses (`sip`, its
+    /// RTP ports and spool directory, the nodes' subnet) in place of the
+    /// instance's.
     pub async fn start_media_node(&self, host: &[(&str, String)]) -> (SocketAddr, Child) {
         let task = &self.stack()["task_definitions"]["MediaTaskDefinition"];
         let role = task["task_role"]
@@ -461,11 +517,16 @@ impl Deployment {
             .expect("the task definition names a task role")
             .to_string();
         let credentials = self.role_credentials(&role);
+        let secrets = self
+            .container_secrets(task)
+            .await
+            .unwrap_or_else(|why| panic!("ECS could not start the media node's task: {why}"));
         let mut command = self.deployed_command(
             "teleconf-media-node",
             &credentials,
             &task["containers"][0]["environment"],
         );
+        command.envs(secrets);
         command.envs(host.iter().map(|(k, v)| (*k, v.as_str())));
         let mut child = self.spawn_kept(command, "media-node");
         let deadline = tokio::time::Instant::now() + STARTUP;

@@ -12,6 +12,14 @@
 //! takes it only from the nodes' own addresses (`TELECONF_NODE_SOURCES`), with a
 //! valid MAC made within [`MAX_SKEW`] of its clock ([`verify`]); anything else is
 //! refused (403) and counted.
+//!
+//! The room's authority travels on the cascade dialog as SIP INFO carrying one
+//! [`RoomMessage`] ([`ROOM_CONTENT_TYPE`], JSON), answered 200 each; a
+//! retransmitted INFO is answered again and never applied twice (the owner's
+//! server transactions absorb it; the member goes by its CSeq). The member
+//! reports its callers' joins, leaves and keypad commands; the owner, whose room
+//! holds them as remote legs, sends what it decides for them (a prompt or tone,
+//! a mute, a removal) and the room's figures (callers, lock) after each change.
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,7 +31,11 @@ use rsip::message::HeadersExt;
 use rsip::{Header, Request};
 use sha2::Sha256;
 
-use teleconf_domain::{ConferenceId, NodeId};
+use serde::{Deserialize, Serialize};
+use teleconf_domain::{CallerRole, ConferenceId, LegId, NodeId};
+
+use crate::app::keypad::Command;
+use crate::app::prompts::Prompt;
 
 /// The conference a cascade INVITE joins.
 pub const CONFERENCE_HEADER: &str = "X-Teleconf-Conference";
@@ -36,6 +48,93 @@ pub const AUTH_HEADER: &str = "X-Teleconf-Cascade-Auth";
 pub const MAX_SKEW: TimeDelta = TimeDelta::seconds(60);
 /// The shortest secret taken: 128 bits.
 pub const MIN_SECRET_BYTES: usize = 16;
+
+/// The Content-Type of a [`RoomMessage`] in a cascade dialog's INFO.
+pub const ROOM_CONTENT_TYPE: &str = "application/vnd.teleconf.room+json";
+
+/// What the two ends of a cascade tell each other about the room: the
+/// member's callers are named by the member's own leg number (`leg`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RoomMessage {
+    /// Member → owner: a caller of the member's joined the room.
+    Joined {
+        /// The member's leg number.
+        leg: u64,
+        /// Its CDR leg (the portal's commands name it).
+        leg_id: LegId,
+        /// Its role.
+        role: CallerRole,
+        /// Whether it is muted now.
+        muted: bool,
+        /// Its caller ID, for the activity feed.
+        caller_id: String,
+    },
+    /// Member → owner: that caller left.
+    Left {
+        /// The member's leg number.
+        leg: u64,
+    },
+    /// Member → owner: that caller keyed a command.
+    Keypad {
+        /// The member's leg number.
+        leg: u64,
+        /// The command.
+        command: Command,
+    },
+    /// Owner → member: say this to that caller.
+    Say {
+        /// The member's leg number.
+        leg: u64,
+        /// What to say.
+        prompt: Prompt,
+    },
+    /// Owner → member: that caller is muted (`true`) or heard again.
+    Mute {
+        /// The member's leg number.
+        leg: u64,
+        /// Muted.
+        muted: bool,
+    },
+    /// Owner → member: hang up on that caller (a moderator removed it).
+    Remove {
+        /// The member's leg number.
+        leg: u64,
+    },
+    /// Owner → member: the whole room's figures, after each change (the
+    /// member's IVR counts and checks the lock with them).
+    Room {
+        /// Callers in the room, every node's.
+        callers: u32,
+        /// Locked by a moderator.
+        locked: bool,
+    },
+}
+
+impl RoomMessage {
+    /// The INFO body.
+    pub fn encode(&self) -> Vec<u8> {
+        // A plain enum of plain fields: serialising cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The message in an INFO body, or what is wrong with it (field named).
+    pub fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// The 400 for an INFO whose [`RoomMessage`] cannot be read: `response`
+/// with a Warning naming what is wrong (the field).
+pub fn unreadable(mut response: rsip::Response, error: &serde_json::Error) -> rsip::Response {
+    let text = error.to_string().replace('"', "'");
+    response
+        .headers
+        .push(Header::Warning(rsip::headers::Warning::new(format!(
+            "399 teleconf \"{text}\""
+        ))));
+    response
+}
 
 /// The nodes' shared cascade secret (never printed).
 #[derive(Clone, PartialEq, Eq)]
@@ -208,6 +307,48 @@ mod tests {
             request.headers.push(header);
         }
         request
+    }
+
+    #[test]
+    fn a_room_message_goes_through_json_and_a_bad_one_is_an_error_never_a_panic() {
+        let messages = [
+            RoomMessage::Joined {
+                leg: 3,
+                leg_id: LegId::new(),
+                role: CallerRole::Listener,
+                muted: false,
+                caller_id: "+33123456789".into(),
+            },
+            RoomMessage::Keypad {
+                leg: 3,
+                command: Command::Count,
+            },
+            RoomMessage::Say {
+                leg: 3,
+                prompt: Prompt::Callers(4),
+            },
+            RoomMessage::Room {
+                callers: 4,
+                locked: true,
+            },
+        ];
+        for message in messages {
+            assert_eq!(RoomMessage::decode(&message.encode()).unwrap(), message);
+        }
+        assert_eq!(
+            String::from_utf8(
+                RoomMessage::Mute {
+                    leg: 1,
+                    muted: true
+                }
+                .encode()
+            )
+            .unwrap(),
+            r#"{"type":"mute","leg":1,"muted":true}"#
+        );
+        let error = RoomMessage::decode(br#"{"type":"mute","leg":1}"#).unwrap_err();
+        assert!(error.to_string().contains("muted"), "{error}");
+        assert!(RoomMessage::decode(b"\xff{").is_err());
     }
 
     #[test]

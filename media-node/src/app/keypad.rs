@@ -25,7 +25,8 @@ use teleconf_sip::rtp::Digit;
 pub const ARMED_FOR: Duration = Duration::from_secs(3);
 
 /// What a key sequence asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// `*0`: say the keys of the caller's role.
     Help,

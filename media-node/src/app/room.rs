@@ -26,11 +26,17 @@
 //!   no caller: not counted, not announced, no tone when it comes or goes, not
 //!   muted by lecture mode, never the last caller `*9` removes; the room stays
 //!   open while one is in.
+//! - **Remote legs** ([`Room::join_remote`], issue #16): a member node's
+//!   callers, held here by the owner as callers like any other (counted,
+//!   announced, told they are the first, muted by lecture mode, removed by
+//!   `*9`), their mute state kept here and their audio mixed on the member (it
+//!   comes on the cascade); what the room decides for them the node sends to
+//!   the member.
 //! - **From the portal** ([`Room::control`]): a moderator of the account
 //!   mutes or unmutes one caller (who is told), removes one, locks or unlocks,
 //!   mutes all participants or lifts it: the keypad's rules, nobody's keys.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use teleconf_domain::{AccountId, CallerRole};
@@ -89,6 +95,9 @@ pub struct Room {
     order: Vec<(CallKey, CallerRole)>,
     /// Other nodes' cascade legs in.
     cascades: HashSet<CallKey>,
+    /// Member nodes' callers in (their audio comes on a cascade), and whether
+    /// each is muted.
+    remote: HashMap<CallKey, bool>,
     /// Legs that muted themselves.
     self_muted: HashSet<CallKey>,
     locked: bool,
@@ -158,9 +167,11 @@ impl Room {
         self.cascades.iter().copied()
     }
 
-    /// Whether a caller is in (cascades aside).
+    /// Whether a caller of this node's is in (cascades and remote callers aside).
     pub fn has_callers(&self) -> bool {
-        !self.order.is_empty()
+        self.order
+            .iter()
+            .any(|(key, _)| !self.remote.contains_key(key))
     }
 
     /// Nobody is in: no caller, no cascade.
@@ -189,6 +200,42 @@ impl Room {
         if self.lecture && role == CallerRole::Participant {
             self.mixer.set_muted(leg, true)?;
         }
+        Ok(self.admit(leg, role))
+    }
+
+    /// A member node's caller comes in, muted or not there (see the module
+    /// documentation); in lecture mode a participant is muted.
+    pub fn join_remote(&mut self, leg: CallKey, role: CallerRole, muted: bool) -> Vec<Effect> {
+        if self.role(leg).is_some() {
+            return Vec::new();
+        }
+        if muted {
+            self.self_muted.insert(leg);
+        }
+        let lectured = self.lecture && role == CallerRole::Participant;
+        self.remote.insert(leg, muted || lectured);
+        self.admit(leg, role)
+    }
+
+    /// Whether that caller is muted (a local one in the mixer, a remote one here).
+    pub fn is_muted(&self, leg: CallKey) -> Option<bool> {
+        match self.remote.get(&leg) {
+            Some(muted) => Some(*muted),
+            None => self.mixer.is_muted(leg),
+        }
+    }
+
+    fn set_muted(&mut self, leg: CallKey, muted: bool) {
+        match self.remote.get_mut(&leg) {
+            Some(remote) => *remote = muted,
+            None => {
+                let _ = self.mixer.set_muted(leg, muted);
+            }
+        }
+    }
+
+    /// A caller admitted: the announcements, its place in the order.
+    fn admit(&mut self, leg: CallKey, role: CallerRole) -> Vec<Effect> {
         let mut effects = Vec::new();
         if self.records() {
             effects.push(Effect::Say(leg, Prompt::Recorded));
@@ -201,7 +248,7 @@ impl Room {
             effects.extend(self.others(leg, Prompt::EntryTone));
         }
         self.order.push((leg, role));
-        Ok(effects)
+        effects
     }
 
     /// Another node's cascade comes in: one talker, no caller (see the module
@@ -217,15 +264,20 @@ impl Room {
     /// A caller goes (hung up, removed, dropped): its reception figures, and
     /// what the others hear.
     pub fn leave(&mut self, leg: CallKey) -> (Option<LegStats>, Vec<Effect>) {
-        let Ok(stats) = self.mixer.leave(leg) else {
-            return (None, Vec::new());
+        let stats = if self.remote.remove(&leg).is_some() {
+            None
+        } else {
+            let Ok(stats) = self.mixer.leave(leg) else {
+                return (None, Vec::new());
+            };
+            if self.cascades.remove(&leg) {
+                return (Some(stats), Vec::new());
+            }
+            Some(stats)
         };
-        if self.cascades.remove(&leg) {
-            return (Some(stats), Vec::new());
-        }
         self.order.retain(|(key, _)| *key != leg);
         self.self_muted.remove(&leg);
-        (Some(stats), self.others(leg, Prompt::ExitTone))
+        (stats, self.others(leg, Prompt::ExitTone))
     }
 
     /// Carries out `command` keyed by `leg`.
@@ -246,8 +298,8 @@ impl Room {
                 if self.lecture && role == CallerRole::Participant {
                     return say(Prompt::Muted(true));
                 }
-                let muted = !self.mixer.is_muted(leg).unwrap_or(false);
-                let _ = self.mixer.set_muted(leg, muted);
+                let muted = !self.is_muted(leg).unwrap_or(false);
+                self.set_muted(leg, muted);
                 if muted {
                     self.self_muted.insert(leg);
                 } else {
@@ -311,11 +363,11 @@ impl Room {
                 let lectured = self.lecture && role == CallerRole::Participant;
                 if role == CallerRole::Listener
                     || (lectured && !muted)
-                    || self.mixer.is_muted(leg) == Some(muted)
+                    || self.is_muted(leg) == Some(muted)
                 {
                     return Vec::new();
                 }
-                let _ = self.mixer.set_muted(leg, muted);
+                self.set_muted(leg, muted);
                 // Kept as the caller's own mute: lecture mode ending does not lift it.
                 if muted {
                     self.self_muted.insert(leg);
@@ -341,13 +393,17 @@ impl Room {
     fn set_lecture(&mut self, on: bool) -> Vec<Effect> {
         self.lecture = on;
         let mut effects = vec![Effect::Event(Event::Lecture(on))];
-        for &(key, role) in &self.order {
-            if role == CallerRole::Participant {
-                let muted = on || self.self_muted.contains(&key);
-                if self.mixer.is_muted(key) != Some(muted) {
-                    let _ = self.mixer.set_muted(key, muted);
-                    effects.push(Effect::Event(Event::Muted(key, muted)));
-                }
+        let participants: Vec<CallKey> = self
+            .order
+            .iter()
+            .filter(|(_, role)| *role == CallerRole::Participant)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in participants {
+            let muted = on || self.self_muted.contains(&key);
+            if self.is_muted(key) != Some(muted) {
+                self.set_muted(key, muted);
+                effects.push(Effect::Event(Event::Muted(key, muted)));
             }
         }
         effects
@@ -480,6 +536,36 @@ mod tests {
         assert!(!room.is_empty(), "the cascade keeps the room open");
         assert_eq!(room.leave(CallKey(9)).1, [], "no exit tone for a cascade");
         assert!(room.is_empty());
+    }
+
+    #[test]
+    fn a_remote_caller_is_counted_announced_muted_by_lecture_mode_and_removable() {
+        let mut room = conference(&[M]);
+        assert_eq!(
+            room.join_remote(CallKey(7), P, false),
+            [Effect::Say(CallKey(0), Prompt::EntryTone)]
+        );
+        assert_eq!(room.len(), 2, "counted");
+        assert_eq!(
+            room.command(CallKey(7), Command::Count),
+            [Effect::Say(CallKey(7), Prompt::Callers(2))]
+        );
+        let effects = room.command(CallKey(0), Command::LectureMode);
+        assert!(effects.contains(&Effect::Event(Event::Muted(CallKey(7), true))));
+        assert_eq!(room.is_muted(CallKey(7)), Some(true));
+        assert_eq!(
+            room.command(CallKey(0), Command::RemoveLast),
+            [
+                Effect::Event(Event::Removed(CallKey(7))),
+                Effect::Remove(CallKey(7)),
+                Effect::Say(CallKey(0), Prompt::CallerRemoved(true))
+            ]
+        );
+        assert_eq!(
+            room.leave(CallKey(7)),
+            (None, vec![Effect::Say(CallKey(0), Prompt::ExitTone)])
+        );
+        assert_eq!(room.len(), 1);
     }
 
     #[test]

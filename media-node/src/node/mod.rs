@@ -421,6 +421,10 @@ pub struct Node {
     cascades_failed: u64,
     /// This node's cascades to other nodes' rooms.
     uplinks: HashMap<CallKey, uplink::Uplink>,
+    /// Member nodes' callers in the rooms this node holds, by their key here.
+    remote_legs: HashMap<CallKey, rooms::RemoteLeg>,
+    /// The room's figures (callers, locked) last told each member's cascade.
+    figures_told: HashMap<CallKey, (u32, bool)>,
     /// The rooms ordered by their next frame's deadline, so neither
     /// [`Node::poll_timeout`] (asked after every packet) nor a room's frame
     /// walks every room.
@@ -482,6 +486,8 @@ impl Node {
             cascades_refused: 0,
             cascades_failed: 0,
             uplinks: HashMap::new(),
+            remote_legs: HashMap::new(),
+            figures_told: HashMap::new(),
             room_deadlines: BTreeSet::new(),
             left: HashMap::new(),
             on_line: HashMap::new(),
@@ -703,7 +709,8 @@ impl Node {
         let answer = match answer {
             // A moderator's lock lives here, in the conference's state.
             Answer::Conference(Some(mut info)) => {
-                info.locked |= self.rooms.get(&info.id).is_some_and(Room::is_locked);
+                info.locked |= self.rooms.get(&info.id).is_some_and(Room::is_locked)
+                    || self.owner_room(info.id).is_some_and(|(_, locked)| locked);
                 Answer::Conference(Some(info))
             }
             answer => answer,

@@ -17,6 +17,7 @@ use teleconf_sip::sdp::Codec;
 use super::call;
 use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output, RoomOwner};
 use crate::app::CallKey;
+use crate::app::cascade::RoomMessage;
 use crate::app::room::{Control, Effect, Event, Room};
 
 /// What the node knows of a conference's lease.
@@ -51,6 +52,19 @@ impl Lease {
     }
 }
 
+/// A member node's caller in a room this node holds (issue #16).
+#[derive(Debug)]
+pub(super) struct RemoteLeg {
+    /// The cascade it came on.
+    cascade: CallKey,
+    /// Its number on the member.
+    leg: u64,
+    /// Its CDR leg.
+    leg_id: LegId,
+    /// Its caller ID.
+    caller_id: String,
+}
+
 /// A join waiting for its conference's lease.
 #[derive(Debug)]
 pub(super) struct PendingJoin {
@@ -83,9 +97,17 @@ impl Node {
                     .push_back(Output::Io(IoOutput::Lookup { call: key, lookup }));
             }
             call::Output::CountCallers(conference) => {
-                let callers = self.rooms.get(&conference).map_or(0, Room::len);
-                let callers = u32::try_from(callers).unwrap_or(u32::MAX);
-                hosted.call.handle_input(now, call::Input::Callers(callers));
+                // A member counts the owner's whole room.
+                let callers = match self.owner_room(conference) {
+                    Some((callers, _)) => callers,
+                    None => {
+                        let callers = self.rooms.get(&conference).map_or(0, Room::len);
+                        u32::try_from(callers).unwrap_or(u32::MAX)
+                    }
+                };
+                if let Some(hosted) = self.calls.get_mut(&key) {
+                    hosted.call.handle_input(now, call::Input::Callers(callers));
+                }
             }
             call::Output::Join {
                 leg: _,
@@ -134,7 +156,16 @@ impl Node {
                 }
             }
             call::Output::Keypad { leg: _, command } => {
-                if let Some((conference, effects)) = hosted.room.and_then(|c| {
+                // A member's caller's command is the owner's to carry out.
+                let room = hosted.room;
+                if let Some(uplink) = room.and_then(|c| self.member_uplink(c)) {
+                    let told = RoomMessage::Keypad {
+                        leg: key.0,
+                        command,
+                    };
+                    return self.uplink_tell(now, uplink, &told);
+                }
+                if let Some((conference, effects)) = room.and_then(|c| {
                     self.rooms
                         .get_mut(&c)
                         .map(|room| (c, room.command(key, command)))
@@ -155,6 +186,7 @@ impl Node {
                 }
             }
             call::Output::Leave { leg: _ } => self.leave_room(now, key),
+            call::Output::Told(told) => self.member_told(now, key, told),
             call::Output::StoreIntro { target, pcm } => {
                 self.outputs
                     .push_back(Output::Io(IoOutput::StoreIntro { target, pcm }));
@@ -179,6 +211,9 @@ impl Node {
                     .push_back(Output::Io(IoOutput::Live(LiveUpdate::Put(
                         participant.clone(),
                     ))));
+                if let Some(uplink) = self.member_uplink(participant.conference_id) {
+                    self.uplink_tell(now, uplink, &joined(key, &participant));
+                }
                 self.on_line.insert(key, participant);
                 self.outputs.push_back(Output::Io(IoOutput::CdrOpen(cdr)));
             }
@@ -388,7 +423,11 @@ impl Node {
                     hosted.room = Some(conference);
                     hosted.owner = owner;
                 }
-                self.apply(now, conference, effects);
+                // A member's caller is announced by the owner's room, once
+                // the member reports it (its CDR leg opened, or the cascade up).
+                if !member {
+                    self.apply(now, conference, effects);
+                }
             }
             Err(error) => tracing::warn!(%error, "node: join refused"),
         }
@@ -416,10 +455,23 @@ impl Node {
             }
             return;
         };
+        let uplink = self.member_uplink(conference);
+        let member = matches!(self.leases.get(&conference), Some(Lease::Member { .. }));
+        if let Some(uplink) = uplink {
+            self.uplink_tell(now, uplink, &RoomMessage::Left { leg: key.0 });
+        }
+        let gone = self.remote_gone(key);
         if let Some(room) = self.rooms.get_mut(&conference) {
-            let (stats, effects) = room.leave(key);
+            let (stats, mut effects) = room.leave(key);
             if let Some(stats) = stats {
                 self.left.insert(key, stats);
+            }
+            if member {
+                // The owner's room says the exit tone.
+                effects.clear();
+            }
+            for remote in gone {
+                effects.extend(room.leave(remote).1);
             }
             // The last caller here gone, this node's cascade to the owner goes.
             if !room.has_callers()
@@ -448,16 +500,240 @@ impl Node {
         }
     }
 
-    /// Carries out what a change of `conference` asks of its calls, and tells
-    /// the shell what the live view and the activity feed show.
+    /// Carries out what a change of `conference` asks of its calls (a member
+    /// node's caller's through its cascade), tells the shell what the live view
+    /// and the activity feed show, and tells the members the room's figures.
     fn apply(&mut self, now: Instant, conference: ConferenceId, effects: Vec<Effect>) {
         for effect in effects {
+            let remote = |leg: &CallKey| {
+                self.remote_legs
+                    .get(leg)
+                    .map(|remote| (remote.cascade, remote.leg))
+            };
             match effect {
-                Effect::Say(leg, prompt) => self.feed(now, leg, call::Input::Say(prompt)),
-                Effect::Remove(leg) => self.feed(now, leg, call::Input::Kick),
-                Effect::Event(event) => self.publish(conference, event),
+                Effect::Say(leg, prompt) => match remote(&leg) {
+                    Some((cascade, leg)) => {
+                        self.tell(now, cascade, RoomMessage::Say { leg, prompt });
+                    }
+                    None => self.feed(now, leg, call::Input::Say(prompt)),
+                },
+                Effect::Remove(leg) => match remote(&leg) {
+                    Some((cascade, leg)) => self.tell(now, cascade, RoomMessage::Remove { leg }),
+                    None => self.feed(now, leg, call::Input::Kick),
+                },
+                Effect::Event(event) => {
+                    if let Event::Muted(leg, muted) = event
+                        && let Some((cascade, leg)) = remote(&leg)
+                    {
+                        self.tell(now, cascade, RoomMessage::Mute { leg, muted });
+                    }
+                    self.publish(conference, event);
+                }
             }
         }
+        self.tell_figures(now, conference);
+    }
+
+    /// Tells `cascade`'s member node `told`.
+    fn tell(&mut self, now: Instant, cascade: CallKey, told: RoomMessage) {
+        self.feed(now, cascade, call::Input::Tell(told));
+    }
+
+    /// Tells each member node in `conference`'s room (held here) the room's
+    /// figures, when they changed since last told.
+    fn tell_figures(&mut self, now: Instant, conference: ConferenceId) {
+        let Some(room) = self.rooms.get(&conference) else {
+            return;
+        };
+        if !matches!(self.leases.get(&conference), Some(Lease::Held)) {
+            return;
+        }
+        let figures = (
+            u32::try_from(room.len()).unwrap_or(u32::MAX),
+            room.is_locked(),
+        );
+        let cascades: Vec<CallKey> = room.cascades().collect();
+        for cascade in cascades {
+            if self.figures_told.get(&cascade) == Some(&figures) {
+                continue;
+            }
+            self.figures_told.insert(cascade, figures);
+            let (callers, locked) = figures;
+            self.tell(now, cascade, RoomMessage::Room { callers, locked });
+        }
+    }
+
+    /// The cascade this node's callers of `conference` reach its owner's room
+    /// by, while this node is a member and the cascade is up.
+    pub(super) fn member_uplink(&self, conference: ConferenceId) -> Option<CallKey> {
+        match self.leases.get(&conference) {
+            Some(Lease::Member { uplink, .. })
+                if self.uplinks.get(uplink).is_some_and(|u| u.is_up()) =>
+            {
+                Some(*uplink)
+            }
+            _ => None,
+        }
+    }
+
+    /// The owner's room's figures (callers, locked) as it last told this
+    /// member node, for `conference`.
+    pub(super) fn owner_room(&self, conference: ConferenceId) -> Option<(u32, bool)> {
+        let uplink = self.member_uplink(conference)?;
+        self.uplinks.get(&uplink)?.room
+    }
+
+    /// The cascade is up: this node reports each of its callers in
+    /// `conference`'s room to the owner.
+    pub(super) fn report_callers(
+        &mut self,
+        now: Instant,
+        conference: ConferenceId,
+        uplink: CallKey,
+    ) {
+        let joins: Vec<RoomMessage> = self
+            .on_line
+            .iter()
+            .filter(|(key, _)| {
+                self.calls
+                    .get(key)
+                    .is_some_and(|hosted| hosted.room == Some(conference))
+            })
+            .map(|(key, participant)| joined(*key, participant))
+            .collect();
+        for told in joins {
+            self.uplink_tell(now, uplink, &told);
+        }
+    }
+
+    /// The owner told this member node's room of `conference` this.
+    pub(super) fn owner_told(&mut self, now: Instant, conference: ConferenceId, told: RoomMessage) {
+        let mine = |node: &Self, leg: u64| {
+            let key = CallKey(leg);
+            node.calls
+                .get(&key)
+                .is_some_and(|hosted| hosted.room == Some(conference))
+                .then_some(key)
+        };
+        match told {
+            RoomMessage::Say { leg, prompt } => {
+                if let Some(key) = mine(self, leg) {
+                    self.feed(now, key, call::Input::Say(prompt));
+                }
+            }
+            RoomMessage::Remove { leg } => {
+                if let Some(key) = mine(self, leg) {
+                    self.feed(now, key, call::Input::Kick);
+                }
+            }
+            RoomMessage::Mute { leg, muted } => {
+                let Some(key) = mine(self, leg) else {
+                    return;
+                };
+                // Its audio stops (or starts again) entering the cascade's sum.
+                if let Some(room) = self.rooms.get_mut(&conference) {
+                    let _ = room.mixer_mut().set_muted(key, muted);
+                }
+                if let Some(participant) = self.on_line.get_mut(&key) {
+                    participant.muted = muted;
+                    let update = LiveUpdate::Put(participant.clone());
+                    self.outputs.push_back(Output::Io(IoOutput::Live(update)));
+                }
+            }
+            RoomMessage::Room { .. } => {}
+            RoomMessage::Joined { .. } | RoomMessage::Left { .. } | RoomMessage::Keypad { .. } => {
+                tracing::info!("node: a member's message from the owner, ignored");
+            }
+        }
+    }
+
+    /// The member node on cascade `cascade` told this node's room this.
+    fn member_told(&mut self, now: Instant, cascade: CallKey, told: RoomMessage) {
+        let Some(conference) = self.calls.get(&cascade).and_then(|hosted| hosted.room) else {
+            return;
+        };
+        let remote = |node: &Self, leg: u64| {
+            node.remote_legs
+                .iter()
+                .find(|(_, remote)| remote.cascade == cascade && remote.leg == leg)
+                .map(|(key, _)| *key)
+        };
+        let effects = match told {
+            RoomMessage::Joined {
+                leg,
+                leg_id,
+                role,
+                muted,
+                caller_id,
+            } => {
+                if remote(self, leg).is_some() {
+                    return;
+                }
+                let key = CallKey(self.next_leg);
+                self.next_leg += 1;
+                let Some(room) = self.rooms.get_mut(&conference) else {
+                    return;
+                };
+                let effects = room.join_remote(key, role, muted);
+                let lectured = room.is_muted(key) == Some(true) && !muted;
+                self.remote_legs.insert(
+                    key,
+                    RemoteLeg {
+                        cascade,
+                        leg,
+                        leg_id,
+                        caller_id,
+                    },
+                );
+                tracing::info!(%conference, leg, %leg_id, "node: a member's caller in the room");
+                if lectured {
+                    self.tell(now, cascade, RoomMessage::Mute { leg, muted: true });
+                }
+                effects
+            }
+            RoomMessage::Left { leg } => {
+                let Some(key) = remote(self, leg) else {
+                    return;
+                };
+                self.remote_legs.remove(&key);
+                match self.rooms.get_mut(&conference) {
+                    Some(room) => room.leave(key).1,
+                    None => return,
+                }
+            }
+            RoomMessage::Keypad { leg, command } => {
+                let Some(key) = remote(self, leg) else {
+                    return;
+                };
+                match self.rooms.get_mut(&conference) {
+                    Some(room) => room.command(key, command),
+                    None => return,
+                }
+            }
+            RoomMessage::Say { .. }
+            | RoomMessage::Mute { .. }
+            | RoomMessage::Remove { .. }
+            | RoomMessage::Room { .. } => {
+                tracing::info!("node: an owner's message from a member, ignored");
+                return;
+            }
+        };
+        self.apply(now, conference, effects);
+    }
+
+    /// The remote legs that came on `cascade` (gone with it), forgotten.
+    fn remote_gone(&mut self, cascade: CallKey) -> Vec<CallKey> {
+        self.figures_told.remove(&cascade);
+        let gone: Vec<CallKey> = self
+            .remote_legs
+            .iter()
+            .filter(|(_, remote)| remote.cascade == cascade)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in &gone {
+            self.remote_legs.remove(key);
+        }
+        gone
     }
 
     /// Carries out a portal command on `conference`'s room.
@@ -468,10 +744,23 @@ impl Node {
         command: ControlCommand,
     ) {
         let caller = |leg_id: LegId| {
+            let remote = || {
+                self.remote_legs
+                    .iter()
+                    .find(|(_, remote)| {
+                        remote.leg_id == leg_id
+                            && self
+                                .calls
+                                .get(&remote.cascade)
+                                .is_some_and(|hosted| hosted.room == Some(conference))
+                    })
+                    .map(|(key, _)| *key)
+            };
             self.on_line
                 .iter()
                 .find(|(_, p)| p.leg_id == leg_id && p.conference_id == conference)
                 .map(|(key, _)| *key)
+                .or_else(remote)
         };
         let control = match command {
             ControlCommand::Mute { leg_id } => caller(leg_id).map(|leg| Control::Mute(leg, true)),
@@ -496,10 +785,12 @@ impl Node {
 
     /// A conference event, as a live-view update and an activity entry.
     fn publish(&mut self, conference: ConferenceId, event: Event) {
+        let remote_legs = &self.remote_legs;
         let caller = |on_line: &HashMap<CallKey, LiveParticipant>, leg: CallKey| {
             on_line
                 .get(&leg)
                 .map(|p| p.caller_id.clone())
+                .or_else(|| remote_legs.get(&leg).map(|r| r.caller_id.clone()))
                 .unwrap_or_default()
         };
         let (kind, summary) = match event {
@@ -589,5 +880,16 @@ impl Node {
         }
         frames.clear();
         self.tick_frames = frames;
+    }
+}
+
+/// The report of this node's caller `key` joining, to the owner.
+fn joined(key: CallKey, participant: &LiveParticipant) -> RoomMessage {
+    RoomMessage::Joined {
+        leg: key.0,
+        leg_id: participant.leg_id,
+        role: participant.role,
+        muted: participant.muted,
+        caller_id: participant.caller_id.clone(),
     }
 }

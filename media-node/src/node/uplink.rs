@@ -8,6 +8,12 @@
 //! what the owner sends (its room's mix without this cascade) is mixed into
 //! what each caller here hears, never their own voice.
 //!
+//! The room's authority is the owner's ([`cascade::RoomMessage`] in INFOs on
+//! this dialog): this node reports its callers' joins, leaves and keypad
+//! commands, each INFO a client transaction of its own; the owner's INFOs are
+//! answered 200 and applied once each (one whose CSeq is not above the last
+//! applied is a retransmission: answered again, not applied).
+//!
 //! The INVITE is retransmitted on Timer A until a response, given up on Timer B
 //! (RFC 3261 §17.1.1.2, without the transaction layer: a 2xx and its
 //! retransmissions are each ACKed, §13.2.2.4, a failure ACKed on its branch).
@@ -20,6 +26,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Method, Request, Response, SipMessage};
 
@@ -27,13 +34,13 @@ use teleconf_domain::{ConferenceId, NodeId};
 use teleconf_sip::message::{self, response_to};
 use teleconf_sip::rtp;
 use teleconf_sip::sdp::{self, Codec, LocalMedia, Negotiated};
-use teleconf_sip::transaction::{self, ClientTransaction, Timers};
+use teleconf_sip::transaction::{self, ClientTransaction, Timers, TransactionKey};
 
-use super::call::{RTP_TIMEOUT, RtpOut};
+use super::call::{RTP_TIMEOUT, RtpOut, pump_infos};
 use super::rooms::Lease;
 use super::{IoOutput, MediaOutput, Node};
 use crate::app::CallKey;
-use crate::app::cascade;
+use crate::app::cascade::{self, RoomMessage};
 use crate::app::prompts::FRAME_SAMPLES;
 
 /// The codecs our cascade offer carries ([`sdp::offer`]'s).
@@ -57,6 +64,14 @@ pub(super) struct Uplink {
     timestamp: u32,
     timers: Timers,
     state: State,
+    /// Our last CSeq (the INVITE's is 1).
+    cseq: u32,
+    /// Our INFOs to the owner out.
+    told: Vec<ClientTransaction>,
+    /// The CSeq of the owner's last INFO applied.
+    heard_seq: Option<u32>,
+    /// The owner's room's figures (callers, locked), once it told them.
+    pub(super) room: Option<(u32, bool)>,
 }
 
 #[derive(Debug)]
@@ -89,12 +104,19 @@ pub(super) enum Happened {
     Up(Codec),
     /// Over: refused, timed out, hung up by the owner, or our BYE done.
     Over(&'static str),
+    /// The owner told the room here this.
+    Told(RoomMessage),
 }
 
 impl Uplink {
     /// When the uplink next needs [`Uplink::timeout`].
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
-        match &self.state {
+        let told = self
+            .told
+            .iter()
+            .filter_map(ClientTransaction::poll_timeout)
+            .min();
+        let state = match &self.state {
             State::Inviting {
                 resend_at,
                 give_up_at,
@@ -102,7 +124,13 @@ impl Uplink {
             } => Some((*resend_at).min(*give_up_at)),
             State::Up { last_rtp, .. } => Some(*last_rtp + RTP_TIMEOUT),
             State::Closing(bye) => bye.poll_timeout(),
-        }
+        };
+        [told, state].into_iter().flatten().min()
+    }
+
+    /// Whether the dialog is up (INFOs may go).
+    pub(super) fn is_up(&self) -> bool {
+        matches!(self.state, State::Up { .. })
     }
 
     fn request(&self, method: &str, cseq: u32, branch: &str, to_tag: Option<&str>) -> String {
@@ -165,6 +193,10 @@ impl Node {
                 interval: self.config.timers.t1,
                 give_up_at: now + self.config.timers.sixty_four_t1(),
             },
+            cseq: 1,
+            told: Vec::new(),
+            heard_seq: None,
+            room: None,
         };
         let offer = sdp::offer(&LocalMedia {
             addr: self.config.rtp_addr,
@@ -233,6 +265,14 @@ impl Node {
             return Happened::Nothing;
         };
         let owner = uplink.owner;
+        let transaction = TransactionKey::of_response(&response);
+        if let Some(info) = uplink.told.iter_mut().find(|info| {
+            transaction.is_some() && transaction == TransactionKey::of_request(info.request())
+        }) {
+            info.handle(now, transaction::Input::Receive(response.into()));
+            self.drain_told(key);
+            return Happened::Nothing;
+        }
         let code = response.status_code.code();
         let is_invite = response
             .cseq_header()
@@ -324,21 +364,96 @@ impl Node {
         happened
     }
 
-    /// The owner's request on the cascade dialog: its BYE ends it; anything
-    /// else is answered 200 (OPTIONS: the dialog stands) and changes nothing.
+    /// The owner's request on the cascade dialog: its BYE ends it; its INFO
+    /// tells the room here something (applied once: a CSeq not above the last
+    /// applied is a retransmission; an unreadable one is answered 400);
+    /// anything else is answered 200 (OPTIONS: the dialog stands) and changes
+    /// nothing.
     fn uplink_request(&mut self, key: CallKey, request: Request) -> Happened {
-        let Some(uplink) = self.uplinks.get(&key) else {
+        let Some(uplink) = self.uplinks.get_mut(&key) else {
             return Happened::Nothing;
         };
         let owner = uplink.owner;
-        let response = response_to(&request, 200, None);
+        let mut status = 200;
+        let mut unreadable = None;
+        let happened = match request.method {
+            Method::Bye => Happened::Over("hung up by the owner"),
+            Method::Info if is_room_message(&request) => {
+                let seq = request.cseq_header().ok().and_then(|cseq| cseq.seq().ok());
+                match (seq, RoomMessage::decode(&request.body)) {
+                    (Some(seq), _) if uplink.heard_seq.is_some_and(|heard| seq <= heard) => {
+                        Happened::Nothing
+                    }
+                    (Some(seq), Ok(told)) => {
+                        uplink.heard_seq = Some(seq);
+                        Happened::Told(told)
+                    }
+                    (_, Err(error)) => {
+                        tracing::warn!(%error, "node: unreadable room message from the owner");
+                        status = 400;
+                        unreadable = Some(error);
+                        Happened::Nothing
+                    }
+                    (None, Ok(_)) => {
+                        status = 400;
+                        Happened::Nothing
+                    }
+                }
+            }
+            _ => Happened::Nothing,
+        };
+        let mut response = response_to(&request, status, None);
+        if let Some(error) = &unreadable {
+            response = cascade::unreadable(response, error);
+        }
         self.io(IoOutput::SendSip {
             to: owner,
             bytes: message::encode(&SipMessage::Response(response)),
         });
-        match request.method {
-            Method::Bye => Happened::Over("hung up by the owner"),
-            _ => Happened::Nothing,
+        happened
+    }
+
+    /// Tells the owner `message` by an INFO on uplink `key`, once it is up.
+    pub(super) fn uplink_tell(&mut self, now: Instant, key: CallKey, message: &RoomMessage) {
+        let Some(uplink) = self.uplinks.get_mut(&key) else {
+            return;
+        };
+        let State::Up { to_tag, .. } = &uplink.state else {
+            return;
+        };
+        uplink.cseq += 1;
+        let body = message.encode();
+        let text = format!(
+            "{}Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
+            uplink.request(
+                "INFO",
+                uplink.cseq,
+                &uplink.branch(&format!("info{}", uplink.cseq)),
+                Some(to_tag)
+            ),
+            cascade::ROOM_CONTENT_TYPE,
+            body.len()
+        );
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(&body);
+        let Ok(SipMessage::Request(info)) = message::parse(&bytes) else {
+            return;
+        };
+        uplink
+            .told
+            .push(ClientTransaction::new(now, info, uplink.timers));
+        self.drain_told(key);
+    }
+
+    /// Sends what uplink `key`'s INFOs transmit, and forgets those done.
+    fn drain_told(&mut self, key: CallKey) {
+        let Some(uplink) = self.uplinks.get_mut(&key) else {
+            return;
+        };
+        let send = pump_infos(&mut uplink.told);
+        let owner = uplink.owner;
+        for bytes in send {
+            self.io(IoOutput::SendSip { to: owner, bytes });
         }
     }
 
@@ -348,6 +463,13 @@ impl Node {
             return;
         };
         let owner = uplink.owner;
+        for info in &mut uplink.told {
+            info.handle_timeout(now);
+        }
+        self.drain_told(key);
+        let Some(uplink) = self.uplinks.get_mut(&key) else {
+            return;
+        };
         let mut send = Vec::new();
         let happened = match &mut uplink.state {
             State::Inviting { give_up_at, .. } if *give_up_at <= now => {
@@ -464,7 +586,7 @@ impl Node {
             State::Up { to_tag, .. } => {
                 let text = format!(
                     "{}Content-Length: 0\r\n\r\n",
-                    uplink.request("BYE", 2, &uplink.branch("bye"), Some(to_tag))
+                    uplink.request("BYE", uplink.cseq + 1, &uplink.branch("bye"), Some(to_tag))
                 );
                 match message::parse(text.as_bytes()) {
                     Ok(SipMessage::Request(bye)) => Some(bye),
@@ -496,7 +618,7 @@ impl Node {
     }
 
     /// What the node does about what happened to uplink `key`.
-    fn uplink_happened(&mut self, _now: Instant, key: CallKey, happened: Happened) {
+    fn uplink_happened(&mut self, now: Instant, key: CallKey, happened: Happened) {
         let Some(conference) = self.uplinks.get(&key).map(|uplink| uplink.conference) else {
             return;
         };
@@ -508,6 +630,15 @@ impl Node {
                     .get_mut(&conference)
                     .map(|room| room.join_cascade(key, codec));
                 tracing::info!(%conference, ?codec, joined = ?joined.map(|r| r.is_ok()), "node: cascade to the room's owner up");
+                self.report_callers(now, conference, key);
+            }
+            Happened::Told(told) => {
+                if let Some(uplink) = self.uplinks.get_mut(&key)
+                    && let RoomMessage::Room { callers, locked } = told
+                {
+                    uplink.room = Some((callers, locked));
+                }
+                self.owner_told(now, conference, told);
             }
             Happened::Over(why) => {
                 let was_member = matches!(
@@ -537,6 +668,14 @@ impl Node {
             self.media(MediaOutput::ReleaseRtp(uplink.port));
         }
     }
+}
+
+/// Whether `request` carries a [`RoomMessage`].
+fn is_room_message(request: &Request) -> bool {
+    request.headers.iter().any(|header| {
+        matches!(header, rsip::Header::ContentType(content_type)
+            if content_type.value().trim() == cascade::ROOM_CONTENT_TYPE)
+    })
 }
 
 /// What our BYE's transaction sends (into `send`), and whether it is over

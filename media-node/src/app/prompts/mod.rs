@@ -85,7 +85,8 @@ pub type PcmFrame = [i16; FRAME_SAMPLES];
 /// What to say to a caller: the IVR's, the intro recorder's, the keypad's and the
 /// room's words. [`default_prompt`] gives the audio (a custom recording from S3, or
 /// the default in the call's language).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Prompt {
     /// « Msg d'accueil général »: the number's custom greeting, or the default.
     Greeting(Option<PromptId>),

@@ -81,6 +81,7 @@ use teleconf_sip::sources::Sources;
 use teleconf_sip::transaction::{ClientTransaction, ServerTransactions, Timers, TransactionKey};
 
 use crate::app::CallKey;
+use crate::app::cascade::RoomMessage;
 use crate::app::intro::{self, IntroRecorder};
 use crate::app::ivr::{self, Ivr};
 use crate::app::keypad::{Command, Keypad};
@@ -92,6 +93,7 @@ mod caller;
 mod media;
 pub use media::RtpOut;
 mod signalling;
+pub(super) use signalling::pump_infos;
 
 #[cfg(test)]
 mod tests;
@@ -193,6 +195,8 @@ pub enum Input<'a> {
     Kick,
     /// Say this to the caller, over the room's audio (a keypad answer, a tone).
     Say(Prompt),
+    /// A cascade leg: send the member this, as an INFO in the dialog.
+    Tell(RoomMessage),
 }
 
 /// What the call asks of the node, drained with [`Call::poll_output`].
@@ -218,6 +222,9 @@ pub enum Output {
     Lookup(Lookup),
     /// Count the callers in the conference; answer with [`Input::Callers`].
     CountCallers(ConferenceId),
+    /// A cascade leg: the member told the room this (an INFO, answered 200;
+    /// a retransmission is absorbed by the transaction, never passed twice).
+    Told(RoomMessage),
     /// Add this cascade leg to the conference's room, as one talker: the
     /// member node's callers' audio comes on it, the room's mix without it goes
     /// back.
@@ -372,6 +379,9 @@ struct Line {
     last_heard: Option<Instant>,
     /// Our in-dialog OPTIONS, while one is out ([`HOLD_PROBE`]).
     probe: Option<ClientTransaction>,
+    /// A cascade's INFOs to the member out ([`Input::Tell`]), oldest first.
+    told: Vec<ClientTransaction>,
+    told_sent: u32,
     /// Probes sent (each gets its own branch).
     probes_sent: u32,
     /// Our RTP sequence number.
@@ -625,6 +635,7 @@ impl Call {
                     self.queue_prompt(now, prompt);
                 }
             }
+            Input::Tell(message) => self.tell(now, &message),
             Input::FromRoom(frame) => {
                 let idle = self
                     .line()
@@ -664,6 +675,12 @@ impl Call {
             self.servers.poll_timeout(),
             line.and_then(|line| line.probe.as_ref())
                 .and_then(ClientTransaction::poll_timeout),
+            line.and_then(|line| {
+                line.told
+                    .iter()
+                    .filter_map(ClientTransaction::poll_timeout)
+                    .min()
+            }),
             line.and_then(Line::bye)
                 .and_then(ClientTransaction::poll_timeout),
         ];
@@ -772,6 +789,12 @@ impl Call {
             probe.handle_timeout(now);
         }
         self.drain_probe(now);
+        if let Some(line) = self.line_mut() {
+            for info in &mut line.told {
+                info.handle_timeout(now);
+            }
+        }
+        self.drain_told();
         let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
         let Some(line) = self.line().filter(|line| !line.is_over()) else {
             return;

@@ -17,6 +17,7 @@ use teleconf_sip::transaction::{
 };
 
 use super::{Bye, Call, Caller, Line, Output, Phase, Speaker, Stage};
+use crate::app::cascade::{self, RoomMessage};
 use crate::app::ivr;
 
 impl Call {
@@ -42,6 +43,10 @@ impl Call {
             probe.handle(now, transaction::Input::Receive(response.into()));
             return self.drain_probe(now);
         }
+        if let Some(info) = line.told.iter_mut().find(|info| ours(info)) {
+            info.handle(now, transaction::Input::Receive(response.into()));
+            return self.drain_told();
+        }
         if let Stage::Over(Bye::Sent(bye)) = &mut line.stage {
             bye.handle(now, transaction::Input::Receive(response.into()));
         }
@@ -61,6 +66,42 @@ impl Call {
         let options = line.dialog.options(&self.settings.via_host, &branch);
         line.probe = Some(ClientTransaction::new(now, options, self.settings.timers));
         self.drain_probe(now);
+    }
+
+    /// A cascade leg tells the member `message`, by an INFO in the dialog.
+    pub(super) fn tell(&mut self, now: Instant, message: &RoomMessage) {
+        let Phase::Connected(line) = &mut self.phase else {
+            return;
+        };
+        if !matches!(line.stage, Stage::Cascade(_)) {
+            return;
+        }
+        line.told_sent += 1;
+        let branch = format!(
+            "{MAGIC_COOKIE}{}-told{}",
+            self.settings.local_tag, line.told_sent
+        );
+        let info = line.dialog.info(
+            &self.settings.via_host,
+            &branch,
+            cascade::ROOM_CONTENT_TYPE,
+            message.encode(),
+        );
+        line.told
+            .push(ClientTransaction::new(now, info, self.settings.timers));
+        self.drain_told();
+    }
+
+    /// Sends what the INFOs to the member transmit, and forgets those done (a
+    /// member that answers none is caught by the RTP timeout).
+    pub(super) fn drain_told(&mut self) {
+        let Some(line) = self.line_mut() else {
+            return;
+        };
+        let send = pump_infos(&mut line.told);
+        for bytes in send {
+            self.send_sip(bytes);
+        }
     }
 
     /// Sends what the probe transmits; a 481 or 408, or no answer, ends the call
@@ -176,6 +217,33 @@ impl Call {
                 content_type,
                 body,
                 response,
+            } if content_type.as_deref() == Some(cascade::ROOM_CONTENT_TYPE) => {
+                let cascade =
+                    matches!(self.line().map(|line| &line.stage), Some(Stage::Cascade(_)));
+                match RoomMessage::decode(&body) {
+                    Ok(message) if cascade => {
+                        self.respond(now, &key, response);
+                        self.outputs.push_back(Output::Told(message));
+                    }
+                    Ok(_) => {
+                        tracing::info!("call: a room message outside a cascade, refused");
+                        self.respond(
+                            now,
+                            &key,
+                            response_to(&request, 403, Some(&self.settings.local_tag)),
+                        );
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "call: unreadable room message");
+                        let refusal = response_to(&request, 400, Some(&self.settings.local_tag));
+                        self.respond(now, &key, cascade::unreadable(refusal, &error));
+                    }
+                }
+            }
+            InDialog::Info {
+                content_type,
+                body,
+                response,
             } => {
                 self.respond(now, &key, response);
                 if let Some(digit) =
@@ -249,6 +317,8 @@ impl Call {
             last_rtp: None,
             last_heard: None,
             probe: None,
+            told: Vec::new(),
+            told_sent: 0,
             probes_sent: 0,
             rtp_seq: 0,
             last_sent_ts: None,
@@ -484,4 +554,23 @@ impl Line {
         media.expect(negotiated.source.map(SocketAddr::V4));
         self.negotiated = Some(negotiated);
     }
+}
+
+/// What the INFOs `infos` transmit now; those done are forgotten (an INFO
+/// never answered is logged: the cascade's RTP timeout ends a dialog gone).
+pub(in crate::node) fn pump_infos(infos: &mut Vec<ClientTransaction>) -> Vec<Vec<u8>> {
+    let mut send = Vec::new();
+    for info in infos.iter_mut() {
+        while let Some(output) = info.poll_output() {
+            match output {
+                transaction::Output::Transmit(bytes) => send.push(bytes),
+                transaction::Output::ToTu(TuEvent::Timeout) => {
+                    tracing::warn!("no answer to our INFO on the cascade");
+                }
+                _ => {}
+            }
+        }
+    }
+    infos.retain(|info| !info.is_terminated());
+    send
 }

@@ -376,3 +376,281 @@ fn a_cascade_invite_the_owner_never_answers_is_resent_then_given_up_and_the_memb
     pair.member.progress(Duration::from_secs(1));
     they_hear_each_other_only(&mut pair.member, b, c);
 }
+
+/// The owner's INFOs to the member (or the member's to the owner) sent since
+/// `since` in `shell`'s log, whose body holds `holding`.
+fn infos(shell: &Shell, since: usize, holding: &str) -> Vec<Vec<u8>> {
+    shell.log[since..]
+        .iter()
+        .filter_map(|output| match output {
+            Output::Io(IoOutput::SendSip { bytes, .. })
+                if bytes.starts_with(b"INFO ")
+                    && String::from_utf8_lossy(bytes).contains(holding) =>
+            {
+                Some(bytes.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A moderator on the owner, participant 2 on the member, both talking.
+fn a_moderator_on_the_owner_and_a_participant_on_the_member() -> (Pair, usize, usize) {
+    let mut pair = Pair::new();
+    let m = pair.owner.admitted(1, MODERATOR);
+    let b = pair.member.admitted(2, PARTICIPANT);
+    pair.progress(Duration::from_secs(1));
+    pair.owner.callers[m].level = Some(2000);
+    pair.member.callers[b].level = Some(-5000);
+    pair.progress(Duration::from_secs(1));
+    (pair, m, b)
+}
+
+/// What the owner's moderator `m` hears over the next 600 ms.
+fn moderator_hears(pair: &mut Pair, m: usize) -> Vec<i16> {
+    let since = pair.owner.log.len();
+    pair.progress(Duration::from_millis(600));
+    let heard = pair.owner.heard(m, since);
+    assert!(heard.len() >= 25, "{heard:?}");
+    heard
+}
+
+fn unheard(heard: &[i16]) -> bool {
+    heard.iter().all(|&x| x.abs() <= 16)
+}
+
+#[test]
+fn lecture_mode_silences_the_members_participants() {
+    let (mut pair, m, b) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    let heard = moderator_hears(&mut pair, m);
+    assert!(heard.iter().all(|&x| close_to(x, -5000)), "{heard:?}");
+    pair.owner.key(m, "*5");
+    pair.progress(Duration::from_secs(3));
+    let heard = moderator_hears(&mut pair, m);
+    assert!(
+        unheard(&heard),
+        "the member's participant no longer enters the cascade: {heard:?}"
+    );
+    // The member's live view shows it muted.
+    assert!(pair.member.log.iter().any(|o| matches!(
+        o,
+        Output::Io(IoOutput::Live(LiveUpdate::Put(p))) if p.muted
+    )));
+    pair.owner.key(m, "*5");
+    pair.progress(Duration::from_secs(3));
+    let heard = moderator_hears(&mut pair, m);
+    assert!(
+        heard.iter().all(|&x| close_to(x, -5000)),
+        "heard again: {heard:?}"
+    );
+    let _ = b;
+}
+
+#[test]
+fn a_moderator_on_the_owner_mutes_a_caller_on_the_member() {
+    let (mut pair, m, _) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    let leg_id = cdrs(&pair.member)[0].id;
+    let (now, conference) = (pair.owner.now, pair.owner.conference.id);
+    // The portal's command, taken by the lease holder.
+    pair.owner.feed(Input::Control {
+        now,
+        conference,
+        command: ControlCommand::Mute { leg_id },
+    });
+    pair.progress(Duration::from_secs(2));
+    let heard = moderator_hears(&mut pair, m);
+    assert!(unheard(&heard), "muted on the member: {heard:?}");
+    let now = pair.owner.now;
+    pair.owner.feed(Input::Control {
+        now,
+        conference,
+        command: ControlCommand::Remove { leg_id },
+    });
+    pair.progress(Duration::from_secs(1));
+    let closed: Vec<_> = pair
+        .member
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::CdrClose(leg)) => Some((leg.id, leg.cause)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [(
+            leg_id,
+            Some(teleconf_domain::DisconnectCause::ModeratorKick)
+        )],
+        "removed through the member"
+    );
+}
+
+#[test]
+fn a_locked_room_refuses_a_caller_on_the_member() {
+    let (mut pair, m, _) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    pair.owner.key(m, "*7");
+    pair.progress(Duration::from_secs(3));
+    let i = pair.member.dial(3);
+    pair.member.ack(i);
+    pair.progress(Duration::from_secs(12));
+    pair.member.key(i, &format!("{NUMBER}#"));
+    pair.progress(Duration::from_secs(5));
+    pair.member.key(i, &format!("{PARTICIPANT}#"));
+    pair.progress(Duration::from_secs(10));
+    assert_eq!(cdrs(&pair.member).len(), 1, "only the first caller is in");
+    assert!(
+        pair.member
+            .sip_sent()
+            .iter()
+            .any(|line| line.starts_with("BYE sip:"))
+    );
+}
+
+#[test]
+fn the_count_a_member_caller_hears_is_the_whole_room() {
+    let (mut pair, _, b) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    // The member's caller was not told it is the first: the owner's caller was.
+    assert!(infos(&pair.owner, 0, "first_caller").is_empty());
+    assert_eq!(
+        infos(&pair.owner, 0, "entry_tone").len(),
+        0,
+        "the tone is the owner caller's"
+    );
+    let since = pair.owner.log.len();
+    pair.member.key(b, "*#");
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(
+        infos(&pair.owner, since, r#""prompt":{"callers":2}"#).len(),
+        1,
+        "{:?}",
+        pair.owner.sip_sent()
+    );
+    // A second caller on the member: the owner's caller hears its entry tone,
+    // the member's first caller too, told by the owner.
+    let since = pair.owner.log.len();
+    pair.member.admitted(3, LISTENER);
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(infos(&pair.owner, since, "entry_tone").len(), 1);
+    let since = pair.owner.log.len();
+    pair.member.key(b, "*#");
+    pair.progress(Duration::from_secs(1));
+    assert_eq!(
+        infos(&pair.owner, since, r#""prompt":{"callers":3}"#).len(),
+        1
+    );
+}
+
+#[test]
+fn an_info_retransmitted_is_applied_once() {
+    let (mut pair, m, b) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    let (owner_since, member_since) = (pair.owner.log.len(), pair.member.log.len());
+    pair.member.key(b, "*6");
+    pair.progress(Duration::from_secs(2));
+    assert!(unheard(&moderator_hears(&mut pair, m)), "muted itself");
+    pair.member.key(b, "*6");
+    pair.progress(Duration::from_secs(2));
+    assert!(
+        moderator_hears(&mut pair, m)
+            .iter()
+            .all(|&x| close_to(x, -5000))
+    );
+    // Each INFO again, as a network retransmitting would: the member's first
+    // *6 to the owner, the owner's first mute to the member.
+    let keypad = infos(&pair.member, member_since, "mute_self");
+    let mute = infos(&pair.owner, owner_since, r#""type":"mute""#);
+    assert_eq!((keypad.len(), mute.len()), (2, 2));
+    let (oks_owner, oks_member) = (
+        pair.owner
+            .sip_sent()
+            .iter()
+            .filter(|l| l.starts_with("SIP/2.0 200"))
+            .count(),
+        pair.member
+            .sip_sent()
+            .iter()
+            .filter(|l| l.starts_with("SIP/2.0 200"))
+            .count(),
+    );
+    deliver(
+        &mut pair.owner,
+        MEMBER,
+        vec![Datagram::Sip(keypad[0].clone())],
+    );
+    deliver(
+        &mut pair.member,
+        OWNER,
+        vec![Datagram::Sip(mute[0].clone())],
+    );
+    pair.progress(Duration::from_secs(1));
+    let heard = moderator_hears(&mut pair, m);
+    assert!(
+        heard.iter().all(|&x| close_to(x, -5000)),
+        "neither applied again: {heard:?}"
+    );
+    let oks = |shell: &Shell| {
+        shell
+            .sip_sent()
+            .iter()
+            .filter(|l| l.starts_with("SIP/2.0 200"))
+            .count()
+    };
+    assert!(oks(&pair.owner) > oks_owner, "the owner answers it again");
+    assert!(
+        oks(&pair.member) > oks_member,
+        "the member answers it again"
+    );
+}
+
+#[test]
+fn an_unreadable_room_message_is_answered_400_naming_the_field_and_changes_nothing() {
+    let (mut pair, m, b) = a_moderator_on_the_owner_and_a_participant_on_the_member();
+    let since = pair.member.log.len();
+    pair.member.key(b, "*#");
+    pair.progress(Duration::from_secs(1));
+    let count = String::from_utf8(infos(&pair.member, since, "count").remove(0)).unwrap();
+    // The same INFO, later in the dialog, its command gone.
+    let garbled = count
+        .replace(r#","command":"count""#, "")
+        .replace("Content-Length: ", "Content-Length: 1")
+        .replace(" INFO\r\n", "0 INFO\r\n")
+        .replace(";branch=z9hG4bK-", ";branch=z9hG4bK-garbled-");
+    let garbled = {
+        // Content-Length right again: the body is what follows the blank line.
+        let (head, body) = garbled.split_once("\r\n\r\n").unwrap();
+        let head: String = head
+            .lines()
+            .map(|line| {
+                if line.starts_with("Content-Length:") {
+                    format!("Content-Length: {}\r\n", body.len())
+                } else {
+                    format!("{line}\r\n")
+                }
+            })
+            .collect();
+        format!("{head}\r\n{body}")
+    };
+    let since = pair.owner.log.len();
+    deliver(
+        &mut pair.owner,
+        MEMBER,
+        vec![Datagram::Sip(garbled.into_bytes())],
+    );
+    let answers: Vec<String> = pair.owner.log[since..]
+        .iter()
+        .filter_map(|o| match o {
+            Output::Io(IoOutput::SendSip { bytes, .. }) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .any(|a| a.starts_with("SIP/2.0 400") && a.contains("command")),
+        "{answers:?}"
+    );
+    let heard = moderator_hears(&mut pair, m);
+    assert!(heard.iter().all(|&x| close_to(x, -5000)), "{heard:?}");
+}
