@@ -81,7 +81,7 @@ mod uplink;
 pub use sip::SOURCE_HEADER;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -153,6 +153,22 @@ pub struct CascadeConfig {
     pub sources: Sources,
     /// The nodes' shared secret (`TELECONF_CASCADE_SECRET`).
     pub secret: CascadeSecret,
+    /// This node's address between nodes (its registry address,
+    /// `TELECONF_NODE_SIP_ADDR`, private where deployed): the cascade's SIP and
+    /// SDP name it on both ends, so the cascade's RTP goes between addresses the
+    /// nodes' security group admits, never by their public ones.
+    pub addr: SocketAddr,
+}
+
+impl CascadeConfig {
+    /// The RTP address the cascade's SDP names: this node's address between
+    /// nodes, when it is IPv4 (the SDP the node writes is IPv4 only).
+    pub fn rtp_ip(&self) -> Option<Ipv4Addr> {
+        match self.addr.ip() {
+            IpAddr::V4(ip) => Some(ip),
+            IpAddr::V6(_) => None,
+        }
+    }
 }
 
 /// The node's media figures since it started ([`Node::media_stats`]).

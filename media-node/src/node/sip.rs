@@ -476,9 +476,16 @@ impl Node {
             "{:016x}",
             u64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7])
         );
-        let Ok(local_contact) =
-            rsip::Uri::try_from(format!("sip:conference@{}", self.config.local_addr))
-        else {
+        // A cascade is answered on this node's address between nodes, a caller
+        // on its public one.
+        let (sip_addr, rtp_addr) = match (&new.cascade, &self.config.cascade) {
+            (Some(_), Some(cascade)) => (
+                cascade.addr,
+                cascade.rtp_ip().unwrap_or(self.config.rtp_addr),
+            ),
+            _ => (self.config.local_addr, self.config.rtp_addr),
+        };
+        let Ok(local_contact) = rsip::Uri::try_from(format!("sip:conference@{sip_addr}")) else {
             self.free_ports.push(port);
             return self.respond(new.source, &new.request, 500);
         };
@@ -487,13 +494,13 @@ impl Node {
             local_tag,
             ssrc: u32::from_be_bytes([s0, s1, s2, s3]),
             local_contact,
-            via_host: self.config.local_addr.to_string(),
+            via_host: sip_addr.to_string(),
             timers: self.config.timers,
             answer_after: Duration::ZERO,
             trunk_media: self.trunk_media.clone(),
         };
         let local_media = LocalMedia {
-            addr: self.config.rtp_addr,
+            addr: rtp_addr,
             port,
             // RFC 4566 §5.2: an NTP-format id is suggested; any unique number works.
             session_id: u64::from_be_bytes([i0, i1, i2, i3, i4, i5, i6, i7]) >> 1,

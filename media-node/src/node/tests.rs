@@ -45,6 +45,7 @@ fn config(rtp_ports: Range<u16>) -> NodeConfig {
         cascade: Some(CascadeConfig {
             sources: "10.0.0.0/24".parse().expect("the nodes' subnet"),
             secret: CascadeSecret::new(CASCADE_SECRET).expect("a secret"),
+            addr: addr("127.0.0.1:5060"),
         }),
         node_id: "node-a".parse().expect("a node id"),
     }

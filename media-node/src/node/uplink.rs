@@ -179,9 +179,9 @@ impl Node {
             conference,
             owner,
             port,
-            call_id: format!("cascade-{}@{}", hex(id), self.config.local_addr.ip()),
+            call_id: format!("cascade-{}@{}", hex(id), config.addr.ip()),
             local_tag: hex(tag),
-            local: self.config.local_addr,
+            local: config.addr,
             node: self.config.node_id.clone(),
             ssrc: u32::from_be_bytes(ssrc.try_into().unwrap_or_default()),
             seq: 0,
@@ -199,7 +199,7 @@ impl Node {
             room: None,
         };
         let offer = sdp::offer(&LocalMedia {
-            addr: self.config.rtp_addr,
+            addr: config.rtp_ip().unwrap_or(self.config.rtp_addr),
             port,
             session_id: u64::from(uplink.ssrc),
             version: 1,

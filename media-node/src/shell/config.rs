@@ -251,8 +251,13 @@ impl Config {
     }
 
     /// The sans-IO node's configuration, once the SIP socket is bound at `local`,
-    /// for the node named `node`.
-    pub fn node_config(&self, local: SocketAddr, node: &NodeId) -> NodeConfig {
+    /// for the node named `node`, reached by the other nodes at `between_nodes`.
+    pub fn node_config(
+        &self,
+        local: SocketAddr,
+        node: &NodeId,
+        between_nodes: SocketAddr,
+    ) -> NodeConfig {
         NodeConfig {
             trunk_sources: self.trunk_sources.clone(),
             trunk_media: self.trunk_media.clone(),
@@ -263,10 +268,11 @@ impl Config {
             timers: Timers::default(),
             drain_grace: self.drain_grace,
             node_id: node.clone(),
-            cascade: self
-                .cascade
-                .clone()
-                .map(|(sources, secret)| CascadeConfig { sources, secret }),
+            cascade: self.cascade.clone().map(|(sources, secret)| CascadeConfig {
+                sources,
+                secret,
+                addr: between_nodes,
+            }),
         }
     }
 }
@@ -382,7 +388,11 @@ mod tests {
                 interval: Duration::from_secs(10),
             })
         );
-        let node = config.node_config("0.0.0.0:5080".parse().unwrap(), &"node-a".parse().unwrap());
+        let node = config.node_config(
+            "0.0.0.0:5080".parse().unwrap(),
+            &"node-a".parse().unwrap(),
+            "10.0.0.7:5080".parse().unwrap(),
+        );
         assert_eq!(node.local_addr, "203.0.113.7:5080".parse().unwrap());
     }
 

@@ -199,7 +199,10 @@ impl Shell {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let identity = self.identity();
-        let node = Node::new(self.config.node_config(self.local, &identity.node_id));
+        let node = Node::new(
+            self.config
+                .node_config(self.local, &identity.node_id, identity.sip),
+        );
         // The spool first: what a previous run left is written before anything new.
         let (spool, recovery) =
             Spool::open(&self.config.spool_dir, Utc::now()).map_err(|source| {

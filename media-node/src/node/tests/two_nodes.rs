@@ -7,13 +7,20 @@ use teleconf_domain::NodeId;
 const OWNER: &str = "10.0.0.7:5060";
 const MEMBER: &str = "10.0.0.8:5060";
 
+/// A node reached by the other at `sip` (its address between nodes) and by
+/// callers at a public address of its own: every datagram between the two goes
+/// to a `10.0.0.x` address, or is not carried (see [`between`]).
 fn node_config(sip: &str, ports: Range<u16>, node: &str) -> NodeConfig {
     let mut config = config(ports);
-    config.local_addr = addr(sip);
-    config.rtp_addr = match addr(sip).ip() {
+    let public = addr(&sip.replace("10.0.0.", "203.0.113."));
+    config.local_addr = public;
+    config.rtp_addr = match public.ip() {
         IpAddr::V4(ip) => ip,
         IpAddr::V6(_) => unreachable!("IPv4 nodes"),
     };
+    if let Some(cascade) = &mut config.cascade {
+        cascade.addr = addr(sip);
+    }
     config.node_id = node.parse().expect("a node id");
     config
 }
