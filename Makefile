@@ -60,7 +60,7 @@ define rust_component
 $(CARGO) $(subst rustfmt,fmt,$(1)) --version >/dev/null 2>&1 || rustup component add $(1)
 endef
 
-.PHONY: help deps deps-emulator deps-infra deps-tools deps-sip deps-browser build test run bill bench bench-api bench-media bench-billing \
+.PHONY: help deps deps-emulator deps-infra deps-tools deps-sip deps-browser build test run bill bench bench-api bench-media bench-cascade bench-billing \
 	fmt fmt-check lint lint-infra package deploy emulator-start emulator-stop emulator-status clean-run
 
 help: ## List the targets
@@ -106,7 +106,7 @@ run: deps ## Run the local stack (emulator, API + portal, loops, media node; NOD
 bill: ## Bill a month on the running local stack: make bill MONTH=YYYY-MM (last month by default)
 	@$(CARGO) run --quiet -p teleconf-billing -- --month $(MONTH)
 
-bench: bench-api bench-media bench-billing ## Run every benchmark and print its figures
+bench: bench-api bench-media bench-cascade bench-billing ## Run every benchmark and print its figures
 	@if $(CARGO) metadata --no-deps --format-version 1 | grep -q '"kind":\["bench"\]'; then \
 	  $(CARGO) bench --workspace --bench '*'; \
 	fi
@@ -126,6 +126,9 @@ bench-billing: ## Billing: legs/s of the pricing core (1M legs), and 100k legs b
 
 bench-media: ## The media node's callers per core, with its load generator on loopback (BENCH_MEDIA_ARGS='--help')
 	$(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- $(BENCH_MEDIA_ARGS)
+
+bench-cascade: ## A cascaded participant's CPU on each node against a local one, and the mouth-to-ear delay the cascade adds (BENCH_CASCADE_ARGS)
+	$(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- --cascade $(BENCH_CASCADE_ARGS)
 
 fmt: ## Format the code
 	@$(call rust_component,rustfmt)

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::f64::consts::TAU;
 
+use crate::generator::Marker;
 use crate::{EDGE_NS, PERIOD_NS};
 
 /// One RTP frame received by a caller.
@@ -31,7 +32,51 @@ pub(crate) enum Mix {
 pub(crate) struct CallerRecord {
     pub(crate) room: usize,
     pub(crate) talker: bool,
+    /// It called its room's member node (cascade mode).
+    pub(crate) member: bool,
     pub(crate) arrivals: Vec<Arrival>,
+}
+
+/// Longest mouth-to-ear delay looked for: a later mix without the marked talker
+/// is not the marker's.
+const MOUTH_TO_EAR_MAX_NS: i64 = 200_000_000;
+
+/// Mouth-to-ear delays (ns, sorted) of the listeners on the talkers' node and of
+/// those on the member node: for each [`Marker`] and each listener of its room,
+/// from the marker's send to the first mix the listener receives without the
+/// marked talker (every talker but one: [`Mix::MinusOne`]). A marker whose mix
+/// never came is not counted (it shows in frames lost).
+pub(crate) fn mouth_to_ear(callers: &[CallerRecord], markers: &[Marker]) -> (Vec<i64>, Vec<i64>) {
+    let mut by_room: HashMap<usize, Vec<i64>> = HashMap::new();
+    for marker in markers {
+        by_room.entry(marker.room).or_default().push(marker.t_ns);
+    }
+    let (mut local, mut cascaded) = (Vec::new(), Vec::new());
+    for caller in callers.iter().filter(|caller| !caller.talker) {
+        let Some(sent) = by_room.get(&caller.room) else {
+            continue;
+        };
+        for &t_ns in sent {
+            let heard = caller
+                .arrivals
+                .iter()
+                .filter(|a| a.mix == Mix::MinusOne)
+                .map(|a| a.t_ns - t_ns)
+                .filter(|delay| (0..MOUTH_TO_EAR_MAX_NS).contains(delay))
+                .min();
+            if let Some(delay) = heard {
+                if caller.member {
+                    &mut cascaded
+                } else {
+                    &mut local
+                }
+                .push(delay);
+            }
+        }
+    }
+    local.sort_unstable();
+    cascaded.sort_unstable();
+    (local, cascaded)
 }
 
 /// The frame figures of a window.
@@ -283,8 +328,52 @@ mod tests {
         CallerRecord {
             room: 0,
             talker: false,
+            member: false,
             arrivals,
         }
+    }
+
+    #[test]
+    fn mouth_to_ear_is_from_the_marker_to_the_first_mix_without_its_talker() {
+        let base = 1_000_000 * MS;
+        let listener = |member: bool, heard_after: i64| CallerRecord {
+            room: 0,
+            talker: false,
+            member,
+            arrivals: (0..10)
+                .map(|n| Arrival {
+                    t_ns: base + n * PERIOD_NS,
+                    seq: n as u16,
+                    mix: if n * PERIOD_NS == heard_after {
+                        Mix::MinusOne
+                    } else {
+                        Mix::Full
+                    },
+                })
+                .collect(),
+        };
+        let callers = [
+            listener(false, 2 * PERIOD_NS),
+            listener(true, 4 * PERIOD_NS),
+            // A talker's mixes never count, nor a marker of another room.
+            CallerRecord {
+                talker: true,
+                ..listener(false, PERIOD_NS)
+            },
+        ];
+        let markers = [
+            Marker {
+                room: 0,
+                t_ns: base + PERIOD_NS + 5 * MS,
+            },
+            Marker {
+                room: 1,
+                t_ns: base,
+            },
+        ];
+        let (local, cascaded) = mouth_to_ear(&callers, &markers);
+        assert_eq!(local, vec![15 * MS]);
+        assert_eq!(cascaded, vec![55 * MS]);
     }
 
     #[test]

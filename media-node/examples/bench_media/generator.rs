@@ -15,6 +15,7 @@ use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::socket::{ControlMessageOwned, MultiHeaders, SockaddrIn, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
 
+use teleconf_domain::{CallerRole, Conference};
 use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
@@ -35,12 +36,44 @@ pub(crate) enum Command {
     Stop,
 }
 
-/// The keys of a conference.
-#[derive(Debug, Clone)]
+/// The keys of a conference, and where its callers call (none against the
+/// reference bridge: [`Dial::default`]).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Dial {
     pub(crate) number_keys: String,
     pub(crate) code_keys: String,
+    /// The node the second half of the callers (seats from `size.div_ceil(2)`,
+    /// invited after the first half) call instead of the generator's node: a
+    /// cascade. The talkers are in the first half.
+    pub(crate) member: Option<SocketAddr>,
 }
+
+impl Dial {
+    /// The participant's keys of `conference`.
+    pub(crate) fn participant(conference: &Conference, member: Option<SocketAddr>) -> Self {
+        Self {
+            number_keys: format!("{}#", conference.number.as_str()),
+            code_keys: format!(
+                "{}#",
+                conference.codes.code(CallerRole::Participant).as_str()
+            ),
+            member,
+        }
+    }
+}
+
+/// A talker's frame of silence in its tone, sent every [`MARKER_EVERY`] frames
+/// by the first talker of each room (with [`GeneratorSetup::markers`]): the first
+/// mix without it a listener receives times the mouth-to-ear delay.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Marker {
+    pub(crate) room: usize,
+    /// When it was sent (CLOCK_REALTIME), ns.
+    pub(crate) t_ns: i64,
+}
+
+/// Frames between two markers (500 ms).
+pub(crate) const MARKER_EVERY: u64 = 25;
 
 /// What the generator kept of a window.
 #[derive(Debug, Default)]
@@ -52,6 +85,8 @@ pub(crate) struct Harvest {
     pub(crate) skipped_periods: u64,
     /// Its RTP sockets' local ports.
     pub(crate) ports: Vec<u16>,
+    /// The markers sent.
+    pub(crate) markers: Vec<Marker>,
 }
 
 /// Call counts, shared with the main thread.
@@ -94,6 +129,8 @@ pub(crate) struct GeneratorSetup {
     /// Conferences the 20 ms period is shared among (their sends are spread).
     pub(crate) slots: usize,
     pub(crate) join_rate: f64,
+    /// The first talker of each room sends a [`Marker`] every [`MARKER_EVERY`] frames.
+    pub(crate) markers: bool,
     pub(crate) cpus: Option<Vec<usize>>,
     pub(crate) progress: Arc<Progress>,
 }
@@ -130,6 +167,19 @@ impl GeneratorHandle {
         harvest
             .recv_timeout(Duration::from_secs(10))
             .context("the generator's harvest")
+    }
+
+    /// Hangs up every call and waits until the node answered every BYE.
+    pub(crate) fn hang_up(&self, progress: &Progress) -> anyhow::Result<()> {
+        self.send(Command::HangUp)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while progress.live() > 0 {
+            if Instant::now() > deadline {
+                anyhow::bail!("{} calls still up 20 s after the hang-up", progress.live());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     pub(crate) fn stop(self) {
@@ -219,6 +269,10 @@ struct Pending {
 struct Caller {
     room: usize,
     talker: bool,
+    /// The node it calls.
+    node: SocketAddr,
+    /// That node is the room's [`Dial::member`].
+    member: bool,
     call_id: String,
     tag: String,
     caller_id: String,
@@ -244,6 +298,8 @@ struct RoomLink {
     port: u16,
     callers: Vec<usize>,
     next_send: Instant,
+    /// Frames sent so far (the period's count).
+    frames_sent: u64,
 }
 
 /// A datagram read from an RTP socket.
@@ -276,6 +332,8 @@ struct Generator {
     to_hang_up: VecDeque<usize>,
     next_retransmit_check: Instant,
     recording: bool,
+    markers: bool,
+    sent_markers: Vec<Marker>,
     send_late_us: Vec<u32>,
     skipped_periods: u64,
     frames: Frames,
@@ -313,6 +371,8 @@ impl Generator {
             to_hang_up: VecDeque::new(),
             next_retransmit_check: Instant::now(),
             recording: false,
+            markers: setup.markers,
+            sent_markers: Vec::new(),
             send_late_us: Vec::new(),
             skipped_periods: 0,
             frames: Frames::new(setup.talkers),
@@ -372,6 +432,7 @@ impl Generator {
                 self.recording = on;
                 if on {
                     self.send_late_us.clear();
+                    self.sent_markers.clear();
                     self.skipped_periods = 0;
                 }
             }
@@ -382,6 +443,7 @@ impl Generator {
                     .map(|caller| CallerRecord {
                         room: caller.room,
                         talker: caller.talker,
+                        member: caller.member,
                         arrivals: std::mem::take(&mut caller.arrivals),
                     })
                     .collect();
@@ -390,6 +452,7 @@ impl Generator {
                     send_late_us: std::mem::take(&mut self.send_late_us),
                     skipped_periods: self.skipped_periods,
                     ports: self.rooms.iter().map(|room| room.port).collect(),
+                    markers: std::mem::take(&mut self.sent_markers),
                 });
             }
             Command::HangUp if self.bridge.is_some() => {
@@ -434,17 +497,23 @@ impl Generator {
         let mut callers = Vec::with_capacity(self.size);
         for seat in 0..self.size {
             let index = self.callers.len();
+            let (node, member) = match dial.member {
+                Some(member) if seat >= self.size.div_ceil(2) => (member, true),
+                _ => (self.node_sip, false),
+            };
             let call_id = format!("bench-{index}@127.0.0.1");
             self.by_call_id.insert(call_id.clone(), index);
             self.callers.push(Caller {
                 room,
                 talker: seat < self.talkers,
+                node,
+                member,
                 call_id,
                 tag: format!("{index:08x}"),
                 caller_id: format!("+1514{:07}", index % 10_000_000),
                 cseq: 0,
                 remote_tag: None,
-                target: format!("sip:{}@{}", self.access, self.node_sip),
+                target: format!("sip:{}@{node}", self.access),
                 state: CallState::Queued,
                 keys: keys.clone(),
                 next_key: 0,
@@ -473,6 +542,7 @@ impl Generator {
             port,
             callers,
             next_send,
+            frames_sent: 0,
         });
         Ok(())
     }
@@ -483,6 +553,7 @@ impl Generator {
     fn request(&mut self, index: usize, method: &str, extra: &str, body: &str) -> String {
         let local = self.sip_local;
         let caller = &mut self.callers[index];
+        let node = caller.node;
         if method != "ACK" {
             caller.cseq += 1;
         }
@@ -492,7 +563,7 @@ impl Generator {
             .map(|tag| format!(";tag={tag}"))
             .unwrap_or_default();
         let uri = if method == "INVITE" {
-            format!("sip:{}@{}", self.access, self.node_sip)
+            format!("sip:{}@{node}", self.access)
         } else {
             caller.target.clone()
         };
@@ -501,7 +572,7 @@ impl Generator {
              Via: SIP/2.0/UDP {local};branch=z9hG4bK-{index}-{}{}\r\n\
              Max-Forwards: 70\r\n\
              From: <sip:{}@{local}>;tag={}\r\n\
-             To: <sip:{}@{}>{to_tag}\r\n\
+             To: <sip:{}@{node}>{to_tag}\r\n\
              Call-ID: {}\r\n\
              CSeq: {} {method}\r\n\
              Contact: <sip:bench@{local}>\r\n\
@@ -511,22 +582,23 @@ impl Generator {
             caller.caller_id,
             caller.tag,
             self.access,
-            self.node_sip,
             caller.call_id,
             caller.cseq,
             body.len(),
         )
     }
 
-    fn send_sip(&self, message: &str) {
-        if let Err(error) = self.sip.send_to(message.as_bytes(), self.node_sip) {
+    /// Sends `message` to the node `index` calls.
+    fn send_sip(&self, index: usize, message: &str) {
+        let node = self.callers[index].node;
+        if let Err(error) = self.sip.send_to(message.as_bytes(), node) {
             eprintln!("bench_media: SIP send failed: {error}");
         }
     }
 
     /// Sends a request that waits for a final response.
     fn send_pending(&mut self, index: usize, message: String) {
-        self.send_sip(&message);
+        self.send_sip(index, &message);
         self.callers[index].pending = Some(Pending {
             message,
             sent: Instant::now(),
@@ -592,7 +664,7 @@ impl Generator {
             pending.tries += 1;
             pending.sent = now;
             let message = pending.message.clone();
-            self.send_sip(&message);
+            self.send_sip(index, &message);
         }
     }
 
@@ -675,12 +747,12 @@ impl Generator {
                     self.callers[index].state = CallState::Keying;
                     self.progress.answered.fetch_add(1, Ordering::Relaxed);
                     let ack = self.request(index, "ACK", "", "");
-                    self.send_sip(&ack);
+                    self.send_sip(index, &ack);
                     self.send_key(index);
                 } else if state != CallState::Ended {
                     // The 200 again: our ACK was lost.
                     let ack = self.request(index, "ACK", "", "");
-                    self.send_sip(&ack);
+                    self.send_sip(index, &ack);
                 }
             }
             ("INFO", 200..=299) if state == CallState::Keying => {
@@ -732,7 +804,7 @@ impl Generator {
             }
         }
         response.push_str("Content-Length: 0\r\n\r\n");
-        self.send_sip(&response);
+        self.send_sip(index, &response);
         if method == "BYE" {
             let state = self.callers[index].state;
             self.end(index);
@@ -786,6 +858,10 @@ impl Generator {
 
     /// Sends one frame for each streaming caller of a room.
     fn send_room(&mut self, room: usize, skipped: u32) -> anyhow::Result<()> {
+        let link = &mut self.rooms[room];
+        link.frames_sent += u64::from(skipped) + 1;
+        let marker = self.markers && link.frames_sent % MARKER_EVERY == 0;
+        let first_talker = link.callers.first().copied();
         let mut packets: Vec<[u8; RTP_HEADER + FRAME]> = Vec::with_capacity(self.size);
         let mut addresses: Vec<Option<SockaddrIn>> = Vec::with_capacity(self.size);
         for &index in &self.rooms[room].callers {
@@ -802,15 +878,23 @@ impl Generator {
             packet[2..4].copy_from_slice(&caller.seq.to_be_bytes());
             packet[4..8].copy_from_slice(&caller.ts.to_be_bytes());
             packet[8..12].copy_from_slice(&caller.ssrc.to_be_bytes());
-            packet[RTP_HEADER..].copy_from_slice(if caller.talker {
-                &self.frames.tone
-            } else {
-                &self.frames.silence
-            });
+            packet[RTP_HEADER..].copy_from_slice(
+                if caller.talker && !(marker && Some(index) == first_talker) {
+                    &self.frames.tone
+                } else {
+                    &self.frames.silence
+                },
+            );
             packets.push(packet);
             addresses.push(Some(SockaddrIn::from(media)));
         }
         let fd = self.rooms[room].socket.as_raw_fd();
+        if marker && self.recording && first_talker.is_some_and(|i| self.callers[i].talker) {
+            self.sent_markers.push(Marker {
+                room,
+                t_ns: realtime_ns(),
+            });
+        }
         if let Err(error) = send_batch(fd, &mut self.send_headers, &packets, &addresses) {
             eprintln!("bench_media: RTP send failed: {error}");
         }

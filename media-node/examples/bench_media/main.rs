@@ -46,9 +46,14 @@
 //! lost, as participants per core.
 //! Each step prints a `bench_media: participants=…` line; the end, a table.
 //!
+//! With `--cascade`, two nodes instead of the steps: the cost of a participant
+//! cascaded from one node to another against a local one, and the mouth-to-ear
+//! delay the cascade adds ([`cascade`]).
+//!
 //! ## Layout
 //! - this file: the steps, from the options to the table;
 //! - [`options`]: the command line;
+//! - [`cascade`]: `--cascade`, an owner and a member node;
 //! - [`node_under_test`]: the node's runtime, its seeded store, the wait for a
 //!   step's callers to be admitted;
 //! - [`generator`]: the load generator's thread, every caller's SIP and RTP;
@@ -57,11 +62,11 @@
 //! - [`system`]: threads' CPU, other processes' load, socket drops, pinning.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
-use teleconf_domain::{CallerRole, Conference};
+use teleconf_domain::Conference;
 
 /// The frame period (ptime 20).
 pub(crate) const PERIOD: Duration = Duration::from_millis(20);
@@ -82,7 +87,7 @@ pub(crate) const EDGE_NS: i64 = 60_000_000;
 /// Other processes' load above which a window is disturbed (cores). A quiet
 /// machine shows up to ~0.1: kernel threads, and `/proc/stat`'s sampled ticks
 /// against the threads' exact run times.
-const DISTURBED_CORES: f64 = 0.15;
+pub(crate) const DISTURBED_CORES: f64 = 0.15;
 /// Name of the generator's thread (the node's threads are the others but main).
 pub(crate) const GENERATOR_THREAD: &str = "bench-gen";
 /// Settling before a window of the reference bridge: it has no SIP whose
@@ -90,6 +95,7 @@ pub(crate) const GENERATOR_THREAD: &str = "bench-gen";
 const REFERENCE_SETTLE: Duration = Duration::from_secs(5);
 
 mod analysis;
+mod cascade;
 mod generator;
 mod measure;
 mod node_under_test;
@@ -98,8 +104,8 @@ mod reference;
 mod system;
 
 use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
-use crate::measure::{StepFigures, measure, print_comparison, print_table};
-use crate::node_under_test::{NodeUnderTest, node_runtime, seed, wait_until_joined};
+use crate::measure::{StepFigures, Window, measure_quiet, print_comparison, print_table};
+use crate::node_under_test::{NodeUnderTest, ONLY_NODE, node_runtime, seed, wait_until_joined};
 use crate::options::{Options, Path};
 use crate::reference::ReferenceBridge;
 use crate::system::pin_current_thread;
@@ -126,6 +132,9 @@ fn main() -> anyhow::Result<()> {
         // generator's CPUs.
         pin_current_thread(&options.gen_cpus).context("pinning the main thread")?;
     }
+    if options.cascade {
+        return cascade::run(&options);
+    }
     println!(
         "bench_media: node on CPU {:?} ({}), generator on CPU {:?}; conferences of {}, {} talkers; \
          50 pkt/s per caller each way; {} s windows after all joined and {} s of settling; paths {}",
@@ -143,7 +152,7 @@ fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    let runtime = node_runtime(&options)?;
+    let runtime = node_runtime(&options, "node-rt")?;
     let mut runs = Vec::with_capacity(options.paths.len());
     for &path in &options.paths {
         println!("bench_media: path {}", path.name());
@@ -181,7 +190,7 @@ fn run_node(
 ) -> anyhow::Result<PathRun> {
     let max_conferences = max_conferences(options);
     let seeded = runtime.block_on(seed(max_conferences, options.size))?;
-    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone(), io))?;
+    let node = runtime.block_on(NodeUnderTest::start(seeded.store.clone(), &ONLY_NODE, io))?;
     let progress = Arc::new(Progress::default());
     let generator = spawn_generator(options, node.sip, None, seeded.access.clone(), &progress)?;
     let run = run_steps(
@@ -194,7 +203,7 @@ fn run_node(
             wait_until_joined(
                 runtime,
                 &seeded,
-                conferences,
+                0..conferences,
                 participants,
                 &progress,
                 options.join_rate,
@@ -202,10 +211,8 @@ fn run_node(
         },
         &seeded.conferences,
     );
-    generator.send(Command::HangUp)?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while progress.live() > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
+    if let Err(error) = generator.hang_up(&progress) {
+        eprintln!("bench_media: {error:#}");
     }
     generator.stop();
     runtime.block_on(node.stop());
@@ -256,6 +263,7 @@ fn spawn_generator(
         talkers: options.talkers,
         slots: max_conferences(options).max(1),
         join_rate: options.join_rate,
+        markers: false,
         cpus: options.pin.then(|| options.gen_cpus.clone()),
         progress: progress.clone(),
     })
@@ -288,17 +296,8 @@ fn run_steps(
         if conferences > added {
             let dials = (added..conferences)
                 .map(|index| match seeded.get(index) {
-                    Some(conference) => Dial {
-                        number_keys: format!("{}#", conference.number.as_str()),
-                        code_keys: format!(
-                            "{}#",
-                            conference.codes.code(CallerRole::Participant).as_str()
-                        ),
-                    },
-                    None => Dial {
-                        number_keys: String::new(),
-                        code_keys: String::new(),
-                    },
+                    Some(conference) => Dial::participant(conference, None),
+                    None => Dial::default(),
                 })
                 .collect();
             generator.send(Command::Add(dials))?;
@@ -311,31 +310,16 @@ fn run_steps(
             break;
         }
         std::thread::sleep(settle);
-        let mut figures = measure(options, path, generator, participants, progress)?;
-        figures.print_line();
-        // A window shared with other processes is measured again (the least
-        // disturbed one is kept): their load is the node's and the generator's lost.
-        for _ in 0..options.retries {
-            if figures.other_cores <= DISTURBED_CORES {
-                break;
-            }
-            println!(
-                "bench_media: other processes used {:.2} cores in that window: measuring it again",
-                figures.other_cores
-            );
-            std::thread::sleep(Duration::from_secs(5));
-            let again = measure(options, path, generator, participants, progress)?;
-            again.print_line();
-            if again.other_cores < figures.other_cores {
-                figures = again;
-            }
-        }
-        if figures.other_cores > DISTURBED_CORES {
-            println!(
-                "bench_media: warning: other processes used {:.2} cores: this step is disturbed",
-                figures.other_cores
-            );
-        }
+        let figures = measure_quiet(
+            options,
+            &Window {
+                path,
+                generator,
+                progress,
+                participants,
+                rooms: 0..conferences,
+            },
+        )?;
         let lossy = figures.lost > 0;
         rows.push(figures);
         if lossy && !options.keep_going {

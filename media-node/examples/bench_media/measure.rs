@@ -1,14 +1,15 @@
 //! One step's measure: a window of the callers' frames and the threads' CPU,
 //! its figures, and the table at the end.
 
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::PathRun;
-use crate::analysis::{analyse, percentile};
+use crate::analysis::{analyse, mouth_to_ear, percentile};
 use crate::generator::{Command, GeneratorHandle, Progress};
 use crate::options::{Options, Path};
 use crate::system::{CpuStat, ThreadUsage, UdpDrops, realtime_ns, threads_cpu};
+use crate::{DISTURBED_CORES, PathRun};
 
 /// What one step measured.
 #[derive(Debug, Clone)]
@@ -17,12 +18,14 @@ pub(crate) struct StepFigures {
     path: &'static str,
     participants: usize,
     per_core: f64,
-    /// Cores the node's threads used.
-    node_cores: f64,
+    /// Cores the nodes' threads used.
+    pub(crate) node_cores: f64,
+    /// Of which the member node's (cascade mode).
+    pub(crate) member_cores: f64,
     cpu_per_participant_us: f64,
     /// A conference of 25's share of a core, in %.
     conference_pct: f64,
-    gen_cores: f64,
+    pub(crate) gen_cores: f64,
     /// Cores used by other processes (and kernel threads) meanwhile.
     pub(crate) other_cores: f64,
     /// Node threads by name, cores.
@@ -30,7 +33,7 @@ pub(crate) struct StepFigures {
     /// The kernel's share of the node's threads' time, % (sampled at the
     /// scheduler tick).
     node_system_pct: f64,
-    expected: u64,
+    pub(crate) expected: u64,
     pub(crate) lost: u64,
     seq_gaps: u64,
     incomplete: u64,
@@ -42,15 +45,30 @@ pub(crate) struct StepFigures {
     gen_drops: u64,
     /// Calls that failed so far (hung up by the node, unanswered, refused).
     calls_failed: usize,
+    /// Mouth-to-ear delays of the listeners on the talkers' node, then on the
+    /// member node (with markers): p50 and p99 in ms, and how many were measured.
+    pub(crate) mouth_to_ear_ms: [(f64, f64, usize); 2],
 }
 
-pub(crate) fn measure(
-    options: &Options,
-    path: Path,
-    generator: &GeneratorHandle,
-    participants: usize,
-    progress: &Progress,
-) -> anyhow::Result<StepFigures> {
+/// What a window measures: `participants` callers of the generator's `rooms`,
+/// served by `path`.
+pub(crate) struct Window<'a> {
+    pub(crate) path: Path,
+    pub(crate) generator: &'a GeneratorHandle,
+    pub(crate) progress: &'a Progress,
+    pub(crate) participants: usize,
+    /// The rooms whose callers count (the others were hung up before).
+    pub(crate) rooms: Range<usize>,
+}
+
+fn measure(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures> {
+    let Window {
+        path,
+        generator,
+        progress,
+        participants,
+        ref rooms,
+    } = *window;
     generator.send(Command::Record(true))?;
     std::thread::sleep(Duration::from_millis(100));
     let (drops_before, cpu_before, stat_before) =
@@ -62,7 +80,11 @@ pub(crate) fn measure(
         (threads_cpu()?, CpuStat::read()?, UdpDrops::read()?);
     std::thread::sleep(Duration::from_millis(100));
     generator.send(Command::Record(false))?;
-    let harvest = generator.take()?;
+    let mut harvest = generator.take()?;
+    // Callers of other rooms (hung up before this window) are not counted.
+    harvest
+        .callers
+        .retain(|caller| rooms.contains(&caller.room));
     let calls_failed = progress.failed.load(Ordering::Relaxed);
 
     let seconds = elapsed.as_secs_f64();
@@ -71,6 +93,14 @@ pub(crate) fn measure(
     let cpu_per_participant_us = node_cores * 1e6 / participants as f64;
     let process_cores = usage.node + usage.generator + usage.main;
     let analysis = analyse(&harvest.callers, w0, w1);
+    let delays = mouth_to_ear(&harvest.callers, &harvest.markers);
+    let ms = |sorted: &[i64]| {
+        (
+            percentile(sorted, 0.50) as f64 / 1e6,
+            percentile(sorted, 0.99) as f64 / 1e6,
+            sorted.len(),
+        )
+    };
     let mut send_late = harvest.send_late_us.clone();
     send_late.sort_unstable();
     Ok(StepFigures {
@@ -78,6 +108,7 @@ pub(crate) fn measure(
         participants,
         per_core: participants as f64 / options.node_cpus.len() as f64,
         node_cores,
+        member_cores: usage.member,
         cpu_per_participant_us,
         conference_pct: cpu_per_participant_us * 25.0 / 1e4,
         gen_cores: usage.generator,
@@ -97,7 +128,38 @@ pub(crate) fn measure(
             .generator(&harvest.ports)
             .saturating_sub(drops_before.generator(&harvest.ports)),
         calls_failed,
+        mouth_to_ear_ms: [ms(&delays.0), ms(&delays.1)],
     })
+}
+
+/// [`measure`], again while other processes used more than [`DISTURBED_CORES`]
+/// (`--retries` times; the least disturbed window is kept: their load is the
+/// node's and the generator's lost); each window's figures printed.
+pub(crate) fn measure_quiet(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures> {
+    let mut figures = measure(options, window)?;
+    figures.print_line();
+    for _ in 0..options.retries {
+        if figures.other_cores <= DISTURBED_CORES {
+            break;
+        }
+        println!(
+            "bench_media: other processes used {:.2} cores in that window: measuring it again",
+            figures.other_cores
+        );
+        std::thread::sleep(Duration::from_secs(5));
+        let again = measure(options, window)?;
+        again.print_line();
+        if again.other_cores < figures.other_cores {
+            figures = again;
+        }
+    }
+    if figures.other_cores > DISTURBED_CORES {
+        println!(
+            "bench_media: warning: other processes used {:.2} cores: this step is disturbed",
+            figures.other_cores
+        );
+    }
+    Ok(figures)
 }
 
 impl StepFigures {
@@ -142,6 +204,22 @@ impl StepFigures {
             self.node_system_pct,
             self.path,
         );
+        let [local, cascaded] = self.mouth_to_ear_ms;
+        if local.2 + cascaded.2 > 0 {
+            println!(
+                "bench_media: cascade participants={} member_node_cores={:.3} \
+                 mouth_to_ear_local_p50_ms={:.2} mouth_to_ear_local_p99_ms={:.2} local_markers={} \
+                 mouth_to_ear_cascaded_p50_ms={:.2} mouth_to_ear_cascaded_p99_ms={:.2} cascaded_markers={}",
+                self.participants,
+                self.member_cores,
+                local.0,
+                local.1,
+                local.2,
+                cascaded.0,
+                cascaded.1,
+                cascaded.2,
+            );
+        }
     }
 }
 

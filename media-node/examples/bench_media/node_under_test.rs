@@ -3,6 +3,7 @@
 //! it, and the wait until every caller of a step is admitted.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,6 +19,7 @@ use teleconf_adapters::store::memory::MemoryStore;
 use teleconf_adapters::store::{CdrStore, ConferenceStore, NumberStore};
 use teleconf_domain::testkit::access_number;
 use teleconf_domain::{AccessCodes, CodeChoices, Conference, ConferenceNumber, Language, Schedule};
+use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
 use crate::NODE_RTP_PORTS;
@@ -25,13 +27,17 @@ use crate::generator::Progress;
 use crate::options::Options;
 use crate::system::pin_current_thread;
 
-/// The node's runtime: one worker per node CPU, every thread pinned to them.
-pub(crate) fn node_runtime(options: &Options) -> anyhow::Result<tokio::runtime::Runtime> {
+/// A node's runtime: one worker per node CPU, every thread pinned to them, its
+/// threads named `thread_name`.
+pub(crate) fn node_runtime(
+    options: &Options,
+    thread_name: &str,
+) -> anyhow::Result<tokio::runtime::Runtime> {
     let cpus = options.node_cpus.clone();
     let pin = options.pin;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cpus.len())
-        .thread_name("node-rt")
+        .thread_name(thread_name)
         .on_thread_start(move || {
             if pin && let Err(error) = pin_current_thread(&cpus) {
                 eprintln!("bench_media: cannot pin a node thread: {error}");
@@ -85,25 +91,64 @@ pub(crate) async fn seed(count: usize, size: usize) -> anyhow::Result<Seeded> {
     })
 }
 
+/// How a node under test is set up.
+pub(crate) struct NodeSetup {
+    /// `TELECONF_NODE_ID`.
+    pub(crate) id: &'static str,
+    /// `TELECONF_RTP_PORTS`.
+    pub(crate) rtp_ports: &'static str,
+    /// Cascades taken from, and opened to, the other nodes on 127.0.0.1.
+    pub(crate) cascade: bool,
+}
+
+/// The single node of the steps.
+pub(crate) const ONLY_NODE: NodeSetup = NodeSetup {
+    id: "bench-node",
+    rtp_ports: NODE_RTP_PORTS,
+    cascade: false,
+};
+
+/// The nodes' shared cascade secret (32 bytes).
+const CASCADE_SECRET: &str = "bench-media-cascade-secret-32byt";
+
 /// The shell, running on the node's runtime.
 pub(crate) struct NodeUnderTest {
     pub(crate) sip: SocketAddr,
+    /// The node's counters.
+    pub(crate) stats: Arc<Stats>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), teleconf_media_node::Error>>,
     spool: PathBuf,
 }
 
 impl NodeUnderTest {
-    /// Starts the shell with its RTP on `io` (`TELECONF_MEDIA_IO`).
-    pub(crate) async fn start(store: Arc<MemoryStore>, io: &str) -> anyhow::Result<Self> {
-        let spool = std::env::temp_dir().join(format!("bench-media-spool-{}", std::process::id()));
-        let vars = [
+    /// Starts the shell set up as `setup`, with its RTP on `io` (`TELECONF_MEDIA_IO`).
+    pub(crate) async fn start(
+        store: Arc<MemoryStore>,
+        setup: &NodeSetup,
+        io: &str,
+    ) -> anyhow::Result<Self> {
+        let spool = std::env::temp_dir().join(format!(
+            "bench-media-spool-{}-{}",
+            std::process::id(),
+            setup.id
+        ));
+        let mut vars = vec![
             ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
-            ("TELECONF_RTP_PORTS", NODE_RTP_PORTS.to_string()),
+            ("TELECONF_NODE_ID", setup.id.to_string()),
+            ("TELECONF_RTP_PORTS", setup.rtp_ports.to_string()),
             ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
             ("TELECONF_SPOOL_DIR", spool.display().to_string()),
+            (
+                "TELECONF_RECORDING_DIR",
+                spool.join("recordings").display().to_string(),
+            ),
             ("TELECONF_MEDIA_IO", io.to_string()),
         ];
+        if setup.cascade {
+            vars.push(("TELECONF_NODE_SOURCES", "127.0.0.1".to_string()));
+            vars.push(("TELECONF_CASCADE_SECRET", CASCADE_SECRET.to_string()));
+        }
         let config = Config::from_vars(|name| {
             vars.iter()
                 .find(|(key, _)| *key == name)
@@ -112,12 +157,14 @@ impl NodeUnderTest {
         let services = Services::new(store, Arc::new(MemoryBlobs::default()));
         let shell = Shell::bind(config).await?;
         let sip = shell.local_addr();
+        let stats = shell.stats();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(shell.run(services, async {
             let _ = stopped.await;
         }));
         Ok(Self {
             sip,
+            stats,
             stop,
             task,
             spool,
@@ -147,10 +194,12 @@ async fn admitted(store: &MemoryStore, conferences: &[Conference]) -> usize {
     count
 }
 
+/// Waits until `participants` callers of `conferences` (indices into
+/// [`Seeded::conferences`]) are admitted.
 pub(crate) fn wait_until_joined(
     runtime: &tokio::runtime::Runtime,
     seeded: &Seeded,
-    conferences: usize,
+    conferences: Range<usize>,
     participants: usize,
     progress: &Progress,
     join_rate: f64,
@@ -159,8 +208,10 @@ pub(crate) fn wait_until_joined(
     let limit = Duration::from_secs_f64(30.0 + 2.0 * participants as f64 / join_rate);
     let mut last_print = started;
     loop {
-        let admitted =
-            runtime.block_on(admitted(&seeded.store, &seeded.conferences[..conferences]));
+        let admitted = runtime.block_on(admitted(
+            &seeded.store,
+            &seeded.conferences[conferences.clone()],
+        ));
         if admitted >= participants {
             eprintln!(
                 "bench_media: {participants} callers admitted ({:.1} s)",

@@ -58,6 +58,8 @@ pub(crate) struct Options {
     pub(crate) keep_going: bool,
     /// Times a disturbed window is measured again.
     pub(crate) retries: usize,
+    /// The cascade's cost instead of the steps ([`crate::cascade`]).
+    pub(crate) cascade: bool,
     /// Print the usage.
     pub(crate) help: bool,
 }
@@ -67,13 +69,17 @@ impl Options {
 usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-secs 10]
                    [--settle-secs 35] [--join-rate 150] [--size 25] [--talkers 3]
                    [--node-cpus 0] [--gen-cpus 1] [--no-pin] [--keep-going] [--retries 3]
-                   [--paths io_uring,epoll,reference]
+                   [--paths io_uring,epoll,reference] [--cascade]
   --steps       participants per node core at each step (rounded up to whole conferences)
   --paths       what serves the callers, in turn: the node with its RTP on io_uring, the node
                 on its epoll fallback, the one-socket reference bridge
   --node-cpus   CPUs of the node (one tokio worker each); --gen-cpus those of the generator
   --keep-going  go on after a step that lost frames (default: stop there)
-  --retries     times a window disturbed by other processes is measured again";
+  --retries     times a window disturbed by other processes is measured again
+  --cascade     two nodes on the node CPUs: the first step's participants all on one node, then
+                as many with half of each conference on a second node that cascades to the
+                first (default step 500), their RTP on the first node path of --paths: CPU per
+                participant on each node, mouth-to-ear delay";
 
     pub(crate) fn parse() -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -94,8 +100,10 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
             pin: cores > 1,
             keep_going: false,
             retries: 3,
+            cascade: false,
             help: false,
         };
+        let mut steps_given = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let mut value = || {
@@ -103,7 +111,10 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
                     .with_context(|| format!("{arg} needs a value\n{}", Self::USAGE))
             };
             match arg.as_str() {
-                "--steps" => options.steps = list(&value()?)?,
+                "--steps" => {
+                    options.steps = list(&value()?)?;
+                    steps_given = true;
+                }
                 "--paths" => {
                     options.paths = value()?
                         .split(',')
@@ -120,12 +131,22 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
                 "--no-pin" => options.pin = false,
                 "--keep-going" => options.keep_going = true,
                 "--retries" => options.retries = value()?.parse()?,
+                "--cascade" => options.cascade = true,
                 "--help" | "-h" => options.help = true,
                 other => bail!("unknown argument {other}\n{}", Self::USAGE),
             }
         }
+        if options.cascade && !steps_given {
+            options.steps = vec![500];
+        }
+        if options.size < 2 && options.cascade {
+            bail!("a cascaded conference needs a caller on each node");
+        }
         if options.paths.is_empty() {
             bail!("at least one path to measure");
+        }
+        if options.cascade && options.node_io().is_none() {
+            bail!("--cascade runs nodes: --paths needs io_uring or epoll");
         }
         if options.size == 0 || options.talkers > options.size || options.node_cpus.is_empty() {
             bail!("a conference needs callers, at most as many talkers, and the node a CPU");
@@ -134,6 +155,14 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
             bail!("the window must last at least 1 s and calls must join");
         }
         Ok(options)
+    }
+
+    /// The first node path's `TELECONF_MEDIA_IO`: the cascade's nodes run on it.
+    pub(crate) fn node_io(&self) -> Option<&'static str> {
+        self.paths.iter().find_map(|path| match path {
+            Path::Node(io) => Some(*io),
+            Path::Reference => None,
+        })
     }
 }
 

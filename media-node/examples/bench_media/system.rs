@@ -17,6 +17,10 @@ use nix::unistd::Pid;
 
 use crate::{GENERATOR_THREAD, NODE_RTP_PORTS};
 
+/// Prefix of the member node's thread names (cascade mode): its runtime's, and
+/// those its shell names itself, renamed by [`label_node_threads`].
+pub(crate) const MEMBER_THREADS: &str = "m:";
+
 /// A thread of this process and its CPU time so far.
 #[derive(Debug, Clone)]
 pub(crate) struct ThreadCpu {
@@ -70,10 +74,43 @@ pub(crate) fn threads_cpu() -> anyhow::Result<Vec<ThreadCpu>> {
     Ok(threads)
 }
 
+/// Once a node's shell has started its `media-loop` thread, prefixes with
+/// `prefix` the name of every thread of this process but the main one, the
+/// generator's and those already prefixed: the threads of the node started last.
+/// Call it before another node or the generator starts.
+pub(crate) fn label_node_threads(prefix: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !threads_cpu()?.iter().any(|t| t.name == "media-loop") {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the node's media loop did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let main_tid = std::process::id();
+    for thread in threads_cpu()? {
+        if thread.tid == main_tid
+            || thread.name.starts_with(GENERATOR_THREAD)
+            || thread.name.starts_with(prefix)
+        {
+            continue;
+        }
+        // A thread's name holds at most 15 bytes (all ASCII here).
+        let mut name = format!("{prefix}{}", thread.name);
+        name.truncate(15);
+        std::fs::write(format!("/proc/self/task/{}/comm", thread.tid), name)
+            .with_context(|| format!("naming thread {}", thread.tid))?;
+    }
+    Ok(())
+}
+
 /// Cores used between two samples, by owner.
 #[derive(Debug, Default)]
 pub(crate) struct ThreadUsage {
+    /// Every node's threads.
     pub(crate) node: f64,
+    /// Of which the member node's (cascade mode).
+    pub(crate) member: f64,
     pub(crate) generator: f64,
     pub(crate) main: f64,
     pub(crate) node_threads: Vec<(String, f64)>,
@@ -99,6 +136,9 @@ impl ThreadUsage {
                 usage.generator += cores;
             } else {
                 usage.node += cores;
+                if thread.name.starts_with(MEMBER_THREADS) {
+                    usage.member += cores;
+                }
                 user += thread.ticks.0.saturating_sub(user_start);
                 system += thread.ticks.1.saturating_sub(system_start);
                 match by_name.iter_mut().find(|(name, _)| *name == thread.name) {
