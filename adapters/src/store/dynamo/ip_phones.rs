@@ -1,16 +1,17 @@
 //! IP phones (`IPPHONE#<source>`): by account through `gsi1`, every account's
 //! through `gsi2pk = IPPHONES`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use teleconf_domain::{AccountId, IpPhone, IpPhoneSource};
 
 use super::item::{Item, to_item};
-use super::{DynamoStore, Lookup, is_conditional_failure};
-use crate::aws::classify;
+use super::{DynamoStore, Lookup};
 use crate::error::{Error, Result};
 use crate::store::IpPhoneStore;
-use crate::store::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
+use crate::store::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK};
 
 fn ip_phone_item(phone: &IpPhone) -> Result<Item> {
     let (pk, sk) = keys::ip_phone(&phone.source);
@@ -39,21 +40,21 @@ impl IpPhoneStore for DynamoStore {
     }
 
     async fn remove_ip_phone(&self, account: AccountId, source: &IpPhoneSource) -> Result<()> {
-        let (pk, sk) = keys::ip_phone(source);
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, AttributeValue::S(pk))
-            .key(SK, AttributeValue::S(sk))
-            .condition_expression("account_id = :account")
-            .expression_attribute_values(":account", AttributeValue::S(account.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(Error::NotFound("ip_phone")),
-            Err(e) => Err(classify("DeleteItem", e)),
+        let of_the_account = (
+            "account_id = :account".into(),
+            None,
+            Some(HashMap::from([(
+                ":account".into(),
+                AttributeValue::S(account.to_string()),
+            )])),
+        );
+        if self
+            .delete_if(keys::ip_phone(source), of_the_account)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound("ip_phone"))
         }
     }
 

@@ -234,6 +234,31 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes the item at `key` only if `condition` holds on it: true if it was
+    /// deleted, false if the condition failed.
+    async fn delete_if(
+        &self,
+        (pk, sk): Key,
+        (condition, names, values): Condition,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
+
     async fn delete(&self, (pk, sk): Key) -> Result<()> {
         self.client
             .delete_item()

@@ -2,6 +2,8 @@
 //! `lease_until`, the expiry in epoch milliseconds (a number: the entity's
 //! `expires_at` text does not sort reliably), with the claim's `now`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -11,7 +13,7 @@ use super::item::to_item;
 use super::{DynamoStore, is_conditional_failure};
 use crate::aws::classify;
 use crate::error::{Error, Result};
-use crate::store::keys::{self, PK, SK};
+use crate::store::keys;
 use crate::store::rooms::{Claim, ROOM_TTL, RoomStore};
 
 /// The item's expiry, as a number the condition compares.
@@ -70,23 +72,17 @@ impl RoomStore for DynamoStore {
     }
 
     async fn release_room(&self, conference: ConferenceId, owner: &NodeId) -> Result<()> {
-        let (pk, sk) = keys::room(conference);
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, AttributeValue::S(pk))
-            .key(SK, AttributeValue::S(sk))
-            .condition_expression("#owner = :me")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":me", AttributeValue::S(owner.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(classify("DeleteItem", e)),
-        }
+        // Another node's lease (this one expired and was taken) stays.
+        let mine = (
+            "#owner = :me".into(),
+            Some(HashMap::from([("#owner".into(), "owner".into())])),
+            Some(HashMap::from([(
+                ":me".into(),
+                AttributeValue::S(owner.to_string()),
+            )])),
+        );
+        self.delete_if(keys::room(conference), mine).await?;
+        Ok(())
     }
 
     async fn room_lease(&self, conference: ConferenceId) -> Result<Option<RoomLease>> {
