@@ -554,6 +554,17 @@ impl Shell {
                 });
                 continue;
             }
+            if let Output::Io(IoOutput::FindRoom(conference)) = output {
+                // Nobody else holds it.
+                self.inputs += 1;
+                self.node.handle_input(Input::RoomFound {
+                    now: self.now,
+                    wall_clock: chrono::Utc::now(),
+                    conference,
+                    owner: RoomOwner::Here,
+                });
+                continue;
+            }
             if let Some(lookup) = self.lookup(output) {
                 match self.answer_at_once {
                     Some(how) => {
