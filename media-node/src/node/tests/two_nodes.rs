@@ -726,6 +726,25 @@ fn first_call_on_the_member(pair: &mut Pair, n: u32, code: &str) -> usize {
     pair.member_keys(n, code, Duration::from_secs(10))
 }
 
+/// A participant `n`'s first call on the member hears `refusal` and is hung
+/// up: no leg opened, and the cascade opened to ask the owner closed again
+/// (the calls gone after Timer J, 64*T1).
+fn first_call_on_the_member_refused(
+    pair: &mut Pair,
+    n: u32,
+    refusal: &crate::app::prompts::Prompt,
+) {
+    let i = first_call_on_the_member(pair, n, PARTICIPANT);
+    assert!(
+        hears_prompt(&pair.member, i, refusal),
+        "the owner's room's {refusal:?}, heard on the member"
+    );
+    assert!(hung_up_on(&pair.member, i));
+    assert!(cdrs(&pair.member).is_empty(), "no leg opened");
+    assert_eq!(cascades_opened_and_closed(&pair.member), (1, 1));
+    pair.progress(Duration::from_secs(40));
+}
+
 /// Whether the member hung up on its caller `i` (its BYE to the caller).
 fn hung_up_on(shell: &Shell, i: usize) -> bool {
     let call_id = format!("Call-ID: {}-4242@", shell.callers[i].n);
@@ -752,16 +771,7 @@ fn a_locked_room_refuses_the_first_caller_on_another_node() {
     pair.owner.key(m, "*7");
     pair.progress(Duration::from_secs(3));
     // The member has no caller of the conference, no cascade to its owner.
-    let i = first_call_on_the_member(&mut pair, 2, PARTICIPANT);
-    assert!(
-        hears_prompt(&pair.member, i, &crate::app::prompts::Prompt::Locked),
-        "the owner's lock, heard on the member"
-    );
-    assert!(hung_up_on(&pair.member, i));
-    assert!(cdrs(&pair.member).is_empty(), "no leg opened");
-    // The cascade opened to ask the owner is closed again.
-    assert_eq!(cascades_opened_and_closed(&pair.member), (1, 1));
-    pair.progress(Duration::from_secs(40));
+    first_call_on_the_member_refused(&mut pair, 2, &crate::app::prompts::Prompt::Locked);
     assert_eq!(pair.owner.node.calls(), 1, "the moderator alone");
     assert_eq!(pair.owner.node.rooms(), 1);
     // A moderator's first call on the member is let in, into the owner's room.
@@ -794,15 +804,7 @@ fn a_full_room_refuses_the_first_caller_on_another_node() {
     pair.member.conference.max_participants = 2;
     pair.owner.admitted(1, PARTICIPANT);
     pair.owner.admitted(2, PARTICIPANT);
-    let i = first_call_on_the_member(&mut pair, 3, PARTICIPANT);
-    assert!(
-        hears_prompt(&pair.member, i, &crate::app::prompts::Prompt::Full),
-        "the owner's room is full, heard on the member"
-    );
-    assert!(hung_up_on(&pair.member, i));
-    assert!(cdrs(&pair.member).is_empty(), "no leg opened");
-    assert_eq!(cascades_opened_and_closed(&pair.member), (1, 1));
-    pair.progress(Duration::from_secs(40));
+    first_call_on_the_member_refused(&mut pair, 3, &crate::app::prompts::Prompt::Full);
     assert_eq!(pair.owner.node.calls(), 2, "the owner's callers alone");
     assert_eq!(pair.member.node.calls(), 0);
     assert_eq!(pair.member.node.rooms(), 0);
