@@ -43,7 +43,6 @@ pub(crate) fn seed_conference(intro: Option<PromptId>) -> ConferenceInfo {
         intro,
         max_participants: 25,
         time_zone: chrono_tz::America::Toronto,
-        locked: false,
         record: false,
     }
 }

@@ -19,7 +19,8 @@
 //! server transactions absorb it; the member goes by its CSeq). The member
 //! reports its callers' joins, leaves and keypad commands; the owner, whose room
 //! holds them as remote legs, sends what it decides for them (a prompt or tone,
-//! a mute, a removal) and the room's figures (callers, lock) after each change.
+//! a mute, a removal) and the room's figures (callers, lock) as the cascade
+//! comes in and after each change.
 
 use std::fmt;
 use std::sync::Arc;
@@ -101,8 +102,9 @@ pub enum RoomMessage {
         /// The member's leg number.
         leg: u64,
     },
-    /// Owner → member: the whole room's figures, after each change (the
-    /// member's IVR counts and checks the lock with them).
+    /// Owner → member: the whole room's figures, as the cascade comes in and
+    /// after each change (the member's IVR counts and checks the lock with
+    /// them, its first caller's included).
     Room {
         /// Callers in the room, every node's.
         callers: u32,

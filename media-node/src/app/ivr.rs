@@ -30,9 +30,9 @@
 //!                                             │         │ (slowed: 3 s)     │
 //!                                             │         ├─ wrong: RecordFailure ─> Attempts
 //!                                             │         ▼ code matches a role
-//!             Ended (again, at admission) ────┤   (locked and not a moderator:
-//!             locked ─────> "locked" ─────────┤    refused) CountCallers ─> Callers
-//!             occupancy ≥ max ─> "full" ──────┤         │ room left
+//!             Ended (again, at admission) ────┤   CountCallers ─> Callers (the room's
+//!             locked ─────> "locked" ─────────┤         │  occupancy: count and lock)
+//!             occupancy ≥ max ─> "full" ──────┤         │ not locked (or a moderator), room left
 //!                                             │         ▼
 //!       last failed try ─> "invalid" ─────────┤   Admit { conference, role },
 //!                                             ▼   then Play(Intro) if any ─> Admitted
@@ -99,11 +99,14 @@
 //!
 //! # Window, lock, occupancy
 //!
-//! The access window ([`Schedule::admission`](teleconf_domain::Schedule::admission)) and the moderator's lock are
+//! The access window ([`Schedule::admission`](teleconf_domain::Schedule::admission)) is
 //! checked right after the conference is found, so nobody is asked for a code
-//! uselessly; the window is checked again when the code matches (a caller may
-//! have keyed slowly across the planned end). Occupancy is checked only when the
-//! code matches, just before admission, since the room changes while callers key.
+//! uselessly, and again when the code matches (a caller may have keyed slowly
+//! across the planned end). The room's [`Occupancy`], its callers and the
+//! moderator's lock, is asked for only when the code matches, just before
+//! admission, since the room changes while callers key: locked, it lets in
+//! moderators only; full, nobody. Both are the room's own figures, wherever the
+//! room is (the node asks the node holding it, issue #16).
 //!
 //! # Intro codes
 //!
@@ -201,8 +204,17 @@ pub enum Input {
     /// Answers [`Output::Lookup`]: the conference found for the number keyed, what
     /// an intro code opens, or the failure counts.
     Answer(Instant, Answer),
-    /// Answers [`Output::CountCallers`]: callers now in the conference.
-    Callers(Instant, u32),
+    /// Answers [`Output::CountCallers`]: the conference's room now.
+    Callers(Instant, Occupancy),
+}
+
+/// A conference's room as the admission checks it ([`Input::Callers`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    /// Callers in the room (every node's).
+    pub callers: u32,
+    /// Locked by a moderator: nobody else may join.
+    pub locked: bool,
 }
 
 /// What the IVR asks the shell to do, read with [`Ivr::poll_output`].
@@ -222,8 +234,8 @@ pub enum Output {
     /// The code opened the intro recorder for this conference: hand the call over
     /// to [`crate::app::intro`] (the IVR's work is over).
     RecordIntro(IntroTarget),
-    /// Count the callers in the conference (the node knows, from its room); answer
-    /// with [`Input::Callers`].
+    /// Tell the conference's room's [`Occupancy`] (the node knows, from its room
+    /// or the owner's); answer with [`Input::Callers`].
     CountCallers(ConferenceId),
     /// Join the caller to the conference with this role.
     Admit {
@@ -412,9 +424,9 @@ impl Ivr {
             Input::PromptFinished(now) => self.on_prompt_finished(now),
             Input::Timeout(now) => self.on_timeout(now),
             Input::Answer(now, answer) => self.on_answer(now, answer),
-            Input::Callers(now, callers) => {
+            Input::Callers(now, occupancy) => {
                 if let State::CheckingOccupancy(role) = self.state {
-                    self.on_occupancy(now, callers, role);
+                    self.on_occupancy(now, occupancy, role);
                 }
             }
         }
@@ -630,10 +642,6 @@ impl Ivr {
                         if let Some(refusal) = self.window_refusal(now) {
                             return self.end(now, &[refusal]);
                         }
-                        // A moderator's lock keeps out all but moderators.
-                        if conference.locked && role != CallerRole::Moderator {
-                            return self.end(now, &[Prompt::Locked]);
-                        }
                         self.outputs.push_back(Output::CountCallers(conference.id));
                         self.state = State::CheckingOccupancy(role);
                         self.deadline = Some(now + ANSWER_TIMEOUT);
@@ -777,11 +785,15 @@ impl Ivr {
         self.check_attempts(now);
     }
 
-    fn on_occupancy(&mut self, now: Instant, callers: u32, role: CallerRole) {
+    fn on_occupancy(&mut self, now: Instant, occupancy: Occupancy, role: CallerRole) {
         let Some(conference) = &self.conference else {
             return self.end(now, &[]);
         };
-        if callers >= conference.max_participants {
+        // A moderator's lock keeps out all but moderators.
+        if occupancy.locked && role != CallerRole::Moderator {
+            return self.end(now, &[Prompt::Locked]);
+        }
+        if occupancy.callers >= conference.max_participants {
             return self.end(now, &[Prompt::Full]);
         }
         let (id, intro) = (conference.id, conference.intro);

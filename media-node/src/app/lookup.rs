@@ -112,8 +112,6 @@ pub struct ConferenceInfo {
     pub max_participants: u32,
     /// The account's time zone, for saying the opening time.
     pub time_zone: Tz,
-    /// Locked by its moderator: nobody else may join.
-    pub locked: bool,
     /// Its audio is recorded (the conference's `record`).
     pub record: bool,
 }

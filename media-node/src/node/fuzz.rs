@@ -543,14 +543,27 @@ impl Shell {
         self.node.handle_input(input);
         while let Some(output) = self.node.poll_output() {
             self.check(&output)?;
-            if let Output::Io(IoOutput::ClaimRoom(conference)) = output {
-                // The room's lease is this node's at once.
+            if let Output::Io(
+                lease @ (IoOutput::ClaimRoom(conference) | IoOutput::FindRoom(conference)),
+            ) = &output
+            {
+                // The room's lease is this node's at once (nobody else's).
+                let (now, wall_clock, conference) = (self.now, chrono::Utc::now(), *conference);
+                let owner = RoomOwner::Here;
                 self.inputs += 1;
-                self.node.handle_input(Input::RoomOwner {
-                    now: self.now,
-                    wall_clock: chrono::Utc::now(),
-                    conference,
-                    owner: RoomOwner::Here,
+                self.node.handle_input(match lease {
+                    IoOutput::ClaimRoom(_) => Input::RoomOwner {
+                        now,
+                        wall_clock,
+                        conference,
+                        owner,
+                    },
+                    _ => Input::RoomFound {
+                        now,
+                        wall_clock,
+                        conference,
+                        owner,
+                    },
                 });
                 continue;
             }

@@ -46,12 +46,18 @@
 //!   node holds come in at the SIP edge (`sip`). The rooms this node
 //!   holds ([`Node::held_rooms`]) are the ones whose lease the heartbeat renews
 //!   and whose portal commands it takes; the last caller's leave releases the
-//!   lease ([`IoOutput::ReleaseRoom`]).
+//!   lease ([`IoOutput::ReleaseRoom`]). The lock and the occupancy a caller is
+//!   admitted by are the owner's: a conference with neither a room nor a lease
+//!   known here has its lease read ([`IoOutput::FindRoom`]) when its first
+//!   caller here keys a code, and when another node holds it the cascade opens
+//!   then and the caller is checked against the figures the owner's room tells
+//!   (`gate`).
 //! - **Lookups**: the calls' ([`crate::app::lookup`]) go out as
 //!   [`IoOutput::Lookup`], keyed by the call, and their answers come back as
-//!   [`Input::Answer`] with that key, passed on unchanged (but for the moderator's
-//!   lock, which the node knows); occupancy is answered here, from the room (a
-//!   conference is pinned to one node).
+//!   [`Input::Answer`] with that key, passed on unchanged. The IVR's admission
+//!   check (the room's callers and lock) is answered here: from the room here,
+//!   or from the owner's figures when another node holds the conference's room
+//!   (`gate`: a first caller here waits for them).
 //! - **Outputs** are of two kinds, in one queue, in the order the node made them:
 //!   [`MediaOutput`]s for the media loop (RTP, ports, recordings) and
 //!   [`IoOutput`]s for the shell's I/O side (SIP, lookups, CDRs, live view,
@@ -68,10 +74,11 @@
 //! - this file: the node's inputs and outputs, its calls and their deadlines;
 //! - `sip`: the SIP edge and new calls (cascades in included); `rooms`: what
 //!   the calls ask, carried out, and the rooms; `uplink`: this node's cascades
-//!   to other nodes' rooms;
+//!   to other nodes' rooms; `gate`: the admission check's figures, the owner's;
 //! - [`call`]: one call; [`star44`]: who may dial `*44`.
 
 pub mod call;
+mod gate;
 mod ports;
 mod rooms;
 mod sip;
@@ -97,6 +104,7 @@ use teleconf_sip::transaction::Timers;
 
 use crate::app::CallKey;
 use crate::app::cascade::CascadeSecret;
+use crate::app::ivr::Occupancy;
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
 use crate::app::mixer::LegStats;
 use crate::app::prompts;
@@ -190,6 +198,10 @@ pub struct MediaStats {
     /// Cascades to another node's room that failed or broke (refused, never
     /// answered, no RTP, hung up by the owner): the room here went on alone.
     pub cascades_failed: u64,
+    /// Callers checked for the lock and the occupancy against this node's room
+    /// alone while another node may hold the conference's: its lease could not
+    /// be read, or its owner did not tell its room's figures in time.
+    pub admissions_checked_alone: u64,
 }
 
 /// Who holds a conference's room, as the shell's claim found it
@@ -263,6 +275,20 @@ pub enum Input<'a> {
     IpPhones(IpPhones),
     /// Answers [`IoOutput::ClaimRoom`]: who holds `conference`'s room.
     RoomOwner {
+        /// Monotonic time.
+        now: Instant,
+        /// The wall clock at `now` (a cascade INVITE is signed with it).
+        wall_clock: DateTime<Utc>,
+        /// The conference.
+        conference: ConferenceId,
+        /// Who holds it.
+        owner: RoomOwner,
+    },
+    /// Answers [`IoOutput::FindRoom`]: who holds `conference`'s room, as its
+    /// lease reads: [`RoomOwner::Elsewhere`] for another node's live lease,
+    /// [`RoomOwner::Here`] when no other node holds one (none, expired, or this
+    /// node's), [`RoomOwner::Unknown`] when the store could not be read.
+    RoomFound {
         /// Monotonic time.
         now: Instant,
         /// The wall clock at `now` (a cascade INVITE is signed with it).
@@ -353,6 +379,10 @@ pub enum IoOutput {
     /// Claim the lease of this conference's room for this node; answer with
     /// [`Input::RoomOwner`].
     ClaimRoom(ConferenceId),
+    /// Read who holds this conference's room lease (a read, never a claim):
+    /// its first caller here is to be checked against the owner's room. Answer
+    /// with [`Input::RoomFound`].
+    FindRoom(ConferenceId),
     /// This node's room of the conference closed: release its lease.
     ReleaseRoom(ConferenceId),
     /// Write the CDR leg.
@@ -435,12 +465,17 @@ pub struct Node {
     rooms_owned_elsewhere: u64,
     cascades_refused: u64,
     cascades_failed: u64,
+    admissions_checked_alone: u64,
+    /// Callers whose admission check waits on the room's owner (its lease
+    /// read, then its room's figures), with their conference and how long
+    /// they wait at most.
+    gated: HashMap<CallKey, (ConferenceId, Instant)>,
     /// This node's cascades to other nodes' rooms.
     uplinks: HashMap<CallKey, uplink::Uplink>,
     /// Member nodes' callers in the rooms this node holds, by their key here.
     remote_legs: HashMap<CallKey, rooms::RemoteLeg>,
-    /// The room's figures (callers, locked) last told each member's cascade.
-    figures_told: HashMap<CallKey, (u32, bool)>,
+    /// The room's figures last told each member's cascade.
+    figures_told: HashMap<CallKey, Occupancy>,
     /// The rooms ordered by their next frame's deadline, so neither
     /// [`Node::poll_timeout`] (asked after every packet) nor a room's frame
     /// walks every room.
@@ -501,6 +536,8 @@ impl Node {
             rooms_owned_elsewhere: 0,
             cascades_refused: 0,
             cascades_failed: 0,
+            admissions_checked_alone: 0,
+            gated: HashMap::new(),
             uplinks: HashMap::new(),
             remote_legs: HashMap::new(),
             figures_told: HashMap::new(),
@@ -541,6 +578,7 @@ impl Node {
             rooms_owned_elsewhere: self.rooms_owned_elsewhere,
             cascades_refused: self.cascades_refused,
             cascades_failed: self.cascades_failed,
+            admissions_checked_alone: self.admissions_checked_alone,
         }
     }
 
@@ -657,6 +695,7 @@ impl Node {
                 for uplink in uplinks {
                     self.uplink_timeout(now, uplink);
                 }
+                self.gate_timeout(now);
                 self.tick_rooms(now);
             }
             Input::Drain(now) => {
@@ -683,6 +722,12 @@ impl Node {
                 conference,
                 owner,
             } => self.room_owner(now, wall_clock, conference, owner),
+            Input::RoomFound {
+                now,
+                wall_clock,
+                conference,
+                owner,
+            } => self.room_found(now, wall_clock, conference, owner),
             Input::IpPhones(phones) => {
                 if phones != self.ip_phones {
                     tracing::info!(phones = phones.len(), "node: IP phones for *44 updated");
@@ -706,7 +751,13 @@ impl Node {
             .uplinks
             .values()
             .filter_map(uplink::Uplink::poll_timeout);
-        calls.into_iter().chain(rooms).chain(uplinks).min()
+        let gated = self.gated.values().map(|(_, until)| *until);
+        calls
+            .into_iter()
+            .chain(rooms)
+            .chain(uplinks)
+            .chain(gated)
+            .min()
     }
 
     fn io(&mut self, output: IoOutput) {
@@ -722,15 +773,6 @@ impl Node {
         if self.pending.contains_key(&key) {
             return self.answer_pending(now, key, answer);
         }
-        let answer = match answer {
-            // A moderator's lock lives here, in the conference's state.
-            Answer::Conference(Some(mut info)) => {
-                info.locked |= self.rooms.get(&info.id).is_some_and(Room::is_locked)
-                    || self.owner_room(info.id).is_some_and(|(_, locked)| locked);
-                Answer::Conference(Some(info))
-            }
-            answer => answer,
-        };
         self.feed(now, key, call::Input::Answer(answer));
     }
 
@@ -820,6 +862,7 @@ impl Node {
 
     fn forget(&mut self, now: Instant, key: CallKey) {
         self.leave_room(now, key);
+        self.ungate(now, key);
         self.left.remove(&key);
         self.drain_cut.remove(&key);
         if let Some(hosted) = self.calls.remove(&key) {

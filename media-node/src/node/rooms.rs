@@ -18,6 +18,7 @@ use super::call;
 use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output, RoomOwner};
 use crate::app::CallKey;
 use crate::app::cascade::RoomMessage;
+use crate::app::ivr::Occupancy;
 use crate::app::room::{Control, Effect, Event, Room};
 
 /// What the node knows of a conference's lease.
@@ -25,11 +26,15 @@ use crate::app::room::{Control, Effect, Event, Room};
 pub(super) enum Lease {
     /// Claimed, no answer yet: these joins wait for it, in order.
     Claiming(Vec<PendingJoin>),
+    /// Read for a first caller's admission check, no answer yet (the callers
+    /// wait at the [gate](super::gate)).
+    Finding,
     /// The room is here: the lease is this node's ([`RoomOwner::Here`]), or
     /// could not be claimed ([`RoomOwner::Unknown`]).
     Held,
     /// The room is here for this node's callers, joined to the owner's room by
-    /// this node's cascade ([`super::uplink`]).
+    /// this node's cascade ([`super::uplink`]); or, opened by the gate for a
+    /// first caller's check, the cascade before the room.
     Member {
         /// The cascade.
         uplink: CallKey,
@@ -37,7 +42,8 @@ pub(super) enum Lease {
         owner: NodeId,
     },
     /// The room is here while another node holds the lease, with no cascade to
-    /// it (none configured, or it failed): a split room.
+    /// it (none configured, or it failed): a split room; or, the gate's cascade
+    /// having failed, the room to be.
     Elsewhere {
         /// The owner.
         owner: NodeId,
@@ -96,19 +102,7 @@ impl Node {
                 self.outputs
                     .push_back(Output::Io(IoOutput::Lookup { call: key, lookup }));
             }
-            call::Output::CountCallers(conference) => {
-                // A member counts the owner's whole room.
-                let callers = match self.owner_room(conference) {
-                    Some((callers, _)) => callers,
-                    None => {
-                        let callers = self.rooms.get(&conference).map_or(0, Room::len);
-                        u32::try_from(callers).unwrap_or(u32::MAX)
-                    }
-                };
-                if let Some(hosted) = self.calls.get_mut(&key) {
-                    hosted.call.handle_input(now, call::Input::Callers(callers));
-                }
-            }
+            call::Output::CountCallers(conference) => self.count_callers(now, key, conference),
             call::Output::Join {
                 leg: _,
                 conference,
@@ -126,13 +120,23 @@ impl Node {
                     account,
                     record,
                 };
-                if self.rooms.contains_key(&conference) {
-                    self.enter_room(now, conference, join);
-                } else if let Some(Lease::Claiming(waiting)) = self.leases.get_mut(&conference) {
-                    waiting.push(join);
-                } else {
-                    self.leases.insert(conference, Lease::Claiming(vec![join]));
-                    self.io(IoOutput::ClaimRoom(conference));
+                match self.leases.get_mut(&conference) {
+                    _ if self.rooms.contains_key(&conference) => {
+                        self.enter_room(now, conference, join);
+                    }
+                    Some(Lease::Claiming(waiting)) => waiting.push(join),
+                    // The gate found the owner: the room opens here on its
+                    // cascade (or alone, the cascade failed), no claim made.
+                    Some(Lease::Member { .. }) => self.enter_room(now, conference, join),
+                    Some(Lease::Elsewhere { owner }) => {
+                        self.rooms_owned_elsewhere += 1;
+                        tracing::warn!(%conference, %owner, "node: room lease held by another node, its cascade failed: room opened here alone");
+                        self.enter_room(now, conference, join);
+                    }
+                    Some(Lease::Finding | Lease::Held) | None => {
+                        self.leases.insert(conference, Lease::Claiming(vec![join]));
+                        self.io(IoOutput::ClaimRoom(conference));
+                    }
                 }
             }
             call::Output::JoinCascade {
@@ -151,6 +155,8 @@ impl Node {
                 if joined {
                     tracing::info!(%conference, "node: cascade in the room");
                     hosted.room = Some(conference);
+                    // The member's admission checks wait for these.
+                    self.tell_figures(now, conference);
                 } else {
                     self.feed(now, key, call::Input::HangUp);
                 }
@@ -381,7 +387,7 @@ impl Node {
         match self.leases.get(&conference)? {
             Lease::Held => Some(self.config.node_id.clone()),
             Lease::Member { owner, .. } | Lease::Elsewhere { owner } => Some(owner.clone()),
-            Lease::Claiming(_) => None,
+            Lease::Claiming(_) | Lease::Finding => None,
         }
     }
 
@@ -396,6 +402,8 @@ impl Node {
         } = join;
         // The recording is the owner's full mix: a member's room records nothing.
         let member = matches!(self.leases.get(&conference), Some(Lease::Member { .. }));
+        // A cascade the gate opened, up before the room: in from the start.
+        let cascade = self.uplink_up(conference);
         let record = record && !member;
         if record && !self.rooms.contains_key(&conference) {
             self.media(MediaOutput::RecordingStart {
@@ -413,6 +421,11 @@ impl Node {
                 Room::new(account, record)
             };
             room.mixer_mut().anchor(now);
+            if let Some((uplink, codec)) = cascade
+                && let Err(error) = room.join_cascade(uplink, codec)
+            {
+                tracing::warn!(%error, "node: cascade refused by the room here");
+            }
             self.room_deadlines.insert((now, conference));
             room
         });
@@ -540,7 +553,7 @@ impl Node {
     }
 
     /// Tells each member node in `conference`'s room (held here) the room's
-    /// figures, when they changed since last told.
+    /// figures, when they changed since last told (a cascade just in: at once).
     fn tell_figures(&mut self, now: Instant, conference: ConferenceId) {
         let Some(room) = self.rooms.get(&conference) else {
             return;
@@ -548,17 +561,17 @@ impl Node {
         if !matches!(self.leases.get(&conference), Some(Lease::Held)) {
             return;
         }
-        let figures = (
-            u32::try_from(room.len()).unwrap_or(u32::MAX),
-            room.is_locked(),
-        );
+        let figures = Occupancy {
+            callers: u32::try_from(room.len()).unwrap_or(u32::MAX),
+            locked: room.is_locked(),
+        };
         let cascades: Vec<CallKey> = room.cascades().collect();
         for cascade in cascades {
             if self.figures_told.get(&cascade) == Some(&figures) {
                 continue;
             }
             self.figures_told.insert(cascade, figures);
-            let (callers, locked) = figures;
+            let Occupancy { callers, locked } = figures;
             self.tell(now, cascade, RoomMessage::Room { callers, locked });
         }
     }
@@ -574,13 +587,6 @@ impl Node {
             }
             _ => None,
         }
-    }
-
-    /// The owner's room's figures (callers, locked) as it last told this
-    /// member node, for `conference`.
-    pub(super) fn owner_room(&self, conference: ConferenceId) -> Option<(u32, bool)> {
-        let uplink = self.member_uplink(conference)?;
-        self.uplinks.get(&uplink)?.room
     }
 
     /// The cascade is up: this node reports each of its callers in

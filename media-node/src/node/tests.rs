@@ -185,6 +185,13 @@ impl Shell {
                         None
                     }
                 },
+                // The lease as the claims find it (claims held: nobody's yet).
+                Output::Io(IoOutput::FindRoom(conference)) => Some(Input::RoomFound {
+                    now,
+                    wall_clock: utc(13, 40),
+                    conference: *conference,
+                    owner: self.room_owner.clone().unwrap_or(RoomOwner::Here),
+                }),
                 _ => None,
             };
             self.log.push(output);
@@ -412,6 +419,12 @@ impl Shell {
     /// Caller `i`, just dialled, acknowledges, is greeted, keys the number and
     /// `code`: in the room.
     fn admit(&mut self, i: usize, code: &str) {
+        self.admit_within(i, code, Duration::from_millis(200));
+    }
+
+    /// Caller `i`, just dialled, acknowledges, is greeted, keys the number and
+    /// `code`: in the room within `wait`.
+    fn admit_within(&mut self, i: usize, code: &str, wait: Duration) {
         let n = self.callers[i].n;
         self.ack(i);
         // The greeting and the question, then the number.
@@ -419,7 +432,7 @@ impl Shell {
         self.key(i, &format!("{NUMBER}#"));
         self.progress(Duration::from_secs(5));
         self.key(i, &format!("{code}#"));
-        self.progress(Duration::from_millis(200));
+        self.progress(wait);
         assert!(
             self.log
                 .iter()

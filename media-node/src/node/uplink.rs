@@ -41,6 +41,7 @@ use super::rooms::Lease;
 use super::{IoOutput, MediaOutput, Node};
 use crate::app::CallKey;
 use crate::app::cascade::{self, RoomMessage};
+use crate::app::ivr::Occupancy;
 use crate::app::prompts::FRAME_SAMPLES;
 
 /// The codecs our cascade offer carries ([`sdp::offer`]'s).
@@ -70,8 +71,8 @@ pub(super) struct Uplink {
     told: Vec<ClientTransaction>,
     /// The CSeq of the owner's last INFO applied.
     heard_seq: Option<u32>,
-    /// The owner's room's figures (callers, locked), once it told them.
-    pub(super) room: Option<(u32, bool)>,
+    /// The owner's room's figures, once it told them.
+    pub(super) room: Option<Occupancy>,
 }
 
 #[derive(Debug)]
@@ -131,6 +132,14 @@ impl Uplink {
     /// Whether the dialog is up (INFOs may go).
     pub(super) fn is_up(&self) -> bool {
         matches!(self.state, State::Up { .. })
+    }
+
+    /// The codec agreed, once up.
+    fn codec(&self) -> Option<Codec> {
+        match &self.state {
+            State::Up { negotiated, .. } => Some(negotiated.codec),
+            State::Inviting { .. } | State::Closing(_) => None,
+        }
     }
 
     fn request(&self, method: &str, cseq: u32, branch: &str, to_tag: Option<&str>) -> String {
@@ -233,6 +242,13 @@ impl Node {
         });
         self.uplinks.insert(key, uplink);
         Some(key)
+    }
+
+    /// The cascade of this member node to `conference`'s owner and its codec,
+    /// while it is up.
+    pub(super) fn uplink_up(&self, conference: ConferenceId) -> Option<(CallKey, Codec)> {
+        let uplink = self.member_uplink(conference)?;
+        Some((uplink, self.uplinks.get(&uplink)?.codec()?))
     }
 
     /// The uplink whose Call-ID this is.
@@ -633,12 +649,18 @@ impl Node {
                 self.report_callers(now, conference, key);
             }
             Happened::Told(told) => {
-                if let Some(uplink) = self.uplinks.get_mut(&key)
-                    && let RoomMessage::Room { callers, locked } = told
-                {
-                    uplink.room = Some((callers, locked));
-                }
+                let figures = match (&told, self.uplinks.get_mut(&key)) {
+                    (&RoomMessage::Room { callers, locked }, Some(uplink)) => {
+                        uplink.room = Some(Occupancy { callers, locked });
+                        true
+                    }
+                    _ => false,
+                };
                 self.owner_told(now, conference, told);
+                if figures {
+                    // The callers checked against them are let through.
+                    self.open_gate(now, conference);
+                }
             }
             Happened::Over(why) => {
                 let was_member = matches!(
@@ -658,6 +680,11 @@ impl Node {
                     room.leave(key);
                 }
                 self.drop_uplink(key);
+                if was_member {
+                    // The callers waiting on the owner's figures are checked
+                    // against the room here.
+                    self.open_gate(now, conference);
+                }
             }
         }
     }

@@ -119,6 +119,11 @@ enum Event {
         conference: ConferenceId,
         owner: RoomOwner,
     },
+    /// A room's lease as read for an admission check ([`IoOutput::FindRoom`]).
+    RoomFound {
+        conference: ConferenceId,
+        owner: RoomOwner,
+    },
 }
 
 /// A bound media node, ready to [`run`](Shell::run).
@@ -457,6 +462,12 @@ impl Io {
                 conference,
                 owner,
             }),
+            Event::RoomFound { conference, owner } => node.handle_input(Input::RoomFound {
+                now,
+                wall_clock: Utc::now(),
+                conference,
+                owner,
+            }),
             Event::Answer { call, answer } => {
                 node.handle_input(Input::Answer { now, call, answer })
             }
@@ -511,6 +522,15 @@ impl Io {
                         .claim_room(conference, &identity.node_id, identity.sip)
                         .await;
                     inbox.send(Event::RoomOwner { conference, owner }).await;
+                });
+            }
+            IoOutput::FindRoom(conference) => {
+                let services = self.services.clone();
+                let inbox = self.inbox.clone();
+                let identity = self.identity.clone();
+                self.runtime.spawn(async move {
+                    let owner = services.find_room(conference, &identity.node_id).await;
+                    inbox.send(Event::RoomFound { conference, owner }).await;
                 });
             }
             IoOutput::ReleaseRoom(conference) => {

@@ -171,6 +171,26 @@ impl Services {
         }
     }
 
+    /// Who holds `conference`'s room, as its lease reads (no claim): another
+    /// node's live lease, or [`RoomOwner::Here`] when none is (no lease, an
+    /// expired one, or `node`'s own); [`RoomOwner::Unknown`] when the store
+    /// cannot be read.
+    pub async fn find_room(&self, conference: ConferenceId, node: &NodeId) -> RoomOwner {
+        match self.store.room_lease(conference).await {
+            Ok(Some(lease)) if lease.is_live(Utc::now()) && lease.owner != *node => {
+                RoomOwner::Elsewhere {
+                    node: lease.owner,
+                    cascade: lease.cascade,
+                }
+            }
+            Ok(_) => RoomOwner::Here,
+            Err(error) => {
+                tracing::warn!(%conference, %error, "room lease unreadable");
+                RoomOwner::Unknown
+            }
+        }
+    }
+
     /// Releases `node`'s lease of `conference`'s room (its room closed); a store
     /// away leaves it to expire.
     pub async fn release_room(&self, conference: ConferenceId, node: &NodeId) {
@@ -206,7 +226,6 @@ impl Services {
             intro: conference.intro_prompt,
             max_participants: conference.max_participants,
             time_zone,
-            locked: false,
             record: conference.record,
         }))
     }

@@ -28,6 +28,7 @@ pub struct Stats {
     rooms_unleased: AtomicU64,
     rooms_owned_elsewhere: AtomicU64,
     cascades_refused: AtomicU64,
+    admissions_checked_alone: AtomicU64,
     calls: AtomicU64,
     rooms: AtomicU64,
     participants: AtomicU64,
@@ -80,6 +81,10 @@ pub struct Figures {
     pub rooms_owned_elsewhere: u64,
     /// Cascade INVITEs refused (403): not from a node, or not signed right.
     pub cascades_refused: u64,
+    /// Callers checked for the lock and the occupancy against this node alone
+    /// while another node may hold their conference's room (its lease
+    /// unreadable, or its owner silent).
+    pub admissions_checked_alone: u64,
 }
 
 impl Stats {
@@ -99,6 +104,7 @@ impl Stats {
             rooms_unleased: get(&self.rooms_unleased),
             rooms_owned_elsewhere: get(&self.rooms_owned_elsewhere),
             cascades_refused: get(&self.cascades_refused),
+            admissions_checked_alone: get(&self.admissions_checked_alone),
         }
     }
 
@@ -163,6 +169,10 @@ impl Stats {
         set(&self.rooms_unleased, media.rooms_unleased);
         set(&self.rooms_owned_elsewhere, media.rooms_owned_elsewhere);
         set(&self.cascades_refused, media.cascades_refused);
+        set(
+            &self.admissions_checked_alone,
+            media.admissions_checked_alone,
+        );
     }
 
     /// A connection was refused.
@@ -198,6 +208,7 @@ impl Figures {
             rooms_unleased = self.rooms_unleased,
             rooms_owned_elsewhere = self.rooms_owned_elsewhere,
             cascades_refused = self.cascades_refused,
+            admissions_checked_alone = self.admissions_checked_alone,
             "media node: refused and dropped so far"
         );
     }

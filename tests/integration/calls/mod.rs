@@ -7,9 +7,11 @@
 //! ([`star44`]); and calls through the SIP entry, Kamailio, in front of two nodes
 //! ([`entry`]), one of them killed mid-conference ([`lost_node`]); one
 //! conference over those two nodes, heard whole through the cascade between
-//! them ([`cascade`]).
+//! them ([`cascade`]), and locked on one of them against a first caller on the
+//! other ([`cascade_lock`]).
 
 mod cascade;
+mod cascade_lock;
 pub(crate) mod edge;
 mod entry;
 mod faults;

@@ -22,10 +22,10 @@ use super::edge::{Ua, status};
 /// Longer than the test nodes' `TELECONF_IP_PHONES_REFRESH_SECS` (1 s), with margin.
 const NODE_READS_THE_LIST: Duration = Duration::from_secs(10);
 
-/// The frames with sound in them of `language`'s « key the conference number », as
-/// the node sends them in PCMU (each clip starts on a frame of its own).
-fn spoken_frames(language: Language) -> HashSet<prompts::Payload> {
-    let clips = prompts::default_prompt(language, &Prompt::AskConferenceNumber(None));
+/// The frames with sound in them of `prompt` in `language`, as the node sends
+/// them in PCMU (each clip starts on a frame of its own).
+pub(super) fn spoken_frames(language: Language, prompt: &Prompt) -> HashSet<prompts::Payload> {
+    let clips = prompts::default_prompt(language, prompt);
     let Some(Clip::Default(pcm)) = clips.first() else {
         panic!("the default prompt is a recording: {clips:?}");
     };
@@ -40,7 +40,10 @@ fn spoken_frames(language: Language) -> HashSet<prompts::Payload> {
 /// makes the node skip one).
 async fn language_heard(rtp: &UdpSocket) -> Language {
     const FRAMES: usize = 5;
-    let mut heard = [Language::Fr, Language::En].map(|l| (l, spoken_frames(l), 0));
+    let mut heard = [Language::Fr, Language::En].map(|l| {
+        let frames = spoken_frames(l, &Prompt::AskConferenceNumber(None));
+        (l, frames, 0)
+    });
     let mut buffer = [0u8; 2_048];
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -37,7 +37,7 @@ struct Call {
     /// The store's counts (failures by the caller, against the conference), kept
     /// up to date by each failure recorded; `None`: the store cannot be read.
     attempts: Option<(u32, u32)>,
-    occupancy: u32,
+    occupancy: Occupancy,
     /// The intro code the shell knows, and what it opens.
     intro: Option<IntroTarget>,
     /// Prompts queued and not yet reported finished.
@@ -54,7 +54,10 @@ impl Call {
             conference: seed_conference(),
             caller_id: CALLER_ID,
             attempts: Some((0, 0)),
-            occupancy: 3,
+            occupancy: Occupancy {
+                callers: 3,
+                locked: false,
+            },
             intro: None,
             playing: 0,
             log: Vec::new(),
@@ -407,7 +410,7 @@ fn a_window_that_closes_while_the_code_is_keyed_refuses_at_admission() {
 #[test]
 fn a_full_conference_says_so_and_hangs_up() {
     let mut call = Call::at_the_code_prompt();
-    call.occupancy = 25;
+    call.occupancy.callers = 25;
     call.answer(&format!("{PARTICIPANT}#"));
     assert_eq!(call.admitted_as(), None);
     assert_eq!(
@@ -421,7 +424,7 @@ fn a_full_conference_says_so_and_hangs_up() {
 #[test]
 fn a_locked_conference_says_so_to_all_but_moderators_and_hangs_up() {
     let mut call = Call::new();
-    call.conference.locked = true;
+    call.occupancy.locked = true;
     let mut call = call.start(utc(13, 40), None);
     call.answer(&format!("{NUMBER}#"));
     call.answer(&format!("{PARTICIPANT}#"));
@@ -431,7 +434,7 @@ fn a_locked_conference_says_so_to_all_but_moderators_and_hangs_up() {
     assert_eq!(call.admitted_as(), None);
 
     let mut moderator = Call::new();
-    moderator.conference.locked = true;
+    moderator.occupancy.locked = true;
     let mut moderator = moderator.start(utc(13, 40), None);
     moderator.answer(&format!("{NUMBER}#"));
     moderator.answer(&format!("{MODERATOR}#"));
@@ -780,7 +783,7 @@ proptest! {
         attempts in (0u32..12, 0u32..32),
     ) {
         let mut call = Call::new();
-        call.occupancy = occupancy;
+        call.occupancy.callers = occupancy;
         call.attempts = Some(attempts);
         let mut call = call.start(utc(0, wall_minutes), None);
         let mut keyed = String::new();

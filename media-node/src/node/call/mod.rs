@@ -83,7 +83,7 @@ use teleconf_sip::transaction::{ClientTransaction, ServerTransactions, Timers, T
 use crate::app::CallKey;
 use crate::app::cascade::RoomMessage;
 use crate::app::intro::{self, IntroRecorder};
-use crate::app::ivr::{self, Ivr};
+use crate::app::ivr::{self, Ivr, Occupancy};
 use crate::app::keypad::{Command, Keypad};
 use crate::app::lookup::{Answer, IntroTarget, Lookup};
 use crate::app::mixer::FRAME_BYTES;
@@ -185,8 +185,8 @@ pub enum Input<'a> {
     /// Answers [`Output::Lookup`]: a prompt's audio goes to the player, the rest
     /// to the IVR.
     Answer(Answer),
-    /// Answers [`Output::CountCallers`]: callers now in the conference.
-    Callers(u32),
+    /// Answers [`Output::CountCallers`]: the conference's room now.
+    Callers(Occupancy),
     /// The deadline of [`Call::poll_timeout`] has come.
     Timeout,
     /// The node is going away: hang up (BYE, CDR closed as a bridge hang-up).
@@ -220,7 +220,7 @@ pub enum Output {
     /// [`FETCH_GRACE`] without their audio the default plays instead); answer with
     /// [`Input::Answer`].
     Lookup(Lookup),
-    /// Count the callers in the conference; answer with [`Input::Callers`].
+    /// Tell the conference's room's occupancy; answer with [`Input::Callers`].
     CountCallers(ConferenceId),
     /// A cascade leg: the member told the room this (an INFO, answered 200;
     /// a retransmission is absorbed by the transaction, never passed twice).
@@ -651,7 +651,7 @@ impl Call {
                 self.feed_player(now);
             }
             Input::Answer(answer) => self.feed_ivr(now, ivr::Input::Answer(now, answer)),
-            Input::Callers(callers) => self.feed_ivr(now, ivr::Input::Callers(now, callers)),
+            Input::Callers(occupancy) => self.feed_ivr(now, ivr::Input::Callers(now, occupancy)),
             Input::Timeout => self.timeout(now),
         }
         self.check_ended();

@@ -93,7 +93,7 @@ struct Node {
     call: Call,
     now: Instant,
     conference: ConferenceInfo,
-    occupancy: u32,
+    occupancy: Occupancy,
     caller_talks: bool,
     /// Where the caller's RTP comes from.
     caller_media: &'static str,
@@ -109,7 +109,7 @@ impl Node {
             call: Call::new(settings),
             now: Instant::now(),
             conference: conference(),
-            occupancy: 0,
+            occupancy: Occupancy::default(),
             caller_talks: true,
             caller_media: MEDIA,
             caller_seq: 0,

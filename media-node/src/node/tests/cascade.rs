@@ -51,12 +51,25 @@ fn a_signed_cascade_joins_the_held_room_as_one_talker_without_ivr_cdr_or_count()
     let mut shell = Shell::new(config(PORTS));
     let a = shell.admitted(1, PARTICIPANT);
     let b = shell.admitted(2, PARTICIPANT);
+    let since = shell.log.len();
     let c = shell.cascade(3, MEMBER, CASCADE_SECRET);
+    // Answered, then told the room's figures (its callers' checks wait on them).
+    assert_eq!(
+        sip_lines(&shell.log[since..]),
+        [
+            "SIP/2.0 100 Trying",
+            "SIP/2.0 200 OK",
+            "INFO sip:sipp@127.0.0.1:5061 SIP/2.0"
+        ],
+    );
+    let told = shell.log[since..].iter().find_map(|o| match o {
+        Output::Io(IoOutput::SendSip { bytes, .. }) if bytes.starts_with(b"INFO ") => {
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+        _ => None,
+    });
     assert!(
-        shell
-            .sip_sent()
-            .last()
-            .is_some_and(|l| l.starts_with("SIP/2.0 200")),
+        told.is_some_and(|info| info.ends_with(r#"{"type":"room","callers":2,"locked":false}"#)),
         "{:?}",
         shell.sip_sent()
     );
@@ -187,7 +200,13 @@ fn a_cascade_into_a_room_not_held_here_gets_404() {
         node: "node-c".parse().expect("a node id"),
         cascade: addr("10.0.0.9:5060"),
     });
-    shell.admitted(1, PARTICIPANT);
+    // (its owner, asked for its room's figures, silent: let in by the room here)
+    let i = shell.dial(1);
+    shell.admit_within(
+        i,
+        PARTICIPANT,
+        super::gate::OWNER_WAIT + Duration::from_millis(200),
+    );
     let since = shell.log.len();
     shell.datagram(addr(MEMBER), &cascade_invite(4, conference, CASCADE_SECRET));
     assert_eq!(sip_lines(&shell.log[since..]), ["SIP/2.0 404 Not Found"]);

@@ -63,6 +63,32 @@ impl Pair {
         }
     }
 
+    /// A new caller `n` on the member keys the number and `code`, the network
+    /// carrying between the nodes meanwhile, and its clock runs for `then`;
+    /// returns its index.
+    fn member_keys(&mut self, n: u32, code: &str, then: Duration) -> usize {
+        let i = self.member.dial(n);
+        self.member.ack(i);
+        self.progress(Duration::from_secs(12));
+        self.member.key(i, &format!("{NUMBER}#"));
+        self.progress(Duration::from_secs(5));
+        self.member.key(i, &format!("{code}#"));
+        self.progress(then);
+        i
+    }
+
+    /// A new caller `n` on the member keys the number and `code`: in the
+    /// owner's room (checked against it); returns its index.
+    fn member_admitted(&mut self, n: u32, code: &str) -> usize {
+        let i = self.member_keys(n, code, Duration::from_millis(200));
+        assert!(
+            cdrs(&self.member).len() >= self.member.callers.len(),
+            "caller {n} admitted: {:?}",
+            self.member.sip_sent()
+        );
+        i
+    }
+
     /// Both clocks run for `by`, 20 ms at a time, the network carrying between.
     fn progress(&mut self, by: Duration) {
         self.carry();
@@ -149,8 +175,8 @@ fn cdrs(shell: &Shell) -> Vec<&CallLeg> {
 fn one_conference_on_two_nodes() -> (Pair, usize, usize, usize) {
     let mut pair = Pair::new();
     let a = pair.owner.admitted(1, PARTICIPANT);
-    let b = pair.member.admitted(2, PARTICIPANT);
-    let l = pair.member.admitted(3, LISTENER);
+    let b = pair.member_admitted(2, PARTICIPANT);
+    let l = pair.member_admitted(3, LISTENER);
     pair.progress(Duration::from_secs(1));
     (pair, a, b, l)
 }
@@ -270,8 +296,8 @@ fn the_member_closes_its_cascade_when_its_last_caller_leaves_and_the_owner_goes_
 fn a_cascade_the_owner_refuses_leaves_the_members_room_alone_and_counted() {
     let mut pair = Pair::new();
     // No room on the owner: it answers 404.
-    let b = pair.member.admitted(2, PARTICIPANT);
-    let c = pair.member.admitted(3, PARTICIPANT);
+    let b = pair.member_admitted(2, PARTICIPANT);
+    let c = pair.member_admitted(3, PARTICIPANT);
     pair.progress(Duration::from_secs(1));
     assert_eq!(pair.member.node.media_stats().cascades_failed, 1);
     pair.member.callers[b].level = Some(2000);
@@ -297,8 +323,8 @@ fn takes_the_room_over(member: &mut Shell) {
 fn two_participants_on_the_member() -> (Pair, usize, usize, usize) {
     let mut pair = Pair::new();
     let a = pair.owner.admitted(1, PARTICIPANT);
-    let b = pair.member.admitted(2, PARTICIPANT);
-    let c = pair.member.admitted(3, PARTICIPANT);
+    let b = pair.member_admitted(2, PARTICIPANT);
+    let c = pair.member_admitted(3, PARTICIPANT);
     pair.progress(Duration::from_secs(1));
     assert_eq!(
         pair.owner.node.calls(),
@@ -356,9 +382,14 @@ fn a_member_whose_owner_is_lost_keeps_its_callers_together_and_takes_the_room_ov
 #[test]
 fn a_cascade_invite_the_owner_never_answers_is_resent_then_given_up_and_the_member_goes_on_alone() {
     let mut pair = Pair::new();
-    // Nothing reaches the owner: the member's INVITE goes unanswered.
-    let b = pair.member.admitted(2, PARTICIPANT);
-    let c = pair.member.admitted(3, PARTICIPANT);
+    // Nothing reaches the owner: the member's INVITE goes unanswered, and its
+    // callers are let in by the room there once the owner was silent too long.
+    let waited = super::gate::OWNER_WAIT + Duration::from_millis(200);
+    let b = pair.member.dial(2);
+    pair.member.admit_within(b, PARTICIPANT, waited);
+    let c = pair.member.dial(3);
+    pair.member.admit_within(c, PARTICIPANT, waited);
+    assert_eq!(pair.member.node.media_stats().admissions_checked_alone, 2);
     let invites = |shell: &Shell| {
         sip_lines(&shell.log)
             .iter()
@@ -405,7 +436,7 @@ fn infos(shell: &Shell, since: usize, holding: &str) -> Vec<Vec<u8>> {
 fn a_moderator_on_the_owner_and_a_participant_on_the_member() -> (Pair, usize, usize) {
     let mut pair = Pair::new();
     let m = pair.owner.admitted(1, MODERATOR);
-    let b = pair.member.admitted(2, PARTICIPANT);
+    let b = pair.member_admitted(2, PARTICIPANT);
     pair.progress(Duration::from_secs(1));
     pair.owner.callers[m].level = Some(2000);
     pair.member.callers[b].level = Some(-5000);
@@ -536,7 +567,7 @@ fn the_count_a_member_caller_hears_is_the_whole_room() {
     // A second caller on the member: the owner's caller hears its entry tone,
     // the member's first caller too, told by the owner.
     let since = pair.owner.log.len();
-    pair.member.admitted(3, LISTENER);
+    pair.member_admitted(3, LISTENER);
     pair.progress(Duration::from_secs(1));
     assert_eq!(infos(&pair.owner, since, "entry_tone").len(), 1);
     let since = pair.owner.log.len();
@@ -660,4 +691,156 @@ fn an_unreadable_room_message_is_answered_400_naming_the_field_and_changes_nothi
     );
     let heard = moderator_hears(&mut pair, m);
     assert!(heard.iter().all(|&x| close_to(x, -5000)), "{heard:?}");
+}
+
+/// Whether caller `i` of `shell` was played `prompt` (in its access number's
+/// language): a stretch of its sound is in what the caller got.
+fn hears_prompt(shell: &Shell, i: usize, prompt: &crate::app::prompts::Prompt) -> bool {
+    let port = shell.callers[i].port.expect("a port");
+    let language = conference_number().greeting_language;
+    let clips = crate::app::prompts::default_prompt(language, prompt);
+    let Some(crate::app::prompts::Clip::Default(pcm)) = clips.first() else {
+        panic!("a default sentence: {prompt:?}");
+    };
+    // 40 ms from its middle, as the caller's codec carries it.
+    let middle = pcm.len() / 2;
+    let mut stretch = Vec::new();
+    g711::encode_ulaw(&pcm[middle..middle + 320], &mut stretch);
+    let got: Vec<u8> = shell
+        .log
+        .iter()
+        .filter_map(|output| match output {
+            Output::Media(MediaOutput::SendRtp {
+                from_port, bytes, ..
+            }) if *from_port == port => Some(rtp::parse(bytes).expect("RTP").payload.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    got.windows(stretch.len()).any(|w| w == stretch.as_slice())
+}
+
+/// A new caller `n` on the member, its first there of the conference, keys
+/// the number and `code`; returns its index.
+fn first_call_on_the_member(pair: &mut Pair, n: u32, code: &str) -> usize {
+    pair.member_keys(n, code, Duration::from_secs(10))
+}
+
+/// A participant `n`'s first call on the member hears `refusal` and is hung
+/// up: no leg opened, and the cascade opened to ask the owner closed again
+/// (the calls gone after Timer J, 64*T1).
+fn first_call_on_the_member_refused(
+    pair: &mut Pair,
+    n: u32,
+    refusal: &crate::app::prompts::Prompt,
+) {
+    let i = first_call_on_the_member(pair, n, PARTICIPANT);
+    assert!(
+        hears_prompt(&pair.member, i, refusal),
+        "the owner's room's {refusal:?}, heard on the member"
+    );
+    assert!(hung_up_on(&pair.member, i));
+    assert!(cdrs(&pair.member).is_empty(), "no leg opened");
+    assert_eq!(cascades_opened_and_closed(&pair.member), (1, 1));
+    pair.progress(Duration::from_secs(40));
+}
+
+/// Whether the member hung up on its caller `i` (its BYE to the caller).
+fn hung_up_on(shell: &Shell, i: usize) -> bool {
+    let call_id = format!("Call-ID: {}-4242@", shell.callers[i].n);
+    shell.log.iter().any(|output| match output {
+        Output::Io(IoOutput::SendSip { bytes, .. }) => {
+            let text = String::from_utf8_lossy(bytes);
+            text.starts_with("BYE sip:") && text.contains(&call_id)
+        }
+        _ => false,
+    })
+}
+
+/// Cascade INVITEs `shell` sent, and its BYEs ending one.
+fn cascades_opened_and_closed(shell: &Shell) -> (usize, usize) {
+    let lines = sip_lines(&shell.log);
+    let count = |start: &str| lines.iter().filter(|l| l.starts_with(start)).count();
+    (count("INVITE sip:cascade@"), count("BYE sip:cascade@"))
+}
+
+#[test]
+fn a_locked_room_refuses_the_first_caller_on_another_node() {
+    let mut pair = Pair::new();
+    let m = pair.owner.admitted(1, MODERATOR);
+    pair.owner.key(m, "*7");
+    pair.progress(Duration::from_secs(3));
+    // The member has no caller of the conference, no cascade to its owner.
+    first_call_on_the_member_refused(&mut pair, 2, &crate::app::prompts::Prompt::Locked);
+    assert_eq!(pair.owner.node.calls(), 1, "the moderator alone");
+    assert_eq!(pair.owner.node.rooms(), 1);
+    // A moderator's first call on the member is let in, into the owner's room.
+    let j = first_call_on_the_member(&mut pair, 3, MODERATOR);
+    assert!(!hung_up_on(&pair.member, j));
+    assert!(!hears_prompt(
+        &pair.member,
+        j,
+        &crate::app::prompts::Prompt::Locked
+    ));
+    assert_eq!(cdrs(&pair.member).len(), 1, "the moderator is in");
+    assert_eq!(
+        cdrs(&pair.member)[0]
+            .owner_node
+            .as_ref()
+            .map(NodeId::as_str),
+        Some("node-a")
+    );
+    assert_eq!(
+        pair.owner.node.calls(),
+        2,
+        "the owner's moderator and the cascade"
+    );
+}
+
+#[test]
+fn a_full_room_refuses_the_first_caller_on_another_node() {
+    let mut pair = Pair::new();
+    pair.owner.conference.max_participants = 2;
+    pair.member.conference.max_participants = 2;
+    pair.owner.admitted(1, PARTICIPANT);
+    pair.owner.admitted(2, PARTICIPANT);
+    first_call_on_the_member_refused(&mut pair, 3, &crate::app::prompts::Prompt::Full);
+    assert_eq!(pair.owner.node.calls(), 2, "the owner's callers alone");
+    assert_eq!(pair.member.node.calls(), 0);
+    assert_eq!(pair.member.node.rooms(), 0);
+}
+
+#[test]
+fn a_first_caller_who_hangs_up_while_the_owner_is_asked_leaves_no_cascade_behind() {
+    let mut pair = Pair::new();
+    pair.owner.admitted(1, PARTICIPANT);
+    let ports = pair.member.node.rtp_ports_left();
+    let i = pair.member.dial(2);
+    pair.member.ack(i);
+    pair.member.progress(Duration::from_secs(12));
+    pair.member.key(i, &format!("{NUMBER}#"));
+    pair.member.progress(Duration::from_secs(5));
+    pair.member.key(i, &format!("{PARTICIPANT}#"));
+    // The cascade INVITE is out, its answer not back yet: the caller goes.
+    assert_eq!(cascades_opened_and_closed(&pair.member).0, 1);
+    pair.member.caller_hangs_up(i);
+    pair.progress(Duration::from_secs(40));
+    assert!(cdrs(&pair.member).is_empty(), "no leg opened");
+    assert_eq!(pair.member.node.calls(), 0);
+    assert_eq!(pair.member.node.rooms(), 0);
+    assert_eq!(
+        pair.member.node.rtp_ports_left(),
+        ports,
+        "the cascade's port too"
+    );
+    assert_eq!(pair.owner.node.calls(), 1, "the owner's caller alone");
+}
+
+#[test]
+fn a_lease_that_cannot_be_read_lets_the_first_caller_in_by_the_room_here_and_is_counted() {
+    let mut pair = Pair::new();
+    pair.member.room_owner = Some(RoomOwner::Unknown);
+    pair.member_admitted(2, PARTICIPANT);
+    assert_eq!(pair.member.node.media_stats().admissions_checked_alone, 1);
+    assert_eq!(pair.member.node.rooms(), 1);
 }
