@@ -265,8 +265,14 @@ mod tests {
         );
         // Whatever their probed state: a reload would only reset it.
         assert!(already_held(&render(&[b.clone(), a.clone()], now), &nodes));
-        assert!(!already_held(&render(&[a.clone()], now), &nodes), "one left");
-        assert!(!already_held(&render(&[a, b, c], now), &nodes), "one joined");
+        assert!(
+            !already_held(&render(&[a.clone()], now), &nodes),
+            "one left"
+        );
+        assert!(
+            !already_held(&render(&[a, b, c], now), &nodes),
+            "one joined"
+        );
         assert!(!already_held(&render(&[], now), &nodes));
         assert!(already_held(&render(&[], now), &[]), "nothing, as held");
         assert_eq!(held("error: 500 - No Destination Sets"), None);

@@ -94,7 +94,11 @@ async fn run(store: &DynamoStore, list: &Path, ctl: &str, every: Duration) {
             Ok(()) => {
                 let nodes = text.lines().filter(|l| !l.starts_with('#')).count();
                 println!("dispatcher sync: {nodes} node(s) listed");
-                tracing::info!(nodes, reloaded = !holds, "Kamailio holds the dispatcher list");
+                tracing::info!(
+                    nodes,
+                    reloaded = !holds,
+                    "Kamailio holds the dispatcher list"
+                );
                 sync.applied(text);
             }
             Err(error) => tracing::warn!(%error, "Kamailio not reloaded; tried again"),

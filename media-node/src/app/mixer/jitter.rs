@@ -412,7 +412,8 @@ mod tests {
     ) -> (Vec<(u16, Duration)>, JitterBuffer) {
         let start = Instant::now();
         let sent = |n: u16| start + TICK * u32::from(n);
-        let mut arrivals: Vec<(Instant, u16)> = (0..frames).map(|n| (sent(n) + late(n), n)).collect();
+        let mut arrivals: Vec<(Instant, u16)> =
+            (0..frames).map(|n| (sent(n) + late(n), n)).collect();
         arrivals.sort();
         let mut arrivals = arrivals.into_iter().peekable();
         let mut buffer = JitterBuffer::new();
@@ -473,7 +474,11 @@ mod tests {
         let steady = before[0];
         assert!(steady <= Duration::from_millis(40), "{steady:?}");
         let after = delays(&played, 1004..1100);
-        assert_eq!(after, [steady + TICK * 2], "the burst grew the delay by two frames");
+        assert_eq!(
+            after,
+            [steady + TICK * 2],
+            "the burst grew the delay by two frames"
+        );
         // Back to the steady delay, a frame at a time, each after a quiet period.
         assert_eq!(delays(&played, 2500..3000), [steady]);
         let stats = buffer.stats();
