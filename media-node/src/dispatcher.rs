@@ -266,7 +266,7 @@ mod tests {
         // Whatever their probed state: a reload would only reset it.
         assert!(already_held(&render(&[b.clone(), a.clone()], now), &nodes));
         assert!(
-            !already_held(&render(&[a.clone()], now), &nodes),
+            !already_held(&render(std::slice::from_ref(&a), now), &nodes),
             "one left"
         );
         assert!(

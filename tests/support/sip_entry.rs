@@ -131,17 +131,15 @@ impl SipEntry {
         // Kamailio starts with every node listed, as the sync will keep it.
         let mut all: Vec<String> = nodes.iter().map(|n| format!("sip:{}", n.sip)).collect();
         all.sort();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while dispatcher::listed(&std::fs::read_to_string(&list).unwrap_or_default()) != all {
-            if tokio::time::Instant::now() >= deadline {
-                dir.keep();
-                anyhow::bail!(
-                    "the dispatcher sync never listed {all:?} (logs in {})",
-                    dir.path().display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until(&dir, Duration::from_secs(20), || {
+            let listed = dispatcher::listed(&std::fs::read_to_string(&list).unwrap_or_default());
+            Ok(if listed == all {
+                Ok(())
+            } else {
+                Err(format!("the dispatcher sync lists {listed:?}, not {all:?}"))
+            })
+        })
+        .await?;
         let sip = free_port()?;
         // Its own copy of the config, in its directory: as root Kamailio runs as
         // nobody, who may not enter the checkout (a clone in a private directory).
@@ -237,21 +235,15 @@ impl SipEntry {
     /// `count` nodes.
     async fn wait_for_sync(&self, count: usize, limit: Duration) -> anyhow::Result<()> {
         let settled = format!("dispatcher sync: {count} node(s) listed");
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        until(&self.dir, limit, || {
             let said = std::fs::read_to_string(self.dir.join("sync.out")).unwrap_or_default();
-            if said.lines().last() == Some(settled.as_str()) {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                self.dir.keep();
-                anyhow::bail!(
-                    "the dispatcher sync never said {settled:?} (logs in {})",
-                    self.dir.path().display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok(if said.lines().last() == Some(settled.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("the dispatcher sync never said {settled:?}"))
+            })
+        })
+        .await
     }
 
     /// Waits until Kamailio holds exactly `nodes`, each active.
@@ -265,21 +257,15 @@ impl SipEntry {
             .map(|sip| (format!("sip:{sip}"), "AP".to_string()))
             .collect();
         wanted.sort();
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        until(&self.dir, limit, || {
             let states = self.states()?;
-            if states == wanted {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                self.dir.keep();
-                anyhow::bail!(
-                    "Kamailio holds {states:?}, not {wanted:?} (logs in {})",
-                    self.dir.path().display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            Ok(if states == wanted {
+                Ok(())
+            } else {
+                Err(format!("Kamailio holds {states:?}, not {wanted:?}"))
+            })
+        })
+        .await
     }
 
     /// The registry's heartbeat of node `i`.
@@ -360,6 +346,27 @@ impl Drop for SipEntry {
         for node in &mut self.nodes {
             let _ = node.child.start_kill();
         }
+    }
+}
+
+/// Polls `check` every 100 ms until it says done (`Ok(())`), for at most
+/// `limit`; then keeps `dir` and fails with what it last saw.
+async fn until(
+    dir: &ScratchDir,
+    limit: Duration,
+    mut check: impl FnMut() -> anyhow::Result<Result<(), String>>,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let seen = match check()? {
+            Ok(()) => return Ok(()),
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            dir.keep();
+            anyhow::bail!("{seen} (logs in {})", dir.path().display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
