@@ -44,8 +44,13 @@ async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
     assert_eq!(lease.cascade, entry.nodes[owner].sip);
 
     // The second participant, through the entry too: its round robin sends it
-    // to the other node (the entry's nodes take calls in turn), which joins the
-    // owner's room through the cascade.
+    // to the other node (the entry's nodes take calls in turn, both probed up),
+    // which joins the owner's room through the cascade.
+    let both: Vec<_> = entry.nodes.iter().map(|node| node.sip).collect();
+    entry
+        .wait_until_active(&both, Duration::from_secs(10))
+        .await
+        .unwrap();
     let mut b = caller(&dir, "cascade-b", ONE_ROOM[1], &through_the_entry, &open).await;
     wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 2).await;
     entry
@@ -53,6 +58,10 @@ async fn three_callers_on_two_nodes_hear_one_room_through_the_cascade() {
         .await
         .unwrap();
     // The listener, through the entry: back on the owner's node.
+    entry
+        .wait_until_active(&both, Duration::from_secs(10))
+        .await
+        .unwrap();
     let mut l = caller(&dir, "cascade-l", ONE_ROOM[2], &through_the_entry, &open).await;
     wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 3).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
