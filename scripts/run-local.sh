@@ -187,7 +187,7 @@ else
   start_process kamailio "${as_user[@]}" "$(command -v kamailio)" -f "$kam_dir/kamailio.cfg" \
     -DD -E -w "$kam_dir" -Y "$kam_dir" -l "udp:$SIP_ADDR" -l "tcp:$SIP_ADDR" \
     -A "DS_LIST=\"$kam_dir/dispatcher.list\"" -A PING_INTERVAL=2
-  # Ready once Kamailio has loaded every node (the sync says so after each reload).
+  # Ready once Kamailio holds every node (the sync says so after a reload, or on finding them held).
   for _ in {1..300}; do
     grep -q "dispatcher sync: $NODES node(s) listed" "$RUN_DIR/dispatcher-sync.log" && break
     sleep 0.1

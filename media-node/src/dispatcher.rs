@@ -12,8 +12,12 @@
 //!   take calls again until its next probe (`/work/brief/kamailio-notes.md`,
 //!   pitfall 1). Between two syncs, the entry's OPTIONS probe and failover keep
 //!   new calls off a node that drains or dies.
-//! - Rewritten and reloaded only when the list changes; a reload that failed is
-//!   tried again at the next sync.
+//! - Rewritten and reloaded only when the list changes, and only when Kamailio
+//!   does not already hold those nodes (it read the file at its start, or the
+//!   sync restarted): a reload resets every node's probed state to the file's
+//!   flags and restarts the round robin at the first node, so a needless one
+//!   sends the next call to a node that just had one, or to a dead node it had
+//!   already found out. A reload that failed is tried again at the next sync.
 //! - A registry that cannot be read changes nothing: the last list stays.
 
 use chrono::{DateTime, Utc};
@@ -47,13 +51,53 @@ pub fn render(heartbeats: &[NodeHeartbeat], now: DateTime<Utc>) -> String {
     text
 }
 
+/// The nodes a `dispatcher.list` text lists (`sip:…` of each line), sorted.
+pub fn listed(text: &str) -> Vec<String> {
+    let mut nodes: Vec<String> = text
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+/// Each node Kamailio holds and its flags (`AP`: active, probed; `IP`:
+/// inactive), from what `kamcmd dispatcher.list` prints, sorted; `None` when it
+/// printed no listing (an error, such as `500 - No Destination Sets`).
+pub fn held(kamcmd_output: &str) -> Option<Vec<(String, String)>> {
+    if !kamcmd_output.contains("NRSETS:") {
+        return None;
+    }
+    let mut nodes = Vec::new();
+    let mut uri = None;
+    for line in kamcmd_output.lines().map(str::trim) {
+        if let Some(u) = line.strip_prefix("URI: ") {
+            uri = Some(u.to_string());
+        } else if let (Some(flags), Some(u)) = (line.strip_prefix("FLAGS: "), uri.take()) {
+            nodes.push((u, flags.to_string()));
+        }
+    }
+    nodes.sort();
+    Some(nodes)
+}
+
+/// Whether Kamailio, holding `held` ([`held`]), already routes to exactly the
+/// nodes `text` lists: then it needs no reload.
+pub fn already_held(text: &str, held: &[(String, String)]) -> bool {
+    let mut uris: Vec<&str> = held.iter().map(|(uri, _)| uri.as_str()).collect();
+    uris.sort_unstable();
+    listed(text) == uris
+}
+
 /// What the binary does after a read of the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// The list Kamailio has is the registry's: nothing.
     Unchanged,
-    /// Write this list (if the file differs) and reload Kamailio; tell
-    /// [`Sync::applied`] once the reload took.
+    /// Write this list (if the file differs) and, unless Kamailio already
+    /// holds its nodes ([`already_held`]), reload Kamailio; tell
+    /// [`Sync::applied`] once Kamailio holds it.
     Apply(String),
     /// The registry could not be read: the last list stays.
     Keep,
@@ -84,7 +128,7 @@ impl Sync {
         }
     }
 
-    /// Kamailio reloaded `text`.
+    /// Kamailio holds `text`'s nodes (reloaded, or found holding them).
     pub fn applied(&mut self, text: String) {
         self.applied = Some(text);
     }
@@ -172,5 +216,65 @@ mod tests {
         sync.applied(first);
         let newer = beat("node-a", "10.0.0.7:5060", NodeState::Active, 0, now);
         assert_eq!(sync.read(Some(&[newer]), now), Step::Unchanged);
+    }
+
+    /// `kamcmd dispatcher.list` as Kamailio 5.6 prints it, for two nodes.
+    const KAMCMD_TWO_NODES: &str = "{
+	NRSETS: 1
+	RECORDS: {
+		SET: {
+			ID: 1
+			TARGETS: {
+				DEST: {
+					URI: sip:10.0.0.9:5060
+					FLAGS: IP
+					PRIORITY: 0
+					ATTRS: {
+						BODY: node=node-b
+						DUID: <null string>
+					}
+				}
+				DEST: {
+					URI: sip:10.0.0.7:5060
+					FLAGS: AP
+					PRIORITY: 0
+					ATTRS: {
+						BODY: node=node-a
+						DUID: <null string>
+					}
+				}
+			}
+		}
+	}
+}
+";
+
+    #[test]
+    fn kamailio_holding_the_nodes_of_the_list_needs_no_reload() {
+        let now = Utc::now();
+        let a = beat("node-a", "10.0.0.7:5060", NodeState::Active, 1, now);
+        let b = beat("node-b", "10.0.0.9:5060", NodeState::Active, 1, now);
+        let c = beat("node-c", "10.0.0.8:5060", NodeState::Active, 1, now);
+        let nodes = held(KAMCMD_TWO_NODES).expect("a listing");
+        assert_eq!(
+            nodes,
+            [
+                ("sip:10.0.0.7:5060".to_string(), "AP".to_string()),
+                ("sip:10.0.0.9:5060".to_string(), "IP".to_string()),
+            ]
+        );
+        // Whatever their probed state: a reload would only reset it.
+        assert!(already_held(&render(&[b.clone(), a.clone()], now), &nodes));
+        assert!(
+            !already_held(&render(std::slice::from_ref(&a), now), &nodes),
+            "one left"
+        );
+        assert!(
+            !already_held(&render(&[a, b, c], now), &nodes),
+            "one joined"
+        );
+        assert!(!already_held(&render(&[], now), &nodes));
+        assert!(already_held(&render(&[], now), &[]), "nothing, as held");
+        assert_eq!(held("error: 500 - No Destination Sets"), None);
     }
 }

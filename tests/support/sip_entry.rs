@@ -1,11 +1,17 @@
 //! The SIP entry in front of media nodes, as deployed: Kamailio
 //! (`infra/kamailio/kamailio.cfg`) on a free loopback port, N `teleconf-media-node`
 //! processes on their own SIP ports and RTP blocks heartbeating into a stack's
-//! table (and cascading to each other's rooms: they share a cascade secret), and `teleconf-dispatcher-sync` listing them for Kamailio. Each
-//! process is killed when the entry is dropped; its directory (the list, the
-//! logs) is kept when a test fails. The tests holding an entry take turns: the
-//! registry is the table's, which every test of the run shares, and each entry's
-//! dispatcher sync lists every node heartbeating there.
+//! table (and cascading to each other's rooms: they share a cascade secret), and
+//! `teleconf-dispatcher-sync` listing them for Kamailio. Each process is killed
+//! when the entry is dropped; its directory (the list, the logs) is kept when a
+//! test fails. The tests holding an entry take turns (each is five processes
+//! or more on a shared machine); each entry's registry is its stack's table, so
+//! its list is exactly its own nodes.
+//!
+//! Calls through a started entry go round robin over its nodes in a fixed order:
+//! Kamailio starts with every node listed and the sync, finding them held, does
+//! not reload (a reload restarts the round robin at the first node), so the
+//! first call lands on one node, the second on the other, the third on the first.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{ExitStatus, Stdio};
@@ -18,6 +24,7 @@ use tokio::process::{Child, Command};
 
 use teleconf_adapters::store::NodeStore;
 use teleconf_domain::{E164, NodeHeartbeat, NodeId};
+use teleconf_media_node::dispatcher;
 
 use crate::media::node_vars;
 use crate::peers::ScratchDir;
@@ -121,12 +128,18 @@ impl SipEntry {
             .kill_on_drop(true)
             .spawn()
             .context("starting teleconf-dispatcher-sync")?;
-        for _ in 0..100 {
-            if list.exists() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        // Kamailio starts with every node listed, as the sync will keep it.
+        let mut all: Vec<String> = nodes.iter().map(|n| format!("sip:{}", n.sip)).collect();
+        all.sort();
+        until(&dir, Duration::from_secs(20), || {
+            let listed = dispatcher::listed(&std::fs::read_to_string(&list).unwrap_or_default());
+            Ok(if listed == all {
+                Ok(())
+            } else {
+                Err(format!("the dispatcher sync lists {listed:?}, not {all:?}"))
+            })
+        })
+        .await?;
         let sip = free_port()?;
         // Its own copy of the config, in its directory: as root Kamailio runs as
         // nobody, who may not enter the checkout (a clone in a private directory).
@@ -190,6 +203,9 @@ impl SipEntry {
         entry
             .wait_until_active(&all, Duration::from_secs(30))
             .await?;
+        // And the sync has settled: it found them held (or reloaded before any
+        // call), so no reload restarts the round robin between a test's calls.
+        entry.wait_for_sync(count, Duration::from_secs(20)).await?;
         Ok(entry)
     }
 
@@ -199,34 +215,35 @@ impl SipEntry {
     }
 
     /// Each node Kamailio holds and its flags (`AP`: active, probed; `IP`:
-    /// inactive), as `kamcmd dispatcher.list` says.
+    /// inactive), as `kamcmd dispatcher.list` says (none when it lists nothing).
     pub fn states(&self) -> anyhow::Result<Vec<(String, String)>> {
         let output = std::process::Command::new("kamcmd")
             .args(["-s", &self.ctl, "dispatcher.list"])
             .output()
             .context("kamcmd")?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let mut states = Vec::new();
-        let mut uri = None;
-        for line in text.lines().map(str::trim) {
-            if let Some(u) = line.strip_prefix("URI: ") {
-                uri = Some(u.to_string());
-            } else if let (Some(flags), Some(u)) = (line.strip_prefix("FLAGS: "), uri.take()) {
-                states.push((u, flags.to_string()));
-            }
-        }
-        states.sort();
-        Ok(states)
+        Ok(dispatcher::held(&String::from_utf8_lossy(&output.stdout)).unwrap_or_default())
     }
 
-    /// The nodes `dispatcher.list` holds now (`sip:…` of each line).
+    /// The nodes `dispatcher.list` holds now (`sip:…` of each line), sorted.
     pub fn listed(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.join("dispatcher.list"))
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
-            .collect()
+        dispatcher::listed(
+            &std::fs::read_to_string(self.dir.join("dispatcher.list")).unwrap_or_default(),
+        )
+    }
+
+    /// Waits until the dispatcher sync's last word is that Kamailio holds
+    /// `count` nodes.
+    async fn wait_for_sync(&self, count: usize, limit: Duration) -> anyhow::Result<()> {
+        let settled = format!("dispatcher sync: {count} node(s) listed");
+        until(&self.dir, limit, || {
+            let said = std::fs::read_to_string(self.dir.join("sync.out")).unwrap_or_default();
+            Ok(if said.lines().last() == Some(settled.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("the dispatcher sync never said {settled:?}"))
+            })
+        })
+        .await
     }
 
     /// Waits until Kamailio holds exactly `nodes`, each active.
@@ -240,21 +257,15 @@ impl SipEntry {
             .map(|sip| (format!("sip:{sip}"), "AP".to_string()))
             .collect();
         wanted.sort();
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        until(&self.dir, limit, || {
             let states = self.states()?;
-            if states == wanted {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                self.dir.keep();
-                anyhow::bail!(
-                    "Kamailio holds {states:?}, not {wanted:?} (logs in {})",
-                    self.dir.path().display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            Ok(if states == wanted {
+                Ok(())
+            } else {
+                Err(format!("Kamailio holds {states:?}, not {wanted:?}"))
+            })
+        })
+        .await
     }
 
     /// The registry's heartbeat of node `i`.
@@ -335,6 +346,27 @@ impl Drop for SipEntry {
         for node in &mut self.nodes {
             let _ = node.child.start_kill();
         }
+    }
+}
+
+/// Polls `check` every 100 ms until it says done (`Ok(())`), for at most
+/// `limit`; then keeps `dir` and fails with what it last saw.
+async fn until(
+    dir: &ScratchDir,
+    limit: Duration,
+    mut check: impl FnMut() -> anyhow::Result<Result<(), String>>,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let seen = match check()? {
+            Ok(()) => return Ok(()),
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            dir.keep();
+            anyhow::bail!("{seen} (logs in {})", dir.path().display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -74,6 +74,21 @@ pub const MAX_CATCH_UP_FRAMES: u32 = 2;
 /// quietest code words decode to 0 (µ-law) and ±8 (A-law).
 pub const SILENCE_PEAK: u16 = 8;
 
+/// A frame whose mean absolute sample is at most this (about −44 dBFS) is a
+/// pause in speech: a phone line's background noise lies below it, speech
+/// (around −20 dBFS) far above. The jitter buffer drops such a frame, not a
+/// talking one, when it shrinks its delay.
+pub const QUIET_MEAN_LEVEL: u32 = 200;
+
+/// Whether `frame`, in `codec`, is a pause in speech ([`QUIET_MEAN_LEVEL`]).
+fn is_quiet(codec: Codec, frame: &[u8; FRAME_BYTES]) -> bool {
+    let total: u32 = frame
+        .iter()
+        .map(|&code| u32::from(codec.decode_sample(code).unsigned_abs()))
+        .sum();
+    total <= QUIET_MEAN_LEVEL * FRAME_BYTES as u32
+}
+
 /// Why the room refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MixerError {
@@ -347,7 +362,8 @@ impl Mixer {
         let mut contributors = 0;
         for leg in &mut self.legs {
             leg.contributing = false;
-            let frame = leg.jitter.pop(now);
+            let codec = leg.codec;
+            let frame = leg.jitter.pop(now, |frame| is_quiet(codec, frame));
             let Some(frame) = frame else { continue };
             if !leg.role.is_heard() || leg.muted {
                 continue;

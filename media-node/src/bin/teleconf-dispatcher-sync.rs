@@ -14,7 +14,10 @@
 //! The file is written whole (a temporary file renamed over it). When it does
 //! not exist at start an empty list is written at once, so Kamailio can start
 //! (it answers 503 until the first nodes come). A registry that cannot be read
-//! leaves the list as it is.
+//! leaves the list as it is. Kamailio is reloaded only when it does not already
+//! hold the listed nodes (`kamcmd dispatcher.list`): a reload resets its probe
+//! states and round robin. Once Kamailio holds the list it prints
+//! `dispatcher sync: N node(s) listed`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,7 +29,7 @@ use teleconf_adapters::process::{init_tracing, shutdown_signal};
 use teleconf_adapters::settings::{Env, process_env};
 use teleconf_adapters::store::NodeStore;
 use teleconf_adapters::store::dynamo::DynamoStore;
-use teleconf_media_node::dispatcher::{RELOADED, Step, Sync, render};
+use teleconf_media_node::dispatcher::{RELOADED, Step, Sync, already_held, held, render};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -81,11 +84,21 @@ async fn run(store: &DynamoStore, list: &Path, ctl: &str, every: Duration) {
             tracing::error!(%error, "dispatcher list not written; tried again");
             continue;
         }
-        match reload(ctl).await {
+        // Kamailio may hold these nodes already (it read the file at its start,
+        // or this sync restarted): a reload would reset its probes and round robin.
+        let holds = kamcmd(ctl, "dispatcher.list")
+            .await
+            .is_ok_and(|said| held(&said).is_some_and(|nodes| already_held(&text, &nodes)));
+        let loaded = if holds { Ok(()) } else { reload(ctl).await };
+        match loaded {
             Ok(()) => {
                 let nodes = text.lines().filter(|l| !l.starts_with('#')).count();
                 println!("dispatcher sync: {nodes} node(s) listed");
-                tracing::info!(nodes, "dispatcher list reloaded");
+                tracing::info!(
+                    nodes,
+                    reloaded = !holds,
+                    "Kamailio holds the dispatcher list"
+                );
                 sync.applied(text);
             }
             Err(error) => tracing::warn!(%error, "Kamailio not reloaded; tried again"),
@@ -103,10 +116,17 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 /// `kamcmd -s CTL dispatcher.reload`, judged by what it prints (it exits 0 when
 /// the reload itself failed).
 async fn reload(ctl: &str) -> anyhow::Result<()> {
+    let said = kamcmd(ctl, "dispatcher.reload").await?;
+    anyhow::ensure!(said.contains(RELOADED), "kamcmd: {}", said.trim());
+    Ok(())
+}
+
+/// What `kamcmd -s CTL COMMAND` prints, when it reached Kamailio.
+async fn kamcmd(ctl: &str, command: &'static str) -> anyhow::Result<String> {
     let ctl = ctl.to_string();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("kamcmd")
-            .args(["-s", &ctl, "dispatcher.reload"])
+            .args(["-s", &ctl, command])
             .output()
     })
     .await
@@ -117,9 +137,11 @@ async fn reload(ctl: &str) -> anyhow::Result<()> {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    if output.status.success() && said.contains(RELOADED) {
-        Ok(())
-    } else {
-        anyhow::bail!("kamcmd: {} {}", output.status, said.trim())
-    }
+    anyhow::ensure!(
+        output.status.success(),
+        "kamcmd {command}: {} {}",
+        output.status,
+        said.trim()
+    );
+    Ok(said)
 }

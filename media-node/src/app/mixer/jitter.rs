@@ -18,6 +18,18 @@
 //!   (silence suppression, hold) or the frame is late: silence, `next` stays, so
 //!   a late frame still plays next tick (that grows the delay by one frame, which
 //!   the buffer bounds at `DEPTH`).
+//! - **The delay shrinks back** once the jitter that grew it has ended: over
+//!   each [`QUIET_BEFORE_SHRINK`] without a stall (a tick that found nothing to
+//!   play) or a frame dropped as late, the buffer notes the fewest frames it
+//!   held at a tick. Held at every tick, beyond the frame due and the one frame
+//!   of [`PLAYOUT_DELAY`], a frame is delay no jitter needed: the buffer drops
+//!   one frame to play the next one 20 ms earlier. It picks a quiet frame (a
+//!   pause in speech: the caller of [`JitterBuffer::pop`] judges), so nothing
+//!   audible is cut; after [`SHRINK_WAIT`] of talk without one it drops the
+//!   frame due. One frame per quiet period, so a delay of several frames comes
+//!   down in steps. Jitter that comes back within a quiet period keeps the
+//!   delay it needs: the fewest frames held then is the bare minimum, so it
+//!   never shrinks into the next burst and grows again (no oscillation).
 //! - **Dropped on arrival:** a frame older than `next` (**late**), a second copy
 //!   of a buffered frame (**duplicate**). A frame too far ahead to fit pushes
 //!   `next` forward, dropping the oldest frames (**overrun**, or **lost** for
@@ -36,6 +48,22 @@ pub const DEPTH: usize = 4;
 
 /// How long after a leg's first frame arrives its playout starts (one frame).
 pub const PLAYOUT_DELAY: Duration = Duration::from_millis(20);
+
+/// How long without a stall or a late frame before the buffer gives back one
+/// frame of delay it did not need. Five seconds: longer than the bursts of a
+/// congested uplink or a Wi-Fi scan (a few hundred milliseconds) and than the
+/// gaps between them when they recur, so recurring jitter keeps its delay
+/// instead of being shrunk into and re-grown; short next to a call, so one burst
+/// costs its caller extra delay for seconds, not for the rest of the conference.
+pub const QUIET_BEFORE_SHRINK: Duration = Duration::from_secs(5);
+
+/// How long a due shrink waits for a quiet frame before it drops a talking one:
+/// speech pauses every second or so, a tone or music may never.
+pub const SHRINK_WAIT: Duration = Duration::from_secs(2);
+
+/// Frames held at a tick with no jitter to absorb: the frame due and the one
+/// frame of [`PLAYOUT_DELAY`].
+const STEADY_HELD: usize = 2;
 
 /// A sequence jump further than this (1 s of audio) either way restarts the stream
 /// instead of counting a second of loss or dropping everything as late.
@@ -65,6 +93,9 @@ pub struct LegStats {
     pub resyncs: u64,
     /// Highest RFC 3550 interarrival jitter seen, in 8 kHz timestamp units.
     pub max_jitter_units: u32,
+    /// Frames dropped to give back delay the jitter no longer needed (quiet
+    /// ones, where one came in time).
+    pub shrunk: u64,
 }
 
 impl LegStats {
@@ -108,6 +139,12 @@ pub struct JitterBuffer {
     last_transit: Option<u32>,
     /// RFC 3550 A.8: the jitter estimate, scaled by 16.
     jitter_x16: u64,
+    /// The quiet period under way: when it began (`None`: it begins at the next
+    /// tick that plays a frame) and the fewest frames held at a tick since.
+    quiet_since: Option<Instant>,
+    fewest_held: usize,
+    /// A shrink is due since then: the next quiet frame is dropped.
+    shrink_due: Option<Instant>,
     /// The figures for the CDR.
     stats: LegStats,
 }
@@ -129,6 +166,9 @@ impl JitterBuffer {
             playing: false,
             last_transit: None,
             jitter_x16: 0,
+            quiet_since: None,
+            fewest_held: usize::MAX,
+            shrink_due: None,
             stats: LegStats::default(),
         }
     }
@@ -159,6 +199,7 @@ impl JitterBuffer {
         let ahead = sequence.wrapping_sub(self.next) as i16;
         if ahead.unsigned_abs() > RESYNC_FRAMES {
             self.clear();
+            self.jittered();
             self.stats.resyncs += 1;
             self.next = sequence;
             self.store(sequence, payload);
@@ -169,6 +210,7 @@ impl JitterBuffer {
                 self.store(sequence, payload);
             } else {
                 self.stats.late += 1;
+                self.jittered();
             }
         } else {
             let ahead = ahead as usize;
@@ -183,7 +225,13 @@ impl JitterBuffer {
     }
 
     /// The frame for this tick, or `None` for silence (see the module doc).
-    pub fn pop(&mut self, now: Instant) -> Option<&[u8; FRAME_BYTES]> {
+    /// `quiet` says whether a frame is a pause in speech, one the buffer may drop
+    /// when it shrinks its delay; it is asked only then.
+    pub fn pop(
+        &mut self,
+        now: Instant,
+        quiet: impl Fn(&[u8; FRAME_BYTES]) -> bool,
+    ) -> Option<&[u8; FRAME_BYTES]> {
         let first_arrival = self.first_arrival?;
         if !self.playing {
             if now < first_arrival + PLAYOUT_DELAY {
@@ -191,22 +239,71 @@ impl JitterBuffer {
             }
             self.playing = true;
         }
-        let index = slot_index(self.next);
-        let slot = &self.slots[index];
-        if slot.filled && slot.sequence == self.next {
-            self.slots[index].filled = false;
-            self.buffered -= 1;
-            self.next = self.next.wrapping_add(1);
-            self.stats.played += 1;
-            Some(&self.slots[index].payload)
-        } else {
+        if !self.is_due(self.next) {
             if self.buffered > 0 {
                 // A later frame is here, so this one is missing, not just paused.
                 self.stats.lost += 1;
                 self.next = self.next.wrapping_add(1);
+            } else {
+                // Paused or late: the delay may grow by this tick.
+                self.jittered();
             }
-            None
+            return None;
         }
+        self.watch_delay(now);
+        if self.shrink_due.is_some_and(|due| {
+            self.buffered > STEADY_HELD
+                && self.is_due(self.next.wrapping_add(1))
+                && (now >= due + SHRINK_WAIT || quiet(&self.slots[slot_index(self.next)].payload))
+        }) {
+            // Played 20 ms earlier from now on: the frame due goes unheard.
+            self.slots[slot_index(self.next)].filled = false;
+            self.buffered -= 1;
+            self.next = self.next.wrapping_add(1);
+            self.stats.shrunk += 1;
+            self.shrink_due = None;
+            self.quiet_since = Some(now);
+            self.fewest_held = usize::MAX;
+        }
+        let index = slot_index(self.next);
+        self.slots[index].filled = false;
+        self.buffered -= 1;
+        self.next = self.next.wrapping_add(1);
+        self.stats.played += 1;
+        Some(&self.slots[index].payload)
+    }
+
+    /// Whether the frame `sequence` is buffered.
+    fn is_due(&self, sequence: u16) -> bool {
+        let slot = &self.slots[slot_index(sequence)];
+        slot.filled && slot.sequence == sequence
+    }
+
+    /// A tick with a frame to play, holding `buffered` frames: notes the fewest
+    /// held in the quiet period, and once it has lasted [`QUIET_BEFORE_SHRINK`]
+    /// makes a shrink due if a frame was held beyond need all along.
+    fn watch_delay(&mut self, now: Instant) {
+        let since = *self.quiet_since.get_or_insert(now);
+        self.fewest_held = self.fewest_held.min(self.buffered);
+        if self.buffered <= STEADY_HELD {
+            // The spare frame was needed after all: no shrink.
+            self.shrink_due = None;
+        }
+        if now >= since + QUIET_BEFORE_SHRINK {
+            if self.fewest_held > STEADY_HELD {
+                self.shrink_due.get_or_insert(now);
+            }
+            self.quiet_since = Some(now);
+            self.fewest_held = usize::MAX;
+        }
+    }
+
+    /// A stall or a late frame: the delay was not enough, or the stream paused.
+    /// The quiet period starts again, and no shrink is due.
+    fn jittered(&mut self) {
+        self.quiet_since = None;
+        self.fewest_held = usize::MAX;
+        self.shrink_due = None;
     }
 
     /// The mixer skipped `frames` ticks: drop what would have played in them,
@@ -282,4 +379,151 @@ impl JitterBuffer {
 /// The slot of a sequence number.
 fn slot_index(sequence: u16) -> usize {
     usize::from(sequence) % DEPTH
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tick period.
+    const TICK: Duration = Duration::from_millis(20);
+
+    /// A frame whose first two bytes carry its sequence number and whose third
+    /// says whether it is quiet (a pause) or talk.
+    fn payload(sequence: u16, quiet: bool) -> [u8; FRAME_BYTES] {
+        let mut frame = [0xA5; FRAME_BYTES];
+        frame[..2].copy_from_slice(&sequence.to_be_bytes());
+        frame[2] = u8::from(quiet);
+        frame
+    }
+
+    fn is_quiet(frame: &[u8; FRAME_BYTES]) -> bool {
+        frame[2] == 1
+    }
+
+    /// One leg on the simulated clock: frame `n` is sent at `20n` ms and arrives
+    /// `late(n)` after that; the mixer ticks at `20k + 10` ms. Returns, per frame
+    /// played, its sequence number and its delay from sending to playing, and
+    /// the buffer.
+    fn run(
+        frames: u16,
+        late: impl Fn(u16) -> Duration,
+        quiet: impl Fn(u16) -> bool,
+    ) -> (Vec<(u16, Duration)>, JitterBuffer) {
+        let start = Instant::now();
+        let sent = |n: u16| start + TICK * u32::from(n);
+        let mut arrivals: Vec<(Instant, u16)> =
+            (0..frames).map(|n| (sent(n) + late(n), n)).collect();
+        arrivals.sort();
+        let mut arrivals = arrivals.into_iter().peekable();
+        let mut buffer = JitterBuffer::new();
+        let mut played = Vec::new();
+        let last = sent(frames) + Duration::from_millis(200);
+        let mut tick = start + Duration::from_millis(10);
+        while tick < last {
+            while let Some((at, n)) = arrivals.next_if(|(at, _)| *at <= tick) {
+                buffer.insert(at, n, u32::from(n) * 160, &payload(n, quiet(n)));
+            }
+            if let Some(frame) = buffer.pop(tick, is_quiet) {
+                let n = u16::from_be_bytes([frame[0], frame[1]]);
+                played.push((n, tick - sent(n)));
+            }
+            tick += TICK;
+        }
+        (played, buffer)
+    }
+
+    /// The delays of the frames played among `range`.
+    fn delays(played: &[(u16, Duration)], range: std::ops::Range<u16>) -> Vec<Duration> {
+        let mut delays: Vec<Duration> = played
+            .iter()
+            .filter(|(n, _)| range.contains(n))
+            .map(|&(_, delay)| delay)
+            .collect();
+        delays.dedup();
+        delays
+    }
+
+    /// Frames 1000 to 1003 (at 20 s) held up, then delivered at once 65 ms
+    /// after the first was sent: two ticks find nothing to play.
+    fn one_burst(n: u16) -> Duration {
+        if (1000..1004).contains(&n) {
+            Duration::from_millis(65 - 20 * u64::from(n - 1000))
+        } else {
+            Duration::from_millis(2)
+        }
+    }
+
+    /// The first frame missing from what played (dropped).
+    fn first_dropped(played: &[(u16, Duration)]) -> u16 {
+        played
+            .windows(2)
+            .find(|pair| pair[1].0 != pair[0].0 + 1)
+            .map(|pair| pair[0].0 + 1)
+            .expect("a frame dropped")
+    }
+
+    #[test]
+    fn the_playout_delay_shrinks_after_the_jitter_ends() {
+        // Talk with a pause (a quiet frame) every 400 ms.
+        let pause = |n: u16| n % 20 == 7;
+        let (played, buffer) = run(3000, one_burst, pause);
+
+        let before = delays(&played, 100..1000);
+        assert_eq!(before.len(), 1, "steady before the burst: {before:?}");
+        let steady = before[0];
+        assert!(steady <= Duration::from_millis(40), "{steady:?}");
+        let after = delays(&played, 1004..1100);
+        assert_eq!(
+            after,
+            [steady + TICK * 2],
+            "the burst grew the delay by two frames"
+        );
+        // Back to the steady delay, a frame at a time, each after a quiet period.
+        assert_eq!(delays(&played, 2500..3000), [steady]);
+        let stats = buffer.stats();
+        assert_eq!(stats.shrunk, 2, "{stats:?}");
+        assert_eq!(stats.lost, 0, "{stats:?}");
+        let first = first_dropped(&played);
+        assert!(
+            first >= 1000 + 250,
+            "not before a quiet period of 5 s: frame {first}"
+        );
+        // Only pauses were dropped: every frame missing from what played is quiet.
+        let heard: Vec<u16> = played.iter().map(|&(n, _)| n).collect();
+        let dropped: Vec<u16> = (100..3000).filter(|n| !heard.contains(n)).collect();
+        assert_eq!(dropped.len(), 2, "{dropped:?}");
+        assert!(dropped.iter().all(|&n| pause(n)), "{dropped:?}");
+    }
+
+    #[test]
+    fn a_shrink_drops_a_talking_frame_only_after_waiting_for_a_pause() {
+        // A tone: never quiet.
+        let (played, buffer) = run(3000, one_burst, |_| false);
+        assert_eq!(delays(&played, 2700..3000), delays(&played, 100..1000));
+        assert_eq!(buffer.stats().shrunk, 2);
+        let first = first_dropped(&played);
+        assert!(
+            first >= 1000 + 250 + 100,
+            "a quiet period, then 2 s waiting for a pause: frame {first}"
+        );
+    }
+
+    #[test]
+    fn a_steady_late_pattern_does_not_make_the_delay_oscillate() {
+        // Every second from the first on, a frame held up 50 ms with the two
+        // after it, then delivered at once.
+        let every_second = |n: u16| {
+            let k = u64::from(n % 50);
+            Duration::from_millis(if n >= 50 && k < 3 { 50 - 20 * k } else { 2 })
+        };
+        let (played, buffer) = run(3000, every_second, |n| n % 20 == 7);
+        // Once grown to what the pattern needs, the delay holds: no shrink into
+        // the next late frame, no growth after it.
+        let steady = delays(&played, 0..50);
+        assert_eq!(delays(&played, 50..3000), [steady[0] + TICK], "{steady:?}");
+        let stats = buffer.stats();
+        assert_eq!(stats.shrunk, 0, "{stats:?}");
+        assert_eq!(stats.late + stats.lost, 0, "{stats:?}");
+    }
 }
