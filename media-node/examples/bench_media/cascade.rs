@@ -47,17 +47,18 @@ use crate::node_under_test::{
 use crate::options::{Options, Path};
 use crate::system::{MEMBER_THREADS, label_node_threads};
 
-/// The node that holds the rooms.
+/// The node that holds the rooms (its RTP ports and the member's are halves of
+/// [`crate::NODE_RTP_PORTS`]).
 const OWNER: NodeSetup = NodeSetup {
     id: "bench-owner",
-    rtp_ports: "20000-25999",
+    rtp_ports: "44000-51999",
     cascade: true,
 };
 
 /// The node whose callers cascade to the owner's rooms.
 const MEMBER: NodeSetup = NodeSetup {
     id: "bench-member",
-    rtp_ports: "26000-31999",
+    rtp_ports: "52000-59999",
     cascade: true,
 };
 
@@ -113,6 +114,8 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
                 .iter()
                 .map(|conference| Dial::participant(conference, member_sip))
                 .collect();
+            // Each phase's calls are judged on their own failures.
+            progress.begin_phase();
             generator.send(Command::Add(dials))?;
             wait_until_joined(
                 &owner_runtime,
@@ -147,13 +150,17 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         Err(error) => println!("bench_media: cascade not measured: {error:#}"),
     }
 
-    let _ = generator.hang_up(&progress);
+    let hung_up = generator.hang_up(&progress);
     generator.stop();
-    // Each node drains until its calls' last transactions end (Timer J): both at once.
-    owner_runtime.block_on(async { tokio::join!(owner.stop(), member.stop()) });
+    // Each node stops once its calls are settled: both at once.
+    let (owner_stopped, member_stopped) =
+        owner_runtime.block_on(async { tokio::join!(owner.stop(), member.stop()) });
     owner_runtime.shutdown_timeout(Duration::from_secs(2));
     member_runtime.shutdown_timeout(Duration::from_secs(2));
-    phases.map(|_| ())
+    phases?;
+    hung_up?;
+    owner_stopped.context("the owner")?;
+    member_stopped.context("the member")
 }
 
 /// The owner held every room of `rooms` (no open leg names another node as its

@@ -20,7 +20,7 @@ use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
 use crate::system::{pin_current_thread, realtime_ns, receive_batch, send_batch};
-use crate::{BATCH, FRAME, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
+use crate::{BATCH, FRAME, GENERATOR_PORTS, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
 
 /// What the main thread asks of the generator.
 #[derive(Debug)]
@@ -95,10 +95,13 @@ pub(crate) struct Progress {
     invited: AtomicUsize,
     pub(crate) answered: AtomicUsize,
     pub(crate) keyed: AtomicUsize,
-    pub(crate) failed: AtomicUsize,
+    /// Calls failed since the phase began ([`Progress::begin_phase`]).
+    failed: AtomicUsize,
+    /// Of them, new calls the node refused with 503 (past its core: load shed).
+    shed: AtomicUsize,
     ended: AtomicUsize,
-    /// The first reasons of failed calls.
-    pub(crate) reasons: Mutex<Vec<String>>,
+    /// The first reasons of the calls failed since the phase began.
+    reasons: Mutex<Vec<String>>,
 }
 
 impl Progress {
@@ -108,12 +111,40 @@ impl Progress {
             .saturating_sub(self.ended.load(Ordering::Relaxed))
     }
 
+    /// A new phase of calls (the cascade bench's second): the failures are
+    /// counted from zero again.
+    pub(crate) fn begin_phase(&self) {
+        if let Ok(mut reasons) = self.reasons.lock() {
+            reasons.clear();
+            self.failed.store(0, Ordering::Relaxed);
+            self.shed.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Calls failed since the phase began.
+    pub(crate) fn failed(&self) -> usize {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// New calls refused with 503 since the phase began.
+    pub(crate) fn shed(&self) -> usize {
+        self.shed.load(Ordering::Relaxed)
+    }
+
+    /// The first reasons of the calls failed since the phase began.
+    pub(crate) fn reasons(&self) -> String {
+        self.reasons
+            .lock()
+            .map(|r| r.join("; "))
+            .unwrap_or_default()
+    }
+
     fn fail(&self, reason: String) {
-        self.failed.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut reasons) = self.reasons.lock()
-            && reasons.len() < 5
-        {
-            reasons.push(reason);
+        if let Ok(mut reasons) = self.reasons.lock() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if reasons.len() < 5 {
+                reasons.push(reason);
+            }
         }
     }
 }
@@ -348,7 +379,7 @@ struct Generator {
 
 impl Generator {
     fn new(setup: GeneratorSetup) -> anyhow::Result<Self> {
-        let sip = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let sip = bind_generator_socket()?;
         sip.set_nonblocking(true)?;
         setsockopt(&sip, sockopt::RcvBuf, &SOCKET_BUFFER)?;
         let sip_local = sip.local_addr()?;
@@ -477,7 +508,7 @@ impl Generator {
     }
 
     fn add_room(&mut self, dial: &Dial) -> anyhow::Result<()> {
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let socket = bind_generator_socket()?;
         socket.set_nonblocking(true)?;
         setsockopt(&socket, sockopt::RcvBuf, &SOCKET_BUFFER)?;
         setsockopt(&socket, sockopt::ReceiveTimestampns, &true)?;
@@ -772,6 +803,14 @@ impl Generator {
                 }
             }
             ("BYE", _) => self.end(index),
+            ("INVITE", 503) if state == CallState::Inviting => {
+                self.end(index);
+                self.progress.shed.fetch_add(1, Ordering::Relaxed);
+                let retry = header(text, "Retry-After").unwrap_or("none");
+                self.progress.fail(format!(
+                    "caller {index}: refused with 503, Retry-After {retry} (the node shed it)"
+                ));
+            }
             (_, 300..) => {
                 self.end(index);
                 self.progress.fail(format!(
@@ -991,6 +1030,20 @@ impl Generator {
 }
 
 /// A header's value in a SIP message (full name or compact form; the first one).
+/// A socket of the generator's, on the first free port of [`GENERATOR_PORTS`]:
+/// never one the kernel could hand out, so never a port the node under test
+/// means to bind ([`crate::NODE_RTP_PORTS`], in the kernel's ephemeral range).
+fn bind_generator_socket() -> anyhow::Result<UdpSocket> {
+    for port in GENERATOR_PORTS {
+        match UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
+            Ok(socket) => return Ok(socket),
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!("no free port in {GENERATOR_PORTS:?} for the generator")
+}
+
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     let compact = match name {
         "Call-ID" => Some("i"),

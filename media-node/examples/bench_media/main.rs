@@ -79,8 +79,15 @@ pub(crate) const RTP_HEADER: usize = 12;
 pub(crate) const BATCH: usize = 64;
 /// Receive buffer of each generator socket (the kernel caps it at `rmem_max`).
 pub(crate) const SOCKET_BUFFER: usize = 1 << 20;
-/// The node's RTP ports: below the ephemeral range the generator's sockets get.
-pub(crate) const NODE_RTP_PORTS: &str = "20000-31999";
+/// The bench nodes' RTP ports (a call takes an even one: 8,000 calls), apart
+/// from the integration tests' nodes (20000-29999) and baresip's (10000-19999),
+/// so a bench never takes a test's port nor a test the bench's. They are in the
+/// kernel's ephemeral range (32768-60999): the generator's own sockets take
+/// theirs above it ([`GENERATOR_PORTS`]).
+pub(crate) const NODE_RTP_PORTS: &str = "44000-59999";
+/// The generator's sockets' ports (its SIP socket and one RTP socket per room):
+/// above the ephemeral range, so never in [`NODE_RTP_PORTS`].
+pub(crate) const GENERATOR_PORTS: std::ops::RangeInclusive<u16> = 61000..=65535;
 /// Margin kept at each end of a window when counting frames, so a frame in flight
 /// at the edge is neither counted nor missed.
 pub(crate) const EDGE_NS: i64 = 60_000_000;
@@ -165,7 +172,19 @@ fn main() -> anyhow::Result<()> {
     }
     print_comparison(&runs);
     runtime.shutdown_timeout(Duration::from_secs(2));
-    Ok(())
+    let failed: Vec<String> = runs
+        .iter()
+        .filter_map(|(path, run)| {
+            run.teardown
+                .as_ref()
+                .map(|why| format!("path {}: {why}", path.name()))
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("after the figures: {}", failed.join("; "))
+    }
 }
 
 /// Conferences at `per_core` participants per node core.
@@ -211,12 +230,12 @@ fn run_node(
         },
         &seeded.conferences,
     );
-    if let Err(error) = generator.hang_up(&progress) {
-        eprintln!("bench_media: {error:#}");
-    }
+    let hung_up = generator.hang_up(&progress);
     generator.stop();
-    runtime.block_on(node.stop());
-    run
+    let stopped = runtime.block_on(node.stop());
+    let mut run = run?;
+    run.teardown = hung_up.and(stopped).err().map(|error| format!("{error:#}"));
+    Ok(run)
 }
 
 /// The same steps against the reference bridge: no SIP, every caller streams
@@ -274,6 +293,9 @@ fn spawn_generator(
 pub(crate) struct PathRun {
     pub(crate) rows: Vec<StepFigures>,
     pub(crate) not_joined: Option<(usize, String)>,
+    /// Why the callers could not all be hung up or the node did not stop, if so:
+    /// the figures stand, the run fails.
+    pub(crate) teardown: Option<String>,
 }
 
 /// Every step, from the options: the new conferences join, `joined` waits for
@@ -326,5 +348,9 @@ fn run_steps(
             break;
         }
     }
-    Ok(PathRun { rows, not_joined })
+    Ok(PathRun {
+        rows,
+        not_joined,
+        teardown: None,
+    })
 }

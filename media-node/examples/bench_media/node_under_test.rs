@@ -108,6 +108,10 @@ pub(crate) const ONLY_NODE: NodeSetup = NodeSetup {
     cascade: false,
 };
 
+/// How long a node under test, its callers hung up, may take to stop (its CDRs
+/// written to the in-memory store).
+const STOP_LIMIT: Duration = Duration::from_secs(10);
+
 /// The nodes' shared cascade secret (32 bytes).
 const CASCADE_SECRET: &str = "bench-media-cascade-secret-32byt";
 
@@ -171,15 +175,22 @@ impl NodeUnderTest {
         })
     }
 
-    pub(crate) async fn stop(self) {
+    /// Stops the node once its callers are gone: it ends as soon as every call
+    /// is settled (its transactions' retransmission timers are not waited out),
+    /// so anything longer than [`STOP_LIMIT`] is a failure.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        match tokio::time::timeout(Duration::from_secs(30), self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => eprintln!("bench_media: the node stopped with {error}"),
-            Ok(Err(error)) => eprintln!("bench_media: the node's task failed: {error}"),
-            Err(_) => eprintln!("bench_media: the node did not stop in 30 s"),
-        }
+        let stopped = match tokio::time::timeout(STOP_LIMIT, self.task).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(anyhow::anyhow!("the node stopped with {error}")),
+            Ok(Err(error)) => Err(anyhow::anyhow!("the node's task failed: {error}")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the node did not stop in {} s",
+                STOP_LIMIT.as_secs()
+            )),
+        };
         let _ = std::fs::remove_dir_all(&self.spool);
+        stopped
     }
 }
 
@@ -219,16 +230,14 @@ pub(crate) fn wait_until_joined(
             );
             return Ok(());
         }
-        let failed = progress.failed.load(Ordering::Relaxed);
+        let failed = progress.failed();
         if failed > 0 || started.elapsed() > limit {
-            let reasons = progress
-                .reasons
-                .lock()
-                .map(|r| r.join("; "))
-                .unwrap_or_default();
+            let reasons = progress.reasons();
             bail!(
-                "{admitted} of {participants} callers admitted after {:.0} s, {failed} calls failed ({reasons})",
-                started.elapsed().as_secs_f64()
+                "{admitted} of {participants} callers admitted after {:.0} s, {failed} calls failed, \
+                 {} of them refused with 503 ({reasons})",
+                started.elapsed().as_secs_f64(),
+                progress.shed()
             );
         }
         if last_print.elapsed() > Duration::from_secs(5) {
