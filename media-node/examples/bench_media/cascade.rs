@@ -4,7 +4,7 @@
 //! Two real shells run in this process over one in-memory store (the room
 //! leases and CDR legs they share, as nodes share the table): the **owner** and
 //! the **member**, each on a runtime of its own pinned to the node CPUs, with the
-//! cascade secret set and each other's address (127.0.0.1) as node sources. The
+//! cascade secret set and each other's address (127.0.0.2) as node sources. The
 //! cascade between them is the real one: a signed SIP INVITE and RTP on
 //! loopback. The member's threads are named [`MEMBER_THREADS`]`…` to tell their
 //! CPU time from the owner's.
@@ -51,14 +51,14 @@ use crate::system::{MEMBER_THREADS, label_node_threads};
 /// [`crate::NODE_RTP_PORTS`]).
 const OWNER: NodeSetup = NodeSetup {
     id: "bench-owner",
-    rtp_ports: "44000-51999",
+    rtp_ports: "20000-25999",
     cascade: true,
 };
 
 /// The node whose callers cascade to the owner's rooms.
 const MEMBER: NodeSetup = NodeSetup {
     id: "bench-member",
-    rtp_ports: "52000-59999",
+    rtp_ports: "26000-31999",
     cascade: true,
 };
 

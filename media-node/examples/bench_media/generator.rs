@@ -20,7 +20,7 @@ use teleconf_sip::sdp::Codec;
 
 use crate::analysis::{Arrival, CallerRecord, Mix};
 use crate::system::{pin_current_thread, realtime_ns, receive_batch, send_batch};
-use crate::{BATCH, FRAME, GENERATOR_PORTS, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
+use crate::{BATCH, FRAME, GENERATOR_THREAD, PERIOD, RTP_HEADER, SOCKET_BUFFER};
 
 /// What the main thread asks of the generator.
 #[derive(Debug)]
@@ -379,7 +379,7 @@ struct Generator {
 
 impl Generator {
     fn new(setup: GeneratorSetup) -> anyhow::Result<Self> {
-        let sip = bind_generator_socket()?;
+        let sip = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
         sip.set_nonblocking(true)?;
         setsockopt(&sip, sockopt::RcvBuf, &SOCKET_BUFFER)?;
         let sip_local = sip.local_addr()?;
@@ -508,7 +508,7 @@ impl Generator {
     }
 
     fn add_room(&mut self, dial: &Dial) -> anyhow::Result<()> {
-        let socket = bind_generator_socket()?;
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
         socket.set_nonblocking(true)?;
         setsockopt(&socket, sockopt::RcvBuf, &SOCKET_BUFFER)?;
         setsockopt(&socket, sockopt::ReceiveTimestampns, &true)?;
@@ -1030,20 +1030,6 @@ impl Generator {
 }
 
 /// A header's value in a SIP message (full name or compact form; the first one).
-/// A socket of the generator's, on the first free port of [`GENERATOR_PORTS`]:
-/// never one the kernel could hand out, so never a port the node under test
-/// means to bind ([`crate::NODE_RTP_PORTS`], in the kernel's ephemeral range).
-fn bind_generator_socket() -> anyhow::Result<UdpSocket> {
-    for port in GENERATOR_PORTS {
-        match UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
-            Ok(socket) => return Ok(socket),
-            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
-    anyhow::bail!("no free port in {GENERATOR_PORTS:?} for the generator")
-}
-
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     let compact = match name {
         "Call-ID" => Some("i"),

@@ -79,15 +79,13 @@ pub(crate) const RTP_HEADER: usize = 12;
 pub(crate) const BATCH: usize = 64;
 /// Receive buffer of each generator socket (the kernel caps it at `rmem_max`).
 pub(crate) const SOCKET_BUFFER: usize = 1 << 20;
-/// The bench nodes' RTP ports (a call takes an even one: 8,000 calls), apart
-/// from the integration tests' nodes (20000-29999) and baresip's (10000-19999),
-/// so a bench never takes a test's port nor a test the bench's. They are in the
-/// kernel's ephemeral range (32768-60999): the generator's own sockets take
-/// theirs above it ([`GENERATOR_PORTS`]).
-pub(crate) const NODE_RTP_PORTS: &str = "44000-59999";
-/// The generator's sockets' ports (its SIP socket and one RTP socket per room):
-/// above the ephemeral range, so never in [`NODE_RTP_PORTS`].
-pub(crate) const GENERATOR_PORTS: std::ops::RangeInclusive<u16> = 61000..=65535;
+/// The bench nodes' address: a loopback address of their own, so that their RTP
+/// ports (a socket's address and port) are never a test's node's (20000-29999
+/// on 127.0.0.1) nor one the kernel hands out on 127.0.0.1 (the generator's).
+pub(crate) const NODE_IP: &str = "127.0.0.2";
+/// The bench nodes' RTP ports, on [`NODE_IP`], below the ephemeral range (a
+/// call takes an even one: 6,000 calls).
+pub(crate) const NODE_RTP_PORTS: &str = "20000-31999";
 /// Margin kept at each end of a window when counting frames, so a frame in flight
 /// at the edge is neither counted nor missed.
 pub(crate) const EDGE_NS: i64 = 60_000_000;

@@ -22,10 +22,10 @@ use teleconf_domain::{AccessCodes, CodeChoices, Conference, ConferenceNumber, La
 use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
-use crate::NODE_RTP_PORTS;
 use crate::generator::Progress;
 use crate::options::Options;
 use crate::system::pin_current_thread;
+use crate::{NODE_IP, NODE_RTP_PORTS};
 
 /// A node's runtime: one worker per node CPU, every thread pinned to them, its
 /// threads named `thread_name`.
@@ -97,7 +97,7 @@ pub(crate) struct NodeSetup {
     pub(crate) id: &'static str,
     /// `TELECONF_RTP_PORTS`.
     pub(crate) rtp_ports: &'static str,
-    /// Cascades taken from, and opened to, the other nodes on 127.0.0.1.
+    /// Cascades taken from, and opened to, the other nodes on [`NODE_IP`].
     pub(crate) cascade: bool,
 }
 
@@ -138,7 +138,7 @@ impl NodeUnderTest {
             setup.id
         ));
         let mut vars = vec![
-            ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
+            ("TELECONF_SIP_ADDR", format!("{NODE_IP}:0")),
             ("TELECONF_NODE_ID", setup.id.to_string()),
             ("TELECONF_RTP_PORTS", setup.rtp_ports.to_string()),
             ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
@@ -150,7 +150,7 @@ impl NodeUnderTest {
             ("TELECONF_MEDIA_IO", io.to_string()),
         ];
         if setup.cascade {
-            vars.push(("TELECONF_NODE_SOURCES", "127.0.0.1".to_string()));
+            vars.push(("TELECONF_NODE_SOURCES", NODE_IP.to_string()));
             vars.push(("TELECONF_CASCADE_SECRET", CASCADE_SECRET.to_string()));
         }
         let config = Config::from_vars(|name| {
