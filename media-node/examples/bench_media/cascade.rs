@@ -4,7 +4,7 @@
 //! Two real shells run in this process over one in-memory store (the room
 //! leases and CDR legs they share, as nodes share the table): the **owner** and
 //! the **member**, each on a runtime of its own pinned to the node CPUs, with the
-//! cascade secret set and each other's address (127.0.0.1) as node sources. The
+//! cascade secret set and each other's address (127.0.0.2) as node sources. The
 //! cascade between them is the real one: a signed SIP INVITE and RTP on
 //! loopback. The member's threads are named [`MEMBER_THREADS`]`…` to tell their
 //! CPU time from the owner's.
@@ -47,7 +47,8 @@ use crate::node_under_test::{
 use crate::options::{Options, Path};
 use crate::system::{MEMBER_THREADS, label_node_threads};
 
-/// The node that holds the rooms.
+/// The node that holds the rooms (its RTP ports and the member's are halves of
+/// [`crate::NODE_RTP_PORTS`]).
 const OWNER: NodeSetup = NodeSetup {
     id: "bench-owner",
     rtp_ports: "20000-25999",
@@ -113,6 +114,8 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
                 .iter()
                 .map(|conference| Dial::participant(conference, member_sip))
                 .collect();
+            // Each phase's calls are judged on their own failures.
+            progress.begin_phase();
             generator.send(Command::Add(dials))?;
             wait_until_joined(
                 &owner_runtime,
@@ -147,13 +150,17 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         Err(error) => println!("bench_media: cascade not measured: {error:#}"),
     }
 
-    let _ = generator.hang_up(&progress);
+    let hung_up = generator.hang_up(&progress);
     generator.stop();
-    // Each node drains until its calls' last transactions end (Timer J): both at once.
-    owner_runtime.block_on(async { tokio::join!(owner.stop(), member.stop()) });
+    // Each node stops once its calls are settled: both at once.
+    let (owner_stopped, member_stopped) =
+        owner_runtime.block_on(async { tokio::join!(owner.stop(), member.stop()) });
     owner_runtime.shutdown_timeout(Duration::from_secs(2));
     member_runtime.shutdown_timeout(Duration::from_secs(2));
-    phases.map(|_| ())
+    phases?;
+    hung_up?;
+    owner_stopped.context("the owner")?;
+    member_stopped.context("the member")
 }
 
 /// The owner held every room of `rooms` (no open leg names another node as its

@@ -95,10 +95,13 @@ pub(crate) struct Progress {
     invited: AtomicUsize,
     pub(crate) answered: AtomicUsize,
     pub(crate) keyed: AtomicUsize,
-    pub(crate) failed: AtomicUsize,
+    /// Calls failed since the phase began ([`Progress::begin_phase`]).
+    failed: AtomicUsize,
+    /// Of them, new calls the node refused with 503 (past its core: load shed).
+    shed: AtomicUsize,
     ended: AtomicUsize,
-    /// The first reasons of failed calls.
-    pub(crate) reasons: Mutex<Vec<String>>,
+    /// The first reasons of the calls failed since the phase began.
+    reasons: Mutex<Vec<String>>,
 }
 
 impl Progress {
@@ -108,12 +111,40 @@ impl Progress {
             .saturating_sub(self.ended.load(Ordering::Relaxed))
     }
 
+    /// A new phase of calls (the cascade bench's second): the failures are
+    /// counted from zero again.
+    pub(crate) fn begin_phase(&self) {
+        if let Ok(mut reasons) = self.reasons.lock() {
+            reasons.clear();
+            self.failed.store(0, Ordering::Relaxed);
+            self.shed.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Calls failed since the phase began.
+    pub(crate) fn failed(&self) -> usize {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// New calls refused with 503 since the phase began.
+    pub(crate) fn shed(&self) -> usize {
+        self.shed.load(Ordering::Relaxed)
+    }
+
+    /// The first reasons of the calls failed since the phase began.
+    pub(crate) fn reasons(&self) -> String {
+        self.reasons
+            .lock()
+            .map(|r| r.join("; "))
+            .unwrap_or_default()
+    }
+
     fn fail(&self, reason: String) {
-        self.failed.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut reasons) = self.reasons.lock()
-            && reasons.len() < 5
-        {
-            reasons.push(reason);
+        if let Ok(mut reasons) = self.reasons.lock() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if reasons.len() < 5 {
+                reasons.push(reason);
+            }
         }
     }
 }
@@ -772,6 +803,14 @@ impl Generator {
                 }
             }
             ("BYE", _) => self.end(index),
+            ("INVITE", 503) if state == CallState::Inviting => {
+                self.end(index);
+                self.progress.shed.fetch_add(1, Ordering::Relaxed);
+                let retry = header(text, "Retry-After").unwrap_or("none");
+                self.progress.fail(format!(
+                    "caller {index}: refused with 503, Retry-After {retry} (the node shed it)"
+                ));
+            }
             (_, 300..) => {
                 self.end(index);
                 self.progress.fail(format!(

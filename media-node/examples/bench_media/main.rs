@@ -79,7 +79,12 @@ pub(crate) const RTP_HEADER: usize = 12;
 pub(crate) const BATCH: usize = 64;
 /// Receive buffer of each generator socket (the kernel caps it at `rmem_max`).
 pub(crate) const SOCKET_BUFFER: usize = 1 << 20;
-/// The node's RTP ports: below the ephemeral range the generator's sockets get.
+/// The bench nodes' address: a loopback address of their own, so that their RTP
+/// ports (a socket's address and port) are never a test's node's (20000-29999
+/// on 127.0.0.1) nor one the kernel hands out on 127.0.0.1 (the generator's).
+pub(crate) const NODE_IP: &str = "127.0.0.2";
+/// The bench nodes' RTP ports, on [`NODE_IP`], below the ephemeral range (a
+/// call takes an even one: 6,000 calls).
 pub(crate) const NODE_RTP_PORTS: &str = "20000-31999";
 /// Margin kept at each end of a window when counting frames, so a frame in flight
 /// at the edge is neither counted nor missed.
@@ -165,7 +170,19 @@ fn main() -> anyhow::Result<()> {
     }
     print_comparison(&runs);
     runtime.shutdown_timeout(Duration::from_secs(2));
-    Ok(())
+    let failed: Vec<String> = runs
+        .iter()
+        .filter_map(|(path, run)| {
+            run.teardown
+                .as_ref()
+                .map(|why| format!("path {}: {why}", path.name()))
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("after the figures: {}", failed.join("; "))
+    }
 }
 
 /// Conferences at `per_core` participants per node core.
@@ -211,12 +228,12 @@ fn run_node(
         },
         &seeded.conferences,
     );
-    if let Err(error) = generator.hang_up(&progress) {
-        eprintln!("bench_media: {error:#}");
-    }
+    let hung_up = generator.hang_up(&progress);
     generator.stop();
-    runtime.block_on(node.stop());
-    run
+    let stopped = runtime.block_on(node.stop());
+    let mut run = run?;
+    run.teardown = hung_up.and(stopped).err().map(|error| format!("{error:#}"));
+    Ok(run)
 }
 
 /// The same steps against the reference bridge: no SIP, every caller streams
@@ -274,6 +291,9 @@ fn spawn_generator(
 pub(crate) struct PathRun {
     pub(crate) rows: Vec<StepFigures>,
     pub(crate) not_joined: Option<(usize, String)>,
+    /// Why the callers could not all be hung up or the node did not stop, if so:
+    /// the figures stand, the run fails.
+    pub(crate) teardown: Option<String>,
 }
 
 /// Every step, from the options: the new conferences join, `joined` waits for
@@ -326,5 +346,9 @@ fn run_steps(
             break;
         }
     }
-    Ok(PathRun { rows, not_joined })
+    Ok(PathRun {
+        rows,
+        not_joined,
+        teardown: None,
+    })
 }

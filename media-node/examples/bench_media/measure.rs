@@ -2,7 +2,6 @@
 //! its figures, and the table at the end.
 
 use std::ops::Range;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::analysis::{analyse, mouth_to_ear, percentile};
@@ -85,7 +84,7 @@ fn measure(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures
     harvest
         .callers
         .retain(|caller| rooms.contains(&caller.room));
-    let calls_failed = progress.failed.load(Ordering::Relaxed);
+    let calls_failed = progress.failed();
 
     let seconds = elapsed.as_secs_f64();
     let usage = ThreadUsage::between(&cpu_before, &cpu_after, seconds);

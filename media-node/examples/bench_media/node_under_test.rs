@@ -22,10 +22,10 @@ use teleconf_domain::{AccessCodes, CodeChoices, Conference, ConferenceNumber, La
 use teleconf_media_node::shell::stats::Stats;
 use teleconf_media_node::shell::{Config, Services, Shell};
 
-use crate::NODE_RTP_PORTS;
 use crate::generator::Progress;
 use crate::options::Options;
 use crate::system::pin_current_thread;
+use crate::{NODE_IP, NODE_RTP_PORTS};
 
 /// A node's runtime: one worker per node CPU, every thread pinned to them, its
 /// threads named `thread_name`.
@@ -97,7 +97,7 @@ pub(crate) struct NodeSetup {
     pub(crate) id: &'static str,
     /// `TELECONF_RTP_PORTS`.
     pub(crate) rtp_ports: &'static str,
-    /// Cascades taken from, and opened to, the other nodes on 127.0.0.1.
+    /// Cascades taken from, and opened to, the other nodes on [`NODE_IP`].
     pub(crate) cascade: bool,
 }
 
@@ -107,6 +107,10 @@ pub(crate) const ONLY_NODE: NodeSetup = NodeSetup {
     rtp_ports: NODE_RTP_PORTS,
     cascade: false,
 };
+
+/// How long a node under test, its callers hung up, may take to stop (its CDRs
+/// written to the in-memory store).
+const STOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// The nodes' shared cascade secret (32 bytes).
 const CASCADE_SECRET: &str = "bench-media-cascade-secret-32byt";
@@ -134,7 +138,7 @@ impl NodeUnderTest {
             setup.id
         ));
         let mut vars = vec![
-            ("TELECONF_SIP_ADDR", "127.0.0.1:0".to_string()),
+            ("TELECONF_SIP_ADDR", format!("{NODE_IP}:0")),
             ("TELECONF_NODE_ID", setup.id.to_string()),
             ("TELECONF_RTP_PORTS", setup.rtp_ports.to_string()),
             ("TELECONF_TRUNK_SOURCES", "127.0.0.1".to_string()),
@@ -146,7 +150,7 @@ impl NodeUnderTest {
             ("TELECONF_MEDIA_IO", io.to_string()),
         ];
         if setup.cascade {
-            vars.push(("TELECONF_NODE_SOURCES", "127.0.0.1".to_string()));
+            vars.push(("TELECONF_NODE_SOURCES", NODE_IP.to_string()));
             vars.push(("TELECONF_CASCADE_SECRET", CASCADE_SECRET.to_string()));
         }
         let config = Config::from_vars(|name| {
@@ -171,15 +175,22 @@ impl NodeUnderTest {
         })
     }
 
-    pub(crate) async fn stop(self) {
+    /// Stops the node once its callers are gone: it ends as soon as every call
+    /// is settled (its transactions' retransmission timers are not waited out),
+    /// so anything longer than [`STOP_LIMIT`] is a failure.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        match tokio::time::timeout(Duration::from_secs(30), self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => eprintln!("bench_media: the node stopped with {error}"),
-            Ok(Err(error)) => eprintln!("bench_media: the node's task failed: {error}"),
-            Err(_) => eprintln!("bench_media: the node did not stop in 30 s"),
-        }
+        let stopped = match tokio::time::timeout(STOP_LIMIT, self.task).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(anyhow::anyhow!("the node stopped with {error}")),
+            Ok(Err(error)) => Err(anyhow::anyhow!("the node's task failed: {error}")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the node did not stop in {} s",
+                STOP_LIMIT.as_secs()
+            )),
+        };
         let _ = std::fs::remove_dir_all(&self.spool);
+        stopped
     }
 }
 
@@ -219,16 +230,14 @@ pub(crate) fn wait_until_joined(
             );
             return Ok(());
         }
-        let failed = progress.failed.load(Ordering::Relaxed);
+        let failed = progress.failed();
         if failed > 0 || started.elapsed() > limit {
-            let reasons = progress
-                .reasons
-                .lock()
-                .map(|r| r.join("; "))
-                .unwrap_or_default();
+            let reasons = progress.reasons();
             bail!(
-                "{admitted} of {participants} callers admitted after {:.0} s, {failed} calls failed ({reasons})",
-                started.elapsed().as_secs_f64()
+                "{admitted} of {participants} callers admitted after {:.0} s, {failed} calls failed, \
+                 {} of them refused with 503 ({reasons})",
+                started.elapsed().as_secs_f64(),
+                progress.shed()
             );
         }
         if last_print.elapsed() > Duration::from_secs(5) {

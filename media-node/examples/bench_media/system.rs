@@ -218,7 +218,8 @@ impl UdpDrops {
                 continue;
             };
             let dropped: u64 = dropped.parse().unwrap_or(0);
-            if (low..=high).contains(&port) {
+            // 127.0.0.2 ([`crate::NODE_IP`]) as /proc/net/udp writes it.
+            if local.starts_with("0200007F:") && (low..=high).contains(&port) {
                 drops.node += dropped;
             } else {
                 *drops.by_port.entry(port).or_default() += dropped;

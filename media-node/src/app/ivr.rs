@@ -581,11 +581,22 @@ impl Ivr {
             State::Verifying(step) => self.check(now, step),
             // Counts that never come fail closed, like counts the store cannot give.
             State::Counting(_) => {
-                tracing::warn!("ivr: no failure counts from the shell, ending the call");
+                tracing::warn!(
+                    waited_for = "the failure counts",
+                    "ivr: no answer from the shell in time, ending the call"
+                );
                 self.end(now, &[Prompt::TooManyAttempts]);
             }
             State::FindingConference | State::FindingIntro | State::CheckingOccupancy(_) => {
-                tracing::warn!("ivr: no answer from the shell, ending the call");
+                let waited_for = match self.state {
+                    State::FindingConference => "the conference of the number keyed",
+                    State::FindingIntro => "what the intro code opens",
+                    _ => "the callers in the conference",
+                };
+                tracing::warn!(
+                    waited_for,
+                    "ivr: no answer from the shell in time, ending the call"
+                );
                 self.end(now, &[]);
             }
             State::Ending => self.hang_up(),

@@ -121,6 +121,21 @@ mod fuzz;
 #[cfg(test)]
 mod tests;
 
+/// The media loop's busy share ([`Input::Load`]) from which the node is past its
+/// core: a loop that never waits cannot take more callers without the ones it
+/// has losing frames, and their keys and the store's answers reaching the IVR
+/// late. New calls get 503 with [`RETRY_AFTER`] (the SIP entry tries the next
+/// node) rather than queue: waiting frees no capacity on this node, another
+/// node has it now.
+pub const OVERLOADED: f64 = 0.97;
+
+/// The busy share below which an overloaded node takes new calls again (under
+/// [`OVERLOADED`], so that it does not flap on each second's noise).
+pub const RELIEVED: f64 = 0.9;
+
+/// The Retry-After of the 503 an overloaded node answers a new call with.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// What a node is configured with.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -202,6 +217,9 @@ pub struct MediaStats {
     /// alone while another node may hold the conference's: its lease could not
     /// be read, or its owner did not tell its room's figures in time.
     pub admissions_checked_alone: u64,
+    /// New calls refused (503 with Retry-After) while the media loop was past
+    /// its core ([`Node::is_overloaded`]).
+    pub calls_shed: u64,
 }
 
 /// Who holds a conference's room, as the shell's claim found it
@@ -259,6 +277,10 @@ pub enum Input<'a> {
     /// Hang up every call (BYE, CDR closed); [`Node::calls`] reaches 0 once the
     /// BYEs are answered or time out.
     HangUpAll(Instant),
+    /// How busy the media loop was over its last second: the share of that
+    /// time it spent working rather than waiting for work (0.0 to 1.0). Past
+    /// [`OVERLOADED`] the node refuses new calls (see [`Node::is_overloaded`]).
+    Load(f64),
     /// Answers [`IoOutput::Lookup`] of the call `call`: the new call's access
     /// number or `*44` account, or what the call asked (passed on unchanged, but
     /// for the moderator's lock, which the node knows better than the store).
@@ -502,6 +524,11 @@ pub struct Node {
     frames_lost: u64,
     /// New calls are refused (503): the node is stopping.
     draining: bool,
+    /// New calls are refused (503 with Retry-After): the media loop is past its
+    /// core ([`Input::Load`]).
+    overloaded: bool,
+    /// New calls refused because the node was overloaded.
+    calls_shed: u64,
     /// When the drain began ([`Input::Drain`]): the calls go on until their
     /// conference's planned end (this, for a call in none) plus
     /// [`NodeConfig::drain_grace`], then are hung up.
@@ -550,6 +577,8 @@ impl Node {
             ip_phones: IpPhones::default(),
             free_ports,
             draining: false,
+            overloaded: false,
+            calls_shed: 0,
             drain_started: None,
             drain_cut: HashSet::new(),
             untrusted_source_headers: 0,
@@ -559,9 +588,26 @@ impl Node {
         }
     }
 
+    /// Whether new calls are refused because the media loop is past its core:
+    /// from a second busy [`OVERLOADED`] of the time until one below
+    /// [`RELIEVED`].
+    pub fn is_overloaded(&self) -> bool {
+        self.overloaded
+    }
+
     /// Calls alive (for the shell's drain and the tests).
     pub fn calls(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Calls not yet settled ([`Call::is_settled`]): those a stopping node waits
+    /// for. A call over whose transactions only wait out their retransmission
+    /// timers (Timer J: 32 s) does not hold the node up.
+    pub fn calls_unsettled(&self) -> usize {
+        self.calls
+            .values()
+            .filter(|hosted| !hosted.call.is_settled())
+            .count()
     }
 
     /// The media figures since the node started: those of the calls that ended
@@ -579,6 +625,7 @@ impl Node {
             cascades_refused: self.cascades_refused,
             cascades_failed: self.cascades_failed,
             admissions_checked_alone: self.admissions_checked_alone,
+            calls_shed: self.calls_shed,
         }
     }
 
@@ -702,6 +749,27 @@ impl Node {
                 self.draining = true;
                 self.drain_started.get_or_insert(now);
                 self.hand_over(now);
+            }
+            Input::Load(busy) => {
+                let overloaded = if self.overloaded {
+                    busy >= RELIEVED
+                } else {
+                    busy >= OVERLOADED
+                };
+                if overloaded != self.overloaded {
+                    if overloaded {
+                        tracing::warn!(
+                            busy,
+                            "node: the media loop is past its core: new calls get 503"
+                        );
+                    } else {
+                        tracing::warn!(
+                            busy,
+                            "node: the media loop has room again: new calls taken"
+                        );
+                    }
+                    self.overloaded = overloaded;
+                }
             }
             Input::HangUpAll(now) => {
                 self.draining = true;

@@ -297,6 +297,17 @@ impl Node {
         if self.draining {
             return self.respond(source, &request, 503);
         }
+        if self.overloaded {
+            self.calls_shed += 1;
+            tracing::info!(%call_id, "node: past its core, the new call gets 503");
+            let mut response = stateless_response(&request, 503);
+            response
+                .headers
+                .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
+                    super::RETRY_AFTER.as_secs().to_string(),
+                )));
+            return self.send(source, SipMessage::Response(response));
+        }
         // No RFC 3261 branch (an RFC 2543 peer's Via, or none): no transaction
         // could answer it, so no call may start (found by the fuzz).
         if TransactionKey::of_request(&request).is_none() {

@@ -1119,6 +1119,59 @@ fn no_port_left_gets_503() {
     assert_eq!(shell.node.calls(), 1);
 }
 
+/// The SIP sent in `log`, whole.
+fn sip_texts(log: &[Output]) -> Vec<String> {
+    log.iter()
+        .filter_map(|output| match output {
+            Output::Io(IoOutput::SendSip { bytes, .. }) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_past_its_core_sheds_new_calls_with_503_and_keeps_its_callers() {
+    let mut shell = Shell::new(config(PORTS));
+    let first = shell.admitted(1, PARTICIPANT);
+    shell.feed(Input::Load(0.95));
+    assert!(!shell.node.is_overloaded(), "busy, not past its core");
+    shell.feed(Input::Load(0.99));
+    assert!(shell.node.is_overloaded());
+
+    let before = shell.log.len();
+    shell.dial(2);
+    let refusals = sip_texts(&shell.log[before..]);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].starts_with("SIP/2.0 503 Service Unavailable"),
+        "{refusals:?}"
+    );
+    assert!(refusals[0].contains("Retry-After: 5\r\n"), "{refusals:?}");
+    assert_eq!(shell.node.calls(), 1, "the caller in the conference stays");
+    assert_eq!(shell.node.media_stats().calls_shed, 1);
+    let heard = shell.log.len();
+    shell.progress(Duration::from_secs(1));
+    assert!(!shell.heard(first, heard).is_empty(), "its room goes on");
+
+    // Still busy above the relief mark: still shedding, no flapping.
+    shell.feed(Input::Load(0.93));
+    assert!(shell.node.is_overloaded());
+    shell.feed(Input::Load(0.5));
+    assert!(!shell.node.is_overloaded());
+    let before = shell.log.len();
+    shell.dial(3);
+    assert!(
+        sip_lines(&shell.log[before..])
+            .iter()
+            .all(|line| !line.starts_with("SIP/2.0 503")),
+        "{:?}",
+        shell.sip_sent()
+    );
+    assert_eq!(shell.node.calls(), 2, "new calls taken again");
+}
+
 #[test]
 fn a_draining_node_refuses_new_calls_and_hanging_up_all_closes_every_leg() {
     let mut shell = Shell::new(config(PORTS));

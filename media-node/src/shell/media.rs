@@ -9,6 +9,12 @@
 //! due (a tick, a room's frame) is done at once, so a burst of RTP delays a frame
 //! by one socket's read at most. The tick is never queued nor skipped silently: a loop that fell more
 //! than five periods behind (a suspended machine) starts again from now.
+//!
+//! Before anything due is done, the mailbox is read: what waits there came
+//! before the deadline, so a key or a store's answer is never judged missing
+//! by a timer that fell due while the loop was busy. Once a second the node is
+//! told how busy the loop was ([`Input::Load`]): past its core, it refuses new
+//! calls. A loop that never waits still yields its core every [`YIELD_EVERY`].
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -39,6 +45,10 @@ const EVENTS: usize = 256;
 const TICKS_PER_PUBLISH: u64 = 50;
 /// How often the figures are logged, when they changed (10 s).
 const TICKS_PER_LOG: u64 = 500;
+/// Longest the loop runs without yielding its core: a loop that never waits (past
+/// its core) would otherwise starve, under a real-time policy (`chrt`), the
+/// runtime's threads on that core, which read SIP and bring the store's answers.
+const YIELD_EVERY: Duration = Duration::from_millis(2);
 /// Epoll tokens that are not RTP ports (ports are 0..=65535).
 const TIMER: u64 = u64::MAX;
 const WAKE: u64 = u64::MAX - 1;
@@ -177,7 +187,9 @@ enum Phase {
     /// Taking calls.
     Serving,
     /// Stopping: new calls get 503; the node keeps each call up until it ends or
-    /// its time is up ([`Input::Drain`]); the loop ends with the last call.
+    /// its time is up ([`Input::Drain`]); the loop ends once every call is
+    /// settled ([`Node::calls_unsettled`]): their transactions' retransmission timers
+    /// are not waited out.
     Draining,
 }
 
@@ -194,6 +206,14 @@ struct Loop {
     rtp: Rtp,
     /// The recorder thread's queue.
     recorder: Recorder,
+    /// SIP, the services' answers and the stop, from the tokio side.
+    mailbox: Mailbox,
+    /// Since when the loop's load is measured, and how long of it the loop
+    /// waited in `epoll_wait` ([`Input::Load`] once a second).
+    load_since: Instant,
+    waited: Duration,
+    /// When the loop last yielded its core ([`YIELD_EVERY`]).
+    yielded: Instant,
 }
 
 /// Runs the node until it has stopped (an [`Event::Stop`], then the drain),
@@ -219,25 +239,36 @@ pub(super) fn run(
     if let Rtp::Uring(ports) = &rtp {
         epoll.add(ports.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, RING))?;
     }
+    let started = Instant::now();
     let mut state = Loop {
         rtp,
         recorder,
         epoll,
         timer,
         armed: None,
-        next_tick: Instant::now() + PERIOD,
+        next_tick: started + PERIOD,
         ticks: 0,
         phase: Phase::Serving,
+        mailbox,
+        load_since: started,
+        waited: Duration::ZERO,
+        yielded: started,
     };
     let mut node = node;
     let mut ready = [EpollEvent::empty(); EVENTS];
     loop {
+        state.share_the_core();
         state.due(&mut node, &mut io);
-        if state.phase == Phase::Draining && node.calls() == 0 {
+        // What is left of calls over is their transactions' wait for
+        // retransmissions: a stopping node does not wait it out.
+        if state.phase == Phase::Draining && node.calls_unsettled() == 0 {
             break;
         }
         state.arm(&node)?;
-        let count = match state.epoll.wait(&mut ready, EpollTimeout::NONE) {
+        let waiting = Instant::now();
+        let waited = state.epoll.wait(&mut ready, EpollTimeout::NONE);
+        state.waited += waiting.elapsed();
+        let count = match waited {
             Ok(count) => count,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(error) => return Err(error.into()),
@@ -250,8 +281,9 @@ pub(super) fn run(
                     state.armed = None;
                 }
                 WAKE => {
-                    let _ = mailbox.bell.read();
-                    state.take_mail(&mut node, &mut io, &mailbox);
+                    let _ = state.mailbox.bell.read();
+                    state.take_mail(&mut node, &mut io);
+                    state.due(&mut node, &mut io);
                 }
                 RING => state.complete(&mut node, &mut io),
                 token => {
@@ -334,8 +366,12 @@ impl Loop {
             .map_or(self.next_tick, |at| at.min(self.next_tick))
     }
 
-    /// Does what is due: the tick, the node's deadline.
+    /// Does what is due: the tick, the node's deadline. What the mailbox holds
+    /// came before `now` and is read first: a caller's key or the store's answer
+    /// waiting there while the loop was busy is never judged missing by the
+    /// IVR's timer that fell due meanwhile.
     fn due(&mut self, node: &mut Node, io: &mut Io) {
+        self.take_mail(node, io);
         let now = Instant::now();
         if now >= self.next_tick {
             self.tick(node, io);
@@ -355,6 +391,7 @@ impl Loop {
         self.flush(node, io);
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks % TICKS_PER_PUBLISH == 0 {
+            self.report_load(node);
             io.publish_held(node);
             io.publish_stats(node, self.rtp.unsent(), self.ticks % TICKS_PER_LOG == 0);
         }
@@ -386,10 +423,35 @@ impl Loop {
         Ok(())
     }
 
-    /// Feeds the node everything in the mailbox.
-    fn take_mail(&mut self, node: &mut Node, io: &mut Io, mailbox: &Mailbox) {
+    /// Tells the node the share of the last second the loop spent working
+    /// rather than waiting ([`Input::Load`]).
+    fn report_load(&mut self, node: &mut Node) {
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(self.load_since);
+        if elapsed.is_zero() {
+            return;
+        }
+        let busy = 1.0 - (self.waited.as_secs_f64() / elapsed.as_secs_f64()).min(1.0);
+        node.handle_input(Input::Load(busy));
+        self.load_since = now;
+        self.waited = Duration::ZERO;
+    }
+
+    /// Yields the core once every [`YIELD_EVERY`], so that the runtime's
+    /// threads pinned beside the loop run even while the loop never waits.
+    fn share_the_core(&mut self) {
+        let now = Instant::now();
+        if now.saturating_duration_since(self.yielded) >= YIELD_EVERY {
+            std::thread::yield_now();
+            self.yielded = now;
+        }
+    }
+
+    /// Feeds the node everything in the mailbox, in the order it came (the
+    /// timers that fall due meanwhile wait: what came before them is read first).
+    fn take_mail(&mut self, node: &mut Node, io: &mut Io) {
         loop {
-            match mailbox.queue.try_recv() {
+            match self.mailbox.queue.try_recv() {
                 Ok(Event::Stop) => {
                     if self.phase == Phase::Serving {
                         let now = Instant::now();
@@ -405,9 +467,6 @@ impl Loop {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
             }
             self.flush(node, io);
-            if self.next_due(node) <= Instant::now() {
-                self.due(node, io);
-            }
         }
     }
 

@@ -29,6 +29,7 @@ pub struct Stats {
     rooms_owned_elsewhere: AtomicU64,
     cascades_refused: AtomicU64,
     admissions_checked_alone: AtomicU64,
+    calls_shed: AtomicU64,
     calls: AtomicU64,
     rooms: AtomicU64,
     participants: AtomicU64,
@@ -85,6 +86,9 @@ pub struct Figures {
     /// while another node may hold their conference's room (its lease
     /// unreadable, or its owner silent).
     pub admissions_checked_alone: u64,
+    /// New calls refused (503 with Retry-After) while the media loop was past
+    /// its core.
+    pub calls_shed: u64,
 }
 
 impl Stats {
@@ -105,6 +109,7 @@ impl Stats {
             rooms_owned_elsewhere: get(&self.rooms_owned_elsewhere),
             cascades_refused: get(&self.cascades_refused),
             admissions_checked_alone: get(&self.admissions_checked_alone),
+            calls_shed: get(&self.calls_shed),
         }
     }
 
@@ -173,6 +178,7 @@ impl Stats {
             &self.admissions_checked_alone,
             media.admissions_checked_alone,
         );
+        set(&self.calls_shed, media.calls_shed);
     }
 
     /// A connection was refused.
@@ -209,6 +215,7 @@ impl Figures {
             rooms_owned_elsewhere = self.rooms_owned_elsewhere,
             cascades_refused = self.cascades_refused,
             admissions_checked_alone = self.admissions_checked_alone,
+            calls_shed = self.calls_shed,
             "media node: refused and dropped so far"
         );
     }

@@ -78,6 +78,7 @@ use teleconf_sip::dialog::{Dialog, DialogState};
 use teleconf_sip::rtp::{DroppedRtp, DtmfReceiver, MediaSource};
 use teleconf_sip::sdp::{Codec, LocalMedia, Negotiated};
 use teleconf_sip::sources::Sources;
+use teleconf_sip::transaction::client::ClientState;
 use teleconf_sip::transaction::{ClientTransaction, ServerTransactions, Timers, TransactionKey};
 
 use crate::app::CallKey;
@@ -561,6 +562,27 @@ impl Call {
     /// Whether [`Output::Ended`] was emitted.
     pub fn is_ended(&self) -> bool {
         matches!(self.phase, Phase::Ended)
+    }
+
+    /// Whether the call is over and all that is left of it is its transactions'
+    /// wait for retransmissions (Timer J, K, I): the CDR leg is closed and our BYE,
+    /// if one was needed, is answered or given up. A node that stops need not
+    /// wait for such a call.
+    pub fn is_settled(&self) -> bool {
+        match &self.phase {
+            Phase::Inviting | Phase::Invited(_) => false,
+            Phase::Refused(_) | Phase::Ended => true,
+            Phase::Connected(line) => match &line.stage {
+                Stage::Over(Bye::NotNeeded) => true,
+                Stage::Over(Bye::Sent(bye)) => {
+                    matches!(
+                        bye.state(),
+                        ClientState::Completed | ClientState::Terminated
+                    )
+                }
+                _ => false,
+            },
+        }
     }
 
     /// Prompts played to their end so far.

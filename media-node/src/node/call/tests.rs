@@ -489,6 +489,32 @@ fn dtmf_by_sip_info_works_too() {
 }
 
 #[test]
+fn a_retransmitted_info_digit_is_keyed_once() {
+    let mut node = Node::answered_and_greeted();
+    for (cseq, key) in (2..).zip(format!("{NUMBER}#{PARTICIPANT}#").chars()) {
+        let info = in_dialog(
+            "INFO",
+            cseq,
+            "Content-Type: application/dtmf-relay\r\n",
+            &format!("Signal={key}\r\nDuration=160\r\n"),
+        );
+        node.sip(&info);
+        // Timer E: our 200 was slow, the caller's side sends the INFO again.
+        node.progress(Duration::from_millis(500));
+        node.sip(&info);
+        node.progress(Duration::from_millis(100));
+    }
+    assert!(node.cdr_opened().is_some(), "{:?}", node.sip_sent());
+    assert!(
+        !node
+            .log
+            .iter()
+            .any(|output| matches!(output, Output::Lookup(Lookup::RecordFailure { .. }))),
+        "no entry read wrong"
+    );
+}
+
+#[test]
 fn a_caller_bye_after_admission_closes_the_cdr_with_caller_hangup() {
     let mut node = Node::admitted();
     node.sip(&in_dialog("BYE", 30, "", ""));
@@ -504,6 +530,28 @@ fn a_caller_bye_after_admission_closes_the_cdr_with_caller_hangup() {
     node.progress(Duration::from_secs(40));
     assert!(node.ended(), "ended once the transactions finished");
     assert_eq!(node.rtp_sent().len(), sent, "no RTP after the BYE");
+}
+
+#[test]
+fn a_call_the_caller_hung_up_is_settled_while_timer_j_still_runs() {
+    let mut node = Node::admitted();
+    assert!(!node.call.is_settled(), "a caller in the conference");
+    node.sip(&in_dialog("BYE", 30, "", ""));
+    assert!(node.call.is_settled(), "the BYE answered, the CDR closed");
+    assert!(
+        !node.ended(),
+        "its transaction still absorbs a retransmitted BYE"
+    );
+}
+
+#[test]
+fn a_call_we_hang_up_is_settled_once_our_bye_is_answered() {
+    let mut node = Node::answered_and_greeted();
+    node.feed(Input::HangUp);
+    node.progress(Duration::from_secs(1));
+    assert!(!node.call.is_settled(), "our BYE waits for its answer");
+    answer_our_bye(&mut node);
+    assert!(node.call.is_settled());
 }
 
 #[test]
