@@ -520,6 +520,7 @@ impl Node {
                 room: None,
                 ends: None,
                 owner: None,
+                filed: None,
             },
         );
         let caller_id = new
