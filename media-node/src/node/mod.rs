@@ -757,7 +757,13 @@ impl Node {
         {
             self.carry_out(now, key, output);
         }
-        self.reindex(key);
+        if self
+            .calls
+            .get(&key)
+            .is_some_and(|hosted| !hosted.call.kept_deadlines())
+        {
+            self.reindex(key);
+        }
         drop(entered);
         if let (Some(span), Some(hosted)) = (span, self.calls.get_mut(&key)) {
             hosted.span = span;
@@ -796,7 +802,11 @@ impl Node {
 
     /// Forgets the call's filed deadline.
     fn unfile(&mut self, key: CallKey) {
-        if let Some(old) = self.calls.get_mut(&key).and_then(|hosted| hosted.filed.take()) {
+        if let Some(old) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|hosted| hosted.filed.take())
+        {
             self.by_deadline.remove(&(old, key));
         }
     }
