@@ -13,6 +13,9 @@
 //!   queued as a `sendmsg`; the loop submits everything queued once before it
 //!   waits ([`UringPorts::submit`]), so a room's frames for all its callers'
 //!   sockets go in one system call (`sendmmsg` batches one socket only).
+//! - **Registered files**: each port's socket has a slot in the ring's table
+//!   of files, and its entries name the slot, not the descriptor: the kernel
+//!   does not look the descriptor up (`fget`) at each send.
 //! - The loop's `epoll` watches the ring's file descriptor: it is readable
 //!   while completions wait.
 //!
@@ -30,6 +33,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 
 /// The ring's sizes.
@@ -63,6 +67,8 @@ const BUFFER_LEN: usize = 1024;
 const GROUP: u16 = 0;
 /// Largest datagram sent (the node's are 172 bytes).
 const SEND_MAX: usize = 512;
+/// The most registered files (the kernel's own bound is 2^20).
+const MAX_FILES: u32 = 65_536;
 /// What a completion is for: the top byte of its user data.
 const KIND_SHIFT: u32 = 56;
 const SEND: u64 = 1;
@@ -109,6 +115,19 @@ struct SlotBook {
 }
 
 impl SlotBook {
+    /// A book of `count` slots made, all free: [`Self::take_made`] takes them.
+    fn made(count: u32) -> Self {
+        Self {
+            free: (0..count).rev().collect(),
+            made: count,
+        }
+    }
+
+    /// A free slot of those made, if any is left.
+    fn take_made(&mut self) -> Option<u32> {
+        self.free.pop()
+    }
+
     /// A free slot: `(index, true)` when it is a new one to make.
     fn take(&mut self) -> (u32, bool) {
         match self.free.pop() {
@@ -184,9 +203,11 @@ struct SendSlot {
     bytes: [u8; SEND_MAX],
 }
 
-/// A bound port: its socket and the generation of its receive.
+/// A bound port: its socket, its slot in the ring's registered files and the
+/// generation of its receive.
 struct Port {
     socket: UdpSocket,
+    file: u32,
     generation: u32,
 }
 
@@ -214,6 +235,8 @@ pub(super) struct UringPorts {
     /// sets the room for the sender's address in each buffer).
     recv_header: Box<libc::msghdr>,
     ports: HashMap<u16, Port>,
+    /// The registered files' slots: one per bound port.
+    files: SlotBook,
     generations: u32,
     /// Boxed: the kernel holds a slot's address until its completion, while
     /// the vector may grow and move.
@@ -276,6 +299,10 @@ impl UringPorts {
                 "no recvmsg/sendmsg on this io_uring",
             ));
         }
+        // A slot for every descriptor the process may open: a socket always finds one.
+        let (files, _) = getrlimit(Resource::RLIMIT_NOFILE)?;
+        let files = u32::try_from(files).unwrap_or(u32::MAX).min(MAX_FILES);
+        ring.submitter().register_files_sparse(files)?;
         let lent = Lent::new(sizes.buffers)?;
         // SAFETY: `lent.ring` is a page-aligned, zeroed allocation of `lent.count`
         // entries that lives as long as `self` and is freed only after the ring
@@ -300,6 +327,7 @@ impl UringPorts {
             tail: RingTail::new(sizes.buffers),
             recv_header,
             ports: HashMap::new(),
+            files: SlotBook::made(files),
             generations: 0,
             slots: Vec::new(),
             book: SlotBook::default(),
@@ -330,17 +358,33 @@ impl UringPorts {
     /// Binds `port` and arms its receive. A port that cannot be bound is
     /// logged: the call goes on without media from us, and its RTP timeout ends it.
     pub(super) fn bind(&mut self, port: u16) {
+        self.release(port);
         let Some(socket) = super::rtp::bind(SocketAddr::new(self.ip, port)) else {
             return;
         };
+        let Some(file) = self.files.take_made() else {
+            tracing::error!(port, "RTP port cannot be bound: no registered file left");
+            return;
+        };
+        if let Err(error) = self
+            .ring
+            .submitter()
+            .register_files_update(file, &[socket.as_raw_fd()])
+        {
+            tracing::error!(port, %error, "RTP port cannot be registered with the io_uring");
+            self.files.give_back(file);
+            return;
+        }
         self.generations = self.generations.wrapping_add(1);
         let generation = self.generations;
-        if let Some(old) = self.ports.insert(port, Port { socket, generation }) {
-            self.cancel(port, old.generation);
-            self.submit();
-            self.run_deferred();
-            drop(old.socket);
-        }
+        self.ports.insert(
+            port,
+            Port {
+                socket,
+                file,
+                generation,
+            },
+        );
         self.arm(port);
     }
 
@@ -353,6 +397,13 @@ impl UringPorts {
             self.cancel(port, old.generation);
             self.submit();
             self.run_deferred();
+            // The table lets go of the socket (requests in flight keep it
+            // until they end); its slot serves the next port bound.
+            if let Err(error) = self.ring.submitter().register_files_update(old.file, &[-1]) {
+                tracing::warn!(port, %error, "io_uring: registered file not removed");
+            } else {
+                self.files.give_back(old.file);
+            }
             drop(old.socket);
         }
     }
@@ -360,7 +411,7 @@ impl UringPorts {
     /// Queues `bytes` from `port` to `to` (sent at the next [`Self::submit`]),
     /// or drops them (counted in [`Self::unsent`]).
     pub(super) fn send(&mut self, port: u16, to: SocketAddr, bytes: &[u8]) {
-        let Some(fd) = self.ports.get(&port).map(|p| p.socket.as_raw_fd()) else {
+        let Some(file) = self.ports.get(&port).map(|p| p.file) else {
             return;
         };
         if bytes.len() > SEND_MAX {
@@ -383,7 +434,7 @@ impl UringPorts {
         slot.header.msg_namelen = slot.to.len();
         slot.header.msg_iov = &raw mut slot.iov;
         slot.header.msg_iovlen = 1;
-        let entry = opcode::SendMsg::new(types::Fd(fd), &raw const slot.header)
+        let entry = opcode::SendMsg::new(types::Fixed(file), &raw const slot.header)
             .build()
             .user_data(Token::Send(index).encode());
         self.push_send(&entry);
@@ -603,7 +654,7 @@ impl UringPorts {
                     return true;
                 };
                 opcode::RecvMsgMulti::new(
-                    types::Fd(bound.socket.as_raw_fd()),
+                    types::Fixed(bound.file),
                     &raw const *self.recv_header,
                     GROUP,
                 )
