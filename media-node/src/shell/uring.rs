@@ -1,6 +1,6 @@
 //! The RTP ports on io_uring: the media loop's fast path (issue #17), and the
 //! only module of the crate with `unsafe` code (the kernel writes into memory
-//! it is lent, and reads the send descriptors until their completions).
+//! it is lent, and reads the datagrams sent until their completions).
 //!
 //! - **Receiving**: each port's socket has one multishot `recvmsg` in flight
 //!   that takes its buffers from a ring of provided buffers the kernel picks
@@ -9,8 +9,9 @@
 //!   buffer, which goes back to the ring once the node has read it. A multishot
 //!   receive the kernel ends (no buffer left, an error) is armed again.
 //! - **Sending**: each datagram the node sends is copied into a send slot (its
-//!   bytes, address and `msghdr`, stable in memory until its completion) and
-//!   queued as a `sendmsg`; the loop submits everything queued once before it
+//!   bytes and address, stable in memory until its completion) and queued as a
+//!   `send` with its destination (no `msghdr` for the kernel to copy and
+//!   check); the loop submits everything queued once before it
 //!   waits ([`UringPorts::submit`]), so a room's frames for all its callers'
 //!   sockets go in one system call (`sendmmsg` batches one socket only).
 //! - **Registered files**: each port's socket has a slot in the ring's table
@@ -153,7 +154,7 @@ impl SlotBook {
 /// What one completion is for, from its user data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
-    /// A send slot's `sendmsg`.
+    /// A send slot's `send`.
     Send(u32),
     /// A port's multishot `recvmsg`, for the `generation`th socket bound there.
     Recv { port: u16, generation: u32 },
@@ -197,8 +198,6 @@ enum Control {
 
 /// One datagram to send, kept where the kernel reads it until the send completes.
 struct SendSlot {
-    header: libc::msghdr,
-    iov: libc::iovec,
     to: SockaddrStorage,
     bytes: [u8; SEND_MAX],
 }
@@ -292,11 +291,11 @@ impl UringPorts {
         let mut probe = io_uring::Probe::new();
         ring.submitter().register_probe(&mut probe)?;
         if !probe.is_supported(opcode::RecvMsgMulti::CODE)
-            || !probe.is_supported(opcode::SendMsg::CODE)
+            || !probe.is_supported(opcode::Send::CODE)
         {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "no recvmsg/sendmsg on this io_uring",
+                "no recvmsg/send on this io_uring",
             ));
         }
         // A slot for every descriptor the process may open: a socket always finds one.
@@ -420,23 +419,23 @@ impl UringPorts {
         }
         let (index, new) = self.book.take();
         if new {
-            // SAFETY: zeroed is a valid `msghdr`, `iovec` and address.
-            self.slots.push(Box::new(unsafe { std::mem::zeroed() }));
+            self.slots.push(Box::new(SendSlot {
+                to: SockaddrStorage::from(to),
+                bytes: [0; SEND_MAX],
+            }));
         }
         let slot = &mut self.slots[index as usize];
         slot.to = SockaddrStorage::from(to);
         slot.bytes[..bytes.len()].copy_from_slice(bytes);
-        slot.iov = libc::iovec {
-            iov_base: slot.bytes.as_mut_ptr().cast(),
-            iov_len: bytes.len(),
-        };
-        slot.header.msg_name = std::ptr::from_mut(&mut slot.to).cast();
-        slot.header.msg_namelen = slot.to.len();
-        slot.header.msg_iov = &raw mut slot.iov;
-        slot.header.msg_iovlen = 1;
-        let entry = opcode::SendMsg::new(types::Fixed(file), &raw const slot.header)
-            .build()
-            .user_data(Token::Send(index).encode());
+        let entry = opcode::Send::new(
+            types::Fixed(file),
+            slot.bytes.as_ptr(),
+            bytes.len() as u32, // at most SEND_MAX
+        )
+        .dest_addr(slot.to.as_ptr())
+        .dest_addr_len(slot.to.len())
+        .build()
+        .user_data(Token::Send(index).encode());
         self.push_send(&entry);
     }
 
@@ -682,8 +681,8 @@ impl UringPorts {
     /// audio is no audio).
     fn push_send(&mut self, entry: &squeue::Entry) {
         for _ in 0..2 {
-            // SAFETY: the send slot's `msghdr` and what it points to stay
-            // valid until its completion: slots are boxed and freed only after.
+            // SAFETY: the send slot's bytes and address stay valid until its
+            // completion: slots are boxed and freed only after.
             if unsafe { self.ring.submission().push(entry) }.is_ok() {
                 self.queued += 1;
                 return;
@@ -821,6 +820,34 @@ mod tests {
         assert_eq!(book.take(), (0, false), "a completed slot serves again");
         assert_eq!(book.take(), (2, true));
         assert_eq!(book.in_flight(), 3);
+    }
+
+    #[test]
+    fn a_book_of_slots_made_at_once_runs_out_and_fills_again() {
+        let mut book = SlotBook::made(2);
+        assert_eq!(book.take_made(), Some(0));
+        assert_eq!(book.take_made(), Some(1));
+        assert_eq!(book.take_made(), None, "no slot beyond those made");
+        book.give_back(0);
+        assert_eq!(book.take_made(), Some(0));
+    }
+
+    #[test]
+    fn a_bound_port_holds_a_registered_file_until_released() {
+        let Some(mut ports) = ring(Sizes::NODE) else {
+            return;
+        };
+        let free = ports.files.free.len();
+        let (port, _peer) = bound_with_peer(&mut ports);
+        assert_eq!(ports.files.free.len(), free - 1);
+        ports.bind(port);
+        assert_eq!(
+            ports.files.free.len(),
+            free - 1,
+            "bound again: one slot still"
+        );
+        ports.release(port);
+        assert_eq!(ports.files.free.len(), free, "its slot back");
     }
 
     #[test]
