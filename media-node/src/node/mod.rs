@@ -87,6 +87,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 
 use teleconf_domain::{
     AccountId, ActivityKind, CallLeg, ConferenceId, ControlCommand, LegId, LiveParticipant, NodeId,
@@ -425,10 +426,11 @@ struct HostedCall {
 pub struct Node {
     config: NodeConfig,
     outputs: VecDeque<Output>,
-    calls: HashMap<CallKey, HostedCall>,
+    /// Keyed by the node's own keys: hashed fast (looked up several times per packet).
+    calls: FxHashMap<CallKey, HostedCall>,
     by_call_id: HashMap<String, CallKey>,
     by_port: PortIndex,
-    rooms: HashMap<ConferenceId, Room>,
+    rooms: FxHashMap<ConferenceId, Room>,
     /// What the node knows of each conference's lease: those it claims (with
     /// the joins waiting on the claim) and those whose room is here.
     leases: HashMap<ConferenceId, Lease>,
@@ -500,9 +502,9 @@ impl Node {
             frames_lost: 0,
             config,
             outputs: VecDeque::new(),
-            calls: HashMap::new(),
+            calls: FxHashMap::default(),
             by_call_id: HashMap::new(),
-            rooms: HashMap::new(),
+            rooms: FxHashMap::default(),
             leases: HashMap::new(),
             rooms_unleased: 0,
             rooms_owned_elsewhere: 0,

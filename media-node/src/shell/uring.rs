@@ -26,7 +26,6 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
-use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -36,6 +35,7 @@ use io_uring::{IoUring, cqueue, opcode, squeue, types};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
+use rustc_hash::FxHashMap;
 
 /// The ring's sizes.
 #[derive(Debug, Clone, Copy)]
@@ -233,7 +233,7 @@ pub(super) struct UringPorts {
     /// The `msghdr` every multishot receive is armed with (its name length
     /// sets the room for the sender's address in each buffer).
     recv_header: Box<libc::msghdr>,
-    ports: HashMap<u16, Port>,
+    ports: FxHashMap<u16, Port>,
     /// The registered files' slots: one per bound port.
     files: SlotBook,
     generations: u32,
@@ -325,7 +325,7 @@ impl UringPorts {
             lent,
             tail: RingTail::new(sizes.buffers),
             recv_header,
-            ports: HashMap::new(),
+            ports: FxHashMap::default(),
             files: SlotBook::made(files),
             generations: 0,
             slots: Vec::new(),
