@@ -441,6 +441,11 @@ pub struct Node {
     cascades_failed: u64,
     /// This node's cascades to other nodes' rooms.
     uplinks: HashMap<CallKey, uplink::Uplink>,
+    /// The uplinks ordered by their next deadline, as the calls are.
+    uplink_deadlines: BTreeSet<(Instant, CallKey)>,
+    /// Uplinks whose deadline may have moved sooner since it was filed
+    /// ([`Node::refile_uplinks`], at the end of each input).
+    uplinks_touched: Vec<CallKey>,
     /// Member nodes' callers in the rooms this node holds, by their key here.
     remote_legs: HashMap<CallKey, rooms::RemoteLeg>,
     /// The room's figures (callers, locked) last told each member's cascade.
@@ -511,6 +516,8 @@ impl Node {
             cascades_refused: 0,
             cascades_failed: 0,
             uplinks: HashMap::new(),
+            uplink_deadlines: BTreeSet::new(),
+            uplinks_touched: Vec::new(),
             remote_legs: HashMap::new(),
             figures_told: HashMap::new(),
             room_deadlines: BTreeSet::new(),
@@ -610,6 +617,11 @@ impl Node {
 
     /// Feeds one input.
     pub fn handle_input(&mut self, input: Input<'_>) {
+        self.handle(input);
+        self.refile_uplinks();
+    }
+
+    fn handle(&mut self, input: Input<'_>) {
         match input {
             Input::Datagram {
                 now,
@@ -652,13 +664,7 @@ impl Node {
                     self.unfile(leg);
                     self.feed(now, leg, call::Input::Timeout);
                 }
-                let uplinks: Vec<CallKey> = self
-                    .uplinks
-                    .iter()
-                    .filter(|(_, uplink)| uplink.poll_timeout().is_some_and(|at| at <= now))
-                    .map(|(key, _)| *key)
-                    .collect();
-                for uplink in uplinks {
+                for uplink in self.uplinks_due(now) {
                     self.uplink_timeout(now, uplink);
                 }
                 self.tick_rooms(now);
@@ -706,10 +712,7 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
         let rooms = self.room_deadlines.first().map(|(at, _)| *at);
-        let uplinks = self
-            .uplinks
-            .values()
-            .filter_map(uplink::Uplink::poll_timeout);
+        let uplinks = self.uplink_deadlines.first().map(|(at, _)| *at);
         calls.into_iter().chain(rooms).chain(uplinks).min()
     }
 
