@@ -490,6 +490,8 @@ pub struct Node {
     /// Requests whose [`sip::SOURCE_HEADER`] came from outside the SIP entry.
     untrusted_source_headers: u64,
     next_leg: u64,
+    /// The queue lent to each call fed for its outputs ([`Call::swap_outputs`]).
+    call_outputs: VecDeque<call::Output>,
     /// Scratch of the tick, kept between ticks so a tick allocates nothing.
     tick_calls: Vec<CallKey>,
     tick_frames: Vec<(CallKey, [u8; prompts::FRAME_SAMPLES])>,
@@ -533,6 +535,7 @@ impl Node {
             drain_cut: HashSet::new(),
             untrusted_source_headers: 0,
             next_leg: 0,
+            call_outputs: VecDeque::new(),
             tick_calls: Vec::new(),
             tick_frames: Vec::new(),
         }
@@ -748,6 +751,7 @@ impl Node {
         let Some(hosted) = self.calls.get_mut(&key) else {
             return;
         };
+        let lent = hosted.call.swap_outputs(&mut self.call_outputs);
         // Taken out while entered (the node is borrowed mutably meanwhile), put
         // back after; a feed of the same call nested in this one finds none and
         // logs in this one's.
@@ -762,11 +766,15 @@ impl Node {
         {
             self.carry_out(now, key, output);
         }
-        if self
-            .calls
-            .get(&key)
-            .is_some_and(|hosted| !hosted.call.kept_deadlines())
-        {
+        let Some(hosted) = self.calls.get_mut(&key) else {
+            // Gone: the queue lent went with it.
+            drop(entered);
+            return;
+        };
+        if lent {
+            hosted.call.swap_outputs(&mut self.call_outputs);
+        }
+        if !hosted.call.kept_deadlines() {
             self.reindex(key);
         }
         drop(entered);
