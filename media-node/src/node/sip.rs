@@ -531,6 +531,7 @@ impl Node {
                 room: None,
                 ends: None,
                 owner: None,
+                filed: None,
             },
         );
         let caller_id = new

@@ -73,6 +73,8 @@ pub(super) struct Uplink {
     heard_seq: Option<u32>,
     /// The owner's room's figures, once it told them.
     pub(super) room: Option<Occupancy>,
+    /// Its deadline as filed in the node's `uplink_deadlines`.
+    filed: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -206,6 +208,7 @@ impl Node {
             told: Vec::new(),
             heard_seq: None,
             room: None,
+            filed: None,
         };
         let offer = sdp::offer(&LocalMedia {
             addr: config.rtp_ip().unwrap_or(self.config.rtp_addr),
@@ -241,6 +244,7 @@ impl Node {
             bytes: invite,
         });
         self.uplinks.insert(key, uplink);
+        self.uplinks_touched.push(key);
         Some(key)
     }
 
@@ -269,6 +273,7 @@ impl Node {
 
     /// A SIP message of uplink `key`, from `from`.
     pub(super) fn uplink_sip(&mut self, now: Instant, key: CallKey, message: SipMessage) {
+        self.uplinks_touched.push(key);
         let happened = match message {
             SipMessage::Response(response) => self.uplink_response(now, key, response),
             SipMessage::Request(request) => self.uplink_request(key, request),
@@ -431,6 +436,7 @@ impl Node {
 
     /// Tells the owner `message` by an INFO on uplink `key`, once it is up.
     pub(super) fn uplink_tell(&mut self, now: Instant, key: CallKey, message: &RoomMessage) {
+        self.uplinks_touched.push(key);
         let Some(uplink) = self.uplinks.get_mut(&key) else {
             return;
         };
@@ -475,6 +481,7 @@ impl Node {
 
     /// Uplink `key`'s deadline came.
     pub(super) fn uplink_timeout(&mut self, now: Instant, key: CallKey) {
+        self.uplinks_touched.push(key);
         let Some(uplink) = self.uplinks.get_mut(&key) else {
             return;
         };
@@ -594,6 +601,7 @@ impl Node {
     /// Ends uplink `key` with our BYE (its leg leaves the room here); one not
     /// answered yet is dropped (the owner's INVITE transaction times out).
     pub(super) fn close_uplink(&mut self, now: Instant, key: CallKey) {
+        self.uplinks_touched.push(key);
         let Some(uplink) = self.uplinks.get_mut(&key) else {
             return;
         };
@@ -689,8 +697,51 @@ impl Node {
         }
     }
 
+    /// Files again the deadlines of the uplinks touched since the last time
+    /// (their SIP, INFOs, timeouts, closing: everything that may move a
+    /// deadline sooner marks them; their RTP, 50 packets a second, moves only
+    /// the RTP timeout, later, as a call's frame does), so that neither
+    /// [`Node::poll_timeout`] nor [`Input::Timeout`](super::Input::Timeout)
+    /// walks every uplink at each packet.
+    pub(super) fn refile_uplinks(&mut self) {
+        while let Some(key) = self.uplinks_touched.pop() {
+            let Some(uplink) = self.uplinks.get_mut(&key) else {
+                continue;
+            };
+            let next = uplink.poll_timeout();
+            if next == uplink.filed {
+                continue;
+            }
+            if let Some(old) = std::mem::replace(&mut uplink.filed, next) {
+                self.uplink_deadlines.remove(&(old, key));
+            }
+            if let Some(at) = next {
+                self.uplink_deadlines.insert((at, key));
+            }
+        }
+    }
+
+    /// The uplinks whose filed deadline is `now` or past, unfiled: the
+    /// timeout of each files it again.
+    pub(super) fn uplinks_due(&mut self, now: Instant) -> Vec<CallKey> {
+        let mut due = Vec::new();
+        while let Some(&(at, key)) = self.uplink_deadlines.first()
+            && at <= now
+        {
+            self.uplink_deadlines.pop_first();
+            if let Some(uplink) = self.uplinks.get_mut(&key) {
+                uplink.filed = None;
+            }
+            due.push(key);
+        }
+        due
+    }
+
     fn drop_uplink(&mut self, key: CallKey) {
         if let Some(uplink) = self.uplinks.remove(&key) {
+            if let Some(at) = uplink.filed {
+                self.uplink_deadlines.remove(&(at, key));
+            }
             self.free_ports.push(uplink.port);
             self.media(MediaOutput::ReleaseRtp(uplink.port));
         }

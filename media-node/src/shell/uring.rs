@@ -1,6 +1,6 @@
 //! The RTP ports on io_uring: the media loop's fast path (issue #17), and the
 //! only module of the crate with `unsafe` code (the kernel writes into memory
-//! it is lent, and reads the send descriptors until their completions).
+//! it is lent, and reads the datagrams sent until their completions).
 //!
 //! - **Receiving**: each port's socket has one multishot `recvmsg` in flight
 //!   that takes its buffers from a ring of provided buffers the kernel picks
@@ -9,10 +9,14 @@
 //!   buffer, which goes back to the ring once the node has read it. A multishot
 //!   receive the kernel ends (no buffer left, an error) is armed again.
 //! - **Sending**: each datagram the node sends is copied into a send slot (its
-//!   bytes, address and `msghdr`, stable in memory until its completion) and
-//!   queued as a `sendmsg`; the loop submits everything queued once before it
+//!   bytes and address, stable in memory until its completion) and queued as a
+//!   `send` with its destination (no `msghdr` for the kernel to copy and
+//!   check); the loop submits everything queued once before it
 //!   waits ([`UringPorts::submit`]), so a room's frames for all its callers'
 //!   sockets go in one system call (`sendmmsg` batches one socket only).
+//! - **Registered files**: each port's socket has a slot in the ring's table
+//!   of files, and its entries name the slot, not the descriptor: the kernel
+//!   does not look the descriptor up (`fget`) at each send.
 //! - The loop's `epoll` watches the ring's file descriptor: it is readable
 //!   while completions wait.
 //!
@@ -22,7 +26,6 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
-use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -30,7 +33,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
+use rustc_hash::FxHashMap;
 
 /// The ring's sizes.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +68,8 @@ const BUFFER_LEN: usize = 1024;
 const GROUP: u16 = 0;
 /// Largest datagram sent (the node's are 172 bytes).
 const SEND_MAX: usize = 512;
+/// The most registered files (the kernel's own bound is 2^20).
+const MAX_FILES: u32 = 65_536;
 /// What a completion is for: the top byte of its user data.
 const KIND_SHIFT: u32 = 56;
 const SEND: u64 = 1;
@@ -109,6 +116,19 @@ struct SlotBook {
 }
 
 impl SlotBook {
+    /// A book of `count` slots made, all free: [`Self::take_made`] takes them.
+    fn made(count: u32) -> Self {
+        Self {
+            free: (0..count).rev().collect(),
+            made: count,
+        }
+    }
+
+    /// A free slot of those made, if any is left.
+    fn take_made(&mut self) -> Option<u32> {
+        self.free.pop()
+    }
+
     /// A free slot: `(index, true)` when it is a new one to make.
     fn take(&mut self) -> (u32, bool) {
         match self.free.pop() {
@@ -134,7 +154,7 @@ impl SlotBook {
 /// What one completion is for, from its user data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
-    /// A send slot's `sendmsg`.
+    /// A send slot's `send`.
     Send(u32),
     /// A port's multishot `recvmsg`, for the `generation`th socket bound there.
     Recv { port: u16, generation: u32 },
@@ -178,15 +198,15 @@ enum Control {
 
 /// One datagram to send, kept where the kernel reads it until the send completes.
 struct SendSlot {
-    header: libc::msghdr,
-    iov: libc::iovec,
     to: SockaddrStorage,
     bytes: [u8; SEND_MAX],
 }
 
-/// A bound port: its socket and the generation of its receive.
+/// A bound port: its socket, its slot in the ring's registered files and the
+/// generation of its receive.
 struct Port {
     socket: UdpSocket,
+    file: u32,
     generation: u32,
 }
 
@@ -213,7 +233,9 @@ pub(super) struct UringPorts {
     /// The `msghdr` every multishot receive is armed with (its name length
     /// sets the room for the sender's address in each buffer).
     recv_header: Box<libc::msghdr>,
-    ports: HashMap<u16, Port>,
+    ports: FxHashMap<u16, Port>,
+    /// The registered files' slots: one per bound port.
+    files: SlotBook,
     generations: u32,
     /// Boxed: the kernel holds a slot's address until its completion, while
     /// the vector may grow and move.
@@ -269,13 +291,17 @@ impl UringPorts {
         let mut probe = io_uring::Probe::new();
         ring.submitter().register_probe(&mut probe)?;
         if !probe.is_supported(opcode::RecvMsgMulti::CODE)
-            || !probe.is_supported(opcode::SendMsg::CODE)
+            || !probe.is_supported(opcode::Send::CODE)
         {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "no recvmsg/sendmsg on this io_uring",
+                "no recvmsg/send on this io_uring",
             ));
         }
+        // A slot for every descriptor the process may open: a socket always finds one.
+        let (files, _) = getrlimit(Resource::RLIMIT_NOFILE)?;
+        let files = u32::try_from(files).unwrap_or(u32::MAX).min(MAX_FILES);
+        ring.submitter().register_files_sparse(files)?;
         let lent = Lent::new(sizes.buffers)?;
         // SAFETY: `lent.ring` is a page-aligned, zeroed allocation of `lent.count`
         // entries that lives as long as `self` and is freed only after the ring
@@ -299,7 +325,8 @@ impl UringPorts {
             lent,
             tail: RingTail::new(sizes.buffers),
             recv_header,
-            ports: HashMap::new(),
+            ports: FxHashMap::default(),
+            files: SlotBook::made(files),
             generations: 0,
             slots: Vec::new(),
             book: SlotBook::default(),
@@ -330,17 +357,33 @@ impl UringPorts {
     /// Binds `port` and arms its receive. A port that cannot be bound is
     /// logged: the call goes on without media from us, and its RTP timeout ends it.
     pub(super) fn bind(&mut self, port: u16) {
+        self.release(port);
         let Some(socket) = super::rtp::bind(SocketAddr::new(self.ip, port)) else {
             return;
         };
+        let Some(file) = self.files.take_made() else {
+            tracing::error!(port, "RTP port cannot be bound: no registered file left");
+            return;
+        };
+        if let Err(error) = self
+            .ring
+            .submitter()
+            .register_files_update(file, &[socket.as_raw_fd()])
+        {
+            tracing::error!(port, %error, "RTP port cannot be registered with the io_uring");
+            self.files.give_back(file);
+            return;
+        }
         self.generations = self.generations.wrapping_add(1);
         let generation = self.generations;
-        if let Some(old) = self.ports.insert(port, Port { socket, generation }) {
-            self.cancel(port, old.generation);
-            self.submit();
-            self.run_deferred();
-            drop(old.socket);
-        }
+        self.ports.insert(
+            port,
+            Port {
+                socket,
+                file,
+                generation,
+            },
+        );
         self.arm(port);
     }
 
@@ -353,6 +396,13 @@ impl UringPorts {
             self.cancel(port, old.generation);
             self.submit();
             self.run_deferred();
+            // The table lets go of the socket (requests in flight keep it
+            // until they end); its slot serves the next port bound.
+            if let Err(error) = self.ring.submitter().register_files_update(old.file, &[-1]) {
+                tracing::warn!(port, %error, "io_uring: registered file not removed");
+            } else {
+                self.files.give_back(old.file);
+            }
             drop(old.socket);
         }
     }
@@ -360,7 +410,7 @@ impl UringPorts {
     /// Queues `bytes` from `port` to `to` (sent at the next [`Self::submit`]),
     /// or drops them (counted in [`Self::unsent`]).
     pub(super) fn send(&mut self, port: u16, to: SocketAddr, bytes: &[u8]) {
-        let Some(fd) = self.ports.get(&port).map(|p| p.socket.as_raw_fd()) else {
+        let Some(file) = self.ports.get(&port).map(|p| p.file) else {
             return;
         };
         if bytes.len() > SEND_MAX {
@@ -369,23 +419,23 @@ impl UringPorts {
         }
         let (index, new) = self.book.take();
         if new {
-            // SAFETY: zeroed is a valid `msghdr`, `iovec` and address.
-            self.slots.push(Box::new(unsafe { std::mem::zeroed() }));
+            self.slots.push(Box::new(SendSlot {
+                to: SockaddrStorage::from(to),
+                bytes: [0; SEND_MAX],
+            }));
         }
         let slot = &mut self.slots[index as usize];
         slot.to = SockaddrStorage::from(to);
         slot.bytes[..bytes.len()].copy_from_slice(bytes);
-        slot.iov = libc::iovec {
-            iov_base: slot.bytes.as_mut_ptr().cast(),
-            iov_len: bytes.len(),
-        };
-        slot.header.msg_name = std::ptr::from_mut(&mut slot.to).cast();
-        slot.header.msg_namelen = slot.to.len();
-        slot.header.msg_iov = &raw mut slot.iov;
-        slot.header.msg_iovlen = 1;
-        let entry = opcode::SendMsg::new(types::Fd(fd), &raw const slot.header)
-            .build()
-            .user_data(Token::Send(index).encode());
+        let entry = opcode::Send::new(
+            types::Fixed(file),
+            slot.bytes.as_ptr(),
+            bytes.len() as u32, // at most SEND_MAX
+        )
+        .dest_addr(slot.to.as_ptr())
+        .dest_addr_len(slot.to.len())
+        .build()
+        .user_data(Token::Send(index).encode());
         self.push_send(&entry);
     }
 
@@ -603,7 +653,7 @@ impl UringPorts {
                     return true;
                 };
                 opcode::RecvMsgMulti::new(
-                    types::Fd(bound.socket.as_raw_fd()),
+                    types::Fixed(bound.file),
                     &raw const *self.recv_header,
                     GROUP,
                 )
@@ -631,8 +681,8 @@ impl UringPorts {
     /// audio is no audio).
     fn push_send(&mut self, entry: &squeue::Entry) {
         for _ in 0..2 {
-            // SAFETY: the send slot's `msghdr` and what it points to stay
-            // valid until its completion: slots are boxed and freed only after.
+            // SAFETY: the send slot's bytes and address stay valid until its
+            // completion: slots are boxed and freed only after.
             if unsafe { self.ring.submission().push(entry) }.is_ok() {
                 self.queued += 1;
                 return;
@@ -770,6 +820,34 @@ mod tests {
         assert_eq!(book.take(), (0, false), "a completed slot serves again");
         assert_eq!(book.take(), (2, true));
         assert_eq!(book.in_flight(), 3);
+    }
+
+    #[test]
+    fn a_book_of_slots_made_at_once_runs_out_and_fills_again() {
+        let mut book = SlotBook::made(2);
+        assert_eq!(book.take_made(), Some(0));
+        assert_eq!(book.take_made(), Some(1));
+        assert_eq!(book.take_made(), None, "no slot beyond those made");
+        book.give_back(0);
+        assert_eq!(book.take_made(), Some(0));
+    }
+
+    #[test]
+    fn a_bound_port_holds_a_registered_file_until_released() {
+        let Some(mut ports) = ring(Sizes::NODE) else {
+            return;
+        };
+        let free = ports.files.free.len();
+        let (port, _peer) = bound_with_peer(&mut ports);
+        assert_eq!(ports.files.free.len(), free - 1);
+        ports.bind(port);
+        assert_eq!(
+            ports.files.free.len(),
+            free - 1,
+            "bound again: one slot still"
+        );
+        ports.release(port);
+        assert_eq!(ports.files.free.len(), free, "its slot back");
     }
 
     #[test]

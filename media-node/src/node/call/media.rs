@@ -70,15 +70,19 @@ enum Heard {
 }
 
 impl Call {
-    pub(super) fn receive_rtp(&mut self, now: Instant, datagram: &[u8], from: SocketAddr) {
+    /// Takes a datagram from the caller. True when it was only a frame for the
+    /// room on a call that had heard RTP before: nothing changed but the times
+    /// it was last heard, so its deadlines can only have moved later
+    /// ([`Call::kept_deadlines`]).
+    pub(super) fn receive_rtp(&mut self, now: Instant, datagram: &[u8], from: SocketAddr) -> bool {
         let Phase::Connected(line) = &mut self.phase else {
-            return;
+            return false;
         };
         if line.is_over() {
-            return;
+            return false;
         }
         let Ok(packet) = rtp::parse(datagram) else {
-            return;
+            return false;
         };
         if let Verdict::Drop(reason) = self.media.check(now, from, packet.ssrc, packet.sequence) {
             let dropped = self.media.dropped();
@@ -89,8 +93,9 @@ impl Call {
             if first {
                 tracing::info!(%from, ssrc = packet.ssrc, reason = reason.as_str(), "call: RTP not from the caller dropped (counted from now on)");
             }
-            return;
+            return false;
         }
+        let heard_before = line.last_rtp.is_some() && line.last_heard.is_some();
         line.last_rtp = Some(now);
         line.last_heard = Some(now);
         if let Some(dtmf) = line
@@ -101,24 +106,25 @@ impl Call {
             if let Some(digit) = dtmf.on_packet(now, &packet) {
                 self.on_digit(now, digit);
             }
-            return;
+            return false;
         }
         let Some(negotiated) = line
             .negotiated
             .filter(|n| n.payload_type == packet.payload_type)
         else {
-            return;
+            return false;
         };
         let heard = match &line.stage {
             Stage::Intro(recorder, _) if recorder.is_recording() => Heard::Intro,
             Stage::Admitted(_) | Stage::Cascade(_) => Heard::Room,
-            _ => return,
+            _ => return false,
         };
         match heard {
             Heard::Intro => {
                 let mut pcm = Vec::with_capacity(packet.payload.len());
                 negotiated.codec.decode(packet.payload, &mut pcm);
                 self.feed_intro(now, intro::Input::Audio(now, pcm.into()));
+                false
             }
             Heard::Room => {
                 // The room mixes 20 ms frames only; anything else is heard by no one.
@@ -127,7 +133,7 @@ impl Call {
                         len = packet.payload.len(),
                         "call: RTP payload not one {FRAME_BYTES}-byte frame, not mixed"
                     );
-                    return;
+                    return false;
                 };
                 self.outputs.push_back(Output::ToRoom {
                     leg: self.settings.leg,
@@ -135,6 +141,7 @@ impl Call {
                     ts: packet.timestamp,
                     payload,
                 });
+                heard_before
             }
         }
     }

@@ -339,6 +339,8 @@ pub struct Call {
     media: MediaSource,
     /// Where the call is in its life, with what that part of it owns.
     phase: Phase,
+    /// What [`Call::kept_deadlines`] says of the last input.
+    kept_deadlines: bool,
 }
 
 /// Where a call is in its life.
@@ -540,7 +542,17 @@ impl Call {
             settings,
             outputs: VecDeque::new(),
             phase: Phase::Inviting,
+            kept_deadlines: false,
         }
+    }
+
+    /// Whether the last input only carried audio between the caller and its
+    /// room (a frame heard from a caller heard before, a frame of the room
+    /// sent): its deadlines can only have moved later, it wants the tick as
+    /// before and it did not end, so the node need not look at them again.
+    /// These are nearly all of a call's inputs.
+    pub fn kept_deadlines(&self) -> bool {
+        self.kept_deadlines
     }
 
     /// The leg's key in its room.
@@ -592,6 +604,7 @@ impl Call {
 
     /// Feeds one input.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        self.kept_deadlines = false;
         if self.is_ended() {
             return;
         }
@@ -640,7 +653,13 @@ impl Call {
                 self.heard(now);
                 self.receive_response(now, response);
             }
-            Input::Rtp(datagram, from) => self.receive_rtp(now, datagram, from),
+            Input::Rtp(datagram, from) => {
+                if self.receive_rtp(now, datagram, from) {
+                    // Nothing changed that could end the call.
+                    self.kept_deadlines = true;
+                    return;
+                }
+            }
             Input::Tick => self.tick(now),
             Input::HangUp => {
                 if !self.is_over() {
@@ -665,6 +684,9 @@ impl Call {
                 if self.in_room() && idle {
                     self.send_rtp(now, frame);
                 }
+                // Sending changes no timer and cannot end the call.
+                self.kept_deadlines = true;
+                return;
             }
             Input::Answer(Answer::Prompt(id, pcm)) => {
                 if let Some(line) = self.line_mut() {
@@ -682,6 +704,19 @@ impl Call {
     /// The next thing to do, until `None`.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
+    }
+
+    /// Exchanges the call's queue of outputs with `queue` when both are empty
+    /// (true then). A node that lends every call it feeds the same queue, and
+    /// takes it back once drained, has their outputs written into memory that
+    /// is warm, not into each call's own (a cache miss per packet). Nothing
+    /// waiting is ever moved, so the outputs keep their order.
+    pub fn swap_outputs(&mut self, queue: &mut VecDeque<Output>) -> bool {
+        let empty = self.outputs.is_empty() && queue.is_empty();
+        if empty {
+            std::mem::swap(&mut self.outputs, queue);
+        }
+        empty
     }
 
     /// When to feed [`Input::Timeout`]: the earliest of the transactions', the DTMF

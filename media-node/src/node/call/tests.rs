@@ -68,6 +68,25 @@ fn request(text: &str) -> Request {
     }
 }
 
+/// What [`Call::kept_deadlines`] promises the node, which then leaves the
+/// call's filed deadline and tick as they were: its next deadline came no
+/// sooner (none stays none), it wants the tick as before, and it did not end.
+/// Checked after every input of every scenario here.
+fn assert_kept(before: (Option<Instant>, bool), call: &Call) {
+    let (deadline, ticks) = before;
+    let now = call.poll_timeout();
+    assert!(
+        match (deadline, now) {
+            (None, None) => true,
+            (Some(before), Some(now)) => now >= before,
+            _ => false,
+        },
+        "a kept deadline moved from {deadline:?} to {now:?}"
+    );
+    assert_eq!(call.wants_tick(), ticks, "a kept call's tick changed");
+    assert!(!call.is_ended(), "a kept call ended");
+}
+
 /// Open 13:30 to 15:00 UTC; the calls come at 13:40.
 fn conference() -> ConferenceInfo {
     testkit::seed_conference(None)
@@ -148,7 +167,11 @@ impl Node {
     }
 
     fn feed(&mut self, input: Input<'_>) {
+        let before = (self.call.poll_timeout(), self.call.wants_tick());
         self.call.handle_input(self.now, input);
+        if self.call.kept_deadlines() {
+            assert_kept(before, &self.call);
+        }
         while let Some(output) = self.call.poll_output() {
             let answer = match &output {
                 Output::Lookup(Lookup::Conference(number)) => {
@@ -1052,4 +1075,45 @@ fn an_unusable_answer_in_the_ack_ends_the_call_with_our_bye() {
     answer_our_bye(&mut node);
     node.progress(Duration::from_secs(40));
     assert!(node.ended());
+}
+
+#[test]
+fn a_frame_heard_for_the_room_or_sent_from_it_keeps_the_call_s_deadlines() {
+    let mut node = Node::admitted();
+    node.progress(Duration::from_millis(100));
+    let packet = rtp::build(
+        CALLER_SSRC,
+        node.caller_seq.wrapping_add(1),
+        0,
+        0,
+        false,
+        &[0xFF; 160],
+    )
+    .expect("a packet");
+    node.rtp(&packet, MEDIA);
+    assert!(node.call.kept_deadlines(), "a frame for the room");
+    node.feed(Input::FromRoom(&[0x55; 160]));
+    assert!(node.call.kept_deadlines(), "a frame from the room");
+    node.feed(Input::Tick);
+    assert!(
+        !node.call.kept_deadlines(),
+        "anything else is looked at again"
+    );
+    let event = TelephoneEvent {
+        event: Digit::from_char('1').expect("a key").event_code(),
+        end: false,
+        volume: 10,
+        duration: 160,
+    };
+    let key = rtp::build(
+        CALLER_SSRC,
+        node.caller_seq.wrapping_add(2),
+        0,
+        101,
+        true,
+        &event.to_bytes(),
+    )
+    .expect("a packet");
+    node.rtp(&key, MEDIA);
+    assert!(!node.call.kept_deadlines(), "a key's packet");
 }
