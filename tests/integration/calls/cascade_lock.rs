@@ -7,17 +7,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use teleconf_adapters::store::{ActivityStore, RoomStore};
+use teleconf_adapters::store::ActivityStore;
 use teleconf_domain::{ActivityKind, CallerRole, Language};
 use teleconf_media_node::app::prompts::Prompt;
 use teleconf_tests::media::OpenConference;
-use teleconf_tests::peers::ScratchDir;
 use teleconf_tests::sip_entry::SipEntry;
 use teleconf_tests::stack::Stack;
 use tokio::net::UdpSocket;
 
+use super::cascade::TwoNodes;
 use super::edge::{Ua, status, wait_for_legs_within};
-use super::entry::{ADMITTED, caller, node_with};
+use super::entry::ADMITTED;
 use super::star44::spoken_frames;
 
 /// Frames of the « locked » prompt a refused caller must get (a few, in case
@@ -26,20 +26,13 @@ const LOCKED_FRAMES: usize = 5;
 
 #[tokio::test]
 async fn a_conference_locked_on_its_owner_refuses_a_participant_calling_the_other_node() {
-    let stack = Stack::new().await;
-    let open = OpenConference::create(&stack.store).await;
-    let entry = SipEntry::start(&stack, 2).await.unwrap();
-    let dir = ScratchDir::new("cascade-lock").unwrap();
-
     // The moderator, through the entry: its node holds the room; it locks it.
-    let through_the_entry = entry.uri(&open.access.number);
     let role = (440.0, CallerRole::Moderator);
-    let mut moderator = caller(&dir, "lock-m", role, &through_the_entry, &open).await;
-    wait_for_legs_within(&stack, &open, ADMITTED, |legs| legs.len() == 1).await;
-    let owner = node_with(&stack, &entry, 1).await;
-    let member = 1 - owner;
+    let (two, mut moderator) = TwoNodes::with_first_caller("lock-m", role).await;
+    let (stack, open, entry) = (&two.stack, &two.open, &two.entry);
+    let (owner, member) = (two.owner, two.member);
     moderator.send_digits("*7").await.unwrap();
-    locked(&stack, &open).await;
+    locked(stack, open).await;
 
     // A participant dials the other node itself (where the entry would relay
     // it): the node's first caller of the conference.
@@ -59,7 +52,7 @@ async fn a_conference_locked_on_its_owner_refuses_a_participant_calling_the_othe
     participant
         .key(&target, &open.code_keys(CallerRole::Participant))
         .await;
-    hears_locked(&rtp, &entry).await;
+    hears_locked(&rtp, entry).await;
     tokio::time::timeout(Duration::from_secs(15), async {
         while !participant.receive().await.starts_with("BYE ") {}
     })
@@ -68,20 +61,14 @@ async fn a_conference_locked_on_its_owner_refuses_a_participant_calling_the_othe
 
     // No leg for the refused caller: the moderator's alone, written by the owner.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let legs = wait_for_legs_within(&stack, &open, ADMITTED, |legs| !legs.is_empty()).await;
+    let legs = wait_for_legs_within(stack, open, ADMITTED, |legs| !legs.is_empty()).await;
     assert_eq!(legs.len(), 1, "{legs:?}");
     assert_eq!(
         legs[0].node.as_ref(),
         Some(&entry.nodes[owner].id),
         "{legs:?}"
     );
-    let lease = stack
-        .store
-        .room_lease(open.conference.id)
-        .await
-        .unwrap()
-        .expect("the room's lease");
-    assert_eq!(lease.owner, entry.nodes[owner].id);
+    two.lease_is_the_owner_s().await;
     moderator.hangup().await.unwrap();
 }
 
