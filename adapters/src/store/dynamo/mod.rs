@@ -42,6 +42,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -227,48 +228,37 @@ impl DynamoStore {
             .set_expression_attribute_values(values)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(classify("PutItem", e)),
-        }
+        held("PutItem", result)
     }
 
     /// Deletes the item at `key` only if `condition` holds on it: true if it was
     /// deleted, false if the condition failed.
-    async fn delete_if(
-        &self,
-        (pk, sk): Key,
-        (condition, names, values): Condition,
-    ) -> Result<bool> {
+    async fn delete_if(&self, key: Key, (condition, names, values): Condition) -> Result<bool> {
         let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, AttributeValue::S(pk))
-            .key(SK, AttributeValue::S(sk))
+            .delete_request(key)
             .condition_expression(condition)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(classify("DeleteItem", e)),
-        }
+        held("DeleteItem", result)
     }
 
-    async fn delete(&self, (pk, sk): Key) -> Result<()> {
+    async fn delete(&self, key: Key) -> Result<()> {
+        self.delete_request(key)
+            .send()
+            .await
+            .map_err(|e| classify("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// A DeleteItem of the item at `key`, in this table.
+    fn delete_request(&self, (pk, sk): Key) -> DeleteItemFluentBuilder {
         self.client
             .delete_item()
             .table_name(&self.table)
             .key(PK, AttributeValue::S(pk))
             .key(SK, AttributeValue::S(sk))
-            .send()
-            .await
-            .map_err(|e| classify("DeleteItem", e))?;
-        Ok(())
     }
 
     /// Runs a transaction; a cancelled one becomes `Conflict(names[i])` for the first
@@ -434,6 +424,19 @@ fn written_by(err: &SdkError<PutItemError, HttpResponse>, write: &AttributeValue
         Some(PutItemError::ConditionalCheckFailedException(failed))
             if failed.item().and_then(|old| old.get(WRITE_ID)) == Some(write)
     )
+}
+
+/// A conditional write's outcome: true if written, false if its condition
+/// failed on the stored item; any other failure classified.
+fn held<T, E>(op: &str, result: std::result::Result<T, SdkError<E, HttpResponse>>) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(classify(op, e)),
+    }
 }
 
 fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
