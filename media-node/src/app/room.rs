@@ -43,6 +43,7 @@ use teleconf_domain::{AccountId, CallerRole};
 use teleconf_sip::sdp::Codec;
 
 use crate::app::CallKey;
+use crate::app::ivr::Occupancy;
 use crate::app::keypad::Command;
 use crate::app::mixer::{LegStats, Mixer, MixerError};
 use crate::app::prompts::Prompt;
@@ -184,6 +185,14 @@ impl Room {
         self.locked
     }
 
+    /// Its callers (every node's) and its lock, as an admission checks them.
+    pub fn occupancy(&self) -> Occupancy {
+        Occupancy {
+            callers: u32::try_from(self.order.len()).unwrap_or(u32::MAX),
+            locked: self.locked,
+        }
+    }
+
     /// When the room's next tick is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.mixer.poll_timeout()
@@ -288,9 +297,7 @@ impl Room {
         let say = |prompt| vec![Effect::Say(leg, prompt)];
         match command {
             Command::Help => say(Prompt::KeypadHelp(role)),
-            Command::Count => say(Prompt::Callers(
-                u32::try_from(self.order.len()).unwrap_or(u32::MAX),
-            )),
+            Command::Count => say(Prompt::Callers(self.occupancy().callers)),
             Command::MuteSelf => {
                 if role == CallerRole::Listener {
                     return Vec::new();

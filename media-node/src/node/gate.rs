@@ -37,6 +37,7 @@ use super::rooms::Lease;
 use super::{IoOutput, Node, RoomOwner, call};
 use crate::app::CallKey;
 use crate::app::ivr::Occupancy;
+use crate::app::room::Room;
 
 /// How long a caller's admission check waits on the room's owner (the lease
 /// read, the cascade's answer, its room's figures) before the room here
@@ -145,6 +146,10 @@ impl Node {
 
     /// The checks whose owner was silent too long get the room here's figures.
     pub(super) fn gate_timeout(&mut self, now: Instant) {
+        // Asked at every timeout (each room's frame): nothing to look at, mostly.
+        if self.gated.is_empty() {
+            return;
+        }
         let due: Vec<(CallKey, ConferenceId)> = self
             .gated
             .iter()
@@ -175,7 +180,11 @@ impl Node {
     /// cascade the check opened is closed (as the last caller's leave closes
     /// it), and what the lease read found is forgotten.
     fn settle(&mut self, now: Instant, conference: ConferenceId) {
-        if self.rooms.contains_key(&conference) || !self.waiting(conference).is_empty() {
+        let waits = self
+            .gated
+            .values()
+            .any(|(waits_for, _)| *waits_for == conference);
+        if self.rooms.contains_key(&conference) || waits {
             return;
         }
         match self.leases.get(&conference) {
@@ -207,10 +216,7 @@ impl Node {
     fn figures_here(&self, conference: ConferenceId) -> Occupancy {
         self.rooms
             .get(&conference)
-            .map_or_else(Occupancy::default, |room| Occupancy {
-                callers: u32::try_from(room.len()).unwrap_or(u32::MAX),
-                locked: room.is_locked(),
-            })
+            .map_or_else(Occupancy::default, Room::occupancy)
     }
 
     /// The calls whose check of `conference` waits, oldest call first.

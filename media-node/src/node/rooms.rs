@@ -561,10 +561,7 @@ impl Node {
         if !matches!(self.leases.get(&conference), Some(Lease::Held)) {
             return;
         }
-        let figures = Occupancy {
-            callers: u32::try_from(room.len()).unwrap_or(u32::MAX),
-            locked: room.is_locked(),
-        };
+        let figures = room.occupancy();
         let cascades: Vec<CallKey> = room.cascades().collect();
         for cascade in cascades {
             if self.figures_told.get(&cascade) == Some(&figures) {

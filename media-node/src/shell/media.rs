@@ -188,7 +188,7 @@ enum Phase {
     Serving,
     /// Stopping: new calls get 503; the node keeps each call up until it ends or
     /// its time is up ([`Input::Drain`]); the loop ends once every call is
-    /// settled ([`Node::calls_unsettled`]): their transactions' retransmission timers
+    /// settled ([`Node::all_settled`]): their transactions' retransmission timers
     /// are not waited out.
     Draining,
 }
@@ -261,7 +261,7 @@ pub(super) fn run(
         state.due(&mut node, &mut io);
         // What is left of calls over is their transactions' wait for
         // retransmissions: a stopping node does not wait it out.
-        if state.phase == Phase::Draining && node.calls_unsettled() == 0 {
+        if state.phase == Phase::Draining && node.all_settled() {
             break;
         }
         state.arm(&node)?;
@@ -282,7 +282,7 @@ pub(super) fn run(
                 }
                 WAKE => {
                     let _ = state.mailbox.bell.read();
-                    state.take_mail(&mut node, &mut io);
+                    // The mail first, then what is due.
                     state.due(&mut node, &mut io);
                 }
                 RING => state.complete(&mut node, &mut io),
