@@ -648,12 +648,8 @@ impl Dialog {
             };
         }
         if previous_in_progress {
-            let mut response = self.response(request, 500);
-            response
-                .headers
-                .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
-                    self.retry_after(seq).to_string(),
-                )));
+            let response = self.response(request, 500);
+            let response = crate::message::with_retry_after(response, self.retry_after(seq));
             return InDialog::Reject { response };
         }
         self.reinvite = Some(ReInvite {

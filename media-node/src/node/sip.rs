@@ -300,12 +300,8 @@ impl Node {
         if self.overloaded {
             self.calls_shed += 1;
             tracing::info!(%call_id, "node: past its core, the new call gets 503");
-            let mut response = stateless_response(&request, 503);
-            response
-                .headers
-                .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
-                    super::RETRY_AFTER.as_secs().to_string(),
-                )));
+            let response = stateless_response(&request, 503);
+            let response = message::with_retry_after(response, super::RETRY_AFTER.as_secs());
             return self.send(source, SipMessage::Response(response));
         }
         // No RFC 3261 branch (an RFC 2543 peer's Via, or none): no transaction

@@ -16,7 +16,7 @@ mod response;
 
 pub use codec::{Framing, bad_request, encode, frame, parse};
 pub use error::SipError;
-pub use response::{response_to, stateless_response, stateless_tag};
+pub use response::{response_to, stateless_response, stateless_tag, with_retry_after};
 
 /// The largest message accepted, in bytes (64 KiB): the most one UDP datagram can
 /// carry, and the cap on one message framed from a TCP stream.

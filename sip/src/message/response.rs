@@ -41,6 +41,18 @@ pub fn response_to(request: &Request, status: u16, to_tag: Option<&str>) -> Resp
     }
 }
 
+/// `response` with `Retry-After: secs` (RFC 3261 §20.33): when the request may
+/// be tried again (a 503 of a node past its capacity, a 500 to a re-INVITE that
+/// crossed another).
+pub fn with_retry_after(mut response: Response, secs: u64) -> Response {
+    response
+        .headers
+        .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
+            secs.to_string(),
+        )));
+    response
+}
+
 /// The To tag of a stateless response (a 400 for a message the codec refused, a
 /// 403, 404, 481 or 503 outside any call, the 200 to an OPTIONS keep-alive): a
 /// 64-bit FNV-1a hash of the request's Call-ID, From, CSeq and top Via, in hex. Not
