@@ -257,18 +257,12 @@ impl JitterBuffer {
                 && (now >= due + SHRINK_WAIT || quiet(&self.slots[slot_index(self.next)].payload))
         }) {
             // Played 20 ms earlier from now on: the frame due goes unheard.
-            self.slots[slot_index(self.next)].filled = false;
-            self.buffered -= 1;
-            self.next = self.next.wrapping_add(1);
+            self.take_next();
             self.stats.shrunk += 1;
             self.shrink_due = None;
-            self.quiet_since = Some(now);
-            self.fewest_held = usize::MAX;
+            self.restart_quiet(Some(now));
         }
-        let index = slot_index(self.next);
-        self.slots[index].filled = false;
-        self.buffered -= 1;
-        self.next = self.next.wrapping_add(1);
+        let index = self.take_next();
         self.stats.played += 1;
         Some(&self.slots[index].payload)
     }
@@ -293,17 +287,32 @@ impl JitterBuffer {
             if self.fewest_held > STEADY_HELD {
                 self.shrink_due.get_or_insert(now);
             }
-            self.quiet_since = Some(now);
-            self.fewest_held = usize::MAX;
+            self.restart_quiet(Some(now));
         }
     }
 
     /// A stall or a late frame: the delay was not enough, or the stream paused.
     /// The quiet period starts again, and no shrink is due.
     fn jittered(&mut self) {
-        self.quiet_since = None;
-        self.fewest_held = usize::MAX;
+        self.restart_quiet(None);
         self.shrink_due = None;
+    }
+
+    /// A quiet period starts at `since` (`None`: at the next frame played),
+    /// with no frame held counted yet.
+    fn restart_quiet(&mut self, since: Option<Instant>) {
+        self.quiet_since = since;
+        self.fewest_held = usize::MAX;
+    }
+
+    /// Takes the buffered frame at `next` out of the buffer and moves on;
+    /// returns its slot (its payload stays there until overwritten).
+    fn take_next(&mut self) -> usize {
+        let index = slot_index(self.next);
+        self.slots[index].filled = false;
+        self.buffered -= 1;
+        self.next = self.next.wrapping_add(1);
+        index
     }
 
     /// The mixer skipped `frames` ticks: drop what would have played in them,
@@ -319,15 +328,13 @@ impl JitterBuffer {
 
     /// Drops the frame at `next` (counted as overrun, or as lost if missing).
     fn discard_next(&mut self) {
-        let index = slot_index(self.next);
-        if self.slots[index].filled && self.slots[index].sequence == self.next {
-            self.slots[index].filled = false;
-            self.buffered -= 1;
+        if self.is_due(self.next) {
+            self.take_next();
             self.stats.overrun += 1;
         } else {
             self.stats.lost += 1;
+            self.next = self.next.wrapping_add(1);
         }
-        self.next = self.next.wrapping_add(1);
     }
 
     /// Whether every buffered frame is within `DEPTH` of `sequence`.
