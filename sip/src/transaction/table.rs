@@ -171,6 +171,14 @@ impl ServerTransactions {
         earliest(self.by_key.values().map(Server::poll_timeout))
     }
 
+    /// Whether an INVITE's final non-2xx is still resent until its ACK comes
+    /// (§17.2.1, Completed: Timer G): a refusal that could yet be lost.
+    pub fn refusal_unacknowledged(&self) -> bool {
+        self.by_key.values().any(|server| {
+            matches!(server, Server::Invite(invite) if invite.state() == ServerInviteState::Completed)
+        })
+    }
+
     /// How many transactions are live.
     pub fn len(&self) -> usize {
         self.by_key.len()

@@ -577,13 +577,16 @@ impl Call {
     }
 
     /// Whether the call is over and all that is left of it is its transactions'
-    /// wait for retransmissions (Timer J, K, I): the CDR leg is closed and our BYE,
-    /// if one was needed, is answered or given up. A node that stops need not
-    /// wait for such a call.
+    /// wait for retransmissions (Timer J, K, I): the CDR leg is closed, our BYE,
+    /// if one was needed, is answered or given up, and a refusal of its INVITE
+    /// acknowledged (until then it is resent, and a lost one would leave the
+    /// caller's side, or the SIP entry, waiting). A node that stops need not wait
+    /// for such a call.
     pub fn is_settled(&self) -> bool {
         match &self.phase {
             Phase::Inviting | Phase::Invited(_) => false,
-            Phase::Refused(_) | Phase::Ended => true,
+            Phase::Refused(_) => !self.servers.refusal_unacknowledged(),
+            Phase::Ended => true,
             Phase::Connected(line) => match &line.stage {
                 Stage::Over(Bye::NotNeeded) => true,
                 Stage::Over(Bye::Sent(bye)) => {

@@ -654,17 +654,7 @@ fn cancel_before_answer_gets_487_and_no_cdr() {
         sent.contains(&"SIP/2.0 487 Request Terminated".to_string()),
         "{sent:?}"
     );
-    let ack_487 = message(
-        "ACK sip:+33100000000@127.0.0.1:5060 SIP/2.0\r\n\
-Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-1-0\r\n\
-From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001\r\n\
-To: <sip:+33100000000@127.0.0.1:5060>;tag=node1\r\n\
-Call-ID: 1-4242@127.0.0.1\r\n\
-CSeq: 1 ACK\r\n\
-Max-Forwards: 70\r\n",
-        "",
-    );
-    node.sip(&ack_487);
+    node.sip(&ack_of_a_refusal());
     node.progress(Duration::from_secs(40));
     assert!(node.ended());
     assert!(
@@ -845,6 +835,39 @@ fn an_offerless_invite_gets_our_offer_and_the_ack_answer() {
         sent.iter()
             .all(|(_, bytes)| rtp::parse(bytes).expect("RTP").payload_type == 8)
     );
+}
+
+/// The caller's ACK of our final non-2xx to its INVITE (the INVITE's branch,
+/// our To tag).
+fn ack_of_a_refusal() -> String {
+    message(
+        "ACK sip:+33100000000@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4242-1-0\r\n\
+From: sipp <sip:sipp@127.0.0.1:5061>;tag=4242SIPpTag001\r\n\
+To: <sip:+33100000000@127.0.0.1:5060>;tag=node1\r\n\
+Call-ID: 1-4242@127.0.0.1\r\n\
+CSeq: 1 ACK\r\n\
+Max-Forwards: 70\r\n",
+        "",
+    )
+}
+
+#[test]
+fn a_refused_call_is_settled_only_once_its_refusal_is_acknowledged() {
+    let g729 = SIPP_SDP
+        .replace("RTP/AVP 0 101", "RTP/AVP 18 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
+    let mut node = Node::invited(&g729);
+    assert!(
+        node.sip_sent()
+            .contains(&"SIP/2.0 488 Not Acceptable Here".to_string())
+    );
+    assert!(
+        !node.call.is_settled(),
+        "the 488 is resent until the caller acknowledges it"
+    );
+    node.sip(&ack_of_a_refusal());
+    assert!(node.call.is_settled(), "acknowledged: only Timer I is left");
 }
 
 #[test]
