@@ -49,7 +49,7 @@
 
 pub mod jitter;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
 
 use teleconf_domain::CallerRole;
@@ -149,8 +149,9 @@ struct Member {
 pub struct Mixer {
     /// The legs, in no particular order.
     legs: Vec<Member>,
-    /// Where each leg is in `legs`.
-    index: HashMap<CallKey, usize>,
+    /// Where each leg is in `legs` (looked up at every frame pushed: keyed by
+    /// the node's own keys, hashed fast).
+    index: FxHashMap<CallKey, usize>,
     /// The next deadline; `None` until the first tick anchors the schedule.
     next_deadline: Option<Instant>,
     /// This tick's sum of every contributor, unclipped.
@@ -180,7 +181,7 @@ impl Mixer {
         };
         Self {
             legs: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             next_deadline: None,
             sum: vec![0; FRAME_SAMPLES],
             mix: vec![0; FRAME_SAMPLES],
