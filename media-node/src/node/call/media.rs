@@ -187,12 +187,38 @@ impl Call {
 
     /// Sends one 20 ms frame to the caller, if we send it media (not on hold).
     pub(super) fn send_rtp(&mut self, now: Instant, payload: &[u8]) {
+        if let Some((to, bytes)) = self.next_packet(now, payload) {
+            self.outputs.push_back(Output::SendRtp { to, bytes });
+        }
+    }
+
+    /// The room's 20 ms for this leg (after [`Output::Join`]), as the packet to
+    /// send and where: none out of the room, on hold, or while a prompt has
+    /// the line (the conference's intro plays before the room's audio). The
+    /// node sends it itself: 50 a second per caller, it goes through no queue
+    /// of the call's and changes none of its deadlines.
+    pub fn frame_from_room(
+        &mut self,
+        now: Instant,
+        frame: &[u8; FRAME_BYTES],
+    ) -> Option<(SocketAddr, RtpOut)> {
+        let idle = self
+            .line()
+            .is_some_and(|line| line.speaker.player.is_idle());
+        if !(self.in_room() && idle) {
+            return None;
+        }
+        self.next_packet(now, frame)
+    }
+
+    /// Our next RTP packet carrying `payload`, and where it goes; none on hold.
+    fn next_packet(&mut self, now: Instant, payload: &[u8]) -> Option<(SocketAddr, RtpOut)> {
         let Phase::Connected(line) = &mut self.phase else {
-            return;
+            return None;
         };
         let (Some(to), Some(negotiated)) = (line.media_destination(&self.media), line.negotiated)
         else {
-            return;
+            return None;
         };
         // The timestamp follows the clock, so gaps between prompts are gaps in time.
         let frames = since(line.caller.started.0, now).num_milliseconds() / 20;
@@ -201,17 +227,17 @@ impl Call {
         let marker = line.last_sent_ts != Some(ts.wrapping_sub(FRAME_TICKS));
         line.last_sent_ts = Some(ts);
         line.rtp_seq = line.rtp_seq.wrapping_add(1);
-        match RtpOut::new(
+        RtpOut::new(
             self.settings.ssrc,
             line.rtp_seq,
             ts,
             negotiated.payload_type,
             marker,
             payload,
-        ) {
-            Ok(bytes) => self.outputs.push_back(Output::SendRtp { to, bytes }),
-            Err(error) => tracing::debug!(%error, "call: RTP not sent"),
-        }
+        )
+        .map(|bytes| (to, bytes))
+        .map_err(|error| tracing::debug!(%error, "call: RTP not sent"))
+        .ok()
     }
 }
 

@@ -26,7 +26,8 @@
 //!   prompt, each clip's end reported as `PromptFinished`.
 //! - **Room**: the room is shared by every call of a conference, so the call does
 //!   not own it: it asks the node to [`Output::Join`], pushes the caller's audio
-//!   with [`Output::ToRoom`], gets its mix back with [`Input::FromRoom`] and asks to
+//!   with [`Output::ToRoom`], gives the node each of its mix's frames as a packet
+//!   to send ([`Call::frame_from_room`]) and asks to
 //!   [`Output::Leave`]. The conference's intro is played *before* the room's audio:
 //!   while the player is busy the room's frames are dropped (the caller is already
 //!   in the room and heard by the others; they hear the room once the intro ends).
@@ -181,8 +182,6 @@ pub enum Input<'a> {
     Rtp(&'a [u8], SocketAddr),
     /// The node's 20 ms tick: the next prompt frame is sent.
     Tick,
-    /// The room's 20 ms for this leg, after [`Output::Join`].
-    FromRoom(&'a [u8; prompts::FRAME_SAMPLES]),
     /// Answers [`Output::Lookup`]: a prompt's audio goes to the player, the rest
     /// to the IVR.
     Answer(Answer),
@@ -680,17 +679,6 @@ impl Call {
                 }
             }
             Input::Tell(message) => self.tell(now, &message),
-            Input::FromRoom(frame) => {
-                let idle = self
-                    .line()
-                    .is_some_and(|line| line.speaker.player.is_idle());
-                if self.in_room() && idle {
-                    self.send_rtp(now, frame);
-                }
-                // Sending changes no timer and cannot end the call.
-                self.kept_deadlines = true;
-                return;
-            }
             Input::Answer(Answer::Prompt(id, pcm)) => {
                 if let Some(line) = self.line_mut() {
                     line.speaker.fetched.insert(id, pcm);
