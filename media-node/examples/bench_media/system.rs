@@ -154,12 +154,20 @@ impl ThreadUsage {
     }
 }
 
-/// `/proc/stat`: the machine's busy time, in clock ticks. Sampled at the tick, so
-/// only a coarse measure (±0.1 core over a window here): enough to see another
-/// process at work.
+/// `/proc/stat`: the machine's busy time, and each CPU's time in interrupts
+/// and softirqs, in clock ticks. Sampled at the tick, so only a coarse measure
+/// (±0.1 core over a window here): enough to see another process at work, and
+/// the kernel's work that a thread's CPU time does not count.
 #[derive(Debug, Clone)]
 pub(crate) struct CpuStat {
+    /// User, nice, system and steal, machine-wide: processes' time. Interrupts
+    /// and softirqs are apart: on an otherwise idle machine they are the
+    /// bench's own datagrams.
     busy: u64,
+    /// Interrupts and softirqs by CPU: the loopback delivery of every datagram
+    /// a core sends (into the receiver's socket) runs in its softirq, and its
+    /// frees of datagrams made on another CPU by IPI; counted in no thread.
+    irq_by_cpu: Vec<u64>,
 }
 
 impl CpuStat {
@@ -168,24 +176,55 @@ impl CpuStat {
 
     pub(crate) fn read() -> anyhow::Result<Self> {
         let text = std::fs::read_to_string("/proc/stat")?;
+        let fields = |line: &str| -> Vec<u64> {
+            line.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        };
+        // user, nice, system, idle, iowait, irq, softirq, steal (then guests).
+        let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
         let total = text
             .lines()
             .find_map(|line| line.strip_prefix("cpu "))
+            .map(fields)
             .context("no cpu line in /proc/stat")?;
-        let v: Vec<u64> = total
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let at = |i: usize| v.get(i).copied().unwrap_or(0);
-        // user, nice, system, irq, softirq, steal (not idle, iowait, guests).
+        let mut irq_by_cpu = Vec::new();
+        for line in text.lines() {
+            let Some((cpu, rest)) = line
+                .strip_prefix("cpu")
+                .and_then(|rest| rest.split_once(' '))
+            else {
+                continue;
+            };
+            let Ok(cpu) = cpu.parse::<usize>() else {
+                continue;
+            };
+            let v = fields(rest);
+            if irq_by_cpu.len() <= cpu {
+                irq_by_cpu.resize(cpu + 1, 0);
+            }
+            irq_by_cpu[cpu] = at(&v, 5) + at(&v, 6);
+        }
         Ok(Self {
-            busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7),
+            busy: at(&total, 0) + at(&total, 1) + at(&total, 2) + at(&total, 7),
+            irq_by_cpu,
         })
     }
 
-    /// Cores busy on the whole machine since `before`.
+    /// Cores the machine's processes used since `before` (interrupts and
+    /// softirqs apart).
     pub(crate) fn busy_cores_since(&self, before: &Self, seconds: f64) -> f64 {
         self.busy.saturating_sub(before.busy) as f64 / Self::HZ / seconds
+    }
+
+    /// Cores spent in interrupts and softirqs on `cpus` since `before`.
+    pub(crate) fn irq_cores_since(&self, before: &Self, cpus: &[usize], seconds: f64) -> f64 {
+        let ticks = |stat: &Self| -> u64 {
+            cpus.iter()
+                .filter_map(|&cpu| stat.irq_by_cpu.get(cpu))
+                .sum()
+        };
+        ticks(self).saturating_sub(ticks(before)) as f64 / Self::HZ / seconds
     }
 }
 
