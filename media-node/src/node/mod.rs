@@ -754,6 +754,7 @@ impl Node {
                     self.uplink_timeout(now, uplink);
                 }
                 self.gate_timeout(now);
+                self.pending_timeout(now);
                 self.tick_rooms(now);
             }
             Input::Drain(now) => {
@@ -837,6 +838,7 @@ impl Node {
             .chain(rooms)
             .chain(uplinks)
             .chain(gated)
+            .chain(self.pending_deadline())
             .min()
     }
 

@@ -29,7 +29,7 @@ use rsip::{Header, Method, Request, SipMessage};
 
 use teleconf_domain::{AccountId, ConferencePrompts, E164, Language, PhoneNumber};
 use teleconf_sip::dialog::ALLOW;
-use teleconf_sip::message::{self, stateless_response};
+use teleconf_sip::message::{self, response_to, stateless_response};
 use teleconf_sip::sdp::LocalMedia;
 use teleconf_sip::transaction::TransactionKey;
 
@@ -60,7 +60,16 @@ pub(super) struct PendingInvite {
     star44: Option<AccountId>,
     /// When it came, with the wall clock then.
     received: (Instant, DateTime<Utc>),
+    /// When our `100 Trying` is due if the lookup has not answered by then
+    /// ([`TRYING_AFTER`]); `None` once sent.
+    trying_at: Option<Instant>,
 }
+
+/// How long an INVITE waits for its lookup before we send `100 Trying` (RFC 3261
+/// §17.2.1: within 200 ms). It also tells the SIP entry that this node has the
+/// call: with no reply at all the entry fails over to the next node after 2 s
+/// (`FR_TIMER`), and a slow store would set the caller up on two nodes.
+pub(super) const TRYING_AFTER: Duration = Duration::from_millis(200);
 
 /// What a new call is given besides its INVITE.
 #[derive(Debug)]
@@ -291,8 +300,13 @@ impl Node {
         call_id: String,
         request: Request,
     ) {
-        if self.pending.values().any(|p| p.call_id == call_id) {
-            return; // A retransmission while its number is looked up.
+        if let Some(pending) = self.pending.values().find(|p| p.call_id == call_id) {
+            // A retransmission while its number is looked up: absorbed, or our
+            // 100 again once it went (RFC 3261 §17.2.1).
+            if pending.trying_at.is_none() {
+                self.trying(source, &request);
+            }
+            return;
         }
         if self.draining {
             return self.respond(source, &request, 503);
@@ -348,6 +362,7 @@ impl Node {
                 dialled,
                 star44,
                 received: (now, wall_clock),
+                trying_at: Some(now + TRYING_AFTER),
             },
         );
     }
@@ -555,6 +570,40 @@ impl Node {
                 cascade: new.cascade,
             },
         );
+    }
+
+    /// Our `100 Trying` to a new INVITE whose lookup is slow ([`TRYING_AFTER`]).
+    fn trying(&mut self, to: SocketAddr, request: &Request) {
+        self.send(to, SipMessage::Response(response_to(request, 100, None)));
+    }
+
+    /// The INVITEs whose lookup has not answered within [`TRYING_AFTER`] get
+    /// their `100 Trying`.
+    pub(super) fn pending_timeout(&mut self, now: Instant) {
+        // Asked at every timeout (each room's frame): nothing to look at, mostly.
+        if self.pending.is_empty() {
+            return;
+        }
+        let due: Vec<(SocketAddr, Request)> = self
+            .pending
+            .values_mut()
+            .filter(|pending| pending.trying_at.is_some_and(|at| at <= now))
+            .map(|pending| {
+                pending.trying_at = None;
+                (pending.source, pending.request.clone())
+            })
+            .collect();
+        for (source, request) in due {
+            self.trying(source, &request);
+        }
+    }
+
+    /// When the first `100 Trying` is due, if any.
+    pub(super) fn pending_deadline(&self) -> Option<Instant> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        self.pending.values().filter_map(|p| p.trying_at).min()
     }
 
     /// A stateless response to `request`.

@@ -104,6 +104,8 @@ struct Shell {
     number: Option<PhoneNumber>,
     /// The store cannot be read: number lookups fail.
     store_down: bool,
+    /// The store is slow: number lookups get no answer yet.
+    numbers_held: bool,
     conference: ConferenceInfo,
     /// Who holds the rooms' leases, as the claims find it; `None`: the claims
     /// wait, their conferences in [`Shell::claims`].
@@ -124,6 +126,7 @@ impl Shell {
             now,
             number: Some(conference_number()),
             store_down: false,
+            numbers_held: false,
             conference: testkit::seed_conference(None),
             room_owner: Some(RoomOwner::Here),
             claims: Vec::new(),
@@ -145,6 +148,10 @@ impl Shell {
         while let Some(output) = self.node.poll_output() {
             let now = self.now;
             let answer = match &output {
+                Output::Io(IoOutput::Lookup {
+                    lookup: Lookup::Number(_),
+                    ..
+                }) if self.numbers_held => None,
                 Output::Io(IoOutput::Lookup { call, lookup }) => {
                     let answer = match lookup {
                         Lookup::Number(_) if self.store_down => Answer::Number(Err(Unavailable)),
@@ -1129,6 +1136,62 @@ fn sip_texts(log: &[Output]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+#[test]
+fn a_new_call_whose_lookup_is_slow_hears_100_trying_within_200_ms_and_again_for_its_retransmission()
+{
+    let mut shell = Shell::new(config(PORTS));
+    shell.numbers_held = true;
+    shell.dial(1);
+    let lookups = |log: &[Output]| {
+        log.iter()
+            .filter(|output| {
+                matches!(
+                    output,
+                    Output::Io(IoOutput::Lookup {
+                        lookup: Lookup::Number(_),
+                        ..
+                    })
+                )
+            })
+            .count()
+    };
+    let trying = |texts: &[String]| {
+        texts.len() == 1
+            && texts[0].starts_with("SIP/2.0 100 Trying\r\n")
+            && texts[0]
+                .lines()
+                .find(|line| line.starts_with("To:"))
+                .is_some_and(|to| !to.contains("tag="))
+    };
+    let trunk = addr(&format!("{TRUNK}:5061"));
+    // Within 200 ms, the lookup may still answer: nothing yet, and a
+    // retransmission is absorbed.
+    shell.progress(Duration::from_millis(150));
+    shell.datagram(trunk, &invite(1));
+    assert!(
+        sip_texts(&shell.log).is_empty(),
+        "{:?}",
+        sip_texts(&shell.log)
+    );
+    shell.progress(Duration::from_millis(60));
+    let texts = sip_texts(&shell.log);
+    assert!(trying(&texts), "{texts:?}");
+    assert_eq!(lookups(&shell.log), 1);
+
+    // The caller's INVITE again (its Timer A): our 100 again, no second lookup.
+    let before = shell.log.len();
+    shell.datagram(trunk, &invite(1));
+    let again = sip_texts(&shell.log[before..]);
+    assert!(trying(&again), "{again:?}");
+    shell.progress(Duration::from_secs(1));
+    assert!(
+        sip_texts(&shell.log[before..]).len() == 1,
+        "one 100 per INVITE"
+    );
+    assert_eq!(lookups(&shell.log), 1);
+    assert_eq!(shell.node.calls(), 0, "no call until its number is found");
 }
 
 #[test]
