@@ -828,16 +828,11 @@ impl Node {
         let calls = self.by_deadline.first().map(|(at, _)| *at);
         let rooms = self.room_deadlines.first().map(|(at, _)| *at);
         let uplinks = self.uplink_deadlines.first().map(|(at, _)| *at);
-        // Callers waiting on an owner's figures: seldom more than a few, and
-        // none mostly (asked after every packet).
-        let gated = (!self.gated.is_empty())
-            .then(|| self.gated.values().map(|(_, until)| *until).min())
-            .flatten();
         calls
             .into_iter()
             .chain(rooms)
             .chain(uplinks)
-            .chain(gated)
+            .chain(self.gate_deadline())
             .chain(self.pending_deadline())
             .min()
     }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
-use rsip::{Header, Method, Request, SipMessage};
+use rsip::{Header, Method, Request, Response, SipMessage};
 
 use teleconf_domain::{AccountId, ConferencePrompts, E164, Language, PhoneNumber};
 use teleconf_sip::dialog::ALLOW;
@@ -304,7 +304,7 @@ impl Node {
             // A retransmission while its number is looked up: absorbed, or our
             // 100 again once it went (RFC 3261 §17.2.1).
             if pending.trying_at.is_none() {
-                self.trying(source, &request);
+                self.send(source, SipMessage::Response(trying(&request)));
             }
             return;
         }
@@ -572,11 +572,6 @@ impl Node {
         );
     }
 
-    /// Our `100 Trying` to a new INVITE whose lookup is slow ([`TRYING_AFTER`]).
-    fn trying(&mut self, to: SocketAddr, request: &Request) {
-        self.send(to, SipMessage::Response(response_to(request, 100, None)));
-    }
-
     /// The INVITEs whose lookup has not answered within [`TRYING_AFTER`] get
     /// their `100 Trying`.
     pub(super) fn pending_timeout(&mut self, now: Instant) {
@@ -584,17 +579,17 @@ impl Node {
         if self.pending.is_empty() {
             return;
         }
-        let due: Vec<(SocketAddr, Request)> = self
+        let due: Vec<(SocketAddr, Response)> = self
             .pending
             .values_mut()
             .filter(|pending| pending.trying_at.is_some_and(|at| at <= now))
             .map(|pending| {
                 pending.trying_at = None;
-                (pending.source, pending.request.clone())
+                (pending.source, trying(&pending.request))
             })
             .collect();
-        for (source, request) in due {
-            self.trying(source, &request);
+        for (source, response) in due {
+            self.send(source, SipMessage::Response(response));
         }
     }
 
@@ -621,6 +616,12 @@ impl Node {
             bytes: message::encode(&message),
         });
     }
+}
+
+/// Our `100 Trying` to a new INVITE whose lookup is slow ([`TRYING_AFTER`]): no
+/// To tag (it makes no dialog, RFC 3261 §8.2.6.2).
+fn trying(invite: &Request) -> Response {
+    response_to(invite, 100, None)
 }
 
 /// The Call-ID of a message.

@@ -862,12 +862,16 @@ Max-Forwards: 70\r\n",
     )
 }
 
+/// sipp's offer with G.729 (and telephone-event) instead of PCMU: no codec in common.
+fn g729_only() -> String {
+    SIPP_SDP
+        .replace("RTP/AVP 0 101", "RTP/AVP 18 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000")
+}
+
 #[test]
 fn a_refused_call_is_settled_only_once_its_refusal_is_acknowledged() {
-    let g729 = SIPP_SDP
-        .replace("RTP/AVP 0 101", "RTP/AVP 18 101")
-        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
-    let mut node = Node::invited(&g729);
+    let mut node = Node::invited(&g729_only());
     assert!(
         node.sip_sent()
             .contains(&"SIP/2.0 488 Not Acceptable Here".to_string())
@@ -882,10 +886,7 @@ fn a_refused_call_is_settled_only_once_its_refusal_is_acknowledged() {
 
 #[test]
 fn no_common_codec_is_488() {
-    let g729 = SIPP_SDP
-        .replace("RTP/AVP 0 101", "RTP/AVP 18 101")
-        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
-    let mut node = Node::invited(&g729);
+    let mut node = Node::invited(&g729_only());
     assert_eq!(
         node.sip_sent(),
         ["SIP/2.0 100 Trying", "SIP/2.0 488 Not Acceptable Here"]
