@@ -19,7 +19,8 @@
 //!   account that is gone, → 403. The shell hands the node the accounts' IP phones
 //!   ([`Input::IpPhones`]) as it reads them from the store. The call then gets an
 //!   RTP port drawn at random from the free ones of the range (none left → 503; a
-//!   stranger cannot guess it from the calls before), the media loop is told to
+//!   stranger cannot guess it from the calls before), not one whose call ended
+//!   within [`ports::PORT_REST`] while another is free, the media loop is told to
 //!   [`MediaOutput::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port, which takes
 //!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is
@@ -112,7 +113,7 @@ use crate::app::prompts;
 use crate::app::room::Room;
 use call::Call;
 pub use call::RtpOut;
-use ports::PortIndex;
+use ports::{FreePorts, PortIndex};
 use rooms::Lease;
 use sip::PendingInvite;
 use star44::IpPhones;
@@ -154,7 +155,8 @@ pub struct NodeConfig {
     /// Our RTP address, advertised in SDP.
     pub rtp_addr: Ipv4Addr,
     /// The RTP ports calls get (even ones only, RFC 3550 §11), drawn at random
-    /// from those free so that a call's port cannot be guessed.
+    /// from those free so that a call's port cannot be guessed, each resting
+    /// after its call so that the call's late packets reach no new one.
     pub rtp_ports: Range<u16>,
     /// RFC 3261 timer values.
     pub timers: Timers,
@@ -527,8 +529,8 @@ pub struct Node {
     pending: HashMap<CallKey, PendingInvite>,
     /// Who may dial `*44` (and send requests from an address of their own).
     ip_phones: IpPhones,
-    /// The RTP ports no call holds, in no order (a call's is drawn at random).
-    free_ports: Vec<u16>,
+    /// The RTP ports no call holds (a call's is drawn at random).
+    free_ports: FreePorts,
     /// Shared by every call: where the trunk's media may come from.
     trunk_media: Arc<Sources>,
     /// RTP dropped by the calls that ended.
@@ -562,8 +564,7 @@ pub struct Node {
 impl Node {
     /// A node with no call.
     pub fn new(config: NodeConfig) -> Self {
-        // RFC 3550 §11: RTP on even ports (the odd one above is RTCP's).
-        let free_ports = config.rtp_ports.clone().filter(|p| p % 2 == 0).collect();
+        let free_ports = FreePorts::new(&config.rtp_ports);
         Self {
             by_port: PortIndex::new(&config.rtp_ports),
             trunk_media: Arc::new(config.trunk_media.clone()),
@@ -975,7 +976,7 @@ impl Node {
             self.ended_drops += dropped;
             self.by_call_id.remove(&hosted.call_id);
             self.by_port.remove(hosted.port);
-            self.free_ports.push(hosted.port);
+            self.free_ports.release(now, hosted.port);
             self.media(MediaOutput::ReleaseRtp(hosted.port));
         }
     }

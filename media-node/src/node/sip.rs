@@ -456,18 +456,8 @@ impl Node {
         );
     }
 
-    /// A free RTP port drawn at random, taken from the free ones.
-    pub(super) fn take_port(&mut self) -> Option<u16> {
-        if self.free_ports.is_empty() {
-            return None;
-        }
-        let draw = u32::from_be_bytes(teleconf_domain::random::bytes());
-        let index = usize::try_from(draw).unwrap_or(0) % self.free_ports.len();
-        Some(self.free_ports.swap_remove(index))
-    }
-
     fn start_call(&mut self, now: Instant, key: CallKey, new: NewCall) {
-        let Some(port) = self.take_port() else {
+        let Some(port) = self.free_ports.take(now) else {
             tracing::warn!("node: no RTP port left");
             return self.respond(new.source, &new.request, 503);
         };
@@ -508,7 +498,7 @@ impl Node {
             _ => (self.config.local_addr, self.config.rtp_addr),
         };
         let Ok(local_contact) = rsip::Uri::try_from(format!("sip:conference@{sip_addr}")) else {
-            self.free_ports.push(port);
+            self.free_ports.put_back(port);
             return self.respond(new.source, &new.request, 500);
         };
         let settings = Settings {

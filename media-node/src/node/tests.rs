@@ -209,11 +209,11 @@ impl Shell {
     }
 
     /// Reads our port and tag from a 200 to an INVITE.
+    /// What a caller learns from our SIP to it: its port and our tag from our
+    /// 200 to its INVITE; from our BYE, that its call is over (it stops
+    /// sending, as a phone does).
     fn learn(&mut self, to: SocketAddr, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
-        if !text.starts_with("SIP/2.0 200") || !text.contains("INVITE") {
-            return;
-        }
         let Some(caller) = self
             .callers
             .iter_mut()
@@ -221,6 +221,13 @@ impl Shell {
         else {
             return;
         };
+        if text.starts_with("BYE ") {
+            caller.level = None;
+            return;
+        }
+        if !text.starts_with("SIP/2.0 200") || !text.contains("INVITE") {
+            return;
+        }
         caller.port = text
             .lines()
             .find_map(|line| line.strip_prefix("m=audio "))
@@ -452,7 +459,9 @@ impl Shell {
     }
 
     /// Caller `i` hangs up: its BYE (CSeq 2) on the dialog.
+    /// Caller `i` hangs up: it sends BYE, and no more RTP.
     fn caller_hangs_up(&mut self, i: usize) {
+        self.callers[i].level = None;
         let caller = &self.callers[i];
         let bye = request(caller.n, "BYE", 2, caller.tag.as_deref());
         let from = caller.sip;
@@ -463,24 +472,35 @@ impl Shell {
         sip_lines(&self.log)
     }
 
+    /// The RTP packets sent to caller `i`, from `since` on in the log: from its
+    /// port to its address, as a port freed by an earlier call may be drawn
+    /// again for it.
+    fn rtp_to(&self, i: usize, since: usize) -> impl Iterator<Item = &RtpOut> {
+        let port = self.callers[i].port.expect("a port");
+        let media = self.callers[i].media;
+        self.log[since..]
+            .iter()
+            .filter_map(move |output| match output {
+                Output::Media(MediaOutput::SendRtp {
+                    from_port,
+                    to,
+                    bytes,
+                }) if *from_port == port && *to == media => Some(bytes),
+                _ => None,
+            })
+    }
+
     /// The mean level of each RTP frame sent to caller `i`, from `since` on in the
     /// log.
     fn heard(&self, i: usize, since: usize) -> Vec<i16> {
-        let port = self.callers[i].port.expect("a port");
-        self.log[since..]
-            .iter()
-            .filter_map(|output| match output {
-                Output::Media(MediaOutput::SendRtp {
-                    from_port, bytes, ..
-                }) if *from_port == port => {
-                    let packet = rtp::parse(bytes).expect("RTP");
-                    let mut pcm = Vec::new();
-                    g711::decode_ulaw(packet.payload, &mut pcm);
-                    Some(pcm.iter().map(|&s| i32::from(s)).sum::<i32>() / pcm.len().max(1) as i32)
-                }
-                _ => None,
+        self.rtp_to(i, since)
+            .map(|bytes| {
+                let packet = rtp::parse(bytes).expect("RTP");
+                let mut pcm = Vec::new();
+                g711::decode_ulaw(packet.payload, &mut pcm);
+                let sum = pcm.iter().map(|&s| i32::from(s)).sum::<i32>();
+                (sum / pcm.len().max(1) as i32) as i16
             })
-            .map(|mean| mean as i16)
             .collect()
     }
 }
@@ -1110,6 +1130,32 @@ fn ports_are_released_when_calls_end() {
             .count(),
         2
     );
+}
+
+#[test]
+fn a_port_rests_after_its_call_so_the_ended_call_s_late_packets_never_take_the_next_one() {
+    // Two even ports, and a trunk that goes on sending after each BYE: were a
+    // new call given the port just released, that stream (from the trunk's
+    // host, so latched) would be taken for its caller's, and its keys lost.
+    // Five calls in a row: each would have had one chance in two.
+    let mut shell = Shell::new(config(20_000..20_004));
+    let mut ended: Option<usize> = None;
+    for n in 1..=5 {
+        let i = shell.dial(n);
+        if let Some(e) = ended {
+            assert_ne!(shell.callers[i].port, shell.callers[e].port, "call {n}");
+        }
+        shell.admit(i, PARTICIPANT);
+        if let Some(e) = ended {
+            shell.callers[e].level = None;
+        }
+        shell.caller_hangs_up(i);
+        shell.callers[i].level = Some(0);
+        // Timer J: the call and its port go 64*T1 after the BYE.
+        shell.progress(Duration::from_secs(33));
+        assert_eq!(shell.node.calls(), 0);
+        ended = Some(i);
+    }
 }
 
 #[test]

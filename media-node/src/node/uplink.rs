@@ -179,7 +179,7 @@ impl Node {
         owner: SocketAddr,
     ) -> Option<CallKey> {
         let config = self.config.cascade.clone()?;
-        let port = self.take_port()?;
+        let port = self.free_ports.take(now)?;
         let random: [u8; 20] = teleconf_domain::random::bytes();
         let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let (tag, rest) = random.split_at(8);
@@ -634,7 +634,7 @@ impl Node {
                     self.io(IoOutput::SendSip { to: owner, bytes });
                 }
             }
-            None => self.drop_uplink(key),
+            None => self.drop_uplink(now, key),
         }
         if let Some(room) = self.rooms.get_mut(&conference) {
             room.leave(key);
@@ -687,7 +687,7 @@ impl Node {
                 if let Some(room) = self.rooms.get_mut(&conference) {
                     room.leave(key);
                 }
-                self.drop_uplink(key);
+                self.drop_uplink(now, key);
                 if was_member {
                     // The callers waiting on the owner's figures are checked
                     // against the room here.
@@ -737,12 +737,12 @@ impl Node {
         due
     }
 
-    fn drop_uplink(&mut self, key: CallKey) {
+    fn drop_uplink(&mut self, now: Instant, key: CallKey) {
         if let Some(uplink) = self.uplinks.remove(&key) {
             if let Some(at) = uplink.filed {
                 self.uplink_deadlines.remove(&(at, key));
             }
-            self.free_ports.push(uplink.port);
+            self.free_ports.release(now, uplink.port);
             self.media(MediaOutput::ReleaseRtp(uplink.port));
         }
     }

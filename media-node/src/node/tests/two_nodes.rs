@@ -696,7 +696,6 @@ fn an_unreadable_room_message_is_answered_400_naming_the_field_and_changes_nothi
 /// Whether caller `i` of `shell` was played `prompt` (in its access number's
 /// language): a stretch of its sound is in what the caller got.
 fn hears_prompt(shell: &Shell, i: usize, prompt: &crate::app::prompts::Prompt) -> bool {
-    let port = shell.callers[i].port.expect("a port");
     let language = conference_number().greeting_language;
     let clips = crate::app::prompts::default_prompt(language, prompt);
     let Some(crate::app::prompts::Clip::Default(pcm)) = clips.first() else {
@@ -707,15 +706,8 @@ fn hears_prompt(shell: &Shell, i: usize, prompt: &crate::app::prompts::Prompt) -
     let mut stretch = Vec::new();
     g711::encode_ulaw(&pcm[middle..middle + 320], &mut stretch);
     let got: Vec<u8> = shell
-        .log
-        .iter()
-        .filter_map(|output| match output {
-            Output::Media(MediaOutput::SendRtp {
-                from_port, bytes, ..
-            }) if *from_port == port => Some(rtp::parse(bytes).expect("RTP").payload.to_vec()),
-            _ => None,
-        })
-        .flatten()
+        .rtp_to(i, 0)
+        .flat_map(|bytes| rtp::parse(bytes).expect("RTP").payload.to_vec())
         .collect();
     got.windows(stretch.len()).any(|w| w == stretch.as_slice())
 }
