@@ -369,15 +369,16 @@ impl Mixer {
             if !leg.role.is_heard() || leg.muted {
                 continue;
             }
-            leg.pcm.clear();
-            leg.codec.decode(frame, &mut leg.pcm);
-            if leg
-                .pcm
+            // Judged on the code words, so that a silent leg (most of a
+            // room) is never decoded.
+            if frame
                 .iter()
-                .all(|sample| sample.unsigned_abs() <= SILENCE_PEAK)
+                .all(|&code| codec.decode_sample(code).unsigned_abs() <= SILENCE_PEAK)
             {
                 continue;
             }
+            leg.pcm.clear();
+            codec.decode(frame, &mut leg.pcm);
             leg.contributing = true;
             contributors += 1;
             for (total, &sample) in self.sum.iter_mut().zip(&leg.pcm) {
