@@ -24,7 +24,9 @@
 //!   [`MediaOutput::BindRtp`] it, and the [`Call`] takes the INVITE.
 //! - **RTP** received on a port goes to the call that owns the port, which takes
 //!   only its caller's ([`teleconf_sip::rtp::source`]); what the calls drop is
-//!   counted in [`Node::media_stats`].
+//!   counted in [`Node::media_stats`]. A packet that is only the caller's next
+//!   frame for the room is read in place ([`Call::room_audio`]) and pushed to
+//!   the room; any other is fed to the call.
 //! - **Rooms**: a call's `Join` puts its leg into its conference's room
 //!   ([`Room`], created on the first join), `ToRoom` pushes its audio,
 //!   `Leave` removes it (the room goes when empty). Each room ticks on its own
@@ -723,7 +725,16 @@ impl Node {
                 bytes,
             } => {
                 if let Some(leg) = self.by_port.get(port) {
-                    self.feed(now, leg, call::Input::Rtp(bytes, from));
+                    // Most packets are a frame for the room, pushed there
+                    // without feeding the call (its outputs, span, deadlines).
+                    if let Some(hosted) = self.calls.get_mut(&leg)
+                        && let Some(audio) = hosted.call.room_audio(now, bytes, from)
+                    {
+                        let room = hosted.room.and_then(|c| self.rooms.get_mut(&c));
+                        rooms::push_frame(room, now, leg, audio.seq, audio.ts, audio.payload);
+                    } else {
+                        self.feed(now, leg, call::Input::Rtp(bytes, from));
+                    }
                 } else if let Some(uplink) = self.uplink_on(port) {
                     self.uplink_rtp(now, uplink, bytes, from);
                 }

@@ -19,6 +19,7 @@ use super::{IoOutput, LiveUpdate, MediaOutput, Node, Output, RoomOwner};
 use crate::app::CallKey;
 use crate::app::cascade::RoomMessage;
 use crate::app::ivr::Occupancy;
+use crate::app::mixer::FRAME_BYTES;
 use crate::app::room::{Control, Effect, Event, Room};
 
 /// What the node knows of a conference's lease.
@@ -185,11 +186,8 @@ impl Node {
                 ts,
                 payload,
             } => {
-                if let Some(room) = hosted.room.and_then(|c| self.rooms.get_mut(&c))
-                    && let Err(error) = room.mixer_mut().push(now, key, seq, ts, &payload)
-                {
-                    tracing::debug!(%error, "node: frame refused by the room");
-                }
+                let room = hosted.room.and_then(|c| self.rooms.get_mut(&c));
+                push_frame(room, now, key, seq, ts, &payload);
             }
             call::Output::Leave { leg: _ } => self.leave_room(now, key),
             call::Output::Told(told) => self.member_told(now, key, told),
@@ -902,5 +900,22 @@ fn joined(key: CallKey, participant: &LiveParticipant) -> RoomMessage {
         role: participant.role,
         muted: participant.muted,
         caller_id: participant.caller_id.clone(),
+    }
+}
+
+/// Pushes call `key`'s frame into `room`'s mix (`None`: the call is in no room
+/// here, the frame is heard by no one).
+pub(super) fn push_frame(
+    room: Option<&mut Room>,
+    now: Instant,
+    key: CallKey,
+    seq: u16,
+    ts: u32,
+    payload: &[u8; FRAME_BYTES],
+) {
+    if let Some(room) = room
+        && let Err(error) = room.mixer_mut().push(now, key, seq, ts, payload)
+    {
+        tracing::debug!(%error, "node: frame refused by the room");
     }
 }

@@ -172,7 +172,24 @@ impl MediaSource {
         verdict
     }
 
+    /// Whether a packet from `from` with `ssrc`, received at `now`, continues
+    /// the latched stream: taken as [`Self::check`] would take it. `false`
+    /// changes nothing: [`Self::check`] judges the packet.
+    pub fn continues(&mut self, now: Instant, from: SocketAddr, ssrc: u32) -> bool {
+        match &mut self.latched {
+            Some(latched) if latched.from == from && latched.ssrc == Some(ssrc) => {
+                latched.last = now;
+                latched.candidate = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn judge(&mut self, now: Instant, from: SocketAddr, ssrc: u32, seq: u16) -> Verdict {
+        if self.continues(now, from, ssrc) {
+            return Verdict::Take;
+        }
         let from_sdp = self.sdp == Some(from);
         let Some(latched) = &mut self.latched else {
             let host = from.ip().to_canonical();
@@ -195,11 +212,7 @@ impl MediaSource {
                 latched.last = now;
                 Verdict::Take
             }
-            Some(known) if known == ssrc => {
-                latched.last = now;
-                latched.candidate = None;
-                Verdict::Take
-            }
+            // Another SSRC than the latched one (`continues` took its own).
             Some(_) => {
                 let in_sequence = match latched.candidate {
                     Some((candidate, next, count)) if candidate == ssrc && next == seq => count + 1,

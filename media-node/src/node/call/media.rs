@@ -61,6 +61,18 @@ impl std::fmt::Debug for RtpOut {
     }
 }
 
+/// One frame of the caller's for the room, read in place from its datagram
+/// ([`Call::room_audio`]).
+#[derive(Debug)]
+pub struct RoomAudio<'a> {
+    /// The packet's sequence number.
+    pub seq: u16,
+    /// The packet's timestamp.
+    pub ts: u32,
+    /// The 20 ms frame, in the call's codec.
+    pub payload: &'a [u8; FRAME_BYTES],
+}
+
 /// Where the caller's audio goes.
 enum Heard {
     /// Into the intro being recorded.
@@ -70,6 +82,44 @@ enum Heard {
 }
 
 impl Call {
+    /// The caller's frame for the room in `datagram`, when that is all it is:
+    /// the call is in a room (its own or a cascade's) and has heard RTP before,
+    /// and the packet continues the latched stream with one 20 ms frame of the
+    /// negotiated codec. Only the times the call last heard RTP move (its
+    /// deadlines later, as [`Call::kept_deadlines`] allows), so the node pushes
+    /// the frame to the room without feeding the call, most packets of a
+    /// loaded node. `None`: nothing changed, and [`Input::Rtp`](super::Input::Rtp)
+    /// judges the packet.
+    pub fn room_audio<'a>(
+        &mut self,
+        now: Instant,
+        datagram: &'a [u8],
+        from: SocketAddr,
+    ) -> Option<RoomAudio<'a>> {
+        let Phase::Connected(line) = &mut self.phase else {
+            return None;
+        };
+        let in_room = matches!(line.stage, Stage::Admitted(_) | Stage::Cascade(_));
+        if !in_room || line.is_over() || line.last_rtp.is_none() || line.last_heard.is_none() {
+            return None;
+        }
+        let packet = rtp::parse(datagram).ok()?;
+        if line.negotiated?.payload_type != packet.payload_type {
+            return None;
+        }
+        let payload = <&[u8; FRAME_BYTES]>::try_from(packet.payload).ok()?;
+        if !self.media.continues(now, from, packet.ssrc) {
+            return None;
+        }
+        line.last_rtp = Some(now);
+        line.last_heard = Some(now);
+        Some(RoomAudio {
+            seq: packet.sequence,
+            ts: packet.timestamp,
+            payload,
+        })
+    }
+
     /// Takes a datagram from the caller. True when it was only a frame for the
     /// room on a call that had heard RTP before: nothing changed but the times
     /// it was last heard, so its deadlines can only have moved later

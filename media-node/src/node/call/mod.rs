@@ -18,7 +18,9 @@
 //!   packet from another source or with another SSRC is dropped and counted
 //!   ([`Call::dropped_rtp`]). We send to the latched source (symmetric RTP), the
 //!   SDP address until then. Telephone events go to the [`DtmfReceiver`], audio
-//!   after admission to the room ([`Output::ToRoom`]).
+//!   after admission to the room: the node reads the caller's next frame in
+//!   place ([`Call::room_audio`]), and a frame fed to the call comes out as
+//!   [`Output::ToRoom`].
 //! - **IVR**: keys (RFC 4733 or SIP INFO) go to the [`Ivr`] until admission, then
 //!   to the [`Keypad`]; the IVR's lookups, and the fetches of custom prompts, go
 //!   out unchanged as [`Output::Lookup`] and their answers come back as
@@ -93,7 +95,7 @@ use crate::app::prompts::{self, Clip, Player, Prompt};
 
 mod caller;
 mod media;
-pub use media::RtpOut;
+pub use media::{RoomAudio, RtpOut};
 mod signalling;
 pub(super) use signalling::pump_infos;
 

@@ -120,6 +120,8 @@ struct Node {
     dtmf_ts: u32,
     /// Every output, in order.
     log: Vec<Output>,
+    /// The caller's frames read in place for the room ([`Call::room_audio`]).
+    in_place: usize,
 }
 
 impl Node {
@@ -134,6 +136,7 @@ impl Node {
             caller_seq: 0,
             dtmf_ts: 1000,
             log: Vec::new(),
+            in_place: 0,
         }
     }
 
@@ -207,7 +210,27 @@ impl Node {
         self.feed(Input::Sip(sip(text)));
     }
 
+    /// A datagram on the call's port, taken as the node takes it: a frame for
+    /// the room read in place when it is only that, logged as the
+    /// [`Output::ToRoom`] the call would have given; otherwise fed.
     fn rtp(&mut self, packet: &[u8], from: &str) {
+        let before = (self.call.poll_timeout(), self.call.wants_tick());
+        if let Some(audio) = self.call.room_audio(self.now, packet, addr(from)) {
+            self.in_place += 1;
+            self.log.push(Output::ToRoom {
+                leg: CallKey(7),
+                seq: audio.seq,
+                ts: audio.ts,
+                payload: *audio.payload,
+            });
+            assert_kept(before, &self.call);
+        } else {
+            self.rtp_fed(packet, from);
+        }
+    }
+
+    /// A datagram on the call's port, fed to the call.
+    fn rtp_fed(&mut self, packet: &[u8], from: &str) {
         self.feed(Input::Rtp(packet, addr(from)));
     }
 
@@ -752,6 +775,60 @@ fn a_strangers_audio_and_keys_reach_neither_the_room_nor_the_keypad_and_are_coun
 }
 
 #[test]
+fn a_frame_read_in_place_for_the_room_is_what_feeding_it_would_have_pushed_and_nothing_else_is() {
+    let mut in_place = Node::admitted();
+    let mut fed = Node::admitted();
+    let audio = |ssrc: u32, seq: u16, pt: u8, payload: &[u8]| {
+        rtp::build(ssrc, seq, u32::from(seq) * 160, pt, false, payload).expect("a packet")
+    };
+    let dtmf = TelephoneEvent {
+        event: Digit::from_char('5').expect("a key").event_code(),
+        end: false,
+        volume: 10,
+        duration: 160,
+    };
+    let packets = [
+        (audio(CALLER_SSRC, 900, 0, &[0x22; 160]), MEDIA),
+        (audio(666, 901, 0, &[0x22; 160]), MEDIA),
+        (
+            audio(CALLER_SSRC, 902, 0, &[0x22; 160]),
+            STRANGER_ON_THE_TRUNK,
+        ),
+        (audio(CALLER_SSRC, 903, 0, &[0x22; 160]), STRANGER),
+        (audio(CALLER_SSRC, 904, 0, &[0x22; 80]), MEDIA),
+        (audio(CALLER_SSRC, 905, 8, &[0x22; 160]), MEDIA),
+        (audio(CALLER_SSRC, 906, 101, &dtmf.to_bytes()), MEDIA),
+        (vec![0x80, 0xc9, 0x00, 0x01, 0, 0, 0, 9], MEDIA),
+        (audio(CALLER_SSRC, 907, 0, &[0x33; 160]), MEDIA),
+    ];
+    for (packet, from) in &packets {
+        let (a, b) = (in_place.log.len(), fed.log.len());
+        in_place.rtp(packet, from);
+        fed.rtp_fed(packet, from);
+        assert_eq!(
+            in_place.log[a..],
+            fed.log[b..],
+            "from {from}: {packet:02x?}"
+        );
+        assert_eq!(in_place.call.dropped_rtp(), fed.call.dropped_rtp());
+        let due = |node: &Node| node.call.poll_timeout().map(|at| at - node.now);
+        assert_eq!(due(&in_place), due(&fed));
+    }
+    assert_eq!(
+        in_place.in_place - fed.in_place,
+        2,
+        "only the caller's two 20 ms frames of its codec are read in place"
+    );
+    assert_eq!(
+        fed.call.dropped_rtp(),
+        DroppedRtp {
+            foreign_source: 2,
+            foreign_ssrc: 1
+        }
+    );
+}
+
+#[test]
 fn a_stranger_who_sends_first_is_not_latched_and_never_sent_to() {
     let mut node = Node::invited(SIPP_SDP);
     node.caller_talks = false;
@@ -1124,7 +1201,9 @@ fn a_frame_heard_for_the_room_or_sent_from_it_keeps_the_call_s_deadlines() {
         &[0xFF; 160],
     )
     .expect("a packet");
-    node.rtp(&packet, MEDIA);
+    // Fed, as the node feeds a frame it could not read in place (`rtp` reads
+    // it in place, and checks the deadlines kept as well).
+    node.rtp_fed(&packet, MEDIA);
     assert!(node.call.kept_deadlines(), "a frame for the room");
     node.room_frame(&[0x55; 160]);
     node.feed(Input::Tick);
