@@ -223,7 +223,8 @@ pub struct MediaStats {
     /// be read, or its owner did not tell its room's figures in time.
     pub admissions_checked_alone: u64,
     /// New calls refused (503 with Retry-After) while the media loop was past
-    /// its core ([`Node::is_overloaded`]).
+    /// its core ([`Node::is_overloaded`]), or while 512 new calls were waiting
+    /// for their access number's lookup.
     pub calls_shed: u64,
 }
 

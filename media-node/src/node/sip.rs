@@ -71,6 +71,13 @@ pub(super) struct PendingInvite {
 /// (`FR_TIMER`), and a slow store would set the caller up on two nodes.
 pub(super) const TRYING_AFTER: Duration = Duration::from_millis(200);
 
+/// New calls waiting for their access number's lookup at once: ten seconds of
+/// a top-of-the-hour rush (50 calls a second) on a store that does not answer.
+/// Past it a new INVITE gets 503 with Retry-After, which the SIP entry takes
+/// to the next node, rather than wait behind the others (each held until the
+/// store client's own timeout) while its caller gives up.
+pub(super) const MAX_PENDING: usize = 512;
+
 /// What a new call is given besides its INVITE.
 #[derive(Debug)]
 struct NewCall {
@@ -311,9 +318,15 @@ impl Node {
         if self.draining {
             return self.respond(source, &request, 503);
         }
-        if self.overloaded {
+        let waiting = self.pending.len() >= MAX_PENDING;
+        if self.overloaded || waiting {
             self.calls_shed += 1;
-            tracing::info!(%call_id, "node: past its core, the new call gets 503");
+            let why = if waiting {
+                "too many new calls waiting for their lookup"
+            } else {
+                "past its core"
+            };
+            tracing::info!(%call_id, why, "node: the new call gets 503");
             let response = stateless_response(&request, 503);
             let response = message::with_retry_after(response, super::RETRY_AFTER.as_secs());
             return self.send(source, SipMessage::Response(response));

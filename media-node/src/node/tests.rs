@@ -1241,6 +1241,33 @@ fn a_new_call_whose_lookup_is_slow_hears_100_trying_within_200_ms_and_again_for_
 }
 
 #[test]
+fn new_calls_waiting_for_their_lookup_are_capped_the_next_gets_503_and_their_retransmissions_are_absorbed()
+ {
+    let mut shell = Shell::new(config(20_000..22_000));
+    shell.numbers_held = true;
+    let max = u32::try_from(super::sip::MAX_PENDING).expect("small");
+    for n in 1..=max {
+        shell.dial(n);
+    }
+    assert_eq!(shell.node.media_stats().calls_shed, 0);
+    let before = shell.log.len();
+    shell.dial(max + 1);
+    let refusals = sip_texts(&shell.log[before..]);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].starts_with("SIP/2.0 503 Service Unavailable")
+            && refusals[0].contains("Retry-After: 5\r\n"),
+        "{refusals:?}"
+    );
+    assert_eq!(shell.node.media_stats().calls_shed, 1);
+    // A waiting call's retransmission is its own, not a new call: absorbed.
+    let before = shell.log.len();
+    shell.datagram(addr(&format!("{TRUNK}:5061")), &invite(7));
+    assert!(sip_texts(&shell.log[before..]).is_empty());
+    assert_eq!(shell.node.media_stats().calls_shed, 1);
+}
+
+#[test]
 fn a_node_past_its_core_sheds_new_calls_with_503_and_keeps_its_callers() {
     let mut shell = Shell::new(config(PORTS));
     let first = shell.admitted(1, PARTICIPANT);
