@@ -530,6 +530,9 @@ pub struct Node {
     ticking: BTreeSet<CallKey>,
     /// New calls waiting for their lookup, by the key their call will have.
     pending: HashMap<CallKey, PendingInvite>,
+    /// The `100 Trying` due to those not answered yet, by when
+    /// ([`sip::TRYING_AFTER`]): the next one is asked after every packet.
+    trying_due: BTreeSet<(Instant, CallKey)>,
     /// Who may dial `*44` (and send requests from an address of their own).
     ip_phones: IpPhones,
     /// The RTP ports no call holds (a call's is drawn at random).
@@ -596,6 +599,7 @@ impl Node {
             by_deadline: BTreeSet::new(),
             ticking: BTreeSet::new(),
             pending: HashMap::new(),
+            trying_due: BTreeSet::new(),
             ip_phones: IpPhones::default(),
             free_ports,
             draining: false,

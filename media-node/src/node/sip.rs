@@ -60,9 +60,9 @@ pub(super) struct PendingInvite {
     star44: Option<AccountId>,
     /// When it came, with the wall clock then.
     received: (Instant, DateTime<Utc>),
-    /// When our `100 Trying` is due if the lookup has not answered by then
-    /// ([`TRYING_AFTER`]); `None` once sent.
-    trying_at: Option<Instant>,
+    /// Whether our `100 Trying` went (the lookup not answered within
+    /// [`TRYING_AFTER`]): a retransmission gets it again.
+    trying_sent: bool,
 }
 
 /// How long an INVITE waits for its lookup before we send `100 Trying` (RFC 3261
@@ -310,7 +310,7 @@ impl Node {
         if let Some(pending) = self.pending.values().find(|p| p.call_id == call_id) {
             // A retransmission while its number is looked up: absorbed, or our
             // 100 again once it went (RFC 3261 §17.2.1).
-            if pending.trying_at.is_none() {
+            if pending.trying_sent {
                 self.send(source, SipMessage::Response(trying(&request)));
             }
             return;
@@ -375,9 +375,10 @@ impl Node {
                 dialled,
                 star44,
                 received: (now, wall_clock),
-                trying_at: Some(now + TRYING_AFTER),
+                trying_sent: false,
             },
         );
+        self.trying_due.insert((now + TRYING_AFTER, key));
     }
 
     /// The answer to a new call's lookup, its access number or its `*44`
@@ -389,6 +390,8 @@ impl Node {
         let Some(pending) = self.pending.remove(&key) else {
             return;
         };
+        self.trying_due
+            .remove(&(pending.received.0 + TRYING_AFTER, key));
         match answer {
             Answer::Number(Ok(number)) => self.number_found(now, key, pending, number),
             Answer::Account(Ok(language)) => self.account_found(now, key, pending, language),
@@ -578,30 +581,22 @@ impl Node {
     /// The INVITEs whose lookup has not answered within [`TRYING_AFTER`] get
     /// their `100 Trying`.
     pub(super) fn pending_timeout(&mut self, now: Instant) {
-        // Asked at every timeout (each room's frame): nothing to look at, mostly.
-        if self.pending.is_empty() {
-            return;
-        }
-        let due: Vec<(SocketAddr, Response)> = self
-            .pending
-            .values_mut()
-            .filter(|pending| pending.trying_at.is_some_and(|at| at <= now))
-            .map(|pending| {
-                pending.trying_at = None;
-                (pending.source, trying(&pending.request))
-            })
-            .collect();
-        for (source, response) in due {
+        while let Some(&(at, key)) = self.trying_due.first()
+            && at <= now
+        {
+            self.trying_due.pop_first();
+            let Some(pending) = self.pending.get_mut(&key) else {
+                continue;
+            };
+            pending.trying_sent = true;
+            let (source, response) = (pending.source, trying(&pending.request));
             self.send(source, SipMessage::Response(response));
         }
     }
 
     /// When the first `100 Trying` is due, if any.
     pub(super) fn pending_deadline(&self) -> Option<Instant> {
-        if self.pending.is_empty() {
-            return None;
-        }
-        self.pending.values().filter_map(|p| p.trying_at).min()
+        self.trying_due.first().map(|(at, _)| *at)
     }
 
     /// A stateless response to `request`.
