@@ -149,11 +149,35 @@ impl Progress {
     }
 }
 
+/// Where the reference bridge takes its callers' streams.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bridge {
+    /// Its first (or only) socket.
+    pub(crate) addr: SocketAddrV4,
+    /// Whether each caller has a socket of its own: caller `i` streams to the
+    /// `i`th port after `addr`'s.
+    pub(crate) port_per_caller: bool,
+}
+
+impl Bridge {
+    /// Where caller `index` streams to.
+    fn for_caller(self, index: usize) -> SocketAddrV4 {
+        if !self.port_per_caller {
+            return self.addr;
+        }
+        let port = u16::try_from(index)
+            .ok()
+            .and_then(|index| self.addr.port().checked_add(index))
+            .expect("the bridge binds a port for every caller");
+        SocketAddrV4::new(*self.addr.ip(), port)
+    }
+}
+
 pub(crate) struct GeneratorSetup {
     pub(crate) node_sip: SocketAddr,
     /// The reference bridge to stream to instead of calling the node: every
     /// caller streams to it from the start, without SIP.
-    pub(crate) bridge: Option<SocketAddrV4>,
+    pub(crate) bridge: Option<Bridge>,
     pub(crate) access: String,
     pub(crate) size: usize,
     pub(crate) talkers: usize,
@@ -344,8 +368,8 @@ struct Received {
 
 struct Generator {
     node_sip: SocketAddr,
-    bridge: Option<SocketAddrV4>,
-    /// Caller by SSRC, against the reference bridge (one port for everyone).
+    bridge: Option<Bridge>,
+    /// Caller by SSRC, against the reference bridge.
     by_ssrc: HashMap<u32, usize>,
     access: String,
     size: usize,
@@ -559,7 +583,7 @@ impl Generator {
             if let Some(bridge) = self.bridge {
                 // The reference bridge needs no call: the caller streams at once.
                 let caller = &mut self.callers[index];
-                caller.media = Some(bridge);
+                caller.media = Some(bridge.for_caller(index));
                 caller.state = CallState::Keyed;
                 self.by_ssrc.insert(caller.ssrc, index);
                 self.progress.answered.fetch_add(1, Ordering::Relaxed);

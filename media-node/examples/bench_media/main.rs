@@ -108,11 +108,11 @@ mod options;
 mod reference;
 mod system;
 
-use crate::generator::{Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
+use crate::generator::{Bridge, Command, Dial, GeneratorHandle, GeneratorSetup, Progress};
 use crate::measure::{StepFigures, Window, measure_quiet, print_comparison, print_table};
 use crate::node_under_test::{NodeUnderTest, ONLY_NODE, node_runtime, seed, wait_until_joined};
 use crate::options::{Options, Path};
-use crate::reference::ReferenceBridge;
+use crate::reference::{ReferenceBridge, Sockets};
 use crate::system::pin_current_thread;
 
 fn main() -> anyhow::Result<()> {
@@ -162,7 +162,7 @@ fn main() -> anyhow::Result<()> {
     for &path in &options.paths {
         println!("bench_media: path {}", path.name());
         let run = match path {
-            Path::Reference => run_reference(&options)?,
+            Path::Reference | Path::ReferenceSockets => run_reference(&options, path)?,
             Path::Node(io) => run_node(&options, &runtime, io)?,
         };
         print_table(&options, path, &run);
@@ -236,22 +236,31 @@ fn run_node(
     Ok(run)
 }
 
-/// The same steps against the reference bridge: no SIP, every caller streams
-/// from the start, and a few seconds fill the jitter buffers.
-fn run_reference(options: &Options) -> anyhow::Result<PathRun> {
-    let bridge = ReferenceBridge::spawn(options.pin.then(|| options.node_cpus.clone()))?;
+/// The same steps against the reference bridge (`path`: with one socket, or
+/// one per caller): no SIP, every caller streams from the start, and a few
+/// seconds fill the jitter buffers.
+fn run_reference(options: &Options, path: Path) -> anyhow::Result<PathRun> {
+    let structure = if path == Path::ReferenceSockets {
+        Sockets::PerCaller(max_conferences(options) * options.size)
+    } else {
+        Sockets::One
+    };
+    let bridge = ReferenceBridge::spawn(options.pin.then(|| options.node_cpus.clone()), structure)?;
     let progress = Arc::new(Progress::default());
     let generator = spawn_generator(
         options,
         std::net::SocketAddr::V4(bridge.addr),
-        Some(bridge.addr),
+        Some(Bridge {
+            addr: bridge.addr,
+            port_per_caller: structure != Sockets::One,
+        }),
         String::new(),
         &progress,
     )?;
     let rooms: Vec<Conference> = Vec::new();
     let run = run_steps(
         options,
-        Path::Reference,
+        path,
         &generator,
         &progress,
         options.settle.min(REFERENCE_SETTLE),
@@ -268,7 +277,7 @@ fn run_reference(options: &Options) -> anyhow::Result<PathRun> {
 fn spawn_generator(
     options: &Options,
     node_sip: std::net::SocketAddr,
-    bridge: Option<std::net::SocketAddrV4>,
+    bridge: Option<Bridge>,
     access: String,
     progress: &Arc<Progress>,
 ) -> anyhow::Result<GeneratorHandle> {

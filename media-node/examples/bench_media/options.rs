@@ -9,8 +9,11 @@ use anyhow::{Context as _, bail};
 pub(crate) enum Path {
     /// The media node, its RTP on this `TELECONF_MEDIA_IO` (`io_uring`, `epoll`).
     Node(&'static str),
-    /// The reference bridge ([`crate::reference`]).
+    /// The reference bridge ([`crate::reference`]): one socket for every caller.
     Reference,
+    /// The same bridge with a socket per caller, as the node has: the cost of
+    /// that structure alone, apart from the node's own work.
+    ReferenceSockets,
 }
 
 impl Path {
@@ -18,6 +21,7 @@ impl Path {
         match self {
             Path::Node(io) => io,
             Path::Reference => "reference",
+            Path::ReferenceSockets => "reference_sockets",
         }
     }
 
@@ -26,7 +30,10 @@ impl Path {
             "io_uring" => Ok(Path::Node("io_uring")),
             "epoll" => Ok(Path::Node("epoll")),
             "reference" => Ok(Path::Reference),
-            other => bail!("unknown path {other:?}: io_uring, epoll or reference"),
+            "reference_sockets" => Ok(Path::ReferenceSockets),
+            other => {
+                bail!("unknown path {other:?}: io_uring, epoll, reference or reference_sockets")
+            }
         }
     }
 }
@@ -73,7 +80,8 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
   --steps       participants per node core at each step (rounded up to whole conferences)
   --join-rate   new calls per second (INVITEs from the one trunk)
   --paths       what serves the callers, in turn: the node with its RTP on io_uring, the node
-                on its epoll fallback, the one-socket reference bridge
+                on its epoll fallback, the one-socket reference bridge; reference_sockets (not
+                in the default) is that bridge with a socket per caller, as the node has
   --node-cpus   CPUs of the node (one tokio worker each); --gen-cpus those of the generator
   --keep-going  go on after a step that lost frames (default: stop there)
   --retries     times a window disturbed by other processes is measured again
@@ -165,7 +173,7 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
     pub(crate) fn node_io(&self) -> Option<&'static str> {
         self.paths.iter().find_map(|path| match path {
             Path::Node(io) => Some(*io),
-            Path::Reference => None,
+            Path::Reference | Path::ReferenceSockets => None,
         })
     }
 }

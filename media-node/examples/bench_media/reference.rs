@@ -9,6 +9,13 @@
 //! buffer, decode, sum, N−1, encode), each room on its own 20 ms deadlines from
 //! its first packet. A leg is sent its mix from the bridge's one port, with the
 //! leg's own SSRC, so the generator tells the legs apart by SSRC.
+//!
+//! With [`Sockets::PerCaller`] (path `reference_sockets`) the same bridge has a
+//! socket per caller, as the node has one per call: it waits on an `epoll` of
+//! them all, reads each socket found readable with `recvmmsg`, and sends each
+//! leg's mix from the leg's own socket with one `sendto`, as the node's epoll
+//! path does. Against the one-socket bridge it measures what that structure
+//! costs; against the node, what the node does beyond it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -20,7 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::socket::{MultiHeaders, SockaddrIn, setsockopt, sockopt};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, sendto, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
 
 use teleconf_domain::CallerRole;
@@ -38,6 +46,23 @@ const REF_BATCH: usize = 32;
 const REFERENCE_THREAD: &str = "ref-bridge";
 /// Bytes of the largest datagram read.
 const MAX_DATAGRAM: usize = 512;
+/// Datagrams per `recvmmsg` on a caller's own socket (one a period comes).
+const CALLER_BATCH: usize = 4;
+/// Readiness reports taken per `epoll_wait`.
+const EVENTS: usize = 256;
+/// The address of the bridge's sockets per caller (the node's bench address is
+/// 127.0.0.2), and their first port.
+const PER_CALLER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+const PER_CALLER_FIRST_PORT: u16 = 20_000;
+
+/// How the bridge's callers reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sockets {
+    /// One socket for every caller.
+    One,
+    /// A socket for each of this many callers, on consecutive ports.
+    PerCaller(usize),
+}
 
 /// The reference bridge's thread, running until dropped.
 pub(crate) struct ReferenceBridge {
@@ -47,12 +72,29 @@ pub(crate) struct ReferenceBridge {
 }
 
 impl ReferenceBridge {
-    pub(crate) fn spawn(cpus: Option<Vec<usize>>) -> anyhow::Result<Self> {
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-        socket.set_nonblocking(true)?;
-        setsockopt(&socket, sockopt::RcvBuf, &SOCKET_BUFFER)?;
-        setsockopt(&socket, sockopt::SndBuf, &SOCKET_BUFFER)?;
-        let addr = match socket.local_addr()? {
+    pub(crate) fn spawn(cpus: Option<Vec<usize>>, structure: Sockets) -> anyhow::Result<Self> {
+        let sockets = match structure {
+            Sockets::One => {
+                let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+                setsockopt(&socket, sockopt::RcvBuf, &SOCKET_BUFFER)?;
+                setsockopt(&socket, sockopt::SndBuf, &SOCKET_BUFFER)?;
+                vec![socket]
+            }
+            Sockets::PerCaller(callers) => (0..callers)
+                .map(|index| {
+                    let port = u16::try_from(index)
+                        .ok()
+                        .and_then(|index| PER_CALLER_FIRST_PORT.checked_add(index))
+                        .context("more callers than ports")?;
+                    UdpSocket::bind((PER_CALLER_IP, port))
+                        .with_context(|| format!("binding {PER_CALLER_IP}:{port}"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+        for socket in &sockets {
+            socket.set_nonblocking(true)?;
+        }
+        let addr = match sockets.first().context("no socket")?.local_addr()? {
             std::net::SocketAddr::V4(addr) => addr,
             std::net::SocketAddr::V6(_) => anyhow::bail!("the bridge is bound on IPv4"),
         };
@@ -64,7 +106,7 @@ impl ReferenceBridge {
                 if let Some(cpus) = &cpus {
                     pin_current_thread(cpus).context("pinning the reference bridge")?;
                 }
-                Bridge::new(socket).run(&stopping)
+                Bridge::new(sockets)?.run(&stopping)
             })?;
         Ok(Self {
             addr,
@@ -87,9 +129,11 @@ impl Drop for ReferenceBridge {
     }
 }
 
-/// One leg: where its mix goes, and the header of its stream.
+/// One leg: where its mix goes (from which of the bridge's sockets), and the
+/// header of its stream.
 struct Leg {
     key: CallKey,
+    socket: usize,
     to: SockaddrIn,
     ssrc: u32,
     seq: u16,
@@ -102,7 +146,10 @@ struct Room {
 }
 
 struct Bridge {
-    socket: UdpSocket,
+    /// One socket, or one per caller (then watched by `epoll`).
+    sockets: Vec<UdpSocket>,
+    epoll: Option<Epoll>,
+    ready: Vec<EpollEvent>,
     rooms: Vec<Room>,
     /// Room by the address its callers send from.
     by_source: HashMap<SocketAddrV4, usize>,
@@ -119,9 +166,20 @@ struct Bridge {
 }
 
 impl Bridge {
-    fn new(socket: UdpSocket) -> Self {
-        Self {
-            socket,
+    fn new(sockets: Vec<UdpSocket>) -> anyhow::Result<Self> {
+        let epoll = if sockets.len() > 1 {
+            let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+            for (index, socket) in sockets.iter().enumerate() {
+                epoll.add(socket, EpollEvent::new(EpollFlags::EPOLLIN, index as u64))?;
+            }
+            Some(epoll)
+        } else {
+            None
+        };
+        Ok(Self {
+            sockets,
+            epoll,
+            ready: vec![EpollEvent::empty(); EVENTS],
             rooms: Vec::new(),
             by_source: HashMap::new(),
             by_ssrc: HashMap::new(),
@@ -131,7 +189,7 @@ impl Bridge {
             send_headers: MultiHeaders::preallocate(REF_BATCH, None),
             out: Vec::with_capacity(REF_BATCH),
             out_to: Vec::with_capacity(REF_BATCH),
-        }
+        })
     }
 
     fn run(mut self, stop: &AtomicBool) -> anyhow::Result<()> {
@@ -144,32 +202,60 @@ impl Bridge {
                 .map_or(now + Duration::from_millis(20), |&(at, _)| at)
                 .min(now + Duration::from_millis(20));
             let timeout = TimeSpec::from_duration(wake.saturating_duration_since(Instant::now()));
-            let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+            // The one socket, or the epoll of them all (`ppoll` for its timeout
+            // in µs, where `epoll_wait` counts whole ms).
+            let watched = match &self.epoll {
+                Some(epoll) => epoll.0.as_fd(),
+                None => self.sockets[0].as_fd(),
+            };
+            let mut fds = [PollFd::new(watched, PollFlags::POLLIN)];
             match ppoll(&mut fds, Some(timeout), None) {
                 Ok(0) | Err(Errno::EINTR) => continue,
-                Ok(_) => self.receive()?,
+                Ok(_) if self.epoll.is_some() => self.receive_ready()?,
+                Ok(_) => self.receive(0, REF_BATCH)?,
                 Err(error) => return Err(error.into()),
             }
         }
         Ok(())
     }
 
-    /// Reads everything queued, a batch at a time, into the rooms' jitter buffers.
-    fn receive(&mut self) -> anyhow::Result<()> {
+    /// Reads everything queued on socket `index`, `batch` datagrams at a
+    /// time, into the rooms' jitter buffers.
+    fn receive(&mut self, index: usize, batch: usize) -> anyhow::Result<()> {
         loop {
             let now = Instant::now();
-            let count = self.read_batch(now)?;
+            let count = self.read_batch(index, batch, now)?;
             self.tick_due(Instant::now())?;
-            if count < REF_BATCH {
+            if count < batch {
                 return Ok(());
             }
         }
     }
 
-    /// One `recvmmsg`: its datagrams into the rooms; how many were read.
-    fn read_batch(&mut self, now: Instant) -> anyhow::Result<usize> {
+    /// Reads every socket the epoll reports readable, until none is.
+    fn receive_ready(&mut self) -> anyhow::Result<()> {
+        loop {
+            let Some(epoll) = &self.epoll else {
+                return Ok(());
+            };
+            let count = epoll.wait(&mut self.ready, EpollTimeout::ZERO)?;
+            for event in 0..count {
+                let index = usize::try_from(self.ready[event].data()).unwrap_or(usize::MAX);
+                if index < self.sockets.len() {
+                    self.receive(index, CALLER_BATCH)?;
+                }
+            }
+            if count < self.ready.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One `recvmmsg` of up to `batch` datagrams from socket `index`: its
+    /// datagrams into the rooms; how many were read.
+    fn read_batch(&mut self, index: usize, batch: usize, now: Instant) -> anyhow::Result<usize> {
         let Self {
-            socket,
+            sockets,
             rooms,
             by_source,
             by_ssrc,
@@ -179,17 +265,17 @@ impl Bridge {
             ..
         } = self;
         receive_batch(
-            socket.as_raw_fd(),
+            sockets[index].as_raw_fd(),
             recv_headers,
-            recv_buffers,
+            &mut recv_buffers[..batch],
             |message, data| {
                 let (Some(from), Ok(packet)) = (message.address, rtp::parse(data)) else {
                     return;
                 };
                 let from = SocketAddrV4::new(from.ip(), from.port());
-                let (room, key) = *by_ssrc
-                    .entry(packet.ssrc)
-                    .or_insert_with(|| join(rooms, by_source, deadlines, now, from, packet.ssrc));
+                let (room, key) = *by_ssrc.entry(packet.ssrc).or_insert_with(|| {
+                    join(rooms, by_source, deadlines, now, from, packet.ssrc, index)
+                });
                 let _ = rooms[room].mixer.push(
                     now,
                     key,
@@ -201,8 +287,10 @@ impl Bridge {
         )
     }
 
-    /// Mixes every room due and sends each leg its frame.
+    /// Mixes every room due and sends each leg its frame: queued for the one
+    /// socket's `sendmmsg`, or at once with `sendto` from the leg's own socket.
     fn tick_due(&mut self, now: Instant) -> anyhow::Result<()> {
+        let per_caller = self.epoll.is_some();
         while let Some(&(at, index)) = self.deadlines.first()
             && at <= now
         {
@@ -223,13 +311,24 @@ impl Bridge {
                         false,
                         payload.1,
                     )?;
-                    if len == datagram.len() {
-                        self.out.push(datagram);
-                        self.out_to.push(Some(leg.to));
+                    if len != datagram.len() {
+                        continue;
                     }
+                    if per_caller {
+                        // What the socket refuses is dropped: the generator counts it lost.
+                        let _ = sendto(
+                            self.sockets[leg.socket].as_raw_fd(),
+                            &datagram,
+                            &leg.to,
+                            MsgFlags::empty(),
+                        );
+                        continue;
+                    }
+                    self.out.push(datagram);
+                    self.out_to.push(Some(leg.to));
                     if self.out.len() == REF_BATCH {
                         flush(
-                            &self.socket,
+                            &self.sockets[0],
                             &mut self.send_headers,
                             &mut self.out,
                             &mut self.out_to,
@@ -242,7 +341,7 @@ impl Bridge {
             }
         }
         flush(
-            &self.socket,
+            &self.sockets[0],
             &mut self.send_headers,
             &mut self.out,
             &mut self.out_to,
@@ -260,6 +359,7 @@ fn join(
     now: Instant,
     from: SocketAddrV4,
     ssrc: u32,
+    socket: usize,
 ) -> (usize, CallKey) {
     let room = *by_source.entry(from).or_insert_with(|| {
         let mut mixer = Mixer::new();
@@ -281,6 +381,7 @@ fn join(
     {
         room_of.legs.push(Leg {
             key,
+            socket,
             to: SockaddrIn::from(from),
             ssrc,
             seq: 0,
