@@ -50,6 +50,7 @@ mod controls;
 mod ip_phones;
 mod media;
 mod rtp;
+mod steer;
 mod tcp;
 mod uring;
 
@@ -342,10 +343,13 @@ impl Shell {
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
         let media_io = self.config.media_io;
+        let steer = self.config.rtp_steering == config::RtpSteering::Auto;
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, media_io));
+                let _ = stopped.send(media::run(
+                    node, io_side, recorder, mailbox, media_io, steer,
+                ));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {
