@@ -1,7 +1,6 @@
 //! Every RTP port of the node received on one socket (issue #17): a BPF
 //! `sk_lookup` program, attached to the network namespace, hands each UDP
-//! datagram for a port the node has bound on its IPv4 address (or on every
-//! address, bound on 0.0.0.0) to one socket
+//! datagram for a port the node has bound on its IPv4 address to one socket
 //! of the node's, where the io_uring path reads them all with one multishot
 //! receive instead of one per port; the datagram's destination port
 //! (`IP_ORIGDSTADDR`) tells its call, as the socket it arrived on did.
@@ -19,12 +18,11 @@
 //! here); where they are refused, [`Steering::open`] says why and the node
 //! reads each port's socket as before.
 //!
-//! The program, in the kernel's instruction set (eleven lines of C with
+//! The program, in the kernel's instruction set (ten lines of C with
 //! `bpf_helpers.h`, written out here so that the build needs no BPF compiler):
 //!
 //! ```c
-//! if (ctx->protocol != IPPROTO_UDP || ctx->family != AF_INET) return SK_PASS;
-//! if (NODE_IP != 0 && ctx->local_ip4 != NODE_IP) return SK_PASS;
+//! if (ctx->protocol != IPPROTO_UDP || ctx->local_ip4 != NODE_IP) return SK_PASS;
 //! __u32 port = ctx->local_port;
 //! struct bpf_sock *sk = bpf_map_lookup_elem(&ports, &port);
 //! if (!sk) return SK_PASS;
@@ -49,7 +47,6 @@ const BPF_MAP_TYPE_SOCKHASH: u32 = 18;
 const BPF_PROG_TYPE_SK_LOOKUP: u32 = 30;
 const BPF_SK_LOOKUP: u32 = 36;
 /// `struct bpf_sk_lookup`'s fields read (4 bytes each).
-const CTX_FAMILY: i16 = 8;
 const CTX_PROTOCOL: i16 = 12;
 const CTX_LOCAL_IP4: i16 = 40;
 const CTX_LOCAL_PORT: i16 = 60;
@@ -147,25 +144,17 @@ const EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
 const PSEUDO_MAP_FD: u8 = 1;
 
 /// The program of the [module documentation](self), for the node's address
-/// `ip` (0.0.0.0: a port bound there is the node's on every address) and the
-/// map `map`.
+/// `ip` and the map `map`.
 fn program(ip: Ipv4Addr, map: i32) -> Vec<Insn> {
     let (ctx, arg1, arg2, arg3, ret, sk, frame) = (6, 1, 2, 3, 0, 7, 10);
-    let mut code = vec![insn(MOV64_X, ctx, arg1, 0, 0)];
-    // Jumps to the end (SK_PASS), their offsets set once it is known.
-    let mut to_pass = Vec::new();
-    let mut unless_equal = |code: &mut Vec<Insn>, field: i16, value: i32| {
-        code.push(insn(LDX_MEM_W, arg2, ctx, field, 0));
-        to_pass.push(code.len());
-        code.push(insn(JNE32_K, arg2, 0, 0, value));
-    };
-    unless_equal(&mut code, CTX_PROTOCOL, libc::IPPROTO_UDP);
-    unless_equal(&mut code, CTX_FAMILY, libc::AF_INET);
-    if !ip.is_unspecified() {
-        // `local_ip4` is in network byte order, as the address's bytes in memory.
-        unless_equal(&mut code, CTX_LOCAL_IP4, i32::from_ne_bytes(ip.octets()));
-    }
-    code.extend([
+    // `local_ip4` is in network byte order, as the address's bytes in memory.
+    let ip = i32::from_ne_bytes(ip.octets());
+    let mut code = vec![
+        insn(MOV64_X, ctx, arg1, 0, 0),
+        insn(LDX_MEM_W, arg2, ctx, CTX_PROTOCOL, 0),
+        insn(JNE32_K, arg2, 0, 0, libc::IPPROTO_UDP), // to pass, set below
+        insn(LDX_MEM_W, arg2, ctx, CTX_LOCAL_IP4, 0),
+        insn(JNE32_K, arg2, 0, 0, ip), // to pass
         insn(LDX_MEM_W, arg2, ctx, CTX_LOCAL_PORT, 0),
         insn(STX_MEM_W, frame, arg2, -4, 0),
         insn(LD_IMM_DW, arg1, PSEUDO_MAP_FD, 0, map),
@@ -173,10 +162,7 @@ fn program(ip: Ipv4Addr, map: i32) -> Vec<Insn> {
         insn(MOV64_X, arg2, frame, 0, 0),
         insn(ADD64_K, arg2, 0, 0, -4),
         insn(CALL, 0, 0, 0, FN_MAP_LOOKUP_ELEM),
-    ]);
-    to_pass.push(code.len());
-    code.extend([
-        insn(JEQ_K, ret, 0, 0, 0),
+        insn(JEQ_K, ret, 0, 0, 0), // to pass
         insn(MOV64_X, sk, ret, 0, 0),
         insn(MOV64_X, arg1, ctx, 0, 0),
         insn(MOV64_X, arg2, sk, 0, 0),
@@ -184,9 +170,9 @@ fn program(ip: Ipv4Addr, map: i32) -> Vec<Insn> {
         insn(CALL, 0, 0, 0, FN_SK_ASSIGN),
         insn(MOV64_X, arg1, sk, 0, 0),
         insn(CALL, 0, 0, 0, FN_SK_RELEASE),
-    ]);
+    ];
     let pass = code.len();
-    for jump in to_pass {
+    for jump in [2, 4, 12] {
         code[jump].off = i16::try_from(pass - jump - 1).expect("a short program");
     }
     code.push(insn(MOV64_K, ret, 0, 0, SK_PASS));
@@ -246,6 +232,12 @@ impl Steering {
     /// node's ports are steered to (on `ip`, a port of the kernel's choosing,
     /// with the destination of each datagram asked for); or says why not.
     pub(super) fn open(ip: Ipv4Addr) -> io::Result<Self> {
+        if ip.is_unspecified() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the RTP address is 0.0.0.0: no one address to steer",
+            ));
+        }
         let ports = bpf_fd(
             BPF_MAP_CREATE,
             &mut Attr::new()
@@ -418,24 +410,6 @@ mod tests {
             .unwrap();
         call.set_nonblocking(false).unwrap();
         assert_eq!(call.recv(&mut buffer).unwrap(), 4);
-    }
-
-    #[test]
-    fn a_node_bound_on_every_address_has_its_ports_steered_from_any_of_them() {
-        let Some(steering) = open(Ipv4Addr::UNSPECIFIED) else {
-            return;
-        };
-        let call = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
-        let port = call.local_addr().unwrap().port();
-        steering.steer(port).unwrap();
-        let trunk = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        trunk
-            .send_to(b"any", (Ipv4Addr::new(127, 0, 0, 80), port))
-            .unwrap();
-        assert_eq!(
-            receive(steering.socket()),
-            Some((b"any".to_vec(), Some(port)))
-        );
     }
 
     #[test]
