@@ -126,8 +126,7 @@ pub(crate) struct NodeUnderTest {
 }
 
 impl NodeUnderTest {
-    /// Starts the shell set up as `setup`, with its RTP on `io` (`TELECONF_MEDIA_IO`;
-    /// `io_uring_per_port`: io_uring with `TELECONF_RTP_STEERING=off`).
+    /// Starts the shell set up as `setup`, with its RTP on `io` (`TELECONF_MEDIA_IO`).
     pub(crate) async fn start(
         store: Arc<MemoryStore>,
         setup: &NodeSetup,
@@ -148,16 +147,8 @@ impl NodeUnderTest {
                 "TELECONF_RECORDING_DIR",
                 spool.join("recordings").display().to_string(),
             ),
+            ("TELECONF_MEDIA_IO", io.to_string()),
         ];
-        // `io_uring_per_port`: io_uring with each port read on its own socket,
-        // as where the kernel refuses the steering.
-        match io.strip_suffix("_per_port") {
-            Some(io) => {
-                vars.push(("TELECONF_MEDIA_IO", io.to_string()));
-                vars.push(("TELECONF_RTP_STEERING", "off".to_string()));
-            }
-            None => vars.push(("TELECONF_MEDIA_IO", io.to_string())),
-        }
         if setup.cascade {
             vars.push(("TELECONF_NODE_SOURCES", NODE_IP.to_string()));
             vars.push(("TELECONF_CASCADE_SECRET", CASCADE_SECRET.to_string()));

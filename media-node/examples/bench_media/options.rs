@@ -7,8 +7,7 @@ use anyhow::{Context as _, bail};
 /// What the generator's callers are served by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Path {
-    /// The media node, its RTP on this `TELECONF_MEDIA_IO` (`io_uring`, `epoll`;
-    /// `io_uring_per_port`: io_uring without the steering).
+    /// The media node, its RTP on this `TELECONF_MEDIA_IO` (`io_uring`, `epoll`).
     Node(&'static str),
     /// The reference bridge ([`crate::reference`]): one socket for every caller.
     Reference,
@@ -29,7 +28,6 @@ impl Path {
     fn parse(name: &str) -> anyhow::Result<Self> {
         match name.trim() {
             "io_uring" => Ok(Path::Node("io_uring")),
-            "io_uring_per_port" => Ok(Path::Node("io_uring_per_port")),
             "epoll" => Ok(Path::Node("epoll")),
             "reference" => Ok(Path::Reference),
             "reference_sockets" => Ok(Path::ReferenceSockets),
@@ -81,11 +79,9 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
                    [--paths io_uring,epoll,reference] [--cascade]
   --steps       participants per node core at each step (rounded up to whole conferences)
   --join-rate   new calls per second (INVITEs from the one trunk)
-  --paths       what serves the callers, in turn: the node with its RTP on io_uring (its ports
-                steered to one socket where the kernel allows it), the node on its epoll
-                fallback, the one-socket reference bridge; not in the default:
-                io_uring_per_port (io_uring, each port read on its own socket, as where the
-                steering is refused) and reference_sockets (the bridge with a socket per caller)
+  --paths       what serves the callers, in turn: the node with its RTP on io_uring, the node
+                on its epoll fallback, the one-socket reference bridge; reference_sockets (not
+                in the default) is that bridge with a socket per caller, as the node has
   --node-cpus   CPUs of the node (one tokio worker each); --gen-cpus those of the generator
   --keep-going  go on after a step that lost frames (default: stop there)
   --retries     times a window disturbed by other processes is measured again

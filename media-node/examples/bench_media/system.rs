@@ -15,7 +15,7 @@ use nix::sys::socket::{
 };
 use nix::unistd::Pid;
 
-use crate::GENERATOR_THREAD;
+use crate::{GENERATOR_THREAD, NODE_RTP_PORTS};
 
 /// Prefix of the member node's thread names (cascade mode): its runtime's, and
 /// those its shell names itself, renamed by [`label_node_threads`].
@@ -231,7 +231,7 @@ impl CpuStat {
 /// Datagrams the kernel dropped on full receive buffers (`/proc/net/udp`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UdpDrops {
-    /// On the node's sockets: its RTP ports, and the one they are steered to.
+    /// On the node's RTP ports.
     pub(crate) node: u64,
     /// By local port, for the generator's sockets.
     by_port: HashMap<u16, u64>,
@@ -240,6 +240,10 @@ pub(crate) struct UdpDrops {
 impl UdpDrops {
     pub(crate) fn read() -> anyhow::Result<Self> {
         let text = std::fs::read_to_string("/proc/net/udp")?;
+        let (low, high) = NODE_RTP_PORTS
+            .split_once('-')
+            .map(|(l, h)| (l.parse().unwrap_or(0), h.parse().unwrap_or(0)))
+            .unwrap_or((0, 0));
         let mut drops = Self::default();
         for line in text.lines().skip(1) {
             let fields: Vec<&str> = line.split_whitespace().collect();
@@ -253,9 +257,8 @@ impl UdpDrops {
                 continue;
             };
             let dropped: u64 = dropped.parse().unwrap_or(0);
-            // 127.0.0.2 ([`crate::NODE_IP`]) as /proc/net/udp writes it: the
-            // node's address, which nothing else binds.
-            if local.starts_with("0200007F:") {
+            // 127.0.0.2 ([`crate::NODE_IP`]) as /proc/net/udp writes it.
+            if local.starts_with("0200007F:") && (low..=high).contains(&port) {
                 drops.node += dropped;
             } else {
                 *drops.by_port.entry(port).or_default() += dropped;
