@@ -14,7 +14,6 @@
 //! | `TELECONF_SIP_TCP_IDLE_SECS` | a SIP TCP connection with no message nor keep-alive for this long is closed | `300` |
 //! | `TELECONF_SIP_TCP_MESSAGE_SECS` | a SIP TCP connection whose message is still incomplete this long after its first byte is closed | `10` |
 //! | `TELECONF_MEDIA_IO`       | how the RTP sockets are read and written: `io_uring` (one submission for every call's frames, multishot receives into a provided buffer ring), `epoll` (`recvmmsg` per ready socket, a `sendto` per datagram), or `auto`: io_uring unless the kernel refuses it (logged at start) | `auto` |
-//! | `TELECONF_RTP_STEERING`   | on io_uring, `auto`: every RTP port's datagrams are steered to one socket read by one receive (a BPF `sk_lookup` program; needs `CAP_BPF` and `CAP_NET_ADMIN`, else each port is read on its own socket, logged at start); `off`: each port read on its own socket | `auto` |
 //! | `TELECONF_DRAIN_GRACE_SECS` | on stop (SIGTERM), new calls get 503 and each call up goes on until it hangs up or its conference's planned end plus this many seconds (the drain's start plus this for a caller still in the IVR), then is hung up; the node exits when it has no call left. `TELECONF_DRAIN_SECS` (the former fixed cut) is retired: set, the node refuses to start | `600` |
 //! | `TELECONF_NODE_ID`        | the node's name in the registry (letters, digits, `.`, `_`, `-`) | the registry SIP address, `<ip>-<port>` |
 //! | `TELECONF_NODE_SIP_ADDR`  | the SIP address the SIP entry reaches the node at, written in the registry | `TELECONF_PUBLIC_IP` and the SIP port |
@@ -87,30 +86,6 @@ pub struct Config {
     pub metrics: Option<Metrics>,
     /// How the media loop does its RTP I/O (`TELECONF_MEDIA_IO`).
     pub media_io: MediaIo,
-    /// Whether the io_uring path steers every port to one socket
-    /// (`TELECONF_RTP_STEERING`).
-    pub rtp_steering: RtpSteering,
-}
-
-/// Whether the io_uring path reads every RTP port on one socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RtpSteering {
-    /// Where the kernel allows it (logged at start either way).
-    Auto,
-    /// Each port read on its own socket.
-    Off,
-}
-
-impl std::str::FromStr for RtpSteering {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.trim() {
-            "auto" => Ok(Self::Auto),
-            "off" => Ok(Self::Off),
-            _ => Err("expects auto or off".into()),
-        }
-    }
 }
 
 /// How the media loop reads and writes its RTP sockets.
@@ -272,7 +247,6 @@ impl Config {
             recording_segment,
             metrics,
             media_io: env.parse_or("TELECONF_MEDIA_IO", MediaIo::Auto)?,
-            rtp_steering: env.parse_or("TELECONF_RTP_STEERING", RtpSteering::Auto)?,
         })
     }
 
@@ -343,7 +317,6 @@ mod tests {
         assert_eq!(config.ip_phones_refresh, Duration::from_secs(10));
         assert_eq!(config.metrics, None, "no stage, no metrics");
         assert_eq!(config.media_io, MediaIo::Auto);
-        assert_eq!(config.rtp_steering, RtpSteering::Auto);
         assert_eq!(config.drain_grace, Duration::from_secs(600));
         assert_eq!(
             (config.node_id, config.node_sip_addr, config.ecs_agent_uri),
@@ -476,14 +449,6 @@ mod tests {
         );
         let err = read(&[("TELECONF_MEDIA_IO", "kqueue")]).unwrap_err();
         assert!(err.to_string().contains("TELECONF_MEDIA_IO"), "{err}");
-        assert_eq!(
-            read(&[("TELECONF_RTP_STEERING", "off")])
-                .unwrap()
-                .rtp_steering,
-            RtpSteering::Off
-        );
-        let err = read(&[("TELECONF_RTP_STEERING", "on")]).unwrap_err();
-        assert!(err.to_string().contains("TELECONF_RTP_STEERING"), "{err}");
     }
 
     #[test]

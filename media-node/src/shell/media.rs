@@ -74,7 +74,7 @@ enum Rtp {
 impl Rtp {
     /// The path `wanted`: io_uring unless refused (`auto` then falls back to
     /// epoll; `io_uring` fails). Logged.
-    fn open(wanted: MediaIo, ip: std::net::IpAddr, steer: bool) -> std::io::Result<Self> {
+    fn open(wanted: MediaIo, ip: std::net::IpAddr) -> std::io::Result<Self> {
         if wanted == MediaIo::Epoll {
             tracing::info!(
                 media_io = "epoll",
@@ -82,7 +82,7 @@ impl Rtp {
             );
             return Ok(Rtp::Epoll(RtpPorts::new(ip)));
         }
-        match UringPorts::new(ip, steer) {
+        match UringPorts::new(ip) {
             Ok(ports) => {
                 tracing::info!(media_io = "io_uring", "media loop: RTP on io_uring");
                 Ok(Rtp::Uring(Box::new(ports)))
@@ -224,7 +224,6 @@ pub(super) fn run(
     recorder: Recorder,
     mailbox: Mailbox,
     media_io: MediaIo,
-    steer: bool,
 ) -> std::io::Result<Io> {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
     let timer = TimerFd::new(
@@ -236,7 +235,7 @@ pub(super) fn run(
         mailbox.bell.as_fd(),
         EpollEvent::new(EpollFlags::EPOLLIN, WAKE),
     )?;
-    let rtp = Rtp::open(media_io, io.rtp_ip, steer)?;
+    let rtp = Rtp::open(media_io, io.rtp_ip)?;
     if let Rtp::Uring(ports) = &rtp {
         epoll.add(ports.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, RING))?;
     }

@@ -50,7 +50,6 @@ mod controls;
 mod ip_phones;
 mod media;
 mod rtp;
-mod steer;
 mod tcp;
 mod uring;
 
@@ -343,13 +342,10 @@ impl Shell {
         // The media loop's thread starts from this one, so it shares its CPUs.
         let (stopped, mut loop_done) = tokio::sync::oneshot::channel();
         let media_io = self.config.media_io;
-        let steer = self.config.rtp_steering == config::RtpSteering::Auto;
         std::thread::Builder::new()
             .name("media-loop".into())
             .spawn(move || {
-                let _ = stopped.send(media::run(
-                    node, io_side, recorder, mailbox, media_io, steer,
-                ));
+                let _ = stopped.send(media::run(node, io_side, recorder, mailbox, media_io));
             })
             .map_err(|source| io("media loop thread".into(), source))?;
         let ended = tokio::select! {

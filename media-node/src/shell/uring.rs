@@ -1,7 +1,6 @@
-//! The RTP ports on io_uring: the media loop's fast path (issue #17), and one
-//! of the crate's two modules with `unsafe` code (the kernel writes into memory
-//! it is lent, and reads the datagrams sent until their completions; the other
-//! is [`super::steer`], the `bpf()` calls).
+//! The RTP ports on io_uring: the media loop's fast path (issue #17), and the
+//! only module of the crate with `unsafe` code (the kernel writes into memory
+//! it is lent, and reads the datagrams sent until their completions).
 //!
 //! - **Receiving**: each port's socket has one multishot `recvmsg` in flight
 //!   that takes its buffers from a ring of provided buffers the kernel picks
@@ -18,11 +17,6 @@
 //! - **Registered files**: each port's socket has a slot in the ring's table
 //!   of files, and its entries name the slot, not the descriptor: the kernel
 //!   does not look the descriptor up (`fget`) at each send.
-//! - **Steered receiving** ([`super::steer`], where the kernel allows it):
-//!   every bound port's datagrams are handed to one socket, read by one
-//!   multishot `recvmsg` whose control messages name each datagram's port;
-//!   the ports' own sockets then send only. A port the steering refuses is
-//!   read on its own socket as above.
 //! - The loop's `epoll` watches the ring's file descriptor: it is readable
 //!   while completions wait.
 //!
@@ -42,8 +36,6 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::resource::{Resource, getrlimit};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 use rustc_hash::FxHashMap;
-
-use super::steer::{self, Steering};
 
 /// The ring's sizes.
 #[derive(Debug, Clone, Copy)]
@@ -78,9 +70,6 @@ const GROUP: u16 = 0;
 const SEND_MAX: usize = 512;
 /// The most registered files (the kernel's own bound is 2^20).
 const MAX_FILES: u32 = 65_536;
-/// The port number of the steered socket's receive in its [`Token::Recv`]: no
-/// RTP port is 0.
-const STEERED: u16 = 0;
 /// What a completion is for: the top byte of its user data.
 const KIND_SHIFT: u32 = 56;
 const SEND: u64 = 1;
@@ -214,23 +203,11 @@ struct SendSlot {
 }
 
 /// A bound port: its socket, its slot in the ring's registered files and the
-/// generation of its receive; steered: its datagrams come through the steered
-/// socket, its own receive is not armed.
+/// generation of its receive.
 struct Port {
     socket: UdpSocket,
     file: u32,
     generation: u32,
-    steered: bool,
-}
-
-/// The socket every bound port is steered to, with its slot in the ring's
-/// registered files, the generation of its receive and the `msghdr` it is
-/// armed with (room for the sender's address and for `IP_ORIGDSTADDR`).
-struct Steered {
-    steering: Steering,
-    file: u32,
-    generation: u32,
-    header: Box<libc::msghdr>,
 }
 
 /// Memory lent to the kernel for the life of the ring: the provided buffers'
@@ -257,8 +234,6 @@ pub(super) struct UringPorts {
     /// sets the room for the sender's address in each buffer).
     recv_header: Box<libc::msghdr>,
     ports: FxHashMap<u16, Port>,
-    /// Every port's receive on one socket, where the kernel allows it.
-    steered: Option<Steered>,
     /// The registered files' slots: one per bound port.
     files: SlotBook,
     generations: u32,
@@ -286,7 +261,6 @@ impl std::fmt::Debug for UringPorts {
         f.debug_struct("UringPorts")
             .field("ip", &self.ip)
             .field("ports", &self.ports.len())
-            .field("steered", &self.steered.is_some())
             .field("sends_in_flight", &self.book.in_flight())
             .finish_non_exhaustive()
     }
@@ -295,15 +269,9 @@ impl std::fmt::Debug for UringPorts {
 impl UringPorts {
     /// A ring with its provided buffers registered, or why the kernel refused
     /// (io_uring disabled, too old for ring-mapped buffers or multishot
-    /// `recvmsg`): the caller falls back to epoll. With `steer`, the ports'
-    /// receives are steered to one socket where the kernel allows it (said
-    /// in the log either way).
-    pub(super) fn new(ip: IpAddr, steer: bool) -> io::Result<Self> {
-        let mut ports = Self::with_sizes(ip, Sizes::NODE)?;
-        if steer {
-            ports.steer();
-        }
-        Ok(ports)
+    /// `recvmsg`): the caller falls back to epoll.
+    pub(super) fn new(ip: IpAddr) -> io::Result<Self> {
+        Self::with_sizes(ip, Sizes::NODE)
     }
 
     fn with_sizes(ip: IpAddr, sizes: Sizes) -> io::Result<Self> {
@@ -358,7 +326,6 @@ impl UringPorts {
             tail: RingTail::new(sizes.buffers),
             recv_header,
             ports: FxHashMap::default(),
-            steered: None,
             files: SlotBook::made(files),
             generations: 0,
             slots: Vec::new(),
@@ -374,59 +341,6 @@ impl UringPorts {
         }
         ports.publish_tail();
         Ok(ports)
-    }
-
-    /// Steers every port bound from now on to one socket, read by one receive
-    /// ([`super::steer`]), or says why the kernel refuses it: each port is then
-    /// read on its own socket.
-    fn steer(&mut self) {
-        let IpAddr::V4(ip) = self.ip else {
-            tracing::info!(ip = %self.ip, "RTP steering is for IPv4: each port read on its own socket");
-            return;
-        };
-        let steering = match Steering::open(ip) {
-            Ok(steering) => steering,
-            Err(error) => {
-                tracing::info!(%error, "RTP steering refused: each port read on its own socket");
-                return;
-            }
-        };
-        let Some(file) = self.register(steering.socket()) else {
-            return;
-        };
-        // SAFETY: zeroed is a valid `msghdr` (null pointers, zero lengths).
-        let mut header: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
-        header.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-        // SAFETY: CMSG_SPACE only computes a length.
-        header.msg_controllen =
-            unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::sockaddr_in>() as u32) } as usize;
-        self.generations = self.generations.wrapping_add(1);
-        self.steered = Some(Steered {
-            steering,
-            file,
-            generation: self.generations,
-            header,
-        });
-        tracing::info!(%ip, "RTP steering: every port's datagrams read on one socket");
-        self.arm(STEERED);
-    }
-
-    /// A slot of the ring's registered files for `socket`, or `None` (logged).
-    fn register(&mut self, socket: &UdpSocket) -> Option<u32> {
-        let Some(file) = self.files.take_made() else {
-            tracing::error!("RTP socket cannot be registered: no registered file left");
-            return None;
-        };
-        if let Err(error) = self
-            .ring
-            .submitter()
-            .register_files_update(file, &[socket.as_raw_fd()])
-        {
-            tracing::error!(%error, "RTP socket cannot be registered with the io_uring");
-            self.files.give_back(file);
-            return None;
-        }
-        Some(file)
     }
 
     /// The ring's eventfd, for the loop's epoll: readable once the kernel has
@@ -447,32 +361,30 @@ impl UringPorts {
         let Some(socket) = super::rtp::bind(SocketAddr::new(self.ip, port)) else {
             return;
         };
-        let Some(file) = self.register(&socket) else {
+        let Some(file) = self.files.take_made() else {
+            tracing::error!(port, "RTP port cannot be bound: no registered file left");
             return;
         };
+        if let Err(error) = self
+            .ring
+            .submitter()
+            .register_files_update(file, &[socket.as_raw_fd()])
+        {
+            tracing::error!(port, %error, "RTP port cannot be registered with the io_uring");
+            self.files.give_back(file);
+            return;
+        }
         self.generations = self.generations.wrapping_add(1);
         let generation = self.generations;
-        let steered = self.steered.as_ref().is_some_and(|steered| {
-            steered
-                .steering
-                .steer(port)
-                .inspect_err(|error| {
-                    tracing::warn!(port, %error, "RTP port not steered: read on its own socket");
-                })
-                .is_ok()
-        });
         self.ports.insert(
             port,
             Port {
                 socket,
                 file,
                 generation,
-                steered,
             },
         );
-        if !steered {
-            self.arm(port);
-        }
+        self.arm(port);
     }
 
     /// Closes `port`: its receive is cancelled. What is queued is submitted
@@ -481,14 +393,7 @@ impl UringPorts {
     /// the kernel lets go of the socket and the port can be bound again.
     pub(super) fn release(&mut self, port: u16) {
         if let Some(old) = self.ports.remove(&port) {
-            if old.steered {
-                // Datagrams already steered for it are dropped when read.
-                if let Some(steered) = &self.steered {
-                    steered.steering.unsteer(port);
-                }
-            } else {
-                self.cancel(port, old.generation);
-            }
+            self.cancel(port, old.generation);
             self.submit();
             self.run_deferred();
             // The table lets go of the socket (requests in flight keep it
@@ -601,7 +506,7 @@ impl UringPorts {
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         if result >= 0 && current {
                             let len = usize::try_from(result).unwrap_or(0).min(BUFFER_LEN);
-                            if let Some((port, from, payload)) = self.datagram(port, bid, len) {
+                            if let Some((from, payload)) = self.datagram(bid, len) {
                                 deliver(port, from, payload);
                             }
                         }
@@ -642,25 +547,17 @@ impl UringPorts {
         }
     }
 
-    /// Whether `port` (or the steered socket) is bound to its `generation`th
-    /// socket still.
+    /// Whether `port` is bound to its `generation`th socket still.
     fn is_current(&self, port: u16, generation: u32) -> bool {
-        if port == STEERED {
-            return self
-                .steered
-                .as_ref()
-                .is_some_and(|steered| steered.generation == generation);
-        }
         self.ports
             .get(&port)
             .is_some_and(|bound| bound.generation == generation)
     }
 
-    /// The port, sender and payload of the datagram in buffer `bid` (`len`
-    /// bytes written) received on `port`'s socket, or on the steered socket
-    /// for the port it names; `None` when it was cut (larger than a buffer),
-    /// has no IP sender, or was steered for a port released since.
-    fn datagram(&self, port: u16, bid: u16, len: usize) -> Option<(u16, SocketAddr, &[u8])> {
+    /// The sender and payload of the datagram in buffer `bid` (`len` bytes
+    /// written), or `None` when it was cut (larger than a buffer) or has no
+    /// IP sender.
+    fn datagram(&self, bid: u16, len: usize) -> Option<(SocketAddr, &[u8])> {
         // SAFETY: buffer `bid` lies inside the `buffers` allocation (`bid <
         // lent.count`, checked), the kernel wrote `len ≤ BUFFER_LEN` bytes into it
         // before posting the completion, and it is not in the ring (so the
@@ -671,26 +568,16 @@ impl UringPorts {
             }
             std::slice::from_raw_parts(self.lent.buffers.add(usize::from(bid) * BUFFER_LEN), len)
         };
-        let header = match (&self.steered, port) {
-            (Some(steered), STEERED) => &steered.header,
-            _ => &self.recv_header,
-        };
-        let out = types::RecvMsgOut::parse(buffer, header).ok()?;
+        let out = types::RecvMsgOut::parse(buffer, &self.recv_header).ok()?;
         if out.is_payload_truncated() || out.is_name_data_truncated() {
             return None;
         }
-        let port = if port == STEERED {
-            steer::destination_port(out.control_data())
-                .filter(|port| self.ports.get(port).is_some_and(|bound| bound.steered))?
-        } else {
-            port
-        };
         let from = socket_addr(out.name_data())?;
         // The payload is the end of the buffer `out` was read from: the same
         // bytes, borrowed from the buffer rather than from `out`.
         let payload = out.payload_data();
         let start = payload.as_ptr().addr() - buffer.as_ptr().addr();
-        Some((port, from, buffer.get(start..start + payload.len())?))
+        Some((from, buffer.get(start..start + payload.len())?))
     }
 
     /// Puts buffer `bid` in the ring (seen by the kernel at the next
@@ -720,14 +607,10 @@ impl UringPorts {
         }
     }
 
-    /// Arms `port`'s (or the steered socket's) multishot receive.
+    /// Arms `port`'s multishot receive.
     fn arm(&mut self, port: u16) {
-        let generation = if port == STEERED {
-            self.steered.as_ref().map(|steered| steered.generation)
-        } else {
-            self.ports.get(&port).map(|bound| bound.generation)
-        };
-        if let Some(generation) = generation {
+        if let Some(bound) = self.ports.get(&port) {
+            let generation = bound.generation;
             self.control(Control::Arm { port, generation });
         }
     }
@@ -762,24 +645,20 @@ impl UringPorts {
     fn queue_control(&mut self, control: Control) -> bool {
         let entry = match control {
             Control::Arm { port, generation } => {
-                let target = match &self.steered {
-                    Some(steered) if port == STEERED => {
-                        Some((steered.file, &raw const *steered.header))
-                    }
-                    _ => self
-                        .ports
-                        .get(&port)
-                        .map(|bound| (bound.file, &raw const *self.recv_header)),
-                };
-                if !self.is_current(port, generation) {
-                    return true;
-                }
-                let Some((file, header)) = target else {
+                let Some(bound) = self
+                    .ports
+                    .get(&port)
+                    .filter(|bound| bound.generation == generation)
+                else {
                     return true;
                 };
-                opcode::RecvMsgMulti::new(types::Fixed(file), header, GROUP)
-                    .build()
-                    .user_data(Token::Recv { port, generation }.encode())
+                opcode::RecvMsgMulti::new(
+                    types::Fixed(bound.file),
+                    &raw const *self.recv_header,
+                    GROUP,
+                )
+                .build()
+                .user_data(Token::Recv { port, generation }.encode())
             }
             Control::Cancel { port, generation } => {
                 opcode::AsyncCancel::new(Token::Recv { port, generation }.encode())
@@ -787,10 +666,8 @@ impl UringPorts {
                     .user_data(Token::Cancel.encode())
             }
         };
-        // SAFETY: an arm points at a receive `msghdr` (boxed, kept as long as
-        // the ring: the steered one is never dropped before it) and the
-        // provided buffers, which live as long as the ring; a cancel holds no
-        // pointer.
+        // SAFETY: an arm points at the receive `msghdr` and the provided
+        // buffers, which live as long as the ring; a cancel holds no pointer.
         if unsafe { self.ring.submission().push(&entry) }.is_ok() {
             self.queued += 1;
             true
@@ -1045,19 +922,6 @@ mod tests {
         ports.ok()
     }
 
-    /// A ring of `sizes` whose ports are steered to one socket, or `None`
-    /// where io_uring or the steering is refused (each port is read on its
-    /// own socket there, as the tests above do).
-    fn steered_ring(sizes: Sizes) -> Option<UringPorts> {
-        let mut ports = ring(sizes)?;
-        ports.steer();
-        if ports.steered.is_none() {
-            eprintln!("RTP steering refused here: nothing to test");
-            return None;
-        }
-        Some(ports)
-    }
-
     /// A port bound on `ports`, its receive submitted, and a peer to send from.
     fn bound_with_peer(ports: &mut UringPorts) -> (u16, UdpSocket) {
         let port = free_port();
@@ -1113,25 +977,14 @@ mod tests {
 
     #[test]
     fn a_receive_ended_for_want_of_buffers_is_armed_again() {
-        if let Some(ports) = ring(STARVED) {
-            sixteen_datagrams_through_four_buffers(ports);
-        }
-    }
-
-    #[test]
-    fn the_steered_receive_ended_for_want_of_buffers_is_armed_again() {
-        if let Some(ports) = steered_ring(STARVED) {
-            sixteen_datagrams_through_four_buffers(ports);
-        }
-    }
-
-    const STARVED: Sizes = Sizes {
-        sq: 8,
-        cq: 64,
-        buffers: 4,
-    };
-
-    fn sixteen_datagrams_through_four_buffers(mut ports: UringPorts) {
+        let sizes = Sizes {
+            sq: 8,
+            cq: 64,
+            buffers: 4,
+        };
+        let Some(mut ports) = ring(sizes) else {
+            return;
+        };
         let (port, peer) = bound_with_peer(&mut ports);
         for n in 0..16u8 {
             peer.send_to(&[n], ("127.0.0.1", port)).unwrap();
@@ -1217,77 +1070,5 @@ mod tests {
         }
         assert_eq!(ports.unsent(), 0);
         assert_eq!(ports.book.in_flight(), 0, "the send's slot is free again");
-    }
-
-    #[test]
-    fn a_steered_port_receives_on_the_one_socket_and_sends_from_its_own() {
-        let Some(mut ports) = steered_ring(Sizes::NODE) else {
-            return;
-        };
-        let (port, peer) = bound_with_peer(&mut ports);
-        let (other, _) = bound_with_peer(&mut ports);
-        assert!(ports.ports[&port].steered && ports.ports[&other].steered);
-        peer.send_to(b"to port", ("127.0.0.1", port)).unwrap();
-        peer.send_to(b"to other", ("127.0.0.1", other)).unwrap();
-        let mut got = receive_one(&mut ports);
-        if got.len() < 2 {
-            got.extend(receive_one(&mut ports));
-        }
-        let from = peer.local_addr().unwrap();
-        assert_eq!(
-            got,
-            [
-                (port, from, b"to port".to_vec()),
-                (other, from, b"to other".to_vec())
-            ],
-            "each datagram named by the port it was sent to"
-        );
-        ports.send(port, from, b"back");
-        ports.submit();
-        let mut buffer = [0; 16];
-        peer.set_read_timeout(Some(std::time::Duration::from_secs(2)))
-            .unwrap();
-        let (len, sender) = peer.recv_from(&mut buffer).unwrap();
-        assert_eq!(
-            (&buffer[..len], sender.port()),
-            (&b"back"[..], port),
-            "sent from the call's own port"
-        );
-    }
-
-    #[test]
-    fn a_datagram_steered_for_a_port_released_since_is_dropped() {
-        let Some(mut ports) = steered_ring(Sizes::NODE) else {
-            return;
-        };
-        let (port, peer) = bound_with_peer(&mut ports);
-        let (kept, _) = bound_with_peer(&mut ports);
-        peer.send_to(b"late", ("127.0.0.1", port)).unwrap();
-        // Queued on the steered socket, read after the release.
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        ports.release(port);
-        peer.send_to(b"kept", ("127.0.0.1", kept)).unwrap();
-        assert_eq!(
-            receive_until(&mut ports, 2),
-            [(kept, b"kept".to_vec())],
-            "the released port's datagram went nowhere"
-        );
-    }
-
-    #[test]
-    fn a_port_released_and_bound_again_is_steered_again() {
-        let Some(mut ports) = steered_ring(Sizes::NODE) else {
-            return;
-        };
-        let (port, peer) = bound_with_peer(&mut ports);
-        ports.release(port);
-        ports.bind(port);
-        ports.submit();
-        assert!(ports.ports[&port].steered);
-        peer.send_to(b"again", ("127.0.0.1", port)).unwrap();
-        assert_eq!(
-            receive_one(&mut ports),
-            [(port, peer.local_addr().unwrap(), b"again".to_vec())]
-        );
     }
 }
