@@ -106,7 +106,7 @@ impl ReferenceBridge {
                 if let Some(cpus) = &cpus {
                     pin_current_thread(cpus).context("pinning the reference bridge")?;
                 }
-                Bridge::new(sockets)?.run(&stopping)
+                Bridge::new(sockets, structure)?.run(&stopping)
             })?;
         Ok(Self {
             addr,
@@ -166,8 +166,8 @@ struct Bridge {
 }
 
 impl Bridge {
-    fn new(sockets: Vec<UdpSocket>) -> anyhow::Result<Self> {
-        let epoll = if sockets.len() > 1 {
+    fn new(sockets: Vec<UdpSocket>, structure: Sockets) -> anyhow::Result<Self> {
+        let epoll = if structure != Sockets::One {
             let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
             for (index, socket) in sockets.iter().enumerate() {
                 epoll.add(socket, EpollEvent::new(EpollFlags::EPOLLIN, index as u64))?;
