@@ -531,7 +531,8 @@ pub struct Node {
     /// New calls waiting for their lookup, by the key their call will have.
     pending: HashMap<CallKey, PendingInvite>,
     /// The `100 Trying` due to those not answered yet, by when
-    /// ([`sip::TRYING_AFTER`]): the next one is asked after every packet.
+    /// ([`sip::TRYING_AFTER`]): the next one is asked after every packet. A
+    /// call waiting here and no longer in it has had its 100.
     trying_due: BTreeSet<(Instant, CallKey)>,
     /// Who may dial `*44` (and send requests from an address of their own).
     ip_phones: IpPhones,

@@ -60,9 +60,14 @@ pub(super) struct PendingInvite {
     star44: Option<AccountId>,
     /// When it came, with the wall clock then.
     received: (Instant, DateTime<Utc>),
-    /// Whether our `100 Trying` went (the lookup not answered within
-    /// [`TRYING_AFTER`]): a retransmission gets it again.
-    trying_sent: bool,
+}
+
+impl PendingInvite {
+    /// Its entry in [`Node::trying_due`] as call `key`: when its `100 Trying`
+    /// is due. Gone from there once the 100 went.
+    fn trying_due(&self, key: CallKey) -> (Instant, CallKey) {
+        (self.received.0 + TRYING_AFTER, key)
+    }
 }
 
 /// How long an INVITE waits for its lookup before we send `100 Trying` (RFC 3261
@@ -307,10 +312,10 @@ impl Node {
         call_id: String,
         request: Request,
     ) {
-        if let Some(pending) = self.pending.values().find(|p| p.call_id == call_id) {
+        if let Some((&key, pending)) = self.pending.iter().find(|(_, p)| p.call_id == call_id) {
             // A retransmission while its number is looked up: absorbed, or our
             // 100 again once it went (RFC 3261 §17.2.1).
-            if pending.trying_sent {
+            if !self.trying_due.contains(&pending.trying_due(key)) {
                 self.send(source, SipMessage::Response(trying(&request)));
             }
             return;
@@ -375,10 +380,9 @@ impl Node {
                 dialled,
                 star44,
                 received: (now, wall_clock),
-                trying_sent: false,
             },
         );
-        self.trying_due.insert((now + TRYING_AFTER, key));
+        self.trying_due.insert(self.pending[&key].trying_due(key));
     }
 
     /// The answer to a new call's lookup, its access number or its `*44`
@@ -390,8 +394,7 @@ impl Node {
         let Some(pending) = self.pending.remove(&key) else {
             return;
         };
-        self.trying_due
-            .remove(&(pending.received.0 + TRYING_AFTER, key));
+        self.trying_due.remove(&pending.trying_due(key));
         match answer {
             Answer::Number(Ok(number)) => self.number_found(now, key, pending, number),
             Answer::Account(Ok(language)) => self.account_found(now, key, pending, language),
@@ -585,10 +588,9 @@ impl Node {
             && at <= now
         {
             self.trying_due.pop_first();
-            let Some(pending) = self.pending.get_mut(&key) else {
+            let Some(pending) = self.pending.get(&key) else {
                 continue;
             };
-            pending.trying_sent = true;
             let (source, response) = (pending.source, trying(&pending.request));
             self.send(source, SipMessage::Response(response));
         }
