@@ -249,11 +249,8 @@ fn run_reference(options: &Options, path: Path) -> anyhow::Result<PathRun> {
     let progress = Arc::new(Progress::default());
     let generator = spawn_generator(
         options,
-        std::net::SocketAddr::V4(bridge.addr),
-        Some(Bridge {
-            addr: bridge.addr,
-            port_per_caller: structure != Sockets::One,
-        }),
+        std::net::SocketAddr::V4(bridge.target().addr),
+        Some(bridge.target()),
         String::new(),
         &progress,
     )?;

@@ -37,6 +37,7 @@ use teleconf_media_node::app::mixer::{FRAME_BYTES, Mixer};
 use teleconf_sip::rtp;
 use teleconf_sip::sdp::Codec;
 
+use crate::generator::Bridge as Target;
 use crate::system::{pin_current_thread, receive_batch, send_batch};
 use crate::{RTP_HEADER, SOCKET_BUFFER};
 
@@ -66,7 +67,8 @@ pub(crate) enum Sockets {
 
 /// The reference bridge's thread, running until dropped.
 pub(crate) struct ReferenceBridge {
-    pub(crate) addr: SocketAddrV4,
+    addr: SocketAddrV4,
+    structure: Sockets,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
 }
@@ -110,9 +112,20 @@ impl ReferenceBridge {
             })?;
         Ok(Self {
             addr,
+            structure,
             stop,
             thread: Some(thread),
         })
+    }
+}
+
+impl ReferenceBridge {
+    /// Where the generator's callers stream to.
+    pub(crate) fn target(&self) -> Target {
+        Target {
+            addr: self.addr,
+            port_per_caller: self.structure != Sockets::One,
+        }
     }
 }
 
