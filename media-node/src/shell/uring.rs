@@ -26,10 +26,12 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 use nix::sys::eventfd::{EfdFlags, EventFd};
@@ -57,10 +59,15 @@ impl Sizes {
         sq: 1024,
         // The most the kernel takes: 0.3 s of 4,000 callers' traffic both ways.
         cq: 65_536,
-        buffers: 8192,
+        // 80 ms of 4,000 callers' receives (16 MiB): a loop that far behind
+        // its traffic leaves the rest in the sockets.
+        buffers: 16_384,
     };
 }
 
+/// Longest a receive ended for want of a buffer waits to be armed again
+/// while the buffers handed back are fewer than the receives waiting.
+const STARVING_WAIT: Duration = Duration::from_millis(20);
 /// Bytes of one receive buffer: the kernel's `io_uring_recvmsg_out` header,
 /// the sender's address, then the datagram (a 20 ms G.711 frame is 172 bytes).
 const BUFFER_LEN: usize = 1024;
@@ -250,6 +257,15 @@ pub(super) struct UringPorts {
     unsent: u64,
     /// Receives the kernel ended for want of a buffer (armed again).
     starved: u64,
+    /// The receives ended for want of a buffer and not armed yet, oldest
+    /// first: one armed again per buffer handed back, all of them once the
+    /// completions are all taken or after [`STARVING_WAIT`]. Armed at once,
+    /// each would end again on the first datagram its socket holds while the
+    /// others hold every buffer: a loop behind its traffic would spend its
+    /// core arming receives that end at once.
+    starving: VecDeque<(u16, u32)>,
+    /// When receives were last armed out of `starving`.
+    starving_since: Instant,
     /// Arms and cancels that found the submission queue full: queued at the
     /// next [`Self::submit`], never dropped (a receive not armed again is a
     /// call that hears nothing until its RTP timeout hangs it up).
@@ -334,6 +350,8 @@ impl UringPorts {
             reaped: Vec::new(),
             unsent: 0,
             starved: 0,
+            starving: VecDeque::new(),
+            starving_since: Instant::now(),
             deferred: Vec::new(),
         };
         for bid in 0..sizes.buffers {
@@ -442,6 +460,7 @@ impl UringPorts {
     /// Submits everything queued: one system call for all the sends, arms and
     /// cancels since the last.
     pub(super) fn submit(&mut self) {
+        self.arm_starving(0, false);
         self.queue_deferred();
         if self.queued == 0 {
             return;
@@ -490,7 +509,7 @@ impl UringPorts {
                 .take(limit)
                 .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
         );
-        let mut returned = false;
+        let mut returned = 0usize;
         for index in 0..self.reaped.len() {
             let (data, result, flags) = self.reaped[index];
             match Token::decode(data) {
@@ -502,7 +521,7 @@ impl UringPorts {
                 }
                 Some(Token::Recv { port, generation }) => {
                     let current = self.is_current(port, generation);
-                    let ended = current && !cqueue::more(flags);
+                    let mut ended = current && !cqueue::more(flags);
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         if result >= 0 && current {
                             let len = usize::try_from(result).unwrap_or(0).min(BUFFER_LEN);
@@ -511,14 +530,21 @@ impl UringPorts {
                             }
                         }
                         self.provide(bid);
-                        returned = true;
+                        returned += 1;
                     } else if result == -libc::ENOBUFS {
                         self.starved += 1;
                         if self.starved.is_power_of_two() {
                             tracing::warn!(
                                 starved = self.starved,
-                                "RTP receive buffers all in use: receives armed again"
+                                "RTP receive buffers all in use: receives armed again once they are back"
                             );
+                        }
+                        if ended {
+                            if self.starving.is_empty() {
+                                self.starving_since = Instant::now();
+                            }
+                            self.starving.push_back((port, generation));
+                            ended = false;
                         }
                     }
                     if ended {
@@ -531,10 +557,41 @@ impl UringPorts {
         // An ended receive is armed again at the next submission, after the
         // buffers of this batch are back: the buffers taken before it ended
         // came with completions ahead of its own, so they are back by then.
-        if returned {
+        if returned > 0 {
             self.publish_tail();
         }
-        self.reaped.len()
+        let taken = self.reaped.len();
+        self.arm_starving(returned, taken < limit);
+        taken
+    }
+
+    /// Arms again the receives that ended for want of a buffer: one per
+    /// buffer `returned`, oldest first; all of them when the completions are
+    /// all taken (`drained`: every buffer reported is back) or none was armed
+    /// for [`STARVING_WAIT`].
+    fn arm_starving(&mut self, returned: usize, drained: bool) {
+        if self.starving.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let count = if drained || now.duration_since(self.starving_since) >= STARVING_WAIT {
+            self.starving.len()
+        } else {
+            returned.min(self.starving.len())
+        };
+        if count == 0 {
+            return;
+        }
+        self.starving_since = now;
+        for _ in 0..count {
+            let Some((port, generation)) = self.starving.pop_front() else {
+                break;
+            };
+            // A port released meanwhile, or bound again (armed then), is not armed.
+            if self.is_current(port, generation) {
+                self.control(Control::Arm { port, generation });
+            }
+        }
     }
 
     /// Runs the kernel's work deferred to the loop (a cancelled receive let
@@ -999,6 +1056,89 @@ mod tests {
             (0..16u8).map(|n| (port, vec![n])).collect::<Vec<_>>(),
             "every datagram the socket kept came through, in order"
         );
+    }
+
+    /// Many sockets holding datagrams while every buffer is lent, a loop
+    /// taking few completions a turn: the receives that ended wait for
+    /// buffers and are armed again, and every datagram comes through.
+    #[test]
+    fn every_port_hears_all_its_datagrams_after_the_buffers_ran_out() {
+        let sizes = Sizes {
+            sq: 256,
+            cq: 1024,
+            buffers: 32,
+        };
+        let Some(mut ports) = ring(sizes) else {
+            return;
+        };
+        let bound: Vec<u16> = (0..64).map(|_| free_port()).collect();
+        for &port in &bound {
+            ports.bind(port);
+        }
+        ports.submit();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for n in 0..4u8 {
+            for &port in &bound {
+                peer.send_to(&[n], ("127.0.0.1", port)).unwrap();
+            }
+        }
+        let mut got = vec![Vec::new(); bound.len()];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while got.iter().map(Vec::len).sum::<usize>() < 4 * bound.len()
+            && std::time::Instant::now() < deadline
+        {
+            ports.submit();
+            ports.complete(8, |at, _, bytes| {
+                let index = bound.iter().position(|&port| port == at).unwrap();
+                got[index].push(bytes[0]);
+            });
+        }
+        assert!(ports.starved > 0, "32 buffers for 256 datagrams ran out");
+        for (port, got) in bound.iter().zip(&got) {
+            assert_eq!(got, &[0, 1, 2, 3], "port {port}: all, in order");
+        }
+    }
+
+    /// A receive that ended for want of a buffer is armed again for a buffer
+    /// handed back, oldest first; all of them once the completions are all
+    /// taken, or after [`STARVING_WAIT`]; never a port released meanwhile.
+    #[test]
+    fn starved_receives_are_armed_again_as_buffers_come_back() {
+        let Some(mut ports) = ring(Sizes::NODE) else {
+            return;
+        };
+        ports.submit();
+        let bound: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        for &port in &bound {
+            ports.bind(port);
+        }
+        ports.submit();
+        let starve = |ports: &mut UringPorts, port: u16| {
+            let generation = ports.ports[&port].generation;
+            ports.starving.push_back((port, generation));
+        };
+        for &port in &bound[..3] {
+            starve(&mut ports, port);
+        }
+        ports.arm_starving(1, false);
+        assert_eq!(ports.queued, 1, "one buffer back, one receive armed");
+        assert_eq!(
+            ports.starving.front().map(|s| s.0),
+            Some(bound[1]),
+            "the oldest went first"
+        );
+        ports.arm_starving(0, false);
+        assert_eq!(ports.queued, 1, "no buffer back, none armed");
+        ports.release(bound[2]);
+        ports.submit();
+        ports.arm_starving(0, true);
+        assert_eq!(ports.queued, 1, "drained: all armed, but the port released");
+        assert!(ports.starving.is_empty());
+        ports.submit();
+        starve(&mut ports, bound[3]);
+        ports.starving_since = Instant::now() - STARVING_WAIT;
+        ports.arm_starving(0, false);
+        assert_eq!(ports.queued, 1, "armed after the wait, no buffer back");
     }
 
     /// A loop that fell behind: more completions than the queue holds, and
