@@ -118,12 +118,24 @@ impl Spool {
 
     /// Appends `leg` (opened or closed) and syncs it to disk.
     pub fn record(&mut self, leg: &CallLeg) -> io::Result<()> {
-        let mut line = serde_json::to_vec(leg).map_err(io::Error::other)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
+        self.record_all(std::slice::from_ref(leg))
+    }
+
+    /// Appends `legs`, in order, and syncs them to disk with one `fsync`: the
+    /// legs of a conference that ends at once are journaled in one sync, not
+    /// one sync each.
+    pub fn record_all(&mut self, legs: &[CallLeg]) -> io::Result<()> {
+        let mut lines = Vec::new();
+        for leg in legs {
+            serde_json::to_writer(&mut lines, leg).map_err(io::Error::other)?;
+            lines.push(b'\n');
+        }
+        self.file.write_all(&lines)?;
         self.file.sync_data()?;
-        self.size += line.len() as u64;
-        self.unsettled.insert(leg.id, leg.clone());
+        self.size += lines.len() as u64;
+        for leg in legs {
+            self.unsettled.insert(leg.id, leg.clone());
+        }
         if self.size > COMPACT_AT {
             self.rewrite()?;
         }
@@ -190,12 +202,17 @@ pub(super) enum Note {
     Stop,
 }
 
+/// The most legs journaled in one sync (those waiting when the spool's thread
+/// wakes, up to this many).
+const LEGS_PER_SYNC: usize = 512;
+
 /// How often the heartbeat is written.
 const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the spool on a thread of its own (its fsyncs never hold up the media):
-/// each leg recorded is synced, then sent to `store` (counted in `stats`' spool
-/// backlog until written); the heartbeat is kept.
+/// each leg recorded is synced (with those waiting behind it: one sync for a
+/// burst), then sent to `store` (counted in `stats`' spool backlog until
+/// written); the heartbeat is kept.
 pub(super) fn spawn(
     mut spool: Spool,
     notes: std::sync::mpsc::Receiver<Note>,
@@ -208,12 +225,24 @@ pub(super) fn spawn(
         .spawn(move || {
             let mut store = Some(store);
             let mut beat = std::time::Instant::now();
+            let mut legs = Vec::new();
             loop {
-                match notes.recv_timeout(HEARTBEAT_EVERY) {
-                    Ok(Note::Record(leg)) => {
-                        if let Err(error) = spool.record(&leg) {
-                            tracing::error!(leg = %leg.id, %error, "spool: leg not journaled");
-                        }
+                let mut note = notes.recv_timeout(HEARTBEAT_EVERY);
+                // The legs waiting behind this one are journaled with it; the
+                // first other note is handled after them, in its order.
+                while let Ok(Note::Record(leg)) = note {
+                    legs.push(leg);
+                    note = if legs.len() < LEGS_PER_SYNC {
+                        notes.try_recv().map_err(|_| RecvTimeoutError::Timeout)
+                    } else {
+                        Err(RecvTimeoutError::Timeout)
+                    };
+                }
+                if !legs.is_empty() {
+                    if let Err(error) = spool.record_all(&legs) {
+                        tracing::error!(legs = legs.len(), %error, "spool: legs not journaled");
+                    }
+                    for leg in legs.drain(..) {
                         if let Some(store) = &store {
                             stats.cdr_queued();
                             if store.send(leg).is_err() {
@@ -221,9 +250,11 @@ pub(super) fn spawn(
                             }
                         }
                     }
+                }
+                match note {
+                    Ok(Note::Record(_)) | Err(RecvTimeoutError::Timeout) => {}
                     Ok(Note::Written(leg)) => spool.written(&leg),
                     Ok(Note::Stop) => store = None,
-                    Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
                 if beat.elapsed() >= HEARTBEAT_EVERY {
@@ -307,6 +338,34 @@ mod tests {
         assert_eq!(recovered[1].cause, Some(DisconnectCause::NodeRestart));
         assert_eq!(recovered[1].left_at, Some(t0 + TimeDelta::seconds(40)));
         assert_eq!(spool.unsettled(), 2, "to be written before calls are taken");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn legs_recorded_together_are_journaled_in_order_and_recovered() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, _) = Spool::open(&dir, t0).unwrap();
+        let open = leg(t0);
+        let mut done = leg(t0);
+        done.left_at = Some(t0 + TimeDelta::seconds(60));
+        let mut closed_later = open.clone();
+        closed_later.left_at = Some(t0 + TimeDelta::seconds(90));
+        spool
+            .record_all(&[open.clone(), done.clone(), closed_later.clone()])
+            .unwrap();
+        assert_eq!(spool.unsettled(), 2, "the last state of each leg");
+        drop(spool);
+
+        let (_, recovery) = Spool::open(&dir, t0 + TimeDelta::seconds(120)).unwrap();
+        let mut want = vec![closed_later, done];
+        want.sort_by_key(|leg| leg.id);
+        let mut got = recovery.legs;
+        got.sort_by_key(|leg| leg.id);
+        assert_eq!(
+            got, want,
+            "the last line of a leg wins, in the order written"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
