@@ -93,6 +93,9 @@ pub(crate) struct Harvest {
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
     invited: AtomicUsize,
+    /// Callers whose INVITE has no final answer yet: the node may still
+    /// answer it.
+    inviting: AtomicUsize,
     pub(crate) answered: AtomicUsize,
     pub(crate) keyed: AtomicUsize,
     /// Calls failed since the phase began ([`Progress::begin_phase`]).
@@ -105,10 +108,12 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
+    /// Calls up, or that the node may still answer (their INVITE unanswered).
     pub(crate) fn live(&self) -> usize {
         self.answered
             .load(Ordering::Relaxed)
             .saturating_sub(self.ended.load(Ordering::Relaxed))
+            + self.inviting.load(Ordering::Relaxed)
     }
 
     /// A new phase of calls (the cascade bench's second): the failures are
@@ -385,6 +390,9 @@ struct Generator {
     next_invite: Instant,
     invite_gap: Duration,
     to_hang_up: VecDeque<usize>,
+    /// Everyone was told to hang up: a call answered from now on is hung up
+    /// at once (its INVITE went before, and the node answered it after).
+    hanging_up: bool,
     next_retransmit_check: Instant,
     recording: bool,
     markers: bool,
@@ -424,6 +432,7 @@ impl Generator {
             next_invite: Instant::now(),
             invite_gap: Duration::from_secs_f64(1.0 / setup.join_rate),
             to_hang_up: VecDeque::new(),
+            hanging_up: false,
             next_retransmit_check: Instant::now(),
             recording: false,
             markers: setup.markers,
@@ -519,6 +528,7 @@ impl Generator {
                 }
             }
             Command::HangUp => {
+                self.hanging_up = true;
                 self.to_invite.clear();
                 self.to_hang_up = (0..self.callers.len())
                     .filter(|&i| {
@@ -675,6 +685,7 @@ impl Generator {
                 self.send_pending(index, invite);
                 self.callers[index].state = CallState::Inviting;
                 self.progress.invited.fetch_add(1, Ordering::Relaxed);
+                self.progress.inviting.fetch_add(1, Ordering::Relaxed);
             } else if let Some(index) = self.to_hang_up.pop_front() {
                 if matches!(
                     self.callers[index].state,
@@ -725,6 +736,9 @@ impl Generator {
 
     fn end(&mut self, index: usize) {
         let caller = &mut self.callers[index];
+        if caller.state == CallState::Inviting {
+            self.progress.inviting.fetch_sub(1, Ordering::Relaxed);
+        }
         if caller.state != CallState::Ended {
             if matches!(
                 caller.state,
@@ -800,10 +814,15 @@ impl Generator {
                     };
                     self.by_node_port[usize::from(media.port())] = index as u32;
                     self.callers[index].state = CallState::Keying;
+                    self.progress.inviting.fetch_sub(1, Ordering::Relaxed);
                     self.progress.answered.fetch_add(1, Ordering::Relaxed);
                     let ack = self.request(index, "ACK", "", "");
                     self.send_sip(index, &ack);
-                    self.send_key(index);
+                    if self.hanging_up {
+                        self.to_hang_up.push_back(index);
+                    } else {
+                        self.send_key(index);
+                    }
                 } else if state != CallState::Ended {
                     // The 200 again: our ACK was lost.
                     let ack = self.request(index, "ACK", "", "");
