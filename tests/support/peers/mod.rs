@@ -16,7 +16,7 @@
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -59,20 +59,30 @@ pub const PICKED_PORTS: std::ops::Range<u16> = 30_000..32_768;
 
 /// Picks `width` consecutive ports starting on a multiple of `align` in
 /// [`PICKED_PORTS`], all of which `free` says are free. A random start per process
-/// and a cursor shared by its tests: concurrent tests and test processes seldom try
-/// the same port.
+/// and a cursor shared by its tests, counted in ports: each try takes the next
+/// `width + align` ports of the range for itself, whatever its width, so two picks
+/// of one process never hand out the same port before the cursor has gone round
+/// the range (a port picked is free when picked, not yet bound by its peer).
+/// Concurrent test processes start at random places: they seldom meet.
 fn pick(width: u16, align: u16, free: impl Fn(u16) -> bool) -> u16 {
-    static CURSOR: AtomicU16 = AtomicU16::new(u16::MAX);
-    let slots = (PICKED_PORTS.end - PICKED_PORTS.start - width) / align;
+    static CURSOR: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(PICKED_PORTS.end - PICKED_PORTS.start);
+    let chunk = u32::from(width + align);
     let _ = CURSOR.compare_exchange(
-        u16::MAX,
-        (uuid::Uuid::new_v4().as_u128() % u128::from(slots)) as u16,
+        u32::MAX,
+        (uuid::Uuid::new_v4().as_u128() % u128::from(span)) as u32,
         Ordering::Relaxed,
         Ordering::Relaxed,
     );
-    for _ in 0..slots {
-        let slot = CURSOR.fetch_add(1, Ordering::Relaxed) % slots;
-        let port = PICKED_PORTS.start + slot * align;
+    for _ in 0..=span / chunk {
+        let taken = CURSOR.fetch_add(chunk, Ordering::Relaxed) % span;
+        if taken + chunk > span {
+            // Across the range's end: the next try starts over at its start.
+            continue;
+        }
+        let first = u32::from(PICKED_PORTS.start) + taken;
+        let port = first.next_multiple_of(u32::from(align));
+        let port = u16::try_from(port).expect("inside PICKED_PORTS");
         if (port..port + width).all(&free) {
             return port;
         }
@@ -179,6 +189,29 @@ pub(crate) async fn wait_or_kill(
         Err(_) => {
             child.kill().await?;
             Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::{PICKED_PORTS, pick};
+
+    /// A SIP port picked just before a media block (as one sipp's `-p` and
+    /// another's `-mp`) must not fall inside it: both are free until bound.
+    #[test]
+    fn picks_of_mixed_widths_never_share_a_port() {
+        let mut seen = HashSet::new();
+        for i in 0..200 {
+            let (width, align) = if i % 3 == 0 { (4, 2) } else { (1, 1) };
+            let port = pick(width, align, |_| true);
+            assert_eq!(port % align, 0, "{port} aligned on {align}");
+            assert!(PICKED_PORTS.contains(&port) && PICKED_PORTS.contains(&(port + width - 1)));
+            for p in port..port + width {
+                assert!(seen.insert(p), "port {p} picked twice");
+            }
         }
     }
 }
