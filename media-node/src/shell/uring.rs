@@ -979,6 +979,18 @@ mod tests {
         ports.ok()
     }
 
+    /// A ring of `sizes` with `count` ports bound, each receive submitted as
+    /// it is armed (a small submission queue takes one at a time).
+    fn ring_with_ports(sizes: Sizes, count: usize) -> Option<(UringPorts, Vec<u16>)> {
+        let mut ports = ring(sizes)?;
+        let bound: Vec<u16> = (0..count).map(|_| free_port()).collect();
+        for &port in &bound {
+            ports.bind(port);
+            ports.submit();
+        }
+        Some((ports, bound))
+    }
+
     /// A port bound on `ports`, its receive submitted, and a peer to send from.
     fn bound_with_peer(ports: &mut UringPorts) -> (u16, UdpSocket) {
         let port = free_port();
@@ -1068,14 +1080,9 @@ mod tests {
             cq: 1024,
             buffers: 32,
         };
-        let Some(mut ports) = ring(sizes) else {
+        let Some((mut ports, bound)) = ring_with_ports(sizes, 64) else {
             return;
         };
-        let bound: Vec<u16> = (0..64).map(|_| free_port()).collect();
-        for &port in &bound {
-            ports.bind(port);
-        }
-        ports.submit();
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         for n in 0..4u8 {
             for &port in &bound {
@@ -1151,14 +1158,9 @@ mod tests {
             cq: 4,
             buffers: 64,
         };
-        let Some(mut ports) = ring(sizes) else {
+        let Some((mut ports, bound)) = ring_with_ports(sizes, 8) else {
             return;
         };
-        let bound: Vec<u16> = (0..8).map(|_| free_port()).collect();
-        for &port in &bound {
-            ports.bind(port);
-            ports.submit();
-        }
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         for _ in 0..6 {
             for &port in &bound {
