@@ -178,16 +178,25 @@ impl Browser {
 
     /// The text of the first element matching `css`, waiting up to 10 s for it to
     /// appear (a click that submits a form may return before the next page is in).
+    /// An element found on the page being replaced is gone by the time it is read
+    /// (stale): it is looked for again, on the page that replaced it.
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
-        Ok(self
-            .client
-            .wait()
-            .at_most(std::time::Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .with_context(|| css.to_string())?
-            .text()
-            .await?)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let element = self
+                .client
+                .wait()
+                .at_most(deadline.saturating_duration_since(std::time::Instant::now()))
+                .for_element(Locator::Css(css))
+                .await
+                .with_context(|| css.to_string())?;
+            match element.text().await {
+                Err(error)
+                    if error.is_stale_element_reference()
+                        && std::time::Instant::now() < deadline => {}
+                read => return read.with_context(|| css.to_string()),
+            }
+        }
     }
 
     /// How many elements match `css`.
