@@ -117,9 +117,7 @@ impl ReferenceBridge {
             thread: Some(thread),
         })
     }
-}
 
-impl ReferenceBridge {
     /// Where the generator's callers stream to.
     pub(crate) fn target(&self) -> Target {
         Target {

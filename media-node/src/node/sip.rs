@@ -369,20 +369,18 @@ impl Node {
             (Some(dialled), None)
         };
         self.next_leg += 1;
-        self.pending.insert(
-            key,
-            PendingInvite {
-                request,
-                source,
-                origin,
-                call_id,
-                span,
-                dialled,
-                star44,
-                received: (now, wall_clock),
-            },
-        );
-        self.trying_due.insert(self.pending[&key].trying_due(key));
+        let pending = PendingInvite {
+            request,
+            source,
+            origin,
+            call_id,
+            span,
+            dialled,
+            star44,
+            received: (now, wall_clock),
+        };
+        self.trying_due.insert(pending.trying_due(key));
+        self.pending.insert(key, pending);
     }
 
     /// The answer to a new call's lookup, its access number or its `*44`

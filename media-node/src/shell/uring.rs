@@ -257,14 +257,16 @@ pub(super) struct UringPorts {
     unsent: u64,
     /// Receives the kernel ended for want of a buffer (armed again).
     starved: u64,
-    /// The receives ended for want of a buffer and not armed yet, oldest
-    /// first: one armed again per buffer handed back, all of them once the
-    /// completions are all taken or after [`STARVING_WAIT`]. Armed at once,
-    /// each would end again on the first datagram its socket holds while the
-    /// others hold every buffer: a loop behind its traffic would spend its
-    /// core arming receives that end at once.
-    starving: VecDeque<(u16, u32)>,
-    /// When receives were last armed out of `starving`.
+    /// The receives ended for want of a buffer, to arm again, oldest first:
+    /// one per buffer handed back, all of them once the completions are all
+    /// taken or after [`STARVING_WAIT`]. Armed at once, each would end again
+    /// on the first datagram its socket holds while the others hold every
+    /// buffer: a loop behind its traffic would spend its core arming
+    /// receives that end at once. (An arm of a socket since closed is
+    /// dropped when queued.)
+    starving: VecDeque<Control>,
+    /// Since when `starving` waits: its first entry, or the last receives
+    /// armed out of it.
     starving_since: Instant,
     /// Arms and cancels that found the submission queue full: queued at the
     /// next [`Self::submit`], never dropped (a receive not armed again is a
@@ -521,7 +523,7 @@ impl UringPorts {
                 }
                 Some(Token::Recv { port, generation }) => {
                     let current = self.is_current(port, generation);
-                    let mut ended = current && !cqueue::more(flags);
+                    let ended = current && !cqueue::more(flags);
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         if result >= 0 && current {
                             let len = usize::try_from(result).unwrap_or(0).min(BUFFER_LEN);
@@ -539,15 +541,13 @@ impl UringPorts {
                                 "RTP receive buffers all in use: receives armed again once they are back"
                             );
                         }
-                        if ended {
-                            if self.starving.is_empty() {
-                                self.starving_since = Instant::now();
-                            }
-                            self.starving.push_back((port, generation));
-                            ended = false;
-                        }
                     }
-                    if ended {
+                    if ended && result == -libc::ENOBUFS {
+                        if self.starving.is_empty() {
+                            self.starving_since = Instant::now();
+                        }
+                        self.starving.push_back(Control::Arm { port, generation });
+                    } else if ended {
                         self.arm(port);
                     }
                 }
@@ -583,13 +583,11 @@ impl UringPorts {
             return;
         }
         self.starving_since = now;
+        // A port released meanwhile, or bound again (armed then), is not
+        // armed: its arm names the socket it had.
         for _ in 0..count {
-            let Some((port, generation)) = self.starving.pop_front() else {
-                break;
-            };
-            // A port released meanwhile, or bound again (armed then), is not armed.
-            if self.is_current(port, generation) {
-                self.control(Control::Arm { port, generation });
+            if let Some(control) = self.starving.pop_front() {
+                self.control(control);
             }
         }
     }
@@ -1122,7 +1120,7 @@ mod tests {
         ports.submit();
         let starve = |ports: &mut UringPorts, port: u16| {
             let generation = ports.ports[&port].generation;
-            ports.starving.push_back((port, generation));
+            ports.starving.push_back(Control::Arm { port, generation });
         };
         for &port in &bound[..3] {
             starve(&mut ports, port);
@@ -1130,8 +1128,11 @@ mod tests {
         ports.arm_starving(1, false);
         assert_eq!(ports.queued, 1, "one buffer back, one receive armed");
         assert_eq!(
-            ports.starving.front().map(|s| s.0),
-            Some(bound[1]),
+            ports.starving.front(),
+            Some(&Control::Arm {
+                port: bound[1],
+                generation: ports.ports[&bound[1]].generation
+            }),
             "the oldest went first"
         );
         ports.arm_starving(0, false);
