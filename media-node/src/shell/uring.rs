@@ -981,7 +981,7 @@ mod tests {
     /// it is armed (a small submission queue takes one at a time).
     fn ring_with_ports(sizes: Sizes, count: usize) -> Option<(UringPorts, Vec<u16>)> {
         let mut ports = ring(sizes)?;
-        let bound: Vec<u16> = (0..count).map(|_| free_port()).collect();
+        let bound = free_ports(count);
         for &port in &bound {
             ports.bind(port);
             ports.submit();
@@ -998,8 +998,19 @@ mod tests {
     }
 
     fn free_port() -> u16 {
-        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
+        free_ports(1)[0]
+    }
+
+    /// `count` distinct free ports: their probes are held together, so the
+    /// kernel cannot hand the same port out twice.
+    fn free_ports(count: usize) -> Vec<u16> {
+        let probes: Vec<UdpSocket> = (0..count)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        probes
+            .iter()
+            .map(|probe| probe.local_addr().unwrap().port())
+            .collect()
     }
 
     #[test]
@@ -1113,7 +1124,7 @@ mod tests {
             return;
         };
         ports.submit();
-        let bound: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        let bound = free_ports(4);
         for &port in &bound {
             ports.bind(port);
         }
