@@ -5,8 +5,11 @@
 //! - **At run time** the journal's thread appends and syncs each leg, then hands
 //!   it to the store writer, which retries while the store is unreachable. The
 //!   spool remembers the legs not yet settled (open, or closed and not yet
-//!   written) and rewrites the journal with only those once it has grown, so it
-//!   never holds more than the node's live legs and its backlog.
+//!   written) and rewrites the journal with only those once it has grown to
+//!   twice what they took at the last rewrite (at least [`COMPACT_AT`]), so it
+//!   holds at most twice the node's live legs and its backlog, and a node
+//!   carrying thousands of calls rewrites it once per as many legs recorded,
+//!   not at each.
 //! - **Every few seconds** the node's heartbeat (the time it was last alive) is
 //!   written next to the journal.
 //! - **On start**, [`Spool::open`] reads the journal a previous run left: the last
@@ -32,7 +35,8 @@ use teleconf_domain::{CallLeg, DisconnectCause, LegId};
 const JOURNAL: &str = "cdr.jsonl";
 /// The heartbeat's file name (an RFC 3339 time).
 const HEARTBEAT: &str = "heartbeat";
-/// Journal size past which it is rewritten with the unsettled legs only.
+/// Smallest journal size past which it is rewritten with the unsettled legs
+/// only (the bound is twice what they took at the last rewrite, when larger).
 const COMPACT_AT: u64 = 1 << 20;
 
 /// What [`Spool::open`] found in the journal a previous run left.
@@ -52,6 +56,9 @@ pub struct Spool {
     file: File,
     /// Bytes in the journal.
     size: u64,
+    /// Size past which the journal is rewritten: [`COMPACT_AT`], or twice
+    /// the unsettled legs' bytes at the last rewrite.
+    compact_at: u64,
     /// Legs open, or closed and not yet written: their last state.
     unsettled: HashMap<LegId, CallLeg>,
 }
@@ -104,6 +111,7 @@ impl Spool {
             dir: dir.to_path_buf(),
             file: OpenOptions::new().create(true).append(true).open(&path)?,
             size: 0,
+            compact_at: COMPACT_AT,
             unsettled,
         };
         spool.rewrite()?;
@@ -136,7 +144,7 @@ impl Spool {
         for leg in legs {
             self.unsettled.insert(leg.id, leg.clone());
         }
-        if self.size > COMPACT_AT {
+        if self.size > self.compact_at {
             self.rewrite()?;
         }
         Ok(())
@@ -187,6 +195,7 @@ impl Spool {
         }
         self.file = OpenOptions::new().append(true).open(&path)?;
         self.size = size;
+        self.compact_at = COMPACT_AT.max(2 * size);
         Ok(())
     }
 }
@@ -425,6 +434,57 @@ mod tests {
         let recovered = recovered.legs;
         assert!(recovered.iter().any(|l| l.id == kept.id));
         assert!(recovered.len() < 3_000, "{} legs", recovered.len());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A node carrying more open legs than [`COMPACT_AT`] holds: the journal
+    /// rewritten with them is appended to until it is twice that, not
+    /// rewritten again at each leg recorded.
+    #[test]
+    fn a_journal_of_many_open_legs_is_rewritten_once_it_doubles_not_at_each_leg() {
+        let dir = scratch();
+        let t0 = Utc::now();
+        let (mut spool, _) = Spool::open(&dir, t0).unwrap();
+        let journal = || fs::metadata(dir.join(JOURNAL)).unwrap().len();
+        let mut open: Vec<CallLeg> = Vec::new();
+        while journal() <= COMPACT_AT {
+            let batch: Vec<CallLeg> = (0..256).map(|_| leg(t0)).collect();
+            spool.record_all(&batch).unwrap();
+            open.extend(batch);
+        }
+        let live = journal();
+        assert!(
+            live > COMPACT_AT && live < 2 * COMPACT_AT,
+            "rewritten: {live}"
+        );
+        let mut closes = open.iter().cloned().map(|mut leg| {
+            leg.close(t0, DisconnectCause::CallerHangup);
+            leg
+        });
+        let (mut appended, mut closed) = (0, 0);
+        while journal() > live / 2 {
+            let before = journal();
+            let leg = closes.next().unwrap();
+            spool.record(&leg).unwrap();
+            spool.written(&leg);
+            closed += 1;
+            if journal() > before {
+                appended += 1;
+            }
+        }
+        assert!(
+            appended > open.len() / 2,
+            "{appended} of the closes appended before the rewrite"
+        );
+        assert_eq!(appended + 1, closed, "then one rewrite");
+        drop(spool);
+        let (_, recovered) = Spool::open(&dir, t0).unwrap();
+        // The last close was rewritten before the store had it: written again.
+        assert_eq!(
+            recovered.legs.len(),
+            open.len() - closed + 1,
+            "the legs still open kept, those written dropped"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
