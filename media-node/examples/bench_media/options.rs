@@ -73,7 +73,7 @@ pub(crate) struct Options {
 
 impl Options {
     pub(crate) const USAGE: &'static str = "\
-usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-secs 10]
+usage: bench_media [--steps 500,1000,1500,2000,2500,3000,3500,4000] [--measure-secs 10]
                    [--settle-secs 35] [--join-rate 50] [--size 25] [--talkers 3]
                    [--node-cpus 0] [--gen-cpus 1] [--no-pin] [--keep-going] [--retries 3]
                    [--paths io_uring,epoll,reference] [--cascade]
@@ -93,7 +93,7 @@ usage: bench_media [--steps 250,500,750,1000,1500,2000,2500,3000] [--measure-sec
     pub(crate) fn parse() -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let mut options = Self {
-            steps: vec![250, 500, 750, 1000, 1500, 2000, 2500, 3000],
+            steps: vec![500, 1000, 1500, 2000, 2500, 3000, 3500, 4000],
             paths: vec![Path::Node("io_uring"), Path::Node("epoll"), Path::Reference],
             size: 25,
             talkers: 3,
