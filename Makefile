@@ -124,11 +124,18 @@ bench-api: ## The API's cold start and size, built as deployed (profile lambda) 
 bench-billing: ## Billing: legs/s of the pricing core (1M legs), and 100k legs billed end to end on the emulator
 	scripts/with-emulator.sh $(CARGO) run --quiet --release -p teleconf-billing --example bench_billing
 
+# The media benches run their binary (cargo's runner for the host) under SCHED_FIFO where the
+# user may (`chrt -f 1`): on a machine shared with other work, another process on the node's
+# pinned core then waits instead of taking a share of it, so a step measures the node, not its
+# neighbours; a real node has its vCPUs to itself. `make bench-media BENCH_RT=` runs it as is.
+BENCH_RT ?= $(shell chrt -f 1 true 2>/dev/null && echo "chrt -f 1")
+BENCH_RUNNER = $(if $(BENCH_RT),env CARGO_TARGET_$(shell echo '$(HOST_TARGET)' | tr 'a-z-' 'A-Z_')_RUNNER='$(BENCH_RT)')
+
 bench-media: ## The media node's callers per core, with its load generator on loopback (BENCH_MEDIA_ARGS='--help')
-	$(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- $(BENCH_MEDIA_ARGS)
+	$(BENCH_RUNNER) $(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- $(BENCH_MEDIA_ARGS)
 
 bench-cascade: ## A cascaded participant's CPU on each node against a local one, and the mouth-to-ear delay the cascade adds (BENCH_CASCADE_ARGS)
-	$(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- --cascade $(BENCH_CASCADE_ARGS)
+	$(BENCH_RUNNER) $(CARGO) run --quiet --release -p teleconf-media-node --example bench_media -- --cascade $(BENCH_CASCADE_ARGS)
 
 fmt: ## Format the code
 	@$(call rust_component,rustfmt)

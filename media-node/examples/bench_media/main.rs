@@ -142,7 +142,8 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "bench_media: node on CPU {:?} ({}), generator on CPU {:?}; conferences of {}, {} talkers; \
-         50 pkt/s per caller each way; {} s windows after all joined and {} s of settling; paths {}",
+         50 pkt/s per caller each way; {} s windows after all joined and {} s of settling; paths {}; \
+         scheduling {}",
         options.node_cpus,
         if options.pin { "pinned" } else { "not pinned" },
         options.gen_cpus,
@@ -156,6 +157,7 @@ fn main() -> anyhow::Result<()> {
             .map(|path| path.name())
             .collect::<Vec<_>>()
             .join(", "),
+        system::scheduling(),
     );
     let runtime = node_runtime(&options, "node-rt")?;
     let mut runs = Vec::with_capacity(options.paths.len());

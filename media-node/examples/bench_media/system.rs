@@ -278,6 +278,25 @@ pub(crate) fn realtime_ns() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
+/// This process's scheduling policy as `/proc/self/stat` gives it (the
+/// `policy` and `rt_priority` fields): `SCHED_FIFO 1` under `chrt -f 1`, as
+/// `make bench-media` runs it where it may.
+pub(crate) fn scheduling() -> String {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the name (which may hold spaces): the 3rd field is the 0th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |n: usize| fields.get(n - 3).copied().unwrap_or("?");
+    match field(41) {
+        "0" => "SCHED_OTHER".to_string(),
+        "1" => format!("SCHED_FIFO {}", field(40)),
+        "2" => format!("SCHED_RR {}", field(40)),
+        other => format!("policy {other}"),
+    }
+}
+
 pub(crate) fn pin_current_thread(cpus: &[usize]) -> nix::Result<()> {
     let mut set = CpuSet::new();
     for &cpu in cpus {
