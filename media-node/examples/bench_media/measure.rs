@@ -8,7 +8,7 @@ use crate::analysis::{analyse, mouth_to_ear, percentile};
 use crate::generator::{Command, GeneratorHandle, Progress};
 use crate::options::{Options, Path};
 use crate::system::{CpuStat, ThreadUsage, UdpDrops, realtime_ns, threads_cpu};
-use crate::{DISTURBED_CORES, PathRun};
+use crate::{DISTURBED_CORES, GENERATOR_LATE_MS, PathRun};
 
 /// What one step measured.
 #[derive(Debug, Clone)]
@@ -136,37 +136,56 @@ fn measure(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures
     })
 }
 
-/// [`measure`], again while other processes used more than [`DISTURBED_CORES`]
-/// (`--retries` times; the least disturbed window is kept: their load is the
-/// node's and the generator's lost); each window's figures printed.
+/// [`measure`], again while the window was disturbed ([`StepFigures::disturbance`]:
+/// other processes' load, or the generator's own lateness), `--retries` times;
+/// the least disturbed window is kept; each window's figures printed.
 pub(crate) fn measure_quiet(options: &Options, window: &Window<'_>) -> anyhow::Result<StepFigures> {
     let mut figures = measure(options, window)?;
     figures.print_line();
     for _ in 0..options.retries {
-        if figures.other_cores <= DISTURBED_CORES {
+        let Some(why) = figures.disturbance() else {
             break;
-        }
-        println!(
-            "bench_media: other processes used {:.2} cores in that window: measuring it again",
-            figures.other_cores
-        );
+        };
+        println!("bench_media: {why} in that window: measuring it again");
         std::thread::sleep(Duration::from_secs(5));
         let again = measure(options, window)?;
         again.print_line();
-        if again.other_cores < figures.other_cores {
+        if again.disturbed_by() < figures.disturbed_by() {
             figures = again;
         }
     }
-    if figures.other_cores > DISTURBED_CORES {
-        println!(
-            "bench_media: warning: other processes used {:.2} cores: this step is disturbed",
-            figures.other_cores
-        );
+    if let Some(why) = figures.disturbance() {
+        println!("bench_media: warning: {why}: this step is disturbed");
     }
     Ok(figures)
 }
 
 impl StepFigures {
+    /// What made the window no measure of the node alone, if anything: other
+    /// processes' load above [`DISTURBED_CORES`], or the generator sending
+    /// its frames later than [`GENERATOR_LATE_MS`] (p99), so that talkers'
+    /// frames reached the node after their room's tick.
+    fn disturbance(&self) -> Option<String> {
+        if self.other_cores > DISTURBED_CORES {
+            Some(format!(
+                "other processes used {:.2} cores",
+                self.other_cores
+            ))
+        } else if self.gen_send_p99_ms > GENERATOR_LATE_MS {
+            Some(format!(
+                "the generator sent late (p99 {:.2} ms)",
+                self.gen_send_p99_ms
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// How far past its bounds the window was disturbed (≤ 1: not).
+    fn disturbed_by(&self) -> f64 {
+        (self.other_cores / DISTURBED_CORES).max(self.gen_send_p99_ms / GENERATOR_LATE_MS)
+    }
+
     /// The CPU per participant-second with the softirq work on the node's
     /// cores besides its threads'.
     fn with_softirq_us(&self) -> f64 {
