@@ -390,9 +390,11 @@ struct Generator {
     next_invite: Instant,
     invite_gap: Duration,
     to_hang_up: VecDeque<usize>,
-    /// Everyone was told to hang up: a call answered from now on is hung up
-    /// at once (its INVITE went before, and the node answered it after).
-    hanging_up: bool,
+    /// The callers told to hang up: those before this index (callers are
+    /// only appended). One of them answered from then on is hung up at once
+    /// (its INVITE went before, and the node answered it after); the callers
+    /// added since (a cascade's second phase) are not.
+    hung_up_below: usize,
     next_retransmit_check: Instant,
     recording: bool,
     markers: bool,
@@ -432,7 +434,7 @@ impl Generator {
             next_invite: Instant::now(),
             invite_gap: Duration::from_secs_f64(1.0 / setup.join_rate),
             to_hang_up: VecDeque::new(),
-            hanging_up: false,
+            hung_up_below: 0,
             next_retransmit_check: Instant::now(),
             recording: false,
             markers: setup.markers,
@@ -528,7 +530,7 @@ impl Generator {
                 }
             }
             Command::HangUp => {
-                self.hanging_up = true;
+                self.hung_up_below = self.callers.len();
                 self.to_invite.clear();
                 self.to_hang_up = (0..self.callers.len())
                     .filter(|&i| {
@@ -818,7 +820,7 @@ impl Generator {
                     self.progress.answered.fetch_add(1, Ordering::Relaxed);
                     let ack = self.request(index, "ACK", "", "");
                     self.send_sip(index, &ack);
-                    if self.hanging_up {
+                    if index < self.hung_up_below {
                         self.to_hang_up.push_back(index);
                     } else {
                         self.send_key(index);
