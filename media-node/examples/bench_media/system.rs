@@ -47,15 +47,9 @@ pub(crate) fn threads_cpu() -> anyhow::Result<Vec<ThreadCpu>> {
         ) else {
             continue;
         };
-        // utime and stime are the 14th and 15th fields: the 12th and 13th after the
-        // name, which may hold spaces (hence from its closing parenthesis).
-        let after_name: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let tick = |i: usize| -> u64 {
-            after_name
-                .get(i)
+        // utime and stime.
+        let tick = |n: usize| -> u64 {
+            stat_field(&stat, n)
                 .and_then(|field| field.parse().ok())
                 .unwrap_or(0)
         };
@@ -68,7 +62,7 @@ pub(crate) fn threads_cpu() -> anyhow::Result<Vec<ThreadCpu>> {
             tid,
             name: name.trim().to_string(),
             ns,
-            ticks: (tick(11), tick(12)),
+            ticks: (tick(14), tick(15)),
         });
     }
     Ok(threads)
@@ -283,18 +277,21 @@ pub(crate) fn realtime_ns() -> i64 {
 /// `make bench-media` runs it where it may.
 pub(crate) fn scheduling() -> String {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the name (which may hold spaces): the 3rd field is the 0th.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let field = |n: usize| fields.get(n - 3).copied().unwrap_or("?");
+    let field = |n: usize| stat_field(&stat, n).unwrap_or("?");
     match field(41) {
         "0" => "SCHED_OTHER".to_string(),
         "1" => format!("SCHED_FIFO {}", field(40)),
         "2" => format!("SCHED_RR {}", field(40)),
         other => format!("policy {other}"),
     }
+}
+
+/// Field `n` of a `/proc/…/stat` line, numbered from 1 as `proc(5)` does (14:
+/// `utime`, 41: `policy`). The name (field 2) may hold spaces and parentheses:
+/// the fields are counted from its last closing parenthesis, field 3 first.
+fn stat_field(stat: &str, n: usize) -> Option<&str> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    after_name.split_whitespace().nth(n.checked_sub(3)?)
 }
 
 pub(crate) fn pin_current_thread(cpus: &[usize]) -> nix::Result<()> {
