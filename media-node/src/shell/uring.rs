@@ -524,6 +524,7 @@ impl UringPorts {
                 Some(Token::Recv { port, generation }) => {
                     let current = self.is_current(port, generation);
                     let ended = current && !cqueue::more(flags);
+                    let starved = result == -libc::ENOBUFS;
                     if let Some(bid) = cqueue::buffer_select(flags) {
                         if result >= 0 && current {
                             let len = usize::try_from(result).unwrap_or(0).min(BUFFER_LEN);
@@ -533,7 +534,7 @@ impl UringPorts {
                         }
                         self.provide(bid);
                         returned += 1;
-                    } else if result == -libc::ENOBUFS {
+                    } else if starved {
                         self.starved += 1;
                         if self.starved.is_power_of_two() {
                             tracing::warn!(
@@ -542,7 +543,7 @@ impl UringPorts {
                             );
                         }
                     }
-                    if ended && result == -libc::ENOBUFS {
+                    if ended && starved {
                         if self.starving.is_empty() {
                             self.starving_since = Instant::now();
                         }
